@@ -1,0 +1,94 @@
+//! Typed calls to the Worker, through `shared`'s routes and DTOs.
+//!
+//! Every failure becomes a [`Problem`]: a contract error code (or none, for a
+//! network failure or an answer outside the contract) and, for rate limiting,
+//! how long to wait. The SPA never shows raw error text from the wire.
+
+use gloo_net::http::{Request, Response};
+use shared::api::{
+    DuoReachability, HealthResponse, LoginRequest, LoginResponse, Password, SessionInfo, routes,
+};
+use shared::{ErrorBody, ErrorCode};
+
+use crate::messages::Problem;
+
+/// What the SPA knows about the service's readiness.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    /// Configuration is complete.
+    Ready(DuoReachability),
+    /// The Worker reports a setting missing or invalid (its name, never its value).
+    Misconfigured { setting: Option<String> },
+    /// No usable answer: network failure or a response outside the contract.
+    Unreachable,
+}
+
+impl From<HealthResponse> for Health {
+    fn from(body: HealthResponse) -> Self {
+        if body.is_ready() {
+            Self::Ready(body.duo.unwrap_or(DuoReachability::Unknown))
+        } else {
+            Self::Misconfigured { setting: body.setting }
+        }
+    }
+}
+
+/// `GET /api/health`. A `503` carries a body too, so the body decides.
+pub async fn health() -> Health {
+    let Ok(response) = Request::get(routes::HEALTH).send().await else {
+        return Health::Unreachable;
+    };
+    match response.json::<HealthResponse>().await {
+        Ok(body) => body.into(),
+        Err(_) => Health::Unreachable,
+    }
+}
+
+/// `POST /api/login`: the first factor.
+///
+/// # Errors
+/// The Worker's error (bad credentials, rate limiting, ...) or a network failure.
+pub async fn login(username: String, password: String) -> Result<LoginResponse, Problem> {
+    let body = LoginRequest { username, password: Password::new(password) };
+    let request = Request::post(routes::LOGIN).json(&body).map_err(|_| Problem::network())?;
+    let response = request.send().await.map_err(|_| Problem::network())?;
+    if response.ok() {
+        response.json().await.map_err(|_| Problem::unexpected())
+    } else {
+        Err(problem_from(&response).await)
+    }
+}
+
+/// `GET /api/session`: `Ok(None)` when nobody is signed in.
+///
+/// # Errors
+/// Any answer but 200 and 401, or a network failure.
+pub async fn session() -> Result<Option<SessionInfo>, Problem> {
+    let response = Request::get(routes::SESSION).send().await.map_err(|_| Problem::network())?;
+    match response.status() {
+        200 => response.json().await.map(Some).map_err(|_| Problem::unexpected()),
+        401 => Ok(None),
+        _ => Err(problem_from(&response).await),
+    }
+}
+
+/// `POST /api/logout`: ends the session on the server and clears its cookie.
+///
+/// # Errors
+/// The Worker's error (e.g. `forbidden_origin`) or a network failure.
+pub async fn logout() -> Result<(), Problem> {
+    let response = Request::post(routes::LOGOUT).send().await.map_err(|_| Problem::network())?;
+    if response.ok() { Ok(()) } else { Err(problem_from(&response).await) }
+}
+
+/// Reads `{"code","message"}` and `Retry-After` from an error response.
+async fn problem_from(response: &Response) -> Problem {
+    let retry_after = response.headers().get("retry-after").and_then(|v| v.trim().parse().ok());
+    match response.json::<ErrorBody>().await {
+        Ok(body) => Problem::new(body.code).with_retry_after(retry_after),
+        Err(_) if response.status() == 429 => {
+            Problem::new(ErrorCode::RateLimited).with_retry_after(retry_after)
+        }
+        Err(_) => Problem::unexpected(),
+    }
+}

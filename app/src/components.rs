@@ -1,0 +1,41 @@
+//! Pieces shared by the screens.
+
+use leptos::html;
+use leptos::prelude::*;
+
+use crate::messages::Problem;
+
+/// The error region: always present (so screen readers announce changes and
+/// the layout does not jump), filled with what happened and what to do next.
+/// Focus moves to it when a problem appears.
+#[component]
+pub fn ProblemBox(#[prop(into)] problem: Signal<Option<Problem>>) -> impl IntoView {
+    let node = NodeRef::<html::Div>::new();
+    Effect::new(move |_| {
+        if problem.get().is_some()
+            && let Some(el) = node.get()
+        {
+            let _ = el.focus();
+        }
+    });
+    view! {
+        <div node_ref=node class="problem" class:shown=move || problem.get().is_some()
+            role="alert" aria-live="assertive" tabindex="-1">
+            {move || problem.get().map(|p| view! {
+                <p class="problem-title"><strong>{p.title()}</strong></p>
+                <p class="problem-next">{p.next_step()}</p>
+            })}
+        </div>
+    }
+}
+
+/// Formats Unix seconds in the browser's locale and time zone.
+pub fn local_time(unix_seconds: i64) -> String {
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "Unix milliseconds fit an f64 exactly until year 285616"
+    )]
+    let millis = (unix_seconds as f64) * 1000.0;
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(millis));
+    String::from(date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+}

@@ -1,0 +1,120 @@
+//! The login SPA.
+//!
+//! `app` talks to the Worker only through `shared`'s routes and DTOs. It holds
+//! no secret, token or code: the session lives in an `HttpOnly` cookie the SPA
+//! cannot read, and the Duo step is a plain form POST (a top-level navigation).
+
+pub mod api;
+pub mod components;
+pub mod messages;
+pub mod pages;
+mod url;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::api::{LoginResponse, SessionInfo};
+
+use crate::messages::Problem;
+
+/// Mounts the SPA on `<body>`. Called once by `main`.
+pub fn mount() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(App);
+}
+
+/// Which screen is showing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Screen {
+    /// Asking the Worker whether a session exists.
+    Loading,
+    /// Username and password.
+    SignIn,
+    /// First factor passed; "Log in with Duo" next.
+    Duo { username: String },
+    /// Signed in.
+    SignedIn(SessionInfo),
+}
+
+/// The root component: picks the screen, carries a problem between screens
+/// (e.g. `/?error=duo_denied` after Duo's redirect back).
+#[component]
+pub fn App() -> impl IntoView {
+    let (screen, set_screen) = signal(Screen::Loading);
+    // An error handed over by the Worker's redirect, read once and removed
+    // from the address bar so a reload or a bookmark does not repeat it.
+    let (problem, set_problem) = signal(url::take_error_param().map(Problem::new));
+    let (notice, set_notice) = signal(None::<&'static str>);
+
+    spawn_local(async move {
+        match api::session().await {
+            Ok(Some(session)) => set_screen.set(Screen::SignedIn(session)),
+            Ok(None) => set_screen.set(Screen::SignIn),
+            Err(p) => {
+                set_problem.set(Some(p));
+                set_screen.set(Screen::SignIn);
+            }
+        }
+    });
+
+    let on_login = Callback::new(move |response: LoginResponse| {
+        set_problem.set(None);
+        set_notice.set(None);
+        match response {
+            LoginResponse::Duo { username } => set_screen.set(Screen::Duo { username }),
+            LoginResponse::Done { session } => set_screen.set(Screen::SignedIn(session)),
+        }
+    });
+    let on_signed_out = Callback::new(move |outcome: Result<(), Problem>| match outcome {
+        Ok(()) => {
+            set_problem.set(None);
+            set_notice.set(Some("You have been signed out."));
+            set_screen.set(Screen::SignIn);
+        }
+        Err(p) => set_problem.set(Some(p)),
+    });
+    let on_restart = Callback::new(move |()| {
+        set_problem.set(None);
+        set_screen.set(Screen::SignIn);
+    });
+
+    view! {
+        <main class="shell">
+            {move || match screen.get() {
+                Screen::Loading => view! {
+                    <section class="card" aria-busy="true">
+                        <p class="muted">"Loading…"</p>
+                    </section>
+                }.into_any(),
+                Screen::SignIn => view! {
+                    <pages::login::LoginPage problem set_problem notice on_login />
+                }.into_any(),
+                Screen::Duo { username } => view! {
+                    <pages::duo::DuoStep username problem on_restart />
+                }.into_any(),
+                Screen::SignedIn(session) => view! {
+                    <pages::account::AccountPage session problem on_signed_out />
+                }.into_any(),
+            }}
+        </main>
+    }
+}
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests_support {
+    use leptos::prelude::*;
+    use wasm_bindgen::JsCast;
+
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+    /// Mounts `view` into a fresh container on the page and returns the container.
+    pub fn render<V: IntoView + 'static>(
+        view: impl FnOnce() -> V + 'static,
+    ) -> web_sys::HtmlElement {
+        let document = web_sys::window().unwrap().document().unwrap();
+        let host: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
+        document.body().unwrap().append_child(&host).unwrap();
+        let handle = leptos::mount::mount_to(host.clone(), view);
+        std::mem::forget(handle);
+        host
+    }
+}

@@ -1,0 +1,159 @@
+//! What the SPA tells a person when something goes wrong: a sentence saying
+//! what happened and one saying what to do next, for every error code of the
+//! contract. Never the wire's `message`, never a debug print.
+
+use shared::ErrorCode;
+
+/// A failure the SPA reports to the person signing in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Problem {
+    /// The contract's code; `None` when there was no usable answer at all.
+    pub code: Option<ErrorCode>,
+    /// Seconds to wait, from `Retry-After` (rate limiting).
+    pub retry_after: Option<u64>,
+    /// The answer was outside the contract (not a network failure).
+    unexpected: bool,
+}
+
+impl Problem {
+    /// A failure the Worker reported with `code`.
+    pub const fn new(code: ErrorCode) -> Self {
+        Self { code: Some(code), retry_after: None, unexpected: false }
+    }
+
+    /// The Worker could not be reached.
+    pub const fn network() -> Self {
+        Self { code: None, retry_after: None, unexpected: false }
+    }
+
+    /// The Worker answered something the contract does not allow.
+    pub const fn unexpected() -> Self {
+        Self { code: None, retry_after: None, unexpected: true }
+    }
+
+    /// Adds the wait time of a `429`.
+    #[must_use]
+    pub const fn with_retry_after(mut self, seconds: Option<u64>) -> Self {
+        self.retry_after = seconds;
+        self
+    }
+
+    /// What happened, in one sentence.
+    pub fn title(&self) -> &'static str {
+        match self.code {
+            None if self.unexpected => {
+                "The sign-in service gave an answer this page does not understand."
+            }
+            None => "The sign-in service cannot be reached.",
+            Some(code) => match code {
+                ErrorCode::BadRequest => "The sign-in request was not accepted.",
+                ErrorCode::InvalidCredentials => "The username or password is incorrect.",
+                ErrorCode::RateLimited => "Too many sign-in attempts.",
+                ErrorCode::LoginExpired => "This sign-in took too long and has expired.",
+                ErrorCode::StateMismatch => "Duo's answer did not match this sign-in.",
+                ErrorCode::DuoUnavailable => {
+                    "Duo cannot be reached, so two-factor sign-in is not possible right now."
+                }
+                ErrorCode::DuoDenied => "Duo denied the sign-in.",
+                ErrorCode::DuoError => "Duo could not complete the sign-in.",
+                ErrorCode::Unauthenticated => "You are not signed in, or your session has ended.",
+                ErrorCode::ForbiddenOrigin => {
+                    "This request came from a page that is not allowed to sign you in."
+                }
+                ErrorCode::ConfigError => {
+                    "Sign-in is not available: the service is not configured."
+                }
+                ErrorCode::Internal => "Something went wrong on our side.",
+            },
+        }
+    }
+
+    /// What to do next, in one or two sentences.
+    pub fn next_step(&self) -> String {
+        let Some(code) = self.code else {
+            return if self.unexpected {
+                "Reload the page and try again. If it keeps happening, contact your administrator."
+            } else {
+                "Check your connection, then try again."
+            }
+            .to_owned();
+        };
+        match code {
+            ErrorCode::BadRequest => "Check your username and password, then try again.".to_owned(),
+            ErrorCode::InvalidCredentials => {
+                "Check both, mind Caps Lock, and try again.".to_owned()
+            }
+            ErrorCode::RateLimited => match self.retry_after {
+                Some(seconds) => format!("Wait {} and try again.", wait_phrase(seconds)),
+                None => "Wait a few minutes and try again.".to_owned(),
+            },
+            ErrorCode::LoginExpired => "Enter your username and password again.".to_owned(),
+            ErrorCode::StateMismatch => {
+                "Sign in again from this page. If it keeps happening, close other sign-in tabs first."
+                    .to_owned()
+            }
+            ErrorCode::DuoUnavailable => {
+                "Try again in a few minutes. If it persists, contact your administrator.".to_owned()
+            }
+            ErrorCode::DuoDenied => {
+                "If you denied the request by mistake, sign in again. If you did not start this sign-in, tell your administrator."
+                    .to_owned()
+            }
+            ErrorCode::DuoError => {
+                "Sign in again. If it keeps happening, contact your administrator.".to_owned()
+            }
+            ErrorCode::Unauthenticated => "Sign in to continue.".to_owned(),
+            ErrorCode::ForbiddenOrigin => {
+                "Open the sign-in page directly (not through a link or another site) and try again."
+                    .to_owned()
+            }
+            ErrorCode::ConfigError => {
+                "An administrator needs to fix the service's configuration.".to_owned()
+            }
+            ErrorCode::Internal => {
+                "Try again. If it keeps happening, contact your administrator.".to_owned()
+            }
+        }
+    }
+}
+
+/// "45 seconds", "1 minute", "3 minutes" (rounded up).
+fn wait_phrase(seconds: u64) -> String {
+    match seconds {
+        0..=1 => "a second".to_owned(),
+        2..=59 => format!("{seconds} seconds"),
+        _ => {
+            let minutes = seconds.div_ceil(60);
+            if minutes == 1 { "1 minute".to_owned() } else { format!("{minutes} minutes") }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_code_has_its_own_title_and_a_next_step() {
+        let mut titles = HashSet::new();
+        for code in ErrorCode::ALL {
+            let problem = Problem::new(code);
+            assert!(titles.insert(problem.title()), "{code}: title shared with another code");
+            assert!(!problem.next_step().is_empty(), "{code}: no next step");
+        }
+        assert!(!titles.contains(Problem::network().title()));
+        assert!(!titles.contains(Problem::unexpected().title()));
+    }
+
+    #[test]
+    fn rate_limit_says_how_long_to_wait() {
+        let at = |s| Problem::new(ErrorCode::RateLimited).with_retry_after(Some(s)).next_step();
+        assert_eq!(at(30), "Wait 30 seconds and try again.");
+        assert_eq!(at(60), "Wait 1 minute and try again.");
+        assert_eq!(at(61), "Wait 2 minutes and try again.");
+        assert_eq!(at(900), "Wait 15 minutes and try again.");
+        let unknown = Problem::new(ErrorCode::RateLimited).next_step();
+        assert_eq!(unknown, "Wait a few minutes and try again.");
+    }
+}

@@ -1,0 +1,113 @@
+//! The signed-in screen: who, how the second factor was done, until when,
+//! and the way out.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::api::{AuthMethod, SessionInfo};
+
+use crate::api;
+use crate::components::{ProblemBox, local_time};
+use crate::messages::Problem;
+
+/// The signed-in screen.
+#[component]
+pub fn AccountPage(
+    session: SessionInfo,
+    problem: ReadSignal<Option<Problem>>,
+    /// Called with the outcome of "Log out".
+    on_signed_out: Callback<Result<(), Problem>>,
+) -> impl IntoView {
+    let (busy, set_busy) = signal(false);
+    let logout = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        set_busy.set(true);
+        spawn_local(async move {
+            let outcome = api::logout().await;
+            set_busy.set(false);
+            on_signed_out.run(outcome);
+        });
+    };
+
+    let method = match session.method {
+        AuthMethod::Duo => "Duo two-factor authentication",
+        AuthMethod::Bypass => "Password only: this account is exempt from Duo (break-glass)",
+        AuthMethod::FailOpen => {
+            "Password only: Duo was unreachable and the service lets sign-ins through"
+        }
+    };
+    let SessionInfo { username, authenticated_at, expires_at, duo, .. } = session;
+
+    view! {
+        <section class="card" aria-labelledby="account-title">
+            <h1 id="account-title">"You are signed in"</h1>
+            <ProblemBox problem />
+            <dl class="facts">
+                <dt>"User"</dt><dd class="username">{username}</dd>
+                <dt>"Second factor"</dt><dd class="method">{method}</dd>
+                {duo.map(|d| view! {
+                    <dt>"Duo factor"</dt><dd class="factor">{d.factor.unwrap_or_else(|| "—".into())}</dd>
+                    <dt>"Device"</dt><dd class="device">{d.device.unwrap_or_else(|| "—".into())}</dd>
+                    <dt>"Duo transaction"</dt><dd class="txid"><code>{d.txid.unwrap_or_else(|| "—".into())}</code></dd>
+                })}
+                <dt>"Signed in at"</dt><dd>{local_time(authenticated_at)}</dd>
+                <dt>"Session ends"</dt><dd>{local_time(expires_at)}</dd>
+            </dl>
+            <button type="button" class="primary" id="logout" on:click=logout disabled=move || busy.get()>
+                {move || if busy.get() { "Signing out…" } else { "Log out" }}
+            </button>
+        </section>
+    }
+}
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use super::*;
+    use crate::tests_support::render;
+    use shared::api::DuoDetails;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn session(method: AuthMethod, duo: Option<DuoDetails>) -> SessionInfo {
+        SessionInfo {
+            username: "alice".into(),
+            method,
+            authenticated_at: 1_700_000_000,
+            expires_at: 1_700_028_800,
+            duo,
+        }
+    }
+
+    fn text_of(host: &web_sys::HtmlElement, selector: &str) -> Option<String> {
+        host.query_selector(selector).unwrap().map(|e| e.text_content().unwrap())
+    }
+
+    #[wasm_bindgen_test]
+    fn duo_session_shows_factor_device_and_transaction() {
+        let duo = DuoDetails {
+            factor: Some("Duo Push".into()),
+            device: Some("iPhone (XXX-XXX-1234)".into()),
+            txid: Some("7c3b2f0e-txid".into()),
+            result: Some("allow".into()),
+        };
+        let (problem, _) = signal(None::<Problem>);
+        let on_signed_out = Callback::new(|_: Result<(), Problem>| {});
+        let s = session(AuthMethod::Duo, Some(duo));
+        let host = render(move || view! { <AccountPage session=s problem on_signed_out /> });
+        assert_eq!(text_of(&host, ".username").as_deref(), Some("alice"));
+        assert_eq!(text_of(&host, ".factor").as_deref(), Some("Duo Push"));
+        assert_eq!(text_of(&host, ".device").as_deref(), Some("iPhone (XXX-XXX-1234)"));
+        assert_eq!(text_of(&host, ".txid").as_deref(), Some("7c3b2f0e-txid"));
+    }
+
+    #[wasm_bindgen_test]
+    fn bypass_session_says_so_and_has_no_duo_rows() {
+        let (problem, _) = signal(None::<Problem>);
+        let on_signed_out = Callback::new(|_: Result<(), Problem>| {});
+        let s = session(AuthMethod::Bypass, None);
+        let host = render(move || view! { <AccountPage session=s problem on_signed_out /> });
+        assert!(text_of(&host, ".method").unwrap().contains("exempt from Duo"));
+        assert_eq!(text_of(&host, ".factor"), None);
+        assert_eq!(text_of(&host, ".txid"), None);
+    }
+}

@@ -1,0 +1,89 @@
+//! The second step: who is signing in, what happens next, and the button
+//! that starts Duo. The button is a real form POST (a top-level navigation):
+//! the Worker answers with a redirect to Duo's prompt, and Duo sends the
+//! browser back to the Worker's callback, which lands on `/`.
+
+use leptos::html;
+use leptos::prelude::*;
+use shared::api::routes;
+
+use crate::components::ProblemBox;
+use crate::messages::Problem;
+
+/// The "Log in with Duo" screen.
+#[component]
+pub fn DuoStep(
+    username: String,
+    problem: ReadSignal<Option<Problem>>,
+    /// "Use a different account".
+    on_restart: Callback<()>,
+) -> impl IntoView {
+    let (leaving, set_leaving) = signal(false);
+    let button = NodeRef::<html::Button>::new();
+    // The next step is the button: take the keyboard there.
+    Effect::new(move |_| {
+        if let Some(el) = button.get() {
+            let _ = el.focus();
+        }
+    });
+
+    view! {
+        <section class="card" aria-labelledby="duo-title">
+            <h1 id="duo-title">"Two-factor sign-in"</h1>
+            <ProblemBox problem />
+            <p class="who">"Signing in as " <strong class="username">{username}</strong></p>
+            <p class="muted">
+                "Your password was accepted. Next, Duo asks you to confirm it is you: approve the push on your phone, "
+                "enter a passcode, or take a call. You come back here when it is done."
+            </p>
+            <form id="duo-form" method="post" action=routes::DUO_START
+                on:submit=move |_| set_leaving.set(true)>
+                <button type="submit" class="primary duo" node_ref=button
+                    disabled=move || leaving.get()>
+                    {move || if leaving.get() { "Opening Duo…" } else { "Log in with Duo" }}
+                </button>
+            </form>
+            <button type="button" class="link" on:click=move |_| on_restart.run(())
+                disabled=move || leaving.get()>
+                "Use a different account"
+            </button>
+        </section>
+    }
+}
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use super::*;
+    use crate::tests_support::render;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn duo_step_is_a_real_form_post_to_the_worker() {
+        let (problem, _) = signal(None::<Problem>);
+        let on_restart = Callback::new(|()| {});
+        let host =
+            render(move || view! { <DuoStep username="alice".to_owned() problem on_restart /> });
+        let form: web_sys::HtmlFormElement =
+            host.query_selector("form#duo-form").unwrap().unwrap().unchecked_into();
+        assert_eq!(form.method(), "post");
+        assert!(form.action().ends_with(routes::DUO_START), "{}", form.action());
+        let who = host.query_selector(".username").unwrap().unwrap().text_content().unwrap();
+        assert_eq!(who, "alice");
+        let button = host.query_selector("form#duo-form button").unwrap().unwrap();
+        assert_eq!(button.text_content().unwrap(), "Log in with Duo");
+    }
+
+    #[wasm_bindgen_test]
+    fn different_account_goes_back() {
+        let (problem, _) = signal(None::<Problem>);
+        let (restarted, set_restarted) = signal(false);
+        let on_restart = Callback::new(move |()| set_restarted.set(true));
+        let host =
+            render(move || view! { <DuoStep username="bob".to_owned() problem on_restart /> });
+        let link: web_sys::HtmlElement =
+            host.query_selector("button.link").unwrap().unwrap().unchecked_into();
+        link.click();
+        assert!(restarted.get_untracked());
+    }
+}

@@ -1,0 +1,5 @@
+//! One module per screen.
+
+pub mod account;
+pub mod duo;
+pub mod login;

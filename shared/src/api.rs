@@ -1,0 +1,236 @@
+//! Routes and JSON bodies of the HTTP contract (`DESIGN.md`, "HTTP contract").
+
+use serde::{Deserialize, Serialize};
+
+/// Paths the Worker answers. The SPA builds every request from these.
+pub mod routes {
+    /// `GET`: readiness of the service and of its Duo configuration.
+    pub const HEALTH: &str = "/api/health";
+    /// `POST`: first factor (username and password).
+    pub const LOGIN: &str = "/api/login";
+    /// `GET`: the current session.
+    pub const SESSION: &str = "/api/session";
+    /// `POST`: end the current session.
+    pub const LOGOUT: &str = "/api/logout";
+    /// `POST` (form, top-level navigation): start the Duo step.
+    pub const DUO_START: &str = "/auth/duo/start";
+    /// `GET`: where Duo sends the browser back.
+    pub const DUO_CALLBACK: &str = "/auth/duo/callback";
+}
+
+/// Overall state reported by `GET /api/health`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceStatus {
+    /// Configuration is complete and valid.
+    Ok,
+    /// A setting is missing or invalid; `setting` names it.
+    ConfigError,
+}
+
+/// What the Worker last learned about Duo's reachability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DuoReachability {
+    /// The last health check succeeded.
+    Reachable,
+    /// The last health check failed.
+    Unreachable,
+    /// No health check has run in this isolate yet.
+    Unknown,
+}
+
+/// Body of `GET /api/health`.
+///
+/// `200 {"status":"ok","duo":...}` or `503 {"status":"config_error","setting":"NAME"}`.
+/// A setting is named, its value never appears.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthResponse {
+    /// Overall state.
+    pub status: ServiceStatus,
+    /// Duo's reachability; absent when the configuration is broken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duo: Option<DuoReachability>,
+    /// The first setting found missing or invalid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setting: Option<String>,
+}
+
+impl HealthResponse {
+    /// A healthy service.
+    pub fn ok(duo: DuoReachability) -> Self {
+        Self { status: ServiceStatus::Ok, duo: Some(duo), setting: None }
+    }
+
+    /// A service whose setting `name` is missing or invalid.
+    pub fn config_error(name: &str) -> Self {
+        Self { status: ServiceStatus::ConfigError, duo: None, setting: Some(name.to_owned()) }
+    }
+
+    /// Whether the service can take logins.
+    pub fn is_ready(&self) -> bool {
+        self.status == ServiceStatus::Ok
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Login and session (`POST /api/login`, `GET /api/session`).
+// ---------------------------------------------------------------------------
+
+/// A password on its way from the login form to the Worker.
+///
+/// Serialized as a plain JSON string (it must reach the Worker), but its
+/// `Debug` never shows it, so it cannot end up in a log by accident.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Password(String);
+
+impl Password {
+    /// Wraps a password typed by a person.
+    pub fn new(password: impl Into<String>) -> Self {
+        Self(password.into())
+    }
+
+    /// The password itself, for the one place that verifies it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password([redacted])")
+    }
+}
+
+/// Body of `POST /api/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// As typed; the Worker normalizes it for lookup.
+    pub username: String,
+    /// Checked against the stored PBKDF2 hash, never stored or logged.
+    pub password: Password,
+}
+
+/// Answer to a successful `POST /api/login`: what the browser does next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "next", rename_all = "snake_case")]
+pub enum LoginResponse {
+    /// The first factor passed; the second is Duo (`POST /auth/duo/start`).
+    Duo {
+        /// The username being signed in, for the "Log in with Duo" step.
+        username: String,
+    },
+    /// Signed in without Duo (a `bypass` user, or Duo down with fail-open).
+    Done {
+        /// The new session.
+        session: SessionInfo,
+    },
+}
+
+/// How a session's second factor was satisfied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// Duo approved the authentication.
+    Duo,
+    /// The user's policy skips Duo (break-glass account).
+    Bypass,
+    /// Duo was unreachable and `DUO_FAILMODE=open` let the user in.
+    FailOpen,
+}
+
+/// What Duo reported about the second factor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuoDetails {
+    /// e.g. `Duo Push`, `Passcode`, `Phone Call`.
+    pub factor: Option<String>,
+    /// The device's name or number as Duo reports it.
+    pub device: Option<String>,
+    /// Duo's transaction id, for matching with Duo's logs.
+    pub txid: Option<String>,
+    /// Duo's `auth_result.status` (`allow` for every session).
+    pub result: Option<String>,
+}
+
+/// Body of `GET /api/session` (times are Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Who is signed in.
+    pub username: String,
+    /// How the second factor was satisfied.
+    pub method: AuthMethod,
+    /// When the session was created.
+    pub authenticated_at: i64,
+    /// When it ends, unless logged out first.
+    pub expires_at: i64,
+    /// Duo's details; `null` for `bypass` and `fail_open`.
+    pub duo: Option<DuoDetails>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn health_ok_matches_the_contract() {
+        let body = serde_json::to_string(&HealthResponse::ok(DuoReachability::Unknown)).unwrap();
+        assert_eq!(body, r#"{"status":"ok","duo":"unknown"}"#);
+    }
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn health_config_error_names_the_setting_only() {
+        let body = serde_json::to_string(&HealthResponse::config_error("DUO_CLIENT_ID")).unwrap();
+        assert_eq!(body, r#"{"status":"config_error","setting":"DUO_CLIENT_ID"}"#);
+        let parsed: HealthResponse = serde_json::from_str(&body).unwrap();
+        assert!(!parsed.is_ready());
+    }
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn health_rejects_unknown_status() {
+        assert!(serde_json::from_str::<HealthResponse>(r#"{"status":"fine"}"#).is_err());
+    }
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn login_responses_match_the_contract() {
+        let duo = LoginResponse::Duo { username: "alice".into() };
+        assert_eq!(serde_json::to_string(&duo).unwrap(), r#"{"next":"duo","username":"alice"}"#);
+        let done = LoginResponse::Done {
+            session: SessionInfo {
+                username: "admin".into(),
+                method: AuthMethod::Bypass,
+                authenticated_at: 10,
+                expires_at: 20,
+                duo: None,
+            },
+        };
+        assert_eq!(
+            serde_json::to_string(&done).unwrap(),
+            r#"{"next":"done","session":{"username":"admin","method":"bypass","authenticated_at":10,"expires_at":20,"duo":null}}"#
+        );
+    }
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn password_never_shows_in_debug() {
+        let request: LoginRequest =
+            serde_json::from_str(r#"{"username":"alice","password":"hunter2"}"#).unwrap();
+        assert_eq!(request.password.expose(), "hunter2");
+        let debug = format!("{request:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("Password([redacted])"), "{debug}");
+    }
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn login_request_rejects_unknown_fields() {
+        let extra = r#"{"username":"a","password":"b","admin":true}"#;
+        assert!(serde_json::from_str::<LoginRequest>(extra).is_err());
+    }
+}

@@ -1,0 +1,357 @@
+//! Test bed for the end-to-end tests: the real Worker under `wrangler dev`
+//! and headless Chromium through `ChromeDriver`, each on a free loopback port.
+//!
+//! Every process is started in its own process group and the whole group is
+//! stopped when its guard drops, so nothing outlives a test, pass or fail
+//! (`wrangler dev` starts `workerd` as a child).
+
+// A test bed: its failures are test failures, reported where they happen.
+#![allow(clippy::missing_errors_doc, clippy::missing_panics_doc)]
+
+use std::io;
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+/// How long a process gets to become ready.
+pub const STARTUP_TIMEOUT: Duration = Duration::from_mins(2);
+
+/// The workspace root (`tests/e2e/../..`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|e| {
+        panic!("cannot resolve the workspace root: {e}");
+    })
+}
+
+/// Where tests write what a person may want to look at afterwards
+/// (screenshots, logs): `target/test-output/`.
+pub fn output_dir() -> PathBuf {
+    let dir = workspace_root().join("target/test-output");
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    dir
+}
+
+/// A free TCP port on 127.0.0.1 (bound, then released for the child to take).
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind an ephemeral port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// A child process whose whole process group is stopped on drop.
+#[derive(Debug)]
+pub struct ProcessGroup {
+    name: &'static str,
+    child: Child,
+}
+
+impl ProcessGroup {
+    /// Starts `command` as the leader of a new process group.
+    pub fn spawn(name: &'static str, mut command: Command) -> io::Result<Self> {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0).stdin(Stdio::null());
+        let child = command.spawn()?;
+        Ok(Self { name, child })
+    }
+
+    /// Fails if the process has already exited (a crash during start-up).
+    pub fn ensure_running(&mut self) -> Result<(), String> {
+        match self.child.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(status)) => Err(format!("{} exited early: {status}", self.name)),
+            Err(e) => Err(format!("{}: {e}", self.name)),
+        }
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        let Ok(raw) = i32::try_from(self.child.id()) else { return };
+        let group = Pid::from_raw(raw);
+        let _ = killpg(group, Signal::SIGTERM);
+        for _ in 0..50 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // Whatever is left of the group (workerd, Chromium helpers).
+        let _ = killpg(group, Signal::SIGKILL);
+        let _ = self.child.wait();
+    }
+}
+
+/// `wrangler dev` serving the built Worker and SPA on a free port, with its
+/// own local D1 database (migrated and seeded with the demo users).
+#[derive(Debug)]
+pub struct Wrangler {
+    /// `http://localhost:PORT`.
+    pub origin: String,
+    log_path: PathBuf,
+    _process: ProcessGroup,
+}
+
+/// The demo users' SQL (`user-admin seed-demo`), the same file the dev command runs.
+pub fn demo_seed_path() -> PathBuf {
+    workspace_root().join("crates/credentials/seed/demo-users.sql")
+}
+
+/// Applies the D1 migrations to the local database under `persist`, then runs
+/// the demo seed and each of `extra_sql` (SQL text), as the dev command does.
+/// wrangler's output is appended to `log`.
+pub async fn prepare_database(
+    persist: &Path,
+    extra_sql: &[&str],
+    log: &std::fs::File,
+) -> Result<(), String> {
+    let root = workspace_root();
+    std::fs::create_dir_all(persist).map_err(|e| format!("{}: {e}", persist.display()))?;
+    let persist_arg = persist.to_string_lossy().into_owned();
+    let mut steps: Vec<Vec<String>> = vec![
+        ["d1", "migrations", "apply", "DB", "--local"].map(str::to_owned).to_vec(),
+        ["d1", "execute", "DB", "--local", "--file"]
+            .map(str::to_owned)
+            .into_iter()
+            .chain([demo_seed_path().to_string_lossy().into_owned()])
+            .collect(),
+    ];
+    for (n, sql) in extra_sql.iter().enumerate() {
+        let file = persist.join(format!("extra-{n}.sql"));
+        std::fs::write(&file, sql).map_err(|e| format!("{}: {e}", file.display()))?;
+        steps.push(
+            ["d1", "execute", "DB", "--local", "--file"]
+                .map(str::to_owned)
+                .into_iter()
+                .chain([file.to_string_lossy().into_owned()])
+                .collect(),
+        );
+    }
+    for args in steps {
+        let out = log.try_clone().map_err(|e| e.to_string())?;
+        let err = log.try_clone().map_err(|e| e.to_string())?;
+        let status = tokio::process::Command::new(root.join("node_modules/.bin/wrangler"))
+            .current_dir(&root)
+            .args(&args)
+            .args(["--persist-to", &persist_arg])
+            .env("CI", "1")
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .kill_on_drop(true)
+            .status()
+            .await
+            .map_err(|e| format!("wrangler {}: {e}", args.join(" ")))?;
+        if !status.success() {
+            return Err(format!("wrangler {} failed: {status}", args.join(" ")));
+        }
+    }
+    Ok(())
+}
+
+/// Settings for a test Worker: the development defaults, which tests may override.
+pub fn default_vars(origin: &str) -> Vec<(String, String)> {
+    [
+        ("DUO_CLIENT_ID", "DIEMULATORDEVCLIENT1"),
+        ("DUO_CLIENT_SECRET", "EmulatorDevSecretNotForProduction0000000"),
+        ("DUO_API_HOST", "127.0.0.1:8788"),
+        ("SESSION_SECRET", "ZTJlLXRlc3Qtc2Vzc2lvbi1zZWNyZXQtMzItYnl0ZXMhIQ=="),
+        ("APP_ORIGIN", origin),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+impl Wrangler {
+    /// Starts `wrangler dev` with `vars` and waits until `/api/health` answers.
+    ///
+    /// The Worker and SPA must already be built (`scripts/test.sh` does it);
+    /// `SKIP_WORKER_BUILD=1` stops wrangler from rebuilding them.
+    pub async fn start(vars: &[(String, String)]) -> Result<Self, String> {
+        Self::start_seeded(vars, &[]).await
+    }
+
+    /// Like [`Wrangler::start`], also running `extra_sql` on the database
+    /// after the migrations and the demo seed.
+    pub async fn start_seeded(
+        vars: &[(String, String)],
+        extra_sql: &[&str],
+    ) -> Result<Self, String> {
+        let root = workspace_root();
+        let port = free_port();
+        let inspector = free_port();
+        let origin = format!("http://localhost:{port}");
+        let persist = root.join("target/e2e-state").join(port.to_string());
+        let log_path = output_dir().join(format!("wrangler-{port}.log"));
+        let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+        let log_err = log.try_clone().map_err(|e| e.to_string())?;
+        // A fresh database for every run (ports are reused across runs).
+        let _ = std::fs::remove_dir_all(&persist);
+        prepare_database(&persist, extra_sql, &log)
+            .await
+            .map_err(|e| format!("{e}; see {}", log_path.display()))?;
+
+        let mut command = Command::new(root.join("node_modules/.bin/wrangler"));
+        command
+            .current_dir(&root)
+            .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--inspector-port", &inspector.to_string()])
+            .args(["--persist-to", &persist.to_string_lossy()])
+            .args(["--show-interactive-dev-session=false", "--log-level", "info"])
+            .env("SKIP_WORKER_BUILD", "1")
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+            .stdout(log)
+            .stderr(log_err);
+        for (name, value) in vars {
+            command.arg("--var").arg(format!("{name}:{value}"));
+        }
+        let mut process =
+            ProcessGroup::spawn("wrangler dev", command).map_err(|e| e.to_string())?;
+
+        let http = reqwest::Client::new();
+        let health = format!("http://127.0.0.1:{port}{}", shared::api::routes::HEALTH);
+        let deadline = tokio::time::Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            process.ensure_running().map_err(|e| format!("{e}; see {}", log_path.display()))?;
+            if http.get(&health).send().await.is_ok() {
+                return Ok(Self { origin, log_path, _process: process });
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(format!("wrangler dev not ready in time; see {}", log_path.display()));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// What wrangler and the Worker logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Where wrangler's log is written.
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    /// An absolute URL on this Worker.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.origin)
+    }
+}
+
+/// Headless Chromium driven through `ChromeDriver`.
+pub struct Browser {
+    /// The `WebDriver` session.
+    pub client: Client,
+    _profile: TempDir,
+    _driver: ProcessGroup,
+}
+
+impl Browser {
+    /// Starts `ChromeDriver` on a free port and opens a headless session with a
+    /// fresh profile.
+    pub async fn start() -> Result<Self, String> {
+        let driver_bin =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let chrome_bin = std::env::var("CHROME_BIN").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let port = free_port();
+        let mut command = Command::new(&driver_bin);
+        command.arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null());
+        let mut driver = ProcessGroup::spawn("chromedriver", command)
+            .map_err(|e| format!("cannot start {driver_bin}: {e}"))?;
+        let profile = TempDir::new("chromium-profile")?;
+
+        let caps = serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": chrome_bin,
+                "args": chromium_args(&profile.path),
+            }
+        });
+        let serde_json::Value::Object(caps) = caps else { unreachable!("a JSON object literal") };
+        let webdriver = format!("http://127.0.0.1:{port}");
+        let deadline = tokio::time::Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            driver.ensure_running()?;
+            match ClientBuilder::new(HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&webdriver)
+                .await
+            {
+                Ok(client) => return Ok(Self { client, _profile: profile, _driver: driver }),
+                Err(e) if tokio::time::Instant::now() > deadline => {
+                    return Err(format!("no `WebDriver` session: {e}"));
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
+        }
+    }
+
+    /// Saves a screenshot as `target/test-output/<name>.png` and returns its path.
+    pub async fn screenshot(&self, name: &str) -> Result<PathBuf, String> {
+        let png = self.client.screenshot().await.map_err(|e| e.to_string())?;
+        let path = output_dir().join(format!("{name}.png"));
+        std::fs::write(&path, png).map_err(|e| e.to_string())?;
+        Ok(path)
+    }
+
+    /// Ends the `WebDriver` session (Chromium quits); the driver stops on drop.
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+/// Flags for Chromium as root on a machine with no internet: no sandbox, no
+/// GPU, and none of the background calls to Google's hosts that would stall.
+pub fn chromium_args(profile: &Path) -> Vec<String> {
+    [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--no-first-run",
+        "--window-size=1280,900",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain(std::iter::once(format!("--user-data-dir={}", profile.display())))
+    .collect()
+}
+
+/// A directory removed on drop.
+#[derive(Debug)]
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    /// Creates `target/tmp/<prefix>-<pid>-<n>`.
+    pub fn new(prefix: &str) -> Result<Self, String> {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = workspace_root()
+            .join("target/tmp")
+            .join(format!("{prefix}-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Self { path })
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}

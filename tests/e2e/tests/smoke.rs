@@ -1,0 +1,133 @@
+//! Walking-skeleton smoke tests: the real Worker under `wrangler dev` serves
+//! the SPA, the SPA renders in headless Chromium, and `/api/health` follows
+//! the contract.
+
+use std::time::Duration;
+
+use e2e::{Browser, Wrangler, default_vars};
+use fantoccini::Locator;
+use shared::api::{DuoReachability, HealthResponse, ServiceStatus};
+
+/// How long the SPA gets to download, compile and render.
+const RENDER_TIMEOUT: Duration = Duration::from_secs(30);
+
+macro_rules! check {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+));
+        }
+    };
+}
+
+/// Runs `steps` with a browser; on failure saves a screenshot named after the
+/// test into `target/test-output/` before failing.
+async fn with_browser<F>(name: &str, steps: F)
+where
+    F: AsyncFnOnce(&Browser) -> Result<(), String>,
+{
+    let browser = Browser::start().await.unwrap_or_else(|e| panic!("browser: {e}"));
+    let outcome = steps(&browser).await;
+    if let Err(message) = outcome {
+        let shot = browser.screenshot(&format!("{name}-failure")).await;
+        browser.close().await;
+        panic!("{message} (screenshot: {shot:?})");
+    }
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_page_renders_and_service_is_ready() {
+    let vars = default_vars("http://localhost");
+    let worker = Wrangler::start(&vars).await.unwrap_or_else(|e| panic!("{e}"));
+
+    // The contract: 200 {"status":"ok","duo":"unknown"} before any Duo call.
+    let response = reqwest::get(worker.url("/api/health")).await.expect("GET /api/health");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: HealthResponse = response.json().await.expect("health JSON");
+    assert_eq!(body, HealthResponse::ok(DuoReachability::Unknown));
+
+    // Unknown paths get the SPA (single-page fallback), with hardened headers.
+    let response = reqwest::get(worker.url("/some/deep/link")).await.expect("GET deep link");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["x-frame-options"], "DENY");
+    let html = response.text().await.expect("body");
+    assert!(html.contains("<title>Sign in</title>"), "index.html expected, got: {html}");
+    assert!(!html.contains("login-form"), "the form must come from wasm, not the HTML");
+
+    // Unknown API paths are JSON errors, not the SPA.
+    let response = reqwest::get(worker.url("/api/nope")).await.expect("GET /api/nope");
+    assert_eq!(response.status().as_u16(), 404);
+
+    with_browser("login_page_renders", async |browser| {
+        let c = &browser.client;
+        c.goto(&worker.url("/")).await.map_err(|e| e.to_string())?;
+        let form = c
+            .wait()
+            .at_most(RENDER_TIMEOUT)
+            .for_element(Locator::Css("form#login-form"))
+            .await
+            .map_err(|e| format!("login form not rendered: {e}"))?;
+        for id in ["#username", "#password"] {
+            form.find(Locator::Css(id)).await.map_err(|e| format!("{id}: {e}"))?;
+        }
+        // The button waits for /api/health; it becomes usable once the
+        // answer is in, and a ready service shows no health alert.
+        let button =
+            form.find(Locator::Css("button[type=submit]")).await.map_err(|e| e.to_string())?;
+        let mut enabled = false;
+        for _ in 0..100 {
+            enabled = button.is_enabled().await.map_err(|e| e.to_string())?;
+            if enabled {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        check!(enabled, "submit still disabled while the service is ready");
+        let alerts = c.find_all(Locator::Css(".status.error")).await.map_err(|e| e.to_string())?;
+        check!(alerts.is_empty(), "health alert shown while the service is ready");
+        browser.screenshot("login").await?;
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn misconfigured_worker_names_the_setting_and_page_explains() {
+    let mut vars = default_vars("http://localhost");
+    for (name, value) in &mut vars {
+        if name == "DUO_CLIENT_ID" {
+            value.clear();
+        }
+    }
+    let worker = Wrangler::start(&vars).await.unwrap_or_else(|e| panic!("{e}"));
+
+    let response = reqwest::get(worker.url("/api/health")).await.expect("GET /api/health");
+    assert_eq!(response.status().as_u16(), 503);
+    let body: HealthResponse = response.json().await.expect("health JSON");
+    assert_eq!(body.status, ServiceStatus::ConfigError);
+    assert_eq!(body.setting.as_deref(), Some("DUO_CLIENT_ID"));
+
+    with_browser("misconfigured", async |browser| {
+        let c = &browser.client;
+        c.goto(&worker.url("/")).await.map_err(|e| e.to_string())?;
+        let alert = c
+            .wait()
+            .at_most(RENDER_TIMEOUT)
+            .for_element(Locator::Css(".status.error.health"))
+            .await
+            .map_err(|e| format!("no alert rendered: {e}"))?;
+        let text = alert.text().await.map_err(|e| e.to_string())?;
+        check!(text.contains("DUO_CLIENT_ID"), "alert does not name the setting: {text:?}");
+        let button = c
+            .find(Locator::Css("#login-form button[type=submit]"))
+            .await
+            .map_err(|e| e.to_string())?;
+        check!(
+            !button.is_enabled().await.map_err(|e| e.to_string())?,
+            "submit enabled while broken"
+        );
+        Ok(())
+    })
+    .await;
+}
