@@ -1,0 +1,249 @@
+//! SQL for the `users` table (`migrations/0001_init.sql`), for the admin
+//! command and the demo seed.
+//!
+//! `wrangler d1 execute` takes SQL text, not bound parameters, so every value
+//! is written as a quoted `SQLite` string literal by [`literal`]: single quotes
+//! doubled, control characters (NUL included) refused. Usernames are also
+//! restricted to a safe ASCII set by [`Username`]; quoting does not rely on it.
+
+use std::fmt::Write as _;
+
+use crate::{PasswordHash, Username};
+
+/// The longest value [`literal`] quotes, in bytes.
+pub const MAX_LITERAL_LEN: usize = 1024;
+
+/// A user's Duo policy (`users.duo_policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuoPolicy {
+    /// The password is followed by Duo.
+    Required,
+    /// Break-glass: the password alone signs in (audited as `bypass`).
+    Bypass,
+}
+
+impl DuoPolicy {
+    /// The stored form.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Required => "required",
+            Self::Bypass => "bypass",
+        }
+    }
+
+    /// Parses the stored form; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "required" => Some(Self::Required),
+            "bypass" => Some(Self::Bypass),
+            _ => None,
+        }
+    }
+}
+
+/// Why a value cannot be written into SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SqlError {
+    /// A control character (including NUL and newlines).
+    #[error("the value contains a control character")]
+    ControlCharacter,
+    /// Longer than [`MAX_LITERAL_LEN`].
+    #[error("the value is longer than {MAX_LITERAL_LEN} bytes")]
+    TooLong,
+    /// Empty after trimming.
+    #[error("the value is empty")]
+    Empty,
+}
+
+/// `text` as an `SQLite` string literal: `'it''s'`.
+///
+/// # Errors
+/// [`SqlError`] for control characters or an over-long value.
+pub fn literal(text: &str) -> Result<String, SqlError> {
+    if text.len() > MAX_LITERAL_LEN {
+        return Err(SqlError::TooLong);
+    }
+    if text.chars().any(char::is_control) {
+        return Err(SqlError::ControlCharacter);
+    }
+    Ok(format!("'{}'", text.replace('\'', "''")))
+}
+
+/// A Duo username that differs from the local one (`users.duo_username`):
+/// Duo accepts more than our usernames do (`DOMAIN\user`, e-mail addresses),
+/// so only emptiness, length and control characters are refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuoUsername(String);
+
+impl DuoUsername {
+    /// Validates a Duo username (trimmed).
+    ///
+    /// # Errors
+    /// [`SqlError`] when empty, too long or holding a control character.
+    pub fn parse(text: &str) -> Result<Self, SqlError> {
+        let name = text.trim();
+        if name.is_empty() {
+            return Err(SqlError::Empty);
+        }
+        literal(name)?;
+        Ok(Self(name.to_owned()))
+    }
+
+    /// As given (trimmed).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A row of `users`, as the admin command writes it.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    /// The username as typed.
+    pub username: Username,
+    /// The password hash.
+    pub password: PasswordHash,
+    /// Duo policy.
+    pub policy: DuoPolicy,
+    /// The Duo username, when it differs.
+    pub duo_username: Option<DuoUsername>,
+    /// Refused at login.
+    pub disabled: bool,
+}
+
+impl UserRow {
+    /// `INSERT` that fails if the (normalized) username exists.
+    ///
+    /// # Errors
+    /// [`SqlError`] if a value cannot be quoted (never for validated inputs).
+    pub fn insert(&self) -> Result<String, SqlError> {
+        Ok(format!(
+            "INSERT INTO users (username, username_normalized, password_hash, duo_policy, \
+             duo_username, disabled, created_at, updated_at) VALUES ({}, {}, {}, {}, {}, {}, \
+             unixepoch(), unixepoch());",
+            literal(self.username.as_str())?,
+            literal(&self.username.normalized())?,
+            literal(&self.password.to_phc())?,
+            literal(self.policy.as_str())?,
+            self.duo_username.as_ref().map_or(Ok("NULL".to_owned()), |d| literal(d.as_str()))?,
+            u8::from(self.disabled),
+        ))
+    }
+
+    /// `INSERT`, or reset every column of an existing user (the demo seed:
+    /// running it twice leaves the same users).
+    ///
+    /// # Errors
+    /// As [`UserRow::insert`].
+    pub fn upsert(&self) -> Result<String, SqlError> {
+        let insert = self.insert()?;
+        let insert = insert.trim_end_matches(';');
+        Ok(format!(
+            "{insert} ON CONFLICT (username_normalized) DO UPDATE SET username = \
+             excluded.username, password_hash = excluded.password_hash, duo_policy = \
+             excluded.duo_policy, duo_username = excluded.duo_username, disabled = \
+             excluded.disabled, updated_at = excluded.updated_at;"
+        ))
+    }
+}
+
+/// `UPDATE` of one user's password hash; returns the username, so an empty
+/// result means "no such user".
+///
+/// # Errors
+/// As [`UserRow::insert`].
+pub fn set_password(username: &Username, password: &PasswordHash) -> Result<String, SqlError> {
+    Ok(format!(
+        "UPDATE users SET password_hash = {}, updated_at = unixepoch() WHERE \
+         username_normalized = {} RETURNING username;",
+        literal(&password.to_phc())?,
+        literal(&username.normalized())?
+    ))
+}
+
+/// `UPDATE` of one user's disabled flag; returns the username.
+///
+/// # Errors
+/// As [`UserRow::insert`].
+pub fn set_disabled(username: &Username, disabled: bool) -> Result<String, SqlError> {
+    Ok(format!(
+        "UPDATE users SET disabled = {}, updated_at = unixepoch() WHERE username_normalized = {} \
+         RETURNING username;",
+        u8::from(disabled),
+        literal(&username.normalized())?
+    ))
+}
+
+/// Every user, without password hashes.
+pub const LIST_USERS: &str = "SELECT username, duo_policy, duo_username, disabled, created_at, \
+                              updated_at FROM users ORDER BY username_normalized;";
+
+/// Several statements, one per line.
+pub fn script<I: IntoIterator<Item = String>>(statements: I) -> String {
+    statements.into_iter().fold(String::new(), |mut out, statement| {
+        let _ = writeln!(out, "{statement}");
+        out
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_doubles_quotes() {
+        assert_eq!(literal("it's").unwrap(), "'it''s'");
+        assert_eq!(literal("'); DROP TABLE users; --").unwrap(), "'''); DROP TABLE users; --'");
+        assert_eq!(literal("").unwrap(), "''");
+    }
+
+    #[test]
+    fn literal_refuses_control_characters_and_long_values() {
+        assert_eq!(literal("a\0b"), Err(SqlError::ControlCharacter));
+        assert_eq!(literal("a\nb"), Err(SqlError::ControlCharacter));
+        assert_eq!(literal(&"x".repeat(MAX_LITERAL_LEN + 1)), Err(SqlError::TooLong));
+    }
+
+    #[test]
+    fn insert_quotes_every_value() {
+        let row = UserRow {
+            username: Username::parse("Alice").unwrap(),
+            password: PasswordHash::derive(b"pw", b"saltsaltsaltsalt", 1_000).unwrap(),
+            policy: DuoPolicy::Required,
+            duo_username: Some(DuoUsername::parse(r"CORP\o'brien").unwrap()),
+            disabled: true,
+        };
+        let sql = row.insert().unwrap();
+        assert!(sql.contains("VALUES ('Alice', 'alice', '$pbkdf2-sha256$i=1000,l=32$"), "{sql}");
+        assert!(sql.contains(r"'required', 'CORP\o''brien', 1, unixepoch()"), "{sql}");
+        assert!(row.upsert().unwrap().contains("ON CONFLICT (username_normalized) DO UPDATE"));
+    }
+
+    #[test]
+    fn duo_policy_round_trips() {
+        for policy in [DuoPolicy::Required, DuoPolicy::Bypass] {
+            assert_eq!(DuoPolicy::parse(policy.as_str()), Some(policy));
+        }
+        assert_eq!(DuoPolicy::parse("Bypass"), None);
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever goes in, the literal is one quoted token: after the
+            /// opening quote, quotes only come in pairs until the closing one.
+            #[test]
+            fn literal_is_one_token(text in any::<String>()) {
+                if let Ok(quoted) = literal(&text) {
+                    let inner = &quoted[1..quoted.len() - 1];
+                    prop_assert!(quoted.starts_with('\'') && quoted.ends_with('\''));
+                    prop_assert_eq!(inner.replace("''", ""), text.replace('\'', ""));
+                    prop_assert_eq!(inner.replace("''", "'"), text);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,480 @@
+//! Settings the Worker needs, read from vars and secrets and parsed into
+//! types at once (`DESIGN.md`, "Configuration").
+//!
+//! A problem is reported by the setting's name only: never its value. The
+//! runtime's `Var`/`Secret` bindings print their plaintext when formatted, so
+//! [`Config::from_env`] turns each into a zeroized string without formatting
+//! it, and [`Config::parse`] moves secrets into redacting newtypes.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use base64::Engine as _;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use wasm_bindgen::JsValue;
+use worker::Env;
+use zeroize::Zeroizing;
+
+/// Settings in the order they are checked; the first problem is reported.
+pub const SETTINGS: [&str; 7] = [
+    "DUO_CLIENT_ID",
+    "DUO_CLIENT_SECRET",
+    "DUO_API_HOST",
+    "APP_ORIGIN",
+    "SESSION_SECRET",
+    "SESSION_TTL_SECONDS",
+    "DUO_FAILMODE",
+];
+
+/// `SESSION_TTL_SECONDS` when unset.
+pub const DEFAULT_SESSION_TTL_SECONDS: u32 = 28_800;
+/// The longest session accepted (30 days): a larger value is taken for a typo.
+pub const MAX_SESSION_TTL_SECONDS: u32 = 2_592_000;
+/// The shortest `SESSION_SECRET`, in decoded bytes.
+pub const MIN_SESSION_SECRET_LEN: usize = 32;
+
+/// A setting that cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigProblem {
+    /// Not set, or set to an empty string.
+    Missing(&'static str),
+    /// Set, but not a valid value; `rule` says what is expected (never what was found).
+    Invalid {
+        /// The setting's name.
+        setting: &'static str,
+        /// The rule it breaks, safe to log.
+        rule: &'static str,
+    },
+}
+
+impl ConfigProblem {
+    /// The setting's name, safe to log and to return.
+    pub const fn setting(self) -> &'static str {
+        match self {
+            Self::Missing(name) | Self::Invalid { setting: name, .. } => name,
+        }
+    }
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Missing(name) => write!(f, "{name} is missing or empty"),
+            Self::Invalid { setting, rule } => write!(f, "{setting} is invalid: {rule}"),
+        }
+    }
+}
+
+/// The parsed configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// Where the SPA is served; `Origin` of every state-changing request.
+    pub app_origin: AppOrigin,
+    /// Key of the cookie signatures.
+    pub session_secret: SessionSecret,
+    /// Lifetime of a session, in seconds.
+    pub session_ttl_seconds: u32,
+    /// What the Duo step does when Duo is unreachable.
+    pub fail_mode: FailMode,
+    /// The Duo settings, checked for presence only (the Duo client in
+    /// `shared` parses them).
+    pub duo: DuoSettings,
+}
+
+/// `DUO_CLIENT_ID`, `DUO_CLIENT_SECRET`, `DUO_API_HOST`, present and non-empty.
+#[derive(Debug)]
+pub struct DuoSettings {
+    /// `DUO_CLIENT_ID`.
+    pub client_id: String,
+    /// `DUO_CLIENT_SECRET`.
+    pub client_secret: DuoClientSecret,
+    /// `DUO_API_HOST`.
+    pub api_host: String,
+}
+
+impl Config {
+    /// Reads every setting from the Worker's environment.
+    ///
+    /// # Errors
+    /// The first setting that is missing or invalid.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigProblem> {
+        Self::parse(|name| {
+            // `Var`/`Secret` print their value when formatted: take the JS
+            // string out of the binding without formatting it.
+            let binding = env.var(name).ok()?;
+            JsValue::from(binding).as_string().map(Zeroizing::new)
+        })
+    }
+
+    /// Parses settings given by `lookup` (the environment, or a test's map).
+    ///
+    /// # Errors
+    /// The first setting (in [`SETTINGS`] order) that is missing or invalid.
+    pub fn parse<F>(lookup: F) -> Result<Self, ConfigProblem>
+    where
+        F: Fn(&str) -> Option<Zeroizing<String>>,
+    {
+        let present = |name: &'static str| -> Option<Zeroizing<String>> {
+            lookup(name).filter(|v| !v.trim().is_empty())
+        };
+        let required = |name: &'static str| present(name).ok_or(ConfigProblem::Missing(name));
+
+        let client_id = required("DUO_CLIENT_ID")?.trim().to_owned();
+        let client_secret =
+            DuoClientSecret(Zeroizing::new(required("DUO_CLIENT_SECRET")?.trim().to_owned()));
+        let api_host = required("DUO_API_HOST")?.trim().to_owned();
+        let app_origin = AppOrigin::parse(&required("APP_ORIGIN")?)
+            .map_err(|rule| ConfigProblem::Invalid { setting: "APP_ORIGIN", rule })?;
+        let session_secret = SessionSecret::parse(&required("SESSION_SECRET")?)
+            .map_err(|rule| ConfigProblem::Invalid { setting: "SESSION_SECRET", rule })?;
+        let session_ttl_seconds = present("SESSION_TTL_SECONDS")
+            .map_or(Ok(DEFAULT_SESSION_TTL_SECONDS), |v| parse_ttl(&v))
+            .map_err(|rule| ConfigProblem::Invalid { setting: "SESSION_TTL_SECONDS", rule })?;
+        let fail_mode = present("DUO_FAILMODE")
+            .map_or(Ok(FailMode::Closed), |v| FailMode::parse(&v))
+            .map_err(|rule| ConfigProblem::Invalid { setting: "DUO_FAILMODE", rule })?;
+        Ok(Self {
+            app_origin,
+            session_secret,
+            session_ttl_seconds,
+            fail_mode,
+            duo: DuoSettings { client_id, client_secret, api_host },
+        })
+    }
+}
+
+/// Checks the whole configuration (for `/api/health`).
+///
+/// # Errors
+/// The first setting that is missing or invalid.
+pub fn check(env: &Env) -> Result<(), ConfigProblem> {
+    Config::from_env(env).map(drop)
+}
+
+/// Logs a configuration problem once per isolate, by name.
+pub fn log_once(problem: &ConfigProblem) {
+    static LOGGED: AtomicBool = AtomicBool::new(false);
+    if !LOGGED.swap(true, Ordering::Relaxed) {
+        worker::console_error!("configuration error: {problem}");
+    }
+}
+
+/// `APP_ORIGIN`: `scheme://host[:port]`, lower-case, default port omitted:
+/// the serialization browsers send in `Origin`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppOrigin(String);
+
+impl AppOrigin {
+    /// Parses an origin: `https://` anywhere, `http://` only for `localhost`
+    /// and `127.0.0.1`; a DNS name or IPv4 address; no user, path (not even
+    /// `/`), query or fragment.
+    ///
+    /// # Errors
+    /// The rule the value breaks.
+    pub fn parse(text: &str) -> Result<Self, &'static str> {
+        const RULE: &str = "expected an origin like https://login.example.com (no path)";
+        let text = text.trim();
+        let (scheme, rest) = text.split_once("://").ok_or(RULE)?;
+        let scheme = scheme.to_ascii_lowercase();
+        let default_port = match scheme.as_str() {
+            "https" => 443,
+            "http" => 80,
+            _ => return Err("the scheme must be https (or http for localhost)"),
+        };
+        if rest.contains(['/', '?', '#', '@', '\\']) {
+            return Err(RULE);
+        }
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, port)) => (host, Some(parse_port(port).ok_or(RULE)?)),
+            None => (rest, None),
+        };
+        let host = host.to_ascii_lowercase();
+        if !is_host(&host) {
+            return Err(RULE);
+        }
+        if scheme == "http" && host != "localhost" && host != "127.0.0.1" {
+            return Err("http is only allowed for localhost and 127.0.0.1");
+        }
+        Ok(Self(match port {
+            Some(port) if port != default_port => format!("{scheme}://{host}:{port}"),
+            _ => format!("{scheme}://{host}"),
+        }))
+    }
+
+    /// The origin as browsers serialize it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether a request's `Origin` header is this origin.
+    pub fn matches(&self, origin_header: &str) -> bool {
+        self.0 == origin_header
+    }
+}
+
+fn parse_port(text: &str) -> Option<u16> {
+    if text.is_empty() || text.len() > 5 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok().filter(|&port| port != 0)
+}
+
+/// A DNS name (LDH labels) or a dotted IPv4 address; no IPv6 literals.
+fn is_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+fn parse_ttl(text: &str) -> Result<u32, &'static str> {
+    const RULE: &str = "expected a whole number of seconds from 1 to 2592000";
+    let text = text.trim();
+    if text.is_empty() || text.len() > 10 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(RULE);
+    }
+    let seconds: u32 = text.parse().map_err(|_| RULE)?;
+    if seconds == 0 || seconds > MAX_SESSION_TTL_SECONDS {
+        return Err(RULE);
+    }
+    Ok(seconds)
+}
+
+/// `DUO_FAILMODE`: what happens when Duo cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailMode {
+    /// Refuse the second step (the default).
+    Closed,
+    /// Let the user in, recording that Duo was skipped (`fail_open`).
+    Open,
+}
+
+impl FailMode {
+    fn parse(text: &str) -> Result<Self, &'static str> {
+        match text.trim() {
+            "closed" => Ok(Self::Closed),
+            "open" => Ok(Self::Open),
+            _ => Err("expected `closed` or `open`"),
+        }
+    }
+}
+
+/// `SESSION_SECRET`, decoded: the HMAC key of the cookie signatures.
+/// Zeroized on drop; `Debug` prints `SessionSecret([redacted])`.
+pub struct SessionSecret(Zeroizing<Vec<u8>>);
+
+impl SessionSecret {
+    /// Decodes standard base64 (padding optional) of at least
+    /// [`MIN_SESSION_SECRET_LEN`] bytes.
+    ///
+    /// # Errors
+    /// The rule the value breaks.
+    pub fn parse(text: &str) -> Result<Self, &'static str> {
+        const BASE64: GeneralPurpose = GeneralPurpose::new(
+            &alphabet::STANDARD,
+            GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+        );
+        let bytes = Zeroizing::new(
+            BASE64
+                .decode(text.trim())
+                .map_err(|_| "expected base64 of at least 32 random bytes")?,
+        );
+        if bytes.len() < MIN_SESSION_SECRET_LEN {
+            return Err("expected at least 32 bytes (base64-encoded)");
+        }
+        Ok(Self(bytes))
+    }
+
+    /// The key bytes, for HMAC only.
+    pub fn expose_secret(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SessionSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionSecret([redacted])")
+    }
+}
+
+/// `DUO_CLIENT_SECRET`. Zeroized on drop; `Debug` prints
+/// `DuoClientSecret([redacted])`.
+pub struct DuoClientSecret(Zeroizing<String>);
+
+impl DuoClientSecret {
+    /// The secret, for the Duo client only.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for DuoClientSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DuoClientSecret([redacted])")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const SECRET_B64: &str = "ZTJlLXRlc3Qtc2Vzc2lvbi1zZWNyZXQtMzItYnl0ZXMhIQ==";
+
+    fn settings() -> HashMap<&'static str, String> {
+        [
+            ("DUO_CLIENT_ID", "DIEMULATORDEVCLIENT1"),
+            ("DUO_CLIENT_SECRET", "EmulatorDevSecretNotForProduction0000000"),
+            ("DUO_API_HOST", "127.0.0.1:8788"),
+            ("APP_ORIGIN", "http://localhost:8787"),
+            ("SESSION_SECRET", SECRET_B64),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, v.to_owned()))
+        .collect()
+    }
+
+    fn parse(map: &HashMap<&'static str, String>) -> Result<Config, ConfigProblem> {
+        Config::parse(|name| map.get(name).cloned().map(Zeroizing::new))
+    }
+
+    fn with(name: &'static str, value: &str) -> Result<Config, ConfigProblem> {
+        let mut map = settings();
+        map.insert(name, value.to_owned());
+        parse(&map)
+    }
+
+    #[test]
+    fn defaults_apply_when_optional_settings_are_unset() {
+        let config = parse(&settings()).unwrap();
+        assert_eq!(config.session_ttl_seconds, DEFAULT_SESSION_TTL_SECONDS);
+        assert_eq!(config.fail_mode, FailMode::Closed);
+        assert_eq!(config.app_origin.as_str(), "http://localhost:8787");
+        assert_eq!(config.session_secret.expose_secret(), b"e2e-test-session-secret-32-bytes!!");
+    }
+
+    #[test]
+    fn each_missing_setting_is_named() {
+        for name in ["DUO_CLIENT_ID", "DUO_CLIENT_SECRET", "DUO_API_HOST", "APP_ORIGIN"] {
+            let mut map = settings();
+            map.remove(name);
+            assert_eq!(parse(&map).unwrap_err(), ConfigProblem::Missing(name));
+            map.insert(name, "  ".to_owned());
+            assert_eq!(parse(&map).unwrap_err(), ConfigProblem::Missing(name));
+        }
+    }
+
+    #[test]
+    fn session_secret_must_be_base64_of_32_bytes() {
+        for bad in ["not base64!", "c2hvcnQ=", "ZTJlLXRlc3Qtc2Vzc2lvbi1zZWNyZXQtMzFieXRlcw=="] {
+            let problem = with("SESSION_SECRET", bad).unwrap_err();
+            assert_eq!(problem.setting(), "SESSION_SECRET", "{bad}");
+        }
+        // Unpadded is fine.
+        assert!(with("SESSION_SECRET", SECRET_B64.trim_end_matches('=')).is_ok());
+    }
+
+    #[test]
+    fn app_origin_is_normalized_and_checked() {
+        let ok = [
+            ("https://login.example.com", "https://login.example.com"),
+            ("HTTPS://Login.Example.com:443", "https://login.example.com"),
+            ("https://login.example.com:8443", "https://login.example.com:8443"),
+            ("http://localhost", "http://localhost"),
+            ("http://127.0.0.1:8787", "http://127.0.0.1:8787"),
+        ];
+        for (text, origin) in ok {
+            assert_eq!(AppOrigin::parse(text).map(|o| o.0), Ok(origin.to_owned()), "{text}");
+        }
+        for bad in [
+            "login.example.com",
+            "http://login.example.com",
+            "http://192.168.1.2",
+            "ftp://login.example.com",
+            "https://login.example.com/",
+            "https://login.example.com/app",
+            "https://login.example.com?x",
+            "https://user@login.example.com",
+            "https://login.example.com:0",
+            "https://login.example.com:99999",
+            "https://[::1]",
+            "https://",
+            "https://-bad-.example.com",
+        ] {
+            assert!(AppOrigin::parse(bad).is_err(), "{bad}");
+            assert_eq!(with("APP_ORIGIN", bad).unwrap_err().setting(), "APP_ORIGIN");
+        }
+    }
+
+    #[test]
+    fn session_ttl_must_be_a_positive_integer() {
+        assert_eq!(with("SESSION_TTL_SECONDS", "60").unwrap().session_ttl_seconds, 60);
+        for bad in ["0", "-5", "1.5", "+60", "ten", "2592001", "99999999999"] {
+            let problem = with("SESSION_TTL_SECONDS", bad).unwrap_err();
+            assert_eq!(problem.setting(), "SESSION_TTL_SECONDS", "{bad}");
+        }
+    }
+
+    #[test]
+    fn fail_mode_is_closed_or_open() {
+        assert_eq!(with("DUO_FAILMODE", "open").unwrap().fail_mode, FailMode::Open);
+        assert_eq!(with("DUO_FAILMODE", "closed").unwrap().fail_mode, FailMode::Closed);
+        assert_eq!(with("DUO_FAILMODE", "Open").unwrap_err().setting(), "DUO_FAILMODE");
+    }
+
+    #[test]
+    fn problems_never_show_the_value() {
+        let value = "c2VjcmV0LXZhbHVlLXRoYXQtbXVzdC1ub3QtbGVhaw";
+        let problem = with("SESSION_SECRET", value).unwrap_err();
+        assert!(!problem.to_string().contains(value));
+        assert!(!format!("{problem:?}").contains(value));
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let config = parse(&settings()).unwrap();
+        let shown = format!("{config:?}");
+        assert!(shown.contains("SessionSecret([redacted])"), "{shown}");
+        assert!(shown.contains("DuoClientSecret([redacted])"), "{shown}");
+        assert!(!shown.contains("EmulatorDevSecret"), "{shown}");
+        assert!(!shown.contains("e2e-test"), "{shown}");
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn parse_never_panics(
+                origin in ".{0,80}",
+                secret in ".{0,80}",
+                ttl in ".{0,20}",
+                mode in ".{0,10}",
+            ) {
+                let mut map = settings();
+                map.insert("APP_ORIGIN", origin);
+                map.insert("SESSION_SECRET", secret);
+                map.insert("SESSION_TTL_SECONDS", ttl);
+                map.insert("DUO_FAILMODE", mode);
+                let _ = parse(&map);
+            }
+
+            #[test]
+            fn origin_parse_never_panics(text in "(https?://)?[a-zA-Z0-9.:/@?#\\[\\]-]{0,40}") {
+                if let Ok(origin) = AppOrigin::parse(&text) {
+                    // A parsed origin parses to itself.
+                    prop_assert_eq!(AppOrigin::parse(origin.as_str()), Ok(origin.clone()));
+                }
+            }
+        }
+    }
+}

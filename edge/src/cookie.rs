@@ -1,0 +1,300 @@
+//! Cookies: reading the `Cookie` header, writing `Set-Cookie`, and the
+//! signed login cookie. Pure code: time is a parameter, so every rule is
+//! tested natively.
+//!
+//! Both cookies are `__Host-` prefixed (`Secure`, `Path=/`, no `Domain`: the
+//! browser keeps them to this exact origin), `HttpOnly` and `SameSite=Lax`
+//! (Duo's redirect back is a cross-site top-level GET).
+//!
+//! The login cookie (`__Host-login`) carries a [`LoginTicket`]:
+//! `base64url(JSON) "." base64url(HMAC-SHA256(SESSION_SECRET, context || 0 || base64url(JSON)))`,
+//! where `context` names the cookie and its version, so a signature made for
+//! another purpose with the same key never verifies here.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::config::SessionSecret;
+
+/// The first-factor cookie: who passed the password, until the Duo step.
+pub const LOGIN_COOKIE: &str = "__Host-login";
+/// The session cookie: a random session id.
+pub const SESSION_COOKIE: &str = "__Host-session";
+/// Lifetime of the login cookie (and of its ticket), in seconds.
+pub const LOGIN_TTL_SECONDS: u64 = 300;
+/// The longest cookie value read; anything longer is refused unparsed.
+pub const MAX_VALUE_LEN: usize = 2048;
+
+/// Domain separation for the login cookie's signature.
+const LOGIN_CONTEXT: &[u8] = b"duo-edge-login/__Host-login/v1";
+
+/// The value of cookie `name` in a `Cookie` request header, if present
+/// (the first one, when a browser sends several).
+pub fn find<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key.trim() == name).then(|| value.trim())
+    })
+}
+
+/// A `Set-Cookie` value for a `__Host-` cookie living `max_age` seconds.
+pub fn set(name: &str, value: &str, max_age: u64) -> String {
+    format!("{name}={value}; Max-Age={max_age}; Path=/; Secure; HttpOnly; SameSite=Lax")
+}
+
+/// A `Set-Cookie` value that deletes cookie `name`.
+pub fn clear(name: &str) -> String {
+    set(name, "", 0)
+}
+
+/// What the login cookie holds. Serialized with short names; fields added
+/// later must be optional, so older cookies still parse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginTicket {
+    /// The username as registered, after the password was verified.
+    #[serde(rename = "u")]
+    pub username: String,
+    /// When the password was verified (Unix seconds).
+    #[serde(rename = "iat")]
+    pub issued_at: u64,
+    /// When the ticket stops being accepted (Unix seconds).
+    #[serde(rename = "exp")]
+    pub expires_at: u64,
+    /// Duo `state`, set by the Duo start step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// OIDC `nonce`, set by the Duo start step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+}
+
+/// Why a login cookie was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TicketError {
+    /// Not `payload.signature`, not base64url, too long, or not the JSON of a ticket.
+    #[error("malformed login cookie")]
+    Malformed,
+    /// The signature does not match (tampered, or signed with another key).
+    #[error("login cookie signature mismatch")]
+    BadSignature,
+    /// Past its expiry.
+    #[error("login cookie expired")]
+    Expired,
+    /// Issued later than now (clock skew beyond tolerance, or forged).
+    #[error("login cookie issued in the future")]
+    IssuedInFuture,
+}
+
+/// Tolerated clock difference between isolates, in seconds.
+const CLOCK_SKEW_SECONDS: u64 = 60;
+
+impl LoginTicket {
+    /// A fresh ticket for `username`, valid [`LOGIN_TTL_SECONDS`] from `now`.
+    pub fn new(username: &str, now: u64) -> Self {
+        Self {
+            username: username.to_owned(),
+            issued_at: now,
+            expires_at: now.saturating_add(LOGIN_TTL_SECONDS),
+            state: None,
+            nonce: None,
+        }
+    }
+
+    /// The signed cookie value.
+    pub fn seal(&self, key: &SessionSecret) -> String {
+        // Serializing a struct of strings and integers cannot fail.
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        let payload = URL_SAFE_NO_PAD.encode(json);
+        let tag = URL_SAFE_NO_PAD.encode(mac(key, &payload).finalize().into_bytes());
+        format!("{payload}.{tag}")
+    }
+
+    /// Verifies and decodes a cookie value made by [`LoginTicket::seal`].
+    /// The signature is checked (in constant time) before the payload is
+    /// parsed.
+    ///
+    /// # Errors
+    /// The [`TicketError`] of the first failed check.
+    pub fn open(value: &str, key: &SessionSecret, now: u64) -> Result<Self, TicketError> {
+        if value.len() > MAX_VALUE_LEN {
+            return Err(TicketError::Malformed);
+        }
+        let (payload, tag) = value.split_once('.').ok_or(TicketError::Malformed)?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| TicketError::Malformed)?;
+        mac(key, payload).verify_slice(&tag).map_err(|_| TicketError::BadSignature)?;
+        let json = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TicketError::Malformed)?;
+        let ticket: Self = serde_json::from_slice(&json).map_err(|_| TicketError::Malformed)?;
+        if ticket.issued_at > now.saturating_add(CLOCK_SKEW_SECONDS) {
+            return Err(TicketError::IssuedInFuture);
+        }
+        if now >= ticket.expires_at {
+            return Err(TicketError::Expired);
+        }
+        Ok(ticket)
+    }
+}
+
+fn mac(key: &SessionSecret, payload: &str) -> Hmac<Sha256> {
+    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose_secret())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    mac.update(LOGIN_CONTEXT);
+    mac.update(&[0]);
+    mac.update(payload.as_bytes());
+    mac
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn key() -> SessionSecret {
+        SessionSecret::parse("ZTJlLXRlc3Qtc2Vzc2lvbi1zZWNyZXQtMzItYnl0ZXMhIQ==").unwrap()
+    }
+
+    fn other_key() -> SessionSecret {
+        SessionSecret::parse("b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktISE=").unwrap()
+    }
+
+    #[test]
+    fn find_reads_one_cookie_among_several() {
+        let header = "theme=dark; __Host-login=abc.def ;__Host-session=xyz";
+        assert_eq!(find(header, LOGIN_COOKIE), Some("abc.def"));
+        assert_eq!(find(header, SESSION_COOKIE), Some("xyz"));
+        assert_eq!(find(header, "missing"), None);
+        assert_eq!(find("", SESSION_COOKIE), None);
+        assert_eq!(find("__Host-session", SESSION_COOKIE), None);
+        assert_eq!(find("x__Host-session=1", SESSION_COOKIE), None);
+        assert_eq!(find("__Host-session=a=b", SESSION_COOKIE), Some("a=b"));
+    }
+
+    #[test]
+    fn set_cookie_has_every_attribute() {
+        assert_eq!(
+            set(SESSION_COOKIE, "v", 28_800),
+            "__Host-session=v; Max-Age=28800; Path=/; Secure; HttpOnly; SameSite=Lax"
+        );
+        assert!(clear(LOGIN_COOKIE).starts_with("__Host-login=; Max-Age=0; Path=/; Secure"));
+    }
+
+    #[test]
+    fn ticket_round_trips() {
+        let ticket = LoginTicket::new("alice", NOW);
+        let value = ticket.seal(&key());
+        assert_eq!(LoginTicket::open(&value, &key(), NOW + 10), Ok(ticket));
+    }
+
+    #[test]
+    fn ticket_keeps_later_fields() {
+        let ticket = LoginTicket {
+            state: Some("s".repeat(36)),
+            nonce: Some("n".repeat(36)),
+            ..LoginTicket::new("alice", NOW)
+        };
+        let value = ticket.seal(&key());
+        assert_eq!(LoginTicket::open(&value, &key(), NOW), Ok(ticket));
+    }
+
+    #[test]
+    fn ticket_expires_after_five_minutes() {
+        let value = LoginTicket::new("alice", NOW).seal(&key());
+        assert!(LoginTicket::open(&value, &key(), NOW + LOGIN_TTL_SECONDS - 1).is_ok());
+        assert_eq!(
+            LoginTicket::open(&value, &key(), NOW + LOGIN_TTL_SECONDS),
+            Err(TicketError::Expired)
+        );
+    }
+
+    #[test]
+    fn ticket_from_the_future_is_refused() {
+        let value = LoginTicket::new("alice", NOW + 3600).seal(&key());
+        assert_eq!(LoginTicket::open(&value, &key(), NOW), Err(TicketError::IssuedInFuture));
+    }
+
+    #[test]
+    fn tampered_ticket_is_refused() {
+        let value = LoginTicket::new("alice", NOW).seal(&key());
+        let (payload, tag) = value.split_once('.').unwrap();
+        // Another user's payload under alice's signature.
+        let forged = URL_SAFE_NO_PAD.encode(br#"{"u":"admin","iat":1800000000,"exp":1800000300}"#);
+        assert_eq!(
+            LoginTicket::open(&format!("{forged}.{tag}"), &key(), NOW),
+            Err(TicketError::BadSignature)
+        );
+        // One flipped character in the signature.
+        let mut bad_tag = tag.to_owned();
+        let last = if bad_tag.ends_with('A') { "B" } else { "A" };
+        bad_tag.replace_range(bad_tag.len() - 1.., last);
+        assert!(LoginTicket::open(&format!("{payload}.{bad_tag}"), &key(), NOW).is_err());
+        // Signed with another key.
+        assert_eq!(LoginTicket::open(&value, &other_key(), NOW), Err(TicketError::BadSignature));
+    }
+
+    #[test]
+    fn truncated_or_garbage_ticket_is_refused() {
+        let value = LoginTicket::new("alice", NOW).seal(&key());
+        for bad in [
+            "",
+            ".",
+            "garbage",
+            "a.b",
+            &value[..value.len() - 5],
+            &value[..value.find('.').unwrap()],
+            &value[value.find('.').unwrap()..],
+            &format!("{value}.extra"),
+            &"A".repeat(MAX_VALUE_LEN + 1),
+        ] {
+            assert!(LoginTicket::open(bad, &key(), NOW).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn validly_signed_non_ticket_is_malformed() {
+        let payload = URL_SAFE_NO_PAD.encode(b"[1,2,3]");
+        let tag = URL_SAFE_NO_PAD.encode(mac(&key(), &payload).finalize().into_bytes());
+        assert_eq!(
+            LoginTicket::open(&format!("{payload}.{tag}"), &key(), NOW),
+            Err(TicketError::Malformed)
+        );
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn find_never_panics(header in any::<String>(), name in "[_A-Za-z-]{0,16}") {
+                let _ = find(&header, &name);
+            }
+
+            #[test]
+            fn open_never_panics(value in any::<String>(), now in any::<u64>()) {
+                let _ = LoginTicket::open(&value, &key(), now);
+            }
+
+            #[test]
+            fn open_never_panics_on_near_tickets(
+                payload in "[A-Za-z0-9_-]{0,120}",
+                tag in "[A-Za-z0-9_=-]{0,60}",
+                now in any::<u64>(),
+            ) {
+                let _ = LoginTicket::open(&format!("{payload}.{tag}"), &key(), now);
+            }
+
+            #[test]
+            fn only_the_sealed_value_opens(username in "[a-z]{1,20}", now in 0u64..4_000_000_000) {
+                let value = LoginTicket::new(&username, now).seal(&key());
+                prop_assert!(LoginTicket::open(&value, &key(), now).is_ok());
+                prop_assert!(LoginTicket::open(&value, &other_key(), now).is_err());
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Errors of the API handlers and the responses they become: a stable code
+//! and a kind sentence for people; the detail goes to the log only, and never
+//! holds a secret.
+
+use shared::{ErrorBody, ErrorCode};
+use worker::Response;
+
+use crate::config::{self, ConfigProblem};
+use crate::respond;
+
+/// Largest request body read (`POST /api/login`), in bytes.
+pub const MAX_BODY_LEN: usize = 4096;
+
+/// Why an API request failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EdgeError {
+    /// A setting is missing or invalid: 503 `config_error`.
+    #[error("configuration: {0}")]
+    Config(ConfigProblem),
+    /// `Origin` is missing or is not `APP_ORIGIN`: 403 `forbidden_origin`.
+    #[error("Origin is missing or not APP_ORIGIN")]
+    ForbiddenOrigin,
+    /// `Content-Type` is not `application/json`: 415 `bad_request`.
+    #[error("Content-Type is not application/json")]
+    UnsupportedMediaType,
+    /// The body is larger than [`MAX_BODY_LEN`]: 413 `bad_request`.
+    #[error("body larger than {MAX_BODY_LEN} bytes")]
+    PayloadTooLarge,
+    /// Malformed request (the detail names the defect, never the input): 400 `bad_request`.
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    /// Unknown user, wrong password or disabled user: 401 `invalid_credentials`.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// Too many failed logins: 429 `rate_limited` with `Retry-After`.
+    #[error("rate limited; retry after {retry_after} s")]
+    RateLimited {
+        /// Seconds until the next attempt is allowed.
+        retry_after: u64,
+    },
+    /// No live session: 401 `unauthenticated`.
+    #[error("no valid session")]
+    Unauthenticated,
+    /// D1 or the runtime failed: 500 `internal`.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<worker::Error> for EdgeError {
+    fn from(error: worker::Error) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
+impl EdgeError {
+    /// The code of the contract.
+    pub const fn code(&self) -> ErrorCode {
+        match self {
+            Self::Config(_) => ErrorCode::ConfigError,
+            Self::ForbiddenOrigin => ErrorCode::ForbiddenOrigin,
+            Self::UnsupportedMediaType | Self::PayloadTooLarge | Self::BadRequest(_) => {
+                ErrorCode::BadRequest
+            }
+            Self::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Unauthenticated => ErrorCode::Unauthenticated,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The HTTP status.
+    pub const fn status(&self) -> u16 {
+        match self {
+            Self::Config(_) => 503,
+            Self::ForbiddenOrigin => 403,
+            Self::UnsupportedMediaType => 415,
+            Self::PayloadTooLarge => 413,
+            Self::BadRequest(_) => 400,
+            Self::InvalidCredentials | Self::Unauthenticated => 401,
+            Self::RateLimited { .. } => 429,
+            Self::Internal(_) => 500,
+        }
+    }
+
+    /// The sentence people see.
+    pub const fn message(&self) -> &'static str {
+        match self {
+            Self::Config(_) => {
+                "The sign-in service is not configured correctly. Please tell your administrator."
+            }
+            Self::ForbiddenOrigin => {
+                "This request did not come from the sign-in page. Reload the page and try again."
+            }
+            Self::UnsupportedMediaType => "The sign-in request must be sent as JSON.",
+            Self::PayloadTooLarge => "The sign-in request is too large.",
+            Self::BadRequest(_) => {
+                "The sign-in request was not understood. Enter your username and password and try again."
+            }
+            Self::InvalidCredentials => "The username or password is incorrect.",
+            Self::RateLimited { .. } => {
+                "Too many failed sign-in attempts. Please wait a while and try again."
+            }
+            Self::Unauthenticated => "You are not signed in.",
+            Self::Internal(_) => "Something went wrong on our side. Please try again.",
+        }
+    }
+
+    /// The error response; server-side failures are logged with their detail.
+    ///
+    /// # Errors
+    /// Only if the runtime cannot build a response.
+    pub fn into_response(self) -> worker::Result<Response> {
+        match &self {
+            Self::Config(problem) => config::log_once(problem),
+            Self::Internal(detail) => worker::console_error!("internal error: {detail}"),
+            _ => {}
+        }
+        let body = ErrorBody { code: self.code(), message: self.message().to_owned() };
+        let mut response = respond::json(&body, self.status())?;
+        if let Self::RateLimited { retry_after } = self {
+            response.headers_mut().set("Retry-After", &retry_after.to_string())?;
+        }
+        Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_codes_follow_the_contract() {
+        let cases = [
+            (EdgeError::ForbiddenOrigin, 403, "forbidden_origin"),
+            (EdgeError::UnsupportedMediaType, 415, "bad_request"),
+            (EdgeError::PayloadTooLarge, 413, "bad_request"),
+            (EdgeError::BadRequest("x"), 400, "bad_request"),
+            (EdgeError::InvalidCredentials, 401, "invalid_credentials"),
+            (EdgeError::RateLimited { retry_after: 5 }, 429, "rate_limited"),
+            (EdgeError::Unauthenticated, 401, "unauthenticated"),
+            (EdgeError::Internal("d1 down".to_owned()), 500, "internal"),
+            (EdgeError::Config(ConfigProblem::Missing("APP_ORIGIN")), 503, "config_error"),
+        ];
+        for (error, status, code) in cases {
+            assert_eq!(error.status(), status, "{error}");
+            assert_eq!(error.code().as_str(), code, "{error}");
+        }
+    }
+
+    #[test]
+    fn messages_never_carry_the_detail() {
+        let error = EdgeError::Internal("D1_ERROR: no such table: users".to_owned());
+        assert!(!error.message().contains("D1"));
+    }
+}

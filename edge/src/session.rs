@@ -1,0 +1,138 @@
+//! Session ids: 32 random bytes in the cookie, only their SHA-256 in D1.
+
+use std::fmt::{self, Write as _};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+/// Bytes of randomness in a session id.
+pub const ID_LEN: usize = 32;
+/// Length of the cookie value (unpadded base64url of [`ID_LEN`] bytes).
+const COOKIE_LEN: usize = 43;
+
+/// A session id. `Debug` does not show it; zeroized on drop.
+pub struct SessionId(Zeroizing<[u8; ID_LEN]>);
+
+impl SessionId {
+    /// A new id from the platform's CSPRNG (`WebCrypto`'s `getRandomValues` in
+    /// the Worker).
+    ///
+    /// # Errors
+    /// When the platform has no randomness to give.
+    pub fn generate() -> Result<Self, getrandom::Error> {
+        let mut bytes = Zeroizing::new([0u8; ID_LEN]);
+        getrandom::getrandom(bytes.as_mut())?;
+        Ok(Self(bytes))
+    }
+
+    /// Parses a cookie value; `None` unless it is exactly the encoding of
+    /// [`ID_LEN`] bytes.
+    pub fn parse(cookie_value: &str) -> Option<Self> {
+        if cookie_value.len() != COOKIE_LEN {
+            return None;
+        }
+        let decoded = Zeroizing::new(URL_SAFE_NO_PAD.decode(cookie_value).ok()?);
+        let mut bytes = Zeroizing::new([0u8; ID_LEN]);
+        if decoded.len() != ID_LEN {
+            return None;
+        }
+        bytes.copy_from_slice(&decoded);
+        Some(Self(bytes))
+    }
+
+    /// The cookie value.
+    pub fn to_cookie_value(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0.as_ref())
+    }
+
+    /// What D1 stores: lower-case hex SHA-256 of the id.
+    pub fn storage_key(&self) -> String {
+        hex_sha256(self.0.as_ref())
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionId([redacted])")
+    }
+}
+
+/// Lower-case hex SHA-256.
+pub fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().fold(String::with_capacity(64), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_value_round_trips() {
+        let id = SessionId::generate().unwrap();
+        let value = id.to_cookie_value();
+        assert_eq!(value.len(), COOKIE_LEN);
+        let parsed = SessionId::parse(&value).unwrap();
+        assert_eq!(parsed.storage_key(), id.storage_key());
+        assert_eq!(id.storage_key().len(), 64);
+    }
+
+    #[test]
+    fn ids_differ() {
+        let a = SessionId::generate().unwrap().storage_key();
+        let b = SessionId::generate().unwrap().storage_key();
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn parse_refuses_anything_else() {
+        let value = SessionId::generate().unwrap().to_cookie_value();
+        for bad in [
+            "",
+            "short",
+            &value[..42],
+            &format!("{value}A"),
+            &format!("{}+", &value[..42]),
+            &format!("{}=", &value[..42]),
+            &"%".repeat(43),
+        ] {
+            assert!(SessionId::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn storage_key_is_sha256_hex() {
+        assert_eq!(
+            hex_sha256(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_id() {
+        let id = SessionId::generate().unwrap();
+        assert_eq!(format!("{id:?}"), "SessionId([redacted])");
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn parse_never_panics(value in any::<String>()) {
+                let _ = SessionId::parse(&value);
+            }
+
+            #[test]
+            fn parse_never_panics_on_near_ids(value in "[A-Za-z0-9_=+/-]{43}") {
+                let _ = SessionId::parse(&value);
+            }
+        }
+    }
+}
