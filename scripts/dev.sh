@@ -1,28 +1,97 @@
 #!/usr/bin/env bash
-# The dev command: installs what is missing, builds the SPA and the Worker,
-# and runs the product locally under `wrangler dev` on http://localhost:8787.
+# The dev command: installs what is missing, builds the SPA, prepares the local
+# D1 database, starts the Duo emulator (unless .dev.vars points at real Duo)
+# and runs the product under `wrangler dev` on http://localhost:8787.
+#
+#   scripts/dev.sh                 everything on loopback, no Duo account needed
+#   PORT=9000 scripts/dev.sh       another port (APP_ORIGIN follows it)
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 
 "$ROOT/scripts/setup.sh"
 
-# Local secrets. Created once, never overwritten: edit it to use real Duo
-# credentials (see README, "Configuration").
+PORT="${PORT:-8787}"
+EMULATOR_SECRET="EmulatorDevSecretNotForProduction0000000"
+
+# Local secrets. Created once, never overwritten: put real Duo credentials
+# here to use Duo itself (README, "Configuration").
 if [[ ! -f .dev.vars ]]; then
-  log "writing .dev.vars (local secrets for the Duo emulator; not committed)"
-  umask 077
-  cat > .dev.vars <<VARS
-# Local secrets for wrangler dev. Not committed (.gitignore).
-# DUO_CLIENT_SECRET matches the Duo emulator's built-in development app.
-DUO_CLIENT_SECRET=EmulatorDevSecretNotForProduction0000000
+  log "writing .dev.vars (local settings for the Duo emulator; not committed)"
+  (
+    umask 077
+    cat > .dev.vars <<VARS
+# Local settings for wrangler dev (read by scripts/dev.sh too). Not committed.
+# These point at the local Duo emulator. For real Duo set DUO_CLIENT_ID,
+# DUO_CLIENT_SECRET and DUO_API_HOST (api-XXXXXXXX.duosecurity.com) from the
+# Duo Admin Panel; the dev command then does not start the emulator.
+DUO_CLIENT_SECRET=$EMULATOR_SECRET
 SESSION_SECRET=$(head -c 32 /dev/urandom | base64)
 VARS
+  )
 fi
+
+# A setting as wrangler dev sees it: .dev.vars overrides wrangler.toml [vars].
+setting() { # name
+  local value
+  value=$(sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" .dev.vars | tail -n1)
+  if [[ -z "$value" ]]; then
+    value=$(sed -n "s/^$1 = //p" wrangler.toml | head -n1)
+  fi
+  value=${value%\"}
+  printf '%s' "${value#\"}"
+}
 
 log "building the SPA (trunk)"
 "$ROOT/scripts/build-app.sh"
 
-PORT="${PORT:-8787}"
+# The local D1 database (.wrangler/state): migrations every time (only new
+# ones run), the demo users when the database is new.
+fresh_db=0
+[[ -d .wrangler/state/v3/d1 ]] || fresh_db=1
+log "applying D1 migrations (local)"
+CI=1 wrangler d1 migrations apply DB --local
+if (( fresh_db )); then
+  log "seeding the demo users"
+  wrangler d1 execute DB --local --file crates/credentials/seed/demo-users.sql >/dev/null
+fi
+
+# The Duo emulator, when DUO_API_HOST is a loopback host:port.
+api_host=$(setting DUO_API_HOST)
+emulator_pid=""
+stop_emulator() {
+  [[ -n "$emulator_pid" ]] && kill "$emulator_pid" 2>/dev/null || true
+}
+trap stop_emulator EXIT
+case "$api_host" in
+  127.0.0.1:* | localhost:* | "[::1]:"*)
+    emulator_port=${api_host##*:}
+    log "building the Duo emulator"
+    cargo build -q -p duo-emulator --bin duo-emulator --locked
+    log "starting the Duo emulator on http://$api_host"
+    "$ROOT/target/debug/duo-emulator" --listen "127.0.0.1:$emulator_port" &
+    emulator_pid=$!
+    ;;
+  *)
+    log "DUO_API_HOST=$api_host: using that Duo service, not the emulator"
+    ;;
+esac
+
+cat >&2 <<EOF
+
+  Open http://localhost:$PORT
+
+  Demo accounts (local database only; README, "Demo accounts"):
+    alice / alice-demo-pass   Duo: enrolled (push, passcode 123456, phone call)
+    bob   / bob-demo-pass     Duo: not enrolled (the prompt enrolls him)
+    carol / carol-demo-pass   Duo: locked out (Duo denies)
+    admin / admin-demo-pass   break-glass: password only, no Duo
+    erin  / erin-demo-pass    disabled (refused)
+
+EOF
+
+# APP_ORIGIN follows PORT unless .dev.vars sets it.
+origin=()
+grep -q '^[[:space:]]*APP_ORIGIN[[:space:]]*=' .dev.vars || origin=(--var "APP_ORIGIN:http://localhost:$PORT")
 log "starting wrangler dev on http://localhost:$PORT"
-exec wrangler dev --port "$PORT" --show-interactive-dev-session=false "$@"
+wrangler dev --port "$PORT" "${origin[@]}" --show-interactive-dev-session=false "$@"

@@ -24,6 +24,8 @@ pub fn harden(mut response: Response) -> Result<Response> {
     headers.set("X-Content-Type-Options", "nosniff")?;
     headers.set("X-Frame-Options", "DENY")?;
     headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")?;
+    // Browsers ignore it over plain http (local development), so it is always sent.
+    headers.set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")?;
     Ok(response)
 }
 

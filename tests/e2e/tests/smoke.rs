@@ -51,6 +51,15 @@ async fn login_page_renders_and_service_is_ready() {
     let response = reqwest::get(worker.url("/some/deep/link")).await.expect("GET deep link");
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.headers()["x-frame-options"], "DENY");
+    // A strict CSP (scripts by hash, wasm allowed): the browser check below
+    // proves it lets the app start.
+    let csp = response.headers()["content-security-policy"].to_str().unwrap_or_default();
+    assert!(
+        csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-")
+            && csp.contains("frame-ancestors 'none'")
+            && !csp.contains("unsafe-inline"),
+        "unexpected CSP: {csp}"
+    );
     let html = response.text().await.expect("body");
     assert!(html.contains("<title>Sign in</title>"), "index.html expected, got: {html}");
     assert!(!html.contains("login-form"), "the form must come from wasm, not the HTML");

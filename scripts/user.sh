@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Adds or changes a user in the D1 database. The password is hashed by
+# `user-admin` (crates/credentials: the same code the Worker verifies with),
+# read from the terminal without echo, and never appears on a command line.
+#
+#   scripts/user.sh add NAME [--bypass] [--duo-username DUO_NAME] [--disable]
+#   scripts/user.sh set-password NAME
+#   scripts/user.sh disable NAME | enable NAME | list
+#
+# The local database (the one `scripts/dev.sh` uses) by default; add
+# `--remote` to change the deployed database instead.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+
+where=--local
+args=()
+for arg in "$@"; do
+  if [[ "$arg" == --remote ]]; then where=--remote; else args+=("$arg"); fi
+done
+if (( ${#args[@]} == 0 )); then
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+fi
+
+if [[ ! -x node_modules/.bin/wrangler ]]; then
+  "$ROOT/scripts/setup.sh"
+fi
+
+log "building user-admin"
+cargo build -q --release -p credentials --bin user-admin --locked
+admin="${CARGO_TARGET_DIR:-$ROOT/target}/release/user-admin"
+
+sql_file=$(mktemp)
+trap 'rm -f "$sql_file"' EXIT
+
+case "${args[0]}" in
+  add | set-password)
+    if [[ -t 0 ]]; then
+      read -rsp "Password for ${args[1]:-?}: " password && echo >&2
+      read -rsp "Again: " again && echo >&2
+      if [[ "$password" != "$again" ]]; then
+        echo "user.sh: the passwords differ" >&2
+        exit 1
+      fi
+      printf '%s\n' "$password" | "$admin" "${args[@]}" > "$sql_file"
+      unset password again
+    else
+      # Scripted use: the password is the first line of stdin.
+      "$admin" "${args[@]}" > "$sql_file"
+    fi
+    ;;
+  list)
+    "$admin" list > "$sql_file"
+    wrangler d1 execute DB "$where" --command "$(cat "$sql_file")"
+    exit 0
+    ;;
+  *)
+    "$admin" "${args[@]}" > "$sql_file"
+    ;;
+esac
+
+CI=1 wrangler d1 migrations apply DB "$where" >/dev/null
+wrangler d1 execute DB "$where" --file "$sql_file"
+log "done (${args[0]} ${args[1]:-}, $where database)"
