@@ -12,6 +12,7 @@
 //! | test | contract clause |
 //! |---|---|
 //! | `duo_flow_against_a_healthy_duo` | start 303 to Duo + login cookie with state; callback 303 `/` + `__Host-session`, login cookie cleared; `/api/session` shows `duo` details; replayed callback `state_mismatch` (single use, even with a valid cookie); state altered `state_mismatch`; callback before start `state_mismatch`; deny `duo_denied`; Duo `error` redirect `duo_denied`/`duo_error`; login cookie absent/tampered `login_expired` (start and callback); wrong/missing `Origin` `forbidden_origin`; id_token defects (nonce, signature, expiry, username, issuer, audience) `duo_error` with no session; `/api/health` reports Duo reachable |
+//! | (same test) | prompt page without a script: alice push approve and passcode (session with the factor), carol locked out `duo_denied`; token endpoint 503 / dropped connection `duo_unavailable`, malformed JSON `duo_error` |
 //! | `duo_down_fail_closed_refuses_the_second_step` | health check `stat: FAIL`, `DUO_FAILMODE=closed`: `duo_unavailable`, no session; `/api/health` reports Duo unreachable |
 //! | `duo_down_fail_open_issues_a_fail_open_session` | Duo unreachable (nothing listening), `DUO_FAILMODE=open`: 303 `/` + session with method `fail_open` and `duo: null` |
 
@@ -146,6 +147,29 @@ impl Bed {
         path.to_owned()
     }
 
+    /// The browser at Duo's prompt page, with no script queued: opens the
+    /// prompt and submits each form in turn (`sid` added); returns the
+    /// callback path and query on this Worker.
+    async fn at_prompt(&self, authorize: &str, forms: &[&[(&str, &str)]]) -> String {
+        let response = self.http.get(authorize).send().await.expect("GET authorize");
+        assert_eq!(response.status().as_u16(), 302, "authorize opens the prompt");
+        let page = location(response.headers());
+        let (prompt, sid) = page.split_once("?sid=").unwrap_or_else(|| panic!("prompt: {page}"));
+        let mut next = page.clone();
+        for fields in forms {
+            let mut pairs = vec![("sid", sid)];
+            pairs.extend_from_slice(fields);
+            let response = self.http.post(prompt).form(&pairs).send().await.expect("prompt form");
+            assert_eq!(response.status().as_u16(), 303, "{fields:?}");
+            next = location(response.headers());
+        }
+        let path = next
+            .strip_prefix(APP_ORIGIN)
+            .unwrap_or_else(|| panic!("the prompt must end at APP_ORIGIN: {next}"));
+        assert!(path.starts_with(&format!("{}?", routes::DUO_CALLBACK)), "{next}");
+        path.to_owned()
+    }
+
     /// `GET /auth/duo/callback...` with the login cookie.
     async fn callback(&self, path_and_query: &str, login: Option<&str>) -> reqwest::Response {
         let mut request = self.http.get(self.worker.url(path_and_query));
@@ -270,6 +294,8 @@ async fn duo_flow_against_a_healthy_duo() {
     let bed = Bed::with_emulator(&[]).await;
 
     approved_login_creates_a_duo_session_once(&bed).await;
+    prompt_page_decides_for_each_user(&bed).await;
+    token_endpoint_failures_are_refused(&bed).await;
     denials_are_duo_denied(&bed).await;
     login_cookie_is_required(&bed).await;
     start_checks_the_origin(&bed).await;
@@ -305,6 +331,75 @@ async fn approved_login_creates_a_duo_session_once(bed: &Bed) {
     let replay = bed.callback(&back, Some(&login)).await;
     assert_refused(&replay, "state_mismatch");
     bed.assert_logged("reason state_replayed").await;
+}
+
+async fn duo_session(bed: &Bed, response: &reqwest::Response) -> SessionInfo {
+    let id = assert_signed_in(response);
+    let response = bed.session(&id).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let session: SessionInfo = response.json().await.expect("session JSON");
+    assert_eq!(session.method, AuthMethod::Duo);
+    session
+}
+
+/// No script: the prompt page's forms decide, as a person would. alice
+/// approves a push or enters a passcode; carol is locked out and returns
+/// with a denial.
+async fn prompt_page_decides_for_each_user(bed: &Bed) {
+    let (authorize, login) = bed.started("alice", "192.0.2.16").await;
+    let back = bed
+        .at_prompt(&authorize, &[&[("action", "push"), ("device", "0")], &[("action", "approve")]])
+        .await;
+    let session = duo_session(bed, &bed.callback(&back, Some(&login)).await).await;
+    let duo = session.duo.expect("Duo details");
+    assert_eq!(duo.result.as_deref(), Some("allow"));
+    assert!(
+        duo.factor.as_deref().is_some_and(|f| f.to_ascii_lowercase().contains("push")),
+        "{duo:?}"
+    );
+
+    let (authorize, login) = bed.started("alice", "192.0.2.16").await;
+    let back = bed
+        .at_prompt(
+            &authorize,
+            &[&[("action", "passcode")], &[("action", "verify"), ("passcode", "123456")]],
+        )
+        .await;
+    let session = duo_session(bed, &bed.callback(&back, Some(&login)).await).await;
+    let duo = session.duo.expect("Duo details");
+    assert!(
+        duo.factor.as_deref().is_some_and(|f| f.to_ascii_lowercase().contains("passcode")),
+        "{duo:?}"
+    );
+
+    let (authorize, login) = bed.started("carol", "192.0.2.16").await;
+    let back = bed.at_prompt(&authorize, &[&[("action", "return")]]).await;
+    assert_refused(&bed.callback(&back, Some(&login)).await, "duo_denied");
+}
+
+/// The code exchange fails on Duo's side: 5xx or a dropped connection is
+/// `duo_unavailable`, a malformed answer `duo_error`; never a session.
+async fn token_endpoint_failures_are_refused(bed: &Bed) {
+    let faults = [
+        (
+            json!({"kind": "http_status", "status": 503}),
+            "duo_unavailable",
+            "reason duo_http_status",
+        ),
+        (json!({"kind": "drop_connection"}), "duo_unavailable", "reason duo_unreachable"),
+        (json!({"kind": "malformed_json"}), "duo_error", "reason duo_malformed"),
+    ];
+    for (mut fault, code, needle) in faults {
+        fault["endpoint"] = json!("token");
+        fault["times"] = json!(1);
+        let before = bed.log_count(needle);
+        let (authorize, login) = bed.started("alice", "192.0.2.17").await;
+        bed.script("/script", json!({"user": "alice", "outcome": "approve"})).await;
+        bed.script("/faults", fault).await;
+        let back = bed.at_duo(&authorize).await;
+        assert_refused(&bed.callback(&back, Some(&login)).await, code);
+        bed.assert_logged_after(needle, before).await;
+    }
 }
 
 /// A denied push and Duo's `error` redirects end without a session.
