@@ -13,7 +13,7 @@ use std::cell::Cell;
 
 use credentials::normalize;
 use shared::ErrorCode;
-use shared::api::{AuthMethod, DuoDetails, DuoReachability, routes};
+use shared::api::{AuthMethod, DuoDetails, DuoReachability};
 use shared::duo::{
     AuthCode, AuthorizeOptions, DuoClient, DuoError, DuoUsername, Expectations, IdTokenError,
     Nonce, RandomBytes, State, UnixTime, VerifiedIdToken,
@@ -21,7 +21,7 @@ use shared::duo::{
 use worker::{D1Database, Env, Request, Response, Url};
 
 use crate::auth::{check_origin, client_ip, now, unix_i64};
-use crate::config::{self, Config, ConfigProblem, FailMode};
+use crate::config::{self, Config, FailMode};
 use crate::cookie::{self, LOGIN_COOKIE, LoginTicket, SESSION_COOKIE, TicketError};
 use crate::duo_transport::FetchTransport;
 use crate::respond;
@@ -192,20 +192,12 @@ fn load_config(env: &Env) -> Result<Config, Refusal> {
     })
 }
 
-/// The Duo client for this configuration; a setting the client refuses is
-/// named (never its value).
+/// The Duo client for this configuration (its settings were checked when
+/// the configuration was read).
 fn duo_client(config: &Config) -> Result<DuoClient, Refusal> {
-    let redirect_uri = format!("{}{}", config.app_origin.as_str(), routes::DUO_CALLBACK);
-    DuoClient::from_settings(
-        &config.duo.client_id,
-        config.duo.client_secret.expose_secret().to_owned(),
-        &config.duo.api_host,
-        &redirect_uri,
-    )
-    .map_err(|error| {
-        let setting = error.setting();
-        config::log_once(&ConfigProblem::Invalid { setting, rule: "refused by the Duo client" });
-        Refusal::new(ErrorCode::ConfigError, "config_error").detail(format!("{setting} invalid"))
+    config.duo_client().map_err(|problem| {
+        config::log_once(&problem);
+        Refusal::new(ErrorCode::ConfigError, "config_error").detail(problem.to_string())
     })
 }
 
