@@ -14,6 +14,7 @@
 //! | `duo_flow_against_a_healthy_duo` | start 303 to Duo + login cookie with state; callback 303 `/` + `__Host-session`, login cookie cleared; `/api/session` shows `duo` details; replayed callback `state_mismatch` (single use, even with a valid cookie); state altered `state_mismatch`; callback before start `state_mismatch`; deny `duo_denied`; Duo `error` redirect `duo_denied`/`duo_error`; login cookie absent/tampered `login_expired` (start and callback); wrong/missing `Origin` `forbidden_origin`; id_token defects (nonce, signature, expiry, username, issuer, audience) `duo_error` with no session; `/api/health` reports Duo reachable |
 //! | (same test) | prompt page without a script: alice push approve and passcode (session with the factor), carol locked out `duo_denied`; token endpoint 503 / dropped connection `duo_unavailable`, malformed JSON `duo_error` |
 //! | `duo_down_fail_closed_refuses_the_second_step` | health check `stat: FAIL`, `DUO_FAILMODE=closed`: `duo_unavailable`, no session; `/api/health` reports Duo unreachable |
+//! | `invalid_duo_setting_is_named_and_the_duo_step_refuses` | a `DUO_CLIENT_ID` the Duo client refuses: `/api/health` 503 naming it (not its value); start 303 `/?error=config_error` |
 //! | `duo_down_fail_open_issues_a_fail_open_session` | Duo unreachable (nothing listening), `DUO_FAILMODE=open`: 303 `/` + session with method `fail_open` and `duo: null` |
 
 use std::time::Duration;
@@ -22,7 +23,9 @@ use duo_emulator::Emulator;
 use e2e::{Wrangler, default_vars, free_port};
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::json;
-use shared::api::{AuthMethod, DuoReachability, HealthResponse, SessionInfo, routes};
+use shared::api::{
+    AuthMethod, DuoReachability, HealthResponse, ServiceStatus, SessionInfo, routes,
+};
 
 /// `APP_ORIGIN` of the test Worker; requests send it as `Origin` by hand.
 const APP_ORIGIN: &str = "http://localhost:8787";
@@ -546,5 +549,24 @@ async fn duo_down_fail_open_issues_a_fail_open_session() {
         &bed.start_duo(Some(&login), Some("http://evil.example")).await,
         "forbidden_origin",
     );
+    bed.assert_clean_log();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_duo_setting_is_named_and_the_duo_step_refuses() {
+    // Present but not a Duo client ID (20 characters): caught when the
+    // configuration is read, not at Duo.
+    let bed = Bed::start("127.0.0.1:9", None, &[("DUO_CLIENT_ID", "DIBADCLIENTIDVALUE")]).await;
+
+    let response = bed.http.get(bed.worker.url(routes::HEALTH)).send().await.expect("health");
+    assert_eq!(response.status().as_u16(), 503);
+    let text = response.text().await.expect("health body");
+    assert!(!text.contains("DIBADCLIENTIDVALUE"), "the value must not be echoed: {text}");
+    let health: HealthResponse = serde_json::from_str(&text).expect("health JSON");
+    assert_eq!(health.status, ServiceStatus::ConfigError);
+    assert_eq!(health.setting.as_deref(), Some("DUO_CLIENT_ID"));
+
+    let response = bed.start_duo(Some("anything.at-all"), Some(APP_ORIGIN)).await;
+    assert_refused(&response, "config_error");
     bed.assert_clean_log();
 }
