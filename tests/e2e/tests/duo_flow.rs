@@ -12,7 +12,7 @@
 //! | test | contract clause |
 //! |---|---|
 //! | `duo_flow_against_a_healthy_duo` | start 303 to Duo + login cookie with state; callback 303 `/` + `__Host-session`, login cookie cleared; `/api/session` shows `duo` details; replayed callback `state_mismatch` (single use, even with a valid cookie); state altered `state_mismatch`; callback before start `state_mismatch`; deny `duo_denied`; Duo `error` redirect `duo_denied`/`duo_error`; login cookie absent/tampered `login_expired` (start and callback); wrong/missing `Origin` `forbidden_origin`; id_token defects (nonce, signature, expiry, username, issuer, audience) `duo_error` with no session; `/api/health` reports Duo reachable |
-//! | (same test) | prompt page without a script: alice push approve and passcode (session with the factor), carol locked out `duo_denied`; token endpoint 503 / dropped connection `duo_unavailable`, malformed JSON `duo_error` |
+//! | (same test) | prompt page without a script: alice push approve and passcode (session with the factor), bob (unenrolled) enrolls then approves, carol locked out and a cancelled prompt `duo_denied`; token endpoint 503 / dropped connection `duo_unavailable`, malformed JSON `duo_error` |
 //! | `duo_down_fail_closed_refuses_the_second_step` | health check `stat: FAIL`, `DUO_FAILMODE=closed`: `duo_unavailable`, no session; `/api/health` reports Duo unreachable |
 //! | `invalid_duo_setting_is_named_and_the_duo_step_refuses` | a `DUO_CLIENT_ID` the Duo client refuses: `/api/health` 503 naming it (not its value); start 303 `/?error=config_error` |
 //! | `duo_down_fail_open_issues_a_fail_open_session` | Duo unreachable (nothing listening), `DUO_FAILMODE=open`: 303 `/` + session with method `fail_open` and `duo: null` |
@@ -346,8 +346,8 @@ async fn duo_session(bed: &Bed, response: &reqwest::Response) -> SessionInfo {
 }
 
 /// No script: the prompt page's forms decide, as a person would. alice
-/// approves a push or enters a passcode; carol is locked out and returns
-/// with a denial.
+/// approves a push or enters a passcode; bob enrolls first; carol is locked
+/// out and returns with a denial; a cancelled prompt is a denial too.
 async fn prompt_page_decides_for_each_user(bed: &Bed) {
     let (authorize, login) = bed.started("alice", "192.0.2.16").await;
     let back = bed
@@ -375,8 +375,32 @@ async fn prompt_page_decides_for_each_user(bed: &Bed) {
         "{duo:?}"
     );
 
+    // bob is not enrolled: he enrolls a phone on the prompt, then approves.
+    let (authorize, login) = bed.started("bob", "192.0.2.16").await;
+    let back = bed
+        .at_prompt(
+            &authorize,
+            &[
+                &[("action", "enroll"), ("platform", "Android"), ("number", "+1 555-0177")],
+                &[("action", "push"), ("device", "0")],
+                &[("action", "approve")],
+            ],
+        )
+        .await;
+    let session = duo_session(bed, &bed.callback(&back, Some(&login)).await).await;
+    assert_eq!(session.username, "bob");
+    assert_eq!(
+        session.duo.and_then(|d| d.device).as_deref(),
+        Some("+1 555-0177"),
+        "Duo reports the enrolled phone"
+    );
+
+    // carol is locked out; alice cancels.
     let (authorize, login) = bed.started("carol", "192.0.2.16").await;
     let back = bed.at_prompt(&authorize, &[&[("action", "return")]]).await;
+    assert_refused(&bed.callback(&back, Some(&login)).await, "duo_denied");
+    let (authorize, login) = bed.started("alice", "192.0.2.16").await;
+    let back = bed.at_prompt(&authorize, &[&[("action", "cancel")]]).await;
     assert_refused(&bed.callback(&back, Some(&login)).await, "duo_denied");
 }
 
