@@ -13,7 +13,7 @@
 //! |---|---|
 //! | `duo_flow_against_a_healthy_duo` | start 303 to Duo + login cookie with state; callback 303 `/` + `__Host-session`, login cookie cleared; `/api/session` shows `duo` details; replayed callback `state_mismatch` (single use, even with a valid cookie); state altered `state_mismatch`; callback before start `state_mismatch`; deny `duo_denied`; Duo `error` redirect `duo_denied`/`duo_error`; login cookie absent/tampered `login_expired` (start and callback); wrong/missing `Origin` `forbidden_origin`; id_token defects (nonce, signature, expiry, username, issuer, audience) `duo_error` with no session; `/api/health` reports Duo reachable |
 //! | (same test) | prompt page without a script: alice push approve and passcode (session with the factor), bob (unenrolled) enrolls then approves, carol locked out and a cancelled prompt `duo_denied`; token endpoint 503 / dropped connection `duo_unavailable`, malformed JSON `duo_error` |
-//! | `duo_down_fail_closed_refuses_the_second_step` | health check `stat: FAIL`, `DUO_FAILMODE=closed`: `duo_unavailable`, no session; `/api/health` reports Duo unreachable |
+//! | `duo_down_fail_closed_refuses_the_second_step` | health check `stat: FAIL`, `DUO_FAILMODE=closed`: `duo_unavailable`, no session; `/api/health` reports Duo unreachable; failures not cached; token endpoint slower than 10 s `duo_unavailable` |
 //! | `invalid_duo_setting_is_named_and_the_duo_step_refuses` | a `DUO_CLIENT_ID` the Duo client refuses: `/api/health` 503 naming it (not its value); start 303 `/?error=config_error` |
 //! | `duo_down_fail_open_issues_a_fail_open_session` | Duo unreachable (nothing listening), `DUO_FAILMODE=open`: 303 `/` + session with method `fail_open` and `duo: null` |
 
@@ -545,8 +545,25 @@ async fn duo_down_fail_closed_refuses_the_second_step() {
     // Failures are not cached: once Duo is back, the next start goes to Duo.
     let response = bed.http.delete(bed.control("/faults")).send().await.expect("clear faults");
     assert_eq!(response.status().as_u16(), 200);
-    let (authorize, _) = bed.started("alice", "192.0.2.20").await;
+    let (authorize, login) = bed.started("alice", "192.0.2.20").await;
     assert!(authorize.contains("/oauth/v1/authorize?"));
+
+    // A token endpoint slower than the Worker's 10 s limit: given up on,
+    // `duo_unavailable`, no session.
+    bed.script("/script", json!({"user": "alice", "outcome": "approve"})).await;
+    bed.script(
+        "/faults",
+        json!({"kind": "latency", "ms": 15_000, "endpoint": "token", "times": 1}),
+    )
+    .await;
+    let back = bed.at_duo(&authorize).await;
+    let started = tokio::time::Instant::now();
+    let response = bed.callback(&back, Some(&login)).await;
+    let waited = started.elapsed();
+    assert_refused(&response, "duo_unavailable");
+    assert!(waited >= Duration::from_secs(9), "gave up too early: {waited:?}");
+    assert!(waited < Duration::from_secs(14), "did not time out: {waited:?}");
+    bed.assert_logged("could not reach Duo (Timeout)").await;
     bed.assert_clean_log();
 }
 
