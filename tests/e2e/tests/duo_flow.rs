@@ -11,7 +11,7 @@
 //!
 //! | test | contract clause |
 //! |---|---|
-//! | `duo_flow_against_a_healthy_duo` | start 303 to Duo + login cookie with state; callback 303 `/` + `__Host-session`, login cookie cleared; `/api/session` shows `duo` details; replayed callback `state_mismatch` (single use, even with a valid cookie); state altered `state_mismatch`; callback before start `state_mismatch`; deny `duo_denied`; Duo `error` redirect `duo_denied`/`duo_error`; login cookie absent/tampered `login_expired` (start and callback); wrong/missing `Origin` `forbidden_origin`; id_token defects (nonce, signature, expiry, username, issuer, audience) `duo_error` with no session; `/api/health` reports Duo reachable |
+//! | `duo_flow_against_a_healthy_duo` | start 303 to Duo + login cookie with state; callback 303 `/` + `__Host-session`, login cookie cleared; `/api/session` shows `duo` details; replayed callback `state_mismatch` (single use, even with a valid cookie); state altered `state_mismatch`; callback before start `state_mismatch`; deny `duo_denied`; Duo `error` redirect `duo_denied`/`duo_error`; login cookie absent/tampered/expired `login_expired` (start and callback); wrong/missing `Origin` `forbidden_origin`; id_token defects (nonce, signature, expiry, username, issuer, audience) `duo_error` with no session; `/api/health` reports Duo reachable |
 //! | (same test) | prompt page without a script: alice push approve and passcode (session with the factor), bob (unenrolled) enrolls then approves, carol locked out and a cancelled prompt `duo_denied`; token endpoint 503 / dropped connection `duo_unavailable`, malformed JSON `duo_error` |
 //! | `duo_down_fail_closed_refuses_the_second_step` | health check `stat: FAIL`, `DUO_FAILMODE=closed`: `duo_unavailable`, no session; `/api/health` reports Duo unreachable; failures not cached; token endpoint slower than 10 s `duo_unavailable` |
 //! | `invalid_duo_setting_is_named_and_the_duo_step_refuses` | a `DUO_CLIENT_ID` the Duo client refuses: `/api/health` 503 naming it (not its value); start 303 `/?error=config_error` |
@@ -21,6 +21,8 @@ use std::time::Duration;
 
 use duo_emulator::Emulator;
 use e2e::{Wrangler, default_vars, free_port};
+use edge::config::SessionSecret;
+use edge::cookie::LoginTicket;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::json;
 use shared::api::{
@@ -301,6 +303,7 @@ async fn duo_flow_against_a_healthy_duo() {
     token_endpoint_failures_are_refused(&bed).await;
     denials_are_duo_denied(&bed).await;
     login_cookie_is_required(&bed).await;
+    expired_login_cookie_is_refused(&bed).await;
     start_checks_the_origin(&bed).await;
     state_must_match_the_cookie(&bed).await;
     defective_id_tokens_are_refused(&bed).await;
@@ -476,6 +479,46 @@ async fn login_cookie_is_required(bed: &Bed) {
     tag.replace_range(tag.len() - 1.., last);
     assert_refused(&bed.callback(&back, Some(&format!("{payload}.{tag}"))).await, "login_expired");
     // Refused before the state was spent: the genuine cookie still works.
+    assert_signed_in(&bed.callback(&back, Some(&sealed)).await);
+}
+
+/// The test Worker's `SESSION_SECRET`, which signs login cookies.
+fn session_secret() -> SessionSecret {
+    let vars = default_vars(APP_ORIGIN);
+    let (_, value) = vars.iter().find(|(name, _)| name == "SESSION_SECRET").expect("set");
+    SessionSecret::parse(value).expect("valid test secret")
+}
+
+/// Now, in Unix seconds (this is the native test process, not the Worker).
+#[allow(clippy::disallowed_methods, reason = "native test code; the Worker takes its own time")]
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
+/// A genuinely signed login cookie past its expiry is refused at both
+/// steps; refusing it at the callback does not spend the state.
+async fn expired_login_cookie_is_refused(bed: &Bed) {
+    let key = session_secret();
+    let now = unix_now();
+    let expired = LoginTicket::new("alice", now - 400).seal(&key);
+    let before = bed.log_count("reason login_cookie_expired");
+    assert_refused(&bed.start_duo(Some(&expired), Some(APP_ORIGIN)).await, "login_expired");
+    bed.assert_logged_after("reason login_cookie_expired", before).await;
+
+    let (authorize, sealed) = bed.started("alice", "192.0.2.18").await;
+    let mut ticket = LoginTicket::open(&sealed, &key, unix_now()).expect("the Worker's ticket");
+    assert!(ticket.state.is_some() && ticket.nonce.is_some(), "{ticket:?}");
+    ticket.issued_at = now - 700;
+    ticket.expires_at = now - 1;
+    let expired = ticket.seal(&key);
+    bed.script("/script", json!({"user": "alice", "outcome": "approve"})).await;
+    let back = bed.at_duo(&authorize).await;
+    let before = bed.log_count("reason login_cookie_expired");
+    assert_refused(&bed.callback(&back, Some(&expired)).await, "login_expired");
+    bed.assert_logged_after("reason login_cookie_expired", before).await;
     assert_signed_in(&bed.callback(&back, Some(&sealed)).await);
 }
 
