@@ -22,7 +22,7 @@ use crate::session::SessionId;
 use crate::store::{self, AuthEvent, FailureKey, NewSession, UserRecord};
 
 /// Now, in Unix seconds (the Workers clock).
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     worker::Date::now().as_millis() / 1000
 }
 
@@ -32,7 +32,7 @@ fn load_config(env: &Env) -> Result<Config, EdgeError> {
 }
 
 /// State-changing requests must come from the SPA's own origin.
-fn check_origin(req: &Request, config: &Config) -> Result<(), EdgeError> {
+pub(crate) fn check_origin(req: &Request, config: &Config) -> Result<(), EdgeError> {
     match req.headers().get("Origin")? {
         Some(origin) if config.app_origin.matches(&origin) => Ok(()),
         _ => Err(EdgeError::ForbiddenOrigin),
@@ -68,7 +68,7 @@ async fn read_body(req: &mut Request) -> Result<Zeroizing<Vec<u8>>, EdgeError> {
 }
 
 /// `CF-Connecting-IP`, when it is an IP address (canonical form).
-fn client_ip(req: &Request) -> Option<String> {
+pub(crate) fn client_ip(req: &Request) -> Option<String> {
     let header = req.headers().get("CF-Connecting-IP").ok()??;
     header.trim().parse::<IpAddr>().ok().map(|ip| ip.to_string())
 }
@@ -251,7 +251,7 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
 }
 
 /// Unix seconds as the DTOs carry them.
-fn unix_i64(seconds: u64) -> i64 {
+pub(crate) fn unix_i64(seconds: u64) -> i64 {
     i64::try_from(seconds).unwrap_or(i64::MAX)
 }
 

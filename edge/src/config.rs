@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use shared::api::routes;
+use shared::duo::{ApiHost, ClientId, ClientSecret, ConfigError, DuoClient, RedirectUri};
 use wasm_bindgen::JsValue;
 use worker::Env;
 use zeroize::Zeroizing;
@@ -121,12 +123,19 @@ impl Config {
         };
         let required = |name: &'static str| present(name).ok_or(ConfigProblem::Missing(name));
 
+        // The Duo settings are checked with the Duo client's own parsers, so
+        // a value it would refuse is reported here, by name.
         let client_id = required("DUO_CLIENT_ID")?.trim().to_owned();
+        ClientId::parse(&client_id).map_err(|e| duo_problem(&e))?;
         let client_secret =
             DuoClientSecret(Zeroizing::new(required("DUO_CLIENT_SECRET")?.trim().to_owned()));
+        ClientSecret::parse(client_secret.expose_secret().to_owned())
+            .map_err(|e| duo_problem(&e))?;
         let api_host = required("DUO_API_HOST")?.trim().to_owned();
+        ApiHost::parse(&api_host).map_err(|e| duo_problem(&e))?;
         let app_origin = AppOrigin::parse(&required("APP_ORIGIN")?)
             .map_err(|rule| ConfigProblem::Invalid { setting: "APP_ORIGIN", rule })?;
+        RedirectUri::parse(&app_origin.duo_redirect_uri()).map_err(|e| duo_problem(&e))?;
         let session_secret = SessionSecret::parse(&required("SESSION_SECRET")?)
             .map_err(|rule| ConfigProblem::Invalid { setting: "SESSION_SECRET", rule })?;
         let session_ttl_seconds = present("SESSION_TTL_SECONDS")
@@ -143,6 +152,37 @@ impl Config {
             duo: DuoSettings { client_id, client_secret, api_host },
         })
     }
+}
+
+impl Config {
+    /// The Duo client for these settings (checked by [`Config::parse`]).
+    ///
+    /// # Errors
+    /// Only if a setting passed [`Config::parse`] but the client refuses it.
+    pub fn duo_client(&self) -> Result<DuoClient, ConfigProblem> {
+        DuoClient::from_settings(
+            &self.duo.client_id,
+            self.duo.client_secret.expose_secret().to_owned(),
+            &self.duo.api_host,
+            &self.app_origin.duo_redirect_uri(),
+        )
+        .map_err(|e| duo_problem(&e))
+    }
+}
+
+/// A setting the Duo client refuses, named with a rule (never its value).
+fn duo_problem(error: &ConfigError) -> ConfigProblem {
+    let setting = error.setting();
+    let rule = match setting {
+        "DUO_CLIENT_ID" => "expected the 20-character client ID (ASCII letters and digits)",
+        "DUO_CLIENT_SECRET" => "expected the 40-character client secret",
+        "DUO_API_HOST" => {
+            "expected a bare host name like api-XXXXXXXX.duosecurity.com (a port only for a loopback emulator)"
+        }
+        "APP_ORIGIN" => "cannot form Duo's redirect URI (https, or http for localhost)",
+        _ => "refused by the Duo client",
+    };
+    ConfigProblem::Invalid { setting, rule }
 }
 
 /// Checks the whole configuration (for `/api/health`).
@@ -206,6 +246,11 @@ impl AppOrigin {
     /// The origin as browsers serialize it.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Duo's redirect URI: this origin and `/auth/duo/callback`.
+    pub fn duo_redirect_uri(&self) -> String {
+        format!("{}{}", self.0, routes::DUO_CALLBACK)
     }
 
     /// Whether a request's `Origin` header is this origin.
@@ -379,6 +424,26 @@ mod tests {
         }
         // Unpadded is fine.
         assert!(with("SESSION_SECRET", SECRET_B64.trim_end_matches('=')).is_ok());
+    }
+
+    #[test]
+    fn duo_settings_are_checked_by_name() {
+        let cases = [
+            ("DUO_CLIENT_ID", "DISHORT"),
+            ("DUO_CLIENT_ID", "DIEMULATORDEVCLIENT!"),
+            ("DUO_CLIENT_SECRET", "too-short"),
+            ("DUO_API_HOST", "https://api-deadbeef.duosecurity.com"),
+            ("DUO_API_HOST", "api-deadbeef.duosecurity.com/path"),
+            ("DUO_API_HOST", "api-deadbeef.duosecurity.com:8443"),
+        ];
+        for (name, value) in cases {
+            let problem = with(name, value).unwrap_err();
+            assert_eq!(problem.setting(), name, "{value}");
+            assert!(!problem.to_string().contains(value), "the value must not be echoed");
+        }
+        let config = with("DUO_API_HOST", "api-deadbeef.duosecurity.com").unwrap();
+        assert!(config.duo_client().is_ok());
+        assert_eq!(config.app_origin.duo_redirect_uri(), "http://localhost:8787/auth/duo/callback");
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub const LOGIN_COOKIE: &str = "__Host-login";
 pub const SESSION_COOKIE: &str = "__Host-session";
 /// Lifetime of the login cookie (and of its ticket), in seconds.
 pub const LOGIN_TTL_SECONDS: u64 = 300;
+/// The longest a login may take from the password to Duo's callback, in
+/// seconds: starting the Duo step renews the ticket, but never past this.
+pub const LOGIN_MAX_SECONDS: u64 = 2 * LOGIN_TTL_SECONDS;
 /// The longest cookie value read; anything longer is refused unparsed.
 pub const MAX_VALUE_LEN: usize = 2048;
 
@@ -102,6 +105,26 @@ impl LoginTicket {
             state: None,
             nonce: None,
         }
+    }
+
+    /// This ticket bound to a Duo step: `state` and `nonce` recorded, valid
+    /// [`LOGIN_TTL_SECONDS`] from `now` for the prompt, but never later than
+    /// [`LOGIN_MAX_SECONDS`] after the password (restarting cannot keep a
+    /// ticket alive).
+    #[must_use]
+    pub fn for_duo(self, state: &str, nonce: &str, now: u64) -> Self {
+        let limit = self.issued_at.saturating_add(LOGIN_MAX_SECONDS);
+        Self {
+            expires_at: now.saturating_add(LOGIN_TTL_SECONDS).min(limit),
+            state: Some(state.to_owned()),
+            nonce: Some(nonce.to_owned()),
+            ..self
+        }
+    }
+
+    /// Seconds until the ticket expires (the cookie's `Max-Age`).
+    pub fn max_age(&self, now: u64) -> u64 {
+        self.expires_at.saturating_sub(now)
     }
 
     /// The signed cookie value.
@@ -199,6 +222,24 @@ mod tests {
         };
         let value = ticket.seal(&key());
         assert_eq!(LoginTicket::open(&value, &key(), NOW), Ok(ticket));
+    }
+
+    #[test]
+    fn duo_step_renews_the_ticket_but_not_forever() {
+        let ticket = LoginTicket::new("alice", NOW);
+        let started = ticket.clone().for_duo("state", "nonce", NOW + 100);
+        assert_eq!(started.expires_at, NOW + 100 + LOGIN_TTL_SECONDS);
+        assert_eq!(started.state.as_deref(), Some("state"));
+        assert_eq!(started.nonce.as_deref(), Some("nonce"));
+        assert_eq!(started.max_age(NOW + 100), LOGIN_TTL_SECONDS);
+        // Restarting late cannot push the ticket past the overall limit.
+        let late = started.for_duo("s2", "n2", NOW + LOGIN_MAX_SECONDS - 10);
+        assert_eq!(late.expires_at, NOW + LOGIN_MAX_SECONDS);
+        assert_eq!(late.max_age(NOW + LOGIN_MAX_SECONDS + 5), 0);
+        assert_eq!(
+            LoginTicket::open(&late.seal(&key()), &key(), NOW + LOGIN_MAX_SECONDS),
+            Err(TicketError::Expired)
+        );
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! Thin entry point and router; each concern lives in its own module:
 //! [`config`] reads settings, [`respond`] builds responses with the headers
 //! every answer carries, [`auth`] is the first factor and sessions (with
-//! [`cookie`], [`session`], [`ratelimit`] and [`store`]), [`error`] turns
+//! [`cookie`], [`session`], [`ratelimit`] and [`store`]), [`duo`] is the
+//! Duo step (over [`duo_transport`]), [`error`] turns
 //! failures into the contract's error bodies. Static assets (the SPA) are served by the Workers
 //! assets binding; only `/api/*` and `/auth/*` reach this code
 //! (`run_worker_first` in `wrangler.toml`), and anything else that does is
@@ -12,13 +13,15 @@
 pub mod auth;
 pub mod config;
 pub mod cookie;
+pub mod duo;
+pub mod duo_transport;
 pub mod error;
 pub mod ratelimit;
 pub mod respond;
 pub mod session;
 pub mod store;
 
-use shared::api::{DuoReachability, HealthResponse, routes};
+use shared::api::{HealthResponse, routes};
 use shared::{ErrorBody, ErrorCode};
 use worker::{Context, Env, Request, Response, Result, Router, event};
 
@@ -41,6 +44,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             routes::LOGOUT,
             |req, ctx| async move { answer(auth::logout(req, &ctx.env).await) },
         )
+        .post_async(routes::DUO_START, |req, ctx| async move { duo::start(req, &ctx.env).await })
+        .get_async(
+            routes::DUO_CALLBACK,
+            |req, ctx| async move { duo::callback(req, &ctx.env).await },
+        )
         .or_else_any_method_async("/api/*rest", |_, _| async { not_found() })
         .or_else_any_method_async("/auth/*rest", |_, _| async { not_found() })
         .or_else_any_method_async("/*rest", |req, ctx| async move {
@@ -54,7 +62,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 /// first setting that is missing or invalid.
 fn health(env: &Env) -> Result<Response> {
     let body = match config::check(env) {
-        Ok(()) => HealthResponse::ok(DuoReachability::Unknown),
+        Ok(()) => HealthResponse::ok(duo::reachability()),
         Err(problem) => {
             config::log_once(&problem);
             HealthResponse::config_error(problem.setting())

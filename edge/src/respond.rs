@@ -36,3 +36,14 @@ pub fn harden(mut response: Response) -> Result<Response> {
 pub fn empty(status: u16) -> Result<Response> {
     harden(Response::empty()?.with_status(status))
 }
+
+/// A `303 See Other` to `location` (an absolute URL, or a path on this
+/// origin), hardened.
+///
+/// # Errors
+/// Only if the runtime cannot build the response.
+pub fn redirect(location: &str) -> Result<Response> {
+    let mut response = Response::empty()?.with_status(303);
+    response.headers_mut().set("Location", location)?;
+    harden(response)
+}

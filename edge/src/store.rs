@@ -1,4 +1,5 @@
-//! D1 access: users, sessions, the audit log (`migrations/0001_init.sql`).
+//! D1 access: users, sessions, the audit log, spent Duo states
+//! (`migrations/0001_init.sql`).
 //! Every value is a bound parameter; no SQL is built from input.
 
 use serde::Deserialize;
@@ -39,6 +40,9 @@ pub struct UserRecord {
     pub duo_policy: String,
     /// `0` or `1`.
     pub disabled: u8,
+    /// The username Duo knows, when it differs from `username`.
+    #[serde(default)]
+    pub duo_username: Option<String>,
 }
 
 /// The user whose normalized name is `normalized`.
@@ -47,7 +51,7 @@ pub struct UserRecord {
 /// D1 errors.
 pub async fn user(db: &D1Database, normalized: &str) -> Result<Option<UserRecord>> {
     db.prepare(
-        "SELECT username, password_hash, duo_policy, disabled FROM users \
+        "SELECT username, password_hash, duo_policy, disabled, duo_username FROM users \
          WHERE username_normalized = ?1",
     )
     .bind(&[JsValue::from_str(normalized)])?
@@ -217,6 +221,25 @@ pub async fn live_session(
     .bind(&[JsValue::from_str(id_hash), number(now)])?
     .first::<SessionRecord>(None)
     .await
+}
+
+/// Spends a Duo `state` (stored as `state_hash`, the SHA-256 hex of the
+/// value): `true` the first time, `false` when it was already spent. The
+/// primary key makes this atomic, so two concurrent callbacks cannot both
+/// win.
+///
+/// # Errors
+/// D1 errors.
+pub async fn spend_state(db: &D1Database, state_hash: &str, now: u64) -> Result<bool> {
+    let row = db
+        .prepare(
+            "INSERT INTO spent_states (state_hash, spent_at) VALUES (?1, ?2) \
+             ON CONFLICT (state_hash) DO NOTHING RETURNING state_hash",
+        )
+        .bind(&[JsValue::from_str(state_hash), number(now)])?
+        .first::<serde_json::Value>(None)
+        .await?;
+    Ok(row.is_some())
 }
 
 #[derive(Deserialize)]

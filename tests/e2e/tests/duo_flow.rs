@@ -1,0 +1,656 @@
+//! The Duo step over HTTP: the real Worker under `wrangler dev` (own
+//! migrated and seeded D1) against the Duo emulator, started in-process on a
+//! free port (`DESIGN.md`, "The flow" steps 2-5 and "HTTP contract":
+//! `POST /auth/duo/start`, `GET /auth/duo/callback`).
+//!
+//! The browser's part is played by hand: cookies are carried explicitly
+//! (they are `Secure`, which an HTTP client's jar does not send over
+//! `http://`) and no redirect is followed. The Worker's `APP_ORIGIN` is
+//! `http://localhost:8787` whatever port wrangler got, so Duo's redirect back
+//! to `APP_ORIGIN/auth/duo/callback` is replayed on the Worker's real port.
+//!
+//! | test | contract clause |
+//! |---|---|
+//! | `duo_flow_against_a_healthy_duo` | start 303 to Duo + login cookie with state; callback 303 `/` + `__Host-session`, login cookie cleared; `/api/session` shows `duo` details; replayed callback `state_mismatch` (single use, even with a valid cookie); state altered `state_mismatch`; callback before start `state_mismatch`; deny `duo_denied`; Duo `error` redirect `duo_denied`/`duo_error`; login cookie absent/tampered/expired `login_expired` (start and callback); wrong/missing `Origin` `forbidden_origin`; id_token defects (nonce, signature, expiry, username, issuer, audience) `duo_error` with no session; `/api/health` reports Duo reachable |
+//! | (same test) | prompt page without a script: alice push approve and passcode (session with the factor), bob (unenrolled) enrolls then approves, carol locked out and a cancelled prompt `duo_denied`; token endpoint 503 / dropped connection `duo_unavailable`, malformed JSON `duo_error` |
+//! | `duo_down_fail_closed_refuses_the_second_step` | health check `stat: FAIL`, `DUO_FAILMODE=closed`: `duo_unavailable`, no session; `/api/health` reports Duo unreachable; failures not cached; token endpoint slower than 10 s `duo_unavailable` |
+//! | `invalid_duo_setting_is_named_and_the_duo_step_refuses` | a `DUO_CLIENT_ID` the Duo client refuses: `/api/health` 503 naming it (not its value); start 303 `/?error=config_error` |
+//! | `duo_down_fail_open_issues_a_fail_open_session` | Duo unreachable (nothing listening), `DUO_FAILMODE=open`: 303 `/` + session with method `fail_open` and `duo: null` |
+
+use std::time::Duration;
+
+use duo_emulator::Emulator;
+use e2e::{Wrangler, default_vars, free_port};
+use edge::config::SessionSecret;
+use edge::cookie::LoginTicket;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use serde_json::json;
+use shared::api::{
+    AuthMethod, DuoReachability, HealthResponse, ServiceStatus, SessionInfo, routes,
+};
+
+/// `APP_ORIGIN` of the test Worker; requests send it as `Origin` by hand.
+const APP_ORIGIN: &str = "http://localhost:8787";
+const LOGIN_COOKIE: &str = "__Host-login";
+const SESSION_COOKIE: &str = "__Host-session";
+
+/// The Worker, the emulator it talks to (if any), and a client that never
+/// follows redirects.
+struct Bed {
+    worker: Wrangler,
+    emulator: Option<Emulator>,
+    http: reqwest::Client,
+}
+
+/// The emulator with its development app and users, on a free port.
+async fn emulator() -> Emulator {
+    let config = duo_emulator::Config {
+        listen: "127.0.0.1:0".parse().expect("literal address"),
+        ..duo_emulator::Config::default()
+    };
+    Emulator::start(config).await.unwrap_or_else(|e| panic!("emulator: {e}"))
+}
+
+impl Bed {
+    /// A Worker whose `DUO_API_HOST` is `api_host`, with `extra` settings.
+    async fn start(api_host: &str, emulator: Option<Emulator>, extra: &[(&str, &str)]) -> Self {
+        let mut vars = default_vars(APP_ORIGIN);
+        vars.retain(|(name, _)| name != "DUO_API_HOST");
+        vars.push(("DUO_API_HOST".to_owned(), api_host.to_owned()));
+        for (name, value) in extra {
+            vars.push(((*name).to_owned(), (*value).to_owned()));
+        }
+        let worker = Wrangler::start(&vars).await.unwrap_or_else(|e| panic!("{e}"));
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client");
+        Self { worker, emulator, http }
+    }
+
+    async fn with_emulator(extra: &[(&str, &str)]) -> Self {
+        let emulator = emulator().await;
+        let host = emulator.local_addr().to_string();
+        Self::start(&host, Some(emulator), extra).await
+    }
+
+    /// `http://127.0.0.1:PORT/__emulator{path}`.
+    fn control(&self, path: &str) -> String {
+        let emulator = self.emulator.as_ref().expect("this bed has an emulator");
+        format!("{}/__emulator{path}", emulator.base_url())
+    }
+
+    /// Posts JSON to the emulator's control API.
+    async fn script(&self, path: &str, body: serde_json::Value) {
+        let response =
+            self.http.post(self.control(path)).json(&body).send().await.expect("control API");
+        assert_eq!(response.status().as_u16(), 200, "{path}: {}", response.text().await.unwrap());
+    }
+
+    /// Password step: the login cookie's value.
+    async fn login(&self, username: &str, ip: &str) -> String {
+        let body = json!({ "username": username, "password": format!("{username}-demo-pass") });
+        let response = self
+            .http
+            .post(self.worker.url(routes::LOGIN))
+            .header("Origin", APP_ORIGIN)
+            .header("Content-Type", "application/json")
+            .header("CF-Connecting-IP", ip)
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("POST /api/login");
+        assert_eq!(response.status().as_u16(), 200, "login of {username}");
+        cookie_value(&set_cookie(response.headers(), LOGIN_COOKIE).expect("login cookie"))
+    }
+
+    /// `POST /auth/duo/start` as the SPA's form does it.
+    async fn start_duo(&self, login: Option<&str>, origin: Option<&str>) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(self.worker.url(routes::DUO_START))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("");
+        if let Some(login) = login {
+            request = request.header("Cookie", format!("{LOGIN_COOKIE}={login}"));
+        }
+        if let Some(origin) = origin {
+            request = request.header("Origin", origin);
+        }
+        request.send().await.expect("POST /auth/duo/start")
+    }
+
+    /// A started Duo step: the authorize URL and the re-sealed login cookie.
+    async fn started(&self, username: &str, ip: &str) -> (String, String) {
+        let login = self.login(username, ip).await;
+        let response = self.start_duo(Some(&login), Some(APP_ORIGIN)).await;
+        assert_eq!(response.status().as_u16(), 303);
+        assert_auth_headers(response.headers());
+        let authorize = location(response.headers());
+        let emulator = self.emulator.as_ref().expect("this bed has an emulator");
+        assert!(
+            authorize.starts_with(&format!("{}/oauth/v1/authorize?", emulator.base_url())),
+            "{authorize}"
+        );
+        let sealed = set_cookie(response.headers(), LOGIN_COOKIE).expect("re-sealed login cookie");
+        let sealed = cookie_value(&sealed);
+        assert_ne!(sealed, login, "the login cookie must now carry state and nonce");
+        (authorize, sealed)
+    }
+
+    /// The browser at Duo: follows the authorize URL (the emulator answers
+    /// at once for a scripted outcome) and returns the callback path and
+    /// query on this Worker.
+    async fn at_duo(&self, authorize: &str) -> String {
+        let response = self.http.get(authorize).send().await.expect("GET authorize");
+        assert_eq!(response.status().as_u16(), 302, "the emulator redirects back at once");
+        let back = location(response.headers());
+        let path = back
+            .strip_prefix(APP_ORIGIN)
+            .unwrap_or_else(|| panic!("Duo must redirect to APP_ORIGIN: {back}"));
+        assert!(path.starts_with(&format!("{}?", routes::DUO_CALLBACK)), "{back}");
+        path.to_owned()
+    }
+
+    /// The browser at Duo's prompt page, with no script queued: opens the
+    /// prompt and submits each form in turn (`sid` added); returns the
+    /// callback path and query on this Worker.
+    async fn at_prompt(&self, authorize: &str, forms: &[&[(&str, &str)]]) -> String {
+        let response = self.http.get(authorize).send().await.expect("GET authorize");
+        assert_eq!(response.status().as_u16(), 302, "authorize opens the prompt");
+        let page = location(response.headers());
+        let (prompt, sid) = page.split_once("?sid=").unwrap_or_else(|| panic!("prompt: {page}"));
+        let mut next = page.clone();
+        for fields in forms {
+            let mut pairs = vec![("sid", sid)];
+            pairs.extend_from_slice(fields);
+            let response = self.http.post(prompt).form(&pairs).send().await.expect("prompt form");
+            assert_eq!(response.status().as_u16(), 303, "{fields:?}");
+            next = location(response.headers());
+        }
+        let path = next
+            .strip_prefix(APP_ORIGIN)
+            .unwrap_or_else(|| panic!("the prompt must end at APP_ORIGIN: {next}"));
+        assert!(path.starts_with(&format!("{}?", routes::DUO_CALLBACK)), "{next}");
+        path.to_owned()
+    }
+
+    /// `GET /auth/duo/callback...` with the login cookie.
+    async fn callback(&self, path_and_query: &str, login: Option<&str>) -> reqwest::Response {
+        let mut request = self.http.get(self.worker.url(path_and_query));
+        if let Some(login) = login {
+            request = request.header("Cookie", format!("{LOGIN_COOKIE}={login}"));
+        }
+        request.send().await.expect("GET /auth/duo/callback")
+    }
+
+    async fn session(&self, id: &str) -> reqwest::Response {
+        self.http
+            .get(self.worker.url(routes::SESSION))
+            .header("Cookie", format!("{SESSION_COOKIE}={id}"))
+            .send()
+            .await
+            .expect("GET /api/session")
+    }
+
+    async fn health(&self) -> HealthResponse {
+        let response =
+            self.http.get(self.worker.url(routes::HEALTH)).send().await.expect("GET /api/health");
+        response.json().await.expect("health JSON")
+    }
+
+    /// How often `needle` is in the Worker's log so far.
+    fn log_count(&self, needle: &str) -> usize {
+        self.worker.log().matches(needle).count()
+    }
+
+    /// Waits (briefly) for `needle` to appear in the Worker's log more often
+    /// than the `before` times it already did.
+    async fn assert_logged_after(&self, needle: &str, before: usize) {
+        for _ in 0..50 {
+            if self.log_count(needle) > before {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "{needle:?} not (again) in the Worker log; see {}",
+            self.worker.log_path().display()
+        );
+    }
+
+    /// Waits (briefly) for `needle` in the Worker's log.
+    async fn assert_logged(&self, needle: &str) {
+        self.assert_logged_after(needle, 0).await;
+    }
+
+    /// No request may have panicked the Worker, or leaked a secret to the log.
+    fn assert_clean_log(&self) {
+        let log = self.worker.log();
+        // (`unreachable executed`: a wasm trap; the Worker's own reasons say `duo_unreachable`.)
+        for needle in ["panicked", "RuntimeError", "unreachable executed", "EmulatorDevSecret"] {
+            assert!(
+                !log.contains(needle),
+                "the Worker log has {needle:?}; see {}",
+                self.worker.log_path().display()
+            );
+        }
+    }
+}
+
+/// Every `Set-Cookie` header.
+fn set_cookies(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().expect("ASCII Set-Cookie").to_owned())
+        .collect()
+}
+
+/// The `Set-Cookie` header for cookie `name`.
+fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    set_cookies(headers).into_iter().find(|c| c.starts_with(&format!("{name}=")))
+}
+
+/// The value in a `Set-Cookie` header.
+fn cookie_value(set_cookie: &str) -> String {
+    let pair = set_cookie.split(';').next().expect("name=value");
+    pair.split_once('=').expect("name=value").1.to_owned()
+}
+
+fn location(headers: &HeaderMap) -> String {
+    headers.get(LOCATION).expect("Location").to_str().expect("ASCII Location").to_owned()
+}
+
+fn assert_auth_headers(headers: &HeaderMap) {
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+}
+
+/// A refusal of the contract: 303 to `/?error=<code>`, the login cookie
+/// cleared, no session.
+fn assert_refused(response: &reqwest::Response, code: &str) {
+    assert_eq!(response.status().as_u16(), 303, "expected a refusal with {code}");
+    assert_auth_headers(response.headers());
+    assert_eq!(location(response.headers()), format!("/?error={code}"));
+    let cleared = set_cookie(response.headers(), LOGIN_COOKIE).expect("login cookie cleared");
+    assert!(cleared.starts_with(&format!("{LOGIN_COOKIE}=;")), "{cleared}");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    assert!(set_cookie(response.headers(), SESSION_COOKIE).is_none(), "no session on a refusal");
+}
+
+/// A success: 303 to `/`, the session cookie set, the login cookie cleared.
+/// Returns the session id.
+fn assert_signed_in(response: &reqwest::Response) -> String {
+    assert_eq!(response.status().as_u16(), 303);
+    assert_auth_headers(response.headers());
+    assert_eq!(location(response.headers()), "/");
+    let session = set_cookie(response.headers(), SESSION_COOKIE).expect("session cookie");
+    for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(session.contains(attribute), "{attribute} missing: {session}");
+    }
+    let cleared = set_cookie(response.headers(), LOGIN_COOKIE).expect("login cookie cleared");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    cookie_value(&session)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn duo_flow_against_a_healthy_duo() {
+    let bed = Bed::with_emulator(&[]).await;
+
+    approved_login_creates_a_duo_session_once(&bed).await;
+    prompt_page_decides_for_each_user(&bed).await;
+    token_endpoint_failures_are_refused(&bed).await;
+    denials_are_duo_denied(&bed).await;
+    login_cookie_is_required(&bed).await;
+    expired_login_cookie_is_refused(&bed).await;
+    start_checks_the_origin(&bed).await;
+    state_must_match_the_cookie(&bed).await;
+    defective_id_tokens_are_refused(&bed).await;
+
+    assert_eq!(bed.health().await.duo, Some(DuoReachability::Reachable));
+    bed.assert_clean_log();
+}
+
+/// alice approves: session with Duo's details; the same callback replayed
+/// with the (still valid) login cookie is refused.
+async fn approved_login_creates_a_duo_session_once(bed: &Bed) {
+    let (authorize, login) = bed.started("alice", "192.0.2.10").await;
+    bed.script("/script", json!({"user": "alice", "outcome": "approve", "factor": "Duo Push"}))
+        .await;
+    let back = bed.at_duo(&authorize).await;
+    let response = bed.callback(&back, Some(&login)).await;
+    let id = assert_signed_in(&response);
+
+    let response = bed.session(&id).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let session: SessionInfo = response.json().await.expect("session JSON");
+    assert_eq!(session.username, "alice");
+    assert_eq!(session.method, AuthMethod::Duo);
+    let duo = session.duo.expect("Duo details");
+    assert_eq!(duo.result.as_deref(), Some("allow"));
+    assert!(duo.txid.as_deref().is_some_and(|t| !t.is_empty()), "{duo:?}");
+    assert!(duo.factor.as_deref().is_some_and(|f| !f.is_empty()), "{duo:?}");
+    assert!(duo.device.is_some(), "{duo:?}");
+
+    // Replay: the state is spent, even though the login cookie is valid.
+    let replay = bed.callback(&back, Some(&login)).await;
+    assert_refused(&replay, "state_mismatch");
+    bed.assert_logged("reason state_replayed").await;
+}
+
+async fn duo_session(bed: &Bed, response: &reqwest::Response) -> SessionInfo {
+    let id = assert_signed_in(response);
+    let response = bed.session(&id).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let session: SessionInfo = response.json().await.expect("session JSON");
+    assert_eq!(session.method, AuthMethod::Duo);
+    session
+}
+
+/// No script: the prompt page's forms decide, as a person would. alice
+/// approves a push or enters a passcode; bob enrolls first; carol is locked
+/// out and returns with a denial; a cancelled prompt is a denial too.
+async fn prompt_page_decides_for_each_user(bed: &Bed) {
+    let (authorize, login) = bed.started("alice", "192.0.2.16").await;
+    let back = bed
+        .at_prompt(&authorize, &[&[("action", "push"), ("device", "0")], &[("action", "approve")]])
+        .await;
+    let session = duo_session(bed, &bed.callback(&back, Some(&login)).await).await;
+    let duo = session.duo.expect("Duo details");
+    assert_eq!(duo.result.as_deref(), Some("allow"));
+    assert!(
+        duo.factor.as_deref().is_some_and(|f| f.to_ascii_lowercase().contains("push")),
+        "{duo:?}"
+    );
+
+    let (authorize, login) = bed.started("alice", "192.0.2.16").await;
+    let back = bed
+        .at_prompt(
+            &authorize,
+            &[&[("action", "passcode")], &[("action", "verify"), ("passcode", "123456")]],
+        )
+        .await;
+    let session = duo_session(bed, &bed.callback(&back, Some(&login)).await).await;
+    let duo = session.duo.expect("Duo details");
+    assert!(
+        duo.factor.as_deref().is_some_and(|f| f.to_ascii_lowercase().contains("passcode")),
+        "{duo:?}"
+    );
+
+    // bob is not enrolled: he enrolls a phone on the prompt, then approves.
+    let (authorize, login) = bed.started("bob", "192.0.2.16").await;
+    let back = bed
+        .at_prompt(
+            &authorize,
+            &[
+                &[("action", "enroll"), ("platform", "Android"), ("number", "+1 555-0177")],
+                &[("action", "push"), ("device", "0")],
+                &[("action", "approve")],
+            ],
+        )
+        .await;
+    let session = duo_session(bed, &bed.callback(&back, Some(&login)).await).await;
+    assert_eq!(session.username, "bob");
+    assert_eq!(
+        session.duo.and_then(|d| d.device).as_deref(),
+        Some("+1 555-0177"),
+        "Duo reports the enrolled phone"
+    );
+
+    // carol is locked out; alice cancels.
+    let (authorize, login) = bed.started("carol", "192.0.2.16").await;
+    let back = bed.at_prompt(&authorize, &[&[("action", "return")]]).await;
+    assert_refused(&bed.callback(&back, Some(&login)).await, "duo_denied");
+    let (authorize, login) = bed.started("alice", "192.0.2.16").await;
+    let back = bed.at_prompt(&authorize, &[&[("action", "cancel")]]).await;
+    assert_refused(&bed.callback(&back, Some(&login)).await, "duo_denied");
+}
+
+/// The code exchange fails on Duo's side: 5xx or a dropped connection is
+/// `duo_unavailable`, a malformed answer `duo_error`; never a session.
+async fn token_endpoint_failures_are_refused(bed: &Bed) {
+    let faults = [
+        (
+            json!({"kind": "http_status", "status": 503}),
+            "duo_unavailable",
+            "reason duo_http_status",
+        ),
+        (json!({"kind": "drop_connection"}), "duo_unavailable", "reason duo_unreachable"),
+        (json!({"kind": "malformed_json"}), "duo_error", "reason duo_malformed"),
+    ];
+    for (mut fault, code, needle) in faults {
+        fault["endpoint"] = json!("token");
+        fault["times"] = json!(1);
+        let before = bed.log_count(needle);
+        let (authorize, login) = bed.started("alice", "192.0.2.17").await;
+        bed.script("/script", json!({"user": "alice", "outcome": "approve"})).await;
+        bed.script("/faults", fault).await;
+        let back = bed.at_duo(&authorize).await;
+        assert_refused(&bed.callback(&back, Some(&login)).await, code);
+        bed.assert_logged_after(needle, before).await;
+    }
+}
+
+/// A denied push and Duo's `error` redirects end without a session.
+async fn denials_are_duo_denied(bed: &Bed) {
+    let (authorize, login) = bed.started("alice", "192.0.2.11").await;
+    bed.script("/script", json!({"user": "alice", "outcome": "deny"})).await;
+    let back = bed.at_duo(&authorize).await;
+    assert_refused(&bed.callback(&back, Some(&login)).await, "duo_denied");
+    bed.assert_logged("reason duo_denied").await;
+
+    let (authorize, login) = bed.started("bob", "192.0.2.11").await;
+    bed.script("/script", json!({"user": "bob", "outcome": "error"})).await;
+    let back = bed.at_duo(&authorize).await;
+    assert!(back.contains("error=access_denied"), "{back}");
+    assert_refused(&bed.callback(&back, Some(&login)).await, "duo_denied");
+
+    let (authorize, login) = bed.started("bob", "192.0.2.11").await;
+    bed.script(
+        "/script",
+        json!({"user": "bob", "outcome": "error", "error": "server_error",
+               "error_description": "Something broke"}),
+    )
+    .await;
+    let back = bed.at_duo(&authorize).await;
+    assert_refused(&bed.callback(&back, Some(&login)).await, "duo_error");
+}
+
+/// Without a valid login cookie neither step goes anywhere.
+async fn login_cookie_is_required(bed: &Bed) {
+    // Start: absent, tampered, garbage.
+    assert_refused(&bed.start_duo(None, Some(APP_ORIGIN)).await, "login_expired");
+    let login = bed.login("alice", "192.0.2.12").await;
+    let (payload, tag) = login.split_once('.').expect("payload.tag");
+    let forged = format!("{}.{tag}", payload.replacen('e', "f", 1));
+    let forged = if forged == login { format!("A{payload}.{tag}") } else { forged };
+    assert_refused(&bed.start_duo(Some(&forged), Some(APP_ORIGIN)).await, "login_expired");
+    assert_refused(&bed.start_duo(Some("garbage"), Some(APP_ORIGIN)).await, "login_expired");
+
+    // Callback: a genuine Duo answer, but no (or a forged) login cookie.
+    let (authorize, sealed) = bed.started("alice", "192.0.2.12").await;
+    bed.script("/script", json!({"user": "alice", "outcome": "approve"})).await;
+    let back = bed.at_duo(&authorize).await;
+    assert_refused(&bed.callback(&back, None).await, "login_expired");
+    let (payload, tag) = sealed.split_once('.').expect("payload.tag");
+    let mut tag = tag.to_owned();
+    let last = if tag.ends_with('A') { "B" } else { "A" };
+    tag.replace_range(tag.len() - 1.., last);
+    assert_refused(&bed.callback(&back, Some(&format!("{payload}.{tag}"))).await, "login_expired");
+    // Refused before the state was spent: the genuine cookie still works.
+    assert_signed_in(&bed.callback(&back, Some(&sealed)).await);
+}
+
+/// The test Worker's `SESSION_SECRET`, which signs login cookies.
+fn session_secret() -> SessionSecret {
+    let vars = default_vars(APP_ORIGIN);
+    let (_, value) = vars.iter().find(|(name, _)| name == "SESSION_SECRET").expect("set");
+    SessionSecret::parse(value).expect("valid test secret")
+}
+
+/// Now, in Unix seconds (this is the native test process, not the Worker).
+#[allow(clippy::disallowed_methods, reason = "native test code; the Worker takes its own time")]
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
+/// A genuinely signed login cookie past its expiry is refused at both
+/// steps; refusing it at the callback does not spend the state.
+async fn expired_login_cookie_is_refused(bed: &Bed) {
+    let key = session_secret();
+    let now = unix_now();
+    let expired = LoginTicket::new("alice", now - 400).seal(&key);
+    let before = bed.log_count("reason login_cookie_expired");
+    assert_refused(&bed.start_duo(Some(&expired), Some(APP_ORIGIN)).await, "login_expired");
+    bed.assert_logged_after("reason login_cookie_expired", before).await;
+
+    let (authorize, sealed) = bed.started("alice", "192.0.2.18").await;
+    let mut ticket = LoginTicket::open(&sealed, &key, unix_now()).expect("the Worker's ticket");
+    assert!(ticket.state.is_some() && ticket.nonce.is_some(), "{ticket:?}");
+    ticket.issued_at = now - 700;
+    ticket.expires_at = now - 1;
+    let expired = ticket.seal(&key);
+    bed.script("/script", json!({"user": "alice", "outcome": "approve"})).await;
+    let back = bed.at_duo(&authorize).await;
+    let before = bed.log_count("reason login_cookie_expired");
+    assert_refused(&bed.callback(&back, Some(&expired)).await, "login_expired");
+    bed.assert_logged_after("reason login_cookie_expired", before).await;
+    assert_signed_in(&bed.callback(&back, Some(&sealed)).await);
+}
+
+/// Start is a state-changing POST: the Origin must be `APP_ORIGIN`.
+async fn start_checks_the_origin(bed: &Bed) {
+    let login = bed.login("alice", "192.0.2.13").await;
+    for origin in [Some("http://evil.example"), Some("null"), None] {
+        assert_refused(&bed.start_duo(Some(&login), origin).await, "forbidden_origin");
+    }
+}
+
+/// The callback's state must be the one in this browser's login cookie.
+async fn state_must_match_the_cookie(bed: &Bed) {
+    // Another login's (genuine) callback with this browser's cookie.
+    let (authorize_a, _login_a) = bed.started("alice", "192.0.2.14").await;
+    let (_authorize_b, login_b) = bed.started("alice", "192.0.2.14").await;
+    bed.script("/script", json!({"user": "alice", "outcome": "approve"})).await;
+    let back_a = bed.at_duo(&authorize_a).await;
+    assert_refused(&bed.callback(&back_a, Some(&login_b)).await, "state_mismatch");
+
+    // No state at all, and a cookie from before the Duo step.
+    let no_state = format!("{}?duo_code=abc", routes::DUO_CALLBACK);
+    assert_refused(&bed.callback(&no_state, Some(&login_b)).await, "state_mismatch");
+    let fresh = bed.login("alice", "192.0.2.14").await;
+    assert_refused(&bed.callback(&back_a, Some(&fresh)).await, "state_mismatch");
+    bed.assert_logged("reason duo_not_started").await;
+}
+
+/// Each `id_token` defect the emulator injects fails verification: `duo_error`
+/// and no session, for the right reason.
+async fn defective_id_tokens_are_refused(bed: &Bed) {
+    let defects = [
+        ("wrong_nonce", "id_token_nonce"),
+        ("missing_nonce", "id_token_nonce"),
+        ("bad_signature", "id_token_signature"),
+        ("alg_hs256", "id_token_signature"),
+        ("alg_none", "id_token_signature"),
+        ("expired", "id_token_time"),
+        ("wrong_preferred_username", "id_token_username"),
+        ("wrong_iss", "id_token_issuer"),
+        ("wrong_aud", "id_token_audience"),
+    ];
+    for (defect, reason) in defects {
+        let needle = format!("reason {reason}");
+        let before = bed.log_count(&needle);
+        let (authorize, login) = bed.started("alice", "192.0.2.15").await;
+        bed.script("/script", json!({"user": "alice", "outcome": "approve"})).await;
+        bed.script("/faults", json!({"kind": "id_token", "defect": defect})).await;
+        let back = bed.at_duo(&authorize).await;
+        let response = bed.callback(&back, Some(&login)).await;
+        assert_refused(&response, "duo_error");
+        bed.assert_logged_after(&needle, before).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn duo_down_fail_closed_refuses_the_second_step() {
+    let bed = Bed::with_emulator(&[("DUO_FAILMODE", "closed")]).await;
+    bed.script("/faults", json!({"kind": "health_fail"})).await;
+
+    let login = bed.login("alice", "192.0.2.20").await;
+    let response = bed.start_duo(Some(&login), Some(APP_ORIGIN)).await;
+    assert_refused(&response, "duo_unavailable");
+    bed.assert_logged("reason duo_unreachable").await;
+    assert_eq!(bed.health().await.duo, Some(DuoReachability::Unreachable));
+
+    // Failures are not cached: once Duo is back, the next start goes to Duo.
+    let response = bed.http.delete(bed.control("/faults")).send().await.expect("clear faults");
+    assert_eq!(response.status().as_u16(), 200);
+    let (authorize, login) = bed.started("alice", "192.0.2.20").await;
+    assert!(authorize.contains("/oauth/v1/authorize?"));
+
+    // A token endpoint slower than the Worker's 10 s limit: given up on,
+    // `duo_unavailable`, no session.
+    bed.script("/script", json!({"user": "alice", "outcome": "approve"})).await;
+    bed.script(
+        "/faults",
+        json!({"kind": "latency", "ms": 15_000, "endpoint": "token", "times": 1}),
+    )
+    .await;
+    let back = bed.at_duo(&authorize).await;
+    let started = tokio::time::Instant::now();
+    let response = bed.callback(&back, Some(&login)).await;
+    let waited = started.elapsed();
+    assert_refused(&response, "duo_unavailable");
+    assert!(waited >= Duration::from_secs(9), "gave up too early: {waited:?}");
+    assert!(waited < Duration::from_secs(14), "did not time out: {waited:?}");
+    bed.assert_logged("could not reach Duo (Timeout)").await;
+    bed.assert_clean_log();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn duo_down_fail_open_issues_a_fail_open_session() {
+    // Nothing listens on this port: every call to Duo fails to connect.
+    let dead = format!("127.0.0.1:{}", free_port());
+    let bed = Bed::start(&dead, None, &[("DUO_FAILMODE", "open")]).await;
+
+    let login = bed.login("alice", "192.0.2.30").await;
+    let response = bed.start_duo(Some(&login), Some(APP_ORIGIN)).await;
+    let id = assert_signed_in(&response);
+    let response = bed.session(&id).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let session: SessionInfo = response.json().await.expect("session JSON");
+    assert_eq!(session.username, "alice");
+    assert_eq!(session.method, AuthMethod::FailOpen);
+    assert_eq!(session.duo, None);
+    bed.assert_logged("DUO_FAILMODE=open").await;
+
+    // Origin and login cookie are still required when failing open.
+    assert_refused(&bed.start_duo(None, Some(APP_ORIGIN)).await, "login_expired");
+    assert_refused(
+        &bed.start_duo(Some(&login), Some("http://evil.example")).await,
+        "forbidden_origin",
+    );
+    bed.assert_clean_log();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_duo_setting_is_named_and_the_duo_step_refuses() {
+    // Present but not a Duo client ID (20 characters): caught when the
+    // configuration is read, not at Duo.
+    let bed = Bed::start("127.0.0.1:9", None, &[("DUO_CLIENT_ID", "DIBADCLIENTIDVALUE")]).await;
+
+    let response = bed.http.get(bed.worker.url(routes::HEALTH)).send().await.expect("health");
+    assert_eq!(response.status().as_u16(), 503);
+    let text = response.text().await.expect("health body");
+    assert!(!text.contains("DIBADCLIENTIDVALUE"), "the value must not be echoed: {text}");
+    let health: HealthResponse = serde_json::from_str(&text).expect("health JSON");
+    assert_eq!(health.status, ServiceStatus::ConfigError);
+    assert_eq!(health.setting.as_deref(), Some("DUO_CLIENT_ID"));
+
+    let response = bed.start_duo(Some("anything.at-all"), Some(APP_ORIGIN)).await;
+    assert_refused(&response, "config_error");
+    bed.assert_clean_log();
+}
