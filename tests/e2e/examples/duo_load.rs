@@ -1,0 +1,272 @@
+//! Load generator for the Worker's Duo step: requests per second and latency
+//! of `POST /auth/duo/start` and `GET /auth/duo/callback` under a fixed
+//! concurrency, against the real Worker under `wrangler dev` (workerd, local
+//! D1) and the Duo emulator started in-process, all on loopback.
+//!
+//! ```sh
+//! source scripts/env.sh && scripts/build-app.sh && scripts/build-worker.sh
+//! SKIP_WORKER_BUILD=1 cargo run -p e2e --example duo_load -- [CONCURRENCY] [STARTS] [CALLBACKS]
+//! ```
+//!
+//! One password login makes the login cookie every start reuses (the start
+//! seals a fresh state and nonce into a new cookie each time). For the
+//! callbacks, each state is prepared first (start, then the emulator's
+//! authorize endpoint with a scripted approve, which redirects back with a
+//! code); only the callbacks themselves are timed: each one spends its state
+//! in D1, exchanges the code with the emulator over HTTP, verifies the
+//! `id_token` and writes the session and the audit event.
+//! A measurement, not a test: it prints figures and fails only if a request
+//! gets an answer other than the contract's success.
+
+// A native tool measuring wall time: the wasm32 clock rule does not apply.
+#![allow(clippy::disallowed_methods)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use duo_emulator::Emulator;
+use e2e::{Wrangler, default_vars};
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use serde_json::json;
+use shared::api::routes;
+
+const APP_ORIGIN: &str = "http://localhost:8787";
+const LOGIN_COOKIE: &str = "__Host-login";
+const SESSION_COOKIE: &str = "__Host-session";
+const WARM_UP: usize = 20;
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> Result<(), String> {
+    let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>());
+    let concurrency = args.next().transpose().map_err(|e| e.to_string())?.unwrap_or(8);
+    let starts = args.next().transpose().map_err(|e| e.to_string())?.unwrap_or(1000);
+    let callbacks = args.next().transpose().map_err(|e| e.to_string())?.unwrap_or(300);
+    if concurrency == 0 || starts == 0 || callbacks == 0 {
+        return Err("concurrency and counts must be at least 1".into());
+    }
+
+    let emulator = Emulator::start(duo_emulator::Config {
+        listen: "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?,
+        // Codes stay valid while all the callbacks are prepared.
+        code_ttl_seconds: 3600,
+        ..duo_emulator::Config::default()
+    })
+    .await
+    .map_err(|e| format!("emulator: {e}"))?;
+    let mut vars = default_vars(APP_ORIGIN);
+    vars.retain(|(name, _)| name != "DUO_API_HOST");
+    vars.push(("DUO_API_HOST".into(), emulator.local_addr().to_string()));
+    let worker = Wrangler::start(&vars).await?;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let bed = Arc::new(Bed { worker, http });
+
+    let login = bed.login("alice").await?;
+
+    // POST /auth/duo/start.
+    for _ in 0..WARM_UP {
+        bed.start(&login).await?;
+    }
+    let report = run(concurrency, starts, {
+        let bed = Arc::clone(&bed);
+        let login = login.clone();
+        move |_| {
+            let bed = Arc::clone(&bed);
+            let login = login.clone();
+            async move { bed.start(&login).await.map(drop) }
+        }
+    })
+    .await?;
+    report.print("POST /auth/duo/start", concurrency);
+
+    // GET /auth/duo/callback: prepare the states and codes, then time the callbacks.
+    let script = json!({"user": "alice", "outcome": "approve", "times": callbacks + WARM_UP});
+    let response = bed
+        .http
+        .post(format!("{}/__emulator/script", emulator.base_url()))
+        .json(&script)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("scripting the emulator: {}", response.status()));
+    }
+    let mut prepared = Vec::with_capacity(callbacks + WARM_UP);
+    for _ in 0..callbacks + WARM_UP {
+        prepared.push(bed.prepare_callback(&login).await?);
+    }
+    for (path, cookie) in prepared.drain(..WARM_UP) {
+        bed.callback(&path, &cookie).await?;
+    }
+    let prepared = Arc::new(prepared);
+    let report = run(concurrency, callbacks, {
+        let bed = Arc::clone(&bed);
+        move |i| {
+            let bed = Arc::clone(&bed);
+            let prepared = Arc::clone(&prepared);
+            async move {
+                let (path, cookie) = &prepared[i];
+                bed.callback(path, cookie).await
+            }
+        }
+    })
+    .await?;
+    report.print("GET /auth/duo/callback", concurrency);
+    Ok(())
+}
+
+struct Bed {
+    worker: Wrangler,
+    http: reqwest::Client,
+}
+
+impl Bed {
+    async fn login(&self, username: &str) -> Result<String, String> {
+        let body = json!({"username": username, "password": format!("{username}-demo-pass")});
+        let response = self
+            .http
+            .post(self.worker.url(routes::LOGIN))
+            .header("Origin", APP_ORIGIN)
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if response.status().as_u16() != 200 {
+            return Err(format!("login: {}", response.status()));
+        }
+        cookie(response.headers(), LOGIN_COOKIE).ok_or_else(|| "login: no cookie".into())
+    }
+
+    /// One start: the authorize URL and the re-sealed login cookie.
+    async fn start(&self, login: &str) -> Result<(String, String), String> {
+        let response = self
+            .http
+            .post(self.worker.url(routes::DUO_START))
+            .header("Origin", APP_ORIGIN)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Cookie", format!("{LOGIN_COOKIE}={login}"))
+            .body("")
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let location = location(response.headers());
+        if response.status().as_u16() != 303 || location.starts_with('/') {
+            return Err(format!("start: {} to {location}", response.status()));
+        }
+        let sealed = cookie(response.headers(), LOGIN_COOKIE).ok_or("start: no cookie")?;
+        Ok((location, sealed))
+    }
+
+    /// A start, then Duo: the callback's path and query, and its cookie.
+    async fn prepare_callback(&self, login: &str) -> Result<(String, String), String> {
+        let (authorize, sealed) = self.start(login).await?;
+        let response = self.http.get(&authorize).send().await.map_err(|e| e.to_string())?;
+        let back = location(response.headers());
+        let path = back.strip_prefix(APP_ORIGIN).ok_or_else(|| format!("Duo sent {back}"))?;
+        Ok((path.to_owned(), sealed))
+    }
+
+    async fn callback(&self, path: &str, login: &str) -> Result<(), String> {
+        let response = self
+            .http
+            .get(self.worker.url(path))
+            .header("Cookie", format!("{LOGIN_COOKIE}={login}"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let location = location(response.headers());
+        if response.status().as_u16() != 303
+            || location != "/"
+            || cookie(response.headers(), SESSION_COOKIE).is_none()
+        {
+            return Err(format!("callback: {} to {location}", response.status()));
+        }
+        Ok(())
+    }
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get_all(SET_COOKIE).iter().find_map(|value| {
+        let pair = value.to_str().ok()?.split(';').next()?;
+        let (n, v) = pair.split_once('=')?;
+        (n == name).then(|| v.to_owned())
+    })
+}
+
+fn location(headers: &HeaderMap) -> String {
+    headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+}
+
+struct Report {
+    wall: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Report {
+    fn print(mut self, what: &str, concurrency: usize) {
+        self.latencies.sort();
+        let n = self.latencies.len();
+        let at = |q: f64| {
+            // Nearest-rank quantile.
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                clippy::cast_precision_loss
+            )]
+            let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
+            self.latencies[rank - 1]
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let rps = n as f64 / self.wall.as_secs_f64();
+        println!(
+            "{what}: {n} requests, concurrency {concurrency}: {rps:.0} req/s; latency p50 {:.1} ms, \
+             p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            ms(at(0.5)),
+            ms(at(0.9)),
+            ms(at(0.99)),
+            ms(at(1.0)),
+        );
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Runs `request(i)` for i in 0..total from `concurrency` tasks; every
+/// request must succeed.
+async fn run<F, Fut>(concurrency: usize, total: usize, request: F) -> Result<Report, String>
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<(), String>> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let next = Arc::clone(&next);
+        let request = request.clone();
+        tasks.spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    return Ok::<_, String>(latencies);
+                }
+                let t = Instant::now();
+                request(i).await?;
+                latencies.push(t.elapsed());
+            }
+        });
+    }
+    let mut latencies = Vec::with_capacity(total);
+    while let Some(done) = tasks.join_next().await {
+        latencies.extend(done.map_err(|e| e.to_string())??);
+    }
+    Ok(Report { wall: started.elapsed(), latencies })
+}
