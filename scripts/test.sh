@@ -31,6 +31,7 @@ step "clippy (wasm32: app, edge)" cargo clippy -p app -p edge --all-targets \
   --target wasm32-unknown-unknown --locked -- -D warnings
 
 step "build SPA" "$ROOT/scripts/build-app.sh"
+step "SPA bundle holds no secret or Duo client code" "$ROOT/scripts/check-bundle.sh"
 step "build Worker" "$ROOT/scripts/build-worker.sh"
 
 step "tests (native, incl. end-to-end)" cargo test --workspace --all-features --locked
