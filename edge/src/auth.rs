@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 use crate::config::Config;
 use crate::cookie::{self, LOGIN_COOKIE, LOGIN_TTL_SECONDS, LoginTicket, SESSION_COOKIE};
 use crate::error::{EdgeError, MAX_BODY_LEN};
+use crate::password;
 use crate::ratelimit::{self, Limit};
 use crate::respond;
 use crate::session::SessionId;
@@ -106,20 +107,20 @@ impl Verdict {
 /// an unknown user (or an unusable stored hash) is checked against a dummy
 /// hash of the default cost, and a disabled user's password is verified
 /// before the flag is looked at.
-fn check_password(user: Option<&UserRecord>, password: &[u8]) -> Verdict {
+async fn check_password(user: Option<&UserRecord>, password: &[u8]) -> Verdict {
     let Some(user) = user else {
-        std::hint::black_box(PasswordHash::dummy().verify(password));
+        std::hint::black_box(password::verify(&PasswordHash::dummy(), password).await);
         return Verdict::UnknownUser;
     };
     let hash = match PasswordHash::parse(&user.password_hash) {
         Ok(hash) => hash,
         Err(error) => {
             worker::console_error!("login: stored password hash unusable: {error}");
-            std::hint::black_box(PasswordHash::dummy().verify(password));
+            std::hint::black_box(password::verify(&PasswordHash::dummy(), password).await);
             return Verdict::UnusableHash;
         }
     };
-    if !std::hint::black_box(hash.verify(password)) {
+    if !std::hint::black_box(password::verify(&hash, password).await) {
         return Verdict::BadPassword;
     }
     if user.disabled != 0 {
@@ -196,7 +197,7 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
         Some(name) => store::user(&db, name).await?,
         None => None,
     };
-    let verdict = check_password(user.as_ref(), password.expose().as_bytes());
+    let verdict = check_password(user.as_ref(), password.expose().as_bytes()).await;
     drop(password);
     let (Some(user), Verdict::Pass(policy)) = (user, verdict) else {
         store::record(&db, &event("failure", verdict.reason())).await?;

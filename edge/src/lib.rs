@@ -16,6 +16,7 @@ pub mod cookie;
 pub mod duo;
 pub mod duo_transport;
 pub mod error;
+pub mod password;
 pub mod ratelimit;
 pub mod respond;
 pub mod session;

@@ -151,6 +151,23 @@ impl PasswordHash {
         derived.as_slice().ct_eq(&self.hash).into()
     }
 
+    /// Whether `derived` (PBKDF2-HMAC-SHA256 of a password with this hash's
+    /// salt and iterations, computed elsewhere, e.g. by `WebCrypto`) is this
+    /// hash, compared in constant time.
+    pub fn matches_derived(&self, derived: &[u8]) -> bool {
+        derived.ct_eq(&self.hash).into()
+    }
+
+    /// The salt, for deriving with another PBKDF2 implementation.
+    pub fn salt(&self) -> &[u8] {
+        &self.salt
+    }
+
+    /// The hash's length in bytes.
+    pub fn hash_len(&self) -> usize {
+        self.hash.len()
+    }
+
     /// The iteration count this hash was made with.
     pub const fn iterations(&self) -> u32 {
         self.iterations
@@ -230,6 +247,20 @@ mod tests {
         assert!(hash.verify(b"correct horse"));
         assert!(!hash.verify(b"correct horsE"));
         assert!(!hash.verify(b""));
+    }
+
+    #[test]
+    fn matches_derived_is_verify_with_the_pbkdf2_done_elsewhere() {
+        let hash = PasswordHash::derive(b"correct horse", b"0123456789abcdef", FAST).unwrap();
+        let derive = |password: &[u8]| {
+            let mut out = vec![0u8; hash.hash_len()];
+            pbkdf2::pbkdf2_hmac::<Sha256>(password, hash.salt(), hash.iterations(), &mut out);
+            out
+        };
+        assert!(hash.matches_derived(&derive(b"correct horse")));
+        assert!(!hash.matches_derived(&derive(b"correct horsE")));
+        assert!(!hash.matches_derived(&derive(b"correct horse")[..16]));
+        assert!(!hash.matches_derived(&[]));
     }
 
     #[test]
