@@ -6,7 +6,9 @@
 //!
 //! One Worker, one emulator and one browser serve every step (each `wrangler
 //! dev` start costs seconds); each step starts with no cookies. A failing step
-//! saves `target/test-output/browser_flow-<step>-failure.png`.
+//! saves `target/test-output/browser_flow-<step>-failure.png`. Each refusal
+//! is also matched with the reason the Worker logged for it, so the right
+//! check refused (e.g. an expired, not a missing, login cookie).
 //!
 //! | step | what it checks (issue 6, `DESIGN.md` "The flow") |
 //! |---|---|
@@ -17,7 +19,7 @@
 //! | `carol_locked_out` | carol's Duo account is locked out: returning from the prompt gives the denied message |
 //! | `bob_enrolls_then_approves` | unenrolled bob enrolls a phone on the prompt, approves a push: signed in, the device is the enrolled phone |
 //! | `admin_bypass` | the break-glass admin: password only, straight to the signed-in page saying Duo was bypassed, no Duo rows |
-//! | `login_cookie_gone` | the `__Host-login` cookie deleted before "Log in with Duo": the login-expired message |
+//! | `login_step_expired` | the `__Host-login` cookie deleted, then replaced by a genuinely signed but expired one, before "Log in with Duo": the login-expired message each time |
 //!
 //! With `UPDATE_SCREENSHOTS=1`, a passing run also writes the screens to
 //! `docs/screenshots/` (1000x800) for the README; otherwise they go to
@@ -28,6 +30,8 @@ use std::time::Duration;
 
 use duo_emulator::Emulator;
 use e2e::{Browser, Wrangler, default_vars, output_dir, workspace_root};
+use edge::config::SessionSecret;
+use edge::cookie::LoginTicket;
 use fantoccini::Locator;
 use fantoccini::elements::Element;
 use serde_json::json;
@@ -120,6 +124,23 @@ impl Bed {
             let path = dir.join(format!("{name}.png"));
             std::fs::write(&path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         }
+    }
+
+    /// Waits (bounded) until the Worker has logged `reason <reason>` more
+    /// often than `before` times: why the step was refused.
+    async fn logged_after(&self, reason: &str, before: usize) -> Step {
+        let needle = format!("reason {reason}");
+        for _ in 0..50 {
+            if self.worker.log().matches(&needle).count() > before {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(format!("{needle:?} not (again) in {}", self.worker.log_path().display()))
+    }
+
+    fn log_count(&self, reason: &str) -> usize {
+        self.worker.log().matches(&format!("reason {reason}")).count()
     }
 
     /// Posts JSON to the emulator's control API.
@@ -315,7 +336,7 @@ async fn a_person_signs_in_through_the_browser() {
     bed.run("carol_locked_out", carol_locked_out(&bed)).await;
     bed.run("bob_enrolls_then_approves", bob_enrolls_then_approves(&bed)).await;
     bed.run("admin_bypass", admin_bypass(&bed)).await;
-    bed.run("login_cookie_gone", login_cookie_gone(&bed)).await;
+    bed.run("login_step_expired", login_step_expired(&bed)).await;
     bed.write_screens();
     let log = bed.worker.log();
     for needle in ["panicked", "RuntimeError", "EmulatorDevSecret"] {
@@ -329,9 +350,13 @@ async fn duo_down_fail_closed(bed: &Bed) -> Step {
     bed.fresh_visit().await?;
     bed.duo_step("alice").await?;
     bed.log_in_with_duo().await?;
-    let outcome = bed
-        .refused_with("Duo cannot be reached, so two-factor sign-in is not possible right now.")
-        .await;
+    let outcome = async {
+        bed.refused_with("Duo cannot be reached, so two-factor sign-in is not possible right now.")
+            .await?;
+        bed.logged_after("duo_unreachable", 0).await
+    }
+    .await;
+    // Duo is back for the steps after this one, pass or fail.
     bed.clear_faults().await?;
     outcome
 }
@@ -387,16 +412,20 @@ async fn alice_push_denied(bed: &Bed) -> Step {
     bed.fresh_visit().await?;
     bed.at_prompt("alice", "button[name=action][value=push]").await?;
     bed.choose_push().await?;
+    let before = bed.log_count("duo_denied");
     bed.click("button[name=action][value=deny]").await?;
     bed.refused_with("Duo denied the sign-in.").await?;
+    bed.logged_after("duo_denied", before).await?;
     bed.keep_screen("error-denied").await
 }
 
 async fn carol_locked_out(bed: &Bed) -> Step {
     bed.fresh_visit().await?;
     bed.at_prompt("carol", "button[name=action][value=return]").await?;
+    let before = bed.log_count("duo_denied");
     bed.click("button[name=action][value=return]").await?;
-    bed.refused_with("Duo denied the sign-in.").await
+    bed.refused_with("Duo denied the sign-in.").await?;
+    bed.logged_after("duo_denied", before).await
 }
 
 async fn bob_enrolls_then_approves(bed: &Bed) -> Step {
@@ -427,12 +456,67 @@ async fn admin_bypass(bed: &Bed) -> Step {
     Ok(())
 }
 
-async fn login_cookie_gone(bed: &Bed) -> Step {
+async fn login_step_expired(bed: &Bed) -> Step {
+    // The login cookie is gone (the browser dropped it).
     bed.fresh_visit().await?;
     bed.duo_step("alice").await?;
     let c = &bed.browser.client;
     c.get_named_cookie(LOGIN_COOKIE).await.context("the login cookie before deleting it")?;
     c.delete_cookie(LOGIN_COOKIE).await.context("delete the login cookie")?;
+    let before = bed.log_count("login_cookie_missing");
     bed.log_in_with_duo().await?;
-    bed.refused_with("This sign-in took too long and has expired.").await
+    bed.refused_with("This sign-in took too long and has expired.").await?;
+    bed.logged_after("login_cookie_missing", before).await?;
+
+    // The login cookie is genuine but past its expiry (the person waited
+    // too long on the Duo step).
+    bed.duo_step("alice").await?;
+    c.get_named_cookie(LOGIN_COOKIE).await.context("the login cookie before replacing it")?;
+    let expired = LoginTicket::new("alice", unix_now() - 400).seal(&session_secret());
+    c.issue_cmd(AddHostOnlyCookie(json!({
+        "name": LOGIN_COOKIE, "value": expired, "path": "/",
+        "secure": true, "httpOnly": true, "sameSite": "Lax",
+    })))
+    .await
+    .context("replace the login cookie")?;
+    let before = bed.log_count("login_cookie_expired");
+    bed.log_in_with_duo().await?;
+    bed.refused_with("This sign-in took too long and has expired.").await?;
+    bed.logged_after("login_cookie_expired", before).await
+}
+
+/// The test Worker's `SESSION_SECRET`, which signs login cookies.
+fn session_secret() -> SessionSecret {
+    let vars = default_vars("http://localhost");
+    let (_, value) = vars.iter().find(|(name, _)| name == "SESSION_SECRET").expect("set");
+    SessionSecret::parse(value).expect("valid test secret")
+}
+
+/// Now, in Unix seconds (this is the native test process, not the Worker).
+#[allow(clippy::disallowed_methods, reason = "native test code; the Worker takes its own time")]
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
+/// `WebDriver` "Add Cookie" without a `domain`, so the cookie is host-only as a
+/// `__Host-` cookie must be (fantoccini's `add_cookie` sends `"domain": null`,
+/// which `ChromeDriver` refuses).
+#[derive(Debug)]
+struct AddHostOnlyCookie(serde_json::Value);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for AddHostOnlyCookie {
+    fn endpoint(
+        &self,
+        base_url: &reqwest::Url,
+        session_id: Option<&str>,
+    ) -> Result<reqwest::Url, <reqwest::Url as std::str::FromStr>::Err> {
+        base_url.join(&format!("session/{}/cookie", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _request_url: &reqwest::Url) -> (reqwest::Method, Option<String>) {
+        (reqwest::Method::POST, Some(json!({ "cookie": self.0 }).to_string()))
+    }
 }
