@@ -260,8 +260,8 @@ impl Bed {
         Ok(session)
     }
 
-    /// Checks the Duo rows of the signed-in page: factor (containing
-    /// `factor`), device, and the transaction id `/api/session` has.
+    /// Checks the Duo rows of the signed-in page: the factor as the page
+    /// words it, a device, and the transaction id `/api/session` has.
     async fn shows_duo_details(
         &self,
         session: &SessionInfo,
@@ -270,7 +270,7 @@ impl Bed {
         let method = self.text("dd.method").await?;
         check!(method.contains("Duo two-factor"), "method {method:?}");
         let shown = self.text("dd.factor").await?;
-        check!(shown.to_ascii_lowercase().contains(factor), "factor {shown:?}, expected {factor}");
+        check!(shown == factor, "factor {shown:?}, expected {factor:?}");
         let device = self.text("dd.device").await?;
         check!(!device.is_empty() && device != "—", "device {device:?}");
         let txid = self.text("dd.txid").await?;
@@ -373,7 +373,7 @@ async fn alice_push_then_logout(bed: &Bed) -> Step {
     bed.choose_push().await?;
     bed.click("button[name=action][value=approve]").await?;
     let session = bed.signed_in_as("alice").await?;
-    bed.shows_duo_details(&session, "push").await?;
+    bed.shows_duo_details(&session, "Duo Push").await?;
     bed.keep_screen("signed-in").await?;
 
     let c = &bed.browser.client;
@@ -405,7 +405,7 @@ async fn alice_passcode(bed: &Bed) -> Step {
     field.send_keys("123456").await.context("type passcode")?;
     bed.click("button[name=action][value=verify]").await?;
     let session = bed.signed_in_as("alice").await?;
-    bed.shows_duo_details(&session, "passcode").await.map(drop)
+    bed.shows_duo_details(&session, "Passcode").await.map(drop)
 }
 
 async fn alice_push_denied(bed: &Bed) -> Step {
@@ -440,7 +440,7 @@ async fn bob_enrolls_then_approves(bed: &Bed) -> Step {
     bed.choose_push().await?;
     bed.click("button[name=action][value=approve]").await?;
     let session = bed.signed_in_as("bob").await?;
-    let device = bed.shows_duo_details(&session, "push").await?;
+    let device = bed.shows_duo_details(&session, "Duo Push").await?;
     check!(device.contains("555-0142"), "device {device:?} is not the enrolled phone");
     Ok(())
 }
