@@ -47,7 +47,7 @@ pub fn AccountPage(
                 <dt>"User"</dt><dd class="username">{username}</dd>
                 <dt>"Second factor"</dt><dd class="method">{method}</dd>
                 {duo.map(|d| view! {
-                    <dt>"Duo factor"</dt><dd class="factor">{d.factor.unwrap_or_else(|| "—".into())}</dd>
+                    <dt>"Duo factor"</dt><dd class="factor">{d.factor.map_or_else(|| "—".into(), |f| factor_label(&f))}</dd>
                     <dt>"Device"</dt><dd class="device">{d.device.unwrap_or_else(|| "—".into())}</dd>
                     <dt>"Duo transaction"</dt><dd class="txid"><code>{d.txid.unwrap_or_else(|| "—".into())}</code></dd>
                 })}
@@ -58,6 +58,36 @@ pub fn AccountPage(
                 {move || if busy.get() { "Signing out…" } else { "Log out" }}
             </button>
         </section>
+    }
+}
+
+/// Duo's `auth_context.factor` as people say it: Duo sends some factors as
+/// identifiers (`duo_push`) and others as text (`WebAuthn Chrome Touch ID`),
+/// which is shown as sent.
+fn factor_label(factor: &str) -> String {
+    match factor {
+        "duo_push" => "Duo Push",
+        "verified_duo_push" => "Verified Duo Push",
+        "phone_call" => "Phone call",
+        "passcode" => "Passcode",
+        "sms_passcode" => "SMS passcode",
+        "hardware_token" => "Hardware token",
+        "bypass_code" => "Bypass code",
+        other => other,
+    }
+    .to_owned()
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::factor_label;
+
+    #[test]
+    fn duo_factor_identifiers_read_as_words_and_text_stays_as_sent() {
+        assert_eq!(factor_label("duo_push"), "Duo Push");
+        assert_eq!(factor_label("passcode"), "Passcode");
+        assert_eq!(factor_label("phone_call"), "Phone call");
+        assert_eq!(factor_label("WebAuthn Chrome Touch ID"), "WebAuthn Chrome Touch ID");
     }
 }
 

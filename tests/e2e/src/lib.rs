@@ -185,8 +185,27 @@ impl Wrangler {
         vars: &[(String, String)],
         extra_sql: &[&str],
     ) -> Result<Self, String> {
-        let root = workspace_root();
+        Self::start_on(free_port(), vars, extra_sql).await
+    }
+
+    /// Like [`Wrangler::start`], with `APP_ORIGIN` set to the Worker's own
+    /// origin (`http://localhost:PORT`), whatever `vars` says: what a browser
+    /// needs, since the SPA's requests carry that `Origin` and Duo sends the
+    /// browser back to `APP_ORIGIN/auth/duo/callback`.
+    pub async fn start_at_own_origin(vars: &[(String, String)]) -> Result<Self, String> {
         let port = free_port();
+        let mut vars: Vec<(String, String)> =
+            vars.iter().filter(|(name, _)| name != "APP_ORIGIN").cloned().collect();
+        vars.push(("APP_ORIGIN".to_owned(), format!("http://localhost:{port}")));
+        Self::start_on(port, &vars, &[]).await
+    }
+
+    async fn start_on(
+        port: u16,
+        vars: &[(String, String)],
+        extra_sql: &[&str],
+    ) -> Result<Self, String> {
+        let root = workspace_root();
         let inspector = free_port();
         let origin = format!("http://localhost:{port}");
         let persist = root.join("target/e2e-state").join(port.to_string());

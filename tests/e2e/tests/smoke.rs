@@ -51,6 +51,9 @@ async fn login_page_renders_and_service_is_ready() {
     let response = reqwest::get(worker.url("/some/deep/link")).await.expect("GET deep link");
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.headers()["x-frame-options"], "DENY");
+    // Not no-referrer: that would send the "Log in with Duo" form POST with
+    // `Origin: null`, which the Worker refuses (tests/browser_flow.rs).
+    assert_eq!(response.headers()["referrer-policy"], "same-origin");
     // A strict CSP (scripts by hash, wasm allowed): the browser check below
     // proves it lets the app start.
     let csp = response.headers()["content-security-policy"].to_str().unwrap_or_default();
