@@ -13,7 +13,8 @@ const RENDER_TIMEOUT: Duration = Duration::from_secs(30);
 
 macro_rules! check {
     ($cond:expr, $($msg:tt)+) => {
-        if !$cond {
+        let holds: bool = $cond;
+        if !holds {
             return Err(format!($($msg)+));
         }
     };
@@ -99,9 +100,69 @@ async fn login_page_renders_and_service_is_ready() {
         let alerts = c.find_all(Locator::Css(".status.error")).await.map_err(|e| e.to_string())?;
         check!(alerts.is_empty(), "health alert shown while the service is ready");
         browser.screenshot("login").await?;
+
+        // A phone: 360 CSS px wide, nothing wider than the screen.
+        c.set_window_size(360, 740).await.map_err(|e| e.to_string())?;
+        let widths = c
+            .execute(
+                "const f = document.querySelector('form#login-form').getBoundingClientRect();\
+                 return [window.innerWidth, document.documentElement.scrollWidth, f.left, f.right];",
+                vec![],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let px = |i: usize| widths[i].as_f64().unwrap_or(f64::NAN);
+        check!(px(0) <= 360.0, "window not narrow: {widths}");
+        check!(px(1) <= px(0), "the page scrolls sideways at {} px: {widths}", px(0));
+        check!(px(2) >= 0.0 && px(3) <= px(0), "the form overflows at {} px: {widths}", px(0));
+        browser.screenshot("login-360px").await?;
+
+        // Dark theme: the page follows the system's colour scheme.
+        let light = background_luminance(c).await?;
+        c.issue_cmd(CdpCommand(serde_json::json!({
+            "cmd": "Emulation.setEmulatedMedia",
+            "params": {"features": [{"name": "prefers-color-scheme", "value": "dark"}]},
+        })))
+        .await
+        .map_err(|e| format!("emulating a dark colour scheme: {e}"))?;
+        let dark = background_luminance(c).await?;
+        check!(light > 0.5 && dark < 0.2, "backgrounds: light theme {light}, dark theme {dark}");
+        browser.screenshot("login-dark").await?;
         Ok(())
     })
     .await;
+}
+
+/// The page background's relative brightness, 0 (black) to 1 (white).
+async fn background_luminance(c: &fantoccini::Client) -> Result<f64, String> {
+    let value = c
+        .execute(
+            "const m = getComputedStyle(document.documentElement).backgroundColor\
+               .match(/\\d+(\\.\\d+)?/g).map(Number);\
+             return (0.2126 * m[0] + 0.7152 * m[1] + 0.0722 * m[2]) / 255;",
+            vec![],
+        )
+        .await
+        .map_err(|e| format!("background colour: {e}"))?;
+    value.as_f64().ok_or_else(|| format!("background colour: {value}"))
+}
+
+/// `ChromeDriver`'s Chrome `DevTools` passthrough (`goog/cdp/execute`).
+#[derive(Debug)]
+struct CdpCommand(serde_json::Value);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for CdpCommand {
+    fn endpoint(
+        &self,
+        base_url: &reqwest::Url,
+        session_id: Option<&str>,
+    ) -> Result<reqwest::Url, <reqwest::Url as std::str::FromStr>::Err> {
+        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _request_url: &reqwest::Url) -> (reqwest::Method, Option<String>) {
+        (reqwest::Method::POST, Some(self.0.to_string()))
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
