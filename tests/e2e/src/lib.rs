@@ -265,6 +265,30 @@ impl Wrangler {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.origin)
     }
+
+    /// Fails the test if the Worker's log shows a panic or a wasm trap, the
+    /// development client secret, or any of `also`.
+    ///
+    /// # Panics
+    /// When one is found, naming it and the log file.
+    pub fn assert_clean_log(&self, also: &[&str]) {
+        let log = self.log();
+        // (`unreachable executed`: a wasm trap; the Worker's own reasons say `duo_unreachable`.)
+        let always = ["panicked", "RuntimeError", "unreachable executed", "EmulatorDevSecret"];
+        for needle in always.iter().chain(also) {
+            assert!(
+                !log.contains(needle),
+                "the Worker log has {needle:?}; see {}",
+                self.log_path.display()
+            );
+        }
+    }
+}
+
+/// Now, in Unix seconds (the native test process's clock, not the Worker's).
+#[allow(clippy::disallowed_methods, reason = "native test code; the Worker takes its own time")]
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// Headless Chromium driven through `ChromeDriver`.

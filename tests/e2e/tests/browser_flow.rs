@@ -29,7 +29,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use duo_emulator::Emulator;
-use e2e::{Browser, Wrangler, default_vars, output_dir, workspace_root};
+use e2e::{Browser, Wrangler, default_vars, output_dir, unix_now, workspace_root};
 use edge::config::SessionSecret;
 use edge::cookie::LoginTicket;
 use fantoccini::Locator;
@@ -490,15 +490,6 @@ fn session_secret() -> SessionSecret {
     let vars = default_vars("http://localhost");
     let (_, value) = vars.iter().find(|(name, _)| name == "SESSION_SECRET").expect("set");
     SessionSecret::parse(value).expect("valid test secret")
-}
-
-/// Now, in Unix seconds (this is the native test process, not the Worker).
-#[allow(clippy::disallowed_methods, reason = "native test code; the Worker takes its own time")]
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs()
 }
 
 /// `WebDriver` "Add Cookie" without a `domain`, so the cookie is host-only as a

@@ -20,7 +20,7 @@
 use std::time::Duration;
 
 use duo_emulator::Emulator;
-use e2e::{Wrangler, default_vars, free_port};
+use e2e::{Wrangler, default_vars, free_port, unix_now};
 use edge::config::SessionSecret;
 use edge::cookie::LoginTicket;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
@@ -226,15 +226,7 @@ impl Bed {
 
     /// No request may have panicked the Worker, or leaked a secret to the log.
     fn assert_clean_log(&self) {
-        let log = self.worker.log();
-        // (`unreachable executed`: a wasm trap; the Worker's own reasons say `duo_unreachable`.)
-        for needle in ["panicked", "RuntimeError", "unreachable executed", "EmulatorDevSecret"] {
-            assert!(
-                !log.contains(needle),
-                "the Worker log has {needle:?}; see {}",
-                self.worker.log_path().display()
-            );
-        }
+        self.worker.assert_clean_log(&[]);
     }
 }
 
@@ -487,15 +479,6 @@ fn session_secret() -> SessionSecret {
     let vars = default_vars(APP_ORIGIN);
     let (_, value) = vars.iter().find(|(name, _)| name == "SESSION_SECRET").expect("set");
     SessionSecret::parse(value).expect("valid test secret")
-}
-
-/// Now, in Unix seconds (this is the native test process, not the Worker).
-#[allow(clippy::disallowed_methods, reason = "native test code; the Worker takes its own time")]
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs()
 }
 
 /// A genuinely signed login cookie past its expiry is refused at both

@@ -107,14 +107,7 @@ impl Api {
     /// No request may have panicked the Worker, and passwords were checked
     /// with `WebCrypto`'s PBKDF2, not the wasm fallback (edge/src/password.rs).
     fn assert_no_panic(&self) {
-        let log = self.worker.log();
-        for needle in ["panicked", "RuntimeError", "unreachable", "WebCrypto PBKDF2 failed"] {
-            assert!(
-                !log.contains(needle),
-                "the Worker log has {needle:?}; see {}",
-                self.worker.log_path().display()
-            );
-        }
+        self.worker.assert_clean_log(&["unreachable", "WebCrypto PBKDF2 failed"]);
     }
 }
 
