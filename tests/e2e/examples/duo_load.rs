@@ -26,8 +26,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use duo_emulator::Emulator;
-use e2e::{Wrangler, default_vars};
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use e2e::{Wrangler, cookie_value, default_vars, set_cookie};
+use reqwest::header::{HeaderMap, LOCATION};
 use serde_json::json;
 use shared::api::routes;
 
@@ -139,7 +139,9 @@ impl Bed {
         if response.status().as_u16() != 200 {
             return Err(format!("login: {}", response.status()));
         }
-        cookie(response.headers(), LOGIN_COOKIE).ok_or_else(|| "login: no cookie".into())
+        set_cookie(response.headers(), LOGIN_COOKIE)
+            .map(|c| cookie_value(&c))
+            .ok_or_else(|| "login: no cookie".into())
     }
 
     /// One start: the authorize URL and the re-sealed login cookie.
@@ -158,7 +160,8 @@ impl Bed {
         if response.status().as_u16() != 303 || location.starts_with('/') {
             return Err(format!("start: {} to {location}", response.status()));
         }
-        let sealed = cookie(response.headers(), LOGIN_COOKIE).ok_or("start: no cookie")?;
+        let sealed = set_cookie(response.headers(), LOGIN_COOKIE).ok_or("start: no cookie")?;
+        let sealed = cookie_value(&sealed);
         Ok((location, sealed))
     }
 
@@ -182,20 +185,12 @@ impl Bed {
         let location = location(response.headers());
         if response.status().as_u16() != 303
             || location != "/"
-            || cookie(response.headers(), SESSION_COOKIE).is_none()
+            || set_cookie(response.headers(), SESSION_COOKIE).is_none()
         {
             return Err(format!("callback: {} to {location}", response.status()));
         }
         Ok(())
     }
-}
-
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get_all(SET_COOKIE).iter().find_map(|value| {
-        let pair = value.to_str().ok()?.split(';').next()?;
-        let (n, v) = pair.split_once('=')?;
-        (n == name).then(|| v.to_owned())
-    })
 }
 
 fn location(headers: &HeaderMap) -> String {

@@ -398,3 +398,54 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }
+
+/// Every `Set-Cookie` header of a response.
+///
+/// # Panics
+/// On a header that is not ASCII (the Worker only sends ASCII cookies).
+pub fn set_cookies(headers: &reqwest::header::HeaderMap) -> Vec<String> {
+    headers
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().expect("ASCII Set-Cookie").to_owned())
+        .collect()
+}
+
+/// The `Set-Cookie` header for cookie `name`.
+pub fn set_cookie(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    set_cookies(headers).into_iter().find(|c| c.starts_with(&format!("{name}=")))
+}
+
+/// The value in a `Set-Cookie` header.
+///
+/// # Panics
+/// If the header has no `name=value` pair.
+pub fn cookie_value(set_cookie: &str) -> String {
+    let pair = set_cookie.split(';').next().expect("name=value");
+    pair.split_once('=').expect("name=value").1.to_owned()
+}
+
+/// A `WebDriver` `POST /session/{id}/{path}` with a JSON body, for what
+/// fantoccini has no method for (`ChromeDriver`'s `goog/cdp/execute`, a
+/// host-only cookie).
+#[derive(Debug)]
+pub struct SessionPost {
+    /// The path after `session/{id}/`.
+    pub path: &'static str,
+    /// The request body.
+    pub body: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for SessionPost {
+    fn endpoint(
+        &self,
+        base_url: &reqwest::Url,
+        session_id: Option<&str>,
+    ) -> Result<reqwest::Url, <reqwest::Url as std::str::FromStr>::Err> {
+        base_url.join(&format!("session/{}/{}", session_id.unwrap_or_default(), self.path))
+    }
+
+    fn method_and_body(&self, _request_url: &reqwest::Url) -> (reqwest::Method, Option<String>) {
+        (reqwest::Method::POST, Some(self.body.to_string()))
+    }
+}

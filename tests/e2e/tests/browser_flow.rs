@@ -29,7 +29,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use duo_emulator::Emulator;
-use e2e::{Browser, Wrangler, default_vars, output_dir, unix_now, workspace_root};
+use e2e::{Browser, SessionPost, Wrangler, default_vars, output_dir, unix_now, workspace_root};
 use edge::config::SessionSecret;
 use edge::cookie::LoginTicket;
 use fantoccini::Locator;
@@ -473,10 +473,16 @@ async fn login_step_expired(bed: &Bed) -> Step {
     bed.duo_step("alice").await?;
     c.get_named_cookie(LOGIN_COOKIE).await.context("the login cookie before replacing it")?;
     let expired = LoginTicket::new("alice", unix_now() - 400).seal(&session_secret());
-    c.issue_cmd(AddHostOnlyCookie(json!({
-        "name": LOGIN_COOKIE, "value": expired, "path": "/",
-        "secure": true, "httpOnly": true, "sameSite": "Lax",
-    })))
+    // WebDriver "Add Cookie" without a `domain`, so the cookie is host-only
+    // as a `__Host-` cookie must be (fantoccini's `add_cookie` sends
+    // `"domain": null`, which ChromeDriver refuses).
+    c.issue_cmd(SessionPost {
+        path: "cookie",
+        body: json!({"cookie": {
+            "name": LOGIN_COOKIE, "value": expired, "path": "/",
+            "secure": true, "httpOnly": true, "sameSite": "Lax",
+        }}),
+    })
     .await
     .context("replace the login cookie")?;
     let before = bed.log_count("login_cookie_expired");
@@ -490,24 +496,4 @@ fn session_secret() -> SessionSecret {
     let vars = default_vars("http://localhost");
     let (_, value) = vars.iter().find(|(name, _)| name == "SESSION_SECRET").expect("set");
     SessionSecret::parse(value).expect("valid test secret")
-}
-
-/// `WebDriver` "Add Cookie" without a `domain`, so the cookie is host-only as a
-/// `__Host-` cookie must be (fantoccini's `add_cookie` sends `"domain": null`,
-/// which `ChromeDriver` refuses).
-#[derive(Debug)]
-struct AddHostOnlyCookie(serde_json::Value);
-
-impl fantoccini::wd::WebDriverCompatibleCommand for AddHostOnlyCookie {
-    fn endpoint(
-        &self,
-        base_url: &reqwest::Url,
-        session_id: Option<&str>,
-    ) -> Result<reqwest::Url, <reqwest::Url as std::str::FromStr>::Err> {
-        base_url.join(&format!("session/{}/cookie", session_id.unwrap_or_default()))
-    }
-
-    fn method_and_body(&self, _request_url: &reqwest::Url) -> (reqwest::Method, Option<String>) {
-        (reqwest::Method::POST, Some(json!({ "cookie": self.0 }).to_string()))
-    }
 }

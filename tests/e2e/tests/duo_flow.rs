@@ -20,10 +20,10 @@
 use std::time::Duration;
 
 use duo_emulator::Emulator;
-use e2e::{Wrangler, default_vars, free_port, unix_now};
+use e2e::{Wrangler, cookie_value, default_vars, free_port, set_cookie, unix_now};
 use edge::config::SessionSecret;
 use edge::cookie::LoginTicket;
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::header::{HeaderMap, LOCATION};
 use serde_json::json;
 use shared::api::{
     AuthMethod, DuoReachability, HealthResponse, ServiceStatus, SessionInfo, routes,
@@ -228,26 +228,6 @@ impl Bed {
     fn assert_clean_log(&self) {
         self.worker.assert_clean_log(&[]);
     }
-}
-
-/// Every `Set-Cookie` header.
-fn set_cookies(headers: &HeaderMap) -> Vec<String> {
-    headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().expect("ASCII Set-Cookie").to_owned())
-        .collect()
-}
-
-/// The `Set-Cookie` header for cookie `name`.
-fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    set_cookies(headers).into_iter().find(|c| c.starts_with(&format!("{name}=")))
-}
-
-/// The value in a `Set-Cookie` header.
-fn cookie_value(set_cookie: &str) -> String {
-    let pair = set_cookie.split(';').next().expect("name=value");
-    pair.split_once('=').expect("name=value").1.to_owned()
 }
 
 fn location(headers: &HeaderMap) -> String {

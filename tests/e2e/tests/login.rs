@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use e2e::{Wrangler, default_vars};
-use reqwest::header::{HeaderMap, SET_COOKIE};
+use e2e::{Wrangler, cookie_value, default_vars, set_cookie};
+use reqwest::header::HeaderMap;
 use shared::api::{AuthMethod, HealthResponse, LoginResponse, SessionInfo, routes};
 use shared::{ErrorBody, ErrorCode};
 
@@ -109,26 +109,6 @@ impl Api {
     fn assert_no_panic(&self) {
         self.worker.assert_clean_log(&["unreachable", "WebCrypto PBKDF2 failed"]);
     }
-}
-
-/// Every `Set-Cookie` header.
-fn set_cookies(headers: &HeaderMap) -> Vec<String> {
-    headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().expect("ASCII Set-Cookie").to_owned())
-        .collect()
-}
-
-/// The `Set-Cookie` header for cookie `name`.
-fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    set_cookies(headers).into_iter().find(|c| c.starts_with(&format!("{name}=")))
-}
-
-/// The value in a `Set-Cookie` header.
-fn cookie_value(set_cookie: &str) -> String {
-    let pair = set_cookie.split(';').next().expect("name=value");
-    pair.split_once('=').expect("name=value").1.to_owned()
 }
 
 /// The attributes of a `Set-Cookie` header, lower-cased.

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use e2e::{Browser, Wrangler, default_vars};
+use e2e::{Browser, SessionPost, Wrangler, default_vars};
 use fantoccini::Locator;
 use shared::api::{DuoReachability, HealthResponse, ServiceStatus};
 
@@ -119,10 +119,13 @@ async fn login_page_renders_and_service_is_ready() {
 
         // Dark theme: the page follows the system's colour scheme.
         let light = background_luminance(c).await?;
-        c.issue_cmd(CdpCommand(serde_json::json!({
-            "cmd": "Emulation.setEmulatedMedia",
-            "params": {"features": [{"name": "prefers-color-scheme", "value": "dark"}]},
-        })))
+        c.issue_cmd(SessionPost {
+            path: "goog/cdp/execute",
+            body: serde_json::json!({
+                "cmd": "Emulation.setEmulatedMedia",
+                "params": {"features": [{"name": "prefers-color-scheme", "value": "dark"}]},
+            }),
+        })
         .await
         .map_err(|e| format!("emulating a dark colour scheme: {e}"))?;
         let dark = background_luminance(c).await?;
@@ -145,24 +148,6 @@ async fn background_luminance(c: &fantoccini::Client) -> Result<f64, String> {
         .await
         .map_err(|e| format!("background colour: {e}"))?;
     value.as_f64().ok_or_else(|| format!("background colour: {value}"))
-}
-
-/// `ChromeDriver`'s Chrome `DevTools` passthrough (`goog/cdp/execute`).
-#[derive(Debug)]
-struct CdpCommand(serde_json::Value);
-
-impl fantoccini::wd::WebDriverCompatibleCommand for CdpCommand {
-    fn endpoint(
-        &self,
-        base_url: &reqwest::Url,
-        session_id: Option<&str>,
-    ) -> Result<reqwest::Url, <reqwest::Url as std::str::FromStr>::Err> {
-        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
-    }
-
-    fn method_and_body(&self, _request_url: &reqwest::Url) -> (reqwest::Method, Option<String>) {
-        (reqwest::Method::POST, Some(self.0.to_string()))
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
