@@ -1,10 +1,34 @@
 #!/usr/bin/env bash
-# Builds the SPA into dist/ with Trunk (release: wasm-opt -Oz), then writes
-# dist/_headers: the security headers Workers static assets serve with it,
-# including a Content-Security-Policy that allows exactly Trunk's inline
-# loader script (by hash) and the wasm it instantiates.
+# Builds the SPA into dist/: the `app` binary for wasm32 (release profile),
+# wasm-bindgen's web glue, wasm-opt -Oz, then scripts/bundle-spa.py writes
+# content-hashed files, index.html (Subresource Integrity, no inline script)
+# and _headers (the security headers, with a CSP of scripts from 'self' only).
+#
+#   scripts/build-app.sh                  the whole build
+#   scripts/build-app.sh --compile-only   only the cargo step (needs no tools:
+#       the dev command runs it while setup.sh is still compiling them)
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
-trunk build --release --offline "$@"
-python3 "$ROOT/scripts/spa-headers.py" dist/index.html app/_headers > dist/_headers
+
+cargo build --release --locked --target wasm32-unknown-unknown -p app --bin app
+[[ "${1:-}" == "--compile-only" ]] && exit 0
+out="$ROOT/target/spa"
+wasm="$ROOT/target/wasm32-unknown-unknown/release/app.wasm"
+opt_args=(-Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
+  --enable-mutable-globals --enable-reference-types --enable-multivalue)
+# wasm-bindgen and wasm-opt (about 10 s of CPU) run again only when the
+# compiled wasm, their versions or the options changed.
+key=$( { sha256sum "$wasm"; wasm-bindgen --version; wasm-opt --version; echo "${opt_args[*]}"; } \
+  | sha256sum | cut -d' ' -f1)
+if [[ "$(cat "$out/.key" 2>/dev/null)" != "$key" ]]; then
+  rm -rf "$out"
+  mkdir -p "$out"
+  wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name app "$wasm"
+  # The features are those rustc enables for wasm32 today: wasm-opt refuses
+  # instructions of a feature it was not told about.
+  wasm-opt "${opt_args[@]}" "$out/app_bg.wasm" -o "$out/app_bg.opt.wasm"
+  mv "$out/app_bg.opt.wasm" "$out/app_bg.wasm"
+  echo "$key" > "$out/.key"
+fi
+python3 "$ROOT/scripts/bundle-spa.py" "$out" "$ROOT/dist"

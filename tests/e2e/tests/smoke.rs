@@ -55,17 +55,30 @@ async fn login_page_renders_and_service_is_ready() {
     // Not no-referrer: that would send the "Log in with Duo" form POST with
     // `Origin: null`, which the Worker refuses (tests/browser_flow.rs).
     assert_eq!(response.headers()["referrer-policy"], "same-origin");
-    // A strict CSP (scripts by hash, wasm allowed): the browser check below
-    // proves it lets the app start.
+    // A strict CSP (scripts from the origin only, no inline script at all,
+    // wasm allowed): the browser check below proves it lets the app start.
     let csp = response.headers()["content-security-policy"].to_str().unwrap_or_default();
     assert!(
-        csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-")
+        csp.contains("script-src 'self' 'wasm-unsafe-eval';")
             && csp.contains("frame-ancestors 'none'")
-            && !csp.contains("unsafe-inline"),
+            && !csp.contains("unsafe-inline")
+            && !csp.contains("sha256-"),
         "unexpected CSP: {csp}"
     );
     let html = response.text().await.expect("body");
     assert!(html.contains("<title>Sign in</title>"), "index.html expected, got: {html}");
+    // Every script is an external file (under Subresource Integrity).
+    let scripts: Vec<&str> = html.split("<script").skip(1).collect();
+    assert!(!scripts.is_empty(), "no script in index.html: {html}");
+    for script in scripts {
+        let (tag, rest) = script.split_once('>').unwrap_or((script, ""));
+        assert!(
+            tag.contains(" src=\"/")
+                && tag.contains(" integrity=\"sha384-")
+                && rest.starts_with("</script>"),
+            "inline or unpinned script in index.html: <script{script}"
+        );
+    }
     assert!(!html.contains("login-form"), "the form must come from wasm, not the HTML");
 
     // Unknown API paths are JSON errors, not the SPA.

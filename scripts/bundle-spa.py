@@ -1,0 +1,130 @@
+"""Assembles the SPA in dist/ from the wasm-bindgen output and the sources.
+
+    bundle-spa.py BINDGEN_DIR DIST_DIR
+
+BINDGEN_DIR holds wasm-bindgen's `--target web` output for the `app` binary
+(app.js, app_bg.wasm already through wasm-opt, and snippets/ if any). Writes:
+
+- the glue, the wasm, app/style.css and app/boot.js under content-hashed names
+  (`app-<hash>.js`, `app-<hash>_bg.wasm`, `style-<hash>.css`, `boot-<hash>.js`),
+  so they can be cached for ever and a deploy never mixes two builds;
+- index.html from the root template: its stylesheet and boot script point at
+  the hashed files with Subresource Integrity, and the glue and the wasm are
+  preloaded;
+- _headers: app/_headers plus a Content-Security-Policy. There is no inline
+  script (boot.js is a file), so scripts come from 'self' only, and
+  'wasm-unsafe-eval' lets boot.js compile the wasm.
+
+Fails, naming what is missing, when the template or boot.js no longer has the
+references it rewrites, or when any inline script is left.
+"""
+
+import base64
+import hashlib
+import re
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CSP = "; ".join([
+    "default-src 'none'",
+    "script-src 'self' 'wasm-unsafe-eval'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "object-src 'none'",
+    "frame-ancestors 'none'",
+])
+
+
+class BundleError(Exception):
+    pass
+
+
+def hashed_name(stem: str, suffix: str, data: bytes) -> str:
+    return f"{stem}-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+
+
+def integrity(data: bytes) -> str:
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+
+
+def replace_once(text: str, old: str, new: str, where: str) -> str:
+    if text.count(old) != 1:
+        raise BundleError(f"expected `{old}` exactly once in {where}")
+    return text.replace(old, new)
+
+
+def bundle(bindgen: Path, dist: Path) -> None:
+    glue = (bindgen / "app.js").read_bytes()
+    wasm = (bindgen / "app_bg.wasm").read_bytes()
+    style = (ROOT / "app/style.css").read_bytes()
+    glue_name = hashed_name("app", ".js", glue)
+    wasm_name = hashed_name("app", "_bg.wasm", wasm)
+    style_name = hashed_name("style", ".css", style)
+
+    boot_text = (ROOT / "app/boot.js").read_text(encoding="utf-8")
+    boot_text = replace_once(boot_text, '"./app.js"', f'"./{glue_name}"', "app/boot.js")
+    boot_text = replace_once(boot_text, '"./app_bg.wasm"', f'"./{wasm_name}"', "app/boot.js")
+    boot = boot_text.encode("utf-8")
+    boot_name = hashed_name("boot", ".js", boot)
+
+    html = (ROOT / "index.html").read_text(encoding="utf-8")
+    html = replace_once(
+        html,
+        '<link rel="stylesheet" href="app/style.css" />',
+        f'<link rel="stylesheet" href="/{style_name}" integrity="{integrity(style)}" />',
+        "index.html",
+    )
+    html = replace_once(
+        html,
+        '<script type="module" src="app/boot.js"></script>',
+        "\n    ".join([
+            f'<link rel="modulepreload" href="/{glue_name}" integrity="{integrity(glue)}" />',
+            f'<link rel="preload" href="/{wasm_name}" as="fetch" type="application/wasm"'
+            ' crossorigin="anonymous" />',
+            f'<script type="module" src="/{boot_name}" integrity="{integrity(boot)}"></script>',
+        ]),
+        "index.html",
+    )
+    # The template's comments are notes for this file, not for browsers.
+    html = re.sub(r"\s*<!--.*?-->", "", html, flags=re.S)
+    for attributes, body in re.findall(r"<script(\s[^>]*)?>(.*?)</script>", html, flags=re.S):
+        if body.strip() or "src=" not in (attributes or ""):
+            raise BundleError("index.html has an inline script: the CSP allows none")
+
+    headers = (ROOT / "app/_headers").read_text(encoding="utf-8").rstrip("\n")
+    headers += f"\n  Content-Security-Policy: {CSP}\n"
+
+    # Written beside dist/ and swapped in whole: never half a bundle.
+    staging = dist.with_name(dist.name + ".new")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for name, data in [(glue_name, glue), (wasm_name, wasm), (style_name, style),
+                       (boot_name, boot), ("index.html", html.encode("utf-8")),
+                       ("_headers", headers.encode("utf-8"))]:
+        (staging / name).write_bytes(data)
+    if (bindgen / "snippets").is_dir():
+        # The glue imports its snippets by relative path: keep the tree.
+        shutil.copytree(bindgen / "snippets", staging / "snippets")
+    shutil.rmtree(dist, ignore_errors=True)
+    staging.rename(dist)
+
+
+def main() -> int:
+    if len(sys.argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    try:
+        bundle(Path(sys.argv[1]), Path(sys.argv[2]))
+    except (BundleError, OSError) as error:
+        print(f"bundle-spa: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
