@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
 # Builds the Worker into edge/build/ with worker-build (release). wrangler runs
 # this as its [build] command; it uses the pinned local wasm-bindgen and esbuild.
+#
+#   scripts/build-worker.sh                  the whole build
+#   scripts/build-worker.sh --compile-only   only the cargo step, exactly as
+#       worker-build runs it (so its later run finds it done); needs no tools,
+#       so the dev command runs it while setup.sh is still compiling them.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
+cd "$ROOT/edge"
+if [[ "${1:-}" == "--compile-only" ]]; then
+  # worker-build 0.8.7 runs `cargo build --lib --release --target
+  # wasm32-unknown-unknown` with WASM_BINDGEN_USE_JS_SYS=1, which wasm-bindgen's
+  # macro reads without cargo tracking it: it must be the same here.
+  WASM_BINDGEN_USE_JS_SYS=1 cargo build --lib --release --locked --target wasm32-unknown-unknown
+  exit 0
+fi
 # The test command builds once up front; the wrangler instances it starts
 # then skip the rebuild.
 if [[ "${SKIP_WORKER_BUILD:-}" == 1 && -f "$ROOT/edge/build/index.js" ]]; then
   exit 0
 fi
-cd "$ROOT/edge"
 worker-build --release

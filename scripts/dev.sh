@@ -9,8 +9,6 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 
-"$ROOT/scripts/setup.sh"
-
 PORT="${PORT:-8787}"
 EMULATOR_SECRET="EmulatorDevSecretNotForProduction0000000"
 
@@ -42,7 +40,29 @@ setting() { # name
   printf '%s' "${value#\"}"
 }
 
-log "building the SPA (trunk)"
+api_host=$(setting DUO_API_HOST)
+use_emulator=0
+case "$api_host" in
+  127.0.0.1:* | localhost:* | "[::1]:"*) use_emulator=1 ;;
+esac
+
+# On a first run nearly all the time is compiling: the two cargo tools
+# (setup.sh, its own target directory) and the product. They compile side by
+# side, so the serial stretches of each (linking, LTO) overlap the other.
+ensure_wasm_target
+"$ROOT/scripts/setup.sh" &
+setup_pid=$!
+trap 'kill "$setup_pid" 2>/dev/null || true' EXIT
+log "compiling the SPA, the Worker and the Duo emulator"
+"$ROOT/scripts/build-app.sh" --compile-only
+"$ROOT/scripts/build-worker.sh" --compile-only
+if (( use_emulator )); then
+  cargo build -p duo-emulator --bin duo-emulator --locked
+fi
+wait "$setup_pid"
+trap - EXIT
+
+log "building the SPA"
 "$ROOT/scripts/build-app.sh"
 
 # The local D1 database (.wrangler/state): migrations every time (only new
@@ -57,25 +77,18 @@ if (( fresh_db )); then
 fi
 
 # The Duo emulator, when DUO_API_HOST is a loopback host:port.
-api_host=$(setting DUO_API_HOST)
 emulator_pid=""
 stop_emulator() {
   [[ -n "$emulator_pid" ]] && kill "$emulator_pid" 2>/dev/null || true
 }
 trap stop_emulator EXIT
-case "$api_host" in
-  127.0.0.1:* | localhost:* | "[::1]:"*)
-    emulator_port=${api_host##*:}
-    log "building the Duo emulator"
-    cargo build -q -p duo-emulator --bin duo-emulator --locked
-    log "starting the Duo emulator on http://$api_host"
-    "$ROOT/target/debug/duo-emulator" --listen "127.0.0.1:$emulator_port" &
-    emulator_pid=$!
-    ;;
-  *)
-    log "DUO_API_HOST=$api_host: using that Duo service, not the emulator"
-    ;;
-esac
+if (( use_emulator )); then
+  log "starting the Duo emulator on http://$api_host"
+  "$ROOT/target/debug/duo-emulator" --listen "127.0.0.1:${api_host##*:}" &
+  emulator_pid=$!
+else
+  log "DUO_API_HOST=$api_host: using that Duo service, not the emulator"
+fi
 
 cat >&2 <<EOF
 

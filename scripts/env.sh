@@ -8,10 +8,9 @@ export ROOT
 export PATH="$ROOT/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 # Pinned tool versions. wasm-bindgen's is read from Cargo.lock (it must match
-# the crate exactly); the others are pinned here.
-TRUNK_VERSION="0.21.14"
+# the crate exactly); worker-build's is pinned here.
 WORKER_BUILD_VERSION="0.8.7"
-export TRUNK_VERSION WORKER_BUILD_VERSION
+export WORKER_BUILD_VERSION
 
 # Nothing may reach the internet but the package registries.
 export WRANGLER_SEND_METRICS=false
@@ -23,14 +22,21 @@ export NO_UPDATE_NOTIFIER=1
 export WASM_BINDGEN_BIN="${CARGO_HOME:-$HOME/.cargo}/bin/wasm-bindgen"
 export ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild"
 export WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt"
-# Trunk: use the tools on PATH, never download.
-export TRUNK_OFFLINE=true
 
 wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
 }
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# rust-toolchain.toml names the wasm32 target; this adds it to an existing
+# toolchain before anything compiles for it.
+ensure_wasm_target() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    log "rustup: adding wasm32-unknown-unknown"
+    rustup target add wasm32-unknown-unknown
+  fi
+}
 
 # wasm-bindgen-test in headless Chromium (wasm tests of shared and app).
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
