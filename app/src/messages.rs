@@ -129,12 +129,13 @@ fn wait_phrase(seconds: u64) -> String {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
     use std::collections::HashSet;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[test]
+    #[wasm_bindgen_test]
     fn every_code_has_its_own_title_and_a_next_step() {
         let mut titles = HashSet::new();
         for code in ErrorCode::ALL {
@@ -146,7 +147,7 @@ mod tests {
         assert!(!titles.contains(Problem::unexpected().title()));
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn rate_limit_says_how_long_to_wait() {
         let at = |s| Problem::new(ErrorCode::RateLimited).with_retry_after(Some(s)).next_step();
         assert_eq!(at(30), "Wait 30 seconds and try again.");

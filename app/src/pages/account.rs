@@ -78,11 +78,12 @@ fn factor_label(factor: &str) -> String {
     .to_owned()
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_arch = "wasm32"))]
 mod label_tests {
     use super::factor_label;
+    use wasm_bindgen_test::wasm_bindgen_test;
 
-    #[test]
+    #[wasm_bindgen_test]
     fn duo_factor_identifiers_read_as_words_and_text_stays_as_sent() {
         assert_eq!(factor_label("duo_push"), "Duo Push");
         assert_eq!(factor_label("passcode"), "Passcode");
