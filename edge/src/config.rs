@@ -69,7 +69,8 @@ impl fmt::Display for ConfigProblem {
     }
 }
 
-/// The parsed configuration.
+/// The parsed configuration: read once per request, every value already in
+/// the type that uses it (the Duo settings in the Duo client's own types).
 #[derive(Debug)]
 pub struct Config {
     /// Where the SPA is served; `Origin` of every state-changing request.
@@ -80,20 +81,9 @@ pub struct Config {
     pub session_ttl_seconds: u32,
     /// What the Duo step does when Duo is unreachable.
     pub fail_mode: FailMode,
-    /// The Duo settings, checked for presence only (the Duo client in
-    /// `shared` parses them).
-    pub duo: DuoSettings,
-}
-
-/// `DUO_CLIENT_ID`, `DUO_CLIENT_SECRET`, `DUO_API_HOST`, present and non-empty.
-#[derive(Debug)]
-pub struct DuoSettings {
-    /// `DUO_CLIENT_ID`.
-    pub client_id: String,
-    /// `DUO_CLIENT_SECRET`.
-    pub client_secret: DuoClientSecret,
-    /// `DUO_API_HOST`.
-    pub api_host: String,
+    /// The Duo client, built from `DUO_CLIENT_ID`, `DUO_CLIENT_SECRET`,
+    /// `DUO_API_HOST` and the redirect URI by its own parsers.
+    pub duo: DuoClient,
 }
 
 impl Config {
@@ -123,19 +113,18 @@ impl Config {
         };
         let required = |name: &'static str| present(name).ok_or(ConfigProblem::Missing(name));
 
-        // The Duo settings are checked with the Duo client's own parsers, so
-        // a value it would refuse is reported here, by name.
-        let client_id = required("DUO_CLIENT_ID")?.trim().to_owned();
-        ClientId::parse(&client_id).map_err(|e| duo_problem(&e))?;
-        let client_secret =
-            DuoClientSecret(Zeroizing::new(required("DUO_CLIENT_SECRET")?.trim().to_owned()));
-        ClientSecret::parse(client_secret.expose_secret().to_owned())
+        // The Duo settings are parsed once, by the Duo client's own parsers,
+        // so a value it would refuse is reported here, by name.
+        let client_id =
+            ClientId::parse(required("DUO_CLIENT_ID")?.trim()).map_err(|e| duo_problem(&e))?;
+        let client_secret = ClientSecret::parse(required("DUO_CLIENT_SECRET")?.trim().to_owned())
             .map_err(|e| duo_problem(&e))?;
-        let api_host = required("DUO_API_HOST")?.trim().to_owned();
-        ApiHost::parse(&api_host).map_err(|e| duo_problem(&e))?;
+        let api_host =
+            ApiHost::parse(required("DUO_API_HOST")?.trim()).map_err(|e| duo_problem(&e))?;
         let app_origin = AppOrigin::parse(&required("APP_ORIGIN")?)
             .map_err(|rule| ConfigProblem::Invalid { setting: "APP_ORIGIN", rule })?;
-        RedirectUri::parse(&app_origin.duo_redirect_uri()).map_err(|e| duo_problem(&e))?;
+        let redirect_uri =
+            RedirectUri::parse(&app_origin.duo_redirect_uri()).map_err(|e| duo_problem(&e))?;
         let session_secret = SessionSecret::parse(&required("SESSION_SECRET")?)
             .map_err(|rule| ConfigProblem::Invalid { setting: "SESSION_SECRET", rule })?;
         let session_ttl_seconds = present("SESSION_TTL_SECONDS")
@@ -149,24 +138,8 @@ impl Config {
             session_secret,
             session_ttl_seconds,
             fail_mode,
-            duo: DuoSettings { client_id, client_secret, api_host },
+            duo: DuoClient::new(client_id, client_secret, api_host, redirect_uri),
         })
-    }
-}
-
-impl Config {
-    /// The Duo client for these settings (checked by [`Config::parse`]).
-    ///
-    /// # Errors
-    /// Only if a setting passed [`Config::parse`] but the client refuses it.
-    pub fn duo_client(&self) -> Result<DuoClient, ConfigProblem> {
-        DuoClient::from_settings(
-            &self.duo.client_id,
-            self.duo.client_secret.expose_secret().to_owned(),
-            &self.duo.api_host,
-            &self.app_origin.duo_redirect_uri(),
-        )
-        .map_err(|e| duo_problem(&e))
     }
 }
 
@@ -349,23 +322,6 @@ impl fmt::Debug for SessionSecret {
     }
 }
 
-/// `DUO_CLIENT_SECRET`. Zeroized on drop; `Debug` prints
-/// `DuoClientSecret([redacted])`.
-pub struct DuoClientSecret(Zeroizing<String>);
-
-impl DuoClientSecret {
-    /// The secret, for the Duo client only.
-    pub fn expose_secret(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for DuoClientSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("DuoClientSecret([redacted])")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,7 +398,8 @@ mod tests {
             assert!(!problem.to_string().contains(value), "the value must not be echoed");
         }
         let config = with("DUO_API_HOST", "api-deadbeef.duosecurity.com").unwrap();
-        assert!(config.duo_client().is_ok());
+        assert_eq!(config.duo.api_host().as_str(), "api-deadbeef.duosecurity.com");
+        assert_eq!(config.duo.redirect_uri().as_str(), "http://localhost:8787/auth/duo/callback");
         assert_eq!(config.app_origin.duo_redirect_uri(), "http://localhost:8787/auth/duo/callback");
     }
 
@@ -507,7 +464,7 @@ mod tests {
         let config = parse(&settings()).unwrap();
         let shown = format!("{config:?}");
         assert!(shown.contains("SessionSecret([redacted])"), "{shown}");
-        assert!(shown.contains("DuoClientSecret([redacted])"), "{shown}");
+        assert!(shown.contains("ClientSecret([redacted])"), "{shown}");
         assert!(!shown.contains("EmulatorDevSecret"), "{shown}");
         assert!(!shown.contains("e2e-test"), "{shown}");
     }

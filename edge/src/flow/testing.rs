@@ -1,0 +1,1 @@
+//! Test support (in the next commit).
