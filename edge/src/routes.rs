@@ -17,7 +17,7 @@ use crate::flow::duo_start::{StartOutcome, StartRequest, duo_start};
 use crate::flow::health::HealthMemo;
 use crate::flow::login::{LoginOutcome, login as first_factor, parse_body};
 use crate::flow::session::{self, IssuedSession};
-use crate::flow::{Ctx, Reason, Refusal, Step, audit::Trail, check_origin};
+use crate::flow::{Ctx, Random, Reason, Refusal, Step, audit::Trail, check_origin};
 use crate::password::WebCryptoVerifier;
 use crate::{request, respond};
 
@@ -97,17 +97,13 @@ pub async fn logout(req: Request, env: &Env) -> Result<Response, EdgeError> {
 /// Only if the runtime cannot build a response.
 pub async fn start(req: Request, env: &Env) -> worker::Result<Response> {
     let (ctx, store) = (request::ctx(&req), D1Store::from_env(env)?);
-    let config = match ready(env, &store, Step::DuoStart, &ctx).await {
-        Ok(config) => config,
+    let (config, random) = match ready(env, &store, Step::DuoStart, &ctx).await {
+        Ok(ready) => ready,
         Err(refusal) => return refused(Step::DuoStart, &refusal),
     };
     let (origin, login) = (request::header(&req, "Origin"), request::cookie(&req, LOGIN_COOKIE));
     let input = StartRequest { origin: origin.as_deref(), login_cookie: login.as_deref() };
     let memo = HEALTH.with(Rc::clone);
-    let random = match request::random() {
-        Ok(random) => random,
-        Err(error) => return refused(Step::DuoStart, &Refusal::internal(error)),
-    };
     let transport = FetchTransport::default();
     match duo_start(&store, &transport, &config, &memo, input, &ctx, &random).await {
         Ok(StartOutcome::Duo { url, login_cookie, max_age }) => {
@@ -133,17 +129,13 @@ pub async fn start(req: Request, env: &Env) -> worker::Result<Response> {
 /// Only if the runtime cannot build a response.
 pub async fn callback(req: Request, env: &Env) -> worker::Result<Response> {
     let (ctx, store) = (request::ctx(&req), D1Store::from_env(env)?);
-    let config = match ready(env, &store, Step::DuoCallback, &ctx).await {
-        Ok(config) => config,
+    let (config, random) = match ready(env, &store, Step::DuoCallback, &ctx).await {
+        Ok(ready) => ready,
         Err(refusal) => return refused(Step::DuoCallback, &refusal),
     };
     let url = req.url()?;
     let query = CallbackQuery::parse(url.query().unwrap_or_default());
     let login = request::cookie(&req, LOGIN_COOKIE);
-    let random = match request::random() {
-        Ok(random) => random,
-        Err(error) => return refused(Step::DuoCallback, &Refusal::internal(error)),
-    };
     let transport = FetchTransport::default();
     match duo_callback(&store, &transport, &config, &query, login.as_deref(), &ctx, &random).await {
         Ok(SignedIn(session)) => signed_in(&session),
@@ -151,15 +143,24 @@ pub async fn callback(req: Request, env: &Env) -> worker::Result<Response> {
     }
 }
 
-/// The configuration, or the audited `config_error` refusal of a Duo step.
-async fn ready(env: &Env, store: &D1Store, step: Step, ctx: &Ctx) -> Result<Config, Refusal> {
-    match Config::from_env(env) {
-        Ok(config) => Ok(config),
+/// What a Duo step needs besides its request: the configuration and fresh
+/// randomness; or the step's audited `config_error` (or `internal`) refusal.
+async fn ready(
+    env: &Env,
+    store: &D1Store,
+    step: Step,
+    ctx: &Ctx,
+) -> Result<(Config, Random), Refusal> {
+    let ready = match Config::from_env(env) {
+        Ok(config) => request::random().map(|random| (config, random)).map_err(Refusal::internal),
         Err(problem) => {
             config::log_once(&problem);
-            let refusal = Refusal::new(Reason::ConfigError).detail(problem.to_string());
-            Err(Trail::new(step, ctx).refuse(store, refusal).await)
+            Err(Refusal::new(Reason::ConfigError).detail(problem.to_string()))
         }
+    };
+    match ready {
+        Ok(ready) => Ok(ready),
+        Err(refusal) => Err(Trail::new(step, ctx).refuse(store, refusal).await),
     }
 }
 

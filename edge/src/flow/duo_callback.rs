@@ -12,7 +12,8 @@
 use credentials::normalize;
 use shared::api::{AuthMethod, DuoDetails};
 use shared::duo::{
-    AuthCode, DuoError, Expectations, IdTokenError, State, Transport, UnixTime, VerifiedIdToken,
+    AuthCode, DuoError, Expectations, IdTokenError, Nonce, State, Transport, UnixTime,
+    VerifiedIdToken,
 };
 
 use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
@@ -20,6 +21,7 @@ use super::duo_start::{duo_user, log_detail, open_ticket};
 use super::session::{self, IssuedSession};
 use super::store::Store;
 use super::{Config, Ctx, Random, excerpt, unix_i64};
+use crate::cookie::LoginTicket;
 use crate::session::hex_sha256;
 
 /// The callback's query parameters (the first of each name; `duo_code`
@@ -104,19 +106,9 @@ async fn finish<S: Store, T: Transport>(
 ) -> Result<SignedIn, Refusal> {
     let ticket = open_ticket(login_cookie, &config.session_secret, ctx.now)?;
     trail.username = normalize(&ticket.username).unwrap_or_default();
-    let (Some(expected), Some(nonce)) = (&ticket.state, &ticket.nonce) else {
-        return Err(Refusal::new(Reason::DuoNotStarted));
-    };
-    let received = query
-        .state
-        .as_deref()
-        .and_then(|s| State::parse(s).ok())
-        .ok_or(Refusal::new(Reason::StateMissing))?;
-    if !expected.ct_eq(&received) {
-        return Err(Refusal::new(Reason::StateMismatch));
-    }
+    let (state, nonce) = bound_state(&ticket, query)?;
     let first_use = store
-        .spend_state(&hex_sha256(expected.as_str().as_bytes()), ctx.now)
+        .spend_state(&hex_sha256(state.as_str().as_bytes()), ctx.now)
         .await
         .map_err(Refusal::internal)?;
     if !first_use {
@@ -130,20 +122,37 @@ async fn finish<S: Store, T: Transport>(
         Some(code) => AuthCode::parse(code).map_err(|_| Refusal::new(Reason::CodeMalformed))?,
     };
     let (user, duo_name) = duo_user(store, &ticket.username).await?;
-    let expectations = Expectations::new(&duo_name, Some(nonce));
     let now = UnixTime(unix_i64(ctx.now));
     let token = config
         .duo
-        .exchange_code(duo, &code, &expectations, now, &random.jti)
+        .exchange_code(duo, &code, &Expectations::new(&duo_name, Some(nonce)), now, &random.jti)
         .await
         .map_err(|error| exchange_refusal(&error))?;
     trail.txid = token.txid();
     token.require_allow().map_err(|error| id_token_refusal(&error))?;
     let details = Some(duo_details(&token));
-    let issued =
-        session::issue(store, config, &user.username, AuthMethod::Duo, details, ctx, random)
-            .await?;
-    Ok(SignedIn(issued))
+    let method = AuthMethod::Duo;
+    session::issue(store, config, &user.username, method, details, ctx, random).await.map(SignedIn)
+}
+
+/// The state and nonce the ticket was bound to at the start, once the
+/// callback's `state` is shown to be that state (in constant time).
+fn bound_state<'t>(
+    ticket: &'t LoginTicket,
+    query: &CallbackQuery,
+) -> Result<(&'t State, &'t Nonce), Refusal> {
+    let (Some(expected), Some(nonce)) = (&ticket.state, &ticket.nonce) else {
+        return Err(Refusal::new(Reason::DuoNotStarted));
+    };
+    let received = query
+        .state
+        .as_deref()
+        .and_then(|s| State::parse(s).ok())
+        .ok_or(Refusal::new(Reason::StateMissing))?;
+    if !expected.ct_eq(&received) {
+        return Err(Refusal::new(Reason::StateMismatch));
+    }
+    Ok((expected, nonce))
 }
 
 /// Duo sent the browser back (with this browser's state) without a code.

@@ -94,30 +94,18 @@ async fn start<S: Store, T: Transport>(
     let (user, duo_name) = duo_user(store, &ticket.username).await?;
     let now = UnixTime(unix_i64(ctx.now));
 
-    if !health.is_fresh(ctx.now) {
-        let checked = config.duo.health_check(duo, now, &random.jti).await;
-        health.remember(ctx.now, checked.is_ok());
-        if let Err(error) = checked {
-            let detail = log_detail(&error);
-            return match config.fail_mode {
-                FailMode::Closed => Err(Refusal::new(Reason::DuoUnreachable).detail(detail)),
-                FailMode::Open => {
-                    let session = session::issue(
-                        store,
-                        config,
-                        &user.username,
-                        AuthMethod::FailOpen,
-                        None,
-                        ctx,
-                        random,
-                    )
-                    .await?;
-                    Ok(StartOutcome::FailOpen { session, duo_error: detail })
-                }
-            };
-        }
+    if let Err(detail) = check_health(duo, config, health, ctx.now, random).await {
+        return match config.fail_mode {
+            FailMode::Closed => Err(Refusal::new(Reason::DuoUnreachable).detail(detail)),
+            FailMode::Open => {
+                let method = AuthMethod::FailOpen;
+                let session =
+                    session::issue(store, config, &user.username, method, None, ctx, random)
+                        .await?;
+                Ok(StartOutcome::FailOpen { session, duo_error: detail })
+            }
+        };
     }
-
     let state = State::generate(&random.state);
     let nonce = Nonce::generate(&random.nonce);
     let url = config.duo.authorize_url(
@@ -133,6 +121,23 @@ async fn start<S: Store, T: Transport>(
         login_cookie: ticket.seal(&config.session_secret),
         max_age: ticket.max_age(ctx.now),
     })
+}
+
+/// Duo's health, from the memo when a success is fresh, else asked (and
+/// remembered); the failure's detail for the log.
+async fn check_health<T: Transport>(
+    duo: &T,
+    config: &Config,
+    health: &HealthMemo,
+    now: u64,
+    random: &Random,
+) -> Result<(), String> {
+    if health.is_fresh(now) {
+        return Ok(());
+    }
+    let checked = config.duo.health_check(duo, UnixTime(unix_i64(now)), &random.jti).await;
+    health.remember(now, checked.is_ok());
+    checked.map(drop).map_err(|error| log_detail(&error))
 }
 
 /// The verified login ticket of the `__Host-login` cookie's value.

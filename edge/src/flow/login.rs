@@ -122,28 +122,21 @@ async fn first_factor<S: Store, V: PasswordVerifier>(
         })?;
     admission.release(store).await?;
     match policy {
-        DuoPolicy::Required => {
-            let ticket = LoginTicket::new(&user.username, ctx.now);
-            Ok(LoginOutcome::Duo {
-                login_cookie: ticket.seal(&config.session_secret),
-                max_age: LOGIN_TTL_SECONDS,
-                username: user.username,
-            })
-        }
+        DuoPolicy::Required => Ok(duo_next(config, user.username, ctx.now)),
         DuoPolicy::Bypass => {
-            let issued = session::issue(
-                store,
-                config,
-                &user.username,
-                AuthMethod::Bypass,
-                None,
-                ctx,
-                random,
-            )
-            .await?;
-            Ok(LoginOutcome::Done(issued))
+            let method = AuthMethod::Bypass;
+            session::issue(store, config, &user.username, method, None, ctx, random)
+                .await
+                .map(LoginOutcome::Done)
         }
     }
+}
+
+/// The login ticket that lets `username` start the Duo step.
+fn duo_next(config: &Config, username: String, now: u64) -> LoginOutcome {
+    let ticket = LoginTicket::new(&username, now);
+    let login_cookie = ticket.seal(&config.session_secret);
+    LoginOutcome::Duo { username, login_cookie, max_age: LOGIN_TTL_SECONDS }
 }
 
 /// Verifies `password`, spending one verification whatever the case: an
