@@ -123,8 +123,7 @@ impl Config {
             ApiHost::parse(required("DUO_API_HOST")?.trim()).map_err(|e| duo_problem(&e))?;
         let app_origin = AppOrigin::parse(&required("APP_ORIGIN")?)
             .map_err(|rule| ConfigProblem::Invalid { setting: "APP_ORIGIN", rule })?;
-        let redirect_uri =
-            RedirectUri::parse(&app_origin.duo_redirect_uri()).map_err(|e| duo_problem(&e))?;
+        let redirect_uri = app_origin.duo_redirect_uri().clone();
         let session_secret = SessionSecret::parse(&required("SESSION_SECRET")?)
             .map_err(|rule| ConfigProblem::Invalid { setting: "SESSION_SECRET", rule })?;
         let session_ttl_seconds = present("SESSION_TTL_SECONDS")
@@ -175,81 +174,69 @@ pub fn log_once(problem: &ConfigProblem) {
 }
 
 /// `APP_ORIGIN`: `scheme://host[:port]`, lower-case, default port omitted:
-/// the serialization browsers send in `Origin`.
+/// the serialization browsers send in `Origin`; with Duo's redirect URI
+/// made from it, parsed (host and port too) by the Duo client's own parser.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppOrigin(String);
+pub struct AppOrigin {
+    origin: String,
+    redirect_uri: RedirectUri,
+}
 
 impl AppOrigin {
-    /// Parses an origin: `https://` anywhere, `http://` only for `localhost`
-    /// and `127.0.0.1`; a DNS name or IPv4 address; no user, path (not even
-    /// `/`), query or fragment.
+    /// Parses an origin: `https://` anywhere, `http://` only for a loopback
+    /// host (`localhost`, `127.0.0.0/8`); a DNS name (or a loopback IPv4
+    /// address; no IPv6 literal); no user, path (not even `/`), query or fragment. The host
+    /// and port rules are those of Duo's redirect URI
+    /// ([`RedirectUri::parse`]), which this origin forms.
     ///
     /// # Errors
     /// The rule the value breaks.
     pub fn parse(text: &str) -> Result<Self, &'static str> {
         const RULE: &str = "expected an origin like https://login.example.com (no path)";
-        let text = text.trim();
-        let (scheme, rest) = text.split_once("://").ok_or(RULE)?;
-        let scheme = scheme.to_ascii_lowercase();
+        const SCHEME: &str = "the scheme must be https (or http for localhost)";
+        let (scheme, rest) = text.trim().split_once("://").ok_or(RULE)?;
+        let (scheme, rest) = (scheme.to_ascii_lowercase(), rest.to_ascii_lowercase());
         let default_port = match scheme.as_str() {
             "https" => 443,
             "http" => 80,
-            _ => return Err("the scheme must be https (or http for localhost)"),
+            _ => return Err(SCHEME),
         };
-        if rest.contains(['/', '?', '#', '@', '\\']) {
+        if rest.contains(['/', '?', '#', '@', '\\', '[', ']']) {
             return Err(RULE);
         }
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((host, port)) => (host, Some(parse_port(port).ok_or(RULE)?)),
-            None => (rest, None),
+        let callback = routes::DUO_CALLBACK;
+        // Host and port: the Duo client's parser, on the URI it will be given.
+        RedirectUri::parse(&format!("{scheme}://{rest}{callback}")).map_err(
+            |error| match error {
+                ConfigError::RedirectUriScheme => SCHEME,
+                _ => RULE,
+            },
+        )?;
+        let origin = match rest.rsplit_once(':') {
+            Some((host, port)) => match port.parse::<u16>().map_err(|_| RULE)? {
+                port if port == default_port => format!("{scheme}://{host}"),
+                port => format!("{scheme}://{host}:{port}"),
+            },
+            None => format!("{scheme}://{rest}"),
         };
-        let host = host.to_ascii_lowercase();
-        if !is_host(&host) {
-            return Err(RULE);
-        }
-        if scheme == "http" && host != "localhost" && host != "127.0.0.1" {
-            return Err("http is only allowed for localhost and 127.0.0.1");
-        }
-        Ok(Self(match port {
-            Some(port) if port != default_port => format!("{scheme}://{host}:{port}"),
-            _ => format!("{scheme}://{host}"),
-        }))
+        let redirect_uri = RedirectUri::parse(&format!("{origin}{callback}")).map_err(|_| RULE)?;
+        Ok(Self { origin, redirect_uri })
     }
 
     /// The origin as browsers serialize it.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.origin
     }
 
     /// Duo's redirect URI: this origin and `/auth/duo/callback`.
-    pub fn duo_redirect_uri(&self) -> String {
-        format!("{}{}", self.0, routes::DUO_CALLBACK)
+    pub fn duo_redirect_uri(&self) -> &RedirectUri {
+        &self.redirect_uri
     }
 
     /// Whether a request's `Origin` header is this origin.
     pub fn matches(&self, origin_header: &str) -> bool {
-        self.0 == origin_header
+        self.origin == origin_header
     }
-}
-
-fn parse_port(text: &str) -> Option<u16> {
-    if text.is_empty() || text.len() > 5 || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok().filter(|&port| port != 0)
-}
-
-/// A DNS name (LDH labels) or a dotted IPv4 address; no IPv6 literals.
-fn is_host(host: &str) -> bool {
-    !host.is_empty()
-        && host.len() <= 253
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
 }
 
 fn parse_ttl(text: &str) -> Result<u32, &'static str> {
@@ -400,7 +387,10 @@ mod tests {
         let config = with("DUO_API_HOST", "api-deadbeef.duosecurity.com").unwrap();
         assert_eq!(config.duo.api_host().as_str(), "api-deadbeef.duosecurity.com");
         assert_eq!(config.duo.redirect_uri().as_str(), "http://localhost:8787/auth/duo/callback");
-        assert_eq!(config.app_origin.duo_redirect_uri(), "http://localhost:8787/auth/duo/callback");
+        assert_eq!(
+            config.app_origin.duo_redirect_uri().as_str(),
+            "http://localhost:8787/auth/duo/callback"
+        );
     }
 
     #[test]
@@ -413,7 +403,11 @@ mod tests {
             ("http://127.0.0.1:8787", "http://127.0.0.1:8787"),
         ];
         for (text, origin) in ok {
-            assert_eq!(AppOrigin::parse(text).map(|o| o.0), Ok(origin.to_owned()), "{text}");
+            assert_eq!(
+                AppOrigin::parse(text).map(|o| o.as_str().to_owned()),
+                Ok(origin.to_owned()),
+                "{text}"
+            );
         }
         for bad in [
             "login.example.com",
