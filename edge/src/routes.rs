@@ -96,8 +96,8 @@ pub async fn logout(req: Request, env: &Env) -> Result<Response, EdgeError> {
 /// # Errors
 /// Only if the runtime cannot build a response.
 pub async fn start(req: Request, env: &Env) -> worker::Result<Response> {
-    let (ctx, store) = (request::ctx(&req), D1Store::from_env(env)?);
-    let (config, random) = match ready(env, &store, Step::DuoStart, &ctx).await {
+    let ctx = request::ctx(&req);
+    let (store, config, random) = match ready(env, Step::DuoStart, &ctx).await {
         Ok(ready) => ready,
         Err(refusal) => return refused(Step::DuoStart, &refusal),
     };
@@ -128,13 +128,13 @@ pub async fn start(req: Request, env: &Env) -> worker::Result<Response> {
 /// # Errors
 /// Only if the runtime cannot build a response.
 pub async fn callback(req: Request, env: &Env) -> worker::Result<Response> {
-    let (ctx, store) = (request::ctx(&req), D1Store::from_env(env)?);
-    let (config, random) = match ready(env, &store, Step::DuoCallback, &ctx).await {
+    let ctx = request::ctx(&req);
+    let (store, config, random) = match ready(env, Step::DuoCallback, &ctx).await {
         Ok(ready) => ready,
         Err(refusal) => return refused(Step::DuoCallback, &refusal),
     };
-    let url = req.url()?;
-    let query = CallbackQuery::parse(url.query().unwrap_or_default());
+    let query = req.url().map(|url| CallbackQuery::parse(url.query().unwrap_or_default()));
+    let query = query.unwrap_or_default();
     let login = request::cookie(&req, LOGIN_COOKIE);
     let transport = FetchTransport::default();
     match duo_callback(&store, &transport, &config, &query, login.as_deref(), &ctx, &random).await {
@@ -143,14 +143,11 @@ pub async fn callback(req: Request, env: &Env) -> worker::Result<Response> {
     }
 }
 
-/// What a Duo step needs besides its request: the configuration and fresh
-/// randomness; or the step's audited `config_error` (or `internal`) refusal.
-async fn ready(
-    env: &Env,
-    store: &D1Store,
-    step: Step,
-    ctx: &Ctx,
-) -> Result<(Config, Random), Refusal> {
+/// What a Duo step needs besides its request: storage, the configuration
+/// and fresh randomness; or the step's `config_error` (or `internal`)
+/// refusal, audited when storage is there.
+async fn ready(env: &Env, step: Step, ctx: &Ctx) -> Result<(D1Store, Config, Random), Refusal> {
+    let store = D1Store::from_env(env).map_err(Refusal::internal)?;
     let ready = match Config::from_env(env) {
         Ok(config) => request::random().map(|random| (config, random)).map_err(Refusal::internal),
         Err(problem) => {
@@ -159,8 +156,8 @@ async fn ready(
         }
     };
     match ready {
-        Ok(ready) => Ok(ready),
-        Err(refusal) => Err(Trail::new(step, ctx).refuse(store, refusal).await),
+        Ok((config, random)) => Ok((store, config, random)),
+        Err(refusal) => Err(Trail::new(step, ctx).refuse(&store, refusal).await),
     }
 }
 
