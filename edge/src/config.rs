@@ -69,7 +69,8 @@ impl fmt::Display for ConfigProblem {
     }
 }
 
-/// The parsed configuration.
+/// The parsed configuration: read once per request, every value already in
+/// the type that uses it (the Duo settings in the Duo client's own types).
 #[derive(Debug)]
 pub struct Config {
     /// Where the SPA is served; `Origin` of every state-changing request.
@@ -80,20 +81,9 @@ pub struct Config {
     pub session_ttl_seconds: u32,
     /// What the Duo step does when Duo is unreachable.
     pub fail_mode: FailMode,
-    /// The Duo settings, checked for presence only (the Duo client in
-    /// `shared` parses them).
-    pub duo: DuoSettings,
-}
-
-/// `DUO_CLIENT_ID`, `DUO_CLIENT_SECRET`, `DUO_API_HOST`, present and non-empty.
-#[derive(Debug)]
-pub struct DuoSettings {
-    /// `DUO_CLIENT_ID`.
-    pub client_id: String,
-    /// `DUO_CLIENT_SECRET`.
-    pub client_secret: DuoClientSecret,
-    /// `DUO_API_HOST`.
-    pub api_host: String,
+    /// The Duo client, built from `DUO_CLIENT_ID`, `DUO_CLIENT_SECRET`,
+    /// `DUO_API_HOST` and the redirect URI by its own parsers.
+    pub duo: DuoClient,
 }
 
 impl Config {
@@ -123,19 +113,17 @@ impl Config {
         };
         let required = |name: &'static str| present(name).ok_or(ConfigProblem::Missing(name));
 
-        // The Duo settings are checked with the Duo client's own parsers, so
-        // a value it would refuse is reported here, by name.
-        let client_id = required("DUO_CLIENT_ID")?.trim().to_owned();
-        ClientId::parse(&client_id).map_err(|e| duo_problem(&e))?;
-        let client_secret =
-            DuoClientSecret(Zeroizing::new(required("DUO_CLIENT_SECRET")?.trim().to_owned()));
-        ClientSecret::parse(client_secret.expose_secret().to_owned())
+        // The Duo settings are parsed once, by the Duo client's own parsers,
+        // so a value it would refuse is reported here, by name.
+        let client_id =
+            ClientId::parse(required("DUO_CLIENT_ID")?.trim()).map_err(|e| duo_problem(&e))?;
+        let client_secret = ClientSecret::parse(required("DUO_CLIENT_SECRET")?.trim().to_owned())
             .map_err(|e| duo_problem(&e))?;
-        let api_host = required("DUO_API_HOST")?.trim().to_owned();
-        ApiHost::parse(&api_host).map_err(|e| duo_problem(&e))?;
+        let api_host =
+            ApiHost::parse(required("DUO_API_HOST")?.trim()).map_err(|e| duo_problem(&e))?;
         let app_origin = AppOrigin::parse(&required("APP_ORIGIN")?)
             .map_err(|rule| ConfigProblem::Invalid { setting: "APP_ORIGIN", rule })?;
-        RedirectUri::parse(&app_origin.duo_redirect_uri()).map_err(|e| duo_problem(&e))?;
+        let redirect_uri = app_origin.duo_redirect_uri().clone();
         let session_secret = SessionSecret::parse(&required("SESSION_SECRET")?)
             .map_err(|rule| ConfigProblem::Invalid { setting: "SESSION_SECRET", rule })?;
         let session_ttl_seconds = present("SESSION_TTL_SECONDS")
@@ -149,24 +137,8 @@ impl Config {
             session_secret,
             session_ttl_seconds,
             fail_mode,
-            duo: DuoSettings { client_id, client_secret, api_host },
+            duo: DuoClient::new(client_id, client_secret, api_host, redirect_uri),
         })
-    }
-}
-
-impl Config {
-    /// The Duo client for these settings (checked by [`Config::parse`]).
-    ///
-    /// # Errors
-    /// Only if a setting passed [`Config::parse`] but the client refuses it.
-    pub fn duo_client(&self) -> Result<DuoClient, ConfigProblem> {
-        DuoClient::from_settings(
-            &self.duo.client_id,
-            self.duo.client_secret.expose_secret().to_owned(),
-            &self.duo.api_host,
-            &self.app_origin.duo_redirect_uri(),
-        )
-        .map_err(|e| duo_problem(&e))
     }
 }
 
@@ -202,81 +174,69 @@ pub fn log_once(problem: &ConfigProblem) {
 }
 
 /// `APP_ORIGIN`: `scheme://host[:port]`, lower-case, default port omitted:
-/// the serialization browsers send in `Origin`.
+/// the serialization browsers send in `Origin`; with Duo's redirect URI
+/// made from it, parsed (host and port too) by the Duo client's own parser.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppOrigin(String);
+pub struct AppOrigin {
+    origin: String,
+    redirect_uri: RedirectUri,
+}
 
 impl AppOrigin {
-    /// Parses an origin: `https://` anywhere, `http://` only for `localhost`
-    /// and `127.0.0.1`; a DNS name or IPv4 address; no user, path (not even
-    /// `/`), query or fragment.
+    /// Parses an origin: `https://` anywhere, `http://` only for a loopback
+    /// host (`localhost`, `127.0.0.0/8`); a DNS name (or a loopback IPv4
+    /// address; no IPv6 literal); no user, path (not even `/`), query or fragment. The host
+    /// and port rules are those of Duo's redirect URI
+    /// ([`RedirectUri::parse`]), which this origin forms.
     ///
     /// # Errors
     /// The rule the value breaks.
     pub fn parse(text: &str) -> Result<Self, &'static str> {
         const RULE: &str = "expected an origin like https://login.example.com (no path)";
-        let text = text.trim();
-        let (scheme, rest) = text.split_once("://").ok_or(RULE)?;
-        let scheme = scheme.to_ascii_lowercase();
+        const SCHEME: &str = "the scheme must be https (or http for localhost)";
+        let (scheme, rest) = text.trim().split_once("://").ok_or(RULE)?;
+        let (scheme, rest) = (scheme.to_ascii_lowercase(), rest.to_ascii_lowercase());
         let default_port = match scheme.as_str() {
             "https" => 443,
             "http" => 80,
-            _ => return Err("the scheme must be https (or http for localhost)"),
+            _ => return Err(SCHEME),
         };
-        if rest.contains(['/', '?', '#', '@', '\\']) {
+        if rest.contains(['/', '?', '#', '@', '\\', '[', ']']) {
             return Err(RULE);
         }
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((host, port)) => (host, Some(parse_port(port).ok_or(RULE)?)),
-            None => (rest, None),
+        let callback = routes::DUO_CALLBACK;
+        // Host and port: the Duo client's parser, on the URI it will be given.
+        RedirectUri::parse(&format!("{scheme}://{rest}{callback}")).map_err(
+            |error| match error {
+                ConfigError::RedirectUriScheme => SCHEME,
+                _ => RULE,
+            },
+        )?;
+        let origin = match rest.rsplit_once(':') {
+            Some((host, port)) => match port.parse::<u16>().map_err(|_| RULE)? {
+                port if port == default_port => format!("{scheme}://{host}"),
+                port => format!("{scheme}://{host}:{port}"),
+            },
+            None => format!("{scheme}://{rest}"),
         };
-        let host = host.to_ascii_lowercase();
-        if !is_host(&host) {
-            return Err(RULE);
-        }
-        if scheme == "http" && host != "localhost" && host != "127.0.0.1" {
-            return Err("http is only allowed for localhost and 127.0.0.1");
-        }
-        Ok(Self(match port {
-            Some(port) if port != default_port => format!("{scheme}://{host}:{port}"),
-            _ => format!("{scheme}://{host}"),
-        }))
+        let redirect_uri = RedirectUri::parse(&format!("{origin}{callback}")).map_err(|_| RULE)?;
+        Ok(Self { origin, redirect_uri })
     }
 
     /// The origin as browsers serialize it.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.origin
     }
 
     /// Duo's redirect URI: this origin and `/auth/duo/callback`.
-    pub fn duo_redirect_uri(&self) -> String {
-        format!("{}{}", self.0, routes::DUO_CALLBACK)
+    pub fn duo_redirect_uri(&self) -> &RedirectUri {
+        &self.redirect_uri
     }
 
     /// Whether a request's `Origin` header is this origin.
     pub fn matches(&self, origin_header: &str) -> bool {
-        self.0 == origin_header
+        self.origin == origin_header
     }
-}
-
-fn parse_port(text: &str) -> Option<u16> {
-    if text.is_empty() || text.len() > 5 || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok().filter(|&port| port != 0)
-}
-
-/// A DNS name (LDH labels) or a dotted IPv4 address; no IPv6 literals.
-fn is_host(host: &str) -> bool {
-    !host.is_empty()
-        && host.len() <= 253
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
 }
 
 fn parse_ttl(text: &str) -> Result<u32, &'static str> {
@@ -346,23 +306,6 @@ impl SessionSecret {
 impl fmt::Debug for SessionSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SessionSecret([redacted])")
-    }
-}
-
-/// `DUO_CLIENT_SECRET`. Zeroized on drop; `Debug` prints
-/// `DuoClientSecret([redacted])`.
-pub struct DuoClientSecret(Zeroizing<String>);
-
-impl DuoClientSecret {
-    /// The secret, for the Duo client only.
-    pub fn expose_secret(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for DuoClientSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("DuoClientSecret([redacted])")
     }
 }
 
@@ -442,8 +385,12 @@ mod tests {
             assert!(!problem.to_string().contains(value), "the value must not be echoed");
         }
         let config = with("DUO_API_HOST", "api-deadbeef.duosecurity.com").unwrap();
-        assert!(config.duo_client().is_ok());
-        assert_eq!(config.app_origin.duo_redirect_uri(), "http://localhost:8787/auth/duo/callback");
+        assert_eq!(config.duo.api_host().as_str(), "api-deadbeef.duosecurity.com");
+        assert_eq!(config.duo.redirect_uri().as_str(), "http://localhost:8787/auth/duo/callback");
+        assert_eq!(
+            config.app_origin.duo_redirect_uri().as_str(),
+            "http://localhost:8787/auth/duo/callback"
+        );
     }
 
     #[test]
@@ -456,7 +403,11 @@ mod tests {
             ("http://127.0.0.1:8787", "http://127.0.0.1:8787"),
         ];
         for (text, origin) in ok {
-            assert_eq!(AppOrigin::parse(text).map(|o| o.0), Ok(origin.to_owned()), "{text}");
+            assert_eq!(
+                AppOrigin::parse(text).map(|o| o.as_str().to_owned()),
+                Ok(origin.to_owned()),
+                "{text}"
+            );
         }
         for bad in [
             "login.example.com",
@@ -507,7 +458,7 @@ mod tests {
         let config = parse(&settings()).unwrap();
         let shown = format!("{config:?}");
         assert!(shown.contains("SessionSecret([redacted])"), "{shown}");
-        assert!(shown.contains("DuoClientSecret([redacted])"), "{shown}");
+        assert!(shown.contains("ClientSecret([redacted])"), "{shown}");
         assert!(!shown.contains("EmulatorDevSecret"), "{shown}");
         assert!(!shown.contains("e2e-test"), "{shown}");
     }

@@ -16,6 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use shared::duo::{Nonce, State};
 
 use crate::config::SessionSecret;
 
@@ -55,7 +56,7 @@ pub fn clear(name: &str) -> String {
 
 /// What the login cookie holds. Serialized with short names; fields added
 /// later must be optional, so older cookies still parse.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoginTicket {
     /// The username as registered, after the password was verified.
     #[serde(rename = "u")]
@@ -67,11 +68,64 @@ pub struct LoginTicket {
     #[serde(rename = "exp")]
     pub expires_at: u64,
     /// Duo `state`, set by the Duo start step.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "typed::state")]
+    pub state: Option<State>,
     /// OIDC `nonce`, set by the Duo start step.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nonce: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "typed::nonce")]
+    pub nonce: Option<Nonce>,
+}
+
+/// Equal when every field is; `state` and `nonce` compared in constant time.
+impl PartialEq for LoginTicket {
+    fn eq(&self, other: &Self) -> bool {
+        fn same<T>(a: Option<&T>, b: Option<&T>, eq: fn(&T, &T) -> bool) -> bool {
+            match (a, b) {
+                (Some(a), Some(b)) => eq(a, b),
+                (None, None) => true,
+                _ => false,
+            }
+        }
+        self.username == other.username
+            && self.issued_at == other.issued_at
+            && self.expires_at == other.expires_at
+            && same(self.state.as_ref(), other.state.as_ref(), State::ct_eq)
+            && same(self.nonce.as_ref(), other.nonce.as_ref(), Nonce::ct_eq)
+    }
+}
+
+impl Eq for LoginTicket {}
+
+/// `serde` for the Duo client's `State` and `Nonce` (which have none): the
+/// string form, parsed back with the client's own parsers.
+mod typed {
+    macro_rules! token_serde {
+        ($module:ident, $type:ty) => {
+            pub mod $module {
+                use serde::{Deserialize, Deserializer, Serializer};
+
+                #[allow(clippy::ref_option, reason = "the signature serde's `with` expects")]
+                pub fn serialize<S: Serializer>(
+                    value: &Option<$type>,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    match value {
+                        Some(token) => serializer.serialize_some(token.as_str()),
+                        None => serializer.serialize_none(),
+                    }
+                }
+
+                pub fn deserialize<'de, D: Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Option<$type>, D::Error> {
+                    Option::<String>::deserialize(deserializer)?
+                        .map(|text| <$type>::parse(&text).map_err(serde::de::Error::custom))
+                        .transpose()
+                }
+            }
+        };
+    }
+    token_serde!(state, shared::duo::State);
+    token_serde!(nonce, shared::duo::Nonce);
 }
 
 /// Why a login cookie was refused.
@@ -112,12 +166,12 @@ impl LoginTicket {
     /// [`LOGIN_MAX_SECONDS`] after the password (restarting cannot keep a
     /// ticket alive).
     #[must_use]
-    pub fn for_duo(self, state: &str, nonce: &str, now: u64) -> Self {
+    pub fn for_duo(self, state: State, nonce: Nonce, now: u64) -> Self {
         let limit = self.issued_at.saturating_add(LOGIN_MAX_SECONDS);
         Self {
             expires_at: now.saturating_add(LOGIN_TTL_SECONDS).min(limit),
-            state: Some(state.to_owned()),
-            nonce: Some(nonce.to_owned()),
+            state: Some(state),
+            nonce: Some(nonce),
             ..self
         }
     }
@@ -216,24 +270,47 @@ mod tests {
     #[test]
     fn ticket_keeps_later_fields() {
         let ticket = LoginTicket {
-            state: Some("s".repeat(36)),
-            nonce: Some("n".repeat(36)),
+            state: Some(State::parse(&"s".repeat(36)).unwrap()),
+            nonce: Some(Nonce::parse(&"n".repeat(36)).unwrap()),
             ..LoginTicket::new("alice", NOW)
         };
         let value = ticket.seal(&key());
-        assert_eq!(LoginTicket::open(&value, &key(), NOW), Ok(ticket));
+        let opened = LoginTicket::open(&value, &key(), NOW).unwrap();
+        assert_eq!(opened, ticket);
+        assert_eq!(opened.state.as_ref().map(State::as_str), Some("s".repeat(36).as_str()));
+        // Another state is another ticket.
+        let other = LoginTicket { state: Some(State::parse(&"t".repeat(36)).unwrap()), ..opened };
+        assert_ne!(other, ticket);
+    }
+
+    #[test]
+    fn signed_ticket_with_an_invalid_state_is_malformed() {
+        // Only we sign tickets, but a state the Duo client would refuse is
+        // refused on the way in too.
+        let json = br#"{"u":"alice","iat":1800000000,"exp":1800000300,"state":"short"}"#;
+        let payload = URL_SAFE_NO_PAD.encode(json);
+        let tag = URL_SAFE_NO_PAD.encode(mac(&key(), &payload).finalize().into_bytes());
+        assert_eq!(
+            LoginTicket::open(&format!("{payload}.{tag}"), &key(), NOW),
+            Err(TicketError::Malformed)
+        );
     }
 
     #[test]
     fn duo_step_renews_the_ticket_but_not_forever() {
         let ticket = LoginTicket::new("alice", NOW);
-        let started = ticket.clone().for_duo("state", "nonce", NOW + 100);
+        let started =
+            ticket.for_duo(State::generate(&[1; 32]), Nonce::generate(&[2; 32]), NOW + 100);
         assert_eq!(started.expires_at, NOW + 100 + LOGIN_TTL_SECONDS);
-        assert_eq!(started.state.as_deref(), Some("state"));
-        assert_eq!(started.nonce.as_deref(), Some("nonce"));
+        assert!(started.state.as_ref().is_some_and(|s| s.ct_eq(&State::generate(&[1; 32]))));
+        assert!(started.nonce.as_ref().is_some_and(|n| n.ct_eq(&Nonce::generate(&[2; 32]))));
         assert_eq!(started.max_age(NOW + 100), LOGIN_TTL_SECONDS);
         // Restarting late cannot push the ticket past the overall limit.
-        let late = started.for_duo("s2", "n2", NOW + LOGIN_MAX_SECONDS - 10);
+        let late = started.for_duo(
+            State::generate(&[3; 32]),
+            Nonce::generate(&[4; 32]),
+            NOW + LOGIN_MAX_SECONDS - 10,
+        );
         assert_eq!(late.expires_at, NOW + LOGIN_MAX_SECONDS);
         assert_eq!(late.max_age(NOW + LOGIN_MAX_SECONDS + 5), 0);
         assert_eq!(

@@ -6,6 +6,7 @@ use shared::{ErrorBody, ErrorCode};
 use worker::Response;
 
 use crate::config::{self, ConfigProblem};
+use crate::flow::Refusal;
 use crate::respond;
 
 /// Largest request body read (`POST /api/login`), in bytes.
@@ -45,6 +46,26 @@ pub enum EdgeError {
     /// D1 or the runtime failed: 500 `internal`.
     #[error("internal: {0}")]
     Internal(String),
+}
+
+impl From<Refusal> for EdgeError {
+    /// The API's answer to a refusal of the flow core.
+    fn from(refusal: Refusal) -> Self {
+        match refusal.code() {
+            ErrorCode::InvalidCredentials => Self::InvalidCredentials,
+            ErrorCode::RateLimited => {
+                Self::RateLimited { retry_after: refusal.retry_after.unwrap_or(1).max(1) }
+            }
+            ErrorCode::Unauthenticated => Self::Unauthenticated,
+            ErrorCode::ForbiddenOrigin => Self::ForbiddenOrigin,
+            ErrorCode::BadRequest => Self::BadRequest("refused as malformed"),
+            _ => Self::Internal(format!(
+                "{}: {}",
+                refusal.reason.as_str(),
+                refusal.detail.as_deref().unwrap_or("-")
+            )),
+        }
+    }
 }
 
 impl From<worker::Error> for EdgeError {
@@ -146,6 +167,26 @@ mod tests {
             assert_eq!(error.status(), status, "{error}");
             assert_eq!(error.code().as_str(), code, "{error}");
         }
+    }
+
+    #[test]
+    fn refusals_become_the_contract_errors() {
+        use crate::flow::Reason;
+        for (reason, status) in [
+            (Reason::BadPassword, 401),
+            (Reason::UnknownUser, 401),
+            (Reason::Disabled, 401),
+            (Reason::NoSession, 401),
+            (Reason::ForbiddenOrigin, 403),
+            (Reason::Internal, 500),
+        ] {
+            let error = EdgeError::from(Refusal::new(reason));
+            assert_eq!(error.status(), status, "{reason:?}");
+            assert_eq!(error.code(), reason.code(), "{reason:?}");
+        }
+        let limited = EdgeError::from(Refusal::rate_limited(Reason::UserClientLimit, 42));
+        assert!(matches!(limited, EdgeError::RateLimited { retry_after: 42 }));
+        assert_eq!(limited.status(), 429);
     }
 
     #[test]

@@ -1,28 +1,30 @@
 //! The Worker.
 //!
-//! Thin entry point and router; each concern lives in its own module:
-//! [`config`] reads settings, [`respond`] builds responses with the headers
-//! every answer carries, [`auth`] is the first factor and sessions (with
-//! [`cookie`], [`session`], [`ratelimit`] and [`store`]), [`duo`] is the
-//! Duo step (over [`duo_transport`]), [`error`] turns
-//! failures into the contract's error bodies. Static assets (the SPA) are served by the Workers
-//! assets binding; only `/api/*` and `/auth/*` reach this code
+//! Thin entry point and router. The decisions live in [`flow`], the
+//! sans-I/O flow core (no Workers types; tested natively over an in-memory
+//! store and a scripted Duo). Around it, the adapters: [`routes`] (parse,
+//! call the core, render), [`request`] (headers, cookies, client address,
+//! clock, randomness), [`d1`] (the core's `Store` over D1),
+//! [`duo_transport`] (Duo over `fetch`), [`password`] (PBKDF2 through
+//! `WebCrypto`), [`config`], [`respond`], [`error`]; and the pure pieces
+//! both use: [`cookie`], [`session`]. Static assets (the SPA) are served by
+//! the Workers assets binding; only `/api/*` and `/auth/*` reach this code
 //! (`run_worker_first` in `wrangler.toml`), and anything else that does is
 //! handed to the assets binding.
 
-pub mod auth;
 pub mod config;
 pub mod cookie;
-pub mod duo;
+pub mod d1;
 pub mod duo_transport;
 pub mod error;
+pub mod flow;
 pub mod password;
-pub mod ratelimit;
+pub mod request;
 pub mod respond;
+pub mod routes;
 pub mod session;
-pub mod store;
 
-use shared::api::{HealthResponse, routes};
+use shared::api::{HealthResponse, routes as paths};
 use shared::{ErrorBody, ErrorCode};
 use worker::{Context, Env, Request, Response, Result, Router, event};
 
@@ -32,23 +34,22 @@ const ASSETS_BINDING: &str = "ASSETS";
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     Router::new()
-        .get(routes::HEALTH, |_, ctx| health(&ctx.env))
+        .get(paths::HEALTH, |_, ctx| health(&ctx.env))
         .post_async(
-            routes::LOGIN,
-            |req, ctx| async move { answer(auth::login(req, &ctx.env).await) },
+            paths::LOGIN,
+            |req, ctx| async move { answer(routes::login(req, &ctx.env).await) },
         )
-        .get_async(
-            routes::SESSION,
-            |req, ctx| async move { answer(auth::session(req, &ctx.env).await) },
-        )
+        .get_async(paths::SESSION, |req, ctx| async move {
+            answer(routes::session(req, &ctx.env).await)
+        })
         .post_async(
-            routes::LOGOUT,
-            |req, ctx| async move { answer(auth::logout(req, &ctx.env).await) },
+            paths::LOGOUT,
+            |req, ctx| async move { answer(routes::logout(req, &ctx.env).await) },
         )
-        .post_async(routes::DUO_START, |req, ctx| async move { duo::start(req, &ctx.env).await })
+        .post_async(paths::DUO_START, |req, ctx| async move { routes::start(req, &ctx.env).await })
         .get_async(
-            routes::DUO_CALLBACK,
-            |req, ctx| async move { duo::callback(req, &ctx.env).await },
+            paths::DUO_CALLBACK,
+            |req, ctx| async move { routes::callback(req, &ctx.env).await },
         )
         .or_else_any_method_async("/api/*rest", |_, _| async { not_found() })
         .or_else_any_method_async("/auth/*rest", |_, _| async { not_found() })
@@ -63,7 +64,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 /// first setting that is missing or invalid.
 fn health(env: &Env) -> Result<Response> {
     let body = match config::check(env) {
-        Ok(()) => HealthResponse::ok(duo::reachability()),
+        Ok(()) => HealthResponse::ok(routes::reachability()),
         Err(problem) => {
             config::log_once(&problem);
             HealthResponse::config_error(problem.setting())

@@ -10,6 +10,18 @@
 
 use credentials::PasswordHash;
 
+use crate::flow::PasswordVerifier;
+
+/// The Worker's [`PasswordVerifier`]: [`verify`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WebCryptoVerifier;
+
+impl PasswordVerifier for WebCryptoVerifier {
+    async fn verify(&self, hash: &PasswordHash, password: &[u8]) -> bool {
+        verify(hash, password).await
+    }
+}
+
 /// The most PBKDF2 iterations workerd's `WebCrypto` accepts.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 const WEBCRYPTO_MAX_ITERATIONS: u32 = 100_000;

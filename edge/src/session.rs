@@ -16,15 +16,10 @@ const COOKIE_LEN: usize = 43;
 pub struct SessionId(Zeroizing<[u8; ID_LEN]>);
 
 impl SessionId {
-    /// A new id from the platform's CSPRNG (`WebCrypto`'s `getRandomValues` in
-    /// the Worker).
-    ///
-    /// # Errors
-    /// When the platform has no randomness to give.
-    pub fn generate() -> Result<Self, getrandom::Error> {
-        let mut bytes = Zeroizing::new([0u8; ID_LEN]);
-        getrandom::getrandom(bytes.as_mut())?;
-        Ok(Self(bytes))
+    /// A new id made of `random`: [`ID_LEN`] bytes from a CSPRNG (the
+    /// Worker's `crypto.getRandomValues`), passed in by the caller.
+    pub fn from_random(random: &[u8; ID_LEN]) -> Self {
+        Self(Zeroizing::new(*random))
     }
 
     /// Parses a cookie value; `None` unless it is exactly the encoding of
@@ -73,7 +68,7 @@ mod tests {
 
     #[test]
     fn cookie_value_round_trips() {
-        let id = SessionId::generate().unwrap();
+        let id = SessionId::from_random(&[7; ID_LEN]);
         let value = id.to_cookie_value();
         assert_eq!(value.len(), COOKIE_LEN);
         let parsed = SessionId::parse(&value).unwrap();
@@ -83,14 +78,14 @@ mod tests {
 
     #[test]
     fn ids_differ() {
-        let a = SessionId::generate().unwrap().storage_key();
-        let b = SessionId::generate().unwrap().storage_key();
+        let a = SessionId::from_random(&[1; ID_LEN]).storage_key();
+        let b = SessionId::from_random(&[2; ID_LEN]).storage_key();
         assert_ne!(a, b);
     }
 
     #[test]
     fn parse_refuses_anything_else() {
-        let value = SessionId::generate().unwrap().to_cookie_value();
+        let value = SessionId::from_random(&[9; ID_LEN]).to_cookie_value();
         for bad in [
             "",
             "short",
@@ -114,7 +109,7 @@ mod tests {
 
     #[test]
     fn debug_hides_the_id() {
-        let id = SessionId::generate().unwrap();
+        let id = SessionId::from_random(&[3; ID_LEN]);
         assert_eq!(format!("{id:?}"), "SessionId([redacted])");
     }
 

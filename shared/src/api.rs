@@ -141,6 +141,26 @@ pub enum AuthMethod {
     FailOpen,
 }
 
+impl AuthMethod {
+    /// Every method, in contract order.
+    pub const ALL: [Self; 3] = [Self::Duo, Self::Bypass, Self::FailOpen];
+
+    /// The one name of each method: on the wire (serde agrees, see the
+    /// test) and in storage (`sessions.method`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Duo => "duo",
+            Self::Bypass => "bypass",
+            Self::FailOpen => "fail_open",
+        }
+    }
+
+    /// Parses [`Self::as_str`]'s form; `None` for anything else.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|method| method.as_str() == name)
+    }
+}
+
 /// What Duo reported about the second factor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DuoDetails {
@@ -214,6 +234,18 @@ mod tests {
             serde_json::to_string(&done).unwrap(),
             r#"{"next":"done","session":{"username":"admin","method":"bypass","authenticated_at":10,"expires_at":20,"duo":null}}"#
         );
+    }
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn auth_method_names_match_serde() {
+        for method in AuthMethod::ALL {
+            let json = serde_json::to_string(&method).unwrap();
+            assert_eq!(json, format!("\"{}\"", method.as_str()));
+            assert_eq!(AuthMethod::parse(method.as_str()), Some(method));
+        }
+        assert_eq!(AuthMethod::parse("Duo"), None);
+        assert_eq!(AuthMethod::parse(""), None);
     }
 
     #[test]

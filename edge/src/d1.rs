@@ -1,0 +1,171 @@
+//! [`Store`] over D1 (`migrations/`): one statement per operation, every
+//! value a bound parameter; no SQL is built from input.
+
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, Env};
+
+use crate::flow::limits::LimitKey;
+use crate::flow::store::{AuditEvent, NewSession, SessionRecord, Store, StoreError, UserRecord};
+
+/// Binding name of the D1 database (`[[d1_databases]]` in `wrangler.toml`).
+pub const DB_BINDING: &str = "DB";
+
+/// The flow's storage in the Worker's D1 database.
+pub struct D1Store(D1Database);
+
+impl D1Store {
+    /// The database of this Worker.
+    ///
+    /// # Errors
+    /// When the binding is missing.
+    pub fn from_env(env: &Env) -> worker::Result<Self> {
+        env.d1(DB_BINDING).map(Self)
+    }
+}
+
+/// A JS number for a time or count (all far below 2^53, where f64 is exact).
+#[allow(clippy::cast_precision_loss, reason = "Unix seconds and counts stay below 2^53")]
+fn number(value: u64) -> JsValue {
+    JsValue::from_f64(value as f64)
+}
+
+fn text(value: &str) -> JsValue {
+    JsValue::from_str(value)
+}
+
+fn text_or_null(value: Option<&str>) -> JsValue {
+    value.map_or(JsValue::NULL, JsValue::from_str)
+}
+
+#[allow(clippy::needless_pass_by_value, reason = "used as `map_err(failed)`")]
+fn failed(error: worker::Error) -> StoreError {
+    StoreError(error.to_string())
+}
+
+#[derive(Deserialize)]
+struct Count {
+    count: u32,
+}
+
+#[derive(Deserialize)]
+struct Username {
+    username: String,
+}
+
+impl D1Store {
+    async fn first<T: for<'de> Deserialize<'de>>(
+        &self,
+        sql: &str,
+        values: &[JsValue],
+    ) -> Result<Option<T>, StoreError> {
+        self.0.prepare(sql).bind(values).map_err(failed)?.first::<T>(None).await.map_err(failed)
+    }
+
+    async fn run(&self, sql: &str, values: &[JsValue]) -> Result<(), StoreError> {
+        self.0.prepare(sql).bind(values).map_err(failed)?.run().await.map_err(failed)?;
+        Ok(())
+    }
+}
+
+impl Store for D1Store {
+    async fn user(&self, normalized: &str) -> Result<Option<UserRecord>, StoreError> {
+        self.first(
+            "SELECT username, password_hash, duo_policy, disabled, duo_username FROM users \
+             WHERE username_normalized = ?1",
+            &[text(normalized)],
+        )
+        .await
+    }
+
+    async fn hit(&self, key: &LimitKey, window_start: u64, now: u64) -> Result<u32, StoreError> {
+        let row: Option<Count> = self
+            .first(
+                "INSERT INTO login_attempts (limit_key, window_start, count, updated_at) \
+                 VALUES (?1, ?2, 1, ?3) \
+                 ON CONFLICT (limit_key, window_start) \
+                 DO UPDATE SET count = count + 1, updated_at = excluded.updated_at \
+                 RETURNING count",
+                &[text(&key.storage_key()), number(window_start), number(now)],
+            )
+            .await?;
+        row.map(|row| row.count).ok_or_else(|| StoreError("no count returned".to_owned()))
+    }
+
+    async fn forgive(&self, key: &LimitKey, window_start: u64) -> Result<(), StoreError> {
+        self.run(
+            "UPDATE login_attempts SET count = count - 1 \
+             WHERE limit_key = ?1 AND window_start = ?2 AND count > 0",
+            &[text(&key.storage_key()), number(window_start)],
+        )
+        .await
+    }
+
+    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
+        self.run(
+            "INSERT INTO sessions (id_hash, username, method, duo_context, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &[
+                text(&session.id_hash),
+                text(&session.username),
+                text(session.method),
+                text_or_null(session.duo_context.as_deref()),
+                number(session.created_at),
+                number(session.expires_at),
+            ],
+        )
+        .await
+    }
+
+    async fn live_session(
+        &self,
+        id_hash: &str,
+        now: u64,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        self.first(
+            "SELECT username, method, duo_context, created_at, expires_at FROM sessions \
+             WHERE id_hash = ?1 AND revoked_at IS NULL AND expires_at > ?2",
+            &[text(id_hash), number(now)],
+        )
+        .await
+    }
+
+    async fn revoke_session(&self, id_hash: &str, now: u64) -> Result<Option<String>, StoreError> {
+        let row: Option<Username> = self
+            .first(
+                "UPDATE sessions SET revoked_at = ?2 WHERE id_hash = ?1 AND revoked_at IS NULL \
+                 RETURNING username",
+                &[text(id_hash), number(now)],
+            )
+            .await?;
+        Ok(row.map(|row| row.username))
+    }
+
+    async fn spend_state(&self, state_hash: &str, now: u64) -> Result<bool, StoreError> {
+        let row: Option<serde_json::Value> = self
+            .first(
+                "INSERT INTO spent_states (state_hash, spent_at) VALUES (?1, ?2) \
+                 ON CONFLICT (state_hash) DO NOTHING RETURNING state_hash",
+                &[text(state_hash), number(now)],
+            )
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.run(
+            "INSERT INTO auth_events (at, username, step, outcome, reason, duo_txid, client_ip) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            &[
+                number(event.at),
+                text(&event.username),
+                text(event.step.as_str()),
+                text(event.outcome.as_str()),
+                text(event.reason),
+                text_or_null(event.duo_txid.as_deref()),
+                text_or_null(event.client_ip.as_deref()),
+            ],
+        )
+        .await
+    }
+}

@@ -1,0 +1,391 @@
+//! The audit log's vocabulary (`auth_events` in `migrations/0001_init.sql`)
+//! and the one place an audit record is derived from a step's result
+//! ([`Trail::finish`]).
+//!
+//! Every string here is pinned: the migration's `CHECK` constraints accept
+//! exactly the [`Step`] and [`Outcome`] names, and the end-to-end tests
+//! match the Worker's log on `reason <reason>`.
+
+use std::net::IpAddr;
+
+use shared::ErrorCode;
+
+use super::Ctx;
+use super::store::{AuditEvent, Store};
+
+/// Which step of the flow an audit record is about (`auth_events.step`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// `POST /api/login`.
+    Login,
+    /// `POST /auth/duo/start`.
+    DuoStart,
+    /// `GET /auth/duo/callback`.
+    DuoCallback,
+    /// `POST /api/logout`.
+    Logout,
+}
+
+impl Step {
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::DuoStart => "duo_start",
+            Self::DuoCallback => "duo_callback",
+            Self::Logout => "logout",
+        }
+    }
+}
+
+/// How a step ended (`auth_events.outcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The step did what was asked.
+    Success,
+    /// The user or the request was refused.
+    Failure,
+    /// Refused by a rate limit, before any password was verified.
+    RateLimited,
+    /// Our side or Duo's side failed.
+    Error,
+}
+
+impl Outcome {
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::RateLimited => "rate_limited",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// Why a step succeeded (`auth_events.reason` of a success).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Success {
+    /// Password verified; Duo comes next.
+    DuoRequired,
+    /// Password verified; the user's policy skips Duo.
+    Bypass,
+    /// Sent to Duo's prompt.
+    RedirectToDuo,
+    /// Duo unreachable and `DUO_FAILMODE=open`: signed in without Duo.
+    FailOpen,
+    /// Duo allowed the authentication.
+    DuoAllow,
+    /// A live session was revoked.
+    Logout,
+}
+
+impl Success {
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::DuoRequired => "duo_required",
+            Self::Bypass => "bypass",
+            Self::RedirectToDuo => "redirect_to_duo",
+            Self::FailOpen => "fail_open",
+            Self::DuoAllow => "duo_allow",
+            Self::Logout => "logout",
+        }
+    }
+}
+
+/// Why a step was refused: the audit reason, from which the contract's
+/// [`ErrorCode`] and the [`Outcome`] follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reason {
+    /// No user has this name (a password verification was still spent).
+    UnknownUser,
+    /// The password does not match.
+    BadPassword,
+    /// The user is disabled (checked after the password).
+    Disabled,
+    /// The stored hash or policy cannot be used.
+    UnusableHash,
+    /// Too many attempts for this username from this client.
+    UserClientLimit,
+    /// Too many attempts from this client (any usernames).
+    ClientLimit,
+    /// Too many attempts for this username (any clients).
+    UserLimit,
+    /// `Origin` is missing or not `APP_ORIGIN`.
+    ForbiddenOrigin,
+    /// A setting is missing or invalid.
+    ConfigError,
+    /// No login cookie.
+    LoginCookieMissing,
+    /// The login cookie is past its expiry.
+    LoginCookieExpired,
+    /// The login cookie is malformed, tampered with, or from the future.
+    LoginCookieInvalid,
+    /// The login cookie's user is gone or disabled.
+    UserUnavailable,
+    /// The name Duo would be told is not one Duo accepts.
+    DuoUsernameInvalid,
+    /// Duo could not be reached (or its health check failed).
+    DuoUnreachable,
+    /// The login cookie was never bound to a Duo step.
+    DuoNotStarted,
+    /// The callback has no (well-formed) `state`.
+    StateMissing,
+    /// The callback's `state` is not this browser's.
+    StateMismatch,
+    /// The callback's `state` was already spent (a replay).
+    StateReplayed,
+    /// Duo sent the browser back with `error=access_denied`.
+    DuoAccessDenied,
+    /// Duo sent the browser back with another `error`.
+    DuoErrorRedirect,
+    /// The callback has no code.
+    CodeMissing,
+    /// The callback's code is malformed.
+    CodeMalformed,
+    /// The token endpoint answered with a 5xx status.
+    DuoHttpStatus,
+    /// The token endpoint answered with an OAuth error.
+    DuoOAuthError,
+    /// The token endpoint's answer is malformed.
+    DuoMalformed,
+    /// Any other failure of the code exchange.
+    DuoError,
+    /// The `id_token`'s signature or algorithm is wrong.
+    IdTokenSignature,
+    /// The `id_token`'s issuer is wrong.
+    IdTokenIssuer,
+    /// The `id_token`'s audience is wrong.
+    IdTokenAudience,
+    /// The `id_token` is expired, or from the future.
+    IdTokenTime,
+    /// The `id_token`'s nonce is missing or wrong.
+    IdTokenNonce,
+    /// The `id_token` names another user.
+    IdTokenUsername,
+    /// The `id_token` fails another check.
+    IdTokenInvalid,
+    /// Duo's verified answer is not `allow`.
+    DuoDenied,
+    /// No live session.
+    NoSession,
+    /// Our side failed (storage, randomness).
+    Internal,
+}
+
+impl Reason {
+    /// The stored name (and the log's `reason <name>`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownUser => "unknown_user",
+            Self::BadPassword => "bad_password",
+            Self::Disabled => "disabled",
+            Self::UnusableHash => "unusable_hash",
+            Self::UserClientLimit => "user_client_limit",
+            Self::ClientLimit => "ip_limit",
+            Self::UserLimit => "user_limit",
+            Self::ForbiddenOrigin => "forbidden_origin",
+            Self::ConfigError => "config_error",
+            Self::LoginCookieMissing => "login_cookie_missing",
+            Self::LoginCookieExpired => "login_cookie_expired",
+            Self::LoginCookieInvalid => "login_cookie_invalid",
+            Self::UserUnavailable => "user_unavailable",
+            Self::DuoUsernameInvalid => "duo_username_invalid",
+            Self::DuoUnreachable => "duo_unreachable",
+            Self::DuoNotStarted => "duo_not_started",
+            Self::StateMissing => "state_missing",
+            Self::StateMismatch => "state_mismatch",
+            Self::StateReplayed => "state_replayed",
+            Self::DuoAccessDenied => "duo_access_denied",
+            Self::DuoErrorRedirect => "duo_error_redirect",
+            Self::CodeMissing => "code_missing",
+            Self::CodeMalformed => "code_malformed",
+            Self::DuoHttpStatus => "duo_http_status",
+            Self::DuoOAuthError => "duo_oauth_error",
+            Self::DuoMalformed => "duo_malformed",
+            Self::DuoError => "duo_error",
+            Self::IdTokenSignature => "id_token_signature",
+            Self::IdTokenIssuer => "id_token_issuer",
+            Self::IdTokenAudience => "id_token_audience",
+            Self::IdTokenTime => "id_token_time",
+            Self::IdTokenNonce => "id_token_nonce",
+            Self::IdTokenUsername => "id_token_username",
+            Self::IdTokenInvalid => "id_token_invalid",
+            Self::DuoDenied => "duo_denied",
+            Self::NoSession => "no_session",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// The contract's error code for this reason.
+    pub const fn code(self) -> ErrorCode {
+        match self {
+            Self::UnknownUser | Self::BadPassword | Self::Disabled | Self::UnusableHash => {
+                ErrorCode::InvalidCredentials
+            }
+            Self::UserClientLimit | Self::ClientLimit | Self::UserLimit => ErrorCode::RateLimited,
+            Self::ForbiddenOrigin => ErrorCode::ForbiddenOrigin,
+            Self::ConfigError => ErrorCode::ConfigError,
+            Self::LoginCookieMissing
+            | Self::LoginCookieExpired
+            | Self::LoginCookieInvalid
+            | Self::UserUnavailable => ErrorCode::LoginExpired,
+            Self::DuoNotStarted
+            | Self::StateMissing
+            | Self::StateMismatch
+            | Self::StateReplayed => ErrorCode::StateMismatch,
+            Self::DuoUnreachable | Self::DuoHttpStatus => ErrorCode::DuoUnavailable,
+            Self::DuoAccessDenied | Self::DuoDenied => ErrorCode::DuoDenied,
+            Self::DuoErrorRedirect
+            | Self::CodeMissing
+            | Self::CodeMalformed
+            | Self::DuoOAuthError
+            | Self::DuoMalformed
+            | Self::DuoError
+            | Self::IdTokenSignature
+            | Self::IdTokenIssuer
+            | Self::IdTokenAudience
+            | Self::IdTokenTime
+            | Self::IdTokenNonce
+            | Self::IdTokenUsername
+            | Self::IdTokenInvalid => ErrorCode::DuoError,
+            Self::NoSession => ErrorCode::Unauthenticated,
+            Self::DuoUsernameInvalid | Self::Internal => ErrorCode::Internal,
+        }
+    }
+
+    /// How the audit log records a refusal for this reason: rate limits
+    /// are `rate_limited`; failures of our side or Duo's are `error`; the
+    /// rest `failure`.
+    pub const fn outcome(self) -> Outcome {
+        match self.code() {
+            ErrorCode::RateLimited => Outcome::RateLimited,
+            ErrorCode::DuoUnavailable
+            | ErrorCode::DuoError
+            | ErrorCode::ConfigError
+            | ErrorCode::Internal => Outcome::Error,
+            _ => Outcome::Failure,
+        }
+    }
+}
+
+/// A refused step: the [`Reason`] (hence the code and the audit outcome),
+/// `Retry-After` for rate limits, and the detail for the Worker's log only
+/// (never a secret, code, token or cookie).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Why.
+    pub reason: Reason,
+    /// Seconds until another attempt may succeed (rate limits only).
+    pub retry_after: Option<u64>,
+    /// For the log.
+    pub detail: Option<String>,
+}
+
+impl Refusal {
+    /// A refusal for `reason`, without detail.
+    pub const fn new(reason: Reason) -> Self {
+        Self { reason, retry_after: None, detail: None }
+    }
+
+    /// A rate-limit refusal.
+    pub const fn rate_limited(reason: Reason, retry_after: u64) -> Self {
+        Self { reason, retry_after: Some(retry_after), detail: None }
+    }
+
+    /// Our side failed; `detail` goes to the log.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        Self::new(Reason::Internal).detail(detail.to_string())
+    }
+
+    /// Adds the detail for the log.
+    #[must_use]
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// The contract's error code.
+    pub const fn code(&self) -> ErrorCode {
+        self.reason.code()
+    }
+}
+
+/// What a step's audit record says on success, when it says anything.
+pub trait Audited {
+    /// The reason recorded for this outcome; `None` records nothing.
+    fn success(&self) -> Option<Success>;
+}
+
+/// Who and what a step's audit record is about, learned as the step runs.
+#[derive(Debug, Clone)]
+pub struct Trail {
+    step: Step,
+    at: u64,
+    client: Option<IpAddr>,
+    /// The normalized username as submitted (empty until known).
+    pub username: String,
+    /// Duo's transaction id, once Duo answered with one.
+    pub txid: Option<String>,
+}
+
+impl Trail {
+    /// A trail for `step` of the request `ctx`.
+    pub fn new(step: Step, ctx: &Ctx) -> Self {
+        Self { step, at: ctx.now, client: ctx.client, username: String::new(), txid: None }
+    }
+
+    /// The audit record of a step that ended with `reason` (derived from
+    /// the result, here only).
+    fn event(&self, outcome: Outcome, reason: &'static str) -> AuditEvent {
+        AuditEvent {
+            at: self.at,
+            username: self.username.clone(),
+            step: self.step,
+            outcome,
+            reason,
+            duo_txid: self.txid.clone(),
+            client_ip: self.client.map(|ip| ip.to_string()),
+        }
+    }
+
+    /// Writes the audit record of `result` and hands the result on. A
+    /// success must be recorded (else the step fails as `internal`); a
+    /// refusal is recorded on a best-effort basis, a failure to record it
+    /// added to its detail.
+    ///
+    /// # Errors
+    /// The refusal, or `internal` when a success could not be recorded.
+    pub async fn finish<S: Store, T: Audited>(
+        &self,
+        store: &S,
+        result: Result<T, Refusal>,
+    ) -> Result<T, Refusal> {
+        match result {
+            Ok(outcome) => {
+                if let Some(success) = outcome.success() {
+                    let event = self.event(Outcome::Success, success.as_str());
+                    store
+                        .record(&event)
+                        .await
+                        .map_err(|e| Refusal::internal(format!("audit event not written: {e}")))?;
+                }
+                Ok(outcome)
+            }
+            Err(refusal) => Err(self.refuse(store, refusal).await),
+        }
+    }
+
+    /// Writes the audit record of `refusal` (best effort: a failure to
+    /// write it is added to its detail) and hands it on.
+    pub async fn refuse<S: Store>(&self, store: &S, mut refusal: Refusal) -> Refusal {
+        let event = self.event(refusal.reason.outcome(), refusal.reason.as_str());
+        if let Err(error) = store.record(&event).await {
+            let detail = refusal.detail.take().unwrap_or_else(|| "-".to_owned());
+            refusal.detail = Some(format!("{detail} (audit event not written: {error})"));
+        }
+        refusal
+    }
+}

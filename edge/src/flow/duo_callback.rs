@@ -1,0 +1,214 @@
+//! `GET /auth/duo/callback`: from Duo's redirect back to a session.
+//!
+//! Order of decisions: the login ticket (missing, expired, tampered); the
+//! ticket's bound `state` and `nonce` (else the Duo step never started);
+//! the callback's `state`, compared in constant time; the state spent
+//! (single use, before anything else is acted on, so a replay, even one
+//! racing this request, ends here); only then Duo's `error` parameter
+//! (so a forged `?error=...` without this browser's state cannot cancel
+//! its login); the code; the user; the code exchange and the `id_token`
+//! checks; `auth_result` `allow`; the session.
+
+use credentials::normalize;
+use shared::api::{AuthMethod, DuoDetails};
+use shared::duo::{
+    AuthCode, DuoError, Expectations, IdTokenError, Nonce, State, Transport, UnixTime,
+    VerifiedIdToken,
+};
+
+use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
+use super::duo_start::{duo_user, log_detail, open_ticket};
+use super::session::{self, IssuedSession};
+use super::store::Store;
+use super::{Config, Ctx, Random, excerpt, unix_i64};
+use crate::cookie::LoginTicket;
+use crate::session::hex_sha256;
+
+/// The callback's query parameters (the first of each name; `duo_code`
+/// wins over `code`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallbackQuery {
+    /// `state`.
+    pub state: Option<String>,
+    /// `duo_code`, else `code`.
+    pub code: Option<String>,
+    /// `error`.
+    pub error: Option<String>,
+    /// `error_description`.
+    pub error_description: Option<String>,
+}
+
+impl CallbackQuery {
+    /// Parses a URL's query string (without the `?`).
+    pub fn parse(query: &str) -> Self {
+        let mut parsed = Self::default();
+        let mut duo_code = None;
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            let slot = match name.as_ref() {
+                "state" => &mut parsed.state,
+                "duo_code" => &mut duo_code,
+                "code" => &mut parsed.code,
+                "error" => &mut parsed.error,
+                "error_description" => &mut parsed.error_description,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = Some(value.into_owned());
+            }
+        }
+        if duo_code.is_some() {
+            parsed.code = duo_code;
+        }
+        parsed
+    }
+}
+
+/// A successful callback: Duo allowed, signed in.
+#[derive(Debug)]
+pub struct SignedIn(pub IssuedSession);
+
+impl Audited for SignedIn {
+    fn success(&self) -> Option<Success> {
+        Some(Success::DuoAllow)
+    }
+}
+
+/// `GET /auth/duo/callback`.
+///
+/// # Errors
+/// `login_expired`, `state_mismatch` (also a replayed state, and Duo's
+/// `error` without this browser's state), `duo_denied`, `duo_error`,
+/// `duo_unavailable`, `internal`.
+pub async fn duo_callback<S: Store, T: Transport>(
+    store: &S,
+    duo: &T,
+    config: &Config,
+    query: &CallbackQuery,
+    login_cookie: Option<&str>,
+    ctx: &Ctx,
+    random: &Random,
+) -> Result<SignedIn, Refusal> {
+    let mut trail = Trail::new(Step::DuoCallback, ctx);
+    let result = finish(store, duo, config, query, login_cookie, ctx, random, &mut trail).await;
+    trail.finish(store, result).await
+}
+
+#[allow(clippy::too_many_arguments, reason = "the public step's inputs and its audit trail")]
+async fn finish<S: Store, T: Transport>(
+    store: &S,
+    duo: &T,
+    config: &Config,
+    query: &CallbackQuery,
+    login_cookie: Option<&str>,
+    ctx: &Ctx,
+    random: &Random,
+    trail: &mut Trail,
+) -> Result<SignedIn, Refusal> {
+    let ticket = open_ticket(login_cookie, &config.session_secret, ctx.now)?;
+    trail.username = normalize(&ticket.username).unwrap_or_default();
+    let (state, nonce) = bound_state(&ticket, query)?;
+    let first_use = store
+        .spend_state(&hex_sha256(state.as_str().as_bytes()), ctx.now)
+        .await
+        .map_err(Refusal::internal)?;
+    if !first_use {
+        return Err(Refusal::new(Reason::StateReplayed));
+    }
+    if let Some(error) = &query.error {
+        return Err(error_redirect(error, query.error_description.as_deref()));
+    }
+    let code = match query.code.as_deref() {
+        None => return Err(Refusal::new(Reason::CodeMissing)),
+        Some(code) => AuthCode::parse(code).map_err(|_| Refusal::new(Reason::CodeMalformed))?,
+    };
+    let (user, duo_name) = duo_user(store, &ticket.username).await?;
+    let now = UnixTime(unix_i64(ctx.now));
+    let token = config
+        .duo
+        .exchange_code(duo, &code, &Expectations::new(&duo_name, Some(nonce)), now, &random.jti)
+        .await
+        .map_err(|error| exchange_refusal(&error))?;
+    trail.txid = token.txid();
+    token.require_allow().map_err(|error| id_token_refusal(&error))?;
+    let details = Some(duo_details(&token));
+    let method = AuthMethod::Duo;
+    session::issue(store, config, &user.username, method, details, ctx, random).await.map(SignedIn)
+}
+
+/// The state and nonce the ticket was bound to at the start, once the
+/// callback's `state` is shown to be that state (in constant time).
+fn bound_state<'t>(
+    ticket: &'t LoginTicket,
+    query: &CallbackQuery,
+) -> Result<(&'t State, &'t Nonce), Refusal> {
+    let (Some(expected), Some(nonce)) = (&ticket.state, &ticket.nonce) else {
+        return Err(Refusal::new(Reason::DuoNotStarted));
+    };
+    let received = query
+        .state
+        .as_deref()
+        .and_then(|s| State::parse(s).ok())
+        .ok_or(Refusal::new(Reason::StateMissing))?;
+    if !expected.ct_eq(&received) {
+        return Err(Refusal::new(Reason::StateMismatch));
+    }
+    Ok((expected, nonce))
+}
+
+/// Duo sent the browser back (with this browser's state) without a code.
+fn error_redirect(error: &str, description: Option<&str>) -> Refusal {
+    let reason =
+        if error == "access_denied" { Reason::DuoAccessDenied } else { Reason::DuoErrorRedirect };
+    Refusal::new(reason).detail(format!(
+        "Duo error `{}`: {}",
+        excerpt(error),
+        excerpt(description.unwrap_or("-"))
+    ))
+}
+
+/// What `/api/session` reports about Duo.
+fn duo_details(token: &VerifiedIdToken) -> DuoDetails {
+    DuoDetails {
+        factor: token.factor(),
+        device: token.auth_device().name,
+        txid: token.txid(),
+        // `auth_result.status` as Duo spelled it (`allow` for every session).
+        result: token
+            .claims()
+            .get("auth_result")
+            .and_then(|result| result.get("status"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned),
+    }
+}
+
+/// The refusal for a failed code exchange.
+pub(super) fn exchange_refusal(error: &DuoError) -> Refusal {
+    let reason = match error {
+        DuoError::Transport(_) => Reason::DuoUnreachable,
+        DuoError::Http { status, .. } if *status >= 500 => Reason::DuoHttpStatus,
+        DuoError::IdToken(id_token) => return id_token_refusal(id_token),
+        DuoError::OAuth { .. } => Reason::DuoOAuthError,
+        DuoError::MalformedResponse(_) => Reason::DuoMalformed,
+        _ => Reason::DuoError,
+    };
+    Refusal::new(reason).detail(log_detail(error))
+}
+
+/// One reason per kind of failed `id_token` check; a verified token that
+/// does not say `allow` is Duo's denial.
+pub(super) fn id_token_refusal(error: &IdTokenError) -> Refusal {
+    let reason = match error {
+        IdTokenError::NotAllowed { .. } => Reason::DuoDenied,
+        IdTokenError::InvalidSignature | IdTokenError::Algorithm { .. } => Reason::IdTokenSignature,
+        IdTokenError::Issuer { .. } => Reason::IdTokenIssuer,
+        IdTokenError::Audience | IdTokenError::AudienceCount { .. } => Reason::IdTokenAudience,
+        IdTokenError::Expired { .. }
+        | IdTokenError::IssuedInFuture { .. }
+        | IdTokenError::NotYetValid { .. } => Reason::IdTokenTime,
+        IdTokenError::NonceMissing | IdTokenError::NonceMismatch => Reason::IdTokenNonce,
+        IdTokenError::UsernameMismatch => Reason::IdTokenUsername,
+        _ => Reason::IdTokenInvalid,
+    };
+    Refusal::new(reason).detail(error.to_string())
+}

@@ -1,0 +1,189 @@
+//! `POST /auth/duo/start`: from a verified password to Duo's prompt.
+//!
+//! Order of decisions: the origin; the login ticket (missing, expired,
+//! tampered); its user (still present and enabled); Duo's health (a
+//! success is trusted for [`super::health::HEALTH_MEMO_SECONDS`]; on a
+//! failure `DUO_FAILMODE` decides: `closed` refuses, `open` issues a
+//! `fail_open` session); then a fresh `state` and `nonce`, bound to the
+//! re-sealed login ticket, and the authorize URL.
+
+use credentials::normalize;
+use shared::api::AuthMethod;
+use shared::duo::{AuthorizeOptions, DuoError, DuoUsername, Nonce, State, Transport, UnixTime};
+
+use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
+use super::health::HealthMemo;
+use super::session::{self, IssuedSession};
+use super::store::{Store, UserRecord};
+use super::{Config, Ctx, Random, check_origin, excerpt, unix_i64};
+use crate::config::{FailMode, SessionSecret};
+use crate::cookie::{LoginTicket, TicketError};
+
+/// The parts of the request the start step reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StartRequest<'a> {
+    /// The `Origin` header.
+    pub origin: Option<&'a str>,
+    /// The `__Host-login` cookie's value.
+    pub login_cookie: Option<&'a str>,
+}
+
+/// Where the start step sends the browser.
+#[derive(Debug)]
+pub enum StartOutcome {
+    /// To Duo's prompt, with the login cookie now carrying state and nonce.
+    Duo {
+        /// Duo's authorize URL.
+        url: String,
+        /// The re-sealed login cookie's value.
+        login_cookie: String,
+        /// Its `Max-Age`.
+        max_age: u64,
+    },
+    /// Duo is unreachable and `DUO_FAILMODE=open`: signed in without Duo.
+    FailOpen {
+        /// The `fail_open` session.
+        session: IssuedSession,
+        /// Why Duo was unreachable, for the log.
+        duo_error: String,
+    },
+}
+
+impl Audited for StartOutcome {
+    fn success(&self) -> Option<Success> {
+        Some(match self {
+            Self::Duo { .. } => Success::RedirectToDuo,
+            Self::FailOpen { .. } => Success::FailOpen,
+        })
+    }
+}
+
+/// `POST /auth/duo/start`.
+///
+/// # Errors
+/// `forbidden_origin`, `login_expired`, `duo_unavailable` (fail-closed),
+/// `internal`.
+pub async fn duo_start<S: Store, T: Transport>(
+    store: &S,
+    duo: &T,
+    config: &Config,
+    health: &HealthMemo,
+    request: StartRequest<'_>,
+    ctx: &Ctx,
+    random: &Random,
+) -> Result<StartOutcome, Refusal> {
+    let mut trail = Trail::new(Step::DuoStart, ctx);
+    let result = start(store, duo, config, health, request, ctx, random, &mut trail).await;
+    trail.finish(store, result).await
+}
+
+#[allow(clippy::too_many_arguments, reason = "the public step's inputs and its audit trail")]
+async fn start<S: Store, T: Transport>(
+    store: &S,
+    duo: &T,
+    config: &Config,
+    health: &HealthMemo,
+    request: StartRequest<'_>,
+    ctx: &Ctx,
+    random: &Random,
+    trail: &mut Trail,
+) -> Result<StartOutcome, Refusal> {
+    check_origin(&config.app_origin, request.origin)?;
+    let ticket = open_ticket(request.login_cookie, &config.session_secret, ctx.now)?;
+    trail.username = normalize(&ticket.username).unwrap_or_default();
+    let (user, duo_name) = duo_user(store, &ticket.username).await?;
+    let now = UnixTime(unix_i64(ctx.now));
+
+    if let Err(detail) = check_health(duo, config, health, ctx.now, random).await {
+        return match config.fail_mode {
+            FailMode::Closed => Err(Refusal::new(Reason::DuoUnreachable).detail(detail)),
+            FailMode::Open => {
+                let method = AuthMethod::FailOpen;
+                let session =
+                    session::issue(store, config, &user.username, method, None, ctx, random)
+                        .await?;
+                Ok(StartOutcome::FailOpen { session, duo_error: detail })
+            }
+        };
+    }
+    let state = State::generate(&random.state);
+    let nonce = Nonce::generate(&random.nonce);
+    let url = config.duo.authorize_url(
+        &duo_name,
+        &state,
+        Some(&nonce),
+        &AuthorizeOptions::default(),
+        now,
+    );
+    let ticket = ticket.for_duo(state, nonce, ctx.now);
+    Ok(StartOutcome::Duo {
+        url,
+        login_cookie: ticket.seal(&config.session_secret),
+        max_age: ticket.max_age(ctx.now),
+    })
+}
+
+/// Duo's health, from the memo when a success is fresh, else asked (and
+/// remembered); the failure's detail for the log.
+async fn check_health<T: Transport>(
+    duo: &T,
+    config: &Config,
+    health: &HealthMemo,
+    now: u64,
+    random: &Random,
+) -> Result<(), String> {
+    if health.is_fresh(now) {
+        return Ok(());
+    }
+    let checked = config.duo.health_check(duo, UnixTime(unix_i64(now)), &random.jti).await;
+    health.remember(now, checked.is_ok());
+    checked.map(drop).map_err(|error| log_detail(&error))
+}
+
+/// The verified login ticket of the `__Host-login` cookie's value.
+pub(super) fn open_ticket(
+    cookie: Option<&str>,
+    key: &SessionSecret,
+    now: u64,
+) -> Result<LoginTicket, Refusal> {
+    let value = cookie.ok_or(Refusal::new(Reason::LoginCookieMissing))?;
+    LoginTicket::open(value, key, now).map_err(|error| {
+        let reason = match error {
+            TicketError::Expired => Reason::LoginCookieExpired,
+            _ => Reason::LoginCookieInvalid,
+        };
+        Refusal::new(reason).detail(error.to_string())
+    })
+}
+
+/// The ticket's user, still present and enabled, and the name Duo knows.
+pub(super) async fn duo_user<S: Store>(
+    store: &S,
+    username: &str,
+) -> Result<(UserRecord, DuoUsername), Refusal> {
+    let key = normalize(username).unwrap_or_default();
+    let user = store
+        .user(&key)
+        .await
+        .map_err(Refusal::internal)?
+        .filter(|user| user.disabled == 0)
+        .ok_or(Refusal::new(Reason::UserUnavailable))?;
+    let name = user.duo_username.as_deref().filter(|n| !n.is_empty()).unwrap_or(&user.username);
+    let duo_name = DuoUsername::parse(name)
+        .map_err(|error| Refusal::new(Reason::DuoUsernameInvalid).detail(error.to_string()))?;
+    Ok((user, duo_name))
+}
+
+/// A Duo error as one line for the log: no secret, code or token is in
+/// any of these (`shared::duo` keeps them out of `Display`).
+pub(super) fn log_detail(error: &DuoError) -> String {
+    match error {
+        DuoError::Transport(transport) => format!("{error}: {}", excerpt(&transport.detail)),
+        DuoError::OAuth { error: code, description, .. } => format!(
+            "{error}: `{}` {}",
+            excerpt(code),
+            excerpt(description.as_deref().unwrap_or_default())
+        ),
+        _ => error.to_string(),
+    }
+}

@@ -1,0 +1,219 @@
+//! Login rate limits: every attempt is counted first, atomically, and only
+//! an attempt within every limit goes on to the password check; a login
+//! that succeeds is taken back ([`Admission::release`]), so only failures
+//! (and attempts still in flight) use up a limit.
+//!
+//! Counted in fixed windows of [`WINDOW_SECONDS`], in this order, stopping
+//! at the first limit exceeded (so an attempt refused for one key is not
+//! counted against the next):
+//! 1. per username and client ([`PER_USER_CLIENT`]): the strict one;
+//! 2. per client, any usernames ([`PER_CLIENT`]);
+//! 3. per username, any clients ([`PER_USER`]): softer, so one client
+//!    cannot lock a user out, but many clients cannot guess freely.
+//!
+//! A client is an IPv4 address or an IPv6 /64 (one subscriber's prefix);
+//! requests without a usable address share one "unknown" client.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use super::audit::{Reason, Refusal};
+use super::store::Store;
+
+/// The window of every limit, in seconds.
+pub const WINDOW_SECONDS: u64 = 900;
+
+/// At most `max` attempts per window; the next is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// Attempts allowed in a window.
+    pub max: u32,
+    /// The audit reason of a refusal.
+    pub reason: Reason,
+}
+
+/// Per username and client: 5 per window.
+pub const PER_USER_CLIENT: Limit = Limit { max: 5, reason: Reason::UserClientLimit };
+/// Per client: 20 per window.
+pub const PER_CLIENT: Limit = Limit { max: 20, reason: Reason::ClientLimit };
+/// Per username: 30 per window.
+pub const PER_USER: Limit = Limit { max: 30, reason: Reason::UserLimit };
+
+/// Where a client's attempts are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Client {
+    /// An IPv4 address.
+    V4([u8; 4]),
+    /// The /64 prefix of an IPv6 address.
+    V6Prefix([u8; 8]),
+    /// No usable address.
+    Unknown,
+}
+
+impl Client {
+    /// The counting unit of `ip` (an IPv4-mapped IPv6 address is IPv4).
+    pub fn of(ip: Option<IpAddr>) -> Self {
+        match ip.map(|ip| ip.to_canonical()) {
+            Some(IpAddr::V4(v4)) => Self::V4(v4.octets()),
+            Some(IpAddr::V6(v6)) => {
+                let mut prefix = [0; 8];
+                prefix.copy_from_slice(&v6.octets()[..8]);
+                Self::V6Prefix(prefix)
+            }
+            None => Self::Unknown,
+        }
+    }
+}
+
+impl fmt::Display for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::V4(octets) => std::net::Ipv4Addr::from(*octets).fmt(f),
+            Self::V6Prefix(prefix) => {
+                for pair in prefix.chunks(2) {
+                    write!(f, "{:x}:", u16::from_be_bytes([pair[0], pair[1]]))?;
+                }
+                f.write_str(":/64")
+            }
+            Self::Unknown => f.write_str("unknown"),
+        }
+    }
+}
+
+/// What one counter counts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LimitKey {
+    /// A normalized username (empty for names no user can have) from a client.
+    UserClient(String, Client),
+    /// A client.
+    Client(Client),
+    /// A normalized username.
+    User(String),
+}
+
+impl LimitKey {
+    /// The stored key: `uc:<user>|<client>`, `c:<client>`, `u:<user>`
+    /// (normalized usernames never contain `|`).
+    pub fn storage_key(&self) -> String {
+        match self {
+            Self::UserClient(user, client) => format!("uc:{user}|{client}"),
+            Self::Client(client) => format!("c:{client}"),
+            Self::User(user) => format!("u:{user}"),
+        }
+    }
+
+    const fn limit(&self) -> Limit {
+        match self {
+            Self::UserClient(..) => PER_USER_CLIENT,
+            Self::Client(_) => PER_CLIENT,
+            Self::User(_) => PER_USER,
+        }
+    }
+}
+
+/// The start of the window holding `now`.
+pub const fn window_start(now: u64) -> u64 {
+    now - now % WINDOW_SECONDS
+}
+
+/// Seconds from `now` to the end of its window (at least 1).
+pub const fn retry_after(now: u64) -> u64 {
+    let left = window_start(now) + WINDOW_SECONDS - now;
+    if left == 0 { 1 } else { left }
+}
+
+/// An attempt counted against its limits, to take back if it succeeds.
+#[derive(Debug)]
+#[must_use = "a successful login must release its admission"]
+pub struct Admission {
+    counted: Vec<LimitKey>,
+    window_start: u64,
+}
+
+impl Admission {
+    /// Takes this attempt back from every counter it was counted in.
+    ///
+    /// # Errors
+    /// Storage failures, as `internal`.
+    pub async fn release<S: Store>(self, store: &S) -> Result<(), Refusal> {
+        for key in &self.counted {
+            store.forgive(key, self.window_start).await.map_err(Refusal::internal)?;
+        }
+        Ok(())
+    }
+}
+
+/// Counts an attempt for `username` (normalized, or empty) from `client`,
+/// then decides: admitted, or refused with the first limit exceeded.
+///
+/// # Errors
+/// A `rate_limited` refusal with `Retry-After`, or storage failures.
+pub async fn admit<S: Store>(
+    store: &S,
+    username: &str,
+    client: Client,
+    now: u64,
+) -> Result<Admission, Refusal> {
+    let window_start = window_start(now);
+    let keys = [
+        LimitKey::UserClient(username.to_owned(), client),
+        LimitKey::Client(client),
+        LimitKey::User(username.to_owned()),
+    ];
+    let mut counted = Vec::with_capacity(keys.len());
+    for key in keys {
+        let count = store.hit(&key, window_start, now).await.map_err(Refusal::internal)?;
+        let limit = key.limit();
+        if count > limit.max {
+            return Err(Refusal::rate_limited(limit.reason, retry_after(now))
+                .detail(format!("{count} attempts in the window")));
+        }
+        counted.push(key);
+    }
+    Ok(Admission { counted, window_start })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_are_addresses_or_v6_prefixes() {
+        let v4: IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(Client::of(Some(v4)).to_string(), "192.0.2.7");
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(Client::of(Some(a)), Client::of(Some(b)));
+        assert_ne!(Client::of(Some(a)), Client::of(Some(other)));
+        assert_eq!(Client::of(Some(a)).to_string(), "2001:db8:1:2::/64");
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(Client::of(Some(mapped)), Client::of(Some(v4)));
+        assert_eq!(Client::of(None).to_string(), "unknown");
+    }
+
+    #[test]
+    fn storage_keys_are_distinct_per_kind() {
+        let client = Client::V4([192, 0, 2, 1]);
+        assert_eq!(
+            LimitKey::UserClient("carol".into(), client).storage_key(),
+            "uc:carol|192.0.2.1"
+        );
+        assert_eq!(LimitKey::Client(client).storage_key(), "c:192.0.2.1");
+        assert_eq!(LimitKey::User("carol".into()).storage_key(), "u:carol");
+    }
+
+    #[test]
+    fn windows_are_fixed_and_retry_after_reaches_their_end() {
+        let start = window_start(1_800_000_123);
+        assert_eq!(start % WINDOW_SECONDS, 0);
+        assert!(start <= 1_800_000_123 && 1_800_000_123 < start + WINDOW_SECONDS);
+        assert_eq!(retry_after(start), WINDOW_SECONDS);
+        assert_eq!(retry_after(start + 899), 1);
+        assert_eq!(window_start(start + 900), start + 900);
+    }
+
+    // The per-username limit is softer than the per-username-and-client one.
+    const _: () =
+        assert!(PER_USER_CLIENT.max < PER_USER.max && PER_USER_CLIENT.max < PER_CLIENT.max);
+}

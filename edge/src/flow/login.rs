@@ -1,0 +1,169 @@
+//! The first factor: `POST /api/login` (after the adapter checked the
+//! origin, the media type and the body's size).
+//!
+//! Order of decisions: the body is parsed ([`parse_body`]); the attempt is
+//! counted against the rate limits and refused when over one, before any
+//! password work ([`super::limits::admit`]); the password is verified
+//! whatever the case (an unknown user against a dummy hash, a disabled
+//! user before the flag is looked at), so unknown, wrong and disabled
+//! answer alike; a success is taken back from the limits, then either a
+//! login ticket for the Duo step or, for `bypass` users, a session.
+
+use credentials::sql::DuoPolicy;
+use credentials::{PasswordHash, normalize};
+use shared::api::{AuthMethod, LoginRequest};
+
+use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
+use super::limits::{self, Client};
+use super::session::{self, IssuedSession};
+use super::store::{Store, UserRecord};
+use super::{Config, Ctx, PasswordVerifier, Random};
+use crate::cookie::{LOGIN_TTL_SECONDS, LoginTicket};
+
+/// Why a login body was refused (400 `bad_request`; the variant is for
+/// the log, never the input).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    /// Not the JSON of a [`LoginRequest`].
+    #[error("malformed JSON")]
+    Malformed,
+    /// An empty (or blank) username, or an empty password.
+    #[error("empty username or password")]
+    Empty,
+}
+
+impl BodyError {
+    /// The defect, for the log (never the input).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed JSON",
+            Self::Empty => "empty username or password",
+        }
+    }
+}
+
+/// Parses the body of `POST /api/login`.
+///
+/// # Errors
+/// [`BodyError`].
+pub fn parse_body(body: &[u8]) -> Result<LoginRequest, BodyError> {
+    let request: LoginRequest = serde_json::from_slice(body).map_err(|_| BodyError::Malformed)?;
+    if request.username.trim().is_empty() || request.password.expose().is_empty() {
+        return Err(BodyError::Empty);
+    }
+    Ok(request)
+}
+
+/// A successful first factor.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// Duo comes next: the sealed login ticket for `__Host-login`.
+    Duo {
+        /// The username as registered.
+        username: String,
+        /// The login cookie's value.
+        login_cookie: String,
+        /// Its `Max-Age`.
+        max_age: u64,
+    },
+    /// A `bypass` user: signed in.
+    Done(IssuedSession),
+}
+
+impl Audited for LoginOutcome {
+    fn success(&self) -> Option<Success> {
+        Some(match self {
+            Self::Duo { .. } => Success::DuoRequired,
+            Self::Done(_) => Success::Bypass,
+        })
+    }
+}
+
+/// `POST /api/login`.
+///
+/// # Errors
+/// `invalid_credentials` (unknown user, wrong password, disabled user,
+/// unusable stored record), `rate_limited`, `internal`.
+pub async fn login<S: Store, V: PasswordVerifier>(
+    store: &S,
+    verifier: &V,
+    config: &Config,
+    request: &LoginRequest,
+    ctx: &Ctx,
+    random: &Random,
+) -> Result<LoginOutcome, Refusal> {
+    let mut trail = Trail::new(Step::Login, ctx);
+    let result = first_factor(store, verifier, config, request, ctx, random, &mut trail).await;
+    trail.finish(store, result).await
+}
+
+async fn first_factor<S: Store, V: PasswordVerifier>(
+    store: &S,
+    verifier: &V,
+    config: &Config,
+    request: &LoginRequest,
+    ctx: &Ctx,
+    random: &Random,
+    trail: &mut Trail,
+) -> Result<LoginOutcome, Refusal> {
+    // Names no user can have share the empty key: still limited, still audited.
+    let normalized = normalize(&request.username);
+    trail.username = normalized.clone().unwrap_or_default();
+    let admission = limits::admit(store, &trail.username, Client::of(ctx.client), ctx.now).await?;
+    let user = match normalized.as_deref() {
+        Some(name) => store.user(name).await.map_err(Refusal::internal)?,
+        None => None,
+    };
+    let (user, policy) = check_password(verifier, user, request.password.expose().as_bytes())
+        .await
+        .map_err(|(reason, detail)| Refusal {
+            detail: detail.map(str::to_owned),
+            ..Refusal::new(reason)
+        })?;
+    admission.release(store).await?;
+    match policy {
+        DuoPolicy::Required => Ok(duo_next(config, user.username, ctx.now)),
+        DuoPolicy::Bypass => {
+            let method = AuthMethod::Bypass;
+            session::issue(store, config, &user.username, method, None, ctx, random)
+                .await
+                .map(LoginOutcome::Done)
+        }
+    }
+}
+
+/// The login ticket that lets `username` start the Duo step.
+fn duo_next(config: &Config, username: String, now: u64) -> LoginOutcome {
+    let ticket = LoginTicket::new(&username, now);
+    let login_cookie = ticket.seal(&config.session_secret);
+    LoginOutcome::Duo { username, login_cookie, max_age: LOGIN_TTL_SECONDS }
+}
+
+/// Verifies `password`, spending one verification whatever the case: an
+/// unknown user (or an unusable stored hash) is checked against a dummy
+/// hash of the default cost, and a disabled user's password is verified
+/// before the flag is looked at. The refusal's detail is for the log.
+async fn check_password<V: PasswordVerifier>(
+    verifier: &V,
+    user: Option<UserRecord>,
+    password: &[u8],
+) -> Result<(UserRecord, DuoPolicy), (Reason, Option<&'static str>)> {
+    let Some(user) = user else {
+        std::hint::black_box(verifier.verify(&PasswordHash::dummy(), password).await);
+        return Err((Reason::UnknownUser, None));
+    };
+    let Ok(hash) = PasswordHash::parse(&user.password_hash) else {
+        std::hint::black_box(verifier.verify(&PasswordHash::dummy(), password).await);
+        return Err((Reason::UnusableHash, Some("stored password hash unusable")));
+    };
+    if !std::hint::black_box(verifier.verify(&hash, password).await) {
+        return Err((Reason::BadPassword, None));
+    }
+    if user.disabled != 0 {
+        return Err((Reason::Disabled, None));
+    }
+    match DuoPolicy::parse(&user.duo_policy) {
+        Some(policy) => Ok((user, policy)),
+        None => Err((Reason::UnusableHash, Some("unknown duo_policy in users"))),
+    }
+}

@@ -1,0 +1,123 @@
+//! The flow core: every decision of the login flow, free of I/O
+//! (`DESIGN.md`, "The flow" and "HTTP contract").
+//!
+//! Sans-I/O in the rustls sense: nothing here names the Workers runtime.
+//! Each step is an async function of plain inputs (a parsed request, the
+//! request's [`Ctx`] with `now` and the client's address, [`Random`] bytes,
+//! the [`Config`]) over three small seams without `Send` bounds:
+//! a [`Store`] (users, sessions, rate-limit counters, spent states, the
+//! audit log), the Duo client's [`shared::duo::Transport`], and a
+//! [`PasswordVerifier`]. Each returns a typed outcome or a [`Refusal`]
+//! carrying the contract's error code and a typed audit [`Reason`]; the
+//! audit record is derived from that result in one place,
+//! [`audit::Trail::finish`].
+//!
+//! | step | function | audit step |
+//! |---|---|---|
+//! | `POST /api/login` | [`login::login`] | `login` |
+//! | `POST /auth/duo/start` | [`duo_start::duo_start`] | `duo_start` |
+//! | `GET /auth/duo/callback` | [`duo_callback::duo_callback`] | `duo_callback` |
+//! | `GET /api/session` | [`session::check`] | (none) |
+//! | `POST /api/logout` | [`session::logout`] | `logout` |
+//!
+//! The Worker's adapters (`crate::routes`) parse the request, call one of
+//! these and render the result; native tests drive them over an in-memory
+//! store and a scripted Duo (`flow/tests/`).
+
+pub mod audit;
+pub mod duo_callback;
+pub mod duo_start;
+pub mod health;
+pub mod limits;
+pub mod login;
+pub mod session;
+pub mod store;
+
+#[cfg(test)]
+mod testing;
+#[cfg(test)]
+mod tests;
+
+use std::net::IpAddr;
+
+use credentials::PasswordHash;
+use shared::duo::RandomBytes;
+
+use crate::config::AppOrigin;
+pub use crate::config::Config;
+pub use audit::{Outcome, Reason, Refusal, Step, Success};
+pub use store::{Store, StoreError};
+
+/// What every step knows about its request, besides its parsed input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ctx {
+    /// Now, in Unix seconds.
+    pub now: u64,
+    /// The client's address (`CF-Connecting-IP`), when it is one.
+    pub client: Option<IpAddr>,
+}
+
+/// Random bytes for one request, drawn by the caller from a CSPRNG: one
+/// value per use, so no step reuses another's.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Random {
+    /// For a Duo `state`.
+    pub state: RandomBytes,
+    /// For an OIDC `nonce`.
+    pub nonce: RandomBytes,
+    /// For the `jti` of a client assertion.
+    pub jti: RandomBytes,
+    /// For a session id.
+    pub session: RandomBytes,
+}
+
+impl Random {
+    /// Fills each value with `fill` (the Worker: `crypto.getRandomValues`).
+    ///
+    /// # Errors
+    /// The first error of `fill`.
+    pub fn fill<E>(mut fill: impl FnMut(&mut [u8]) -> Result<(), E>) -> Result<Self, E> {
+        let mut random = Self { state: [0; 32], nonce: [0; 32], jti: [0; 32], session: [0; 32] };
+        for bytes in [&mut random.state, &mut random.nonce, &mut random.jti, &mut random.session] {
+            fill(bytes)?;
+        }
+        Ok(random)
+    }
+}
+
+impl std::fmt::Debug for Random {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Random([redacted])")
+    }
+}
+
+/// Checks a password against a stored hash. The Worker derives through
+/// `WebCrypto` (`crate::password`); native tests use `credentials`' pure
+/// implementation. No `Send` bound (wasm).
+#[allow(async_fn_in_trait)]
+pub trait PasswordVerifier {
+    /// Whether `password` matches `hash`, compared in constant time.
+    async fn verify(&self, hash: &PasswordHash, password: &[u8]) -> bool;
+}
+
+/// State-changing requests must come from the SPA's own origin: `Origin`
+/// present and equal to `APP_ORIGIN`.
+///
+/// # Errors
+/// [`Reason::ForbiddenOrigin`].
+pub fn check_origin(app_origin: &AppOrigin, origin: Option<&str>) -> Result<(), Refusal> {
+    match origin {
+        Some(origin) if app_origin.matches(origin) => Ok(()),
+        _ => Err(Refusal::new(Reason::ForbiddenOrigin)),
+    }
+}
+
+/// Unix seconds as the DTOs carry them.
+pub(crate) fn unix_i64(seconds: u64) -> i64 {
+    i64::try_from(seconds).unwrap_or(i64::MAX)
+}
+
+/// A short, printable excerpt of a value from outside, for the log.
+pub(crate) fn excerpt(value: &str) -> String {
+    value.chars().filter(|c| !c.is_control()).take(200).collect()
+}

@@ -1,0 +1,144 @@
+//! Sessions: the one function that issues them ([`issue`]), the check of
+//! `GET /api/session` ([`check`]) and `POST /api/logout` ([`logout`]).
+
+use shared::api::{AuthMethod, DuoDetails, SessionInfo};
+
+use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
+use super::store::{NewSession, Store};
+use super::{Config, Ctx, Random, unix_i64};
+use crate::session::SessionId;
+
+/// A session just created: the id for the cookie (only its hash is
+/// stored), its lifetime, and what `/api/session` will report.
+#[derive(Debug)]
+pub struct IssuedSession {
+    /// The cookie's value (`SessionId::to_cookie_value`).
+    pub id: SessionId,
+    /// The cookie's `Max-Age`.
+    pub max_age: u64,
+    /// The session as the SPA sees it.
+    pub info: SessionInfo,
+}
+
+/// Creates and stores a session for `username`: the only place sessions
+/// are made (bypass login, Duo's allow, fail-open).
+///
+/// # Errors
+/// Storage failures, as `internal`.
+pub async fn issue<S: Store>(
+    store: &S,
+    config: &Config,
+    username: &str,
+    method: AuthMethod,
+    duo: Option<DuoDetails>,
+    ctx: &Ctx,
+    random: &Random,
+) -> Result<IssuedSession, Refusal> {
+    let id = SessionId::from_random(&random.session);
+    let ttl = u64::from(config.session_ttl_seconds);
+    let expires_at = ctx.now.saturating_add(ttl);
+    let duo_context =
+        duo.as_ref().map(serde_json::to_string).transpose().map_err(Refusal::internal)?;
+    store
+        .create_session(&NewSession {
+            id_hash: id.storage_key(),
+            username: username.to_owned(),
+            method: method.as_str(),
+            duo_context,
+            created_at: ctx.now,
+            expires_at,
+        })
+        .await
+        .map_err(Refusal::internal)?;
+    let info = SessionInfo {
+        username: username.to_owned(),
+        method,
+        authenticated_at: unix_i64(ctx.now),
+        expires_at: unix_i64(expires_at),
+        duo,
+    };
+    Ok(IssuedSession { id, max_age: ttl, info })
+}
+
+/// `GET /api/session`: the live session named by the cookie's value.
+///
+/// # Errors
+/// `unauthenticated` without a live session; storage failures as `internal`.
+pub async fn check<S: Store>(
+    store: &S,
+    session_cookie: Option<&str>,
+    now: u64,
+) -> Result<SessionInfo, Refusal> {
+    let unauthenticated = || Refusal::new(Reason::NoSession);
+    let id = session_cookie.and_then(SessionId::parse).ok_or_else(unauthenticated)?;
+    let record = store
+        .live_session(&id.storage_key(), now)
+        .await
+        .map_err(Refusal::internal)?
+        .ok_or_else(unauthenticated)?;
+    let method = AuthMethod::parse(&record.method)
+        .ok_or_else(|| Refusal::internal("unknown session method in storage"))?;
+    // An unreadable Duo context hides the details, not the session.
+    let duo = record.duo_context.as_deref().and_then(|json| serde_json::from_str(json).ok());
+    Ok(SessionInfo {
+        username: record.username,
+        method,
+        authenticated_at: unix_i64(record.created_at),
+        expires_at: unix_i64(record.expires_at),
+        duo,
+    })
+}
+
+/// What `POST /api/logout` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogoutOutcome {
+    /// A live session of this user was revoked.
+    Revoked {
+        /// As registered.
+        username: String,
+    },
+    /// There was no live session (logout is idempotent).
+    NoSession,
+}
+
+impl Audited for LogoutOutcome {
+    fn success(&self) -> Option<Success> {
+        match self {
+            Self::Revoked { .. } => Some(Success::Logout),
+            Self::NoSession => None,
+        }
+    }
+}
+
+/// `POST /api/logout` (after the origin check): revokes the cookie's
+/// session server-side. Audited when a session was revoked.
+///
+/// # Errors
+/// Storage failures, as `internal`.
+pub async fn logout<S: Store>(
+    store: &S,
+    session_cookie: Option<&str>,
+    ctx: &Ctx,
+) -> Result<LogoutOutcome, Refusal> {
+    let mut trail = Trail::new(Step::Logout, ctx);
+    let result = revoke(store, session_cookie, ctx.now, &mut trail).await;
+    trail.finish(store, result).await
+}
+
+async fn revoke<S: Store>(
+    store: &S,
+    session_cookie: Option<&str>,
+    now: u64,
+    trail: &mut Trail,
+) -> Result<LogoutOutcome, Refusal> {
+    let Some(id) = session_cookie.and_then(SessionId::parse) else {
+        return Ok(LogoutOutcome::NoSession);
+    };
+    match store.revoke_session(&id.storage_key(), now).await.map_err(Refusal::internal)? {
+        Some(username) => {
+            trail.username = credentials::normalize(&username).unwrap_or_default();
+            Ok(LogoutOutcome::Revoked { username })
+        }
+        None => Ok(LogoutOutcome::NoSession),
+    }
+}

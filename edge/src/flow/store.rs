@@ -1,0 +1,119 @@
+//! The storage the flow needs, as a trait: users, sessions, rate-limit
+//! counters, spent Duo states and the audit log. The Worker implements it
+//! over D1 (`crate::d1::D1Store`, `migrations/`); tests over memory
+//! (`flow::testing::MemoryStore`). No `Send` bound (wasm).
+
+use super::audit::{Outcome, Step};
+use super::limits::LimitKey;
+
+/// A storage failure; the detail is for the log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("storage: {0}")]
+pub struct StoreError(pub String);
+
+/// A row of `users`, as the flow needs it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct UserRecord {
+    /// As registered.
+    pub username: String,
+    /// PHC string.
+    pub password_hash: String,
+    /// `required` or `bypass`.
+    pub duo_policy: String,
+    /// `0` or `1`.
+    pub disabled: u8,
+    /// The username Duo knows, when it differs from `username`.
+    #[serde(default)]
+    pub duo_username: Option<String>,
+}
+
+/// A new row of `sessions`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    /// SHA-256 (hex) of the session id.
+    pub id_hash: String,
+    /// As registered.
+    pub username: String,
+    /// `duo`, `bypass` or `fail_open` (`AuthMethod::as_str`).
+    pub method: &'static str,
+    /// Duo's report as JSON, for method `duo`.
+    pub duo_context: Option<String>,
+    /// Start (Unix seconds).
+    pub created_at: u64,
+    /// End (Unix seconds).
+    pub expires_at: u64,
+}
+
+/// A live session, as `GET /api/session` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct SessionRecord {
+    /// As registered.
+    pub username: String,
+    /// `duo`, `bypass` or `fail_open`.
+    pub method: String,
+    /// Duo's report as JSON, or `None`.
+    pub duo_context: Option<String>,
+    /// Start.
+    pub created_at: u64,
+    /// End.
+    pub expires_at: u64,
+}
+
+/// One audit record (`auth_events`). Never a password, code or token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// When (Unix seconds).
+    pub at: u64,
+    /// Normalized username as submitted (may name no user; empty if unknown).
+    pub username: String,
+    /// Which step.
+    pub step: Step,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// A stable reason code (`Success::as_str` or `Reason::as_str`).
+    pub reason: &'static str,
+    /// Duo's transaction id, when there is one.
+    pub duo_txid: Option<String>,
+    /// The client's address, when known.
+    pub client_ip: Option<String>,
+}
+
+/// What the flow stores. Every method is one atomic operation of the
+/// backing store (one D1 statement).
+#[allow(async_fn_in_trait)]
+pub trait Store {
+    /// The user whose normalized name is `normalized`.
+    async fn user(&self, normalized: &str) -> Result<Option<UserRecord>, StoreError>;
+
+    /// Counts one attempt against `key` in the window starting at
+    /// `window_start` and returns the new count, atomically (an
+    /// `INSERT ... ON CONFLICT DO UPDATE ... RETURNING`): concurrent
+    /// attempts each see a distinct count.
+    async fn hit(&self, key: &LimitKey, window_start: u64, now: u64) -> Result<u32, StoreError>;
+
+    /// Takes back one attempt counted by [`Store::hit`] in that window (a
+    /// login that succeeded does not count against its limits).
+    async fn forgive(&self, key: &LimitKey, window_start: u64) -> Result<(), StoreError>;
+
+    /// Stores a new session.
+    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError>;
+
+    /// The session stored under `id_hash`, unless revoked or expired at `now`.
+    async fn live_session(
+        &self,
+        id_hash: &str,
+        now: u64,
+    ) -> Result<Option<SessionRecord>, StoreError>;
+
+    /// Revokes the live session stored under `id_hash`: its username, or
+    /// `None` when there was no live session.
+    async fn revoke_session(&self, id_hash: &str, now: u64) -> Result<Option<String>, StoreError>;
+
+    /// Spends a Duo `state` (by its hash): `true` the first time, `false`
+    /// when it was already spent, atomically, so two concurrent callbacks
+    /// cannot both win.
+    async fn spend_state(&self, state_hash: &str, now: u64) -> Result<bool, StoreError>;
+
+    /// Appends to the audit log.
+    async fn record(&self, event: &AuditEvent) -> Result<(), StoreError>;
+}

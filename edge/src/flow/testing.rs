@@ -1,0 +1,419 @@
+//! Test support for the flow core: an in-memory [`Store`], a scripted Duo
+//! [`Transport`] with correctly HS512-signed `id_token`s, a counting
+//! [`PasswordVerifier`] over `credentials`' pure PBKDF2, a minimal
+//! executor, and fixtures.
+//!
+//! Every seam yields once (returns `Pending` before answering), as the
+//! real ones do at their `await`s, so futures joined with [`join_all`]
+//! interleave there: that is what makes the concurrency tests able to fail.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::future::Future;
+use std::pin::{Pin, pin};
+use std::task::{Context, Poll, Waker};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use credentials::PasswordHash;
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha512;
+use shared::duo::{HttpRequest, HttpResponse, Transport, TransportError, TransportErrorKind};
+use zeroize::Zeroizing;
+
+use super::limits::LimitKey;
+use super::store::{AuditEvent, NewSession, SessionRecord, Store, StoreError, UserRecord};
+use super::{Config, Ctx, PasswordVerifier, Random};
+
+// ---------------------------------------------------------------------------
+// Executor.
+// ---------------------------------------------------------------------------
+
+/// A future that is `Pending` once (waking itself), then ready.
+#[derive(Default)]
+pub struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+/// Polls more than this many rounds: a future that never finishes.
+const MAX_ROUNDS: usize = 100_000;
+
+/// Runs `future` to completion (its seams never wait on anything real).
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..MAX_ROUNDS {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+    panic!("the future did not finish");
+}
+
+/// A boxed future, for [`join_all`].
+pub type Task<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// Runs `futures` concurrently, round-robin, each up to its next `Pending`;
+/// their outputs in order.
+pub fn join_all<T>(futures: Vec<Task<'_, T>>) -> Vec<T> {
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut slots: Vec<(Task<'_, T>, Option<T>)> = futures.into_iter().map(|f| (f, None)).collect();
+    for _ in 0..MAX_ROUNDS {
+        let mut done = true;
+        for (future, output) in &mut slots {
+            if output.is_none() {
+                match future.as_mut().poll(&mut cx) {
+                    Poll::Ready(value) => *output = Some(value),
+                    Poll::Pending => done = false,
+                }
+            }
+        }
+        if done {
+            return slots.into_iter().filter_map(|(_, output)| output).collect();
+        }
+    }
+    panic!("the futures did not finish");
+}
+
+// ---------------------------------------------------------------------------
+// Store.
+// ---------------------------------------------------------------------------
+
+/// A session row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    pub session: NewSession,
+    pub revoked_at: Option<u64>,
+}
+
+/// [`Store`] in memory. Each operation is atomic (it runs between two
+/// polls), as each D1 statement is.
+#[derive(Default)]
+pub struct MemoryStore {
+    pub users: RefCell<HashMap<String, UserRecord>>,
+    pub sessions: RefCell<HashMap<String, StoredSession>>,
+    pub counters: RefCell<HashMap<(String, u64), u32>>,
+    pub spent: RefCell<HashSet<String>>,
+    pub events: RefCell<Vec<AuditEvent>>,
+    /// When set, every operation fails.
+    pub broken: Cell<bool>,
+}
+
+impl MemoryStore {
+    fn check(&self) -> Result<(), StoreError> {
+        if self.broken.get() { Err(StoreError("the store is down".to_owned())) } else { Ok(()) }
+    }
+
+    /// Adds a user.
+    pub fn add_user(&self, user: UserRecord) {
+        let key = credentials::normalize(&user.username).expect("a valid test username");
+        self.users.borrow_mut().insert(key, user);
+    }
+
+    /// The audit log so far, as `(step, outcome, reason)`.
+    pub fn audit(&self) -> Vec<(&'static str, &'static str, &'static str)> {
+        self.events
+            .borrow()
+            .iter()
+            .map(|e| (e.step.as_str(), e.outcome.as_str(), e.reason))
+            .collect()
+    }
+
+    /// The last audit record.
+    pub fn last_event(&self) -> AuditEvent {
+        self.events.borrow().last().cloned().expect("an audit event")
+    }
+
+    /// The number of session rows.
+    pub fn session_count(&self) -> usize {
+        self.sessions.borrow().len()
+    }
+}
+
+impl Store for MemoryStore {
+    async fn user(&self, normalized: &str) -> Result<Option<UserRecord>, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        Ok(self.users.borrow().get(normalized).cloned())
+    }
+
+    async fn hit(&self, key: &LimitKey, window_start: u64, _now: u64) -> Result<u32, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let mut counters = self.counters.borrow_mut();
+        let count = counters.entry((key.storage_key(), window_start)).or_insert(0);
+        *count += 1;
+        Ok(*count)
+    }
+
+    async fn forgive(&self, key: &LimitKey, window_start: u64) -> Result<(), StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        if let Some(count) = self.counters.borrow_mut().get_mut(&(key.storage_key(), window_start))
+        {
+            *count = count.saturating_sub(1);
+        }
+        Ok(())
+    }
+
+    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let row = StoredSession { session: session.clone(), revoked_at: None };
+        let previous = self.sessions.borrow_mut().insert(session.id_hash.clone(), row);
+        assert!(previous.is_none(), "session ids are unique");
+        Ok(())
+    }
+
+    async fn live_session(
+        &self,
+        id_hash: &str,
+        now: u64,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        Ok(self.sessions.borrow().get(id_hash).and_then(|row| {
+            (row.revoked_at.is_none() && row.session.expires_at > now).then(|| SessionRecord {
+                username: row.session.username.clone(),
+                method: row.session.method.to_owned(),
+                duo_context: row.session.duo_context.clone(),
+                created_at: row.session.created_at,
+                expires_at: row.session.expires_at,
+            })
+        }))
+    }
+
+    async fn revoke_session(&self, id_hash: &str, now: u64) -> Result<Option<String>, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let mut sessions = self.sessions.borrow_mut();
+        Ok(sessions.get_mut(id_hash).filter(|row| row.revoked_at.is_none()).map(|row| {
+            row.revoked_at = Some(now);
+            row.session.username.clone()
+        }))
+    }
+
+    async fn spend_state(&self, state_hash: &str, _now: u64) -> Result<bool, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        Ok(self.spent.borrow_mut().insert(state_hash.to_owned()))
+    }
+
+    async fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        self.events.borrow_mut().push(event.clone());
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Password verifier.
+// ---------------------------------------------------------------------------
+
+/// `credentials`' pure PBKDF2, counting verifications. The dummy hash
+/// (100 000 iterations, no password matches it) is not derived, to keep
+/// debug-build tests fast: the call is counted and answers `false`, which
+/// is what deriving it would answer.
+#[derive(Default)]
+pub struct CountingVerifier {
+    /// For each verification, in order: whether it was against the dummy hash.
+    pub verified: RefCell<Vec<bool>>,
+}
+
+impl CountingVerifier {
+    /// How many verifications ran.
+    pub fn count(&self) -> usize {
+        self.verified.borrow().len()
+    }
+
+    /// How many were against the dummy hash.
+    pub fn dummies(&self) -> usize {
+        self.verified.borrow().iter().filter(|&&dummy| dummy).count()
+    }
+}
+
+impl PasswordVerifier for CountingVerifier {
+    async fn verify(&self, hash: &PasswordHash, password: &[u8]) -> bool {
+        YieldOnce::default().await;
+        let dummy = hash.to_phc() == PasswordHash::dummy().to_phc();
+        self.verified.borrow_mut().push(dummy);
+        !dummy && hash.verify(password)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Duo.
+// ---------------------------------------------------------------------------
+
+/// A Duo that answers from a script, recording every request.
+#[derive(Default)]
+pub struct ScriptedDuo {
+    replies: RefCell<VecDeque<Result<HttpResponse, TransportError>>>,
+    /// The URLs requested, in order.
+    pub requests: RefCell<Vec<HttpRequest>>,
+}
+
+impl ScriptedDuo {
+    /// Queues a reply.
+    pub fn reply(&self, reply: Result<HttpResponse, TransportError>) -> &Self {
+        self.replies.borrow_mut().push_back(reply);
+        self
+    }
+
+    /// Queues a healthy health check.
+    pub fn healthy(&self) -> &Self {
+        self.reply(Ok(HttpResponse::new(200, r#"{"stat":"OK","response":{"timestamp":1}}"#)))
+    }
+
+    /// Queues a connection failure.
+    pub fn unreachable(&self) -> &Self {
+        self.reply(Err(TransportError::new(TransportErrorKind::Connect, "connection refused")))
+    }
+
+    /// The paths requested (`/oauth/v1/...`).
+    pub fn paths(&self) -> Vec<String> {
+        self.requests
+            .borrow()
+            .iter()
+            .map(|r| r.url.trim_start_matches(&format!("https://{API_HOST}")).to_owned())
+            .collect()
+    }
+}
+
+impl Transport for ScriptedDuo {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        YieldOnce::default().await;
+        self.requests.borrow_mut().push(request);
+        self.replies
+            .borrow_mut()
+            .pop_front()
+            .unwrap_or_else(|| Err(TransportError::new(TransportErrorKind::Other, "not scripted")))
+    }
+}
+
+/// Signs `claims` as Duo does: compact JWS, HMAC-SHA512 with the client secret.
+pub fn sign_id_token(header: &Value, claims: &Value) -> String {
+    let mut token = URL_SAFE_NO_PAD.encode(header.to_string());
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(claims.to_string()));
+    let mut mac = <Hmac<Sha512> as Mac>::new_from_slice(CLIENT_SECRET.as_bytes()).expect("key");
+    mac.update(token.as_bytes());
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()));
+    token
+}
+
+/// The claims of a genuine `allow` for `username` with `nonce`, issued at `now`.
+pub fn allow_claims(username: &str, nonce: &str, now: u64) -> Value {
+    json!({
+        "iss": format!("https://{API_HOST}/oauth/v1/token"),
+        "aud": CLIENT_ID,
+        "sub": username,
+        "exp": now + 300,
+        "iat": now,
+        "auth_time": now,
+        "nonce": nonce,
+        "preferred_username": username,
+        "auth_result": {"status": "allow", "result": "allow", "status_msg": "Login Successful"},
+        "auth_context": {
+            "txid": "txid-0001",
+            "factor": "duo_push",
+            "auth_device": {"name": "iPhone 15"},
+            "result": "success",
+        },
+    })
+}
+
+/// A token endpoint answer carrying `id_token`.
+pub fn token_reply(id_token: &str) -> HttpResponse {
+    let body = json!({
+        "id_token": id_token,
+        "access_token": "access-token",
+        "expires_in": 3600,
+        "token_type": "Bearer",
+    });
+    HttpResponse::new(200, body.to_string())
+}
+
+/// A token endpoint answer with a genuine HS512 `id_token` for `claims`.
+pub fn signed_reply(claims: &Value) -> HttpResponse {
+    token_reply(&sign_id_token(&json!({"alg": "HS512", "typ": "JWT"}), claims))
+}
+
+// ---------------------------------------------------------------------------
+// Fixtures.
+// ---------------------------------------------------------------------------
+
+pub const CLIENT_ID: &str = "DIEMULATORDEVCLIENT1";
+pub const CLIENT_SECRET: &str = "EmulatorDevSecretNotForProduction0000000";
+pub const API_HOST: &str = "api-deadbeef.duosecurity.com";
+pub const APP_ORIGIN: &str = "https://login.example.com";
+pub const SESSION_SECRET_B64: &str = "ZTJlLXRlc3Qtc2Vzc2lvbi1zZWNyZXQtMzItYnl0ZXMhIQ==";
+/// A time 10 s into a rate-limit window (1 800 000 000 starts one).
+pub const NOW: u64 = 1_800_000_010;
+
+/// The configuration of the tests, with `DUO_FAILMODE` `fail_mode`.
+pub fn config(fail_mode: &str) -> Config {
+    let settings = [
+        ("DUO_CLIENT_ID", CLIENT_ID),
+        ("DUO_CLIENT_SECRET", CLIENT_SECRET),
+        ("DUO_API_HOST", API_HOST),
+        ("APP_ORIGIN", APP_ORIGIN),
+        ("SESSION_SECRET", SESSION_SECRET_B64),
+        ("SESSION_TTL_SECONDS", "3600"),
+        ("DUO_FAILMODE", fail_mode),
+    ];
+    let lookup = |name: &str| {
+        settings.iter().find(|(n, _)| *n == name).map(|(_, v)| Zeroizing::new((*v).to_owned()))
+    };
+    Config::parse(lookup).expect("test settings are valid")
+}
+
+/// A user row with a cheap hash of `password`.
+pub fn user(username: &str, password: &str, policy: &str, disabled: bool) -> UserRecord {
+    let hash = PasswordHash::derive(password.as_bytes(), b"test-salt-16-byt", 1_000).expect("hash");
+    UserRecord {
+        username: username.to_owned(),
+        password_hash: hash.to_phc(),
+        duo_policy: policy.to_owned(),
+        disabled: u8::from(disabled),
+        duo_username: None,
+    }
+}
+
+/// A store with the demo's cast: alice (Duo), admin (bypass), erin (disabled).
+pub fn store() -> MemoryStore {
+    let store = MemoryStore::default();
+    store.add_user(user("alice", "alice-pass", "required", false));
+    store.add_user(user("admin", "admin-pass", "bypass", false));
+    store.add_user(user("erin", "erin-pass", "required", true));
+    store
+}
+
+/// A request at `now` from `ip`.
+pub fn ctx(now: u64, ip: &str) -> Ctx {
+    Ctx { now, client: Some(ip.parse().expect("a test address")) }
+}
+
+/// Random bytes, distinct per `seed`.
+pub fn random(seed: u8) -> Random {
+    Random {
+        state: [seed; 32],
+        nonce: [seed.wrapping_add(1); 32],
+        jti: [seed.wrapping_add(2); 32],
+        session: [seed.wrapping_add(3); 32],
+    }
+}

@@ -1,0 +1,247 @@
+//! `POST /auth/duo/start` ([`crate::flow::duo_start`]).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
+use shared::ErrorCode;
+use shared::api::{AuthMethod, DuoReachability};
+use shared::duo::{HttpResponse, Nonce, State};
+
+use crate::config::SessionSecret;
+use crate::cookie::{LOGIN_MAX_SECONDS, LOGIN_TTL_SECONDS, LoginTicket};
+use crate::flow::duo_start::{StartOutcome, StartRequest, duo_start};
+use crate::flow::health::{HEALTH_MEMO_SECONDS, HealthMemo};
+use crate::flow::store::UserRecord;
+use crate::flow::testing::{
+    API_HOST, APP_ORIGIN, CLIENT_ID, MemoryStore, NOW, SESSION_SECRET_B64, ScriptedDuo, block_on,
+    config, ctx, random, store, user,
+};
+use crate::flow::{Reason, Refusal};
+
+fn key() -> SessionSecret {
+    SessionSecret::parse(SESSION_SECRET_B64).unwrap()
+}
+
+/// A login cookie for `username`, as the password step seals it at `at`.
+fn login_cookie(username: &str, at: u64) -> String {
+    LoginTicket::new(username, at).seal(&key())
+}
+
+fn start(
+    store: &MemoryStore,
+    duo: &ScriptedDuo,
+    fail_mode: &str,
+    memo: &HealthMemo,
+    cookie: Option<&str>,
+    origin: Option<&str>,
+    now: u64,
+) -> Result<StartOutcome, Refusal> {
+    let config = config(fail_mode);
+    let request = StartRequest { origin, login_cookie: cookie };
+    block_on(duo_start(store, duo, &config, memo, request, &ctx(now, "192.0.2.20"), &random(7)))
+}
+
+/// The claims of the signed request JWT in an authorize URL.
+fn request_claims(url: &str) -> Value {
+    let query = url.split_once('?').expect("a query").1;
+    let (_, jwt) = form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "request")
+        .expect("a request JWT");
+    let payload = jwt.split('.').nth(1).expect("a JWS");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON")
+}
+
+#[test]
+fn start_redirects_to_duo_with_state_and_nonce_bound_to_the_cookie() {
+    let (store, duo, memo) = (store(), ScriptedDuo::default(), HealthMemo::new());
+    duo.healthy();
+    let cookie = login_cookie("alice", NOW - 30);
+    let outcome =
+        start(&store, &duo, "closed", &memo, Some(&cookie), Some(APP_ORIGIN), NOW).unwrap();
+    let StartOutcome::Duo { url, login_cookie, max_age } = outcome else {
+        panic!("expected a redirect to Duo: {outcome:?}");
+    };
+    assert!(url.starts_with(&format!("https://{API_HOST}/oauth/v1/authorize?")), "{url}");
+    assert!(url.contains(&format!("client_id={CLIENT_ID}")), "{url}");
+    assert!(url.contains("response_type=code"), "{url}");
+    let claims = request_claims(&url);
+    let state = State::generate(&random(7).state);
+    let nonce = Nonce::generate(&random(7).nonce);
+    assert_eq!(claims["state"], state.as_str());
+    assert_eq!(claims["nonce"], nonce.as_str());
+    assert_eq!(claims["duo_uname"], "alice");
+    assert_eq!(claims["client_id"], CLIENT_ID);
+    assert_eq!(claims["redirect_uri"], format!("{APP_ORIGIN}/auth/duo/callback"));
+    // The cookie now carries the same state and nonce, renewed for the prompt.
+    let ticket = LoginTicket::open(&login_cookie, &key(), NOW).unwrap();
+    assert!(ticket.state.as_ref().is_some_and(|s| s.ct_eq(&state)));
+    assert!(ticket.nonce.as_ref().is_some_and(|n| n.ct_eq(&nonce)));
+    assert_eq!((ticket.issued_at, ticket.expires_at), (NOW - 30, NOW + LOGIN_TTL_SECONDS));
+    assert_eq!(max_age, LOGIN_TTL_SECONDS);
+    assert_eq!(duo.paths(), ["/oauth/v1/health_check"]);
+    assert_eq!(memo.reachability(), DuoReachability::Reachable);
+    assert_eq!(store.audit(), [("duo_start", "success", "redirect_to_duo")]);
+    assert_eq!(store.last_event().username, "alice");
+    assert_eq!(store.session_count(), 0);
+}
+
+#[test]
+fn a_restart_never_keeps_the_ticket_past_its_overall_limit() {
+    let (store, duo, memo) = (store(), ScriptedDuo::default(), HealthMemo::new());
+    duo.healthy();
+    // Started once already, 290 s ago, 540 s after the password.
+    let first = LoginTicket::new("alice", NOW - LOGIN_MAX_SECONDS + 60).for_duo(
+        State::generate(&[1; 32]),
+        Nonce::generate(&[2; 32]),
+        NOW - 290,
+    );
+    let cookie = first.seal(&key());
+    let outcome =
+        start(&store, &duo, "closed", &memo, Some(&cookie), Some(APP_ORIGIN), NOW).unwrap();
+    let StartOutcome::Duo { max_age, .. } = outcome else { panic!("{outcome:?}") };
+    assert_eq!(max_age, 60);
+}
+
+#[test]
+fn duo_is_told_the_users_duo_username_when_set() {
+    let (store, duo, memo) = (store(), ScriptedDuo::default(), HealthMemo::new());
+    store.add_user(UserRecord {
+        duo_username: Some("dora@example.com".to_owned()),
+        ..user("dora", "dora-pass", "required", false)
+    });
+    duo.healthy();
+    let cookie = login_cookie("dora", NOW);
+    let outcome =
+        start(&store, &duo, "closed", &memo, Some(&cookie), Some(APP_ORIGIN), NOW).unwrap();
+    let StartOutcome::Duo { url, .. } = outcome else { panic!("{outcome:?}") };
+    assert_eq!(request_claims(&url)["duo_uname"], "dora@example.com");
+}
+
+#[test]
+fn a_healthy_duo_is_trusted_for_a_minute_and_failures_never() {
+    let (store, duo, memo) = (store(), ScriptedDuo::default(), HealthMemo::new());
+    let cookie = login_cookie("alice", NOW);
+    let go = |now| start(&store, &duo, "closed", &memo, Some(&cookie), Some(APP_ORIGIN), now);
+    duo.healthy();
+    assert!(go(NOW).is_ok());
+    assert!(go(NOW + HEALTH_MEMO_SECONDS - 1).is_ok(), "no second health check");
+    assert_eq!(duo.paths().len(), 1);
+    duo.unreachable();
+    let refusal = go(NOW + HEALTH_MEMO_SECONDS).unwrap_err();
+    assert_eq!(refusal.reason, Reason::DuoUnreachable);
+    duo.healthy();
+    assert!(go(NOW + HEALTH_MEMO_SECONDS + 1).is_ok(), "a failure is checked again");
+    assert_eq!(duo.paths().len(), 3);
+}
+
+#[test]
+fn duo_down_fail_closed_refuses_the_second_step() {
+    let (store, duo, memo) = (store(), ScriptedDuo::default(), HealthMemo::new());
+    let cookie = login_cookie("alice", NOW);
+    duo.unreachable();
+    let down = start(&store, &duo, "closed", &memo, Some(&cookie), Some(APP_ORIGIN), NOW);
+    let refusal = down.unwrap_err();
+    assert_eq!(
+        (refusal.reason, refusal.code()),
+        (Reason::DuoUnreachable, ErrorCode::DuoUnavailable)
+    );
+    assert!(refusal.detail.is_some_and(|d| d.contains("could not reach Duo (Connect)")));
+    assert_eq!(memo.reachability(), DuoReachability::Unreachable);
+    // A health check that answers `stat: FAIL` is just as down.
+    duo.reply(Ok(HttpResponse::new(503, r#"{"stat":"FAIL","code":50301,"message":"down"}"#)));
+    let failed = start(&store, &duo, "closed", &memo, Some(&cookie), Some(APP_ORIGIN), NOW);
+    assert_eq!(failed.unwrap_err().code(), ErrorCode::DuoUnavailable);
+    assert_eq!(store.session_count(), 0);
+    assert_eq!(
+        store.audit(),
+        [("duo_start", "error", "duo_unreachable"), ("duo_start", "error", "duo_unreachable")]
+    );
+}
+
+#[test]
+fn duo_down_fail_open_issues_a_fail_open_session() {
+    let (store, duo, memo) = (store(), ScriptedDuo::default(), HealthMemo::new());
+    let cookie = login_cookie("alice", NOW);
+    duo.unreachable();
+    let outcome = start(&store, &duo, "open", &memo, Some(&cookie), Some(APP_ORIGIN), NOW).unwrap();
+    let StartOutcome::FailOpen { session, duo_error } = outcome else { panic!("{outcome:?}") };
+    assert_eq!(session.info.method, AuthMethod::FailOpen);
+    assert_eq!((session.info.username.as_str(), session.info.duo.as_ref()), ("alice", None));
+    assert!(duo_error.contains("could not reach Duo"), "{duo_error}");
+    let sessions = store.sessions.borrow();
+    assert_eq!(sessions[&session.id.storage_key()].session.method, "fail_open");
+    assert_eq!(store.audit(), [("duo_start", "success", "fail_open")]);
+}
+
+#[test]
+fn fail_open_still_requires_the_origin_and_the_login_cookie() {
+    let (store, duo, memo) = (store(), ScriptedDuo::default(), HealthMemo::new());
+    let cookie = login_cookie("alice", NOW);
+    let evil = start(&store, &duo, "open", &memo, Some(&cookie), Some("https://evil.example"), NOW);
+    assert_eq!(evil.unwrap_err().reason, Reason::ForbiddenOrigin);
+    let none = start(&store, &duo, "open", &memo, None, Some(APP_ORIGIN), NOW);
+    assert_eq!(none.unwrap_err().reason, Reason::LoginCookieMissing);
+    assert!(duo.requests.borrow().is_empty(), "Duo is not asked before these checks");
+    assert_eq!(store.session_count(), 0);
+}
+
+#[test]
+fn start_checks_the_origin_first() {
+    let (store, duo, memo) = (store(), ScriptedDuo::default(), HealthMemo::new());
+    let cookie = login_cookie("alice", NOW);
+    for origin in
+        [None, Some("null"), Some("https://evil.example"), Some("https://login.example.com/")]
+    {
+        let refusal = start(&store, &duo, "closed", &memo, Some(&cookie), origin, NOW).unwrap_err();
+        assert_eq!(
+            (refusal.reason, refusal.code()),
+            (Reason::ForbiddenOrigin, ErrorCode::ForbiddenOrigin)
+        );
+    }
+    assert_eq!(store.last_event().reason, "forbidden_origin");
+    assert_eq!(store.last_event().outcome.as_str(), "failure");
+    assert!(duo.requests.borrow().is_empty());
+}
+
+#[test]
+fn start_requires_a_valid_login_cookie() {
+    let (store, duo, memo) = (store(), ScriptedDuo::default(), HealthMemo::new());
+    let genuine = login_cookie("alice", NOW);
+    let (payload, tag) = genuine.split_once('.').unwrap();
+    let tampered = format!("{payload}.{}", tag.chars().rev().collect::<String>());
+    let expired = login_cookie("alice", NOW - LOGIN_TTL_SECONDS);
+    let future = login_cookie("alice", NOW + 3600);
+    let cases = [
+        (None, Reason::LoginCookieMissing),
+        (Some("garbage"), Reason::LoginCookieInvalid),
+        (Some(tampered.as_str()), Reason::LoginCookieInvalid),
+        (Some(future.as_str()), Reason::LoginCookieInvalid),
+        (Some(expired.as_str()), Reason::LoginCookieExpired),
+    ];
+    for (cookie, expected) in cases {
+        let refusal =
+            start(&store, &duo, "closed", &memo, cookie, Some(APP_ORIGIN), NOW).unwrap_err();
+        assert_eq!(
+            (refusal.reason, refusal.code()),
+            (expected, ErrorCode::LoginExpired),
+            "{cookie:?}"
+        );
+        assert_eq!(store.last_event().reason, expected.as_str());
+    }
+    assert!(duo.requests.borrow().is_empty());
+}
+
+#[test]
+fn start_refuses_a_user_gone_or_disabled_since_the_password() {
+    let (store, duo, memo) = (store(), ScriptedDuo::default(), HealthMemo::new());
+    for name in ["erin", "ghost"] {
+        let cookie = login_cookie(name, NOW);
+        let refusal =
+            start(&store, &duo, "closed", &memo, Some(&cookie), Some(APP_ORIGIN), NOW).unwrap_err();
+        assert_eq!(
+            (refusal.reason, refusal.code()),
+            (Reason::UserUnavailable, ErrorCode::LoginExpired)
+        );
+    }
+    assert!(duo.requests.borrow().is_empty());
+}

@@ -1,0 +1,10 @@
+//! Native tests of the flow core over [`super::testing`]'s in-memory store,
+//! scripted Duo and counting verifier. The traceability table from the
+//! contract to these tests is `edge/TESTS.md`.
+
+mod audit;
+mod duo_callback;
+mod duo_start;
+mod login;
+mod properties;
+mod session;

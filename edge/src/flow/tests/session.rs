@@ -1,0 +1,110 @@
+//! `GET /api/session` and `POST /api/logout` ([`crate::flow::session`]).
+
+use shared::ErrorCode;
+use shared::api::{AuthMethod, DuoDetails};
+
+use crate::flow::Reason;
+use crate::flow::session::{self, LogoutOutcome, check, issue, logout};
+use crate::flow::testing::{MemoryStore, NOW, block_on, config, ctx, random, store};
+
+/// A session issued at `NOW` (lifetime 3600 s), and its cookie value.
+fn issued(store: &MemoryStore, method: AuthMethod, duo: Option<DuoDetails>) -> String {
+    let config = config("closed");
+    let session =
+        block_on(issue(store, &config, "alice", method, duo, &ctx(NOW, "192.0.2.40"), &random(3)))
+            .unwrap();
+    session.id.to_cookie_value()
+}
+
+#[test]
+fn a_live_session_is_reported_as_issued() {
+    let store = store();
+    let duo = DuoDetails {
+        factor: Some("duo_push".into()),
+        device: Some("iPhone".into()),
+        txid: Some("t".into()),
+        result: Some("allow".into()),
+    };
+    let cookie = issued(&store, AuthMethod::Duo, Some(duo.clone()));
+    let info = block_on(check(&store, Some(&cookie), NOW + 10)).unwrap();
+    assert_eq!(info.username, "alice");
+    assert_eq!(info.method, AuthMethod::Duo);
+    assert_eq!((info.authenticated_at, info.expires_at), (1_800_000_010, 1_800_003_610));
+    assert_eq!(info.duo, Some(duo));
+}
+
+#[test]
+fn no_bad_expired_or_revoked_session_is_unauthenticated() {
+    let store = store();
+    let cookie = issued(&store, AuthMethod::Bypass, None);
+    let other = crate::session::SessionId::from_random(&[77; 32]).to_cookie_value();
+    for (value, now) in [
+        (None, NOW),
+        (Some("garbage"), NOW),
+        (Some(other.as_str()), NOW),
+        (Some(cookie.as_str()), NOW + 3600),
+    ] {
+        let refusal = block_on(check(&store, value, now)).unwrap_err();
+        assert_eq!(
+            (refusal.reason, refusal.code()),
+            (Reason::NoSession, ErrorCode::Unauthenticated)
+        );
+    }
+    assert!(block_on(check(&store, Some(&cookie), NOW + 3599)).is_ok());
+    let out = block_on(logout(&store, Some(&cookie), &ctx(NOW + 5, "192.0.2.40"))).unwrap();
+    assert_eq!(out, LogoutOutcome::Revoked { username: "alice".into() });
+    let refusal = block_on(check(&store, Some(&cookie), NOW + 6)).unwrap_err();
+    assert_eq!(refusal.code(), ErrorCode::Unauthenticated);
+}
+
+#[test]
+fn logout_revokes_once_and_is_audited_once() {
+    let store = store();
+    let cookie = issued(&store, AuthMethod::Bypass, None);
+    let c = ctx(NOW + 5, "192.0.2.40");
+    assert_eq!(
+        block_on(logout(&store, Some(&cookie), &c)).unwrap(),
+        LogoutOutcome::Revoked { username: "alice".into() }
+    );
+    assert_eq!(block_on(logout(&store, Some(&cookie), &c)).unwrap(), LogoutOutcome::NoSession);
+    assert_eq!(block_on(logout(&store, None, &c)).unwrap(), LogoutOutcome::NoSession);
+    assert_eq!(block_on(logout(&store, Some("garbage"), &c)).unwrap(), LogoutOutcome::NoSession);
+    assert_eq!(store.audit(), [("logout", "success", "logout")]);
+    assert_eq!(store.last_event().username, "alice");
+    let sessions = store.sessions.borrow();
+    assert!(sessions.values().all(|row| row.revoked_at == Some(NOW + 5)));
+}
+
+#[test]
+fn an_unknown_stored_method_is_internal() {
+    let store = store();
+    let cookie = issued(&store, AuthMethod::Bypass, None);
+    for row in store.sessions.borrow_mut().values_mut() {
+        row.session.method = "password";
+    }
+    let refusal = block_on(check(&store, Some(&cookie), NOW)).unwrap_err();
+    assert_eq!(refusal.code(), ErrorCode::Internal);
+}
+
+#[test]
+fn sessions_are_stored_by_hash_with_their_method_name() {
+    let store = store();
+    for (n, method) in AuthMethod::ALL.into_iter().enumerate() {
+        let config = config("closed");
+        let random = random(u8::try_from(n).unwrap() * 10);
+        let session = block_on(session::issue(
+            &store,
+            &config,
+            "alice",
+            method,
+            None,
+            &ctx(NOW, "192.0.2.1"),
+            &random,
+        ))
+        .unwrap();
+        let sessions = store.sessions.borrow();
+        let row = &sessions[&session.id.storage_key()];
+        assert_eq!(row.session.method, method.as_str());
+        assert!(!sessions.contains_key(&session.id.to_cookie_value()), "never the id itself");
+    }
+}

@@ -1,0 +1,193 @@
+//! The Worker's routes as adapters: parse the request, call the flow core
+//! ([`crate::flow`]), render its outcome or refusal. No decision of the
+//! contract is made here.
+
+use std::rc::Rc;
+
+use shared::api::LoginResponse;
+use worker::{Env, Request, Response};
+
+use crate::config::{self, Config};
+use crate::cookie::{self, LOGIN_COOKIE, SESSION_COOKIE};
+use crate::d1::D1Store;
+use crate::duo_transport::FetchTransport;
+use crate::error::EdgeError;
+use crate::flow::duo_callback::{CallbackQuery, SignedIn, duo_callback};
+use crate::flow::duo_start::{StartOutcome, StartRequest, duo_start};
+use crate::flow::health::HealthMemo;
+use crate::flow::login::{LoginOutcome, login as first_factor, parse_body};
+use crate::flow::session::{self, IssuedSession};
+use crate::flow::{Ctx, Random, Reason, Refusal, Step, audit::Trail, check_origin};
+use crate::password::WebCryptoVerifier;
+use crate::{request, respond};
+
+thread_local! {
+    // A Worker isolate is single-threaded: one memo per isolate.
+    static HEALTH: Rc<HealthMemo> = Rc::new(HealthMemo::new());
+}
+
+/// What this isolate last learned about Duo, for `GET /api/health`.
+pub fn reachability() -> shared::api::DuoReachability {
+    HEALTH.with(|memo| memo.reachability())
+}
+
+/// `POST /api/login`.
+///
+/// # Errors
+/// Every refusal of the contract, as an [`EdgeError`].
+pub async fn login(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let config = Config::from_env(env).map_err(EdgeError::Config)?;
+    check_origin(&config.app_origin, request::header(&req, "Origin").as_deref())?;
+    request::require_json(&req)?;
+    let body = request::body(&mut req).await?;
+    let login = parse_body(&body).map_err(|e| EdgeError::BadRequest(e.as_str()))?;
+    let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
+    let outcome = first_factor(&store, &WebCryptoVerifier, &config, &login, &ctx, &random)
+        .await
+        .map_err(|refusal| logged(Step::Login, refusal))?;
+    match outcome {
+        LoginOutcome::Duo { username, login_cookie, max_age } => {
+            let mut response = respond::json(&LoginResponse::Duo { username }, 200)?;
+            let set = cookie::set(LOGIN_COOKIE, &login_cookie, max_age);
+            response.headers_mut().append("Set-Cookie", &set)?;
+            Ok(response)
+        }
+        LoginOutcome::Done(issued) => {
+            let body = LoginResponse::Done { session: issued.info.clone() };
+            Ok(with_session(respond::json(&body, 200)?, &issued)?)
+        }
+    }
+}
+
+/// `GET /api/session`.
+///
+/// # Errors
+/// [`EdgeError::Unauthenticated`] without a live session.
+pub async fn session(req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let store = D1Store::from_env(env)?;
+    let cookie = request::cookie(&req, SESSION_COOKIE);
+    let info = session::check(&store, cookie.as_deref(), request::now()).await?;
+    Ok(respond::json(&info, 200)?)
+}
+
+/// `POST /api/logout`: 204 and both cookies cleared, whether or not there
+/// was a session.
+///
+/// # Errors
+/// [`EdgeError::ForbiddenOrigin`], or storage failures.
+pub async fn logout(req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let config = Config::from_env(env).map_err(EdgeError::Config)?;
+    check_origin(&config.app_origin, request::header(&req, "Origin").as_deref())?;
+    let store = D1Store::from_env(env)?;
+    let cookie = request::cookie(&req, SESSION_COOKIE);
+    session::logout(&store, cookie.as_deref(), &request::ctx(&req))
+        .await
+        .map_err(|refusal| logged(Step::Logout, refusal))?;
+    let mut response = respond::empty(204)?;
+    let headers = response.headers_mut();
+    headers.append("Set-Cookie", &cookie::clear(SESSION_COOKIE))?;
+    headers.append("Set-Cookie", &cookie::clear(LOGIN_COOKIE))?;
+    Ok(response)
+}
+
+/// `POST /auth/duo/start`: 303 to Duo, to `/` (fail-open), or to
+/// `/?error=<code>`.
+///
+/// # Errors
+/// Only if the runtime cannot build a response.
+pub async fn start(req: Request, env: &Env) -> worker::Result<Response> {
+    let ctx = request::ctx(&req);
+    let (store, config, random) = match ready(env, Step::DuoStart, &ctx).await {
+        Ok(ready) => ready,
+        Err(refusal) => return refused(Step::DuoStart, &refusal),
+    };
+    let (origin, login) = (request::header(&req, "Origin"), request::cookie(&req, LOGIN_COOKIE));
+    let input = StartRequest { origin: origin.as_deref(), login_cookie: login.as_deref() };
+    let memo = HEALTH.with(Rc::clone);
+    let transport = FetchTransport::default();
+    match duo_start(&store, &transport, &config, &memo, input, &ctx, &random).await {
+        Ok(StartOutcome::Duo { url, login_cookie, max_age }) => {
+            let mut response = respond::redirect(&url)?;
+            let set = cookie::set(LOGIN_COOKIE, &login_cookie, max_age);
+            response.headers_mut().append("Set-Cookie", &set)?;
+            Ok(response)
+        }
+        Ok(StartOutcome::FailOpen { session, duo_error }) => {
+            let who = &session.info.username;
+            worker::console_warn!(
+                "duo_start: Duo unreachable, DUO_FAILMODE=open lets {who} in: {duo_error}"
+            );
+            signed_in(&session)
+        }
+        Err(refusal) => refused(Step::DuoStart, &refusal),
+    }
+}
+
+/// `GET /auth/duo/callback`: 303 to `/` with a session, or to `/?error=<code>`.
+///
+/// # Errors
+/// Only if the runtime cannot build a response.
+pub async fn callback(req: Request, env: &Env) -> worker::Result<Response> {
+    let ctx = request::ctx(&req);
+    let (store, config, random) = match ready(env, Step::DuoCallback, &ctx).await {
+        Ok(ready) => ready,
+        Err(refusal) => return refused(Step::DuoCallback, &refusal),
+    };
+    let query = req.url().map(|url| CallbackQuery::parse(url.query().unwrap_or_default()));
+    let query = query.unwrap_or_default();
+    let login = request::cookie(&req, LOGIN_COOKIE);
+    let transport = FetchTransport::default();
+    match duo_callback(&store, &transport, &config, &query, login.as_deref(), &ctx, &random).await {
+        Ok(SignedIn(session)) => signed_in(&session),
+        Err(refusal) => refused(Step::DuoCallback, &refusal),
+    }
+}
+
+/// What a Duo step needs besides its request: storage, the configuration
+/// and fresh randomness; or the step's `config_error` (or `internal`)
+/// refusal, audited when storage is there.
+async fn ready(env: &Env, step: Step, ctx: &Ctx) -> Result<(D1Store, Config, Random), Refusal> {
+    let store = D1Store::from_env(env).map_err(Refusal::internal)?;
+    let ready = match Config::from_env(env) {
+        Ok(config) => request::random().map(|random| (config, random)).map_err(Refusal::internal),
+        Err(problem) => {
+            config::log_once(&problem);
+            Err(Refusal::new(Reason::ConfigError).detail(problem.to_string()))
+        }
+    };
+    match ready {
+        Ok((config, random)) => Ok((store, config, random)),
+        Err(refusal) => Err(Trail::new(step, ctx).refuse(&store, refusal).await),
+    }
+}
+
+/// Logs a refusal: the code, the reason and the detail (never a secret).
+fn logged(step: Step, refusal: Refusal) -> Refusal {
+    let (code, reason) = (refusal.code(), refusal.reason.as_str());
+    let detail = refusal.detail.as_deref().unwrap_or("-");
+    worker::console_warn!("{}: refused with {code} (reason {reason}): {detail}", step.as_str());
+    refusal
+}
+
+/// A Duo step's refusal: logged, then 303 to `/?error=<code>` with the
+/// login cookie cleared.
+fn refused(step: Step, refusal: &Refusal) -> worker::Result<Response> {
+    let refusal = logged(step, refusal.clone());
+    let mut response = respond::redirect(&format!("/?error={}", refusal.code().as_str()))?;
+    response.headers_mut().append("Set-Cookie", &cookie::clear(LOGIN_COOKIE))?;
+    Ok(response)
+}
+
+/// 303 to `/` with the new session's cookie, the login cookie cleared.
+fn signed_in(session: &IssuedSession) -> worker::Result<Response> {
+    with_session(respond::redirect("/")?, session)
+}
+
+/// Adds the session cookie and clears the login cookie.
+fn with_session(mut response: Response, session: &IssuedSession) -> worker::Result<Response> {
+    let headers = response.headers_mut();
+    let value = session.id.to_cookie_value();
+    headers.append("Set-Cookie", &cookie::set(SESSION_COOKIE, &value, session.max_age))?;
+    headers.append("Set-Cookie", &cookie::clear(LOGIN_COOKIE))?;
+    Ok(response)
+}
