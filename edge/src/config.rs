@@ -7,15 +7,12 @@
 //! it, and [`Config::parse`] moves secrets into redacting newtypes.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use shared::api::routes;
 use shared::duo::{ApiHost, ClientId, ClientSecret, ConfigError, DuoClient, RedirectUri};
-use wasm_bindgen::JsValue;
-use worker::Env;
 use zeroize::Zeroizing;
 
 /// Settings in the order they are checked; the first problem is reported.
@@ -91,12 +88,13 @@ impl Config {
     ///
     /// # Errors
     /// The first setting that is missing or invalid.
-    pub fn from_env(env: &Env) -> Result<Self, ConfigProblem> {
+    #[cfg(target_arch = "wasm32")]
+    pub fn from_env(env: &worker::Env) -> Result<Self, ConfigProblem> {
         Self::parse(|name| {
             // `Var`/`Secret` print their value when formatted: take the JS
             // string out of the binding without formatting it.
             let binding = env.var(name).ok()?;
-            JsValue::from(binding).as_string().map(Zeroizing::new)
+            wasm_bindgen::JsValue::from(binding).as_string().map(Zeroizing::new)
         })
     }
 
@@ -161,12 +159,15 @@ fn duo_problem(error: &ConfigError) -> ConfigProblem {
 ///
 /// # Errors
 /// The first setting that is missing or invalid.
-pub fn check(env: &Env) -> Result<(), ConfigProblem> {
+#[cfg(target_arch = "wasm32")]
+pub fn check(env: &worker::Env) -> Result<(), ConfigProblem> {
     Config::from_env(env).map(drop)
 }
 
 /// Logs a configuration problem once per isolate, by name.
+#[cfg(target_arch = "wasm32")]
 pub fn log_once(problem: &ConfigProblem) {
+    use std::sync::atomic::{AtomicBool, Ordering};
     static LOGGED: AtomicBool = AtomicBool::new(false);
     if !LOGGED.swap(true, Ordering::Relaxed) {
         worker::console_error!("configuration error: {problem}");

@@ -2,12 +2,10 @@
 //! and a kind sentence for people; the detail goes to the log only, and never
 //! holds a secret.
 
-use shared::{ErrorBody, ErrorCode};
-use worker::Response;
+use shared::ErrorCode;
 
-use crate::config::{self, ConfigProblem};
+use crate::config::ConfigProblem;
 use crate::flow::Refusal;
-use crate::respond;
 
 /// Largest request body read (`POST /api/login`), in bytes.
 pub const MAX_BODY_LEN: usize = 4096;
@@ -68,6 +66,7 @@ impl From<Refusal> for EdgeError {
     }
 }
 
+#[cfg(target_arch = "wasm32")]
 impl From<worker::Error> for EdgeError {
     fn from(error: worker::Error) -> Self {
         Self::Internal(error.to_string())
@@ -131,7 +130,11 @@ impl EdgeError {
     ///
     /// # Errors
     /// Only if the runtime cannot build a response.
-    pub fn into_response(self) -> worker::Result<Response> {
+    #[cfg(target_arch = "wasm32")]
+    pub fn into_response(self) -> worker::Result<worker::Response> {
+        use crate::{config, respond};
+        use shared::ErrorBody;
+
         match &self {
             Self::Config(problem) => config::log_once(problem),
             Self::Internal(detail) => worker::console_error!("internal error: {detail}"),

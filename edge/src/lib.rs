@@ -11,77 +11,26 @@
 //! the Workers assets binding; only `/api/*` and `/auth/*` reach this code
 //! (`run_worker_first` in `wrangler.toml`), and anything else that does is
 //! handed to the assets binding.
+//!
+//! Natively only the core and the pure pieces compile (for their tests and
+//! the end-to-end test bed): the adapters need the Workers runtime.
 
 pub mod config;
 pub mod cookie;
+#[cfg(target_arch = "wasm32")]
 pub mod d1;
+#[cfg(target_arch = "wasm32")]
 pub mod duo_transport;
 pub mod error;
 pub mod flow;
+pub mod headers;
 pub mod password;
+#[cfg(target_arch = "wasm32")]
 pub mod request;
+#[cfg(target_arch = "wasm32")]
 pub mod respond;
+#[cfg(target_arch = "wasm32")]
 pub mod routes;
 pub mod session;
-
-use shared::api::{HealthResponse, routes as paths};
-use shared::{ErrorBody, ErrorCode};
-use worker::{Context, Env, Request, Response, Result, Router, event};
-
-/// Binding name of the SPA's static assets (`[assets]` in `wrangler.toml`).
-const ASSETS_BINDING: &str = "ASSETS";
-
-#[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    Router::new()
-        .get(paths::HEALTH, |_, ctx| health(&ctx.env))
-        .post_async(
-            paths::LOGIN,
-            |req, ctx| async move { answer(routes::login(req, &ctx.env).await) },
-        )
-        .get_async(paths::SESSION, |req, ctx| async move {
-            answer(routes::session(req, &ctx.env).await)
-        })
-        .post_async(
-            paths::LOGOUT,
-            |req, ctx| async move { answer(routes::logout(req, &ctx.env).await) },
-        )
-        .post_async(paths::DUO_START, |req, ctx| async move { routes::start(req, &ctx.env).await })
-        .get_async(
-            paths::DUO_CALLBACK,
-            |req, ctx| async move { routes::callback(req, &ctx.env).await },
-        )
-        .or_else_any_method_async("/api/*rest", |_, _| async { not_found() })
-        .or_else_any_method_async("/auth/*rest", |_, _| async { not_found() })
-        .or_else_any_method_async("/*rest", |req, ctx| async move {
-            ctx.env.assets(ASSETS_BINDING)?.fetch_request(req).await
-        })
-        .run(req, env)
-        .await
-}
-
-/// `GET /api/health`: `200 {"status":"ok","duo":...}` or `503` naming the
-/// first setting that is missing or invalid.
-fn health(env: &Env) -> Result<Response> {
-    let body = match config::check(env) {
-        Ok(()) => HealthResponse::ok(routes::reachability()),
-        Err(problem) => {
-            config::log_once(&problem);
-            HealthResponse::config_error(problem.setting())
-        }
-    };
-    let status = if body.is_ready() { 200 } else { 503 };
-    respond::json(&body, status)
-}
-
-/// A handler's outcome as a response: errors become the contract's bodies.
-fn answer(outcome: std::result::Result<Response, error::EdgeError>) -> Result<Response> {
-    outcome.or_else(error::EdgeError::into_response)
-}
-
-fn not_found() -> Result<Response> {
-    respond::json(
-        &ErrorBody { code: ErrorCode::BadRequest, message: "No such endpoint.".to_owned() },
-        404,
-    )
-}
+#[cfg(target_arch = "wasm32")]
+mod worker_entry;

@@ -6,9 +6,9 @@ use std::net::IpAddr;
 use worker::Request;
 use zeroize::Zeroizing;
 
-use crate::cookie;
 use crate::error::{EdgeError, MAX_BODY_LEN};
 use crate::flow::{Ctx, Random};
+use crate::{cookie, headers};
 
 /// Now, in Unix seconds (the Workers clock).
 pub fn now() -> u64 {
@@ -27,11 +27,7 @@ pub fn cookie(req: &Request, name: &str) -> Option<String> {
 
 /// `CF-Connecting-IP`, when it is an IP address.
 pub fn client_ip(req: &Request) -> Option<IpAddr> {
-    parse_ip(&header(req, "CF-Connecting-IP")?)
-}
-
-fn parse_ip(text: &str) -> Option<IpAddr> {
-    text.trim().parse().ok()
+    headers::client_ip(&header(req, "CF-Connecting-IP")?)
 }
 
 /// The flow's view of this request: now and the client.
@@ -53,16 +49,11 @@ pub fn random() -> Result<Random, EdgeError> {
 /// # Errors
 /// [`EdgeError::UnsupportedMediaType`].
 pub fn require_json(req: &Request) -> Result<(), EdgeError> {
-    if is_json(header(req, "Content-Type").as_deref()) {
+    if headers::is_json(header(req, "Content-Type").as_deref()) {
         Ok(())
     } else {
         Err(EdgeError::UnsupportedMediaType)
     }
-}
-
-fn is_json(content_type: Option<&str>) -> bool {
-    let media_type = content_type.unwrap_or_default().split(';').next().unwrap_or_default();
-    media_type.trim().eq_ignore_ascii_case("application/json")
 }
 
 /// The body, at most [`MAX_BODY_LEN`] bytes: refused up front by
@@ -71,7 +62,7 @@ fn is_json(content_type: Option<&str>) -> bool {
 /// # Errors
 /// [`EdgeError::PayloadTooLarge`], or [`EdgeError::BadRequest`] when unreadable.
 pub async fn body(req: &mut Request) -> Result<Zeroizing<Vec<u8>>, EdgeError> {
-    if header(req, "Content-Length").is_some_and(|length| declared_too_long(&length)) {
+    if header(req, "Content-Length").is_some_and(|length| headers::declared_too_long(&length)) {
         return Err(EdgeError::PayloadTooLarge);
     }
     let body =
@@ -80,37 +71,4 @@ pub async fn body(req: &mut Request) -> Result<Zeroizing<Vec<u8>>, EdgeError> {
         return Err(EdgeError::PayloadTooLarge);
     }
     Ok(body)
-}
-
-fn declared_too_long(length: &str) -> bool {
-    length.trim().parse::<u64>().map_or(true, |n| n > MAX_BODY_LEN as u64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_media_type_allows_parameters_only() {
-        assert!(is_json(Some("application/json")));
-        assert!(is_json(Some("Application/JSON; charset=utf-8")));
-        for other in [None, Some(""), Some("text/plain"), Some("application/jsonx")] {
-            assert!(!is_json(other), "{other:?}");
-        }
-    }
-
-    #[test]
-    fn content_length_is_checked_before_reading() {
-        assert!(!declared_too_long("4096"));
-        assert!(declared_too_long("4097"));
-        assert!(declared_too_long("lots"));
-    }
-
-    #[test]
-    fn client_ip_must_be_an_address() {
-        assert_eq!(parse_ip(" 192.0.2.1 "), Some(IpAddr::from([192, 0, 2, 1])));
-        assert!(parse_ip("2001:db8::1").is_some());
-        assert_eq!(parse_ip("192.0.2.1, 10.0.0.1"), None);
-        assert_eq!(parse_ip("unknown"), None);
-    }
 }

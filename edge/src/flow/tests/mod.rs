@@ -6,5 +6,7 @@ mod audit;
 mod duo_callback;
 mod duo_start;
 mod login;
+// proptest is a native dev-dependency.
+#[cfg(not(target_arch = "wasm32"))]
 mod properties;
 mod session;
