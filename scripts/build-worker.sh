@@ -22,3 +22,12 @@ if [[ "${SKIP_WORKER_BUILD:-}" == 1 && -f "$ROOT/edge/build/index.js" ]]; then
   exit 0
 fi
 worker-build --release
+# worker-build keeps the wasm name section (139 KB raw, a seventh of the
+# gzipped upload): function names only, which no deployment needs. A panic
+# still logs its message and source location. The feature flags are the ones
+# worker-build's own wasm-opt run enables.
+wasm="$ROOT/edge/build/index_bg.wasm"
+wasm-opt "$wasm" -o "$wasm.stripped" --strip-debug --strip-producers \
+  --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
+  --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
+mv "$wasm.stripped" "$wasm"

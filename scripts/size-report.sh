@@ -1,19 +1,33 @@
 #!/usr/bin/env bash
 # Prints raw and gzip sizes of the two wasm binaries that ship: the Worker's
-# (edge/build) and the SPA's (dist). Run after both are built.
+# (edge/build) and the SPA's (dist), and fails when either is over its
+# budget. Run after both are built.
+#
+# The budgets sit just above the sizes measured when they were last set: a
+# change that grows a binary past one must lower something else or raise the
+# budget on purpose, in the same commit, saying why.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 
-report() { # label file
+WORKER_GZIP_BUDGET=258000
+SPA_GZIP_BUDGET=116000
+
+status=0
+report() { # label file budget
   local raw gz
   raw=$(stat -c %s "$2")
   gz=$(gzip -9 -c "$2" | wc -c)
-  printf '%-14s %10d bytes raw %10d bytes gzip -9   %s\n' "$1" "$raw" "$gz" "$2"
+  printf '%-14s %10d bytes raw %10d bytes gzip -9 (budget %d)   %s\n' "$1" "$raw" "$gz" "$3" "$2"
+  if (( gz > $3 )); then
+    echo "size report: $1 is $((gz - $3)) bytes over its gzip budget ($3)" >&2
+    status=1
+  fi
 }
 worker_wasm=$(find edge/build -name '*.wasm' | head -n1)
 app_wasm=$(find dist -name '*_bg.wasm' | head -n1)
 [[ -n "$worker_wasm" && -n "$app_wasm" ]] || { echo "size report: build first" >&2; exit 1; }
 echo "wasm sizes:"
-report "Worker (edge)" "$worker_wasm"
-report "SPA (app)" "$app_wasm"
+report "Worker (edge)" "$worker_wasm" "$WORKER_GZIP_BUDGET"
+report "SPA (app)" "$app_wasm" "$SPA_GZIP_BUDGET"
+exit $status
