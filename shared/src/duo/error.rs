@@ -163,7 +163,7 @@ pub enum MalformedResponse {
     /// The health-check body has a `stat` other than `OK` or `FAIL`.
     #[error("unexpected `stat` value")]
     UnexpectedStat,
-    /// The token response's `token_type` is not `Bearer`.
+    /// The token response's `token_type` is not `Bearer` (compared case-insensitively).
     #[error("`token_type` is not `Bearer`")]
     TokenType,
     /// The token response's `expires_in` is not a positive integer.
@@ -244,14 +244,22 @@ pub enum IdTokenError {
     /// `preferred_username` differs from the username the login started with.
     #[error("id_token preferred_username does not match the user")]
     UsernameMismatch,
-    /// `auth_result` is missing or has no string `status` ([`VerifiedIdToken::require_allow`](super::VerifiedIdToken::require_allow)).
-    #[error("id_token has no auth_result.status")]
+    /// `auth_result` is missing, or lacks a string `status` or a string `result`
+    /// ([`VerifiedIdToken::require_allow`](super::VerifiedIdToken::require_allow)).
+    #[error("id_token has no auth_result.status or auth_result.result")]
     AuthResultMissing,
     /// `auth_result.status` is not `allow`: Duo did not approve the login.
     #[error("Duo did not allow the authentication (status `{status}`)")]
     NotAllowed {
         /// The status found (`deny`, `fraud`, ..., truncated to 64 characters).
         status: String,
+    },
+    /// `auth_result.status` is `allow` but `auth_result.result` is not: Duo's answer
+    /// contradicts itself, and only an answer that says `allow` twice logs the user in.
+    #[error("Duo did not allow the authentication (result `{result}`)")]
+    ResultNotAllowed {
+        /// The result found (`deny`, ..., truncated to 64 characters).
+        result: String,
     },
 }
 

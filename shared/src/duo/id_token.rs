@@ -128,7 +128,8 @@ pub struct AccessDevice {
 
 /// A verified ID token: signature, issuer, audience, times, nonce and username checked.
 ///
-/// `auth_result` is **not** yet checked: call [`Self::require_allow`]. The typed view is
+/// `auth_result` is **not** yet checked: call [`Self::require_allow`] (it needs both
+/// `status` and `result` to say `allow`). The typed view is
 /// lenient (missing or odd fields become `None`); [`Self::claims`] has everything.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifiedIdToken {
@@ -215,25 +216,25 @@ impl VerifiedIdToken {
         string_at(self.claims.get("auth_result")?, &["status_msg"])
     }
 
-    /// The explicit last check: `auth_result.status` must be `allow`.
+    /// The explicit last check: `auth_result.status` and `auth_result.result` must both be
+    /// exactly `allow` (issue #11: a token saying `status: allow, result: deny` is refused).
     ///
     /// # Errors
-    /// [`IdTokenError::AuthResultMissing`] or [`IdTokenError::NotAllowed`].
+    /// [`IdTokenError::AuthResultMissing`], [`IdTokenError::NotAllowed`] (checked first, for
+    /// `status`) or [`IdTokenError::ResultNotAllowed`].
     pub fn require_allow(&self) -> Result<(), IdTokenError> {
-        match self.status() {
-            Some(AuthStatus::Allow) => Ok(()),
+        let auth_result = self.claims.get("auth_result");
+        let field = |name: &str| auth_result.and_then(|r| r.get(name)).and_then(Value::as_str);
+        let cut = |value: &str| value.chars().take(64).collect();
+        match field("status") {
+            None => return Err(IdTokenError::AuthResultMissing),
+            Some("allow") => {}
+            Some(status) => return Err(IdTokenError::NotAllowed { status: cut(status) }),
+        }
+        match field("result") {
             None => Err(IdTokenError::AuthResultMissing),
-            Some(_) => Err(IdTokenError::NotAllowed {
-                status: self
-                    .claims
-                    .get("auth_result")
-                    .and_then(|r| r.get("status"))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .chars()
-                    .take(64)
-                    .collect(),
-            }),
+            Some("allow") => Ok(()),
+            Some(result) => Err(IdTokenError::ResultNotAllowed { result: cut(result) }),
         }
     }
 
@@ -430,8 +431,8 @@ impl DuoClient {
             return Err(IdTokenError::UsernameMismatch);
         }
 
-        // 11. `auth_result.status == "allow"` is a separate, explicit step:
-        //     `VerifiedIdToken::require_allow`.
+        // 11. `auth_result.status == "allow"` and `auth_result.result == "allow"` are a
+        //     separate, explicit step: `VerifiedIdToken::require_allow`.
         Ok(VerifiedIdToken {
             username: username.to_owned(),
             expires_at: exp,

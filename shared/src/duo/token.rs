@@ -149,7 +149,7 @@ impl DuoClient {
     }
 
     /// Checks the token response's envelope (`id_token`, `access_token`, `expires_in > 0`,
-    /// `token_type == "Bearer"`) and verifies its `id_token`.
+    /// `token_type` `Bearer` in any ASCII case) and verifies its `id_token`.
     ///
     /// Does **not** check `auth_result`: call [`VerifiedIdToken::require_allow`].
     ///
@@ -178,7 +178,8 @@ impl DuoClient {
             Some(v) if v.as_u64().is_some_and(|n| n > 0) => {}
             Some(_) => return Err(MalformedResponse::ExpiresIn.into()),
         }
-        if non_empty_str(&body, "token_type")? != "Bearer" {
+        // RFC 6749, section 5.1: the value is case insensitive.
+        if !non_empty_str(&body, "token_type")?.eq_ignore_ascii_case("Bearer") {
             return Err(MalformedResponse::TokenType.into());
         }
         Ok(self.verify_id_token(id_token, expected, now)?)
