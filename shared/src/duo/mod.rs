@@ -49,6 +49,7 @@ mod config;
 mod error;
 mod http;
 mod id_token;
+mod json;
 mod jwt;
 mod token;
 mod transport;
@@ -58,6 +59,9 @@ mod tests;
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod proptests;
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod reference;
 
 pub use authorize::{AuthorizeOptions, DuoUsername, Nonce, State};
 pub use config::{ApiHost, ClientId, ClientSecret, DuoClient, JwtLifetime, RedirectUri, Scheme};
