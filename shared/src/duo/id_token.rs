@@ -1,12 +1,12 @@
 //! Verification of Duo's `id_token` and a lenient typed view of its claims.
 
-use super::UnixTime;
 use super::authorize::{DuoUsername, Nonce};
 use super::config::{DuoClient, Scheme};
 use super::error::IdTokenError;
+use super::http::TOKEN_PATH;
+use super::inputs::UnixTime;
 use super::json::{self, Field, Nested, ObjectFields};
 use super::jwt;
-use super::token::TOKEN_PATH;
 use serde::de::MapAccess;
 use serde_json::{Map, Value};
 use std::sync::OnceLock;

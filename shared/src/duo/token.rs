@@ -3,17 +3,15 @@
 
 use super::config::DuoClient;
 use super::error::{DuoError, InputError, MalformedResponse};
-use super::http::{HttpRequest, HttpResponse, MAX_RESPONSE_BODY};
+use super::http::{HEALTH_CHECK_PATH, HttpRequest, HttpResponse, MAX_RESPONSE_BODY, TOKEN_PATH};
 use super::id_token::{Expectations, VerifiedIdToken};
+use super::inputs::{RandomBytes, UnixTime};
 use super::json::{self, Field, ObjectFields};
 use super::jwt;
-use super::{RandomBytes, UnixTime};
 use serde::Serialize;
 use serde::de::MapAccess;
 use serde_json::{Map, Value};
 
-pub(crate) const HEALTH_CHECK_PATH: &str = "/oauth/v1/health_check";
-pub(crate) const TOKEN_PATH: &str = "/oauth/v1/token";
 const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// The one-time authorization code from the callback (`duo_code`, or `code`): non-empty,
