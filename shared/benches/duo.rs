@@ -4,7 +4,13 @@
 //! - building the token request (one client assertion),
 //! - verifying a token response with a realistic ~2.8 KB `id_token` (full `auth_context`),
 //! - and its floor: a bare HMAC-SHA512 over the same token's signing input with the same key
-//!   (`cargo bench -p shared -- verify_token_response` runs both).
+//!   (`cargo bench -p shared -- verify_token_response` runs both),
+//! - verification followed by the first read of the typed view (`txid`, as the Worker does),
+//!   which parses the full claims once (`VerifiedIdToken` parses them lazily).
+//!
+//! The bench profile inherits `release`: `opt-level = "z"` for everything but the crates the
+//! root manifest raises to 3 (`sha2`, `hmac`, ...), so the floor runs speed-optimized code and
+//! the JSON and base64 work runs size-optimized code, as in the Worker.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
@@ -66,6 +72,16 @@ mod native {
                     .expect("fixture verifies");
                 verified.require_allow().expect("fixture allows");
                 verified
+            });
+        });
+
+        c.bench_function("verify_token_response_then_typed_view", |b| {
+            b.iter(|| {
+                let verified = client
+                    .verify_token_response(black_box(&response), &expected, now)
+                    .expect("fixture verifies");
+                verified.require_allow().expect("fixture allows");
+                verified.txid()
             });
         });
 
