@@ -2,16 +2,27 @@
 //!
 //! - building the authorize URL (one HS512 JWT, URL encoding),
 //! - building the token request (one client assertion),
-//! - verifying a token response with a realistic ~2.8 KB `id_token` (full `auth_context`).
+//! - verifying a token response with a realistic ~2.8 KB `id_token` (full `auth_context`),
+//! - and its floor: a bare HMAC-SHA512 over the same token's signing input with the same key
+//!   (`cargo bench -p shared -- verify_token_response` runs both),
+//! - verification followed by the first read of the typed view (`txid`, as the Worker does),
+//!   which parses the full claims once (`VerifiedIdToken` parses them lazily).
+//!
+//! The bench profile inherits `release`: `opt-level = "z"` for everything but the crates the
+//! root manifest raises to 3 (`sha2`, `hmac`, ...), so the floor runs speed-optimized code and
+//! the JSON and base64 work runs size-optimized code, as in the Worker.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
     use criterion::Criterion;
+    use hmac::{Hmac, Mac};
     use shared::duo::{
         AuthCode, AuthorizeOptions, DuoClient, DuoUsername, Expectations, HttpResponse, Nonce,
         State, UnixTime,
     };
     use std::hint::black_box;
+
+    const SECRET: &str = "deadbeefdeadbeefdeadbeefdeadbeefdeadbeef";
 
     const TOKEN_RESPONSE: &str =
         include_str!("../../tests/fixtures/duo-client/token_response_full.json");
@@ -20,7 +31,7 @@ mod native {
     fn client() -> DuoClient {
         DuoClient::from_settings(
             "DIXXXXXXXXXXXXXXXXXX",
-            "deadbeefdeadbeefdeadbeefdeadbeefdeadbeef".to_owned(),
+            SECRET.to_owned(),
             "api-deadbeef.duosecurity.com",
             "https://login.example.com/auth/duo/callback",
         )
@@ -61,6 +72,30 @@ mod native {
                     .expect("fixture verifies");
                 verified.require_allow().expect("fixture allows");
                 verified
+            });
+        });
+
+        c.bench_function("verify_token_response_then_typed_view", |b| {
+            b.iter(|| {
+                let verified = client
+                    .verify_token_response(black_box(&response), &expected, now)
+                    .expect("fixture verifies");
+                verified.require_allow().expect("fixture allows");
+                verified.txid()
+            });
+        });
+
+        // The floor: what the signature check alone costs on this token.
+        let body: serde_json::Value =
+            serde_json::from_str(TOKEN_RESPONSE).expect("fixture is JSON");
+        let id_token = body["id_token"].as_str().expect("fixture has an id_token");
+        let (signing_input, _signature) = id_token.rsplit_once('.').expect("compact JWS");
+        c.bench_function("verify_token_response_floor_hmac_sha512", |b| {
+            b.iter(|| {
+                let mut mac = Hmac::<sha2::Sha512>::new_from_slice(SECRET.as_bytes())
+                    .expect("HMAC takes any key length");
+                mac.update(black_box(signing_input.as_bytes()));
+                mac.finalize().into_bytes()
             });
         });
     }

@@ -4,8 +4,7 @@
 //! It compiles natively and for `wasm32-unknown-unknown`.
 //!
 //! With the `duo` feature (used by the Worker, never by the SPA), the `duo` module is an I/O-free
-//! Duo Universal Prompt client; `native-transport` adds a blocking HTTPS transport for tools
-//! and tests.
+//! Duo Universal Prompt client.
 
 pub mod api;
 pub mod error;

@@ -58,7 +58,7 @@ fn app_dependency_tree_has_no_jwt_or_hmac_crate() {
     }
     for (name, features) in crates.iter().filter(|(name, _)| *name == "shared") {
         assert!(
-            !features.split(',').any(|f| f == "duo" || f == "native-transport"),
+            !features.split(',').any(|f| f == "duo"),
             "`app` enables `{name}` features [{features}]"
         );
     }

@@ -1,13 +1,15 @@
-//! The native transport against a one-shot loopback HTTP server (the emulator's mode:
-//! a loopback `host:port` means plain http). Native only.
-#![cfg(all(feature = "native-transport", not(target_arch = "wasm32")))]
+//! The client's flow helpers over a real (blocking, test-only) transport against a one-shot
+//! loopback HTTP server (the emulator's mode: a loopback `host:port` means plain http).
+//! Native only.
+#![cfg(not(target_arch = "wasm32"))]
 
-use shared::duo::{
-    DuoClient, DuoError, HealthCheck, NativeTransport, TransportErrorKind, USER_AGENT, UnixTime,
-};
+mod support;
+
+use shared::duo::{DuoClient, DuoError, HealthCheck, TransportErrorKind, USER_AGENT, UnixTime};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::task::{Context, Poll, Waker};
+use support::NativeTransport;
 
 const SECRET: &str = "deadbeefdeadbeefdeadbeefdeadbeefdeadbeef";
 

@@ -2,8 +2,9 @@
 
 use super::config::DuoClient;
 use super::error::InputError;
+use super::http::AUTHORIZE_PATH;
+use super::inputs::{RandomBytes, UnixTime};
 use super::jwt;
-use super::{RandomBytes, UnixTime};
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 
@@ -240,6 +241,6 @@ impl DuoClient {
         if let Some(nonce) = nonce {
             query.append_pair("nonce", nonce.as_str());
         }
-        format!("{}?{}", self.api_host.url("/oauth/v1/authorize"), query.finish())
+        format!("{}?{}", self.api_host.url(AUTHORIZE_PATH), query.finish())
     }
 }

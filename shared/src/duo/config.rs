@@ -312,26 +312,6 @@ impl DuoClient {
         }
         Ok(self)
     }
-
-    /// The client id.
-    pub fn client_id(&self) -> &ClientId {
-        &self.client_id
-    }
-
-    /// The API host.
-    pub fn api_host(&self) -> &ApiHost {
-        &self.api_host
-    }
-
-    /// The redirect URI.
-    pub fn redirect_uri(&self) -> &RedirectUri {
-        &self.redirect_uri
-    }
-
-    /// The User-Agent this client sends.
-    pub fn user_agent(&self) -> &str {
-        &self.user_agent
-    }
 }
 
 /// Splits `host[:port]` or `[v6][:port]`; `None` when the host or port is malformed.

@@ -4,10 +4,17 @@
 //! from Duo are kept in fields for logs, and shown only when they are short protocol tokens
 //! (an algorithm name, an issuer).
 
-use super::transport::TransportError;
 use thiserror::Error;
 
 /// A Duo setting that cannot be used. Each variant names the setting, never its value.
+///
+/// The Worker's settings are `DUO_CLIENT_ID`, `DUO_CLIENT_SECRET`, `DUO_API_HOST` and
+/// `APP_ORIGIN` (the redirect URI is `APP_ORIGIN` + `/auth/duo/callback`); the JWT lifetime
+/// and the User-Agent suffix are builder parameters ([`JwtLifetime::new`],
+/// [`DuoClient::with_user_agent_suffix`]).
+///
+/// [`JwtLifetime::new`]: super::JwtLifetime::new
+/// [`DuoClient::with_user_agent_suffix`]: super::DuoClient::with_user_agent_suffix
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -43,40 +50,44 @@ pub enum ConfigError {
     /// `DUO_API_HOST` is not a valid host name (bad characters, user info, empty labels, bad port).
     #[error("DUO_API_HOST is not a valid host name")]
     ApiHostInvalid,
-    /// `DUO_REDIRECT_URI` is empty.
+    /// The redirect URI (`APP_ORIGIN` + the callback path) is empty.
     #[error("the Duo redirect URI is empty")]
     RedirectUriEmpty,
-    /// `DUO_REDIRECT_URI` is not an absolute `scheme://host...` URI.
+    /// The redirect URI (from `APP_ORIGIN`) is not an absolute `scheme://host...` URI.
     #[error("the Duo redirect URI must be absolute (https://host/path)")]
     RedirectUriNotAbsolute,
-    /// `DUO_REDIRECT_URI` uses `http` for a host that is not loopback, or another scheme.
+    /// The redirect URI (from `APP_ORIGIN`) uses `http` for a host that is not loopback, or another scheme.
     #[error("the Duo redirect URI must use https (http only for localhost or loopback)")]
     RedirectUriScheme,
-    /// `DUO_REDIRECT_URI` names a non-loopback IP address; Duo requires a DNS host name.
+    /// The redirect URI (from `APP_ORIGIN`) names a non-loopback IP address; Duo requires a DNS host name.
     #[error("the Duo redirect URI must use a DNS host name, not an IP address")]
     RedirectUriIpHost,
-    /// `DUO_REDIRECT_URI` is malformed (user info, whitespace, control characters, empty host, bad port).
+    /// The redirect URI (from `APP_ORIGIN`) is malformed (user info, whitespace, control characters, empty host, bad port).
     #[error("the Duo redirect URI is malformed")]
     RedirectUriInvalid,
-    /// `DUO_REDIRECT_URI` has a fragment (`#...`), which a redirect target may not have.
+    /// The redirect URI (from `APP_ORIGIN`) has a fragment (`#...`), which a redirect target may not have.
     #[error("the Duo redirect URI may not have a fragment")]
     RedirectUriFragment,
-    /// `DUO_REDIRECT_URI` is longer than 1024 characters.
+    /// The redirect URI (from `APP_ORIGIN`) is longer than 1024 characters.
     #[error("the Duo redirect URI is longer than 1024 characters")]
     RedirectUriTooLong,
-    /// The JWT lifetime is outside 1..=300 seconds (Duo rejects long-lived JWTs).
+    /// The JWT lifetime ([`JwtLifetime::new`](super::JwtLifetime::new)) is outside 1..=300
+    /// seconds (Duo rejects long-lived JWTs).
     #[error("the Duo JWT lifetime must be 1 to 300 seconds (found {found})")]
     JwtLifetime {
         /// The rejected number of seconds.
         found: i64,
     },
-    /// The User-Agent suffix contains a control character or is longer than 256 bytes.
+    /// The User-Agent suffix
+    /// ([`DuoClient::with_user_agent_suffix`](super::DuoClient::with_user_agent_suffix))
+    /// contains a control character or is longer than 256 bytes.
     #[error("the Duo User-Agent suffix contains control characters or is too long")]
     UserAgentSuffix,
 }
 
 impl ConfigError {
-    /// The name of the setting at fault (for `/api/health`'s `setting`), never its value.
+    /// The name of the setting at fault (for `/api/health`'s `setting`), never its value:
+    /// `APP_ORIGIN` for the redirect URI, which the Worker derives from it.
     pub fn setting(&self) -> &'static str {
         match self {
             Self::ClientIdLength { .. } | Self::ClientIdCharacters => "DUO_CLIENT_ID",
@@ -163,7 +174,7 @@ pub enum MalformedResponse {
     /// The health-check body has a `stat` other than `OK` or `FAIL`.
     #[error("unexpected `stat` value")]
     UnexpectedStat,
-    /// The token response's `token_type` is not `Bearer`.
+    /// The token response's `token_type` is not `Bearer` (compared case-insensitively).
     #[error("`token_type` is not `Bearer`")]
     TokenType,
     /// The token response's `expires_in` is not a positive integer.
@@ -244,8 +255,9 @@ pub enum IdTokenError {
     /// `preferred_username` differs from the username the login started with.
     #[error("id_token preferred_username does not match the user")]
     UsernameMismatch,
-    /// `auth_result` is missing or has no string `status` ([`VerifiedIdToken::require_allow`](super::VerifiedIdToken::require_allow)).
-    #[error("id_token has no auth_result.status")]
+    /// `auth_result` is missing, or lacks a string `status` or a string `result`
+    /// ([`VerifiedIdToken::require_allow`](super::VerifiedIdToken::require_allow)).
+    #[error("id_token has no auth_result.status or auth_result.result")]
     AuthResultMissing,
     /// `auth_result.status` is not `allow`: Duo did not approve the login.
     #[error("Duo did not allow the authentication (status `{status}`)")]
@@ -253,6 +265,46 @@ pub enum IdTokenError {
         /// The status found (`deny`, `fraud`, ..., truncated to 64 characters).
         status: String,
     },
+    /// `auth_result.status` is `allow` but `auth_result.result` is not: Duo's answer
+    /// contradicts itself, and only an answer that says `allow` twice logs the user in.
+    #[error("Duo did not allow the authentication (result `{result}`)")]
+    ResultNotAllowed {
+        /// The result found (`deny`, ..., truncated to 64 characters).
+        result: String,
+    },
+}
+
+/// What kind of transport failure happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// Could not connect (DNS, refused, unreachable).
+    Connect,
+    /// The request timed out.
+    Timeout,
+    /// TLS failed (certificate, handshake).
+    Tls,
+    /// The response body was larger than [`MAX_RESPONSE_BODY`](super::MAX_RESPONSE_BODY).
+    BodyTooLarge,
+    /// Anything else.
+    Other,
+}
+
+/// A request that did not produce an HTTP response.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("could not reach Duo ({kind:?})")]
+pub struct TransportError {
+    /// The kind of failure.
+    pub kind: TransportErrorKind,
+    /// The transport's own description, for logs.
+    pub detail: String,
+}
+
+impl TransportError {
+    /// A transport error of this kind.
+    pub fn new(kind: TransportErrorKind, detail: impl Into<String>) -> Self {
+        Self { kind, detail: detail.into() }
+    }
 }
 
 /// Anything that can go wrong talking to Duo.

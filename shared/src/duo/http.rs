@@ -3,6 +3,13 @@
 /// The User-Agent sent on every request: this library's name and version.
 pub const USER_AGENT: &str = concat!("duo_universal_rust/", env!("CARGO_PKG_VERSION"), " (shared)");
 
+/// The path of the authorization endpoint (front channel), on the API host.
+pub(crate) const AUTHORIZE_PATH: &str = "/oauth/v1/authorize";
+/// The path of the health-check endpoint, on the API host.
+pub(crate) const HEALTH_CHECK_PATH: &str = "/oauth/v1/health_check";
+/// The path of the token endpoint, on the API host; also the path of the ID token's `iss`.
+pub(crate) const TOKEN_PATH: &str = "/oauth/v1/token";
+
 /// Response bodies larger than this are rejected unread (Duo's answers are a few KiB).
 pub const MAX_RESPONSE_BODY: usize = 64 * 1024;
 
@@ -55,11 +62,6 @@ impl HttpRequest {
             ],
             body: form.finish().into_bytes(),
         }
-    }
-
-    /// The value of the first header with this (lower-case) name.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
     }
 }
 

@@ -1,12 +1,15 @@
 //! Verification of Duo's `id_token` and a lenient typed view of its claims.
 
-use super::UnixTime;
 use super::authorize::{DuoUsername, Nonce};
-use super::config::DuoClient;
+use super::config::{DuoClient, Scheme};
 use super::error::IdTokenError;
+use super::http::TOKEN_PATH;
+use super::inputs::UnixTime;
+use super::json::{self, Field, Nested, ObjectFields};
 use super::jwt;
-use super::token::TOKEN_PATH;
+use serde::de::MapAccess;
 use serde_json::{Map, Value};
+use std::sync::OnceLock;
 use subtle::ConstantTimeEq;
 
 /// Clock leeway for `exp`, `iat` and `nbf`, as in Duo's SDKs.
@@ -128,14 +131,53 @@ pub struct AccessDevice {
 
 /// A verified ID token: signature, issuer, audience, times, nonce and username checked.
 ///
-/// `auth_result` is **not** yet checked: call [`Self::require_allow`]. The typed view is
+/// `auth_result` is **not** yet checked: call [`Self::require_allow`] (it needs both
+/// `status` and `result` to say `allow`). The typed view is
 /// lenient (missing or odd fields become `None`); [`Self::claims`] has everything.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Verification reads only the claims it checks; the full claims are parsed into a
+/// `serde_json::Map` on the first call of an accessor that needs them (everything but
+/// [`Self::username`], [`Self::issued_at`], [`Self::expires_at`], [`Self::status`],
+/// [`Self::result`] and [`Self::require_allow`]), once.
+#[derive(Clone)]
 pub struct VerifiedIdToken {
-    claims: Map<String, Value>,
+    /// The verified payload: a JSON object (checked by `verify_id_token`).
+    payload: Vec<u8>,
+    /// The payload parsed, on first use.
+    claims: OnceLock<Map<String, Value>>,
     username: String,
     expires_at: i64,
     issued_at: i64,
+    auth_result: AuthResult,
+}
+
+/// `auth_result.status` and `auth_result.result` when they are strings, as
+/// `claims["auth_result"][name].as_str()` reads them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct AuthResult {
+    status: Option<String>,
+    result: Option<String>,
+}
+
+/// Shows the claims (parsing them if needed) and the checked values; the cached parts are
+/// views of the claims.
+#[allow(clippy::missing_fields_in_debug)]
+impl std::fmt::Debug for VerifiedIdToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedIdToken")
+            .field("claims", self.claims())
+            .field("username", &self.username)
+            .field("expires_at", &self.expires_at)
+            .field("issued_at", &self.issued_at)
+            .finish()
+    }
+}
+
+/// Two verified tokens are equal when their claims are.
+impl PartialEq for VerifiedIdToken {
+    fn eq(&self, other: &Self) -> bool {
+        self.claims() == other.claims()
+    }
 }
 
 fn at<'v>(value: &'v Value, path: &[&str]) -> Option<&'v Value> {
@@ -154,7 +196,7 @@ fn location_at(value: &Value, path: &[&str]) -> Location {
 
 impl VerifiedIdToken {
     fn context(&self) -> Option<&Value> {
-        self.claims.get("auth_context")
+        self.claims().get("auth_context")
     }
 
     fn context_string(&self, path: &[&str]) -> Option<String> {
@@ -168,12 +210,12 @@ impl VerifiedIdToken {
 
     /// `sub`: Duo's primary username (differs from [`Self::username`] for an alias).
     pub fn subject(&self) -> Option<&str> {
-        self.claims.get("sub").and_then(Value::as_str)
+        self.claims().get("sub").and_then(Value::as_str)
     }
 
     /// `auth_time`: when the second factor happened.
     pub fn auth_time(&self) -> Option<i64> {
-        self.claims.get("auth_time").and_then(Value::as_i64)
+        self.claims().get("auth_time").and_then(Value::as_i64)
     }
 
     /// `iat`.
@@ -188,7 +230,7 @@ impl VerifiedIdToken {
 
     /// `amr` (e.g. `["mfa", "otp"]`); empty when absent.
     pub fn amr(&self) -> Vec<String> {
-        self.claims
+        self.claims()
             .get("amr")
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
@@ -197,8 +239,7 @@ impl VerifiedIdToken {
 
     /// `auth_result.status`, if present.
     pub fn status(&self) -> Option<AuthStatus> {
-        let status = self.claims.get("auth_result")?.get("status")?.as_str()?;
-        Some(match status {
+        Some(match self.auth_result.status.as_deref()? {
             "allow" => AuthStatus::Allow,
             "deny" => AuthStatus::Deny,
             other => AuthStatus::Other(other.to_owned()),
@@ -207,33 +248,31 @@ impl VerifiedIdToken {
 
     /// `auth_result.result` (`allow`/`deny`).
     pub fn result(&self) -> Option<String> {
-        string_at(self.claims.get("auth_result")?, &["result"])
+        self.auth_result.result.clone()
     }
 
     /// `auth_result.status_msg` (e.g. `Login Successful`).
     pub fn status_message(&self) -> Option<String> {
-        string_at(self.claims.get("auth_result")?, &["status_msg"])
+        string_at(self.claims().get("auth_result")?, &["status_msg"])
     }
 
-    /// The explicit last check: `auth_result.status` must be `allow`.
+    /// The explicit last check: `auth_result.status` and `auth_result.result` must both be
+    /// exactly `allow` (issue #11: a token saying `status: allow, result: deny` is refused).
     ///
     /// # Errors
-    /// [`IdTokenError::AuthResultMissing`] or [`IdTokenError::NotAllowed`].
+    /// [`IdTokenError::AuthResultMissing`], [`IdTokenError::NotAllowed`] (checked first, for
+    /// `status`) or [`IdTokenError::ResultNotAllowed`].
     pub fn require_allow(&self) -> Result<(), IdTokenError> {
-        match self.status() {
-            Some(AuthStatus::Allow) => Ok(()),
+        let cut = |value: &str| value.chars().take(64).collect();
+        match self.auth_result.status.as_deref() {
+            None => return Err(IdTokenError::AuthResultMissing),
+            Some("allow") => {}
+            Some(status) => return Err(IdTokenError::NotAllowed { status: cut(status) }),
+        }
+        match self.auth_result.result.as_deref() {
             None => Err(IdTokenError::AuthResultMissing),
-            Some(_) => Err(IdTokenError::NotAllowed {
-                status: self
-                    .claims
-                    .get("auth_result")
-                    .and_then(|r| r.get("status"))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .chars()
-                    .take(64)
-                    .collect(),
-            }),
+            Some("allow") => Ok(()),
+            Some(result) => Err(IdTokenError::ResultNotAllowed { result: cut(result) }),
         }
     }
 
@@ -307,31 +346,85 @@ impl VerifiedIdToken {
         }
     }
 
-    /// All claims, as received.
+    /// All claims, as received (parsed on the first call).
     pub fn claims(&self) -> &Map<String, Value> {
-        &self.claims
+        self.claims.get_or_init(|| {
+            // `verify_id_token` read this payload with `json::read_object`, which accepts
+            // exactly what `from_slice::<Value>` accepts as an object, so this is always
+            // `Ok(Object)`; the empty fallback only keeps it panic-free.
+            match serde_json::from_slice(&self.payload) {
+                Ok(Value::Object(claims)) => claims,
+                _ => Map::new(),
+            }
+        })
     }
 }
 
-fn required<'c>(
-    claims: &'c Map<String, Value>,
-    claim: &'static str,
-) -> Result<&'c Value, IdTokenError> {
-    match claims.get(claim) {
-        None | Some(Value::Null) => Err(IdTokenError::MissingClaim { claim }),
-        Some(v) => Ok(v),
+/// The claims verification checks; everything else in the payload is validated and skipped.
+#[derive(Default)]
+struct CheckedClaims<'a> {
+    iss: Field<'a>,
+    aud: Field<'a>,
+    exp: Field<'a>,
+    iat: Field<'a>,
+    nbf: Field<'a>,
+    nonce: Field<'a>,
+    preferred_username: Field<'a>,
+    auth_result: AuthResultFields<'a>,
+}
+
+impl<'de> ObjectFields<'de> for CheckedClaims<'de> {
+    fn read<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        let field = match key {
+            "iss" => &mut self.iss,
+            "aud" => &mut self.aud,
+            "exp" => &mut self.exp,
+            "iat" => &mut self.iat,
+            "nbf" => &mut self.nbf,
+            "nonce" => &mut self.nonce,
+            "preferred_username" => &mut self.preferred_username,
+            "auth_result" => {
+                self.auth_result = map.next_value::<Nested<AuthResultFields<'de>>>()?.0;
+                return Ok(true);
+            }
+            _ => return Ok(false),
+        };
+        *field = map.next_value()?;
+        Ok(true)
     }
 }
 
-fn required_str<'c>(
-    claims: &'c Map<String, Value>,
-    claim: &'static str,
-) -> Result<&'c str, IdTokenError> {
-    required(claims, claim)?.as_str().ok_or(IdTokenError::MissingClaim { claim })
+/// `auth_result`'s two checked fields (both `Null` when `auth_result` is not an object).
+#[derive(Default)]
+struct AuthResultFields<'a> {
+    status: Field<'a>,
+    result: Field<'a>,
 }
 
-fn required_int(claims: &Map<String, Value>, claim: &'static str) -> Result<i64, IdTokenError> {
-    required(claims, claim)?.as_i64().ok_or(IdTokenError::MissingClaim { claim })
+impl<'de> ObjectFields<'de> for AuthResultFields<'de> {
+    fn read<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        match key {
+            "status" => self.status = map.next_value()?,
+            "result" => self.result = map.next_value()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+fn required<'f, 'a>(
+    field: &'f Field<'a>,
+    claim: &'static str,
+) -> Result<&'f Field<'a>, IdTokenError> {
+    if field.is_null() { Err(IdTokenError::MissingClaim { claim }) } else { Ok(field) }
+}
+
+fn required_str<'f>(field: &'f Field<'_>, claim: &'static str) -> Result<&'f str, IdTokenError> {
+    required(field, claim)?.as_str().ok_or(IdTokenError::MissingClaim { claim })
+}
+
+fn required_int(field: &Field<'_>, claim: &'static str) -> Result<i64, IdTokenError> {
+    required(field, claim)?.as_i64().ok_or(IdTokenError::MissingClaim { claim })
 }
 
 fn ct_str_eq(a: &str, b: &str) -> bool {
@@ -342,6 +435,18 @@ impl DuoClient {
     /// The issuer Duo puts in ID tokens: `https://{host}/oauth/v1/token`.
     fn expected_issuer(&self) -> String {
         format!("https://{}{TOKEN_PATH}", self.api_host.as_str())
+    }
+
+    /// Whether `iss` is `https://{host}/oauth/v1/token`, or for a loopback emulator over
+    /// http, `http://{host}/oauth/v1/token` (without building either string).
+    fn is_expected_issuer(&self, iss: &str) -> bool {
+        let scheme_ok = |scheme: &str| {
+            iss.strip_prefix(scheme)
+                .and_then(|rest| rest.strip_prefix("://"))
+                .and_then(|rest| rest.strip_prefix(self.api_host.as_str()))
+                == Some(TOKEN_PATH)
+        };
+        scheme_ok("https") || (self.api_host.scheme() == Scheme::Http && scheme_ok("http"))
     }
 
     /// Verifies an ID token (steps after `OpenID` Connect Core 3.1.3.7, numbered).
@@ -356,29 +461,30 @@ impl DuoClient {
     ) -> Result<VerifiedIdToken, IdTokenError> {
         let now = now.0;
         // 1-3. (OIDC 6-8) Compact JWS, `alg` exactly HS512, HMAC-SHA512 with the client
-        //      secret, compared in constant time; payload a JSON object.
-        let claims = jwt::verify_hs512(self.client_secret.expose_secret(), id_token)?;
+        //      secret, compared in constant time; payload a JSON object. Only the claims
+        //      checked below are kept; the rest is validated and skipped.
+        let payload = jwt::verify_hs512(self.client_secret.expose_secret(), id_token)?;
+        let claims =
+            json::read_object::<CheckedClaims<'_>>(&payload).ok_or(IdTokenError::Malformed)?;
 
         // 4. (OIDC 2) `iss` is `https://{host}/oauth/v1/token`; for a loopback emulator over
         //    http, `http://{host}/oauth/v1/token` is accepted too.
-        let iss = required_str(&claims, "iss")?;
-        let expected_iss = self.expected_issuer();
-        if iss != expected_iss && iss != self.api_host.url(TOKEN_PATH) {
+        let iss = required_str(&claims.iss, "iss")?;
+        if !self.is_expected_issuer(iss) {
             return Err(IdTokenError::Issuer {
-                expected: expected_iss,
+                expected: self.expected_issuer(),
                 found: iss.chars().take(256).collect(),
             });
         }
 
         // 5. (OIDC 3-5) `aud` is this client id, a single value (a one-element array is read as
         //    that value); no `azp` needed.
-        let aud = match required(&claims, "aud")? {
-            Value::String(aud) => aud.as_str(),
-            Value::Array(list) => match list.as_slice() {
-                [Value::String(aud)] => aud.as_str(),
-                [_] => return Err(IdTokenError::MissingClaim { claim: "aud" }),
-                other => return Err(IdTokenError::AudienceCount { found: other.len() }),
-            },
+        let aud = match required(&claims.aud, "aud")? {
+            Field::Str(aud) | Field::Array { len: 1, first: Some(aud) } => aud,
+            Field::Array { len: 1, first: None } => {
+                return Err(IdTokenError::MissingClaim { claim: "aud" });
+            }
+            Field::Array { len, .. } => return Err(IdTokenError::AudienceCount { found: *len }),
             _ => return Err(IdTokenError::MissingClaim { claim: "aud" }),
         };
         if aud != self.client_id.as_str() {
@@ -386,40 +492,37 @@ impl DuoClient {
         }
 
         // 6. (OIDC 9) `exp` is not more than the leeway in the past.
-        let exp = required_int(&claims, "exp")?;
+        let exp = required_int(&claims.exp, "exp")?;
         if exp <= now.saturating_sub(CLOCK_LEEWAY_SECONDS) {
             return Err(IdTokenError::Expired { exp, now });
         }
 
         // 7. (OIDC 10) `iat` is present and not more than the leeway in the future.
-        let iat = required_int(&claims, "iat")?;
+        let iat = required_int(&claims.iat, "iat")?;
         if iat > now.saturating_add(CLOCK_LEEWAY_SECONDS) {
             return Err(IdTokenError::IssuedInFuture { iat, now });
         }
 
         // 8. `nbf`, if present, is not more than the leeway in the future.
-        match claims.get("nbf") {
-            None | Some(Value::Null) => {}
-            Some(v) => {
-                let nbf = v.as_i64().ok_or(IdTokenError::MissingClaim { claim: "nbf" })?;
-                if nbf > now.saturating_add(CLOCK_LEEWAY_SECONDS) {
-                    return Err(IdTokenError::NotYetValid { nbf, now });
-                }
+        if !claims.nbf.is_null() {
+            let nbf = claims.nbf.as_i64().ok_or(IdTokenError::MissingClaim { claim: "nbf" })?;
+            if nbf > now.saturating_add(CLOCK_LEEWAY_SECONDS) {
+                return Err(IdTokenError::NotYetValid { nbf, now });
             }
         }
 
         // 9. (OIDC 11) If a nonce was sent, the token carries the same one (constant time).
         if let Some(nonce) = expected.nonce {
-            match claims.get("nonce") {
-                None | Some(Value::Null) => return Err(IdTokenError::NonceMissing),
-                Some(Value::String(found)) if ct_str_eq(found, nonce.as_str()) => {}
-                Some(_) => return Err(IdTokenError::NonceMismatch),
+            match &claims.nonce {
+                Field::Null => return Err(IdTokenError::NonceMissing),
+                Field::Str(found) if ct_str_eq(found, nonce.as_str()) => {}
+                _ => return Err(IdTokenError::NonceMismatch),
             }
         }
 
         // 10. `preferred_username` is the user this login started with (constant time).
         //     `sub` is not checked: it is the primary username, which differs for aliases.
-        let username = required_str(&claims, "preferred_username")?;
+        let username = required_str(&claims.preferred_username, "preferred_username")?;
         let matches = match expected.username_match {
             UsernameMatch::Exact => ct_str_eq(username, expected.username.as_str()),
             UsernameMatch::CaseInsensitive => {
@@ -430,13 +533,20 @@ impl DuoClient {
             return Err(IdTokenError::UsernameMismatch);
         }
 
-        // 11. `auth_result.status == "allow"` is a separate, explicit step:
-        //     `VerifiedIdToken::require_allow`.
+        // 11. `auth_result.status == "allow"` and `auth_result.result == "allow"` are a
+        //     separate, explicit step: `VerifiedIdToken::require_allow`.
+        let username = username.to_owned();
+        let auth_result = AuthResult {
+            status: claims.auth_result.status.into_string(),
+            result: claims.auth_result.result.into_string(),
+        };
         Ok(VerifiedIdToken {
-            username: username.to_owned(),
+            payload,
+            claims: OnceLock::new(),
+            username,
             expires_at: exp,
             issued_at: iat,
-            claims,
+            auth_result,
         })
     }
 }

@@ -4,8 +4,8 @@
 //! operation takes the time ([`UnixTime`]) and random bytes from the caller, requests are built
 //! as data ([`HttpRequest`]) and responses are parsed from data ([`HttpResponse`]). The
 //! [`Transport`] trait and the flow helpers [`DuoClient::health_check`] and
-//! [`DuoClient::exchange_code`] tie these together for a runtime (the Worker's `fetch`, or
-//! [`NativeTransport`] with the `native-transport` feature).
+//! [`DuoClient::exchange_code`] tie these together for a runtime (the Worker's `fetch`; a
+//! blocking test transport lives in `shared/tests/support/`).
 //!
 //! The flow, as the Worker runs it:
 //! 1. [`DuoClient::new`] from the settings (each bad setting is a precise [`ConfigError`]).
@@ -49,6 +49,8 @@ mod config;
 mod error;
 mod http;
 mod id_token;
+mod inputs;
+mod json;
 mod jwt;
 mod token;
 mod transport;
@@ -59,34 +61,20 @@ mod tests;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod proptests;
 
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod reference;
+
 pub use authorize::{AuthorizeOptions, DuoUsername, Nonce, State};
 pub use config::{ApiHost, ClientId, ClientSecret, DuoClient, JwtLifetime, RedirectUri, Scheme};
-pub use error::{ConfigError, DuoError, IdTokenError, InputError, MalformedResponse};
+pub use error::{
+    ConfigError, DuoError, IdTokenError, InputError, MalformedResponse, TransportError,
+    TransportErrorKind,
+};
 pub use http::{HttpRequest, HttpResponse, MAX_RESPONSE_BODY, Method, USER_AGENT};
 pub use id_token::{
     AccessDevice, AuthDevice, AuthStatus, CLOCK_LEEWAY_SECONDS, Expectations, Location, TriState,
     UsernameMatch, VerifiedIdToken,
 };
+pub use inputs::{RandomBytes, UnixTime};
 pub use token::{AuthCode, HealthCheck};
-pub use transport::{Transport, TransportError, TransportErrorKind};
-
-#[cfg(all(feature = "native-transport", not(target_arch = "wasm32")))]
-pub use transport::native::NativeTransport;
-
-/// A point in time, in whole seconds since the Unix epoch (UTC).
-///
-/// The client never reads a clock: the caller passes `now` (the Worker uses `Date.now()`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct UnixTime(pub i64);
-
-impl UnixTime {
-    /// The number of seconds since the Unix epoch.
-    pub fn seconds(self) -> i64 {
-        self.0
-    }
-}
-
-/// Random bytes supplied by the caller for one generated value (a `state`, `nonce` or `jti`).
-///
-/// 32 bytes from a cryptographically secure generator (`crypto.getRandomValues` on Workers).
-pub type RandomBytes = [u8; 32];
+pub use transport::Transport;

@@ -72,6 +72,11 @@ fn query_value(url: &str, name: &str) -> Option<String> {
     query_pairs(url).into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
 }
 
+/// The value of the first header with this (lower-case) name.
+fn header<'r>(request: &'r HttpRequest, name: &str) -> Option<&'r str> {
+    request.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+}
+
 fn form_value(body: &[u8], name: &str) -> Option<String> {
     form_urlencoded::parse(body).into_owned().find(|(n, _)| n == name).map(|(_, v)| v)
 }
@@ -579,7 +584,7 @@ fn health_check_request_matches_golden_file() {
     assert_eq!(request.method, Method::Post);
     assert_eq!(request.url, format!("https://{HOST}/oauth/v1/health_check"));
     assert_eq!(String::from_utf8(request.body.clone()).unwrap(), GOLDEN_HEALTH_BODY);
-    assert_eq!(request.header("content-type"), Some("application/x-www-form-urlencoded"));
+    assert_eq!(header(&request, "content-type"), Some("application/x-www-form-urlencoded"));
     let assertion = form_value(&request.body, "client_assertion").unwrap();
     let (header, claims) = decode_jwt(&assertion);
     assert_eq!(header, json!({"alg": "HS512", "typ": "JWT"}));
@@ -629,15 +634,15 @@ fn every_request_names_this_library_in_user_agent() {
         client().health_check_request(UnixTime(2), &JTI_RANDOM),
         client().token_request(&code, UnixTime(2), &JTI_RANDOM),
     ] {
-        assert_eq!(request.header("user-agent"), Some(expected.as_str()));
-        assert_eq!(request.header("accept"), Some("application/json"));
+        assert_eq!(header(&request, "user-agent"), Some(expected.as_str()));
+        assert_eq!(header(&request, "accept"), Some("application/json"));
     }
     let suffixed = client().with_user_agent_suffix("login-worker/1.0").unwrap();
-    assert_eq!(
-        suffixed.health_check_request(UnixTime(2), &JTI_RANDOM).header("user-agent").unwrap(),
-        format!("{expected} login-worker/1.0")
-    );
-    assert_eq!(client().with_user_agent_suffix("   ").unwrap().user_agent(), expected);
+    let request = suffixed.health_check_request(UnixTime(2), &JTI_RANDOM);
+    assert_eq!(header(&request, "user-agent").unwrap(), format!("{expected} login-worker/1.0"));
+    let blank = client().with_user_agent_suffix("   ").unwrap();
+    let request = blank.health_check_request(UnixTime(2), &JTI_RANDOM);
+    assert_eq!(header(&request, "user-agent").unwrap(), expected);
     assert_eq!(
         client().with_user_agent_suffix("a\r\nX-Injected: 1").unwrap_err(),
         ConfigError::UserAgentSuffix
@@ -672,7 +677,7 @@ fn token_response_requires_all_four_fields() {
 #[wasm_bindgen_test]
 fn token_response_requires_bearer_and_positive_expires_in() {
     let token = mint(&claims());
-    for bad in ["bearer", "MAC", "Bearer "] {
+    for bad in ["MAC", "Bearer ", " bearer", "Bearer2", "Bearér"] {
         let body = with(token_body(&token), "token_type", json!(bad));
         assert_eq!(
             verify_response(200, body.to_string().as_bytes()).unwrap_err(),
@@ -697,6 +702,17 @@ fn token_response_requires_bearer_and_positive_expires_in() {
         verify_response(200, &huge).unwrap_err(),
         DuoError::MalformedResponse(MalformedResponse::TooLarge)
     );
+}
+
+/// C14 (issue #11): `token_type` is case-insensitive (RFC 6749, section 5.1).
+#[test]
+#[wasm_bindgen_test]
+fn token_response_accepts_token_type_bearer_in_any_case() {
+    let token = mint(&claims());
+    for spelling in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let body = with(token_body(&token), "token_type", json!(spelling));
+        assert!(verify_response(200, body.to_string().as_bytes()).is_ok(), "{spelling}");
+    }
 }
 
 /// C15
@@ -938,6 +954,43 @@ fn id_token_deny_is_exposed_and_require_allow_fails() {
     let verified = verify(&mint(&with(claims(), "auth_result", json!({"status": true})))).unwrap();
     assert_eq!(verified.require_allow(), Err(IdTokenError::AuthResultMissing));
     assert_eq!(verify(&mint(&claims())).unwrap().require_allow(), Ok(()));
+}
+
+/// C21 (issue #11): `status: allow` is not enough, `result` must say `allow` too.
+#[test]
+#[wasm_bindgen_test]
+fn require_allow_rejects_result_deny_even_when_status_allows() {
+    let mixed = json!({"result": "deny", "status": "allow", "status_msg": "Login Successful"});
+    let verified = verify(&mint(&with(claims(), "auth_result", mixed))).unwrap();
+    assert_eq!(verified.status(), Some(AuthStatus::Allow));
+    assert_eq!(
+        verified.require_allow(),
+        Err(IdTokenError::ResultNotAllowed { result: "deny".into() })
+    );
+    for result in [json!("Allow"), json!("fraud"), json!(""), json!("allow ")] {
+        let auth_result = json!({"result": result, "status": "allow"});
+        let verified = verify(&mint(&with(claims(), "auth_result", auth_result))).unwrap();
+        assert!(
+            matches!(verified.require_allow(), Err(IdTokenError::ResultNotAllowed { .. })),
+            "{result}"
+        );
+    }
+    // A missing or non-string `result` is as bad as a missing `status`.
+    for auth_result in [json!({"status": "allow"}), json!({"status": "allow", "result": true})] {
+        let verified = verify(&mint(&with(claims(), "auth_result", auth_result))).unwrap();
+        assert_eq!(verified.require_allow(), Err(IdTokenError::AuthResultMissing));
+    }
+    // `status` is checked first: a denial keeps its status in the error.
+    let denied = json!({"result": "allow", "status": "deny"});
+    let verified = verify(&mint(&with(claims(), "auth_result", denied))).unwrap();
+    assert_eq!(verified.require_allow(), Err(IdTokenError::NotAllowed { status: "deny".into() }));
+    // A long value is cut to 64 characters.
+    let long = json!({"result": "x".repeat(500), "status": "allow"});
+    let verified = verify(&mint(&with(claims(), "auth_result", long))).unwrap();
+    assert_eq!(
+        verified.require_allow(),
+        Err(IdTokenError::ResultNotAllowed { result: "x".repeat(64) })
+    );
 }
 
 /// C22: the realistic fixture (Python-style JSON, nulls, tri-states, unknown fields).

@@ -3,15 +3,15 @@
 
 use super::config::DuoClient;
 use super::error::{DuoError, InputError, MalformedResponse};
-use super::http::{HttpRequest, HttpResponse, MAX_RESPONSE_BODY};
+use super::http::{HEALTH_CHECK_PATH, HttpRequest, HttpResponse, MAX_RESPONSE_BODY, TOKEN_PATH};
 use super::id_token::{Expectations, VerifiedIdToken};
+use super::inputs::{RandomBytes, UnixTime};
+use super::json::{self, Field, ObjectFields};
 use super::jwt;
-use super::{RandomBytes, UnixTime};
 use serde::Serialize;
+use serde::de::MapAccess;
 use serde_json::{Map, Value};
 
-pub(crate) const HEALTH_CHECK_PATH: &str = "/oauth/v1/health_check";
-pub(crate) const TOKEN_PATH: &str = "/oauth/v1/token";
 const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// The one-time authorization code from the callback (`duo_code`, or `code`): non-empty,
@@ -149,7 +149,7 @@ impl DuoClient {
     }
 
     /// Checks the token response's envelope (`id_token`, `access_token`, `expires_in > 0`,
-    /// `token_type == "Bearer"`) and verifies its `id_token`.
+    /// `token_type` `Bearer` in any ASCII case) and verifies its `id_token`.
     ///
     /// Does **not** check `auth_result`: call [`VerifiedIdToken::require_allow`].
     ///
@@ -163,34 +163,59 @@ impl DuoClient {
         expected: &Expectations<'_>,
         now: UnixTime,
     ) -> Result<VerifiedIdToken, DuoError> {
-        let Some(body) = response.json_object() else {
-            return Err(unparsable(response));
-        };
         if !response.is_success() {
+            let Some(body) = response.json_object() else {
+                return Err(unparsable(response));
+            };
             return Err(error_body(response, &body).unwrap_or_else(|| http_error(response)));
         }
-        let id_token = non_empty_str(&body, "id_token")?;
-        non_empty_str(&body, "access_token")?;
-        match body.get("expires_in") {
-            None | Some(Value::Null) => {
-                return Err(MalformedResponse::MissingField("expires_in").into());
-            }
-            Some(v) if v.as_u64().is_some_and(|n| n > 0) => {}
-            Some(_) => return Err(MalformedResponse::ExpiresIn.into()),
+        // Only the four envelope fields are read; the `id_token` string is borrowed from the
+        // body, not copied.
+        let body = (response.body.len() <= MAX_RESPONSE_BODY)
+            .then(|| json::read_object::<TokenEnvelope<'_>>(&response.body))
+            .flatten()
+            .ok_or_else(|| unparsable(response))?;
+        let id_token = non_empty_str(&body.id_token, "id_token")?;
+        non_empty_str(&body.access_token, "access_token")?;
+        match &body.expires_in {
+            Field::Null => return Err(MalformedResponse::MissingField("expires_in").into()),
+            v if v.as_u64().is_some_and(|n| n > 0) => {}
+            _ => return Err(MalformedResponse::ExpiresIn.into()),
         }
-        if non_empty_str(&body, "token_type")? != "Bearer" {
+        // RFC 6749, section 5.1: the value is case insensitive.
+        if !non_empty_str(&body.token_type, "token_type")?.eq_ignore_ascii_case("Bearer") {
             return Err(MalformedResponse::TokenType.into());
         }
         Ok(self.verify_id_token(id_token, expected, now)?)
     }
 }
 
-fn non_empty_str<'a>(
-    body: &'a Map<String, Value>,
-    name: &'static str,
-) -> Result<&'a str, DuoError> {
-    match body.get(name) {
-        Some(Value::String(s)) if !s.is_empty() => Ok(s),
+/// The fields of a successful token response that are checked.
+#[derive(Default)]
+struct TokenEnvelope<'a> {
+    id_token: Field<'a>,
+    access_token: Field<'a>,
+    expires_in: Field<'a>,
+    token_type: Field<'a>,
+}
+
+impl<'de> ObjectFields<'de> for TokenEnvelope<'de> {
+    fn read<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        let field = match key {
+            "id_token" => &mut self.id_token,
+            "access_token" => &mut self.access_token,
+            "expires_in" => &mut self.expires_in,
+            "token_type" => &mut self.token_type,
+            _ => return Ok(false),
+        };
+        *field = map.next_value()?;
+        Ok(true)
+    }
+}
+
+fn non_empty_str<'f>(field: &'f Field<'_>, name: &'static str) -> Result<&'f str, DuoError> {
+    match field.as_str() {
+        Some(s) if !s.is_empty() => Ok(s),
         _ => Err(MalformedResponse::MissingField(name).into()),
     }
 }
