@@ -386,8 +386,16 @@ mod tests {
             assert!(!problem.to_string().contains(value), "the value must not be echoed");
         }
         let config = with("DUO_API_HOST", "api-deadbeef.duosecurity.com").unwrap();
-        assert_eq!(config.duo.api_host().as_str(), "api-deadbeef.duosecurity.com");
-        assert_eq!(config.duo.redirect_uri().as_str(), "http://localhost:8787/auth/duo/callback");
+        // The client was built from these settings: its requests go to that
+        // host and name the redirect URI made from APP_ORIGIN.
+        let code = shared::duo::AuthCode::parse("code-1").unwrap();
+        let token = config.duo.token_request(&code, shared::duo::UnixTime(1), &[7; 32]);
+        assert_eq!(token.url, "https://api-deadbeef.duosecurity.com/oauth/v1/token");
+        let body = String::from_utf8(token.body).unwrap();
+        assert!(
+            body.contains("redirect_uri=http%3A%2F%2Flocalhost%3A8787%2Fauth%2Fduo%2Fcallback"),
+            "{body}"
+        );
         assert_eq!(
             config.app_origin.duo_redirect_uri().as_str(),
             "http://localhost:8787/auth/duo/callback"

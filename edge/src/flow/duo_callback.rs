@@ -12,7 +12,7 @@
 use credentials::normalize;
 use shared::api::{AuthMethod, DuoDetails};
 use shared::duo::{
-    AuthCode, DuoError, Expectations, IdTokenError, Nonce, State, Transport, UnixTime,
+    AuthCode, AuthStatus, DuoError, Expectations, IdTokenError, Nonce, State, Transport, UnixTime,
     VerifiedIdToken,
 };
 
@@ -173,12 +173,13 @@ fn duo_details(token: &VerifiedIdToken) -> DuoDetails {
         device: token.auth_device().name,
         txid: token.txid(),
         // `auth_result.status` as Duo spelled it (`allow` for every session).
-        result: token
-            .claims()
-            .get("auth_result")
-            .and_then(|result| result.get("status"))
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned),
+        result: token.status().map(|status| match status {
+            AuthStatus::Allow => "allow".to_owned(),
+            AuthStatus::Deny => "deny".to_owned(),
+            AuthStatus::Other(other) => other,
+            // `AuthStatus` is non-exhaustive; a future variant is reported as such.
+            _ => "unknown".to_owned(),
+        }),
     }
 }
 
@@ -199,7 +200,9 @@ pub(super) fn exchange_refusal(error: &DuoError) -> Refusal {
 /// does not say `allow` is Duo's denial.
 pub(super) fn id_token_refusal(error: &IdTokenError) -> Refusal {
     let reason = match error {
-        IdTokenError::NotAllowed { .. } => Reason::DuoDenied,
+        IdTokenError::NotAllowed { .. } | IdTokenError::ResultNotAllowed { .. } => {
+            Reason::DuoDenied
+        }
         IdTokenError::InvalidSignature | IdTokenError::Algorithm { .. } => Reason::IdTokenSignature,
         IdTokenError::Issuer { .. } => Reason::IdTokenIssuer,
         IdTokenError::Audience | IdTokenError::AudienceCount { .. } => Reason::IdTokenAudience,

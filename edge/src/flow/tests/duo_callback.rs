@@ -337,6 +337,19 @@ fn duos_deny_is_duo_denied_and_audited_with_its_txid() {
 }
 
 #[test]
+fn an_allow_status_with_a_deny_result_is_duo_denied_without_a_session() {
+    // Issue #11: a correctly signed token whose `auth_result` contradicts
+    // itself is a denial, never a session.
+    let (_, _, nonce) = started("alice");
+    let mut claims = allow_claims("alice", &nonce, NOW);
+    claims["auth_result"] = json!({"status": "allow", "result": "deny"});
+    let (store, refusal) = exchange(Ok(signed_reply(&claims)));
+    assert_eq!((refusal.reason, refusal.code()), (Reason::DuoDenied, ErrorCode::DuoDenied));
+    assert_eq!(store.audit(), [("duo_callback", "failure", "duo_denied")]);
+    assert!(store.sessions.borrow().is_empty(), "no session for a denial");
+}
+
+#[test]
 fn a_user_disabled_during_the_prompt_is_refused() {
     let (store, duo) = (store(), ScriptedDuo::default());
     let (cookie, state, nonce) = started("erin");
