@@ -127,8 +127,17 @@ pub enum Reason {
     UserUnavailable,
     /// The name Duo would be told is not one Duo accepts.
     DuoUsernameInvalid,
-    /// Duo could not be reached (or its health check failed).
+    /// Duo could not be reached: a connection failure, a timeout, or a
+    /// 5xx answer to the health check (only this may fail open).
     DuoUnreachable,
+    /// Duo's health check refused us: an OAuth error (`invalid_client`),
+    /// a 4xx status, or `stat: FAIL` with a 4xxxx code: misconfiguration.
+    DuoHealthRejected,
+    /// Duo's health check answered something that is not Duo's format.
+    DuoHealthMalformed,
+    /// The health check failed in transit other than by a connection
+    /// failure or a timeout (TLS, an unreadable body): never fails open.
+    DuoHealthTransport,
     /// The login cookie was never bound to a Duo step.
     DuoNotStarted,
     /// The callback has no (well-formed) `state`.
@@ -194,6 +203,9 @@ impl Reason {
             Self::UserUnavailable => "user_unavailable",
             Self::DuoUsernameInvalid => "duo_username_invalid",
             Self::DuoUnreachable => "duo_unreachable",
+            Self::DuoHealthRejected => "duo_health_rejected",
+            Self::DuoHealthMalformed => "duo_health_malformed",
+            Self::DuoHealthTransport => "duo_health_transport",
             Self::DuoNotStarted => "duo_not_started",
             Self::StateMissing => "state_missing",
             Self::StateMismatch => "state_mismatch",
@@ -227,7 +239,9 @@ impl Reason {
             }
             Self::UserClientLimit | Self::ClientLimit | Self::UserLimit => ErrorCode::RateLimited,
             Self::ForbiddenOrigin => ErrorCode::ForbiddenOrigin,
-            Self::ConfigError => ErrorCode::ConfigError,
+            Self::ConfigError | Self::DuoHealthRejected | Self::DuoHealthMalformed => {
+                ErrorCode::ConfigError
+            }
             Self::LoginCookieMissing
             | Self::LoginCookieExpired
             | Self::LoginCookieInvalid
@@ -236,7 +250,9 @@ impl Reason {
             | Self::StateMissing
             | Self::StateMismatch
             | Self::StateReplayed => ErrorCode::StateMismatch,
-            Self::DuoUnreachable | Self::DuoHttpStatus => ErrorCode::DuoUnavailable,
+            Self::DuoUnreachable | Self::DuoHttpStatus | Self::DuoHealthTransport => {
+                ErrorCode::DuoUnavailable
+            }
             Self::DuoAccessDenied | Self::DuoDenied => ErrorCode::DuoDenied,
             Self::DuoErrorRedirect
             | Self::CodeMissing

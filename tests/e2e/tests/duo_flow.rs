@@ -13,7 +13,7 @@
 //! |---|---|
 //! | `duo_flow_against_a_healthy_duo` | start 303 to Duo + login cookie with state; callback 303 `/` + `__Host-session`, login cookie cleared; `/api/session` shows `duo` details; replayed callback `state_mismatch` (single use, even with a valid cookie); state altered `state_mismatch`; callback before start `state_mismatch`; deny `duo_denied`; Duo `error` redirect `duo_denied`/`duo_error`; login cookie absent/tampered/expired `login_expired` (start and callback); wrong/missing `Origin` `forbidden_origin`; id_token defects (nonce, signature, expiry, username, issuer, audience) `duo_error` with no session; `/api/health` reports Duo reachable |
 //! | (same test) | prompt page without a script: alice push approve and passcode (session with the factor), bob (unenrolled) enrolls then approves, carol locked out and a cancelled prompt `duo_denied`; token endpoint 503 / dropped connection `duo_unavailable`, malformed JSON `duo_error` |
-//! | `duo_down_fail_closed_refuses_the_second_step` | health check `stat: FAIL`, `DUO_FAILMODE=closed`: `duo_unavailable`, no session; `/api/health` reports Duo unreachable; failures not cached; token endpoint slower than 10 s `duo_unavailable` |
+//! | `duo_down_fail_closed_refuses_the_second_step` | health check `invalid_client` (`stat: FAIL` 40002): `config_error`; health check 503 `stat: FAIL` 50301, `DUO_FAILMODE=closed`: `duo_unavailable`, no session; `/api/health` reports Duo unreachable; a failure applied again for 10 s, then checked again; token endpoint slower than 10 s `duo_unavailable` |
 //! | `invalid_duo_setting_is_named_and_the_duo_step_refuses` | a `DUO_CLIENT_ID` the Duo client refuses: `/api/health` 503 naming it (not its value); start 303 `/?error=config_error` |
 //! | `duo_down_fail_open_issues_a_fail_open_session` | Duo unreachable (nothing listening), `DUO_FAILMODE=open`: 303 `/` + session with method `fail_open` and `duo: null` |
 
@@ -540,17 +540,36 @@ async fn defective_id_tokens_are_refused(bed: &Bed) {
 #[tokio::test(flavor = "multi_thread")]
 async fn duo_down_fail_closed_refuses_the_second_step() {
     let bed = Bed::with_emulator(&[("DUO_FAILMODE", "closed")]).await;
+    // Duo refusing our client (`stat: FAIL`, 40002 `invalid_client`, at
+    // HTTP 200 as Duo answers it) is misconfiguration, not Duo down:
+    // `config_error` (and never fail-open, `flow::tests::duo_start`).
     bed.script("/faults", json!({"kind": "health_fail"})).await;
+    let login = bed.login("alice", "192.0.2.20").await;
+    let response = bed.start_duo(Some(&login), Some(APP_ORIGIN)).await;
+    assert_refused(&response, "config_error");
+    bed.assert_logged("reason duo_health_rejected").await;
+    let response = bed.http.delete(bed.control("/faults")).send().await.expect("clear faults");
+    assert_eq!(response.status().as_u16(), 200);
+    // A failure is remembered for 10 s (edge `FAILURE_MEMO_SECONDS`).
+    tokio::time::sleep(Duration::from_secs(11)).await;
 
+    // Duo down (HTTP 503, `stat: FAIL` 50301): `duo_unavailable`.
+    let down =
+        json!({"kind": "health_fail", "status": 503, "code": 50301, "message": "unavailable"});
+    bed.script("/faults", down).await;
     let login = bed.login("alice", "192.0.2.20").await;
     let response = bed.start_duo(Some(&login), Some(APP_ORIGIN)).await;
     assert_refused(&response, "duo_unavailable");
     bed.assert_logged("reason duo_unreachable").await;
     assert_eq!(bed.health().await.duo, Some(DuoReachability::Unreachable));
 
-    // Failures are not cached: once Duo is back, the next start goes to Duo.
+    // The failure is applied again for 10 s, even once Duo is back; then
+    // Duo is checked again and the next start goes to Duo.
     let response = bed.http.delete(bed.control("/faults")).send().await.expect("clear faults");
     assert_eq!(response.status().as_u16(), 200);
+    let response = bed.start_duo(Some(&login), Some(APP_ORIGIN)).await;
+    assert_refused(&response, "duo_unavailable");
+    tokio::time::sleep(Duration::from_secs(11)).await;
     let (authorize, login) = bed.started("alice", "192.0.2.20").await;
     assert!(authorize.contains("/oauth/v1/authorize?"));
 

@@ -10,7 +10,7 @@ use crate::flow::testing::{NOW, block_on, ctx, store};
 /// The schema whose `CHECK` constraints accept the step and outcome names.
 const SCHEMA: &str = include_str!("../../../../migrations/0001_init.sql");
 
-const REASONS: [Reason; 37] = [
+const REASONS: [Reason; 40] = [
     Reason::UnknownUser,
     Reason::BadPassword,
     Reason::Disabled,
@@ -26,6 +26,9 @@ const REASONS: [Reason; 37] = [
     Reason::UserUnavailable,
     Reason::DuoUsernameInvalid,
     Reason::DuoUnreachable,
+    Reason::DuoHealthRejected,
+    Reason::DuoHealthMalformed,
+    Reason::DuoHealthTransport,
     Reason::DuoNotStarted,
     Reason::StateMissing,
     Reason::StateMismatch,
@@ -121,6 +124,9 @@ fn each_reason_has_its_code_and_outcome() {
     assert_eq!(Reason::UserUnavailable.code(), ErrorCode::LoginExpired);
     assert_eq!(Reason::DuoHttpStatus.code(), ErrorCode::DuoUnavailable);
     assert_eq!(Reason::Disabled.code(), ErrorCode::InvalidCredentials);
+    assert_eq!(Reason::DuoHealthRejected.code(), ErrorCode::ConfigError);
+    assert_eq!(Reason::DuoHealthMalformed.code(), ErrorCode::ConfigError);
+    assert_eq!(Reason::DuoHealthTransport.code(), ErrorCode::DuoUnavailable);
 }
 
 struct Done;
