@@ -16,7 +16,7 @@ use shared::duo::{ApiHost, ClientId, ClientSecret, ConfigError, DuoClient, Redir
 use zeroize::Zeroizing;
 
 /// Settings in the order they are checked; the first problem is reported.
-pub const SETTINGS: [&str; 7] = [
+pub const SETTINGS: [&str; 8] = [
     "DUO_CLIENT_ID",
     "DUO_CLIENT_SECRET",
     "DUO_API_HOST",
@@ -24,12 +24,17 @@ pub const SETTINGS: [&str; 7] = [
     "SESSION_SECRET",
     "SESSION_TTL_SECONDS",
     "DUO_FAILMODE",
+    "DUO_START_LIMIT",
 ];
 
 /// `SESSION_TTL_SECONDS` when unset.
 pub const DEFAULT_SESSION_TTL_SECONDS: u32 = 28_800;
 /// The longest session accepted (30 days): a larger value is taken for a typo.
 pub const MAX_SESSION_TTL_SECONDS: u32 = 2_592_000;
+/// `DUO_START_LIMIT` when unset: Duo prompts per user per 15 minutes.
+pub const DEFAULT_DUO_START_LIMIT: u32 = 5;
+/// The largest `DUO_START_LIMIT` accepted.
+pub const MAX_DUO_START_LIMIT: u32 = 1_000;
 /// The shortest `SESSION_SECRET`, in decoded bytes.
 pub const MIN_SESSION_SECRET_LEN: usize = 32;
 
@@ -78,6 +83,9 @@ pub struct Config {
     pub session_ttl_seconds: u32,
     /// What the Duo step does when Duo is unreachable.
     pub fail_mode: FailMode,
+    /// Duo steps (`POST /auth/duo/start`, each one a prompt) allowed per
+    /// user per rate-limit window: against push fatigue.
+    pub duo_start_limit: u32,
     /// The Duo client, built from `DUO_CLIENT_ID`, `DUO_CLIENT_SECRET`,
     /// `DUO_API_HOST` and the redirect URI by its own parsers.
     pub duo: DuoClient,
@@ -130,11 +138,15 @@ impl Config {
         let fail_mode = present("DUO_FAILMODE")
             .map_or(Ok(FailMode::Closed), |v| FailMode::parse(&v))
             .map_err(|rule| ConfigProblem::Invalid { setting: "DUO_FAILMODE", rule })?;
+        let duo_start_limit = present("DUO_START_LIMIT")
+            .map_or(Ok(DEFAULT_DUO_START_LIMIT), |v| parse_start_limit(&v))
+            .map_err(|rule| ConfigProblem::Invalid { setting: "DUO_START_LIMIT", rule })?;
         Ok(Self {
             app_origin,
             session_secret,
             session_ttl_seconds,
             fail_mode,
+            duo_start_limit,
             duo: DuoClient::new(client_id, client_secret, api_host, redirect_uri),
         })
     }
@@ -251,6 +263,18 @@ fn parse_ttl(text: &str) -> Result<u32, &'static str> {
         return Err(RULE);
     }
     Ok(seconds)
+}
+
+fn parse_start_limit(text: &str) -> Result<u32, &'static str> {
+    const RULE: &str = "expected a whole number from 1 to 1000";
+    let text = text.trim();
+    if text.is_empty() || text.len() > 4 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(RULE);
+    }
+    match text.parse::<u32>() {
+        Ok(limit) if (1..=MAX_DUO_START_LIMIT).contains(&limit) => Ok(limit),
+        _ => Err(RULE),
+    }
 }
 
 /// `DUO_FAILMODE`: what happens when Duo cannot be reached.
@@ -436,6 +460,17 @@ mod tests {
         for bad in ["0", "-5", "1.5", "+60", "ten", "2592001", "99999999999"] {
             let problem = with("SESSION_TTL_SECONDS", bad).unwrap_err();
             assert_eq!(problem.setting(), "SESSION_TTL_SECONDS", "{bad}");
+        }
+    }
+
+    #[test]
+    fn duo_start_limit_is_a_small_positive_integer() {
+        assert_eq!(parse(&settings()).unwrap().duo_start_limit, DEFAULT_DUO_START_LIMIT);
+        assert_eq!(with("DUO_START_LIMIT", "1").unwrap().duo_start_limit, 1);
+        assert_eq!(with("DUO_START_LIMIT", " 1000 ").unwrap().duo_start_limit, 1_000);
+        for bad in ["0", "-1", "1001", "5.0", "+5", "five", "99999999999"] {
+            let problem = with("DUO_START_LIMIT", bad).unwrap_err();
+            assert_eq!(problem.setting(), "DUO_START_LIMIT", "{bad}");
         }
     }
 

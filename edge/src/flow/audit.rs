@@ -113,6 +113,9 @@ pub enum Reason {
     ClientLimit,
     /// Too many attempts for this username (any clients).
     UserLimit,
+    /// Too many Duo steps (prompts) for this username in the window:
+    /// push fatigue.
+    DuoStartLimit,
     /// `Origin` is missing or not `APP_ORIGIN`.
     ForbiddenOrigin,
     /// A setting is missing or invalid.
@@ -195,6 +198,7 @@ impl Reason {
             Self::UserClientLimit => "user_client_limit",
             Self::ClientLimit => "ip_limit",
             Self::UserLimit => "user_limit",
+            Self::DuoStartLimit => "duo_start_limit",
             Self::ForbiddenOrigin => "forbidden_origin",
             Self::ConfigError => "config_error",
             Self::LoginCookieMissing => "login_cookie_missing",
@@ -237,7 +241,9 @@ impl Reason {
             Self::UnknownUser | Self::BadPassword | Self::Disabled | Self::UnusableHash => {
                 ErrorCode::InvalidCredentials
             }
-            Self::UserClientLimit | Self::ClientLimit | Self::UserLimit => ErrorCode::RateLimited,
+            Self::UserClientLimit | Self::ClientLimit | Self::UserLimit | Self::DuoStartLimit => {
+                ErrorCode::RateLimited
+            }
             Self::ForbiddenOrigin => ErrorCode::ForbiddenOrigin,
             Self::ConfigError | Self::DuoHealthRejected | Self::DuoHealthMalformed => {
                 ErrorCode::ConfigError

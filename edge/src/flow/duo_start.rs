@@ -1,7 +1,8 @@
 //! `POST /auth/duo/start`: from a verified password to Duo's prompt.
 //!
 //! Order of decisions: the origin; the login ticket (missing, expired,
-//! tampered); its user (still present and enabled); Duo's health (a
+//! tampered); its user (still present and enabled); the user's Duo steps
+//! in this window (`DUO_START_LIMIT`, against push fatigue); Duo's health (a
 //! success is trusted for [`super::health::HEALTH_MEMO_SECONDS`], a
 //! failure applied again for [`super::health::FAILURE_MEMO_SECONDS`]; a
 //! Duo that refuses us or is not Duo is always refused, `config_error`;
@@ -16,6 +17,7 @@ use shared::duo::{AuthorizeOptions, DuoError, DuoUsername, Nonce, State, Transpo
 
 use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
 use super::health::{FAILURE_MEMO_SECONDS, HealthFailure, HealthMemo};
+use super::limits::admit_duo_start;
 use super::session::{self, IssuedSession};
 use super::store::{Store, UserRecord};
 use super::{Config, Ctx, Random, check_origin, excerpt, unix_i64};
@@ -64,8 +66,8 @@ impl Audited for StartOutcome {
 /// `POST /auth/duo/start`.
 ///
 /// # Errors
-/// `forbidden_origin`, `login_expired`, `duo_unavailable` (fail-closed),
-/// `internal`.
+/// `forbidden_origin`, `login_expired`, `rate_limited`, `duo_unavailable`
+/// (fail-closed), `config_error`, `internal`.
 pub async fn duo_start<S: Store, T: Transport>(
     store: &S,
     duo: &T,
@@ -95,6 +97,7 @@ async fn start<S: Store, T: Transport>(
     let ticket = open_ticket(request.login_cookie, &config.session_secret, ctx.now)?;
     trail.username = normalize(&ticket.username).unwrap_or_default();
     let (user, duo_name) = duo_user(store, &ticket.username).await?;
+    admit_duo_start(store, &trail.username, config.duo_start_limit, ctx.now).await?;
     let now = UnixTime(unix_i64(ctx.now));
 
     if let Err((failure, detail)) = check_health(duo, config, health, ctx.now, random).await {

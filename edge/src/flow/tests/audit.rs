@@ -10,7 +10,7 @@ use crate::flow::testing::{NOW, block_on, ctx, store};
 /// The schema whose `CHECK` constraints accept the step and outcome names.
 const SCHEMA: &str = include_str!("../../../../migrations/0001_init.sql");
 
-const REASONS: [Reason; 40] = [
+const REASONS: [Reason; 41] = [
     Reason::UnknownUser,
     Reason::BadPassword,
     Reason::Disabled,
@@ -18,6 +18,7 @@ const REASONS: [Reason; 40] = [
     Reason::UserClientLimit,
     Reason::ClientLimit,
     Reason::UserLimit,
+    Reason::DuoStartLimit,
     Reason::ForbiddenOrigin,
     Reason::ConfigError,
     Reason::LoginCookieMissing,
@@ -124,6 +125,7 @@ fn each_reason_has_its_code_and_outcome() {
     assert_eq!(Reason::UserUnavailable.code(), ErrorCode::LoginExpired);
     assert_eq!(Reason::DuoHttpStatus.code(), ErrorCode::DuoUnavailable);
     assert_eq!(Reason::Disabled.code(), ErrorCode::InvalidCredentials);
+    assert_eq!(Reason::DuoStartLimit.code(), ErrorCode::RateLimited);
     assert_eq!(Reason::DuoHealthRejected.code(), ErrorCode::ConfigError);
     assert_eq!(Reason::DuoHealthMalformed.code(), ErrorCode::ConfigError);
     assert_eq!(Reason::DuoHealthTransport.code(), ErrorCode::DuoUnavailable);

@@ -11,10 +11,11 @@ use crate::config::SessionSecret;
 use crate::cookie::{LOGIN_MAX_SECONDS, LOGIN_TTL_SECONDS, LoginTicket};
 use crate::flow::duo_start::{StartOutcome, StartRequest, duo_start};
 use crate::flow::health::{FAILURE_MEMO_SECONDS, HEALTH_MEMO_SECONDS, HealthMemo};
+use crate::flow::limits::{WINDOW_SECONDS, window_start};
 use crate::flow::store::UserRecord;
 use crate::flow::testing::{
-    API_HOST, APP_ORIGIN, CLIENT_ID, MemoryStore, NOW, SESSION_SECRET_B64, ScriptedDuo, block_on,
-    config, ctx, random, store, user,
+    API_HOST, APP_ORIGIN, CLIENT_ID, MemoryStore, NOW, SESSION_SECRET_B64, ScriptedDuo, Task,
+    block_on, config, ctx, join_all, random, store, user,
 };
 use crate::flow::{Reason, Refusal};
 
@@ -362,4 +363,82 @@ fn start_refuses_a_user_gone_or_disabled_since_the_password() {
         );
     }
     assert!(duo.requests.borrow().is_empty());
+}
+
+#[test]
+fn duo_starts_are_limited_per_user_before_the_health_check() {
+    let (store, duo, memo) = (store(), ScriptedDuo::default(), HealthMemo::new());
+    let config = config("closed");
+    assert_eq!(config.duo_start_limit, 5);
+    let cookie = login_cookie("alice", NOW);
+    duo.healthy();
+    // From five different clients: the limit is the user's, not the client's.
+    for n in 0..5 {
+        let ctx = ctx(NOW + n, &format!("192.0.2.{}", 40 + n));
+        let request = StartRequest { origin: Some(APP_ORIGIN), login_cookie: Some(&cookie) };
+        let outcome = block_on(duo_start(&store, &duo, &config, &memo, request, &ctx, &random(7)));
+        assert!(matches!(outcome, Ok(StartOutcome::Duo { .. })), "start {n}: {outcome:?}");
+    }
+    // The sixth is refused before Duo is asked anything (a fresh memo
+    // would otherwise check Duo's health).
+    let memo = HealthMemo::new();
+    duo.healthy();
+    let refusal =
+        start(&store, &duo, "closed", &memo, Some(&cookie), Some(APP_ORIGIN), NOW + 5).unwrap_err();
+    assert_eq!((refusal.reason, refusal.code()), (Reason::DuoStartLimit, ErrorCode::RateLimited));
+    let window_end = window_start(NOW) + WINDOW_SECONDS;
+    assert_eq!(refusal.retry_after, Some(window_end - (NOW + 5)));
+    assert_eq!(duo.paths().len(), 1);
+    assert_eq!(store.last_event().reason, "duo_start_limit");
+    assert_eq!(store.last_event().outcome.as_str(), "rate_limited");
+    assert_eq!(store.last_event().username, "alice");
+    // Another user is not affected; the next window starts afresh.
+    store.add_user(user("dora", "dora-pass", "required", false));
+    let dora = login_cookie("dora", NOW);
+    assert!(start(&store, &duo, "closed", &memo, Some(&dora), Some(APP_ORIGIN), NOW + 6).is_ok());
+    let later = login_cookie("alice", window_end);
+    duo.healthy();
+    let next = start(&store, &duo, "closed", &memo, Some(&later), Some(APP_ORIGIN), window_end);
+    assert!(next.is_ok(), "{next:?}");
+}
+
+#[test]
+fn concurrent_duo_starts_get_at_most_the_limit_through() {
+    let (store, duo, memo) = (store(), ScriptedDuo::default(), HealthMemo::new());
+    let config = config("closed");
+    let cookie = login_cookie("alice", NOW);
+    for _ in 0..30 {
+        duo.healthy();
+    }
+    let ctxs: Vec<_> = (0..30).map(|n| ctx(NOW, &format!("198.51.100.{n}"))).collect();
+    let random = random(7);
+    let futures: Vec<Task<'_, Result<StartOutcome, Refusal>>> = ctxs
+        .iter()
+        .map(|ctx| {
+            let request = StartRequest { origin: Some(APP_ORIGIN), login_cookie: Some(&cookie) };
+            Box::pin(duo_start(&store, &duo, &config, &memo, request, ctx, &random)) as Task<'_, _>
+        })
+        .collect();
+    let results = join_all(futures);
+    let through = results.iter().filter(|r| matches!(r, Ok(StartOutcome::Duo { .. }))).count();
+    let limited = results
+        .iter()
+        .filter(|r| matches!(r, Err(refusal) if refusal.reason == Reason::DuoStartLimit))
+        .count();
+    assert_eq!((through, limited), (5, 25));
+}
+
+#[test]
+fn fail_open_counts_against_the_duo_start_limit_too() {
+    let (store, duo, memo) = (store(), ScriptedDuo::default(), HealthMemo::new());
+    let cookie = login_cookie("alice", NOW);
+    duo.unreachable();
+    for n in 0..5 {
+        store.sessions.borrow_mut().clear(); // `start` draws the same session id each time
+        let outcome = start(&store, &duo, "open", &memo, Some(&cookie), Some(APP_ORIGIN), NOW + n);
+        assert!(matches!(outcome, Ok(StartOutcome::FailOpen { .. })), "{n}: {outcome:?}");
+    }
+    let refusal =
+        start(&store, &duo, "open", &memo, Some(&cookie), Some(APP_ORIGIN), NOW + 5).unwrap_err();
+    assert_eq!(refusal.reason, Reason::DuoStartLimit);
 }
