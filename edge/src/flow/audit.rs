@@ -183,6 +183,9 @@ pub enum Reason {
     DuoDenied,
     /// No live session.
     NoSession,
+    /// The session's user is now disabled or deleted (the session is
+    /// revoked).
+    SessionUserUnavailable,
     /// Our side failed (storage, randomness).
     Internal,
 }
@@ -231,6 +234,7 @@ impl Reason {
             Self::IdTokenInvalid => "id_token_invalid",
             Self::DuoDenied => "duo_denied",
             Self::NoSession => "no_session",
+            Self::SessionUserUnavailable => "session_user_unavailable",
             Self::Internal => "internal",
         }
     }
@@ -273,7 +277,7 @@ impl Reason {
             | Self::IdTokenNonce
             | Self::IdTokenUsername
             | Self::IdTokenInvalid => ErrorCode::DuoError,
-            Self::NoSession => ErrorCode::Unauthenticated,
+            Self::NoSession | Self::SessionUserUnavailable => ErrorCode::Unauthenticated,
             Self::DuoUsernameInvalid | Self::Internal => ErrorCode::Internal,
         }
     }

@@ -60,10 +60,14 @@ pub async fn issue<S: Store>(
     Ok(IssuedSession { id, max_age: ttl, info })
 }
 
-/// `GET /api/session`: the live session named by the cookie's value.
+/// `GET /api/session`: the live session named by the cookie's value,
+/// while its user is still present and enabled. A session whose user has
+/// been disabled or deleted since is revoked here, so it stays ended even
+/// if the user is enabled again.
 ///
 /// # Errors
-/// `unauthenticated` without a live session; storage failures as `internal`.
+/// `unauthenticated` without a live session or without its user (reason
+/// `session_user_unavailable`); storage failures as `internal`.
 pub async fn check<S: Store>(
     store: &S,
     session_cookie: Option<&str>,
@@ -71,11 +75,19 @@ pub async fn check<S: Store>(
 ) -> Result<SessionInfo, Refusal> {
     let unauthenticated = || Refusal::new(Reason::NoSession);
     let id = session_cookie.and_then(SessionId::parse).ok_or_else(unauthenticated)?;
+    let id_hash = id.storage_key();
     let record = store
-        .live_session(&id.storage_key(), now)
+        .live_session(&id_hash, now)
         .await
         .map_err(Refusal::internal)?
         .ok_or_else(unauthenticated)?;
+    let key = credentials::normalize(&record.username).unwrap_or_default();
+    let user = store.user(&key).await.map_err(Refusal::internal)?;
+    if user.is_none_or(|user| user.disabled != 0) {
+        store.revoke_session(&id_hash, now).await.map_err(Refusal::internal)?;
+        return Err(Refusal::new(Reason::SessionUserUnavailable)
+            .detail("the session's user is disabled or deleted: session revoked"));
+    }
     let method = AuthMethod::parse(&record.method)
         .ok_or_else(|| Refusal::internal("unknown session method in storage"))?;
     // An unreadable Duo context hides the details, not the session.

@@ -10,7 +10,7 @@ use crate::flow::testing::{NOW, block_on, ctx, store};
 /// The schema whose `CHECK` constraints accept the step and outcome names.
 const SCHEMA: &str = include_str!("../../../../migrations/0001_init.sql");
 
-const REASONS: [Reason; 41] = [
+const REASONS: [Reason; 42] = [
     Reason::UnknownUser,
     Reason::BadPassword,
     Reason::Disabled,
@@ -51,6 +51,7 @@ const REASONS: [Reason; 41] = [
     Reason::IdTokenInvalid,
     Reason::DuoDenied,
     Reason::NoSession,
+    Reason::SessionUserUnavailable,
     Reason::Internal,
 ];
 

@@ -5,7 +5,7 @@ use shared::api::{AuthMethod, DuoDetails};
 
 use crate::flow::Reason;
 use crate::flow::session::{self, LogoutOutcome, check, issue, logout};
-use crate::flow::testing::{MemoryStore, NOW, block_on, config, ctx, random, store};
+use crate::flow::testing::{MemoryStore, NOW, block_on, config, ctx, random, store, user};
 
 /// A session issued at `NOW` (lifetime 3600 s), and its cookie value.
 fn issued(store: &MemoryStore, method: AuthMethod, duo: Option<DuoDetails>) -> String {
@@ -55,6 +55,33 @@ fn no_bad_expired_or_revoked_session_is_unauthenticated() {
     assert_eq!(out, LogoutOutcome::Revoked { username: "alice".into() });
     let refusal = block_on(check(&store, Some(&cookie), NOW + 6)).unwrap_err();
     assert_eq!(refusal.code(), ErrorCode::Unauthenticated);
+}
+
+#[test]
+fn a_session_whose_user_is_disabled_or_deleted_is_refused_and_revoked() {
+    for deleted in [false, true] {
+        let store = store();
+        let cookie = issued(&store, AuthMethod::Duo, None);
+        assert!(block_on(check(&store, Some(&cookie), NOW + 5)).is_ok());
+        if deleted {
+            store.users.borrow_mut().remove("alice");
+        } else if let Some(alice) = store.users.borrow_mut().get_mut("alice") {
+            alice.disabled = 1;
+        }
+        let refusal = block_on(check(&store, Some(&cookie), NOW + 10)).unwrap_err();
+        assert_eq!(
+            (refusal.reason, refusal.code()),
+            (Reason::SessionUserUnavailable, ErrorCode::Unauthenticated),
+            "deleted: {deleted}"
+        );
+        // Revoked server-side: enabling (or re-creating) the user does not
+        // bring the session back.
+        store.add_user(user("alice", "alice-pass", "required", false));
+        let refusal = block_on(check(&store, Some(&cookie), NOW + 11)).unwrap_err();
+        assert_eq!(refusal.reason, Reason::NoSession, "deleted: {deleted}");
+        let sessions = store.sessions.borrow();
+        assert!(sessions.values().all(|row| row.revoked_at == Some(NOW + 10)));
+    }
 }
 
 #[test]
