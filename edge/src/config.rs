@@ -16,7 +16,7 @@ use shared::duo::{ApiHost, ClientId, ClientSecret, ConfigError, DuoClient, Redir
 use zeroize::Zeroizing;
 
 /// Settings in the order they are checked; the first problem is reported.
-pub const SETTINGS: [&str; 8] = [
+pub const SETTINGS: [&str; 9] = [
     "DUO_CLIENT_ID",
     "DUO_CLIENT_SECRET",
     "DUO_API_HOST",
@@ -24,11 +24,15 @@ pub const SETTINGS: [&str; 8] = [
     "SESSION_SECRET",
     "SESSION_TTL_SECONDS",
     "DUO_FAILMODE",
+    "DUO_FAILOPEN_SESSION_TTL_SECONDS",
     "DUO_START_LIMIT",
 ];
 
 /// `SESSION_TTL_SECONDS` when unset.
 pub const DEFAULT_SESSION_TTL_SECONDS: u32 = 28_800;
+/// `DUO_FAILOPEN_SESSION_TTL_SECONDS` when unset (or `SESSION_TTL_SECONDS`
+/// when that is shorter).
+pub const DEFAULT_FAILOPEN_SESSION_TTL_SECONDS: u32 = 3_600;
 /// The longest session accepted (30 days): a larger value is taken for a typo.
 pub const MAX_SESSION_TTL_SECONDS: u32 = 2_592_000;
 /// `DUO_START_LIMIT` when unset: Duo prompts per user per 15 minutes.
@@ -83,6 +87,9 @@ pub struct Config {
     pub session_ttl_seconds: u32,
     /// What the Duo step does when Duo is unreachable.
     pub fail_mode: FailMode,
+    /// Lifetime of a `fail_open` session (signed in without Duo), in
+    /// seconds: never longer than `session_ttl_seconds`.
+    pub failopen_session_ttl_seconds: u32,
     /// Duo steps (`POST /auth/duo/start`, each one a prompt) allowed per
     /// user per rate-limit window: against push fatigue.
     pub duo_start_limit: u32,
@@ -138,6 +145,20 @@ impl Config {
         let fail_mode = present("DUO_FAILMODE")
             .map_or(Ok(FailMode::Closed), |v| FailMode::parse(&v))
             .map_err(|rule| ConfigProblem::Invalid { setting: "DUO_FAILMODE", rule })?;
+        let failopen_session_ttl_seconds = present("DUO_FAILOPEN_SESSION_TTL_SECONDS")
+            .map_or(Ok(DEFAULT_FAILOPEN_SESSION_TTL_SECONDS.min(session_ttl_seconds)), |v| {
+                parse_ttl(&v).and_then(|ttl| {
+                    if ttl <= session_ttl_seconds {
+                        Ok(ttl)
+                    } else {
+                        Err("must not be longer than SESSION_TTL_SECONDS")
+                    }
+                })
+            })
+            .map_err(|rule| ConfigProblem::Invalid {
+                setting: "DUO_FAILOPEN_SESSION_TTL_SECONDS",
+                rule,
+            })?;
         let duo_start_limit = present("DUO_START_LIMIT")
             .map_or(Ok(DEFAULT_DUO_START_LIMIT), |v| parse_start_limit(&v))
             .map_err(|rule| ConfigProblem::Invalid { setting: "DUO_START_LIMIT", rule })?;
@@ -146,6 +167,7 @@ impl Config {
             session_secret,
             session_ttl_seconds,
             fail_mode,
+            failopen_session_ttl_seconds,
             duo_start_limit,
             duo: DuoClient::new(client_id, client_secret, api_host, redirect_uri),
         })
@@ -461,6 +483,26 @@ mod tests {
             let problem = with("SESSION_TTL_SECONDS", bad).unwrap_err();
             assert_eq!(problem.setting(), "SESSION_TTL_SECONDS", "{bad}");
         }
+    }
+
+    #[test]
+    fn failopen_session_ttl_is_a_ttl_no_longer_than_the_session_ttl() {
+        let config = parse(&settings()).unwrap();
+        assert_eq!(config.failopen_session_ttl_seconds, DEFAULT_FAILOPEN_SESSION_TTL_SECONDS);
+        let name = "DUO_FAILOPEN_SESSION_TTL_SECONDS";
+        assert_eq!(with(name, "600").unwrap().failopen_session_ttl_seconds, 600);
+        assert_eq!(with(name, "28800").unwrap().failopen_session_ttl_seconds, 28_800);
+        for bad in ["0", "-5", "1.5", "+60", "ten", "28801", "2592001", "99999999999"] {
+            assert_eq!(with(name, bad).unwrap_err().setting(), name, "{bad}");
+        }
+        // The default never exceeds a shorter session TTL.
+        let mut map = settings();
+        map.insert("SESSION_TTL_SECONDS", "900".to_owned());
+        assert_eq!(parse(&map).unwrap().failopen_session_ttl_seconds, 900);
+        map.insert(name, "901".to_owned());
+        let problem = parse(&map).unwrap_err();
+        assert_eq!(problem.setting(), name);
+        assert!(problem.to_string().contains("SESSION_TTL_SECONDS"), "{problem}");
     }
 
     #[test]

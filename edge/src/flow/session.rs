@@ -21,7 +21,9 @@ pub struct IssuedSession {
 }
 
 /// Creates and stores a session for `username`: the only place sessions
-/// are made (bypass login, Duo's allow, fail-open).
+/// are made (bypass login, Duo's allow, fail-open). A `fail_open` session
+/// lives `DUO_FAILOPEN_SESSION_TTL_SECONDS`, the others
+/// `SESSION_TTL_SECONDS`.
 ///
 /// # Errors
 /// Storage failures, as `internal`.
@@ -35,7 +37,10 @@ pub async fn issue<S: Store>(
     random: &Random,
 ) -> Result<IssuedSession, Refusal> {
     let id = SessionId::from_random(&random.session);
-    let ttl = u64::from(config.session_ttl_seconds);
+    let ttl = u64::from(match method {
+        AuthMethod::FailOpen => config.failopen_session_ttl_seconds,
+        _ => config.session_ttl_seconds,
+    });
     let expires_at = ctx.now.saturating_add(ttl);
     let duo_context =
         duo.as_ref().map(serde_json::to_string).transpose().map_err(Refusal::internal)?;

@@ -15,7 +15,7 @@ use crate::flow::limits::{WINDOW_SECONDS, window_start};
 use crate::flow::store::UserRecord;
 use crate::flow::testing::{
     API_HOST, APP_ORIGIN, CLIENT_ID, MemoryStore, NOW, SESSION_SECRET_B64, ScriptedDuo, Task,
-    block_on, config, ctx, join_all, random, store, user,
+    block_on, config, config_with, ctx, join_all, random, store, user,
 };
 use crate::flow::{Reason, Refusal};
 
@@ -441,4 +441,21 @@ fn fail_open_counts_against_the_duo_start_limit_too() {
     let refusal =
         start(&store, &duo, "open", &memo, Some(&cookie), Some(APP_ORIGIN), NOW + 5).unwrap_err();
     assert_eq!(refusal.reason, Reason::DuoStartLimit);
+}
+
+#[test]
+fn a_fail_open_session_lives_only_the_fail_open_ttl() {
+    let (store, duo, memo) = (store(), ScriptedDuo::default(), HealthMemo::new());
+    let config = config_with("open", &[("DUO_FAILOPEN_SESSION_TTL_SECONDS", "600")]);
+    assert_eq!(config.session_ttl_seconds, 3600);
+    let cookie = login_cookie("alice", NOW);
+    duo.unreachable();
+    let request = StartRequest { origin: Some(APP_ORIGIN), login_cookie: Some(&cookie) };
+    let ctx = ctx(NOW, "192.0.2.20");
+    let outcome = block_on(duo_start(&store, &duo, &config, &memo, request, &ctx, &random(7)));
+    let Ok(StartOutcome::FailOpen { session, .. }) = outcome else { panic!("{outcome:?}") };
+    assert_eq!(session.max_age, 600);
+    assert_eq!(session.info.expires_at, i64::try_from(NOW + 600).unwrap());
+    let sessions = store.sessions.borrow();
+    assert_eq!(sessions[&session.id.storage_key()].session.expires_at, NOW + 600);
 }
