@@ -189,15 +189,6 @@ fn duo_problem(error: &ConfigError) -> ConfigProblem {
     ConfigProblem::Invalid { setting, rule }
 }
 
-/// Checks the whole configuration (for `/api/health`).
-///
-/// # Errors
-/// The first setting that is missing or invalid.
-#[cfg(target_arch = "wasm32")]
-pub fn check(env: &worker::Env) -> Result<(), ConfigProblem> {
-    Config::from_env(env).map(drop)
-}
-
 /// Logs a configuration problem once per isolate, by name.
 #[cfg(target_arch = "wasm32")]
 pub fn log_once(problem: &ConfigProblem) {

@@ -26,9 +26,10 @@ thread_local! {
     static HEALTH: Rc<HealthMemo> = Rc::new(HealthMemo::new());
 }
 
-/// What this isolate last learned about Duo, for `GET /api/health`.
-pub fn reachability() -> shared::api::DuoReachability {
-    HEALTH.with(|memo| memo.reachability())
+/// What `GET /api/health` says about Duo under `fail_mode`
+/// ([`HealthMemo::report`]).
+pub fn reachability(fail_mode: config::FailMode) -> shared::api::DuoReachability {
+    HEALTH.with(|memo| memo.report(fail_mode))
 }
 
 /// `POST /api/login`.

@@ -38,11 +38,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         .await
 }
 
-/// `GET /api/health`: `200 {"status":"ok","duo":...}` or `503` naming the
-/// first setting that is missing or invalid.
+/// `GET /api/health`: `200 {"status":"ok","duo":...}` (`unknown` when
+/// `DUO_FAILMODE=open`) or `503` naming the first setting that is missing
+/// or invalid.
 fn health(env: &Env) -> Result<Response> {
-    let body = match config::check(env) {
-        Ok(()) => HealthResponse::ok(routes::reachability()),
+    let body = match config::Config::from_env(env) {
+        Ok(config) => HealthResponse::ok(routes::reachability(config.fail_mode)),
         Err(problem) => {
             config::log_once(&problem);
             HealthResponse::config_error(problem.setting())

@@ -9,6 +9,7 @@ use shared::api::DuoReachability;
 use shared::duo::{DuoError, TransportErrorKind};
 
 use super::audit::Reason;
+use crate::config::FailMode;
 
 /// How long a successful health check is trusted, in seconds.
 pub const HEALTH_MEMO_SECONDS: u64 = 60;
@@ -76,12 +77,22 @@ impl HealthMemo {
         Self(Cell::new(None))
     }
 
-    /// What was last learned, for `GET /api/health` (see [`Self::report`]).
+    /// What was last learned (`GET /api/health` says [`Self::report`]).
     pub fn reachability(&self) -> DuoReachability {
         match self.0.get() {
             None => DuoReachability::Unknown,
             Some(Checked { result: Ok(()), .. }) => DuoReachability::Reachable,
             Some(_) => DuoReachability::Unreachable,
+        }
+    }
+
+    /// What `GET /api/health` may say about Duo under `fail_mode`: with
+    /// `open`, always `unknown`, since whether Duo is reachable tells
+    /// someone holding a password when a Duo step would be skipped.
+    pub fn report(&self, fail_mode: FailMode) -> DuoReachability {
+        match fail_mode {
+            FailMode::Open => DuoReachability::Unknown,
+            FailMode::Closed => self.reachability(),
         }
     }
 
@@ -124,5 +135,16 @@ mod tests {
         assert_eq!(memo.fresh(1_010), Some(down));
         assert_eq!(memo.fresh(1_010 + FAILURE_MEMO_SECONDS - 1), Some(down));
         assert_eq!(memo.fresh(1_010 + FAILURE_MEMO_SECONDS), None);
+    }
+
+    #[test]
+    fn health_reveals_nothing_about_duo_when_failing_open() {
+        let memo = HealthMemo::new();
+        for result in [Ok(()), Err(HealthFailure::Unreachable)] {
+            memo.remember(1_000, result);
+            assert_eq!(memo.report(FailMode::Open), DuoReachability::Unknown, "{result:?}");
+            assert_eq!(memo.report(FailMode::Closed), memo.reachability(), "{result:?}");
+        }
+        assert_eq!(memo.report(FailMode::Closed), DuoReachability::Unreachable);
     }
 }
