@@ -136,6 +136,15 @@ impl Config {
             ApiHost::parse(required("DUO_API_HOST")?.trim()).map_err(|e| duo_problem(&e))?;
         let app_origin = AppOrigin::parse(&required("APP_ORIGIN")?)
             .map_err(|rule| ConfigProblem::Invalid { setting: "APP_ORIGIN", rule })?;
+        // The emulator's form (a loopback host) is for local development:
+        // a deployed Worker pointed at it would send the second factor to
+        // whatever listens on its own loopback.
+        if is_loopback_authority(api_host.as_str()) && !app_origin.is_loopback() {
+            return Err(ConfigProblem::Invalid {
+                setting: "DUO_API_HOST",
+                rule: "a loopback host (the local emulator) is allowed only when APP_ORIGIN is loopback too",
+            });
+        }
         let redirect_uri = app_origin.duo_redirect_uri().clone();
         let session_secret = SessionSecret::parse(&required("SESSION_SECRET")?)
             .map_err(|rule| ConfigProblem::Invalid { setting: "SESSION_SECRET", rule })?;
@@ -259,10 +268,33 @@ impl AppOrigin {
         &self.redirect_uri
     }
 
+    /// Whether this origin's host is loopback (`localhost`, `127.0.0.0/8`):
+    /// local development.
+    pub fn is_loopback(&self) -> bool {
+        self.origin.split_once("://").is_some_and(|(_, authority)| is_loopback_authority(authority))
+    }
+
     /// Whether a request's `Origin` header is this origin.
     pub fn matches(&self, origin_header: &str) -> bool {
         self.origin == origin_header
     }
+}
+
+/// Whether `authority` (`host` or `host:port`, an IPv6 literal in
+/// brackets) names a loopback host: `localhost`, `127.0.0.0/8`, `[::1]`.
+fn is_loopback_authority(authority: &str) -> bool {
+    let host = if let Some(rest) = authority.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((inner, _)) => {
+                return inner.parse::<std::net::Ipv6Addr>().is_ok_and(|ip| ip.is_loopback());
+            }
+            None => return false,
+        }
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(host, _)| host)
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn parse_ttl(text: &str) -> Result<u32, &'static str> {
@@ -429,6 +461,32 @@ mod tests {
             config.app_origin.duo_redirect_uri().as_str(),
             "http://localhost:8787/auth/duo/callback"
         );
+    }
+
+    #[test]
+    fn a_loopback_duo_api_host_needs_a_loopback_app_origin() {
+        let loopback_hosts =
+            ["127.0.0.1:8788", "localhost:8788", "LocalHost:8788", "[::1]:8788", "127.9.9.9:1"];
+        for host in loopback_hosts.into_iter().chain(["127.0.0.1", "localhost"]) {
+            let mut map = settings();
+            map.insert("DUO_API_HOST", host.to_owned());
+            map.insert("APP_ORIGIN", "https://login.example.com".to_owned());
+            let problem = parse(&map).map(drop).unwrap_err();
+            assert_eq!(problem.setting(), "DUO_API_HOST", "{host}");
+            assert!(!problem.to_string().contains(host), "the value must not be echoed");
+        }
+        for origin in ["http://localhost:8787", "http://127.0.0.1:8787", "https://localhost"] {
+            for host in loopback_hosts {
+                let mut map = settings();
+                map.insert("DUO_API_HOST", host.to_owned());
+                map.insert("APP_ORIGIN", origin.to_owned());
+                assert!(parse(&map).is_ok(), "{origin} {host}");
+            }
+        }
+        let mut map = settings();
+        map.insert("DUO_API_HOST", "api-deadbeef.duosecurity.com".to_owned());
+        map.insert("APP_ORIGIN", "https://login.example.com".to_owned());
+        assert!(parse(&map).is_ok());
     }
 
     #[test]
