@@ -24,6 +24,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             paths::LOGOUT,
             |req, ctx| async move { answer(routes::logout(req, &ctx.env).await) },
         )
+        .post_async(paths::LOGOUT_EVERYWHERE, |req, ctx| async move {
+            answer(routes::logout_everywhere(req, &ctx.env).await)
+        })
         .post_async(paths::DUO_START, |req, ctx| async move { routes::start(req, &ctx.env).await })
         .get_async(
             paths::DUO_CALLBACK,

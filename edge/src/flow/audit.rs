@@ -78,6 +78,8 @@ pub enum Success {
     DuoAllow,
     /// A live session was revoked.
     Logout,
+    /// Every live session of the caller's user was revoked.
+    LogoutEverywhere,
 }
 
 impl Success {
@@ -90,6 +92,7 @@ impl Success {
             Self::FailOpen => "fail_open",
             Self::DuoAllow => "duo_allow",
             Self::Logout => "logout",
+            Self::LogoutEverywhere => "logout_everywhere",
         }
     }
 }

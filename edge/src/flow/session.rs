@@ -1,5 +1,6 @@
 //! Sessions: the one function that issues them ([`issue`]), the check of
-//! `GET /api/session` ([`check`]) and `POST /api/logout` ([`logout`]).
+//! `GET /api/session` ([`check`]), `POST /api/logout` ([`logout`]) and
+//! `POST /api/logout-everywhere` ([`logout_everywhere`]).
 
 use shared::api::{AuthMethod, DuoDetails, SessionInfo};
 
@@ -114,6 +115,12 @@ pub enum LogoutOutcome {
         /// As registered.
         username: String,
     },
+    /// The cookie's session was live: every live session of its user
+    /// was revoked (`POST /api/logout-everywhere`).
+    RevokedEverywhere {
+        /// As registered.
+        username: String,
+    },
     /// There was no live session (logout is idempotent).
     NoSession,
 }
@@ -122,6 +129,7 @@ impl Audited for LogoutOutcome {
     fn success(&self) -> Option<Success> {
         match self {
             Self::Revoked { .. } => Some(Success::Logout),
+            Self::RevokedEverywhere { .. } => Some(Success::LogoutEverywhere),
             Self::NoSession => None,
         }
     }
@@ -158,4 +166,41 @@ async fn revoke<S: Store>(
         }
         None => Ok(LogoutOutcome::NoSession),
     }
+}
+
+/// `POST /api/logout-everywhere` (after the origin check): when the
+/// cookie's session is live, revokes every live session of its user (this
+/// one included). Audited (`logout_everywhere`) when it did.
+///
+/// # Errors
+/// Storage failures, as `internal`.
+pub async fn logout_everywhere<S: Store>(
+    store: &S,
+    session_cookie: Option<&str>,
+    ctx: &Ctx,
+) -> Result<LogoutOutcome, Refusal> {
+    let mut trail = Trail::new(Step::Logout, ctx);
+    let result = revoke_everywhere(store, session_cookie, ctx.now, &mut trail).await;
+    trail.finish(store, result).await
+}
+
+async fn revoke_everywhere<S: Store>(
+    store: &S,
+    session_cookie: Option<&str>,
+    now: u64,
+    trail: &mut Trail,
+) -> Result<LogoutOutcome, Refusal> {
+    let Some(id) = session_cookie.and_then(SessionId::parse) else {
+        return Ok(LogoutOutcome::NoSession);
+    };
+    let live = store.live_session(&id.storage_key(), now).await.map_err(Refusal::internal)?;
+    let Some(record) = live else {
+        return Ok(LogoutOutcome::NoSession);
+    };
+    trail.username = credentials::normalize(&record.username).unwrap_or_default();
+    if trail.username.is_empty() {
+        return Err(Refusal::internal("a stored session names no possible user"));
+    }
+    store.revoke_user_sessions(&trail.username, now).await.map_err(Refusal::internal)?;
+    Ok(LogoutOutcome::RevokedEverywhere { username: record.username })
 }

@@ -205,6 +205,18 @@ impl Store for MemoryStore {
         }))
     }
 
+    async fn revoke_user_sessions(&self, normalized: &str, now: u64) -> Result<(), StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        for row in self.sessions.borrow_mut().values_mut() {
+            let theirs = row.session.username.trim().eq_ignore_ascii_case(normalized);
+            if theirs && row.revoked_at.is_none() {
+                row.revoked_at = Some(now);
+            }
+        }
+        Ok(())
+    }
+
     async fn spend_state(&self, state_hash: &str, _now: u64) -> Result<bool, StoreError> {
         YieldOnce::default().await;
         self.check()?;

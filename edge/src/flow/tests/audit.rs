@@ -76,6 +76,7 @@ fn reasons_keep_todays_strings_and_are_distinct() {
         (Success::FailOpen, "fail_open"),
         (Success::DuoAllow, "duo_allow"),
         (Success::Logout, "logout"),
+        (Success::LogoutEverywhere, "logout_everywhere"),
     ];
     for (success, name) in successes {
         assert_eq!(success.as_str(), name);
