@@ -38,7 +38,7 @@ pub const MAX_SESSION_TTL_SECONDS: u32 = 2_592_000;
 /// `DUO_START_LIMIT` when unset: Duo prompts per user per 15 minutes.
 pub const DEFAULT_DUO_START_LIMIT: u32 = 5;
 /// The largest `DUO_START_LIMIT` accepted.
-pub const MAX_DUO_START_LIMIT: u32 = 1_000;
+pub const MAX_DUO_START_LIMIT: u32 = 1_000_000;
 /// The shortest `SESSION_SECRET`, in decoded bytes.
 pub const MIN_SESSION_SECRET_LEN: usize = 32;
 
@@ -311,9 +311,9 @@ fn parse_ttl(text: &str) -> Result<u32, &'static str> {
 }
 
 fn parse_start_limit(text: &str) -> Result<u32, &'static str> {
-    const RULE: &str = "expected a whole number from 1 to 1000";
+    const RULE: &str = "expected a whole number from 1 to 1000000";
     let text = text.trim();
-    if text.is_empty() || text.len() > 4 || !text.bytes().all(|b| b.is_ascii_digit()) {
+    if text.is_empty() || text.len() > 7 || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(RULE);
     }
     match text.parse::<u32>() {
@@ -558,8 +558,8 @@ mod tests {
     fn duo_start_limit_is_a_small_positive_integer() {
         assert_eq!(parse(&settings()).unwrap().duo_start_limit, DEFAULT_DUO_START_LIMIT);
         assert_eq!(with("DUO_START_LIMIT", "1").unwrap().duo_start_limit, 1);
-        assert_eq!(with("DUO_START_LIMIT", " 1000 ").unwrap().duo_start_limit, 1_000);
-        for bad in ["0", "-1", "1001", "5.0", "+5", "five", "99999999999"] {
+        assert_eq!(with("DUO_START_LIMIT", " 1000000 ").unwrap().duo_start_limit, 1_000_000);
+        for bad in ["0", "-1", "1000001", "5.0", "+5", "five", "99999999999"] {
             let problem = with("DUO_START_LIMIT", bad).unwrap_err();
             assert_eq!(problem.setting(), "DUO_START_LIMIT", "{bad}");
         }
