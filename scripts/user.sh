@@ -4,8 +4,9 @@
 # read from the terminal without echo, and never appears on a command line.
 #
 #   scripts/user.sh add NAME [--bypass] [--duo-username DUO_NAME] [--disable]
-#   scripts/user.sh set-password NAME
-#   scripts/user.sh disable NAME | enable NAME | list
+#   scripts/user.sh set-password NAME      (also logs NAME out everywhere)
+#   scripts/user.sh disable NAME | enable NAME | list   (disable: likewise)
+#   scripts/user.sh revoke NAME            (log NAME out everywhere)
 #
 # The local database (the one `scripts/dev.sh` uses) by default; add
 # `--remote` to change the deployed database instead.
@@ -19,7 +20,7 @@ for arg in "$@"; do
   if [[ "$arg" == --remote ]]; then where=--remote; else args+=("$arg"); fi
 done
 if (( ${#args[@]} == 0 )); then
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 

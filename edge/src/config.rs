@@ -16,7 +16,7 @@ use shared::duo::{ApiHost, ClientId, ClientSecret, ConfigError, DuoClient, Redir
 use zeroize::Zeroizing;
 
 /// Settings in the order they are checked; the first problem is reported.
-pub const SETTINGS: [&str; 7] = [
+pub const SETTINGS: [&str; 9] = [
     "DUO_CLIENT_ID",
     "DUO_CLIENT_SECRET",
     "DUO_API_HOST",
@@ -24,12 +24,21 @@ pub const SETTINGS: [&str; 7] = [
     "SESSION_SECRET",
     "SESSION_TTL_SECONDS",
     "DUO_FAILMODE",
+    "DUO_FAILOPEN_SESSION_TTL_SECONDS",
+    "DUO_START_LIMIT",
 ];
 
 /// `SESSION_TTL_SECONDS` when unset.
 pub const DEFAULT_SESSION_TTL_SECONDS: u32 = 28_800;
+/// `DUO_FAILOPEN_SESSION_TTL_SECONDS` when unset (or `SESSION_TTL_SECONDS`
+/// when that is shorter).
+pub const DEFAULT_FAILOPEN_SESSION_TTL_SECONDS: u32 = 3_600;
 /// The longest session accepted (30 days): a larger value is taken for a typo.
 pub const MAX_SESSION_TTL_SECONDS: u32 = 2_592_000;
+/// `DUO_START_LIMIT` when unset: Duo prompts per user per 15 minutes.
+pub const DEFAULT_DUO_START_LIMIT: u32 = 5;
+/// The largest `DUO_START_LIMIT` accepted.
+pub const MAX_DUO_START_LIMIT: u32 = 1_000_000;
 /// The shortest `SESSION_SECRET`, in decoded bytes.
 pub const MIN_SESSION_SECRET_LEN: usize = 32;
 
@@ -78,6 +87,12 @@ pub struct Config {
     pub session_ttl_seconds: u32,
     /// What the Duo step does when Duo is unreachable.
     pub fail_mode: FailMode,
+    /// Lifetime of a `fail_open` session (signed in without Duo), in
+    /// seconds: never longer than `session_ttl_seconds`.
+    pub failopen_session_ttl_seconds: u32,
+    /// Duo steps (`POST /auth/duo/start`, each one a prompt) allowed per
+    /// user per rate-limit window: against push fatigue.
+    pub duo_start_limit: u32,
     /// The Duo client, built from `DUO_CLIENT_ID`, `DUO_CLIENT_SECRET`,
     /// `DUO_API_HOST` and the redirect URI by its own parsers.
     pub duo: DuoClient,
@@ -121,6 +136,15 @@ impl Config {
             ApiHost::parse(required("DUO_API_HOST")?.trim()).map_err(|e| duo_problem(&e))?;
         let app_origin = AppOrigin::parse(&required("APP_ORIGIN")?)
             .map_err(|rule| ConfigProblem::Invalid { setting: "APP_ORIGIN", rule })?;
+        // The emulator's form (a loopback host) is for local development:
+        // a deployed Worker pointed at it would send the second factor to
+        // whatever listens on its own loopback.
+        if is_loopback_authority(api_host.as_str()) && !app_origin.is_loopback() {
+            return Err(ConfigProblem::Invalid {
+                setting: "DUO_API_HOST",
+                rule: "a loopback host (the local emulator) is allowed only when APP_ORIGIN is loopback too",
+            });
+        }
         let redirect_uri = app_origin.duo_redirect_uri().clone();
         let session_secret = SessionSecret::parse(&required("SESSION_SECRET")?)
             .map_err(|rule| ConfigProblem::Invalid { setting: "SESSION_SECRET", rule })?;
@@ -130,11 +154,30 @@ impl Config {
         let fail_mode = present("DUO_FAILMODE")
             .map_or(Ok(FailMode::Closed), |v| FailMode::parse(&v))
             .map_err(|rule| ConfigProblem::Invalid { setting: "DUO_FAILMODE", rule })?;
+        let failopen_session_ttl_seconds = present("DUO_FAILOPEN_SESSION_TTL_SECONDS")
+            .map_or(Ok(DEFAULT_FAILOPEN_SESSION_TTL_SECONDS.min(session_ttl_seconds)), |v| {
+                parse_ttl(&v).and_then(|ttl| {
+                    if ttl <= session_ttl_seconds {
+                        Ok(ttl)
+                    } else {
+                        Err("must not be longer than SESSION_TTL_SECONDS")
+                    }
+                })
+            })
+            .map_err(|rule| ConfigProblem::Invalid {
+                setting: "DUO_FAILOPEN_SESSION_TTL_SECONDS",
+                rule,
+            })?;
+        let duo_start_limit = present("DUO_START_LIMIT")
+            .map_or(Ok(DEFAULT_DUO_START_LIMIT), |v| parse_start_limit(&v))
+            .map_err(|rule| ConfigProblem::Invalid { setting: "DUO_START_LIMIT", rule })?;
         Ok(Self {
             app_origin,
             session_secret,
             session_ttl_seconds,
             fail_mode,
+            failopen_session_ttl_seconds,
+            duo_start_limit,
             duo: DuoClient::new(client_id, client_secret, api_host, redirect_uri),
         })
     }
@@ -153,15 +196,6 @@ fn duo_problem(error: &ConfigError) -> ConfigProblem {
         _ => "refused by the Duo client",
     };
     ConfigProblem::Invalid { setting, rule }
-}
-
-/// Checks the whole configuration (for `/api/health`).
-///
-/// # Errors
-/// The first setting that is missing or invalid.
-#[cfg(target_arch = "wasm32")]
-pub fn check(env: &worker::Env) -> Result<(), ConfigProblem> {
-    Config::from_env(env).map(drop)
 }
 
 /// Logs a configuration problem once per isolate, by name.
@@ -234,10 +268,33 @@ impl AppOrigin {
         &self.redirect_uri
     }
 
+    /// Whether this origin's host is loopback (`localhost`, `127.0.0.0/8`):
+    /// local development.
+    pub fn is_loopback(&self) -> bool {
+        self.origin.split_once("://").is_some_and(|(_, authority)| is_loopback_authority(authority))
+    }
+
     /// Whether a request's `Origin` header is this origin.
     pub fn matches(&self, origin_header: &str) -> bool {
         self.origin == origin_header
     }
+}
+
+/// Whether `authority` (`host` or `host:port`, an IPv6 literal in
+/// brackets) names a loopback host: `localhost`, `127.0.0.0/8`, `[::1]`.
+fn is_loopback_authority(authority: &str) -> bool {
+    let host = if let Some(rest) = authority.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((inner, _)) => {
+                return inner.parse::<std::net::Ipv6Addr>().is_ok_and(|ip| ip.is_loopback());
+            }
+            None => return false,
+        }
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(host, _)| host)
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn parse_ttl(text: &str) -> Result<u32, &'static str> {
@@ -251,6 +308,18 @@ fn parse_ttl(text: &str) -> Result<u32, &'static str> {
         return Err(RULE);
     }
     Ok(seconds)
+}
+
+fn parse_start_limit(text: &str) -> Result<u32, &'static str> {
+    const RULE: &str = "expected a whole number from 1 to 1000000";
+    let text = text.trim();
+    if text.is_empty() || text.len() > 7 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(RULE);
+    }
+    match text.parse::<u32>() {
+        Ok(limit) if (1..=MAX_DUO_START_LIMIT).contains(&limit) => Ok(limit),
+        _ => Err(RULE),
+    }
 }
 
 /// `DUO_FAILMODE`: what happens when Duo cannot be reached.
@@ -403,6 +472,32 @@ mod tests {
     }
 
     #[test]
+    fn a_loopback_duo_api_host_needs_a_loopback_app_origin() {
+        let loopback_hosts =
+            ["127.0.0.1:8788", "localhost:8788", "LocalHost:8788", "[::1]:8788", "127.9.9.9:1"];
+        for host in loopback_hosts.into_iter().chain(["127.0.0.1", "localhost"]) {
+            let mut map = settings();
+            map.insert("DUO_API_HOST", host.to_owned());
+            map.insert("APP_ORIGIN", "https://login.example.com".to_owned());
+            let problem = parse(&map).map(drop).unwrap_err();
+            assert_eq!(problem.setting(), "DUO_API_HOST", "{host}");
+            assert!(!problem.to_string().contains(host), "the value must not be echoed");
+        }
+        for origin in ["http://localhost:8787", "http://127.0.0.1:8787", "https://localhost"] {
+            for host in loopback_hosts {
+                let mut map = settings();
+                map.insert("DUO_API_HOST", host.to_owned());
+                map.insert("APP_ORIGIN", origin.to_owned());
+                assert!(parse(&map).is_ok(), "{origin} {host}");
+            }
+        }
+        let mut map = settings();
+        map.insert("DUO_API_HOST", "api-deadbeef.duosecurity.com".to_owned());
+        map.insert("APP_ORIGIN", "https://login.example.com".to_owned());
+        assert!(parse(&map).is_ok());
+    }
+
+    #[test]
     fn app_origin_is_normalized_and_checked() {
         let ok = [
             ("https://login.example.com", "https://login.example.com"),
@@ -444,6 +539,37 @@ mod tests {
         for bad in ["0", "-5", "1.5", "+60", "ten", "2592001", "99999999999"] {
             let problem = with("SESSION_TTL_SECONDS", bad).unwrap_err();
             assert_eq!(problem.setting(), "SESSION_TTL_SECONDS", "{bad}");
+        }
+    }
+
+    #[test]
+    fn failopen_session_ttl_is_a_ttl_no_longer_than_the_session_ttl() {
+        let config = parse(&settings()).unwrap();
+        assert_eq!(config.failopen_session_ttl_seconds, DEFAULT_FAILOPEN_SESSION_TTL_SECONDS);
+        let name = "DUO_FAILOPEN_SESSION_TTL_SECONDS";
+        assert_eq!(with(name, "600").unwrap().failopen_session_ttl_seconds, 600);
+        assert_eq!(with(name, "28800").unwrap().failopen_session_ttl_seconds, 28_800);
+        for bad in ["0", "-5", "1.5", "+60", "ten", "28801", "2592001", "99999999999"] {
+            assert_eq!(with(name, bad).unwrap_err().setting(), name, "{bad}");
+        }
+        // The default never exceeds a shorter session TTL.
+        let mut map = settings();
+        map.insert("SESSION_TTL_SECONDS", "900".to_owned());
+        assert_eq!(parse(&map).unwrap().failopen_session_ttl_seconds, 900);
+        map.insert(name, "901".to_owned());
+        let problem = parse(&map).unwrap_err();
+        assert_eq!(problem.setting(), name);
+        assert!(problem.to_string().contains("SESSION_TTL_SECONDS"), "{problem}");
+    }
+
+    #[test]
+    fn duo_start_limit_is_a_small_positive_integer() {
+        assert_eq!(parse(&settings()).unwrap().duo_start_limit, DEFAULT_DUO_START_LIMIT);
+        assert_eq!(with("DUO_START_LIMIT", "1").unwrap().duo_start_limit, 1);
+        assert_eq!(with("DUO_START_LIMIT", " 1000000 ").unwrap().duo_start_limit, 1_000_000);
+        for bad in ["0", "-1", "1000001", "5.0", "+5", "five", "99999999999"] {
+            let problem = with("DUO_START_LIMIT", bad).unwrap_err();
+            assert_eq!(problem.setting(), "DUO_START_LIMIT", "{bad}");
         }
     }
 

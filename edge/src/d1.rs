@@ -141,6 +141,16 @@ impl Store for D1Store {
         Ok(row.map(|row| row.username))
     }
 
+    async fn revoke_user_sessions(&self, normalized: &str, now: u64) -> Result<(), StoreError> {
+        // `lower(trim())` is the users table's own normalization (ASCII names).
+        self.run(
+            "UPDATE sessions SET revoked_at = ?2 \
+             WHERE revoked_at IS NULL AND lower(trim(username)) = ?1",
+            &[text(normalized), number(now)],
+        )
+        .await
+    }
+
     async fn spend_state(&self, state_hash: &str, now: u64) -> Result<bool, StoreError> {
         let row: Option<serde_json::Value> = self
             .first(

@@ -26,9 +26,10 @@ thread_local! {
     static HEALTH: Rc<HealthMemo> = Rc::new(HealthMemo::new());
 }
 
-/// What this isolate last learned about Duo, for `GET /api/health`.
-pub fn reachability() -> shared::api::DuoReachability {
-    HEALTH.with(|memo| memo.reachability())
+/// What `GET /api/health` says about Duo under `fail_mode`
+/// ([`HealthMemo::report`]).
+pub fn reachability(fail_mode: config::FailMode) -> shared::api::DuoReachability {
+    HEALTH.with(|memo| memo.report(fail_mode))
 }
 
 /// `POST /api/login`.
@@ -76,13 +77,30 @@ pub async fn session(req: Request, env: &Env) -> Result<Response, EdgeError> {
 /// # Errors
 /// [`EdgeError::ForbiddenOrigin`], or storage failures.
 pub async fn logout(req: Request, env: &Env) -> Result<Response, EdgeError> {
+    end_sessions(req, env, false).await
+}
+
+/// `POST /api/logout-everywhere`: like [`logout`], and every other live
+/// session of the same user is revoked too.
+///
+/// # Errors
+/// [`EdgeError::ForbiddenOrigin`], or storage failures.
+pub async fn logout_everywhere(req: Request, env: &Env) -> Result<Response, EdgeError> {
+    end_sessions(req, env, true).await
+}
+
+async fn end_sessions(req: Request, env: &Env, everywhere: bool) -> Result<Response, EdgeError> {
     let config = Config::from_env(env).map_err(EdgeError::Config)?;
     check_origin(&config.app_origin, request::header(&req, "Origin").as_deref())?;
     let store = D1Store::from_env(env)?;
     let cookie = request::cookie(&req, SESSION_COOKIE);
-    session::logout(&store, cookie.as_deref(), &request::ctx(&req))
-        .await
-        .map_err(|refusal| logged(Step::Logout, refusal))?;
+    let ctx = request::ctx(&req);
+    let ended = if everywhere {
+        session::logout_everywhere(&store, cookie.as_deref(), &ctx).await
+    } else {
+        session::logout(&store, cookie.as_deref(), &ctx).await
+    };
+    ended.map_err(|refusal| logged(Step::Logout, refusal))?;
     let mut response = respond::empty(204)?;
     let headers = response.headers_mut();
     headers.append("Set-Cookie", &cookie::clear(SESSION_COOKIE))?;

@@ -19,6 +19,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Post, paths::LOGIN) => answer(routes::login(req, &env).await),
         (Method::Get, paths::SESSION) => answer(routes::session(req, &env).await),
         (Method::Post, paths::LOGOUT) => answer(routes::logout(req, &env).await),
+        (Method::Post, paths::LOGOUT_EVERYWHERE) => {
+            answer(routes::logout_everywhere(req, &env).await)
+        }
         (Method::Post, paths::DUO_START) => routes::start(req, &env).await,
         (Method::Get, paths::DUO_CALLBACK) => routes::callback(req, &env).await,
         // Any other method or path under the API prefixes: a JSON 404.
@@ -29,11 +32,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     }
 }
 
-/// `GET /api/health`: `200 {"status":"ok","duo":...}` or `503` naming the
-/// first setting that is missing or invalid.
+/// `GET /api/health`: `200 {"status":"ok","duo":...}` (`unknown` when
+/// `DUO_FAILMODE=open`) or `503` naming the first setting that is missing
+/// or invalid.
 fn health(env: &Env) -> Result<Response> {
-    let body = match config::check(env) {
-        Ok(()) => HealthResponse::ok(routes::reachability()),
+    let body = match config::Config::from_env(env) {
+        Ok(config) => HealthResponse::ok(routes::reachability(config.fail_mode)),
         Err(problem) => {
             config::log_once(&problem);
             HealthResponse::config_error(problem.setting())

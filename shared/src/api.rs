@@ -12,6 +12,8 @@ pub mod routes {
     pub const SESSION: &str = "/api/session";
     /// `POST`: end the current session.
     pub const LOGOUT: &str = "/api/logout";
+    /// `POST`: end every session of the current session's user.
+    pub const LOGOUT_EVERYWHERE: &str = "/api/logout-everywhere";
     /// `POST` (form, top-level navigation): start the Duo step.
     pub const DUO_START: &str = "/auth/duo/start";
     /// `GET`: where Duo sends the browser back.

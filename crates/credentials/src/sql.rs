@@ -147,29 +147,49 @@ impl UserRow {
     }
 }
 
-/// `UPDATE` of one user's password hash; returns the username, so an empty
-/// result means "no such user".
+/// `UPDATE` of one user's password hash, which returns the username (an
+/// empty result means "no such user"), then [`revoke_sessions`]: a new
+/// password ends every session opened with the old one. Two statements,
+/// one per line.
 ///
 /// # Errors
 /// As [`UserRow::insert`].
 pub fn set_password(username: &Username, password: &PasswordHash) -> Result<String, SqlError> {
     Ok(format!(
         "UPDATE users SET password_hash = {}, updated_at = unixepoch() WHERE \
-         username_normalized = {} RETURNING username;",
+         username_normalized = {} RETURNING username;\n{}",
         literal(&password.to_phc())?,
-        literal(&username.normalized())?
+        literal(&username.normalized())?,
+        revoke_sessions(username)?
     ))
 }
 
-/// `UPDATE` of one user's disabled flag; returns the username.
+/// `UPDATE` of one user's disabled flag; returns the username. Disabling
+/// also ends the user's sessions ([`revoke_sessions`], on a second line).
 ///
 /// # Errors
 /// As [`UserRow::insert`].
 pub fn set_disabled(username: &Username, disabled: bool) -> Result<String, SqlError> {
-    Ok(format!(
+    let update = format!(
         "UPDATE users SET disabled = {}, updated_at = unixepoch() WHERE username_normalized = {} \
          RETURNING username;",
         u8::from(disabled),
+        literal(&username.normalized())?
+    );
+    Ok(if disabled { format!("{update}\n{}", revoke_sessions(username)?) } else { update })
+}
+
+/// `UPDATE` revoking every live session of a user ("log out everywhere"):
+/// `sessions.username` is the name as registered, compared after the same
+/// normalization as `users.username_normalized` (so it also reaches the
+/// sessions of a user since deleted or renamed in case).
+///
+/// # Errors
+/// As [`UserRow::insert`].
+pub fn revoke_sessions(username: &Username) -> Result<String, SqlError> {
+    Ok(format!(
+        "UPDATE sessions SET revoked_at = unixepoch() WHERE revoked_at IS NULL AND \
+         lower(trim(username)) = {};",
         literal(&username.normalized())?
     ))
 }
@@ -217,6 +237,31 @@ mod tests {
         assert!(sql.contains("VALUES ('Alice', 'alice', '$pbkdf2-sha256$i=1000,l=32$"), "{sql}");
         assert!(sql.contains(r"'required', 'CORP\o''brien', 1, unixepoch()"), "{sql}");
         assert!(row.upsert().unwrap().contains("ON CONFLICT (username_normalized) DO UPDATE"));
+    }
+
+    const REVOKE_ALICE: &str = "UPDATE sessions SET revoked_at = unixepoch() WHERE revoked_at \
+                                IS NULL AND lower(trim(username)) = 'alice';";
+
+    #[test]
+    fn revoke_sessions_ends_every_live_session_of_the_user() {
+        let alice = Username::parse(" Alice ").unwrap();
+        assert_eq!(revoke_sessions(&alice).unwrap(), REVOKE_ALICE);
+    }
+
+    #[test]
+    fn disabling_a_user_or_setting_a_password_revokes_their_sessions() {
+        let alice = Username::parse("Alice").unwrap();
+        let hash = PasswordHash::derive(b"pw", b"saltsaltsaltsalt", 1_000).unwrap();
+        let changed = set_password(&alice, &hash).unwrap();
+        assert!(changed.starts_with("UPDATE users SET password_hash = '$pbkdf2"), "{changed}");
+        assert!(changed.contains("RETURNING username;\n"), "{changed}");
+        assert!(changed.ends_with(REVOKE_ALICE), "{changed}");
+        let disabled = set_disabled(&alice, true).unwrap();
+        assert!(disabled.starts_with("UPDATE users SET disabled = 1"), "{disabled}");
+        assert!(disabled.ends_with(REVOKE_ALICE), "{disabled}");
+        // Enabling revokes nothing (there is nothing live to end).
+        let enabled = set_disabled(&alice, false).unwrap();
+        assert!(!enabled.contains("sessions"), "{enabled}");
     }
 
     #[test]

@@ -78,6 +78,8 @@ pub enum Success {
     DuoAllow,
     /// A live session was revoked.
     Logout,
+    /// Every live session of the caller's user was revoked.
+    LogoutEverywhere,
 }
 
 impl Success {
@@ -90,6 +92,7 @@ impl Success {
             Self::FailOpen => "fail_open",
             Self::DuoAllow => "duo_allow",
             Self::Logout => "logout",
+            Self::LogoutEverywhere => "logout_everywhere",
         }
     }
 }
@@ -113,6 +116,9 @@ pub enum Reason {
     ClientLimit,
     /// Too many attempts for this username (any clients).
     UserLimit,
+    /// Too many Duo steps (prompts) for this username in the window:
+    /// push fatigue.
+    DuoStartLimit,
     /// `Origin` is missing or not `APP_ORIGIN`.
     ForbiddenOrigin,
     /// A setting is missing or invalid.
@@ -127,8 +133,17 @@ pub enum Reason {
     UserUnavailable,
     /// The name Duo would be told is not one Duo accepts.
     DuoUsernameInvalid,
-    /// Duo could not be reached (or its health check failed).
+    /// Duo could not be reached: a connection failure, a timeout, or a
+    /// 5xx answer to the health check (only this may fail open).
     DuoUnreachable,
+    /// Duo's health check refused us: an OAuth error (`invalid_client`),
+    /// a 4xx status, or `stat: FAIL` with a 4xxxx code: misconfiguration.
+    DuoHealthRejected,
+    /// Duo's health check answered something that is not Duo's format.
+    DuoHealthMalformed,
+    /// The health check failed in transit other than by a connection
+    /// failure or a timeout (TLS, an unreadable body): never fails open.
+    DuoHealthTransport,
     /// The login cookie was never bound to a Duo step.
     DuoNotStarted,
     /// The callback has no (well-formed) `state`.
@@ -171,6 +186,9 @@ pub enum Reason {
     DuoDenied,
     /// No live session.
     NoSession,
+    /// The session's user is now disabled or deleted (the session is
+    /// revoked).
+    SessionUserUnavailable,
     /// Our side failed (storage, randomness).
     Internal,
 }
@@ -186,6 +204,7 @@ impl Reason {
             Self::UserClientLimit => "user_client_limit",
             Self::ClientLimit => "ip_limit",
             Self::UserLimit => "user_limit",
+            Self::DuoStartLimit => "duo_start_limit",
             Self::ForbiddenOrigin => "forbidden_origin",
             Self::ConfigError => "config_error",
             Self::LoginCookieMissing => "login_cookie_missing",
@@ -194,6 +213,9 @@ impl Reason {
             Self::UserUnavailable => "user_unavailable",
             Self::DuoUsernameInvalid => "duo_username_invalid",
             Self::DuoUnreachable => "duo_unreachable",
+            Self::DuoHealthRejected => "duo_health_rejected",
+            Self::DuoHealthMalformed => "duo_health_malformed",
+            Self::DuoHealthTransport => "duo_health_transport",
             Self::DuoNotStarted => "duo_not_started",
             Self::StateMissing => "state_missing",
             Self::StateMismatch => "state_mismatch",
@@ -215,6 +237,7 @@ impl Reason {
             Self::IdTokenInvalid => "id_token_invalid",
             Self::DuoDenied => "duo_denied",
             Self::NoSession => "no_session",
+            Self::SessionUserUnavailable => "session_user_unavailable",
             Self::Internal => "internal",
         }
     }
@@ -225,9 +248,13 @@ impl Reason {
             Self::UnknownUser | Self::BadPassword | Self::Disabled | Self::UnusableHash => {
                 ErrorCode::InvalidCredentials
             }
-            Self::UserClientLimit | Self::ClientLimit | Self::UserLimit => ErrorCode::RateLimited,
+            Self::UserClientLimit | Self::ClientLimit | Self::UserLimit | Self::DuoStartLimit => {
+                ErrorCode::RateLimited
+            }
             Self::ForbiddenOrigin => ErrorCode::ForbiddenOrigin,
-            Self::ConfigError => ErrorCode::ConfigError,
+            Self::ConfigError | Self::DuoHealthRejected | Self::DuoHealthMalformed => {
+                ErrorCode::ConfigError
+            }
             Self::LoginCookieMissing
             | Self::LoginCookieExpired
             | Self::LoginCookieInvalid
@@ -236,7 +263,9 @@ impl Reason {
             | Self::StateMissing
             | Self::StateMismatch
             | Self::StateReplayed => ErrorCode::StateMismatch,
-            Self::DuoUnreachable | Self::DuoHttpStatus => ErrorCode::DuoUnavailable,
+            Self::DuoUnreachable | Self::DuoHttpStatus | Self::DuoHealthTransport => {
+                ErrorCode::DuoUnavailable
+            }
             Self::DuoAccessDenied | Self::DuoDenied => ErrorCode::DuoDenied,
             Self::DuoErrorRedirect
             | Self::CodeMissing
@@ -251,7 +280,7 @@ impl Reason {
             | Self::IdTokenNonce
             | Self::IdTokenUsername
             | Self::IdTokenInvalid => ErrorCode::DuoError,
-            Self::NoSession => ErrorCode::Unauthenticated,
+            Self::NoSession | Self::SessionUserUnavailable => ErrorCode::Unauthenticated,
             Self::DuoUsernameInvalid | Self::Internal => ErrorCode::Internal,
         }
     }

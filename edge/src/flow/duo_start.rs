@@ -1,18 +1,23 @@
 //! `POST /auth/duo/start`: from a verified password to Duo's prompt.
 //!
 //! Order of decisions: the origin; the login ticket (missing, expired,
-//! tampered); its user (still present and enabled); Duo's health (a
-//! success is trusted for [`super::health::HEALTH_MEMO_SECONDS`]; on a
-//! failure `DUO_FAILMODE` decides: `closed` refuses, `open` issues a
-//! `fail_open` session); then a fresh `state` and `nonce`, bound to the
-//! re-sealed login ticket, and the authorize URL.
+//! tampered); its user (still present and enabled); the user's Duo steps
+//! in this window (`DUO_START_LIMIT`, against push fatigue); Duo's health (a
+//! success is trusted for [`super::health::HEALTH_MEMO_SECONDS`], a
+//! failure applied again for [`super::health::FAILURE_MEMO_SECONDS`]; a
+//! Duo that refuses us or is not Duo is always refused, `config_error`;
+//! only when Duo is unreachable does `DUO_FAILMODE` decide: `closed`
+//! refuses, `open` issues a `fail_open` session); then a fresh `state`
+//! and `nonce`, bound to the re-sealed login ticket, and the authorize
+//! URL.
 
 use credentials::normalize;
 use shared::api::AuthMethod;
 use shared::duo::{AuthorizeOptions, DuoError, DuoUsername, Nonce, State, Transport, UnixTime};
 
 use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
-use super::health::HealthMemo;
+use super::health::{FAILURE_MEMO_SECONDS, HealthFailure, HealthMemo};
+use super::limits::admit_duo_start;
 use super::session::{self, IssuedSession};
 use super::store::{Store, UserRecord};
 use super::{Config, Ctx, Random, check_origin, excerpt, unix_i64};
@@ -61,8 +66,8 @@ impl Audited for StartOutcome {
 /// `POST /auth/duo/start`.
 ///
 /// # Errors
-/// `forbidden_origin`, `login_expired`, `duo_unavailable` (fail-closed),
-/// `internal`.
+/// `forbidden_origin`, `login_expired`, `rate_limited`, `duo_unavailable`
+/// (fail-closed), `config_error`, `internal`.
 pub async fn duo_start<S: Store, T: Transport>(
     store: &S,
     duo: &T,
@@ -92,12 +97,16 @@ async fn start<S: Store, T: Transport>(
     let ticket = open_ticket(request.login_cookie, &config.session_secret, ctx.now)?;
     trail.username = normalize(&ticket.username).unwrap_or_default();
     let (user, duo_name) = duo_user(store, &ticket.username).await?;
+    admit_duo_start(store, &trail.username, config.duo_start_limit, ctx.now).await?;
     let now = UnixTime(unix_i64(ctx.now));
 
-    if let Err(detail) = check_health(duo, config, health, ctx.now, random).await {
-        return match config.fail_mode {
-            FailMode::Closed => Err(Refusal::new(Reason::DuoUnreachable).detail(detail)),
-            FailMode::Open => {
+    if let Err((failure, detail)) = check_health(duo, config, health, ctx.now, random).await {
+        return match (failure, config.fail_mode) {
+            (HealthFailure::Refused(reason), _) => Err(Refusal::new(reason).detail(detail)),
+            (HealthFailure::Unreachable, FailMode::Closed) => {
+                Err(Refusal::new(Reason::DuoUnreachable).detail(detail))
+            }
+            (HealthFailure::Unreachable, FailMode::Open) => {
                 let method = AuthMethod::FailOpen;
                 let session =
                     session::issue(store, config, &user.username, method, None, ctx, random)
@@ -123,21 +132,25 @@ async fn start<S: Store, T: Transport>(
     })
 }
 
-/// Duo's health, from the memo when a success is fresh, else asked (and
-/// remembered); the failure's detail for the log.
+/// Duo's health, from the memo when its last result is fresh, else asked
+/// (and remembered); a failure's meaning and its detail for the log.
 async fn check_health<T: Transport>(
     duo: &T,
     config: &Config,
     health: &HealthMemo,
     now: u64,
     random: &Random,
-) -> Result<(), String> {
-    if health.is_fresh(now) {
-        return Ok(());
+) -> Result<(), (HealthFailure, String)> {
+    if let Some(remembered) = health.fresh(now) {
+        return remembered.map_err(|failure| {
+            (failure, format!("the health check failed in the last {FAILURE_MEMO_SECONDS} s"))
+        });
     }
     let checked = config.duo.health_check(duo, UnixTime(unix_i64(now)), &random.jti).await;
-    health.remember(now, checked.is_ok());
-    checked.map(drop).map_err(|error| log_detail(&error))
+    let checked =
+        checked.map(drop).map_err(|error| (HealthFailure::of(&error), log_detail(&error)));
+    health.remember(now, checked.as_ref().copied().map_err(|(failure, _)| *failure));
+    checked
 }
 
 /// The verified login ticket of the `__Host-login` cookie's value.

@@ -13,6 +13,12 @@
 //!
 //! A client is an IPv4 address or an IPv6 /64 (one subscriber's prefix);
 //! requests without a usable address share one "unknown" client.
+//!
+//! Duo steps are limited too ([`admit_duo_start`]): each `POST
+//! /auth/duo/start` may send the user a prompt, so someone who has the
+//! password could send prompts until one is approved (push fatigue). They
+//! are counted per username, before the health check and the redirect,
+//! `DUO_START_LIMIT` per window, and never taken back.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -89,24 +95,29 @@ pub enum LimitKey {
     Client(Client),
     /// A normalized username.
     User(String),
+    /// Duo steps of a normalized username.
+    DuoStart(String),
 }
 
 impl LimitKey {
-    /// The stored key: `uc:<user>|<client>`, `c:<client>`, `u:<user>`
-    /// (normalized usernames never contain `|`).
+    /// The stored key: `uc:<user>|<client>`, `c:<client>`, `u:<user>`,
+    /// `ds:<user>` (normalized usernames never contain `|`).
     pub fn storage_key(&self) -> String {
         match self {
             Self::UserClient(user, client) => format!("uc:{user}|{client}"),
             Self::Client(client) => format!("c:{client}"),
             Self::User(user) => format!("u:{user}"),
+            Self::DuoStart(user) => format!("ds:{user}"),
         }
     }
 
+    /// The login limit of this key (a Duo-start key's is configured:
+    /// [`admit_duo_start`]).
     const fn limit(&self) -> Limit {
         match self {
             Self::UserClient(..) => PER_USER_CLIENT,
             Self::Client(_) => PER_CLIENT,
-            Self::User(_) => PER_USER,
+            Self::User(_) | Self::DuoStart(_) => PER_USER,
         }
     }
 }
@@ -173,6 +184,27 @@ pub async fn admit<S: Store>(
     Ok(Admission { counted, window_start })
 }
 
+/// Counts a Duo step for `username` (normalized), then decides: within
+/// `max` per window, or refused.
+///
+/// # Errors
+/// A `rate_limited` refusal (`duo_start_limit`) with `Retry-After`, or
+/// storage failures.
+pub async fn admit_duo_start<S: Store>(
+    store: &S,
+    username: &str,
+    max: u32,
+    now: u64,
+) -> Result<(), Refusal> {
+    let key = LimitKey::DuoStart(username.to_owned());
+    let count = store.hit(&key, window_start(now), now).await.map_err(Refusal::internal)?;
+    if count > max {
+        return Err(Refusal::rate_limited(Reason::DuoStartLimit, retry_after(now))
+            .detail(format!("{count} Duo steps in the window")));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +233,7 @@ mod tests {
         );
         assert_eq!(LimitKey::Client(client).storage_key(), "c:192.0.2.1");
         assert_eq!(LimitKey::User("carol".into()).storage_key(), "u:carol");
+        assert_eq!(LimitKey::DuoStart("carol".into()).storage_key(), "ds:carol");
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //! | `GET /auth/duo/callback` | [`duo_callback::duo_callback`] | `duo_callback` |
 //! | `GET /api/session` | [`session::check`] | (none) |
 //! | `POST /api/logout` | [`session::logout`] | `logout` |
+//! | `POST /api/logout-everywhere` | [`session::logout_everywhere`] | `logout` (reason `logout_everywhere`) |
 //!
 //! The Worker's adapters (`crate::routes`) parse the request, call one of
 //! these and render the result; native tests drive them over an in-memory

@@ -1,5 +1,6 @@
 //! Sessions: the one function that issues them ([`issue`]), the check of
-//! `GET /api/session` ([`check`]) and `POST /api/logout` ([`logout`]).
+//! `GET /api/session` ([`check`]), `POST /api/logout` ([`logout`]) and
+//! `POST /api/logout-everywhere` ([`logout_everywhere`]).
 
 use shared::api::{AuthMethod, DuoDetails, SessionInfo};
 
@@ -21,7 +22,9 @@ pub struct IssuedSession {
 }
 
 /// Creates and stores a session for `username`: the only place sessions
-/// are made (bypass login, Duo's allow, fail-open).
+/// are made (bypass login, Duo's allow, fail-open). A `fail_open` session
+/// lives `DUO_FAILOPEN_SESSION_TTL_SECONDS`, the others
+/// `SESSION_TTL_SECONDS`.
 ///
 /// # Errors
 /// Storage failures, as `internal`.
@@ -35,7 +38,10 @@ pub async fn issue<S: Store>(
     random: &Random,
 ) -> Result<IssuedSession, Refusal> {
     let id = SessionId::from_random(&random.session);
-    let ttl = u64::from(config.session_ttl_seconds);
+    let ttl = u64::from(match method {
+        AuthMethod::FailOpen => config.failopen_session_ttl_seconds,
+        _ => config.session_ttl_seconds,
+    });
     let expires_at = ctx.now.saturating_add(ttl);
     let duo_context =
         duo.as_ref().map(serde_json::to_string).transpose().map_err(Refusal::internal)?;
@@ -60,10 +66,14 @@ pub async fn issue<S: Store>(
     Ok(IssuedSession { id, max_age: ttl, info })
 }
 
-/// `GET /api/session`: the live session named by the cookie's value.
+/// `GET /api/session`: the live session named by the cookie's value,
+/// while its user is still present and enabled. A session whose user has
+/// been disabled or deleted since is revoked here, so it stays ended even
+/// if the user is enabled again.
 ///
 /// # Errors
-/// `unauthenticated` without a live session; storage failures as `internal`.
+/// `unauthenticated` without a live session or without its user (reason
+/// `session_user_unavailable`); storage failures as `internal`.
 pub async fn check<S: Store>(
     store: &S,
     session_cookie: Option<&str>,
@@ -71,11 +81,19 @@ pub async fn check<S: Store>(
 ) -> Result<SessionInfo, Refusal> {
     let unauthenticated = || Refusal::new(Reason::NoSession);
     let id = session_cookie.and_then(SessionId::parse).ok_or_else(unauthenticated)?;
+    let id_hash = id.storage_key();
     let record = store
-        .live_session(&id.storage_key(), now)
+        .live_session(&id_hash, now)
         .await
         .map_err(Refusal::internal)?
         .ok_or_else(unauthenticated)?;
+    let key = credentials::normalize(&record.username).unwrap_or_default();
+    let user = store.user(&key).await.map_err(Refusal::internal)?;
+    if user.is_none_or(|user| user.disabled != 0) {
+        store.revoke_session(&id_hash, now).await.map_err(Refusal::internal)?;
+        return Err(Refusal::new(Reason::SessionUserUnavailable)
+            .detail("the session's user is disabled or deleted: session revoked"));
+    }
     let method = AuthMethod::parse(&record.method)
         .ok_or_else(|| Refusal::internal("unknown session method in storage"))?;
     // An unreadable Duo context hides the details, not the session.
@@ -97,6 +115,12 @@ pub enum LogoutOutcome {
         /// As registered.
         username: String,
     },
+    /// The cookie's session was live: every live session of its user
+    /// was revoked (`POST /api/logout-everywhere`).
+    RevokedEverywhere {
+        /// As registered.
+        username: String,
+    },
     /// There was no live session (logout is idempotent).
     NoSession,
 }
@@ -105,6 +129,7 @@ impl Audited for LogoutOutcome {
     fn success(&self) -> Option<Success> {
         match self {
             Self::Revoked { .. } => Some(Success::Logout),
+            Self::RevokedEverywhere { .. } => Some(Success::LogoutEverywhere),
             Self::NoSession => None,
         }
     }
@@ -141,4 +166,41 @@ async fn revoke<S: Store>(
         }
         None => Ok(LogoutOutcome::NoSession),
     }
+}
+
+/// `POST /api/logout-everywhere` (after the origin check): when the
+/// cookie's session is live, revokes every live session of its user (this
+/// one included). Audited (`logout_everywhere`) when it did.
+///
+/// # Errors
+/// Storage failures, as `internal`.
+pub async fn logout_everywhere<S: Store>(
+    store: &S,
+    session_cookie: Option<&str>,
+    ctx: &Ctx,
+) -> Result<LogoutOutcome, Refusal> {
+    let mut trail = Trail::new(Step::Logout, ctx);
+    let result = revoke_everywhere(store, session_cookie, ctx.now, &mut trail).await;
+    trail.finish(store, result).await
+}
+
+async fn revoke_everywhere<S: Store>(
+    store: &S,
+    session_cookie: Option<&str>,
+    now: u64,
+    trail: &mut Trail,
+) -> Result<LogoutOutcome, Refusal> {
+    let Some(id) = session_cookie.and_then(SessionId::parse) else {
+        return Ok(LogoutOutcome::NoSession);
+    };
+    let live = store.live_session(&id.storage_key(), now).await.map_err(Refusal::internal)?;
+    let Some(record) = live else {
+        return Ok(LogoutOutcome::NoSession);
+    };
+    trail.username = credentials::normalize(&record.username).unwrap_or_default();
+    if trail.username.is_empty() {
+        return Err(Refusal::internal("a stored session names no possible user"));
+    }
+    store.revoke_user_sessions(&trail.username, now).await.map_err(Refusal::internal)?;
+    Ok(LogoutOutcome::RevokedEverywhere { username: record.username })
 }

@@ -109,6 +109,11 @@ pub trait Store {
     /// `None` when there was no live session.
     async fn revoke_session(&self, id_hash: &str, now: u64) -> Result<Option<String>, StoreError>;
 
+    /// Revokes every live session of the user whose normalized name is
+    /// `normalized` (sessions hold the name as registered: compared after
+    /// the same normalization).
+    async fn revoke_user_sessions(&self, normalized: &str, now: u64) -> Result<(), StoreError>;
+
     /// Spends a Duo `state` (by its hash): `true` the first time, `false`
     /// when it was already spent, atomically, so two concurrent callbacks
     /// cannot both win.

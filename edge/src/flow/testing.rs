@@ -205,6 +205,18 @@ impl Store for MemoryStore {
         }))
     }
 
+    async fn revoke_user_sessions(&self, normalized: &str, now: u64) -> Result<(), StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        for row in self.sessions.borrow_mut().values_mut() {
+            let theirs = row.session.username.trim().eq_ignore_ascii_case(normalized);
+            if theirs && row.revoked_at.is_none() {
+                row.revoked_at = Some(now);
+            }
+        }
+        Ok(())
+    }
+
     async fn spend_state(&self, state_hash: &str, _now: u64) -> Result<bool, StoreError> {
         YieldOnce::default().await;
         self.check()?;
@@ -367,7 +379,12 @@ pub const NOW: u64 = 1_800_000_010;
 
 /// The configuration of the tests, with `DUO_FAILMODE` `fail_mode`.
 pub fn config(fail_mode: &str) -> Config {
-    let settings = [
+    config_with(fail_mode, &[])
+}
+
+/// [`config`] with `extra` settings added (or replacing the defaults).
+pub fn config_with(fail_mode: &str, extra: &[(&str, &str)]) -> Config {
+    let defaults = [
         ("DUO_CLIENT_ID", CLIENT_ID),
         ("DUO_CLIENT_SECRET", CLIENT_SECRET),
         ("DUO_API_HOST", API_HOST),
@@ -377,7 +394,11 @@ pub fn config(fail_mode: &str) -> Config {
         ("DUO_FAILMODE", fail_mode),
     ];
     let lookup = |name: &str| {
-        settings.iter().find(|(n, _)| *n == name).map(|(_, v)| Zeroizing::new((*v).to_owned()))
+        extra
+            .iter()
+            .chain(defaults.iter())
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| Zeroizing::new((*v).to_owned()))
     };
     Config::parse(lookup).expect("test settings are valid")
 }

@@ -12,7 +12,7 @@
 //!
 //! | step | what it checks (issue 6, `DESIGN.md` "The flow") |
 //! |---|---|
-//! | `duo_down_fail_closed` | emulator health check `FAIL`, `DUO_FAILMODE=closed`: "Log in with Duo" lands back on the login page with the Duo-unavailable message (role=alert, focused) and no `?error=` left in the address bar |
+//! | `duo_down_fail_closed` | emulator health check 503 `FAIL` 50301, `DUO_FAILMODE=closed`: "Log in with Duo" lands back on the login page with the Duo-unavailable message (role=alert, focused) and no `?error=` left in the address bar |
 //! | `alice_push_then_logout` | password, the Duo step names alice (its button focused), the prompt, Duo Push approved: the signed-in page shows username, method, factor, device, Duo transaction id (the one `/api/session` has) and session end; log out: login form, "signed out", `/api/session` 401 in the page and for the old session cookie |
 //! | `alice_passcode` | passcode 123456 on the prompt: signed in with the passcode factor |
 //! | `alice_push_denied` | push denied on the prompt: the login page says Duo denied it (role=alert), `?error=` gone from the address bar |
@@ -346,7 +346,11 @@ async fn a_person_signs_in_through_the_browser() {
 }
 
 async fn duo_down_fail_closed(bed: &Bed) -> Step {
-    bed.script("/faults", json!({"kind": "health_fail"})).await?;
+    // Duo down: a 503 `stat: FAIL` 50301 (the default `health_fail`,
+    // `invalid_client`, is misconfiguration and refused `config_error`).
+    let down =
+        json!({"kind": "health_fail", "status": 503, "code": 50301, "message": "unavailable"});
+    bed.script("/faults", down).await?;
     bed.fresh_visit().await?;
     bed.duo_step("alice").await?;
     bed.log_in_with_duo().await?;
@@ -356,8 +360,11 @@ async fn duo_down_fail_closed(bed: &Bed) -> Step {
         bed.logged_after("duo_unreachable", 0).await
     }
     .await;
-    // Duo is back for the steps after this one, pass or fail.
+    // Duo is back for the steps after this one, pass or fail, once the
+    // Worker stops applying the remembered failure (10 s, edge
+    // `FAILURE_MEMO_SECONDS`).
     bed.clear_faults().await?;
+    tokio::time::sleep(Duration::from_secs(11)).await;
     outcome
 }
 

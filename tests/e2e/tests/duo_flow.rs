@@ -13,9 +13,11 @@
 //! |---|---|
 //! | `duo_flow_against_a_healthy_duo` | start 303 to Duo + login cookie with state; callback 303 `/` + `__Host-session`, login cookie cleared; `/api/session` shows `duo` details; replayed callback `state_mismatch` (single use, even with a valid cookie); state altered `state_mismatch`; callback before start `state_mismatch`; deny `duo_denied`; Duo `error` redirect `duo_denied`/`duo_error`; login cookie absent/tampered/expired `login_expired` (start and callback); wrong/missing `Origin` `forbidden_origin`; id_token defects (nonce, signature, expiry, username, issuer, audience) `duo_error` with no session; `/api/health` reports Duo reachable |
 //! | (same test) | prompt page without a script: alice push approve and passcode (session with the factor), bob (unenrolled) enrolls then approves, carol locked out and a cancelled prompt `duo_denied`; token endpoint 503 / dropped connection `duo_unavailable`, malformed JSON `duo_error` |
-//! | `duo_down_fail_closed_refuses_the_second_step` | health check `stat: FAIL`, `DUO_FAILMODE=closed`: `duo_unavailable`, no session; `/api/health` reports Duo unreachable; failures not cached; token endpoint slower than 10 s `duo_unavailable` |
+//! | `duo_down_fail_closed_refuses_the_second_step` | health check `invalid_client` (`stat: FAIL` 40002): `config_error`; health check 503 `stat: FAIL` 50301, `DUO_FAILMODE=closed`: `duo_unavailable`, no session; `/api/health` reports Duo unreachable; a failure applied again for 10 s, then checked again; token endpoint slower than 10 s `duo_unavailable` |
 //! | `invalid_duo_setting_is_named_and_the_duo_step_refuses` | a `DUO_CLIENT_ID` the Duo client refuses: `/api/health` 503 naming it (not its value); start 303 `/?error=config_error` |
-//! | `duo_down_fail_open_issues_a_fail_open_session` | Duo unreachable (nothing listening), `DUO_FAILMODE=open`: 303 `/` + session with method `fail_open` and `duo: null` |
+//! | `duo_down_fail_open_issues_a_fail_open_session` | Duo unreachable (nothing listening), `DUO_FAILMODE=open`: 303 `/` + session with method `fail_open`, `duo: null`, 3600 s long; `/api/health` says `duo: unknown` |
+//! | `duo_starts_are_limited_per_user` | `DUO_START_LIMIT=2`: alice's third Duo step (another client) 303 `/?error=rate_limited`, audited `duo_start_limit`; bob unaffected |
+//! | `a_loopback_duo_api_host_needs_a_loopback_app_origin` | `DUO_API_HOST` loopback with an https `APP_ORIGIN`: `/api/health` 503 naming `DUO_API_HOST` |
 
 use std::time::Duration;
 
@@ -55,7 +57,7 @@ impl Bed {
     /// A Worker whose `DUO_API_HOST` is `api_host`, with `extra` settings.
     async fn start(api_host: &str, emulator: Option<Emulator>, extra: &[(&str, &str)]) -> Self {
         let mut vars = default_vars(APP_ORIGIN);
-        vars.retain(|(name, _)| name != "DUO_API_HOST");
+        vars.retain(|(name, _)| name != "DUO_API_HOST" && !extra.iter().any(|(n, _)| n == name));
         vars.push(("DUO_API_HOST".to_owned(), api_host.to_owned()));
         for (name, value) in extra {
             vars.push(((*name).to_owned(), (*value).to_owned()));
@@ -540,17 +542,36 @@ async fn defective_id_tokens_are_refused(bed: &Bed) {
 #[tokio::test(flavor = "multi_thread")]
 async fn duo_down_fail_closed_refuses_the_second_step() {
     let bed = Bed::with_emulator(&[("DUO_FAILMODE", "closed")]).await;
+    // Duo refusing our client (`stat: FAIL`, 40002 `invalid_client`, at
+    // HTTP 200 as Duo answers it) is misconfiguration, not Duo down:
+    // `config_error` (and never fail-open, `flow::tests::duo_start`).
     bed.script("/faults", json!({"kind": "health_fail"})).await;
+    let login = bed.login("alice", "192.0.2.20").await;
+    let response = bed.start_duo(Some(&login), Some(APP_ORIGIN)).await;
+    assert_refused(&response, "config_error");
+    bed.assert_logged("reason duo_health_rejected").await;
+    let response = bed.http.delete(bed.control("/faults")).send().await.expect("clear faults");
+    assert_eq!(response.status().as_u16(), 200);
+    // A failure is remembered for 10 s (edge `FAILURE_MEMO_SECONDS`).
+    tokio::time::sleep(Duration::from_secs(11)).await;
 
+    // Duo down (HTTP 503, `stat: FAIL` 50301): `duo_unavailable`.
+    let down =
+        json!({"kind": "health_fail", "status": 503, "code": 50301, "message": "unavailable"});
+    bed.script("/faults", down).await;
     let login = bed.login("alice", "192.0.2.20").await;
     let response = bed.start_duo(Some(&login), Some(APP_ORIGIN)).await;
     assert_refused(&response, "duo_unavailable");
     bed.assert_logged("reason duo_unreachable").await;
     assert_eq!(bed.health().await.duo, Some(DuoReachability::Unreachable));
 
-    // Failures are not cached: once Duo is back, the next start goes to Duo.
+    // The failure is applied again for 10 s, even once Duo is back; then
+    // Duo is checked again and the next start goes to Duo.
     let response = bed.http.delete(bed.control("/faults")).send().await.expect("clear faults");
     assert_eq!(response.status().as_u16(), 200);
+    let response = bed.start_duo(Some(&login), Some(APP_ORIGIN)).await;
+    assert_refused(&response, "duo_unavailable");
+    tokio::time::sleep(Duration::from_secs(11)).await;
     let (authorize, login) = bed.started("alice", "192.0.2.20").await;
     assert!(authorize.contains("/oauth/v1/authorize?"));
 
@@ -588,7 +609,11 @@ async fn duo_down_fail_open_issues_a_fail_open_session() {
     assert_eq!(session.username, "alice");
     assert_eq!(session.method, AuthMethod::FailOpen);
     assert_eq!(session.duo, None);
+    // A fail-open session is short (DUO_FAILOPEN_SESSION_TTL_SECONDS, 3600).
+    assert_eq!(session.expires_at - session.authenticated_at, 3_600);
     bed.assert_logged("DUO_FAILMODE=open").await;
+    // With fail-open, health does not tell whether Duo is reachable.
+    assert_eq!(bed.health().await.duo, Some(DuoReachability::Unknown));
 
     // Origin and login cookie are still required when failing open.
     assert_refused(&bed.start_duo(None, Some(APP_ORIGIN)).await, "login_expired");
@@ -596,6 +621,32 @@ async fn duo_down_fail_open_issues_a_fail_open_session() {
         &bed.start_duo(Some(&login), Some("http://evil.example")).await,
         "forbidden_origin",
     );
+    bed.assert_clean_log();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn duo_starts_are_limited_per_user() {
+    let bed = Bed::with_emulator(&[("DUO_START_LIMIT", "2")]).await;
+    bed.started("alice", "192.0.2.50").await;
+    bed.started("alice", "192.0.2.51").await;
+    // The third Duo step for alice, from yet another client: refused.
+    let login = bed.login("alice", "192.0.2.52").await;
+    let response = bed.start_duo(Some(&login), Some(APP_ORIGIN)).await;
+    assert_refused(&response, "rate_limited");
+    bed.assert_logged("reason duo_start_limit").await;
+    // Another user is not limited.
+    bed.started("bob", "192.0.2.52").await;
+    bed.assert_clean_log();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_loopback_duo_api_host_needs_a_loopback_app_origin() {
+    let bed = Bed::start("127.0.0.1:9", None, &[("APP_ORIGIN", "https://login.example.com")]).await;
+    let response = bed.http.get(bed.worker.url(routes::HEALTH)).send().await.expect("health");
+    assert_eq!(response.status().as_u16(), 503);
+    let health: HealthResponse = response.json().await.expect("health JSON");
+    assert_eq!(health.status, ServiceStatus::ConfigError);
+    assert_eq!(health.setting.as_deref(), Some("DUO_API_HOST"));
     bed.assert_clean_log();
 }
 

@@ -1,7 +1,7 @@
 //! The first factor and sessions, over HTTP against the real Worker under
 //! `wrangler dev` with its own migrated and seeded D1 database
 //! (`DESIGN.md`, "HTTP contract": `POST /api/login`, `GET /api/session`,
-//! `POST /api/logout`).
+//! `POST /api/logout`, `POST /api/logout-everywhere`).
 //!
 //! Cookies are handled by hand: they are `Secure`, and an HTTP client's
 //! cookie jar does not send `Secure` cookies over `http://`. Redirects are
@@ -10,7 +10,7 @@
 //!
 //! | test | contract clause |
 //! |---|---|
-//! | `first_factor_sessions_and_logout` | login 200 duo/done + cookies; 400, 401 (same body), 403, 413, 415; session 200/401; logout 204 and revocation |
+//! | `first_factor_sessions_and_logout` | login 200 duo/done + cookies; 400, 401 (same body), 403, 413, 415; session 200/401; logout 204 and revocation; logout-everywhere 403 without Origin, 204 ending every session of the user |
 //! | `failed_logins_are_rate_limited_per_username_and_client_per_client_and_per_username` | 429 `rate_limited` + `Retry-After`: per username and client (IPv4 address or IPv6 /64), per client, per username (softer) |
 //! | `concurrent_guesses_are_counted_before_they_are_verified` | the limit holds under concurrency: 60 concurrent guesses, 5 verified |
 //! | `pbkdf2_cost_in_workerd` (ignored: a measurement) | the iteration count's cost, README "Password hashes" |
@@ -95,14 +95,23 @@ impl Api {
     }
 
     async fn logout(&self, cookie: Option<&str>, origin: Option<&str>) -> reqwest::Response {
-        let mut request = self.http.post(self.worker.url(routes::LOGOUT));
+        self.end_sessions(routes::LOGOUT, cookie, origin).await
+    }
+
+    async fn end_sessions(
+        &self,
+        route: &str,
+        cookie: Option<&str>,
+        origin: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self.http.post(self.worker.url(route));
         if let Some(cookie) = cookie {
             request = request.header("Cookie", format!("__Host-session={cookie}"));
         }
         if let Some(origin) = origin {
             request = request.header("Origin", origin);
         }
-        request.send().await.expect("POST /api/logout")
+        request.send().await.unwrap_or_else(|e| panic!("POST {route}: {e}"))
     }
 
     /// No request may have panicked the Worker, and passwords were checked
@@ -347,6 +356,22 @@ async fn sessions_end_at_logout(api: &Api, session_id: &str, login_cookie: &str)
     assert_ne!(again, session_id);
     assert_eq!(api.session(Some(&again)).await.status().as_u16(), 200);
     error_body(api.session(Some(session_id)).await, 401, ErrorCode::Unauthenticated).await;
+
+    // Logout everywhere: Origin checked, then every session of the user ends.
+    let response = api.login(Attempt::json("admin", "admin-demo-pass", "192.0.2.10")).await;
+    let other = cookie_value(&set_cookie(response.headers(), "__Host-session").expect("cookie"));
+    let everywhere = |origin| api.end_sessions(routes::LOGOUT_EVERYWHERE, Some(&again), origin);
+    error_body(everywhere(None).await, 403, ErrorCode::ForbiddenOrigin).await;
+    assert_eq!(api.session(Some(&other)).await.status().as_u16(), 200, "still live");
+    let response = everywhere(Some(APP_ORIGIN)).await;
+    assert_eq!(response.status().as_u16(), 204);
+    assert_auth_headers(response.headers());
+    let cleared = set_cookie(response.headers(), "__Host-session").expect("cleared cookie");
+    assert!(cleared.starts_with("__Host-session=;"), "{cleared}");
+    for cookie in [&again, &other] {
+        error_body(api.session(Some(cookie)).await, 401, ErrorCode::Unauthenticated).await;
+    }
+    assert_eq!(everywhere(Some(APP_ORIGIN)).await.status().as_u16(), 204, "idempotent");
 }
 
 /// Waits out the last seconds of a rate-limit window (900 s, fixed; the

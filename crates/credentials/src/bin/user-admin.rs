@@ -6,7 +6,10 @@
 //! printf '%s\n' "$PASSWORD" | user-admin add alice --duo-username alice@example.com
 //! printf '%s\n' "$PASSWORD" | user-admin set-password alice
 //! user-admin disable alice | user-admin enable alice | user-admin list | user-admin seed-demo
+//! user-admin revoke alice    # log alice out everywhere
 //! ```
+//!
+//! `set-password` and `disable` also revoke the user's sessions.
 
 use std::io::{self, Read as _, Write as _};
 use std::process::ExitCode;
@@ -49,12 +52,17 @@ enum Command {
         #[arg(long)]
         disable: bool,
     },
-    /// Print an UPDATE of a user's password; the password is read from stdin.
+    /// Print an UPDATE of a user's password (and revokes their sessions); the password is read from stdin.
     SetPassword {
         /// Username.
         username: String,
     },
-    /// Print an UPDATE that disables a user.
+    /// Print an UPDATE that revokes every live session of a user (log out everywhere).
+    Revoke {
+        /// Username.
+        username: String,
+    },
+    /// Print an UPDATE that disables a user (and revokes their sessions).
     Disable {
         /// Username.
         username: String,
@@ -108,6 +116,10 @@ fn run(cli: Cli) -> Result<String, String> {
             let username = parse_username(&username)?;
             let hash = new_hash(&read_password()?, iterations)?;
             format!("{}\n", sql::set_password(&username, &hash).map_err(|e| e.to_string())?)
+        }
+        Command::Revoke { username } => {
+            let username = parse_username(&username)?;
+            format!("{}\n", sql::revoke_sessions(&username).map_err(|e| e.to_string())?)
         }
         Command::Disable { username } => {
             format!("{}\n", set_disabled(&username, true)?)

@@ -10,7 +10,7 @@ use crate::flow::testing::{NOW, block_on, ctx, store};
 /// The schema whose `CHECK` constraints accept the step and outcome names.
 const SCHEMA: &str = include_str!("../../../../migrations/0001_init.sql");
 
-const REASONS: [Reason; 37] = [
+const REASONS: [Reason; 42] = [
     Reason::UnknownUser,
     Reason::BadPassword,
     Reason::Disabled,
@@ -18,6 +18,7 @@ const REASONS: [Reason; 37] = [
     Reason::UserClientLimit,
     Reason::ClientLimit,
     Reason::UserLimit,
+    Reason::DuoStartLimit,
     Reason::ForbiddenOrigin,
     Reason::ConfigError,
     Reason::LoginCookieMissing,
@@ -26,6 +27,9 @@ const REASONS: [Reason; 37] = [
     Reason::UserUnavailable,
     Reason::DuoUsernameInvalid,
     Reason::DuoUnreachable,
+    Reason::DuoHealthRejected,
+    Reason::DuoHealthMalformed,
+    Reason::DuoHealthTransport,
     Reason::DuoNotStarted,
     Reason::StateMissing,
     Reason::StateMismatch,
@@ -47,6 +51,7 @@ const REASONS: [Reason; 37] = [
     Reason::IdTokenInvalid,
     Reason::DuoDenied,
     Reason::NoSession,
+    Reason::SessionUserUnavailable,
     Reason::Internal,
 ];
 
@@ -71,6 +76,7 @@ fn reasons_keep_todays_strings_and_are_distinct() {
         (Success::FailOpen, "fail_open"),
         (Success::DuoAllow, "duo_allow"),
         (Success::Logout, "logout"),
+        (Success::LogoutEverywhere, "logout_everywhere"),
     ];
     for (success, name) in successes {
         assert_eq!(success.as_str(), name);
@@ -121,6 +127,10 @@ fn each_reason_has_its_code_and_outcome() {
     assert_eq!(Reason::UserUnavailable.code(), ErrorCode::LoginExpired);
     assert_eq!(Reason::DuoHttpStatus.code(), ErrorCode::DuoUnavailable);
     assert_eq!(Reason::Disabled.code(), ErrorCode::InvalidCredentials);
+    assert_eq!(Reason::DuoStartLimit.code(), ErrorCode::RateLimited);
+    assert_eq!(Reason::DuoHealthRejected.code(), ErrorCode::ConfigError);
+    assert_eq!(Reason::DuoHealthMalformed.code(), ErrorCode::ConfigError);
+    assert_eq!(Reason::DuoHealthTransport.code(), ErrorCode::DuoUnavailable);
 }
 
 struct Done;

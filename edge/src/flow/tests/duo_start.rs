@@ -5,16 +5,17 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 use shared::ErrorCode;
 use shared::api::{AuthMethod, DuoReachability};
-use shared::duo::{HttpResponse, Nonce, State};
+use shared::duo::{HttpResponse, Nonce, State, TransportError, TransportErrorKind};
 
 use crate::config::SessionSecret;
 use crate::cookie::{LOGIN_MAX_SECONDS, LOGIN_TTL_SECONDS, LoginTicket};
 use crate::flow::duo_start::{StartOutcome, StartRequest, duo_start};
-use crate::flow::health::{HEALTH_MEMO_SECONDS, HealthMemo};
+use crate::flow::health::{FAILURE_MEMO_SECONDS, HEALTH_MEMO_SECONDS, HealthMemo};
+use crate::flow::limits::{WINDOW_SECONDS, window_start};
 use crate::flow::store::UserRecord;
 use crate::flow::testing::{
-    API_HOST, APP_ORIGIN, CLIENT_ID, MemoryStore, NOW, SESSION_SECRET_B64, ScriptedDuo, block_on,
-    config, ctx, random, store, user,
+    API_HOST, APP_ORIGIN, CLIENT_ID, MemoryStore, NOW, SESSION_SECRET_B64, ScriptedDuo, Task,
+    block_on, config, config_with, ctx, join_all, random, store, user,
 };
 use crate::flow::{Reason, Refusal};
 
@@ -118,7 +119,7 @@ fn duo_is_told_the_users_duo_username_when_set() {
 }
 
 #[test]
-fn a_healthy_duo_is_trusted_for_a_minute_and_failures_never() {
+fn a_healthy_duo_is_trusted_for_a_minute_and_a_failure_for_ten_seconds() {
     let (store, duo, memo) = (store(), ScriptedDuo::default(), HealthMemo::new());
     let cookie = login_cookie("alice", NOW);
     let go = |now| start(&store, &duo, "closed", &memo, Some(&cookie), Some(APP_ORIGIN), now);
@@ -127,11 +128,128 @@ fn a_healthy_duo_is_trusted_for_a_minute_and_failures_never() {
     assert!(go(NOW + HEALTH_MEMO_SECONDS - 1).is_ok(), "no second health check");
     assert_eq!(duo.paths().len(), 1);
     duo.unreachable();
-    let refusal = go(NOW + HEALTH_MEMO_SECONDS).unwrap_err();
+    let failed_at = NOW + HEALTH_MEMO_SECONDS;
+    let refusal = go(failed_at).unwrap_err();
     assert_eq!(refusal.reason, Reason::DuoUnreachable);
     duo.healthy();
-    assert!(go(NOW + HEALTH_MEMO_SECONDS + 1).is_ok(), "a failure is checked again");
+    let again = go(failed_at + FAILURE_MEMO_SECONDS - 1).unwrap_err();
+    assert_eq!(again.reason, Reason::DuoUnreachable, "the failure is applied again");
+    assert_eq!(duo.paths().len(), 2, "without a new health check");
+    assert!(go(failed_at + FAILURE_MEMO_SECONDS).is_ok(), "then Duo is checked again");
     assert_eq!(duo.paths().len(), 3);
+}
+
+#[test]
+fn a_remembered_failure_fails_open_again_without_a_new_check() {
+    let (store, duo, memo) = (store(), ScriptedDuo::default(), HealthMemo::new());
+    let cookie = login_cookie("alice", NOW);
+    let go = |now| start(&store, &duo, "open", &memo, Some(&cookie), Some(APP_ORIGIN), now);
+    duo.unreachable().healthy();
+    assert!(matches!(go(NOW), Ok(StartOutcome::FailOpen { .. })));
+    store.sessions.borrow_mut().clear(); // `start` draws the same session id each time
+    let again = go(NOW + FAILURE_MEMO_SECONDS - 1);
+    assert!(matches!(again, Ok(StartOutcome::FailOpen { .. })), "{again:?}");
+    assert_eq!(duo.paths().len(), 1, "no new health check inside the window");
+    assert!(matches!(go(NOW + FAILURE_MEMO_SECONDS), Ok(StartOutcome::Duo { .. })));
+    assert_eq!(store.audit().iter().filter(|(_, _, r)| *r == "fail_open").count(), 2);
+}
+
+/// Health check answers that mean Duo is down: only these may fail open.
+fn unreachable_answers() -> Vec<(&'static str, Result<HttpResponse, TransportError>)> {
+    vec![
+        ("connect", Err(TransportError::new(TransportErrorKind::Connect, "refused"))),
+        ("timeout", Err(TransportError::new(TransportErrorKind::Timeout, "10 s"))),
+        ("502 page", Ok(HttpResponse::new(502, "<html>Bad Gateway</html>"))),
+        ("503 FAIL", Ok(HttpResponse::new(503, r#"{"stat":"FAIL","code":50301,"message":"x"}"#))),
+        ("FAIL 5xxxx", Ok(HttpResponse::new(200, r#"{"stat":"FAIL","code":50001,"message":"x"}"#))),
+    ]
+}
+
+/// Health check answers that mean Duo refuses us or is not Duo: never
+/// fail open, whatever the mode.
+fn refusing_answers() -> Vec<(&'static str, Result<HttpResponse, TransportError>, Reason)> {
+    let invalid_client =
+        r#"{"stat":"FAIL","code":40002,"message":"invalid_client","message_detail":"x"}"#;
+    vec![
+        (
+            "FAIL invalid_client",
+            Ok(HttpResponse::new(200, invalid_client)),
+            Reason::DuoHealthRejected,
+        ),
+        ("400 FAIL", Ok(HttpResponse::new(400, invalid_client)), Reason::DuoHealthRejected),
+        (
+            "OAuth error",
+            Ok(HttpResponse::new(401, r#"{"error":"invalid_client","error_description":"x"}"#)),
+            Reason::DuoHealthRejected,
+        ),
+        (
+            "OAuth error at 500",
+            Ok(HttpResponse::new(500, r#"{"error":"invalid_client"}"#)),
+            Reason::DuoHealthRejected,
+        ),
+        (
+            "404 page",
+            Ok(HttpResponse::new(404, "<html>Not Found</html>")),
+            Reason::DuoHealthRejected,
+        ),
+        ("redirect", Ok(HttpResponse::new(302, "")), Reason::DuoHealthRejected),
+        ("200 not JSON", Ok(HttpResponse::new(200, "<html>hi</html>")), Reason::DuoHealthMalformed),
+        (
+            "200 no stat",
+            Ok(HttpResponse::new(200, r#"{"response":{}}"#)),
+            Reason::DuoHealthMalformed,
+        ),
+        (
+            "TLS",
+            Err(TransportError::new(TransportErrorKind::Tls, "bad certificate")),
+            Reason::DuoHealthTransport,
+        ),
+        (
+            "too large",
+            Err(TransportError::new(TransportErrorKind::BodyTooLarge, "body")),
+            Reason::DuoHealthMalformed,
+        ),
+    ]
+}
+
+#[test]
+fn only_an_unreachable_duo_fails_open() {
+    for (what, answer) in unreachable_answers() {
+        let (store, duo, memo) = (store(), ScriptedDuo::default(), HealthMemo::new());
+        let cookie = login_cookie("alice", NOW);
+        duo.reply(answer);
+        let outcome = start(&store, &duo, "open", &memo, Some(&cookie), Some(APP_ORIGIN), NOW);
+        assert!(matches!(outcome, Ok(StartOutcome::FailOpen { .. })), "{what}: {outcome:?}");
+        assert_eq!(store.audit(), [("duo_start", "success", "fail_open")], "{what}");
+        assert_eq!(memo.reachability(), DuoReachability::Unreachable, "{what}");
+    }
+}
+
+#[test]
+fn a_duo_that_refuses_us_is_never_failed_open() {
+    for mode in ["open", "closed"] {
+        for (what, answer, reason) in refusing_answers() {
+            let (store, duo, memo) = (store(), ScriptedDuo::default(), HealthMemo::new());
+            let cookie = login_cookie("alice", NOW);
+            duo.reply(answer);
+            let go = |now| start(&store, &duo, mode, &memo, Some(&cookie), Some(APP_ORIGIN), now);
+            let refusal = go(NOW).unwrap_err();
+            assert_eq!(refusal.reason, reason, "{mode} {what}");
+            let code = if reason == Reason::DuoHealthTransport {
+                ErrorCode::DuoUnavailable
+            } else {
+                ErrorCode::ConfigError
+            };
+            assert_eq!(refusal.code(), code, "{mode} {what}");
+            assert!(refusal.detail.is_some(), "{mode} {what}: the log says why");
+            assert_eq!(store.session_count(), 0, "{mode} {what}");
+            assert_eq!(store.audit(), [("duo_start", "error", reason.as_str())], "{mode} {what}");
+            // Remembered too: a retry inside the window gets the same refusal.
+            duo.healthy();
+            assert_eq!(go(NOW + 1).unwrap_err().reason, reason, "{mode} {what}");
+            assert_eq!(duo.paths().len(), 1, "{mode} {what}");
+        }
+    }
 }
 
 #[test]
@@ -149,6 +267,7 @@ fn duo_down_fail_closed_refuses_the_second_step() {
     assert_eq!(memo.reachability(), DuoReachability::Unreachable);
     // A health check that answers `stat: FAIL` is just as down.
     duo.reply(Ok(HttpResponse::new(503, r#"{"stat":"FAIL","code":50301,"message":"down"}"#)));
+    let memo = HealthMemo::new();
     let failed = start(&store, &duo, "closed", &memo, Some(&cookie), Some(APP_ORIGIN), NOW);
     assert_eq!(failed.unwrap_err().code(), ErrorCode::DuoUnavailable);
     assert_eq!(store.session_count(), 0);
@@ -244,4 +363,99 @@ fn start_refuses_a_user_gone_or_disabled_since_the_password() {
         );
     }
     assert!(duo.requests.borrow().is_empty());
+}
+
+#[test]
+fn duo_starts_are_limited_per_user_before_the_health_check() {
+    let (store, duo, memo) = (store(), ScriptedDuo::default(), HealthMemo::new());
+    let config = config("closed");
+    assert_eq!(config.duo_start_limit, 5);
+    let cookie = login_cookie("alice", NOW);
+    duo.healthy();
+    // From five different clients: the limit is the user's, not the client's.
+    for n in 0..5 {
+        let ctx = ctx(NOW + n, &format!("192.0.2.{}", 40 + n));
+        let request = StartRequest { origin: Some(APP_ORIGIN), login_cookie: Some(&cookie) };
+        let outcome = block_on(duo_start(&store, &duo, &config, &memo, request, &ctx, &random(7)));
+        assert!(matches!(outcome, Ok(StartOutcome::Duo { .. })), "start {n}: {outcome:?}");
+    }
+    // The sixth is refused before Duo is asked anything (a fresh memo
+    // would otherwise check Duo's health).
+    let memo = HealthMemo::new();
+    duo.healthy();
+    let refusal =
+        start(&store, &duo, "closed", &memo, Some(&cookie), Some(APP_ORIGIN), NOW + 5).unwrap_err();
+    assert_eq!((refusal.reason, refusal.code()), (Reason::DuoStartLimit, ErrorCode::RateLimited));
+    let window_end = window_start(NOW) + WINDOW_SECONDS;
+    assert_eq!(refusal.retry_after, Some(window_end - (NOW + 5)));
+    assert_eq!(duo.paths().len(), 1);
+    assert_eq!(store.last_event().reason, "duo_start_limit");
+    assert_eq!(store.last_event().outcome.as_str(), "rate_limited");
+    assert_eq!(store.last_event().username, "alice");
+    // Another user is not affected; the next window starts afresh.
+    store.add_user(user("dora", "dora-pass", "required", false));
+    let dora = login_cookie("dora", NOW);
+    assert!(start(&store, &duo, "closed", &memo, Some(&dora), Some(APP_ORIGIN), NOW + 6).is_ok());
+    let later = login_cookie("alice", window_end);
+    duo.healthy();
+    let next = start(&store, &duo, "closed", &memo, Some(&later), Some(APP_ORIGIN), window_end);
+    assert!(next.is_ok(), "{next:?}");
+}
+
+#[test]
+fn concurrent_duo_starts_get_at_most_the_limit_through() {
+    let (store, duo, memo) = (store(), ScriptedDuo::default(), HealthMemo::new());
+    let config = config("closed");
+    let cookie = login_cookie("alice", NOW);
+    for _ in 0..30 {
+        duo.healthy();
+    }
+    let ctxs: Vec<_> = (0..30).map(|n| ctx(NOW, &format!("198.51.100.{n}"))).collect();
+    let random = random(7);
+    let futures: Vec<Task<'_, Result<StartOutcome, Refusal>>> = ctxs
+        .iter()
+        .map(|ctx| {
+            let request = StartRequest { origin: Some(APP_ORIGIN), login_cookie: Some(&cookie) };
+            Box::pin(duo_start(&store, &duo, &config, &memo, request, ctx, &random)) as Task<'_, _>
+        })
+        .collect();
+    let results = join_all(futures);
+    let through = results.iter().filter(|r| matches!(r, Ok(StartOutcome::Duo { .. }))).count();
+    let limited = results
+        .iter()
+        .filter(|r| matches!(r, Err(refusal) if refusal.reason == Reason::DuoStartLimit))
+        .count();
+    assert_eq!((through, limited), (5, 25));
+}
+
+#[test]
+fn fail_open_counts_against_the_duo_start_limit_too() {
+    let (store, duo, memo) = (store(), ScriptedDuo::default(), HealthMemo::new());
+    let cookie = login_cookie("alice", NOW);
+    duo.unreachable();
+    for n in 0..5 {
+        store.sessions.borrow_mut().clear(); // `start` draws the same session id each time
+        let outcome = start(&store, &duo, "open", &memo, Some(&cookie), Some(APP_ORIGIN), NOW + n);
+        assert!(matches!(outcome, Ok(StartOutcome::FailOpen { .. })), "{n}: {outcome:?}");
+    }
+    let refusal =
+        start(&store, &duo, "open", &memo, Some(&cookie), Some(APP_ORIGIN), NOW + 5).unwrap_err();
+    assert_eq!(refusal.reason, Reason::DuoStartLimit);
+}
+
+#[test]
+fn a_fail_open_session_lives_only_the_fail_open_ttl() {
+    let (store, duo, memo) = (store(), ScriptedDuo::default(), HealthMemo::new());
+    let config = config_with("open", &[("DUO_FAILOPEN_SESSION_TTL_SECONDS", "600")]);
+    assert_eq!(config.session_ttl_seconds, 3600);
+    let cookie = login_cookie("alice", NOW);
+    duo.unreachable();
+    let request = StartRequest { origin: Some(APP_ORIGIN), login_cookie: Some(&cookie) };
+    let ctx = ctx(NOW, "192.0.2.20");
+    let outcome = block_on(duo_start(&store, &duo, &config, &memo, request, &ctx, &random(7)));
+    let Ok(StartOutcome::FailOpen { session, .. }) = outcome else { panic!("{outcome:?}") };
+    assert_eq!(session.max_age, 600);
+    assert_eq!(session.info.expires_at, i64::try_from(NOW + 600).unwrap());
+    let sessions = store.sessions.borrow();
+    assert_eq!(sessions[&session.id.storage_key()].session.expires_at, NOW + 600);
 }

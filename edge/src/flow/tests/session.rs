@@ -4,8 +4,8 @@ use shared::ErrorCode;
 use shared::api::{AuthMethod, DuoDetails};
 
 use crate::flow::Reason;
-use crate::flow::session::{self, LogoutOutcome, check, issue, logout};
-use crate::flow::testing::{MemoryStore, NOW, block_on, config, ctx, random, store};
+use crate::flow::session::{self, LogoutOutcome, check, issue, logout, logout_everywhere};
+use crate::flow::testing::{MemoryStore, NOW, block_on, config, ctx, random, store, user};
 
 /// A session issued at `NOW` (lifetime 3600 s), and its cookie value.
 fn issued(store: &MemoryStore, method: AuthMethod, duo: Option<DuoDetails>) -> String {
@@ -55,6 +55,64 @@ fn no_bad_expired_or_revoked_session_is_unauthenticated() {
     assert_eq!(out, LogoutOutcome::Revoked { username: "alice".into() });
     let refusal = block_on(check(&store, Some(&cookie), NOW + 6)).unwrap_err();
     assert_eq!(refusal.code(), ErrorCode::Unauthenticated);
+}
+
+#[test]
+fn a_session_whose_user_is_disabled_or_deleted_is_refused_and_revoked() {
+    for deleted in [false, true] {
+        let store = store();
+        let cookie = issued(&store, AuthMethod::Duo, None);
+        assert!(block_on(check(&store, Some(&cookie), NOW + 5)).is_ok());
+        if deleted {
+            store.users.borrow_mut().remove("alice");
+        } else if let Some(alice) = store.users.borrow_mut().get_mut("alice") {
+            alice.disabled = 1;
+        }
+        let refusal = block_on(check(&store, Some(&cookie), NOW + 10)).unwrap_err();
+        assert_eq!(
+            (refusal.reason, refusal.code()),
+            (Reason::SessionUserUnavailable, ErrorCode::Unauthenticated),
+            "deleted: {deleted}"
+        );
+        // Revoked server-side: enabling (or re-creating) the user does not
+        // bring the session back.
+        store.add_user(user("alice", "alice-pass", "required", false));
+        let refusal = block_on(check(&store, Some(&cookie), NOW + 11)).unwrap_err();
+        assert_eq!(refusal.reason, Reason::NoSession, "deleted: {deleted}");
+        let sessions = store.sessions.borrow();
+        assert!(sessions.values().all(|row| row.revoked_at == Some(NOW + 10)));
+    }
+}
+
+#[test]
+fn logout_everywhere_revokes_every_session_of_the_callers_user_only() {
+    let (store, config) = (store(), config("closed"));
+    let mut cookies = Vec::new();
+    for (seed, name) in [(10, "alice"), (20, "Alice"), (30, "alice"), (40, "admin")] {
+        let ctx = ctx(NOW, "192.0.2.40");
+        let method = AuthMethod::Bypass;
+        let issued =
+            block_on(issue(&store, &config, name, method, None, &ctx, &random(seed))).unwrap();
+        cookies.push(issued.id.to_cookie_value());
+    }
+    let c = ctx(NOW + 5, "192.0.2.41");
+    // Without a live session nothing is revoked.
+    assert_eq!(block_on(logout_everywhere(&store, None, &c)).unwrap(), LogoutOutcome::NoSession);
+    let garbage = block_on(logout_everywhere(&store, Some("garbage"), &c)).unwrap();
+    assert_eq!(garbage, LogoutOutcome::NoSession);
+    assert!(store.audit().is_empty());
+    let out = block_on(logout_everywhere(&store, Some(&cookies[1]), &c)).unwrap();
+    assert_eq!(out, LogoutOutcome::RevokedEverywhere { username: "Alice".into() });
+    for cookie in &cookies[..3] {
+        let refusal = block_on(check(&store, Some(cookie), NOW + 6)).unwrap_err();
+        assert_eq!(refusal.reason, Reason::NoSession);
+    }
+    assert!(block_on(check(&store, Some(&cookies[3]), NOW + 6)).is_ok(), "admin is untouched");
+    assert_eq!(store.audit(), [("logout", "success", "logout_everywhere")]);
+    assert_eq!(store.last_event().username, "alice");
+    // Its own session is revoked now: a second call revokes nothing.
+    let again = block_on(logout_everywhere(&store, Some(&cookies[1]), &c)).unwrap();
+    assert_eq!(again, LogoutOutcome::NoSession);
 }
 
 #[test]
