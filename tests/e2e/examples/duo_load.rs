@@ -6,7 +6,7 @@
 //!
 //! - ours: the product (`edge/`, Rust compiled to wasm);
 //! - the reference: `benches/reference-worker/`, the same work per request in
-//!   plain JavaScript with `jose` and WebCrypto (see its README.md), there only
+//!   plain JavaScript with `jose` and `WebCrypto` (see its README.md), there only
 //!   to compare with.
 //!
 //! ```sh
@@ -91,29 +91,15 @@ async fn main() -> Result<(), String> {
     });
     let workers = [("ours", &ours), ("reference", &reference)];
 
-    // POST /auth/duo/start.
     let mut start_figures = Vec::new();
     for (name, bed) in workers {
         // A fresh password login (on ours: the reference has no login
         // route and reads the same ticket) for each Worker's run, well
         // inside the ticket's five minutes.
         let login = ours.login("alice").await?;
-        for _ in 0..WARM_UP {
-            bed.start(&login).await?;
-        }
-        let report = run(concurrency, starts, {
-            let bed = Arc::clone(bed);
-            move |_| {
-                let bed = Arc::clone(&bed);
-                let login = login.clone();
-                async move { bed.start(&login).await.map(drop) }
-            }
-        })
-        .await?;
+        let report = measure_starts(bed, &login, concurrency, starts).await?;
         start_figures.push(report.print(&format!("POST /auth/duo/start, {name}"), concurrency));
     }
-
-    // GET /auth/duo/callback: prepare the states and codes, then time the callbacks.
     let mut callback_figures = Vec::new();
     for (name, bed) in workers {
         let login = ours.login("alice").await?;
@@ -127,30 +113,68 @@ async fn main() -> Result<(), String> {
         if !response.status().is_success() {
             return Err(format!("scripting the emulator: {}", response.status()));
         }
-        let mut prepared = Vec::with_capacity(callbacks + WARM_UP);
-        for _ in 0..callbacks + WARM_UP {
-            prepared.push(bed.prepare_callback(&login).await?);
-        }
-        for (path, cookie) in prepared.drain(..WARM_UP) {
-            bed.callback(&path, &cookie).await?;
-        }
-        let prepared = Arc::new(prepared);
-        let report = run(concurrency, callbacks, {
-            let bed = Arc::clone(bed);
-            move |i| {
-                let bed = Arc::clone(&bed);
-                let prepared = Arc::clone(&prepared);
-                async move {
-                    let (path, cookie) = &prepared[i];
-                    bed.callback(path, cookie).await
-                }
-            }
-        })
-        .await?;
+        let report = measure_callbacks(bed, &login, concurrency, callbacks).await?;
         callback_figures
             .push(report.print(&format!("GET /auth/duo/callback, {name}"), concurrency));
     }
+    print_table(concurrency, &start_figures, &callback_figures);
+    Ok(())
+}
 
+/// `POST /auth/duo/start`, all with the same login cookie.
+async fn measure_starts(
+    bed: &Arc<Bed>,
+    login: &str,
+    concurrency: usize,
+    starts: usize,
+) -> Result<Report, String> {
+    for _ in 0..WARM_UP {
+        bed.start(login).await?;
+    }
+    let login = login.to_owned();
+    run(concurrency, starts, {
+        let bed = Arc::clone(bed);
+        move |_| {
+            let bed = Arc::clone(&bed);
+            let login = login.clone();
+            async move { bed.start(&login).await.map(drop) }
+        }
+    })
+    .await
+}
+
+/// `GET /auth/duo/callback`: prepares the states and codes (the emulator
+/// must be scripted to approve them), then times the callbacks.
+async fn measure_callbacks(
+    bed: &Arc<Bed>,
+    login: &str,
+    concurrency: usize,
+    callbacks: usize,
+) -> Result<Report, String> {
+    let mut prepared = Vec::with_capacity(callbacks + WARM_UP);
+    for _ in 0..callbacks + WARM_UP {
+        prepared.push(bed.prepare_callback(login).await?);
+    }
+    for (path, cookie) in prepared.drain(..WARM_UP) {
+        bed.callback(&path, &cookie).await?;
+    }
+    let prepared = Arc::new(prepared);
+    run(concurrency, callbacks, {
+        let bed = Arc::clone(bed);
+        move |i| {
+            let bed = Arc::clone(&bed);
+            let prepared = Arc::clone(&prepared);
+            async move {
+                let (path, cookie) = &prepared[i];
+                bed.callback(path, cookie).await
+            }
+        }
+    })
+    .await
+}
+
+/// Both Workers side by side, with the ratio ours / reference.
+fn print_table(concurrency: usize, starts: &[Figures], callbacks: &[Figures]) {
     println!();
     println!("concurrency {concurrency}; ratio = ours / reference");
     println!(
@@ -166,8 +190,7 @@ async fn main() -> Result<(), String> {
         "ref p99 ms",
         "ratio"
     );
-    for (what, figures) in
-        [("POST /auth/duo/start", &start_figures), ("GET /auth/duo/callback", &callback_figures)]
+    for (what, figures) in [("POST /auth/duo/start", starts), ("GET /auth/duo/callback", callbacks)]
     {
         let (o, r) = (&figures[0], &figures[1]);
         println!(
@@ -183,7 +206,6 @@ async fn main() -> Result<(), String> {
             o.p99_ms / r.p99_ms,
         );
     }
-    Ok(())
 }
 
 struct Bed {
