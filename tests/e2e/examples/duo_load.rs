@@ -31,7 +31,10 @@
 //! emulator's authorize endpoint with a scripted approve, which redirects back
 //! with a code); only the callbacks themselves are timed: each one spends its
 //! state in D1, exchanges the code with the emulator over HTTP, verifies the
-//! `id_token` and writes the session and the audit event.
+//! `id_token` and writes the session and the audit event. After the timed
+//! callbacks, one of them is replayed (untimed) and must be refused as the
+//! contract says (`/?error=state_mismatch`), so neither Worker skips the
+//! single-use check.
 //! A measurement, not a test: it prints figures and fails only if a request
 //! gets an answer other than the contract's success.
 
@@ -159,8 +162,9 @@ async fn measure_callbacks(
         bed.callback(&path, &cookie).await?;
     }
     let prepared = Arc::new(prepared);
-    run(concurrency, callbacks, {
+    let report = run(concurrency, callbacks, {
         let bed = Arc::clone(bed);
+        let prepared = Arc::clone(&prepared);
         move |i| {
             let bed = Arc::clone(&bed);
             let prepared = Arc::clone(&prepared);
@@ -170,7 +174,12 @@ async fn measure_callbacks(
             }
         }
     })
-    .await
+    .await?;
+    // Untimed: a replayed callback must be refused (the state was spent in
+    // D1), or the Worker skipped work the comparison counts on.
+    let (path, cookie) = &prepared[0];
+    bed.replay(path, cookie).await?;
+    Ok(report)
 }
 
 /// Both Workers side by side, with the ratio ours / reference.
@@ -277,6 +286,23 @@ impl Bed {
             || set_cookie(response.headers(), SESSION_COOKIE).is_none()
         {
             return Err(format!("callback: {} to {location}", response.status()));
+        }
+        Ok(())
+    }
+
+    /// A callback already answered once: the contract's answer is
+    /// `/?error=state_mismatch`.
+    async fn replay(&self, path: &str, login: &str) -> Result<(), String> {
+        let response = self
+            .http
+            .get(self.worker.url(path))
+            .header("Cookie", format!("{LOGIN_COOKIE}={login}"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let location = location(response.headers());
+        if response.status().as_u16() != 303 || location != "/?error=state_mismatch" {
+            return Err(format!("replayed callback: {} to {location}", response.status()));
         }
         Ok(())
     }
