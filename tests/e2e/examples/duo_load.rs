@@ -1,26 +1,47 @@
 //! Load generator for the Worker's Duo step: requests per second and latency
 //! of `POST /auth/duo/start` and `GET /auth/duo/callback` under a fixed
-//! concurrency, against the real Worker under `wrangler dev` (workerd, local
-//! D1) and the Duo emulator started in-process, all on loopback.
+//! concurrency, for two Workers in one run, each under its own `wrangler dev`
+//! (workerd, its own local D1 with the same migrations and demo users) against
+//! the same Duo emulator started in-process, all on loopback:
+//!
+//! - ours: the product (`edge/`, Rust compiled to wasm);
+//! - the reference: `benches/reference-worker/`, the same work per request in
+//!   plain JavaScript with `jose` and `WebCrypto` (see its README.md), there only
+//!   to compare with.
 //!
 //! ```sh
-//! source scripts/env.sh && scripts/build-app.sh && scripts/build-worker.sh
+//! npm ci && source scripts/env.sh && scripts/build-app.sh && scripts/build-worker.sh
 //! SKIP_WORKER_BUILD=1 cargo run -p e2e --example duo_load -- [CONCURRENCY] [STARTS] [CALLBACKS]
+//! # e.g. concurrency 8, 400 starts and 150 callbacks per Worker:
+//! SKIP_WORKER_BUILD=1 cargo run -p e2e --example duo_load -- 8 400 150
 //! ```
 //!
-//! One password login makes the login cookie every start reuses (the start
-//! seals a fresh state and nonce into a new cookie each time). For the
-//! callbacks, each state is prepared first (start, then the emulator's
-//! authorize endpoint with a scripted approve, which redirects back with a
-//! code); only the callbacks themselves are timed: each one spends its state
-//! in D1, exchanges the code with the emulator over HTTP, verifies the
-//! `id_token` and writes the session and the audit event.
+//! It prints one line per endpoint and Worker (requests per second, p50, p90,
+//! p99 and max latency), then a table of req/s, p50 and p99 for both with the
+//! ratio ours / reference (a req/s ratio below 1, or a latency ratio above 1,
+//! means ours is slower). The Workers run one after the other, ours first, at
+//! the same concurrency; each gets 20 unmeasured warm-up requests per endpoint.
+//!
+//! A password login on ours makes the login cookie the starts reuse (the
+//! reference reads the product's ticket format with the same `SESSION_SECRET`,
+//! so the same cookie serves both; a fresh login precedes each Worker's run).
+//! Every start verifies the ticket, reads the user, uses the isolate's cached
+//! health check, seals a fresh state and nonce into a new cookie and writes an
+//! audit row. For the callbacks, each state is prepared first (start, then the
+//! emulator's authorize endpoint with a scripted approve, which redirects back
+//! with a code); only the callbacks themselves are timed: each one spends its
+//! state in D1, exchanges the code with the emulator over HTTP, verifies the
+//! `id_token` and writes the session and the audit event. After the timed
+//! callbacks, one of them is replayed (untimed) and must be refused as the
+//! contract says (`/?error=state_mismatch`), so neither Worker skips the
+//! single-use check.
 //! A measurement, not a test: it prints figures and fails only if a request
 //! gets an answer other than the contract's success.
 
 // A native tool measuring wall time: the wasm32 clock rule does not apply.
 #![allow(clippy::disallowed_methods)]
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -35,6 +56,8 @@ const APP_ORIGIN: &str = "http://localhost:8787";
 const LOGIN_COOKIE: &str = "__Host-login";
 const SESSION_COOKIE: &str = "__Host-session";
 const WARM_UP: usize = 20;
+/// The reference Worker's wrangler configuration, from the workspace root.
+const REFERENCE_CONFIG: &str = "benches/reference-worker/wrangler.toml";
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> Result<(), String> {
@@ -54,57 +77,94 @@ async fn main() -> Result<(), String> {
     })
     .await
     .map_err(|e| format!("emulator: {e}"))?;
+    // Both Workers get the same settings: same Duo client, same emulator, and
+    // the same SESSION_SECRET, so a login ticket made by ours opens in both.
     let mut vars = default_vars(APP_ORIGIN);
     vars.retain(|(name, _)| name != "DUO_API_HOST");
     vars.push(("DUO_API_HOST".into(), emulator.local_addr().to_string()));
-    let worker = Wrangler::start(&vars).await?;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(concurrency)
         .build()
         .map_err(|e| e.to_string())?;
-    let bed = Arc::new(Bed { worker, http });
+    let ours = Arc::new(Bed { worker: Wrangler::start(&vars).await?, http: http.clone() });
+    let reference = Arc::new(Bed {
+        worker: Wrangler::start_config(Path::new(REFERENCE_CONFIG), &vars).await?,
+        http: http.clone(),
+    });
+    let workers = [("ours", &ours), ("reference", &reference)];
 
-    let login = bed.login("alice").await?;
-
-    // POST /auth/duo/start.
-    for _ in 0..WARM_UP {
-        bed.start(&login).await?;
+    let mut start_figures = Vec::new();
+    for (name, bed) in workers {
+        // A fresh password login (on ours: the reference has no login
+        // route and reads the same ticket) for each Worker's run, well
+        // inside the ticket's five minutes.
+        let login = ours.login("alice").await?;
+        let report = measure_starts(bed, &login, concurrency, starts).await?;
+        start_figures.push(report.print(&format!("POST /auth/duo/start, {name}"), concurrency));
     }
-    let report = run(concurrency, starts, {
-        let bed = Arc::clone(&bed);
-        let login = login.clone();
+    let mut callback_figures = Vec::new();
+    for (name, bed) in workers {
+        let login = ours.login("alice").await?;
+        let script = json!({"user": "alice", "outcome": "approve", "times": callbacks + WARM_UP});
+        let response = http
+            .post(format!("{}/__emulator/script", emulator.base_url()))
+            .json(&script)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("scripting the emulator: {}", response.status()));
+        }
+        let report = measure_callbacks(bed, &login, concurrency, callbacks).await?;
+        callback_figures
+            .push(report.print(&format!("GET /auth/duo/callback, {name}"), concurrency));
+    }
+    print_table(concurrency, &start_figures, &callback_figures);
+    Ok(())
+}
+
+/// `POST /auth/duo/start`, all with the same login cookie.
+async fn measure_starts(
+    bed: &Arc<Bed>,
+    login: &str,
+    concurrency: usize,
+    starts: usize,
+) -> Result<Report, String> {
+    for _ in 0..WARM_UP {
+        bed.start(login).await?;
+    }
+    let login = login.to_owned();
+    run(concurrency, starts, {
+        let bed = Arc::clone(bed);
         move |_| {
             let bed = Arc::clone(&bed);
             let login = login.clone();
             async move { bed.start(&login).await.map(drop) }
         }
     })
-    .await?;
-    report.print("POST /auth/duo/start", concurrency);
+    .await
+}
 
-    // GET /auth/duo/callback: prepare the states and codes, then time the callbacks.
-    let script = json!({"user": "alice", "outcome": "approve", "times": callbacks + WARM_UP});
-    let response = bed
-        .http
-        .post(format!("{}/__emulator/script", emulator.base_url()))
-        .json(&script)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if !response.status().is_success() {
-        return Err(format!("scripting the emulator: {}", response.status()));
-    }
+/// `GET /auth/duo/callback`: prepares the states and codes (the emulator
+/// must be scripted to approve them), then times the callbacks.
+async fn measure_callbacks(
+    bed: &Arc<Bed>,
+    login: &str,
+    concurrency: usize,
+    callbacks: usize,
+) -> Result<Report, String> {
     let mut prepared = Vec::with_capacity(callbacks + WARM_UP);
     for _ in 0..callbacks + WARM_UP {
-        prepared.push(bed.prepare_callback(&login).await?);
+        prepared.push(bed.prepare_callback(login).await?);
     }
     for (path, cookie) in prepared.drain(..WARM_UP) {
         bed.callback(&path, &cookie).await?;
     }
     let prepared = Arc::new(prepared);
     let report = run(concurrency, callbacks, {
-        let bed = Arc::clone(&bed);
+        let bed = Arc::clone(bed);
+        let prepared = Arc::clone(&prepared);
         move |i| {
             let bed = Arc::clone(&bed);
             let prepared = Arc::clone(&prepared);
@@ -115,8 +175,46 @@ async fn main() -> Result<(), String> {
         }
     })
     .await?;
-    report.print("GET /auth/duo/callback", concurrency);
-    Ok(())
+    // Untimed: a replayed callback must be refused (the state was spent in
+    // D1), or the Worker skipped work the comparison counts on.
+    let (path, cookie) = &prepared[0];
+    bed.replay(path, cookie).await?;
+    Ok(report)
+}
+
+/// Both Workers side by side, with the ratio ours / reference.
+fn print_table(concurrency: usize, starts: &[Figures], callbacks: &[Figures]) {
+    println!();
+    println!("concurrency {concurrency}; ratio = ours / reference");
+    println!(
+        "{:<24} {:>14} {:>14} {:>8} {:>13} {:>13} {:>8} {:>13} {:>13} {:>8}",
+        "endpoint",
+        "ours req/s",
+        "ref req/s",
+        "ratio",
+        "ours p50 ms",
+        "ref p50 ms",
+        "ratio",
+        "ours p99 ms",
+        "ref p99 ms",
+        "ratio"
+    );
+    for (what, figures) in [("POST /auth/duo/start", starts), ("GET /auth/duo/callback", callbacks)]
+    {
+        let (o, r) = (&figures[0], &figures[1]);
+        println!(
+            "{what:<24} {:>14.0} {:>14.0} {:>8.2} {:>13.1} {:>13.1} {:>8.2} {:>13.1} {:>13.1} {:>8.2}",
+            o.rps,
+            r.rps,
+            o.rps / r.rps,
+            o.p50_ms,
+            r.p50_ms,
+            o.p50_ms / r.p50_ms,
+            o.p99_ms,
+            r.p99_ms,
+            o.p99_ms / r.p99_ms,
+        );
+    }
 }
 
 struct Bed {
@@ -191,6 +289,23 @@ impl Bed {
         }
         Ok(())
     }
+
+    /// A callback already answered once: the contract's answer is
+    /// `/?error=state_mismatch`.
+    async fn replay(&self, path: &str, login: &str) -> Result<(), String> {
+        let response = self
+            .http
+            .get(self.worker.url(path))
+            .header("Cookie", format!("{LOGIN_COOKIE}={login}"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let location = location(response.headers());
+        if response.status().as_u16() != 303 || location != "/?error=state_mismatch" {
+            return Err(format!("replayed callback: {} to {location}", response.status()));
+        }
+        Ok(())
+    }
 }
 
 fn location(headers: &HeaderMap) -> String {
@@ -202,8 +317,15 @@ struct Report {
     latencies: Vec<Duration>,
 }
 
+/// The figures the comparison table shows.
+struct Figures {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
 impl Report {
-    fn print(mut self, what: &str, concurrency: usize) {
+    fn print(mut self, what: &str, concurrency: usize) -> Figures {
         self.latencies.sort();
         let n = self.latencies.len();
         let at = |q: f64| {
@@ -226,6 +348,7 @@ impl Report {
             ms(at(0.99)),
             ms(at(1.0)),
         );
+        Figures { rps, p50_ms: ms(at(0.5)), p99_ms: ms(at(0.99)) }
     }
 }
 

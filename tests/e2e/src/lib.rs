@@ -110,7 +110,21 @@ pub async fn prepare_database(
     extra_sql: &[&str],
     log: &std::fs::File,
 ) -> Result<(), String> {
+    prepare_database_of(None, persist, extra_sql, log).await
+}
+
+/// [`prepare_database`] for the Worker of wrangler configuration `config`
+/// (`None`: the product's, the root `wrangler.toml`).
+async fn prepare_database_of(
+    config: Option<&Path>,
+    persist: &Path,
+    extra_sql: &[&str],
+    log: &std::fs::File,
+) -> Result<(), String> {
     let root = workspace_root();
+    let config_args: Vec<String> = config
+        .map(|c| vec!["--config".to_owned(), c.to_string_lossy().into_owned()])
+        .unwrap_or_default();
     std::fs::create_dir_all(persist).map_err(|e| format!("{}: {e}", persist.display()))?;
     let persist_arg = persist.to_string_lossy().into_owned();
     let mut steps: Vec<Vec<String>> = vec![
@@ -138,6 +152,7 @@ pub async fn prepare_database(
         let status = tokio::process::Command::new(root.join("node_modules/.bin/wrangler"))
             .current_dir(&root)
             .args(&args)
+            .args(&config_args)
             .args(["--persist-to", &persist_arg])
             .env("CI", "1")
             .env("WRANGLER_SEND_METRICS", "false")
@@ -189,7 +204,16 @@ impl Wrangler {
         vars: &[(String, String)],
         extra_sql: &[&str],
     ) -> Result<Self, String> {
-        Self::start_on(free_port(), vars, extra_sql).await
+        Self::start_on(None, free_port(), vars, extra_sql).await
+    }
+
+    /// Like [`Wrangler::start`], for another Worker: wrangler configuration
+    /// `config` (relative to the workspace root, e.g.
+    /// `benches/reference-worker/wrangler.toml`; its `main` and
+    /// `migrations_dir` are relative to that file). Its D1 database `DB` gets
+    /// the same migrations' treatment and the demo seed.
+    pub async fn start_config(config: &Path, vars: &[(String, String)]) -> Result<Self, String> {
+        Self::start_on(Some(config), free_port(), vars, &[]).await
     }
 
     /// Like [`Wrangler::start`], with `APP_ORIGIN` set to the Worker's own
@@ -201,10 +225,11 @@ impl Wrangler {
         let mut vars: Vec<(String, String)> =
             vars.iter().filter(|(name, _)| name != "APP_ORIGIN").cloned().collect();
         vars.push(("APP_ORIGIN".to_owned(), format!("http://localhost:{port}")));
-        Self::start_on(port, &vars, &[]).await
+        Self::start_on(None, port, &vars, &[]).await
     }
 
     async fn start_on(
+        config: Option<&Path>,
         port: u16,
         vars: &[(String, String)],
         extra_sql: &[&str],
@@ -218,7 +243,8 @@ impl Wrangler {
         let log_err = log.try_clone().map_err(|e| e.to_string())?;
         // A fresh database for every run (ports are reused across runs).
         let _ = std::fs::remove_dir_all(&persist);
-        prepare_database(&persist, extra_sql, &log)
+        let config = config.map(|c| root.join(c));
+        prepare_database_of(config.as_deref(), &persist, extra_sql, &log)
             .await
             .map_err(|e| format!("{e}; see {}", log_path.display()))?;
 
@@ -227,6 +253,7 @@ impl Wrangler {
             .current_dir(&root)
             .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
             .args(["--inspector-port", &inspector.to_string()])
+            .args(config.iter().flat_map(|c| [Path::new("--config"), c.as_path()]))
             .args(["--persist-to", &persist.to_string_lossy()])
             .args(["--show-interactive-dev-session=false", "--log-level", "info"])
             .env("SKIP_WORKER_BUILD", "1")
