@@ -53,7 +53,7 @@ async fn login_page_renders_and_service_is_ready() {
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.headers()["x-frame-options"], "DENY");
     // Not no-referrer: that would send the "Log in with Duo" form POST with
-    // `Origin: null`, which the Worker refuses (tests/browser_flow.rs).
+    // `Origin: null`, which the Worker refuses (browser_flow.rs).
     assert_eq!(response.headers()["referrer-policy"], "same-origin");
     // A strict CSP (scripts from the origin only, no inline script at all,
     // wasm allowed): the browser check below proves it lets the app start.

@@ -489,7 +489,7 @@ async fn concurrent_guesses_are_counted_before_they_are_verified() {
 /// Measures one PBKDF2 verification in workerd: logins of users whose
 /// hashes have 1 000, 100 000 and 600 000 iterations (everything else
 /// equal), median of `ROUNDS` each. Run with
-/// `cargo test -p e2e --test login -- --ignored --nocapture pbkdf2_cost_in_workerd`.
+/// `cargo test -p e2e --test e2e -- --ignored --nocapture pbkdf2_cost_in_workerd`.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "a measurement, not a check: run it by hand"]
 async fn pbkdf2_cost_in_workerd() {

@@ -30,8 +30,9 @@ use std::time::Duration;
 
 use duo_emulator::Emulator;
 use e2e::{Browser, SessionPost, Wrangler, default_vars, output_dir, unix_now, workspace_root};
-use edge::config::SessionSecret;
 use edge::cookie::LoginTicket;
+
+use crate::session_secret;
 use fantoccini::Locator;
 use fantoccini::elements::Element;
 use serde_json::json;
@@ -496,11 +497,4 @@ async fn login_step_expired(bed: &Bed) -> Step {
     bed.log_in_with_duo().await?;
     bed.refused_with("This sign-in took too long and has expired.").await?;
     bed.logged_after("login_cookie_expired", before).await
-}
-
-/// The test Worker's `SESSION_SECRET`, which signs login cookies.
-fn session_secret() -> SessionSecret {
-    let vars = default_vars("http://localhost");
-    let (_, value) = vars.iter().find(|(name, _)| name == "SESSION_SECRET").expect("set");
-    SessionSecret::parse(value).expect("valid test secret")
 }

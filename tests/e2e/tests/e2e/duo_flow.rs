@@ -23,8 +23,9 @@ use std::time::Duration;
 
 use duo_emulator::Emulator;
 use e2e::{Wrangler, cookie_value, default_vars, free_port, set_cookie, unix_now};
-use edge::config::SessionSecret;
 use edge::cookie::LoginTicket;
+
+use crate::session_secret;
 use reqwest::header::{HeaderMap, LOCATION};
 use serde_json::json;
 use shared::api::{
@@ -454,13 +455,6 @@ async fn login_cookie_is_required(bed: &Bed) {
     assert_refused(&bed.callback(&back, Some(&format!("{payload}.{tag}"))).await, "login_expired");
     // Refused before the state was spent: the genuine cookie still works.
     assert_signed_in(&bed.callback(&back, Some(&sealed)).await);
-}
-
-/// The test Worker's `SESSION_SECRET`, which signs login cookies.
-fn session_secret() -> SessionSecret {
-    let vars = default_vars(APP_ORIGIN);
-    let (_, value) = vars.iter().find(|(name, _)| name == "SESSION_SECRET").expect("set");
-    SessionSecret::parse(value).expect("valid test secret")
 }
 
 /// A genuinely signed login cookie past its expiry is refused at both

@@ -1,0 +1,28 @@
+//! The end-to-end tests: the real Worker under `wrangler dev` (each test with
+//! its own migrated, seeded D1), the Duo emulator in-process, and headless
+//! Chromium for what a person does.
+//!
+//! One test binary, so its tests overlap in time: each one mostly waits on
+//! wrangler, the emulator, the browser or a deliberate timeout, and as
+//! separate binaries they ran one after another (111 s; together about half).
+//!
+//! - [`smoke`]: the SPA is served and renders; `/api/health`.
+//! - [`login`]: the first factor, rate limits and sessions over HTTP.
+//! - [`duo_flow`]: the Duo step over HTTP, every refusal of the contract.
+//! - [`browser_flow`]: the whole sign-in as a person clicks through it.
+
+mod browser_flow;
+mod duo_flow;
+mod login;
+mod smoke;
+
+use e2e::default_vars;
+use edge::config::SessionSecret;
+
+/// The `SESSION_SECRET` the test Workers run with, to seal login tickets
+/// (expired ones, for instance) as the Worker would.
+fn session_secret() -> SessionSecret {
+    let vars = default_vars("http://localhost");
+    let (_, value) = vars.iter().find(|(name, _)| name == "SESSION_SECRET").expect("set");
+    SessionSecret::parse(value).expect("valid test secret")
+}
