@@ -9,16 +9,32 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT/edge"
-if [[ "${1:-}" == "--compile-only" ]]; then
+compile() {
   # worker-build 0.8.7 runs `cargo build --lib --release --target
   # wasm32-unknown-unknown` with WASM_BINDGEN_USE_JS_SYS=1, which wasm-bindgen's
   # macro reads without cargo tracking it: it must be the same here.
   WASM_BINDGEN_USE_JS_SYS=1 cargo build --lib --release --locked --target wasm32-unknown-unknown
+}
+if [[ "${1:-}" == "--compile-only" ]]; then
+  compile
   exit 0
 fi
 # The test command builds once up front; the wrangler instances it starts
 # then skip the rebuild.
 if [[ "${SKIP_WORKER_BUILD:-}" == 1 && -f "$ROOT/edge/build/index.js" ]]; then
+  exit 0
+fi
+# worker-build runs wasm-bindgen, wasm-opt and esbuild again (about 20 s)
+# even when nothing changed: it runs only when the compiled wasm, the tools
+# or these build settings differ from the last build's.
+compile
+keyfile="$ROOT/target/worker-build.key"
+key=$( {
+  sha256sum "${CARGO_TARGET_DIR:-$ROOT/target}/wasm32-unknown-unknown/release/edge.wasm" \
+    "$ROOT/edge/Cargo.toml" "$ROOT/scripts/build-worker.sh"
+  worker-build --version; wasm-bindgen --version; wasm-opt --version
+} | sha256sum | cut -d' ' -f1)
+if [[ -f "$ROOT/edge/build/index.js" && "$(cat "$keyfile" 2>/dev/null)" == "$key" ]]; then
   exit 0
 fi
 worker-build --release
@@ -31,3 +47,4 @@ wasm-opt "$wasm" -o "$wasm.stripped" --strip-debug --strip-producers \
   --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
   --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
 mv "$wasm.stripped" "$wasm"
+echo "$key" > "$keyfile"
