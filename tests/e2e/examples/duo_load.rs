@@ -272,14 +272,18 @@ impl Bed {
         Ok((path.to_owned(), sealed))
     }
 
-    async fn callback(&self, path: &str, login: &str) -> Result<(), String> {
-        let response = self
-            .http
+    /// `GET` Duo's redirect back (`path`) with the login cookie `login`.
+    async fn send_callback(&self, path: &str, login: &str) -> Result<reqwest::Response, String> {
+        self.http
             .get(self.worker.url(path))
             .header("Cookie", format!("{LOGIN_COOKIE}={login}"))
             .send()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())
+    }
+
+    async fn callback(&self, path: &str, login: &str) -> Result<(), String> {
+        let response = self.send_callback(path, login).await?;
         let location = location(response.headers());
         if response.status().as_u16() != 303
             || location != "/"
@@ -293,13 +297,7 @@ impl Bed {
     /// A callback already answered once: the contract's answer is
     /// `/?error=state_mismatch`.
     async fn replay(&self, path: &str, login: &str) -> Result<(), String> {
-        let response = self
-            .http
-            .get(self.worker.url(path))
-            .header("Cookie", format!("{LOGIN_COOKIE}={login}"))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
+        let response = self.send_callback(path, login).await?;
         let location = location(response.headers());
         if response.status().as_u16() != 303 || location != "/?error=state_mismatch" {
             return Err(format!("replayed callback: {} to {location}", response.status()));
