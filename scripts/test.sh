@@ -73,8 +73,10 @@ step "test builds" "build tests (native)" cargo test "${native_tests[@]}" --no-r
 step "test builds" "build tests (wasm32: shared)" cargo test "${wasm_tests_shared[@]}" --no-run
 step "test builds" "build tests (wasm32: app)" cargo test "${wasm_tests_app[@]}" --no-run
 
+# Four tests at a time on two cores: the end-to-end tests spend most of their
+# time waiting (on wrangler dev, the browser, Duo's timeouts), not computing.
 step "native + e2e tests" "tests (native, and end-to-end: wrangler dev, emulator, headless Chromium)" \
-  cargo test "${native_tests[@]}"
+  cargo test "${native_tests[@]}" -- --test-threads=4
 step "wasm tests" "tests (wasm32 in headless Chromium: shared)" cargo test "${wasm_tests_shared[@]}"
 step "wasm tests" "tests (wasm32 in headless Chromium: app)" cargo test "${wasm_tests_app[@]}"
 

@@ -533,22 +533,23 @@ async fn defective_id_tokens_are_refused(bed: &Bed) {
     }
 }
 
+/// Duo refusing our client (`stat: FAIL`, 40002 `invalid_client`, at HTTP
+/// 200 as Duo answers it) is misconfiguration, not Duo down: `config_error`
+/// (and never fail-open, `flow::tests::duo_start`).
 #[tokio::test(flavor = "multi_thread")]
-async fn duo_down_fail_closed_refuses_the_second_step() {
+async fn duo_refusing_our_client_is_a_config_error() {
     let bed = Bed::with_emulator(&[("DUO_FAILMODE", "closed")]).await;
-    // Duo refusing our client (`stat: FAIL`, 40002 `invalid_client`, at
-    // HTTP 200 as Duo answers it) is misconfiguration, not Duo down:
-    // `config_error` (and never fail-open, `flow::tests::duo_start`).
     bed.script("/faults", json!({"kind": "health_fail"})).await;
     let login = bed.login("alice", "192.0.2.20").await;
     let response = bed.start_duo(Some(&login), Some(APP_ORIGIN)).await;
     assert_refused(&response, "config_error");
     bed.assert_logged("reason duo_health_rejected").await;
-    let response = bed.http.delete(bed.control("/faults")).send().await.expect("clear faults");
-    assert_eq!(response.status().as_u16(), 200);
-    // A failure is remembered for 10 s (edge `FAILURE_MEMO_SECONDS`).
-    tokio::time::sleep(Duration::from_secs(11)).await;
+    bed.assert_clean_log();
+}
 
+#[tokio::test(flavor = "multi_thread")]
+async fn duo_down_fail_closed_refuses_the_second_step() {
+    let bed = Bed::with_emulator(&[("DUO_FAILMODE", "closed")]).await;
     // Duo down (HTTP 503, `stat: FAIL` 50301): `duo_unavailable`.
     let down =
         json!({"kind": "health_fail", "status": 503, "code": 50301, "message": "unavailable"});
@@ -559,18 +560,25 @@ async fn duo_down_fail_closed_refuses_the_second_step() {
     bed.assert_logged("reason duo_unreachable").await;
     assert_eq!(bed.health().await.duo, Some(DuoReachability::Unreachable));
 
-    // The failure is applied again for 10 s, even once Duo is back; then
-    // Duo is checked again and the next start goes to Duo.
+    // The failure is applied again for 10 s (edge `FAILURE_MEMO_SECONDS`),
+    // even once Duo is back; then Duo is checked again and the next start
+    // goes to Duo.
     let response = bed.http.delete(bed.control("/faults")).send().await.expect("clear faults");
     assert_eq!(response.status().as_u16(), 200);
     let response = bed.start_duo(Some(&login), Some(APP_ORIGIN)).await;
     assert_refused(&response, "duo_unavailable");
     tokio::time::sleep(Duration::from_secs(11)).await;
-    let (authorize, login) = bed.started("alice", "192.0.2.20").await;
+    let (authorize, _login) = bed.started("alice", "192.0.2.20").await;
     assert!(authorize.contains("/oauth/v1/authorize?"));
+    bed.assert_clean_log();
+}
 
-    // A token endpoint slower than the Worker's 10 s limit: given up on,
-    // `duo_unavailable`, no session.
+/// A token endpoint slower than the Worker's 10 s limit: given up on,
+/// `duo_unavailable`, no session.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_endpoint_slower_than_the_limit_is_given_up_on() {
+    let bed = Bed::with_emulator(&[("DUO_FAILMODE", "closed")]).await;
+    let (authorize, login) = bed.started("alice", "192.0.2.21").await;
     bed.script("/script", json!({"user": "alice", "outcome": "approve"})).await;
     bed.script(
         "/faults",
