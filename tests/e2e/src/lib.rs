@@ -115,60 +115,108 @@ pub async fn prepare_database(
 
 /// [`prepare_database`] for the Worker of wrangler configuration `config`
 /// (`None`: the product's, the root `wrangler.toml`).
+///
+/// The migrated and seeded database is made once per test process (a
+/// template: two wrangler runs, each starting workerd, about 5 s of CPU)
+/// and copied for every Worker; `extra_sql` then runs on the copy.
 async fn prepare_database_of(
     config: Option<&Path>,
     persist: &Path,
     extra_sql: &[&str],
     log: &std::fs::File,
 ) -> Result<(), String> {
-    let root = workspace_root();
-    let config_args: Vec<String> = config
-        .map(|c| vec!["--config".to_owned(), c.to_string_lossy().into_owned()])
-        .unwrap_or_default();
-    std::fs::create_dir_all(persist).map_err(|e| format!("{}: {e}", persist.display()))?;
-    let persist_arg = persist.to_string_lossy().into_owned();
-    let mut steps: Vec<Vec<String>> = vec![
-        ["d1", "migrations", "apply", "DB", "--local"].map(str::to_owned).to_vec(),
-        ["d1", "execute", "DB", "--local", "--file"]
-            .map(str::to_owned)
-            .into_iter()
-            .chain([demo_seed_path().to_string_lossy().into_owned()])
-            .collect(),
-    ];
+    let template = database_template(config, log).await?;
+    copy_dir(&template, persist).map_err(|e| format!("copy {}: {e}", template.display()))?;
     for (n, sql) in extra_sql.iter().enumerate() {
         let file = persist.join(format!("extra-{n}.sql"));
         std::fs::write(&file, sql).map_err(|e| format!("{}: {e}", file.display()))?;
-        steps.push(
-            ["d1", "execute", "DB", "--local", "--file"]
-                .map(str::to_owned)
-                .into_iter()
-                .chain([file.to_string_lossy().into_owned()])
-                .collect(),
-        );
+        wrangler_d1(config, persist, &["execute", "DB", "--local", "--file"], Some(&file), log)
+            .await?;
     }
-    for args in steps {
-        let out = log.try_clone().map_err(|e| e.to_string())?;
-        let err = log.try_clone().map_err(|e| e.to_string())?;
-        let status = tokio::process::Command::new(root.join("node_modules/.bin/wrangler"))
-            .current_dir(&root)
-            .args(&args)
-            .args(&config_args)
-            .args(["--persist-to", &persist_arg])
-            .env("CI", "1")
-            .env("WRANGLER_SEND_METRICS", "false")
-            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .kill_on_drop(true)
-            .status()
-            .await
-            .map_err(|e| format!("wrangler {}: {e}", args.join(" ")))?;
-        if !status.success() {
-            return Err(format!("wrangler {} failed: {status}", args.join(" ")));
+    Ok(())
+}
+
+/// The migrated and seeded database of `config`'s Worker, made on first use
+/// in this process under `target/e2e-state/template-PID-N`.
+async fn database_template(config: Option<&Path>, log: &std::fs::File) -> Result<PathBuf, String> {
+    static TEMPLATES: tokio::sync::Mutex<Vec<(Option<PathBuf>, PathBuf)>> =
+        tokio::sync::Mutex::const_new(Vec::new());
+    let mut templates = TEMPLATES.lock().await;
+    if let Some((_, dir)) = templates.iter().find(|(c, _)| c.as_deref() == config) {
+        return Ok(dir.clone());
+    }
+    let state = workspace_root().join("target/e2e-state");
+    remove_templates_of_finished_processes(&state);
+    let dir = state.join(format!("template-{}-{}", std::process::id(), templates.len()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    wrangler_d1(config, &dir, &["migrations", "apply", "DB", "--local"], None, log).await?;
+    let seed = demo_seed_path();
+    wrangler_d1(config, &dir, &["execute", "DB", "--local", "--file"], Some(&seed), log).await?;
+    templates.push((config.map(Path::to_path_buf), dir.clone()));
+    Ok(dir)
+}
+
+/// Removes the templates left by test processes that have ended.
+fn remove_templates_of_finished_processes(state: &Path) {
+    let Ok(entries) = std::fs::read_dir(state) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("template-")) else { continue };
+        let pid = pid.split('-').next().unwrap_or_default();
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Copies the directory tree `from` to `to` (files and directories only).
+fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
         }
     }
     Ok(())
+}
+
+/// Runs `wrangler d1 ARGS [FILE]` on the local database under `persist` of
+/// `config`'s Worker, its output appended to `log`.
+async fn wrangler_d1(
+    config: Option<&Path>,
+    persist: &Path,
+    args: &[&str],
+    file: Option<&Path>,
+    log: &std::fs::File,
+) -> Result<(), String> {
+    let root = workspace_root();
+    let out = log.try_clone().map_err(|e| e.to_string())?;
+    let err = log.try_clone().map_err(|e| e.to_string())?;
+    let described = format!("wrangler d1 {}", args.join(" "));
+    let status = tokio::process::Command::new(root.join("node_modules/.bin/wrangler"))
+        .current_dir(&root)
+        .arg("d1")
+        .args(args)
+        .args(file)
+        .args(config.iter().flat_map(|c| [Path::new("--config"), c]))
+        .arg("--persist-to")
+        .arg(persist)
+        .env("CI", "1")
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .kill_on_drop(true)
+        .status()
+        .await
+        .map_err(|e| format!("{described}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{described} failed: {status}")) }
 }
 
 /// Settings for a test Worker: the development defaults, which tests may override.
