@@ -10,6 +10,12 @@
 //! `base64url(JSON) "." base64url(HMAC-SHA256(SESSION_SECRET, context || 0 || base64url(JSON)))`,
 //! where `context` names the cookie and its version, so a signature made for
 //! another purpose with the same key never verifies here.
+//!
+//! The known-browser cookie (`__Host-known`) is sealed the same way, with its
+//! own context: a [`KnownBrowser`] says this browser passed the password of
+//! one user before, which exempts it from that user's softer rate limit
+//! (`flow::limits`), so strangers guessing cannot lock the user out of the
+//! browser they use. It grants nothing else.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -32,8 +38,16 @@ pub const LOGIN_MAX_SECONDS: u64 = 2 * LOGIN_TTL_SECONDS;
 /// The longest cookie value read; anything longer is refused unparsed.
 pub const MAX_VALUE_LEN: usize = 2048;
 
+/// The known-browser cookie: this browser passed a user's password before.
+pub const KNOWN_BROWSER_COOKIE: &str = "__Host-known";
+/// Lifetime of the known-browser cookie, in seconds (30 days, renewed by
+/// every password that passes).
+pub const KNOWN_BROWSER_TTL_SECONDS: u64 = 30 * 24 * 3600;
+
 /// Domain separation for the login cookie's signature.
 const LOGIN_CONTEXT: &[u8] = b"duo-edge-login/__Host-login/v1";
+/// Domain separation for the known-browser cookie's signature.
+const KNOWN_CONTEXT: &[u8] = b"duo-edge-known/__Host-known/v1";
 
 /// The value of cookie `name` in a `Cookie` request header, if present
 /// (the first one, when a browser sends several).
@@ -183,11 +197,7 @@ impl LoginTicket {
 
     /// The signed cookie value.
     pub fn seal(&self, key: &SessionSecret) -> String {
-        // Serializing a struct of strings and integers cannot fail.
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        let payload = URL_SAFE_NO_PAD.encode(json);
-        let tag = URL_SAFE_NO_PAD.encode(mac(key, &payload).finalize().into_bytes());
-        format!("{payload}.{tag}")
+        seal(LOGIN_CONTEXT, self, key)
     }
 
     /// Verifies and decodes a cookie value made by [`LoginTicket::seal`].
@@ -197,29 +207,101 @@ impl LoginTicket {
     /// # Errors
     /// The [`TicketError`] of the first failed check.
     pub fn open(value: &str, key: &SessionSecret, now: u64) -> Result<Self, TicketError> {
-        if value.len() > MAX_VALUE_LEN {
-            return Err(TicketError::Malformed);
-        }
-        let (payload, tag) = value.split_once('.').ok_or(TicketError::Malformed)?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| TicketError::Malformed)?;
-        mac(key, payload).verify_slice(&tag).map_err(|_| TicketError::BadSignature)?;
-        let json = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TicketError::Malformed)?;
-        let ticket: Self = serde_json::from_slice(&json).map_err(|_| TicketError::Malformed)?;
-        if ticket.issued_at > now.saturating_add(CLOCK_SKEW_SECONDS) {
-            return Err(TicketError::IssuedInFuture);
-        }
-        if now >= ticket.expires_at {
-            return Err(TicketError::Expired);
-        }
+        let ticket: Self = open(LOGIN_CONTEXT, value, key)?;
+        check_times(ticket.issued_at, ticket.expires_at, now)?;
         Ok(ticket)
     }
 }
 
-fn mac(key: &SessionSecret, payload: &str) -> Hmac<Sha256> {
+/// What the known-browser cookie holds: the normalized username whose
+/// password this browser passed, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownBrowser {
+    /// The normalized username.
+    #[serde(rename = "u")]
+    pub username: String,
+    /// When the password passed (Unix seconds).
+    #[serde(rename = "iat")]
+    pub issued_at: u64,
+    /// When the cookie stops vouching (Unix seconds).
+    #[serde(rename = "exp")]
+    pub expires_at: u64,
+}
+
+impl KnownBrowser {
+    /// Vouches for `normalized` for [`KNOWN_BROWSER_TTL_SECONDS`] from `now`.
+    pub fn new(normalized: &str, now: u64) -> Self {
+        Self {
+            username: normalized.to_owned(),
+            issued_at: now,
+            expires_at: now.saturating_add(KNOWN_BROWSER_TTL_SECONDS),
+        }
+    }
+
+    /// The signed cookie value.
+    pub fn seal(&self, key: &SessionSecret) -> String {
+        seal(KNOWN_CONTEXT, self, key)
+    }
+
+    /// Whether cookie `value` is a genuine, current known-browser cookie for
+    /// `normalized`. Anything else (absent, tampered, expired, another
+    /// user's) vouches for nobody.
+    pub fn vouches_for(
+        value: Option<&str>,
+        key: &SessionSecret,
+        normalized: &str,
+        now: u64,
+    ) -> bool {
+        let Some(value) = value else { return false };
+        open::<Self>(KNOWN_CONTEXT, value, key)
+            .and_then(|known| check_times(known.issued_at, known.expires_at, now).map(|()| known))
+            .is_ok_and(|known| known.username == normalized)
+    }
+}
+
+/// `base64url(JSON) "." base64url(HMAC(key, context || 0 || payload))`.
+fn seal<T: Serialize>(context: &[u8], value: &T, key: &SessionSecret) -> String {
+    // Serializing a struct of strings and integers cannot fail.
+    let json = serde_json::to_vec(value).unwrap_or_default();
+    let payload = URL_SAFE_NO_PAD.encode(json);
+    let tag = URL_SAFE_NO_PAD.encode(mac(key, context, &payload).finalize().into_bytes());
+    format!("{payload}.{tag}")
+}
+
+/// The value [`seal`]ed under `context`: the length and the signature (in
+/// constant time) are checked before the payload is decoded.
+fn open<T: for<'de> Deserialize<'de>>(
+    context: &[u8],
+    value: &str,
+    key: &SessionSecret,
+) -> Result<T, TicketError> {
+    if value.len() > MAX_VALUE_LEN {
+        return Err(TicketError::Malformed);
+    }
+    let (payload, tag) = value.split_once('.').ok_or(TicketError::Malformed)?;
+    let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| TicketError::Malformed)?;
+    mac(key, context, payload).verify_slice(&tag).map_err(|_| TicketError::BadSignature)?;
+    let json = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TicketError::Malformed)?;
+    serde_json::from_slice(&json).map_err(|_| TicketError::Malformed)
+}
+
+/// A sealed value's lifetime against `now` (with [`CLOCK_SKEW_SECONDS`] of
+/// tolerance for its start).
+fn check_times(issued_at: u64, expires_at: u64, now: u64) -> Result<(), TicketError> {
+    if issued_at > now.saturating_add(CLOCK_SKEW_SECONDS) {
+        return Err(TicketError::IssuedInFuture);
+    }
+    if now >= expires_at {
+        return Err(TicketError::Expired);
+    }
+    Ok(())
+}
+
+fn mac(key: &SessionSecret, context: &[u8], payload: &str) -> Hmac<Sha256> {
     // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose_secret())
         .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-    mac.update(LOGIN_CONTEXT);
+    mac.update(context);
     mac.update(&[0]);
     mac.update(payload.as_bytes());
     mac
@@ -289,7 +371,8 @@ mod tests {
         // refused on the way in too.
         let json = br#"{"u":"alice","iat":1800000000,"exp":1800000300,"state":"short"}"#;
         let payload = URL_SAFE_NO_PAD.encode(json);
-        let tag = URL_SAFE_NO_PAD.encode(mac(&key(), &payload).finalize().into_bytes());
+        let tag =
+            URL_SAFE_NO_PAD.encode(mac(&key(), LOGIN_CONTEXT, &payload).finalize().into_bytes());
         assert_eq!(
             LoginTicket::open(&format!("{payload}.{tag}"), &key(), NOW),
             Err(TicketError::Malformed)
@@ -375,11 +458,40 @@ mod tests {
     #[test]
     fn validly_signed_non_ticket_is_malformed() {
         let payload = URL_SAFE_NO_PAD.encode(b"[1,2,3]");
-        let tag = URL_SAFE_NO_PAD.encode(mac(&key(), &payload).finalize().into_bytes());
+        let tag =
+            URL_SAFE_NO_PAD.encode(mac(&key(), LOGIN_CONTEXT, &payload).finalize().into_bytes());
         assert_eq!(
             LoginTicket::open(&format!("{payload}.{tag}"), &key(), NOW),
             Err(TicketError::Malformed)
         );
+    }
+
+    #[test]
+    fn known_browser_vouches_for_its_user_only_while_current() {
+        let value = KnownBrowser::new("carol", NOW).seal(&key());
+        let vouches = |value: Option<&str>, user: &str, now: u64| {
+            KnownBrowser::vouches_for(value, &key(), user, now)
+        };
+        assert!(vouches(Some(&value), "carol", NOW));
+        assert!(vouches(Some(&value), "carol", NOW + KNOWN_BROWSER_TTL_SECONDS - 1));
+        assert!(!vouches(Some(&value), "carol", NOW + KNOWN_BROWSER_TTL_SECONDS), "expired");
+        assert!(!vouches(Some(&value), "alice", NOW), "another user's");
+        assert!(!vouches(None, "carol", NOW));
+        assert!(!KnownBrowser::vouches_for(Some(&value), &other_key(), "carol", NOW));
+        let mut tampered = value.clone();
+        tampered.insert(3, 'x');
+        assert!(!vouches(Some(&tampered), "carol", NOW));
+        let early = KnownBrowser::new("carol", NOW + 3600).seal(&key());
+        assert!(!vouches(Some(&early), "carol", NOW), "issued in the future");
+    }
+
+    #[test]
+    fn a_login_ticket_is_no_known_browser_cookie_and_back() {
+        // Same key, same JSON shape: only the signature's context differs.
+        let ticket = LoginTicket::new("carol", NOW).seal(&key());
+        assert!(!KnownBrowser::vouches_for(Some(&ticket), &key(), "carol", NOW));
+        let known = KnownBrowser::new("carol", NOW).seal(&key());
+        assert_eq!(LoginTicket::open(&known, &key(), NOW), Err(TicketError::BadSignature));
     }
 
     #[cfg(not(target_arch = "wasm32"))]

@@ -8,14 +8,16 @@ use shared::api::LoginResponse;
 use worker::{Env, Request, Response};
 
 use crate::config::{self, Config};
-use crate::cookie::{self, LOGIN_COOKIE, SESSION_COOKIE};
+use crate::cookie::{
+    self, KNOWN_BROWSER_COOKIE, KNOWN_BROWSER_TTL_SECONDS, LOGIN_COOKIE, SESSION_COOKIE,
+};
 use crate::d1::D1Store;
 use crate::duo_transport::FetchTransport;
 use crate::error::EdgeError;
 use crate::flow::duo_callback::{CallbackQuery, SignedIn, duo_callback};
 use crate::flow::duo_start::{StartOutcome, StartRequest, duo_start};
 use crate::flow::health::HealthMemo;
-use crate::flow::login::{LoginOutcome, login as first_factor, parse_body};
+use crate::flow::login::{LoginInput, LoginOutcome, login as first_factor, parse_body};
 use crate::flow::session::{self, IssuedSession};
 use crate::flow::{Ctx, Random, Reason, Refusal, Step, audit::Trail, check_origin};
 use crate::password::WebCryptoVerifier;
@@ -43,21 +45,28 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
     let body = request::body(&mut req).await?;
     let login = parse_body(&body).map_err(|e| EdgeError::BadRequest(e.as_str()))?;
     let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
-    let outcome = first_factor(&store, &WebCryptoVerifier, &config, &login, &ctx, &random)
+    let known = request::cookie(&req, KNOWN_BROWSER_COOKIE);
+    let input = LoginInput { body: &login, known_browser: known.as_deref() };
+    let outcome = first_factor(&store, &WebCryptoVerifier, &config, input, &ctx, &random)
         .await
         .map_err(|refusal| logged(Step::Login, refusal))?;
-    match outcome {
-        LoginOutcome::Duo { username, login_cookie, max_age } => {
-            let mut response = respond::json(&LoginResponse::Duo { username }, 200)?;
-            let set = cookie::set(LOGIN_COOKIE, &login_cookie, max_age);
+    let known =
+        cookie::set(KNOWN_BROWSER_COOKIE, outcome.known_browser(), KNOWN_BROWSER_TTL_SECONDS);
+    let mut response = match &outcome {
+        LoginOutcome::Duo { username, login_cookie, max_age, .. } => {
+            let body = LoginResponse::Duo { username: username.clone() };
+            let mut response = respond::json(&body, 200)?;
+            let set = cookie::set(LOGIN_COOKIE, login_cookie, *max_age);
             response.headers_mut().append("Set-Cookie", &set)?;
-            Ok(response)
+            response
         }
-        LoginOutcome::Done(issued) => {
-            let body = LoginResponse::Done { session: issued.info.clone() };
-            Ok(with_session(respond::json(&body, 200)?, &issued)?)
+        LoginOutcome::Done { session, .. } => {
+            let body = LoginResponse::Done { session: session.info.clone() };
+            with_session(respond::json(&body, 200)?, session)?
         }
-    }
+    };
+    response.headers_mut().append("Set-Cookie", &known)?;
+    Ok(response)
 }
 
 /// `GET /api/session`.

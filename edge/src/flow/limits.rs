@@ -9,7 +9,10 @@
 //! 1. per username and client ([`PER_USER_CLIENT`]): the strict one;
 //! 2. per client, any usernames ([`PER_CLIENT`]);
 //! 3. per username, any clients ([`PER_USER`]): softer, so one client
-//!    cannot lock a user out, but many clients cannot guess freely.
+//!    cannot lock a user out, but many clients cannot guess freely; and
+//!    not for a browser that proves it passed this user's password before
+//!    (a known-browser cookie, `crate::cookie::KnownBrowser`), so strangers
+//!    spending this limit cannot lock the user out of their own browser.
 //!
 //! A client is an IPv4 address or an IPv6 /64 (one subscriber's prefix);
 //! requests without a usable address share one "unknown" client.
@@ -155,7 +158,9 @@ impl Admission {
 }
 
 /// Counts an attempt for `username` (normalized, or empty) from `client`,
-/// then decides: admitted, or refused with the first limit exceeded.
+/// then decides: admitted, or refused with the first limit exceeded. A
+/// `known_browser` (one that passed this user's password before) is not
+/// counted against the per-username limit.
 ///
 /// # Errors
 /// A `rate_limited` refusal with `Retry-After`, or storage failures.
@@ -163,16 +168,17 @@ pub async fn admit<S: Store>(
     store: &S,
     username: &str,
     client: Client,
+    known_browser: bool,
     now: u64,
 ) -> Result<Admission, Refusal> {
     let window_start = window_start(now);
     let keys = [
-        LimitKey::UserClient(username.to_owned(), client),
-        LimitKey::Client(client),
-        LimitKey::User(username.to_owned()),
+        Some(LimitKey::UserClient(username.to_owned(), client)),
+        Some(LimitKey::Client(client)),
+        (!known_browser).then(|| LimitKey::User(username.to_owned())),
     ];
     let mut counted = Vec::with_capacity(keys.len());
-    for key in keys {
+    for key in keys.into_iter().flatten() {
         let count = store.hit(&key, window_start, now).await.map_err(Refusal::internal)?;
         let limit = key.limit();
         if count > limit.max {

@@ -6,8 +6,9 @@
 //! password work ([`super::limits::admit`]); the password is verified
 //! whatever the case (an unknown user against a dummy hash, a disabled
 //! user before the flag is looked at), so unknown, wrong and disabled
-//! answer alike; a success is taken back from the limits, then either a
-//! login ticket for the Duo step or, for `bypass` users, a session.
+//! answer alike; a success is taken back from the limits and renews the
+//! browser's known-browser cookie, then either a login ticket for the Duo
+//! step or, for `bypass` users, a session.
 
 use credentials::sql::DuoPolicy;
 use credentials::{PasswordHash, normalize};
@@ -18,7 +19,7 @@ use super::limits::{self, Client};
 use super::session::{self, IssuedSession};
 use super::store::{Store, UserRecord};
 use super::{Config, Ctx, PasswordVerifier, Random};
-use crate::cookie::{LOGIN_TTL_SECONDS, LoginTicket};
+use crate::cookie::{KnownBrowser, LOGIN_TTL_SECONDS, LoginTicket};
 
 /// Why a login body was refused (400 `bad_request`; the variant is for
 /// the log, never the input).
@@ -54,7 +55,8 @@ pub fn parse_body(body: &[u8]) -> Result<LoginRequest, BodyError> {
     Ok(request)
 }
 
-/// A successful first factor.
+/// A successful first factor. Both kinds renew the known-browser cookie
+/// (`__Host-known`, `KNOWN_BROWSER_TTL_SECONDS`).
 #[derive(Debug)]
 pub enum LoginOutcome {
     /// Duo comes next: the sealed login ticket for `__Host-login`.
@@ -65,18 +67,44 @@ pub enum LoginOutcome {
         login_cookie: String,
         /// Its `Max-Age`.
         max_age: u64,
+        /// The known-browser cookie's value.
+        known_browser: String,
     },
     /// A `bypass` user: signed in.
-    Done(IssuedSession),
+    Done {
+        /// The new session.
+        session: IssuedSession,
+        /// The known-browser cookie's value.
+        known_browser: String,
+    },
+}
+
+impl LoginOutcome {
+    /// The known-browser cookie's value.
+    pub fn known_browser(&self) -> &str {
+        match self {
+            Self::Duo { known_browser, .. } | Self::Done { known_browser, .. } => known_browser,
+        }
+    }
 }
 
 impl Audited for LoginOutcome {
     fn success(&self) -> Option<Success> {
         Some(match self {
             Self::Duo { .. } => Success::DuoRequired,
-            Self::Done(_) => Success::Bypass,
+            Self::Done { .. } => Success::Bypass,
         })
     }
+}
+
+/// A login request: the body, and the known-browser cookie if the browser
+/// sent one.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginInput<'a> {
+    /// The parsed body ([`parse_body`]).
+    pub body: &'a LoginRequest,
+    /// The `__Host-known` cookie's value.
+    pub known_browser: Option<&'a str>,
 }
 
 /// `POST /api/login`.
@@ -88,12 +116,12 @@ pub async fn login<S: Store, V: PasswordVerifier>(
     store: &S,
     verifier: &V,
     config: &Config,
-    request: &LoginRequest,
+    input: LoginInput<'_>,
     ctx: &Ctx,
     random: &Random,
 ) -> Result<LoginOutcome, Refusal> {
     let mut trail = Trail::new(Step::Login, ctx);
-    let result = first_factor(store, verifier, config, request, ctx, random, &mut trail).await;
+    let result = first_factor(store, verifier, config, input, ctx, random, &mut trail).await;
     trail.finish(store, result).await
 }
 
@@ -101,15 +129,20 @@ async fn first_factor<S: Store, V: PasswordVerifier>(
     store: &S,
     verifier: &V,
     config: &Config,
-    request: &LoginRequest,
+    input: LoginInput<'_>,
     ctx: &Ctx,
     random: &Random,
     trail: &mut Trail,
 ) -> Result<LoginOutcome, Refusal> {
+    let request = input.body;
     // Names no user can have share the empty key: still limited, still audited.
     let normalized = normalize(&request.username);
     trail.username = normalized.clone().unwrap_or_default();
-    let admission = limits::admit(store, &trail.username, Client::of(ctx.client), ctx.now).await?;
+    let known = normalized.as_deref().is_some_and(|name| {
+        KnownBrowser::vouches_for(input.known_browser, &config.session_secret, name, ctx.now)
+    });
+    let client = Client::of(ctx.client);
+    let admission = limits::admit(store, &trail.username, client, known, ctx.now).await?;
     let user = match normalized.as_deref() {
         Some(name) => store.user(name).await.map_err(Refusal::internal)?,
         None => None,
@@ -121,22 +154,23 @@ async fn first_factor<S: Store, V: PasswordVerifier>(
             ..Refusal::new(reason)
         })?;
     admission.release(store).await?;
+    let known_browser = KnownBrowser::new(&trail.username, ctx.now).seal(&config.session_secret);
     match policy {
-        DuoPolicy::Required => Ok(duo_next(config, user.username, ctx.now)),
+        DuoPolicy::Required => Ok(duo_next(config, user.username, known_browser, ctx.now)),
         DuoPolicy::Bypass => {
             let method = AuthMethod::Bypass;
             session::issue(store, config, &user.username, method, None, ctx, random)
                 .await
-                .map(LoginOutcome::Done)
+                .map(|session| LoginOutcome::Done { session, known_browser })
         }
     }
 }
 
 /// The login ticket that lets `username` start the Duo step.
-fn duo_next(config: &Config, username: String, now: u64) -> LoginOutcome {
+fn duo_next(config: &Config, username: String, known_browser: String, now: u64) -> LoginOutcome {
     let ticket = LoginTicket::new(&username, now);
     let login_cookie = ticket.seal(&config.session_secret);
-    LoginOutcome::Duo { username, login_cookie, max_age: LOGIN_TTL_SECONDS }
+    LoginOutcome::Duo { username, login_cookie, max_age: LOGIN_TTL_SECONDS, known_browser }
 }
 
 /// Verifies `password`, spending one verification whatever the case: an

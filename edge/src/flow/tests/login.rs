@@ -4,9 +4,9 @@ use shared::ErrorCode;
 use shared::api::{AuthMethod, LoginRequest, Password};
 
 use crate::config::SessionSecret;
-use crate::cookie::{LOGIN_TTL_SECONDS, LoginTicket};
+use crate::cookie::{KnownBrowser, LOGIN_TTL_SECONDS, LoginTicket};
 use crate::flow::limits::{PER_CLIENT, PER_USER, PER_USER_CLIENT, WINDOW_SECONDS, window_start};
-use crate::flow::login::{BodyError, LoginOutcome, login, parse_body};
+use crate::flow::login::{BodyError, LoginInput, LoginOutcome, login, parse_body};
 use crate::flow::testing::{
     CountingVerifier, MemoryStore, NOW, SESSION_SECRET_B64, Task, block_on, config, ctx, join_all,
     random, store, user,
@@ -25,15 +25,22 @@ fn attempt(
     now: u64,
     ip: &str,
 ) -> Result<LoginOutcome, Refusal> {
+    attempt_from(store, verifier, (username, password), None, now, ip)
+}
+
+/// An attempt from a browser holding `known_browser` (its cookie's value).
+fn attempt_from(
+    store: &MemoryStore,
+    verifier: &CountingVerifier,
+    (username, password): (&str, &str),
+    known_browser: Option<&str>,
+    now: u64,
+    ip: &str,
+) -> Result<LoginOutcome, Refusal> {
     let config = config("closed");
-    block_on(login(
-        store,
-        verifier,
-        &config,
-        &request(username, password),
-        &ctx(now, ip),
-        &random(1),
-    ))
+    let body = request(username, password);
+    let input = LoginInput { body: &body, known_browser };
+    block_on(login(store, verifier, &config, input, &ctx(now, ip), &random(1)))
 }
 
 fn reason(result: Result<LoginOutcome, Refusal>) -> Reason {
@@ -47,7 +54,7 @@ fn reason(result: Result<LoginOutcome, Refusal>) -> Reason {
 fn duo_user_gets_a_sealed_login_ticket_and_no_session() {
     let (store, verifier) = (store(), CountingVerifier::default());
     let outcome = attempt(&store, &verifier, "  Alice ", "alice-pass", NOW, "192.0.2.1").unwrap();
-    let LoginOutcome::Duo { username, login_cookie, max_age } = outcome else {
+    let LoginOutcome::Duo { username, login_cookie, max_age, .. } = outcome else {
         panic!("alice needs Duo: {outcome:?}");
     };
     assert_eq!(username, "alice");
@@ -66,7 +73,9 @@ fn duo_user_gets_a_sealed_login_ticket_and_no_session() {
 fn bypass_user_gets_a_session_at_once() {
     let (store, verifier) = (store(), CountingVerifier::default());
     let outcome = attempt(&store, &verifier, "ADMIN", "admin-pass", NOW, "192.0.2.2").unwrap();
-    let LoginOutcome::Done(issued) = outcome else { panic!("admin bypasses Duo: {outcome:?}") };
+    let LoginOutcome::Done { session: issued, .. } = outcome else {
+        panic!("admin bypasses Duo: {outcome:?}")
+    };
     assert_eq!(issued.info.username, "admin");
     assert_eq!(issued.info.method, AuthMethod::Bypass);
     assert_eq!(issued.info.duo, None);
@@ -195,6 +204,47 @@ fn many_clients_guessing_one_name_meet_the_softer_per_user_limit() {
     assert!(attempt(&store, &verifier, "admin", "admin-pass", NOW, "198.51.100.99").is_ok());
 }
 
+/// Strangers spending alice's per-username limit do not lock her out of
+/// the browser where her password passed before; they still lock out every
+/// other browser, and the cookie helps no other user.
+#[test]
+fn a_known_browser_is_not_held_to_the_per_user_limit() {
+    let (store, verifier) = (store(), CountingVerifier::default());
+    // Wrong passwords for `name` from as many addresses as the per-username
+    // limit takes, the per-address limit apart.
+    let strangers_guess = |name: &str, net: u8| {
+        for c in 0..PER_USER.max / PER_USER_CLIENT.max {
+            for _ in 0..PER_USER_CLIENT.max {
+                let ip = format!("198.51.{net}.{}", 10 + c);
+                let wrong = attempt(&store, &verifier, name, "no", NOW, &ip);
+                assert_ne!(reason(wrong), Reason::UserLimit);
+            }
+        }
+    };
+    let home = attempt(&store, &verifier, "alice", "alice-pass", NOW - 60, "203.0.113.5").unwrap();
+    let known = home.known_browser().to_owned();
+    let key = SessionSecret::parse(SESSION_SECRET_B64).unwrap();
+    assert!(KnownBrowser::vouches_for(Some(&known), &key, "alice", NOW));
+    strangers_guess("alice", 100);
+    let stranger = attempt(&store, &verifier, "alice", "alice-pass", NOW, "203.0.113.6");
+    assert_eq!(reason(stranger), Reason::UserLimit, "without the cookie, the limit holds");
+    let home = |password| {
+        attempt_from(&store, &verifier, ("alice", password), Some(&known), NOW, "203.0.113.5")
+    };
+    assert!(home("alice-pass").is_ok(), "with it, alice signs in");
+    // The cookie spares only the per-username limit: five wrong passwords
+    // from that browser's address still refuse it.
+    for _ in 0..PER_USER_CLIENT.max {
+        assert_eq!(reason(home("no")), Reason::BadPassword);
+    }
+    assert_eq!(reason(home("alice-pass")), Reason::UserClientLimit);
+    // Another user's name with alice's cookie gets no exemption.
+    strangers_guess("admin", 101);
+    let as_admin = ("admin", "admin-pass");
+    let with_alices = attempt_from(&store, &verifier, as_admin, Some(&known), NOW, "203.0.113.5");
+    assert_eq!(reason(with_alices), Reason::UserLimit);
+}
+
 #[test]
 fn an_ipv6_client_is_its_64_prefix() {
     let (store, verifier) = (store(), CountingVerifier::default());
@@ -219,7 +269,10 @@ fn concurrent_guesses_verify_at_most_the_limit() {
     let (ctx, random) = (ctx(NOW, "198.51.100.50"), random(1));
     let futures: Vec<Task<'_, _>> = requests
         .iter()
-        .map(|r| Box::pin(login(&store, &verifier, &config, r, &ctx, &random)) as Task<'_, _>)
+        .map(|body| LoginInput { body, known_browser: None })
+        .map(|input| {
+            Box::pin(login(&store, &verifier, &config, input, &ctx, &random)) as Task<'_, _>
+        })
         .collect();
     let results = join_all(futures);
     let reasons: Vec<Reason> = results.into_iter().map(reason).collect();

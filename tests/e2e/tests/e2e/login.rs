@@ -38,12 +38,19 @@ struct Attempt<'a> {
     origin: Option<&'a str>,
     content_type: Option<&'a str>,
     ip: &'a str,
+    known_browser: Option<&'a str>,
 }
 
 impl<'a> Attempt<'a> {
     fn json(username: &str, password: &str, ip: &'a str) -> Self {
         let body = serde_json::json!({ "username": username, "password": password }).to_string();
-        Self { body, origin: Some(APP_ORIGIN), content_type: Some("application/json"), ip }
+        let (origin, content_type) = (Some(APP_ORIGIN), Some("application/json"));
+        Self { body, origin, content_type, ip, known_browser: None }
+    }
+
+    /// From a browser holding this known-browser cookie value.
+    fn from_known_browser(self, known_browser: &'a str) -> Self {
+        Self { known_browser: Some(known_browser), ..self }
     }
 
     fn raw(body: &str, ip: &'a str) -> Self {
@@ -52,6 +59,7 @@ impl<'a> Attempt<'a> {
             origin: Some(APP_ORIGIN),
             content_type: Some("application/json"),
             ip,
+            known_browser: None,
         }
     }
 }
@@ -82,6 +90,9 @@ impl Api {
         }
         if let Some(content_type) = attempt.content_type {
             request = request.header("Content-Type", content_type);
+        }
+        if let Some(known) = attempt.known_browser {
+            request = request.header("Cookie", format!("__Host-known={known}"));
         }
         request.send().await.expect("POST /api/login")
     }
@@ -376,7 +387,7 @@ async fn sessions_end_at_logout(api: &Api, session_id: &str, login_cookie: &str)
 
 /// Waits out the last seconds of a rate-limit window (900 s, fixed; the
 /// Worker and this process share the host's clock), so that a section's
-/// attempts are all counted in one window. A section sends at most 36
+/// attempts are all counted in one window. A section sends at most 40
 /// requests, which take a second or two: ten seconds to spare.
 async fn fresh_window() {
     let into = unix_now() % 900;
@@ -414,9 +425,13 @@ async fn failed_logins_are_rate_limited_per_username_and_client_per_client_and_p
         .await;
     let response = api.login(Attempt::json("carol", "carol-demo-pass", "198.51.100.2")).await;
     assert_eq!(response.status().as_u16(), 200, "one address cannot lock carol out");
+    let known = set_cookie(response.headers(), "__Host-known").expect("known-browser cookie");
+    assert!(known.contains("; Max-Age=2592000; Path=/; Secure; HttpOnly"), "{known}");
+    let known = cookie_value(&known);
 
     // Per username, softer: thirty failures from any addresses (five from
-    // each of six), then carol is refused everywhere; other users are not.
+    // each of six), then carol is refused everywhere; other users are not,
+    // and neither is the browser where carol's password passed before.
     for n in 11..=15 {
         for _ in 1..=5 {
             wrong("carol", &format!("198.51.100.{n}")).await;
@@ -428,6 +443,12 @@ async fn failed_logins_are_rate_limited_per_username_and_client_per_client_and_p
     .await;
     let response = api.login(Attempt::json("alice", "alice-demo-pass", "198.51.100.16")).await;
     assert_eq!(response.status().as_u16(), 200);
+    let home = Attempt::json("carol", "carol-demo-pass", "198.51.100.17");
+    let response = api.login(home.from_known_browser(&known)).await;
+    assert_eq!(response.status().as_u16(), 200, "carol's own browser is not locked out");
+    let forged = Attempt::json("carol", "carol-demo-pass", "198.51.100.18");
+    let response = api.login(forged.from_known_browser("forged.value")).await;
+    assert_rate_limited(response).await;
 
     // An IPv6 client is its /64.
     fresh_window().await;
