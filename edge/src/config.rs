@@ -16,7 +16,7 @@ use shared::duo::{ApiHost, ClientId, ClientSecret, ConfigError, DuoClient, Redir
 use zeroize::Zeroizing;
 
 /// Settings in the order they are checked; the first problem is reported.
-pub const SETTINGS: [&str; 9] = [
+pub const SETTINGS: [&str; 10] = [
     "DUO_CLIENT_ID",
     "DUO_CLIENT_SECRET",
     "DUO_API_HOST",
@@ -26,6 +26,7 @@ pub const SETTINGS: [&str; 9] = [
     "DUO_FAILMODE",
     "DUO_FAILOPEN_SESSION_TTL_SECONDS",
     "DUO_START_LIMIT",
+    "AUDIT_RETENTION_DAYS",
 ];
 
 /// `SESSION_TTL_SECONDS` when unset.
@@ -39,6 +40,13 @@ pub const MAX_SESSION_TTL_SECONDS: u32 = 2_592_000;
 pub const DEFAULT_DUO_START_LIMIT: u32 = 5;
 /// The largest `DUO_START_LIMIT` accepted.
 pub const MAX_DUO_START_LIMIT: u32 = 1_000_000;
+/// `AUDIT_RETENTION_DAYS` when unset: audit events are kept a year.
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 365;
+/// The shortest `AUDIT_RETENTION_DAYS` accepted (the database refuses to
+/// delete younger events: `migrations/0003_pruning_and_duo_identity.sql`).
+pub const MIN_AUDIT_RETENTION_DAYS: u32 = crate::flow::maintenance::MIN_AUDIT_RETENTION_DAYS;
+/// The longest `AUDIT_RETENTION_DAYS` accepted (ten years).
+pub const MAX_AUDIT_RETENTION_DAYS: u32 = 3_650;
 /// The shortest `SESSION_SECRET`, in decoded bytes.
 pub const MIN_SESSION_SECRET_LEN: usize = 32;
 
@@ -93,6 +101,8 @@ pub struct Config {
     /// Duo steps (`POST /auth/duo/start`, each one a prompt) allowed per
     /// user per rate-limit window: against push fatigue.
     pub duo_start_limit: u32,
+    /// How long audit events are kept (scheduled maintenance).
+    pub audit_retention_days: u32,
     /// The Duo client, built from `DUO_CLIENT_ID`, `DUO_CLIENT_SECRET`,
     /// `DUO_API_HOST` and the redirect URI by its own parsers.
     pub duo: DuoClient,
@@ -168,9 +178,7 @@ impl Config {
                 setting: "DUO_FAILOPEN_SESSION_TTL_SECONDS",
                 rule,
             })?;
-        let duo_start_limit = present("DUO_START_LIMIT")
-            .map_or(Ok(DEFAULT_DUO_START_LIMIT), |v| parse_start_limit(&v))
-            .map_err(|rule| ConfigProblem::Invalid { setting: "DUO_START_LIMIT", rule })?;
+        let Maintenance { duo_start_limit, audit_retention_days } = Maintenance::parse(&lookup)?;
         Ok(Self {
             app_origin,
             session_secret,
@@ -178,8 +186,65 @@ impl Config {
             fail_mode,
             failopen_session_ttl_seconds,
             duo_start_limit,
+            audit_retention_days,
             duo: DuoClient::new(client_id, client_secret, api_host, redirect_uri),
         })
+    }
+}
+
+/// The settings scheduled maintenance needs, parsed alone: pruning goes on
+/// while a Duo setting is broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Maintenance {
+    /// `DUO_START_LIMIT` (the Duo-step counters' limit, for their summaries).
+    pub duo_start_limit: u32,
+    /// `AUDIT_RETENTION_DAYS`.
+    pub audit_retention_days: u32,
+}
+
+impl Maintenance {
+    /// Reads the maintenance settings from the Worker's environment.
+    ///
+    /// # Errors
+    /// The first setting that is invalid.
+    #[cfg(target_arch = "wasm32")]
+    pub fn from_env(env: &worker::Env) -> Result<Self, ConfigProblem> {
+        Self::parse(&|name: &str| {
+            let binding = env.var(name).ok()?;
+            wasm_bindgen::JsValue::from(binding).as_string().map(Zeroizing::new)
+        })
+    }
+
+    /// Parses them from `lookup`.
+    ///
+    /// # Errors
+    /// The first setting that is invalid.
+    pub fn parse<F>(lookup: &F) -> Result<Self, ConfigProblem>
+    where
+        F: Fn(&str) -> Option<Zeroizing<String>>,
+    {
+        let present = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
+        let duo_start_limit = present("DUO_START_LIMIT")
+            .map_or(Ok(DEFAULT_DUO_START_LIMIT), |v| parse_start_limit(&v))
+            .map_err(|rule| ConfigProblem::Invalid { setting: "DUO_START_LIMIT", rule })?;
+        let audit_retention_days = present("AUDIT_RETENTION_DAYS")
+            .map_or(Ok(DEFAULT_AUDIT_RETENTION_DAYS), |v| parse_retention_days(&v))
+            .map_err(|rule| ConfigProblem::Invalid { setting: "AUDIT_RETENTION_DAYS", rule })?;
+        Ok(Self { duo_start_limit, audit_retention_days })
+    }
+}
+
+fn parse_retention_days(text: &str) -> Result<u32, &'static str> {
+    const RULE: &str = "expected a whole number of days from 30 to 3650";
+    let text = text.trim();
+    if text.is_empty() || text.len() > 4 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(RULE);
+    }
+    match text.parse::<u32>() {
+        Ok(days) if (MIN_AUDIT_RETENTION_DAYS..=MAX_AUDIT_RETENTION_DAYS).contains(&days) => {
+            Ok(days)
+        }
+        _ => Err(RULE),
     }
 }
 
@@ -560,6 +625,23 @@ mod tests {
         let problem = parse(&map).unwrap_err();
         assert_eq!(problem.setting(), name);
         assert!(problem.to_string().contains("SESSION_TTL_SECONDS"), "{problem}");
+    }
+
+    #[test]
+    fn audit_retention_is_30_days_to_10_years() {
+        assert_eq!(parse(&settings()).unwrap().audit_retention_days, 365);
+        assert_eq!(with("AUDIT_RETENTION_DAYS", "30").unwrap().audit_retention_days, 30);
+        assert_eq!(with("AUDIT_RETENTION_DAYS", " 3650 ").unwrap().audit_retention_days, 3650);
+        for bad in ["29", "0", "3651", "-1", "1e3", "90d", "99999999999"] {
+            let problem = with("AUDIT_RETENTION_DAYS", bad).unwrap_err();
+            assert_eq!(problem.setting(), "AUDIT_RETENTION_DAYS", "{bad}");
+        }
+        // Maintenance reads it (and the Duo-step limit) without the rest.
+        let map: HashMap<&str, String> = [("AUDIT_RETENTION_DAYS", "45".to_owned())].into();
+        let lookup = |name: &str| map.get(name).cloned().map(Zeroizing::new);
+        let maintenance = Maintenance::parse(&lookup).unwrap();
+        assert_eq!(maintenance.audit_retention_days, 45);
+        assert_eq!(maintenance.duo_start_limit, DEFAULT_DUO_START_LIMIT);
     }
 
     #[test]

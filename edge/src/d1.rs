@@ -6,6 +6,7 @@ use wasm_bindgen::JsValue;
 use worker::{D1Database, Env};
 
 use crate::flow::limits::LimitKey;
+use crate::flow::maintenance::{PrunePlan, Pruned};
 use crate::flow::store::{AuditEvent, NewSession, SessionRecord, Store, StoreError, UserRecord};
 
 /// Binding name of the D1 database (`[[d1_databases]]` in `wrangler.toml`).
@@ -164,8 +165,9 @@ impl Store for D1Store {
 
     async fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
         self.run(
-            "INSERT INTO auth_events (at, username, step, outcome, reason, duo_txid, client_ip) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO auth_events \
+             (at, username, step, outcome, reason, duo_txid, client_ip, repeats) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             &[
                 number(event.at),
                 text(&event.username),
@@ -174,8 +176,79 @@ impl Store for D1Store {
                 text(event.reason),
                 text_or_null(event.duo_txid.as_deref()),
                 text_or_null(event.client_ip.as_deref()),
+                number(u64::from(event.repeats)),
             ],
         )
         .await
     }
+
+    async fn prune(&self, plan: &PrunePlan) -> Result<Pruned, StoreError> {
+        let limits = plan.limits;
+        let statement = |sql: &str, values: &[JsValue]| self.0.prepare(sql).bind(values);
+        // One batch: D1 runs it as one transaction.
+        let batch = vec![
+            statement(
+                SUMMARIZE_COUNTERS,
+                &[
+                    number(plan.now),
+                    number(plan.windows_before),
+                    number(u64::from(limits.user_client)),
+                    number(u64::from(limits.client)),
+                    number(u64::from(limits.user)),
+                    number(u64::from(limits.duo_start)),
+                ],
+            ),
+            statement(
+                "DELETE FROM login_attempts WHERE window_start < ?1",
+                &[number(plan.windows_before)],
+            ),
+            statement(
+                "DELETE FROM sessions WHERE expires_at < ?1 OR revoked_at < ?1",
+                &[number(plan.sessions_before)],
+            ),
+            statement(
+                "DELETE FROM spent_states WHERE spent_at < ?1",
+                &[number(plan.states_before)],
+            ),
+            statement("DELETE FROM auth_events WHERE at < ?1", &[number(plan.audit_before)]),
+        ]
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(failed)?;
+        let results = self.0.batch(batch).await.map_err(failed)?;
+        let changes: Vec<u64> = results
+            .iter()
+            .map(|result| {
+                let meta = result.meta().ok().flatten();
+                meta.and_then(|meta| meta.changes).map_or(0, |n| n as u64)
+            })
+            .collect();
+        let [summaries, counters, sessions, states, audit_events] = changes[..] else {
+            return Err(StoreError(format!("{} results for 5 statements", changes.len())));
+        };
+        Ok(Pruned { sessions, states, counters, summaries, audit_events })
+    }
 }
+
+/// One audit summary per counter of a pruned window over its limit by more
+/// than one (`Store::prune`). Keys are `uc:<user>|<client>`, `c:<client>`,
+/// `u:<user>` and `ds:<user>` (`LimitKey::storage_key`); `?3`..`?6` are the
+/// limits of each kind.
+const SUMMARIZE_COUNTERS: &str = "\
+    INSERT INTO auth_events (at, username, step, outcome, reason, client_ip, repeats) \
+    SELECT ?1, \
+      CASE kind WHEN 'uc' THEN substr(rest, 1, instr(rest, '|') - 1) \
+                WHEN 'c' THEN '' ELSE rest END, \
+      CASE kind WHEN 'ds' THEN 'duo_start' ELSE 'login' END, \
+      'rate_limited', \
+      CASE kind WHEN 'uc' THEN 'user_client_limit' WHEN 'c' THEN 'client_limit' \
+                WHEN 'u' THEN 'user_limit' ELSE 'duo_start_limit' END, \
+      CASE kind WHEN 'uc' THEN substr(rest, instr(rest, '|') + 1) \
+                WHEN 'c' THEN rest ELSE NULL END, \
+      count - max - 1 \
+    FROM (SELECT kind, rest, count, \
+            CASE kind WHEN 'uc' THEN ?3 WHEN 'c' THEN ?4 WHEN 'u' THEN ?5 ELSE ?6 END AS max \
+          FROM (SELECT substr(limit_key, 1, instr(limit_key, ':') - 1) AS kind, \
+                       substr(limit_key, instr(limit_key, ':') + 1) AS rest, count \
+                FROM login_attempts WHERE window_start < ?2)) \
+    WHERE count > max + 1";

@@ -187,7 +187,7 @@ mod tests {
             assert_eq!(error.status(), status, "{reason:?}");
             assert_eq!(error.code(), reason.code(), "{reason:?}");
         }
-        let limited = EdgeError::from(Refusal::rate_limited(Reason::UserClientLimit, 42));
+        let limited = EdgeError::from(Refusal::rate_limited(Reason::UserClientLimit, 42, 6, 5));
         assert!(matches!(limited, EdgeError::RateLimited { retry_after: 42 }));
         assert_eq!(limited.status(), 429);
     }

@@ -18,7 +18,9 @@ use crate::flow::duo_callback::{CallbackQuery, SignedIn, duo_callback};
 use crate::flow::duo_start::{StartOutcome, StartRequest, duo_start};
 use crate::flow::health::HealthMemo;
 use crate::flow::login::{LoginInput, LoginOutcome, login as first_factor, parse_body};
+use crate::flow::maintenance::PrunePlan;
 use crate::flow::session::{self, IssuedSession};
+use crate::flow::store::Store as _;
 use crate::flow::{Ctx, Random, Reason, Refusal, Step, audit::Trail, check_origin};
 use crate::password::WebCryptoVerifier;
 use crate::{request, respond};
@@ -167,6 +169,30 @@ pub async fn callback(req: Request, env: &Env) -> worker::Result<Response> {
     match duo_callback(&store, &transport, &config, &query, login.as_deref(), &ctx, &random).await {
         Ok(SignedIn(session)) => signed_in(&session),
         Err(refusal) => refused(Step::DuoCallback, &refusal),
+    }
+}
+
+/// Scheduled maintenance (`crate::flow::maintenance`): prunes the tables
+/// and logs what it deleted, or why it could not.
+pub async fn maintain(env: &Env) {
+    let pruned = async {
+        let settings = config::Maintenance::from_env(env).map_err(|p| p.to_string())?;
+        let store = D1Store::from_env(env).map_err(|e| e.to_string())?;
+        let (days, limit) = (settings.audit_retention_days, settings.duo_start_limit);
+        let plan = PrunePlan::at(request::now(), days, limit);
+        store.prune(&plan).await.map_err(|e| e.to_string())
+    };
+    match pruned.await {
+        Ok(p) => worker::console_log!(
+            "maintenance: deleted {} sessions, {} spent states, {} rate-limit counters \
+             ({} summarized in the audit log) and {} audit events",
+            p.sessions,
+            p.states,
+            p.counters,
+            p.summaries,
+            p.audit_events
+        ),
+        Err(problem) => worker::console_error!("maintenance failed: {problem}"),
     }
 }
 

@@ -2,7 +2,9 @@
 
 use shared::api::{HealthResponse, routes as paths};
 use shared::{ErrorBody, ErrorCode};
-use worker::{Context, Env, Method, Request, Response, Result, event};
+use worker::{
+    Context, Env, Method, Request, Response, Result, ScheduleContext, ScheduledEvent, event,
+};
 
 use crate::{config, error, respond, routes};
 
@@ -30,6 +32,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         // prefixes above here; this is the fallback all the same).
         _ => env.assets(ASSETS_BINDING)?.fetch_request(req).await,
     }
+}
+
+/// The Cron Trigger (`[triggers]` in `wrangler.toml`): scheduled
+/// maintenance ([`routes::maintain`]).
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    routes::maintain(&env).await;
 }
 
 /// `GET /api/health`: `200 {"status":"ok","duo":...}` (`unknown` when

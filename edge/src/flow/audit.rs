@@ -311,17 +311,23 @@ pub struct Refusal {
     pub retry_after: Option<u64>,
     /// For the log.
     pub detail: Option<String>,
+    /// A repeat of a rate-limit refusal already recorded in this window:
+    /// counted by the limit's counter (and summarized when the window is
+    /// pruned, `flow::maintenance`), not recorded one by one.
+    pub counted_only: bool,
 }
 
 impl Refusal {
     /// A refusal for `reason`, without detail.
     pub const fn new(reason: Reason) -> Self {
-        Self { reason, retry_after: None, detail: None }
+        Self { reason, retry_after: None, detail: None, counted_only: false }
     }
 
-    /// A rate-limit refusal.
-    pub const fn rate_limited(reason: Reason, retry_after: u64) -> Self {
-        Self { reason, retry_after: Some(retry_after), detail: None }
+    /// A rate-limit refusal; `attempt` is the count that went over `max`
+    /// (only the first over it is recorded).
+    pub const fn rate_limited(reason: Reason, retry_after: u64, attempt: u32, max: u32) -> Self {
+        let counted_only = attempt > max.saturating_add(1);
+        Self { reason, retry_after: Some(retry_after), detail: None, counted_only }
     }
 
     /// Our side failed; `detail` goes to the log.
@@ -377,6 +383,7 @@ impl Trail {
             reason,
             duo_txid: self.txid.clone(),
             client_ip: self.client.map(|ip| ip.to_string()),
+            repeats: 0,
         }
     }
 
@@ -408,8 +415,12 @@ impl Trail {
     }
 
     /// Writes the audit record of `refusal` (best effort: a failure to
-    /// write it is added to its detail) and hands it on.
+    /// write it is added to its detail) and hands it on. A repeat of a
+    /// rate-limit refusal ([`Refusal::counted_only`]) is not written.
     pub async fn refuse<S: Store>(&self, store: &S, mut refusal: Refusal) -> Refusal {
+        if refusal.counted_only {
+            return refusal;
+        }
         let event = self.event(refusal.reason.outcome(), refusal.reason.as_str());
         if let Err(error) = store.record(&event).await {
             let detail = refusal.detail.take().unwrap_or_else(|| "-".to_owned());

@@ -182,7 +182,7 @@ pub async fn admit<S: Store>(
         let count = store.hit(&key, window_start, now).await.map_err(Refusal::internal)?;
         let limit = key.limit();
         if count > limit.max {
-            return Err(Refusal::rate_limited(limit.reason, retry_after(now))
+            return Err(Refusal::rate_limited(limit.reason, retry_after(now), count, limit.max)
                 .detail(format!("{count} attempts in the window")));
         }
         counted.push(key);
@@ -205,7 +205,7 @@ pub async fn admit_duo_start<S: Store>(
     let key = LimitKey::DuoStart(username.to_owned());
     let count = store.hit(&key, window_start(now), now).await.map_err(Refusal::internal)?;
     if count > max {
-        return Err(Refusal::rate_limited(Reason::DuoStartLimit, retry_after(now))
+        return Err(Refusal::rate_limited(Reason::DuoStartLimit, retry_after(now), count, max)
             .detail(format!("{count} Duo steps in the window")));
     }
     Ok(())

@@ -31,6 +31,7 @@ pub mod duo_start;
 pub mod health;
 pub mod limits;
 pub mod login;
+pub mod maintenance;
 pub mod session;
 pub mod store;
 

@@ -5,6 +5,7 @@
 
 use super::audit::{Outcome, Step};
 use super::limits::LimitKey;
+use super::maintenance::{PrunePlan, Pruned};
 
 /// A storage failure; the detail is for the log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,6 +77,9 @@ pub struct AuditEvent {
     pub duo_txid: Option<String>,
     /// The client's address, when known.
     pub client_ip: Option<String>,
+    /// How many more refused requests this row stands for (a rate-limit
+    /// summary, `flow::maintenance`); 0 for one event.
+    pub repeats: u32,
 }
 
 /// What the flow stores. Every method is one atomic operation of the
@@ -121,4 +125,13 @@ pub trait Store {
 
     /// Appends to the audit log.
     async fn record(&self, event: &AuditEvent) -> Result<(), StoreError>;
+
+    /// Scheduled maintenance, atomically: first one audit summary per
+    /// rate-limit counter of a window before `plan.windows_before` that
+    /// went over its limit by more than one (the first refusal was recorded
+    /// on its own): step `login` (`duo_start` for Duo steps), outcome
+    /// `rate_limited`, the limit's reason, the username and client of its
+    /// key, at `plan.now`, `repeats` = count - limit - 1; then every row
+    /// before its cutoff is deleted.
+    async fn prune(&self, plan: &PrunePlan) -> Result<Pruned, StoreError>;
 }

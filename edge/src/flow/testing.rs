@@ -8,7 +8,7 @@
 //! interleave there: that is what makes the concurrency tests able to fail.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll, Waker};
@@ -22,7 +22,9 @@ use sha2::Sha512;
 use shared::duo::{HttpRequest, HttpResponse, Transport, TransportError, TransportErrorKind};
 use zeroize::Zeroizing;
 
+use super::audit::{Outcome, Reason, Step};
 use super::limits::LimitKey;
+use super::maintenance::{PrunePlan, Pruned};
 use super::store::{AuditEvent, NewSession, SessionRecord, Store, StoreError, UserRecord};
 use super::{Config, Ctx, PasswordVerifier, Random};
 
@@ -104,8 +106,9 @@ pub struct StoredSession {
 pub struct MemoryStore {
     pub users: RefCell<HashMap<String, UserRecord>>,
     pub sessions: RefCell<HashMap<String, StoredSession>>,
-    pub counters: RefCell<HashMap<(String, u64), u32>>,
-    pub spent: RefCell<HashSet<String>>,
+    pub counters: RefCell<HashMap<(LimitKey, u64), u32>>,
+    /// Spent state hash → when.
+    pub spent: RefCell<HashMap<String, u64>>,
     pub events: RefCell<Vec<AuditEvent>>,
     /// When set, every operation fails.
     pub broken: Cell<bool>,
@@ -153,7 +156,7 @@ impl Store for MemoryStore {
         YieldOnce::default().await;
         self.check()?;
         let mut counters = self.counters.borrow_mut();
-        let count = counters.entry((key.storage_key(), window_start)).or_insert(0);
+        let count = counters.entry((key.clone(), window_start)).or_insert(0);
         *count += 1;
         Ok(*count)
     }
@@ -161,8 +164,7 @@ impl Store for MemoryStore {
     async fn forgive(&self, key: &LimitKey, window_start: u64) -> Result<(), StoreError> {
         YieldOnce::default().await;
         self.check()?;
-        if let Some(count) = self.counters.borrow_mut().get_mut(&(key.storage_key(), window_start))
-        {
+        if let Some(count) = self.counters.borrow_mut().get_mut(&(key.clone(), window_start)) {
             *count = count.saturating_sub(1);
         }
         Ok(())
@@ -217,10 +219,15 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn spend_state(&self, state_hash: &str, _now: u64) -> Result<bool, StoreError> {
+    async fn spend_state(&self, state_hash: &str, now: u64) -> Result<bool, StoreError> {
         YieldOnce::default().await;
         self.check()?;
-        Ok(self.spent.borrow_mut().insert(state_hash.to_owned()))
+        let mut spent = self.spent.borrow_mut();
+        if spent.contains_key(state_hash) {
+            return Ok(false);
+        }
+        spent.insert(state_hash.to_owned(), now);
+        Ok(true)
     }
 
     async fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
@@ -229,6 +236,70 @@ impl Store for MemoryStore {
         self.events.borrow_mut().push(event.clone());
         Ok(())
     }
+
+    async fn prune(&self, plan: &PrunePlan) -> Result<Pruned, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let mut pruned = Pruned::default();
+        let mut counters = self.counters.borrow_mut();
+        let mut summaries: Vec<AuditEvent> = counters
+            .iter()
+            .filter(|((_, window), _)| *window < plan.windows_before)
+            .filter_map(|((key, _), &count)| summary(key, count, plan))
+            .collect();
+        summaries.sort_by(|a, b| (&a.username, &a.client_ip).cmp(&(&b.username, &b.client_ip)));
+        pruned.summaries = summaries.len() as u64;
+        let before = counters.len();
+        counters.retain(|(_, window), _| *window >= plan.windows_before);
+        pruned.counters = (before - counters.len()) as u64;
+
+        let mut sessions = self.sessions.borrow_mut();
+        let before = sessions.len();
+        sessions.retain(|_, row| {
+            row.session.expires_at >= plan.sessions_before
+                && row.revoked_at.is_none_or(|at| at >= plan.sessions_before)
+        });
+        pruned.sessions = (before - sessions.len()) as u64;
+
+        let mut spent = self.spent.borrow_mut();
+        let before = spent.len();
+        spent.retain(|_, at| *at >= plan.states_before);
+        pruned.states = (before - spent.len()) as u64;
+
+        let mut events = self.events.borrow_mut();
+        let before = events.len();
+        events.retain(|event| event.at >= plan.audit_before);
+        pruned.audit_events = (before - events.len()) as u64;
+        events.extend(summaries);
+        Ok(pruned)
+    }
+}
+
+/// The audit summary of a counter over its limit by more than one.
+fn summary(key: &LimitKey, count: u32, plan: &PrunePlan) -> Option<AuditEvent> {
+    let limits = plan.limits;
+    let (step, reason, username, client, max) = match key {
+        LimitKey::UserClient(user, client) => {
+            (Step::Login, Reason::UserClientLimit, user.clone(), Some(client), limits.user_client)
+        }
+        LimitKey::Client(client) => {
+            (Step::Login, Reason::ClientLimit, String::new(), Some(client), limits.client)
+        }
+        LimitKey::User(user) => (Step::Login, Reason::UserLimit, user.clone(), None, limits.user),
+        LimitKey::DuoStart(user) => {
+            (Step::DuoStart, Reason::DuoStartLimit, user.clone(), None, limits.duo_start)
+        }
+    };
+    (count > max + 1).then(|| AuditEvent {
+        at: plan.now,
+        username,
+        step,
+        outcome: Outcome::RateLimited,
+        reason: reason.as_str(),
+        duo_txid: None,
+        client_ip: client.map(ToString::to_string),
+        repeats: count - max - 1,
+    })
 }
 
 // ---------------------------------------------------------------------------

@@ -94,6 +94,8 @@ pub struct Wrangler {
     /// `http://localhost:PORT`.
     pub origin: String,
     log_path: PathBuf,
+    persist: PathBuf,
+    config: Option<PathBuf>,
     _process: ProcessGroup,
 }
 
@@ -303,7 +305,9 @@ impl Wrangler {
             .args(["--inspector-port", &inspector.to_string()])
             .args(config.iter().flat_map(|c| [Path::new("--config"), c.as_path()]))
             .args(["--persist-to", &persist.to_string_lossy()])
-            .args(["--show-interactive-dev-session=false", "--log-level", "info"])
+            .args(["--show-interactive-dev-session=false", "--log-level", "log"])
+            // `GET /__scheduled` runs the Cron Trigger's handler.
+            .arg("--test-scheduled")
             .env("SKIP_WORKER_BUILD", "1")
             .env("WRANGLER_SEND_METRICS", "false")
             .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
@@ -321,13 +325,50 @@ impl Wrangler {
         loop {
             process.ensure_running().map_err(|e| format!("{e}; see {}", log_path.display()))?;
             if http.get(&health).send().await.is_ok() {
-                return Ok(Self { origin, log_path, _process: process });
+                return Ok(Self { origin, log_path, persist, config, _process: process });
             }
             if tokio::time::Instant::now() > deadline {
                 return Err(format!("wrangler dev not ready in time; see {}", log_path.display()));
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
+    }
+
+    /// Runs the Cron Trigger's handler now (`wrangler dev --test-scheduled`).
+    pub async fn run_scheduled(&self) -> Result<(), String> {
+        let url = self.url("/__scheduled?cron=*/30+*+*+*+*");
+        let response = reqwest::get(&url).await.map_err(|e| format!("{url}: {e}"))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("{url}: {}", response.status()))
+        }
+    }
+
+    /// The rows `sql` selects from this Worker's local D1 database, read
+    /// with `wrangler d1 execute --json` while the Worker runs.
+    pub async fn query(&self, sql: &str) -> Result<Vec<serde_json::Value>, String> {
+        let root = workspace_root();
+        let output = tokio::process::Command::new(root.join("node_modules/.bin/wrangler"))
+            .current_dir(&root)
+            .args(["d1", "execute", "DB", "--local", "--json", "--command", sql])
+            .args(self.config.iter().flat_map(|c| [Path::new("--config"), c.as_path()]))
+            .arg("--persist-to")
+            .arg(&self.persist)
+            .env("CI", "1")
+            .env("WRANGLER_SEND_METRICS", "false")
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .map_err(|e| format!("wrangler d1 execute: {e}"))?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            return Err(format!("wrangler d1 execute {sql:?}: {stdout}{stderr}"));
+        }
+        let results: Vec<serde_json::Value> =
+            serde_json::from_str(&stdout).map_err(|e| format!("{e}: {stdout}"))?;
+        Ok(results.first().and_then(|r| r["results"].as_array()).cloned().unwrap_or_default())
     }
 
     /// What wrangler and the Worker logged so far.

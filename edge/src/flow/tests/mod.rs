@@ -6,6 +6,7 @@ mod audit;
 mod duo_callback;
 mod duo_start;
 mod login;
+mod maintenance;
 // proptest is a native dev-dependency.
 #[cfg(not(target_arch = "wasm32"))]
 mod properties;

@@ -10,10 +10,12 @@
 //! - [`login`]: the first factor, rate limits and sessions over HTTP.
 //! - [`duo_flow`]: the Duo step over HTTP, every refusal of the contract.
 //! - [`browser_flow`]: the whole sign-in as a person clicks through it.
+//! - [`maintenance`]: the Cron Trigger's pruning and the database's own rules.
 
 mod browser_flow;
 mod duo_flow;
 mod login;
+mod maintenance;
 mod smoke;
 
 use e2e::default_vars;

@@ -1,0 +1,110 @@
+//! Scheduled maintenance ([`crate::flow::maintenance`]) and the audit rule
+//! for clients already over a rate limit.
+
+use shared::api::{LoginRequest, Password};
+
+use crate::flow::limits::{PER_USER_CLIENT, WINDOW_SECONDS, window_start};
+use crate::flow::login::{LoginInput, login};
+use crate::flow::maintenance::{
+    MIN_AUDIT_RETENTION_DAYS, PrunePlan, Pruned, SESSION_GRACE_SECONDS, STATE_KEEP_SECONDS,
+};
+use crate::flow::store::{NewSession, Store};
+use crate::flow::testing::{CountingVerifier, NOW, block_on, config, ctx, random, store};
+
+fn wrong_password(store: &crate::flow::testing::MemoryStore, ip: &str, now: u64) {
+    let body = LoginRequest { username: "alice".to_owned(), password: Password::new("no") };
+    let input = LoginInput { body: &body, known_browser: None };
+    let verifier = CountingVerifier::default();
+    let _ = block_on(login(store, &verifier, &config("closed"), input, &ctx(now, ip), &random(1)));
+}
+
+/// A client hammering on after its limit writes one audit row, not one per
+/// request; when the window is pruned, one summary row counts the rest.
+#[test]
+fn a_flood_is_recorded_once_then_summarized_when_its_window_is_pruned() {
+    let store = store();
+    let start = window_start(NOW);
+    let max = PER_USER_CLIENT.max;
+    for _ in 0..max + 40 {
+        wrong_password(&store, "198.51.100.9", start + 10);
+    }
+    let audit = store.audit();
+    assert_eq!(audit.len(), usize::try_from(max + 1).unwrap(), "{audit:?}");
+    assert_eq!(audit.last(), Some(&("login", "rate_limited", "user_client_limit")));
+
+    // Not yet: the window has not ended a minute ago.
+    let early = PrunePlan::at(start + WINDOW_SECONDS + 30, 365, 5);
+    assert_eq!(block_on(store.prune(&early)).unwrap().counters, 0);
+
+    let plan = PrunePlan::at(start + WINDOW_SECONDS + 61, 365, 5);
+    let pruned = block_on(store.prune(&plan)).unwrap();
+    assert_eq!(pruned.summaries, 1);
+    assert_eq!(pruned.counters, 3, "user and client, client, user");
+    assert!(store.counters.borrow().is_empty());
+    let summary = store.last_event();
+    assert_eq!(
+        (summary.step.as_str(), summary.outcome.as_str(), summary.reason),
+        ("login", "rate_limited", "user_client_limit")
+    );
+    assert_eq!(summary.username, "alice");
+    assert_eq!(summary.client_ip.as_deref(), Some("198.51.100.9"));
+    assert_eq!(summary.repeats, 39, "40 refused, the first recorded on its own");
+    assert_eq!(summary.at, plan.now);
+}
+
+#[test]
+fn sessions_states_and_old_audit_events_are_deleted_past_their_time() {
+    let store = store();
+    let plan = PrunePlan::at(NOW, 365, 5);
+    let session = |id: char, expires_at: u64, revoked_at: Option<u64>| {
+        let row = NewSession {
+            id_hash: id.to_string().repeat(64),
+            username: "alice".to_owned(),
+            method: "duo",
+            duo_context: None,
+            created_at: expires_at.saturating_sub(3600),
+            expires_at,
+        };
+        block_on(store.create_session(&row)).unwrap();
+        if let Some(at) = revoked_at {
+            block_on(store.revoke_session(&row.id_hash, at)).unwrap();
+        }
+    };
+    session('a', NOW + 3600, None); // live
+    session('b', NOW - 60, None); // expired a minute ago: kept a day
+    session('c', NOW - SESSION_GRACE_SECONDS - 1, None); // expired over a day ago
+    session('d', NOW + 3600, Some(NOW - SESSION_GRACE_SECONDS - 1)); // revoked over a day ago
+    session('e', NOW + 3600, Some(NOW - 60)); // revoked a minute ago
+    block_on(store.spend_state(&"1".repeat(64), NOW - STATE_KEEP_SECONDS - 1)).unwrap();
+    block_on(store.spend_state(&"2".repeat(64), NOW - 60)).unwrap();
+    let year = 365 * 86_400;
+    // Three attempts: two a year ago (one window: its three counters go),
+    // one now (its counters stay).
+    for at in [NOW - year - 1, NOW - year + 1, NOW] {
+        wrong_password(&store, "192.0.2.1", at);
+    }
+
+    let pruned = block_on(store.prune(&plan)).unwrap();
+    assert_eq!(
+        pruned,
+        Pruned { sessions: 2, states: 1, counters: 3, summaries: 0, audit_events: 1 }
+    );
+    let mut kept: Vec<char> =
+        store.sessions.borrow().keys().filter_map(|id| id.chars().next()).collect();
+    kept.sort_unstable();
+    assert_eq!(kept, ['a', 'b', 'e']);
+    assert!(store.spent.borrow().contains_key(&"2".repeat(64)));
+    assert_eq!(store.spent.borrow().len(), 1);
+    assert_eq!(store.events.borrow().len(), 2);
+    // A spent state replayed later is refused anyway: it outlives its ticket.
+    const { assert!(STATE_KEEP_SECONDS > crate::cookie::LOGIN_MAX_SECONDS) };
+}
+
+#[test]
+fn audit_retention_never_goes_below_the_database_floor() {
+    let plan = PrunePlan::at(NOW, 1, 5);
+    assert_eq!(plan.audit_before, NOW - u64::from(MIN_AUDIT_RETENTION_DAYS) * 86_400);
+    let plan = PrunePlan::at(NOW, 400, 5);
+    assert_eq!(plan.audit_before, NOW - 400 * 86_400);
+    assert_eq!(plan.limits.duo_start, 5);
+}
