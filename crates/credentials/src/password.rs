@@ -144,6 +144,30 @@ impl PasswordHash {
         }
     }
 
+    /// The dummy hash with `iterations` instead: the extra work that brings
+    /// the check of a hash with fewer iterations than [`DEFAULT_ITERATIONS`]
+    /// up to the cost of every other check (see [`Self::padding_for`]).
+    pub fn dummy_with_iterations(iterations: u32) -> Self {
+        Self { iterations, ..Self::dummy() }
+    }
+
+    /// The padding a check of this hash needs so that it costs what a check
+    /// at [`DEFAULT_ITERATIONS`] costs: `None` at or above the default.
+    /// Verifying an unknown user's password against [`Self::dummy`], a known
+    /// user's against this hash and then its padding: every login spends the
+    /// same number of PBKDF2 iterations, so the time does not tell who exists.
+    pub fn padding_for(&self) -> Option<Self> {
+        DEFAULT_ITERATIONS
+            .checked_sub(self.iterations)
+            .filter(|&missing| missing > 0)
+            .map(Self::dummy_with_iterations)
+    }
+
+    /// Whether this is the dummy hash (of any iteration count).
+    pub fn is_dummy(&self) -> bool {
+        self.salt == DUMMY_SALT && self.hash == DUMMY_HASH
+    }
+
     /// Whether `password` matches, compared in constant time.
     pub fn verify(&self, password: &[u8]) -> bool {
         let mut derived = Zeroizing::new(vec![0u8; self.hash.len()]);
@@ -240,6 +264,17 @@ mod tests {
 
     // Few iterations keep debug-build tests fast; the format does not depend on them.
     const FAST: u32 = 1_000;
+
+    #[test]
+    fn cheaper_hashes_are_topped_up_to_the_default_cost() {
+        let cheap = PasswordHash::derive(b"pw", b"salt-salt-salt-1", FAST).unwrap();
+        let padding = cheap.padding_for().expect("a top-up");
+        assert_eq!(cheap.iterations() + padding.iterations(), DEFAULT_ITERATIONS);
+        assert!(padding.is_dummy() && !cheap.is_dummy() && PasswordHash::dummy().is_dummy());
+        assert!(PasswordHash::dummy().padding_for().is_none(), "the default needs none");
+        let dear = PasswordHash { iterations: DEFAULT_ITERATIONS + 1, ..cheap };
+        assert!(dear.padding_for().is_none());
+    }
 
     #[test]
     fn derive_then_verify_accepts_the_password_only() {

@@ -173,10 +173,12 @@ fn duo_next(config: &Config, username: String, known_browser: String, now: u64) 
     LoginOutcome::Duo { username, login_cookie, max_age: LOGIN_TTL_SECONDS, known_browser }
 }
 
-/// Verifies `password`, spending one verification whatever the case: an
+/// Verifies `password`, spending the default cost whatever the case: an
 /// unknown user (or an unusable stored hash) is checked against a dummy
-/// hash of the default cost, and a disabled user's password is verified
-/// before the flag is looked at. The refusal's detail is for the log.
+/// hash of the default cost, a hash with fewer iterations is topped up
+/// with a dummy of the difference, and a disabled user's password is
+/// verified before the flag is looked at. The refusal's detail is for the
+/// log.
 async fn check_password<V: PasswordVerifier>(
     verifier: &V,
     user: Option<UserRecord>,
@@ -190,7 +192,13 @@ async fn check_password<V: PasswordVerifier>(
         std::hint::black_box(verifier.verify(&PasswordHash::dummy(), password).await);
         return Err((Reason::UnusableHash, Some("stored password hash unusable")));
     };
-    if !std::hint::black_box(verifier.verify(&hash, password).await) {
+    let matches = std::hint::black_box(verifier.verify(&hash, password).await);
+    // A hash with fewer iterations than the default (an older or imported
+    // one) is topped up, so that it costs what an unknown user's check does.
+    if let Some(padding) = hash.padding_for() {
+        std::hint::black_box(verifier.verify(&padding, password).await);
+    }
+    if !matches {
         return Err((Reason::BadPassword, None));
     }
     if user.disabled != 0 {

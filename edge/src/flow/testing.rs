@@ -306,33 +306,44 @@ fn summary(key: &LimitKey, count: u32, plan: &PrunePlan) -> Option<AuditEvent> {
 // Password verifier.
 // ---------------------------------------------------------------------------
 
-/// `credentials`' pure PBKDF2, counting verifications. The dummy hash
-/// (100 000 iterations, no password matches it) is not derived, to keep
-/// debug-build tests fast: the call is counted and answers `false`, which
-/// is what deriving it would answer.
+/// `credentials`' pure PBKDF2, counting verifications. A dummy hash (no
+/// password matches it) is not derived, to keep debug-build tests fast: the
+/// call is recorded and answers `false`, which is what deriving it would
+/// answer.
 #[derive(Default)]
 pub struct CountingVerifier {
-    /// For each verification, in order: whether it was against the dummy hash.
-    pub verified: RefCell<Vec<bool>>,
+    /// Every verification, in order: whether it was against a dummy hash,
+    /// and its iterations.
+    pub verified: RefCell<Vec<(bool, u32)>>,
 }
 
 impl CountingVerifier {
-    /// How many verifications ran.
+    /// How many password checks ran (a top-up of a cheap hash, a dummy of
+    /// fewer iterations than the default, is part of the check before it).
     pub fn count(&self) -> usize {
-        self.verified.borrow().len()
+        let topped_up = |&(dummy, iterations): &(bool, u32)| {
+            dummy && iterations < credentials::DEFAULT_ITERATIONS
+        };
+        self.verified.borrow().iter().filter(|check| !topped_up(check)).count()
     }
 
-    /// How many were against the dummy hash.
+    /// How many were against the dummy hash of the default cost.
     pub fn dummies(&self) -> usize {
-        self.verified.borrow().iter().filter(|&&dummy| dummy).count()
+        let default = credentials::DEFAULT_ITERATIONS;
+        self.verified.borrow().iter().filter(|&&(dummy, i)| dummy && i == default).count()
+    }
+
+    /// PBKDF2 iterations spent in all.
+    pub fn iterations(&self) -> u64 {
+        self.verified.borrow().iter().map(|&(_, iterations)| u64::from(iterations)).sum()
     }
 }
 
 impl PasswordVerifier for CountingVerifier {
     async fn verify(&self, hash: &PasswordHash, password: &[u8]) -> bool {
         YieldOnce::default().await;
-        let dummy = hash.to_phc() == PasswordHash::dummy().to_phc();
-        self.verified.borrow_mut().push(dummy);
+        let dummy = hash.is_dummy();
+        self.verified.borrow_mut().push((dummy, hash.iterations()));
         !dummy && hash.verify(password)
     }
 }

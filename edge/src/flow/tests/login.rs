@@ -102,6 +102,10 @@ fn wrong_password_unknown_and_disabled_users_are_refused_alike() {
         assert_eq!(refusal.reason, expected, "{name}");
         assert_eq!(refusal.code(), ErrorCode::InvalidCredentials, "{name}");
         assert_eq!(verifier.count(), n + 1, "{name}: one verification, whatever the case");
+        // The same PBKDF2 work whatever the case: the test users' hashes
+        // have 1,000 iterations and are topped up to the default.
+        let default = u64::from(credentials::DEFAULT_ITERATIONS);
+        assert_eq!(verifier.iterations(), (n as u64 + 1) * default, "{name}: the same cost");
     }
     assert_eq!(verifier.dummies(), 2, "unknown users are checked against the dummy hash");
     assert_eq!(
