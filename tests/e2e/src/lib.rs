@@ -8,6 +8,8 @@
 // A test bed: its failures are test failures, reported where they happen.
 #![allow(clippy::missing_errors_doc, clippy::missing_panics_doc)]
 
+pub mod signin;
+
 use std::io;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};

@@ -49,7 +49,7 @@ impl<'a> Attempt<'a> {
     }
 
     /// From a browser holding this known-browser cookie value.
-    fn from_known_browser(self, known_browser: &'a str) -> Self {
+    fn with_known_browser(self, known_browser: &'a str) -> Self {
         Self { known_browser: Some(known_browser), ..self }
     }
 
@@ -444,10 +444,10 @@ async fn failed_logins_are_rate_limited_per_username_and_client_per_client_and_p
     let response = api.login(Attempt::json("alice", "alice-demo-pass", "198.51.100.16")).await;
     assert_eq!(response.status().as_u16(), 200);
     let home = Attempt::json("carol", "carol-demo-pass", "198.51.100.17");
-    let response = api.login(home.from_known_browser(&known)).await;
+    let response = api.login(home.with_known_browser(&known)).await;
     assert_eq!(response.status().as_u16(), 200, "carol's own browser is not locked out");
     let forged = Attempt::json("carol", "carol-demo-pass", "198.51.100.18");
-    let response = api.login(forged.from_known_browser("forged.value")).await;
+    let response = api.login(forged.with_known_browser("forged.value")).await;
     assert_rate_limited(response).await;
 
     // An IPv6 client is its /64.

@@ -11,9 +11,11 @@
 //! - [`duo_flow`]: the Duo step over HTTP, every refusal of the contract.
 //! - [`browser_flow`]: the whole sign-in as a person clicks through it.
 //! - [`maintenance`]: the Cron Trigger's pruning and the database's own rules.
+//! - [`load`]: fifty users signing in at once, each ending with their own session.
 
 mod browser_flow;
 mod duo_flow;
+mod load;
 mod login;
 mod maintenance;
 mod smoke;
