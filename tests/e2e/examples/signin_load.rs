@@ -49,7 +49,7 @@ async fn main() -> Result<(), String> {
             clippy::cast_precision_loss
         )]
         let i = ((took.len() - 1) as f64 * q).round() as usize;
-        took[i]
+        format!("{} ms", took[i].as_millis())
     };
     #[allow(clippy::cast_precision_loss)]
     let rate = took.len() as f64 / elapsed.as_secs_f64();
