@@ -1,19 +1,27 @@
 //! [`shared::duo::Transport`] over the Workers runtime's `fetch`.
 //!
 //! Never follows redirects (Duo's API answers JSON; a redirect would be a
-//! misconfiguration or an attack, and is handed to the client as a status),
-//! gives up after [`DUO_TIMEOUT`], and stops reading bodies past
-//! [`MAX_RESPONSE_BODY`].
+//! misconfiguration or an attack, and is handed to the client as a status).
+//! One deadline, [`DUO_TIMEOUT`], covers the whole call: connecting, the
+//! headers and reading the body, so a Duo (or anything pretending to be it)
+//! that answers at once but sends its body slowly is given up on too. The
+//! body is read as a stream and the call stops as soon as it passes
+//! [`MAX_RESPONSE_BODY`], whatever `Content-Length` said, so nothing larger
+//! is ever held in memory.
 
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
 use futures_util::future::{Either, select};
 use shared::duo::{
     HttpRequest, HttpResponse, MAX_RESPONSE_BODY, Transport, TransportError, TransportErrorKind,
 };
-use worker::{AbortController, Delay, Fetch, Headers, Request, RequestInit, RequestRedirect};
+use worker::{
+    AbortController, AbortSignal, Delay, Fetch, Headers, Request, RequestInit, RequestRedirect,
+};
 
-/// How long one call to Duo may take, connection included.
+/// How long one call to Duo may take, from connecting to the body's last
+/// byte.
 pub const DUO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Sends Duo's requests with `fetch`.
@@ -28,10 +36,13 @@ impl Default for FetchTransport {
     }
 }
 
+#[allow(clippy::needless_pass_by_value, reason = "used as `map_err(other)`")]
+fn other(e: worker::Error) -> TransportError {
+    TransportError::new(TransportErrorKind::Other, e.to_string())
+}
+
 impl Transport for FetchTransport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        let other =
-            |e: worker::Error| TransportError::new(TransportErrorKind::Other, e.to_string());
         let headers = Headers::new();
         for (name, value) in &request.headers {
             headers.set(name, value).map_err(other)?;
@@ -44,38 +55,57 @@ impl Transport for FetchTransport {
         let fetch_request = Request::new_with_init(&request.url, &init).map_err(other)?;
 
         let controller = AbortController::default();
-        let signal = controller.signal();
-        let fetch = Fetch::Request(fetch_request);
-        let sending = Box::pin(fetch.send_with_signal(&signal));
+        let exchange = Box::pin(exchange(fetch_request, controller.signal()));
         let timer = Box::pin(Delay::from(self.timeout));
-        let mut response = match select(sending, timer).await {
-            Either::Left((Ok(response), _)) => response,
-            Either::Left((Err(e), _)) => {
-                return Err(TransportError::new(TransportErrorKind::Connect, e.to_string()));
+        match select(exchange, timer).await {
+            Either::Left((Ok(response), _)) => Ok(response),
+            Either::Left((Err(error), _)) => {
+                // Stop whatever is still arriving (a body past the cap).
+                controller.abort();
+                Err(error)
             }
             Either::Right(((), _)) => {
                 controller.abort();
-                return Err(TransportError::new(
+                Err(TransportError::new(
                     TransportErrorKind::Timeout,
-                    format!("no answer within {} s", self.timeout.as_secs()),
-                ));
+                    format!("no complete answer within {} s", self.timeout.as_secs()),
+                ))
             }
-        };
-
-        let status = response.status_code();
-        let declared = response
-            .headers()
-            .get("content-length")
-            .ok()
-            .flatten()
-            .and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|len| len > MAX_RESPONSE_BODY) {
-            return Err(TransportError::new(TransportErrorKind::BodyTooLarge, "content-length"));
         }
-        let body = response.bytes().await.map_err(other)?;
-        if body.len() > MAX_RESPONSE_BODY {
-            return Err(TransportError::new(TransportErrorKind::BodyTooLarge, "body"));
-        }
-        Ok(HttpResponse::new(status, body))
     }
+}
+
+/// Sends `request` and reads the answer, its body at most
+/// [`MAX_RESPONSE_BODY`] bytes.
+async fn exchange(request: Request, signal: AbortSignal) -> Result<HttpResponse, TransportError> {
+    let too_large = |what: &str| TransportError::new(TransportErrorKind::BodyTooLarge, what);
+    let mut response = Fetch::Request(request)
+        .send_with_signal(&signal)
+        .await
+        .map_err(|e| TransportError::new(TransportErrorKind::Connect, e.to_string()))?;
+    let status = response.status_code();
+    let declared = response
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > MAX_RESPONSE_BODY) {
+        return Err(too_large("content-length"));
+    }
+    // An answer without a body (204, 304) has no stream to read.
+    let Ok(mut stream) = response.stream() else {
+        return Ok(HttpResponse::new(status, Vec::new()));
+    };
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        // The connection failed halfway: Duo did not answer.
+        let chunk =
+            chunk.map_err(|e| TransportError::new(TransportErrorKind::Connect, e.to_string()))?;
+        if body.len() + chunk.len() > MAX_RESPONSE_BODY {
+            return Err(too_large("body"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(HttpResponse::new(status, body))
 }
