@@ -76,7 +76,11 @@ step "test builds" "build tests (wasm32: app)" cargo test "${wasm_tests_app[@]}"
 # Four tests at a time on two cores: the end-to-end tests spend most of their
 # time waiting (on wrangler dev, the browser, Duo's timeouts), not computing.
 step "native + e2e tests" "tests (native, and end-to-end: wrangler dev, emulator, headless Chromium)" \
-  cargo test "${native_tests[@]}" -- --test-threads=4
+  cargo test "${native_tests[@]}" -- --test-threads=4 --skip load::
+# Fifty sign-ins at once load the machine by themselves: alone, so that they
+# measure the Worker, not the other tests' browsers.
+step "native + e2e tests" "end-to-end: fifty users signing in at once" \
+  cargo test "${native_tests[@]}" --test e2e -- load::
 step "wasm tests" "tests (wasm32 in headless Chromium: shared)" cargo test "${wasm_tests_shared[@]}"
 step "wasm tests" "tests (wasm32 in headless Chromium: app)" cargo test "${wasm_tests_app[@]}"
 

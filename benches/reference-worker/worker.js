@@ -88,6 +88,7 @@ async function start(request, env, audit) {
   const ticket = await loginTicket(request, config, audit.at);
   audit.username = normalize(ticket.u);
   const { duoName } = await duoUser(env.DB, ticket.u);
+  await countDuoStart(env.DB, audit.username, config.duoStartLimit, audit.at);
 
   if (!healthIsFresh(audit.at)) {
     let reachable = false;
@@ -285,6 +286,23 @@ async function callback(request, env, audit) {
 // --- settings -------------------------------------------------------------
 
 /** The settings, read on every request as ours does (no validation beyond what the flow needs). */
+// Duo steps per user per 15-minute window, counted as the product counts
+// them (edge/src/flow/limits.rs: one upsert with RETURNING, key `ds:<user>`).
+async function countDuoStart(db, username, limit, now) {
+  const windowStart = now - (now % 900);
+  const row = await db
+    .prepare(
+      "INSERT INTO login_attempts (limit_key, window_start, count, updated_at) " +
+        "VALUES (?1, ?2, 1, ?3) ON CONFLICT (limit_key, window_start) " +
+        "DO UPDATE SET count = count + 1, updated_at = excluded.updated_at RETURNING count",
+    )
+    .bind(`ds:${username}`, windowStart, now)
+    .first();
+  if (row === null || row.count > limit) {
+    throw new Refusal("rate_limited", "duo_start_limit", `${row?.count} Duo steps in the window`);
+  }
+}
+
 function loadConfig(env) {
   const value = (name) => {
     const v = env[name];
@@ -308,6 +326,7 @@ function loadConfig(env) {
   if (sessionKey.length < 32) throw new Refusal("config_error", "config_error", "SESSION_SECRET");
   const appOrigin = value("APP_ORIGIN");
   const ttl = env.SESSION_TTL_SECONDS ? Number(env.SESSION_TTL_SECONDS) : DEFAULT_SESSION_TTL_SECONDS;
+  const startLimit = env.DUO_START_LIMIT ? Number(env.DUO_START_LIMIT) : 5;
   // A loopback host:port is the local emulator, over http (as ours).
   const loopback = /^(127\.0\.0\.1|localhost):\d+$/.test(apiHost);
   return {
@@ -319,6 +338,7 @@ function loadConfig(env) {
     redirectUri: `${appOrigin}/auth/duo/callback`,
     sessionKey,
     sessionTtl: Number.isInteger(ttl) && ttl > 0 ? ttl : DEFAULT_SESSION_TTL_SECONDS,
+    duoStartLimit: Number.isInteger(startLimit) && startLimit > 0 ? startLimit : 5,
   };
 }
 

@@ -54,7 +54,57 @@ struct Username {
     username: String,
 }
 
+const SELECT_USER: &str = "SELECT username, password_hash, duo_policy, disabled, duo_username \
+    FROM users WHERE username_normalized = ?1";
+
+const HIT: &str = "INSERT INTO login_attempts (limit_key, window_start, count, updated_at) \
+    VALUES (?1, ?2, 1, ?3) ON CONFLICT (limit_key, window_start) \
+    DO UPDATE SET count = count + 1, updated_at = excluded.updated_at RETURNING count";
+
+const RECORD: &str = "INSERT INTO auth_events \
+    (at, username, step, outcome, reason, duo_txid, client_ip, repeats) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
+fn record_values(event: &AuditEvent) -> Vec<JsValue> {
+    vec![
+        number(event.at),
+        text(&event.username),
+        text(event.step.as_str()),
+        text(event.outcome.as_str()),
+        text(event.reason),
+        text_or_null(event.duo_txid.as_deref()),
+        text_or_null(event.client_ip.as_deref()),
+        number(u64::from(event.repeats)),
+    ]
+}
+
+fn no_count() -> StoreError {
+    StoreError("no count returned".to_owned())
+}
+
+/// The first row of one statement's result in a batch, if any.
+fn first_row<T: for<'de> Deserialize<'de>>(
+    result: &worker::D1Result,
+) -> Result<Option<T>, StoreError> {
+    Ok(result.results::<T>().map_err(failed)?.into_iter().next())
+}
+
 impl D1Store {
+    /// Runs `N` statements in one round trip, as one transaction.
+    async fn batch<const N: usize>(
+        &self,
+        statements: [(&str, Vec<JsValue>); N],
+    ) -> Result<[worker::D1Result; N], StoreError> {
+        let prepared = statements
+            .iter()
+            .map(|(sql, values)| self.0.prepare(*sql).bind(values))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(failed)?;
+        let results = self.0.batch(prepared).await.map_err(failed)?;
+        let got = results.len();
+        results.try_into().map_err(|_| StoreError(format!("{got} results for {N} statements")))
+    }
+
     async fn first<T: for<'de> Deserialize<'de>>(
         &self,
         sql: &str,
@@ -71,26 +121,13 @@ impl D1Store {
 
 impl Store for D1Store {
     async fn user(&self, normalized: &str) -> Result<Option<UserRecord>, StoreError> {
-        self.first(
-            "SELECT username, password_hash, duo_policy, disabled, duo_username FROM users \
-             WHERE username_normalized = ?1",
-            &[text(normalized)],
-        )
-        .await
+        self.first(SELECT_USER, &[text(normalized)]).await
     }
 
     async fn hit(&self, key: &LimitKey, window_start: u64, now: u64) -> Result<u32, StoreError> {
-        let row: Option<Count> = self
-            .first(
-                "INSERT INTO login_attempts (limit_key, window_start, count, updated_at) \
-                 VALUES (?1, ?2, 1, ?3) \
-                 ON CONFLICT (limit_key, window_start) \
-                 DO UPDATE SET count = count + 1, updated_at = excluded.updated_at \
-                 RETURNING count",
-                &[text(&key.storage_key()), number(window_start), number(now)],
-            )
-            .await?;
-        row.map(|row| row.count).ok_or_else(|| StoreError("no count returned".to_owned()))
+        let values = [text(&key.storage_key()), number(window_start), number(now)];
+        let row: Option<Count> = self.first(HIT, &values).await?;
+        row.map(|row| row.count).ok_or_else(no_count)
     }
 
     async fn forgive(&self, key: &LimitKey, window_start: u64) -> Result<(), StoreError> {
@@ -102,20 +139,47 @@ impl Store for D1Store {
         .await
     }
 
-    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
-        self.run(
-            "INSERT INTO sessions (id_hash, username, method, duo_context, created_at, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            &[
-                text(&session.id_hash),
-                text(&session.username),
-                text(session.method),
-                text_or_null(session.duo_context.as_deref()),
-                number(session.created_at),
-                number(session.expires_at),
-            ],
-        )
+    async fn user_and_hit(
+        &self,
+        normalized: &str,
+        key: &LimitKey,
+        window_start: u64,
+        now: u64,
+    ) -> Result<(Option<UserRecord>, u32), StoreError> {
+        let [user, count] = self
+            .batch([
+                (SELECT_USER, vec![text(normalized)]),
+                (HIT, vec![text(&key.storage_key()), number(window_start), number(now)]),
+            ])
+            .await?;
+        let user = first_row::<UserRecord>(&user)?;
+        let count = first_row::<Count>(&count)?.ok_or_else(no_count)?;
+        Ok((user, count.count))
+    }
+
+    async fn create_session(
+        &self,
+        session: &NewSession,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.batch([
+            (
+                "INSERT INTO sessions \
+                 (id_hash, username, method, duo_context, created_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                vec![
+                    text(&session.id_hash),
+                    text(&session.username),
+                    text(session.method),
+                    text_or_null(session.duo_context.as_deref()),
+                    number(session.created_at),
+                    number(session.expires_at),
+                ],
+            ),
+            (RECORD, record_values(event)),
+        ])
         .await
+        .map(|_: [worker::D1Result; 2]| ())
     }
 
     async fn live_session(
@@ -152,34 +216,28 @@ impl Store for D1Store {
         .await
     }
 
-    async fn spend_state(&self, state_hash: &str, now: u64) -> Result<bool, StoreError> {
-        let row: Option<serde_json::Value> = self
-            .first(
-                "INSERT INTO spent_states (state_hash, spent_at) VALUES (?1, ?2) \
-                 ON CONFLICT (state_hash) DO NOTHING RETURNING state_hash",
-                &[text(state_hash), number(now)],
-            )
+    async fn spend_state_and_user(
+        &self,
+        state_hash: &str,
+        normalized: &str,
+        now: u64,
+    ) -> Result<(bool, Option<UserRecord>), StoreError> {
+        let [spent, user] = self
+            .batch([
+                (
+                    "INSERT INTO spent_states (state_hash, spent_at) VALUES (?1, ?2) \
+                     ON CONFLICT (state_hash) DO NOTHING RETURNING state_hash",
+                    vec![text(state_hash), number(now)],
+                ),
+                (SELECT_USER, vec![text(normalized)]),
+            ])
             .await?;
-        Ok(row.is_some())
+        let first_use = first_row::<serde_json::Value>(&spent)?.is_some();
+        Ok((first_use, first_row::<UserRecord>(&user)?))
     }
 
     async fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        self.run(
-            "INSERT INTO auth_events \
-             (at, username, step, outcome, reason, duo_txid, client_ip, repeats) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            &[
-                number(event.at),
-                text(&event.username),
-                text(event.step.as_str()),
-                text(event.outcome.as_str()),
-                text(event.reason),
-                text_or_null(event.duo_txid.as_deref()),
-                text_or_null(event.client_ip.as_deref()),
-                number(u64::from(event.repeats)),
-            ],
-        )
-        .await
+        self.run(RECORD, &record_values(event)).await
     }
 
     async fn prune(&self, plan: &PrunePlan) -> Result<Pruned, StoreError> {

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use shared::ErrorCode;
 
 use super::Ctx;
-use super::store::{AuditEvent, Store};
+use super::store::{AuditEvent, NewSession, Store};
 
 /// Which step of the flow an audit record is about (`auth_events.step`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -352,6 +352,11 @@ impl Refusal {
 pub trait Audited {
     /// The reason recorded for this outcome; `None` records nothing.
     fn success(&self) -> Option<Success>;
+
+    /// The session this outcome made, stored with its record.
+    fn new_session(&self) -> Option<&NewSession> {
+        None
+    }
 }
 
 /// Who and what a step's audit record is about, learned as the step runs.
@@ -387,7 +392,8 @@ impl Trail {
         }
     }
 
-    /// Writes the audit record of `result` and hands the result on. A
+    /// Writes the audit record of `result` and hands the result on, with
+    /// the session the step made, if any, in the same atomic write. A
     /// success must be recorded (else the step fails as `internal`); a
     /// refusal is recorded on a best-effort basis, a failure to record it
     /// added to its detail.
@@ -403,9 +409,11 @@ impl Trail {
             Ok(outcome) => {
                 if let Some(success) = outcome.success() {
                     let event = self.event(Outcome::Success, success.as_str());
-                    store
-                        .record(&event)
-                        .await
+                    let written = match outcome.new_session() {
+                        Some(session) => store.create_session(session, &event).await,
+                        None => store.record(&event).await,
+                    };
+                    written
                         .map_err(|e| Refusal::internal(format!("audit event not written: {e}")))?;
                 }
                 Ok(outcome)

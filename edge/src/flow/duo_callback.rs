@@ -19,7 +19,7 @@ use shared::duo::{
 use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
 use super::duo_start::{duo_user, log_detail, open_ticket};
 use super::session::{self, IssuedSession};
-use super::store::Store;
+use super::store::{NewSession, Store};
 use super::{Config, Ctx, Random, excerpt, unix_i64};
 use crate::cookie::LoginTicket;
 use crate::session::hex_sha256;
@@ -71,6 +71,10 @@ impl Audited for SignedIn {
     fn success(&self) -> Option<Success> {
         Some(Success::DuoAllow)
     }
+
+    fn new_session(&self) -> Option<&NewSession> {
+        Some(&self.0.row)
+    }
 }
 
 /// `GET /auth/duo/callback`.
@@ -107,8 +111,9 @@ async fn finish<S: Store, T: Transport>(
     let ticket = open_ticket(login_cookie, &config.session_secret, ctx.now)?;
     trail.username = normalize(&ticket.username).unwrap_or_default();
     let (state, nonce) = bound_state(&ticket, query)?;
-    let first_use = store
-        .spend_state(&hex_sha256(state.as_str().as_bytes()), ctx.now)
+    let state_hash = hex_sha256(state.as_str().as_bytes());
+    let (first_use, user) = store
+        .spend_state_and_user(&state_hash, &trail.username, ctx.now)
         .await
         .map_err(Refusal::internal)?;
     if !first_use {
@@ -121,7 +126,7 @@ async fn finish<S: Store, T: Transport>(
         None => return Err(Refusal::new(Reason::CodeMissing)),
         Some(code) => AuthCode::parse(code).map_err(|_| Refusal::new(Reason::CodeMalformed))?,
     };
-    let (user, duo_name) = duo_user(store, &ticket.username).await?;
+    let (user, duo_name) = duo_user(user)?;
     let now = UnixTime(unix_i64(ctx.now));
     let token = config
         .duo
@@ -132,7 +137,7 @@ async fn finish<S: Store, T: Transport>(
     token.require_allow().map_err(|error| id_token_refusal(&error))?;
     let details = Some(duo_details(&token));
     let method = AuthMethod::Duo;
-    session::issue(store, config, &user.username, method, details, ctx, random).await.map(SignedIn)
+    session::issue(config, &user.username, method, details, ctx, random).map(SignedIn)
 }
 
 /// The state and nonce the ticket was bound to at the start, once the

@@ -17,9 +17,9 @@ use shared::duo::{AuthorizeOptions, DuoError, DuoUsername, Nonce, State, Transpo
 
 use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
 use super::health::{FAILURE_MEMO_SECONDS, HealthFailure, HealthMemo};
-use super::limits::admit_duo_start;
+use super::limits::{LimitKey, check_duo_start, window_start};
 use super::session::{self, IssuedSession};
-use super::store::{Store, UserRecord};
+use super::store::{NewSession, Store, UserRecord};
 use super::{Config, Ctx, Random, check_origin, excerpt, unix_i64};
 use crate::config::{FailMode, SessionSecret};
 use crate::cookie::{LoginTicket, TicketError};
@@ -48,7 +48,7 @@ pub enum StartOutcome {
     /// Duo is unreachable and `DUO_FAILMODE=open`: signed in without Duo.
     FailOpen {
         /// The `fail_open` session.
-        session: IssuedSession,
+        session: Box<IssuedSession>,
         /// Why Duo was unreachable, for the log.
         duo_error: String,
     },
@@ -60,6 +60,13 @@ impl Audited for StartOutcome {
             Self::Duo { .. } => Success::RedirectToDuo,
             Self::FailOpen { .. } => Success::FailOpen,
         })
+    }
+
+    fn new_session(&self) -> Option<&NewSession> {
+        match self {
+            Self::Duo { .. } => None,
+            Self::FailOpen { session, .. } => Some(&session.row),
+        }
     }
 }
 
@@ -96,8 +103,14 @@ async fn start<S: Store, T: Transport>(
     check_origin(&config.app_origin, request.origin)?;
     let ticket = open_ticket(request.login_cookie, &config.session_secret, ctx.now)?;
     trail.username = normalize(&ticket.username).unwrap_or_default();
-    let (user, duo_name) = duo_user(store, &ticket.username).await?;
-    admit_duo_start(store, &trail.username, config.duo_start_limit, ctx.now).await?;
+    // The user, and this Duo step counted (push fatigue), in one round trip.
+    let key = LimitKey::DuoStart(trail.username.clone());
+    let (user, count) = store
+        .user_and_hit(&trail.username, &key, window_start(ctx.now), ctx.now)
+        .await
+        .map_err(Refusal::internal)?;
+    let (user, duo_name) = duo_user(user)?;
+    check_duo_start(count, config.duo_start_limit, ctx.now)?;
     let now = UnixTime(unix_i64(ctx.now));
 
     if let Err((failure, detail)) = check_health(duo, config, health, ctx.now, random).await {
@@ -108,10 +121,8 @@ async fn start<S: Store, T: Transport>(
             }
             (HealthFailure::Unreachable, FailMode::Open) => {
                 let method = AuthMethod::FailOpen;
-                let session =
-                    session::issue(store, config, &user.username, method, None, ctx, random)
-                        .await?;
-                Ok(StartOutcome::FailOpen { session, duo_error: detail })
+                let session = session::issue(config, &user.username, method, None, ctx, random)?;
+                Ok(StartOutcome::FailOpen { session: Box::new(session), duo_error: detail })
             }
         };
     }
@@ -169,18 +180,11 @@ pub(super) fn open_ticket(
     })
 }
 
-/// The ticket's user, still present and enabled, and the name Duo knows.
-pub(super) async fn duo_user<S: Store>(
-    store: &S,
-    username: &str,
-) -> Result<(UserRecord, DuoUsername), Refusal> {
-    let key = normalize(username).unwrap_or_default();
-    let user = store
-        .user(&key)
-        .await
-        .map_err(Refusal::internal)?
-        .filter(|user| user.disabled == 0)
-        .ok_or(Refusal::new(Reason::UserUnavailable))?;
+/// The ticket's user (as read from the store), still present and
+/// enabled, and the name Duo knows.
+pub(super) fn duo_user(user: Option<UserRecord>) -> Result<(UserRecord, DuoUsername), Refusal> {
+    let user =
+        user.filter(|user| user.disabled == 0).ok_or(Refusal::new(Reason::UserUnavailable))?;
     let name = user.duo_username.as_deref().filter(|n| !n.is_empty()).unwrap_or(&user.username);
     let duo_name = DuoUsername::parse(name)
         .map_err(|error| Refusal::new(Reason::DuoUsernameInvalid).detail(error.to_string()))?;

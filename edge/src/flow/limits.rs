@@ -17,7 +17,7 @@
 //! A client is an IPv4 address or an IPv6 /64 (one subscriber's prefix);
 //! requests without a usable address share one "unknown" client.
 //!
-//! Duo steps are limited too ([`admit_duo_start`]): each `POST
+//! Duo steps are limited too ([`check_duo_start`]): each `POST
 //! /auth/duo/start` may send the user a prompt, so someone who has the
 //! password could send prompts until one is approved (push fatigue). They
 //! are counted per username, before the health check and the redirect,
@@ -115,7 +115,7 @@ impl LimitKey {
     }
 
     /// The login limit of this key (a Duo-start key's is configured:
-    /// [`admit_duo_start`]).
+    /// [`check_duo_start`]).
     const fn limit(&self) -> Limit {
         match self {
             Self::UserClient(..) => PER_USER_CLIENT,
@@ -190,20 +190,13 @@ pub async fn admit<S: Store>(
     Ok(Admission { counted, window_start })
 }
 
-/// Counts a Duo step for `username` (normalized), then decides: within
-/// `max` per window, or refused.
+/// Decides on a Duo step already counted (`count` in this window, by
+/// [`Store::user_and_hit`] on [`LimitKey::DuoStart`]): within `max`, or
+/// refused.
 ///
 /// # Errors
-/// A `rate_limited` refusal (`duo_start_limit`) with `Retry-After`, or
-/// storage failures.
-pub async fn admit_duo_start<S: Store>(
-    store: &S,
-    username: &str,
-    max: u32,
-    now: u64,
-) -> Result<(), Refusal> {
-    let key = LimitKey::DuoStart(username.to_owned());
-    let count = store.hit(&key, window_start(now), now).await.map_err(Refusal::internal)?;
+/// A `rate_limited` refusal (`duo_start_limit`) with `Retry-After`.
+pub fn check_duo_start(count: u32, max: u32, now: u64) -> Result<(), Refusal> {
     if count > max {
         return Err(Refusal::rate_limited(Reason::DuoStartLimit, retry_after(now), count, max)
             .detail(format!("{count} Duo steps in the window")));

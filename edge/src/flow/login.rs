@@ -17,7 +17,7 @@ use shared::api::{AuthMethod, LoginRequest};
 use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
 use super::limits::{self, Client};
 use super::session::{self, IssuedSession};
-use super::store::{Store, UserRecord};
+use super::store::{NewSession, Store, UserRecord};
 use super::{Config, Ctx, PasswordVerifier, Random};
 use crate::cookie::{KnownBrowser, LOGIN_TTL_SECONDS, LoginTicket};
 
@@ -73,7 +73,7 @@ pub enum LoginOutcome {
     /// A `bypass` user: signed in.
     Done {
         /// The new session.
-        session: IssuedSession,
+        session: Box<IssuedSession>,
         /// The known-browser cookie's value.
         known_browser: String,
     },
@@ -94,6 +94,13 @@ impl Audited for LoginOutcome {
             Self::Duo { .. } => Success::DuoRequired,
             Self::Done { .. } => Success::Bypass,
         })
+    }
+
+    fn new_session(&self) -> Option<&NewSession> {
+        match self {
+            Self::Duo { .. } => None,
+            Self::Done { session, .. } => Some(&session.row),
+        }
     }
 }
 
@@ -159,9 +166,8 @@ async fn first_factor<S: Store, V: PasswordVerifier>(
         DuoPolicy::Required => Ok(duo_next(config, user.username, known_browser, ctx.now)),
         DuoPolicy::Bypass => {
             let method = AuthMethod::Bypass;
-            session::issue(store, config, &user.username, method, None, ctx, random)
-                .await
-                .map(|session| LoginOutcome::Done { session, known_browser })
+            session::issue(config, &user.username, method, None, ctx, random)
+                .map(|session| LoginOutcome::Done { session: Box::new(session), known_browser })
         }
     }
 }

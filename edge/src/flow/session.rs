@@ -9,8 +9,9 @@ use super::store::{NewSession, Store};
 use super::{Config, Ctx, Random, unix_i64};
 use crate::session::SessionId;
 
-/// A session just created: the id for the cookie (only its hash is
-/// stored), its lifetime, and what `/api/session` will report.
+/// A session just made: the id for the cookie (only its hash is stored),
+/// its lifetime, what `/api/session` will report, and the row to store,
+/// which [`Trail::finish`] writes with the step's audit record.
 #[derive(Debug)]
 pub struct IssuedSession {
     /// The cookie's value (`SessionId::to_cookie_value`).
@@ -19,17 +20,19 @@ pub struct IssuedSession {
     pub max_age: u64,
     /// The session as the SPA sees it.
     pub info: SessionInfo,
+    /// The row of `sessions`.
+    pub row: NewSession,
 }
 
-/// Creates and stores a session for `username`: the only place sessions
-/// are made (bypass login, Duo's allow, fail-open). A `fail_open` session
-/// lives `DUO_FAILOPEN_SESSION_TTL_SECONDS`, the others
-/// `SESSION_TTL_SECONDS`.
+/// Makes a session for `username`: the only place sessions are made
+/// (bypass login, Duo's allow, fail-open). A `fail_open` session lives
+/// `DUO_FAILOPEN_SESSION_TTL_SECONDS`, the others `SESSION_TTL_SECONDS`.
+/// It is stored by the step's [`Trail::finish`], atomically with the
+/// step's audit record.
 ///
 /// # Errors
-/// Storage failures, as `internal`.
-pub async fn issue<S: Store>(
-    store: &S,
+/// `internal` if Duo's details cannot be serialized.
+pub fn issue(
     config: &Config,
     username: &str,
     method: AuthMethod,
@@ -45,17 +48,14 @@ pub async fn issue<S: Store>(
     let expires_at = ctx.now.saturating_add(ttl);
     let duo_context =
         duo.as_ref().map(serde_json::to_string).transpose().map_err(Refusal::internal)?;
-    store
-        .create_session(&NewSession {
-            id_hash: id.storage_key(),
-            username: username.to_owned(),
-            method: method.as_str(),
-            duo_context,
-            created_at: ctx.now,
-            expires_at,
-        })
-        .await
-        .map_err(Refusal::internal)?;
+    let row = NewSession {
+        id_hash: id.storage_key(),
+        username: username.to_owned(),
+        method: method.as_str(),
+        duo_context,
+        created_at: ctx.now,
+        expires_at,
+    };
     let info = SessionInfo {
         username: username.to_owned(),
         method,
@@ -63,7 +63,7 @@ pub async fn issue<S: Store>(
         expires_at: unix_i64(expires_at),
         duo,
     };
-    Ok(IssuedSession { id, max_age: ttl, info })
+    Ok(IssuedSession { id, max_age: ttl, info, row })
 }
 
 /// `GET /api/session`: the live session named by the cookie's value,

@@ -83,7 +83,8 @@ pub struct AuditEvent {
 }
 
 /// What the flow stores. Every method is one atomic operation of the
-/// backing store (one D1 statement).
+/// backing store and one round trip to it (one D1 statement, or one D1
+/// batch, which D1 runs as a transaction).
 #[allow(async_fn_in_trait)]
 pub trait Store {
     /// The user whose normalized name is `normalized`.
@@ -99,8 +100,23 @@ pub trait Store {
     /// login that succeeded does not count against its limits).
     async fn forgive(&self, key: &LimitKey, window_start: u64) -> Result<(), StoreError>;
 
-    /// Stores a new session.
-    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError>;
+    /// The user whose normalized name is `normalized`, and one attempt
+    /// counted against `key` (as [`Store::hit`]), in one round trip.
+    async fn user_and_hit(
+        &self,
+        normalized: &str,
+        key: &LimitKey,
+        window_start: u64,
+        now: u64,
+    ) -> Result<(Option<UserRecord>, u32), StoreError>;
+
+    /// Stores a new session and the audit record of the step that made it,
+    /// atomically: no session exists without its record.
+    async fn create_session(
+        &self,
+        session: &NewSession,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
 
     /// The session stored under `id_hash`, unless revoked or expired at `now`.
     async fn live_session(
@@ -120,8 +136,14 @@ pub trait Store {
 
     /// Spends a Duo `state` (by its hash): `true` the first time, `false`
     /// when it was already spent, atomically, so two concurrent callbacks
-    /// cannot both win.
-    async fn spend_state(&self, state_hash: &str, now: u64) -> Result<bool, StoreError>;
+    /// cannot both win; and reads the user whose normalized name is
+    /// `normalized`, in the same round trip.
+    async fn spend_state_and_user(
+        &self,
+        state_hash: &str,
+        normalized: &str,
+        now: u64,
+    ) -> Result<(bool, Option<UserRecord>), StoreError>;
 
     /// Appends to the audit log.
     async fn record(&self, event: &AuditEvent) -> Result<(), StoreError>;

@@ -170,12 +170,33 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
+    async fn user_and_hit(
+        &self,
+        normalized: &str,
+        key: &LimitKey,
+        window_start: u64,
+        _now: u64,
+    ) -> Result<(Option<UserRecord>, u32), StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let user = self.users.borrow().get(normalized).cloned();
+        let mut counters = self.counters.borrow_mut();
+        let count = counters.entry((key.clone(), window_start)).or_insert(0);
+        *count += 1;
+        Ok((user, *count))
+    }
+
+    async fn create_session(
+        &self,
+        session: &NewSession,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
         YieldOnce::default().await;
         self.check()?;
         let row = StoredSession { session: session.clone(), revoked_at: None };
         let previous = self.sessions.borrow_mut().insert(session.id_hash.clone(), row);
         assert!(previous.is_none(), "session ids are unique");
+        self.events.borrow_mut().push(event.clone());
         Ok(())
     }
 
@@ -219,15 +240,21 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn spend_state(&self, state_hash: &str, now: u64) -> Result<bool, StoreError> {
+    async fn spend_state_and_user(
+        &self,
+        state_hash: &str,
+        normalized: &str,
+        now: u64,
+    ) -> Result<(bool, Option<UserRecord>), StoreError> {
         YieldOnce::default().await;
         self.check()?;
+        let user = self.users.borrow().get(normalized).cloned();
         let mut spent = self.spent.borrow_mut();
         if spent.contains_key(state_hash) {
-            return Ok(false);
+            return Ok((false, user));
         }
         spent.insert(state_hash.to_owned(), now);
-        Ok(true)
+        Ok((true, user))
     }
 
     async fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
@@ -495,6 +522,35 @@ pub fn user(username: &str, password: &str, policy: &str, disabled: bool) -> Use
         disabled: u8::from(disabled),
         duo_username: None,
     }
+}
+
+/// Issues a session for `username` and stores it as a step's
+/// `Trail::finish` does (with a record, which is then taken out again, so
+/// that tests see only the audit of the steps they run).
+pub fn issue_stored(
+    store: &MemoryStore,
+    username: &str,
+    method: shared::api::AuthMethod,
+    duo: Option<shared::api::DuoDetails>,
+    ctx: &Ctx,
+    random: &Random,
+) -> super::session::IssuedSession {
+    let config = config("closed");
+    let issued =
+        super::session::issue(&config, username, method, duo, ctx, random).expect("a session");
+    let event = AuditEvent {
+        at: ctx.now,
+        username: username.to_owned(),
+        step: Step::Login,
+        outcome: Outcome::Success,
+        reason: "bypass",
+        duo_txid: None,
+        client_ip: None,
+        repeats: 0,
+    };
+    block_on(store.create_session(&issued.row, &event)).expect("stored");
+    store.events.borrow_mut().pop();
+    issued
 }
 
 /// A store with the demo's cast: alice (Duo), admin (bypass), erin (disabled).

@@ -65,7 +65,18 @@ fn sessions_states_and_old_audit_events_are_deleted_past_their_time() {
             created_at: expires_at.saturating_sub(3600),
             expires_at,
         };
-        block_on(store.create_session(&row)).unwrap();
+        let event = crate::flow::store::AuditEvent {
+            at: row.created_at,
+            username: "alice".to_owned(),
+            step: crate::flow::Step::DuoCallback,
+            outcome: crate::flow::Outcome::Success,
+            reason: "duo_allow",
+            duo_txid: None,
+            client_ip: None,
+            repeats: 0,
+        };
+        block_on(store.create_session(&row, &event)).unwrap();
+        store.events.borrow_mut().pop();
         if let Some(at) = revoked_at {
             block_on(store.revoke_session(&row.id_hash, at)).unwrap();
         }
@@ -75,8 +86,9 @@ fn sessions_states_and_old_audit_events_are_deleted_past_their_time() {
     session('c', NOW - SESSION_GRACE_SECONDS - 1, None); // expired over a day ago
     session('d', NOW + 3600, Some(NOW - SESSION_GRACE_SECONDS - 1)); // revoked over a day ago
     session('e', NOW + 3600, Some(NOW - 60)); // revoked a minute ago
-    block_on(store.spend_state(&"1".repeat(64), NOW - STATE_KEEP_SECONDS - 1)).unwrap();
-    block_on(store.spend_state(&"2".repeat(64), NOW - 60)).unwrap();
+    block_on(store.spend_state_and_user(&"1".repeat(64), "alice", NOW - STATE_KEEP_SECONDS - 1))
+        .unwrap();
+    block_on(store.spend_state_and_user(&"2".repeat(64), "alice", NOW - 60)).unwrap();
     let year = 365 * 86_400;
     // Three attempts: two a year ago (one window: its three counters go),
     // one now (its counters stay).

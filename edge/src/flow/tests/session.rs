@@ -4,15 +4,12 @@ use shared::ErrorCode;
 use shared::api::{AuthMethod, DuoDetails};
 
 use crate::flow::Reason;
-use crate::flow::session::{self, LogoutOutcome, check, issue, logout, logout_everywhere};
-use crate::flow::testing::{MemoryStore, NOW, block_on, config, ctx, random, store, user};
+use crate::flow::session::{LogoutOutcome, check, logout, logout_everywhere};
+use crate::flow::testing::{MemoryStore, NOW, block_on, ctx, issue_stored, random, store, user};
 
 /// A session issued at `NOW` (lifetime 3600 s), and its cookie value.
 fn issued(store: &MemoryStore, method: AuthMethod, duo: Option<DuoDetails>) -> String {
-    let config = config("closed");
-    let session =
-        block_on(issue(store, &config, "alice", method, duo, &ctx(NOW, "192.0.2.40"), &random(3)))
-            .unwrap();
+    let session = issue_stored(store, "alice", method, duo, &ctx(NOW, "192.0.2.40"), &random(3));
     session.id.to_cookie_value()
 }
 
@@ -86,13 +83,12 @@ fn a_session_whose_user_is_disabled_or_deleted_is_refused_and_revoked() {
 
 #[test]
 fn logout_everywhere_revokes_every_session_of_the_callers_user_only() {
-    let (store, config) = (store(), config("closed"));
+    let store = store();
     let mut cookies = Vec::new();
     for (seed, name) in [(10, "alice"), (20, "Alice"), (30, "alice"), (40, "admin")] {
         let ctx = ctx(NOW, "192.0.2.40");
         let method = AuthMethod::Bypass;
-        let issued =
-            block_on(issue(&store, &config, name, method, None, &ctx, &random(seed))).unwrap();
+        let issued = issue_stored(&store, name, method, None, &ctx, &random(seed));
         cookies.push(issued.id.to_cookie_value());
     }
     let c = ctx(NOW + 5, "192.0.2.41");
@@ -148,18 +144,8 @@ fn an_unknown_stored_method_is_internal() {
 fn sessions_are_stored_by_hash_with_their_method_name() {
     let store = store();
     for (n, method) in AuthMethod::ALL.into_iter().enumerate() {
-        let config = config("closed");
         let random = random(u8::try_from(n).unwrap() * 10);
-        let session = block_on(session::issue(
-            &store,
-            &config,
-            "alice",
-            method,
-            None,
-            &ctx(NOW, "192.0.2.1"),
-            &random,
-        ))
-        .unwrap();
+        let session = issue_stored(&store, "alice", method, None, &ctx(NOW, "192.0.2.1"), &random);
         let sessions = store.sessions.borrow();
         let row = &sessions[&session.id.storage_key()];
         assert_eq!(row.session.method, method.as_str());
