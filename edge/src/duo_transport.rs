@@ -11,13 +11,17 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
 use futures_util::future::{Either, select};
+use js_sys::{Reflect, Uint8Array};
 use shared::duo::{
     HttpRequest, HttpResponse, MAX_RESPONSE_BODY, Transport, TransportError, TransportErrorKind,
 };
+use wasm_bindgen::{JsCast as _, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use worker::web_sys::ReadableStreamDefaultReader;
 use worker::{
     AbortController, AbortSignal, Delay, Fetch, Headers, Request, RequestInit, RequestRedirect,
+    ResponseBody,
 };
 
 /// How long one call to Duo may take, from connecting to the body's last
@@ -79,7 +83,7 @@ impl Transport for FetchTransport {
 /// [`MAX_RESPONSE_BODY`] bytes.
 async fn exchange(request: Request, signal: AbortSignal) -> Result<HttpResponse, TransportError> {
     let too_large = |what: &str| TransportError::new(TransportErrorKind::BodyTooLarge, what);
-    let mut response = Fetch::Request(request)
+    let response = Fetch::Request(request)
         .send_with_signal(&signal)
         .await
         .map_err(|e| TransportError::new(TransportErrorKind::Connect, e.to_string()))?;
@@ -94,18 +98,35 @@ async fn exchange(request: Request, signal: AbortSignal) -> Result<HttpResponse,
         return Err(too_large("content-length"));
     }
     // An answer without a body (204, 304) has no stream to read.
-    let Ok(mut stream) = response.stream() else {
+    let ResponseBody::Stream(stream) = response.body() else {
         return Ok(HttpResponse::new(status, Vec::new()));
     };
+    let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
+    loop {
         // The connection failed halfway: Duo did not answer.
-        let chunk =
-            chunk.map_err(|e| TransportError::new(TransportErrorKind::Connect, e.to_string()))?;
-        if body.len() + chunk.len() > MAX_RESPONSE_BODY {
+        let chunk = JsFuture::from(reader.read()).await.map_err(|e| {
+            TransportError::new(TransportErrorKind::Connect, format!("reading the body: {e:?}"))
+        })?;
+        let done = Reflect::get(&chunk, &JsValue::from_str("done")).ok();
+        if done.is_some_and(|d| d.is_truthy()) {
+            break;
+        }
+        let value = Reflect::get(&chunk, &JsValue::from_str("value"))
+            .ok()
+            .and_then(|v| v.dyn_into::<Uint8Array>().ok())
+            .ok_or_else(|| {
+                TransportError::new(TransportErrorKind::Other, "a body chunk that is not bytes")
+            })?;
+        let len = value.length() as usize;
+        if body.len() + len > MAX_RESPONSE_BODY {
+            // Cancelling the reader stops the rest of the body.
+            let _ = reader.cancel();
             return Err(too_large("body"));
         }
-        body.extend_from_slice(&chunk);
+        let start = body.len();
+        body.resize(start + len, 0);
+        value.copy_to(&mut body[start..]);
     }
     Ok(HttpResponse::new(status, body))
 }

@@ -15,6 +15,12 @@ pub fn now() -> u64 {
     worker::Date::now().as_millis() / 1000
 }
 
+/// The request's URL as the runtime gives it (absolute), split into path
+/// and query by [`headers::path_and_query`].
+pub fn url(req: &Request) -> String {
+    req.inner().url()
+}
+
 /// The value of header `name`, if present and readable.
 pub fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()

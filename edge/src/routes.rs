@@ -23,7 +23,7 @@ use crate::flow::session::{self, IssuedSession};
 use crate::flow::store::Store as _;
 use crate::flow::{Ctx, Random, Reason, Refusal, Step, audit::Trail, check_origin};
 use crate::password::WebCryptoVerifier;
-use crate::{request, respond};
+use crate::{headers, request, respond};
 
 thread_local! {
     // A Worker isolate is single-threaded: one memo per isolate.
@@ -162,8 +162,8 @@ pub async fn callback(req: Request, env: &Env) -> worker::Result<Response> {
         Ok(ready) => ready,
         Err(refusal) => return refused(Step::DuoCallback, &refusal),
     };
-    let query = req.url().map(|url| CallbackQuery::parse(url.query().unwrap_or_default()));
-    let query = query.unwrap_or_default();
+    let url = request::url(&req);
+    let query = CallbackQuery::parse(headers::path_and_query(&url).1);
     let login = request::cookie(&req, LOGIN_COOKIE);
     let transport = FetchTransport::default();
     match duo_callback(&store, &transport, &config, &query, login.as_deref(), &ctx, &random).await {

@@ -6,7 +6,7 @@ use worker::{
     Context, Env, Method, Request, Response, Result, ScheduleContext, ScheduledEvent, event,
 };
 
-use crate::{config, error, respond, routes};
+use crate::{config, error, headers, request, respond, routes};
 
 /// Binding name of the SPA's static assets (`[assets]` in `wrangler.toml`).
 const ASSETS_BINDING: &str = "ASSETS";
@@ -15,8 +15,9 @@ const ASSETS_BINDING: &str = "ASSETS";
 /// async closure per route and a route tree, cost about 20 KB of the wasm.)
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    let path = req.path();
-    match (req.method(), path.as_str()) {
+    let url = request::url(&req);
+    let (path, _) = headers::path_and_query(&url);
+    match (req.method(), path) {
         (Method::Get, paths::HEALTH) => health(&env),
         (Method::Post, paths::LOGIN) => answer(routes::login(req, &env).await),
         (Method::Get, paths::SESSION) => answer(routes::session(req, &env).await),
