@@ -16,6 +16,8 @@
 //! | `duo_down_fail_closed_refuses_the_second_step` | health check `invalid_client` (`stat: FAIL` 40002): `config_error`; health check 503 `stat: FAIL` 50301, `DUO_FAILMODE=closed`: `duo_unavailable`, no session; `/api/health` reports Duo unreachable; a failure applied again for 10 s, then checked again; token endpoint slower than 10 s `duo_unavailable` |
 //! | `invalid_duo_setting_is_named_and_the_duo_step_refuses` | a `DUO_CLIENT_ID` the Duo client refuses: `/api/health` 503 naming it (not its value); start 303 `/?error=config_error` |
 //! | `duo_down_fail_open_issues_a_fail_open_session` | Duo unreachable (nothing listening), `DUO_FAILMODE=open`: 303 `/` + session with method `fail_open`, `duo: null`, 3600 s long; `/api/health` says `duo: unknown` |
+//! | `a_body_slower_than_the_limit_is_given_up_on` | a server at `DUO_API_HOST` that sends headers at once and the body a byte a second: given up on after 10 s (the limit covers the body), Duo unreachable, `DUO_FAILMODE=open`: `fail_open` session |
+//! | `a_body_over_the_cap_is_refused_without_reading_it_all` | a chunked answer that never ends: reading stops at 64 KB, `config_error` (`duo_health_malformed`) even with `DUO_FAILMODE=open` |
 //! | `duo_starts_are_limited_per_user` | `DUO_START_LIMIT=2`: alice's third Duo step (another client) 303 `/?error=rate_limited`, audited `duo_start_limit`; bob unaffected |
 //! | `a_loopback_duo_api_host_needs_a_loopback_app_origin` | `DUO_API_HOST` loopback with an https `APP_ORIGIN`: `/api/health` 503 naming `DUO_API_HOST` |
 
@@ -623,6 +625,98 @@ async fn duo_down_fail_open_issues_a_fail_open_session() {
         &bed.start_duo(Some(&login), Some("http://evil.example")).await,
         "forbidden_origin",
     );
+    bed.assert_clean_log();
+}
+
+/// Something at `DUO_API_HOST` that answers every request with `status`
+/// and headers at once, then sends the body as `body` dictates (chunked,
+/// no `Content-Length`): not Duo, a server misbehaving on purpose. Returns
+/// its `host:port`, and whether some answer's body was cut short (the
+/// client went away before its end).
+async fn misbehaving_server(
+    body: fn() -> Vec<(Duration, Vec<u8>)>,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address").to_string();
+    let cut_short = std::sync::Arc::new(AtomicBool::new(false));
+    let cut = std::sync::Arc::clone(&cut_short);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let cut = std::sync::Arc::clone(&cut);
+            tokio::spawn(async move {
+                let mut request = [0u8; 16 * 1024];
+                let _ = socket.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                            Transfer-Encoding: chunked\r\n\r\n";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                for (pause, chunk) in body() {
+                    tokio::time::sleep(pause).await;
+                    let framed =
+                        [format!("{:x}\r\n", chunk.len()).into_bytes(), chunk, b"\r\n".to_vec()];
+                    if socket.write_all(&framed.concat()).await.is_err() {
+                        cut.store(true, Ordering::SeqCst);
+                        return;
+                    }
+                }
+                let _ = socket.write_all(b"0\r\n\r\n").await;
+            });
+        }
+    });
+    (address, cut_short)
+}
+
+/// A Duo that sends its answer's headers at once but its body a byte a
+/// second: the Worker's 10 s covers the body too, so it gives up (Duo
+/// unreachable: with `DUO_FAILMODE=open`, a fail-open session).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_slower_than_the_limit_is_given_up_on() {
+    let (host, _) = misbehaving_server(|| {
+        let mut body = vec![(Duration::ZERO, b"{".to_vec())];
+        body.extend((0..60).map(|_| (Duration::from_secs(1), b" ".to_vec())));
+        body
+    })
+    .await;
+    let bed = Bed::start(&host, None, &[("DUO_FAILMODE", "open")]).await;
+    let login = bed.login("alice", "192.0.2.31").await;
+    let started = tokio::time::Instant::now();
+    let response = bed.start_duo(Some(&login), Some(APP_ORIGIN)).await;
+    let waited = started.elapsed();
+    let id = assert_signed_in(&response);
+    let session: SessionInfo = bed.session(&id).await.json().await.expect("session JSON");
+    assert_eq!(session.method, AuthMethod::FailOpen);
+    assert!(waited >= Duration::from_secs(9), "gave up too early: {waited:?}");
+    assert!(waited < Duration::from_secs(14), "did not give up: {waited:?}");
+    bed.assert_logged("no complete answer within 10 s").await;
+    bed.assert_clean_log();
+}
+
+/// A Duo whose answer never ends (chunked, no `Content-Length`): the Worker
+/// stops reading at 64 KB. Not Duo's format: misconfiguration, refused
+/// `config_error` even with `DUO_FAILMODE=open`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_over_the_cap_is_refused_without_reading_it_all() {
+    // 64 MB: far more than the socket buffers between the two hold.
+    let (host, cut_short) = misbehaving_server(|| {
+        let mut body = vec![(Duration::ZERO, b"{\"stat\": \"OK\", \"pad\": \"".to_vec())];
+        body.extend((0..1024).map(|_| (Duration::ZERO, vec![b'x'; 64 * 1024])));
+        body
+    })
+    .await;
+    let bed = Bed::start(&host, None, &[("DUO_FAILMODE", "open")]).await;
+    let login = bed.login("alice", "192.0.2.32").await;
+    let response = bed.start_duo(Some(&login), Some(APP_ORIGIN)).await;
+    assert_refused(&response, "config_error");
+    bed.assert_logged("reason duo_health_malformed").await;
+    // The Worker hung up on the rest (the server notices when it writes next).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !cut_short.load(std::sync::atomic::Ordering::SeqCst) {
+        assert!(tokio::time::Instant::now() < deadline, "the Worker read the whole 64 MB");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     bed.assert_clean_log();
 }
 
