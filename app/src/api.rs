@@ -81,6 +81,17 @@ pub async fn logout() -> Result<(), Problem> {
     if response.ok() { Ok(()) } else { Err(problem_from(&response).await) }
 }
 
+/// `POST /api/logout-everywhere`: ends every session of this user (other
+/// browsers and devices too) and clears this one's cookie.
+///
+/// # Errors
+/// The Worker's error (e.g. `forbidden_origin`) or a network failure.
+pub async fn logout_everywhere() -> Result<(), Problem> {
+    let request = Request::post(routes::LOGOUT_EVERYWHERE);
+    let response = request.send().await.map_err(|_| Problem::network())?;
+    if response.ok() { Ok(()) } else { Err(problem_from(&response).await) }
+}
+
 /// Reads `{"code","message"}` and `Retry-After` from an error response.
 async fn problem_from(response: &Response) -> Problem {
     let retry_after = response.headers().get("retry-after").and_then(|v| v.trim().parse().ok());

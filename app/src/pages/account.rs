@@ -17,15 +17,19 @@ pub fn AccountPage(
     /// Called with the outcome of "Log out".
     on_signed_out: Callback<Result<(), Problem>>,
 ) -> impl IntoView {
-    let (busy, set_busy) = signal(false);
-    let logout = move |_| {
-        if busy.get_untracked() {
+    // Which way out is under way, if one is.
+    let (busy, set_busy) = signal(None::<Scope>);
+    let sign_out = move |scope: Scope| {
+        if busy.get_untracked().is_some() {
             return;
         }
-        set_busy.set(true);
+        set_busy.set(Some(scope));
         spawn_local(async move {
-            let outcome = api::logout().await;
-            set_busy.set(false);
+            let outcome = match scope {
+                Scope::ThisBrowser => api::logout().await,
+                Scope::Everywhere => api::logout_everywhere().await,
+            };
+            set_busy.set(None);
             on_signed_out.run(outcome);
         });
     };
@@ -54,11 +58,31 @@ pub fn AccountPage(
                 <dt>"Signed in at"</dt><dd>{local_time(authenticated_at)}</dd>
                 <dt>"Session ends"</dt><dd>{local_time(expires_at)}</dd>
             </dl>
-            <button type="button" class="primary" id="logout" on:click=logout disabled=move || busy.get()>
-                {move || if busy.get() { "Signing out…" } else { "Log out" }}
-            </button>
+            <div class="actions">
+                <button type="button" class="primary" id="logout"
+                    on:click=move |_| sign_out(Scope::ThisBrowser) disabled=move || busy.get().is_some()>
+                    {move || if busy.get() == Some(Scope::ThisBrowser) { "Signing out…" } else { "Log out" }}
+                </button>
+                <button type="button" class="secondary" id="logout-everywhere"
+                    aria-describedby="logout-everywhere-hint"
+                    on:click=move |_| sign_out(Scope::Everywhere) disabled=move || busy.get().is_some()>
+                    {move || if busy.get() == Some(Scope::Everywhere) { "Signing out everywhere…" } else { "Log out everywhere" }}
+                </button>
+                <p class="hint" id="logout-everywhere-hint">
+                    "Ends your sessions in every browser and on every device, this one included."
+                </p>
+            </div>
         </section>
     }
+}
+
+/// How far "Log out" reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// This session.
+    ThisBrowser,
+    /// Every session of this user.
+    Everywhere,
 }
 
 /// Duo's `auth_context.factor` as people say it: Duo sends some factors as
@@ -129,6 +153,14 @@ mod tests {
         assert_eq!(text_of(&host, ".factor").as_deref(), Some("Duo Push"));
         assert_eq!(text_of(&host, ".device").as_deref(), Some("iPhone (XXX-XXX-1234)"));
         assert_eq!(text_of(&host, ".txid").as_deref(), Some("7c3b2f0e-txid"));
+        assert_eq!(text_of(&host, "#logout").as_deref(), Some("Log out"));
+        assert_eq!(text_of(&host, "#logout-everywhere").as_deref(), Some("Log out everywhere"));
+        let hint = host.query_selector("#logout-everywhere").unwrap().unwrap();
+        assert_eq!(
+            hint.get_attribute("aria-describedby").as_deref(),
+            Some("logout-everywhere-hint")
+        );
+        assert!(text_of(&host, "#logout-everywhere-hint").unwrap().contains("every browser"));
     }
 
     #[wasm_bindgen_test]

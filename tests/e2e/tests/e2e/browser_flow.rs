@@ -463,6 +463,35 @@ async fn admin_bypass(bed: &Bed) -> Step {
     check!(method.contains("exempt from Duo"), "method {method:?}");
     let duo_rows = bed.browser.client.find_all(Locator::Css("dd.factor, dd.txid")).await;
     check!(duo_rows.context("Duo rows")?.is_empty(), "Duo rows on a bypass session");
+
+    // Another device of admin's (a session made over HTTP), then "Log out
+    // everywhere" in this browser: both end.
+    let body = json!({ "username": "admin", "password": "admin-demo-pass" });
+    let response = bed
+        .http
+        .post(bed.worker.url(routes::LOGIN))
+        .header("Origin", bed.worker.origin.as_str())
+        .json(&body)
+        .send()
+        .await
+        .context("POST /api/login from another device")?;
+    let other = e2e::set_cookie(response.headers(), SESSION_COOKIE)
+        .map(|c| e2e::cookie_value(&c))
+        .ok_or("no session for the other device")?;
+    let other_session = |cookie: String| {
+        bed.http
+            .get(bed.worker.url(routes::SESSION))
+            .header("Cookie", format!("{SESSION_COOKIE}={cookie}"))
+            .send()
+    };
+    let status = other_session(other.clone()).await.context("the other device")?.status();
+    check!(status.as_u16() == 200, "the other device's session: {status}");
+    bed.click("#logout-everywhere").await?;
+    bed.login_form().await?;
+    let (status, body) = bed.session_in_page().await?;
+    check!(status == 401, "/api/session after logging out everywhere: {status} {body}");
+    let status = other_session(other).await.context("the other device")?.status();
+    check!(status.as_u16() == 401, "the other device is still signed in: {status}");
     Ok(())
 }
 
