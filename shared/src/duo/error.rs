@@ -78,6 +78,21 @@ pub enum ConfigError {
         /// The rejected number of seconds.
         found: i64,
     },
+    /// `DUO_IKEY` (the Auth API integration key) is not exactly 20 characters long.
+    #[error("DUO_IKEY must be exactly 20 characters (found {found})")]
+    IntegrationKeyLength {
+        /// The number of characters found.
+        found: usize,
+    },
+    /// `DUO_IKEY` contains a character other than an ASCII letter or digit.
+    #[error("DUO_IKEY may contain only ASCII letters and digits")]
+    IntegrationKeyCharacters,
+    /// `DUO_SKEY` (the Auth API secret key) is not exactly 40 characters long.
+    #[error("DUO_SKEY must be exactly 40 characters")]
+    SecretKeyLength,
+    /// `DUO_SKEY` contains whitespace, a control or a non-ASCII character.
+    #[error("DUO_SKEY may contain only printable ASCII characters")]
+    SecretKeyCharacters,
     /// The User-Agent suffix
     /// ([`DuoClient::with_user_agent_suffix`](super::DuoClient::with_user_agent_suffix))
     /// contains a control character or is longer than 256 bytes.
@@ -104,6 +119,8 @@ impl ConfigError {
             | Self::RedirectUriInvalid
             | Self::RedirectUriFragment
             | Self::RedirectUriTooLong => "APP_ORIGIN",
+            Self::IntegrationKeyLength { .. } | Self::IntegrationKeyCharacters => "DUO_IKEY",
+            Self::SecretKeyLength | Self::SecretKeyCharacters => "DUO_SKEY",
             Self::JwtLifetime { .. } => "DUO_JWT_LIFETIME",
             Self::UserAgentSuffix => "DUO_USER_AGENT_SUFFIX",
         }

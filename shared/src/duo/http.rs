@@ -19,6 +19,8 @@ pub const MAX_RESPONSE_BODY: usize = 64 * 1024;
 pub enum Method {
     /// `POST`.
     Post,
+    /// `GET` (the Auth API's reads).
+    Get,
 }
 
 impl Method {
@@ -26,6 +28,7 @@ impl Method {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Post => "POST",
+            Self::Get => "GET",
         }
     }
 }

@@ -44,6 +44,7 @@
 //!
 //! Protocol reference: `duo-protocol.md`, sections 2-10.
 
+pub mod auth_api;
 mod authorize;
 mod config;
 mod error;
