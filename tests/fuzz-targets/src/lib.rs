@@ -9,7 +9,7 @@
 //! | [`callback_query`] | `edge::flow::duo_callback::CallbackQuery::parse` | `/auth/duo/callback` query |
 //! | [`headers`] | `edge::headers` (client IP, media type, length, URL split) | request headers and URL |
 //! | [`token_response`] | `DuoClient::verify_token_response` and Duo's error bodies | Duo's token endpoint |
-//! | [`id_token_claims`] | the id_token's claims, correctly signed, so checks run past the signature | Duo's token endpoint |
+//! | [`id_token_claims`] | the `id_token`'s claims, correctly signed, so checks run past the signature | Duo's token endpoint |
 //! | [`config`] | `edge::config::Config::parse`, `Maintenance::parse` | the Worker's settings |
 //!
 //! `fuzz/` runs them coverage-guided (cargo-fuzz, nightly: `scripts/fuzz.sh`);
@@ -27,8 +27,11 @@ use hmac::{Hmac, Mac};
 use shared::duo::{DuoClient, DuoUsername, Expectations, HttpResponse, Nonce, UnixTime};
 use zeroize::Zeroizing;
 
-/// Every target, by name (the corpus directory's name).
-pub const TARGETS: [(&str, fn(&[u8])); 7] = [
+/// A target: the name of its corpus directory, and its body.
+pub type Target = (&'static str, fn(&[u8]));
+
+/// Every target.
+pub const TARGETS: [Target; 7] = [
     ("login_body", login_body),
     ("cookies", cookies),
     ("callback_query", callback_query),
@@ -119,7 +122,7 @@ pub fn token_response(data: &[u8]) {
     verify(body.to_vec(), status);
 }
 
-/// id_token claims (the bytes are the payload), signed with the client
+/// `id_token` claims (the bytes are the payload), signed with the client
 /// secret, in a well-formed token response.
 pub fn id_token_claims(data: &[u8]) {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS512","typ":"JWT"}"#);

@@ -22,7 +22,8 @@ impl Rng {
     }
 
     fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % (n.max(1) as u64)).unwrap_or(0)
+        let n = u64::try_from(n.max(1)).unwrap_or(u64::MAX);
+        usize::try_from(self.next() % n).unwrap_or(0)
     }
 }
 
@@ -55,7 +56,7 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
                 let i = at.min(data.len() - 1);
                 data[i] ^= 1 << rng.below(8);
             }
-            1 => data.insert(at, u8::try_from(rng.below(256)).unwrap_or(0)),
+            1 => data.insert(at, rng.next().to_le_bytes()[0]),
             2 if at < data.len() => {
                 let end = (at + 1 + rng.below(16)).min(data.len());
                 data.drain(at..end);
@@ -95,11 +96,13 @@ fn every_target_survives_its_corpus_and_mutations_of_it() {
             eprintln!("{name}: {}", path.display());
             target(data);
         }
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ name.len() as u64);
+        let mut rng =
+            Rng(0x9E37_79B9_7F4A_7C15 ^ u64::from(name.bytes().map(u32::from).sum::<u32>()));
         for _ in 0..MUTATIONS {
             let random;
             let seed: &[u8] = if rng.below(10) == 0 {
-                random = (0..rng.below(300)).map(|_| rng.below(256) as u8).collect::<Vec<u8>>();
+                random =
+                    (0..rng.below(300)).map(|_| rng.next().to_le_bytes()[0]).collect::<Vec<u8>>();
                 &random
             } else {
                 &seeds[rng.below(seeds.len())].1
