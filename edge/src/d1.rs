@@ -187,9 +187,13 @@ impl Store for D1Store {
         id_hash: &str,
         now: u64,
     ) -> Result<Option<SessionRecord>, StoreError> {
+        // Sessions hold the name as registered: the user is found by the
+        // users table's own normalization, `lower(trim())`.
         self.first(
-            "SELECT username, method, duo_context, created_at, expires_at FROM sessions \
-             WHERE id_hash = ?1 AND revoked_at IS NULL AND expires_at > ?2",
+            "SELECT s.username, s.method, s.duo_context, s.created_at, s.expires_at, \
+             EXISTS (SELECT 1 FROM users u WHERE u.username_normalized = lower(trim(s.username)) \
+                     AND u.disabled = 0) AS user_active \
+             FROM sessions s WHERE s.id_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2",
             &[text(id_hash), number(now)],
         )
         .await

@@ -67,7 +67,8 @@ pub fn issue(
 }
 
 /// `GET /api/session`: the live session named by the cookie's value,
-/// while its user is still present and enabled. A session whose user has
+/// while its user is still present and enabled (both read in one store
+/// operation). A session whose user has
 /// been disabled or deleted since is revoked here, so it stays ended even
 /// if the user is enabled again.
 ///
@@ -87,9 +88,7 @@ pub async fn check<S: Store>(
         .await
         .map_err(Refusal::internal)?
         .ok_or_else(unauthenticated)?;
-    let key = credentials::normalize(&record.username).unwrap_or_default();
-    let user = store.user(&key).await.map_err(Refusal::internal)?;
-    if user.is_none_or(|user| user.disabled != 0) {
+    if record.user_active == 0 {
         store.revoke_session(&id_hash, now).await.map_err(Refusal::internal)?;
         return Err(Refusal::new(Reason::SessionUserUnavailable)
             .detail("the session's user is disabled or deleted: session revoked"));

@@ -58,6 +58,9 @@ pub struct SessionRecord {
     pub created_at: u64,
     /// End.
     pub expires_at: u64,
+    /// `1` while the session's user still exists and is enabled, else `0`
+    /// (read with the session, in the same statement).
+    pub user_active: u8,
 }
 
 /// One audit record (`auth_events`). Never a password, code or token.
@@ -118,7 +121,8 @@ pub trait Store {
         event: &AuditEvent,
     ) -> Result<(), StoreError>;
 
-    /// The session stored under `id_hash`, unless revoked or expired at `now`.
+    /// The session stored under `id_hash`, unless revoked or expired at
+    /// `now`, with whether its user is still active.
     async fn live_session(
         &self,
         id_hash: &str,

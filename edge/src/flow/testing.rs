@@ -207,13 +207,17 @@ impl Store for MemoryStore {
     ) -> Result<Option<SessionRecord>, StoreError> {
         YieldOnce::default().await;
         self.check()?;
+        let users = self.users.borrow();
         Ok(self.sessions.borrow().get(id_hash).and_then(|row| {
+            let key = credentials::normalize(&row.session.username).unwrap_or_default();
+            let active = users.get(&key).is_some_and(|user| user.disabled == 0);
             (row.revoked_at.is_none() && row.session.expires_at > now).then(|| SessionRecord {
                 username: row.session.username.clone(),
                 method: row.session.method.to_owned(),
                 duo_context: row.session.duo_context.clone(),
                 created_at: row.session.created_at,
                 expires_at: row.session.expires_at,
+                user_active: u8::from(active),
             })
         }))
     }

@@ -12,6 +12,7 @@
 //! |---|---|
 //! | `first_factor_sessions_and_logout` | login 200 duo/done + cookies; 400, 401 (same body), 403, 413, 415; session 200/401; logout 204 and revocation; logout-everywhere 403 without Origin, 204 ending every session of the user |
 //! | `failed_logins_are_rate_limited_per_username_and_client_per_client_and_per_username` | 429 `rate_limited` + `Retry-After`: per username and client (IPv4 address or IPv6 /64), per client, per username (softer) |
+//! | `a_disabled_users_session_ends_and_stays_ended` | session 401 once its user is disabled, revoked (not only refused) |
 //! | `concurrent_guesses_are_counted_before_they_are_verified` | the limit holds under concurrency: 60 concurrent guesses, 5 verified |
 //! | `pbkdf2_cost_in_workerd` (ignored: a measurement) | the iteration count's cost, README "Password hashes" |
 
@@ -383,6 +384,27 @@ async fn sessions_end_at_logout(api: &Api, session_id: &str, login_cookie: &str)
         error_body(api.session(Some(cookie)).await, 401, ErrorCode::Unauthenticated).await;
     }
     assert_eq!(everywhere(Some(APP_ORIGIN)).await.status().as_u16(), 204, "idempotent");
+}
+
+/// A session ends when its user is disabled (read with the session, in
+/// one D1 statement), and stays ended when the user is enabled again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disabled_users_session_ends_and_stays_ended() {
+    let api = Api::start().await;
+    let response = api.login(Attempt::json("admin", "admin-demo-pass", "192.0.2.60")).await;
+    let session = cookie_value(&set_cookie(response.headers(), "__Host-session").expect("cookie"));
+    assert_eq!(api.session(Some(&session)).await.status().as_u16(), 200);
+    let set = |disabled: u8| {
+        format!("UPDATE users SET disabled = {disabled} WHERE username_normalized = 'admin'")
+    };
+    api.worker.query(&set(1)).await.unwrap_or_else(|e| panic!("{e}"));
+    error_body(api.session(Some(&session)).await, 401, ErrorCode::Unauthenticated).await;
+    api.worker.query(&set(0)).await.unwrap_or_else(|e| panic!("{e}"));
+    error_body(api.session(Some(&session)).await, 401, ErrorCode::Unauthenticated).await;
+    let revoked = "SELECT count(*) AS n FROM sessions WHERE revoked_at IS NOT NULL";
+    let rows = api.worker.query(revoked).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows[0]["n"].as_u64(), Some(1), "revoked, not only refused");
+    api.assert_no_panic();
 }
 
 /// Waits out the last seconds of a rate-limit window (900 s, fixed; the
