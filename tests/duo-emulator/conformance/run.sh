@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Conformance: Duo's official Python SDK (duo_universal 2.3.1 from PyPI) against the emulator
+# Conformance: Duo's official Python SDK (duo_universal 2.3.1 from PyPI) and Auth API client
+# (duo_client 5.7.0, auth_api.py) against the emulator
 # binary in TLS mode. Creates/reuses a venv, starts the emulator on a free port, runs
 # conformance.py, and stops the emulator whatever happens.
 #
@@ -13,6 +14,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
 VENV="${DUO_EMULATOR_VENV:-$ROOT/target/py-venv}"
 SDK_VERSION="2.3.1"
+# Duo's official Auth API client, for the Auth API conformance (auth_api.py).
+AUTH_CLIENT_VERSION="5.7.0"
 
 log() { printf 'conformance: %s\n' "$*" >&2; }
 
@@ -24,6 +27,10 @@ fi
 if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('duo_universal') != '$SDK_VERSION')" 2>/dev/null; then
   log "installing duo_universal==$SDK_VERSION from PyPI"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "duo_universal==$SDK_VERSION"
+fi
+if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('duo_client') != '$AUTH_CLIENT_VERSION')" 2>/dev/null; then
+  log "installing duo_client==$AUTH_CLIENT_VERSION from PyPI"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "duo_client==$AUTH_CLIENT_VERSION"
 fi
 
 # 2. The emulator binary.
@@ -69,3 +76,4 @@ log "emulator at https://localhost:$PORT (CA $WORK/ca.pem)"
 
 # 4. Run the SDK against it (as "localhost", the name the certificate and the SDK check).
 "$VENV/bin/python" "$HERE/conformance.py" --host "localhost:$PORT" --ca "$WORK/ca.pem"
+"$VENV/bin/python" "$HERE/auth_api.py" --port "$PORT" --ca "$WORK/ca.pem"

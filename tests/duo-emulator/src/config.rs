@@ -43,6 +43,8 @@ pub struct Config {
     pub apps: Vec<AppConfig>,
     /// Duo users.
     pub users: Vec<UserConfig>,
+    /// Auth API applications (`/auth/v2/*`).
+    pub auth_api_apps: Vec<crate::auth_api::AuthApiApp>,
 }
 
 impl Default for Config {
@@ -59,6 +61,7 @@ impl Default for Config {
             health_fail_status: 200,
             apps: vec![AppConfig::dev()],
             users: dev_users(),
+            auth_api_apps: vec![crate::auth_api::AuthApiApp::dev()],
         }
     }
 }

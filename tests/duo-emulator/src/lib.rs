@@ -14,6 +14,7 @@
 //! The binary (`duo-emulator --help`) serves the same thing; see the crate's README for the
 //! configuration file, the control API under `/__emulator/` and TLS mode.
 
+pub mod auth_api;
 mod clock;
 mod config;
 mod control;

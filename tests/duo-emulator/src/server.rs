@@ -286,6 +286,9 @@ async fn dispatch(
             ));
         }
     }
+    if let Some(resp) = crate::auth_api::handle(shared, req) {
+        return Ok(resp);
+    }
     let path = req.path.as_str();
     let resp = match (&req.method, path) {
         (&Method::POST, "/oauth/v1/health_check") => oauth::health_check(shared, req),

@@ -28,6 +28,7 @@ pub(crate) struct Shared {
 /// Mutable state, behind one lock (never held across an await).
 pub(crate) struct Inner {
     pub apps: Vec<AppConfig>,
+    pub auth_api_apps: Vec<crate::auth_api::AuthApiApp>,
     pub users: Vec<UserConfig>,
     pub sessions: HashMap<String, Session>,
     session_order: VecDeque<String>,
@@ -67,6 +68,7 @@ impl Inner {
     fn from_config(config: &Config) -> Self {
         Self {
             apps: config.apps.clone(),
+            auth_api_apps: config.auth_api_apps.clone(),
             users: config.users.clone(),
             sessions: HashMap::new(),
             session_order: VecDeque::new(),

@@ -6,6 +6,7 @@
 //! wrangler, the emulator, the browser or a deliberate timeout, and as
 //! separate binaries they ran one after another (111 s; together about half).
 //!
+//! - [`auth_api`]: the product's Auth API client against the emulator's `/auth/v2/*`.
 //! - [`smoke`]: the SPA is served and renders; `/api/health`.
 //! - [`login`]: the first factor, rate limits and sessions over HTTP.
 //! - [`duo_flow`]: the Duo step over HTTP, every refusal of the contract.
@@ -13,6 +14,7 @@
 //! - [`maintenance`]: the Cron Trigger's pruning and the database's own rules.
 //! - [`load`]: fifty users signing in at once, each ending with their own session.
 
+mod auth_api;
 mod browser_flow;
 mod duo_flow;
 mod load;
