@@ -348,7 +348,10 @@ impl Wrangler {
     }
 
     /// The rows `sql` selects from this Worker's local D1 database, read
-    /// with `wrangler d1 execute --json` while the Worker runs.
+    /// with `wrangler d1 execute --json` while the Worker runs. Reads only,
+    /// or writes before the Worker has written anything: once it has, its
+    /// workerd holds the database and a write from outside waits forever
+    /// (seed such rows with [`Wrangler::start_seeded`] instead).
     pub async fn query(&self, sql: &str) -> Result<Vec<serde_json::Value>, String> {
         let root = workspace_root();
         let output = tokio::process::Command::new(root.join("node_modules/.bin/wrangler"))

@@ -386,21 +386,32 @@ async fn sessions_end_at_logout(api: &Api, session_id: &str, login_cookie: &str)
     assert_eq!(everywhere(Some(APP_ORIGIN)).await.status().as_u16(), 204, "idempotent");
 }
 
-/// A session ends when its user is disabled (read with the session, in
-/// one D1 statement), and stays ended when the user is enabled again.
+/// A session whose user is disabled ends, and stays ended: the session and
+/// its user's state are read in one D1 statement. (The database is seeded
+/// before the Worker starts: a write from outside while `wrangler dev`
+/// holds the local database waits for it.)
 #[tokio::test(flavor = "multi_thread")]
 async fn a_disabled_users_session_ends_and_stays_ended() {
-    let api = Api::start().await;
-    let response = api.login(Attempt::json("admin", "admin-demo-pass", "192.0.2.60")).await;
-    let session = cookie_value(&set_cookie(response.headers(), "__Host-session").expect("cookie"));
-    assert_eq!(api.session(Some(&session)).await.status().as_u16(), 200);
-    let set = |disabled: u8| {
-        format!("UPDATE users SET disabled = {disabled} WHERE username_normalized = 'admin'")
-    };
-    api.worker.query(&set(1)).await.unwrap_or_else(|e| panic!("{e}"));
-    error_body(api.session(Some(&session)).await, 401, ErrorCode::Unauthenticated).await;
-    api.worker.query(&set(0)).await.unwrap_or_else(|e| panic!("{e}"));
-    error_body(api.session(Some(&session)).await, 401, ErrorCode::Unauthenticated).await;
+    use edge::session::SessionId;
+    let (erin, alice) = (SessionId::from_random(&[41; 32]), SessionId::from_random(&[42; 32]));
+    let now = unix_now();
+    let seed = format!(
+        "INSERT INTO sessions (id_hash, username, method, created_at, expires_at) VALUES \
+           ('{}', 'erin', 'bypass', {now}, {later}), ('{}', 'Alice', 'bypass', {now}, {later});",
+        erin.storage_key(),
+        alice.storage_key(),
+        later = now + 3600,
+    );
+    let worker = Wrangler::start_seeded(&default_vars(APP_ORIGIN), &[&seed])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let api = Api::with_worker(worker);
+    // erin is disabled in the demo data; alice is not.
+    let status = api.session(Some(&alice.to_cookie_value())).await.status().as_u16();
+    assert_eq!(status, 200, "an enabled user's session (stored as typed: Alice)");
+    let erins = erin.to_cookie_value();
+    error_body(api.session(Some(&erins)).await, 401, ErrorCode::Unauthenticated).await;
+    error_body(api.session(Some(&erins)).await, 401, ErrorCode::Unauthenticated).await;
     let revoked = "SELECT count(*) AS n FROM sessions WHERE revoked_at IS NOT NULL";
     let rows = api.worker.query(revoked).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(rows[0]["n"].as_u64(), Some(1), "revoked, not only refused");
