@@ -115,12 +115,7 @@ impl Config {
     /// The first setting that is missing or invalid.
     #[cfg(target_arch = "wasm32")]
     pub fn from_env(env: &worker::Env) -> Result<Self, ConfigProblem> {
-        Self::parse(|name| {
-            // `Var`/`Secret` print their value when formatted: take the JS
-            // string out of the binding without formatting it.
-            let binding = env.var(name).ok()?;
-            wasm_bindgen::JsValue::from(binding).as_string().map(Zeroizing::new)
-        })
+        Self::parse(|name| env_value(env, name))
     }
 
     /// Parses settings given by `lookup` (the environment, or a test's map).
@@ -192,6 +187,15 @@ impl Config {
     }
 }
 
+/// Setting `name` of the Worker's environment. `Var`/`Secret` print their
+/// value when formatted: the JS string is taken out of the binding without
+/// formatting it.
+#[cfg(target_arch = "wasm32")]
+fn env_value(env: &worker::Env, name: &str) -> Option<Zeroizing<String>> {
+    let binding = env.var(name).ok()?;
+    wasm_bindgen::JsValue::from(binding).as_string().map(Zeroizing::new)
+}
+
 /// The settings scheduled maintenance needs, parsed alone: pruning goes on
 /// while a Duo setting is broken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,10 +213,7 @@ impl Maintenance {
     /// The first setting that is invalid.
     #[cfg(target_arch = "wasm32")]
     pub fn from_env(env: &worker::Env) -> Result<Self, ConfigProblem> {
-        Self::parse(&|name: &str| {
-            let binding = env.var(name).ok()?;
-            wasm_bindgen::JsValue::from(binding).as_string().map(Zeroizing::new)
-        })
+        Self::parse(&|name: &str| env_value(env, name))
     }
 
     /// Parses them from `lookup`.
