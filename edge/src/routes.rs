@@ -23,7 +23,7 @@ use crate::flow::session::{self, IssuedSession};
 use crate::flow::store::Store as _;
 use crate::flow::{Ctx, Random, Reason, Refusal, Step, audit::Trail, check_origin};
 use crate::password::WebCryptoVerifier;
-use crate::{headers, request, respond};
+use crate::{request, respond};
 
 thread_local! {
     // A Worker isolate is single-threaded: one memo per isolate.
@@ -152,18 +152,18 @@ pub async fn start(req: Request, env: &Env) -> worker::Result<Response> {
     }
 }
 
-/// `GET /auth/duo/callback`: 303 to `/` with a session, or to `/?error=<code>`.
+/// `GET /auth/duo/callback` with the URL's `query` (read once, by the
+/// router): 303 to `/` with a session, or to `/?error=<code>`.
 ///
 /// # Errors
 /// Only if the runtime cannot build a response.
-pub async fn callback(req: Request, env: &Env) -> worker::Result<Response> {
+pub async fn callback(req: Request, env: &Env, query: &str) -> worker::Result<Response> {
     let ctx = request::ctx(&req);
     let (store, config, random) = match ready(env, Step::DuoCallback, &ctx).await {
         Ok(ready) => ready,
         Err(refusal) => return refused(Step::DuoCallback, &refusal),
     };
-    let url = request::url(&req);
-    let query = CallbackQuery::parse(headers::path_and_query(&url).1);
+    let query = CallbackQuery::parse(query);
     let login = request::cookie(&req, LOGIN_COOKIE);
     let transport = FetchTransport::default();
     match duo_callback(&store, &transport, &config, &query, login.as_deref(), &ctx, &random).await {

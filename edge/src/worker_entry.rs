@@ -16,7 +16,7 @@ const ASSETS_BINDING: &str = "ASSETS";
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let url = request::url(&req);
-    let (path, _) = headers::path_and_query(&url);
+    let (path, query) = headers::path_and_query(&url);
     match (req.method(), path) {
         (Method::Get, paths::HEALTH) => health(&env),
         (Method::Post, paths::LOGIN) => answer(routes::login(req, &env).await),
@@ -26,7 +26,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             answer(routes::logout_everywhere(req, &env).await)
         }
         (Method::Post, paths::DUO_START) => routes::start(req, &env).await,
-        (Method::Get, paths::DUO_CALLBACK) => routes::callback(req, &env).await,
+        (Method::Get, paths::DUO_CALLBACK) => routes::callback(req, &env, query).await,
         // Any other method or path under the API prefixes: a JSON 404.
         (_, other) if other.starts_with("/api/") || other.starts_with("/auth/") => not_found(),
         // Everything else is the SPA's (run_worker_first sends only the
