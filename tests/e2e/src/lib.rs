@@ -198,11 +198,31 @@ async fn wrangler_d1(
     file: Option<&Path>,
     log: &std::fs::File,
 ) -> Result<(), String> {
-    let root = workspace_root();
     let out = log.try_clone().map_err(|e| e.to_string())?;
     let err = log.try_clone().map_err(|e| e.to_string())?;
     let described = format!("wrangler d1 {}", args.join(" "));
-    let status = tokio::process::Command::new(root.join("node_modules/.bin/wrangler"))
+    let status = d1_command(config, persist, args, file)
+        .stdout(out)
+        .stderr(err)
+        .kill_on_drop(true)
+        .status()
+        .await
+        .map_err(|e| format!("{described}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{described} failed: {status}")) }
+}
+
+/// `wrangler d1 ARGS [FILE] --config CONFIG --persist-to PERSIST` (the file
+/// right after `--file`, the last of `args`), run from the workspace root
+/// with nothing asked of the network.
+fn d1_command(
+    config: Option<&Path>,
+    persist: &Path,
+    args: &[&str],
+    file: Option<&Path>,
+) -> tokio::process::Command {
+    let root = workspace_root();
+    let mut command = tokio::process::Command::new(root.join("node_modules/.bin/wrangler"));
+    command
         .current_dir(&root)
         .arg("d1")
         .args(args)
@@ -213,14 +233,8 @@ async fn wrangler_d1(
         .env("CI", "1")
         .env("WRANGLER_SEND_METRICS", "false")
         .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .kill_on_drop(true)
-        .status()
-        .await
-        .map_err(|e| format!("{described}: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("{described} failed: {status}")) }
+        .stdin(Stdio::null());
+    command
 }
 
 /// Settings for a test Worker: the development defaults, which tests may override.
@@ -353,16 +367,8 @@ impl Wrangler {
     /// workerd holds the database and a write from outside waits forever
     /// (seed such rows with [`Wrangler::start_seeded`] instead).
     pub async fn query(&self, sql: &str) -> Result<Vec<serde_json::Value>, String> {
-        let root = workspace_root();
-        let output = tokio::process::Command::new(root.join("node_modules/.bin/wrangler"))
-            .current_dir(&root)
-            .args(["d1", "execute", "DB", "--local", "--json", "--command", sql])
-            .args(self.config.iter().flat_map(|c| [Path::new("--config"), c.as_path()]))
-            .arg("--persist-to")
-            .arg(&self.persist)
-            .env("CI", "1")
-            .env("WRANGLER_SEND_METRICS", "false")
-            .stdin(Stdio::null())
+        let args = ["execute", "DB", "--local", "--json", "--command", sql];
+        let output = d1_command(self.config.as_deref(), &self.persist, &args, None)
             .output()
             .await
             .map_err(|e| format!("wrangler d1 execute: {e}"))?;
