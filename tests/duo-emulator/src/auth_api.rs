@@ -23,7 +23,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha512};
 
 use crate::config::{Capability, NewUserPolicy, UserStatus};
-use crate::state::{Shared, duo_key};
+use crate::jwt::hmac_sha512;
+use crate::state::{Shared, duo_key, hex};
 use crate::web::{Req, Resp, json as json_response, refused};
 
 /// How far a request's date may be from the emulator's clock (Duo's mock: 300 s).
@@ -244,17 +245,8 @@ fn x_duo_hash(headers: &[(String, String)]) -> String {
     hex(&Sha512::digest(joined.join("\0").as_bytes()))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
 fn hmac_sha512_hex(key: &[u8], message: &str) -> String {
-    let Ok(mut mac) = <Hmac<Sha512> as Mac>::new_from_slice(key) else { return String::new() };
-    mac.update(message.as_bytes());
-    hex(&mac.finalize().into_bytes())
+    hex(&hmac_sha512(key, message.as_bytes()))
 }
 
 fn hmac_sha1_hex(key: &[u8], message: &str) -> String {
@@ -284,8 +276,8 @@ pub fn parse_rfc2822(text: &str) -> Option<i64> {
     let offset = match zone {
         "GMT" | "UTC" | "UT" | "Z" => 0,
         z if z.len() == 5 && (z.starts_with('+') || z.starts_with('-')) => {
-            let hours: i64 = z[1..3].parse().ok()?;
-            let minutes: i64 = z[3..5].parse().ok()?;
+            let hours: i64 = z.get(1..3)?.parse().ok()?;
+            let minutes: i64 = z.get(3..5)?.parse().ok()?;
             let sign = if z.starts_with('-') { -1 } else { 1 };
             sign * (hours * 3600 + minutes * 60)
         }
@@ -413,6 +405,7 @@ mod tests {
         );
         assert_eq!(parse_rfc2822("Tue, 21 Okt 2012 17:29:18 -0000"), None);
         for bad in [
+            "Tue, 21 Aug 2012 17:29:18 +1\u{e9}1",
             "",
             "yesterday",
             "Tue, 21 Aug 2012 17:29 -0000",

@@ -135,7 +135,7 @@ fn json_object(segment: &str) -> Result<Map<String, Value>, JwtError> {
     }
 }
 
-fn hmac_sha512(key: &[u8], data: &[u8]) -> Vec<u8> {
+pub(crate) fn hmac_sha512(key: &[u8], data: &[u8]) -> Vec<u8> {
     // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
     match Hmac::<Sha512>::new_from_slice(key) {
         Ok(mut mac) => {
