@@ -45,6 +45,12 @@ pub struct Config {
     pub users: Vec<UserConfig>,
     /// Auth API applications (`/auth/v2/*`).
     pub auth_api_apps: Vec<crate::auth_api::AuthApiApp>,
+    /// Seconds an Auth API push or phone call waits for the tester before it
+    /// times out (Duo: 60).
+    pub auth_timeout_seconds: i64,
+    /// Consecutive wrong Auth API passcodes that lock a user out (Duo's
+    /// default: 10; 0 never locks).
+    pub lockout_after_failures: u32,
 }
 
 impl Default for Config {
@@ -62,6 +68,8 @@ impl Default for Config {
             apps: vec![AppConfig::dev()],
             users: dev_users(),
             auth_api_apps: vec![crate::auth_api::AuthApiApp::dev()],
+            auth_timeout_seconds: 60,
+            lockout_after_failures: 10,
         }
     }
 }
@@ -336,6 +344,30 @@ impl Config {
                 return Err(ConfigError::Invalid(format!("duplicate client_id {}", app.client_id)));
             }
         }
+        let mut ikeys = BTreeSet::new();
+        for app in &self.auth_api_apps {
+            if app.ikey.chars().count() != 20 || !app.ikey.is_ascii() {
+                return Err(ConfigError::Invalid(format!(
+                    "Auth API ikey {} must be 20 ASCII characters",
+                    app.ikey
+                )));
+            }
+            if app.skey.chars().count() != 40 || !app.skey.is_ascii() {
+                return Err(ConfigError::Invalid(format!(
+                    "the skey of Auth API application {} must be 40 ASCII characters",
+                    app.ikey
+                )));
+            }
+            if !ikeys.insert(app.ikey.as_str()) {
+                return Err(ConfigError::Invalid(format!("duplicate Auth API ikey {}", app.ikey)));
+            }
+        }
+        if !(1..=3600).contains(&self.auth_timeout_seconds) {
+            return Err(ConfigError::Invalid(format!(
+                "auth_timeout_seconds must be 1 to 3600, not {}",
+                self.auth_timeout_seconds
+            )));
+        }
         let mut names = BTreeSet::new();
         for user in &self.users {
             user.validate()?;
@@ -414,6 +446,12 @@ mod tests {
         let dup = "[[users]]\nusername = \"a\"\n[[users]]\nusername = \"b\"\naliases = [\"A\"]\n";
         assert!(matches!(Config::from_toml(dup), Err(ConfigError::Invalid(_))));
         assert!(matches!(Config::from_toml("nonsense = 1"), Err(ConfigError::Parse(..))));
+        let short_skey = "[[auth_api_apps]]\nikey = \"DIAUTHAPI00000000001\"\nskey = \"x\"\n";
+        assert!(matches!(Config::from_toml(short_skey), Err(ConfigError::Invalid(_))));
+        assert!(matches!(
+            Config::from_toml("auth_timeout_seconds = 0"),
+            Err(ConfigError::Invalid(_))
+        ));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use crate::auth_api::ledger::{Action, ActionError, SmsBatch, Transaction};
 use crate::config::{AppConfig, UserConfig};
 use crate::params::Params;
 use crate::state::{Fault, FaultRule, Inner, Script, ScriptEntry, Shared};
@@ -35,6 +36,18 @@ impl<T> OneOrMany<T> {
 #[serde(deny_unknown_fields)]
 struct ClockRequest {
     offset_seconds: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActionRequest {
+    action: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActivateRequest {
+    activation_code: String,
 }
 
 fn bad_request(message: impl Into<String>) -> Resp {
@@ -85,6 +98,21 @@ pub(crate) fn handle(shared: &Shared, req: &Req) -> Resp {
         (&Method::GET, "/config") => json(200, &config(&shared.lock())),
         (&Method::POST, "/apps") => post_apps(shared, req),
         (&Method::POST, "/users") => post_users(shared, req),
+        (&Method::GET, "/transactions") => transactions(shared, req),
+        (&Method::POST, route) if route.starts_with("/transactions/") => {
+            act(shared, req, route.trim_start_matches("/transactions/"))
+        }
+        (&Method::GET, "/sms") => sms(shared, req),
+        (&Method::GET, "/enrollments") => {
+            json(200, &json!({"enrollments": shared.lock().auth_api.enrollments}))
+        }
+        (&Method::POST, "/activate") => match parse::<ActivateRequest>(req) {
+            Ok(body) => match crate::auth_api::activate(shared, &body.activation_code) {
+                Ok(user) => json(200, &json!({"activated": true, "user": user})),
+                Err(why) => json(409, &json!({"error": "conflict", "message": why})),
+            },
+            Err(msg) => bad_request(msg),
+        },
         _ => json(
             404,
             &json!({"error": "not_found", "message": "No such control route; see GET /__emulator."}),
@@ -102,6 +130,8 @@ fn index() -> Value {
             "GET /__emulator/requests", "DELETE /__emulator/requests",
             "POST /__emulator/reset", "GET /__emulator/config",
             "POST /__emulator/apps", "POST /__emulator/users",
+            "GET /__emulator/transactions", "POST /__emulator/transactions/{txid}",
+            "GET /__emulator/sms", "GET /__emulator/enrollments", "POST /__emulator/activate",
         ],
     })
 }
@@ -218,4 +248,60 @@ fn post_users(shared: &Shared, req: &Req) -> Resp {
         inner.users.push(user);
     }
     json(200, &config(&inner))
+}
+
+/// `GET /__emulator/transactions[?user=NAME]`: Auth API transactions, oldest first.
+fn transactions(shared: &Shared, req: &Req) -> Resp {
+    let query = Params::from_query(req.query.as_deref());
+    let now = shared.now().secs();
+    let mut inner = shared.lock();
+    if inner.auth_api.expire(now) {
+        shared.changed.notify_waiters();
+    }
+    let primary = query.get("user").map(|name| inner.script_key(name));
+    let list: Vec<&Transaction> = inner
+        .auth_api
+        .all()
+        .into_iter()
+        .filter(|t| primary.as_ref().is_none_or(|p| t.user.eq_ignore_ascii_case(p)))
+        .collect();
+    json(200, &json!({"transactions": list}))
+}
+
+/// `POST /__emulator/transactions/{txid}` `{"action": "approve"|"deny"|"fraud"|"answer"|"timeout"}`.
+fn act(shared: &Shared, req: &Req, txid: &str) -> Resp {
+    let action = match parse::<ActionRequest>(req) {
+        Ok(body) => match Action::parse(&body.action) {
+            Some(action) => action,
+            None => {
+                return bad_request("action must be approve, deny, fraud, answer or timeout");
+            }
+        },
+        Err(msg) => return bad_request(msg),
+    };
+    let answer = match shared.lock().auth_api.act(txid, action) {
+        Ok(txn) => json(200, &json!({"transaction": txn})),
+        Err(ActionError::Unknown) => {
+            json(404, &json!({"error": "not_found", "message": ActionError::Unknown.message()}))
+        }
+        Err(error) => json(409, &json!({"error": "conflict", "message": error.message()})),
+    };
+    shared.changed.notify_waiters();
+    answer
+}
+
+/// `GET /__emulator/sms[?user=NAME]`: the SMS passcode batches sent, oldest first.
+fn sms(shared: &Shared, req: &Req) -> Resp {
+    let query = Params::from_query(req.query.as_deref());
+    let inner = shared.lock();
+    let primary = query.get("user").map(|name| inner.script_key(name));
+    let mut list: Vec<&SmsBatch> = inner
+        .auth_api
+        .sms
+        .iter()
+        .filter(|(user, _)| primary.as_ref().is_none_or(|p| *user == p))
+        .flat_map(|(_, batches)| batches)
+        .collect();
+    list.sort_by_key(|b| b.sent);
+    json(200, &json!({"sms": list}))
 }

@@ -23,6 +23,7 @@ mod id_token;
 mod jwt;
 mod oauth;
 mod params;
+mod phone;
 mod prompt;
 mod pyjson;
 #[cfg(test)]

@@ -26,7 +26,7 @@ use crate::state::{Endpoint, Fault, LogEntry, Shared};
 use crate::web::{
     HandlerError, Refusal, Req, Resp, Scheme, html, internal_error, json, refused, response,
 };
-use crate::{control, jwt, oauth, prompt, tls};
+use crate::{control, jwt, oauth, phone, prompt, tls};
 
 /// Largest request body read.
 const MAX_BODY: usize = 1 << 20;
@@ -226,12 +226,7 @@ async fn handle(
     if req.path == control::PREFIX || req.path.starts_with("/__emulator/") {
         return Ok(control::handle(&shared, &req));
     }
-    let endpoint = match req.path.as_str() {
-        "/oauth/v1/health_check" => Some(Endpoint::HealthCheck),
-        "/oauth/v1/token" => Some(Endpoint::Token),
-        "/oauth/v1/authorize" => Some(Endpoint::Authorize),
-        _ => None,
-    };
+    let endpoint = Endpoint::of_path(&req.path);
     let result = dispatch(&shared, &req, endpoint).await;
     let (status, refusal) = match &result {
         Ok(resp) => {
@@ -266,7 +261,9 @@ async fn dispatch(
             let status = if drop {
                 None
             } else {
-                inner.take_first_fault(endpoint, |f| matches!(f, Fault::HttpStatus { .. }))
+                inner.take_first_fault(endpoint, |f| {
+                    matches!(f, Fault::HttpStatus { .. } | Fault::DuoError { .. })
+                })
             };
             (latency, drop, status)
         };
@@ -276,17 +273,30 @@ async fn dispatch(
         if drop {
             return Err(HandlerError::Drop);
         }
-        if let Some(Fault::HttpStatus { status, body }) = status {
-            let body = body.unwrap_or_else(|| {
-                format!("<html><head><title>{status}</title></head><body><h1>{status}</h1>Injected by duo-emulator.</body></html>\n")
-            });
-            return Ok(refused(
-                response(status, &[(header::CONTENT_TYPE, "text/html")], body),
-                "http_status fault",
-            ));
+        match status {
+            Some(Fault::HttpStatus { status, body }) => {
+                let body = body.unwrap_or_else(|| {
+                    format!("<html><head><title>{status}</title></head><body><h1>{status}</h1>Injected by duo-emulator.</body></html>\n")
+                });
+                return Ok(refused(
+                    response(status, &[(header::CONTENT_TYPE, "text/html")], body),
+                    "http_status fault",
+                ));
+            }
+            Some(Fault::DuoError { status, code, message, message_detail }) => {
+                let mut body = json!({"stat": "FAIL", "code": code, "message": message});
+                if let Some(detail) = message_detail {
+                    body["message_detail"] = json!(detail);
+                }
+                return Ok(refused(json(status, &body), "duo_error fault"));
+            }
+            _ => {}
         }
     }
-    if let Some(resp) = crate::auth_api::handle(shared, req) {
+    if let Some(result) = crate::auth_api::handle(shared, req).await {
+        return Ok(malformed(shared, endpoint, result?));
+    }
+    if let Some(resp) = phone::handle(shared, req) {
         return Ok(resp);
     }
     let path = req.path.as_str();
@@ -307,19 +317,21 @@ async fn dispatch(
         ) => json(405, &json!({"stat": "FAIL", "code": 40501, "message": "Method not allowed"})),
         _ => json(404, &json!({"stat": "FAIL", "code": 40401, "message": "Resource not found"})),
     };
-    if matches!(endpoint, Some(Endpoint::HealthCheck | Endpoint::Token)) {
-        let malformed = shared.lock().take_first_fault(endpoint.unwrap_or(Endpoint::Any), |f| {
-            matches!(f, Fault::MalformedJson)
-        });
-        if malformed.is_some() {
-            let body = "{\"stat\": \"OK\", \"response\": {\"timestamp\": ";
-            return Ok(refused(
-                response(200, &[(header::CONTENT_TYPE, "application/json")], body),
-                "malformed_json fault",
-            ));
-        }
+    Ok(malformed(shared, endpoint, resp))
+}
+
+/// The answer, or truncated JSON in its place when a `malformed_json` fault applies.
+fn malformed(shared: &Shared, endpoint: Option<Endpoint>, resp: Resp) -> Resp {
+    let Some(endpoint) = endpoint.filter(|e| e.answers_json()) else { return resp };
+    let fault = shared.lock().take_first_fault(endpoint, |f| matches!(f, Fault::MalformedJson));
+    if fault.is_none() {
+        return resp;
     }
-    Ok(resp)
+    let body = "{\"stat\": \"OK\", \"response\": {\"timestamp\": ";
+    refused(
+        response(200, &[(header::CONTENT_TYPE, "application/json")], body),
+        "malformed_json fault",
+    )
 }
 
 fn log(shared: &Shared, req: &Req, endpoint: Option<Endpoint>, status: u16, error: Option<String>) {
@@ -390,7 +402,8 @@ fn index_page(shared: &Shared) -> String {
         "Duo emulator",
         &format!(
             "<h1>Duo emulator</h1><p>Endpoints: <code>POST /oauth/v1/health_check</code>, \
-<code>GET /oauth/v1/authorize</code>, <code>POST /oauth/v1/token</code>; control API under \
+<code>GET /oauth/v1/authorize</code>, <code>POST /oauth/v1/token</code>; the Auth API under \
+<code>/auth/v2/</code>, with each user's <a href=\"/phone\">phone</a>; control API under \
 <code>/__emulator/</code>.</p><h2>Applications</h2><ul>{apps}</ul><h2>Users</h2><ul>{users}</ul>"
         ),
     )

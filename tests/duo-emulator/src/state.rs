@@ -23,6 +23,8 @@ pub(crate) struct Shared {
     pub config: Config,
     clock: Arc<dyn Clock>,
     inner: Mutex<Inner>,
+    /// Woken whenever an Auth API transaction changes (long polls wait on it).
+    pub changed: tokio::sync::Notify,
 }
 
 /// Mutable state, behind one lock (never held across an await).
@@ -39,12 +41,14 @@ pub(crate) struct Inner {
     pub clock_offset: i64,
     pub log: VecDeque<LogEntry>,
     next_seq: u64,
+    /// Auth API transactions, SMS passcodes, failures and enrollments.
+    pub auth_api: crate::auth_api::ledger::Ledger,
 }
 
 impl Shared {
     pub fn new(config: Config, clock: Arc<dyn Clock>) -> Self {
         let inner = Inner::from_config(&config);
-        Self { config, clock, inner: Mutex::new(inner) }
+        Self { config, clock, inner: Mutex::new(inner), changed: tokio::sync::Notify::new() }
     }
 
     /// Locks the state (a panic elsewhere never wedges the emulator).
@@ -61,6 +65,7 @@ impl Shared {
     /// Forgets everything that happened since startup.
     pub fn reset(&self) {
         *self.lock() = Inner::from_config(&self.config);
+        self.changed.notify_waiters();
     }
 }
 
@@ -79,6 +84,7 @@ impl Inner {
             clock_offset: 0,
             log: VecDeque::new(),
             next_seq: 1,
+            auth_api: crate::auth_api::ledger::Ledger::default(),
         }
     }
 
@@ -234,8 +240,44 @@ pub enum Endpoint {
     Token,
     /// `GET /oauth/v1/authorize`.
     Authorize,
-    /// All three.
+    /// `/auth/v2/check`.
+    Check,
+    /// `/auth/v2/preauth`.
+    Preauth,
+    /// `/auth/v2/auth`.
+    Auth,
+    /// `/auth/v2/auth_status`.
+    AuthStatus,
+    /// Every `/auth/v2/` path (the four above, `ping`, `enroll`, `enroll_status`).
+    AuthApi,
+    /// Every endpoint above.
     Any,
+}
+
+impl Endpoint {
+    /// The endpoint a request path is, if faults can target it.
+    pub(crate) fn of_path(path: &str) -> Option<Self> {
+        Some(match path {
+            "/oauth/v1/health_check" => Self::HealthCheck,
+            "/oauth/v1/token" => Self::Token,
+            "/oauth/v1/authorize" => Self::Authorize,
+            "/auth/v2/check" => Self::Check,
+            "/auth/v2/preauth" => Self::Preauth,
+            "/auth/v2/auth" => Self::Auth,
+            "/auth/v2/auth_status" => Self::AuthStatus,
+            p if p.starts_with("/auth/v2/") => Self::AuthApi,
+            _ => return None,
+        })
+    }
+
+    /// Whether the endpoint answers JSON (a `malformed_json` fault applies).
+    pub(crate) fn answers_json(self) -> bool {
+        self != Self::Authorize
+    }
+
+    fn is_auth_api(self) -> bool {
+        matches!(self, Self::Check | Self::Preauth | Self::Auth | Self::AuthStatus | Self::AuthApi)
+    }
 }
 
 /// A fault to inject.
@@ -266,6 +308,15 @@ pub enum Fault {
     DropConnection,
     /// Answer 200 with truncated JSON.
     MalformedJson,
+    /// Answer Duo's JSON failure: `{"stat": "FAIL", "code", "message"[, "message_detail"]}`
+    /// with this HTTP status (e.g. 429 and 42901 "Too Many Requests", or a 5xx).
+    DuoError {
+        status: u16,
+        code: u32,
+        message: String,
+        #[serde(default)]
+        message_detail: Option<String>,
+    },
     /// The next `id_token` is defective.
     IdToken { defect: IdTokenDefect },
     /// Shift the emulator's clock (applied at once, not a rule).
@@ -317,7 +368,7 @@ pub struct FaultRule {
     #[serde(flatten)]
     pub fault: Fault,
     /// Endpoint it applies to (default: the health check for `health_fail`, the token endpoint
-    /// for `id_token`, otherwise all three).
+    /// for `id_token`, otherwise every endpoint).
     #[serde(default)]
     pub endpoint: Option<Endpoint>,
     /// How many requests it applies to (default: until cleared; 1 for `id_token`).
@@ -343,7 +394,11 @@ impl FaultRule {
     }
 
     fn applies_to(&self, endpoint: Endpoint) -> bool {
-        matches!(self.endpoint, None | Some(Endpoint::Any)) || self.endpoint == Some(endpoint)
+        match self.endpoint {
+            None | Some(Endpoint::Any) => true,
+            Some(Endpoint::AuthApi) => endpoint.is_auth_api(),
+            Some(target) => target == endpoint,
+        }
     }
 }
 

@@ -1,5 +1,8 @@
 //! Duo's Auth API v2 (`/auth/v2/*`), as Duo verifies and answers it
-//! (`duo-auth-api.md`): `ping` (unsigned), `check` and `preauth`.
+//! (`duo-auth-api.md`): `ping` (unsigned), `check`, `preauth`, `auth`
+//! (push, phone, SMS, passcode, auto; synchronous or not), `auth_status`
+//! (a long poll), `enroll` and `enroll_status`. Pushes and calls wait for a
+//! tester on the phone page (`crate::phone`) or the control API.
 //!
 //! Every signed request is verified the way Duo's own mock does it and every
 //! official client needs: the `Authorization: Basic base64(ikey:hex)` header,
@@ -22,10 +25,16 @@ use http::{Method, header};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha512};
 
-use crate::config::{Capability, NewUserPolicy, UserStatus};
+use crate::config::{Capability, NewUserPolicy, UserConfig, UserStatus};
 use crate::jwt::hmac_sha512;
 use crate::state::{Shared, duo_key, hex};
-use crate::web::{Req, Resp, json as json_response, refused};
+use crate::web::{HandlerError, Req, Resp, json as json_response, refused};
+
+mod enroll;
+mod factors;
+pub(crate) mod ledger;
+
+pub(crate) use enroll::{ACTIVATE_PREFIX, activate};
 
 /// How far a request's date may be from the emulator's clock (Duo's mock: 300 s).
 pub const SIGNATURE_WINDOW_SECONDS: i64 = 300;
@@ -92,25 +101,46 @@ impl Failure {
 }
 
 /// Handles `/auth/v2/*`; `None` for another path.
-pub(crate) fn handle(shared: &Shared, req: &Req) -> Option<Resp> {
+pub(crate) async fn handle(shared: &Shared, req: &Req) -> Option<Result<Resp, HandlerError>> {
+    const SIGNED: [(&str, Method); 6] = [
+        ("/auth/v2/preauth", Method::POST),
+        ("/auth/v2/auth", Method::POST),
+        ("/auth/v2/auth_status", Method::GET),
+        ("/auth/v2/enroll", Method::POST),
+        ("/auth/v2/enroll_status", Method::POST),
+        ("/auth/v2/check", Method::GET),
+    ];
+    let path = req.path.as_str();
+    if !path.starts_with("/auth/v2/") {
+        return None;
+    }
     let now = shared.now().secs();
-    let resp = match (&req.method, req.path.as_str()) {
-        (&Method::GET, "/auth/v2/ping") => ok(&json!({"time": now})),
-        (&(Method::GET | Method::POST), "/auth/v2/check") => match verify(shared, req, now) {
-            Ok(_) => ok(&json!({"time": now})),
-            Err(failure) => failure.respond(),
-        },
-        (&Method::POST, "/auth/v2/preauth") => match verify(shared, req, now) {
-            Ok(verified) => preauth(shared, req, &verified),
-            Err(failure) => failure.respond(),
-        },
-        (_, "/auth/v2/ping" | "/auth/v2/check" | "/auth/v2/preauth") => {
+    if path == "/auth/v2/ping" {
+        return Some(Ok(if req.method == Method::GET {
+            ok(&json!({"time": now}))
+        } else {
             fail(405, 40501, "Method not allowed", None)
-        }
-        (_, path) if path.starts_with("/auth/v2/") => fail(404, 40401, "Resource not found", None),
-        _ => return None,
+        }));
+    }
+    let Some((_, method)) = SIGNED.iter().find(|(p, _)| *p == path) else {
+        return Some(Ok(fail(404, 40401, "Resource not found", None)));
     };
-    Some(resp)
+    // `check` answers GET and POST (XSOAR's test button POSTs it).
+    if req.method != method && !(path == "/auth/v2/check" && req.method == Method::POST) {
+        return Some(Ok(fail(405, 40501, "Method not allowed", None)));
+    }
+    let verified = match verify(shared, req, now) {
+        Ok(verified) => verified,
+        Err(failure) => return Some(Ok(failure.respond())),
+    };
+    Some(match path {
+        "/auth/v2/check" => Ok(ok(&json!({"time": now}))),
+        "/auth/v2/preauth" => Ok(preauth(shared, req, &verified)),
+        "/auth/v2/auth" => factors::auth(shared, &verified).await,
+        "/auth/v2/auth_status" => Ok(factors::auth_status(shared, &verified).await),
+        "/auth/v2/enroll" => enroll::enroll(shared, req, &verified),
+        _ => Ok(enroll::enroll_status(shared, &verified)),
+    })
 }
 
 /// A verified request: its application and parameters.
@@ -301,23 +331,38 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The user a request names with exactly one of `username` and `user_id`:
+/// `Ok(None)` when Duo does not know them, `Err` (the parameter Duo's 40002
+/// names) when the request names none or both.
+fn named_user(shared: &Shared, verified: &Verified) -> Result<Option<UserConfig>, &'static str> {
+    let inner = shared.lock();
+    match (verified.one("username"), verified.one("user_id")) {
+        (Some(name), None) => Ok(inner.user(name).cloned()),
+        (None, Some(id)) => {
+            Ok(inner.users.iter().find(|u| duo_key("DU", &u.username) == id).cloned())
+        }
+        _ => Err("username"),
+    }
+}
+
+/// Duo's answer to a missing or invalid parameter.
+fn invalid(parameter: &str) -> Resp {
+    let mut body = json!({"stat": "FAIL", "code": 40002, "message": "Invalid request parameters"});
+    body["message_detail"] = json!(parameter);
+    refused(json_response(400, &body), format!("invalid parameter {parameter}"))
+}
+
 /// `POST /auth/v2/preauth`.
 fn preauth(shared: &Shared, req: &Req, verified: &Verified) -> Resp {
-    let (username, user_id) = (verified.one("username"), verified.one("user_id"));
-    let inner = shared.lock();
-    let user = match (username, user_id) {
-        (Some(name), None) => inner.user(name).cloned(),
-        (None, Some(id)) => inner.users.iter().find(|u| duo_key("DU", &u.username) == id).cloned(),
-        (Some(_), Some(_)) => {
-            return fail(400, 40002, "Invalid request parameters", Some("username"));
-        }
-        (None, None) => return fail(400, 40002, "Invalid request parameters", Some("username")),
+    let user = match named_user(shared, verified) {
+        Ok(user) => user,
+        Err(parameter) => return invalid(parameter),
     };
-    drop(inner);
     let Some(user) = user else {
         // A name Duo has never seen: the application's new-user policy.
         return new_user(&verified.app, req);
     };
+    let nextcode = shared.lock().auth_api.sms_nextcode(&user.username);
     match user.status {
         UserStatus::Bypass => {
             ok(&json!({"result": "allow", "status_msg": "Allowing unknown user"}))
@@ -347,14 +392,20 @@ fn preauth(shared: &Shared, req: &Req, verified: &Verified) -> Resp {
                     } else {
                         format!("{} ({number})", device.name)
                     };
-                    json!({
+                    let mut entry = json!({
                         "capabilities": capabilities,
-                        "device": duo_key("DP", &format!("{}\u{0}{}", user.username, device.name)),
+                        "device": device_id(&user, device),
                         "display_name": display,
                         "name": device.name,
                         "number": number,
                         "type": "phone",
-                    })
+                    });
+                    if let Some(code) =
+                        nextcode.as_ref().filter(|_| device.capabilities.contains(&Capability::Sms))
+                    {
+                        entry["sms_nextcode"] = json!(code);
+                    }
+                    entry
                 })
                 .collect();
             ok(&json!({"devices": devices, "result": "auth", "status_msg": "Account is active"}))
@@ -376,6 +427,11 @@ fn new_user(app: &AuthApiApp, req: &Req) -> Resp {
             "status_msg": "Enroll an authentication device to proceed",
         })),
     }
+}
+
+/// A device's id (`DP…`), stable for the user and device name.
+fn device_id(user: &UserConfig, device: &crate::config::DeviceConfig) -> String {
+    duo_key("DP", &format!("{}\u{0}{}", user.username, device.name))
 }
 
 /// `+1 555-0100` as Duo shows numbers: `XXX-XXX-0100`.

@@ -1,0 +1,349 @@
+//! What the Auth API remembers between requests: transactions (a push or a
+//! call waiting for the tester, or a finished `auth`), SMS passcodes sent,
+//! failed passcodes per user (Duo locks a user out after ten) and pending
+//! enrollments. Lives in the emulator's state, behind its one lock.
+
+use std::collections::{HashMap, VecDeque};
+
+use serde::Serialize;
+
+/// Transactions kept (older ones are forgotten, as Duo forgets finished ones).
+const MAX_TRANSACTIONS: usize = 2000;
+/// SMS batches kept per user (the phone page shows them all).
+const MAX_SMS_PER_USER: usize = 5;
+/// Passcodes in one SMS batch, as Duo sends them.
+pub(crate) const SMS_BATCH: usize = 10;
+
+/// `result`, `status` and `status_msg` of a transaction, as Duo reports them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct Progress {
+    /// `waiting`, `allow` or `deny`.
+    pub result: &'static str,
+    /// `pushed`, `calling`, `answered`, `allow`, `bypass`, `deny`, `fraud`,
+    /// `timeout`, `locked_out`, `sent`.
+    pub status: &'static str,
+    pub status_msg: String,
+}
+
+impl Progress {
+    pub fn new(result: &'static str, status: &'static str, msg: impl Into<String>) -> Self {
+        Self { result, status, status_msg: msg.into() }
+    }
+
+    pub fn allow() -> Self {
+        Self::new("allow", "allow", "Success. Logging you in...")
+    }
+
+    pub fn is_final(&self) -> bool {
+        self.result != "waiting"
+    }
+}
+
+/// The out-of-band factors that wait for the tester.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Channel {
+    Push,
+    Phone,
+    /// Finished at once (passcode, SMS, bypass, refusal): nothing to act on.
+    Immediate,
+}
+
+/// One `auth` request's transaction.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Transaction {
+    pub txid: String,
+    /// The integration that created it (only it may follow it).
+    #[serde(skip)]
+    pub ikey: String,
+    /// The Duo user's primary username.
+    pub user: String,
+    /// `auth`'s `factor` as sent.
+    pub factor: String,
+    pub channel: Channel,
+    /// The device's name, and its id.
+    pub device: Option<String>,
+    pub device_id: Option<String>,
+    /// `type`, `display_username`, `pushinfo` (decoded pairs) and `ipaddr` as sent.
+    #[serde(rename = "type")]
+    pub push_type: Option<String>,
+    pub display_username: Option<String>,
+    pub pushinfo: Vec<(String, String)>,
+    pub ipaddr: Option<String>,
+    /// Emulator time, Unix seconds.
+    pub created: i64,
+    /// When a waiting push or call times out.
+    pub expires: i64,
+    #[serde(flatten)]
+    pub progress: Progress,
+    /// Bumped at every change; `auth_status` answers when it passes `reported`.
+    #[serde(skip)]
+    pub version: u64,
+    #[serde(skip)]
+    pub reported: u64,
+}
+
+/// What a tester (phone page or control API) may do to a waiting transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// Approve the push, or press `#` on the call.
+    Approve,
+    /// Deny the push, or hang up.
+    Deny,
+    /// Report the request as fraud.
+    Fraud,
+    /// Answer the call (`calling` → `answered`).
+    Answer,
+    /// Let it time out now.
+    Timeout,
+}
+
+impl Action {
+    const ALL: [Self; 5] = [Self::Approve, Self::Deny, Self::Fraud, Self::Answer, Self::Timeout];
+
+    /// The name the phone page's forms and the control API use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Approve => "approve",
+            Self::Deny => "deny",
+            Self::Fraud => "fraud",
+            Self::Answer => "answer",
+            Self::Timeout => "timeout",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == text)
+    }
+}
+
+/// Why an action was not applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ActionError {
+    Unknown,
+    Finished,
+    NotACall,
+}
+
+impl ActionError {
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::Unknown => "no such transaction",
+            Self::Finished => "the transaction has already finished",
+            Self::NotACall => "only a phone call can be answered",
+        }
+    }
+}
+
+/// A batch of SMS passcodes "sent" to a user's phone.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct SmsBatch {
+    pub user: String,
+    pub device: String,
+    pub number: String,
+    pub sent: i64,
+    pub passcodes: Vec<String>,
+    /// Which passcodes were used (one use each).
+    pub used: Vec<bool>,
+}
+
+impl SmsBatch {
+    /// The first digit of the next unused passcode (`sms_nextcode`).
+    pub fn next_code(&self) -> Option<String> {
+        self.passcodes
+            .iter()
+            .zip(&self.used)
+            .find(|(_, used)| !**used)
+            .and_then(|(code, _)| code.get(..1).map(str::to_owned))
+    }
+}
+
+/// A pending or finished `enroll`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Enrollment {
+    pub username: String,
+    pub user_id: String,
+    pub activation_code: String,
+    /// The random part of the code, used in the activation URL.
+    pub code: String,
+    pub expiration: i64,
+    pub activated: bool,
+}
+
+/// The Auth API's memory.
+#[derive(Debug, Default)]
+pub(crate) struct Ledger {
+    pub transactions: HashMap<String, Transaction>,
+    order: VecDeque<String>,
+    /// Newest last, per primary username (lower case).
+    pub sms: HashMap<String, Vec<SmsBatch>>,
+    /// Consecutive failed passcodes per primary username (lower case).
+    pub failures: HashMap<String, u32>,
+    pub enrollments: Vec<Enrollment>,
+}
+
+impl Ledger {
+    pub fn insert(&mut self, mut txn: Transaction) {
+        txn.version = 1;
+        self.order.push_back(txn.txid.clone());
+        self.transactions.insert(txn.txid.clone(), txn);
+        while self.order.len() > MAX_TRANSACTIONS {
+            if let Some(old) = self.order.pop_front() {
+                self.transactions.remove(&old);
+            }
+        }
+    }
+
+    /// Times out every waiting transaction whose time is up. Returns whether any changed.
+    pub fn expire(&mut self, now: i64) -> bool {
+        let mut changed = false;
+        for txn in self.transactions.values_mut() {
+            if !txn.progress.is_final() && now >= txn.expires {
+                txn.progress = Progress::new("deny", "timeout", "Login timed out.");
+                txn.version += 1;
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// Applies a tester's action.
+    pub fn act(&mut self, txid: &str, action: Action) -> Result<&Transaction, ActionError> {
+        let txn = self.transactions.get_mut(txid).ok_or(ActionError::Unknown)?;
+        if txn.progress.is_final() {
+            return Err(ActionError::Finished);
+        }
+        txn.progress = match (action, txn.channel) {
+            (Action::Answer, Channel::Phone) => {
+                Progress::new("waiting", "answered", "Answered. Press '#' on your phone to log in.")
+            }
+            (Action::Answer, _) => return Err(ActionError::NotACall),
+            (Action::Approve, _) => Progress::allow(),
+            (Action::Deny, Channel::Phone) => {
+                Progress::new("deny", "deny", "No keypress detected. Please try again.")
+            }
+            (Action::Deny, _) => Progress::new("deny", "deny", "Login request denied."),
+            (Action::Fraud, _) => {
+                Progress::new("deny", "fraud", "Login request reported as fraudulent.")
+            }
+            (Action::Timeout, _) => Progress::new("deny", "timeout", "Login timed out."),
+        };
+        txn.version += 1;
+        Ok(txn)
+    }
+
+    /// A user's transactions, newest first.
+    pub fn of_user(&self, user: &str) -> Vec<&Transaction> {
+        let mut list: Vec<&Transaction> =
+            self.order.iter().filter_map(|id| self.transactions.get(id)).collect();
+        list.retain(|t| t.user.eq_ignore_ascii_case(user));
+        list.reverse();
+        list
+    }
+
+    /// Every transaction, oldest first.
+    pub fn all(&self) -> Vec<&Transaction> {
+        self.order.iter().filter_map(|id| self.transactions.get(id)).collect()
+    }
+
+    pub fn record_sms(&mut self, batch: SmsBatch) {
+        let list = self.sms.entry(batch.user.to_ascii_lowercase()).or_default();
+        list.push(batch);
+        if list.len() > MAX_SMS_PER_USER {
+            list.remove(0);
+        }
+    }
+
+    /// Spends an unused SMS passcode of `user`'s; `true` when it was one.
+    pub fn spend_sms(&mut self, user: &str, passcode: &str) -> bool {
+        let Some(batches) = self.sms.get_mut(&user.to_ascii_lowercase()) else { return false };
+        for batch in batches.iter_mut().rev() {
+            if let Some(i) = batch.passcodes.iter().position(|c| c == passcode)
+                && batch.used.get(i) == Some(&false)
+            {
+                batch.used[i] = true;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// `sms_nextcode` for a user, from the newest batch.
+    pub fn sms_nextcode(&self, user: &str) -> Option<String> {
+        self.sms.get(&user.to_ascii_lowercase())?.last()?.next_code()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn push(txid: &str, expires: i64) -> Transaction {
+        Transaction {
+            txid: txid.into(),
+            ikey: "DI".into(),
+            user: "alice".into(),
+            factor: "push".into(),
+            channel: Channel::Push,
+            device: None,
+            device_id: None,
+            push_type: None,
+            display_username: None,
+            pushinfo: Vec::new(),
+            ipaddr: None,
+            created: 0,
+            expires,
+            progress: Progress::new(
+                "waiting",
+                "pushed",
+                "Pushed a login request to your device...",
+            ),
+            version: 0,
+            reported: 0,
+        }
+    }
+
+    #[test]
+    fn actions_move_a_waiting_transaction_once() {
+        let mut ledger = Ledger::default();
+        ledger.insert(push("a", 60));
+        assert_eq!(ledger.act("a", Action::Answer).err(), Some(ActionError::NotACall));
+        let txn = ledger.act("a", Action::Approve).map(|t| (t.progress.clone(), t.version));
+        assert_eq!(txn, Ok((Progress::allow(), 2)));
+        assert_eq!(ledger.act("a", Action::Deny).err(), Some(ActionError::Finished));
+        assert_eq!(ledger.act("b", Action::Deny).err(), Some(ActionError::Unknown));
+    }
+
+    #[test]
+    fn waiting_transactions_time_out_and_finished_ones_stay() {
+        let mut ledger = Ledger::default();
+        ledger.insert(push("a", 60));
+        ledger.insert(push("b", 60));
+        assert!(ledger.act("b", Action::Fraud).is_ok());
+        assert!(!ledger.expire(59));
+        assert!(ledger.expire(60));
+        assert_eq!(ledger.transactions["a"].progress.status, "timeout");
+        assert_eq!(ledger.transactions["b"].progress.status, "fraud");
+        assert!(!ledger.expire(61), "a finished transaction does not time out again");
+    }
+
+    #[test]
+    fn sms_passcodes_are_spent_once_and_the_next_code_follows() {
+        let mut ledger = Ledger::default();
+        ledger.record_sms(SmsBatch {
+            user: "Alice".into(),
+            device: "iPhone".into(),
+            number: "XXX-XXX-0100".into(),
+            sent: 0,
+            passcodes: vec!["1000001".into(), "2000002".into()],
+            used: vec![false, false],
+        });
+        assert_eq!(ledger.sms_nextcode("alice").as_deref(), Some("1"));
+        assert!(ledger.spend_sms("alice", "1000001"));
+        assert!(!ledger.spend_sms("alice", "1000001"), "second use");
+        assert!(!ledger.spend_sms("bob", "2000002"), "someone else's code");
+        assert_eq!(ledger.sms_nextcode("ALICE").as_deref(), Some("2"));
+        assert!(ledger.spend_sms("alice", "2000002"));
+        assert_eq!(ledger.sms_nextcode("alice"), None);
+    }
+}
