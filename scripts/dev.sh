@@ -11,6 +11,7 @@ cd "$ROOT"
 
 PORT="${PORT:-8787}"
 EMULATOR_SECRET="EmulatorDevSecretNotForProduction0000000"
+EMULATOR_SKEY="EmulatorAuthApiSecretNotForProduction000"
 
 # Local secrets. Created once, never overwritten: put real Duo credentials
 # here to use Duo itself (README, "Configuration").
@@ -24,6 +25,7 @@ if [[ ! -f .dev.vars ]]; then
 # DUO_CLIENT_SECRET and DUO_API_HOST (api-XXXXXXXX.duosecurity.com) from the
 # Duo Admin Panel; the dev command then does not start the emulator.
 DUO_CLIENT_SECRET=$EMULATOR_SECRET
+DUO_SKEY=$EMULATOR_SKEY
 SESSION_SECRET=$(head -c 32 /dev/urandom | base64)
 VARS
   )
@@ -45,6 +47,12 @@ use_emulator=0
 case "$api_host" in
   127.0.0.1:* | localhost:* | "[::1]:"*) use_emulator=1 ;;
 esac
+# A .dev.vars written before the Auth API existed gets the emulator's
+# DUO_SKEY (nothing else in it changes).
+if (( use_emulator )) && ! grep -q '^[[:space:]]*DUO_SKEY[[:space:]]*=' .dev.vars; then
+  log "adding the Duo emulator's DUO_SKEY to .dev.vars"
+  printf 'DUO_SKEY=%s\n' "$EMULATOR_SKEY" >> .dev.vars
+fi
 
 # On a first run nearly all the time is compiling: the two cargo tools
 # (setup.sh, its own target directory) and the product. They compile side by

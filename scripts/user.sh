@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Adds or changes a user in the D1 database. The password is hashed by
-# `user-admin` (crates/credentials: the same code the Worker verifies with),
-# read from the terminal without echo, and never appears on a command line.
+# `user-admin` (crates/admin, over crates/credentials: the same code the
+# Worker verifies with), read from the terminal without echo, and never
+# appears on a command line.
 #
 #   scripts/user.sh add NAME [--bypass] [--duo-username DUO_NAME] [--disable]
 #   scripts/user.sh set-password NAME      (also logs NAME out everywhere)
@@ -10,6 +11,12 @@
 #
 # The local database (the one `scripts/dev.sh` uses) by default; add
 # `--remote` to change the deployed database instead.
+#
+# Duo's Auth API (DUO_IKEY, DUO_SKEY, DUO_API_HOST from wrangler.toml,
+# .dev.vars or the environment; `--timeout SECONDS`, `--json`):
+#   scripts/user.sh check | preauth USER | auth-status TXID [--wait]
+#   scripts/user.sh auth USER --factor push|phone|sms|passcode|auto
+#                   [--device ID] [--passcode CODE] [--async]
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -20,17 +27,23 @@ for arg in "$@"; do
   if [[ "$arg" == --remote ]]; then where=--remote; else args+=("$arg"); fi
 done
 if (( ${#args[@]} == 0 )); then
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
+
+log "building user-admin"
+cargo build -q --release -p admin --bin user-admin --locked
+admin="${CARGO_TARGET_DIR:-$ROOT/target}/release/user-admin"
+
+case "${args[0]}" in
+  check | preauth | auth | auth-status)
+    exec "$admin" "${args[@]}"
+    ;;
+esac
 
 if [[ ! -x node_modules/.bin/wrangler ]]; then
   "$ROOT/scripts/setup.sh"
 fi
-
-log "building user-admin"
-cargo build -q --release -p credentials --bin user-admin --locked
-admin="${CARGO_TARGET_DIR:-$ROOT/target}/release/user-admin"
 
 sql_file=$(mktemp)
 trap 'rm -f "$sql_file"' EXIT

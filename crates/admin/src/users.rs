@@ -1,5 +1,5 @@
-//! `user-admin`: hashes passwords and writes the SQL that `scripts/user.sh`
-//! runs with `wrangler d1 execute`. Passwords come from standard input (one
+//! Users: hashes passwords and writes the SQL that `scripts/user.sh` runs
+//! with `wrangler d1 execute`. Passwords come from standard input (one
 //! line), never from the command line.
 //!
 //! ```text
@@ -11,10 +11,9 @@
 //!
 //! `set-password` and `disable` also revoke the user's sessions.
 
-use std::io::{self, Read as _, Write as _};
-use std::process::ExitCode;
+use std::io::{self, Read as _};
 
-use clap::{Parser, Subcommand};
+use clap::Subcommand;
 use credentials::sql::{self, DuoPolicy, DuoUsername, UserRow};
 use credentials::{DEFAULT_ITERATIONS, PasswordHash, Username, demo, password};
 use zeroize::Zeroizing;
@@ -24,15 +23,9 @@ const MIN_PASSWORD_LEN: usize = 8;
 /// Longest password, in bytes (the login body is capped at 4 KiB).
 const MAX_PASSWORD_LEN: usize = 1024;
 
-#[derive(Parser)]
-#[command(name = "user-admin", about = "Users of the Duo edge login: password hashes and SQL")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
+/// The user commands; each prints SQL.
 #[derive(Subcommand)]
-enum Command {
+pub enum UserCommand {
     /// Print the PHC hash of the password read from stdin.
     Hash,
     /// Print an INSERT for a new user; the password is read from stdin.
@@ -75,31 +68,18 @@ enum Command {
     SeedDemo,
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
-        Ok(sql) => {
-            let mut out = io::stdout().lock();
-            if out.write_all(sql.as_bytes()).and_then(|()| out.flush()).is_err() {
-                return ExitCode::FAILURE;
-            }
-            ExitCode::SUCCESS
-        }
-        Err(message) => {
-            eprintln!("user-admin: {message}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn run(cli: Cli) -> Result<String, String> {
+/// Runs a user command: the SQL to execute.
+///
+/// # Errors
+/// A sentence for the operator (bad username, short password, ...).
+pub fn run(command: UserCommand) -> Result<String, String> {
     // Every new hash has the default cost: a login then costs the same
     // whoever asks (the Worker tops up older, cheaper hashes; a dearer one
     // would tell its user apart from unknown names).
     let iterations = DEFAULT_ITERATIONS;
-    Ok(match cli.command {
-        Command::Hash => format!("{}\n", new_hash(&read_password()?, iterations)?.to_phc()),
-        Command::Add { username, bypass, duo_username, disable } => {
+    Ok(match command {
+        UserCommand::Hash => format!("{}\n", new_hash(&read_password()?, iterations)?.to_phc()),
+        UserCommand::Add { username, bypass, duo_username, disable } => {
             let row = UserRow {
                 username: parse_username(&username)?,
                 password: new_hash(&read_password()?, iterations)?,
@@ -112,23 +92,23 @@ fn run(cli: Cli) -> Result<String, String> {
             };
             format!("{}\n", row.insert().map_err(|e| e.to_string())?)
         }
-        Command::SetPassword { username } => {
+        UserCommand::SetPassword { username } => {
             let username = parse_username(&username)?;
             let hash = new_hash(&read_password()?, iterations)?;
             format!("{}\n", sql::set_password(&username, &hash).map_err(|e| e.to_string())?)
         }
-        Command::Revoke { username } => {
+        UserCommand::Revoke { username } => {
             let username = parse_username(&username)?;
             format!("{}\n", sql::revoke_sessions(&username).map_err(|e| e.to_string())?)
         }
-        Command::Disable { username } => {
+        UserCommand::Disable { username } => {
             format!("{}\n", set_disabled(&username, true)?)
         }
-        Command::Enable { username } => {
+        UserCommand::Enable { username } => {
             format!("{}\n", set_disabled(&username, false)?)
         }
-        Command::List => format!("{}\n", sql::LIST_USERS),
-        Command::SeedDemo => seed_demo(iterations)?,
+        UserCommand::List => format!("{}\n", sql::LIST_USERS),
+        UserCommand::SeedDemo => seed_demo(iterations)?,
     })
 }
 
