@@ -2,7 +2,9 @@
 //! shows the Auth API pushes and calls waiting for that user, with buttons to
 //! approve, deny, report fraud or answer; the SMS passcodes "sent" to the
 //! user; and their pending Duo Mobile activations. `/activate/CODE` is the
-//! activation link `enroll` hands out. Plain HTML forms, like the prompt.
+//! activation link `enroll` hands out, and `/portal?code=...` the
+//! self-enrollment link `preauth` hands out. Plain HTML forms, like the
+//! prompt.
 //!
 //! While nothing is waiting the page reloads itself every two seconds, so a
 //! push shows up on its own; while something waits it stays still for the
@@ -13,7 +15,7 @@ use std::fmt::Write as _;
 use http::Method;
 
 use crate::auth_api::ledger::{Action, ActionError, Channel, Transaction};
-use crate::auth_api::{ACTIVATE_PREFIX, activate};
+use crate::auth_api::{ACTIVATE_PREFIX, PORTAL_PATH, activate, enroll_by_portal, portal_user};
 use crate::html::{escape, page};
 use crate::params::Params;
 use crate::state::Shared;
@@ -39,6 +41,30 @@ pub(crate) fn handle(shared: &Shared, req: &Req) -> Option<Resp> {
             _ => not_allowed(),
         });
     }
+    if path == PORTAL_PATH {
+        let query = Params::from_query(req.query.as_deref());
+        let code = query.get("code").unwrap_or_default().to_owned();
+        return Some(match req.method {
+            Method::GET => portal_page(shared, &code),
+            Method::POST => match enroll_by_portal(shared, &code) {
+                Ok(user) => html(
+                    200,
+                    page(
+                        "Enrolled",
+                        &format!(
+                            "<h1>Enrolled</h1><div class=\"notice ok\" role=\"status\">{} now has Duo \
+Mobile (push and passcodes).</div><p>Return to the application and log in again. \
+<a href=\"{PREFIX}/{}\">Open the phone</a>.</p>",
+                            escape(&user),
+                            escape(&encoded(&user))
+                        ),
+                    ),
+                ),
+                Err(why) => refused(html(400, page("Enrollment failed", &notice(why))), why),
+            },
+            _ => not_allowed(),
+        });
+    }
     let code = path.strip_prefix(ACTIVATE_PREFIX)?;
     Some(match req.method {
         Method::GET => html(
@@ -59,6 +85,25 @@ adds a Duo Mobile device (push and passcodes) to the user who was enrolled.</p>\
         },
         _ => not_allowed(),
     })
+}
+
+fn portal_page(shared: &Shared, code: &str) -> Resp {
+    let Some(user) = portal_user(shared, code) else {
+        let why = "This enrollment link is not valid, was used, or has expired (links work for five minutes).";
+        return refused(html(400, page("Enrollment link expired", &notice(why))), why);
+    };
+    html(
+        200,
+        page(
+            "Enroll in Duo",
+            &format!(
+                "<h1>Protect your account with Duo</h1><p>Enroll <strong>{}</strong>: add Duo \
+Mobile on your phone for push approvals and passcodes.</p><form method=\"post\">\
+<button class=\"good\" type=\"submit\">Add Duo Mobile</button></form>",
+                escape(&user)
+            ),
+        ),
+    )
 }
 
 fn not_allowed() -> Resp {

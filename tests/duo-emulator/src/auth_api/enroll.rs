@@ -117,13 +117,18 @@ pub(crate) fn activate(shared: &Shared, code: &str) -> Result<String, &'static s
     enrollment.activated = true;
     let username = enrollment.username.clone();
     let user = inner.user_mut(&username).ok_or("The user of this code no longer exists.")?;
-    user.devices.push(DeviceConfig {
+    user.devices.push(duo_mobile());
+    Ok(username)
+}
+
+/// The device an activation or a self-enrollment adds: Duo Mobile, push and passcodes.
+pub(crate) fn duo_mobile() -> DeviceConfig {
+    DeviceConfig {
         name: "Duo Mobile".into(),
         platform: "iOS".into(),
         number: None,
         capabilities: vec![Capability::Push, Capability::MobileOtp],
-    });
-    Ok(username)
+    }
 }
 
 /// Twenty letters and digits, like Duo's activation codes.

@@ -170,6 +170,15 @@ pub(crate) struct Enrollment {
     pub activated: bool,
 }
 
+/// A self-enrollment link `preauth` handed out.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Portal {
+    pub code: String,
+    pub username: String,
+    pub expires: i64,
+    pub used: bool,
+}
+
 /// The Auth API's memory.
 #[derive(Debug, Default)]
 pub(crate) struct Ledger {
@@ -180,6 +189,8 @@ pub(crate) struct Ledger {
     /// Consecutive failed passcodes per primary username (lower case).
     pub failures: HashMap<String, u32>,
     pub enrollments: Vec<Enrollment>,
+    /// Self-enrollment links (newest last; at most [`MAX_TRANSACTIONS`]).
+    pub portals: Vec<Portal>,
 }
 
 impl Ledger {
@@ -244,6 +255,13 @@ impl Ledger {
     /// Every transaction, oldest first.
     pub fn all(&self) -> Vec<&Transaction> {
         self.order.iter().filter_map(|id| self.transactions.get(id)).collect()
+    }
+
+    pub fn add_portal(&mut self, portal: Portal) {
+        self.portals.push(portal);
+        if self.portals.len() > MAX_TRANSACTIONS {
+            self.portals.remove(0);
+        }
     }
 
     pub fn record_sms(&mut self, batch: SmsBatch) {

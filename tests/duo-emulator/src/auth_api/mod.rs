@@ -360,7 +360,8 @@ fn preauth(shared: &Shared, req: &Req, verified: &Verified) -> Resp {
     };
     let Some(user) = user else {
         // A name Duo has never seen: the application's new-user policy.
-        return new_user(&verified.app, req);
+        let name = verified.one("username").unwrap_or_default();
+        return new_user(shared, &verified.app, req, name);
     };
     let nextcode = shared.lock().auth_api.sms_nextcode(&user.username);
     match user.status {
@@ -373,7 +374,9 @@ fn preauth(shared: &Shared, req: &Req, verified: &Verified) -> Resp {
         UserStatus::Disabled => {
             ok(&json!({"result": "deny", "status_msg": "Your account is disabled"}))
         }
-        UserStatus::Active if user.devices.is_empty() => new_user(&verified.app, req),
+        UserStatus::Active if user.devices.is_empty() => {
+            new_user(shared, &verified.app, req, &user.username)
+        }
         UserStatus::Active => {
             let devices: Vec<Value> = user
                 .devices
@@ -413,7 +416,10 @@ fn preauth(shared: &Shared, req: &Req, verified: &Verified) -> Resp {
     }
 }
 
-fn new_user(app: &AuthApiApp, req: &Req) -> Resp {
+/// The application's new-user policy for `username`; `require_enrollment`
+/// hands out a self-enrollment link valid for five minutes (Duo's), served
+/// by the emulator (`crate::phone`).
+fn new_user(shared: &Shared, app: &AuthApiApp, req: &Req, username: &str) -> Resp {
     match app.new_user_policy {
         NewUserPolicy::Allow => {
             ok(&json!({"result": "allow", "status_msg": "Allowing unknown user"}))
@@ -421,12 +427,70 @@ fn new_user(app: &AuthApiApp, req: &Req) -> Resp {
         NewUserPolicy::Deny => {
             ok(&json!({"result": "deny", "status_msg": "Enrollment is required"}))
         }
-        NewUserPolicy::RequireEnrollment => ok(&json!({
-            "enroll_portal_url": format!("{}/portal?code={}&akey={}", req.base_url(), duo_key("", &app.ikey).to_lowercase(), app.ikey),
-            "result": "enroll",
-            "status_msg": "Enroll an authentication device to proceed",
-        })),
+        NewUserPolicy::RequireEnrollment => {
+            let Ok(code) = crate::state::random_hex::<8>() else {
+                return crate::web::internal_error("the OS random number generator failed");
+            };
+            let now = shared.now().secs();
+            shared.lock().auth_api.add_portal(ledger::Portal {
+                code: code.clone(),
+                username: username.to_owned(),
+                expires: now + PORTAL_SECONDS,
+                used: false,
+            });
+            ok(&json!({
+                "enroll_portal_url": format!("{}{PORTAL_PATH}?code={code}&akey={}", req.base_url(), app.ikey),
+                "result": "enroll",
+                "status_msg": "Enroll an authentication device to proceed",
+            }))
+        }
     }
+}
+
+/// The self-enrollment page's path.
+pub(crate) const PORTAL_PATH: &str = "/portal";
+/// How long an enrollment link works (Duo: five minutes).
+const PORTAL_SECONDS: i64 = 300;
+
+/// Enrolls through a self-enrollment link: the user (created if Duo did not
+/// know them) gets a Duo Mobile device. Returns the username.
+///
+/// # Errors
+/// A sentence for the tester when the link is unknown, used or expired.
+pub(crate) fn enroll_by_portal(shared: &Shared, code: &str) -> Result<String, &'static str> {
+    let now = shared.now().secs();
+    let mut inner = shared.lock();
+    let portal = inner
+        .auth_api
+        .portals
+        .iter_mut()
+        .find(|p| p.code == code)
+        .ok_or("This enrollment link is not valid.")?;
+    if portal.used {
+        return Err("This enrollment link was already used.");
+    }
+    if now >= portal.expires {
+        return Err("This enrollment link has expired (links work for five minutes).");
+    }
+    if portal.username.trim().is_empty() {
+        return Err("This enrollment link names no user (preauth was by user_id).");
+    }
+    portal.used = true;
+    let username = portal.username.clone();
+    if inner.user(&username).is_none() {
+        inner.users.push(UserConfig::new(username.clone()));
+    }
+    let user = inner.user_mut(&username).ok_or("The user no longer exists.")?;
+    user.devices.push(enroll::duo_mobile());
+    Ok(username)
+}
+
+/// A portal code, if the link is still usable (for the page's first view).
+pub(crate) fn portal_user(shared: &Shared, code: &str) -> Option<String> {
+    let now = shared.now().secs();
+    let inner = shared.lock();
+    let portal = inner.auth_api.portals.iter().find(|p| p.code == code)?;
+    (!portal.used && now < portal.expires).then(|| portal.username.clone())
 }
 
 /// A device's id (`DP…`), stable for the user and device name.

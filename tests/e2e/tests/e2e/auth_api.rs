@@ -302,3 +302,28 @@ async fn the_phone_page_shows_a_push_and_decides_it() {
     assert!(after.contains("Success. Logging you in..."), "listed as recent");
     assert_eq!(page("nobody").await.0, 404);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_enrollment_link_enrolls_the_user_it_was_given_to() {
+    let bed = Bed::start().await;
+    for name in ["bob", "zoe"] {
+        let user = User::Username(name);
+        let preauth =
+            parse_preauth(&bed.send(bed.ours.preauth(user, None, now())).await).expect(name);
+        assert_eq!(preauth.result, PreauthResult::Enroll, "{name}");
+        let link = preauth.enroll_portal_url.expect("an enrollment link");
+        let page = bed.http.get(&link).send().await.expect("the portal");
+        assert_eq!(page.status().as_u16(), 200);
+        assert!(page.text().await.expect("HTML").contains(&format!("<strong>{name}</strong>")));
+        let enrolled = bed.http.post(&link).send().await.expect("enroll");
+        assert_eq!(enrolled.status().as_u16(), 200, "{name}");
+        let again = bed.http.post(&link).send().await.expect("enroll again");
+        assert_eq!(again.status().as_u16(), 400, "a link works once");
+        let after =
+            parse_preauth(&bed.send(bed.ours.preauth(user, None, now())).await).expect(name);
+        assert_eq!(after.result, PreauthResult::Auth, "{name}");
+        assert!(after.devices.iter().any(|d| d.can(&Capability::Push)), "{name}: Duo Mobile");
+    }
+    let made_up = format!("{}/portal?code=0000000000000000", bed.base);
+    assert_eq!(bed.http.get(&made_up).send().await.expect("portal").status().as_u16(), 400);
+}
