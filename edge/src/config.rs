@@ -12,13 +12,17 @@ use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use shared::api::routes;
+use shared::duo::auth_api::{AuthApiClient, IntegrationKey, SecretKey};
 use shared::duo::{ApiHost, ClientId, ClientSecret, ConfigError, DuoClient, RedirectUri};
 use zeroize::Zeroizing;
 
 /// Settings in the order they are checked; the first problem is reported.
-pub const SETTINGS: [&str; 10] = [
+pub const SETTINGS: [&str; 13] = [
+    "DUO_MODE",
     "DUO_CLIENT_ID",
     "DUO_CLIENT_SECRET",
+    "DUO_IKEY",
+    "DUO_SKEY",
     "DUO_API_HOST",
     "APP_ORIGIN",
     "SESSION_SECRET",
@@ -103,9 +107,37 @@ pub struct Config {
     pub duo_start_limit: u32,
     /// How long audit events are kept (scheduled maintenance).
     pub audit_retention_days: u32,
-    /// The Duo client, built from `DUO_CLIENT_ID`, `DUO_CLIENT_SECRET`,
-    /// `DUO_API_HOST` and the redirect URI by its own parsers.
-    pub duo: DuoClient,
+    /// The Duo mode (`DUO_MODE`) and its client, built by the Duo
+    /// clients' own parsers.
+    pub duo: DuoSetup,
+}
+
+/// How the second factor runs (`DUO_MODE`), with the client it needs.
+#[derive(Debug)]
+pub enum DuoSetup {
+    /// `prompt` (default): Duo's Universal Prompt, a redirect, from
+    /// `DUO_CLIENT_ID`, `DUO_CLIENT_SECRET`, `DUO_API_HOST` and the redirect
+    /// URI.
+    Prompt(DuoClient),
+    /// `inline`: Duo's Auth API, the factor chosen on our own page, from
+    /// `DUO_IKEY`, `DUO_SKEY` and `DUO_API_HOST`.
+    Inline(AuthApiClient),
+}
+
+/// The keys of the configured mode, before the host is parsed.
+enum Keys {
+    Prompt(ClientId, ClientSecret),
+    Inline(IntegrationKey, SecretKey),
+}
+
+impl DuoSetup {
+    /// `prompt` or `inline`.
+    pub const fn mode(&self) -> &'static str {
+        match self {
+            Self::Prompt(_) => "prompt",
+            Self::Inline(_) => "inline",
+        }
+    }
 }
 
 impl Config {
@@ -131,12 +163,32 @@ impl Config {
         };
         let required = |name: &'static str| present(name).ok_or(ConfigProblem::Missing(name));
 
-        // The Duo settings are parsed once, by the Duo client's own parsers,
-        // so a value it would refuse is reported here, by name.
-        let client_id =
-            ClientId::parse(required("DUO_CLIENT_ID")?.trim()).map_err(|e| duo_problem(&e))?;
-        let client_secret = ClientSecret::parse(required("DUO_CLIENT_SECRET")?.trim().to_owned())
-            .map_err(|e| duo_problem(&e))?;
+        // The Duo settings are parsed once, by the Duo clients' own parsers,
+        // so a value they would refuse is reported here, by name.
+        let inline = match present("DUO_MODE").as_deref().map(|m| m.trim()) {
+            None | Some("prompt") => false,
+            Some("inline") => true,
+            Some(_) => {
+                return Err(ConfigProblem::Invalid {
+                    setting: "DUO_MODE",
+                    rule: "expected prompt (Duo's Universal Prompt, the default) or inline (Duo's Auth API)",
+                });
+            }
+        };
+        let keys = if inline {
+            let ikey =
+                IntegrationKey::parse(required("DUO_IKEY")?.trim()).map_err(|e| duo_problem(&e))?;
+            let skey = SecretKey::parse(required("DUO_SKEY")?.trim().to_owned())
+                .map_err(|e| duo_problem(&e))?;
+            Keys::Inline(ikey, skey)
+        } else {
+            let client_id =
+                ClientId::parse(required("DUO_CLIENT_ID")?.trim()).map_err(|e| duo_problem(&e))?;
+            let client_secret =
+                ClientSecret::parse(required("DUO_CLIENT_SECRET")?.trim().to_owned())
+                    .map_err(|e| duo_problem(&e))?;
+            Keys::Prompt(client_id, client_secret)
+        };
         let api_host =
             ApiHost::parse(required("DUO_API_HOST")?.trim()).map_err(|e| duo_problem(&e))?;
         let app_origin = AppOrigin::parse(&required("APP_ORIGIN")?)
@@ -182,7 +234,14 @@ impl Config {
             failopen_session_ttl_seconds,
             duo_start_limit,
             audit_retention_days,
-            duo: DuoClient::new(client_id, client_secret, api_host, redirect_uri),
+            duo: match keys {
+                Keys::Inline(ikey, skey) => {
+                    DuoSetup::Inline(AuthApiClient::new(ikey, skey, api_host))
+                }
+                Keys::Prompt(id, secret) => {
+                    DuoSetup::Prompt(DuoClient::new(id, secret, api_host, redirect_uri))
+                }
+            },
         })
     }
 }
@@ -255,6 +314,10 @@ fn duo_problem(error: &ConfigError) -> ConfigProblem {
     let rule = match setting {
         "DUO_CLIENT_ID" => "expected the 20-character client ID (ASCII letters and digits)",
         "DUO_CLIENT_SECRET" => "expected the 40-character client secret",
+        "DUO_IKEY" => {
+            "expected the 20-character integration key of an Auth API application (ASCII letters and digits)"
+        }
+        "DUO_SKEY" => "expected the 40-character secret key of the Auth API application",
         "DUO_API_HOST" => {
             "expected a bare host name like api-XXXXXXXX.duosecurity.com (a port only for a loopback emulator)"
         }
@@ -524,7 +587,8 @@ mod tests {
         // The client was built from these settings: its requests go to that
         // host and name the redirect URI made from APP_ORIGIN.
         let code = shared::duo::AuthCode::parse("code-1").unwrap();
-        let token = config.duo.token_request(&code, shared::duo::UnixTime(1), &[7; 32]);
+        let DuoSetup::Prompt(duo) = &config.duo else { panic!("prompt is the default mode") };
+        let token = duo.token_request(&code, shared::duo::UnixTime(1), &[7; 32]);
         assert_eq!(token.url, "https://api-deadbeef.duosecurity.com/oauth/v1/token");
         let body = String::from_utf8(token.body).unwrap();
         assert!(

@@ -87,6 +87,29 @@ pub struct LoginTicket {
     /// OIDC `nonce`, set by the Duo start step.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "typed::nonce")]
     pub nonce: Option<Nonce>,
+    /// Inline mode: the devices Duo's preauth offered (id and name), the
+    /// only ones a factor may be started on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", rename = "dv")]
+    pub devices: Vec<(String, String)>,
+    /// Inline mode: the push or call this login follows (Duo's txid), its
+    /// factor and device, bound here so nobody can follow or finish
+    /// another login's transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "tx")]
+    pub inline: Option<InlineTransaction>,
+}
+
+/// A started inline push or call, as the login ticket binds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InlineTransaction {
+    /// Duo's transaction id.
+    #[serde(rename = "id")]
+    pub txid: String,
+    /// `Duo Push` or `Phone Call`.
+    #[serde(rename = "f")]
+    pub factor: String,
+    /// The device's name.
+    #[serde(rename = "d")]
+    pub device: String,
 }
 
 /// Equal when every field is; `state` and `nonce` compared in constant time.
@@ -104,6 +127,8 @@ impl PartialEq for LoginTicket {
             && self.expires_at == other.expires_at
             && same(self.state.as_ref(), other.state.as_ref(), State::ct_eq)
             && same(self.nonce.as_ref(), other.nonce.as_ref(), Nonce::ct_eq)
+            && self.devices == other.devices
+            && self.inline == other.inline
     }
 }
 
@@ -172,6 +197,26 @@ impl LoginTicket {
             expires_at: now.saturating_add(LOGIN_TTL_SECONDS),
             state: None,
             nonce: None,
+            devices: Vec::new(),
+            inline: None,
+        }
+    }
+
+    /// Inline mode: this ticket with the devices a factor may use.
+    #[must_use]
+    pub fn with_devices(self, devices: Vec<(String, String)>) -> Self {
+        Self { devices, ..self }
+    }
+
+    /// Inline mode: this ticket following `transaction`, renewed like
+    /// [`LoginTicket::for_duo`] (never past [`LOGIN_MAX_SECONDS`]).
+    #[must_use]
+    pub fn for_inline(self, transaction: InlineTransaction, now: u64) -> Self {
+        let limit = self.issued_at.saturating_add(LOGIN_MAX_SECONDS);
+        Self {
+            expires_at: now.saturating_add(LOGIN_TTL_SECONDS).min(limit),
+            inline: Some(transaction),
+            ..self
         }
     }
 

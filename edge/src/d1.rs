@@ -295,7 +295,8 @@ impl Store for D1Store {
 /// One audit summary per counter of a pruned window over its limit by more
 /// than one (`Store::prune`). Keys are `uc:<user>|<client>`, `c:<client>`,
 /// `u:<user>` and `ds:<user>` (`LimitKey::storage_key`); `?3`..`?6` are the
-/// limits of each kind.
+/// limits of each kind. Passcode counters (`pc:`) are left out: each of
+/// their refusals was audited on its own.
 const SUMMARIZE_COUNTERS: &str = "\
     INSERT INTO auth_events (at, username, step, outcome, reason, client_ip, repeats) \
     SELECT ?1, \
@@ -312,5 +313,5 @@ const SUMMARIZE_COUNTERS: &str = "\
             CASE kind WHEN 'uc' THEN ?3 WHEN 'c' THEN ?4 WHEN 'u' THEN ?5 ELSE ?6 END AS max \
           FROM (SELECT substr(limit_key, 1, instr(limit_key, ':') - 1) AS kind, \
                        substr(limit_key, instr(limit_key, ':') + 1) AS rest, count \
-                FROM login_attempts WHERE window_start < ?2)) \
+                FROM login_attempts WHERE window_start < ?2 AND limit_key NOT LIKE 'pc:%')) \
     WHERE count > max + 1";

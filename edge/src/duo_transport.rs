@@ -40,6 +40,18 @@ impl Default for FetchTransport {
     }
 }
 
+/// How long the inline mode's status call lets Duo hold its long poll
+/// before answering the page "still waiting" (the page asks again).
+pub const LONG_POLL_TIMEOUT: Duration = Duration::from_secs(25);
+
+impl FetchTransport {
+    /// A transport whose calls may take `timeout` (the inline status's
+    /// long poll: [`LONG_POLL_TIMEOUT`]).
+    pub const fn with_timeout(timeout: Duration) -> Self {
+        Self { timeout }
+    }
+}
+
 #[allow(clippy::needless_pass_by_value, reason = "used as `map_err(other)`")]
 fn other(e: worker::Error) -> TransportError {
     TransportError::new(TransportErrorKind::Other, e.to_string())

@@ -44,6 +44,19 @@ pub enum EdgeError {
     /// D1 or the runtime failed: 500 `internal`.
     #[error("internal: {0}")]
     Internal(String),
+    /// A Duo step refused on a JSON route (inline mode, and the login's
+    /// preauth): `login_expired` 401, `state_mismatch` 409,
+    /// `duo_denied` 403, `duo_error` 502, `duo_unavailable` and
+    /// `config_error` 503; with Duo's own message when it gave one.
+    #[error("{code}: {detail}")]
+    Duo {
+        /// The contract's code.
+        code: ErrorCode,
+        /// Duo's message for the person, if any.
+        message: Option<String>,
+        /// For the log.
+        detail: String,
+    },
 }
 
 impl From<Refusal> for EdgeError {
@@ -56,7 +69,24 @@ impl From<Refusal> for EdgeError {
             }
             ErrorCode::Unauthenticated => Self::Unauthenticated,
             ErrorCode::ForbiddenOrigin => Self::ForbiddenOrigin,
-            ErrorCode::BadRequest => Self::BadRequest("refused as malformed"),
+            ErrorCode::BadRequest if refusal.message.is_none() => {
+                Self::BadRequest("refused as malformed")
+            }
+            code @ (ErrorCode::BadRequest
+            | ErrorCode::LoginExpired
+            | ErrorCode::StateMismatch
+            | ErrorCode::DuoUnavailable
+            | ErrorCode::DuoDenied
+            | ErrorCode::DuoError
+            | ErrorCode::ConfigError) => Self::Duo {
+                code,
+                message: refusal.message.clone(),
+                detail: format!(
+                    "{}: {}",
+                    refusal.reason.as_str(),
+                    refusal.detail.as_deref().unwrap_or("-")
+                ),
+            },
             _ => Self::Internal(format!(
                 "{}: {}",
                 refusal.reason.as_str(),
@@ -86,6 +116,7 @@ impl EdgeError {
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Unauthenticated => ErrorCode::Unauthenticated,
             Self::Internal(_) => ErrorCode::Internal,
+            Self::Duo { code, .. } => *code,
         }
     }
 
@@ -100,6 +131,14 @@ impl EdgeError {
             Self::InvalidCredentials | Self::Unauthenticated => 401,
             Self::RateLimited { .. } => 429,
             Self::Internal(_) => 500,
+            Self::Duo { code, .. } => match code {
+                ErrorCode::BadRequest => 400,
+                ErrorCode::LoginExpired => 401,
+                ErrorCode::StateMismatch => 409,
+                ErrorCode::DuoDenied => 403,
+                ErrorCode::DuoError => 502,
+                _ => 503,
+            },
         }
     }
 
@@ -123,6 +162,28 @@ impl EdgeError {
             }
             Self::Unauthenticated => "You are not signed in.",
             Self::Internal(_) => "Something went wrong on our side. Please try again.",
+            Self::Duo { code, .. } => match code {
+                ErrorCode::LoginExpired => {
+                    "Your sign-in took too long and expired. Enter your password again."
+                }
+                ErrorCode::StateMismatch => {
+                    "This Duo request is no longer valid. Start the second step again."
+                }
+                ErrorCode::DuoDenied => "Duo did not approve this sign-in.",
+                ErrorCode::DuoError => "Duo's answer could not be used. Please try again.",
+                ErrorCode::ConfigError => {
+                    "The sign-in service is not configured correctly. Please tell your administrator."
+                }
+                _ => "Duo cannot be reached right now. Please try again in a few minutes.",
+            },
+        }
+    }
+
+    /// The sentence people see: Duo's own message when it gave one.
+    pub fn text(&self) -> String {
+        match self {
+            Self::Duo { message: Some(message), .. } => message.clone(),
+            other => other.message().to_owned(),
         }
     }
 
@@ -138,9 +199,10 @@ impl EdgeError {
         match &self {
             Self::Config(problem) => config::log_once(problem),
             Self::Internal(detail) => worker::console_error!("internal error: {detail}"),
+            Self::Duo { detail, .. } => worker::console_warn!("refused: {detail}"),
             _ => {}
         }
-        let body = ErrorBody { code: self.code(), message: self.message().to_owned() };
+        let body = ErrorBody { code: self.code(), message: self.text() };
         let mut response = respond::json(&body, self.status())?;
         if let Self::RateLimited { retry_after } = self {
             response.headers_mut().set("Retry-After", &retry_after.to_string())?;

@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use shared::api::LoginResponse;
+use shared::api::{InlineProgress, LoginResponse};
 use worker::{Env, Request, Response};
 
 use crate::config::{self, Config};
@@ -12,12 +12,13 @@ use crate::cookie::{
     self, KNOWN_BROWSER_COOKIE, KNOWN_BROWSER_TTL_SECONDS, LOGIN_COOKIE, SESSION_COOKIE,
 };
 use crate::d1::D1Store;
-use crate::duo_transport::FetchTransport;
+use crate::duo_transport::{FetchTransport, LONG_POLL_TIMEOUT};
 use crate::error::EdgeError;
 use crate::flow::duo_callback::{CallbackQuery, SignedIn, duo_callback};
 use crate::flow::duo_start::{StartOutcome, StartRequest, duo_start};
 use crate::flow::health::HealthMemo;
-use crate::flow::login::{LoginInput, LoginOutcome, login as first_factor, parse_body};
+use crate::flow::inline::{self, InlineRequest};
+use crate::flow::login::{DuoLink, LoginInput, LoginOutcome, login as first_factor, parse_body};
 use crate::flow::maintenance::PrunePlan;
 use crate::flow::session::{self, IssuedSession};
 use crate::flow::store::Store as _;
@@ -49,7 +50,9 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
     let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
     let known = request::cookie(&req, KNOWN_BROWSER_COOKIE);
     let input = LoginInput { body: &login, known_browser: known.as_deref() };
-    let outcome = first_factor(&store, &WebCryptoVerifier, &config, input, &ctx, &random)
+    let (transport, memo) = (FetchTransport::default(), HEALTH.with(Rc::clone));
+    let duo = DuoLink { transport: &transport, health: &memo };
+    let outcome = first_factor(&store, &WebCryptoVerifier, duo, &config, input, &ctx, &random)
         .await
         .map_err(|refusal| logged(Step::Login, refusal))?;
     let known =
@@ -62,13 +65,92 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
             response.headers_mut().append("Set-Cookie", &set)?;
             response
         }
-        LoginOutcome::Done { session, .. } => {
+        LoginOutcome::Done { session, success, .. } => {
+            if *success == crate::flow::Success::FailOpen {
+                let who = &session.info.username;
+                worker::console_warn!("login: Duo unreachable, DUO_FAILMODE=open lets {who} in");
+            }
             let body = LoginResponse::Done { session: session.info.clone() };
             with_session(respond::json(&body, 200)?, session)?
+        }
+        LoginOutcome::DuoInline { username, devices, login_cookie, max_age, .. } => {
+            let body =
+                LoginResponse::DuoInline { username: username.clone(), devices: devices.clone() };
+            let mut response = respond::json(&body, 200)?;
+            let set = cookie::set(LOGIN_COOKIE, login_cookie, *max_age);
+            response.headers_mut().append("Set-Cookie", &set)?;
+            response
+        }
+        LoginOutcome::DuoEnroll { username, enroll_url, message, .. } => {
+            let body = LoginResponse::DuoEnroll {
+                username: username.clone(),
+                enroll_url: enroll_url.clone(),
+                message: message.clone(),
+            };
+            respond::json(&body, 200)?
         }
     };
     response.headers_mut().append("Set-Cookie", &known)?;
     Ok(response)
+}
+
+/// `POST /api/duo/inline/start`: start a factor (inline mode).
+///
+/// # Errors
+/// Every refusal of [`inline::start`], as an [`EdgeError`].
+pub async fn inline_start(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let config = Config::from_env(env).map_err(EdgeError::Config)?;
+    check_origin(&config.app_origin, request::header(&req, "Origin").as_deref())?;
+    request::require_json(&req)?;
+    let body = request::body(&mut req).await?;
+    let start = inline::parse_start_body(&body).map_err(|e| EdgeError::BadRequest(e.as_str()))?;
+    let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
+    let (origin, login) = (request::header(&req, "Origin"), request::cookie(&req, LOGIN_COOKIE));
+    let input = InlineRequest { origin: origin.as_deref(), login_cookie: login.as_deref() };
+    let transport = FetchTransport::default();
+    let progress = inline::start(&store, &transport, &config, input, &start, &ctx, &random)
+        .await
+        .map_err(|refusal| logged(Step::DuoStart, refusal))?;
+    inline_progress(progress)
+}
+
+/// `POST /api/duo/inline/status`: follow the started factor (inline mode).
+///
+/// # Errors
+/// Every refusal of [`inline::status`], as an [`EdgeError`].
+pub async fn inline_status(req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let config = Config::from_env(env).map_err(EdgeError::Config)?;
+    let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
+    let (origin, login) = (request::header(&req, "Origin"), request::cookie(&req, LOGIN_COOKIE));
+    let input = InlineRequest { origin: origin.as_deref(), login_cookie: login.as_deref() };
+    let transport = FetchTransport::with_timeout(LONG_POLL_TIMEOUT);
+    let progress = inline::status(&store, &transport, &config, input, &ctx, &random)
+        .await
+        .map_err(|refusal| logged(Step::DuoCallback, refusal))?;
+    inline_progress(progress)
+}
+
+/// An inline step's progress as the contract's JSON, with its cookies.
+fn inline_progress(progress: inline::Progress) -> Result<Response, EdgeError> {
+    Ok(match progress {
+        inline::Progress::Started { status, message, login_cookie, max_age } => {
+            let body = InlineProgress::Waiting { status: status.to_owned(), message };
+            let mut response = respond::json(&body, 200)?;
+            let set = cookie::set(LOGIN_COOKIE, &login_cookie, max_age);
+            response.headers_mut().append("Set-Cookie", &set)?;
+            response
+        }
+        inline::Progress::Waiting { status, message } => {
+            respond::json(&InlineProgress::Waiting { status, message }, 200)?
+        }
+        inline::Progress::Sent { message } => {
+            respond::json(&InlineProgress::Sent { message }, 200)?
+        }
+        inline::Progress::Done(session) => {
+            let body = InlineProgress::Done { session: session.info.clone() };
+            with_session(respond::json(&body, 200)?, &session)?
+        }
+    })
 }
 
 /// `GET /api/session`.

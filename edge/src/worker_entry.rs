@@ -26,6 +26,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             answer(routes::logout_everywhere(req, &env).await)
         }
         (Method::Post, paths::DUO_START) => routes::start(req, &env).await,
+        (Method::Post, paths::DUO_INLINE_START) => answer(routes::inline_start(req, &env).await),
+        (Method::Post, paths::DUO_INLINE_STATUS) => answer(routes::inline_status(req, &env).await),
         (Method::Get, paths::DUO_CALLBACK) => routes::callback(req, &env, query).await,
         // Any other method or path under the API prefixes: a JSON 404.
         (_, other) if other.starts_with("/api/") || other.starts_with("/auth/") => not_found(),

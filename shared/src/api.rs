@@ -18,6 +18,10 @@ pub mod routes {
     pub const DUO_START: &str = "/auth/duo/start";
     /// `GET`: where Duo sends the browser back.
     pub const DUO_CALLBACK: &str = "/auth/duo/callback";
+    /// `POST` (inline mode): start a factor on a chosen device.
+    pub const DUO_INLINE_START: &str = "/api/duo/inline/start";
+    /// `POST` (inline mode): the started factor's next state (a bounded long poll).
+    pub const DUO_INLINE_STATUS: &str = "/api/duo/inline/status";
 }
 
 /// Overall state reported by `GET /api/health`.
@@ -129,6 +133,115 @@ pub enum LoginResponse {
         /// The new session.
         session: SessionInfo,
     },
+    /// Inline mode: the second factor is chosen on this page, from these
+    /// devices (`POST /api/duo/inline/start`).
+    DuoInline {
+        /// The username being signed in.
+        username: String,
+        /// The user's devices, as Duo names them, with what each can do.
+        devices: Vec<InlineDevice>,
+    },
+    /// Inline mode: Duo requires the user to enroll a device first.
+    DuoEnroll {
+        /// The username being signed in.
+        username: String,
+        /// Duo's self-enrollment link (valid for a few minutes).
+        enroll_url: String,
+        /// Duo's message.
+        message: String,
+    },
+}
+
+/// A second-factor method of the inline mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InlineMethod {
+    /// Duo Push to Duo Mobile.
+    Push,
+    /// A phone call.
+    Phone,
+    /// Text a new batch of passcodes.
+    Sms,
+    /// Type a passcode (Duo Mobile, SMS, token).
+    Passcode,
+}
+
+impl InlineMethod {
+    /// Every method, in the order a chooser lists them.
+    pub const ALL: [Self; 4] = [Self::Push, Self::Phone, Self::Sms, Self::Passcode];
+}
+
+/// One of the user's devices, for the inline chooser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InlineDevice {
+    /// Duo's device id (`DP...`), sent back to start a factor.
+    pub id: String,
+    /// Duo's name for it, e.g. "iPhone (XXX-XXX-0100)".
+    pub name: String,
+    /// What it can do, in [`InlineMethod::ALL`] order.
+    pub methods: Vec<InlineMethod>,
+}
+
+/// A passcode on its way from the page to the Worker (redacted `Debug`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Passcode(String);
+
+impl Passcode {
+    /// Wraps a passcode typed by a person.
+    pub fn new(code: impl Into<String>) -> Self {
+        Self(code.into())
+    }
+
+    /// The passcode itself, for the one place that sends it to Duo.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Passcode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Passcode([redacted])")
+    }
+}
+
+/// Body of `POST /api/duo/inline/start`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InlineStartRequest {
+    /// The method.
+    pub method: InlineMethod,
+    /// The device's id (from [`InlineDevice::id`]); `None` lets Duo pick
+    /// (for a passcode, Duo checks it against every device).
+    #[serde(default)]
+    pub device: Option<String>,
+    /// The passcode, for [`InlineMethod::Passcode`].
+    #[serde(default)]
+    pub passcode: Option<Passcode>,
+}
+
+/// Answer of `POST /api/duo/inline/start` and `/status`: where the factor stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum InlineProgress {
+    /// A push or call is waiting for the user (`status`: Duo's, e.g.
+    /// `pushed`, `calling`, `answered`); follow with `/status`.
+    Waiting {
+        /// Duo's status.
+        status: String,
+        /// Duo's message, for display.
+        message: String,
+    },
+    /// SMS passcodes were sent: the user types one next.
+    Sent {
+        /// Duo's message.
+        message: String,
+    },
+    /// Duo allowed: signed in.
+    Done {
+        /// The new session.
+        session: SessionInfo,
+    },
 }
 
 /// How a session's second factor was satisfied.
@@ -177,6 +290,9 @@ pub struct DuoDetails {
 }
 
 /// Body of `GET /api/session` (times are Unix seconds).
+///
+/// In inline mode, `duo.factor` is the method used (`Duo Push`, `Phone
+/// Call`, `Passcode`, `Duo bypass` when Duo's preauth let the user in).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
     /// Who is signed in.

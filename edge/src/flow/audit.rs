@@ -80,6 +80,16 @@ pub enum Success {
     Logout,
     /// Every live session of the caller's user was revoked.
     LogoutEverywhere,
+    /// Inline: Duo's preauth let the user in without a factor (Duo bypass).
+    DuoBypass,
+    /// Inline: Duo requires enrollment; the user got Duo's link.
+    DuoEnrollRequired,
+    /// Inline: the devices went to the page; the user chooses.
+    DuoChoose,
+    /// Inline: a push or call was started.
+    DuoFactorStarted,
+    /// Inline: SMS passcodes were sent.
+    DuoSmsSent,
 }
 
 impl Success {
@@ -93,6 +103,11 @@ impl Success {
             Self::DuoAllow => "duo_allow",
             Self::Logout => "logout",
             Self::LogoutEverywhere => "logout_everywhere",
+            Self::DuoBypass => "duo_bypass",
+            Self::DuoEnrollRequired => "duo_enroll_required",
+            Self::DuoChoose => "duo_choose",
+            Self::DuoFactorStarted => "duo_factor_started",
+            Self::DuoSmsSent => "duo_sms_sent",
         }
     }
 }
@@ -189,6 +204,23 @@ pub enum Reason {
     /// The session's user is now disabled or deleted (the session is
     /// revoked).
     SessionUserUnavailable,
+    /// A step of the other Duo mode (`DUO_MODE`).
+    WrongMode,
+    /// Inline: Duo's preauth refused the user (locked out, disabled, policy).
+    DuoPreauthDenied,
+    /// Inline: Duo refused our request (keys, signature, clock, a parameter).
+    DuoAuthApiRejected,
+    /// Inline: Duo's answer is not the Auth API's.
+    DuoAuthApiMalformed,
+    /// Inline: Duo answered deny to a factor (denied, fraud, timeout, wrong passcode).
+    DuoFactorDenied,
+    /// Inline: a device the login's preauth did not list, one Duo says
+    /// cannot do the method, or a parameter Duo refused.
+    DeviceRefused,
+    /// Inline: too many passcodes tried in this login.
+    PasscodeLimit,
+    /// Inline: a status request without a started push or call.
+    NoTransaction,
     /// Our side failed (storage, randomness).
     Internal,
 }
@@ -238,6 +270,14 @@ impl Reason {
             Self::DuoDenied => "duo_denied",
             Self::NoSession => "no_session",
             Self::SessionUserUnavailable => "session_user_unavailable",
+            Self::WrongMode => "wrong_mode",
+            Self::DuoPreauthDenied => "duo_preauth_denied",
+            Self::DuoAuthApiRejected => "duo_auth_api_rejected",
+            Self::DuoAuthApiMalformed => "duo_auth_api_malformed",
+            Self::DuoFactorDenied => "duo_factor_denied",
+            Self::PasscodeLimit => "passcode_limit",
+            Self::DeviceRefused => "device_refused",
+            Self::NoTransaction => "no_transaction",
             Self::Internal => "internal",
         }
     }
@@ -248,9 +288,12 @@ impl Reason {
             Self::UnknownUser | Self::BadPassword | Self::Disabled | Self::UnusableHash => {
                 ErrorCode::InvalidCredentials
             }
-            Self::UserClientLimit | Self::ClientLimit | Self::UserLimit | Self::DuoStartLimit => {
-                ErrorCode::RateLimited
-            }
+            Self::UserClientLimit
+            | Self::ClientLimit
+            | Self::UserLimit
+            | Self::DuoStartLimit
+            | Self::PasscodeLimit => ErrorCode::RateLimited,
+            Self::WrongMode | Self::DeviceRefused => ErrorCode::BadRequest,
             Self::ForbiddenOrigin => ErrorCode::ForbiddenOrigin,
             Self::ConfigError | Self::DuoHealthRejected | Self::DuoHealthMalformed => {
                 ErrorCode::ConfigError
@@ -262,11 +305,15 @@ impl Reason {
             Self::DuoNotStarted
             | Self::StateMissing
             | Self::StateMismatch
-            | Self::StateReplayed => ErrorCode::StateMismatch,
+            | Self::StateReplayed
+            | Self::NoTransaction => ErrorCode::StateMismatch,
             Self::DuoUnreachable | Self::DuoHttpStatus | Self::DuoHealthTransport => {
                 ErrorCode::DuoUnavailable
             }
-            Self::DuoAccessDenied | Self::DuoDenied => ErrorCode::DuoDenied,
+            Self::DuoAccessDenied
+            | Self::DuoDenied
+            | Self::DuoPreauthDenied
+            | Self::DuoFactorDenied => ErrorCode::DuoDenied,
             Self::DuoErrorRedirect
             | Self::CodeMissing
             | Self::CodeMalformed
@@ -279,7 +326,9 @@ impl Reason {
             | Self::IdTokenTime
             | Self::IdTokenNonce
             | Self::IdTokenUsername
-            | Self::IdTokenInvalid => ErrorCode::DuoError,
+            | Self::IdTokenInvalid
+            | Self::DuoAuthApiMalformed => ErrorCode::DuoError,
+            Self::DuoAuthApiRejected => ErrorCode::ConfigError,
             Self::NoSession | Self::SessionUserUnavailable => ErrorCode::Unauthenticated,
             Self::DuoUsernameInvalid | Self::Internal => ErrorCode::Internal,
         }
@@ -315,19 +364,23 @@ pub struct Refusal {
     /// counted by the limit's counter (and summarized when the window is
     /// pruned, `flow::maintenance`), not recorded one by one.
     pub counted_only: bool,
+    /// Duo's own message for the person (inline mode: "Login request
+    /// denied.", "Your account is locked out."), shown instead of the
+    /// code's sentence. Never a secret: Duo writes it for display.
+    pub message: Option<String>,
 }
 
 impl Refusal {
     /// A refusal for `reason`, without detail.
     pub const fn new(reason: Reason) -> Self {
-        Self { reason, retry_after: None, detail: None, counted_only: false }
+        Self { reason, retry_after: None, detail: None, counted_only: false, message: None }
     }
 
     /// A rate-limit refusal; `attempt` is the count that went over `max`
     /// (only the first over it is recorded).
     pub const fn rate_limited(reason: Reason, retry_after: u64, attempt: u32, max: u32) -> Self {
         let counted_only = attempt > max.saturating_add(1);
-        Self { reason, retry_after: Some(retry_after), detail: None, counted_only }
+        Self { reason, retry_after: Some(retry_after), detail: None, counted_only, message: None }
     }
 
     /// Our side failed; `detail` goes to the log.
@@ -339,6 +392,14 @@ impl Refusal {
     #[must_use]
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
+        self
+    }
+
+    /// Adds Duo's message for the person (a short excerpt of it).
+    #[must_use]
+    pub fn message(mut self, message: &str) -> Self {
+        let message = super::excerpt(message);
+        self.message = (!message.trim().is_empty()).then_some(message);
         self
     }
 

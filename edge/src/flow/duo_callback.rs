@@ -20,7 +20,7 @@ use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
 use super::duo_start::{duo_user, log_detail, open_ticket};
 use super::session::{self, IssuedSession};
 use super::store::{NewSession, Store};
-use super::{Config, Ctx, Random, excerpt, unix_i64};
+use super::{Config, Ctx, Random, excerpt, prompt_client, unix_i64};
 use crate::cookie::LoginTicket;
 use crate::session::hex_sha256;
 
@@ -128,8 +128,7 @@ async fn finish<S: Store, T: Transport>(
     };
     let (user, duo_name) = duo_user(user)?;
     let now = UnixTime(unix_i64(ctx.now));
-    let token = config
-        .duo
+    let token = prompt_client(config)?
         .exchange_code(duo, &code, &Expectations::new(&duo_name, Some(nonce)), now, &random.jti)
         .await
         .map_err(|error| exchange_refusal(&error))?;

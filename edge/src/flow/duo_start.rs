@@ -20,7 +20,7 @@ use super::health::{FAILURE_MEMO_SECONDS, HealthFailure, HealthMemo};
 use super::limits::{LimitKey, check_duo_start, window_start};
 use super::session::{self, IssuedSession};
 use super::store::{NewSession, Store, UserRecord};
-use super::{Config, Ctx, Random, check_origin, excerpt, unix_i64};
+use super::{Config, Ctx, Random, check_origin, excerpt, prompt_client, unix_i64};
 use crate::config::{FailMode, SessionSecret};
 use crate::cookie::{LoginTicket, TicketError};
 
@@ -101,6 +101,7 @@ async fn start<S: Store, T: Transport>(
     trail: &mut Trail,
 ) -> Result<StartOutcome, Refusal> {
     check_origin(&config.app_origin, request.origin)?;
+    prompt_client(config)?;
     let ticket = open_ticket(request.login_cookie, &config.session_secret, ctx.now)?;
     trail.username = normalize(&ticket.username).unwrap_or_default();
     // The user, and this Duo step counted (push fatigue), in one round trip.
@@ -128,7 +129,7 @@ async fn start<S: Store, T: Transport>(
     }
     let state = State::generate(&random.state);
     let nonce = Nonce::generate(&random.nonce);
-    let url = config.duo.authorize_url(
+    let url = prompt_client(config)?.authorize_url(
         &duo_name,
         &state,
         Some(&nonce),
@@ -157,7 +158,10 @@ async fn check_health<T: Transport>(
             (failure, format!("the health check failed in the last {FAILURE_MEMO_SECONDS} s"))
         });
     }
-    let checked = config.duo.health_check(duo, UnixTime(unix_i64(now)), &random.jti).await;
+    let client = prompt_client(config).map_err(|refusal| {
+        (HealthFailure::Refused(refusal.reason), "DUO_MODE is not prompt".to_owned())
+    })?;
+    let checked = client.health_check(duo, UnixTime(unix_i64(now)), &random.jti).await;
     let checked =
         checked.map(drop).map_err(|error| (HealthFailure::of(&error), log_detail(&error)));
     health.remember(now, checked.as_ref().copied().map_err(|(failure, _)| *failure));

@@ -100,17 +100,22 @@ pub enum LimitKey {
     User(String),
     /// Duo steps of a normalized username.
     DuoStart(String),
+    /// Inline mode: passcodes tried in one login (the normalized username
+    /// and when its password passed, which the signed ticket fixes).
+    Passcode(String, u64),
 }
 
 impl LimitKey {
     /// The stored key: `uc:<user>|<client>`, `c:<client>`, `u:<user>`,
-    /// `ds:<user>` (normalized usernames never contain `|`).
+    /// `ds:<user>`, `pc:<user>|<issued_at>` (normalized usernames never
+    /// contain `|`).
     pub fn storage_key(&self) -> String {
         match self {
             Self::UserClient(user, client) => format!("uc:{user}|{client}"),
             Self::Client(client) => format!("c:{client}"),
             Self::User(user) => format!("u:{user}"),
             Self::DuoStart(user) => format!("ds:{user}"),
+            Self::Passcode(user, issued_at) => format!("pc:{user}|{issued_at}"),
         }
     }
 
@@ -120,9 +125,29 @@ impl LimitKey {
         match self {
             Self::UserClient(..) => PER_USER_CLIENT,
             Self::Client(_) => PER_CLIENT,
-            Self::User(_) | Self::DuoStart(_) => PER_USER,
+            Self::User(_) | Self::DuoStart(_) | Self::Passcode(..) => PER_USER,
         }
     }
+}
+
+/// Passcodes one login may try (inline mode); Duo locks the user out
+/// after ten wrong ones in a row, across logins.
+pub const PASSCODES_PER_LOGIN: u32 = 5;
+
+/// Refuses the passcode attempt `count` of one login past [`PASSCODES_PER_LOGIN`].
+/// Every refusal is audited (each needs the password first).
+///
+/// # Errors
+/// [`Reason::PasscodeLimit`], retry when the ticket's window ends.
+pub fn check_passcodes(count: u32, now: u64) -> Result<(), Refusal> {
+    if count > PASSCODES_PER_LOGIN {
+        let mut refusal = Refusal::new(Reason::PasscodeLimit)
+            .detail(format!("{count} passcodes in this login"))
+            .message("Too many passcodes tried. Enter your password again to start over.");
+        refusal.retry_after = Some(retry_after(now));
+        return Err(refusal);
+    }
+    Ok(())
 }
 
 /// The start of the window holding `now`.

@@ -14,11 +14,16 @@ use credentials::sql::DuoPolicy;
 use credentials::{PasswordHash, normalize};
 use shared::api::{AuthMethod, LoginRequest};
 
+use shared::duo::Transport;
+
 use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
+use super::health::HealthMemo;
+use super::inline;
 use super::limits::{self, Client};
 use super::session::{self, IssuedSession};
 use super::store::{NewSession, Store, UserRecord};
 use super::{Config, Ctx, PasswordVerifier, Random};
+use crate::config::DuoSetup;
 use crate::cookie::{KnownBrowser, LOGIN_TTL_SECONDS, LoginTicket};
 
 /// Why a login body was refused (400 `bad_request`; the variant is for
@@ -70,10 +75,37 @@ pub enum LoginOutcome {
         /// The known-browser cookie's value.
         known_browser: String,
     },
-    /// A `bypass` user: signed in.
+    /// Signed in: a `bypass` user, or in inline mode Duo's preauth
+    /// `allow` or a fail-open.
     Done {
         /// The new session.
         session: Box<IssuedSession>,
+        /// The known-browser cookie's value.
+        known_browser: String,
+        /// Why, for the audit log.
+        success: Success,
+    },
+    /// Inline mode: the devices for the page, and the login ticket listing them.
+    DuoInline {
+        /// The username as registered.
+        username: String,
+        /// The user's usable devices.
+        devices: Vec<shared::api::InlineDevice>,
+        /// The login cookie's value.
+        login_cookie: String,
+        /// Its `Max-Age`.
+        max_age: u64,
+        /// The known-browser cookie's value.
+        known_browser: String,
+    },
+    /// Inline mode: Duo requires enrollment first.
+    DuoEnroll {
+        /// The username as registered.
+        username: String,
+        /// Duo's enrollment link (checked to be a web link).
+        enroll_url: String,
+        /// Duo's message.
+        message: String,
         /// The known-browser cookie's value.
         known_browser: String,
     },
@@ -83,7 +115,10 @@ impl LoginOutcome {
     /// The known-browser cookie's value.
     pub fn known_browser(&self) -> &str {
         match self {
-            Self::Duo { known_browser, .. } | Self::Done { known_browser, .. } => known_browser,
+            Self::Duo { known_browser, .. }
+            | Self::Done { known_browser, .. }
+            | Self::DuoInline { known_browser, .. }
+            | Self::DuoEnroll { known_browser, .. } => known_browser,
         }
     }
 }
@@ -92,14 +127,16 @@ impl Audited for LoginOutcome {
     fn success(&self) -> Option<Success> {
         Some(match self {
             Self::Duo { .. } => Success::DuoRequired,
-            Self::Done { .. } => Success::Bypass,
+            Self::Done { success, .. } => *success,
+            Self::DuoInline { .. } => Success::DuoChoose,
+            Self::DuoEnroll { .. } => Success::DuoEnrollRequired,
         })
     }
 
     fn new_session(&self) -> Option<&NewSession> {
         match self {
-            Self::Duo { .. } => None,
             Self::Done { session, .. } => Some(&session.row),
+            _ => None,
         }
     }
 }
@@ -114,27 +151,49 @@ pub struct LoginInput<'a> {
     pub known_browser: Option<&'a str>,
 }
 
+/// Duo, as the login step reaches it: the transport, and the isolate's
+/// health memo (inline mode asks Duo's preauth right after the password).
+#[derive(Debug)]
+pub struct DuoLink<'a, T> {
+    /// Sends Duo's requests.
+    pub transport: &'a T,
+    /// What was last learned of Duo's health.
+    pub health: &'a HealthMemo,
+}
+
+impl<T> Clone for DuoLink<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for DuoLink<'_, T> {}
+
 /// `POST /api/login`.
 ///
 /// # Errors
 /// `invalid_credentials` (unknown user, wrong password, disabled user,
-/// unusable stored record), `rate_limited`, `internal`.
-pub async fn login<S: Store, V: PasswordVerifier>(
+/// unusable stored record), `rate_limited`, `internal`; in inline mode
+/// also the refusals of [`super::inline::after_password`].
+pub async fn login<S: Store, V: PasswordVerifier, T: Transport>(
     store: &S,
     verifier: &V,
+    duo: DuoLink<'_, T>,
     config: &Config,
     input: LoginInput<'_>,
     ctx: &Ctx,
     random: &Random,
 ) -> Result<LoginOutcome, Refusal> {
     let mut trail = Trail::new(Step::Login, ctx);
-    let result = first_factor(store, verifier, config, input, ctx, random, &mut trail).await;
+    let result = first_factor(store, verifier, duo, config, input, ctx, random, &mut trail).await;
     trail.finish(store, result).await
 }
 
-async fn first_factor<S: Store, V: PasswordVerifier>(
+#[allow(clippy::too_many_arguments, reason = "the public step's inputs and its audit trail")]
+async fn first_factor<S: Store, V: PasswordVerifier, T: Transport>(
     store: &S,
     verifier: &V,
+    duo: DuoLink<'_, T>,
     config: &Config,
     input: LoginInput<'_>,
     ctx: &Ctx,
@@ -162,12 +221,24 @@ async fn first_factor<S: Store, V: PasswordVerifier>(
         })?;
     admission.release(store).await?;
     let known_browser = KnownBrowser::new(&trail.username, ctx.now).seal(&config.session_secret);
-    match policy {
-        DuoPolicy::Required => Ok(duo_next(config, user.username, known_browser, ctx.now)),
-        DuoPolicy::Bypass => {
+    match (policy, &config.duo) {
+        (DuoPolicy::Required, DuoSetup::Prompt(_)) => {
+            Ok(duo_next(config, user.username, known_browser, ctx.now))
+        }
+        (DuoPolicy::Required, DuoSetup::Inline(_)) => {
+            let (transport, health) = (duo.transport, duo.health);
+            inline::after_password(transport, config, health, user, known_browser, ctx, random)
+                .await
+        }
+        (DuoPolicy::Bypass, _) => {
             let method = AuthMethod::Bypass;
-            session::issue(config, &user.username, method, None, ctx, random)
-                .map(|session| LoginOutcome::Done { session: Box::new(session), known_browser })
+            session::issue(config, &user.username, method, None, ctx, random).map(|session| {
+                LoginOutcome::Done {
+                    session: Box::new(session),
+                    known_browser,
+                    success: Success::Bypass,
+                }
+            })
         }
     }
 }

@@ -17,6 +17,8 @@
 //! | `POST /api/login` | [`login::login`] | `login` |
 //! | `POST /auth/duo/start` | [`duo_start::duo_start`] | `duo_start` |
 //! | `GET /auth/duo/callback` | [`duo_callback::duo_callback`] | `duo_callback` |
+//! | `POST /api/duo/inline/start` | [`inline::start`] | `duo_start` |
+//! | `POST /api/duo/inline/status` | [`inline::status`] | `duo_callback` |
 //! | `GET /api/session` | [`session::check`] | (none) |
 //! | `POST /api/logout` | [`session::logout`] | `logout` |
 //! | `POST /api/logout-everywhere` | [`session::logout_everywhere`] | `logout` (reason `logout_everywhere`) |
@@ -29,6 +31,7 @@ pub mod audit;
 pub mod duo_callback;
 pub mod duo_start;
 pub mod health;
+pub mod inline;
 pub mod limits;
 pub mod login;
 pub mod maintenance;
@@ -111,6 +114,33 @@ pub fn check_origin(app_origin: &AppOrigin, origin: Option<&str>) -> Result<(), 
     match origin {
         Some(origin) if app_origin.matches(origin) => Ok(()),
         _ => Err(Refusal::new(Reason::ForbiddenOrigin)),
+    }
+}
+
+/// The Universal Prompt's client, for the redirect mode's steps.
+///
+/// # Errors
+/// [`Reason::WrongMode`] when `DUO_MODE=inline`.
+pub fn prompt_client(config: &Config) -> Result<&shared::duo::DuoClient, Refusal> {
+    match &config.duo {
+        crate::config::DuoSetup::Prompt(client) => Ok(client),
+        crate::config::DuoSetup::Inline(_) => {
+            Err(Refusal::new(Reason::WrongMode)
+                .detail("a Universal Prompt step while DUO_MODE=inline"))
+        }
+    }
+}
+
+/// The Auth API's client, for the inline mode's steps.
+///
+/// # Errors
+/// [`Reason::WrongMode`] when `DUO_MODE=prompt`.
+pub fn inline_client(config: &Config) -> Result<&shared::duo::auth_api::AuthApiClient, Refusal> {
+    match &config.duo {
+        crate::config::DuoSetup::Inline(client) => Ok(client),
+        crate::config::DuoSetup::Prompt(_) => {
+            Err(Refusal::new(Reason::WrongMode).detail("an inline step while DUO_MODE=prompt"))
+        }
     }
 }
 

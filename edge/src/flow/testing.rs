@@ -320,6 +320,8 @@ fn summary(key: &LimitKey, count: u32, plan: &PrunePlan) -> Option<AuditEvent> {
         LimitKey::DuoStart(user) => {
             (Step::DuoStart, Reason::DuoStartLimit, user.clone(), None, limits.duo_start)
         }
+        // Every passcode refusal is audited on its own: nothing to summarize.
+        LimitKey::Passcode(..) => return None,
     };
     (count > max + 1).then(|| AuditEvent {
         at: plan.now,

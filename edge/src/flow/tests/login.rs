@@ -7,7 +7,9 @@ use crate::config::SessionSecret;
 use crate::cookie::{KnownBrowser, LOGIN_TTL_SECONDS, LoginTicket};
 use crate::flow::limits::{PER_CLIENT, PER_USER, PER_USER_CLIENT, WINDOW_SECONDS, window_start};
 use crate::flow::login::{BodyError, LoginInput, LoginOutcome, login, parse_body};
-use crate::flow::testing::{
+use crate::flow::health::HealthMemo;
+use crate::flow::login::DuoLink;
+use crate::flow::testing::{ScriptedDuo, 
     CountingVerifier, MemoryStore, NOW, SESSION_SECRET_B64, Task, block_on, config, ctx, join_all,
     random, store, user,
 };
@@ -40,7 +42,9 @@ fn attempt_from(
     let config = config("closed");
     let body = request(username, password);
     let input = LoginInput { body: &body, known_browser };
-    block_on(login(store, verifier, &config, input, &ctx(now, ip), &random(1)))
+    let (duo, health) = (ScriptedDuo::default(), HealthMemo::new());
+    let duo = DuoLink { transport: &duo, health: &health };
+    block_on(login(store, verifier, duo, &config, input, &ctx(now, ip), &random(1)))
 }
 
 fn reason(result: Result<LoginOutcome, Refusal>) -> Reason {
@@ -271,11 +275,13 @@ fn concurrent_guesses_verify_at_most_the_limit() {
     let requests: Vec<LoginRequest> =
         (0..60).map(|n| request("alice", &format!("guess{n}"))).collect();
     let (ctx, random) = (ctx(NOW, "198.51.100.50"), random(1));
+    let (duo, health) = (ScriptedDuo::default(), HealthMemo::new());
+    let duo = DuoLink { transport: &duo, health: &health };
     let futures: Vec<Task<'_, _>> = requests
         .iter()
         .map(|body| LoginInput { body, known_browser: None })
         .map(|input| {
-            Box::pin(login(&store, &verifier, &config, input, &ctx, &random)) as Task<'_, _>
+            Box::pin(login(&store, &verifier, duo, &config, input, &ctx, &random)) as Task<'_, _>
         })
         .collect();
     let results = join_all(futures);

@@ -9,13 +9,17 @@ use crate::flow::maintenance::{
     MIN_AUDIT_RETENTION_DAYS, PrunePlan, Pruned, SESSION_GRACE_SECONDS, STATE_KEEP_SECONDS,
 };
 use crate::flow::store::{NewSession, Store};
-use crate::flow::testing::{CountingVerifier, NOW, block_on, config, ctx, random, store};
+use crate::flow::health::HealthMemo;
+use crate::flow::login::DuoLink;
+use crate::flow::testing::{ScriptedDuo, CountingVerifier, NOW, block_on, config, ctx, random, store};
 
 fn wrong_password(store: &crate::flow::testing::MemoryStore, ip: &str, now: u64) {
     let body = LoginRequest { username: "alice".to_owned(), password: Password::new("no") };
     let input = LoginInput { body: &body, known_browser: None };
     let verifier = CountingVerifier::default();
-    let _ = block_on(login(store, &verifier, &config("closed"), input, &ctx(now, ip), &random(1)));
+    let (duo, health) = (ScriptedDuo::default(), HealthMemo::new());
+    let duo = DuoLink { transport: &duo, health: &health };
+    let _ = block_on(login(store, &verifier, duo, &config("closed"), input, &ctx(now, ip), &random(1)));
 }
 
 /// A client hammering on after its limit writes one audit row, not one per

@@ -1,0 +1,638 @@
+//! The inline mode (`DUO_MODE=inline`): Duo's Auth API, with the device
+//! and the method chosen on our own page (as Secret Server and Cortex XSOAR
+//! do), at the same bar as the redirect mode.
+//!
+//! - After the password ([`after_password`], part of `POST /api/login`):
+//!   Duo's `check` (memoized like the prompt mode's health check; fail-open
+//!   and fail-closed apply the same way), then `preauth` decides: `allow`
+//!   is a session (audited `duo_bypass`), `deny` a refusal with Duo's
+//!   message, `enroll` Duo's enrollment link, `auth` the devices for the
+//!   page (never the keys) in a login ticket that also lists them.
+//! - `POST /api/duo/inline/start` ([`start`]): a push or call on a listed
+//!   device, counted against `DUO_START_LIMIT` (push fatigue), started
+//!   asynchronously and bound to the re-sealed ticket; SMS passcodes
+//!   (counted the same way); or a passcode, at most
+//!   [`super::limits::PASSCODES_PER_LOGIN`] per login.
+//! - `POST /api/duo/inline/status` ([`status`]): the ticket's own
+//!   transaction only, one bounded long poll of `auth_status`; a session
+//!   only on Duo's `allow`, and only once per transaction (its txid is
+//!   spent like a redirect's state).
+
+use credentials::normalize;
+use shared::api::{AuthMethod, DuoDetails, InlineDevice, InlineMethod, InlineStartRequest};
+use shared::duo::auth_api::{
+    AuthApiClient, AuthApiError, AuthOptions, AuthOutcome, AuthResponse, AuthResult, Capability,
+    DeviceKind, ErrorKind, Factor, PreauthResponse, PreauthResult, User, parse_auth,
+    parse_auth_status, parse_preauth, parse_time,
+};
+use shared::duo::{HttpResponse, Transport, TransportError, TransportErrorKind, UnixTime};
+
+use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
+use super::duo_start::{duo_user, open_ticket};
+use super::health::{FAILURE_MEMO_SECONDS, HealthFailure, HealthMemo};
+use super::limits::{LimitKey, check_duo_start, check_passcodes, window_start};
+use super::login::LoginOutcome;
+use super::session::{self, IssuedSession};
+use super::store::{NewSession, Store, UserRecord};
+use super::{Config, Ctx, Random, check_origin, excerpt, inline_client, unix_i64};
+use crate::config::FailMode;
+use crate::cookie::{InlineTransaction, LOGIN_TTL_SECONDS, LoginTicket};
+use crate::session::hex_sha256;
+
+/// The factor names sessions report, as the redirect mode's `id_token` does.
+const PUSH: &str = "Duo Push";
+const PHONE: &str = "Phone Call";
+const PASSCODE: &str = "Passcode";
+const DUO_BYPASS: &str = "Duo bypass";
+
+/// The longest device id or passcode accepted from the page.
+const MAX_FIELD_LEN: usize = 64;
+
+/// A Duo call that failed, as the flow treats it.
+enum Failed {
+    /// Duo cannot be reached (connection, timeout, 5xx): the fail mode decides.
+    Unreachable(String),
+    /// Duo answered and refused, or answered something else.
+    Refused(Refusal),
+}
+
+/// What a transport error or a Duo error means here.
+fn classify(error: Result<AuthApiError, TransportError>) -> Failed {
+    match error {
+        Err(transport) => match transport.kind {
+            TransportErrorKind::Connect | TransportErrorKind::Timeout => {
+                Failed::Unreachable(format!("{:?}: {}", transport.kind, excerpt(&transport.detail)))
+            }
+            _ => Failed::Refused(
+                Refusal::new(Reason::DuoAuthApiMalformed).detail(excerpt(&transport.detail)),
+            ),
+        },
+        Ok(error) => {
+            let detail = format!("{error} ({})", error.explanation());
+            match error.kind() {
+                ErrorKind::Unavailable => Failed::Unreachable(detail),
+                // Duo is up and answering: no fail-open, but not our fault either.
+                ErrorKind::RateLimited => {
+                    Failed::Refused(Refusal::new(Reason::DuoUnreachable).detail(detail))
+                }
+                ErrorKind::Credentials | ErrorKind::WrongIntegration | ErrorKind::Other => {
+                    Failed::Refused(Refusal::new(Reason::DuoAuthApiRejected).detail(detail))
+                }
+                ErrorKind::BadRequest => Failed::Refused(
+                    Refusal::new(Reason::DeviceRefused)
+                        .detail(detail)
+                        .message("Duo cannot use that device for this. Choose another."),
+                ),
+                ErrorKind::Malformed => {
+                    Failed::Refused(Refusal::new(Reason::DuoAuthApiMalformed).detail(detail))
+                }
+            }
+        }
+    }
+}
+
+/// Sends `request` and parses the answer with `parse`.
+async fn call<T: Transport, R>(
+    duo: &T,
+    request: shared::duo::HttpRequest,
+    parse: fn(&HttpResponse) -> Result<R, AuthApiError>,
+) -> Result<R, Failed> {
+    let response = duo.send(request).await.map_err(|e| classify(Err(e)))?;
+    parse(&response).map_err(|e| classify(Ok(e)))
+}
+
+/// A refusal for an unreachable Duo in the middle of a factor (no fail-open:
+/// the user already chose Duo's path).
+fn unreachable(failed: Failed) -> Refusal {
+    match failed {
+        Failed::Unreachable(detail) => Refusal::new(Reason::DuoUnreachable).detail(detail),
+        Failed::Refused(refusal) => refusal,
+    }
+}
+
+/// After a verified password, in inline mode (`POST /api/login`).
+///
+/// # Errors
+/// `duo_denied` (preauth `deny`, with Duo's message), `duo_unavailable`
+/// (fail-closed), `config_error`, `duo_error`, `internal`.
+#[allow(clippy::too_many_arguments, reason = "the login step's inputs")]
+pub(super) async fn after_password<T: Transport>(
+    duo: &T,
+    config: &Config,
+    health: &HealthMemo,
+    user: UserRecord,
+    known_browser: String,
+    ctx: &Ctx,
+    random: &Random,
+) -> Result<LoginOutcome, Refusal> {
+    let client = inline_client(config)?;
+    let (user, duo_name) = duo_user(Some(user))?;
+    let now = UnixTime(unix_i64(ctx.now));
+    let fail = |detail: String| match config.fail_mode {
+        FailMode::Closed => Err(Refusal::new(Reason::DuoUnreachable).detail(detail)),
+        FailMode::Open => {
+            let method = AuthMethod::FailOpen;
+            session::issue(config, &user.username, method, None, ctx, random).map(|session| {
+                LoginOutcome::Done {
+                    session: Box::new(session),
+                    known_browser: known_browser.clone(),
+                    success: Success::FailOpen,
+                }
+            })
+        }
+    };
+    match checked(duo, client, health, ctx.now).await {
+        Ok(()) => {}
+        Err(Failed::Unreachable(detail)) => return fail(detail),
+        Err(Failed::Refused(refusal)) => return Err(refusal),
+    }
+    let ip = ctx.client.map(|ip| ip.to_string());
+    let request = client.preauth(User::Username(duo_name.as_str()), ip.as_deref(), now);
+    let preauth = match call(duo, request, parse_preauth).await {
+        Ok(preauth) => preauth,
+        Err(Failed::Unreachable(detail)) => {
+            health.remember(ctx.now, Err(HealthFailure::Unreachable));
+            return fail(detail);
+        }
+        Err(Failed::Refused(refusal)) => return Err(refusal),
+    };
+    decide(config, &user, preauth, known_browser, ctx, random)
+}
+
+/// Duo's `check`, from the memo when its last result is fresh.
+async fn checked<T: Transport>(
+    duo: &T,
+    client: &AuthApiClient,
+    health: &HealthMemo,
+    now: u64,
+) -> Result<(), Failed> {
+    if let Some(remembered) = health.fresh(now) {
+        return remembered.map_err(|failure| match failure {
+            HealthFailure::Unreachable => Failed::Unreachable(format!(
+                "Duo's check failed in the last {FAILURE_MEMO_SECONDS} s"
+            )),
+            HealthFailure::Refused(reason) => Failed::Refused(
+                Refusal::new(reason).detail("Duo's check refused these keys moments ago"),
+            ),
+        });
+    }
+    let result = call(duo, client.check(UnixTime(unix_i64(now))), parse_time).await.map(drop);
+    let memo = match &result {
+        Ok(()) => Ok(()),
+        Err(Failed::Unreachable(_)) => Err(HealthFailure::Unreachable),
+        Err(Failed::Refused(refusal)) => Err(HealthFailure::Refused(refusal.reason)),
+    };
+    health.remember(now, memo);
+    result
+}
+
+/// What `preauth`'s answer means for this login.
+fn decide(
+    config: &Config,
+    user: &UserRecord,
+    preauth: PreauthResponse,
+    known_browser: String,
+    ctx: &Ctx,
+    random: &Random,
+) -> Result<LoginOutcome, Refusal> {
+    match preauth.result {
+        PreauthResult::Allow => {
+            let details = DuoDetails {
+                factor: Some(DUO_BYPASS.to_owned()),
+                device: None,
+                txid: None,
+                result: Some("allow".to_owned()),
+            };
+            let method = AuthMethod::Duo;
+            session::issue(config, &user.username, method, Some(details), ctx, random).map(
+                |session| LoginOutcome::Done {
+                    session: Box::new(session),
+                    known_browser,
+                    success: Success::DuoBypass,
+                },
+            )
+        }
+        PreauthResult::Deny => Err(Refusal::new(Reason::DuoPreauthDenied)
+            .detail(format!("preauth deny: {}", excerpt(&preauth.status_msg)))
+            .message(&preauth.status_msg)),
+        PreauthResult::Enroll => {
+            let url = preauth
+                .enroll_portal_url
+                .filter(|url| is_web_link(url, config))
+                .ok_or(Refusal::new(Reason::DuoAuthApiMalformed).detail("enroll without a link"))?;
+            Ok(LoginOutcome::DuoEnroll {
+                username: user.username.clone(),
+                enroll_url: url,
+                message: excerpt(&preauth.status_msg),
+                known_browser,
+            })
+        }
+        PreauthResult::Auth => {
+            let devices: Vec<InlineDevice> =
+                preauth.devices.iter().filter_map(inline_device).collect();
+            if devices.is_empty() {
+                return Err(Refusal::new(Reason::DuoPreauthDenied)
+                    .detail("preauth auth without a usable device")
+                    .message(
+                        "None of your Duo devices can be used here. Ask your administrator.",
+                    ));
+            }
+            let listed = devices.iter().map(|d| (d.id.clone(), d.name.clone())).collect();
+            let ticket = LoginTicket::new(&user.username, ctx.now).with_devices(listed);
+            Ok(LoginOutcome::DuoInline {
+                username: user.username.clone(),
+                devices,
+                login_cookie: ticket.seal(&config.session_secret),
+                max_age: LOGIN_TTL_SECONDS,
+                known_browser,
+            })
+        }
+        PreauthResult::Other(other) => Err(Refusal::new(Reason::DuoAuthApiMalformed)
+            .detail(format!("preauth result {}", excerpt(&other)))),
+    }
+}
+
+/// An `https://` link (or, against the local emulator, a loopback `http://` one):
+/// never a `javascript:` or other scheme handed to the page.
+fn is_web_link(url: &str, config: &Config) -> bool {
+    let local = config.app_origin.is_loopback()
+        && ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
+            .iter()
+            .any(|prefix| url.starts_with(prefix));
+    (url.starts_with("https://") || local)
+        && url.len() <= 2048
+        && !url.chars().any(|c| c.is_control() || c.is_whitespace())
+}
+
+/// A device as the page may use it: Duo's id and name, and the methods in
+/// [`InlineMethod::ALL`] order; `None` when it can do none of them.
+fn inline_device(device: &shared::duo::auth_api::Device) -> Option<InlineDevice> {
+    let valid_id = !device.id.is_empty()
+        && device.id.len() <= MAX_FIELD_LEN
+        && device.id.bytes().all(|b| b.is_ascii_alphanumeric());
+    if !valid_id {
+        return None;
+    }
+    let methods: Vec<InlineMethod> = InlineMethod::ALL
+        .into_iter()
+        .filter(|method| match method {
+            InlineMethod::Push => device.can(&Capability::Push),
+            InlineMethod::Phone => device.can(&Capability::Phone),
+            InlineMethod::Sms => device.can(&Capability::Sms),
+            InlineMethod::Passcode => {
+                device.can(&Capability::MobileOtp)
+                    || device.can(&Capability::Sms)
+                    || device.kind == DeviceKind::Token
+            }
+        })
+        .collect();
+    (!methods.is_empty()).then(|| InlineDevice {
+        id: device.id.clone(),
+        name: excerpt(device.label()),
+        methods,
+    })
+}
+
+/// Why a start body was refused (400 `bad_request`; for the log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartBodyError {
+    /// Not the JSON of an [`InlineStartRequest`].
+    Malformed,
+    /// A passcode method without a passcode, or a passcode with another method.
+    Passcode,
+    /// A device id or passcode that is empty, too long, or not letters and digits.
+    Field,
+}
+
+impl StartBodyError {
+    /// The defect, for the log (never the input).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed JSON",
+            Self::Passcode => "passcode missing, or sent with another method",
+            Self::Field => "device or passcode not 1 to 64 letters and digits",
+        }
+    }
+}
+
+/// Parses the body of `POST /api/duo/inline/start`.
+///
+/// # Errors
+/// [`StartBodyError`].
+pub fn parse_start_body(body: &[u8]) -> Result<InlineStartRequest, StartBodyError> {
+    let request: InlineStartRequest =
+        serde_json::from_slice(body).map_err(|_| StartBodyError::Malformed)?;
+    let field = |text: &str| {
+        !text.is_empty()
+            && text.len() <= MAX_FIELD_LEN
+            && text.bytes().all(|b| b.is_ascii_alphanumeric())
+    };
+    match (&request.method, &request.passcode) {
+        (InlineMethod::Passcode, Some(code)) if !field(code.expose().trim()) => {
+            return Err(StartBodyError::Field);
+        }
+        (InlineMethod::Passcode, None) => return Err(StartBodyError::Passcode),
+        (InlineMethod::Passcode, Some(_)) => {}
+        (_, Some(_)) => return Err(StartBodyError::Passcode),
+        (_, None) => {}
+    }
+    if request.device.as_deref().is_some_and(|device| !field(device)) {
+        return Err(StartBodyError::Field);
+    }
+    Ok(request)
+}
+
+/// The parts of a request the inline steps read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InlineRequest<'a> {
+    /// The `Origin` header.
+    pub origin: Option<&'a str>,
+    /// The `__Host-login` cookie's value.
+    pub login_cookie: Option<&'a str>,
+}
+
+/// Where an inline factor stands after a step.
+#[derive(Debug)]
+pub enum Progress {
+    /// A push or call waits for the user; the ticket now follows it.
+    Started {
+        /// Duo's status (`pushed`, `calling`).
+        status: &'static str,
+        /// For the page.
+        message: String,
+        /// The re-sealed login cookie's value.
+        login_cookie: String,
+        /// Its `Max-Age`.
+        max_age: u64,
+    },
+    /// Still waiting (a status poll): Duo's status and message.
+    Waiting {
+        /// Duo's status (`pushed`, `answered`, ...; `waiting` when Duo held
+        /// the poll past our bound).
+        status: String,
+        /// For the page.
+        message: String,
+    },
+    /// SMS passcodes were sent.
+    Sent {
+        /// Duo's message.
+        message: String,
+    },
+    /// Duo allowed: signed in.
+    Done(Box<IssuedSession>),
+}
+
+impl Audited for Progress {
+    fn success(&self) -> Option<Success> {
+        match self {
+            Self::Started { .. } => Some(Success::DuoFactorStarted),
+            Self::Sent { .. } => Some(Success::DuoSmsSent),
+            Self::Done(_) => Some(Success::DuoAllow),
+            // A poll that changed nothing is not an event.
+            Self::Waiting { .. } => None,
+        }
+    }
+
+    fn new_session(&self) -> Option<&NewSession> {
+        match self {
+            Self::Done(session) => Some(&session.row),
+            _ => None,
+        }
+    }
+}
+
+/// `POST /api/duo/inline/start`.
+///
+/// # Errors
+/// `forbidden_origin`, `login_expired`, `bad_request` (a device the
+/// ticket does not list, or one Duo says cannot do the method),
+/// `rate_limited` (`DUO_START_LIMIT`, or passcodes per login),
+/// `duo_denied` (with Duo's message), `duo_unavailable`, `config_error`,
+/// `duo_error`, `internal`.
+pub async fn start<S: Store, T: Transport>(
+    store: &S,
+    duo: &T,
+    config: &Config,
+    request: InlineRequest<'_>,
+    body: &InlineStartRequest,
+    ctx: &Ctx,
+    random: &Random,
+) -> Result<Progress, Refusal> {
+    let mut trail = Trail::new(Step::DuoStart, ctx);
+    let result = start_factor(store, duo, config, request, body, ctx, random, &mut trail).await;
+    trail.finish(store, result).await
+}
+
+#[allow(clippy::too_many_arguments, reason = "the public step's inputs and its audit trail")]
+async fn start_factor<S: Store, T: Transport>(
+    store: &S,
+    duo: &T,
+    config: &Config,
+    request: InlineRequest<'_>,
+    body: &InlineStartRequest,
+    ctx: &Ctx,
+    random: &Random,
+    trail: &mut Trail,
+) -> Result<Progress, Refusal> {
+    check_origin(&config.app_origin, request.origin)?;
+    let client = inline_client(config)?;
+    let ticket = open_ticket(request.login_cookie, &config.session_secret, ctx.now)?;
+    trail.username = normalize(&ticket.username).unwrap_or_default();
+    let device = match &body.device {
+        Some(id) => Some(
+            ticket.devices.iter().find(|(listed, _)| listed == id).cloned().ok_or(
+                Refusal::new(Reason::DeviceRefused)
+                    .detail("a device the login's preauth did not list")
+                    .message("That device is not one of yours. Choose one from the list."),
+            )?,
+        ),
+        None => None,
+    };
+    let key = match body.method {
+        InlineMethod::Passcode => LimitKey::Passcode(trail.username.clone(), ticket.issued_at),
+        _ => LimitKey::DuoStart(trail.username.clone()),
+    };
+    let (user, count) = store
+        .user_and_hit(&trail.username, &key, window_start(ctx.now), ctx.now)
+        .await
+        .map_err(Refusal::internal)?;
+    let (user, duo_name) = duo_user(user)?;
+    match body.method {
+        InlineMethod::Passcode => check_passcodes(count, ctx.now)?,
+        _ => check_duo_start(count, config.duo_start_limit, ctx.now)?,
+    }
+    let now = UnixTime(unix_i64(ctx.now));
+    let (factor, asynchronous) = match (body.method, &body.passcode) {
+        (InlineMethod::Push, _) => (Factor::Push, true),
+        (InlineMethod::Phone, _) => (Factor::Phone, true),
+        (InlineMethod::Sms, _) => (Factor::Sms, false),
+        (InlineMethod::Passcode, Some(code)) => {
+            (Factor::Passcode(code.expose().trim().to_owned()), false)
+        }
+        (InlineMethod::Passcode, None) => {
+            return Err(Refusal::new(Reason::WrongMode).detail("a passcode method without one"));
+        }
+    };
+    let options = AuthOptions {
+        device: device.as_ref().map(|(id, _)| id.clone()),
+        asynchronous,
+        push_type: None,
+        display_username: None,
+        pushinfo: vec![("from".to_owned(), config.app_origin.as_str().to_owned())],
+        ipaddr: ctx.client.map(|ip| ip.to_string()),
+    };
+    let request = client.auth(User::Username(duo_name.as_str()), &factor, &options, now);
+    let answer = call(duo, request, parse_auth).await.map_err(unreachable)?;
+    let device_name = device.map(|(_, name)| name);
+    match answer {
+        AuthResponse::Started { txid } => {
+            let (status, label) = match body.method {
+                InlineMethod::Phone => ("calling", PHONE),
+                _ => ("pushed", PUSH),
+            };
+            let name = device_name.unwrap_or_else(|| "your device".to_owned());
+            let message = match body.method {
+                InlineMethod::Phone => format!("Calling {name}..."),
+                _ => format!("Duo Push sent to {name}. Approve it on your phone."),
+            };
+            trail.txid = Some(excerpt(&txid));
+            let transaction = InlineTransaction { txid, factor: label.to_owned(), device: name };
+            let ticket = ticket.for_inline(transaction, ctx.now);
+            Ok(Progress::Started {
+                status,
+                message,
+                login_cookie: ticket.seal(&config.session_secret),
+                max_age: ticket.max_age(ctx.now),
+            })
+        }
+        AuthResponse::Done(outcome) if outcome.status == "sent" => {
+            Ok(Progress::Sent { message: excerpt(&outcome.status_msg) })
+        }
+        AuthResponse::Done(outcome) => {
+            let factor = match body.method {
+                InlineMethod::Passcode => PASSCODE,
+                InlineMethod::Phone => PHONE,
+                _ => PUSH,
+            };
+            finished(config, &user, &outcome, factor, device_name, None, ctx, random)
+        }
+    }
+}
+
+/// Duo's refusal of a factor, with its message for the person.
+fn denied(outcome: &AuthOutcome) -> Refusal {
+    Refusal::new(Reason::DuoFactorDenied)
+        .detail(format!("Duo said {}: {}", excerpt(&outcome.status), excerpt(&outcome.status_msg)))
+        .message(&outcome.status_msg)
+}
+
+/// A decided factor: a session on `allow`, else Duo's refusal.
+#[allow(clippy::too_many_arguments, reason = "what the session reports")]
+fn finished(
+    config: &Config,
+    user: &UserRecord,
+    outcome: &AuthOutcome,
+    factor: &str,
+    device: Option<String>,
+    txid: Option<String>,
+    ctx: &Ctx,
+    random: &Random,
+) -> Result<Progress, Refusal> {
+    if outcome.result != AuthResult::Allow {
+        return Err(denied(outcome));
+    }
+    let factor = if outcome.status == "bypass" { DUO_BYPASS } else { factor };
+    let details = DuoDetails {
+        factor: Some(factor.to_owned()),
+        device,
+        txid,
+        result: Some("allow".to_owned()),
+    };
+    session::issue(config, &user.username, AuthMethod::Duo, Some(details), ctx, random)
+        .map(|session| Progress::Done(Box::new(session)))
+}
+
+/// `POST /api/duo/inline/status`: one bounded long poll of the ticket's
+/// transaction. `duo` should give up a little before the caller would
+/// (the Worker uses a longer deadline than its other Duo calls); its
+/// timeout is "still waiting", not an error.
+///
+/// # Errors
+/// `forbidden_origin`, `login_expired`, `state_mismatch` (no transaction
+/// started, or its session already made), `duo_denied` (with Duo's
+/// message: denied, fraud, timed out, locked out), `duo_unavailable`,
+/// `config_error`, `duo_error`, `internal`.
+pub async fn status<S: Store, T: Transport>(
+    store: &S,
+    duo: &T,
+    config: &Config,
+    request: InlineRequest<'_>,
+    ctx: &Ctx,
+    random: &Random,
+) -> Result<Progress, Refusal> {
+    let mut trail = Trail::new(Step::DuoCallback, ctx);
+    let result = follow(store, duo, config, request, ctx, random, &mut trail).await;
+    trail.finish(store, result).await
+}
+
+async fn follow<S: Store, T: Transport>(
+    store: &S,
+    duo: &T,
+    config: &Config,
+    request: InlineRequest<'_>,
+    ctx: &Ctx,
+    random: &Random,
+    trail: &mut Trail,
+) -> Result<Progress, Refusal> {
+    check_origin(&config.app_origin, request.origin)?;
+    let client = inline_client(config)?;
+    let ticket = open_ticket(request.login_cookie, &config.session_secret, ctx.now)?;
+    trail.username = normalize(&ticket.username).unwrap_or_default();
+    let transaction = ticket.inline.ok_or(Refusal::new(Reason::NoTransaction))?;
+    trail.txid = Some(excerpt(&transaction.txid));
+    let now = UnixTime(unix_i64(ctx.now));
+    let response = match duo.send(client.auth_status(&transaction.txid, now)).await {
+        Ok(response) => response,
+        // Duo held the poll past our bound: nothing changed yet.
+        Err(error) if error.kind == TransportErrorKind::Timeout => {
+            return Ok(Progress::Waiting {
+                status: "waiting".to_owned(),
+                message: "Still waiting for your answer on the device...".to_owned(),
+            });
+        }
+        Err(error) => return Err(unreachable(classify(Err(error)))),
+    };
+    let outcome = parse_auth_status(&response).map_err(|e| unreachable(classify(Ok(e))))?;
+    if outcome.result == AuthResult::Waiting {
+        return Ok(Progress::Waiting {
+            status: excerpt(&outcome.status),
+            message: excerpt(&outcome.status_msg),
+        });
+    }
+    if outcome.result != AuthResult::Allow {
+        return Err(denied(&outcome));
+    }
+    // One session per transaction: the txid is spent like a redirect's state.
+    let spent = hex_sha256(format!("inline-txid\0{}", transaction.txid).as_bytes());
+    let (first_use, user) = store
+        .spend_state_and_user(&spent, &trail.username, ctx.now)
+        .await
+        .map_err(Refusal::internal)?;
+    if !first_use {
+        return Err(
+            Refusal::new(Reason::StateReplayed).detail("this transaction already made its session")
+        );
+    }
+    let (user, _) = duo_user(user)?;
+    let txid = Some(transaction.txid.clone());
+    finished(
+        config,
+        &user,
+        &outcome,
+        &transaction.factor,
+        Some(transaction.device),
+        txid,
+        ctx,
+        random,
+    )
+}
