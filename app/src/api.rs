@@ -6,7 +6,8 @@
 
 use gloo_net::http::{Request, Response};
 use shared::api::{
-    DuoReachability, HealthResponse, LoginRequest, LoginResponse, Password, SessionInfo, routes,
+    DuoReachability, HealthResponse, InlineProgress, InlineStartRequest, LoginRequest,
+    LoginResponse, Password, SessionInfo, routes,
 };
 use shared::{ErrorBody, ErrorCode};
 
@@ -90,6 +91,46 @@ pub async fn logout_everywhere() -> Result<(), Problem> {
     let request = Request::post(routes::LOGOUT_EVERYWHERE);
     let response = request.send().await.map_err(|_| Problem::network())?;
     if response.ok() { Ok(()) } else { Err(problem_from(&response).await) }
+}
+
+/// `POST /api/duo/inline/start`: start a factor (inline mode).
+///
+/// # Errors
+/// The Worker's error, with Duo's words when it gave them, or a network failure.
+pub async fn inline_start(body: &InlineStartRequest) -> Result<InlineProgress, Problem> {
+    let request =
+        Request::post(routes::DUO_INLINE_START).json(body).map_err(|_| Problem::network())?;
+    inline_answer(request.send().await).await
+}
+
+/// `POST /api/duo/inline/status`: the started factor's next state (the
+/// Worker holds the answer until something changes, up to its bound).
+///
+/// # Errors
+/// As [`inline_start`].
+pub async fn inline_status() -> Result<InlineProgress, Problem> {
+    inline_answer(Request::post(routes::DUO_INLINE_STATUS).send().await).await
+}
+
+async fn inline_answer(sent: Result<Response, gloo_net::Error>) -> Result<InlineProgress, Problem> {
+    let response = sent.map_err(|_| Problem::network())?;
+    if response.ok() {
+        return response.json().await.map_err(|_| Problem::unexpected());
+    }
+    let retry_after = response.headers().get("retry-after").and_then(|v| v.trim().parse().ok());
+    let problem = match response.json::<ErrorBody>().await {
+        Ok(body) => {
+            // Duo's own words, for the codes where Duo (or the factor) spoke.
+            let said = matches!(
+                body.code,
+                ErrorCode::DuoDenied | ErrorCode::BadRequest | ErrorCode::RateLimited
+            )
+            .then_some(body.message);
+            Problem::new(body.code).with_retry_after(retry_after).with_said(said)
+        }
+        Err(_) => Problem::unexpected(),
+    };
+    Err(problem)
 }
 
 /// Reads `{"code","message"}` and `Retry-After` from an error response.

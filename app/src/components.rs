@@ -23,6 +23,7 @@ pub fn ProblemBox(#[prop(into)] problem: Signal<Option<Problem>>) -> impl IntoVi
             role="alert" aria-live="assertive" tabindex="-1">
             {move || problem.get().map(|p| view! {
                 <p class="problem-title"><strong>{p.title()}</strong></p>
+                {p.said.clone().map(|said| view! { <p class="problem-duo">"Duo: " {said}</p> })}
                 <p class="problem-next">{p.next_step()}</p>
             })}
         </div>

@@ -12,7 +12,7 @@ mod url;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::{LoginResponse, SessionInfo};
+use shared::api::{InlineDevice, LoginResponse, SessionInfo};
 
 use crate::messages::Problem;
 
@@ -31,6 +31,10 @@ pub enum Screen {
     SignIn,
     /// First factor passed; "Log in with Duo" next.
     Duo { username: String },
+    /// Inline mode: choose a device and a method on this page.
+    Inline { username: String, devices: Vec<InlineDevice> },
+    /// Inline mode: Duo wants a device enrolled first.
+    Enroll { username: String, enroll_url: String, message: String },
     /// Signed in.
     SignedIn(SessionInfo),
 }
@@ -62,7 +66,21 @@ pub fn App() -> impl IntoView {
         match response {
             LoginResponse::Duo { username } => set_screen.set(Screen::Duo { username }),
             LoginResponse::Done { session } => set_screen.set(Screen::SignedIn(session)),
+            LoginResponse::DuoInline { username, devices } => {
+                set_screen.set(Screen::Inline { username, devices });
+            }
+            LoginResponse::DuoEnroll { username, enroll_url, message } => {
+                set_screen.set(Screen::Enroll { username, enroll_url, message });
+            }
         }
+    });
+    let on_signed_in = Callback::new(move |session: SessionInfo| {
+        set_problem.set(None);
+        set_screen.set(Screen::SignedIn(session));
+    });
+    let on_inline_restart = Callback::new(move |problem: Option<Problem>| {
+        set_problem.set(problem);
+        set_screen.set(Screen::SignIn);
     });
     let on_signed_out = Callback::new(move |outcome: Result<(), Problem>| match outcome {
         Ok(()) => {
@@ -90,6 +108,13 @@ pub fn App() -> impl IntoView {
                 }.into_any(),
                 Screen::Duo { username } => view! {
                     <pages::duo::DuoStep username problem on_restart />
+                }.into_any(),
+                Screen::Inline { username, devices } => view! {
+                    <pages::inline::InlineStep username devices problem set_problem on_signed_in
+                        on_restart=on_inline_restart />
+                }.into_any(),
+                Screen::Enroll { username, enroll_url, message } => view! {
+                    <pages::inline::EnrollStep username enroll_url message on_restart=on_inline_restart />
                 }.into_any(),
                 Screen::SignedIn(session) => view! {
                     <pages::account::AccountPage session problem on_signed_out />

@@ -5,7 +5,7 @@
 use shared::ErrorCode;
 
 /// A failure the SPA reports to the person signing in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     /// The contract's code; `None` when there was no usable answer at all.
     pub code: Option<ErrorCode>,
@@ -13,28 +13,38 @@ pub struct Problem {
     pub retry_after: Option<u64>,
     /// The answer was outside the contract (not a network failure).
     unexpected: bool,
+    /// Inline mode: what Duo said ("Login request denied."), shown as
+    /// Duo's words under ours. Only the inline calls fill it.
+    pub said: Option<String>,
 }
 
 impl Problem {
     /// A failure the Worker reported with `code`.
     pub const fn new(code: ErrorCode) -> Self {
-        Self { code: Some(code), retry_after: None, unexpected: false }
+        Self { code: Some(code), retry_after: None, unexpected: false, said: None }
     }
 
     /// The Worker could not be reached.
     pub const fn network() -> Self {
-        Self { code: None, retry_after: None, unexpected: false }
+        Self { code: None, retry_after: None, unexpected: false, said: None }
     }
 
     /// The Worker answered something the contract does not allow.
     pub const fn unexpected() -> Self {
-        Self { code: None, retry_after: None, unexpected: true }
+        Self { code: None, retry_after: None, unexpected: true, said: None }
     }
 
     /// Adds the wait time of a `429`.
     #[must_use]
     pub const fn with_retry_after(mut self, seconds: Option<u64>) -> Self {
         self.retry_after = seconds;
+        self
+    }
+
+    /// Adds Duo's own words.
+    #[must_use]
+    pub fn with_said(mut self, said: Option<String>) -> Self {
+        self.said = said.filter(|s| !s.trim().is_empty());
         self
     }
 
@@ -94,6 +104,10 @@ impl Problem {
             }
             ErrorCode::DuoUnavailable => {
                 "Try again in a few minutes. If it persists, contact your administrator.".to_owned()
+            }
+            ErrorCode::DuoDenied if self.said.is_some() => {
+                "Choose a method to try again, or sign in again. If you did not start this sign-in, tell your administrator."
+                    .to_owned()
             }
             ErrorCode::DuoDenied => {
                 "If you denied the request by mistake, sign in again. If you did not start this sign-in, tell your administrator."

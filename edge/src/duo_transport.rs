@@ -66,8 +66,11 @@ impl Transport for FetchTransport {
         let mut init = RequestInit::new();
         init.with_method(worker::Method::from(request.method.as_str().to_owned()))
             .with_headers(headers)
-            .with_redirect(RequestRedirect::Manual)
-            .with_body(Some(js_sys::Uint8Array::from(request.body.as_slice()).into()));
+            .with_redirect(RequestRedirect::Manual);
+        // `fetch` refuses a body on a GET (the Auth API's reads).
+        if request.method != shared::duo::Method::Get {
+            init.with_body(Some(js_sys::Uint8Array::from(request.body.as_slice()).into()));
+        }
         let fetch_request = Request::new_with_init(&request.url, &init).map_err(other)?;
 
         let controller = AbortController::default();

@@ -2,4 +2,5 @@
 
 pub mod account;
 pub mod duo;
+pub mod inline;
 pub mod login;

@@ -56,8 +56,9 @@ enum Failed {
     Refused(Refusal),
 }
 
-/// What a transport error or a Duo error means here.
-fn classify(error: Result<AuthApiError, TransportError>) -> Failed {
+/// What a transport error or a Duo error means here. A refused parameter
+/// (40002) is the person's choice when they chose (`factor`), else ours.
+fn classify(error: Result<AuthApiError, TransportError>, factor: bool) -> Failed {
     match error {
         Err(transport) => match transport.kind {
             TransportErrorKind::Connect | TransportErrorKind::Timeout => {
@@ -78,6 +79,9 @@ fn classify(error: Result<AuthApiError, TransportError>) -> Failed {
                 ErrorKind::Credentials | ErrorKind::WrongIntegration | ErrorKind::Other => {
                     Failed::Refused(Refusal::new(Reason::DuoAuthApiRejected).detail(detail))
                 }
+                ErrorKind::BadRequest if !factor => {
+                    Failed::Refused(Refusal::new(Reason::DuoAuthApiRejected).detail(detail))
+                }
                 ErrorKind::BadRequest => Failed::Refused(
                     Refusal::new(Reason::DeviceRefused)
                         .detail(detail)
@@ -91,14 +95,15 @@ fn classify(error: Result<AuthApiError, TransportError>) -> Failed {
     }
 }
 
-/// Sends `request` and parses the answer with `parse`.
+/// Sends `request` and parses the answer with `parse` (`factor`: as [`classify`]).
 async fn call<T: Transport, R>(
     duo: &T,
     request: shared::duo::HttpRequest,
     parse: fn(&HttpResponse) -> Result<R, AuthApiError>,
+    factor: bool,
 ) -> Result<R, Failed> {
-    let response = duo.send(request).await.map_err(|e| classify(Err(e)))?;
-    parse(&response).map_err(|e| classify(Ok(e)))
+    let response = duo.send(request).await.map_err(|e| classify(Err(e), factor))?;
+    parse(&response).map_err(|e| classify(Ok(e), factor))
 }
 
 /// A refusal for an unreachable Duo in the middle of a factor (no fail-open:
@@ -148,7 +153,7 @@ pub(super) async fn after_password<T: Transport>(
     }
     let ip = ctx.client.map(|ip| ip.to_string());
     let request = client.preauth(User::Username(duo_name.as_str()), ip.as_deref(), now);
-    let preauth = match call(duo, request, parse_preauth).await {
+    let preauth = match call(duo, request, parse_preauth, false).await {
         Ok(preauth) => preauth,
         Err(Failed::Unreachable(detail)) => {
             health.remember(ctx.now, Err(HealthFailure::Unreachable));
@@ -176,7 +181,8 @@ async fn checked<T: Transport>(
             ),
         });
     }
-    let result = call(duo, client.check(UnixTime(unix_i64(now))), parse_time).await.map(drop);
+    let result =
+        call(duo, client.check(UnixTime(unix_i64(now))), parse_time, false).await.map(drop);
     let memo = match &result {
         Ok(()) => Ok(()),
         Err(Failed::Unreachable(_)) => Err(HealthFailure::Unreachable),
@@ -327,14 +333,14 @@ pub fn parse_start_body(body: &[u8]) -> Result<InlineStartRequest, StartBodyErro
             && text.len() <= MAX_FIELD_LEN
             && text.bytes().all(|b| b.is_ascii_alphanumeric())
     };
-    match (&request.method, &request.passcode) {
-        (InlineMethod::Passcode, Some(code)) if !field(code.expose().trim()) => {
+    let is_passcode = request.method == InlineMethod::Passcode;
+    match &request.passcode {
+        Some(code) if is_passcode && !field(code.expose().trim()) => {
             return Err(StartBodyError::Field);
         }
-        (InlineMethod::Passcode, None) => return Err(StartBodyError::Passcode),
-        (InlineMethod::Passcode, Some(_)) => {}
-        (_, Some(_)) => return Err(StartBodyError::Passcode),
-        (_, None) => {}
+        Some(_) if is_passcode => {}
+        None if !is_passcode => {}
+        _ => return Err(StartBodyError::Passcode),
     }
     if request.device.as_deref().is_some_and(|device| !field(device)) {
         return Err(StartBodyError::Field);
@@ -482,7 +488,7 @@ async fn start_factor<S: Store, T: Transport>(
         ipaddr: ctx.client.map(|ip| ip.to_string()),
     };
     let request = client.auth(User::Username(duo_name.as_str()), &factor, &options, now);
-    let answer = call(duo, request, parse_auth).await.map_err(unreachable)?;
+    let answer = call(duo, request, parse_auth, true).await.map_err(unreachable)?;
     let device_name = device.map(|(_, name)| name);
     match answer {
         AuthResponse::Started { txid } => {
@@ -600,9 +606,9 @@ async fn follow<S: Store, T: Transport>(
                 message: "Still waiting for your answer on the device...".to_owned(),
             });
         }
-        Err(error) => return Err(unreachable(classify(Err(error)))),
+        Err(error) => return Err(unreachable(classify(Err(error), true))),
     };
-    let outcome = parse_auth_status(&response).map_err(|e| unreachable(classify(Ok(e))))?;
+    let outcome = parse_auth_status(&response).map_err(|e| unreachable(classify(Ok(e), true)))?;
     if outcome.result == AuthResult::Waiting {
         return Ok(Progress::Waiting {
             status: excerpt(&outcome.status),

@@ -5,13 +5,13 @@ use shared::api::{AuthMethod, LoginRequest, Password};
 
 use crate::config::SessionSecret;
 use crate::cookie::{KnownBrowser, LOGIN_TTL_SECONDS, LoginTicket};
-use crate::flow::limits::{PER_CLIENT, PER_USER, PER_USER_CLIENT, WINDOW_SECONDS, window_start};
-use crate::flow::login::{BodyError, LoginInput, LoginOutcome, login, parse_body};
 use crate::flow::health::HealthMemo;
+use crate::flow::limits::{PER_CLIENT, PER_USER, PER_USER_CLIENT, WINDOW_SECONDS, window_start};
 use crate::flow::login::DuoLink;
-use crate::flow::testing::{ScriptedDuo, 
-    CountingVerifier, MemoryStore, NOW, SESSION_SECRET_B64, Task, block_on, config, ctx, join_all,
-    random, store, user,
+use crate::flow::login::{BodyError, LoginInput, LoginOutcome, login, parse_body};
+use crate::flow::testing::{
+    CountingVerifier, MemoryStore, NOW, SESSION_SECRET_B64, ScriptedDuo, Task, block_on, config,
+    ctx, join_all, random, store, user,
 };
 use crate::flow::{Reason, Refusal};
 

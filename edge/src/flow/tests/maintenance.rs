@@ -3,15 +3,17 @@
 
 use shared::api::{LoginRequest, Password};
 
+use crate::flow::health::HealthMemo;
 use crate::flow::limits::{PER_USER_CLIENT, WINDOW_SECONDS, window_start};
+use crate::flow::login::DuoLink;
 use crate::flow::login::{LoginInput, login};
 use crate::flow::maintenance::{
     MIN_AUDIT_RETENTION_DAYS, PrunePlan, Pruned, SESSION_GRACE_SECONDS, STATE_KEEP_SECONDS,
 };
 use crate::flow::store::{NewSession, Store};
-use crate::flow::health::HealthMemo;
-use crate::flow::login::DuoLink;
-use crate::flow::testing::{ScriptedDuo, CountingVerifier, NOW, block_on, config, ctx, random, store};
+use crate::flow::testing::{
+    CountingVerifier, NOW, ScriptedDuo, block_on, config, ctx, random, store,
+};
 
 fn wrong_password(store: &crate::flow::testing::MemoryStore, ip: &str, now: u64) {
     let body = LoginRequest { username: "alice".to_owned(), password: Password::new("no") };
@@ -19,7 +21,8 @@ fn wrong_password(store: &crate::flow::testing::MemoryStore, ip: &str, now: u64)
     let verifier = CountingVerifier::default();
     let (duo, health) = (ScriptedDuo::default(), HealthMemo::new());
     let duo = DuoLink { transport: &duo, health: &health };
-    let _ = block_on(login(store, &verifier, duo, &config("closed"), input, &ctx(now, ip), &random(1)));
+    let _ =
+        block_on(login(store, &verifier, duo, &config("closed"), input, &ctx(now, ip), &random(1)));
 }
 
 /// A client hammering on after its limit writes one audit row, not one per

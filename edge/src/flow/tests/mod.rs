@@ -5,6 +5,7 @@
 mod audit;
 mod duo_callback;
 mod duo_start;
+mod inline;
 mod login;
 mod maintenance;
 // proptest is a native dev-dependency.

@@ -17,6 +17,7 @@
 mod auth_api;
 mod browser_flow;
 mod duo_flow;
+mod inline;
 mod load;
 mod login;
 mod maintenance;

@@ -1,0 +1,436 @@
+//! The inline mode ([`crate::flow::inline`]): preauth after the password,
+//! starting a factor, following it.
+
+use serde_json::{Value, json};
+use shared::ErrorCode;
+use shared::api::{AuthMethod, InlineMethod, InlineStartRequest, LoginRequest, Passcode};
+use shared::duo::{HttpResponse, TransportError, TransportErrorKind};
+
+use crate::config::SessionSecret;
+use crate::cookie::LoginTicket;
+use crate::flow::duo_start::{StartRequest, duo_start};
+use crate::flow::health::HealthMemo;
+use crate::flow::inline::{self, InlineRequest, Progress, parse_start_body};
+use crate::flow::limits::PASSCODES_PER_LOGIN;
+use crate::flow::login::{DuoLink, LoginInput, LoginOutcome, login};
+use crate::flow::testing::{
+    APP_ORIGIN, CountingVerifier, MemoryStore, NOW, SESSION_SECRET_B64, ScriptedDuo, block_on,
+    config_with, ctx, random, store,
+};
+use crate::flow::{Config, Reason, Refusal};
+
+const IKEY: &str = "DIEMULATORAUTHAPI001";
+const SKEY: &str = "EmulatorAuthApiSecretNotForProduction000";
+const IPHONE: &str = "DPIPHONE000000000001";
+const DESK: &str = "DPDESKPHONE000000002";
+const TXID: &str = "45f7c92b-f45f-4862-8545-e0f58e78075a";
+
+fn inline_config(fail_mode: &str) -> Config {
+    config_with(fail_mode, &[("DUO_MODE", "inline"), ("DUO_IKEY", IKEY), ("DUO_SKEY", SKEY)])
+}
+
+#[allow(clippy::unnecessary_wraps, reason = "a scripted reply")]
+fn ok(response: &Value) -> Result<HttpResponse, TransportError> {
+    Ok(HttpResponse::new(200, json!({"stat": "OK", "response": response}).to_string()))
+}
+
+#[allow(clippy::unnecessary_wraps, reason = "a scripted reply")]
+fn fail(status: u16, code: u32, message: &str) -> Result<HttpResponse, TransportError> {
+    let body = json!({"stat": "FAIL", "code": code, "message": message}).to_string();
+    Ok(HttpResponse::new(status, body))
+}
+
+fn checked() -> Result<HttpResponse, TransportError> {
+    ok(&json!({"time": NOW}))
+}
+
+fn devices() -> Value {
+    json!({"result": "auth", "status_msg": "Account is active", "devices": [
+        {"device": IPHONE, "display_name": "iPhone (XXX-XXX-0100)", "name": "iPhone",
+         "number": "XXX-XXX-0100", "type": "phone",
+         "capabilities": ["auto", "push", "sms", "phone", "mobile_otp"]},
+        {"device": DESK, "display_name": "Office phone (XXX-XXX-0142)", "name": "Office phone",
+         "number": "XXX-XXX-0142", "type": "phone", "capabilities": ["auto", "phone"]},
+        {"device": "javascript:alert(1)", "display_name": "evil", "capabilities": ["push"]},
+        {"device": "DHTOKEN0000000000003", "name": "123", "type": "token"},
+    ]})
+}
+
+fn sign_in(
+    store: &MemoryStore,
+    duo: &ScriptedDuo,
+    health: &HealthMemo,
+    config: &Config,
+    username: &str,
+) -> Result<LoginOutcome, Refusal> {
+    let body = LoginRequest {
+        username: username.to_owned(),
+        password: shared::api::Password::new(format!("{username}-pass")),
+    };
+    let input = LoginInput { body: &body, known_browser: None };
+    let link = DuoLink { transport: duo, health };
+    let verifier = CountingVerifier::default();
+    block_on(login(store, &verifier, link, config, input, &ctx(NOW, "192.0.2.30"), &random(3)))
+}
+
+fn start(
+    store: &MemoryStore,
+    duo: &ScriptedDuo,
+    config: &Config,
+    cookie: &str,
+    body: &InlineStartRequest,
+    now: u64,
+) -> Result<Progress, Refusal> {
+    let request = InlineRequest { origin: Some(APP_ORIGIN), login_cookie: Some(cookie) };
+    block_on(inline::start(store, duo, config, request, body, &ctx(now, "192.0.2.30"), &random(4)))
+}
+
+fn status(
+    store: &MemoryStore,
+    duo: &ScriptedDuo,
+    config: &Config,
+    cookie: &str,
+    now: u64,
+) -> Result<Progress, Refusal> {
+    let request = InlineRequest { origin: Some(APP_ORIGIN), login_cookie: Some(cookie) };
+    block_on(inline::status(store, duo, config, request, &ctx(now, "192.0.2.30"), &random(5)))
+}
+
+fn push_on(device: &str) -> InlineStartRequest {
+    InlineStartRequest {
+        method: InlineMethod::Push,
+        device: Some(device.to_owned()),
+        passcode: None,
+    }
+}
+
+fn passcode(code: &str) -> InlineStartRequest {
+    InlineStartRequest {
+        method: InlineMethod::Passcode,
+        device: None,
+        passcode: Some(Passcode::new(code)),
+    }
+}
+
+fn reason<T: std::fmt::Debug>(result: Result<T, Refusal>) -> Reason {
+    match result {
+        Ok(outcome) => panic!("expected a refusal, got {outcome:?}"),
+        Err(refusal) => refusal.reason,
+    }
+}
+
+/// The login cookie of a successful inline login.
+fn chooser(store: &MemoryStore, duo: &ScriptedDuo, config: &Config) -> String {
+    duo.reply(checked()).reply(ok(&devices()));
+    match sign_in(store, duo, &HealthMemo::new(), config, "alice") {
+        Ok(LoginOutcome::DuoInline { login_cookie, .. }) => login_cookie,
+        other => panic!("expected the chooser, got {other:?}"),
+    }
+}
+
+fn form(request: &shared::duo::HttpRequest) -> Vec<(String, String)> {
+    let text = String::from_utf8(request.body.clone()).expect("a form");
+    let query = request.url.split_once('?').map_or("", |(_, q)| q).to_owned();
+    form_urlencoded::parse(text.as_bytes())
+        .chain(form_urlencoded::parse(query.as_bytes()))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+#[test]
+fn after_the_password_preauth_lists_the_devices_and_their_methods() {
+    use InlineMethod::{Passcode as Code, Phone, Push, Sms};
+    let (store, duo, config) = (store(), ScriptedDuo::default(), inline_config("closed"));
+    duo.reply(checked()).reply(ok(&devices()));
+    let outcome = sign_in(&store, &duo, &HealthMemo::new(), &config, "alice").expect("signed in");
+    let LoginOutcome::DuoInline { devices, login_cookie, .. } = outcome else {
+        panic!("expected the chooser, got {outcome:?}")
+    };
+    let listed: Vec<(&str, &str, Vec<InlineMethod>)> =
+        devices.iter().map(|d| (d.id.as_str(), d.name.as_str(), d.methods.clone())).collect();
+    assert_eq!(
+        listed,
+        [
+            (IPHONE, "iPhone (XXX-XXX-0100)", vec![Push, Phone, Sms, Code]),
+            (DESK, "Office phone (XXX-XXX-0142)", vec![Phone]),
+            ("DHTOKEN0000000000003", "123", vec![Code]),
+        ],
+        "a device id that is not Duo's shape is dropped"
+    );
+    let key = SessionSecret::parse(SESSION_SECRET_B64).unwrap();
+    let ticket = LoginTicket::open(&login_cookie, &key, NOW).expect("a ticket");
+    assert_eq!(ticket.devices.len(), 3, "the ticket lists the devices offered");
+    assert_eq!(duo.paths(), ["/auth/v2/check", "/auth/v2/preauth"]);
+    let sent = form(&duo.requests.borrow()[1]);
+    assert!(sent.contains(&("username".into(), "alice".into())));
+    assert!(sent.contains(&("ipaddr".into(), "192.0.2.30".into())), "{sent:?}");
+    assert_eq!(store.audit().last(), Some(&("login", "success", "duo_choose")));
+}
+
+#[test]
+fn preauth_allow_deny_and_enroll() {
+    let (store, config) = (store(), inline_config("closed"));
+    // allow: a session, audited as Duo's bypass.
+    let duo = ScriptedDuo::default();
+    duo.reply(checked())
+        .reply(ok(&json!({"result": "allow", "status_msg": "Allowing unknown user"})));
+    let Ok(LoginOutcome::Done { session, .. }) =
+        sign_in(&store, &duo, &HealthMemo::new(), &config, "alice")
+    else {
+        panic!("expected a session")
+    };
+    assert_eq!(session.info.method, AuthMethod::Duo);
+    assert_eq!(session.info.duo.as_ref().and_then(|d| d.factor.as_deref()), Some("Duo bypass"));
+    assert_eq!(store.audit().last(), Some(&("login", "success", "duo_bypass")));
+
+    // deny: Duo's message for the person.
+    let duo = ScriptedDuo::default();
+    duo.reply(checked())
+        .reply(ok(&json!({"result": "deny", "status_msg": "Your account is locked out"})));
+    let refusal = sign_in(&store, &duo, &HealthMemo::new(), &config, "alice").expect_err("denied");
+    assert_eq!((refusal.reason, refusal.code()), (Reason::DuoPreauthDenied, ErrorCode::DuoDenied));
+    assert_eq!(refusal.message.as_deref(), Some("Your account is locked out"));
+
+    // enroll: Duo's link, when it is a web link.
+    let duo = ScriptedDuo::default();
+    let link = "https://api-deadbeef.duosecurity.com/portal?code=48bac5d9393fb2c2";
+    duo.reply(checked()).reply(ok(&json!({"result": "enroll", "status_msg": "Enroll an authentication device to proceed", "enroll_portal_url": link})));
+    let Ok(LoginOutcome::DuoEnroll { enroll_url, message, .. }) =
+        sign_in(&store, &duo, &HealthMemo::new(), &config, "alice")
+    else {
+        panic!("expected the enrollment link")
+    };
+    assert_eq!(
+        (enroll_url.as_str(), message.as_str()),
+        (link, "Enroll an authentication device to proceed")
+    );
+    let duo = ScriptedDuo::default();
+    duo.reply(checked()).reply(ok(
+        &json!({"result": "enroll", "status_msg": "x", "enroll_portal_url": "javascript:alert(1)"}),
+    ));
+    let refused = sign_in(&store, &duo, &HealthMemo::new(), &config, "alice");
+    assert_eq!(reason(refused), Reason::DuoAuthApiMalformed, "never a script link");
+}
+
+#[test]
+fn duo_down_fails_closed_or_open_and_wrong_keys_never_fail_open() {
+    let store = store();
+    let duo = ScriptedDuo::default();
+    duo.unreachable();
+    let closed = sign_in(&store, &duo, &HealthMemo::new(), &inline_config("closed"), "alice");
+    assert_eq!(reason(closed), Reason::DuoUnreachable);
+
+    let duo = ScriptedDuo::default();
+    duo.reply(fail(503, 50301, "Service Unavailable"));
+    let open = sign_in(&store, &duo, &HealthMemo::new(), &inline_config("open"), "alice");
+    let Ok(LoginOutcome::Done { session, .. }) = open else { panic!("expected fail-open") };
+    assert_eq!(session.info.method, AuthMethod::FailOpen);
+    assert_eq!(store.audit().last(), Some(&("login", "success", "fail_open")));
+
+    // The check passes, preauth is unreachable: the same.
+    let duo = ScriptedDuo::default();
+    duo.reply(checked()).unreachable();
+    let memo = HealthMemo::new();
+    let refused = sign_in(&store, &duo, &memo, &inline_config("closed"), "alice");
+    assert_eq!(reason(refused), Reason::DuoUnreachable);
+    assert_eq!(memo.reachability(), shared::api::DuoReachability::Unreachable);
+
+    for (status, code) in [(401, 40103), (403, 40301), (400, 40002)] {
+        let duo = ScriptedDuo::default();
+        duo.reply(fail(status, code, "refused"));
+        let refused = sign_in(&store, &duo, &HealthMemo::new(), &inline_config("open"), "alice")
+            .expect_err("refused");
+        assert_eq!(refused.code(), ErrorCode::ConfigError, "{code}");
+    }
+    let duo = ScriptedDuo::default();
+    duo.reply(fail(429, 42901, "Too Many Requests"));
+    let limited = sign_in(&store, &duo, &HealthMemo::new(), &inline_config("open"), "alice");
+    assert_eq!(reason(limited), Reason::DuoUnreachable, "429 is refused, never let through");
+}
+
+#[test]
+fn a_push_is_started_followed_and_makes_one_session() {
+    let (store, duo, config) = (store(), ScriptedDuo::default(), inline_config("closed"));
+    let cookie = chooser(&store, &duo, &config);
+    duo.reply(ok(&json!({"txid": TXID})));
+    let started =
+        start(&store, &duo, &config, &cookie, &push_on(IPHONE), NOW + 5).expect("started");
+    let Progress::Started { status: pushed, message, login_cookie, .. } = started else {
+        panic!("started")
+    };
+    assert_eq!(pushed, "pushed");
+    assert!(message.contains("iPhone (XXX-XXX-0100)"), "{message}");
+    let sent = form(duo.requests.borrow().last().expect("auth"));
+    for pair in [("factor", "push"), ("device", IPHONE), ("async", "1"), ("username", "alice")] {
+        assert!(sent.contains(&(pair.0.into(), pair.1.into())), "{pair:?} in {sent:?}");
+    }
+    assert_eq!(store.audit().last(), Some(&("duo_start", "success", "duo_factor_started")));
+
+    duo.reply(ok(&json!({"result": "waiting", "status": "pushed", "status_msg": "Pushed a login request to your device..."})));
+    let waiting = status(&store, &duo, &config, &login_cookie, NOW + 6).expect("waiting");
+    assert!(
+        matches!(waiting, Progress::Waiting { ref status, .. } if status == "pushed"),
+        "{waiting:?}"
+    );
+    // Duo holding the poll past the Worker's bound is "still waiting".
+    duo.reply(Err(TransportError::new(TransportErrorKind::Timeout, "held")));
+    let held = status(&store, &duo, &config, &login_cookie, NOW + 30).expect("waiting");
+    assert!(matches!(held, Progress::Waiting { ref status, .. } if status == "waiting"));
+    duo.reply(ok(
+        &json!({"result": "allow", "status": "allow", "status_msg": "Success. Logging you in..."}),
+    ));
+    let done = status(&store, &duo, &config, &login_cookie, NOW + 31).expect("allowed");
+    let Progress::Done(session) = done else { panic!("a session") };
+    let details = session.info.duo.clone().expect("Duo's details");
+    assert_eq!(details.factor.as_deref(), Some("Duo Push"));
+    assert_eq!(details.device.as_deref(), Some("iPhone (XXX-XXX-0100)"));
+    assert_eq!(details.txid.as_deref(), Some(TXID));
+    assert_eq!(store.audit().last(), Some(&("duo_callback", "success", "duo_allow")));
+    assert_eq!(store.session_count(), 1);
+
+    // The same ticket cannot make a second session from the same approval.
+    duo.reply(ok(&json!({"result": "allow", "status": "allow", "status_msg": "Success."})));
+    let replay = status(&store, &duo, &config, &login_cookie, NOW + 32);
+    assert_eq!(reason(replay), Reason::StateReplayed);
+    assert_eq!(store.session_count(), 1);
+}
+
+#[test]
+fn denials_carry_duos_message_and_bind_to_the_ticket() {
+    let (store, duo, config) = (store(), ScriptedDuo::default(), inline_config("closed"));
+    let cookie = chooser(&store, &duo, &config);
+    // Nothing started: nothing to follow.
+    assert_eq!(reason(status(&store, &duo, &config, &cookie, NOW + 1)), Reason::NoTransaction);
+    // A device the preauth did not offer is refused before Duo is asked.
+    let asked = duo.requests.borrow().len();
+    let elsewhere =
+        start(&store, &duo, &config, &cookie, &push_on("DPSOMEONEELSE0000001"), NOW + 2);
+    assert_eq!(reason(elsewhere), Reason::DeviceRefused);
+    assert_eq!(duo.requests.borrow().len(), asked);
+    // Duo refuses a push to a landline: the person is told to choose another.
+    duo.reply(fail(400, 40002, "Invalid request parameters"));
+    let landline =
+        start(&store, &duo, &config, &cookie, &push_on(DESK), NOW + 3).expect_err("no push");
+    assert_eq!((landline.reason, landline.code()), (Reason::DeviceRefused, ErrorCode::BadRequest));
+    assert!(landline.message.is_some());
+
+    duo.reply(ok(&json!({"txid": TXID})));
+    let Ok(Progress::Started { login_cookie, .. }) =
+        start(&store, &duo, &config, &cookie, &push_on(IPHONE), NOW + 4)
+    else {
+        panic!("started")
+    };
+    duo.reply(ok(&json!({"result": "deny", "status": "fraud", "status_msg": "Login request reported as fraudulent."})));
+    let fraud = status(&store, &duo, &config, &login_cookie, NOW + 5).expect_err("fraud");
+    assert_eq!((fraud.reason, fraud.code()), (Reason::DuoFactorDenied, ErrorCode::DuoDenied));
+    assert_eq!(fraud.message.as_deref(), Some("Login request reported as fraudulent."));
+    // A ticket changed by hand (someone else's txid) is not a ticket.
+    let mut forged = login_cookie.clone();
+    forged.replace_range(0..1, if forged.starts_with('e') { "f" } else { "e" });
+    assert_eq!(reason(status(&store, &duo, &config, &forged, NOW + 6)), Reason::LoginCookieInvalid);
+    let sent = form(duo.requests.borrow().last().expect("auth_status"));
+    assert_eq!(sent, [("txid".to_owned(), TXID.to_owned())], "only the ticket's txid is followed");
+}
+
+#[test]
+fn passcodes_sms_and_their_limits() {
+    let (store, duo, config) = (store(), ScriptedDuo::default(), inline_config("closed"));
+    let cookie = chooser(&store, &duo, &config);
+    let sms = InlineStartRequest {
+        method: InlineMethod::Sms,
+        device: Some(IPHONE.into()),
+        passcode: None,
+    };
+    duo.reply(ok(
+        &json!({"result": "deny", "status": "sent", "status_msg": "New SMS passcodes sent."}),
+    ));
+    let sent = start(&store, &duo, &config, &cookie, &sms, NOW + 1).expect("sent");
+    assert!(matches!(sent, Progress::Sent { ref message } if message == "New SMS passcodes sent."));
+    assert_eq!(store.audit().last(), Some(&("duo_start", "success", "duo_sms_sent")));
+
+    for attempt in 1..=PASSCODES_PER_LOGIN {
+        duo.reply(ok(&json!({"result": "deny", "status": "deny", "status_msg": "Incorrect passcode. Please try again."})));
+        let wrong = start(&store, &duo, &config, &cookie, &passcode("1111111"), NOW + 2)
+            .expect_err("wrong");
+        assert_eq!(wrong.reason, Reason::DuoFactorDenied, "attempt {attempt}");
+    }
+    let asked = duo.requests.borrow().len();
+    let over =
+        start(&store, &duo, &config, &cookie, &passcode("2222222"), NOW + 3).expect_err("limit");
+    assert_eq!((over.reason, over.code()), (Reason::PasscodeLimit, ErrorCode::RateLimited));
+    assert_eq!(duo.requests.borrow().len(), asked, "Duo is not asked past the limit");
+
+    // A new login (a new ticket) may try again; a right passcode signs in.
+    let key = SessionSecret::parse(SESSION_SECRET_B64).unwrap();
+    let listed = vec![(IPHONE.to_owned(), "iPhone".to_owned())];
+    let cookie = LoginTicket::new("alice", NOW + 3).with_devices(listed).seal(&key);
+    duo.reply(ok(
+        &json!({"result": "allow", "status": "allow", "status_msg": "Success. Logging you in..."}),
+    ));
+    let done =
+        start(&store, &duo, &config, &cookie, &passcode("123456"), NOW + 4).expect("allowed");
+    let Progress::Done(session) = done else { panic!("a session") };
+    assert_eq!(session.info.duo.and_then(|d| d.factor).as_deref(), Some("Passcode"));
+}
+
+#[test]
+fn pushes_count_against_the_duo_start_limit() {
+    let (store, duo) = (store(), ScriptedDuo::default());
+    let config = config_with(
+        "closed",
+        &[("DUO_MODE", "inline"), ("DUO_IKEY", IKEY), ("DUO_SKEY", SKEY), ("DUO_START_LIMIT", "2")],
+    );
+    let cookie = chooser(&store, &duo, &config);
+    for _ in 0..2 {
+        duo.reply(ok(&json!({"txid": TXID})));
+        assert!(start(&store, &duo, &config, &cookie, &push_on(IPHONE), NOW + 1).is_ok());
+    }
+    let third = start(&store, &duo, &config, &cookie, &push_on(IPHONE), NOW + 2);
+    assert_eq!(reason(third), Reason::DuoStartLimit);
+}
+
+#[test]
+fn each_mode_refuses_the_other_modes_steps() {
+    let store = store();
+    let prompt = config_with("closed", &[]);
+    let cookie =
+        LoginTicket::new("alice", NOW).seal(&SessionSecret::parse(SESSION_SECRET_B64).unwrap());
+    let duo = ScriptedDuo::default();
+    assert_eq!(
+        reason(start(&store, &duo, &prompt, &cookie, &push_on(IPHONE), NOW)),
+        Reason::WrongMode
+    );
+    let inline = inline_config("closed");
+    let request = StartRequest { origin: Some(APP_ORIGIN), login_cookie: Some(&cookie) };
+    let redirect = block_on(duo_start(
+        &store,
+        &duo,
+        &inline,
+        &HealthMemo::new(),
+        request,
+        &ctx(NOW, "192.0.2.1"),
+        &random(1),
+    ));
+    assert_eq!(reason(redirect), Reason::WrongMode);
+    assert!(duo.requests.borrow().is_empty());
+}
+
+#[test]
+fn start_bodies_are_checked() {
+    let good = br#"{"method":"push","device":"DPIPHONE000000000001"}"#;
+    assert!(parse_start_body(good).is_ok());
+    assert!(parse_start_body(br#"{"method":"passcode","passcode":"123456"}"#).is_ok());
+    for bad in [
+        &br#"{"method":"passcode"}"#[..],
+        br#"{"method":"push","passcode":"123456"}"#,
+        br#"{"method":"push","device":"<script>"}"#,
+        br#"{"method":"passcode","passcode":""}"#,
+        br#"{"method":"fax"}"#,
+        br#"{"method":"push","admin":true}"#,
+        b"not json",
+    ] {
+        assert!(parse_start_body(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+    }
+    let debug = format!("{:?}", parse_start_body(br#"{"method":"passcode","passcode":"987654"}"#));
+    assert!(!debug.contains("987654"), "{debug}");
+}
