@@ -16,6 +16,7 @@
 
 mod auth_api;
 mod browser_flow;
+mod browser_inline;
 mod duo_flow;
 mod inline;
 mod load;

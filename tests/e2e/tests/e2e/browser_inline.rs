@@ -1,0 +1,201 @@
+//! The inline mode as a person does it: headless Chromium on the SPA, the
+//! real Worker under `wrangler dev` with `DUO_MODE=inline`, and the Duo
+//! emulator's Auth API, whose phone page (in a second tab) is where the
+//! tester approves.
+//!
+//! | step | what it checks |
+//! |---|---|
+//! | push approved on the phone page | the chooser lists alice's devices by Duo's names and only each device's methods; "Send me a Duo Push" shows the live status with Cancel; the tester presses Approve on `/phone/alice` in another tab; the signed-in page shows the Duo Push, the device and the transaction |
+//! | passcode | "Enter a passcode", 123456, Verify: signed in with the passcode factor |
+//! | SMS then passcode | "Text me passcodes": Duo's "New SMS passcodes sent." and the passcode field; a passcode from the phone's inbox signs in |
+//! | push denied | a push the tester denies: "Duo denied the sign-in." with Duo's words, back at the chooser |
+//! | enrollment | unenrolled bob gets Duo's enrollment link |
+//!
+//! With `UPDATE_SCREENSHOTS=1`, the screens go to `docs/screenshots/` for the README.
+
+use std::time::Duration;
+
+use duo_emulator::Emulator;
+use e2e::{Browser, Wrangler, default_vars, output_dir, workspace_root};
+use fantoccini::Locator;
+use fantoccini::elements::Element;
+use serde_json::{Value, json};
+use shared::api::routes;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+struct Bed {
+    worker: Wrangler,
+    emulator: Emulator,
+    browser: Browser,
+    http: reqwest::Client,
+}
+
+impl Bed {
+    async fn wait_for(&self, css: &str) -> Element {
+        self.browser
+            .client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| self.fail(&format!("waiting for {css}: {e}")))
+    }
+
+    fn fail(&self, what: &str) -> ! {
+        panic!("{what} (Worker log: {})", self.worker.log_path().display())
+    }
+
+    async fn click(&self, css: &str) {
+        let element = self.wait_for(css).await;
+        element.click().await.unwrap_or_else(|e| self.fail(&format!("click {css}: {e}")));
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.wait_for(css).await.text().await.unwrap_or_default()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let field = self.wait_for(css).await;
+        field.send_keys(text).await.unwrap_or_else(|e| self.fail(&format!("type into {css}: {e}")));
+    }
+
+    async fn keep_screen(&self, name: &str) {
+        let png = self.browser.client.screenshot().await.expect("screenshot");
+        let dir = if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+            workspace_root().join("docs/screenshots")
+        } else {
+            output_dir().join("screens")
+        };
+        std::fs::create_dir_all(&dir).expect("screenshot folder");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+
+    async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request =
+            self.http.request(method, format!("{}/__emulator{path}", self.emulator.base_url()));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("control API").json().await.expect("JSON")
+    }
+
+    /// A new visitor types `user`'s password.
+    async fn password(&self, user: &str) {
+        let c = &self.browser.client;
+        c.goto(&self.worker.url(routes::HEALTH)).await.expect("open the Worker");
+        c.delete_all_cookies().await.expect("delete cookies");
+        c.goto(&self.worker.url("/")).await.expect("open /");
+        self.wait_for("#login-form button[type=submit]:not([disabled])").await;
+        self.type_into("#username", user).await;
+        self.type_into("#password", &format!("{user}-demo-pass")).await;
+        self.click("#login-form button[type=submit]").await;
+    }
+
+    /// Signed in: the factor the page shows.
+    async fn signed_in_factor(&self) -> String {
+        self.wait_for("#account-title").await;
+        self.text("dd.factor").await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inline_sign_in_in_the_browser() {
+    let config = duo_emulator::Config {
+        listen: "127.0.0.1:0".parse().expect("literal address"),
+        ..duo_emulator::Config::default()
+    };
+    let emulator = Emulator::start(config).await.unwrap_or_else(|e| panic!("emulator: {e}"));
+    let mut vars = default_vars("http://localhost");
+    let inline = [
+        ("DUO_MODE", "inline"),
+        ("DUO_IKEY", duo_emulator::auth_api::DEV_IKEY),
+        ("DUO_SKEY", duo_emulator::auth_api::DEV_SKEY),
+        ("DUO_API_HOST", &emulator.local_addr().to_string()),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    vars.retain(|(name, _)| !inline.iter().any(|(n, _)| n == name));
+    vars.extend(inline);
+    let worker = Wrangler::start_at_own_origin(&vars).await.unwrap_or_else(|e| panic!("{e}"));
+    let browser = Browser::start().await.unwrap_or_else(|e| panic!("browser: {e}"));
+    browser.client.set_window_size(1000, 900).await.expect("window size");
+    let http = reqwest::Client::new();
+    let bed = Bed { worker, emulator, browser, http };
+    let c = &bed.browser.client;
+
+    // Push, approved on the phone page in another tab.
+    bed.password("alice").await;
+    bed.wait_for("section.inline").await;
+    let devices = bed.text("fieldset.devices").await;
+    assert!(
+        devices.contains("iPhone (XXX-XXX-0100)")
+            && devices.contains("Office phone (XXX-XXX-0142)"),
+        "{devices}"
+    );
+    let methods = bed.text(".methods").await;
+    for label in ["Send me a Duo Push", "Call me", "Text me passcodes", "Enter a passcode"] {
+        assert!(methods.contains(label), "{label} in {methods}");
+    }
+    bed.keep_screen("inline-chooser").await;
+    bed.click("button[data-method=push]").await;
+    // Our "Duo Push sent to iPhone…", then Duo's own "Pushed a login request…".
+    let waiting = bed.text(".live .progress.waiting").await;
+    assert!(waiting.contains("ush"), "{waiting}");
+    bed.wait_for("#cancel").await;
+    bed.keep_screen("inline-waiting").await;
+    let spa = c.window().await.expect("this tab");
+    let phone = c.new_window(true).await.expect("a tab");
+    c.switch_to_window(phone.handle).await.expect("to the phone");
+    c.goto(&format!("{}/phone/alice", bed.emulator.base_url())).await.expect("the phone page");
+    bed.click("button[name=action][value=approve]").await;
+    c.close_window().await.expect("close the phone");
+    c.switch_to_window(spa).await.expect("back to the page");
+    assert_eq!(bed.signed_in_factor().await, "Duo Push");
+    assert_eq!(bed.text("dd.device").await, "iPhone (XXX-XXX-0100)");
+    bed.keep_screen("inline-signed-in").await;
+
+    // A passcode.
+    bed.password("alice").await;
+    bed.click("button[data-method=passcode]").await;
+    bed.type_into("#passcode", "123456").await;
+    bed.click("#passcode-form button[type=submit]").await;
+    assert_eq!(bed.signed_in_factor().await, "Passcode");
+
+    // SMS, then a passcode from the phone's inbox.
+    bed.password("alice").await;
+    bed.click("button[data-method=sms]").await;
+    assert_eq!(bed.text(".live .progress.sent").await, "New SMS passcodes sent.");
+    let inbox = bed.control(reqwest::Method::GET, "/sms?user=alice", None).await;
+    let code = inbox["sms"][0]["passcodes"][0].as_str().expect("a passcode").to_owned();
+    bed.type_into("#passcode", &code).await;
+    bed.click("#passcode-form button[type=submit]").await;
+    assert_eq!(bed.signed_in_factor().await, "Passcode");
+
+    // A push the tester denies.
+    bed.control(
+        reqwest::Method::POST,
+        "/script",
+        Some(json!({"user": "alice", "outcome": "deny"})),
+    )
+    .await;
+    bed.password("alice").await;
+    bed.click("button[data-method=push]").await;
+    bed.wait_for(".problem.shown").await;
+    let problem = bed.text(".problem").await;
+    assert!(
+        problem.contains("Duo denied the sign-in.") && problem.contains("Login request denied."),
+        "{problem}"
+    );
+    bed.wait_for("button[data-method=push]:not([disabled])").await;
+    bed.keep_screen("inline-denied").await;
+
+    // Enrollment.
+    bed.password("bob").await;
+    let link = bed.wait_for("#enroll-link").await;
+    let href = link.attr("href").await.expect("href").unwrap_or_default();
+    assert!(href.starts_with(&format!("{}/portal?", bed.emulator.base_url())), "{href}");
+    bed.keep_screen("inline-enroll").await;
+
+    bed.worker.assert_clean_log(&[duo_emulator::auth_api::DEV_SKEY]);
+    bed.browser.close().await;
+}
