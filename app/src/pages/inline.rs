@@ -28,6 +28,16 @@ enum Phase {
     Passcode { sent: Option<String> },
 }
 
+/// Each method's name on the wire (and the buttons' `data-method`).
+fn method_key(method: InlineMethod) -> &'static str {
+    match method {
+        InlineMethod::Push => "push",
+        InlineMethod::Phone => "phone",
+        InlineMethod::Sms => "sms",
+        InlineMethod::Passcode => "passcode",
+    }
+}
+
 /// The button text of each method.
 pub fn method_label(method: InlineMethod) -> &'static str {
     match method {
@@ -96,7 +106,7 @@ pub fn InlineStep(
     let submit_passcode = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(el) = passcode_input.get() else { return };
-        let code: String = el.value().chars().filter(|c| !c.is_whitespace()).collect();
+        let code: String = el.value().chars().filter(|c| !c.is_ascii_whitespace()).collect();
         if code.is_empty() {
             let _ = el.focus();
             return;
@@ -297,7 +307,7 @@ fn DeviceChooser(
                 methods.into_iter().enumerate().map(|(i, method)| {
                     let node = if i == 0 { first_method } else { NodeRef::new() };
                     view! {
-                        <button type="button" class="secondary method" data-method=format!("{method:?}").to_lowercase()
+                        <button type="button" class="secondary method" data-method=method_key(method)
                             node_ref=node disabled=move || locked.get()
                             on:click=move |_| on_choose.run(method)>
                             {method_label(method)}
