@@ -559,6 +559,28 @@ mod tests {
     }
 
     #[test]
+    fn duo_mode_picks_the_keys_it_needs_and_names_them() {
+        assert_eq!(with("DUO_MODE", "redirect").unwrap_err().setting(), "DUO_MODE");
+        let mut inline = settings();
+        inline.insert("DUO_MODE", "inline".to_owned());
+        // The prompt's keys are not needed; the Auth API's are, by name.
+        inline.remove("DUO_CLIENT_ID");
+        inline.remove("DUO_CLIENT_SECRET");
+        assert_eq!(parse(&inline).unwrap_err(), ConfigProblem::Missing("DUO_IKEY"));
+        inline.insert("DUO_IKEY", "DIEMULATORAUTHAPI001".to_owned());
+        assert_eq!(parse(&inline).unwrap_err(), ConfigProblem::Missing("DUO_SKEY"));
+        inline.insert("DUO_SKEY", "too-short".to_owned());
+        let problem = parse(&inline).unwrap_err();
+        assert_eq!(problem.setting(), "DUO_SKEY");
+        assert!(!problem.to_string().contains("too-short"), "the value must not be echoed");
+        inline.insert("DUO_SKEY", "EmulatorAuthApiSecretNotForProduction000".to_owned());
+        let config = parse(&inline).unwrap();
+        assert_eq!(config.duo.mode(), "inline");
+        assert!(!format!("{config:?}").contains("EmulatorAuthApiSecret"), "Debug redacts DUO_SKEY");
+        assert_eq!(parse(&settings()).unwrap().duo.mode(), "prompt");
+    }
+
+    #[test]
     fn session_secret_must_be_base64_of_32_bytes() {
         for bad in ["not base64!", "c2hvcnQ=", "ZTJlLXRlc3Qtc2Vzc2lvbi1zZWNyZXQtMzFieXRlcw=="] {
             let problem = with("SESSION_SECRET", bad).unwrap_err();
