@@ -37,6 +37,19 @@
 //! single-use check.
 //! A measurement, not a test: it prints figures and fails only if a request
 //! gets an answer other than the contract's success.
+//!
+//! With a fourth argument `inline`, it measures the inline mode instead
+//! (`DUO_MODE=inline`, ours only: the reference has no inline mode):
+//! `POST /api/duo/inline/start` (a push on alice's iPhone: the ticket
+//! verified, the Duo-step counter and the user read in one D1 batch, Duo's
+//! `auth` signed and sent, the ticket re-sealed with the txid, an audit
+//! row), then `POST /api/duo/inline/status` on as many prepared pushes,
+//! each already approved by a scripted outcome (Duo's `auth_status` signed
+//! and sent, the txid spent in D1, the session and its audit row written).
+//!
+//! ```sh
+//! SKIP_WORKER_BUILD=1 cargo run -p e2e --example duo_load -- 8 400 150 inline
+//! ```
 
 // A native tool measuring wall time: the wasm32 clock rule does not apply.
 #![allow(clippy::disallowed_methods)]
@@ -68,6 +81,7 @@ async fn main() -> Result<(), String> {
     if concurrency == 0 || starts == 0 || callbacks == 0 {
         return Err("concurrency and counts must be at least 1".into());
     }
+    let inline = std::env::args().nth(4).is_some_and(|mode| mode == "inline");
 
     let emulator = Emulator::start(duo_emulator::Config {
         listen: "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?,
@@ -87,6 +101,9 @@ async fn main() -> Result<(), String> {
         .pool_max_idle_per_host(concurrency)
         .build()
         .map_err(|e| e.to_string())?;
+    if inline {
+        return measure_inline(&emulator, vars, http, concurrency, starts, callbacks).await;
+    }
     let ours = Arc::new(Bed { worker: Wrangler::start(&vars).await?, http: http.clone() });
     let reference = Arc::new(Bed {
         worker: Wrangler::start_config(Path::new(REFERENCE_CONFIG), &vars).await?,
@@ -121,6 +138,66 @@ async fn main() -> Result<(), String> {
             .push(report.print(&format!("GET /auth/duo/callback, {name}"), concurrency));
     }
     print_table(concurrency, &start_figures, &callback_figures);
+    Ok(())
+}
+
+/// The inline mode: pushes started, then followed to a session.
+async fn measure_inline(
+    emulator: &Emulator,
+    mut vars: Vec<(String, String)>,
+    http: reqwest::Client,
+    concurrency: usize,
+    starts: usize,
+    follows: usize,
+) -> Result<(), String> {
+    let inline = [
+        ("DUO_MODE", "inline"),
+        ("DUO_IKEY", duo_emulator::auth_api::DEV_IKEY),
+        ("DUO_SKEY", duo_emulator::auth_api::DEV_SKEY),
+    ];
+    vars.retain(|(name, _)| !inline.iter().any(|(n, _)| n == name));
+    vars.extend(inline.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    let bed = Arc::new(Bed { worker: Wrangler::start(&vars).await?, http: http.clone() });
+    let (login, iphone) = bed.inline_login("alice").await?;
+    let script =
+        json!({"user": "alice", "outcome": "approve", "times": starts + follows + 2 * WARM_UP});
+    let response = http
+        .post(format!("{}/__emulator/script", emulator.base_url()))
+        .json(&script)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("scripting the emulator: {}", response.status()));
+    }
+    let start = {
+        let (bed, login, iphone) = (Arc::clone(&bed), login.clone(), iphone.clone());
+        move |_| {
+            let (bed, login, iphone) = (Arc::clone(&bed), login.clone(), iphone.clone());
+            async move { bed.inline_start(&login, &iphone).await.map(drop) }
+        }
+    };
+    run(concurrency, WARM_UP, start.clone()).await?;
+    run(concurrency, starts, start)
+        .await?
+        .print("POST /api/duo/inline/start (push), ours", concurrency);
+
+    let mut bound = Vec::with_capacity(follows + WARM_UP);
+    for _ in 0..follows + WARM_UP {
+        bound.push(bed.inline_start(&login, &iphone).await?);
+    }
+    let bound = Arc::new(bound);
+    let follow = |offset: usize| {
+        let (bed, bound) = (Arc::clone(&bed), Arc::clone(&bound));
+        move |i: usize| {
+            let (bed, bound) = (Arc::clone(&bed), Arc::clone(&bound));
+            async move { bed.inline_done(&bound[offset + i]).await }
+        }
+    };
+    run(concurrency, WARM_UP, follow(0)).await?;
+    run(concurrency, follows, follow(WARM_UP))
+        .await?
+        .print("POST /api/duo/inline/status (approved: session), ours", concurrency);
     Ok(())
 }
 
@@ -270,6 +347,59 @@ impl Bed {
         let back = location(response.headers());
         let path = back.strip_prefix(APP_ORIGIN).ok_or_else(|| format!("Duo sent {back}"))?;
         Ok((path.to_owned(), sealed))
+    }
+
+    /// Inline mode: the login cookie and alice's first device's id.
+    async fn inline_login(&self, username: &str) -> Result<(String, String), String> {
+        let body = json!({"username": username, "password": format!("{username}-demo-pass")});
+        let response = self
+            .http
+            .post(self.worker.url(routes::LOGIN))
+            .header("Origin", APP_ORIGIN)
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let cookie = set_cookie(response.headers(), LOGIN_COOKIE).map(|c| cookie_value(&c));
+        let answer: serde_json::Value = response.json().await.map_err(|e| e.to_string())?;
+        let device = answer["devices"][0]["id"].as_str().map(str::to_owned);
+        cookie.zip(device).ok_or_else(|| format!("inline login: {answer}"))
+    }
+
+    /// Inline mode: a push started; the re-sealed cookie following it.
+    async fn inline_start(&self, login: &str, device: &str) -> Result<String, String> {
+        let response = self
+            .http
+            .post(self.worker.url(routes::DUO_INLINE_START))
+            .header("Origin", APP_ORIGIN)
+            .header("Content-Type", "application/json")
+            .header("Cookie", format!("{LOGIN_COOKIE}={login}"))
+            .body(json!({"method": "push", "device": device}).to_string())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status();
+        let cookie = set_cookie(response.headers(), LOGIN_COOKIE).map(|c| cookie_value(&c));
+        cookie.filter(|_| status.as_u16() == 200).ok_or_else(|| format!("inline start: {status}"))
+    }
+
+    /// Inline mode: the status of an approved push is a session.
+    async fn inline_done(&self, bound: &str) -> Result<(), String> {
+        let response = self
+            .http
+            .post(self.worker.url(routes::DUO_INLINE_STATUS))
+            .header("Origin", APP_ORIGIN)
+            .header("Cookie", format!("{LOGIN_COOKIE}={bound}"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if response.status().as_u16() != 200
+            || set_cookie(response.headers(), SESSION_COOKIE).is_none()
+        {
+            return Err(format!("inline status: {}", response.status()));
+        }
+        Ok(())
     }
 
     /// `GET` Duo's redirect back (`path`) with the login cookie `login`.
