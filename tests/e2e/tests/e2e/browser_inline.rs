@@ -6,6 +6,7 @@
 //! | step | what it checks |
 //! |---|---|
 //! | push approved on the phone page | the chooser lists alice's devices by Duo's names and only each device's methods; "Send me a Duo Push" shows the live status with Cancel; the tester presses Approve on `/phone/alice` in another tab; the signed-in page shows the Duo Push, the device and the transaction |
+//! | cancel, 360 px | "Cancel" while a push waits returns to the chooser; at 360 px nothing is wider than the screen |
 //! | passcode | "Enter a passcode", 123456, Verify: signed in with the passcode factor |
 //! | SMS then passcode | "Text me passcodes": Duo's "New SMS passcodes sent." and the passcode field; a passcode from the phone's inbox signs in |
 //! | push denied | a push the tester denies: "Duo denied the sign-in." with Duo's words, back at the chooser |
@@ -153,6 +154,28 @@ async fn inline_sign_in_in_the_browser() {
     assert_eq!(bed.signed_in_factor().await, "Duo Push");
     assert_eq!(bed.text("dd.device").await, "iPhone (XXX-XXX-0100)");
     bed.keep_screen("inline-signed-in").await;
+
+    // Cancel: back to the chooser, the methods usable again.
+    bed.password("alice").await;
+    bed.click("button[data-method=push]").await;
+    bed.click("#cancel").await;
+    bed.wait_for("button[data-method=push]:not([disabled])").await;
+
+    // A phone: 360 CSS px wide, nothing wider than the screen.
+    c.set_window_size(360, 740).await.expect("window size");
+    let widths = c
+        .execute(
+            "const s = document.querySelector('section.inline').getBoundingClientRect();\
+             return [window.innerWidth, document.documentElement.scrollWidth, s.left, s.right];",
+            vec![],
+        )
+        .await
+        .expect("layout");
+    let px = |i: usize| widths[i].as_f64().unwrap_or(f64::NAN);
+    assert!(px(0) <= 360.0 && px(1) <= px(0), "the chooser scrolls sideways: {widths}");
+    assert!(px(2) >= 0.0 && px(3) <= px(0), "the chooser overflows: {widths}");
+    bed.keep_screen("inline-chooser-360px").await;
+    c.set_window_size(1000, 900).await.expect("window size");
 
     // A passcode.
     bed.password("alice").await;
