@@ -5,7 +5,8 @@
 //! | test | contract clause |
 //! |---|---|
 //! | `a_push_approved_on_the_phone_signs_in_once` | login `next: duo_inline` with the devices and their methods, never a key; push started on a chosen device, bound to the re-sealed login cookie; status `waiting/pushed`, then `done` with a session (factor, device, txid); the same approval cannot make a second session (`state_mismatch`); Duo saw our `pushinfo` and the client's `ipaddr`; `/api/health` reachable |
-//! | `denials_timeouts_passcodes_and_sms` | a denied push `duo_denied` with Duo's message; a push nobody answers `duo_denied` "Login timed out."; a phone call `calling`, `answered`, then a session with the call and the landline; wrong passcode `duo_denied` with Duo's message; SMS `sent`, then its passcode `done`; a device the login was not offered `bad_request`; a landline asked to push `bad_request`; status without a started factor `state_mismatch`; tampered cookie `login_expired`; no `Origin` `forbidden_origin`; five wrong passcodes, then `rate_limited` |
+//! | `denials_timeouts_passcodes_and_sms` | a denied push `duo_denied` with Duo's message; a push nobody answers `duo_denied` "Login timed out."; wrong passcode `duo_denied` with Duo's message; SMS `sent`, then its passcode `done`; a device the login was not offered `bad_request`; a landline asked to push `bad_request`; status without a started factor `state_mismatch`; tampered cookie `login_expired`; no `Origin` `forbidden_origin`; five wrong passcodes, then `rate_limited` |
+//! | `a_phone_call_is_answered_then_confirmed` | a call to the landline: `calling`, `answered` once the tester answers, then a session naming the call and the landline |
 //! | `preauth_decides_allow_deny_and_enroll` | locked-out carol `duo_denied` with Duo's message; unenrolled bob `next: duo_enroll` with Duo's link and no login cookie; a Duo bypass user signed in at once (factor "Duo bypass"); the prompt mode's start refused in inline mode |
 //! | `duo_down_in_inline_mode_fails_closed_or_open` | nothing at `DUO_API_HOST`: `duo_unavailable` (closed), a `fail_open` session (open); wrong `DUO_SKEY`: `config_error` even with `open` |
 
@@ -262,39 +263,6 @@ async fn denials_timeouts_passcodes_and_sms() {
         (Some("duo_denied"), Some("Login timed out."))
     );
 
-    // A phone call to the office phone: calling, answered, then '#'.
-    let called = bed.inline_start(&login, json!({"method": "phone", "device": desk})).await;
-    assert_eq!(called.body["status"], json!("calling"), "{}", called.body);
-    let bound = called.login.expect("bound");
-    assert_eq!(bed.inline_status(&bound).await.body["status"], json!("calling"));
-    let listed = bed.control(reqwest::Method::GET, "/transactions?user=alice", None).await;
-    let txid = listed["transactions"]
-        .as_array()
-        .and_then(|t| t.last())
-        .and_then(|t| t["txid"].as_str())
-        .expect("a call")
-        .to_owned();
-    bed.control(
-        reqwest::Method::POST,
-        &format!("/transactions/{txid}"),
-        Some(json!({"action": "answer"})),
-    )
-    .await;
-    assert_eq!(bed.inline_status(&bound).await.body["status"], json!("answered"));
-    bed.control(
-        reqwest::Method::POST,
-        &format!("/transactions/{txid}"),
-        Some(json!({"action": "approve"})),
-    )
-    .await;
-    let answered = bed.inline_status(&bound).await;
-    assert_eq!(answered.body["state"], json!("done"), "{}", answered.body);
-    let info = bed.session(&answered.session.expect("a session")).await;
-    assert_eq!(
-        (info["duo"]["factor"].as_str(), info["duo"]["device"].as_str()),
-        (Some("Phone Call"), Some("Office phone (XXX-XXX-0142)"))
-    );
-
     // Devices: one not offered, one that cannot push.
     let stranger =
         bed.inline_start(&login, json!({"method": "push", "device": "DPNOTOFFERED00000001"})).await;
@@ -340,6 +308,45 @@ async fn denials_timeouts_passcodes_and_sms() {
     assert_eq!(
         (limited.status.as_u16(), limited.body["code"].as_str()),
         (429, Some("rate_limited"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_phone_call_is_answered_then_confirmed() {
+    let bed = Bed::with_emulator(60).await;
+    let (login, devices) = bed.chooser("alice").await;
+    let desk = device_id(&devices, "Office");
+    // A phone call to the office phone: calling, answered, then '#'.
+    let called = bed.inline_start(&login, json!({"method": "phone", "device": desk})).await;
+    assert_eq!(called.body["status"], json!("calling"), "{}", called.body);
+    let bound = called.login.expect("bound");
+    assert_eq!(bed.inline_status(&bound).await.body["status"], json!("calling"));
+    let listed = bed.control(reqwest::Method::GET, "/transactions?user=alice", None).await;
+    let txid = listed["transactions"]
+        .as_array()
+        .and_then(|t| t.last())
+        .and_then(|t| t["txid"].as_str())
+        .expect("a call")
+        .to_owned();
+    bed.control(
+        reqwest::Method::POST,
+        &format!("/transactions/{txid}"),
+        Some(json!({"action": "answer"})),
+    )
+    .await;
+    assert_eq!(bed.inline_status(&bound).await.body["status"], json!("answered"));
+    bed.control(
+        reqwest::Method::POST,
+        &format!("/transactions/{txid}"),
+        Some(json!({"action": "approve"})),
+    )
+    .await;
+    let answered = bed.inline_status(&bound).await;
+    assert_eq!(answered.body["state"], json!("done"), "{}", answered.body);
+    let info = bed.session(&answered.session.expect("a session")).await;
+    assert_eq!(
+        (info["duo"]["factor"].as_str(), info["duo"]["device"].as_str()),
+        (Some("Phone Call"), Some("Office phone (XXX-XXX-0142)"))
     );
 }
 
