@@ -93,6 +93,25 @@ impl Bed {
         self.click("#login-form button[type=submit]").await;
     }
 
+    /// At 360 CSS px (a phone), nothing of the chooser is wider than the screen.
+    async fn fits_360_px(&self) {
+        let c = &self.browser.client;
+        c.set_window_size(360, 740).await.expect("window size");
+        let widths = c
+            .execute(
+                "const s = document.querySelector('section.inline').getBoundingClientRect();\
+                 return [window.innerWidth, document.documentElement.scrollWidth, s.left, s.right];",
+                vec![],
+            )
+            .await
+            .expect("layout");
+        let px = |i: usize| widths[i].as_f64().unwrap_or(f64::NAN);
+        assert!(px(0) <= 360.0 && px(1) <= px(0), "the chooser scrolls sideways: {widths}");
+        assert!(px(2) >= 0.0 && px(3) <= px(0), "the chooser overflows: {widths}");
+        self.keep_screen("inline-chooser-360px").await;
+        c.set_window_size(1000, 900).await.expect("window size");
+    }
+
     /// Signed in: the factor the page shows.
     async fn signed_in_factor(&self) -> String {
         self.wait_for("#account-title").await;
@@ -161,21 +180,7 @@ async fn inline_sign_in_in_the_browser() {
     bed.click("#cancel").await;
     bed.wait_for("button[data-method=push]:not([disabled])").await;
 
-    // A phone: 360 CSS px wide, nothing wider than the screen.
-    c.set_window_size(360, 740).await.expect("window size");
-    let widths = c
-        .execute(
-            "const s = document.querySelector('section.inline').getBoundingClientRect();\
-             return [window.innerWidth, document.documentElement.scrollWidth, s.left, s.right];",
-            vec![],
-        )
-        .await
-        .expect("layout");
-    let px = |i: usize| widths[i].as_f64().unwrap_or(f64::NAN);
-    assert!(px(0) <= 360.0 && px(1) <= px(0), "the chooser scrolls sideways: {widths}");
-    assert!(px(2) >= 0.0 && px(3) <= px(0), "the chooser overflows: {widths}");
-    bed.keep_screen("inline-chooser-360px").await;
-    c.set_window_size(1000, 900).await.expect("window size");
+    bed.fits_360_px().await;
 
     // A passcode.
     bed.password("alice").await;
