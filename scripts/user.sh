@@ -4,7 +4,8 @@
 # Worker verifies with), read from the terminal without echo, and never
 # appears on a command line.
 #
-#   scripts/user.sh add NAME [--bypass] [--duo-username DUO_NAME] [--disable]
+#   scripts/user.sh add NAME [--bypass] [--duo-username DUO_NAME] [--disable] [--admin]
+#   scripts/user.sh set-role NAME user|admin   (the last enabled admin stays one)
 #   scripts/user.sh set-password NAME      (also logs NAME out everywhere)
 #   scripts/user.sh disable NAME | enable NAME | list   (disable: likewise)
 #   scripts/user.sh revoke NAME            (log NAME out everywhere)
@@ -27,7 +28,7 @@ for arg in "$@"; do
   if [[ "$arg" == --remote ]]; then where=--remote; else args+=("$arg"); fi
 done
 if (( ${#args[@]} == 0 )); then
-  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 

@@ -54,8 +54,8 @@ struct Username {
     username: String,
 }
 
-const SELECT_USER: &str = "SELECT username, password_hash, duo_policy, disabled, duo_username \
-    FROM users WHERE username_normalized = ?1";
+const SELECT_USER: &str = "SELECT username, password_hash, duo_policy, disabled, duo_username, \
+    role FROM users WHERE username_normalized = ?1";
 
 const HIT: &str = "INSERT INTO login_attempts (limit_key, window_start, count, updated_at) \
     VALUES (?1, ?2, 1, ?3) ON CONFLICT (limit_key, window_start) \
@@ -192,7 +192,9 @@ impl Store for D1Store {
         self.first(
             "SELECT s.username, s.method, s.duo_context, s.created_at, s.expires_at, \
              EXISTS (SELECT 1 FROM users u WHERE u.username_normalized = lower(trim(s.username)) \
-                     AND u.disabled = 0) AS user_active \
+                     AND u.disabled = 0) AS user_active, \
+             coalesce((SELECT u.role FROM users u \
+                       WHERE u.username_normalized = lower(trim(s.username))), 'user') AS role \
              FROM sessions s WHERE s.id_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2",
             &[text(id_hash), number(now)],
         )

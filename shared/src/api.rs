@@ -276,6 +276,32 @@ impl AuthMethod {
     }
 }
 
+/// An account's role: admins also reach the admin console (`/api/admin/*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Signs in; nothing more.
+    #[default]
+    User,
+    /// Administers users, sessions, the audit log and the Duo settings.
+    Admin,
+}
+
+impl Role {
+    /// The stored and wire form.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// Parses [`Self::as_str`]'s form; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::User, Self::Admin].into_iter().find(|role| role.as_str() == text)
+    }
+}
+
 /// What Duo reported about the second factor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DuoDetails {
@@ -305,6 +331,9 @@ pub struct SessionInfo {
     pub expires_at: i64,
     /// Duo's details; `null` for `bypass` and `fail_open`.
     pub duo: Option<DuoDetails>,
+    /// The account's role, as stored now (read with the session).
+    #[serde(default)]
+    pub role: Role,
 }
 
 #[cfg(test)]
@@ -346,11 +375,12 @@ mod tests {
                 authenticated_at: 10,
                 expires_at: 20,
                 duo: None,
+                role: Role::Admin,
             },
         };
         assert_eq!(
             serde_json::to_string(&done).unwrap(),
-            r#"{"next":"done","session":{"username":"admin","method":"bypass","authenticated_at":10,"expires_at":20,"duo":null}}"#
+            r#"{"next":"done","session":{"username":"admin","method":"bypass","authenticated_at":10,"expires_at":20,"duo":null,"role":"admin"}}"#
         );
     }
 

@@ -130,6 +130,7 @@ mod tests {
             authenticated_at: 1_700_000_000,
             expires_at: 1_700_028_800,
             duo,
+            role: shared::api::Role::User,
         }
     }
 

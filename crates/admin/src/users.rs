@@ -14,7 +14,7 @@
 use std::io::{self, Read as _};
 
 use clap::Subcommand;
-use credentials::sql::{self, DuoPolicy, DuoUsername, UserRow};
+use credentials::sql::{self, DuoPolicy, DuoUsername, Role, UserRow};
 use credentials::{DEFAULT_ITERATIONS, PasswordHash, Username, demo, password};
 use zeroize::Zeroizing;
 
@@ -41,6 +41,18 @@ pub enum UserCommand {
         /// Create the user disabled.
         #[arg(long)]
         disable: bool,
+        /// Give the user the admin role (the admin console).
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Print an UPDATE of a user's role (`user` or `admin`); the database
+    /// refuses to demote the last enabled admin.
+    SetRole {
+        /// Username.
+        username: String,
+        /// `user` or `admin`.
+        #[arg(value_parser = ["user", "admin"])]
+        role: String,
     },
     /// Print an UPDATE of a user's password (and revokes their sessions); the password is read from stdin.
     SetPassword {
@@ -79,7 +91,7 @@ pub fn run(command: UserCommand) -> Result<String, String> {
     let iterations = DEFAULT_ITERATIONS;
     Ok(match command {
         UserCommand::Hash => format!("{}\n", new_hash(&read_password()?, iterations)?.to_phc()),
-        UserCommand::Add { username, bypass, duo_username, disable } => {
+        UserCommand::Add { username, bypass, duo_username, disable, admin } => {
             let row = UserRow {
                 username: parse_username(&username)?,
                 password: new_hash(&read_password()?, iterations)?,
@@ -89,8 +101,16 @@ pub fn run(command: UserCommand) -> Result<String, String> {
                     .transpose()
                     .map_err(|e| format!("--duo-username: {e}"))?,
                 disabled: disable,
+                role: if admin { Role::Admin } else { Role::User },
             };
             format!("{}\n", row.insert().map_err(|e| e.to_string())?)
+        }
+        UserCommand::SetRole { username, role } => {
+            let role = Role::parse(&role).ok_or("role: expected user or admin")?;
+            format!(
+                "{}\n",
+                sql::set_role(&parse_username(&username)?, role).map_err(|e| e.to_string())?
+            )
         }
         UserCommand::SetPassword { username } => {
             let username = parse_username(&username)?;
@@ -134,6 +154,7 @@ fn seed_demo(iterations: u32) -> Result<String, String> {
             policy: user.policy,
             duo_username: None,
             disabled: user.disabled,
+            role: user.role,
         };
         statements.push(row.upsert().map_err(|e| e.to_string())?);
     }

@@ -2,7 +2,7 @@
 //! "Demo accounts"). Their passwords are public: never seed them into a
 //! production database.
 
-use crate::sql::DuoPolicy;
+use crate::sql::{DuoPolicy, Role};
 
 /// One demo account.
 #[derive(Debug, Clone, Copy)]
@@ -15,17 +15,20 @@ pub struct DemoUser {
     pub policy: DuoPolicy,
     /// Refused at login.
     pub disabled: bool,
+    /// `user` or `admin`.
+    pub role: Role,
     /// What the account demonstrates.
     pub note: &'static str,
 }
 
 /// Every demo account, in the README's order.
-pub const USERS: [DemoUser; 5] = [
+pub const USERS: [DemoUser; 6] = [
     DemoUser {
         username: "alice",
         password: "alice-demo-pass",
         policy: DuoPolicy::Required,
         disabled: false,
+        role: Role::User,
         note: "Duo required; enrolled in the emulator (push, passcode, phone call)",
     },
     DemoUser {
@@ -33,6 +36,7 @@ pub const USERS: [DemoUser; 5] = [
         password: "bob-demo-pass",
         policy: DuoPolicy::Required,
         disabled: false,
+        role: Role::User,
         note: "Duo required; not enrolled in the emulator (enrollment flow)",
     },
     DemoUser {
@@ -40,6 +44,7 @@ pub const USERS: [DemoUser; 5] = [
         password: "carol-demo-pass",
         policy: DuoPolicy::Required,
         disabled: false,
+        role: Role::User,
         note: "Duo required; locked out in the emulator (Duo denies)",
     },
     DemoUser {
@@ -47,13 +52,23 @@ pub const USERS: [DemoUser; 5] = [
         password: "admin-demo-pass",
         policy: DuoPolicy::Bypass,
         disabled: false,
-        note: "break-glass: password only, audited as `bypass`",
+        role: Role::Admin,
+        note: "break-glass admin: password only, audited as `bypass`",
+    },
+    DemoUser {
+        username: "dana",
+        password: "dana-demo-pass",
+        policy: DuoPolicy::Required,
+        disabled: false,
+        role: Role::Admin,
+        note: "admin who signs in with Duo; enrolled in the emulator (push, passcode)",
     },
     DemoUser {
         username: "erin",
         password: "erin-demo-pass",
         policy: DuoPolicy::Required,
         disabled: true,
+        role: Role::User,
         note: "disabled: refused like a wrong password",
     },
 ];

@@ -41,6 +41,34 @@ impl DuoPolicy {
     }
 }
 
+/// An account's role (`users.role`): admins reach the admin console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Signs in; nothing more.
+    User,
+    /// Also administers users, sessions, the audit log and the Duo settings.
+    Admin,
+}
+
+impl Role {
+    /// The stored form.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// Parses the stored form; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "user" => Some(Self::User),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
 /// Why a value cannot be written into SQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -109,6 +137,8 @@ pub struct UserRow {
     pub duo_username: Option<DuoUsername>,
     /// Refused at login.
     pub disabled: bool,
+    /// `user` or `admin`.
+    pub role: Role,
 }
 
 impl UserRow {
@@ -119,14 +149,15 @@ impl UserRow {
     pub fn insert(&self) -> Result<String, SqlError> {
         Ok(format!(
             "INSERT INTO users (username, username_normalized, password_hash, duo_policy, \
-             duo_username, disabled, created_at, updated_at) VALUES ({}, {}, {}, {}, {}, {}, \
-             unixepoch(), unixepoch());",
+             duo_username, disabled, role, created_at, updated_at) VALUES ({}, {}, {}, {}, {}, \
+             {}, {}, unixepoch(), unixepoch());",
             literal(self.username.as_str())?,
             literal(&self.username.normalized())?,
             literal(&self.password.to_phc())?,
             literal(self.policy.as_str())?,
             self.duo_username.as_ref().map_or(Ok("NULL".to_owned()), |d| literal(d.as_str()))?,
             u8::from(self.disabled),
+            literal(self.role.as_str())?,
         ))
     }
 
@@ -142,7 +173,7 @@ impl UserRow {
             "{insert} ON CONFLICT (username_normalized) DO UPDATE SET username = \
              excluded.username, password_hash = excluded.password_hash, duo_policy = \
              excluded.duo_policy, duo_username = excluded.duo_username, disabled = \
-             excluded.disabled, updated_at = excluded.updated_at;"
+             excluded.disabled, role = excluded.role, updated_at = excluded.updated_at;"
         ))
     }
 }
@@ -179,6 +210,20 @@ pub fn set_disabled(username: &Username, disabled: bool) -> Result<String, SqlEr
     Ok(if disabled { format!("{update}\n{}", revoke_sessions(username)?) } else { update })
 }
 
+/// `UPDATE` of one user's role; returns the username. The database
+/// refuses to demote the last enabled admin.
+///
+/// # Errors
+/// As [`UserRow::insert`].
+pub fn set_role(username: &Username, role: Role) -> Result<String, SqlError> {
+    Ok(format!(
+        "UPDATE users SET role = {}, updated_at = unixepoch() WHERE username_normalized = {} \
+         RETURNING username;",
+        literal(role.as_str())?,
+        literal(&username.normalized())?
+    ))
+}
+
 /// `UPDATE` revoking every live session of a user ("log out everywhere"):
 /// `sessions.username` is the name as registered, compared after the same
 /// normalization as `users.username_normalized` (so it also reaches the
@@ -195,8 +240,8 @@ pub fn revoke_sessions(username: &Username) -> Result<String, SqlError> {
 }
 
 /// Every user, without password hashes.
-pub const LIST_USERS: &str = "SELECT username, duo_policy, duo_username, disabled, created_at, \
-                              updated_at FROM users ORDER BY username_normalized;";
+pub const LIST_USERS: &str = "SELECT username, role, duo_policy, duo_username, disabled, \
+                              created_at, updated_at FROM users ORDER BY username_normalized;";
 
 /// Several statements, one per line.
 pub fn script<I: IntoIterator<Item = String>>(statements: I) -> String {

@@ -136,7 +136,7 @@ async fn finish<S: Store, T: Transport>(
     token.require_allow().map_err(|error| id_token_refusal(&error))?;
     let details = Some(duo_details(&token));
     let method = AuthMethod::Duo;
-    session::issue(config, &user.username, method, details, ctx, random).map(SignedIn)
+    session::issue(config, &user, method, details, ctx, random).map(SignedIn)
 }
 
 /// The state and nonce the ticket was bound to at the start, once the

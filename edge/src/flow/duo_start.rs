@@ -122,7 +122,7 @@ async fn start<S: Store, T: Transport>(
             }
             (HealthFailure::Unreachable, FailMode::Open) => {
                 let method = AuthMethod::FailOpen;
-                let session = session::issue(config, &user.username, method, None, ctx, random)?;
+                let session = session::issue(config, &user, method, None, ctx, random)?;
                 Ok(StartOutcome::FailOpen { session: Box::new(session), duo_error: detail })
             }
         };

@@ -137,7 +137,7 @@ pub(super) async fn after_password<T: Transport>(
         FailMode::Closed => Err(Refusal::new(Reason::DuoUnreachable).detail(detail)),
         FailMode::Open => {
             let method = AuthMethod::FailOpen;
-            session::issue(config, &user.username, method, None, ctx, random).map(|session| {
+            session::issue(config, &user, method, None, ctx, random).map(|session| {
                 LoginOutcome::Done {
                     session: Box::new(session),
                     known_browser: known_browser.clone(),
@@ -210,7 +210,7 @@ fn decide(
                 result: Some("allow".to_owned()),
             };
             let method = AuthMethod::Duo;
-            session::issue(config, &user.username, method, Some(details), ctx, random).map(
+            session::issue(config, &user, method, Some(details), ctx, random).map(
                 |session| LoginOutcome::Done {
                     session: Box::new(session),
                     known_browser,
@@ -554,7 +554,7 @@ fn finished(
         txid,
         result: Some("allow".to_owned()),
     };
-    session::issue(config, &user.username, AuthMethod::Duo, Some(details), ctx, random)
+    session::issue(config, &user, AuthMethod::Duo, Some(details), ctx, random)
         .map(|session| Progress::Done(Box::new(session)))
 }
 

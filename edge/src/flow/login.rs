@@ -232,7 +232,7 @@ async fn first_factor<S: Store, V: PasswordVerifier, T: Transport>(
         }
         (DuoPolicy::Bypass, _) => {
             let method = AuthMethod::Bypass;
-            session::issue(config, &user.username, method, None, ctx, random).map(|session| {
+            session::issue(config, &user, method, None, ctx, random).map(|session| {
                 LoginOutcome::Done {
                     session: Box::new(session),
                     known_browser,

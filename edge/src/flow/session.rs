@@ -2,10 +2,10 @@
 //! `GET /api/session` ([`check`]), `POST /api/logout` ([`logout`]) and
 //! `POST /api/logout-everywhere` ([`logout_everywhere`]).
 
-use shared::api::{AuthMethod, DuoDetails, SessionInfo};
+use shared::api::{AuthMethod, DuoDetails, Role, SessionInfo};
 
 use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
-use super::store::{NewSession, Store};
+use super::store::{NewSession, Store, UserRecord};
 use super::{Config, Ctx, Random, unix_i64};
 use crate::session::SessionId;
 
@@ -34,12 +34,13 @@ pub struct IssuedSession {
 /// `internal` if Duo's details cannot be serialized.
 pub fn issue(
     config: &Config,
-    username: &str,
+    user: &UserRecord,
     method: AuthMethod,
     duo: Option<DuoDetails>,
     ctx: &Ctx,
     random: &Random,
 ) -> Result<IssuedSession, Refusal> {
+    let username = user.username.as_str();
     let id = SessionId::from_random(&random.session);
     let ttl = u64::from(match method {
         AuthMethod::FailOpen => config.failopen_session_ttl_seconds,
@@ -62,6 +63,7 @@ pub fn issue(
         authenticated_at: unix_i64(ctx.now),
         expires_at: unix_i64(expires_at),
         duo,
+        role: Role::parse(&user.role).unwrap_or_default(),
     };
     Ok(IssuedSession { id, max_age: ttl, info, row })
 }
@@ -103,6 +105,7 @@ pub async fn check<S: Store>(
         authenticated_at: unix_i64(record.created_at),
         expires_at: unix_i64(record.expires_at),
         duo,
+        role: Role::parse(&record.role).unwrap_or_default(),
     })
 }
 

@@ -26,6 +26,13 @@ pub struct UserRecord {
     /// The username Duo knows, when it differs from `username`.
     #[serde(default)]
     pub duo_username: Option<String>,
+    /// `user` or `admin`.
+    #[serde(default = "user_role")]
+    pub role: String,
+}
+
+fn user_role() -> String {
+    "user".to_owned()
 }
 
 /// A new row of `sessions`.
@@ -61,6 +68,9 @@ pub struct SessionRecord {
     /// `1` while the session's user still exists and is enabled, else `0`
     /// (read with the session, in the same statement).
     pub user_active: u8,
+    /// The user's role now (`user` when the user is gone).
+    #[serde(default = "user_role")]
+    pub role: String,
 }
 
 /// One audit record (`auth_events`). Never a password, code or token.

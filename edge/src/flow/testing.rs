@@ -211,6 +211,7 @@ impl Store for MemoryStore {
         Ok(self.sessions.borrow().get(id_hash).and_then(|row| {
             let key = credentials::normalize(&row.session.username).unwrap_or_default();
             let active = users.get(&key).is_some_and(|user| user.disabled == 0);
+            let role = users.get(&key).map_or_else(|| "user".to_owned(), |user| user.role.clone());
             (row.revoked_at.is_none() && row.session.expires_at > now).then(|| SessionRecord {
                 username: row.session.username.clone(),
                 method: row.session.method.to_owned(),
@@ -218,6 +219,7 @@ impl Store for MemoryStore {
                 created_at: row.session.created_at,
                 expires_at: row.session.expires_at,
                 user_active: u8::from(active),
+                role,
             })
         }))
     }
@@ -527,6 +529,7 @@ pub fn user(username: &str, password: &str, policy: &str, disabled: bool) -> Use
         duo_policy: policy.to_owned(),
         disabled: u8::from(disabled),
         duo_username: None,
+        role: "user".to_owned(),
     }
 }
 
@@ -543,7 +546,8 @@ pub fn issue_stored(
 ) -> super::session::IssuedSession {
     let config = config("closed");
     let issued =
-        super::session::issue(&config, username, method, duo, ctx, random).expect("a session");
+        super::session::issue(&config, &user(username, "-", "required", false), method, duo, ctx, random)
+            .expect("a session");
     let event = AuditEvent {
         at: ctx.now,
         username: username.to_owned(),

@@ -244,7 +244,7 @@ impl UserConfig {
 }
 
 /// The development users: `alice` (enrolled), `bob` (not enrolled), `carol` (locked out), `dave`
-/// (bypass).
+/// (bypass), `dana` (enrolled; the product's demo admin).
 pub fn dev_users() -> Vec<UserConfig> {
     let iphone = DeviceConfig {
         name: "iPhone".into(),
@@ -276,9 +276,16 @@ pub fn dev_users() -> Vec<UserConfig> {
         },
         UserConfig {
             status: UserStatus::Bypass,
-            devices: vec![DeviceConfig { number: Some("+1 555-0104".into()), ..iphone }],
+            devices: vec![DeviceConfig { number: Some("+1 555-0104".into()), ..iphone.clone() }],
             email: "dave@example.com".into(),
             ..UserConfig::new("dave")
+        },
+        UserConfig {
+            devices: vec![DeviceConfig { number: Some("+1 555-0105".into()), ..iphone }],
+            passcodes: vec!["246810".into()],
+            email: "dana@example.com".into(),
+            groups: vec!["Admins".into()],
+            ..UserConfig::new("dana")
         },
     ]
 }
@@ -428,7 +435,7 @@ mod tests {
         assert_eq!(DEV_CLIENT_SECRET.len(), 40);
         assert!(config.validate().is_ok());
         let names: Vec<_> = config.users.iter().map(|u| u.username.as_str()).collect();
-        assert_eq!(names, ["alice", "bob", "carol", "dave"]);
+        assert_eq!(names, ["alice", "bob", "carol", "dave", "dana"]);
     }
 
     #[test]
