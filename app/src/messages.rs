@@ -70,6 +70,7 @@ impl Problem {
                 ErrorCode::ForbiddenOrigin => {
                     "This request came from a page that is not allowed to sign you in."
                 }
+                ErrorCode::Forbidden => "Your account is not allowed to do this.",
                 ErrorCode::ConfigError => {
                     "Sign-in is not available: the service is not configured."
                 }
@@ -120,6 +121,9 @@ impl Problem {
             ErrorCode::ForbiddenOrigin => {
                 "Open the sign-in page directly (not through a link or another site) and try again."
                     .to_owned()
+            }
+            ErrorCode::Forbidden => {
+                "Sign in with an admin account, or ask an administrator.".to_owned()
             }
             ErrorCode::ConfigError => {
                 "An administrator needs to fix the service's configuration.".to_owned()

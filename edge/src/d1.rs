@@ -7,7 +7,10 @@ use worker::{D1Database, Env};
 
 use crate::flow::limits::LimitKey;
 use crate::flow::maintenance::{PrunePlan, Pruned};
-use crate::flow::store::{AuditEvent, NewSession, SessionRecord, Store, StoreError, UserRecord};
+use crate::flow::store::{
+    AdminEvent, AdminUserRecord, AuditEvent, ChangeOutcome, NewSession, SessionRecord, Store,
+    StoreError, UserRecord, UserUpdate,
+};
 
 /// Binding name of the D1 database (`[[d1_databases]]` in `wrangler.toml`).
 pub const DB_BINDING: &str = "DB";
@@ -246,6 +249,79 @@ impl Store for D1Store {
         self.run(RECORD, &record_values(event)).await
     }
 
+    async fn list_users(
+        &self,
+        search: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(Vec<AdminUserRecord>, u32), StoreError> {
+        let [rows, count] = self
+            .batch([
+                (
+                    LIST_USERS,
+                    vec![text(search), number(u64::from(limit)), number(u64::from(offset))],
+                ),
+                (COUNT_USERS, vec![text(search)]),
+            ])
+            .await?;
+        let total = first_row::<Count>(&count)?.ok_or_else(no_count)?.count;
+        Ok((rows.results::<AdminUserRecord>().map_err(failed)?, total))
+    }
+
+    async fn change_user(
+        &self,
+        normalized: &str,
+        update: &UserUpdate,
+        event: &AdminEvent,
+    ) -> Result<ChangeOutcome, StoreError> {
+        let user = text(normalized);
+        let now = number(event.at);
+        let first = match update {
+            UserUpdate::Policy(value) => (SET_POLICY, vec![user.clone(), text(value), now.clone()]),
+            UserUpdate::Role(value) => (SET_ROLE, vec![user.clone(), text(value), now.clone()]),
+            UserUpdate::Disabled(value) => {
+                (SET_DISABLED, vec![user.clone(), number(u64::from(*value)), now.clone()])
+            }
+            UserUpdate::DuoUsername(value) => {
+                (SET_DUO_USERNAME, vec![user.clone(), text_or_null(value.as_deref()), now.clone()])
+            }
+            UserUpdate::RevokeSessions => (SELECT_USERNAME, vec![user.clone()]),
+        };
+        // Revoking is a no-op unless the update disables or asks for it.
+        let revoke = matches!(update, UserUpdate::Disabled(true) | UserUpdate::RevokeSessions);
+        let revoke_until = if revoke { now.clone() } else { number(0) };
+        let recorded = vec![
+            now,
+            text(&event.actor),
+            text(event.action),
+            text_or_null(event.target.as_deref()),
+            text_or_null(event.detail.as_deref()),
+            text_or_null(event.client_ip.as_deref()),
+            user.clone(),
+        ];
+        let result = self
+            .batch([
+                first,
+                (REVOKE_USER_SESSIONS_IF, vec![user, revoke_until]),
+                (RECORD_ADMIN_EVENT, recorded),
+            ])
+            .await;
+        match result {
+            Ok([changed, _, _]) => Ok(if first_row::<Username>(&changed)?.is_some() {
+                ChangeOutcome::Changed
+            } else {
+                ChangeOutcome::NoSuchUser
+            }),
+            Err(StoreError(message)) if message.contains("last enabled admin") => {
+                Ok(ChangeOutcome::LastAdmin)
+            }
+            Err(StoreError(message)) if message.contains("Duo username") => {
+                Ok(ChangeOutcome::DuoIdentityTaken)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
     async fn prune(&self, plan: &PrunePlan) -> Result<Pruned, StoreError> {
         let limits = plan.limits;
         let statement = |sql: &str, values: &[JsValue]| self.0.prepare(sql).bind(values);
@@ -293,6 +369,36 @@ impl Store for D1Store {
         Ok(Pruned { sessions, states, counters, summaries, audit_events })
     }
 }
+
+/// Users for the admin console: `?1` a lower-case search ('' for all),
+/// `?2` the page size, `?3` the offset. The last login is the newest
+/// session (sessions hold the name as registered: indexed equality).
+const LIST_USERS: &str = "SELECT u.username, u.role, u.duo_policy, u.duo_username, u.disabled, \
+    u.created_at, \
+    (SELECT max(s.created_at) FROM sessions s WHERE s.username = u.username) AS last_login_at, \
+    (SELECT s.method FROM sessions s WHERE s.username = u.username \
+       ORDER BY s.created_at DESC LIMIT 1) AS last_login_method \
+    FROM users u WHERE ?1 = '' OR instr(u.username_normalized, ?1) > 0 \
+       OR instr(lower(coalesce(u.duo_username, '')), ?1) > 0 \
+    ORDER BY u.username_normalized LIMIT ?2 OFFSET ?3";
+const COUNT_USERS: &str = "SELECT count(*) AS count FROM users u WHERE ?1 = '' \
+    OR instr(u.username_normalized, ?1) > 0 OR instr(lower(coalesce(u.duo_username, '')), ?1) > 0";
+const SET_POLICY: &str = "UPDATE users SET duo_policy = ?2, updated_at = ?3 \
+    WHERE username_normalized = ?1 RETURNING username";
+const SET_ROLE: &str = "UPDATE users SET role = ?2, updated_at = ?3 \
+    WHERE username_normalized = ?1 RETURNING username";
+const SET_DISABLED: &str = "UPDATE users SET disabled = ?2, updated_at = ?3 \
+    WHERE username_normalized = ?1 RETURNING username";
+const SET_DUO_USERNAME: &str = "UPDATE users SET duo_username = ?2, updated_at = ?3 \
+    WHERE username_normalized = ?1 RETURNING username";
+const SELECT_USERNAME: &str = "SELECT username FROM users WHERE username_normalized = ?1";
+/// Revokes the user's live sessions when `?2` is a time (0: nothing).
+const REVOKE_USER_SESSIONS_IF: &str = "UPDATE sessions SET revoked_at = ?2 \
+    WHERE ?2 > 0 AND revoked_at IS NULL AND lower(trim(username)) = ?1";
+/// The admin event, only when the user exists (`?7`).
+const RECORD_ADMIN_EVENT: &str = "INSERT INTO admin_events \
+    (at, actor, action, target, detail, client_ip) SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
+    WHERE EXISTS (SELECT 1 FROM users WHERE username_normalized = ?7)";
 
 /// One audit summary per counter of a pruned window over its limit by more
 /// than one (`Store::prune`). Keys are `uc:<user>|<client>`, `c:<client>`,

@@ -44,12 +44,13 @@ pub enum EdgeError {
     /// D1 or the runtime failed: 500 `internal`.
     #[error("internal: {0}")]
     Internal(String),
-    /// A Duo step refused on a JSON route (inline mode, and the login's
-    /// preauth): `login_expired` 401, `state_mismatch` 409,
-    /// `duo_denied` 403, `duo_error` 502, `duo_unavailable` and
-    /// `config_error` 503; with Duo's own message when it gave one.
+    /// A step refused on a JSON route (the inline mode, the login's
+    /// preauth, the admin API): `bad_request` 400, `login_expired` 401,
+    /// `forbidden` and `duo_denied` 403, `state_mismatch` 409, `duo_error`
+    /// 502, `duo_unavailable` and `config_error` 503; with Duo's own message
+    /// (or the step's) when there is one.
     #[error("{code}: {detail}")]
-    Duo {
+    Refused {
         /// The contract's code.
         code: ErrorCode,
         /// Duo's message for the person, if any.
@@ -73,12 +74,13 @@ impl From<Refusal> for EdgeError {
                 Self::BadRequest("refused as malformed")
             }
             code @ (ErrorCode::BadRequest
+            | ErrorCode::Forbidden
             | ErrorCode::LoginExpired
             | ErrorCode::StateMismatch
             | ErrorCode::DuoUnavailable
             | ErrorCode::DuoDenied
             | ErrorCode::DuoError
-            | ErrorCode::ConfigError) => Self::Duo {
+            | ErrorCode::ConfigError) => Self::Refused {
                 code,
                 message: refusal.message.clone(),
                 detail: format!(
@@ -116,7 +118,7 @@ impl EdgeError {
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Unauthenticated => ErrorCode::Unauthenticated,
             Self::Internal(_) => ErrorCode::Internal,
-            Self::Duo { code, .. } => *code,
+            Self::Refused { code, .. } => *code,
         }
     }
 
@@ -131,11 +133,11 @@ impl EdgeError {
             Self::InvalidCredentials | Self::Unauthenticated => 401,
             Self::RateLimited { .. } => 429,
             Self::Internal(_) => 500,
-            Self::Duo { code, .. } => match code {
+            Self::Refused { code, .. } => match code {
                 ErrorCode::BadRequest => 400,
                 ErrorCode::LoginExpired => 401,
                 ErrorCode::StateMismatch => 409,
-                ErrorCode::DuoDenied => 403,
+                ErrorCode::DuoDenied | ErrorCode::Forbidden => 403,
                 ErrorCode::DuoError => 502,
                 _ => 503,
             },
@@ -162,7 +164,7 @@ impl EdgeError {
             }
             Self::Unauthenticated => "You are not signed in.",
             Self::Internal(_) => "Something went wrong on our side. Please try again.",
-            Self::Duo { code, .. } => match code {
+            Self::Refused { code, .. } => match code {
                 ErrorCode::LoginExpired => {
                     "Your sign-in took too long and expired. Enter your password again."
                 }
@@ -170,6 +172,7 @@ impl EdgeError {
                     "This Duo request is no longer valid. Start the second step again."
                 }
                 ErrorCode::DuoDenied => "Duo did not approve this sign-in.",
+                ErrorCode::Forbidden => "You are not allowed to do this.",
                 ErrorCode::DuoError => "Duo's answer could not be used. Please try again.",
                 ErrorCode::ConfigError => {
                     "The sign-in service is not configured correctly. Please tell your administrator."
@@ -182,7 +185,7 @@ impl EdgeError {
     /// The sentence people see: Duo's own message when it gave one.
     pub fn text(&self) -> String {
         match self {
-            Self::Duo { message: Some(message), .. } => message.clone(),
+            Self::Refused { message: Some(message), .. } => message.clone(),
             other => other.message().to_owned(),
         }
     }
@@ -199,7 +202,7 @@ impl EdgeError {
         match &self {
             Self::Config(problem) => config::log_once(problem),
             Self::Internal(detail) => worker::console_error!("internal error: {detail}"),
-            Self::Duo { detail, .. } => worker::console_warn!("refused: {detail}"),
+            Self::Refused { detail, .. } => worker::console_warn!("refused: {detail}"),
             _ => {}
         }
         let body = ErrorBody { code: self.code(), message: self.text() };

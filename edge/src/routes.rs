@@ -4,6 +4,7 @@
 
 use std::rc::Rc;
 
+use shared::admin::UserChangeRequest;
 use shared::api::{InlineProgress, LoginResponse};
 use worker::{Env, Request, Response};
 
@@ -14,6 +15,7 @@ use crate::cookie::{
 use crate::d1::D1Store;
 use crate::duo_transport::{FetchTransport, LONG_POLL_TIMEOUT};
 use crate::error::EdgeError;
+use crate::flow::admin;
 use crate::flow::duo_callback::{CallbackQuery, SignedIn, duo_callback};
 use crate::flow::duo_start::{StartOutcome, StartRequest, duo_start};
 use crate::flow::health::HealthMemo;
@@ -151,6 +153,52 @@ fn inline_progress(progress: inline::Progress) -> Result<Response, EdgeError> {
             with_session(respond::json(&body, 200)?, &session)?
         }
     })
+}
+
+/// `GET /api/admin/users?q=&page=` (the URL's `query`, read by the router).
+///
+/// # Errors
+/// `unauthenticated`, `forbidden`, or storage failures.
+pub async fn admin_users(req: Request, env: &Env, query: &str) -> Result<Response, EdgeError> {
+    let store = D1Store::from_env(env)?;
+    let cookie = request::cookie(&req, SESSION_COOKIE);
+    let (mut search, mut page) = (String::new(), 1);
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        match name.as_ref() {
+            "q" => search = value.into_owned(),
+            "page" => page = value.parse().unwrap_or(1),
+            _ => {}
+        }
+    }
+    let list = admin::users(&store, cookie.as_deref(), &search, page, request::now())
+        .await
+        .map_err(|refusal| logged_as("admin", refusal))?;
+    Ok(respond::json(&list, 200)?)
+}
+
+/// `POST /api/admin/users/change`.
+///
+/// # Errors
+/// Every refusal of [`admin::change_user`], as an [`EdgeError`].
+pub async fn admin_change_user(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let config = Config::from_env(env).map_err(EdgeError::Config)?;
+    check_origin(&config.app_origin, request::header(&req, "Origin").as_deref())?;
+    request::require_json(&req)?;
+    let body = request::body(&mut req).await?;
+    let change: UserChangeRequest =
+        serde_json::from_slice(&body).map_err(|_| EdgeError::BadRequest("malformed JSON"))?;
+    let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
+    let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
+    let input = admin::ChangeRequest {
+        origin: origin.as_deref(),
+        session_cookie: cookie.as_deref(),
+        username: &change.username,
+        change: &change.change,
+    };
+    admin::change_user(&store, &config, input, &ctx)
+        .await
+        .map_err(|refusal| logged_as("admin", refusal))?;
+    Ok(respond::empty(204)?)
 }
 
 /// `GET /api/session`.
@@ -298,9 +346,14 @@ async fn ready(env: &Env, step: Step, ctx: &Ctx) -> Result<(D1Store, Config, Ran
 
 /// Logs a refusal: the code, the reason and the detail (never a secret).
 fn logged(step: Step, refusal: Refusal) -> Refusal {
+    logged_as(step.as_str(), refusal)
+}
+
+/// [`logged`], for a request that is not a login step (`admin`).
+fn logged_as(label: &str, refusal: Refusal) -> Refusal {
     let (code, reason) = (refusal.code(), refusal.reason.as_str());
     let detail = refusal.detail.as_deref().unwrap_or("-");
-    worker::console_warn!("{}: refused with {code} (reason {reason}): {detail}", step.as_str());
+    worker::console_warn!("{label}: refused with {code} (reason {reason}): {detail}");
     refusal
 }
 

@@ -1,5 +1,6 @@
 //! The Worker's entry point: the router over [`crate::routes`].
 
+use shared::admin::routes as admin;
 use shared::api::{HealthResponse, routes as paths};
 use shared::{ErrorBody, ErrorCode};
 use worker::{
@@ -25,6 +26,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Post, paths::LOGOUT_EVERYWHERE) => {
             answer(routes::logout_everywhere(req, &env).await)
         }
+        (Method::Get, admin::USERS) => answer(routes::admin_users(req, &env, query).await),
+        (Method::Post, admin::USER_CHANGE) => answer(routes::admin_change_user(req, &env).await),
         (Method::Post, paths::DUO_START) => routes::start(req, &env).await,
         (Method::Post, paths::DUO_INLINE_START) => answer(routes::inline_start(req, &env).await),
         (Method::Post, paths::DUO_INLINE_STATUS) => answer(routes::inline_status(req, &env).await),

@@ -30,6 +30,9 @@ pub enum ErrorCode {
     Unauthenticated,
     /// A state-changing request came from another origin.
     ForbiddenOrigin,
+    /// Signed in, but not allowed to do this (an admin page without the
+    /// admin role, or an admin locking themselves out).
+    Forbidden,
     /// The service is misconfigured.
     ConfigError,
     /// Anything else; the detail is in the Worker's log only.
@@ -38,7 +41,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// All codes, in contract order.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::BadRequest,
         Self::InvalidCredentials,
         Self::RateLimited,
@@ -49,6 +52,7 @@ impl ErrorCode {
         Self::DuoError,
         Self::Unauthenticated,
         Self::ForbiddenOrigin,
+        Self::Forbidden,
         Self::ConfigError,
         Self::Internal,
     ];
@@ -66,6 +70,7 @@ impl ErrorCode {
             Self::DuoError => "duo_error",
             Self::Unauthenticated => "unauthenticated",
             Self::ForbiddenOrigin => "forbidden_origin",
+            Self::Forbidden => "forbidden",
             Self::ConfigError => "config_error",
             Self::Internal => "internal",
         }

@@ -6,6 +6,7 @@
 //! With the `duo` feature (used by the Worker, never by the SPA), the `duo` module is an I/O-free
 //! Duo Universal Prompt client.
 
+pub mod admin;
 pub mod api;
 pub mod error;
 

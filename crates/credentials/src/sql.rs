@@ -277,11 +277,20 @@ mod tests {
             policy: DuoPolicy::Required,
             duo_username: Some(DuoUsername::parse(r"CORP\o'brien").unwrap()),
             disabled: true,
+            role: Role::Admin,
         };
         let sql = row.insert().unwrap();
         assert!(sql.contains("VALUES ('Alice', 'alice', '$pbkdf2-sha256$i=1000,l=32$"), "{sql}");
-        assert!(sql.contains(r"'required', 'CORP\o''brien', 1, unixepoch()"), "{sql}");
-        assert!(row.upsert().unwrap().contains("ON CONFLICT (username_normalized) DO UPDATE"));
+        assert!(sql.contains(r"'required', 'CORP\o''brien', 1, 'admin', unixepoch()"), "{sql}");
+        let upsert = row.upsert().unwrap();
+        assert!(upsert.contains("ON CONFLICT (username_normalized) DO UPDATE"));
+        assert!(upsert.contains("role = excluded.role"), "{upsert}");
+        assert_eq!(
+            set_role(&Username::parse("Alice").unwrap(), Role::User).unwrap(),
+            "UPDATE users SET role = 'user', updated_at = unixepoch() WHERE username_normalized = 'alice' RETURNING username;"
+        );
+        assert_eq!(Role::parse("admin"), Some(Role::Admin));
+        assert_eq!(Role::parse("root"), None);
     }
 
     const REVOKE_ALICE: &str = "UPDATE sessions SET revoked_at = unixepoch() WHERE revoked_at \

@@ -221,6 +221,16 @@ pub enum Reason {
     PasscodeLimit,
     /// Inline: a status request without a started push or call.
     NoTransaction,
+    /// Admin API: the session's account is not an admin.
+    NotAdmin,
+    /// Admin API: no user has that name.
+    NoSuchUser,
+    /// Admin API: a value the users table refuses (a Duo username).
+    AdminBadValue,
+    /// Admin API: the change would leave no enabled admin.
+    LastAdmin,
+    /// Admin API: an admin changing their own role or enabled state.
+    SelfLockout,
     /// Our side failed (storage, randomness).
     Internal,
 }
@@ -277,6 +287,11 @@ impl Reason {
             Self::DuoFactorDenied => "duo_factor_denied",
             Self::PasscodeLimit => "passcode_limit",
             Self::DeviceRefused => "device_refused",
+            Self::NotAdmin => "not_admin",
+            Self::NoSuchUser => "no_such_user",
+            Self::AdminBadValue => "admin_bad_value",
+            Self::LastAdmin => "last_admin",
+            Self::SelfLockout => "self_lockout",
             Self::NoTransaction => "no_transaction",
             Self::Internal => "internal",
         }
@@ -293,7 +308,10 @@ impl Reason {
             | Self::UserLimit
             | Self::DuoStartLimit
             | Self::PasscodeLimit => ErrorCode::RateLimited,
-            Self::WrongMode | Self::DeviceRefused => ErrorCode::BadRequest,
+            Self::WrongMode | Self::DeviceRefused | Self::NoSuchUser | Self::AdminBadValue => {
+                ErrorCode::BadRequest
+            }
+            Self::NotAdmin | Self::LastAdmin | Self::SelfLockout => ErrorCode::Forbidden,
             Self::ForbiddenOrigin => ErrorCode::ForbiddenOrigin,
             Self::ConfigError | Self::DuoHealthRejected | Self::DuoHealthMalformed => {
                 ErrorCode::ConfigError

@@ -210,13 +210,13 @@ fn decide(
                 result: Some("allow".to_owned()),
             };
             let method = AuthMethod::Duo;
-            session::issue(config, &user, method, Some(details), ctx, random).map(
-                |session| LoginOutcome::Done {
+            session::issue(config, user, method, Some(details), ctx, random).map(|session| {
+                LoginOutcome::Done {
                     session: Box::new(session),
                     known_browser,
                     success: Success::DuoBypass,
-                },
-            )
+                }
+            })
         }
         PreauthResult::Deny => Err(Refusal::new(Reason::DuoPreauthDenied)
             .detail(format!("preauth deny: {}", excerpt(&preauth.status_msg)))
@@ -554,7 +554,7 @@ fn finished(
         txid,
         result: Some("allow".to_owned()),
     };
-    session::issue(config, &user, AuthMethod::Duo, Some(details), ctx, random)
+    session::issue(config, user, AuthMethod::Duo, Some(details), ctx, random)
         .map(|session| Progress::Done(Box::new(session)))
 }
 

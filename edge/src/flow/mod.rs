@@ -27,6 +27,7 @@
 //! these and render the result; native tests drive them over an in-memory
 //! store and a scripted Duo (`flow/tests/`).
 
+pub mod admin;
 pub mod audit;
 pub mod duo_callback;
 pub mod duo_start;

@@ -95,6 +95,75 @@ pub struct AuditEvent {
     pub repeats: u32,
 }
 
+/// A user as the admin console lists them (never the password hash).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct AdminUserRecord {
+    /// As registered.
+    pub username: String,
+    /// `user` or `admin`.
+    pub role: String,
+    /// `required` or `bypass`.
+    pub duo_policy: String,
+    /// The name Duo knows, when it differs.
+    #[serde(default)]
+    pub duo_username: Option<String>,
+    /// `0` or `1`.
+    pub disabled: u8,
+    /// When the account was made.
+    pub created_at: u64,
+    /// The newest session's start.
+    #[serde(default)]
+    pub last_login_at: Option<u64>,
+    /// The newest session's method.
+    #[serde(default)]
+    pub last_login_method: Option<String>,
+}
+
+/// A change an admin makes to one user (stored values).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserUpdate {
+    /// `users.duo_policy`.
+    Policy(&'static str),
+    /// `users.role`.
+    Role(&'static str),
+    /// `users.disabled`; disabling also revokes the user's sessions.
+    Disabled(bool),
+    /// `users.duo_username`.
+    DuoUsername(Option<String>),
+    /// Revoke every live session of the user.
+    RevokeSessions,
+}
+
+/// One admin action (`admin_events`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminEvent {
+    /// When.
+    pub at: u64,
+    /// The admin, as registered.
+    pub actor: String,
+    /// What, e.g. `disable`.
+    pub action: &'static str,
+    /// Whom (a normalized username).
+    pub target: Option<String>,
+    /// The change as JSON (never a password).
+    pub detail: Option<String>,
+    /// The admin's address.
+    pub client_ip: Option<String>,
+}
+
+/// What [`Store::change_user`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeOutcome {
+    /// Done, with its admin event.
+    Changed,
+    /// No user has that name; nothing written.
+    NoSuchUser,
+    /// It would leave no enabled admin; nothing written.
+    LastAdmin,
+    /// Another account has that Duo identity; nothing written.
+    DuoIdentityTaken,
+}
+
 /// What the flow stores. Every method is one atomic operation of the
 /// backing store and one round trip to it (one D1 statement, or one D1
 /// batch, which D1 runs as a transaction).
@@ -161,6 +230,25 @@ pub trait Store {
 
     /// Appends to the audit log.
     async fn record(&self, event: &AuditEvent) -> Result<(), StoreError>;
+
+    /// Users whose normalized name or Duo name contains `search` (lower
+    /// case), by normalized name, `limit` from `offset`, and how many match
+    /// in all, in one round trip.
+    async fn list_users(
+        &self,
+        search: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(Vec<AdminUserRecord>, u32), StoreError>;
+
+    /// Applies `update` to the user whose normalized name is `normalized`
+    /// and records `event`, atomically: both or neither.
+    async fn change_user(
+        &self,
+        normalized: &str,
+        update: &UserUpdate,
+        event: &AdminEvent,
+    ) -> Result<ChangeOutcome, StoreError>;
 
     /// Scheduled maintenance, atomically: first one audit summary per
     /// rate-limit counter of a window before `plan.windows_before` that

@@ -25,7 +25,10 @@ use zeroize::Zeroizing;
 use super::audit::{Outcome, Reason, Step};
 use super::limits::LimitKey;
 use super::maintenance::{PrunePlan, Pruned};
-use super::store::{AuditEvent, NewSession, SessionRecord, Store, StoreError, UserRecord};
+use super::store::{
+    AdminEvent, AdminUserRecord, AuditEvent, ChangeOutcome, NewSession, SessionRecord, Store,
+    StoreError, UserRecord, UserUpdate,
+};
 use super::{Config, Ctx, PasswordVerifier, Random};
 
 // ---------------------------------------------------------------------------
@@ -110,6 +113,7 @@ pub struct MemoryStore {
     /// Spent state hash → when.
     pub spent: RefCell<HashMap<String, u64>>,
     pub events: RefCell<Vec<AuditEvent>>,
+    pub admin_events: RefCell<Vec<AdminEvent>>,
     /// When set, every operation fails.
     pub broken: Cell<bool>,
 }
@@ -268,6 +272,103 @@ impl Store for MemoryStore {
         self.check()?;
         self.events.borrow_mut().push(event.clone());
         Ok(())
+    }
+
+    async fn list_users(
+        &self,
+        search: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(Vec<AdminUserRecord>, u32), StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let users = self.users.borrow();
+        let sessions = self.sessions.borrow();
+        let mut keys: Vec<&String> = users
+            .iter()
+            .filter(|(key, user)| {
+                search.is_empty()
+                    || key.contains(search)
+                    || user
+                        .duo_username
+                        .as_deref()
+                        .is_some_and(|d| d.to_ascii_lowercase().contains(search))
+            })
+            .map(|(key, _)| key)
+            .collect();
+        keys.sort();
+        let total = u32::try_from(keys.len()).unwrap_or(u32::MAX);
+        let rows = keys
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .map(|key| {
+                let user = &users[key];
+                let last = sessions
+                    .values()
+                    .filter(|row| row.session.username == user.username)
+                    .max_by_key(|row| row.session.created_at);
+                AdminUserRecord {
+                    username: user.username.clone(),
+                    role: user.role.clone(),
+                    duo_policy: user.duo_policy.clone(),
+                    duo_username: user.duo_username.clone(),
+                    disabled: user.disabled,
+                    created_at: 0,
+                    last_login_at: last.map(|row| row.session.created_at),
+                    last_login_method: last.map(|row| row.session.method.to_owned()),
+                }
+            })
+            .collect();
+        Ok((rows, total))
+    }
+
+    async fn change_user(
+        &self,
+        normalized: &str,
+        update: &UserUpdate,
+        event: &AdminEvent,
+    ) -> Result<ChangeOutcome, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let mut users = self.users.borrow_mut();
+        let enabled_admins =
+            users.values().filter(|u| u.role == "admin" && u.disabled == 0).count();
+        let identity = |user: &UserRecord| {
+            user.duo_username.as_deref().unwrap_or(&user.username).trim().to_ascii_lowercase()
+        };
+        let others: Vec<String> =
+            users.iter().filter(|(k, _)| *k != normalized).map(|(_, u)| identity(u)).collect();
+        let Some(user) = users.get_mut(normalized) else { return Ok(ChangeOutcome::NoSuchUser) };
+        let mut changed = user.clone();
+        match update {
+            UserUpdate::Policy(value) => (*value).clone_into(&mut changed.duo_policy),
+            UserUpdate::Role(value) => (*value).clone_into(&mut changed.role),
+            UserUpdate::Disabled(value) => changed.disabled = u8::from(*value),
+            UserUpdate::DuoUsername(value) => changed.duo_username.clone_from(value),
+            UserUpdate::RevokeSessions => {}
+        }
+        // The migration's triggers and unique index.
+        let was_enabled_admin = user.role == "admin" && user.disabled == 0;
+        let still = changed.role == "admin" && changed.disabled == 0;
+        if was_enabled_admin && !still && enabled_admins <= 1 {
+            return Ok(ChangeOutcome::LastAdmin);
+        }
+        if others.contains(&identity(&changed)) {
+            return Ok(ChangeOutcome::DuoIdentityTaken);
+        }
+        *user = changed;
+        if matches!(update, UserUpdate::Disabled(true) | UserUpdate::RevokeSessions) {
+            for row in self.sessions.borrow_mut().values_mut() {
+                let theirs =
+                    credentials::normalize(&row.session.username).as_deref() == Some(normalized);
+                if theirs && row.revoked_at.is_none() {
+                    row.revoked_at = Some(event.at);
+                }
+            }
+        }
+        self.admin_events.borrow_mut().push(event.clone());
+        Ok(ChangeOutcome::Changed)
     }
 
     async fn prune(&self, plan: &PrunePlan) -> Result<Pruned, StoreError> {
@@ -545,9 +646,15 @@ pub fn issue_stored(
     random: &Random,
 ) -> super::session::IssuedSession {
     let config = config("closed");
-    let issued =
-        super::session::issue(&config, &user(username, "-", "required", false), method, duo, ctx, random)
-            .expect("a session");
+    let issued = super::session::issue(
+        &config,
+        &user(username, "-", "required", false),
+        method,
+        duo,
+        ctx,
+        random,
+    )
+    .expect("a session");
     let event = AuditEvent {
         at: ctx.now,
         username: username.to_owned(),

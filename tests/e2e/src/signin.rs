@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use credentials::sql::{DuoPolicy, UserRow};
+use credentials::sql::{DuoPolicy, Role, UserRow};
 use credentials::{PasswordHash, Username};
 use duo_emulator::Emulator;
 use reqwest::header::{HeaderMap, LOCATION};
@@ -78,6 +78,7 @@ impl Cast {
                 policy: DuoPolicy::Required,
                 duo_username: None,
                 disabled: false,
+                role: Role::User,
             };
             sql.push_str(&row.insert().map_err(|e| e.to_string())?);
             sql.push('\n');

@@ -2,6 +2,7 @@
 //! scripted Duo and counting verifier. The traceability table from the
 //! contract to these tests is `edge/TESTS.md`.
 
+mod admin;
 mod audit;
 mod duo_callback;
 mod duo_start;

@@ -548,7 +548,7 @@ async fn concurrent_guesses_are_counted_before_they_are_verified() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "a measurement, not a check: run it by hand"]
 async fn pbkdf2_cost_in_workerd() {
-    use credentials::sql::{DuoPolicy, UserRow};
+    use credentials::sql::{DuoPolicy, Role, UserRow};
     use credentials::{PasswordHash, Username};
     const ROUNDS: usize = 15;
     let counts = [1_000u32, 100_000, 600_000];
@@ -562,6 +562,7 @@ async fn pbkdf2_cost_in_workerd() {
                 policy: DuoPolicy::Required,
                 duo_username: None,
                 disabled: false,
+                role: Role::User,
             }
             .insert()
             .expect("SQL")

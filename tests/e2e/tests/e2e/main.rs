@@ -14,6 +14,7 @@
 //! - [`maintenance`]: the Cron Trigger's pruning and the database's own rules.
 //! - [`load`]: fifty users signing in at once, each ending with their own session.
 
+mod admin;
 mod auth_api;
 mod browser_flow;
 mod browser_inline;

@@ -1,0 +1,183 @@
+//! The admin API (`/api/admin/*`): only for a live session whose account is
+//! an enabled `admin` now (the role is read with the session on every
+//! request, so a demotion takes effect at once). Every change checks
+//! `Origin`, is written with its `admin_events` row in one transaction
+//! (who, what, whom, from where), and cannot lock the admins out: nobody
+//! disables or demotes themselves here, and the database refuses to leave
+//! no enabled admin (migration 0004), so two admins demoting each other at
+//! once cannot both win.
+
+use credentials::normalize;
+use credentials::sql::DuoUsername;
+use shared::admin::{DuoPolicy, PAGE_SIZE, UserChange, UserList, UserSummary};
+use shared::api::{Role, SessionInfo};
+
+use super::audit::{Reason, Refusal};
+use super::store::{AdminEvent, AdminUserRecord, ChangeOutcome, Store, UserUpdate};
+use super::{Config, Ctx, check_origin, session, unix_i64};
+
+/// The longest search text accepted.
+const MAX_SEARCH_LEN: usize = 64;
+
+/// The session of an admin, or the refusal.
+///
+/// # Errors
+/// `unauthenticated` without a live session; `forbidden` for a session
+/// whose account is not an admin now.
+pub async fn require_admin<S: Store>(
+    store: &S,
+    session_cookie: Option<&str>,
+    now: u64,
+) -> Result<SessionInfo, Refusal> {
+    let session = session::check(store, session_cookie, now).await?;
+    if session.role != Role::Admin {
+        return Err(Refusal::new(Reason::NotAdmin)
+            .detail(format!("{} is not an admin", session.username))
+            .message("This page is for administrators."));
+    }
+    Ok(session)
+}
+
+/// `GET /api/admin/users?q=&page=`: users whose name or Duo name contains
+/// `search` (case-insensitively), [`PAGE_SIZE`] per page.
+///
+/// # Errors
+/// As [`require_admin`]; `internal` for storage.
+pub async fn users<S: Store>(
+    store: &S,
+    session_cookie: Option<&str>,
+    search: &str,
+    page: u32,
+    now: u64,
+) -> Result<UserList, Refusal> {
+    require_admin(store, session_cookie, now).await?;
+    let search: String = search.trim().to_ascii_lowercase().chars().take(MAX_SEARCH_LEN).collect();
+    let page = page.max(1);
+    let offset = (page - 1).saturating_mul(PAGE_SIZE);
+    let (rows, total) =
+        store.list_users(&search, offset, PAGE_SIZE).await.map_err(Refusal::internal)?;
+    Ok(UserList {
+        users: rows.into_iter().map(summary).collect(),
+        total,
+        page,
+        page_size: PAGE_SIZE,
+    })
+}
+
+fn summary(row: AdminUserRecord) -> UserSummary {
+    UserSummary {
+        username: row.username,
+        role: Role::parse(&row.role).unwrap_or_default(),
+        duo_policy: if row.duo_policy == "bypass" {
+            DuoPolicy::Bypass
+        } else {
+            DuoPolicy::Required
+        },
+        duo_username: row.duo_username,
+        disabled: row.disabled != 0,
+        created_at: unix_i64(row.created_at),
+        last_login_at: row.last_login_at.map(unix_i64),
+        last_login_method: row.last_login_method,
+    }
+}
+
+/// The request of `POST /api/admin/users/change`.
+#[derive(Debug, Clone, Copy)]
+pub struct ChangeRequest<'a> {
+    /// The `Origin` header.
+    pub origin: Option<&'a str>,
+    /// The `__Host-session` cookie's value.
+    pub session_cookie: Option<&'a str>,
+    /// Whom.
+    pub username: &'a str,
+    /// What.
+    pub change: &'a UserChange,
+}
+
+/// `POST /api/admin/users/change`.
+///
+/// # Errors
+/// `forbidden_origin`; as [`require_admin`]; `bad_request` (no such user,
+/// a Duo username another account has, an invalid Duo username);
+/// `forbidden` (changing one's own role or enabled state, or leaving no
+/// enabled admin); `internal`.
+pub async fn change_user<S: Store>(
+    store: &S,
+    config: &Config,
+    request: ChangeRequest<'_>,
+    ctx: &Ctx,
+) -> Result<(), Refusal> {
+    check_origin(&config.app_origin, request.origin)?;
+    let admin = require_admin(store, request.session_cookie, ctx.now).await?;
+    let target = normalize(request.username)
+        .ok_or(Refusal::new(Reason::NoSuchUser).message("There is no user with that name."))?;
+    let own = normalize(&admin.username).is_some_and(|me| me == target);
+    let (update, action, detail) = match request.change {
+        UserChange::Role(role) => {
+            if own {
+                return Err(self_lockout());
+            }
+            (UserUpdate::Role(role.as_str()), "set_role", serde_json::json!({"role": role}))
+        }
+        UserChange::Disabled(disabled) => {
+            if own {
+                return Err(self_lockout());
+            }
+            let action = if *disabled { "disable" } else { "enable" };
+            (UserUpdate::Disabled(*disabled), action, serde_json::json!({}))
+        }
+        UserChange::DuoPolicy(policy) => {
+            let stored = match policy {
+                DuoPolicy::Required => "required",
+                DuoPolicy::Bypass => "bypass",
+            };
+            (
+                UserUpdate::Policy(stored),
+                "set_duo_policy",
+                serde_json::json!({"duo_policy": policy}),
+            )
+        }
+        UserChange::DuoUsername(name) => {
+            let name = name
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(|n| DuoUsername::parse(n).map(|d| d.as_str().to_owned()))
+                .transpose()
+                .map_err(|e| {
+                    Refusal::new(Reason::AdminBadValue)
+                        .detail(e.to_string())
+                        .message("That Duo username cannot be used.")
+                })?;
+            let detail = serde_json::json!({"duo_username": name});
+            (UserUpdate::DuoUsername(name), "set_duo_username", detail)
+        }
+        UserChange::RevokeSessions => {
+            (UserUpdate::RevokeSessions, "revoke_sessions", serde_json::json!({}))
+        }
+    };
+    let event = AdminEvent {
+        at: ctx.now,
+        actor: admin.username.clone(),
+        action,
+        target: Some(target.clone()),
+        detail: Some(detail.to_string()),
+        client_ip: ctx.client.map(|ip| ip.to_string()),
+    };
+    match store.change_user(&target, &update, &event).await.map_err(Refusal::internal)? {
+        ChangeOutcome::Changed => Ok(()),
+        ChangeOutcome::NoSuchUser => Err(Refusal::new(Reason::NoSuchUser)
+            .detail(format!("no user {target}"))
+            .message("There is no user with that name.")),
+        ChangeOutcome::LastAdmin => Err(Refusal::new(Reason::LastAdmin)
+            .message("This is the last enabled admin: make another admin first.")),
+        ChangeOutcome::DuoIdentityTaken => Err(Refusal::new(Reason::AdminBadValue)
+            .detail("duo identity taken")
+            .message("Another user already has that Duo username.")),
+    }
+}
+
+fn self_lockout() -> Refusal {
+    Refusal::new(Reason::SelfLockout)
+        .message("You cannot change your own role or disable yourself. Ask another admin.")
+}

@@ -1,0 +1,194 @@
+//! The admin API over HTTP under `wrangler dev` (its own migrated and seeded
+//! D1): roles read on every request, the user list, changes audited in
+//! `admin_events`, and the database keeping an enabled admin.
+//!
+//! | test | contract clause |
+//! |---|---|
+//! | `only_admins_list_and_change_users` | no session 401; a `user` session 403 `forbidden` on every admin route; the demo admins (`admin`, `dana`) listed with their roles; search and paging; disable (the user's sessions end), set policy, demote, each with an `admin_events` row naming the admin, the action, the user and the client; one's own role or enabled state `forbidden`; no `Origin` `forbidden_origin`; an unknown user `bad_request`; the session JSON carries the role |
+//! | `the_database_keeps_an_enabled_admin` | a statement from outside that would disable the last enabled admin is refused by migration 0004's trigger |
+
+use e2e::{Wrangler, cookie_value, default_vars, set_cookie};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use shared::admin::routes as admin;
+use shared::api::routes;
+
+const APP_ORIGIN: &str = "http://localhost:8787";
+const SESSION_COOKIE: &str = "__Host-session";
+
+struct Bed {
+    worker: Wrangler,
+    http: reqwest::Client,
+}
+
+impl Bed {
+    async fn start(extra_sql: &[&str]) -> Self {
+        let worker = Wrangler::start_seeded(&default_vars(APP_ORIGIN), extra_sql)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        Self { worker, http: reqwest::Client::new() }
+    }
+
+    /// A session of a password-only user.
+    async fn session(&self, username: &str) -> String {
+        let body = json!({"username": username, "password": format!("{username}-demo-pass")});
+        let response = self
+            .http
+            .post(self.worker.url(routes::LOGIN))
+            .header("Origin", APP_ORIGIN)
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(response.status(), 200, "login of {username}");
+        cookie_value(&set_cookie(response.headers(), SESSION_COOKIE).expect("a session"))
+    }
+
+    async fn list(&self, cookie: Option<&str>, query: &str) -> (StatusCode, Value) {
+        let mut request = self.http.get(format!("{}{query}", self.worker.url(admin::USERS)));
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", format!("{SESSION_COOKIE}={cookie}"));
+        }
+        let response = request.send().await.expect("list");
+        (response.status(), response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn change(&self, cookie: &str, body: Value, origin: Option<&str>) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .post(self.worker.url(admin::USER_CHANGE))
+            .header("Content-Type", "application/json")
+            .header("Cookie", format!("{SESSION_COOKIE}={cookie}"))
+            .header("CF-Connecting-IP", "203.0.113.9")
+            .body(body.to_string());
+        if let Some(origin) = origin {
+            request = request.header("Origin", origin);
+        }
+        let response = request.send().await.expect("change");
+        (response.status(), response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+fn user<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list["users"]
+        .as_array()
+        .and_then(|users| users.iter().find(|u| u["username"] == json!(name)))
+        .unwrap_or_else(|| panic!("{name} not in {list}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_admins_list_and_change_users() {
+    // bob signs in with the password alone here: a plain `user` session.
+    let bed = Bed::start(&["UPDATE users SET duo_policy = 'bypass' WHERE username = 'bob';"]).await;
+    let (admin, bob) = (bed.session("admin").await, bed.session("bob").await);
+
+    assert_eq!(bed.list(None, "").await.0, 401);
+    let (status, body) = bed.list(Some(&bob), "").await;
+    assert_eq!((status.as_u16(), body["code"].as_str()), (403, Some("forbidden")));
+    let (status, body) = bed
+        .change(&bob, json!({"username": "carol", "change": {"disabled": true}}), Some(APP_ORIGIN))
+        .await;
+    assert_eq!((status.as_u16(), body["code"].as_str()), (403, Some("forbidden")));
+
+    let (status, list) = bed.list(Some(&admin), "").await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["total"], json!(6));
+    assert_eq!(user(&list, "admin")["role"], json!("admin"));
+    assert_eq!(user(&list, "dana")["role"], json!("admin"));
+    assert_eq!(user(&list, "admin")["last_login_method"], json!("bypass"));
+    assert_eq!(user(&list, "erin")["disabled"], json!(true));
+    let (_, found) = bed.list(Some(&admin), "?q=CAR&page=1").await;
+    assert_eq!(
+        (found["total"].as_u64(), found["users"][0]["username"].as_str()),
+        (Some(1), Some("carol"))
+    );
+    let (_, beyond) = bed.list(Some(&admin), "?page=9").await;
+    assert_eq!(beyond["users"], json!([]));
+
+    let session: Value = bed
+        .http
+        .get(bed.worker.url(routes::SESSION))
+        .header("Cookie", format!("{SESSION_COOKIE}={admin}"))
+        .send()
+        .await
+        .expect("session")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(session["role"], json!("admin"));
+
+    // Changes, each audited.
+    for change in [json!({"disabled": true}), json!({"duo_policy": "bypass"})] {
+        let (status, body) = bed
+            .change(&admin, json!({"username": "bob", "change": change}), Some(APP_ORIGIN))
+            .await;
+        assert_eq!(status, 204, "{body}");
+    }
+    let (_, list) = bed.list(Some(&admin), "?q=bob").await;
+    assert_eq!(user(&list, "bob")["disabled"], json!(true));
+    assert_eq!(bed.list(Some(&bob), "").await.0, 401, "disabling bob ended his session");
+    let (status, _) = bed
+        .change(&admin, json!({"username": "dana", "change": {"role": "user"}}), Some(APP_ORIGIN))
+        .await;
+    assert_eq!(status, 204);
+    let events = bed
+        .worker
+        .query("SELECT actor, action, target, client_ip FROM admin_events ORDER BY id")
+        .await
+        .expect("admin events");
+    let seen: Vec<(String, String, String, String)> = events
+        .iter()
+        .map(|e| {
+            let text = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+            (text("actor"), text("action"), text("target"), text("client_ip"))
+        })
+        .collect();
+    let expected = [("disable", "bob"), ("set_duo_policy", "bob"), ("set_role", "dana")]
+        .map(|(a, t)| ("admin".to_owned(), a.to_owned(), t.to_owned(), "203.0.113.9".to_owned()));
+    assert_eq!(seen, expected);
+
+    // Refusals.
+    let (status, body) = bed
+        .change(
+            &admin,
+            json!({"username": "admin", "change": {"disabled": true}}),
+            Some(APP_ORIGIN),
+        )
+        .await;
+    assert_eq!((status.as_u16(), body["code"].as_str()), (403, Some("forbidden")));
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("yourself")), "{body}");
+    let (status, body) =
+        bed.change(&admin, json!({"username": "carol", "change": "revoke_sessions"}), None).await;
+    assert_eq!((status.as_u16(), body["code"].as_str()), (403, Some("forbidden_origin")));
+    let (status, body) = bed
+        .change(
+            &admin,
+            json!({"username": "nobody", "change": "revoke_sessions"}),
+            Some(APP_ORIGIN),
+        )
+        .await;
+    assert_eq!((status.as_u16(), body["code"].as_str()), (400, Some("bad_request")));
+    bed.worker.assert_clean_log(&[]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_database_keeps_an_enabled_admin() {
+    // Statements from outside, before the Worker has written anything.
+    let bed = Bed::start(&[]).await;
+    bed.worker
+        .query("UPDATE users SET role = 'user' WHERE username = 'dana'")
+        .await
+        .expect("one admin left");
+    let refused = bed.worker.query("UPDATE users SET disabled = 1 WHERE username = 'admin'").await;
+    let message = refused.expect_err("the last enabled admin stays");
+    assert!(message.contains("last enabled admin"), "{message}");
+    let refused = bed.worker.query("DELETE FROM users WHERE username = 'admin'").await;
+    assert!(refused.expect_err("not deleted either").contains("last enabled admin"));
+    let admins = bed
+        .worker
+        .query("SELECT username FROM users WHERE role = 'admin' AND disabled = 0")
+        .await
+        .expect("admins");
+    assert_eq!(admins, [json!({"username": "admin"})]);
+}
