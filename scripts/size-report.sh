@@ -10,7 +10,7 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 
-WORKER_GZIP_BUDGET=238000
+WORKER_GZIP_BUDGET=250000
 SPA_GZIP_BUDGET=148000
 
 status=0
