@@ -3,7 +3,10 @@
     bundle-spa.py BINDGEN_DIR DIST_DIR
 
 BINDGEN_DIR holds wasm-bindgen's `--target web` output for the `app` binary
-(app.js, app_bg.wasm already through wasm-opt, and snippets/ if any). Writes:
+(app.js, app_bg.wasm already through wasm-opt, and snippets/ if any) and for
+the `admin` binary (admin.js, admin_bg.wasm): two pages, the sign-in page
+(index.html, from the root template) and the admin console (admin/index.html,
+from app/admin.html), each loading only its own wasm. Writes:
 
 - the glue, the wasm, app/style.css and app/boot.js under content-hashed names
   (`app-<hash>.js`, `app-<hash>_bg.wasm`, `style-<hash>.css`, `boot-<hash>.js`),
@@ -58,43 +61,52 @@ def replace_once(text: str, old: str, new: str, where: str) -> str:
     return text.replace(old, new)
 
 
-def bundle(bindgen: Path, dist: Path) -> None:
-    glue = (bindgen / "app.js").read_bytes()
-    wasm = (bindgen / "app_bg.wasm").read_bytes()
-    style = (ROOT / "app/style.css").read_bytes()
-    glue_name = hashed_name("app", ".js", glue)
-    wasm_name = hashed_name("app", "_bg.wasm", wasm)
-    style_name = hashed_name("style", ".css", style)
+def page(bindgen: Path, binary: str, boot_path: str, template: str, style_name: str,
+         style: bytes) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """One page: its HTML and its hashed files (glue, wasm, boot script)."""
+    glue = (bindgen / f"{binary}.js").read_bytes()
+    wasm = (bindgen / f"{binary}_bg.wasm").read_bytes()
+    glue_name = hashed_name(binary, ".js", glue)
+    wasm_name = hashed_name(binary, "_bg.wasm", wasm)
 
-    boot_text = (ROOT / "app/boot.js").read_text(encoding="utf-8")
-    boot_text = replace_once(boot_text, '"./app.js"', f'"./{glue_name}"', "app/boot.js")
-    boot_text = replace_once(boot_text, '"./app_bg.wasm"', f'"./{wasm_name}"', "app/boot.js")
+    boot_text = (ROOT / boot_path).read_text(encoding="utf-8")
+    boot_text = replace_once(boot_text, f'"./{binary}.js"', f'"./{glue_name}"', boot_path)
+    boot_text = replace_once(boot_text, f'"./{binary}_bg.wasm"', f'"./{wasm_name}"', boot_path)
     boot = boot_text.encode("utf-8")
-    boot_name = hashed_name("boot", ".js", boot)
+    boot_name = hashed_name(Path(boot_path).stem, ".js", boot)
 
-    html = (ROOT / "index.html").read_text(encoding="utf-8")
+    html = (ROOT / template).read_text(encoding="utf-8")
     html = replace_once(
         html,
         '<link rel="stylesheet" href="app/style.css" />',
         f'<link rel="stylesheet" href="/{style_name}" integrity="{integrity(style)}" />',
-        "index.html",
+        template,
     )
     html = replace_once(
         html,
-        '<script type="module" src="app/boot.js"></script>',
+        f'<script type="module" src="{boot_path}"></script>',
         "\n    ".join([
             f'<link rel="modulepreload" href="/{glue_name}" integrity="{integrity(glue)}" />',
             f'<link rel="preload" href="/{wasm_name}" as="fetch" type="application/wasm"'
             ' crossorigin="anonymous" />',
             f'<script type="module" src="/{boot_name}" integrity="{integrity(boot)}"></script>',
         ]),
-        "index.html",
+        template,
     )
     # The template's comments are notes for this file, not for browsers.
     html = re.sub(r"\s*<!--.*?-->", "", html, flags=re.S)
     for attributes, body in re.findall(r"<script(\s[^>]*)?>(.*?)</script>", html, flags=re.S):
         if body.strip() or "src=" not in (attributes or ""):
-            raise BundleError("index.html has an inline script: the CSP allows none")
+            raise BundleError(f"{template} has an inline script: the CSP allows none")
+    return html.encode("utf-8"), [(glue_name, glue), (wasm_name, wasm), (boot_name, boot)]
+
+
+def bundle(bindgen: Path, dist: Path) -> None:
+    style = (ROOT / "app/style.css").read_bytes()
+    style_name = hashed_name("style", ".css", style)
+    html, files = page(bindgen, "app", "app/boot.js", "index.html", style_name, style)
+    admin_html, admin_files = page(
+        bindgen, "admin", "app/admin-boot.js", "app/admin.html", style_name, style)
 
     headers = (ROOT / "app/_headers").read_text(encoding="utf-8").rstrip("\n")
     headers += f"\n  Content-Security-Policy: {CSP}\n"
@@ -103,10 +115,11 @@ def bundle(bindgen: Path, dist: Path) -> None:
     staging = dist.with_name(dist.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    for name, data in [(glue_name, glue), (wasm_name, wasm), (style_name, style),
-                       (boot_name, boot), ("index.html", html.encode("utf-8")),
+    for name, data in [*files, *admin_files, (style_name, style), ("index.html", html),
                        ("_headers", headers.encode("utf-8"))]:
         (staging / name).write_bytes(data)
+    (staging / "admin").mkdir()
+    (staging / "admin" / "index.html").write_bytes(admin_html)
     if (bindgen / "snippets").is_dir():
         # The glue imports its snippets by relative path: keep the tree.
         shutil.copytree(bindgen / "snippets", staging / "snippets")

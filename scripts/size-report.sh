@@ -12,6 +12,7 @@ cd "$ROOT"
 
 WORKER_GZIP_BUDGET=250000
 SPA_GZIP_BUDGET=148000
+ADMIN_GZIP_BUDGET=100000
 
 status=0
 report() { # label file budget
@@ -25,9 +26,11 @@ report() { # label file budget
   fi
 }
 worker_wasm=$(find edge/build -name '*.wasm' | head -n1)
-app_wasm=$(find dist -name '*_bg.wasm' | head -n1)
-[[ -n "$worker_wasm" && -n "$app_wasm" ]] || { echo "size report: build first" >&2; exit 1; }
+app_wasm=$(find dist -maxdepth 1 -name 'app-*_bg.wasm' | head -n1)
+admin_wasm=$(find dist -maxdepth 1 -name 'admin-*_bg.wasm' | head -n1)
+[[ -n "$worker_wasm" && -n "$app_wasm" && -n "$admin_wasm" ]] || { echo "size report: build first" >&2; exit 1; }
 echo "wasm sizes:"
 report "Worker (edge)" "$worker_wasm" "$WORKER_GZIP_BUDGET"
 report "SPA (app)" "$app_wasm" "$SPA_GZIP_BUDGET"
+report "Admin (app)" "$admin_wasm" "$ADMIN_GZIP_BUDGET"
 exit $status

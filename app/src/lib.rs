@@ -4,6 +4,7 @@
 //! no secret, token or code: the session lives in an `HttpOnly` cookie the SPA
 //! cannot read, and the Duo step is a plain form POST (a top-level navigation).
 
+pub mod admin;
 pub mod api;
 pub mod components;
 pub mod messages;

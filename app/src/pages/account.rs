@@ -41,6 +41,7 @@ pub fn AccountPage(
             "Password only: Duo was unreachable and the service lets sign-ins through"
         }
     };
+    let admin = session.role == shared::api::Role::Admin;
     let SessionInfo { username, authenticated_at, expires_at, duo, .. } = session;
 
     view! {
@@ -58,6 +59,9 @@ pub fn AccountPage(
                 <dt>"Signed in at"</dt><dd>{local_time(authenticated_at)}</dd>
                 <dt>"Session ends"</dt><dd>{local_time(expires_at)}</dd>
             </dl>
+            {admin.then(|| view! {
+                <a class="button secondary" id="admin-console" href="/admin/">"Admin console"</a>
+            })}
             <div class="actions">
                 <button type="button" class="primary" id="logout"
                     on:click=move |_| sign_out(Scope::ThisBrowser) disabled=move || busy.get().is_some()>

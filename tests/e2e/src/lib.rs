@@ -287,11 +287,20 @@ impl Wrangler {
     /// needs, since the SPA's requests carry that `Origin` and Duo sends the
     /// browser back to `APP_ORIGIN/auth/duo/callback`.
     pub async fn start_at_own_origin(vars: &[(String, String)]) -> Result<Self, String> {
+        Self::start_seeded_at_own_origin(vars, &[]).await
+    }
+
+    /// [`Wrangler::start_at_own_origin`], also running `extra_sql` after the
+    /// migrations and the demo seed.
+    pub async fn start_seeded_at_own_origin(
+        vars: &[(String, String)],
+        extra_sql: &[&str],
+    ) -> Result<Self, String> {
         let port = free_port();
         let mut vars: Vec<(String, String)> =
             vars.iter().filter(|(name, _)| name != "APP_ORIGIN").cloned().collect();
         vars.push(("APP_ORIGIN".to_owned(), format!("http://localhost:{port}")));
-        Self::start_on(None, port, &vars, &[]).await
+        Self::start_on(None, port, &vars, extra_sql).await
     }
 
     async fn start_on(

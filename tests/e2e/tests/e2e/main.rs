@@ -16,6 +16,7 @@
 
 mod admin;
 mod auth_api;
+mod browser_admin;
 mod browser_flow;
 mod browser_inline;
 mod duo_flow;

@@ -1,0 +1,140 @@
+//! The admin console in headless Chromium: its own page (`/admin/`, its own
+//! wasm), for admins only.
+//!
+//! | step | what it checks |
+//! |---|---|
+//! | a visitor | `/admin/` without a session says to sign in with an admin account |
+//! | an admin | `admin` signs in; the account page links to the console; the users table lists the demo users with their roles; search finds carol; "Disable" on bob: the row says disabled, the notice says so, and bob's session ends; the admin's own row offers no way to disable or demote themselves; screenshots |
+//! | a user | bob (password only here) opens `/admin/`: told it is for administrators |
+
+use std::time::Duration;
+
+use e2e::{Browser, Wrangler, default_vars, output_dir, workspace_root};
+use fantoccini::Locator;
+use fantoccini::elements::Element;
+use shared::api::routes;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+struct Bed {
+    worker: Wrangler,
+    browser: Browser,
+}
+
+impl Bed {
+    async fn wait_for(&self, css: &str) -> Element {
+        let found = self.browser.client.wait().at_most(WAIT).for_element(Locator::Css(css)).await;
+        match found {
+            Ok(element) => element,
+            Err(e) => {
+                let shot = self.browser.screenshot("browser_admin-failure").await;
+                let log = self.worker.log_path().display();
+                panic!("waiting for {css}: {e} (screenshot {shot:?}; log: {log})")
+            }
+        }
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.wait_for(css).await.text().await.unwrap_or_default()
+    }
+
+    async fn click(&self, css: &str) {
+        self.wait_for(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    async fn sign_in(&self, user: &str) {
+        let c = &self.browser.client;
+        c.goto(&self.worker.url(routes::HEALTH)).await.expect("open the Worker");
+        c.delete_all_cookies().await.expect("delete cookies");
+        c.goto(&self.worker.url("/")).await.expect("open /");
+        self.wait_for("#login-form button[type=submit]:not([disabled])").await;
+        self.wait_for("#username").await.send_keys(user).await.expect("type");
+        self.wait_for("#password")
+            .await
+            .send_keys(&format!("{user}-demo-pass"))
+            .await
+            .expect("type");
+        self.click("#login-form button[type=submit]").await;
+        self.wait_for("#account-title").await;
+    }
+
+    async fn keep_screen(&self, name: &str) {
+        let png = self.browser.client.screenshot().await.expect("screenshot");
+        let dir = if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+            workspace_root().join("docs/screenshots")
+        } else {
+            output_dir().join("screens")
+        };
+        std::fs::create_dir_all(&dir).expect("screenshot folder");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_console_is_for_admins() {
+    let bob_password_only = "UPDATE users SET duo_policy = 'bypass' WHERE username = 'bob';";
+    let mut vars = default_vars("http://localhost");
+    vars.retain(|(name, _)| name != "APP_ORIGIN");
+    let worker = Wrangler::start_seeded_at_own_origin(&vars, &[bob_password_only])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let browser = Browser::start().await.unwrap_or_else(|e| panic!("browser: {e}"));
+    browser.client.set_window_size(1100, 900).await.expect("window size");
+    let bed = Bed { worker, browser };
+    let c = &bed.browser.client;
+
+    // A visitor.
+    c.goto(&bed.worker.url(routes::HEALTH)).await.expect("open");
+    c.delete_all_cookies().await.expect("cookies");
+    c.goto(&bed.worker.url("/admin/")).await.expect("open /admin/");
+    let said = bed.text("section.card").await;
+    assert!(said.contains("Sign in with an admin account first"), "{said}");
+
+    // bob's session, to see it end.
+    bed.sign_in("bob").await;
+    let bob_cookie =
+        c.get_named_cookie("__Host-session").await.expect("bob's session").value().to_owned();
+    assert!(c.find(Locator::Css("#admin-console")).await.is_err(), "no console link for a user");
+    c.goto(&bed.worker.url("/admin/")).await.expect("open /admin/");
+    let refused = bed.text("[role=alert]").await;
+    assert!(refused.contains("for administrators") && refused.contains("bob"), "{refused}");
+
+    // An admin.
+    bed.sign_in("admin").await;
+    bed.click("#admin-console").await;
+    bed.wait_for("table.users tr[data-user=dana]").await;
+    assert_eq!(bed.text("tr[data-user=dana] .role").await, "admin");
+    assert_eq!(bed.text("tr[data-user=alice] .role").await, "user");
+    assert_eq!(bed.text("tr[data-user=erin] .state").await, "disabled");
+    let own = bed.wait_for("tr[data-user=admin]").await;
+    assert!(own.find(Locator::Css("[data-action=disable]")).await.is_err(), "no self-disable");
+    assert!(own.find(Locator::Css("[data-action=role]")).await.is_err(), "no self-demotion");
+    bed.keep_screen("admin-users").await;
+
+    bed.click("tr[data-user=bob] [data-action=disable]").await;
+    bed.wait_for("tr[data-user=bob] [data-action=disable]").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while bed.text("tr[data-user=bob] .state").await != "disabled" {
+        assert!(tokio::time::Instant::now() < deadline, "bob never shown disabled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(bed.text(".notice").await.contains("bob disabled"));
+    let bob_now = reqwest::Client::new()
+        .get(bed.worker.url(routes::SESSION))
+        .header("Cookie", format!("__Host-session={bob_cookie}"))
+        .send()
+        .await
+        .expect("bob's session");
+    assert_eq!(bob_now.status().as_u16(), 401, "disabling bob ended his session");
+
+    bed.wait_for("#search").await.send_keys("car").await.expect("type");
+    bed.click("#user-search button[type=submit]").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while c.find_all(Locator::Css("table.users tbody tr")).await.map_or(0, |rows| rows.len()) != 1 {
+        assert!(tokio::time::Instant::now() < deadline, "the search never narrowed the list");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bed.wait_for("tr[data-user=carol]").await;
+    bed.worker.assert_clean_log(&[]);
+    bed.browser.close().await;
+}
