@@ -152,9 +152,18 @@ fn device_id(devices: &[Value], name_start: &str) -> String {
         .to_owned()
 }
 
+/// One Worker and one emulator for the flows that need no special timeout
+/// (each `wrangler dev` start costs seconds of CPU); the preauth outcomes
+/// last, since they make alice a Duo bypass user.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_push_approved_on_the_phone_signs_in_once() {
+async fn inline_flows_against_the_emulator() {
     let bed = Bed::with_emulator(60).await;
+    a_push_approved_on_the_phone_signs_in_once(&bed).await;
+    a_phone_call_is_answered_then_confirmed(&bed).await;
+    preauth_decides_allow_deny_and_enroll(&bed).await;
+}
+
+async fn a_push_approved_on_the_phone_signs_in_once(bed: &Bed) {
     let (login, devices) = bed.chooser("alice").await;
     assert_eq!(
         devices[0]["methods"],
@@ -311,9 +320,7 @@ async fn denials_timeouts_passcodes_and_sms() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_phone_call_is_answered_then_confirmed() {
-    let bed = Bed::with_emulator(60).await;
+async fn a_phone_call_is_answered_then_confirmed(bed: &Bed) {
     let (login, devices) = bed.chooser("alice").await;
     let desk = device_id(&devices, "Office");
     // A phone call to the office phone: calling, answered, then '#'.
@@ -350,9 +357,7 @@ async fn a_phone_call_is_answered_then_confirmed() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn preauth_decides_allow_deny_and_enroll() {
-    let bed = Bed::with_emulator(60).await;
+async fn preauth_decides_allow_deny_and_enroll(bed: &Bed) {
     let carol = bed.login("carol").await;
     assert_eq!((carol.status.as_u16(), carol.body["code"].as_str()), (403, Some("duo_denied")));
     assert_eq!(carol.body["message"], json!("Your account is locked out"));
