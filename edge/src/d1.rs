@@ -8,8 +8,8 @@ use worker::{D1Database, Env};
 use crate::flow::limits::LimitKey;
 use crate::flow::maintenance::{PrunePlan, Pruned};
 use crate::flow::store::{
-    AdminEvent, AdminUserRecord, AuditEvent, ChangeOutcome, NewSession, SessionRecord, Store,
-    StoreError, UserRecord, UserUpdate,
+    AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome, NewSession,
+    SessionRecord, Store, StoreError, UserRecord, UserUpdate,
 };
 
 /// Binding name of the D1 database (`[[d1_databases]]` in `wrangler.toml`).
@@ -168,8 +168,8 @@ impl Store for D1Store {
         self.batch([
             (
                 "INSERT INTO sessions \
-                 (id_hash, username, method, duo_context, created_at, expires_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                 (id_hash, username, method, duo_context, created_at, expires_at, client_ip) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 vec![
                     text(&session.id_hash),
                     text(&session.username),
@@ -177,6 +177,7 @@ impl Store for D1Store {
                     text_or_null(session.duo_context.as_deref()),
                     number(session.created_at),
                     number(session.expires_at),
+                    text_or_null(session.client_ip.as_deref()),
                 ],
             ),
             (RECORD, record_values(event)),
@@ -266,6 +267,62 @@ impl Store for D1Store {
             .await?;
         let total = first_row::<Count>(&count)?.ok_or_else(no_count)?.count;
         Ok((rows.results::<AdminUserRecord>().map_err(failed)?, total))
+    }
+
+    async fn list_sessions(
+        &self,
+        search: &str,
+        now: u64,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(Vec<AdminSessionRecord>, u32), StoreError> {
+        let [rows, count] = self
+            .batch([
+                (
+                    LIST_SESSIONS,
+                    vec![
+                        text(search),
+                        number(now),
+                        number(u64::from(limit)),
+                        number(u64::from(offset)),
+                    ],
+                ),
+                (COUNT_SESSIONS, vec![text(search), number(now)]),
+            ])
+            .await?;
+        let total = first_row::<Count>(&count)?.ok_or_else(no_count)?.count;
+        Ok((rows.results::<AdminSessionRecord>().map_err(failed)?, total))
+    }
+
+    async fn revoke_session_as_admin(
+        &self,
+        id_hash: &str,
+        event: &AdminEvent,
+    ) -> Result<bool, StoreError> {
+        let [revoked, _] = self
+            .batch([
+                (
+                    "UPDATE sessions SET revoked_at = ?2 WHERE id_hash = ?1 AND revoked_at IS NULL \
+                     AND expires_at > ?2 RETURNING username",
+                    vec![text(id_hash), number(event.at)],
+                ),
+                (
+                    "INSERT INTO admin_events (at, actor, action, target, detail, client_ip) \
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS \
+                     (SELECT 1 FROM sessions WHERE id_hash = ?7 AND revoked_at = ?1)",
+                    vec![
+                        number(event.at),
+                        text(&event.actor),
+                        text(event.action),
+                        text_or_null(event.target.as_deref()),
+                        text_or_null(event.detail.as_deref()),
+                        text_or_null(event.client_ip.as_deref()),
+                        text(id_hash),
+                    ],
+                ),
+            ])
+            .await?;
+        Ok(first_row::<Username>(&revoked)?.is_some())
     }
 
     async fn change_user(
@@ -383,6 +440,15 @@ const LIST_USERS: &str = "SELECT u.username, u.role, u.duo_policy, u.duo_usernam
     ORDER BY u.username_normalized LIMIT ?2 OFFSET ?3";
 const COUNT_USERS: &str = "SELECT count(*) AS count FROM users u WHERE ?1 = '' \
     OR instr(u.username_normalized, ?1) > 0 OR instr(lower(coalesce(u.duo_username, '')), ?1) > 0";
+/// Live sessions for the admin console: `?1` a lower-case search, `?2` now.
+const LIST_SESSIONS: &str = "SELECT id_hash, username, method, duo_context, client_ip, \
+    created_at, expires_at FROM sessions \
+    WHERE revoked_at IS NULL AND expires_at > ?2 \
+      AND (?1 = '' OR instr(lower(trim(username)), ?1) > 0) \
+    ORDER BY created_at DESC LIMIT ?3 OFFSET ?4";
+const COUNT_SESSIONS: &str = "SELECT count(*) AS count FROM sessions \
+    WHERE revoked_at IS NULL AND expires_at > ?2 \
+      AND (?1 = '' OR instr(lower(trim(username)), ?1) > 0)";
 const SET_POLICY: &str = "UPDATE users SET duo_policy = ?2, updated_at = ?3 \
     WHERE username_normalized = ?1 RETURNING username";
 const SET_ROLE: &str = "UPDATE users SET role = ?2, updated_at = ?3 \

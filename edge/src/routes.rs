@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use shared::admin::UserChangeRequest;
+use shared::admin::{SessionRevokeRequest, UserChangeRequest};
 use shared::api::{InlineProgress, LoginResponse};
 use worker::{Env, Request, Response};
 
@@ -162,6 +162,48 @@ fn inline_progress(progress: inline::Progress) -> Result<Response, EdgeError> {
 pub async fn admin_users(req: Request, env: &Env, query: &str) -> Result<Response, EdgeError> {
     let store = D1Store::from_env(env)?;
     let cookie = request::cookie(&req, SESSION_COOKIE);
+    let (search, page) = search_and_page(query);
+    let list = admin::users(&store, cookie.as_deref(), &search, page, request::now())
+        .await
+        .map_err(|refusal| logged_as("admin", refusal))?;
+    Ok(respond::json(&list, 200)?)
+}
+
+/// `GET /api/admin/sessions?q=&page=`.
+///
+/// # Errors
+/// `unauthenticated`, `forbidden`, or storage failures.
+pub async fn admin_sessions(req: Request, env: &Env, query: &str) -> Result<Response, EdgeError> {
+    let store = D1Store::from_env(env)?;
+    let cookie = request::cookie(&req, SESSION_COOKIE);
+    let (search, page) = search_and_page(query);
+    let list = admin::sessions(&store, cookie.as_deref(), &search, page, request::now())
+        .await
+        .map_err(|refusal| logged_as("admin", refusal))?;
+    Ok(respond::json(&list, 200)?)
+}
+
+/// `POST /api/admin/sessions/revoke`.
+///
+/// # Errors
+/// Every refusal of [`admin::revoke_session`], as an [`EdgeError`].
+pub async fn admin_revoke_session(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let config = Config::from_env(env).map_err(EdgeError::Config)?;
+    check_origin(&config.app_origin, request::header(&req, "Origin").as_deref())?;
+    request::require_json(&req)?;
+    let body = request::body(&mut req).await?;
+    let revoke: SessionRevokeRequest =
+        serde_json::from_slice(&body).map_err(|_| EdgeError::BadRequest("malformed JSON"))?;
+    let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
+    let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
+    admin::revoke_session(&store, &config, origin.as_deref(), cookie.as_deref(), &revoke.id, &ctx)
+        .await
+        .map_err(|refusal| logged_as("admin", refusal))?;
+    Ok(respond::empty(204)?)
+}
+
+/// `q` and `page` of an admin list's query string.
+fn search_and_page(query: &str) -> (String, u32) {
     let (mut search, mut page) = (String::new(), 1);
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         match name.as_ref() {
@@ -170,10 +212,7 @@ pub async fn admin_users(req: Request, env: &Env, query: &str) -> Result<Respons
             _ => {}
         }
     }
-    let list = admin::users(&store, cookie.as_deref(), &search, page, request::now())
-        .await
-        .map_err(|refusal| logged_as("admin", refusal))?;
-    Ok(respond::json(&list, 200)?)
+    (search, page)
 }
 
 /// `POST /api/admin/users/change`.

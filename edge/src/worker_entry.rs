@@ -28,6 +28,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         }
         (Method::Get, admin::USERS) => answer(routes::admin_users(req, &env, query).await),
         (Method::Post, admin::USER_CHANGE) => answer(routes::admin_change_user(req, &env).await),
+        (Method::Get, admin::SESSIONS) => answer(routes::admin_sessions(req, &env, query).await),
+        (Method::Post, admin::SESSION_REVOKE) => {
+            answer(routes::admin_revoke_session(req, &env).await)
+        }
         (Method::Post, paths::DUO_START) => routes::start(req, &env).await,
         (Method::Post, paths::DUO_INLINE_START) => answer(routes::inline_start(req, &env).await),
         (Method::Post, paths::DUO_INLINE_STATUS) => answer(routes::inline_status(req, &env).await),

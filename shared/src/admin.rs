@@ -11,6 +11,10 @@ pub mod routes {
     pub const USERS: &str = "/api/admin/users";
     /// `POST`: change one user ([`super::UserChangeRequest`]).
     pub const USER_CHANGE: &str = "/api/admin/users/change";
+    /// `GET ?q=&page=`: live sessions, newest first.
+    pub const SESSIONS: &str = "/api/admin/sessions";
+    /// `POST`: end one session ([`super::SessionRevokeRequest`]).
+    pub const SESSION_REVOKE: &str = "/api/admin/sessions/revoke";
 }
 
 /// Users per page of [`UserList`].
@@ -84,6 +88,49 @@ pub struct UserChangeRequest {
     pub username: String,
     /// What.
     pub change: UserChange,
+}
+
+/// One live session, as the console lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    /// Names the session for [`SessionRevokeRequest`]: the SHA-256 of its
+    /// id, which opens nothing.
+    pub id: String,
+    /// Whose.
+    pub username: String,
+    /// `duo`, `bypass` or `fail_open`.
+    pub method: String,
+    /// Duo's factor and device, for `duo` sessions.
+    pub factor: Option<String>,
+    /// The device's name or number.
+    pub device: Option<String>,
+    /// The client it was made for (Cloudflare's address).
+    pub client_ip: Option<String>,
+    /// Started (Unix seconds).
+    pub created_at: i64,
+    /// Ends.
+    pub expires_at: i64,
+}
+
+/// Body of `GET /api/admin/sessions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionList {
+    /// This page's sessions.
+    pub sessions: Vec<SessionSummary>,
+    /// Live sessions matching, in all.
+    pub total: u32,
+    /// This page, from 1.
+    pub page: u32,
+    /// Sessions per page.
+    pub page_size: u32,
+}
+
+/// Body of `POST /api/admin/sessions/revoke`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionRevokeRequest {
+    /// [`SessionSummary::id`].
+    pub id: String,
 }
 
 #[cfg(test)]

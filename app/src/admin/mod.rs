@@ -7,7 +7,10 @@ use gloo_net::http::Request;
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::admin::{DuoPolicy, UserChange, UserChangeRequest, UserList, UserSummary, routes};
+use shared::admin::{
+    DuoPolicy, SessionList, SessionRevokeRequest, SessionSummary, UserChange, UserChangeRequest,
+    UserList, UserSummary, routes,
+};
 use shared::api::{Role, SessionInfo};
 use shared::{ErrorBody, ErrorCode};
 
@@ -54,7 +57,7 @@ pub fn AdminApp() -> impl IntoView {
                     <section class="card" aria-busy="true"><p class="muted">"Loading…"</p></section>
                 }.into_any(),
                 Access::SignedOut => view! {
-                    <section class="card" aria-labelledby="admin-title">
+                    <section class="card" id="admin-sign-in-first" aria-labelledby="admin-title">
                         <h1 id="admin-title">"Admin console"</h1>
                         <ProblemBox problem />
                         <p>"Sign in with an admin account first."</p>
@@ -62,7 +65,7 @@ pub fn AdminApp() -> impl IntoView {
                     </section>
                 }.into_any(),
                 Access::NotAdmin(username) => view! {
-                    <section class="card" aria-labelledby="admin-title">
+                    <section class="card" id="admin-not-allowed" aria-labelledby="admin-title">
                         <h1 id="admin-title">"Admin console"</h1>
                         <p class="status error" role="alert">
                             "This page is for administrators, and " <strong>{username}</strong>
@@ -71,9 +74,150 @@ pub fn AdminApp() -> impl IntoView {
                         <a class="button secondary" href="/">"Back"</a>
                     </section>
                 }.into_any(),
-                Access::Admin(session) => view! { <UsersPage admin=session problem set_problem /> }.into_any(),
+                Access::Admin(session) => view! { <Console admin=session problem set_problem /> }.into_any(),
             }}
         </main>
+    }
+}
+
+/// The console's pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Users,
+    Sessions,
+}
+
+/// The tabs and the page under them.
+#[component]
+fn Console(
+    admin: SessionInfo,
+    problem: ReadSignal<Option<Problem>>,
+    set_problem: WriteSignal<Option<Problem>>,
+) -> impl IntoView {
+    let (tab, set_tab) = signal(Tab::Users);
+    let name = admin.username.clone();
+    let switch = move |to: Tab| {
+        set_problem.set(None);
+        set_tab.set(to);
+    };
+    view! {
+        <section class="card" aria-labelledby="admin-title">
+            <h1 id="admin-title">"Admin console"</h1>
+            <p class="who">"Signed in as " <strong class="username">{name}</strong>
+                " · " <a href="/">"Back to your account"</a></p>
+            <nav class="tabs" aria-label="Console pages">
+                <button type="button" id="tab-users" aria-current=move || (tab.get() == Tab::Users).then_some("page")
+                    on:click=move |_| switch(Tab::Users)>"Users"</button>
+                <button type="button" id="tab-sessions" aria-current=move || (tab.get() == Tab::Sessions).then_some("page")
+                    on:click=move |_| switch(Tab::Sessions)>"Sessions"</button>
+            </nav>
+            <ProblemBox problem />
+            {move || match tab.get() {
+                Tab::Users => view! { <UsersPage admin=admin.clone() set_problem /> }.into_any(),
+                Tab::Sessions => view! { <SessionsPage set_problem /> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// `GET /api/admin/sessions`.
+async fn fetch_sessions(search: &str, page: u32) -> Result<SessionList, Problem> {
+    let page = page.to_string();
+    let request = Request::get(routes::SESSIONS).query([("q", search), ("page", page.as_str())]);
+    let response = request.send().await.map_err(|_| Problem::network())?;
+    if response.ok() {
+        return response.json().await.map_err(|_| Problem::unexpected());
+    }
+    Err(problem_of(response).await)
+}
+
+/// `POST /api/admin/sessions/revoke`.
+async fn end_session(id: String) -> Result<(), Problem> {
+    let body = SessionRevokeRequest { id };
+    let request =
+        Request::post(routes::SESSION_REVOKE).json(&body).map_err(|_| Problem::network())?;
+    let response = request.send().await.map_err(|_| Problem::network())?;
+    if response.ok() { Ok(()) } else { Err(problem_of(response).await) }
+}
+
+/// The live sessions: whose, how, from where, until when; end one.
+#[component]
+fn SessionsPage(set_problem: WriteSignal<Option<Problem>>) -> impl IntoView {
+    let (list, set_list) = signal(None::<SessionList>);
+    let (search, set_search) = signal(String::new());
+    let (notice, set_notice) = signal(None::<String>);
+    let input = NodeRef::<html::Input>::new();
+    let load = move || {
+        let query = search.get_untracked();
+        spawn_local(async move {
+            match fetch_sessions(&query, 1).await {
+                Ok(sessions) => set_list.set(Some(sessions)),
+                Err(p) => set_problem.set(Some(p)),
+            }
+        });
+    };
+    load();
+    let end = Callback::new(move |(id, who): (String, String)| {
+        set_notice.set(None);
+        spawn_local(async move {
+            match end_session(id).await {
+                Ok(()) => {
+                    set_notice.set(Some(format!("A session of {who} was ended.")));
+                    load();
+                }
+                Err(p) => set_problem.set(Some(p)),
+            }
+        });
+    });
+    let on_search = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if let Some(el) = input.get() {
+            set_search.set(el.value());
+        }
+        load();
+    };
+    view! {
+        <p class="notice" role="status">{move || notice.get()}</p>
+        <form id="session-search" class="search" role="search" on:submit=on_search>
+            <label for="session-q">"Search sessions by user"</label>
+            <input id="session-q" type="search" node_ref=input />
+            <button type="submit" class="secondary">"Search"</button>
+        </form>
+        <div class="table-wrap">
+            <table class="users sessions">
+                <caption class="muted">{move || list.get().map(|l| format!("{} live sessions", l.total))}</caption>
+                <thead><tr>
+                    <th scope="col">"User"</th><th scope="col">"How"</th><th scope="col">"Device"</th>
+                    <th scope="col">"Client"</th><th scope="col">"Started"</th><th scope="col">"Ends"</th><th scope="col"></th>
+                </tr></thead>
+                <tbody>
+                    {move || list.get().map(|l| l.sessions.into_iter().map(|s| view! { <SessionRow session=s end /> }).collect_view())}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+fn SessionRow(session: SessionSummary, end: Callback<(String, String)>) -> impl IntoView {
+    let how = match (session.method.as_str(), session.factor.clone()) {
+        ("duo", Some(factor)) => format!("Duo: {factor}"),
+        ("bypass", _) => "password only (bypass)".to_owned(),
+        ("fail_open", _) => "password only (Duo was unreachable)".to_owned(),
+        (other, _) => other.to_owned(),
+    };
+    let (id, who) = (session.id.clone(), session.username.clone());
+    view! {
+        <tr data-session-of=session.username.clone()>
+            <th scope="row">{session.username.clone()}</th>
+            <td>{how}</td>
+            <td>{session.device.clone().unwrap_or_else(|| "—".into())}</td>
+            <td>{session.client_ip.clone().unwrap_or_else(|| "—".into())}</td>
+            <td>{local_time(session.created_at)}</td>
+            <td>{local_time(session.expires_at)}</td>
+            <td><button type="button" class="secondary small" data-action="end"
+                on:click=move |_| end.run((id.clone(), who.clone()))>"End"</button></td>
+        </tr>
     }
 }
 
@@ -110,11 +254,7 @@ async fn problem_of(response: gloo_net::http::Response) -> Problem {
 
 /// The users page.
 #[component]
-fn UsersPage(
-    admin: SessionInfo,
-    problem: ReadSignal<Option<Problem>>,
-    set_problem: WriteSignal<Option<Problem>>,
-) -> impl IntoView {
+fn UsersPage(admin: SessionInfo, set_problem: WriteSignal<Option<Problem>>) -> impl IntoView {
     let (search, set_search) = signal(String::new());
     let (page, set_page) = signal(1_u32);
     let (list, set_list) = signal(None::<UserList>);
@@ -168,11 +308,6 @@ fn UsersPage(
     let me = admin.username.clone();
 
     view! {
-        <section class="card" aria-labelledby="admin-title">
-            <h1 id="admin-title">"Users"</h1>
-            <p class="who">"Admin console · signed in as " <strong class="username">{admin.username.clone()}</strong>
-                " · " <a href="/">"Back to your account"</a></p>
-            <ProblemBox problem />
             <p class="notice" role="status">{move || notice.get()}</p>
             <form id="user-search" class="search" role="search" on:submit=on_search>
                 <label for="search">"Search users"</label>
@@ -207,7 +342,6 @@ fn UsersPage(
                     "Next"
                 </button>
             </nav>
-        </section>
     }
 }
 

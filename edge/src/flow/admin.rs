@@ -9,11 +9,15 @@
 
 use credentials::normalize;
 use credentials::sql::DuoUsername;
-use shared::admin::{DuoPolicy, PAGE_SIZE, UserChange, UserList, UserSummary};
-use shared::api::{Role, SessionInfo};
+use shared::admin::{
+    DuoPolicy, PAGE_SIZE, SessionList, SessionSummary, UserChange, UserList, UserSummary,
+};
+use shared::api::{DuoDetails, Role, SessionInfo};
 
 use super::audit::{Reason, Refusal};
-use super::store::{AdminEvent, AdminUserRecord, ChangeOutcome, Store, UserUpdate};
+use super::store::{
+    AdminEvent, AdminSessionRecord, AdminUserRecord, ChangeOutcome, Store, UserUpdate,
+};
 use super::{Config, Ctx, check_origin, session, unix_i64};
 
 /// The longest search text accepted.
@@ -79,6 +83,80 @@ fn summary(row: AdminUserRecord) -> UserSummary {
         last_login_at: row.last_login_at.map(unix_i64),
         last_login_method: row.last_login_method,
     }
+}
+
+/// `GET /api/admin/sessions?q=&page=`: live sessions of users whose name
+/// contains `search`, newest first, [`PAGE_SIZE`] per page.
+///
+/// # Errors
+/// As [`require_admin`]; `internal` for storage.
+pub async fn sessions<S: Store>(
+    store: &S,
+    session_cookie: Option<&str>,
+    search: &str,
+    page: u32,
+    now: u64,
+) -> Result<SessionList, Refusal> {
+    require_admin(store, session_cookie, now).await?;
+    let search: String = search.trim().to_ascii_lowercase().chars().take(MAX_SEARCH_LEN).collect();
+    let page = page.max(1);
+    let offset = (page - 1).saturating_mul(PAGE_SIZE);
+    let (rows, total) =
+        store.list_sessions(&search, now, offset, PAGE_SIZE).await.map_err(Refusal::internal)?;
+    let sessions = rows.into_iter().map(session_summary).collect();
+    Ok(SessionList { sessions, total, page, page_size: PAGE_SIZE })
+}
+
+fn session_summary(row: AdminSessionRecord) -> SessionSummary {
+    // An unreadable Duo context hides the details, not the session.
+    let duo: Option<DuoDetails> =
+        row.duo_context.as_deref().and_then(|json| serde_json::from_str(json).ok());
+    let (factor, device) = duo.map_or((None, None), |d| (d.factor, d.device));
+    SessionSummary {
+        id: row.id_hash,
+        username: row.username,
+        method: row.method,
+        factor,
+        device,
+        client_ip: row.client_ip,
+        created_at: unix_i64(row.created_at),
+        expires_at: unix_i64(row.expires_at),
+    }
+}
+
+/// `POST /api/admin/sessions/revoke`: ends one live session, audited.
+///
+/// # Errors
+/// `forbidden_origin`; as [`require_admin`]; `bad_request` when the id
+/// names no live session; `internal`.
+pub async fn revoke_session<S: Store>(
+    store: &S,
+    config: &Config,
+    origin: Option<&str>,
+    session_cookie: Option<&str>,
+    id: &str,
+    ctx: &Ctx,
+) -> Result<(), Refusal> {
+    check_origin(&config.app_origin, origin)?;
+    let admin = require_admin(store, session_cookie, ctx.now).await?;
+    let no_such = || {
+        Refusal::new(Reason::NoSuchUser)
+            .detail("no such live session")
+            .message("That session has already ended.")
+    };
+    if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(no_such());
+    }
+    let event = AdminEvent {
+        at: ctx.now,
+        actor: admin.username,
+        action: "revoke_session",
+        target: None,
+        detail: Some(serde_json::json!({"session": id}).to_string()),
+        client_ip: ctx.client.map(|ip| ip.to_string()),
+    };
+    let revoked = store.revoke_session_as_admin(id, &event).await.map_err(Refusal::internal)?;
+    if revoked { Ok(()) } else { Err(no_such()) }
 }
 
 /// The request of `POST /api/admin/users/change`.

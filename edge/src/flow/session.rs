@@ -56,6 +56,7 @@ pub fn issue(
         duo_context,
         created_at: ctx.now,
         expires_at,
+        client_ip: ctx.client.map(|ip| ip.to_string()),
     };
     let info = SessionInfo {
         username: username.to_owned(),

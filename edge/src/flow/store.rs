@@ -50,6 +50,29 @@ pub struct NewSession {
     pub created_at: u64,
     /// End (Unix seconds).
     pub expires_at: u64,
+    /// The client it was made for.
+    pub client_ip: Option<String>,
+}
+
+/// A live session, as the admin console lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct AdminSessionRecord {
+    /// SHA-256 (hex) of the session id: names the session, opens nothing.
+    pub id_hash: String,
+    /// As registered.
+    pub username: String,
+    /// `duo`, `bypass` or `fail_open`.
+    pub method: String,
+    /// Duo's report as JSON, or `None`.
+    #[serde(default)]
+    pub duo_context: Option<String>,
+    /// The client it was made for.
+    #[serde(default)]
+    pub client_ip: Option<String>,
+    /// Start.
+    pub created_at: u64,
+    /// End.
+    pub expires_at: u64,
 }
 
 /// A live session, as `GET /api/session` reports it.
@@ -240,6 +263,26 @@ pub trait Store {
         offset: u32,
         limit: u32,
     ) -> Result<(Vec<AdminUserRecord>, u32), StoreError>;
+
+    /// Live sessions at `now` (not revoked, not expired) of users whose
+    /// normalized name contains `search`, newest first, `limit` from
+    /// `offset`, and how many match in all, in one round trip.
+    async fn list_sessions(
+        &self,
+        search: &str,
+        now: u64,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(Vec<AdminSessionRecord>, u32), StoreError>;
+
+    /// Revokes the live session stored under `id_hash` and records
+    /// `event`, atomically; `false` (nothing written) when there was no
+    /// live session.
+    async fn revoke_session_as_admin(
+        &self,
+        id_hash: &str,
+        event: &AdminEvent,
+    ) -> Result<bool, StoreError>;
 
     /// Applies `update` to the user whose normalized name is `normalized`
     /// and records `event`, atomically: both or neither.

@@ -26,8 +26,8 @@ use super::audit::{Outcome, Reason, Step};
 use super::limits::LimitKey;
 use super::maintenance::{PrunePlan, Pruned};
 use super::store::{
-    AdminEvent, AdminUserRecord, AuditEvent, ChangeOutcome, NewSession, SessionRecord, Store,
-    StoreError, UserRecord, UserUpdate,
+    AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome, NewSession,
+    SessionRecord, Store, StoreError, UserRecord, UserUpdate,
 };
 use super::{Config, Ctx, PasswordVerifier, Random};
 
@@ -321,6 +321,57 @@ impl Store for MemoryStore {
             })
             .collect();
         Ok((rows, total))
+    }
+
+    async fn list_sessions(
+        &self,
+        search: &str,
+        now: u64,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(Vec<AdminSessionRecord>, u32), StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let sessions = self.sessions.borrow();
+        let mut live: Vec<(&String, &StoredSession)> = sessions
+            .iter()
+            .filter(|(_, row)| row.revoked_at.is_none() && row.session.expires_at > now)
+            .filter(|(_, row)| row.session.username.trim().to_ascii_lowercase().contains(search))
+            .collect();
+        live.sort_by(|a, b| b.1.session.created_at.cmp(&a.1.session.created_at).then(a.0.cmp(b.0)));
+        let total = u32::try_from(live.len()).unwrap_or(u32::MAX);
+        let rows = live
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .map(|(id, row)| AdminSessionRecord {
+                id_hash: id.clone(),
+                username: row.session.username.clone(),
+                method: row.session.method.to_owned(),
+                duo_context: row.session.duo_context.clone(),
+                client_ip: row.session.client_ip.clone(),
+                created_at: row.session.created_at,
+                expires_at: row.session.expires_at,
+            })
+            .collect();
+        Ok((rows, total))
+    }
+
+    async fn revoke_session_as_admin(
+        &self,
+        id_hash: &str,
+        event: &AdminEvent,
+    ) -> Result<bool, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let mut sessions = self.sessions.borrow_mut();
+        let Some(row) = sessions.get_mut(id_hash) else { return Ok(false) };
+        if row.revoked_at.is_some() || row.session.expires_at <= event.at {
+            return Ok(false);
+        }
+        row.revoked_at = Some(event.at);
+        self.admin_events.borrow_mut().push(event.clone());
+        Ok(true)
     }
 
     async fn change_user(

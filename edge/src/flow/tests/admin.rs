@@ -6,7 +6,7 @@ use shared::ErrorCode;
 use shared::admin::{DuoPolicy, UserChange};
 use shared::api::{AuthMethod, Role};
 
-use crate::flow::admin::{ChangeRequest, change_user, users};
+use crate::flow::admin::{ChangeRequest, change_user, revoke_session, sessions, users};
 use crate::flow::testing::{
     APP_ORIGIN, MemoryStore, NOW, Task, block_on, config, ctx, issue_stored, join_all, random,
     store, user,
@@ -181,4 +181,53 @@ fn bad_requests_are_refused_and_nothing_is_written() {
         block_on(change_user(&store, &config("closed"), request, &ctx(NOW, "198.51.100.7")));
     assert_eq!(reason(no_origin), Reason::ForbiddenOrigin);
     assert!(store.admin_events.borrow().is_empty());
+}
+
+#[test]
+fn live_sessions_are_listed_and_one_can_be_ended() {
+    let store = admins();
+    let root = session_of(&store, "root", 1);
+    let duo = shared::api::DuoDetails {
+        factor: Some("Duo Push".into()),
+        device: Some("iPhone (XXX-XXX-0100)".into()),
+        txid: Some("tx".into()),
+        result: Some("allow".into()),
+    };
+    let alice = issue_stored(
+        &store,
+        "alice",
+        AuthMethod::Duo,
+        Some(duo),
+        &ctx(NOW - 30, "192.0.2.9"),
+        &random(7),
+    );
+    let list = block_on(sessions(&store, Some(&root), "ALI", 1, NOW)).expect("sessions");
+    assert_eq!(list.total, 1);
+    let row = &list.sessions[0];
+    assert_eq!(
+        (row.username.as_str(), row.factor.as_deref(), row.device.as_deref()),
+        ("alice", Some("Duo Push"), Some("iPhone (XXX-XXX-0100)"))
+    );
+    assert_eq!(row.client_ip.as_deref(), Some("192.0.2.9"));
+    assert_eq!(row.id, alice.id.storage_key(), "named by its hash, never its id");
+    let all = block_on(sessions(&store, Some(&root), "", 1, NOW)).expect("sessions");
+    assert_eq!(all.sessions[0].username, "alice", "newest first");
+
+    let config = config("closed");
+    let ctx = ctx(NOW, "198.51.100.7");
+    let end = |id: &str| {
+        block_on(revoke_session(&store, &config, Some(APP_ORIGIN), Some(&root), id, &ctx))
+    };
+    assert!(end(&row.id).is_ok());
+    assert_eq!(reason(end(&row.id)), Reason::NoSuchUser, "already ended");
+    assert_eq!(reason(end("not-a-hash")), Reason::NoSuchUser);
+    let cookie = alice.id.to_cookie_value();
+    assert_eq!(
+        reason(block_on(crate::flow::session::check(&store, Some(&cookie), NOW))),
+        Reason::NoSession
+    );
+    let event = store.admin_events.borrow().last().cloned().expect("audited");
+    assert_eq!((event.actor.as_str(), event.action), ("root", "revoke_session"));
+    let alice_only = session_of(&store, "alice", 9);
+    assert_eq!(reason(block_on(sessions(&store, Some(&alice_only), "", 1, NOW))), Reason::NotAdmin);
 }

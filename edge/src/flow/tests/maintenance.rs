@@ -71,6 +71,7 @@ fn sessions_states_and_old_audit_events_are_deleted_past_their_time() {
             duo_context: None,
             created_at: expires_at.saturating_sub(3600),
             expires_at,
+            client_ip: None,
         };
         let event = crate::flow::store::AuditEvent {
             at: row.created_at,

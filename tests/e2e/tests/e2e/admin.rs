@@ -70,6 +70,39 @@ impl Bed {
     }
 }
 
+/// The admin lists the live sessions and ends bob's.
+async fn end_bobs_session(bed: &Bed, admin: &str, bob: &str) {
+    let sessions: Value = bed
+        .http
+        .get(bed.worker.url(admin::SESSIONS))
+        .header("Cookie", format!("{SESSION_COOKIE}={admin}"))
+        .send()
+        .await
+        .expect("sessions")
+        .json()
+        .await
+        .expect("JSON");
+    let bobs = sessions["sessions"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["username"] == json!("bob")))
+        .cloned()
+        .expect("bob's session");
+    assert_eq!(bobs["method"], json!("bypass"));
+    let ended = bed
+        .http
+        .post(bed.worker.url(admin::SESSION_REVOKE))
+        .header("Origin", APP_ORIGIN)
+        .header("Content-Type", "application/json")
+        .header("Cookie", format!("{SESSION_COOKIE}={admin}"))
+        .header("CF-Connecting-IP", "203.0.113.9")
+        .body(json!({"id": bobs["id"]}).to_string())
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(ended.status(), 204);
+    assert_eq!(bed.list(Some(bob), "").await.0, 401, "bob's session ended");
+}
+
 fn user<'a>(list: &'a Value, name: &str) -> &'a Value {
     list["users"]
         .as_array()
@@ -118,6 +151,9 @@ async fn only_admins_list_and_change_users() {
         .expect("JSON");
     assert_eq!(session["role"], json!("admin"));
 
+    end_bobs_session(&bed, &admin, &bob).await;
+    let bob = bed.session("bob").await;
+
     // Changes, each audited.
     for change in [json!({"disabled": true}), json!({"duo_policy": "bypass"})] {
         let (status, body) = bed
@@ -144,8 +180,13 @@ async fn only_admins_list_and_change_users() {
             (text("actor"), text("action"), text("target"), text("client_ip"))
         })
         .collect();
-    let expected = [("disable", "bob"), ("set_duo_policy", "bob"), ("set_role", "dana")]
-        .map(|(a, t)| ("admin".to_owned(), a.to_owned(), t.to_owned(), "203.0.113.9".to_owned()));
+    let expected = [
+        ("revoke_session", ""),
+        ("disable", "bob"),
+        ("set_duo_policy", "bob"),
+        ("set_role", "dana"),
+    ]
+    .map(|(a, t)| ("admin".to_owned(), a.to_owned(), t.to_owned(), "203.0.113.9".to_owned()));
     assert_eq!(seen, expected);
 
     // Refusals.

@@ -4,7 +4,7 @@
 //! | step | what it checks |
 //! |---|---|
 //! | a visitor | `/admin/` without a session says to sign in with an admin account |
-//! | an admin | `admin` signs in; the account page links to the console; the users table lists the demo users with their roles; search finds carol; "Disable" on bob: the row says disabled, the notice says so, and bob's session ends; the admin's own row offers no way to disable or demote themselves; screenshots |
+//! | an admin | `admin` signs in; the account page links to the console; the users table lists the demo users with their roles; the admin's own row offers no way to disable or demote themselves; the sessions tab lists the live sessions and "End" on bob's ends it; "Disable" on bob: the row says disabled and the notice says so; search finds carol; screenshots |
 //! | a user | bob (password only here) opens `/admin/`: told it is for administrators |
 
 use std::time::Duration;
@@ -87,7 +87,7 @@ async fn the_admin_console_is_for_admins() {
     c.goto(&bed.worker.url(routes::HEALTH)).await.expect("open");
     c.delete_all_cookies().await.expect("cookies");
     c.goto(&bed.worker.url("/admin/")).await.expect("open /admin/");
-    let said = bed.text("section.card").await;
+    let said = bed.text("#admin-sign-in-first").await;
     assert!(said.contains("Sign in with an admin account first"), "{said}");
 
     // bob's session, to see it end.
@@ -96,7 +96,7 @@ async fn the_admin_console_is_for_admins() {
         c.get_named_cookie("__Host-session").await.expect("bob's session").value().to_owned();
     assert!(c.find(Locator::Css("#admin-console")).await.is_err(), "no console link for a user");
     c.goto(&bed.worker.url("/admin/")).await.expect("open /admin/");
-    let refused = bed.text("[role=alert]").await;
+    let refused = bed.text("#admin-not-allowed [role=alert]").await;
     assert!(refused.contains("for administrators") && refused.contains("bob"), "{refused}");
 
     // An admin.
@@ -111,6 +111,26 @@ async fn the_admin_console_is_for_admins() {
     assert!(own.find(Locator::Css("[data-action=role]")).await.is_err(), "no self-demotion");
     bed.keep_screen("admin-users").await;
 
+    // Sessions: bob's, ended from the console.
+    bed.click("#tab-sessions").await;
+    bed.wait_for("tr[data-session-of=admin]").await;
+    bed.click("tr[data-session-of=bob] [data-action=end]").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while c.find(Locator::Css("tr[data-session-of=bob]")).await.is_ok() {
+        assert!(tokio::time::Instant::now() < deadline, "bob's session still listed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(bed.text(".notice").await.contains("A session of bob was ended."));
+    bed.keep_screen("admin-sessions").await;
+    let bob_now = reqwest::Client::new()
+        .get(bed.worker.url(routes::SESSION))
+        .header("Cookie", format!("__Host-session={bob_cookie}"))
+        .send()
+        .await
+        .expect("bob's session");
+    assert_eq!(bob_now.status().as_u16(), 401, "the console ended bob's session");
+    bed.click("#tab-users").await;
+
     bed.click("tr[data-user=bob] [data-action=disable]").await;
     bed.wait_for("tr[data-user=bob] [data-action=disable]").await;
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -119,13 +139,6 @@ async fn the_admin_console_is_for_admins() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(bed.text(".notice").await.contains("bob disabled"));
-    let bob_now = reqwest::Client::new()
-        .get(bed.worker.url(routes::SESSION))
-        .header("Cookie", format!("__Host-session={bob_cookie}"))
-        .send()
-        .await
-        .expect("bob's session");
-    assert_eq!(bob_now.status().as_u16(), 401, "disabling bob ended his session");
 
     bed.wait_for("#search").await.send_keys("car").await.expect("type");
     bed.click("#user-search button[type=submit]").await;
