@@ -5,6 +5,8 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, Env};
 
+use shared::admin::{AuditLog, AuditQuery, AuditRow};
+
 use crate::flow::limits::LimitKey;
 use crate::flow::maintenance::{PrunePlan, Pruned};
 use crate::flow::store::{
@@ -40,6 +42,19 @@ fn text(value: &str) -> JsValue {
 
 fn text_or_null(value: Option<&str>) -> JsValue {
     value.map_or(JsValue::NULL, JsValue::from_str)
+}
+
+/// `?1`..`?6` of an `admin_events` insert: at, actor, action, target,
+/// detail, client.
+fn admin_event_values(event: &AdminEvent) -> Vec<JsValue> {
+    vec![
+        number(event.at),
+        text(&event.actor),
+        text(event.action),
+        text_or_null(event.target.as_deref()),
+        text_or_null(event.detail.as_deref()),
+        text_or_null(event.client_ip.as_deref()),
+    ]
 }
 
 #[allow(clippy::needless_pass_by_value, reason = "used as `map_err(failed)`")]
@@ -294,6 +309,44 @@ impl Store for D1Store {
         Ok((rows.results::<AdminSessionRecord>().map_err(failed)?, total))
     }
 
+    async fn list_audit(
+        &self,
+        query: &AuditQuery,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(Vec<AuditRow>, u32), StoreError> {
+        let (list, count) = match query.log {
+            AuditLog::SignIns => (LIST_SIGN_INS, COUNT_SIGN_INS),
+            AuditLog::Admin => (LIST_ADMIN_EVENTS, COUNT_ADMIN_EVENTS),
+        };
+        // JS numbers: times outside ±2^53 are no times anyway.
+        #[allow(clippy::cast_precision_loss, reason = "bounds of a search")]
+        let (from, to) = (
+            JsValue::from_f64(query.from.unwrap_or(0) as f64),
+            JsValue::from_f64(query.to.map_or(f64::MAX, |to| to as f64)),
+        );
+        let filter = vec![text(&query.user), text(&query.outcome), from, to];
+        let mut paged = filter.clone();
+        paged.extend([number(u64::from(limit)), number(u64::from(offset))]);
+        let [rows, count] = self.batch([(list, paged), (count, filter)]).await?;
+        let total = first_row::<Count>(&count)?.ok_or_else(no_count)?.count;
+        Ok((rows.results::<AuditRow>().map_err(failed)?, total))
+    }
+
+    async fn record_admin(&self, event: &AdminEvent) -> Result<(), StoreError> {
+        self.0
+            .prepare(
+                "INSERT INTO admin_events (at, actor, action, target, detail, client_ip) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .bind(&admin_event_values(event))
+            .map_err(failed)?
+            .run()
+            .await
+            .map_err(failed)?;
+        Ok(())
+    }
+
     async fn revoke_session_as_admin(
         &self,
         id_hash: &str,
@@ -308,17 +361,9 @@ impl Store for D1Store {
                 ),
                 (
                     "INSERT INTO admin_events (at, actor, action, target, detail, client_ip) \
-                     SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS \
-                     (SELECT 1 FROM sessions WHERE id_hash = ?7 AND revoked_at = ?1)",
-                    vec![
-                        number(event.at),
-                        text(&event.actor),
-                        text(event.action),
-                        text_or_null(event.target.as_deref()),
-                        text_or_null(event.detail.as_deref()),
-                        text_or_null(event.client_ip.as_deref()),
-                        text(id_hash),
-                    ],
+                     SELECT ?1, ?2, ?3, lower(trim(username)), ?5, ?6 FROM sessions \
+                     WHERE id_hash = ?7 AND revoked_at = ?1",
+                    admin_event_values(event).into_iter().chain([text(id_hash)]).collect(),
                 ),
             ])
             .await?;
@@ -347,15 +392,8 @@ impl Store for D1Store {
         // Revoking is a no-op unless the update disables or asks for it.
         let revoke = matches!(update, UserUpdate::Disabled(true) | UserUpdate::RevokeSessions);
         let revoke_until = if revoke { now.clone() } else { number(0) };
-        let recorded = vec![
-            now,
-            text(&event.actor),
-            text(event.action),
-            text_or_null(event.target.as_deref()),
-            text_or_null(event.detail.as_deref()),
-            text_or_null(event.client_ip.as_deref()),
-            user.clone(),
-        ];
+        let mut recorded = admin_event_values(event);
+        recorded.push(user.clone());
         let result = self
             .batch([
                 first,
@@ -408,6 +446,7 @@ impl Store for D1Store {
                 &[number(plan.states_before)],
             ),
             statement("DELETE FROM auth_events WHERE at < ?1", &[number(plan.audit_before)]),
+            statement("DELETE FROM admin_events WHERE at < ?1", &[number(plan.audit_before)]),
         ]
         .into_iter()
         .collect::<Result<Vec<_>, _>>()
@@ -420,10 +459,11 @@ impl Store for D1Store {
                 meta.and_then(|meta| meta.changes).map_or(0, |n| n as u64)
             })
             .collect();
-        let [summaries, counters, sessions, states, audit_events] = changes[..] else {
-            return Err(StoreError(format!("{} results for 5 statements", changes.len())));
+        let [summaries, counters, sessions, states, audit_events, admin_events] = changes[..]
+        else {
+            return Err(StoreError(format!("{} results for 6 statements", changes.len())));
         };
-        Ok(Pruned { sessions, states, counters, summaries, audit_events })
+        Ok(Pruned { sessions, states, counters, summaries, audit_events, admin_events })
     }
 }
 
@@ -440,6 +480,26 @@ const LIST_USERS: &str = "SELECT u.username, u.role, u.duo_policy, u.duo_usernam
     ORDER BY u.username_normalized LIMIT ?2 OFFSET ?3";
 const COUNT_USERS: &str = "SELECT count(*) AS count FROM users u WHERE ?1 = '' \
     OR instr(u.username_normalized, ?1) > 0 OR instr(lower(coalesce(u.duo_username, '')), ?1) > 0";
+/// A page of `auth_events`: `?1` a normalized username ('' for any), `?2`
+/// an outcome ('' for any), `?3`..`?4` the times (both included), `?5` the
+/// page size, `?6` the offset.
+const LIST_SIGN_INS: &str = "SELECT at, username AS \"user\", step AS event, outcome, reason, \
+    NULL AS target, duo_txid, client_ip, repeats FROM auth_events \
+    WHERE (?1 = '' OR username = ?1) AND (?2 = '' OR outcome = ?2) AND at BETWEEN ?3 AND ?4 \
+    ORDER BY at DESC, id DESC LIMIT ?5 OFFSET ?6";
+const COUNT_SIGN_INS: &str = "SELECT count(*) AS count FROM auth_events \
+    WHERE (?1 = '' OR username = ?1) AND (?2 = '' OR outcome = ?2) AND at BETWEEN ?3 AND ?4";
+/// A page of `admin_events`, as [`LIST_SIGN_INS`]: the user is the admin
+/// or the user acted on; every recorded action succeeded.
+const LIST_ADMIN_EVENTS: &str = "SELECT at, actor AS \"user\", action AS event, \
+    'success' AS outcome, coalesce(detail, '') AS reason, target, NULL AS duo_txid, client_ip, \
+    0 AS repeats FROM admin_events \
+    WHERE (?1 = '' OR lower(actor) = ?1 OR target = ?1) AND (?2 = '' OR ?2 = 'success') \
+      AND at BETWEEN ?3 AND ?4 \
+    ORDER BY at DESC, id DESC LIMIT ?5 OFFSET ?6";
+const COUNT_ADMIN_EVENTS: &str = "SELECT count(*) AS count FROM admin_events \
+    WHERE (?1 = '' OR lower(actor) = ?1 OR target = ?1) AND (?2 = '' OR ?2 = 'success') \
+      AND at BETWEEN ?3 AND ?4";
 /// Live sessions for the admin console: `?1` a lower-case search, `?2` now.
 const LIST_SESSIONS: &str = "SELECT id_hash, username, method, duo_context, client_ip, \
     created_at, expires_at FROM sessions \

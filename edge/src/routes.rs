@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use shared::admin::{SessionRevokeRequest, UserChangeRequest};
+use shared::admin::{AuditQuery, SessionRevokeRequest, UserChangeRequest};
 use shared::api::{InlineProgress, LoginResponse};
 use worker::{Env, Request, Response};
 
@@ -15,7 +15,6 @@ use crate::cookie::{
 use crate::d1::D1Store;
 use crate::duo_transport::{FetchTransport, LONG_POLL_TIMEOUT};
 use crate::error::EdgeError;
-use crate::flow::admin;
 use crate::flow::duo_callback::{CallbackQuery, SignedIn, duo_callback};
 use crate::flow::duo_start::{StartOutcome, StartRequest, duo_start};
 use crate::flow::health::HealthMemo;
@@ -25,6 +24,7 @@ use crate::flow::maintenance::PrunePlan;
 use crate::flow::session::{self, IssuedSession};
 use crate::flow::store::Store as _;
 use crate::flow::{Ctx, Random, Reason, Refusal, Step, audit::Trail, check_origin};
+use crate::flow::{admin, audit_log};
 use crate::password::WebCryptoVerifier;
 use crate::{request, respond};
 
@@ -202,6 +202,51 @@ pub async fn admin_revoke_session(mut req: Request, env: &Env) -> Result<Respons
     Ok(respond::empty(204)?)
 }
 
+/// `GET /api/admin/audit?log=&user=&outcome=&from=&to=&page=`.
+///
+/// # Errors
+/// `bad_request` for an unreadable search; `unauthenticated`,
+/// `forbidden`, or storage failures.
+pub async fn admin_audit(req: Request, env: &Env, query: &str) -> Result<Response, EdgeError> {
+    let search = audit_query(query)?;
+    let store = D1Store::from_env(env)?;
+    let cookie = request::cookie(&req, SESSION_COOKIE);
+    let list = audit_log::page(&store, cookie.as_deref(), &search, request::now())
+        .await
+        .map_err(|refusal| logged_as("admin", refusal))?;
+    Ok(respond::json(&list, 200)?)
+}
+
+/// `GET /api/admin/audit.csv?log=&user=&outcome=&from=&to=`: a download.
+///
+/// # Errors
+/// As [`admin_audit`].
+pub async fn admin_audit_csv(req: Request, env: &Env, query: &str) -> Result<Response, EdgeError> {
+    let search = audit_query(query)?;
+    let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
+    let cookie = request::cookie(&req, SESSION_COOKIE);
+    let export = audit_log::export(&store, cookie.as_deref(), &search, &ctx)
+        .await
+        .map_err(|refusal| logged_as("admin", refusal))?;
+    let mut response = Response::ok(export.csv)?;
+    let headers = response.headers_mut();
+    headers.set("Content-Type", "text/csv; charset=utf-8")?;
+    let disposition = format!("attachment; filename=\"{}\"", export.file_name);
+    headers.set("Content-Disposition", &disposition)?;
+    headers.set("X-Audit-Rows", &export.rows.to_string())?;
+    headers.set("X-Audit-Total", &export.total.to_string())?;
+    Ok(respond::harden(response)?)
+}
+
+fn audit_query(query: &str) -> Result<AuditQuery, EdgeError> {
+    let pairs: Vec<(String, String)> =
+        form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    AuditQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(|e| {
+        let said = format!("The search was not understood: {e}.");
+        logged_as("admin", Refusal::new(Reason::AdminBadValue).detail(e).message(&said)).into()
+    })
+}
+
 /// `q` and `page` of an admin list's query string.
 fn search_and_page(query: &str) -> (String, u32) {
     let (mut search, mut page) = (String::new(), 1);
@@ -354,12 +399,13 @@ pub async fn maintain(env: &Env) {
     match pruned.await {
         Ok(p) => worker::console_log!(
             "maintenance: deleted {} sessions, {} spent states, {} rate-limit counters \
-             ({} summarized in the audit log) and {} audit events",
+             ({} summarized in the audit log), {} audit events and {} admin events",
             p.sessions,
             p.states,
             p.counters,
             p.summaries,
-            p.audit_events
+            p.audit_events,
+            p.admin_events
         ),
         Err(problem) => worker::console_error!("maintenance failed: {problem}"),
     }

@@ -28,6 +28,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         }
         (Method::Get, admin::USERS) => answer(routes::admin_users(req, &env, query).await),
         (Method::Post, admin::USER_CHANGE) => answer(routes::admin_change_user(req, &env).await),
+        (Method::Get, admin::AUDIT) => answer(routes::admin_audit(req, &env, query).await),
+        (Method::Get, admin::AUDIT_CSV) => answer(routes::admin_audit_csv(req, &env, query).await),
         (Method::Get, admin::SESSIONS) => answer(routes::admin_sessions(req, &env, query).await),
         (Method::Post, admin::SESSION_REVOKE) => {
             answer(routes::admin_revoke_session(req, &env).await)

@@ -15,7 +15,15 @@ pub mod routes {
     pub const SESSIONS: &str = "/api/admin/sessions";
     /// `POST`: end one session ([`super::SessionRevokeRequest`]).
     pub const SESSION_REVOKE: &str = "/api/admin/sessions/revoke";
+    /// `GET ?`[`super::AuditQuery`]: a page of an audit log.
+    pub const AUDIT: &str = "/api/admin/audit";
+    /// `GET ?`[`super::AuditQuery`] (no `page`): every matching event, up
+    /// to [`super::CSV_MAX_ROWS`], as CSV.
+    pub const AUDIT_CSV: &str = "/api/admin/audit.csv";
 }
+
+/// The most rows one CSV export holds (newest first).
+pub const CSV_MAX_ROWS: u32 = 10_000;
 
 /// Users per page of [`UserList`].
 pub const PAGE_SIZE: u32 = 25;
@@ -133,6 +141,151 @@ pub struct SessionRevokeRequest {
     pub id: String,
 }
 
+/// Which audit log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditLog {
+    /// `auth_events`: every sign-in step (login, Duo, logout).
+    #[default]
+    SignIns,
+    /// `admin_events`: what admins changed.
+    Admin,
+}
+
+impl AuditLog {
+    /// The query string's name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::SignIns => "sign_ins",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+/// A search of an audit log, as a query string: `log`, `user` (a username,
+/// exactly; for the admin log the admin or the user acted on), `outcome`
+/// (`success`, `failure`, `rate_limited`, `error`), `from` and `to` (Unix
+/// seconds, both included) and `page` (from 1). Empty means any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Which log.
+    pub log: AuditLog,
+    /// Whose events (normalized username), or `""`.
+    pub user: String,
+    /// Which outcome, or `""`.
+    pub outcome: String,
+    /// From (Unix seconds).
+    pub from: Option<i64>,
+    /// To (Unix seconds).
+    pub to: Option<i64>,
+    /// The page, from 1.
+    pub page: u32,
+}
+
+/// The outcomes an audit search may ask for.
+pub const OUTCOMES: [&str; 4] = ["success", "failure", "rate_limited", "error"];
+
+impl AuditQuery {
+    /// Reads a query string's pairs (already percent-decoded). Unknown
+    /// names are ignored; an unreadable value is refused in words.
+    ///
+    /// # Errors
+    /// Which parameter is wrong.
+    pub fn from_pairs<'a, I>(pairs: I) -> Result<Self, &'static str>
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+    {
+        let mut query = Self { page: 1, ..Self::default() };
+        for (name, value) in pairs {
+            let value = value.trim();
+            match name {
+                "log" => {
+                    query.log = match value {
+                        "" | "sign_ins" => AuditLog::SignIns,
+                        "admin" => AuditLog::Admin,
+                        _ => return Err("log must be sign_ins or admin"),
+                    };
+                }
+                "user" => query.user = value.to_ascii_lowercase().chars().take(64).collect(),
+                "outcome" if value.is_empty() || OUTCOMES.contains(&value) => {
+                    value.clone_into(&mut query.outcome);
+                }
+                "outcome" => return Err("outcome must be success, failure, rate_limited or error"),
+                "from" | "to" if value.is_empty() => {}
+                "from" | "to" => {
+                    let at = value.parse().map_err(|_| "from and to are Unix seconds")?;
+                    if name == "from" { query.from = Some(at) } else { query.to = Some(at) }
+                }
+                "page" => query.page = value.parse().map_err(|_| "page is a number")?,
+                _ => {}
+            }
+        }
+        query.page = query.page.max(1);
+        Ok(query)
+    }
+
+    /// The pairs of the query string (without `page` when `with_page` is
+    /// false), for the console's requests and its CSV link.
+    pub fn to_pairs(&self, with_page: bool) -> Vec<(&'static str, String)> {
+        let mut pairs = vec![("log", self.log.as_str().to_owned())];
+        if !self.user.is_empty() {
+            pairs.push(("user", self.user.clone()));
+        }
+        if !self.outcome.is_empty() {
+            pairs.push(("outcome", self.outcome.clone()));
+        }
+        if let Some(from) = self.from {
+            pairs.push(("from", from.to_string()));
+        }
+        if let Some(to) = self.to {
+            pairs.push(("to", to.to_string()));
+        }
+        if with_page {
+            pairs.push(("page", self.page.to_string()));
+        }
+        pairs
+    }
+}
+
+/// One audit event. For the sign-in log, the columns of `auth_events`;
+/// for the admin log, `user` is the admin, `event` the action, `target`
+/// whom it changed, `reason` the change as JSON, and the outcome always
+/// `success` (refused actions change nothing and are only logged).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRow {
+    /// When (Unix seconds).
+    pub at: i64,
+    /// The username as submitted (it may name no user), or the admin.
+    pub user: String,
+    /// The step (`login`, `duo_start`, `duo_callback`, `logout`) or action.
+    pub event: String,
+    /// `success`, `failure`, `rate_limited` or `error`.
+    pub outcome: String,
+    /// A stable reason code, or the admin change as JSON.
+    pub reason: String,
+    /// Whom an admin action changed.
+    pub target: Option<String>,
+    /// Duo's transaction id.
+    pub duo_txid: Option<String>,
+    /// The client's address.
+    pub client_ip: Option<String>,
+    /// How many more refusals this row stands for (a rate-limit summary).
+    pub repeats: u32,
+}
+
+/// Body of `GET /api/admin/audit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditList {
+    /// This page's events, newest first.
+    pub rows: Vec<AuditRow>,
+    /// Events matching, in all.
+    pub total: u32,
+    /// This page, from 1.
+    pub page: u32,
+    /// Events per page.
+    pub page_size: u32,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +307,42 @@ mod tests {
         }
         let extra = r#"{"username":"a","change":"revoke_sessions","admin":true}"#;
         assert!(serde_json::from_str::<UserChangeRequest>(extra).is_err());
+    }
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn an_audit_query_reads_back_what_it_writes() {
+        let query = AuditQuery {
+            log: AuditLog::Admin,
+            user: "bob".into(),
+            outcome: "failure".into(),
+            from: Some(1_700_000_000),
+            to: Some(1_700_086_399),
+            page: 3,
+        };
+        let pairs = query.to_pairs(true);
+        let read = AuditQuery::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())));
+        assert_eq!(read, Ok(query.clone()));
+        let without_page = query.to_pairs(false);
+        assert!(without_page.iter().all(|(k, _)| *k != "page"));
+        let defaults = AuditQuery::from_pairs([("page", "0"), ("user", "  Bob ")]).unwrap();
+        assert_eq!(
+            (defaults.log, defaults.page, defaults.user.as_str()),
+            (AuditLog::SignIns, 1, "bob")
+        );
+    }
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn an_audit_query_refuses_what_it_cannot_read() {
+        for pairs in [
+            [("log", "everything")],
+            [("outcome", "maybe")],
+            [("from", "yesterday")],
+            [("to", "1e9")],
+            [("page", "-1")],
+        ] {
+            assert!(AuditQuery::from_pairs(pairs).is_err(), "{pairs:?}");
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! The admin console (`/admin/`, its own wasm): for sessions whose account
 //! has the `admin` role. The Worker checks the role on every request; this
 //! page only decides what to show. The users page: search, paging, and each
-//! user's second factor, role, enabled state and sessions.
+//! user's second factor, role, enabled state and sessions; the sessions
+//! page; the audit-log page (`audit`).
 
 use gloo_net::http::Request;
 use leptos::html;
@@ -15,6 +16,8 @@ use shared::api::{Role, SessionInfo};
 use shared::{ErrorBody, ErrorCode};
 
 use crate::components::{ProblemBox, local_time};
+
+mod audit;
 use crate::messages::Problem;
 
 /// Mounts the console on `<body>`. Called once by the `admin` binary.
@@ -85,6 +88,7 @@ pub fn AdminApp() -> impl IntoView {
 enum Tab {
     Users,
     Sessions,
+    Audit,
 }
 
 /// The tabs and the page under them.
@@ -110,11 +114,14 @@ fn Console(
                     on:click=move |_| switch(Tab::Users)>"Users"</button>
                 <button type="button" id="tab-sessions" aria-current=move || (tab.get() == Tab::Sessions).then_some("page")
                     on:click=move |_| switch(Tab::Sessions)>"Sessions"</button>
+                <button type="button" id="tab-audit" aria-current=move || (tab.get() == Tab::Audit).then_some("page")
+                    on:click=move |_| switch(Tab::Audit)>"Audit log"</button>
             </nav>
             <ProblemBox problem />
             {move || match tab.get() {
                 Tab::Users => view! { <UsersPage admin=admin.clone() set_problem /> }.into_any(),
                 Tab::Sessions => view! { <SessionsPage set_problem /> }.into_any(),
+                Tab::Audit => view! { <audit::AuditPage set_problem /> }.into_any(),
             }}
         </section>
     }

@@ -7,6 +7,7 @@
 //! | `spent_states` | spent more than [`STATE_KEEP_SECONDS`] ago | the login ticket bound to a state lives at most `LOGIN_MAX_SECONDS` (600 s): a replay that late is refused at the ticket |
 //! | `login_attempts` | windows that ended a minute or more ago | limits count only the current window; each counter over its limit by more than one is first summarized in one audit row |
 //! | `auth_events` | older than `AUDIT_RETENTION_DAYS` | the migration's trigger refuses anything younger than 30 days |
+//! | `admin_events` | older than `AUDIT_RETENTION_DAYS` | the same (migration 0004) |
 //!
 //! A client already over a rate limit gets one audit row for its first
 //! refusal in a window ([`super::limits`]); the summary row then says how
@@ -57,7 +58,7 @@ pub struct PrunePlan {
     /// Rate-limit windows that started before this (all ended at least
     /// [`WINDOW_KEEP_SECONDS`] ago).
     pub windows_before: u64,
-    /// Audit events recorded before this.
+    /// Audit and admin events recorded before this.
     pub audit_before: u64,
     /// The limits, to summarize the counters over them.
     pub limits: CounterLimits,
@@ -100,4 +101,6 @@ pub struct Pruned {
     pub summaries: u64,
     /// Audit events past retention.
     pub audit_events: u64,
+    /// Admin events past retention.
+    pub admin_events: u64,
 }

@@ -29,6 +29,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod audit_log;
 pub mod duo_callback;
 pub mod duo_start;
 pub mod health;

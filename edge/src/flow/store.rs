@@ -3,6 +3,8 @@
 //! over D1 (`crate::d1::D1Store`, `migrations/`); tests over memory
 //! (`flow::testing::MemoryStore`). No `Send` bound (wasm).
 
+use shared::admin::{AuditQuery, AuditRow};
+
 use super::audit::{Outcome, Step};
 use super::limits::LimitKey;
 use super::maintenance::{PrunePlan, Pruned};
@@ -276,13 +278,27 @@ pub trait Store {
     ) -> Result<(Vec<AdminSessionRecord>, u32), StoreError>;
 
     /// Revokes the live session stored under `id_hash` and records
-    /// `event`, atomically; `false` (nothing written) when there was no
-    /// live session.
+    /// `event` with the session's user (normalized) as its target,
+    /// atomically; `false` (nothing written) when there was no live
+    /// session.
     async fn revoke_session_as_admin(
         &self,
         id_hash: &str,
         event: &AdminEvent,
     ) -> Result<bool, StoreError>;
+
+    /// A page of an audit log (`query.log`), newest first, `limit` from
+    /// `offset`, and how many events match in all, in one round trip.
+    async fn list_audit(
+        &self,
+        query: &AuditQuery,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(Vec<AuditRow>, u32), StoreError>;
+
+    /// Appends one admin action that changes no row (an export, a setting
+    /// is written with its own event).
+    async fn record_admin(&self, event: &AdminEvent) -> Result<(), StoreError>;
 
     /// Applies `update` to the user whose normalized name is `normalized`
     /// and records `event`, atomically: both or neither.

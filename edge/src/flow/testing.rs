@@ -19,6 +19,7 @@ use credentials::PasswordHash;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha512;
+use shared::admin::{AuditLog, AuditQuery, AuditRow};
 use shared::duo::{HttpRequest, HttpResponse, Transport, TransportError, TransportErrorKind};
 use zeroize::Zeroizing;
 
@@ -357,6 +358,76 @@ impl Store for MemoryStore {
         Ok((rows, total))
     }
 
+    async fn list_audit(
+        &self,
+        query: &AuditQuery,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(Vec<AuditRow>, u32), StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let within = |at: u64| {
+            let at = i64::try_from(at).unwrap_or(i64::MAX);
+            query.from.is_none_or(|from| at >= from) && query.to.is_none_or(|to| at <= to)
+        };
+        let mut rows: Vec<AuditRow> = match query.log {
+            AuditLog::SignIns => self
+                .events
+                .borrow()
+                .iter()
+                .filter(|e| query.user.is_empty() || e.username == query.user)
+                .filter(|e| query.outcome.is_empty() || e.outcome.as_str() == query.outcome)
+                .filter(|e| within(e.at))
+                .map(|e| AuditRow {
+                    at: i64::try_from(e.at).unwrap_or(i64::MAX),
+                    user: e.username.clone(),
+                    event: e.step.as_str().to_owned(),
+                    outcome: e.outcome.as_str().to_owned(),
+                    reason: e.reason.to_owned(),
+                    target: None,
+                    duo_txid: e.duo_txid.clone(),
+                    client_ip: e.client_ip.clone(),
+                    repeats: e.repeats,
+                })
+                .collect(),
+            AuditLog::Admin => self
+                .admin_events
+                .borrow()
+                .iter()
+                .filter(|e| {
+                    query.user.is_empty()
+                        || e.actor.to_ascii_lowercase() == query.user
+                        || e.target.as_deref() == Some(query.user.as_str())
+                })
+                .filter(|_| query.outcome.is_empty() || query.outcome == "success")
+                .filter(|e| within(e.at))
+                .map(|e| AuditRow {
+                    at: i64::try_from(e.at).unwrap_or(i64::MAX),
+                    user: e.actor.clone(),
+                    event: e.action.to_owned(),
+                    outcome: "success".to_owned(),
+                    reason: e.detail.clone().unwrap_or_default(),
+                    target: e.target.clone(),
+                    duo_txid: None,
+                    client_ip: e.client_ip.clone(),
+                    repeats: 0,
+                })
+                .collect(),
+        };
+        // Newest first; among equal times, the later insert first (as `id DESC`).
+        rows.reverse();
+        rows.sort_by_key(|row| std::cmp::Reverse(row.at));
+        let total = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+        Ok((rows.into_iter().skip(offset as usize).take(limit as usize).collect(), total))
+    }
+
+    async fn record_admin(&self, event: &AdminEvent) -> Result<(), StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        self.admin_events.borrow_mut().push(event.clone());
+        Ok(())
+    }
+
     async fn revoke_session_as_admin(
         &self,
         id_hash: &str,
@@ -370,7 +441,8 @@ impl Store for MemoryStore {
             return Ok(false);
         }
         row.revoked_at = Some(event.at);
-        self.admin_events.borrow_mut().push(event.clone());
+        let target = row.session.username.trim().to_ascii_lowercase();
+        self.admin_events.borrow_mut().push(AdminEvent { target: Some(target), ..event.clone() });
         Ok(true)
     }
 
@@ -456,6 +528,11 @@ impl Store for MemoryStore {
         events.retain(|event| event.at >= plan.audit_before);
         pruned.audit_events = (before - events.len()) as u64;
         events.extend(summaries);
+
+        let mut admin_events = self.admin_events.borrow_mut();
+        let before = admin_events.len();
+        admin_events.retain(|event| event.at >= plan.audit_before);
+        pruned.admin_events = (before - admin_events.len()) as u64;
         Ok(pruned)
     }
 }

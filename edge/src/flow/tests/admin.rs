@@ -228,6 +228,7 @@ fn live_sessions_are_listed_and_one_can_be_ended() {
     );
     let event = store.admin_events.borrow().last().cloned().expect("audited");
     assert_eq!((event.actor.as_str(), event.action), ("root", "revoke_session"));
+    assert_eq!(event.target.as_deref(), Some("alice"), "whose session it was");
     let alice_only = session_of(&store, "alice", 9);
     assert_eq!(reason(block_on(sessions(&store, Some(&alice_only), "", 1, NOW))), Reason::NotAdmin);
 }

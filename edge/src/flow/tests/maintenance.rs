@@ -104,11 +104,30 @@ fn sessions_states_and_old_audit_events_are_deleted_past_their_time() {
         wrong_password(&store, "192.0.2.1", at);
     }
 
+    for (at, target) in [(NOW - year - 1, "old"), (NOW - year + 1, "recent")] {
+        store.admin_events.borrow_mut().push(crate::flow::store::AdminEvent {
+            at,
+            actor: "admin".to_owned(),
+            action: "disable",
+            target: Some(target.to_owned()),
+            detail: None,
+            client_ip: None,
+        });
+    }
+
     let pruned = block_on(store.prune(&plan)).unwrap();
-    assert_eq!(
-        pruned,
-        Pruned { sessions: 2, states: 1, counters: 3, summaries: 0, audit_events: 1 }
-    );
+    let expected = Pruned {
+        sessions: 2,
+        states: 1,
+        counters: 3,
+        summaries: 0,
+        audit_events: 1,
+        admin_events: 1,
+    };
+    assert_eq!(pruned, expected);
+    let admin_kept: Vec<_> =
+        store.admin_events.borrow().iter().filter_map(|e| e.target.clone()).collect();
+    assert_eq!(admin_kept, ["recent"]);
     let mut kept: Vec<char> =
         store.sessions.borrow().keys().filter_map(|id| id.chars().next()).collect();
     kept.sort_unstable();

@@ -4,6 +4,7 @@
 
 mod admin;
 mod audit;
+mod audit_log;
 mod duo_callback;
 mod duo_start;
 mod inline;

@@ -4,7 +4,8 @@
 //!
 //! | test | contract clause |
 //! |---|---|
-//! | `only_admins_list_and_change_users` | no session 401; a `user` session 403 `forbidden` on every admin route; the demo admins (`admin`, `dana`) listed with their roles; search and paging; disable (the user's sessions end), set policy, demote, each with an `admin_events` row naming the admin, the action, the user and the client; one's own role or enabled state `forbidden`; no `Origin` `forbidden_origin`; an unknown user `bad_request`; the session JSON carries the role |
+//! | `only_admins_list_and_change_users` | no session 401; a `user` session 403 `forbidden` on every admin route (users, change, sessions, audit, CSV); the demo admins (`admin`, `dana`) listed with their roles; search and paging; disable (the user's sessions end), set policy, demote, each with an `admin_events` row naming the admin, the action, the user and the client; one's own role or enabled state `forbidden`; no `Origin` `forbidden_origin`; an unknown user `bad_request`; the session JSON carries the role |
+//! | `the_audit_log_shows_and_exports_it` (part of the first) | the admin log by user, the sign-in log by user and outcome, an unreadable search `bad_request`, the CSV export (headers, columns, rows) recorded as `export_audit` |
 //! | `the_database_keeps_an_enabled_admin` | a statement from outside that would disable the last enabled admin is refused by migration 0004's trigger |
 
 use e2e::{Wrangler, cookie_value, default_vars, set_cookie};
@@ -52,6 +53,19 @@ impl Bed {
         }
         let response = request.send().await.expect("list");
         (response.status(), response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `GET path` with a session: the status and the body's text.
+    async fn get(&self, cookie: &str, path: &str) -> (StatusCode, String) {
+        let response = self
+            .http
+            .get(self.worker.url(path))
+            .header("Cookie", format!("{SESSION_COOKIE}={cookie}"))
+            .header("CF-Connecting-IP", "203.0.113.9")
+            .send()
+            .await
+            .expect("GET");
+        (response.status(), response.text().await.unwrap_or_default())
     }
 
     async fn change(&self, cookie: &str, body: Value, origin: Option<&str>) -> (StatusCode, Value) {
@@ -123,6 +137,11 @@ async fn only_admins_list_and_change_users() {
         .change(&bob, json!({"username": "carol", "change": {"disabled": true}}), Some(APP_ORIGIN))
         .await;
     assert_eq!((status.as_u16(), body["code"].as_str()), (403, Some("forbidden")));
+    for path in [admin::SESSIONS, admin::AUDIT, admin::AUDIT_CSV] {
+        let (status, body) = bed.get(&bob, path).await;
+        assert_eq!(status, 403, "{path}: {body}");
+        assert!(body.contains(r#""code":"forbidden""#), "{path}: {body}");
+    }
 
     let (status, list) = bed.list(Some(&admin), "").await;
     assert_eq!(status, 200, "{list}");
@@ -181,13 +200,14 @@ async fn only_admins_list_and_change_users() {
         })
         .collect();
     let expected = [
-        ("revoke_session", ""),
+        ("revoke_session", "bob"),
         ("disable", "bob"),
         ("set_duo_policy", "bob"),
         ("set_role", "dana"),
     ]
     .map(|(a, t)| ("admin".to_owned(), a.to_owned(), t.to_owned(), "203.0.113.9".to_owned()));
     assert_eq!(seen, expected);
+    the_audit_log_shows_and_exports_it(&bed, &admin).await;
 
     // Refusals.
     let (status, body) = bed
@@ -211,6 +231,65 @@ async fn only_admins_list_and_change_users() {
         .await;
     assert_eq!((status.as_u16(), body["code"].as_str()), (400, Some("bad_request")));
     bed.worker.assert_clean_log(&[]);
+}
+
+/// The console's audit log: the admin log as recorded above, the sign-in
+/// log filtered, an unreadable search refused, and a CSV export that is
+/// itself recorded.
+async fn the_audit_log_shows_and_exports_it(bed: &Bed, admin: &str) {
+    let (status, body) = bed.get(admin, &format!("{}?log=admin&user=bob", admin::AUDIT)).await;
+    assert_eq!(status, 200, "{body}");
+    let list: Value = serde_json::from_str(&body).expect("JSON");
+    let actions: Vec<&str> =
+        list["rows"].as_array().expect("rows").iter().filter_map(|r| r["event"].as_str()).collect();
+    assert_eq!(
+        actions,
+        ["set_duo_policy", "disable", "revoke_session"],
+        "what was done to bob, newest first"
+    );
+    assert_eq!(list["rows"][0]["user"], json!("admin"));
+
+    let (_, body) = bed.get(admin, &format!("{}?user=bob&outcome=success", admin::AUDIT)).await;
+    let list: Value = serde_json::from_str(&body).expect("JSON");
+    let rows = list["rows"].as_array().expect("rows");
+    assert!(!rows.is_empty(), "bob signed in: {body}");
+    assert!(rows.iter().all(|r| r["user"] == json!("bob") && r["outcome"] == json!("success")));
+    let (status, body) = bed.get(admin, &format!("{}?outcome=maybe", admin::AUDIT)).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("outcome must be"), "{body}");
+
+    let response = bed
+        .http
+        .get(format!("{}?log=sign_ins&user=bob", bed.worker.url(admin::AUDIT_CSV)))
+        .header("Cookie", format!("{SESSION_COOKIE}={admin}"))
+        .send()
+        .await
+        .expect("CSV");
+    assert_eq!(response.status(), 200);
+    let header = |name: &str| {
+        response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+    };
+    assert_eq!(header("content-type"), "text/csv; charset=utf-8");
+    assert_eq!(header("content-disposition"), r#"attachment; filename="audit-sign_ins.csv""#);
+    assert_eq!(header("cache-control"), "no-store");
+    let csv = response.text().await.expect("text");
+    let mut lines = csv.split("\r\n");
+    assert_eq!(
+        lines.next(),
+        Some("time_utc,username,step,outcome,reason,duo_txid,client_ip,repeats")
+    );
+    let data: Vec<&str> = lines.filter(|l| !l.is_empty()).collect();
+    let (_, body) = bed.get(admin, &format!("{}?user=bob", admin::AUDIT)).await;
+    let all_of_bob: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(Some(data.len() as u64), all_of_bob["total"].as_u64(), "every row of the search");
+    assert!(data.iter().all(|l| l.split(',').nth(1) == Some("bob")), "{csv}");
+    assert!(data.iter().any(|l| l.contains(",login,success,")), "{csv}");
+    let export = bed
+        .worker
+        .query("SELECT actor, detail FROM admin_events WHERE action = 'export_audit'")
+        .await
+        .expect("the export's record");
+    assert_eq!(export, [json!({"actor": "admin", "detail": r#"{"log":"sign_ins","user":"bob"}"#})]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -4,7 +4,7 @@
 //! | step | what it checks |
 //! |---|---|
 //! | a visitor | `/admin/` without a session says to sign in with an admin account |
-//! | an admin | `admin` signs in; the account page links to the console; the users table lists the demo users with their roles; the admin's own row offers no way to disable or demote themselves; the sessions tab lists the live sessions and "End" on bob's ends it; "Disable" on bob: the row says disabled and the notice says so; search finds carol; screenshots |
+//! | an admin | `admin` signs in; the account page links to the console; the users table lists the demo users with their roles; the admin's own row offers no way to disable or demote themselves; the sessions tab lists the live sessions and "End" on bob's ends it; "Disable" on bob: the row says disabled and the notice says so; search finds carol; the audit tab's admin log searched for bob shows his disabling and his ended session, newest first, and the CSV link carries the search; screenshots |
 //! | a user | bob (password only here) opens `/admin/`: told it is for administrators |
 
 use std::time::Duration;
@@ -56,6 +56,20 @@ impl Bed {
             .expect("type");
         self.click("#login-form button[type=submit]").await;
         self.wait_for("#account-title").await;
+    }
+
+    /// Waits until `css` matches `n` elements.
+    async fn wait_count(&self, css: &str, n: usize) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let found =
+                self.browser.client.find_all(Locator::Css(css)).await.map_or(0, |e| e.len());
+            if found == n {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{css}: {found} found, not {n}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     async fn keep_screen(&self, name: &str) {
@@ -148,6 +162,28 @@ async fn the_admin_console_is_for_admins() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     bed.wait_for("tr[data-user=carol]").await;
+    audit_log(&bed).await;
     bed.worker.assert_clean_log(&[]);
     bed.browser.close().await;
+}
+
+/// The audit tab: the admin log searched for bob shows what the console
+/// just did to him, newest first; the CSV link carries the search.
+async fn audit_log(bed: &Bed) {
+    bed.click("#tab-audit").await;
+    bed.wait_for("table.audit tbody tr").await;
+    let caption = bed.text("table.audit caption").await;
+    assert!(caption.ends_with(" events"), "{caption}");
+    bed.wait_for("#audit-log").await.select_by_value("admin").await.expect("the admin log");
+    bed.wait_for("#audit-user").await.send_keys("bob").await.expect("type");
+    bed.click("#audit-search button[type=submit]").await;
+    bed.wait_count("table.audit tbody tr", 2).await; // revoke_session, disable
+    let first = bed.text("table.audit tbody tr:first-child").await;
+    assert!(first.contains("disable") && first.contains("admin"), "{first}");
+    let second = bed.text("table.audit tbody tr:nth-child(2)").await;
+    assert!(second.contains("revoke session"), "{second}");
+    let href =
+        bed.wait_for("#audit-csv").await.attr("href").await.expect("href").unwrap_or_default();
+    assert_eq!(href, "/api/admin/audit.csv?log=admin&user=bob");
+    bed.keep_screen("admin-audit").await;
 }

@@ -58,6 +58,9 @@ async fn the_cron_trigger_prunes_and_summarizes() {
          INSERT INTO auth_events (at, username, step, outcome, reason) VALUES \
            ({year_ago}, 'old-event', 'login', 'failure', 'bad_password'), \
            ({month_ago}, 'recent-event', 'login', 'failure', 'bad_password'); \
+         INSERT INTO admin_events (at, actor, action, target) VALUES \
+           ({year_ago}, 'admin', 'disable', 'old-target'), \
+           ({month_ago}, 'admin', 'disable', 'recent-target'); \
          INSERT INTO login_attempts (limit_key, window_start, count, updated_at) VALUES \
            ('uc:mallory|203.0.113.66', {old_window}, 47, {old_window}), \
            ('c:203.0.113.67', {old_window}, 3, {old_window});",
@@ -96,7 +99,7 @@ async fn the_cron_trigger_prunes_and_summarizes() {
     assert!(
         worker.log().contains(
             "maintenance: deleted 1 sessions, 1 spent states, 2 rate-limit counters \
-             (1 summarized in the audit log) and 1 audit events"
+             (1 summarized in the audit log), 1 audit events and 1 admin events"
         ),
         "{}",
         worker.log_path().display()
@@ -109,6 +112,8 @@ async fn the_cron_trigger_prunes_and_summarizes() {
     let kept =
         "SELECT count(*) AS n FROM auth_events WHERE username IN ('old-event', 'recent-event')";
     assert_eq!(count(&worker, kept).await, 1, "the month-old event stays");
+    let admin_kept = rows(&worker, "SELECT target FROM admin_events ORDER BY at").await;
+    assert_eq!(admin_kept, [serde_json::json!({ "target": "recent-target" })]);
     let summary = rows(
         &worker,
         "SELECT username, step, outcome, reason, client_ip, repeats FROM auth_events \

@@ -1,0 +1,191 @@
+//! The audit-log page: the sign-in log (`auth_events`) or the admin log
+//! (`admin_events`), filtered by user, outcome and dates, paged, and
+//! downloadable as CSV (the Worker records each download).
+
+use gloo_net::http::Request;
+use leptos::html;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::admin::{AuditList, AuditLog, AuditQuery, AuditRow, CSV_MAX_ROWS, OUTCOMES, routes};
+
+use super::problem_of;
+use crate::components::local_time;
+use crate::messages::Problem;
+
+/// `GET /api/admin/audit`.
+async fn fetch_audit(query: &AuditQuery) -> Result<AuditList, Problem> {
+    let pairs = query.to_pairs(true);
+    let request = Request::get(routes::AUDIT).query(pairs.iter().map(|(k, v)| (*k, v.as_str())));
+    let response = request.send().await.map_err(|_| Problem::network())?;
+    if response.ok() {
+        return response.json().await.map_err(|_| Problem::unexpected());
+    }
+    Err(problem_of(response).await)
+}
+
+/// The CSV link of a search (every page).
+fn csv_href(query: &AuditQuery) -> String {
+    let pairs: Vec<String> = query
+        .to_pairs(false)
+        .into_iter()
+        .map(|(k, v)| format!("{k}={}", String::from(js_sys::encode_uri_component(&v))))
+        .collect();
+    format!("{}?{}", routes::AUDIT_CSV, pairs.join("&"))
+}
+
+/// Unix seconds of a local date (`YYYY-MM-DD`) at `time` (`HH:MM:SS`).
+fn local_date(date: &str, time: &str) -> Option<i64> {
+    if date.is_empty() {
+        return None;
+    }
+    let millis = js_sys::Date::new(&format!("{date}T{time}").into()).get_time();
+    #[allow(clippy::cast_possible_truncation, reason = "a date's seconds fit an i64")]
+    (!millis.is_nan()).then(|| (millis / 1000.0).floor() as i64)
+}
+
+/// The search form: a query on submit.
+#[component]
+fn AuditFilters(
+    search: Callback<AuditQuery>,
+    set_problem: WriteSignal<Option<Problem>>,
+    csv: Signal<String>,
+) -> impl IntoView {
+    let (log, user, outcome, from, to) = (
+        NodeRef::<html::Select>::new(),
+        NodeRef::<html::Input>::new(),
+        NodeRef::<html::Select>::new(),
+        NodeRef::<html::Input>::new(),
+        NodeRef::<html::Input>::new(),
+    );
+    let on_search = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        set_problem.set(None);
+        let value =
+            |input: NodeRef<html::Input>| input.get().map(|el| el.value()).unwrap_or_default();
+        let chosen =
+            |select: NodeRef<html::Select>| select.get().map(|el| el.value()).unwrap_or_default();
+        let day = |input, time| {
+            local_date(&value(input), time).map(|t| t.to_string()).unwrap_or_default()
+        };
+        let pairs = [
+            ("log", chosen(log)),
+            ("user", value(user)),
+            ("outcome", chosen(outcome)),
+            ("from", day(from, "00:00:00")),
+            ("to", day(to, "23:59:59")),
+        ];
+        match AuditQuery::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str()))) {
+            Ok(asked) => search.run(asked),
+            Err(_) => set_problem.set(Some(Problem::unexpected())),
+        }
+    };
+    view! {
+        <form id="audit-search" class="search filters" role="search" on:submit=on_search>
+            <label>"Log"
+                <select id="audit-log" node_ref=log>
+                    <option value="sign_ins">"Sign-ins"</option>
+                    <option value="admin">"Admin actions"</option>
+                </select></label>
+            <label>"User" <input id="audit-user" type="search" node_ref=user placeholder="username" /></label>
+            <label>"Outcome"
+                <select id="audit-outcome" node_ref=outcome>
+                    <option value="">"any"</option>
+                    {OUTCOMES.iter().map(|o| view! { <option value=*o>{o.replace('_', " ")}</option> }).collect_view()}
+                </select></label>
+            <label>"From" <input id="audit-from" type="date" node_ref=from /></label>
+            <label>"To" <input id="audit-to" type="date" node_ref=to /></label>
+            <button type="submit" class="secondary">"Search"</button>
+            <a class="button secondary small" id="audit-csv" download="" href=move || csv.get()>"Download CSV"</a>
+        </form>
+    }
+}
+
+/// The page.
+#[component]
+pub(super) fn AuditPage(set_problem: WriteSignal<Option<Problem>>) -> impl IntoView {
+    let (query, set_query) = signal(AuditQuery { page: 1, ..AuditQuery::default() });
+    let (list, set_list) = signal(None::<AuditList>);
+    let load = move || {
+        let asked = query.get_untracked();
+        spawn_local(async move {
+            match fetch_audit(&asked).await {
+                Ok(rows) => set_list.set(Some(rows)),
+                Err(p) => set_problem.set(Some(p)),
+            }
+        });
+    };
+    load();
+    let search = Callback::new(move |asked: AuditQuery| {
+        set_query.set(asked);
+        load();
+    });
+    let csv = Signal::derive(move || csv_href(&query.get()));
+    let turn = move |by: i32| {
+        set_query.update(|q| q.page = q.page.saturating_add_signed(by).max(1));
+        load();
+    };
+    let pages = move || list.get().map_or(1, |l| l.total.div_ceil(l.page_size).max(1));
+    // (Comparisons stay out of `view!`, whose parser reads `<` and `>` as tags.)
+    let first_page = move || query.get().page <= 1;
+    let last_page = move || query.get().page >= pages();
+    let admin_log = move || query.get().log == AuditLog::Admin;
+    let caption = move || {
+        list.get().map(|l| {
+            if l.total > CSV_MAX_ROWS {
+                format!("{} events (a download holds the newest {CSV_MAX_ROWS})", l.total)
+            } else {
+                format!("{} events", l.total)
+            }
+        })
+    };
+    view! {
+        <AuditFilters search set_problem csv />
+        <div class="table-wrap">
+            <table class="users audit">
+                <caption class="muted">{caption}</caption>
+                <thead><tr>
+                    <th scope="col">"Time"</th>
+                    <th scope="col">{move || if admin_log() { "Admin" } else { "User" }}</th>
+                    <th scope="col">{move || if admin_log() { "Action" } else { "Step" }}</th>
+                    <th scope="col">{move || if admin_log() { "User changed" } else { "Outcome" }}</th>
+                    <th scope="col">{move || if admin_log() { "Change" } else { "Reason" }}</th>
+                    <th scope="col">"Client"</th>
+                </tr></thead>
+                <tbody>
+                    {move || list.get().map(|l| {
+                        let admin = admin_log();
+                        l.rows.into_iter().map(|row| view! { <AuditLine row admin /> }).collect_view()
+                    })}
+                </tbody>
+            </table>
+        </div>
+        <nav class="pager" aria-label="Pages">
+            <button type="button" class="secondary" id="audit-previous" disabled=first_page on:click=move |_| turn(-1)>"Previous"</button>
+            <span>{move || format!("Page {} of {}", query.get().page, pages())}</span>
+            <button type="button" class="secondary" id="audit-next" disabled=last_page on:click=move |_| turn(1)>"Next"</button>
+        </nav>
+    }
+}
+
+#[component]
+fn AuditLine(row: AuditRow, admin: bool) -> impl IntoView {
+    let third = if admin {
+        row.target.clone().unwrap_or_else(|| "—".into())
+    } else {
+        row.outcome.replace('_', " ")
+    };
+    let mut fourth = row.reason.clone();
+    if row.repeats > 0 {
+        fourth = format!("{fourth} (and {} more refused)", row.repeats);
+    }
+    view! {
+        <tr data-outcome=row.outcome.clone()>
+            <td>{local_time(row.at)}</td>
+            <th scope="row">{row.user.clone()}</th>
+            <td>{row.event.replace('_', " ")}</td>
+            <td>{third}</td>
+            <td class="reason">{fourth}</td>
+            <td>{row.client_ip.clone().unwrap_or_else(|| "—".into())}</td>
+        </tr>
+    }
+}
