@@ -10,8 +10,8 @@ use shared::admin::{AuditLog, AuditQuery, AuditRow};
 use crate::flow::limits::LimitKey;
 use crate::flow::maintenance::{PrunePlan, Pruned};
 use crate::flow::store::{
-    AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome, NewSession,
-    SessionRecord, Store, StoreError, UserRecord, UserUpdate,
+    AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome, EnforceSetting,
+    NewSession, SessionRecord, Store, StoreError, UserRecord, UserUpdate,
 };
 
 /// Binding name of the D1 database (`[[d1_databases]]` in `wrangler.toml`).
@@ -73,7 +73,8 @@ struct Username {
 }
 
 const SELECT_USER: &str = "SELECT username, password_hash, duo_policy, disabled, duo_username, \
-    role FROM users WHERE username_normalized = ?1";
+    role, coalesce((SELECT value = 'off' FROM settings WHERE name = 'enforce_duo'), 0) AS duo_off \
+    FROM users WHERE username_normalized = ?1";
 
 const HIT: &str = "INSERT INTO login_attempts (limit_key, window_start, count, updated_at) \
     VALUES (?1, ?2, 1, ?3) ON CONFLICT (limit_key, window_start) \
@@ -334,16 +335,30 @@ impl Store for D1Store {
     }
 
     async fn record_admin(&self, event: &AdminEvent) -> Result<(), StoreError> {
-        self.0
-            .prepare(
-                "INSERT INTO admin_events (at, actor, action, target, detail, client_ip) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .bind(&admin_event_values(event))
-            .map_err(failed)?
-            .run()
-            .await
-            .map_err(failed)?;
+        self.run(INSERT_ADMIN_EVENT, &admin_event_values(event)).await
+    }
+
+    async fn enforce_setting(&self) -> Result<Option<EnforceSetting>, StoreError> {
+        self.first(
+            "SELECT value, updated_at, updated_by FROM settings WHERE name = 'enforce_duo'",
+            &[],
+        )
+        .await
+    }
+
+    async fn set_enforce(&self, on: bool, event: &AdminEvent) -> Result<(), StoreError> {
+        let value = text(if on { "on" } else { "off" });
+        self.batch([
+            (
+                "INSERT INTO settings (name, value, updated_at, updated_by) \
+                 VALUES ('enforce_duo', ?1, ?2, ?3) ON CONFLICT (name) DO UPDATE SET \
+                 value = excluded.value, updated_at = excluded.updated_at, \
+                 updated_by = excluded.updated_by",
+                vec![value, number(event.at), text(&event.actor)],
+            ),
+            (INSERT_ADMIN_EVENT, admin_event_values(event)),
+        ])
+        .await?;
         Ok(())
     }
 
@@ -521,6 +536,9 @@ const SELECT_USERNAME: &str = "SELECT username FROM users WHERE username_normali
 /// Revokes the user's live sessions when `?2` is a time (0: nothing).
 const REVOKE_USER_SESSIONS_IF: &str = "UPDATE sessions SET revoked_at = ?2 \
     WHERE ?2 > 0 AND revoked_at IS NULL AND lower(trim(username)) = ?1";
+/// An admin event ([`admin_event_values`]).
+const INSERT_ADMIN_EVENT: &str = "INSERT INTO admin_events \
+    (at, actor, action, target, detail, client_ip) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 /// The admin event, only when the user exists (`?7`).
 const RECORD_ADMIN_EVENT: &str = "INSERT INTO admin_events \
     (at, actor, action, target, detail, client_ip) SELECT ?1, ?2, ?3, ?4, ?5, ?6 \

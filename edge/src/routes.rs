@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use shared::admin::{AuditQuery, SessionRevokeRequest, UserChangeRequest};
+use shared::admin::{AuditQuery, EnforceRequest, SessionRevokeRequest, UserChangeRequest};
 use shared::api::{InlineProgress, LoginResponse};
 use worker::{Env, Request, Response};
 
@@ -24,7 +24,7 @@ use crate::flow::maintenance::PrunePlan;
 use crate::flow::session::{self, IssuedSession};
 use crate::flow::store::Store as _;
 use crate::flow::{Ctx, Random, Reason, Refusal, Step, audit::Trail, check_origin};
-use crate::flow::{admin, audit_log};
+use crate::flow::{admin, audit_log, provider};
 use crate::password::WebCryptoVerifier;
 use crate::{request, respond};
 
@@ -245,6 +245,65 @@ fn audit_query(query: &str) -> Result<AuditQuery, EdgeError> {
         let said = format!("The search was not understood: {e}.");
         logged_as("admin", Refusal::new(Reason::AdminBadValue).detail(e).message(&said)).into()
     })
+}
+
+/// `GET /api/admin/duo`: the Duo provider's settings (no secret).
+///
+/// # Errors
+/// `config_error` when the settings do not parse; `unauthenticated`,
+/// `forbidden`, or storage failures.
+pub async fn admin_duo(req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let config = Config::from_env(env).map_err(EdgeError::Config)?;
+    let store = D1Store::from_env(env)?;
+    let cookie = request::cookie(&req, SESSION_COOKIE);
+    let provider = provider::settings(&store, &config, cookie.as_deref(), request::now())
+        .await
+        .map_err(|refusal| logged_as("admin", refusal))?;
+    Ok(respond::json(&provider, 200)?)
+}
+
+/// `POST /api/admin/duo/test`: Duo's health check (or `check`) now.
+///
+/// # Errors
+/// As [`admin_duo`], and `forbidden_origin`.
+pub async fn admin_duo_test(req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let config = Config::from_env(env).map_err(EdgeError::Config)?;
+    let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
+    let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
+    // workerd's clock moves during I/O: exactly the wait for Duo.
+    let clock = js_sys::Date::now;
+    let input = provider::TestRequest {
+        origin: origin.as_deref(),
+        session_cookie: cookie.as_deref(),
+        clock: &clock,
+    };
+    let transport = FetchTransport::default();
+    let test = provider::test_connection(&store, &transport, &config, &input, &ctx, &random)
+        .await
+        .map_err(|refusal| logged_as("admin", refusal))?;
+    Ok(respond::json(&test, 200)?)
+}
+
+/// `POST /api/admin/duo/enforce`.
+///
+/// # Errors
+/// Every refusal of [`provider::set_enforce`], as an [`EdgeError`].
+pub async fn admin_duo_enforce(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let config = Config::from_env(env).map_err(EdgeError::Config)?;
+    check_origin(&config.app_origin, request::header(&req, "Origin").as_deref())?;
+    request::require_json(&req)?;
+    let body = request::body(&mut req).await?;
+    let asked: EnforceRequest =
+        serde_json::from_slice(&body).map_err(|_| EdgeError::BadRequest("malformed JSON"))?;
+    let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
+    let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
+    provider::set_enforce(&store, &config, origin.as_deref(), cookie.as_deref(), &asked, &ctx)
+        .await
+        .map_err(|refusal| logged_as("admin", refusal))?;
+    if !asked.enforce {
+        worker::console_warn!("admin: Duo enforcement turned off; passwords alone sign in");
+    }
+    Ok(respond::empty(204)?)
 }
 
 /// `q` and `page` of an admin list's query string.

@@ -30,6 +30,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Post, admin::USER_CHANGE) => answer(routes::admin_change_user(req, &env).await),
         (Method::Get, admin::AUDIT) => answer(routes::admin_audit(req, &env, query).await),
         (Method::Get, admin::AUDIT_CSV) => answer(routes::admin_audit_csv(req, &env, query).await),
+        (Method::Get, admin::DUO) => answer(routes::admin_duo(req, &env).await),
+        (Method::Post, admin::DUO_TEST) => answer(routes::admin_duo_test(req, &env).await),
+        (Method::Post, admin::DUO_ENFORCE) => answer(routes::admin_duo_enforce(req, &env).await),
         (Method::Get, admin::SESSIONS) => answer(routes::admin_sessions(req, &env, query).await),
         (Method::Post, admin::SESSION_REVOKE) => {
             answer(routes::admin_revoke_session(req, &env).await)

@@ -20,7 +20,16 @@ pub mod routes {
     /// `GET ?`[`super::AuditQuery`] (no `page`): every matching event, up
     /// to [`super::CSV_MAX_ROWS`], as CSV.
     pub const AUDIT_CSV: &str = "/api/admin/audit.csv";
+    /// `GET`: the Duo provider's settings ([`super::DuoProvider`]).
+    pub const DUO: &str = "/api/admin/duo";
+    /// `POST` (no body): run Duo's health check now ([`super::DuoTest`]).
+    pub const DUO_TEST: &str = "/api/admin/duo/test";
+    /// `POST`: turn Duo enforcement on or off ([`super::EnforceRequest`]).
+    pub const DUO_ENFORCE: &str = "/api/admin/duo/enforce";
 }
+
+/// What an admin types to turn Duo enforcement off.
+pub const ENFORCE_OFF_PHRASE: &str = "turn off Duo";
 
 /// The most rows one CSV export holds (newest first).
 pub const CSV_MAX_ROWS: u32 = 10_000;
@@ -286,6 +295,75 @@ pub struct AuditList {
     pub page_size: u32,
 }
 
+/// The Duo provider as configured (secrets never included: they stay in
+/// `wrangler secret`), and whether Duo is enforced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuoProvider {
+    /// `prompt` (Universal Prompt) or `inline` (Auth API).
+    pub mode: String,
+    /// `DUO_API_HOST`.
+    pub api_host: String,
+    /// The client id (prompt) or integration key (inline), partly masked.
+    pub key_masked: String,
+    /// Which setting holds the key: `DUO_CLIENT_ID` or `DUO_IKEY`.
+    pub key_setting: String,
+    /// Which secret goes with it: `DUO_CLIENT_SECRET` or `DUO_SKEY`.
+    pub secret_setting: String,
+    /// The redirect URI (prompt mode).
+    pub redirect_uri: Option<String>,
+    /// `open` or `closed`.
+    pub fail_mode: String,
+    /// A session's lifetime (seconds).
+    pub session_ttl_seconds: u32,
+    /// A fail-open session's lifetime (seconds).
+    pub failopen_session_ttl_seconds: u32,
+    /// Whether a password alone is refused for `required` users.
+    pub enforce_duo: bool,
+    /// Who last turned enforcement on or off, and when.
+    pub enforce_changed_by: Option<String>,
+    /// When (Unix seconds).
+    pub enforce_changed_at: Option<i64>,
+}
+
+/// Body of `POST /api/admin/duo/test`: the check run now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuoTest {
+    /// Duo answered and accepted our keys.
+    pub ok: bool,
+    /// What was asked: `health_check` (prompt) or `check` (inline).
+    pub endpoint: String,
+    /// How long Duo took to answer (milliseconds).
+    pub latency_ms: u32,
+    /// What happened, in words.
+    pub summary: String,
+    /// The likely cause and what to do, when something is wrong.
+    pub cause: Option<String>,
+    /// Duo's clock minus ours (seconds), when Duo told its time.
+    pub clock_offset_seconds: Option<i64>,
+}
+
+/// Body of `POST /api/admin/duo/enforce`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnforceRequest {
+    /// On or off.
+    pub enforce: bool,
+    /// To turn it off: exactly [`ENFORCE_OFF_PHRASE`].
+    #[serde(default)]
+    pub confirm: Option<String>,
+}
+
+/// `abcd••••••••••••••yz`: enough of a key to tell which one it is.
+pub fn mask(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    if chars.len() <= 8 {
+        return "•".repeat(chars.len());
+    }
+    let (head, tail) = (&chars[..4], &chars[chars.len() - 2..]);
+    let hidden = "•".repeat(chars.len() - 6);
+    format!("{}{hidden}{}", head.iter().collect::<String>(), tail.iter().collect::<String>())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,6 +408,15 @@ mod tests {
             (defaults.log, defaults.page, defaults.user.as_str()),
             (AuditLog::SignIns, 1, "bob")
         );
+    }
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn keys_are_masked_but_recognizable() {
+        assert_eq!(mask("DIXXXXXXXXXXXXXXXXXY"), "DIXX••••••••••••••XY");
+        assert_eq!(mask("DIXXXXXXXXXXXXXXXXXY").chars().count(), 20);
+        assert_eq!(mask("short"), "•••••");
+        assert_eq!(mask(""), "");
     }
 
     #[test]

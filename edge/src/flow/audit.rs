@@ -90,6 +90,8 @@ pub enum Success {
     DuoFactorStarted,
     /// Inline: SMS passcodes were sent.
     DuoSmsSent,
+    /// Password verified; an admin turned Duo enforcement off.
+    DuoNotEnforced,
 }
 
 impl Success {
@@ -108,6 +110,7 @@ impl Success {
             Self::DuoChoose => "duo_choose",
             Self::DuoFactorStarted => "duo_factor_started",
             Self::DuoSmsSent => "duo_sms_sent",
+            Self::DuoNotEnforced => "duo_not_enforced",
         }
     }
 }

@@ -222,6 +222,17 @@ async fn first_factor<S: Store, V: PasswordVerifier, T: Transport>(
     admission.release(store).await?;
     let known_browser = KnownBrowser::new(&trail.username, ctx.now).seal(&config.session_secret);
     match (policy, &config.duo) {
+        (DuoPolicy::Required, _) if user.duo_off != 0 => {
+            // An admin turned enforcement off (console, audited there).
+            let method = AuthMethod::Bypass;
+            session::issue(config, &user, method, None, ctx, random).map(|session| {
+                LoginOutcome::Done {
+                    session: Box::new(session),
+                    known_browser,
+                    success: Success::DuoNotEnforced,
+                }
+            })
+        }
         (DuoPolicy::Required, DuoSetup::Prompt(_)) => {
             Ok(duo_next(config, user.username, known_browser, ctx.now))
         }

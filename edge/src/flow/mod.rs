@@ -37,6 +37,7 @@ pub mod inline;
 pub mod limits;
 pub mod login;
 pub mod maintenance;
+pub mod provider;
 pub mod session;
 pub mod store;
 

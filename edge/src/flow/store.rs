@@ -31,6 +31,10 @@ pub struct UserRecord {
     /// `user` or `admin`.
     #[serde(default = "user_role")]
     pub role: String,
+    /// `1` when an admin turned Duo enforcement off (the `settings` row,
+    /// read in the same statement), else `0`.
+    #[serde(default)]
+    pub duo_off: u8,
 }
 
 fn user_role() -> String {
@@ -176,6 +180,18 @@ pub struct AdminEvent {
     pub client_ip: Option<String>,
 }
 
+/// The `enforce_duo` setting and its last change.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct EnforceSetting {
+    /// `on` or `off`.
+    pub value: String,
+    /// When it was last written.
+    pub updated_at: u64,
+    /// Who wrote it (an admin), `None` for the migration.
+    #[serde(default)]
+    pub updated_by: Option<String>,
+}
+
 /// What [`Store::change_user`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeOutcome {
@@ -299,6 +315,12 @@ pub trait Store {
     /// Appends one admin action that changes no row (an export, a setting
     /// is written with its own event).
     async fn record_admin(&self, event: &AdminEvent) -> Result<(), StoreError>;
+
+    /// The `enforce_duo` setting (`None`: no row, which means on).
+    async fn enforce_setting(&self) -> Result<Option<EnforceSetting>, StoreError>;
+
+    /// Writes the `enforce_duo` setting and records `event`, atomically.
+    async fn set_enforce(&self, on: bool, event: &AdminEvent) -> Result<(), StoreError>;
 
     /// Applies `update` to the user whose normalized name is `normalized`
     /// and records `event`, atomically: both or neither.

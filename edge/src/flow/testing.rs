@@ -27,8 +27,8 @@ use super::audit::{Outcome, Reason, Step};
 use super::limits::LimitKey;
 use super::maintenance::{PrunePlan, Pruned};
 use super::store::{
-    AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome, NewSession,
-    SessionRecord, Store, StoreError, UserRecord, UserUpdate,
+    AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome, EnforceSetting,
+    NewSession, SessionRecord, Store, StoreError, UserRecord, UserUpdate,
 };
 use super::{Config, Ctx, PasswordVerifier, Random};
 
@@ -115,6 +115,8 @@ pub struct MemoryStore {
     pub spent: RefCell<HashMap<String, u64>>,
     pub events: RefCell<Vec<AuditEvent>>,
     pub admin_events: RefCell<Vec<AdminEvent>>,
+    /// The `enforce_duo` setting (`None`: no row, which means on).
+    pub enforce: RefCell<Option<EnforceSetting>>,
     /// When set, every operation fails.
     pub broken: Cell<bool>,
 }
@@ -122,6 +124,15 @@ pub struct MemoryStore {
 impl MemoryStore {
     fn check(&self) -> Result<(), StoreError> {
         if self.broken.get() { Err(StoreError("the store is down".to_owned())) } else { Ok(()) }
+    }
+
+    /// The user stored under `normalized`, as `SELECT_USER` reads it (with
+    /// the enforcement setting).
+    fn stored_user(&self, normalized: &str) -> Option<UserRecord> {
+        let off = self.enforce.borrow().as_ref().is_some_and(|s| s.value == "off");
+        let mut user = self.users.borrow().get(normalized).cloned()?;
+        user.duo_off = u8::from(off);
+        Some(user)
     }
 
     /// Adds a user.
@@ -154,7 +165,7 @@ impl Store for MemoryStore {
     async fn user(&self, normalized: &str) -> Result<Option<UserRecord>, StoreError> {
         YieldOnce::default().await;
         self.check()?;
-        Ok(self.users.borrow().get(normalized).cloned())
+        Ok(self.stored_user(normalized))
     }
 
     async fn hit(&self, key: &LimitKey, window_start: u64, _now: u64) -> Result<u32, StoreError> {
@@ -184,7 +195,7 @@ impl Store for MemoryStore {
     ) -> Result<(Option<UserRecord>, u32), StoreError> {
         YieldOnce::default().await;
         self.check()?;
-        let user = self.users.borrow().get(normalized).cloned();
+        let user = self.stored_user(normalized);
         let mut counters = self.counters.borrow_mut();
         let count = counters.entry((key.clone(), window_start)).or_insert(0);
         *count += 1;
@@ -259,7 +270,7 @@ impl Store for MemoryStore {
     ) -> Result<(bool, Option<UserRecord>), StoreError> {
         YieldOnce::default().await;
         self.check()?;
-        let user = self.users.borrow().get(normalized).cloned();
+        let user = self.stored_user(normalized);
         let mut spent = self.spent.borrow_mut();
         if spent.contains_key(state_hash) {
             return Ok((false, user));
@@ -424,6 +435,24 @@ impl Store for MemoryStore {
     async fn record_admin(&self, event: &AdminEvent) -> Result<(), StoreError> {
         YieldOnce::default().await;
         self.check()?;
+        self.admin_events.borrow_mut().push(event.clone());
+        Ok(())
+    }
+
+    async fn enforce_setting(&self) -> Result<Option<EnforceSetting>, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        Ok(self.enforce.borrow().clone())
+    }
+
+    async fn set_enforce(&self, on: bool, event: &AdminEvent) -> Result<(), StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        *self.enforce.borrow_mut() = Some(EnforceSetting {
+            value: if on { "on" } else { "off" }.to_owned(),
+            updated_at: event.at,
+            updated_by: Some(event.actor.clone()),
+        });
         self.admin_events.borrow_mut().push(event.clone());
         Ok(())
     }
@@ -759,6 +788,7 @@ pub fn user(username: &str, password: &str, policy: &str, disabled: bool) -> Use
         disabled: u8::from(disabled),
         duo_username: None,
         role: "user".to_owned(),
+        duo_off: 0,
     }
 }
 

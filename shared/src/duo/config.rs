@@ -246,6 +246,21 @@ pub struct DuoClient {
 }
 
 impl DuoClient {
+    /// The client id (not a secret; the admin console shows it masked).
+    pub fn client_id(&self) -> &ClientId {
+        &self.client_id
+    }
+
+    /// Duo's API host.
+    pub fn api_host(&self) -> &ApiHost {
+        &self.api_host
+    }
+
+    /// The redirect URI Duo sends the browser back to.
+    pub fn redirect_uri(&self) -> &RedirectUri {
+        &self.redirect_uri
+    }
+
     /// A client from parsed settings, with the defaults: JWT lifetime 300 s,
     /// `use_duo_code_attribute = true`, the library's User-Agent.
     pub fn new(

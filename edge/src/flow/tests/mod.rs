@@ -10,6 +10,7 @@ mod duo_start;
 mod inline;
 mod login;
 mod maintenance;
+mod provider;
 // proptest is a native dev-dependency.
 #[cfg(not(target_arch = "wasm32"))]
 mod properties;

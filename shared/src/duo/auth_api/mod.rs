@@ -255,6 +255,11 @@ impl AuthApiClient {
         &self.integration_key
     }
 
+    /// Duo's API host.
+    pub fn host(&self) -> &ApiHost {
+        &self.host
+    }
+
     fn base(&self) -> String {
         let scheme = match self.host.scheme() {
             Scheme::Https => "https",
