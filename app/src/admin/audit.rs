@@ -174,7 +174,7 @@ fn AuditLine(row: AuditRow, admin: bool) -> impl IntoView {
     } else {
         row.outcome.replace('_', " ")
     };
-    let mut fourth = row.reason.clone();
+    let mut fourth = if row.reason == "{}" { "—".to_owned() } else { row.reason.clone() };
     if row.repeats > 0 {
         fourth = format!("{fourth} (and {} more refused)", row.repeats);
     }

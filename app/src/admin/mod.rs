@@ -2,7 +2,8 @@
 //! has the `admin` role. The Worker checks the role on every request; this
 //! page only decides what to show. The users page: search, paging, and each
 //! user's second factor, role, enabled state and sessions; the sessions
-//! page; the audit-log page (`audit`).
+//! page; the audit-log page (`audit`); the Duo provider page and the
+//! enforce-Duo banner (`provider`).
 
 use gloo_net::http::Request;
 use leptos::html;
@@ -18,6 +19,7 @@ use shared::{ErrorBody, ErrorCode};
 use crate::components::{ProblemBox, local_time};
 
 mod audit;
+mod provider;
 use crate::messages::Problem;
 
 /// Mounts the console on `<body>`. Called once by the `admin` binary.
@@ -89,6 +91,7 @@ enum Tab {
     Users,
     Sessions,
     Audit,
+    Duo,
 }
 
 /// The tabs and the page under them.
@@ -99,6 +102,16 @@ fn Console(
     set_problem: WriteSignal<Option<Problem>>,
 ) -> impl IntoView {
     let (tab, set_tab) = signal(Tab::Users);
+    let (duo, set_duo) = signal(None::<shared::admin::DuoProvider>);
+    let reload = Callback::new(move |()| {
+        spawn_local(async move {
+            match provider::fetch_provider().await {
+                Ok(p) => set_duo.set(Some(p)),
+                Err(p) => set_problem.set(Some(p)),
+            }
+        });
+    });
+    reload.run(());
     let name = admin.username.clone();
     let switch = move |to: Tab| {
         set_problem.set(None);
@@ -116,12 +129,16 @@ fn Console(
                     on:click=move |_| switch(Tab::Sessions)>"Sessions"</button>
                 <button type="button" id="tab-audit" aria-current=move || (tab.get() == Tab::Audit).then_some("page")
                     on:click=move |_| switch(Tab::Audit)>"Audit log"</button>
+                <button type="button" id="tab-duo" aria-current=move || (tab.get() == Tab::Duo).then_some("page")
+                    on:click=move |_| switch(Tab::Duo)>"Duo"</button>
             </nav>
+            <provider::EnforceBanner provider=duo />
             <ProblemBox problem />
             {move || match tab.get() {
                 Tab::Users => view! { <UsersPage admin=admin.clone() set_problem /> }.into_any(),
                 Tab::Sessions => view! { <SessionsPage set_problem /> }.into_any(),
                 Tab::Audit => view! { <audit::AuditPage set_problem /> }.into_any(),
+                Tab::Duo => view! { <provider::ProviderPage provider=duo reload set_problem /> }.into_any(),
             }}
         </section>
     }

@@ -4,14 +4,16 @@
 //! | step | what it checks |
 //! |---|---|
 //! | a visitor | `/admin/` without a session says to sign in with an admin account |
-//! | an admin | `admin` signs in; the account page links to the console; the users table lists the demo users with their roles; the admin's own row offers no way to disable or demote themselves; the sessions tab lists the live sessions and "End" on bob's ends it; "Disable" on bob: the row says disabled and the notice says so; search finds carol; the audit tab's admin log searched for bob shows his disabling and his ended session, newest first, and the CSV link carries the search; screenshots |
+//! | an admin | `admin` signs in; the account page links to the console; the users table lists the demo users with their roles; the admin's own row offers no way to disable or demote themselves; the sessions tab lists the live sessions and "End" on bob's ends it; "Disable" on bob: the row says disabled and the notice says so; search finds carol; the audit tab's admin log searched for bob shows his disabling and his ended session, newest first, and the CSV link carries the search; the Duo tab shows the settings (masked client id, how to rotate the secret), "Test connection" against the emulator succeeds with its latency, turning Duo off is possible only once the phrase is typed and shows the banner on every tab, turning it on removes it; screenshots |
 //! | a user | bob (password only here) opens `/admin/`: told it is for administrators |
 
 use std::time::Duration;
 
+use duo_emulator::Emulator;
 use e2e::{Browser, Wrangler, default_vars, output_dir, workspace_root};
 use fantoccini::Locator;
 use fantoccini::elements::Element;
+use shared::admin::ENFORCE_OFF_PHRASE;
 use shared::api::routes;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -19,6 +21,7 @@ const WAIT: Duration = Duration::from_secs(30);
 struct Bed {
     worker: Wrangler,
     browser: Browser,
+    _emulator: Emulator,
 }
 
 impl Bed {
@@ -87,14 +90,20 @@ impl Bed {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_admin_console_is_for_admins() {
     let bob_password_only = "UPDATE users SET duo_policy = 'bypass' WHERE username = 'bob';";
+    let config = duo_emulator::Config {
+        listen: "127.0.0.1:0".parse().expect("literal address"),
+        ..duo_emulator::Config::default()
+    };
+    let emulator = Emulator::start(config).await.unwrap_or_else(|e| panic!("emulator: {e}"));
     let mut vars = default_vars("http://localhost");
-    vars.retain(|(name, _)| name != "APP_ORIGIN");
+    vars.retain(|(name, _)| name != "APP_ORIGIN" && name != "DUO_API_HOST");
+    vars.push(("DUO_API_HOST".to_owned(), emulator.local_addr().to_string()));
     let worker = Wrangler::start_seeded_at_own_origin(&vars, &[bob_password_only])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let browser = Browser::start().await.unwrap_or_else(|e| panic!("browser: {e}"));
     browser.client.set_window_size(1100, 900).await.expect("window size");
-    let bed = Bed { worker, browser };
+    let bed = Bed { worker, browser, _emulator: emulator };
     let c = &bed.browser.client;
 
     // A visitor.
@@ -163,6 +172,7 @@ async fn the_admin_console_is_for_admins() {
     }
     bed.wait_for("tr[data-user=carol]").await;
     audit_log(&bed).await;
+    duo_provider(&bed).await;
     bed.worker.assert_clean_log(&[]);
     bed.browser.close().await;
 }
@@ -186,4 +196,41 @@ async fn audit_log(bed: &Bed) {
         bed.wait_for("#audit-csv").await.attr("href").await.expect("href").unwrap_or_default();
     assert_eq!(href, "/api/admin/audit.csv?log=admin&user=bob");
     bed.keep_screen("admin-audit").await;
+}
+
+/// The Duo tab: the settings, "Test connection" against the emulator, and
+/// turning Duo off (the phrase typed; the banner on every tab) and on.
+async fn duo_provider(bed: &Bed) {
+    let c = &bed.browser.client;
+    bed.click("#tab-duo").await;
+    assert!(bed.text("#duo-mode").await.starts_with("prompt"));
+    assert_eq!(bed.text("#duo-key").await, "DIEM••••••••••••••T1");
+    assert!(bed.text("#duo-rotate").await.contains("wrangler secret put DUO_CLIENT_SECRET"));
+    bed.click("#duo-test").await;
+    let result = bed.wait_for("#duo-test-result [data-ok=true]").await;
+    let said = result.text().await.expect("text");
+    assert!(said.contains("Duo answered the health_check") && said.contains(" ms."), "{said}");
+
+    bed.click("#enforce-off").await;
+    let confirm = bed.wait_for("#enforce-off-confirm").await;
+    assert!(!confirm.is_enabled().await.expect("state"), "not before the phrase is typed");
+    bed.wait_for("#enforce-phrase").await.send_keys(ENFORCE_OFF_PHRASE).await.expect("type");
+    assert!(confirm.is_enabled().await.expect("state"));
+    confirm.click().await.expect("turn off");
+    let banner = bed.text("#duo-off-banner").await;
+    assert!(banner.contains("Duo is not enforced") && banner.contains("admin"), "{banner}");
+    bed.wait_for("#enforce-on").await;
+    bed.click("#duo-test").await;
+    bed.wait_for("#duo-test-result [data-ok=true]").await;
+    bed.keep_screen("admin-duo").await;
+    bed.click("#tab-users").await;
+    bed.wait_for("#duo-off-banner").await;
+    bed.click("#tab-duo").await;
+    bed.click("#enforce-on").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while c.find(Locator::Css("#duo-off-banner")).await.is_ok() {
+        assert!(tokio::time::Instant::now() < deadline, "the banner stayed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bed.wait_for("#enforce-off").await;
 }
