@@ -165,7 +165,10 @@ pub async fn test_connection<S: Store, T: Transport>(
                 ok: true,
                 endpoint: endpoint.to_owned(),
                 latency_ms,
-                summary: format!("Duo answered the {endpoint} and accepted the keys."),
+                summary: format!(
+                    "Duo answered the {} and accepted the keys.",
+                    endpoint.replace('_', " ")
+                ),
                 cause: skewed.map(|o| {
                     format!(
                         "Duo's clock and the Worker's differ by {o} s: more than \

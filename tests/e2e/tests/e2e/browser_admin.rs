@@ -209,7 +209,7 @@ async fn duo_provider(bed: &Bed) {
     bed.click("#duo-test").await;
     let result = bed.wait_for("#duo-test-result [data-ok=true]").await;
     let said = result.text().await.expect("text");
-    assert!(said.contains("Duo answered the health_check") && said.contains(" ms."), "{said}");
+    assert!(said.contains("Duo answered the health check") && said.contains(" ms."), "{said}");
 
     bed.click("#enforce-off").await;
     let confirm = bed.wait_for("#enforce-off-confirm").await;
