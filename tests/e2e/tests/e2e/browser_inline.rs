@@ -168,6 +168,13 @@ async fn inline_sign_in_in_the_browser() {
     c.switch_to_window(phone.handle).await.expect("to the phone");
     c.goto(&format!("{}/phone/alice", bed.emulator.base_url())).await.expect("the phone page");
     bed.click("button[name=action][value=approve]").await;
+    // The click submits a form: closing the tab before the phone page comes
+    // back (listing nothing waiting) could drop the approval unsent.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !c.source().await.is_ok_and(|page| page.contains("Nothing is waiting")) {
+        assert!(tokio::time::Instant::now() < deadline, "the phone never took the approval");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     c.close_window().await.expect("close the phone");
     c.switch_to_window(spa).await.expect("back to the page");
     assert_eq!(bed.signed_in_factor().await, "Duo Push");
