@@ -188,12 +188,7 @@ pub async fn admin_sessions(req: Request, env: &Env, query: &str) -> Result<Resp
 /// # Errors
 /// Every refusal of [`admin::revoke_session`], as an [`EdgeError`].
 pub async fn admin_revoke_session(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
-    let config = Config::from_env(env).map_err(EdgeError::Config)?;
-    check_origin(&config.app_origin, request::header(&req, "Origin").as_deref())?;
-    request::require_json(&req)?;
-    let body = request::body(&mut req).await?;
-    let revoke: SessionRevokeRequest =
-        serde_json::from_slice(&body).map_err(|_| EdgeError::BadRequest("malformed JSON"))?;
+    let (config, revoke) = admin_body::<SessionRevokeRequest>(&mut req, env).await?;
     let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
     let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
     admin::revoke_session(&store, &config, origin.as_deref(), cookie.as_deref(), &revoke.id, &ctx)
@@ -289,12 +284,7 @@ pub async fn admin_duo_test(req: Request, env: &Env) -> Result<Response, EdgeErr
 /// # Errors
 /// Every refusal of [`provider::set_enforce`], as an [`EdgeError`].
 pub async fn admin_duo_enforce(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
-    let config = Config::from_env(env).map_err(EdgeError::Config)?;
-    check_origin(&config.app_origin, request::header(&req, "Origin").as_deref())?;
-    request::require_json(&req)?;
-    let body = request::body(&mut req).await?;
-    let asked: EnforceRequest =
-        serde_json::from_slice(&body).map_err(|_| EdgeError::BadRequest("malformed JSON"))?;
+    let (config, asked) = admin_body::<EnforceRequest>(&mut req, env).await?;
     let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
     let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
     provider::set_enforce(&store, &config, origin.as_deref(), cookie.as_deref(), &asked, &ctx)
@@ -304,6 +294,21 @@ pub async fn admin_duo_enforce(mut req: Request, env: &Env) -> Result<Response, 
         worker::console_warn!("admin: Duo enforcement turned off; passwords alone sign in");
     }
     Ok(respond::empty(204)?)
+}
+
+/// The settings and the JSON body of an admin `POST`: `Origin` checked
+/// before the body is read (the flow checks it again), JSON required.
+async fn admin_body<T: serde::de::DeserializeOwned>(
+    req: &mut Request,
+    env: &Env,
+) -> Result<(Config, T), EdgeError> {
+    let config = Config::from_env(env).map_err(EdgeError::Config)?;
+    check_origin(&config.app_origin, request::header(req, "Origin").as_deref())?;
+    request::require_json(req)?;
+    let body = request::body(req).await?;
+    let parsed =
+        serde_json::from_slice(&body).map_err(|_| EdgeError::BadRequest("malformed JSON"))?;
+    Ok((config, parsed))
 }
 
 /// `q` and `page` of an admin list's query string.
@@ -324,12 +329,7 @@ fn search_and_page(query: &str) -> (String, u32) {
 /// # Errors
 /// Every refusal of [`admin::change_user`], as an [`EdgeError`].
 pub async fn admin_change_user(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
-    let config = Config::from_env(env).map_err(EdgeError::Config)?;
-    check_origin(&config.app_origin, request::header(&req, "Origin").as_deref())?;
-    request::require_json(&req)?;
-    let body = request::body(&mut req).await?;
-    let change: UserChangeRequest =
-        serde_json::from_slice(&body).map_err(|_| EdgeError::BadRequest("malformed JSON"))?;
+    let (config, change) = admin_body::<UserChangeRequest>(&mut req, env).await?;
     let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
     let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
     let input = admin::ChangeRequest {

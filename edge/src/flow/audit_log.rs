@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 
 use shared::admin::{AuditList, AuditLog, AuditQuery, AuditRow, CSV_MAX_ROWS, PAGE_SIZE};
+use shared::duo::auth_api::sign::civil_from_days;
 
 use super::Ctx;
 use super::admin::require_admin;
@@ -157,16 +158,7 @@ fn line(out: &mut String, fields: &[&str]) {
 /// `2026-12-01T09:47:56Z` for Unix seconds (proleptic Gregorian, UTC).
 pub fn iso8601(at: i64) -> String {
     let (days, secs) = (at.div_euclid(86_400), at.rem_euclid(86_400));
-    // Days to a civil date (Howard Hinnant's `civil_from_days`).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = civil_from_days(days);
     let mut out = String::with_capacity(20);
     let _ = write!(
         out,

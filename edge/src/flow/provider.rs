@@ -7,11 +7,8 @@
 //! it off). Each test and each switch is recorded in `admin_events`.
 
 use shared::admin::{DuoProvider, DuoTest, ENFORCE_OFF_PHRASE, EnforceRequest, mask};
-use shared::duo::auth_api::{AuthApiError, parse_time};
-use shared::duo::{
-    DuoError, HttpRequest, HttpResponse, Method, Transport, TransportError, TransportErrorKind,
-    UnixTime,
-};
+use shared::duo::auth_api::{AuthApiError, parse_time, ping};
+use shared::duo::{ApiHost, DuoError, Transport, TransportError, TransportErrorKind, UnixTime};
 
 use super::admin::require_admin;
 use super::audit::{Reason, Refusal};
@@ -135,28 +132,28 @@ pub async fn test_connection<S: Store, T: Transport>(
     check_origin(&config.app_origin, request.origin)?;
     let admin = require_admin(store, request.session_cookie, ctx.now).await?;
     let now = unix_i64(ctx.now);
+    // The latency is Duo's answer alone (not the clock check after a failure).
     let started = (request.clock)();
-    let (endpoint, result) = match &config.duo {
+    let (endpoint, result, latency_ms) = match &config.duo {
         DuoSetup::Prompt(client) => {
             let checked = client.health_check(duo, UnixTime(now), &random.jti).await;
             let latency = elapsed(started, (request.clock)());
             let result = match checked {
                 Ok(health) => Ok(health.timestamp),
-                Err(error) => {
-                    Err(prompt_failure(&error, duo, client.api_host().base_url(), now).await)
-                }
+                Err(error) => Err(prompt_failure(&error, duo, client.api_host(), now).await),
             };
-            ("health_check", (result, latency))
+            ("health_check", result, latency)
         }
         DuoSetup::Inline(client) => {
-            let answer = match duo.send(client.check(UnixTime(now))).await {
-                Ok(response) => parse_time(&response).map_err(|e| inline_failure(&e)),
+            let answer = duo.send(client.check(UnixTime(now))).await;
+            let latency = elapsed(started, (request.clock)());
+            let result = match answer {
+                Ok(response) => parse_time(&response).map(Some).map_err(|e| inline_failure(&e)),
                 Err(error) => Err(transport_failure(&error)),
             };
-            ("check", (answer.map(Some), elapsed(started, (request.clock)())))
+            ("check", result, latency)
         }
     };
-    let (result, latency_ms) = result;
     let test = match result {
         Ok(duo_time) => {
             let offset = duo_time.map(|t| t - now);
@@ -249,7 +246,7 @@ fn transport_failure(error: &TransportError) -> Failure {
 async fn prompt_failure<T: Transport>(
     error: &DuoError,
     duo: &T,
-    base: String,
+    host: &ApiHost,
     now: i64,
 ) -> Failure {
     let detail_of = |detail: Option<&str>| detail.unwrap_or("").to_ascii_lowercase();
@@ -265,7 +262,7 @@ async fn prompt_failure<T: Transport>(
                      application and use its Client ID and secret.",
                 );
             }
-            let offset = ping_offset(duo, base, now).await;
+            let offset = ping_offset(duo, host, now).await;
             if let Some(o) = offset.filter(|o| o.abs() > CLOCK_TOLERANCE_SECONDS) {
                 return Failure {
                     offset,
@@ -314,14 +311,8 @@ async fn prompt_failure<T: Transport>(
 }
 
 /// Duo's clock minus ours, from the unsigned `GET /auth/v2/ping`.
-async fn ping_offset<T: Transport>(duo: &T, base: String, now: i64) -> Option<i64> {
-    let request = HttpRequest {
-        method: Method::Get,
-        url: base + "/auth/v2/ping",
-        headers: vec![("accept", "application/json".to_owned())],
-        body: Vec::new(),
-    };
-    let response: HttpResponse = duo.send(request).await.ok()?;
+async fn ping_offset<T: Transport>(duo: &T, host: &ApiHost, now: i64) -> Option<i64> {
+    let response = duo.send(ping(host)).await.ok()?;
     parse_time(&response).ok().map(|time| time - now)
 }
 

@@ -30,7 +30,7 @@ use super::store::{
     AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome, EnforceSetting,
     NewSession, SessionRecord, Store, StoreError, UserRecord, UserUpdate,
 };
-use super::{Config, Ctx, PasswordVerifier, Random};
+use super::{Config, Ctx, PasswordVerifier, Random, unix_i64};
 
 // ---------------------------------------------------------------------------
 // Executor.
@@ -378,7 +378,7 @@ impl Store for MemoryStore {
         YieldOnce::default().await;
         self.check()?;
         let within = |at: u64| {
-            let at = i64::try_from(at).unwrap_or(i64::MAX);
+            let at = unix_i64(at);
             query.from.is_none_or(|from| at >= from) && query.to.is_none_or(|to| at <= to)
         };
         let mut rows: Vec<AuditRow> = match query.log {
@@ -390,7 +390,7 @@ impl Store for MemoryStore {
                 .filter(|e| query.outcome.is_empty() || e.outcome.as_str() == query.outcome)
                 .filter(|e| within(e.at))
                 .map(|e| AuditRow {
-                    at: i64::try_from(e.at).unwrap_or(i64::MAX),
+                    at: unix_i64(e.at),
                     user: e.username.clone(),
                     event: e.step.as_str().to_owned(),
                     outcome: e.outcome.as_str().to_owned(),
@@ -413,7 +413,7 @@ impl Store for MemoryStore {
                 .filter(|_| query.outcome.is_empty() || query.outcome == "success")
                 .filter(|e| within(e.at))
                 .map(|e| AuditRow {
-                    at: i64::try_from(e.at).unwrap_or(i64::MAX),
+                    at: unix_i64(e.at),
                     user: e.actor.clone(),
                     event: e.action.to_owned(),
                     outcome: "success".to_owned(),
@@ -750,6 +750,9 @@ pub const API_HOST: &str = "api-deadbeef.duosecurity.com";
 pub const APP_ORIGIN: &str = "https://login.example.com";
 pub const SESSION_SECRET_B64: &str = "ZTJlLXRlc3Qtc2Vzc2lvbi1zZWNyZXQtMzItYnl0ZXMhIQ==";
 /// A time 10 s into a rate-limit window (1 800 000 000 starts one).
+/// The emulator's Auth API application (inline mode).
+pub const IKEY: &str = "DIEMULATORAUTHAPI001";
+pub const SKEY: &str = "EmulatorAuthApiSecretNotForProduction000";
 pub const NOW: u64 = 1_800_000_010;
 
 /// The configuration of the tests, with `DUO_FAILMODE` `fail_mode`.
@@ -776,6 +779,29 @@ pub fn config_with(fail_mode: &str, extra: &[(&str, &str)]) -> Config {
             .map(|(_, v)| Zeroizing::new((*v).to_owned()))
     };
     Config::parse(lookup).expect("test settings are valid")
+}
+
+/// [`config`] in inline mode (Auth API keys [`IKEY`], [`SKEY`]).
+pub fn inline_config(fail_mode: &str) -> Config {
+    config_with(fail_mode, &[("DUO_MODE", "inline"), ("DUO_IKEY", IKEY), ("DUO_SKEY", SKEY)])
+}
+
+/// The test cast plus an admin, `root`, and the cookie of a session of
+/// root's (its audit record taken out, as [`issue_stored`] does).
+pub fn store_with_admin() -> (MemoryStore, String) {
+    let store = store();
+    store.add_user(UserRecord { role: "admin".to_owned(), ..user("root", "x", "required", false) });
+    let cookie = issue_stored(
+        &store,
+        "root",
+        shared::api::AuthMethod::Duo,
+        None,
+        &ctx(NOW - 60, "192.0.2.1"),
+        &random(9),
+    )
+    .id
+    .to_cookie_value();
+    (store, cookie)
 }
 
 /// A user row with a cheap hash of `password`.

@@ -7,29 +7,8 @@ use shared::api::AuthMethod;
 
 use crate::flow::audit_log::{export, iso8601, page, to_csv};
 use crate::flow::store::{AdminEvent, AuditEvent};
-use crate::flow::testing::{MemoryStore, NOW, block_on, ctx, issue_stored, random, store, user};
+use crate::flow::testing::{NOW, block_on, ctx, issue_stored, random, store_with_admin};
 use crate::flow::{Outcome, Reason, Step};
-
-fn with_admin() -> (MemoryStore, String) {
-    let store = store();
-    store.add_user(crate::flow::store::UserRecord {
-        role: "admin".to_owned(),
-        ..user("root", "x", "required", false)
-    });
-    let cookie = issue_stored(
-        &store,
-        "root",
-        AuthMethod::Duo,
-        None,
-        &ctx(NOW - 60, "192.0.2.1"),
-        &random(9),
-    )
-    .id
-    .to_cookie_value();
-    // Issuing the session recorded nothing here; the log starts empty.
-    store.events.borrow_mut().clear();
-    (store, cookie)
-}
 
 fn event(at: u64, username: &str, outcome: Outcome, reason: &'static str) -> AuditEvent {
     AuditEvent {
@@ -56,7 +35,7 @@ fn search(
 
 #[test]
 fn the_sign_in_log_is_filtered_by_user_outcome_and_time_newest_first() {
-    let (store, root) = with_admin();
+    let (store, root) = store_with_admin();
     for i in 0..40_u64 {
         let (who, outcome, why) = if i % 4 == 0 {
             ("bob", Outcome::Failure, "bad_password")
@@ -93,7 +72,7 @@ fn the_sign_in_log_is_filtered_by_user_outcome_and_time_newest_first() {
 
 #[test]
 fn the_admin_log_finds_an_admin_and_whom_they_changed() {
-    let (store, root) = with_admin();
+    let (store, root) = store_with_admin();
     let action = |at: u64, actor: &str, target: Option<&str>| AdminEvent {
         at,
         actor: actor.to_owned(),
@@ -117,7 +96,7 @@ fn the_admin_log_finds_an_admin_and_whom_they_changed() {
 
 #[test]
 fn only_admins_read_or_export_the_log() {
-    let (store, _) = with_admin();
+    let (store, _) = store_with_admin();
     let alice = issue_stored(
         &store,
         "alice",
@@ -139,7 +118,7 @@ fn only_admins_read_or_export_the_log() {
 
 #[test]
 fn an_export_is_csv_of_the_search_and_is_itself_recorded() {
-    let (store, root) = with_admin();
+    let (store, root) = store_with_admin();
     store.events.borrow_mut().extend([
         event(NOW - 100, "=cmd|'/c calc'!a0", Outcome::Failure, "unknown_user"),
         event(NOW - 50, "alice", Outcome::Success, "duo_allow"),

@@ -14,20 +14,14 @@ use crate::flow::inline::{self, InlineRequest, Progress, parse_start_body};
 use crate::flow::limits::PASSCODES_PER_LOGIN;
 use crate::flow::login::{DuoLink, LoginInput, LoginOutcome, login};
 use crate::flow::testing::{
-    APP_ORIGIN, CountingVerifier, MemoryStore, NOW, SESSION_SECRET_B64, ScriptedDuo, block_on,
-    config_with, ctx, random, store,
+    APP_ORIGIN, CountingVerifier, IKEY, MemoryStore, NOW, SESSION_SECRET_B64, SKEY, ScriptedDuo,
+    block_on, config_with, ctx, inline_config, random, store,
 };
 use crate::flow::{Config, Reason, Refusal};
 
-const IKEY: &str = "DIEMULATORAUTHAPI001";
-const SKEY: &str = "EmulatorAuthApiSecretNotForProduction000";
 const IPHONE: &str = "DPIPHONE000000000001";
 const DESK: &str = "DPDESKPHONE000000002";
 const TXID: &str = "45f7c92b-f45f-4862-8545-e0f58e78075a";
-
-fn inline_config(fail_mode: &str) -> Config {
-    config_with(fail_mode, &[("DUO_MODE", "inline"), ("DUO_IKEY", IKEY), ("DUO_SKEY", SKEY)])
-}
 
 #[allow(clippy::unnecessary_wraps, reason = "a scripted reply")]
 fn ok(response: &Value) -> Result<HttpResponse, TransportError> {

@@ -11,32 +11,10 @@ use crate::flow::health::HealthMemo;
 use crate::flow::login::{DuoLink, LoginInput, LoginOutcome, login};
 use crate::flow::provider::{TestRequest, set_enforce, settings, test_connection};
 use crate::flow::testing::{
-    APP_ORIGIN, CLIENT_SECRET, CountingVerifier, MemoryStore, NOW, ScriptedDuo, block_on, config,
-    config_with, ctx, issue_stored, random, store, user,
+    APP_ORIGIN, CLIENT_SECRET, CountingVerifier, IKEY, MemoryStore, NOW, SKEY, ScriptedDuo,
+    block_on, config, ctx, inline_config, issue_stored, random, store_with_admin,
 };
 use crate::flow::{Config, Reason, Success};
-
-const IKEY: &str = "DIEMULATORAUTHAPI001";
-const SKEY: &str = "EmulatorAuthApiSecretNotForProduction000";
-
-fn with_admin() -> (MemoryStore, String) {
-    let store = store();
-    store.add_user(crate::flow::store::UserRecord {
-        role: "admin".to_owned(),
-        ..user("root", "x", "required", false)
-    });
-    let cookie = issue_stored(
-        &store,
-        "root",
-        AuthMethod::Duo,
-        None,
-        &ctx(NOW - 60, "192.0.2.1"),
-        &random(9),
-    )
-    .id
-    .to_cookie_value();
-    (store, cookie)
-}
 
 fn run_test(
     store: &MemoryStore,
@@ -58,7 +36,7 @@ fn run_test(
 
 #[test]
 fn the_settings_show_no_secret() {
-    let (store, root) = with_admin();
+    let (store, root) = store_with_admin();
     let prompt = block_on(settings(&store, &config("closed"), Some(&root), NOW)).expect("settings");
     assert_eq!(
         (prompt.mode.as_str(), prompt.key_masked.as_str()),
@@ -69,8 +47,7 @@ fn the_settings_show_no_secret() {
     let wire = serde_json::to_string(&prompt).unwrap();
     assert!(!wire.contains(CLIENT_SECRET) && !wire.contains("DIEMULATORDEVCLIENT1"), "{wire}");
 
-    let inline =
-        config_with("closed", &[("DUO_MODE", "inline"), ("DUO_IKEY", IKEY), ("DUO_SKEY", SKEY)]);
+    let inline = inline_config("closed");
     let shown = block_on(settings(&store, &inline, Some(&root), NOW)).expect("settings");
     assert_eq!((shown.key_setting.as_str(), shown.redirect_uri.as_deref()), ("DUO_IKEY", None));
     let wire = serde_json::to_string(&shown).unwrap();
@@ -96,7 +73,7 @@ fn password_login(store: &MemoryStore) -> LoginOutcome {
 
 #[test]
 fn turning_duo_off_takes_the_phrase_is_audited_and_lets_passwords_in() {
-    let (store, root) = with_admin();
+    let (store, root) = store_with_admin();
     let config = config("closed");
     let switch = |enforce: bool, confirm: Option<&str>| {
         let asked = EnforceRequest { enforce, confirm: confirm.map(str::to_owned) };
@@ -170,7 +147,7 @@ fn ping(offset: i64) -> Result<HttpResponse, TransportError> {
 
 #[test]
 fn a_prompt_test_names_the_likely_cause() {
-    let (store, root) = with_admin();
+    let (store, root) = store_with_admin();
     let config = config("closed");
     let duo = ScriptedDuo::default();
     duo.reply(Ok(HttpResponse::new(
@@ -220,9 +197,8 @@ fn a_prompt_test_names_the_likely_cause() {
 
 #[test]
 fn an_inline_test_signs_a_check_and_explains_duo_codes() {
-    let (store, root) = with_admin();
-    let config =
-        config_with("closed", &[("DUO_MODE", "inline"), ("DUO_IKEY", IKEY), ("DUO_SKEY", SKEY)]);
+    let (store, root) = store_with_admin();
+    let config = inline_config("closed");
     let duo = ScriptedDuo::default();
     duo.reply(ping(0));
     let ok = run_test(&store, &duo, &config, &root);

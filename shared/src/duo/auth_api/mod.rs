@@ -47,7 +47,7 @@ use std::fmt;
 
 use zeroize::Zeroize;
 
-use super::config::{ApiHost, Scheme};
+use super::config::ApiHost;
 use super::error::ConfigError;
 use super::http::{HttpRequest, Method, USER_AGENT};
 use super::inputs::UnixTime;
@@ -236,6 +236,21 @@ pub struct AuthApiClient {
     host: ApiHost,
 }
 
+/// `GET /auth/v2/ping` on `host`: is Duo there, and its time. Unsigned, so
+/// it needs no Auth API keys (the admin console asks it in prompt mode to
+/// tell a clock that is off from wrong keys). Parse with [`parse_time`].
+pub fn ping(host: &ApiHost) -> HttpRequest {
+    HttpRequest {
+        method: Method::Get,
+        url: format!("{}{}", host.base_url(), paths::PING),
+        headers: vec![
+            ("accept", "application/json".to_owned()),
+            ("user-agent", USER_AGENT.to_owned()),
+        ],
+        body: Vec::new(),
+    }
+}
+
 impl AuthApiClient {
     /// A client from parsed settings.
     pub fn new(integration_key: IntegrationKey, secret_key: SecretKey, host: ApiHost) -> Self {
@@ -258,14 +273,6 @@ impl AuthApiClient {
     /// Duo's API host.
     pub fn host(&self) -> &ApiHost {
         &self.host
-    }
-
-    fn base(&self) -> String {
-        let scheme = match self.host.scheme() {
-            Scheme::Https => "https",
-            Scheme::Http => "http",
-        };
-        format!("{scheme}://{}", self.host.as_str())
     }
 
     /// A request to `path`, signed (signature version 2, HMAC-SHA512) at `now`.
@@ -292,25 +299,17 @@ impl AuthApiClient {
         let (url, body) = match method {
             Method::Post => {
                 headers.push(("content-type", "application/x-www-form-urlencoded".to_owned()));
-                (format!("{}{path}", self.base()), params.into_bytes())
+                (format!("{}{path}", self.host.base_url()), params.into_bytes())
             }
-            _ if params.is_empty() => (format!("{}{path}", self.base()), Vec::new()),
-            _ => (format!("{}{path}?{params}", self.base()), Vec::new()),
+            _ if params.is_empty() => (format!("{}{path}", self.host.base_url()), Vec::new()),
+            _ => (format!("{}{path}?{params}", self.host.base_url()), Vec::new()),
         };
         HttpRequest { method, url, headers, body }
     }
 
     /// `GET /auth/v2/ping`: is Duo there (unsigned). Parse with [`parse_time`].
     pub fn ping(&self) -> HttpRequest {
-        HttpRequest {
-            method: Method::Get,
-            url: format!("{}{}", self.base(), paths::PING),
-            headers: vec![
-                ("accept", "application/json".to_owned()),
-                ("user-agent", USER_AGENT.to_owned()),
-            ],
-            body: Vec::new(),
-        }
+        ping(&self.host)
     }
 
     /// `GET /auth/v2/check`: are the keys and the signature right. Parse with [`parse_time`].

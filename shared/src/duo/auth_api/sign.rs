@@ -127,9 +127,9 @@ pub fn rfc2822(now: UnixTime) -> String {
     )
 }
 
-/// The proleptic Gregorian date of a day count from 1970-01-01
-/// (H. Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
+/// The proleptic Gregorian date `(year, month, day)` of a day count from
+/// 1970-01-01 (H. Hinnant's `civil_from_days`).
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
