@@ -15,13 +15,8 @@ use std::io::{self, Read as _};
 
 use clap::Subcommand;
 use credentials::sql::{self, DuoPolicy, DuoUsername, Role, UserRow};
-use credentials::{DEFAULT_ITERATIONS, PasswordHash, Username, demo, password};
+use credentials::{DEFAULT_ITERATIONS, PasswordHash, Username, demo, password, policy};
 use zeroize::Zeroizing;
-
-/// Shortest password the command accepts (NIST SP 800-63B's minimum).
-const MIN_PASSWORD_LEN: usize = 8;
-/// Longest password, in bytes (the login body is capped at 4 KiB).
-const MAX_PASSWORD_LEN: usize = 1024;
 
 /// The user commands; each prints SQL.
 #[derive(Subcommand)]
@@ -90,11 +85,12 @@ pub fn run(command: UserCommand) -> Result<String, String> {
     // would tell its user apart from unknown names).
     let iterations = DEFAULT_ITERATIONS;
     Ok(match command {
-        UserCommand::Hash => format!("{}\n", new_hash(&read_password()?, iterations)?.to_phc()),
+        UserCommand::Hash => format!("{}\n", new_hash(&read_password("")?, iterations)?.to_phc()),
         UserCommand::Add { username, bypass, duo_username, disable, admin } => {
+            let username = parse_username(&username)?;
             let row = UserRow {
-                username: parse_username(&username)?,
-                password: new_hash(&read_password()?, iterations)?,
+                password: new_hash(&read_password(username.as_str())?, iterations)?,
+                username,
                 policy: if bypass { DuoPolicy::Bypass } else { DuoPolicy::Required },
                 duo_username: duo_username
                     .map(|d| DuoUsername::parse(&d))
@@ -114,7 +110,7 @@ pub fn run(command: UserCommand) -> Result<String, String> {
         }
         UserCommand::SetPassword { username } => {
             let username = parse_username(&username)?;
-            let hash = new_hash(&read_password()?, iterations)?;
+            let hash = new_hash(&read_password(username.as_str())?, iterations)?;
             format!("{}\n", sql::set_password(&username, &hash).map_err(|e| e.to_string())?)
         }
         UserCommand::Revoke { username } => {
@@ -161,11 +157,12 @@ fn seed_demo(iterations: u32) -> Result<String, String> {
     Ok(sql::script(statements))
 }
 
-/// One line from stdin, without its line ending.
-fn read_password() -> Result<Zeroizing<Vec<u8>>, String> {
+/// One line from stdin, without its line ending, checked against the
+/// password policy (the one the admin console applies) for `username`.
+fn read_password(username: &str) -> Result<Zeroizing<Vec<u8>>, String> {
     let mut input = Zeroizing::new(Vec::new());
     io::stdin()
-        .take(u64::try_from(MAX_PASSWORD_LEN).unwrap_or(u64::MAX) + 2)
+        .take(u64::try_from(policy::MAX_LEN).unwrap_or(u64::MAX) + 2)
         .read_to_end(&mut input)
         .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
     let mut end = input.iter().position(|&b| b == b'\n').unwrap_or(input.len());
@@ -173,12 +170,9 @@ fn read_password() -> Result<Zeroizing<Vec<u8>>, String> {
         end -= 1;
     }
     let password = Zeroizing::new(input[..end].to_vec());
-    if password.len() < MIN_PASSWORD_LEN {
-        return Err(format!("the password must be at least {MIN_PASSWORD_LEN} characters"));
-    }
-    if password.len() > MAX_PASSWORD_LEN {
-        return Err(format!("the password must be at most {MAX_PASSWORD_LEN} bytes"));
-    }
+    // The login form sends JSON, always UTF-8: other bytes could never be typed there.
+    let text = std::str::from_utf8(&password).map_err(|_| "the password must be UTF-8 text")?;
+    policy::check(text, username).map_err(|e| e.to_string())?;
     Ok(password)
 }
 

@@ -1,4 +1,4 @@
-//! Credentials: password hashes and usernames.
+//! Credentials: password hashes, the password policy and usernames.
 //!
 //! One implementation, used by the Worker (`edge`, on wasm32) to verify a
 //! password and by the user admin command (`user-admin`, native) to hash one,
@@ -9,8 +9,10 @@
 
 pub mod demo;
 pub mod password;
+pub mod policy;
 pub mod sql;
 pub mod username;
 
 pub use password::{DEFAULT_ITERATIONS, PasswordError, PasswordHash};
+pub use policy::PolicyError;
 pub use username::{Username, UsernameError, normalize};

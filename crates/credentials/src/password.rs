@@ -101,6 +101,27 @@ impl PasswordHash {
         Ok(Self { iterations, salt: salt.to_vec(), hash })
     }
 
+    /// A hash whose PBKDF2 ran elsewhere (the Worker derives through
+    /// `WebCrypto`): `hash` is PBKDF2-HMAC-SHA256 of the password with
+    /// `salt` and `iterations`. Checked as [`Self::parse`] checks a stored
+    /// one, so what is made here can always be read back.
+    ///
+    /// # Errors
+    /// [`PasswordError::InvalidSalt`], [`PasswordError::InvalidHash`] or
+    /// [`PasswordError::IterationsOutOfRange`].
+    pub fn from_derived(iterations: u32, salt: &[u8], hash: &[u8]) -> Result<Self, PasswordError> {
+        if !SALT_RANGE.contains(&salt.len()) {
+            return Err(PasswordError::InvalidSalt);
+        }
+        if !HASH_RANGE.contains(&hash.len()) {
+            return Err(PasswordError::InvalidHash);
+        }
+        if !ITERATIONS_RANGE.contains(&iterations) {
+            return Err(PasswordError::IterationsOutOfRange);
+        }
+        Ok(Self { iterations, salt: salt.to_vec(), hash: hash.to_vec() })
+    }
+
     /// Parses a stored PHC string (see the module documentation).
     ///
     /// # Errors
@@ -296,6 +317,30 @@ mod tests {
         assert!(!hash.matches_derived(&derive(b"correct horsE")));
         assert!(!hash.matches_derived(&derive(b"correct horse")[..16]));
         assert!(!hash.matches_derived(&[]));
+    }
+
+    #[test]
+    fn from_derived_is_derive_with_the_pbkdf2_done_elsewhere() {
+        let salt = b"0123456789abcdef";
+        let made = PasswordHash::derive(b"correct horse", salt, FAST).unwrap();
+        let mut out = vec![0u8; HASH_LEN];
+        pbkdf2::pbkdf2_hmac::<Sha256>(b"correct horse", salt, FAST, &mut out);
+        let assembled = PasswordHash::from_derived(FAST, salt, &out).unwrap();
+        assert_eq!(assembled, made);
+        assert!(assembled.verify(b"correct horse"));
+        assert_eq!(PasswordHash::parse(&assembled.to_phc()), Ok(assembled));
+        assert_eq!(
+            PasswordHash::from_derived(FAST, b"short", &out),
+            Err(PasswordError::InvalidSalt)
+        );
+        assert_eq!(
+            PasswordHash::from_derived(FAST, salt, &out[..8]),
+            Err(PasswordError::InvalidHash)
+        );
+        assert_eq!(
+            PasswordHash::from_derived(999, salt, &out),
+            Err(PasswordError::IterationsOutOfRange)
+        );
     }
 
     #[test]
