@@ -10,8 +10,9 @@ use shared::admin::{AuditLog, AuditQuery, AuditRow};
 use crate::flow::limits::LimitKey;
 use crate::flow::maintenance::{PrunePlan, Pruned};
 use crate::flow::store::{
-    AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome, EnforceSetting,
-    NewSession, SessionRecord, Store, StoreError, UserRecord, UserUpdate,
+    AddOutcome, AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome,
+    DuoMapping, EnforceSetting, NewSession, NewUser, SessionRecord, Store, StoreError, UserRecord,
+    UserUpdate,
 };
 
 /// Binding name of the D1 database (`[[d1_databases]]` in `wrangler.toml`).
@@ -403,10 +404,10 @@ impl Store for D1Store {
                 (SET_DUO_USERNAME, vec![user.clone(), text_or_null(value.as_deref()), now.clone()])
             }
             UserUpdate::RevokeSessions => (SELECT_USERNAME, vec![user.clone()]),
+            UserUpdate::Password(phc) => (SET_PASSWORD, vec![user.clone(), text(phc), now.clone()]),
         };
-        // Revoking is a no-op unless the update disables or asks for it.
-        let revoke = matches!(update, UserUpdate::Disabled(true) | UserUpdate::RevokeSessions);
-        let revoke_until = if revoke { now.clone() } else { number(0) };
+        // Revoking is a no-op unless the update asks for it.
+        let revoke_until = if update.revokes_sessions() { now.clone() } else { number(0) };
         let mut recorded = admin_event_values(event);
         recorded.push(user.clone());
         let result = self
@@ -430,6 +431,74 @@ impl Store for D1Store {
             }
             Err(error) => Err(error),
         }
+    }
+
+    async fn add_user(&self, user: &NewUser, event: &AdminEvent) -> Result<AddOutcome, StoreError> {
+        let values = vec![
+            text(&user.username),
+            text(&user.normalized),
+            text(&user.password_hash),
+            text(user.duo_policy),
+            text_or_null(user.duo_username.as_deref()),
+            text(user.role),
+            number(event.at),
+        ];
+        let result = self
+            .batch([(INSERT_USER, values), (INSERT_ADMIN_EVENT, admin_event_values(event))])
+            .await;
+        match result {
+            Ok(_) => Ok(AddOutcome::Added),
+            // The trigger of migration 0003 names the Duo identity in words.
+            Err(StoreError(message)) if message.contains("Duo username") => {
+                Ok(AddOutcome::DuoIdentityTaken)
+            }
+            Err(StoreError(message)) if message.contains("UNIQUE constraint failed: users.") => {
+                Ok(AddOutcome::Exists)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn duo_mapping(
+        &self,
+        normalized: &str,
+        identity: &str,
+    ) -> Result<DuoMapping, StoreError> {
+        #[derive(Deserialize)]
+        struct At {
+            at: Option<u64>,
+        }
+        #[derive(Deserialize)]
+        struct Failure {
+            at: u64,
+            reason: String,
+        }
+        let (user, identity) = (text(normalized), text(identity));
+        let [taken, success, failure] = self
+            .batch([
+                (
+                    "SELECT username FROM users WHERE username_normalized <> ?1 \
+                     AND lower(trim(coalesce(duo_username, username))) = ?2",
+                    vec![user.clone(), identity],
+                ),
+                (
+                    "SELECT max(at) AS at FROM auth_events WHERE username = ?1 \
+                     AND step = 'duo_callback' AND outcome = 'success'",
+                    vec![user.clone()],
+                ),
+                (
+                    "SELECT at, reason FROM auth_events WHERE username = ?1 \
+                     AND step IN ('duo_start', 'duo_callback') AND outcome IN ('failure', 'error') \
+                     ORDER BY at DESC, id DESC LIMIT 1",
+                    vec![user],
+                ),
+            ])
+            .await?;
+        Ok(DuoMapping {
+            taken_by: first_row::<Username>(&taken)?.map(|row| row.username),
+            last_success: first_row::<At>(&success)?.and_then(|row| row.at),
+            last_failure: first_row::<Failure>(&failure)?.map(|row| (row.at, row.reason)),
+        })
     }
 
     async fn prune(&self, plan: &PrunePlan) -> Result<Pruned, StoreError> {
@@ -532,6 +601,14 @@ const SET_DISABLED: &str = "UPDATE users SET disabled = ?2, updated_at = ?3 \
     WHERE username_normalized = ?1 RETURNING username";
 const SET_DUO_USERNAME: &str = "UPDATE users SET duo_username = ?2, updated_at = ?3 \
     WHERE username_normalized = ?1 RETURNING username";
+const SET_PASSWORD: &str = "UPDATE users SET password_hash = ?2, updated_at = ?3 \
+    WHERE username_normalized = ?1 RETURNING username";
+/// A user an admin adds: `?1` the name as typed, `?2` normalized, `?3` the
+/// PHC hash, `?4` the Duo policy, `?5` the Duo username or NULL, `?6` the
+/// role, `?7` now.
+const INSERT_USER: &str = "INSERT INTO users (username, username_normalized, password_hash, \
+    duo_policy, duo_username, disabled, role, created_at, updated_at) \
+    VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?7)";
 const SELECT_USERNAME: &str = "SELECT username FROM users WHERE username_normalized = ?1";
 /// Revokes the user's live sessions when `?2` is a time (0: nothing).
 const REVOKE_USER_SESSIONS_IF: &str = "UPDATE sessions SET revoked_at = ?2 \

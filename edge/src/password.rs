@@ -8,17 +8,28 @@
 //! iterations; such hashes, and any `WebCrypto` failure, use the wasm code.
 //! Either way the comparison is constant time.
 
-use credentials::PasswordHash;
+#[cfg(target_arch = "wasm32")]
+use credentials::password::HASH_LEN;
+use credentials::{PasswordError, PasswordHash};
 
-use crate::flow::PasswordVerifier;
+use crate::flow::Passwords;
 
-/// The Worker's [`PasswordVerifier`]: [`verify`].
+/// The Worker's [`Passwords`]: [`verify`] and [`hash`].
 #[derive(Debug, Clone, Copy, Default)]
-pub struct WebCryptoVerifier;
+pub struct WebCryptoPasswords;
 
-impl PasswordVerifier for WebCryptoVerifier {
+impl Passwords for WebCryptoPasswords {
     async fn verify(&self, hash: &PasswordHash, password: &[u8]) -> bool {
         verify(hash, password).await
+    }
+
+    async fn hash(
+        &self,
+        password: &[u8],
+        salt: &[u8],
+        iterations: u32,
+    ) -> Result<PasswordHash, PasswordError> {
+        hash(password, salt, iterations).await
     }
 }
 
@@ -41,6 +52,29 @@ pub async fn verify(hash: &PasswordHash, password: &[u8]) -> bool {
         }
     }
     hash.verify(password)
+}
+
+/// A new hash of `password`: the same PBKDF2 as [`verify`]'s, so what is
+/// made here verifies there (and in `user-admin`'s native code).
+///
+/// # Errors
+/// As [`PasswordHash::from_derived`].
+#[cfg_attr(not(target_arch = "wasm32"), allow(clippy::unused_async))]
+pub async fn hash(
+    password: &[u8],
+    salt: &[u8],
+    iterations: u32,
+) -> Result<PasswordHash, PasswordError> {
+    #[cfg(target_arch = "wasm32")]
+    if iterations <= WEBCRYPTO_MAX_ITERATIONS {
+        match webcrypto::pbkdf2_sha256(password, salt, iterations, HASH_LEN).await {
+            Ok(derived) => return PasswordHash::from_derived(iterations, salt, &derived),
+            Err(error) => {
+                worker::console_warn!("admin: WebCrypto PBKDF2 failed ({error}); using wasm");
+            }
+        }
+    }
+    PasswordHash::derive(password, salt, iterations)
 }
 
 #[cfg(target_arch = "wasm32")]

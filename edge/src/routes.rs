@@ -4,7 +4,10 @@
 
 use std::rc::Rc;
 
-use shared::admin::{AuditQuery, EnforceRequest, SessionRevokeRequest, UserChangeRequest};
+use shared::admin::{
+    AuditQuery, DuoUserCheckRequest, EnforceRequest, NewUserRequest, PasswordResetRequest,
+    SessionRevokeRequest, UserChangeRequest,
+};
 use shared::api::{InlineProgress, LoginResponse};
 use worker::{Env, Request, Response};
 
@@ -24,8 +27,8 @@ use crate::flow::maintenance::PrunePlan;
 use crate::flow::session::{self, IssuedSession};
 use crate::flow::store::Store as _;
 use crate::flow::{Ctx, Random, Reason, Refusal, Step, audit::Trail, check_origin};
-use crate::flow::{admin, audit_log, provider};
-use crate::password::WebCryptoVerifier;
+use crate::flow::{accounts, admin, audit_log, provider};
+use crate::password::WebCryptoPasswords;
 use crate::{request, respond};
 
 thread_local! {
@@ -54,7 +57,7 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
     let input = LoginInput { body: &login, known_browser: known.as_deref() };
     let (transport, memo) = (FetchTransport::default(), HEALTH.with(Rc::clone));
     let duo = DuoLink { transport: &transport, health: &memo };
-    let outcome = first_factor(&store, &WebCryptoVerifier, duo, &config, input, &ctx, &random)
+    let outcome = first_factor(&store, &WebCryptoPasswords, duo, &config, input, &ctx, &random)
         .await
         .map_err(|refusal| logged(Step::Login, refusal))?;
     let known =
@@ -342,6 +345,61 @@ pub async fn admin_change_user(mut req: Request, env: &Env) -> Result<Response, 
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::empty(204)?)
+}
+
+/// `POST /api/admin/users/add`: 201 with the generated password, if any.
+///
+/// # Errors
+/// Every refusal of [`accounts::add_user`], as an [`EdgeError`].
+pub async fn admin_add_user(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let (config, asked) = admin_body::<NewUserRequest>(&mut req, env).await?;
+    let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
+    let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
+    let caller = accounts::Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
+    let issued =
+        accounts::add_user(&store, &WebCryptoPasswords, &config, caller, &asked, &ctx, &random)
+            .await
+            .map_err(|refusal| logged_as("admin", refusal))?;
+    Ok(respond::json(&issued, 201)?)
+}
+
+/// `POST /api/admin/users/password`: 200 with the generated password, if any.
+///
+/// # Errors
+/// Every refusal of [`accounts::reset_password`], as an [`EdgeError`].
+pub async fn admin_reset_password(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let (config, asked) = admin_body::<PasswordResetRequest>(&mut req, env).await?;
+    let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
+    let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
+    let caller = accounts::Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
+    let issued = accounts::reset_password(
+        &store,
+        &WebCryptoPasswords,
+        &config,
+        caller,
+        &asked,
+        &ctx,
+        &random,
+    )
+    .await
+    .map_err(|refusal| logged_as("admin", refusal))?;
+    Ok(respond::json(&issued, 200)?)
+}
+
+/// `POST /api/admin/users/duo-check`.
+///
+/// # Errors
+/// Every refusal of [`accounts::check_duo_user`], as an [`EdgeError`].
+pub async fn admin_duo_check(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let (config, asked) = admin_body::<DuoUserCheckRequest>(&mut req, env).await?;
+    let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
+    let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
+    let caller = accounts::Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
+    let transport = FetchTransport::default();
+    let check = accounts::check_duo_user(&store, &transport, &config, caller, &asked, &ctx)
+        .await
+        .map_err(|refusal| logged_as("admin", refusal))?;
+    Ok(respond::json(&check, 200)?)
 }
 
 /// `GET /api/session`.

@@ -28,6 +28,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         }
         (Method::Get, admin::USERS) => answer(routes::admin_users(req, &env, query).await),
         (Method::Post, admin::USER_CHANGE) => answer(routes::admin_change_user(req, &env).await),
+        (Method::Post, admin::USER_ADD) => answer(routes::admin_add_user(req, &env).await),
+        (Method::Post, admin::USER_PASSWORD) => {
+            answer(routes::admin_reset_password(req, &env).await)
+        }
+        (Method::Post, admin::USER_DUO_CHECK) => answer(routes::admin_duo_check(req, &env).await),
         (Method::Get, admin::AUDIT) => answer(routes::admin_audit(req, &env, query).await),
         (Method::Get, admin::AUDIT_CSV) => answer(routes::admin_audit_csv(req, &env, query).await),
         (Method::Get, admin::DUO) => answer(routes::admin_duo(req, &env).await),

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::Role;
+use crate::api::{Password, Role};
 
 /// Paths of the admin API.
 pub mod routes {
@@ -11,6 +11,15 @@ pub mod routes {
     pub const USERS: &str = "/api/admin/users";
     /// `POST`: change one user ([`super::UserChangeRequest`]).
     pub const USER_CHANGE: &str = "/api/admin/users/change";
+    /// `POST`: add a user ([`super::NewUserRequest`]); 201 with
+    /// [`super::PasswordIssued`].
+    pub const USER_ADD: &str = "/api/admin/users/add";
+    /// `POST`: set a user's password and end their sessions
+    /// ([`super::PasswordResetRequest`]); 200 with [`super::PasswordIssued`].
+    pub const USER_PASSWORD: &str = "/api/admin/users/password";
+    /// `POST`: what Duo and the audit log say about a user's Duo username
+    /// ([`super::DuoUserCheckRequest`]); 200 with [`super::DuoUserCheck`].
+    pub const USER_DUO_CHECK: &str = "/api/admin/users/duo-check";
     /// `GET ?q=&page=`: live sessions, newest first.
     pub const SESSIONS: &str = "/api/admin/sessions";
     /// `POST`: end one session ([`super::SessionRevokeRequest`]).
@@ -45,6 +54,16 @@ pub enum DuoPolicy {
     Required,
     /// Password only (break-glass).
     Bypass,
+}
+
+impl DuoPolicy {
+    /// The stored form (`users.duo_policy`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Required => "required",
+            Self::Bypass => "bypass",
+        }
+    }
 }
 
 /// One user, as the console lists them (never a password hash).
@@ -105,6 +124,118 @@ pub struct UserChangeRequest {
     pub username: String,
     /// What.
     pub change: UserChange,
+}
+
+/// Where a new password comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum NewPassword {
+    /// The Worker makes one and answers it once ([`PasswordIssued`]).
+    Generate,
+    /// The admin typed it (the password policy applies).
+    Typed(Password),
+}
+
+/// Body of `POST /api/admin/users/add`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserRequest {
+    /// A-Z a-z 0-9 . _ @ + -, at most 64.
+    pub username: String,
+    /// `user` or `admin`.
+    pub role: Role,
+    /// Duo required, or bypassed.
+    pub duo_policy: DuoPolicy,
+    /// The name Duo knows, when it differs (`null` or empty: the username).
+    #[serde(default)]
+    pub duo_username: Option<String>,
+    /// The first password.
+    pub password: NewPassword,
+}
+
+/// Body of `POST /api/admin/users/password`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    /// Whom.
+    pub username: String,
+    /// The new password.
+    pub password: NewPassword,
+}
+
+/// The answer to adding a user or setting a password: the generated
+/// password, this once (it is stored only as a hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordIssued {
+    /// As registered.
+    pub username: String,
+    /// The password made by the Worker; `None` when the admin typed one.
+    pub generated: Option<Password>,
+}
+
+/// Body of `POST /api/admin/users/duo-check`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DuoUserCheckRequest {
+    /// Whose mapping.
+    pub username: String,
+    /// A Duo username to try before saving it; `None`: the one stored
+    /// (else the username).
+    #[serde(default)]
+    pub duo_username: Option<String>,
+}
+
+/// What Duo's `preauth` says about a Duo username (inline mode).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "result")]
+pub enum DuoPreauth {
+    /// Known to Duo, with these devices: the user can approve.
+    Enrolled {
+        /// The devices' labels.
+        devices: Vec<String>,
+    },
+    /// Duo lets this name in without a second factor (a bypass user).
+    Allowed,
+    /// Not enrolled: Duo offers enrollment at sign-in.
+    NotEnrolled,
+    /// Duo refuses this name (locked out, disabled, or the new-user policy).
+    Denied {
+        /// Duo's message.
+        message: String,
+    },
+    /// Duo could not be asked, or refused the request.
+    Failed {
+        /// What happened, in words.
+        message: String,
+    },
+}
+
+/// Body of `POST /api/admin/users/duo-check`: the health of a user's
+/// mapping to Duo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuoUserCheck {
+    /// The name Duo is told for this user.
+    pub duo_username: String,
+    /// Another account that has this Duo identity (it cannot be saved).
+    pub taken_by: Option<String>,
+    /// Duo's `preauth` for the name (inline mode; the Universal Prompt
+    /// has no such lookup).
+    pub preauth: Option<DuoPreauth>,
+    /// The user's last sign-in completed with Duo (Unix seconds).
+    pub last_duo_success: Option<i64>,
+    /// The user's last Duo step that failed, after the last success.
+    pub last_duo_failure: Option<DuoFailure>,
+    /// The verdict, in words.
+    pub summary: String,
+}
+
+/// A failed Duo step from the sign-in log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuoFailure {
+    /// When (Unix seconds).
+    pub at: i64,
+    /// The audit reason code, e.g. `id_token_username`.
+    pub reason: String,
 }
 
 /// One live session, as the console lists it.
@@ -385,6 +516,44 @@ mod tests {
         }
         let extra = r#"{"username":"a","change":"revoke_sessions","admin":true}"#;
         assert!(serde_json::from_str::<UserChangeRequest>(extra).is_err());
+    }
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn new_passwords_have_one_wire_form_each_and_hide_in_debug() {
+        let typed = NewPassword::Typed(Password::new("hunter2hunter2"));
+        let cases =
+            [(NewPassword::Generate, r#""generate""#), (typed, r#"{"typed":"hunter2hunter2"}"#)];
+        for (password, wire) in cases {
+            assert_eq!(serde_json::to_string(&password).unwrap(), wire);
+            assert_eq!(serde_json::from_str::<NewPassword>(wire).unwrap(), password);
+            assert!(!format!("{password:?}").contains("hunter2"));
+        }
+        let issued = PasswordIssued {
+            username: "alice".into(),
+            generated: Some(Password::new("abcd-efgh-jkmn-pqrs-tuvw")),
+        };
+        assert!(!format!("{issued:?}").contains("abcd"), "{issued:?}");
+        let request =
+            r#"{"username":"a","role":"user","duo_policy":"required","password":"generate"}"#;
+        let parsed: NewUserRequest = serde_json::from_str(request).unwrap();
+        assert_eq!(parsed.duo_username, None);
+        let extra = r#"{"username":"a","password":"generate","admin":true}"#;
+        assert!(serde_json::from_str::<PasswordResetRequest>(extra).is_err());
+    }
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn preauth_verdicts_are_tagged_by_result() {
+        let enrolled = DuoPreauth::Enrolled { devices: vec!["iPhone (XXX-XXX-1234)".into()] };
+        assert_eq!(
+            serde_json::to_string(&enrolled).unwrap(),
+            r#"{"result":"enrolled","devices":["iPhone (XXX-XXX-1234)"]}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&DuoPreauth::NotEnrolled).unwrap(),
+            r#"{"result":"not_enrolled"}"#
+        );
     }
 
     #[test]

@@ -204,29 +204,13 @@ pub async fn change_user<S: Store>(
             let action = if *disabled { "disable" } else { "enable" };
             (UserUpdate::Disabled(*disabled), action, serde_json::json!({}))
         }
-        UserChange::DuoPolicy(policy) => {
-            let stored = match policy {
-                DuoPolicy::Required => "required",
-                DuoPolicy::Bypass => "bypass",
-            };
-            (
-                UserUpdate::Policy(stored),
-                "set_duo_policy",
-                serde_json::json!({"duo_policy": policy}),
-            )
-        }
+        UserChange::DuoPolicy(policy) => (
+            UserUpdate::Policy(policy.as_str()),
+            "set_duo_policy",
+            serde_json::json!({"duo_policy": policy}),
+        ),
         UserChange::DuoUsername(name) => {
-            let name = name
-                .as_deref()
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .map(|n| DuoUsername::parse(n).map(|d| d.as_str().to_owned()))
-                .transpose()
-                .map_err(|e| {
-                    Refusal::new(Reason::AdminBadValue)
-                        .detail(e.to_string())
-                        .message("That Duo username cannot be used.")
-                })?;
+            let name = duo_username(name.as_deref())?;
             let detail = serde_json::json!({"duo_username": name});
             (UserUpdate::DuoUsername(name), "set_duo_username", detail)
         }
@@ -242,7 +226,32 @@ pub async fn change_user<S: Store>(
         detail: Some(detail.to_string()),
         client_ip: ctx.client.map(|ip| ip.to_string()),
     };
-    match store.change_user(&target, &update, &event).await.map_err(Refusal::internal)? {
+    let outcome = store.change_user(&target, &update, &event).await.map_err(Refusal::internal)?;
+    change_refused(outcome, &target)
+}
+
+/// A Duo username to store: trimmed, `None` when empty (the username).
+///
+/// # Errors
+/// `bad_request` when it cannot be stored.
+pub(super) fn duo_username(name: Option<&str>) -> Result<Option<String>, Refusal> {
+    name.map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| DuoUsername::parse(n).map(|d| d.as_str().to_owned()))
+        .transpose()
+        .map_err(|e| {
+            Refusal::new(Reason::AdminBadValue)
+                .detail(e.to_string())
+                .message("That Duo username cannot be used.")
+        })
+}
+
+/// What [`Store::change_user`] did, as the admin API answers it.
+///
+/// # Errors
+/// The refusal of each outcome but `Changed`.
+pub(super) fn change_refused(outcome: ChangeOutcome, target: &str) -> Result<(), Refusal> {
+    match outcome {
         ChangeOutcome::Changed => Ok(()),
         ChangeOutcome::NoSuchUser => Err(Refusal::new(Reason::NoSuchUser)
             .detail(format!("no user {target}"))

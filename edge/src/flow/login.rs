@@ -22,7 +22,7 @@ use super::inline;
 use super::limits::{self, Client};
 use super::session::{self, IssuedSession};
 use super::store::{NewSession, Store, UserRecord};
-use super::{Config, Ctx, PasswordVerifier, Random};
+use super::{Config, Ctx, Passwords, Random};
 use crate::config::DuoSetup;
 use crate::cookie::{KnownBrowser, LOGIN_TTL_SECONDS, LoginTicket};
 
@@ -175,7 +175,7 @@ impl<T> Copy for DuoLink<'_, T> {}
 /// `invalid_credentials` (unknown user, wrong password, disabled user,
 /// unusable stored record), `rate_limited`, `internal`; in inline mode
 /// also the refusals of [`super::inline::after_password`].
-pub async fn login<S: Store, V: PasswordVerifier, T: Transport>(
+pub async fn login<S: Store, V: Passwords, T: Transport>(
     store: &S,
     verifier: &V,
     duo: DuoLink<'_, T>,
@@ -190,7 +190,7 @@ pub async fn login<S: Store, V: PasswordVerifier, T: Transport>(
 }
 
 #[allow(clippy::too_many_arguments, reason = "the public step's inputs and its audit trail")]
-async fn first_factor<S: Store, V: PasswordVerifier, T: Transport>(
+async fn first_factor<S: Store, V: Passwords, T: Transport>(
     store: &S,
     verifier: &V,
     duo: DuoLink<'_, T>,
@@ -267,7 +267,7 @@ fn duo_next(config: &Config, username: String, known_browser: String, now: u64) 
 /// with a dummy of the difference, and a disabled user's password is
 /// verified before the flag is looked at. The refusal's detail is for the
 /// log.
-async fn check_password<V: PasswordVerifier>(
+async fn check_password<V: Passwords>(
     verifier: &V,
     user: Option<UserRecord>,
     password: &[u8],

@@ -7,7 +7,7 @@
 //! the [`Config`]) over three small seams without `Send` bounds:
 //! a [`Store`] (users, sessions, rate-limit counters, spent states, the
 //! audit log), the Duo client's [`shared::duo::Transport`], and a
-//! [`PasswordVerifier`]. Each returns a typed outcome or a [`Refusal`]
+//! [`Passwords`]. Each returns a typed outcome or a [`Refusal`]
 //! carrying the contract's error code and a typed audit [`Reason`]; the
 //! audit record is derived from that result in one place,
 //! [`audit::Trail::finish`].
@@ -27,6 +27,7 @@
 //! these and render the result; native tests drive them over an in-memory
 //! store and a scripted Duo (`flow/tests/`).
 
+pub mod accounts;
 pub mod admin;
 pub mod audit;
 pub mod audit_log;
@@ -48,7 +49,7 @@ mod tests;
 
 use std::net::IpAddr;
 
-use credentials::PasswordHash;
+use credentials::{PasswordError, PasswordHash};
 use shared::duo::RandomBytes;
 
 use crate::config::AppOrigin;
@@ -77,6 +78,9 @@ pub struct Random {
     pub jti: RandomBytes,
     /// For a session id.
     pub session: RandomBytes,
+    /// For a new password: the salt (the first 16 bytes) and a generated
+    /// password (the last 16).
+    pub password: RandomBytes,
 }
 
 impl Random {
@@ -85,8 +89,15 @@ impl Random {
     /// # Errors
     /// The first error of `fill`.
     pub fn fill<E>(mut fill: impl FnMut(&mut [u8]) -> Result<(), E>) -> Result<Self, E> {
-        let mut random = Self { state: [0; 32], nonce: [0; 32], jti: [0; 32], session: [0; 32] };
-        for bytes in [&mut random.state, &mut random.nonce, &mut random.jti, &mut random.session] {
+        let mut random = Self {
+            state: [0; 32],
+            nonce: [0; 32],
+            jti: [0; 32],
+            session: [0; 32],
+            password: [0; 32],
+        };
+        let Self { state, nonce, jti, session, password } = &mut random;
+        for bytes in [state, nonce, jti, session, password] {
             fill(bytes)?;
         }
         Ok(random)
@@ -99,13 +110,24 @@ impl std::fmt::Debug for Random {
     }
 }
 
-/// Checks a password against a stored hash. The Worker derives through
-/// `WebCrypto` (`crate::password`); native tests use `credentials`' pure
-/// implementation. No `Send` bound (wasm).
+/// Checks passwords against stored hashes, and hashes new ones. The
+/// Worker derives through `WebCrypto` (`crate::password`); native tests use
+/// `credentials`' pure implementation. No `Send` bound (wasm).
 #[allow(async_fn_in_trait)]
-pub trait PasswordVerifier {
+pub trait Passwords {
     /// Whether `password` matches `hash`, compared in constant time.
     async fn verify(&self, hash: &PasswordHash, password: &[u8]) -> bool;
+
+    /// A new hash of `password` with `salt` and `iterations`.
+    ///
+    /// # Errors
+    /// As [`PasswordHash::from_derived`] (a salt or count out of range).
+    async fn hash(
+        &self,
+        password: &[u8],
+        salt: &[u8],
+        iterations: u32,
+    ) -> Result<PasswordHash, PasswordError>;
 }
 
 /// State-changing requests must come from the SPA's own origin: `Origin`

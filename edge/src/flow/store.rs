@@ -161,6 +161,56 @@ pub enum UserUpdate {
     DuoUsername(Option<String>),
     /// Revoke every live session of the user.
     RevokeSessions,
+    /// `users.password_hash` (a PHC string); also revokes the user's
+    /// sessions: they were opened with the old password.
+    Password(String),
+}
+
+impl UserUpdate {
+    /// Whether the update also ends the user's live sessions.
+    pub const fn revokes_sessions(&self) -> bool {
+        matches!(self, Self::Disabled(true) | Self::RevokeSessions | Self::Password(_))
+    }
+}
+
+/// A user an admin adds (`users`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// As typed (trimmed, validated).
+    pub username: String,
+    /// The lookup key.
+    pub normalized: String,
+    /// PHC string.
+    pub password_hash: String,
+    /// `required` or `bypass`.
+    pub duo_policy: &'static str,
+    /// The name Duo knows, when it differs.
+    pub duo_username: Option<String>,
+    /// `user` or `admin`.
+    pub role: &'static str,
+}
+
+/// What [`Store::add_user`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddOutcome {
+    /// Stored, with its admin event.
+    Added,
+    /// A user has that (normalized) name; nothing written.
+    Exists,
+    /// Another account has that Duo identity; nothing written.
+    DuoIdentityTaken,
+}
+
+/// What storage knows about a user's mapping to Duo
+/// ([`Store::duo_mapping`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DuoMapping {
+    /// Another account whose Duo identity is the one asked about.
+    pub taken_by: Option<String>,
+    /// The user's last successful Duo step (`duo_callback`, success).
+    pub last_success: Option<u64>,
+    /// The user's last failed Duo step: when, and its reason code.
+    pub last_failure: Option<(u64, String)>,
 }
 
 /// One admin action (`admin_events`).
@@ -330,6 +380,16 @@ pub trait Store {
         update: &UserUpdate,
         event: &AdminEvent,
     ) -> Result<ChangeOutcome, StoreError>;
+
+    /// Adds `user` and records `event`, atomically: both or neither.
+    async fn add_user(&self, user: &NewUser, event: &AdminEvent) -> Result<AddOutcome, StoreError>;
+
+    /// The account (as registered) other than `normalized` whose Duo
+    /// identity (its Duo username, else its username, trimmed and lower
+    /// case) is `identity`, and the user's last successful and last failed
+    /// Duo steps in the audit log, in one round trip.
+    async fn duo_mapping(&self, normalized: &str, identity: &str)
+    -> Result<DuoMapping, StoreError>;
 
     /// Scheduled maintenance, atomically: first one audit summary per
     /// rate-limit counter of a window before `plan.windows_before` that

@@ -1,6 +1,6 @@
 //! Test support for the flow core: an in-memory [`Store`], a scripted Duo
 //! [`Transport`] with correctly HS512-signed `id_token`s, a counting
-//! [`PasswordVerifier`] over `credentials`' pure PBKDF2, a minimal
+//! [`Passwords`] over `credentials`' pure PBKDF2, a minimal
 //! executor, and fixtures.
 //!
 //! Every seam yields once (returns `Pending` before answering), as the
@@ -27,10 +27,11 @@ use super::audit::{Outcome, Reason, Step};
 use super::limits::LimitKey;
 use super::maintenance::{PrunePlan, Pruned};
 use super::store::{
-    AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome, EnforceSetting,
-    NewSession, SessionRecord, Store, StoreError, UserRecord, UserUpdate,
+    AddOutcome, AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome,
+    DuoMapping, EnforceSetting, NewSession, NewUser, SessionRecord, Store, StoreError, UserRecord,
+    UserUpdate,
 };
-use super::{Config, Ctx, PasswordVerifier, Random, unix_i64};
+use super::{Config, Ctx, Passwords, Random, unix_i64};
 
 // ---------------------------------------------------------------------------
 // Executor.
@@ -499,6 +500,7 @@ impl Store for MemoryStore {
             UserUpdate::Disabled(value) => changed.disabled = u8::from(*value),
             UserUpdate::DuoUsername(value) => changed.duo_username.clone_from(value),
             UserUpdate::RevokeSessions => {}
+            UserUpdate::Password(phc) => changed.password_hash.clone_from(phc),
         }
         // The migration's triggers and unique index.
         let was_enabled_admin = user.role == "admin" && user.disabled == 0;
@@ -510,7 +512,7 @@ impl Store for MemoryStore {
             return Ok(ChangeOutcome::DuoIdentityTaken);
         }
         *user = changed;
-        if matches!(update, UserUpdate::Disabled(true) | UserUpdate::RevokeSessions) {
+        if update.revokes_sessions() {
             for row in self.sessions.borrow_mut().values_mut() {
                 let theirs =
                     credentials::normalize(&row.session.username).as_deref() == Some(normalized);
@@ -521,6 +523,70 @@ impl Store for MemoryStore {
         }
         self.admin_events.borrow_mut().push(event.clone());
         Ok(ChangeOutcome::Changed)
+    }
+
+    async fn add_user(&self, user: &NewUser, event: &AdminEvent) -> Result<AddOutcome, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let mut users = self.users.borrow_mut();
+        // The primary key, then migration 0003's Duo identity trigger.
+        if users.contains_key(&user.normalized) {
+            return Ok(AddOutcome::Exists);
+        }
+        let identity = |name: Option<&str>, username: &str| {
+            name.unwrap_or(username).trim().to_ascii_lowercase()
+        };
+        let wanted = identity(user.duo_username.as_deref(), &user.username);
+        if users.values().any(|u| identity(u.duo_username.as_deref(), &u.username) == wanted) {
+            return Ok(AddOutcome::DuoIdentityTaken);
+        }
+        let record = UserRecord {
+            username: user.username.clone(),
+            password_hash: user.password_hash.clone(),
+            duo_policy: user.duo_policy.to_owned(),
+            disabled: 0,
+            duo_username: user.duo_username.clone(),
+            role: user.role.to_owned(),
+            duo_off: 0,
+        };
+        users.insert(user.normalized.clone(), record);
+        self.admin_events.borrow_mut().push(event.clone());
+        Ok(AddOutcome::Added)
+    }
+
+    async fn duo_mapping(
+        &self,
+        normalized: &str,
+        identity: &str,
+    ) -> Result<DuoMapping, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let taken_by = self
+            .users
+            .borrow()
+            .iter()
+            .filter(|(key, _)| *key != normalized)
+            .find(|(_, u)| {
+                u.duo_username.as_deref().unwrap_or(&u.username).trim().to_ascii_lowercase()
+                    == identity
+            })
+            .map(|(_, u)| u.username.clone());
+        let events = self.events.borrow();
+        let theirs = || events.iter().filter(|e| e.username == normalized);
+        let last_success = theirs()
+            .filter(|e| e.step == Step::DuoCallback && e.outcome == Outcome::Success)
+            .map(|e| e.at)
+            .max();
+        // The newest (the later row when two share a second).
+        let last_failure = theirs()
+            .filter(|e| matches!(e.step, Step::DuoStart | Step::DuoCallback))
+            .filter(|e| matches!(e.outcome, Outcome::Failure | Outcome::Error))
+            .fold(None::<&AuditEvent>, |newest, e| match newest {
+                Some(n) if n.at > e.at => Some(n),
+                _ => Some(e),
+            })
+            .map(|e| (e.at, e.reason.to_owned()));
+        Ok(DuoMapping { taken_by, last_success, last_failure })
     }
 
     async fn prune(&self, plan: &PrunePlan) -> Result<Pruned, StoreError> {
@@ -632,12 +698,22 @@ impl CountingVerifier {
     }
 }
 
-impl PasswordVerifier for CountingVerifier {
+impl Passwords for CountingVerifier {
     async fn verify(&self, hash: &PasswordHash, password: &[u8]) -> bool {
         YieldOnce::default().await;
         let dummy = hash.is_dummy();
         self.verified.borrow_mut().push((dummy, hash.iterations()));
         !dummy && hash.verify(password)
+    }
+
+    async fn hash(
+        &self,
+        password: &[u8],
+        salt: &[u8],
+        iterations: u32,
+    ) -> Result<PasswordHash, credentials::PasswordError> {
+        YieldOnce::default().await;
+        PasswordHash::derive(password, salt, iterations)
     }
 }
 
@@ -875,5 +951,6 @@ pub fn random(seed: u8) -> Random {
         nonce: [seed.wrapping_add(1); 32],
         jti: [seed.wrapping_add(2); 32],
         session: [seed.wrapping_add(3); 32],
+        password: [seed.wrapping_add(4); 32],
     }
 }

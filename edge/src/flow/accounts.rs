@@ -1,0 +1,330 @@
+//! Accounts from the admin console: add a user, set a user's password
+//! (`POST /api/admin/users/add`, `POST /api/admin/users/password`), and
+//! check a user's mapping to Duo (`POST /api/admin/users/duo-check`).
+//!
+//! A password is either typed by the admin (the policy of
+//! `credentials::policy`, the one `user-admin` applies) or generated here
+//! from the request's randomness and answered this once: only its hash is
+//! stored, made with the same PBKDF2 the login verifies with
+//! ([`Passwords::hash`]). Neither ever reaches the audit log, which says
+//! only whether the password was typed or generated. A new password ends
+//! the user's sessions. An admin cannot reset their own password here: a
+//! generated one lost before it was copied, with every session ended,
+//! would lock them out.
+
+use credentials::policy::{self, GENERATED_ENTROPY_BYTES};
+use credentials::{DEFAULT_ITERATIONS, PasswordHash, Username, normalize, password::SALT_LEN};
+use shared::admin::{
+    DuoFailure, DuoPreauth, DuoUserCheck, DuoUserCheckRequest, NewPassword, NewUserRequest,
+    PasswordIssued, PasswordResetRequest,
+};
+use shared::api::Password;
+use shared::duo::auth_api::{PreauthResult, User, parse_preauth};
+use shared::duo::{Transport, UnixTime};
+
+use super::admin::{change_refused, duo_username, require_admin};
+use super::audit::{Reason, Refusal};
+use super::store::{AddOutcome, AdminEvent, NewUser, Store, UserUpdate};
+use super::{Config, Ctx, Passwords, Random, check_origin, unix_i64};
+use crate::config::DuoSetup;
+
+/// Who asks: the request's `Origin` and session cookie.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    /// The `Origin` header.
+    pub origin: Option<&'a str>,
+    /// The `__Host-session` cookie's value.
+    pub session_cookie: Option<&'a str>,
+}
+
+/// `POST /api/admin/users/add`: a new, enabled user, recorded as
+/// `add_user`.
+///
+/// # Errors
+/// `forbidden_origin`; as [`require_admin`]; `bad_request` (an invalid
+/// username or Duo username, a password the policy refuses, a name or a
+/// Duo identity another account has); `internal`.
+pub async fn add_user<S: Store, P: Passwords>(
+    store: &S,
+    passwords: &P,
+    config: &Config,
+    caller: Caller<'_>,
+    request: &NewUserRequest,
+    ctx: &Ctx,
+    random: &Random,
+) -> Result<PasswordIssued, Refusal> {
+    check_origin(&config.app_origin, caller.origin)?;
+    let admin = require_admin(store, caller.session_cookie, ctx.now).await?;
+    let username = Username::parse(&request.username).map_err(|e| {
+        Refusal::new(Reason::AdminBadValue)
+            .detail(e.to_string())
+            .message(&format!("That username cannot be used: {e}."))
+    })?;
+    let duo_name = duo_username(request.duo_username.as_deref())?;
+    let (hash, generated) = new_password(passwords, &request.password, &username, random).await?;
+    let user = NewUser {
+        username: username.as_str().to_owned(),
+        normalized: username.normalized(),
+        password_hash: hash.to_phc(),
+        duo_policy: request.duo_policy.as_str(),
+        duo_username: duo_name.clone(),
+        role: request.role.as_str(),
+    };
+    let detail = serde_json::json!({
+        "role": request.role,
+        "duo_policy": request.duo_policy,
+        "duo_username": duo_name,
+        "password": source(generated.as_ref()),
+    });
+    let event = admin_event(admin.username, "add_user", &user.normalized, &detail, ctx);
+    match store.add_user(&user, &event).await.map_err(Refusal::internal)? {
+        AddOutcome::Added => Ok(PasswordIssued { username: user.username, generated }),
+        AddOutcome::Exists => Err(Refusal::new(Reason::AdminBadValue)
+            .detail(format!("user {} exists", user.normalized))
+            .message(&format!("There is already a user named {}.", user.username))),
+        AddOutcome::DuoIdentityTaken => {
+            Err(Refusal::new(Reason::AdminBadValue).detail("duo identity taken").message(
+                "Another user already has that Duo username (their Duo username, or their \
+                 username when they have none): set a different Duo username.",
+            ))
+        }
+    }
+}
+
+/// `POST /api/admin/users/password`: a new password for another user,
+/// whose sessions end, recorded as `reset_password`.
+///
+/// # Errors
+/// `forbidden_origin`; as [`require_admin`]; `forbidden` for one's own
+/// password; `bad_request` (no such user, a password the policy refuses);
+/// `internal`.
+pub async fn reset_password<S: Store, P: Passwords>(
+    store: &S,
+    passwords: &P,
+    config: &Config,
+    caller: Caller<'_>,
+    request: &PasswordResetRequest,
+    ctx: &Ctx,
+    random: &Random,
+) -> Result<PasswordIssued, Refusal> {
+    check_origin(&config.app_origin, caller.origin)?;
+    let admin = require_admin(store, caller.session_cookie, ctx.now).await?;
+    let no_such = || Refusal::new(Reason::NoSuchUser).message("There is no user with that name.");
+    let username = Username::parse(&request.username).map_err(|_| no_such())?;
+    let target = username.normalized();
+    if normalize(&admin.username).is_some_and(|me| me == target) {
+        return Err(Refusal::new(Reason::SelfLockout).message(
+            "You cannot reset your own password here: it would end this session too. Ask \
+             another admin, or use scripts/user.sh set-password.",
+        ));
+    }
+    let (hash, generated) = new_password(passwords, &request.password, &username, random).await?;
+    let detail = serde_json::json!({"password": source(generated.as_ref())});
+    let event = admin_event(admin.username, "reset_password", &target, &detail, ctx);
+    let outcome = store
+        .change_user(&target, &UserUpdate::Password(hash.to_phc()), &event)
+        .await
+        .map_err(Refusal::internal)?;
+    change_refused(outcome, &target)?;
+    // The name as the admin typed it (normalized names compare equal).
+    Ok(PasswordIssued { username: username.as_str().to_owned(), generated })
+}
+
+/// The hash of the new password, and the password when it was generated.
+async fn new_password<P: Passwords>(
+    passwords: &P,
+    choice: &NewPassword,
+    username: &Username,
+    random: &Random,
+) -> Result<(PasswordHash, Option<Password>), Refusal> {
+    let (salt, entropy) = random.password.split_at(SALT_LEN);
+    let (password, generated) = match choice {
+        NewPassword::Generate => {
+            let mut bytes = [0_u8; GENERATED_ENTROPY_BYTES];
+            bytes.copy_from_slice(&entropy[..GENERATED_ENTROPY_BYTES]);
+            let made = Password::new(policy::generate(&bytes).as_str());
+            (made.clone(), Some(made))
+        }
+        NewPassword::Typed(typed) => {
+            policy::check(typed.expose(), username.as_str()).map_err(|e| {
+                let said = e.to_string();
+                Refusal::new(Reason::AdminBadValue)
+                    .detail(said.clone())
+                    .message(&format!("{}.", capitalized(&said)))
+            })?;
+            (typed.clone(), None)
+        }
+    };
+    let hash = passwords
+        .hash(password.expose().as_bytes(), salt, DEFAULT_ITERATIONS)
+        .await
+        .map_err(Refusal::internal)?;
+    Ok((hash, generated))
+}
+
+/// What the audit log says of a new password.
+fn source(generated: Option<&Password>) -> &'static str {
+    if generated.is_some() { "generated" } else { "typed" }
+}
+
+fn admin_event(
+    actor: String,
+    action: &'static str,
+    target: &str,
+    detail: &serde_json::Value,
+    ctx: &Ctx,
+) -> AdminEvent {
+    AdminEvent {
+        at: ctx.now,
+        actor,
+        action,
+        target: Some(target.to_owned()),
+        detail: Some(detail.to_string()),
+        client_ip: ctx.client.map(|ip| ip.to_string()),
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
+}
+
+/// `POST /api/admin/users/duo-check`: the health of a user's mapping to
+/// Duo, for the name stored or one about to be saved. Inline mode asks
+/// Duo's `preauth` about the name (the Universal Prompt has no lookup);
+/// both modes report another account with the same Duo identity, and the
+/// user's last Duo sign-in and any Duo failure since, from the audit log.
+/// Recorded as `check_duo_username`.
+///
+/// # Errors
+/// `forbidden_origin`; as [`require_admin`]; `bad_request` (no such user,
+/// an invalid Duo username); `internal`. Duo failing is a result.
+pub async fn check_duo_user<S: Store, T: Transport>(
+    store: &S,
+    duo: &T,
+    config: &Config,
+    caller: Caller<'_>,
+    request: &DuoUserCheckRequest,
+    ctx: &Ctx,
+) -> Result<DuoUserCheck, Refusal> {
+    check_origin(&config.app_origin, caller.origin)?;
+    let admin = require_admin(store, caller.session_cookie, ctx.now).await?;
+    let no_such = || Refusal::new(Reason::NoSuchUser).message("There is no user with that name.");
+    let target = normalize(&request.username).ok_or_else(no_such)?;
+    let user = store.user(&target).await.map_err(Refusal::internal)?.ok_or_else(no_such)?;
+    let name = duo_username(request.duo_username.as_deref())?
+        .or(user.duo_username)
+        .unwrap_or(user.username);
+    let mapping = store
+        .duo_mapping(&target, &name.trim().to_ascii_lowercase())
+        .await
+        .map_err(Refusal::internal)?;
+    let preauth = match &config.duo {
+        DuoSetup::Inline(client) => {
+            let request = client.preauth(User::Username(&name), None, UnixTime(unix_i64(ctx.now)));
+            Some(match duo.send(request).await {
+                Ok(response) => match parse_preauth(&response) {
+                    Ok(answer) => verdict(answer),
+                    Err(error) => {
+                        DuoPreauth::Failed { message: format!("{error}: {}", error.explanation()) }
+                    }
+                },
+                Err(error) => {
+                    DuoPreauth::Failed { message: format!("Duo was not reached: {error}") }
+                }
+            })
+        }
+        DuoSetup::Prompt(_) => None,
+    };
+    let last_failure = mapping
+        .last_failure
+        .filter(|(at, _)| mapping.last_success.is_none_or(|success| *at >= success))
+        .map(|(at, reason)| DuoFailure { at: unix_i64(at), reason });
+    let check = DuoUserCheck {
+        summary: summary(
+            &name,
+            mapping.taken_by.as_deref(),
+            preauth.as_ref(),
+            last_failure.as_ref(),
+            mapping.last_success.is_some(),
+        ),
+        duo_username: name,
+        taken_by: mapping.taken_by,
+        preauth,
+        last_duo_success: mapping.last_success.map(unix_i64),
+        last_duo_failure: last_failure,
+    };
+    let result = match &check.preauth {
+        Some(DuoPreauth::Enrolled { .. }) => "enrolled",
+        Some(DuoPreauth::Allowed) => "allowed",
+        Some(DuoPreauth::NotEnrolled) => "not_enrolled",
+        Some(DuoPreauth::Denied { .. }) => "denied",
+        Some(DuoPreauth::Failed { .. }) => "failed",
+        None => "no_lookup",
+    };
+    let detail = serde_json::json!({"duo_username": check.duo_username, "preauth": result});
+    let event = admin_event(admin.username, "check_duo_username", &target, &detail, ctx);
+    store.record_admin(&event).await.map_err(Refusal::internal)?;
+    Ok(check)
+}
+
+fn verdict(answer: shared::duo::auth_api::PreauthResponse) -> DuoPreauth {
+    match answer.result {
+        PreauthResult::Auth => DuoPreauth::Enrolled {
+            devices: answer.devices.iter().map(|d| d.label().to_owned()).collect(),
+        },
+        PreauthResult::Allow => DuoPreauth::Allowed,
+        PreauthResult::Enroll => DuoPreauth::NotEnrolled,
+        PreauthResult::Deny => DuoPreauth::Denied { message: answer.status_msg },
+        PreauthResult::Other(other) => {
+            DuoPreauth::Failed { message: format!("Duo answered an unknown result, {other:?}.") }
+        }
+    }
+}
+
+/// The verdict in words: the identity first, then Duo, then the history.
+fn summary(
+    name: &str,
+    taken_by: Option<&str>,
+    preauth: Option<&DuoPreauth>,
+    failure: Option<&DuoFailure>,
+    succeeded: bool,
+) -> String {
+    let mut said = Vec::new();
+    if let Some(other) = taken_by {
+        said.push(format!(
+            "{other} already has the Duo username {name}: it cannot be saved for this user."
+        ));
+    }
+    said.push(match preauth {
+        Some(DuoPreauth::Enrolled { devices }) => {
+            let n = devices.len();
+            format!("Duo knows {name}, with {n} device{}.", if n == 1 { "" } else { "s" })
+        }
+        Some(DuoPreauth::Allowed) => {
+            format!("Duo lets {name} in without a second factor (a bypass user in Duo).")
+        }
+        Some(DuoPreauth::NotEnrolled) => {
+            format!("Duo does not know {name}: they will be asked to enroll at their next sign-in.")
+        }
+        Some(DuoPreauth::Denied { message }) => format!("Duo refuses {name}: {message}"),
+        Some(DuoPreauth::Failed { message }) => format!("Duo could not be asked: {message}"),
+        None => format!(
+            "Duo will be told {name}. The Universal Prompt cannot look a name up in advance: \
+             the sign-ins below tell whether Duo accepts it."
+        ),
+    });
+    said.push(match (failure, succeeded) {
+        (Some(failure), _) if failure.reason == "id_token_username" => {
+            "The last Duo sign-in failed: Duo confirmed a different username, so the Duo \
+             username does not match the Duo account."
+                .to_owned()
+        }
+        (Some(failure), _) => {
+            format!("The last Duo step failed ({}).", failure.reason.replace('_', " "))
+        }
+        (None, true) => "The last sign-in with Duo succeeded.".to_owned(),
+        (None, false) => "No sign-in with Duo yet.".to_owned(),
+    });
+    said.join(" ")
+}
