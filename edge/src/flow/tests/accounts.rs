@@ -1,0 +1,442 @@
+//! Accounts from the admin console ([`crate::flow::accounts`]): adding a
+//! user, setting a password (typed under the policy, or generated and
+//! answered once), and checking a user's mapping to Duo.
+
+use credentials::{DEFAULT_ITERATIONS, PasswordHash};
+use serde_json::json;
+use shared::admin::{
+    DuoPolicy, DuoPreauth, DuoUserCheck, DuoUserCheckRequest, NewPassword, NewUserRequest,
+    PasswordIssued, PasswordResetRequest,
+};
+use shared::api::{AuthMethod, LoginRequest, Password, Role};
+use shared::duo::{HttpResponse, TransportError, TransportErrorKind};
+
+use crate::flow::accounts::{Caller, add_user, check_duo_user, reset_password};
+use crate::flow::health::HealthMemo;
+use crate::flow::login::{DuoLink, LoginInput, LoginOutcome, login};
+use crate::flow::store::AuditEvent;
+use crate::flow::testing::{
+    APP_ORIGIN, CountingVerifier, MemoryStore, NOW, ScriptedDuo, Task, block_on, config, ctx,
+    inline_config, issue_stored, join_all, random, store_with_admin,
+};
+use crate::flow::{Config, Outcome, Reason, Refusal, Step};
+
+fn caller(cookie: &str) -> Caller<'_> {
+    Caller { origin: Some(APP_ORIGIN), session_cookie: Some(cookie) }
+}
+
+fn new_user(username: &str, password: NewPassword) -> NewUserRequest {
+    NewUserRequest {
+        username: username.to_owned(),
+        role: Role::User,
+        duo_policy: DuoPolicy::Required,
+        duo_username: None,
+        password,
+    }
+}
+
+fn typed(password: &str) -> NewPassword {
+    NewPassword::Typed(Password::new(password))
+}
+
+fn add(
+    store: &MemoryStore,
+    cookie: &str,
+    request: &NewUserRequest,
+) -> Result<PasswordIssued, Refusal> {
+    let at = ctx(NOW, "198.51.100.7");
+    block_on(add_user(
+        store,
+        &CountingVerifier::default(),
+        &config("closed"),
+        caller(cookie),
+        request,
+        &at,
+        &random(5),
+    ))
+}
+
+fn reset(
+    store: &MemoryStore,
+    cookie: &str,
+    username: &str,
+    password: NewPassword,
+) -> Result<PasswordIssued, Refusal> {
+    let request = PasswordResetRequest { username: username.to_owned(), password };
+    let at = ctx(NOW, "198.51.100.7");
+    block_on(reset_password(
+        store,
+        &CountingVerifier::default(),
+        &config("closed"),
+        caller(cookie),
+        &request,
+        &at,
+        &random(6),
+    ))
+}
+
+fn stored_hash(store: &MemoryStore, normalized: &str) -> PasswordHash {
+    let users = store.users.borrow();
+    PasswordHash::parse(&users[normalized].password_hash).expect("a stored hash")
+}
+
+fn refusal<T: std::fmt::Debug>(result: Result<T, Refusal>) -> Refusal {
+    result.expect_err("a refusal")
+}
+
+/// Signs `username` in with `password` (prompt mode): the first factor's verdict.
+fn sign_in(store: &MemoryStore, username: &str, password: &str) -> Result<LoginOutcome, Refusal> {
+    let body = LoginRequest { username: username.to_owned(), password: Password::new(password) };
+    let (duo, health) = (ScriptedDuo::default(), HealthMemo::new());
+    duo.healthy();
+    let link = DuoLink { transport: &duo, health: &health };
+    let input = LoginInput { body: &body, known_browser: None };
+    let verifier = CountingVerifier::default();
+    block_on(login(
+        store,
+        &verifier,
+        link,
+        &config("closed"),
+        input,
+        &ctx(NOW + 5, "192.0.2.44"),
+        &random(7),
+    ))
+}
+
+#[test]
+fn a_generated_password_is_answered_once_stored_as_a_hash_and_signs_in() {
+    let (store, root) = store_with_admin();
+    let issued = add(&store, &root, &new_user("Bob.Smith", NewPassword::Generate)).expect("added");
+    assert_eq!(issued.username, "Bob.Smith");
+    let password = issued.generated.expect("a generated password");
+    let password = password.expose();
+    assert_eq!((password.len(), password.matches('-').count()), (24, 4), "{password}");
+
+    let hash = stored_hash(&store, "bob.smith");
+    assert_eq!(hash.iterations(), DEFAULT_ITERATIONS, "the cost of every other login");
+    assert!(hash.verify(password.as_bytes()));
+    let user = store.users.borrow()["bob.smith"].clone();
+    assert_eq!(
+        (user.role.as_str(), user.duo_policy.as_str(), user.disabled),
+        ("user", "required", 0)
+    );
+
+    let event = store.admin_events.borrow().last().cloned().expect("an admin event");
+    assert_eq!(
+        (event.actor.as_str(), event.action, event.target.as_deref()),
+        ("root", "add_user", Some("bob.smith"))
+    );
+    let detail = event.detail.expect("a detail");
+    assert!(detail.contains(r#""password":"generated""#), "{detail}");
+    assert!(!detail.contains(password), "never the password");
+
+    // The first factor accepts it; Duo comes next.
+    assert!(matches!(sign_in(&store, "bob.smith", password), Ok(LoginOutcome::Duo { .. })));
+    assert_eq!(
+        sign_in(&store, "bob.smith", "wrong-password").map(drop).map_err(|r| r.reason),
+        Err(Reason::BadPassword)
+    );
+}
+
+#[test]
+fn a_typed_password_keeps_to_the_policy_and_is_not_answered() {
+    let (store, root) = store_with_admin();
+    let before = store.users.borrow().len();
+    for (password, said) in [
+        ("short", "The password must be at least 8 characters."),
+        ("  CAROL ", "The password must not be the username."),
+    ] {
+        let refused = refusal(add(&store, &root, &new_user("carol", typed(password))));
+        assert_eq!(
+            (refused.reason, refused.message.as_deref()),
+            (Reason::AdminBadValue, Some(said))
+        );
+    }
+    let long = "x".repeat(1025);
+    assert_eq!(
+        refusal(add(&store, &root, &new_user("carol", typed(&long)))).reason,
+        Reason::AdminBadValue
+    );
+    assert_eq!(store.users.borrow().len(), before, "nothing stored");
+    assert!(store.admin_events.borrow().is_empty(), "nothing recorded");
+
+    let issued =
+        add(&store, &root, &new_user("carol", typed("correct horse battery"))).expect("added");
+    assert_eq!(issued.generated, None);
+    assert!(stored_hash(&store, "carol").verify(b"correct horse battery"));
+    assert!(
+        store.admin_events.borrow()[0]
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains(r#""password":"typed""#))
+    );
+}
+
+#[test]
+fn adding_refuses_bad_names_taken_names_and_taken_duo_identities() {
+    let (store, root) = store_with_admin();
+    let bad = refusal(add(&store, &root, &new_user("no spaces", NewPassword::Generate)));
+    assert_eq!(bad.reason, Reason::AdminBadValue);
+    assert!(bad.message.as_deref().is_some_and(|m| m.starts_with("That username cannot be used")));
+    let taken = refusal(add(&store, &root, &new_user(" ALICE ", NewPassword::Generate)));
+    assert_eq!(taken.message.as_deref(), Some("There is already a user named ALICE."));
+    // alice's Duo identity is her username: nobody else may be her in Duo.
+    let twin = NewUserRequest {
+        duo_username: Some("Alice".into()),
+        ..new_user("mallory", NewPassword::Generate)
+    };
+    let refused = refusal(add(&store, &root, &twin));
+    assert!(refused.message.as_deref().is_some_and(|m| m.contains("Duo username")), "{refused:?}");
+    assert!(!store.users.borrow().contains_key("mallory"));
+    let blank = NewUserRequest {
+        duo_username: Some("   ".into()),
+        ..new_user("dave", NewPassword::Generate)
+    };
+    add(&store, &root, &blank).expect("a blank Duo username means the username");
+    assert_eq!(store.users.borrow()["dave"].duo_username, None);
+}
+
+#[test]
+fn only_an_admin_from_the_app_origin_adds_or_resets() {
+    let (store, root) = store_with_admin();
+    let alice = issue_stored(
+        &store,
+        "alice",
+        AuthMethod::Duo,
+        None,
+        &ctx(NOW - 60, "192.0.2.1"),
+        &random(8),
+    )
+    .id
+    .to_cookie_value();
+    assert_eq!(
+        refusal(add(&store, &alice, &new_user("eve", NewPassword::Generate))).reason,
+        Reason::NotAdmin
+    );
+    assert_eq!(
+        refusal(reset(&store, &alice, "admin", NewPassword::Generate)).reason,
+        Reason::NotAdmin
+    );
+    let elsewhere = Caller { origin: Some("https://evil.example"), session_cookie: Some(&root) };
+    let request = new_user("eve", NewPassword::Generate);
+    let at = ctx(NOW, "198.51.100.7");
+    let refused = block_on(add_user(
+        &store,
+        &CountingVerifier::default(),
+        &config("closed"),
+        elsewhere,
+        &request,
+        &at,
+        &random(5),
+    ));
+    assert_eq!(refusal(refused).reason, Reason::ForbiddenOrigin);
+    assert!(!store.users.borrow().contains_key("eve"));
+    assert!(store.admin_events.borrow().is_empty());
+}
+
+#[test]
+fn two_admins_adding_the_same_name_at_once_make_one_user() {
+    let (store, root) = store_with_admin();
+    let (verifier, config, at) =
+        (CountingVerifier::default(), config("closed"), ctx(NOW, "198.51.100.7"));
+    let (first, second) =
+        (new_user("zoe", typed("first password")), new_user("Zoe", typed("second password")));
+    let (r1, r2) = (random(1), random(2));
+    let tasks: Vec<Task<'_, Result<PasswordIssued, Refusal>>> = vec![
+        Box::pin(add_user(&store, &verifier, &config, caller(&root), &first, &at, &r1)),
+        Box::pin(add_user(&store, &verifier, &config, caller(&root), &second, &at, &r2)),
+    ];
+    let results = join_all(tasks);
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert_eq!(store.admin_events.borrow().len(), 1, "one add, one record");
+}
+
+#[test]
+fn a_reset_replaces_the_password_and_ends_the_sessions() {
+    let (store, root) = store_with_admin();
+    let session = issue_stored(
+        &store,
+        "alice",
+        AuthMethod::Duo,
+        None,
+        &ctx(NOW - 60, "192.0.2.1"),
+        &random(8),
+    );
+    let issued = reset(&store, &root, "Alice", NewPassword::Generate).expect("reset");
+    let password = issued.generated.expect("a generated password");
+    let hash = stored_hash(&store, "alice");
+    assert!(hash.verify(password.expose().as_bytes()) && !hash.verify(b"alice-pass"));
+    let revoked = store.sessions.borrow()[&session.row.id_hash].revoked_at;
+    assert_eq!(revoked, Some(NOW), "signed out everywhere");
+    let event = store.admin_events.borrow().last().cloned().expect("an event");
+    assert_eq!((event.action, event.target.as_deref()), ("reset_password", Some("alice")));
+    assert_eq!(event.detail.as_deref(), Some(r#"{"password":"generated"}"#));
+
+    reset(&store, &root, "alice", typed("a typed one, long enough")).expect("typed");
+    assert!(stored_hash(&store, "alice").verify(b"a typed one, long enough"));
+    assert_eq!(
+        refusal(reset(&store, &root, "alice", typed("alice"))).reason,
+        Reason::AdminBadValue
+    );
+    assert_eq!(
+        refusal(reset(&store, &root, "nobody", NewPassword::Generate)).reason,
+        Reason::NoSuchUser
+    );
+    assert_eq!(
+        refusal(reset(&store, &root, "bad name", NewPassword::Generate)).reason,
+        Reason::NoSuchUser
+    );
+    // One's own: it would end this session; a lost password would lock one out.
+    let own = refusal(reset(&store, &root, "ROOT", NewPassword::Generate));
+    assert_eq!(own.reason, Reason::SelfLockout);
+    assert_eq!(store.admin_events.borrow().len(), 2, "refusals change nothing");
+}
+
+// ---------------------------------------------------------------------------
+// The Duo username check.
+// ---------------------------------------------------------------------------
+
+#[allow(clippy::unnecessary_wraps, reason = "a scripted reply")]
+fn ok(response: &serde_json::Value) -> Result<HttpResponse, TransportError> {
+    Ok(HttpResponse::new(200, json!({"stat": "OK", "response": response}).to_string()))
+}
+
+fn check(
+    store: &MemoryStore,
+    duo: &ScriptedDuo,
+    config: &Config,
+    cookie: &str,
+    username: &str,
+    candidate: Option<&str>,
+) -> Result<DuoUserCheck, Refusal> {
+    let request = DuoUserCheckRequest {
+        username: username.to_owned(),
+        duo_username: candidate.map(str::to_owned),
+    };
+    block_on(check_duo_user(
+        store,
+        duo,
+        config,
+        caller(cookie),
+        &request,
+        &ctx(NOW, "198.51.100.7"),
+    ))
+}
+
+fn duo_step(store: &MemoryStore, username: &str, at: u64, outcome: Outcome, reason: &'static str) {
+    store.events.borrow_mut().push(AuditEvent {
+        at,
+        username: username.to_owned(),
+        step: Step::DuoCallback,
+        outcome,
+        reason,
+        duo_txid: None,
+        client_ip: None,
+        repeats: 0,
+    });
+}
+
+#[test]
+fn inline_mode_asks_duo_preauth_about_the_name() {
+    let (store, root) = store_with_admin();
+    let config = inline_config("closed");
+    let duo = ScriptedDuo::default();
+    duo.reply(ok(&json!({"result": "auth", "status_msg": "Account is active", "devices": [
+        {"device": "DPIPHONE000000000001", "display_name": "iPhone (XXX-XXX-0100)", "type": "phone", "capabilities": ["push"]},
+    ]})));
+    let checked =
+        check(&store, &duo, &config, &root, "alice", Some(" alice@example.com ")).expect("checked");
+    assert_eq!(checked.duo_username, "alice@example.com");
+    assert_eq!(
+        checked.preauth,
+        Some(DuoPreauth::Enrolled { devices: vec!["iPhone (XXX-XXX-0100)".into()] })
+    );
+    assert!(
+        checked.summary.starts_with("Duo knows alice@example.com, with 1 device."),
+        "{}",
+        checked.summary
+    );
+    assert_eq!(duo.paths(), ["/auth/v2/preauth"]);
+    let sent = String::from_utf8_lossy(&duo.requests.borrow()[0].body).into_owned();
+    assert!(sent.contains("username=alice%40example.com"), "{sent}");
+    let event = store.admin_events.borrow().last().cloned().expect("recorded");
+    assert_eq!((event.action, event.target.as_deref()), ("check_duo_username", Some("alice")));
+
+    for (reply, expected) in [
+        (
+            ok(
+                &json!({"result": "enroll", "status_msg": "Enroll", "enroll_portal_url": "https://api-deadbeef.duosecurity.com/portal?code=1"}),
+            ),
+            DuoPreauth::NotEnrolled,
+        ),
+        (
+            ok(&json!({"result": "allow", "status_msg": "Allowing unknown user"})),
+            DuoPreauth::Allowed,
+        ),
+        (
+            ok(&json!({"result": "deny", "status_msg": "Your account is locked out"})),
+            DuoPreauth::Denied { message: "Your account is locked out".into() },
+        ),
+    ] {
+        let duo = ScriptedDuo::default();
+        duo.reply(reply);
+        let checked = check(&store, &duo, &config, &root, "alice", None).expect("checked");
+        assert_eq!(checked.duo_username, "alice", "the stored name, else the username");
+        assert_eq!(checked.preauth, Some(expected));
+    }
+    let duo = ScriptedDuo::default();
+    duo.reply(Err(TransportError::new(TransportErrorKind::Connect, "no route")));
+    let checked =
+        check(&store, &duo, &config, &root, "alice", None).expect("a result, not an error");
+    assert!(matches!(checked.preauth, Some(DuoPreauth::Failed { .. })), "{checked:?}");
+    assert!(checked.summary.contains("Duo could not be asked"), "{}", checked.summary);
+}
+
+#[test]
+fn prompt_mode_reports_the_identity_and_the_last_duo_sign_ins() {
+    let (store, root) = store_with_admin();
+    let (duo, config) = (ScriptedDuo::default(), config("closed"));
+    let fresh = check(&store, &duo, &config, &root, "alice", None).expect("checked");
+    assert_eq!(
+        (fresh.preauth.as_ref(), fresh.last_duo_success, fresh.last_duo_failure.as_ref()),
+        (None, None, None)
+    );
+    assert!(fresh.summary.ends_with("No sign-in with Duo yet."), "{}", fresh.summary);
+    assert!(duo.requests.borrow().is_empty(), "the Universal Prompt has no lookup");
+
+    duo_step(&store, "alice", NOW - 300, Outcome::Failure, "state_mismatch");
+    duo_step(&store, "alice", NOW - 200, Outcome::Success, "duo_allow");
+    let healthy = check(&store, &duo, &config, &root, "alice", None).expect("checked");
+    assert_eq!(healthy.last_duo_success, Some(i64::try_from(NOW - 200).unwrap()));
+    assert_eq!(healthy.last_duo_failure, None, "a failure before the success is history");
+    assert!(
+        healthy.summary.ends_with("The last sign-in with Duo succeeded."),
+        "{}",
+        healthy.summary
+    );
+
+    duo_step(&store, "alice", NOW - 100, Outcome::Failure, "id_token_username");
+    let broken = check(&store, &duo, &config, &root, "alice", None).expect("checked");
+    assert_eq!(
+        broken.last_duo_failure.as_ref().map(|f| f.reason.as_str()),
+        Some("id_token_username")
+    );
+    assert!(broken.summary.contains("Duo confirmed a different username"), "{}", broken.summary);
+
+    // A name another account has as its Duo identity.
+    let taken = check(&store, &duo, &config, &root, "alice", Some("ADMIN")).expect("checked");
+    assert_eq!(taken.taken_by.as_deref(), Some("admin"));
+    assert!(
+        taken.summary.starts_with("admin already has the Duo username ADMIN"),
+        "{}",
+        taken.summary
+    );
+    assert_eq!(
+        refusal(check(&store, &duo, &config, &root, "nobody", None)).reason,
+        Reason::NoSuchUser
+    );
+    assert_eq!(
+        refusal(check(&store, &duo, &config, &root, "alice", Some("a\u{0}b"))).reason,
+        Reason::AdminBadValue
+    );
+}
