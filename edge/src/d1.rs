@@ -443,17 +443,21 @@ impl Store for D1Store {
             text(user.role),
             number(event.at),
         ];
-        let result = self
-            .batch([(INSERT_USER, values), (INSERT_ADMIN_EVENT, admin_event_values(event))])
-            .await;
+        let mut recorded = admin_event_values(event);
+        recorded.extend([text(&user.normalized), text(&user.password_hash)]);
+        let result = self.batch([(INSERT_USER, values), (RECORD_NEW_USER, recorded)]).await;
         match result {
-            Ok(_) => Ok(AddOutcome::Added),
-            // The trigger of migration 0003 names the Duo identity in words.
-            Err(StoreError(message)) if message.contains("Duo username") => {
+            Ok([inserted, _]) => Ok(if first_row::<Username>(&inserted)?.is_some() {
+                AddOutcome::Added
+            } else {
+                AddOutcome::Exists
+            }),
+            // The trigger of migration 0003 names the Duo identity in words;
+            // its unique index is the guarantee.
+            Err(StoreError(message))
+                if message.contains("Duo username") || message.contains("users_duo_identity") =>
+            {
                 Ok(AddOutcome::DuoIdentityTaken)
-            }
-            Err(StoreError(message)) if message.contains("UNIQUE constraint failed: users.") => {
-                Ok(AddOutcome::Exists)
             }
             Err(error) => Err(error),
         }
@@ -603,12 +607,18 @@ const SET_DUO_USERNAME: &str = "UPDATE users SET duo_username = ?2, updated_at =
     WHERE username_normalized = ?1 RETURNING username";
 const SET_PASSWORD: &str = "UPDATE users SET password_hash = ?2, updated_at = ?3 \
     WHERE username_normalized = ?1 RETURNING username";
-/// A user an admin adds: `?1` the name as typed, `?2` normalized, `?3` the
-/// PHC hash, `?4` the Duo policy, `?5` the Duo username or NULL, `?6` the
-/// role, `?7` now.
+/// A user an admin adds, unless the name is taken (no row returned then):
+/// `?1` the name as typed, `?2` normalized, `?3` the PHC hash, `?4` the Duo
+/// policy, `?5` the Duo username or NULL, `?6` the role, `?7` now.
 const INSERT_USER: &str = "INSERT INTO users (username, username_normalized, password_hash, \
     duo_policy, duo_username, disabled, role, created_at, updated_at) \
-    VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?7)";
+    SELECT ?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?7 \
+    WHERE NOT EXISTS (SELECT 1 FROM users WHERE username_normalized = ?2) RETURNING username";
+/// The `add_user` event, only when [`INSERT_USER`] stored this row: the
+/// user `?7` with the hash `?8` (its salt is new, so no older row has it).
+const RECORD_NEW_USER: &str = "INSERT INTO admin_events \
+    (at, actor, action, target, detail, client_ip) SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
+    WHERE EXISTS (SELECT 1 FROM users WHERE username_normalized = ?7 AND password_hash = ?8)";
 const SELECT_USERNAME: &str = "SELECT username FROM users WHERE username_normalized = ?1";
 /// Revokes the user's live sessions when `?2` is a time (0: nothing).
 const REVOKE_USER_SESSIONS_IF: &str = "UPDATE sessions SET revoked_at = ?2 \

@@ -15,6 +15,7 @@
 //! - [`load`]: fifty users signing in at once, each ending with their own session.
 
 mod admin;
+mod admin_accounts;
 mod admin_duo;
 mod auth_api;
 mod browser_admin;

@@ -1,0 +1,246 @@
+//! Accounts from the admin console over HTTP under `wrangler dev`: adding a
+//! user, resetting a password, checking a Duo username (prompt mode, and
+//! inline mode against the emulator's `preauth`).
+//!
+//! | test | contract clause |
+//! |---|---|
+//! | `admins_add_users_and_reset_passwords` | a `user` 403 `forbidden` on add, password and duo-check; no `Origin` `forbidden_origin`; add with a generated password 201, answered once, the stored hash (made with `WebCrypto`) verified by `credentials`' own PBKDF2, and the user signs in with it; a typed password under 8 characters 400 with the rule in words; an existing name 400; another account's Duo identity 400; a reset ends the user's sessions, the old password fails and the new one signs in; one's own reset 403; the `admin_events` rows (`add_user`, `reset_password`) say "generated" or "typed", never the password, nor does the log |
+//! | `the_duo_username_check_reads_the_history_in_prompt_mode` | prompt mode: no Duo lookup; a name another account has is named; after a Duo sign-in, "succeeded" |
+//! | `the_duo_username_check_asks_preauth_in_inline_mode` | inline mode: an enrolled name lists its devices, an unknown one is "not enrolled" (the emulator's new-user policy), each check an `admin_events` row |
+
+use credentials::PasswordHash;
+use duo_emulator::Emulator;
+use e2e::{Wrangler, cookie_value, default_vars, set_cookie};
+use serde_json::{Value, json};
+use shared::admin::routes as admin;
+use shared::api::routes;
+
+const APP_ORIGIN: &str = "http://localhost:8787";
+const SESSION_COOKIE: &str = "__Host-session";
+
+struct Bed {
+    worker: Wrangler,
+    http: reqwest::Client,
+}
+
+impl Bed {
+    async fn start(vars: &[(String, String)]) -> Self {
+        let bypass = "UPDATE users SET duo_policy = 'bypass' WHERE username = 'bob';";
+        let worker =
+            Wrangler::start_seeded(vars, &[bypass]).await.unwrap_or_else(|e| panic!("{e}"));
+        Self { worker, http: reqwest::Client::new() }
+    }
+
+    /// `POST /api/login`: the status, the body and the session cookie.
+    async fn login(&self, username: &str, password: &str) -> (u16, Value, Option<String>) {
+        let response = self
+            .http
+            .post(self.worker.url(routes::LOGIN))
+            .header("Origin", APP_ORIGIN)
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("login");
+        let status = response.status().as_u16();
+        let cookie = set_cookie(response.headers(), SESSION_COOKIE).map(|c| cookie_value(&c));
+        (status, response.json().await.unwrap_or(Value::Null), cookie)
+    }
+
+    async fn session(&self, username: &str) -> String {
+        let (status, body, cookie) = self.login(username, &format!("{username}-demo-pass")).await;
+        cookie.unwrap_or_else(|| panic!("a session for {username}: {status} {body}"))
+    }
+
+    /// An admin `POST` with the app's `Origin` (or none).
+    async fn post(&self, cookie: &str, path: &str, body: &Value, origin: bool) -> (u16, Value) {
+        let mut request = self
+            .http
+            .post(self.worker.url(path))
+            .header("Cookie", format!("{SESSION_COOKIE}={cookie}"))
+            .header("CF-Connecting-IP", "203.0.113.9")
+            .json(body);
+        if origin {
+            request = request.header("Origin", APP_ORIGIN);
+        }
+        let response = request.send().await.expect("admin request");
+        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn stored_hash(&self, username: &str) -> PasswordHash {
+        let sql = format!("SELECT password_hash FROM users WHERE username = '{username}'");
+        let rows = self.worker.query(&sql).await.expect("the user's row");
+        let phc = rows.first().and_then(|r| r["password_hash"].as_str()).expect("a hash");
+        PasswordHash::parse(phc).expect("a PHC string credentials can read")
+    }
+
+    async fn session_live(&self, cookie: &str) -> bool {
+        let response = self
+            .http
+            .get(self.worker.url(routes::SESSION))
+            .header("Cookie", format!("{SESSION_COOKIE}={cookie}"))
+            .send()
+            .await
+            .expect("session");
+        response.status() == 200
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admins_add_users_and_reset_passwords() {
+    let bed = Bed::start(&default_vars(APP_ORIGIN)).await;
+    let (admin, bob) = (bed.session("admin").await, bed.session("bob").await);
+    let new_frank = json!({"username": "Frank", "role": "user", "duo_policy": "bypass",
+                           "duo_username": null, "password": "generate"});
+    let check_alice = json!({"username": "alice"});
+    let reset_carol = json!({"username": "carol", "password": "generate"});
+    for (path, body) in [
+        (admin::USER_ADD, &new_frank),
+        (admin::USER_PASSWORD, &reset_carol),
+        (admin::USER_DUO_CHECK, &check_alice),
+    ] {
+        let (status, answer) = bed.post(&bob, path, body, true).await;
+        assert_eq!((status, answer["code"].as_str()), (403, Some("forbidden")), "{path}");
+        let (status, answer) = bed.post(&admin, path, body, false).await;
+        assert_eq!((status, answer["code"].as_str()), (403, Some("forbidden_origin")), "{path}");
+    }
+
+    // A generated password: answered once, hashed in WebCrypto, read by credentials.
+    let (status, issued) = bed.post(&admin, admin::USER_ADD, &new_frank, true).await;
+    assert_eq!(status, 201, "{issued}");
+    let generated = issued["generated"].as_str().expect("the password, this once").to_owned();
+    assert_eq!(issued["username"], json!("Frank"));
+    let hash = bed.stored_hash("Frank").await;
+    assert_eq!(hash.iterations(), credentials::DEFAULT_ITERATIONS);
+    assert!(hash.verify(generated.as_bytes()), "WebCrypto's PBKDF2 is credentials' PBKDF2");
+    let (status, body, frank) = bed.login("frank", &generated).await;
+    assert_eq!((status, body["next"].as_str()), (200, Some("done")), "{body}");
+    let frank = frank.expect("frank's session");
+    assert_eq!(bed.login("frank", "not-his-password").await.0, 401);
+
+    // The policy, and names already taken.
+    let short = json!({"username": "gina", "role": "user", "duo_policy": "required",
+                       "password": {"typed": "short"}});
+    let (status, body) = bed.post(&admin, admin::USER_ADD, &short, true).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")), "{body}");
+    assert_eq!(body["message"], json!("The password must be at least 8 characters."));
+    let (status, body) = bed.post(&admin, admin::USER_ADD, &new_frank, true).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("already a user")), "{body}");
+
+    let twin = json!({"username": "mallory", "role": "user", "duo_policy": "required",
+                      "duo_username": "Alice", "password": "generate"});
+    let (status, body) = bed.post(&admin, admin::USER_ADD, &twin, true).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("Duo username")), "{body}");
+
+    // A reset: frank's sessions end, the old password no longer works.
+    let typed = "a new password, typed by the admin";
+    let reset = json!({"username": "frank", "password": {"typed": typed}});
+    let (status, issued) = bed.post(&admin, admin::USER_PASSWORD, &reset, true).await;
+    assert_eq!((status, issued["generated"].clone()), (200, Value::Null), "{issued}");
+    assert!(!bed.session_live(&frank).await, "signed out everywhere");
+    assert_eq!(bed.login("frank", &generated).await.0, 401);
+    assert_eq!(bed.login("frank", typed).await.0, 200);
+    let own = json!({"username": "admin", "password": "generate"});
+    let (status, body) = bed.post(&admin, admin::USER_PASSWORD, &own, true).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")), "{body}");
+
+    let events = bed
+        .worker
+        .query("SELECT actor, action, target, detail FROM admin_events ORDER BY id")
+        .await
+        .expect("admin events");
+    let expected = [
+        json!({"actor": "admin", "action": "add_user", "target": "frank",
+               "detail": r#"{"duo_policy":"bypass","duo_username":null,"password":"generated","role":"user"}"#}),
+        json!({"actor": "admin", "action": "reset_password", "target": "frank",
+               "detail": r#"{"password":"typed"}"#}),
+    ];
+    assert_eq!(events, expected);
+    bed.worker.assert_clean_log(&[&generated, typed]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_duo_username_check_reads_the_history_in_prompt_mode() {
+    let bed = Bed::start(&default_vars(APP_ORIGIN)).await;
+    let admin = bed.session("admin").await;
+    let (status, check) =
+        bed.post(&admin, admin::USER_DUO_CHECK, &json!({"username": "alice"}), true).await;
+    assert_eq!(status, 200, "{check}");
+    assert_eq!((check["duo_username"].as_str(), &check["preauth"]), (Some("alice"), &Value::Null));
+    assert!(check["summary"].as_str().is_some_and(|s| s.ends_with("No sign-in with Duo yet.")));
+
+    let candidate = json!({"username": "alice", "duo_username": "Carol"});
+    let (_, check) = bed.post(&admin, admin::USER_DUO_CHECK, &candidate, true).await;
+    assert_eq!(check["taken_by"], json!("carol"), "{check}");
+
+    // A Duo sign-in recorded as the flow records it.
+    bed.worker
+        .query(
+            "INSERT INTO auth_events (at, username, step, outcome, reason) \
+             VALUES (unixepoch() - 60, 'alice', 'duo_callback', 'success', 'duo_allow')",
+        )
+        .await
+        .expect("an audit row");
+    let (_, check) =
+        bed.post(&admin, admin::USER_DUO_CHECK, &json!({"username": "alice"}), true).await;
+    assert!(check["last_duo_success"].as_i64().is_some(), "{check}");
+    assert!(
+        check["summary"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("The last sign-in with Duo succeeded.")),
+        "{check}"
+    );
+    let (status, body) =
+        bed.post(&admin, admin::USER_DUO_CHECK, &json!({"username": "nobody"}), true).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")));
+    bed.worker.assert_clean_log(&[]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_duo_username_check_asks_preauth_in_inline_mode() {
+    let config = duo_emulator::Config {
+        listen: "127.0.0.1:0".parse().expect("literal address"),
+        ..duo_emulator::Config::default()
+    };
+    let emulator = Emulator::start(config).await.unwrap_or_else(|e| panic!("emulator: {e}"));
+    let host = emulator.local_addr().to_string();
+    let mut vars = default_vars(APP_ORIGIN);
+    let inline = [
+        ("DUO_MODE", "inline"),
+        ("DUO_IKEY", duo_emulator::auth_api::DEV_IKEY),
+        ("DUO_SKEY", duo_emulator::auth_api::DEV_SKEY),
+        ("DUO_API_HOST", host.as_str()),
+    ];
+    vars.retain(|(name, _)| !inline.iter().any(|(n, _)| n == name));
+    vars.extend(inline.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    let bed = Bed::start(&vars).await;
+    let admin = bed.session("admin").await;
+
+    let (status, check) =
+        bed.post(&admin, admin::USER_DUO_CHECK, &json!({"username": "alice"}), true).await;
+    assert_eq!(status, 200, "{check}");
+    assert_eq!(check["preauth"]["result"], json!("enrolled"), "{check}");
+    let devices = check["preauth"]["devices"].as_array().expect("devices");
+    assert!(!devices.is_empty(), "{check}");
+    assert!(check["summary"].as_str().is_some_and(|s| s.starts_with("Duo knows alice, with ")));
+
+    let unknown = json!({"username": "alice", "duo_username": "nobody-in-duo@example.com"});
+    let (_, check) = bed.post(&admin, admin::USER_DUO_CHECK, &unknown, true).await;
+    assert_eq!(check["preauth"], json!({"result": "not_enrolled"}), "{check}");
+
+    let recorded = bed
+        .worker
+        .query("SELECT detail FROM admin_events WHERE action = 'check_duo_username' ORDER BY id")
+        .await
+        .expect("the checks' rows");
+    assert_eq!(
+        recorded,
+        [
+            json!({"detail": r#"{"duo_username":"alice","preauth":"enrolled"}"#}),
+            json!({"detail": r#"{"duo_username":"nobody-in-duo@example.com","preauth":"not_enrolled"}"#}),
+        ]
+    );
+    drop(emulator);
+    bed.worker.assert_clean_log(&[]);
+}
