@@ -21,10 +21,17 @@ pub fn ProblemBox(#[prop(into)] problem: Signal<Option<Problem>>) -> impl IntoVi
     view! {
         <div node_ref=node class="problem" class:shown=move || problem.get().is_some()
             role="alert" aria-live="assertive" tabindex="-1">
-            {move || problem.get().map(|p| view! {
-                <p class="problem-title"><strong>{p.title()}</strong></p>
-                {p.said.clone().map(|said| view! { <p class="problem-duo">"Duo: " {said}</p> })}
-                <p class="problem-next">{p.next_step()}</p>
+            {move || problem.get().map(|p| match (p.console, p.said.clone()) {
+                // The admin console: the Worker's reason says what to do.
+                (true, Some(reason)) => view! {
+                    <p class="problem-title"><strong>{p.title()}</strong></p>
+                    <p class="problem-reason">{reason}</p>
+                }.into_any(),
+                (_, said) => view! {
+                    <p class="problem-title"><strong>{p.title()}</strong></p>
+                    {said.map(|said| view! { <p class="problem-duo">"Duo: " {said}</p> })}
+                    <p class="problem-next">{p.next_step()}</p>
+                }.into_any(),
             })}
         </div>
     }

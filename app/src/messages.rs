@@ -16,22 +16,25 @@ pub struct Problem {
     /// Inline mode: what Duo said ("Login request denied."), shown as
     /// Duo's words under ours. Only the inline calls fill it.
     pub said: Option<String>,
+    /// From the admin console: `said` is the Worker's reason for refusing
+    /// an admin action ("There is already a user named bob."), shown as is.
+    pub console: bool,
 }
 
 impl Problem {
     /// A failure the Worker reported with `code`.
     pub const fn new(code: ErrorCode) -> Self {
-        Self { code: Some(code), retry_after: None, unexpected: false, said: None }
+        Self { code: Some(code), retry_after: None, unexpected: false, said: None, console: false }
     }
 
     /// The Worker could not be reached.
     pub const fn network() -> Self {
-        Self { code: None, retry_after: None, unexpected: false, said: None }
+        Self { code: None, retry_after: None, unexpected: false, said: None, console: false }
     }
 
     /// The Worker answered something the contract does not allow.
     pub const fn unexpected() -> Self {
-        Self { code: None, retry_after: None, unexpected: true, said: None }
+        Self { code: None, retry_after: None, unexpected: true, said: None, console: false }
     }
 
     /// Adds the wait time of a `429`.
@@ -48,8 +51,18 @@ impl Problem {
         self
     }
 
+    /// The Worker's reason for refusing an admin action, shown in its words.
+    #[must_use]
+    pub fn refused_in_console(mut self, reason: Option<String>) -> Self {
+        self.console = true;
+        self.with_said(reason)
+    }
+
     /// What happened, in one sentence.
     pub fn title(&self) -> &'static str {
+        if self.console && self.said.is_some() {
+            return "That was not done.";
+        }
         match self.code {
             None if self.unexpected => {
                 "The sign-in service gave an answer this page does not understand."

@@ -1,7 +1,8 @@
 //! The admin console (`/admin/`, its own wasm): for sessions whose account
 //! has the `admin` role. The Worker checks the role on every request; this
-//! page only decides what to show. The users page: search, paging, and each
-//! user's second factor, role, enabled state and sessions; the sessions
+//! page only decides what to show. The users page: search, paging, adding a
+//! user, and each user's second factor, role, enabled state, password, Duo
+//! username and sessions (the forms are in `accounts`); the sessions
 //! page; the audit-log page (`audit`); the Duo provider page and the
 //! enforce-Duo banner (`provider`).
 
@@ -18,6 +19,7 @@ use shared::{ErrorBody, ErrorCode};
 
 use crate::components::{ProblemBox, local_time};
 
+mod accounts;
 mod audit;
 mod provider;
 use crate::messages::Problem;
@@ -270,7 +272,7 @@ async fn problem_of(response: gloo_net::http::Response) -> Problem {
             // The console shows the Worker's reason for refusing an admin action.
             let said = matches!(body.code, ErrorCode::Forbidden | ErrorCode::BadRequest)
                 .then_some(body.message);
-            Problem::new(body.code).with_said(said)
+            Problem::new(body.code).refused_in_console(said)
         }
         Err(_) => Problem::unexpected(),
     }
@@ -285,6 +287,8 @@ fn UsersPage(admin: SessionInfo, set_problem: WriteSignal<Option<Problem>>) -> i
     let (busy, set_busy) = signal(false);
     let (notice, set_notice) = signal(None::<String>);
     let search_input = NodeRef::<html::Input>::new();
+    let panel = RwSignal::new(None::<accounts::Panel>);
+    let issued = RwSignal::new(None::<accounts::Issued>);
 
     let load = move || {
         let (query, at) = (search.get_untracked(), page.get_untracked());
@@ -310,11 +314,25 @@ fn UsersPage(admin: SessionInfo, set_problem: WriteSignal<Option<Problem>>) -> i
             match outcome {
                 Ok(()) => {
                     set_notice.set(Some(done));
+                    panel.set(None);
                     load();
                 }
                 Err(p) => set_problem.set(Some(p)),
             }
         });
+    });
+    let close = Callback::new(move |()| panel.set(None));
+    let open = Callback::new(move |to: accounts::Panel| {
+        set_problem.set(None);
+        set_notice.set(None);
+        issued.set(None);
+        panel.set(Some(to));
+    });
+    let done = Callback::new(move |answer: accounts::Issued| {
+        panel.set(None);
+        set_notice.set(None);
+        issued.set(Some(answer));
+        load();
     });
 
     let on_search = move |ev: leptos::ev::SubmitEvent| {
@@ -333,11 +351,23 @@ fn UsersPage(admin: SessionInfo, set_problem: WriteSignal<Option<Problem>>) -> i
 
     view! {
             <p class="notice" role="status">{move || notice.get()}</p>
-            <form id="user-search" class="search" role="search" on:submit=on_search>
-                <label for="search">"Search users"</label>
-                <input id="search" type="search" node_ref=search_input placeholder="name or Duo username" />
-                <button type="submit" class="secondary">"Search"</button>
-            </form>
+            <accounts::IssuedBox issued />
+            <div class="users-top">
+                <form id="user-search" class="search" role="search" on:submit=on_search>
+                    <label for="search">"Search users"</label>
+                    <input id="search" type="search" node_ref=search_input placeholder="name or Duo username" />
+                    <button type="submit" class="secondary">"Search"</button>
+                </form>
+                <button type="button" class="primary" id="add-user-open"
+                    on:click=move |_| open.run(accounts::Panel::Add)>"Add user"</button>
+            </div>
+            {move || panel.get().map(|shown| match shown {
+                accounts::Panel::Add => view! { <accounts::AddUser close added=done set_problem /> }.into_any(),
+                accounts::Panel::Reset(username) => {
+                    view! { <accounts::ResetPassword username close reset=done set_problem /> }.into_any()
+                }
+                accounts::Panel::Duo(user) => view! { <accounts::DuoName user close save=act set_problem /> }.into_any(),
+            })}
             <div class="table-wrap">
                 <table class="users">
                     <caption class="muted">{move || list.get().map(|l| format!("{} users", l.total))}</caption>
@@ -348,7 +378,7 @@ fn UsersPage(admin: SessionInfo, set_problem: WriteSignal<Option<Problem>>) -> i
                     <tbody>
                         {move || list.get().map(|l| l.users.into_iter().map(|user| {
                             let own = user.username.eq_ignore_ascii_case(&me);
-                            view! { <UserRow user own busy act /> }
+                            view! { <UserRow user own busy act open /> }
                         }).collect_view())}
                     </tbody>
                 </table>
@@ -376,6 +406,7 @@ fn UserRow(
     own: bool,
     busy: ReadSignal<bool>,
     act: Callback<(String, UserChange, String)>,
+    open: Callback<accounts::Panel>,
 ) -> impl IntoView {
     let name = user.username.clone();
     let run = move |change: UserChange, done: String| act.run((name.clone(), change, done));
@@ -394,6 +425,7 @@ fn UserRow(
     );
     let duo_name = user.duo_username.clone().map(|d| format!(" · Duo: {d}"));
     let (run1, run2, run3, run4) = (run.clone(), run.clone(), run.clone(), run);
+    let (reset_whom, duo_of) = (user.username.clone(), user.clone());
     let (w1, w2, w3, w4) = (who.clone(), who.clone(), who.clone(), who.clone());
     view! {
         <tr data-user=user.username.clone()>
@@ -422,6 +454,12 @@ fn UserRow(
                     on:click=move |_| run4(UserChange::RevokeSessions, format!("{w4} signed out everywhere."))>
                     "Sign out everywhere"
                 </button>
+                {(!own).then(|| view! {
+                    <button type="button" class="secondary small" data-action="reset"
+                        on:click=move |_| open.run(accounts::Panel::Reset(reset_whom.clone()))>"Reset password"</button>
+                })}
+                <button type="button" class="secondary small" data-action="duo-name"
+                    on:click=move |_| open.run(accounts::Panel::Duo(duo_of.clone()))>"Duo username"</button>
             </div></td>
         </tr>
     }

@@ -311,7 +311,7 @@ fn summary(
         Some(DuoPreauth::Failed { message }) => format!("Duo could not be asked: {message}"),
         None => format!(
             "Duo will be told {name}. The Universal Prompt cannot look a name up in advance: \
-             the sign-ins below tell whether Duo accepts it."
+             the next Duo sign-in tells whether Duo accepts it."
         ),
     });
     said.push(match (failure, succeeded) {

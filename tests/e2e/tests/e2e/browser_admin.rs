@@ -4,7 +4,7 @@
 //! | step | what it checks |
 //! |---|---|
 //! | a visitor | `/admin/` without a session says to sign in with an admin account |
-//! | an admin | `admin` signs in; the account page links to the console; the users table lists the demo users with their roles; the admin's own row offers no way to disable or demote themselves; the sessions tab lists the live sessions and "End" on bob's ends it; "Disable" on bob: the row says disabled and the notice says so; search finds carol; the audit tab's admin log searched for bob shows his disabling and his ended session, newest first, and the CSV link carries the search; the Duo tab shows the settings (masked client id, how to rotate the secret), "Test connection" against the emulator succeeds with its latency, turning Duo off is possible only once the phrase is typed and shows the banner on every tab, turning it on removes it; screenshots |
+//! | an admin | `admin` signs in; the account page links to the console; the users table lists the demo users with their roles; the admin's own row offers no way to disable or demote themselves; the sessions tab lists the live sessions and "End" on bob's ends it; "Disable" on bob: the row says disabled and the notice says so; "Add user" with a generated password shows it once and it passes the first factor; "Reset password" with the username typed as the password shows the rule, then sets one; "Duo username" checked against a name carol has says so, then saved shows in the row; search finds carol; the audit tab's admin log searched for bob shows his disabling and his ended session, newest first, and the CSV link carries the search; the Duo tab shows the settings (masked client id, how to rotate the secret), "Test connection" against the emulator succeeds with its latency, turning Duo off is possible only once the phrase is typed and shows the banner on every tab, turning it on removes it; screenshots |
 //! | a user | bob (password only here) opens `/admin/`: told it is for administrators |
 
 use std::time::Duration;
@@ -162,6 +162,7 @@ async fn the_admin_console_is_for_admins() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(bed.text(".notice").await.contains("bob disabled"));
+    accounts(&bed).await;
 
     bed.wait_for("#search").await.send_keys("car").await.expect("type");
     bed.click("#user-search button[type=submit]").await;
@@ -175,6 +176,70 @@ async fn the_admin_console_is_for_admins() {
     duo_provider(&bed).await;
     bed.worker.assert_clean_log(&[]);
     bed.browser.close().await;
+}
+
+/// Empties an input and types `text` into it, as a person would.
+async fn retype(bed: &Bed, css: &str, text: &str) {
+    let field = bed.wait_for(css).await;
+    let script = "arguments[0].value = '';";
+    let element = serde_json::to_value(&field).expect("an element reference");
+    bed.browser.client.execute(script, vec![element]).await.expect("empty the field");
+    field.send_keys(text).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
+}
+
+/// The users page's forms: grace added with a generated password (which
+/// then passes the first factor), alice's password reset (the policy's
+/// refusal in the Worker's words first), and alice's Duo username checked (a name carol
+/// has) and saved.
+async fn accounts(bed: &Bed) {
+    bed.click("#add-user-open").await;
+    retype(bed, "#new-username", "grace").await;
+    bed.click("#add-user-submit").await;
+    let password = bed.text("#issued-password").await;
+    assert_eq!((password.len(), password.matches('-').count()), (24, 4), "{password}");
+    assert!(bed.text("#issued").await.contains("grace was added."));
+    bed.wait_for("tr[data-user=grace]").await;
+    bed.keep_screen("admin-add-user").await;
+    let login = reqwest::Client::new()
+        .post(bed.worker.url(routes::LOGIN))
+        .header("Origin", bed.worker.url("").trim_end_matches('/'))
+        .json(&serde_json::json!({"username": "grace", "password": password}))
+        .send()
+        .await
+        .expect("grace's login");
+    let body: serde_json::Value = login.json().await.expect("JSON");
+    assert_eq!(body["next"], serde_json::json!("duo"), "the password shown works: {body}");
+    bed.click("#issued-done").await;
+
+    bed.click("tr[data-user=alice] [data-action=reset]").await;
+    bed.click("#reset-type").await;
+    // (The browser itself refuses fewer than 8 characters: `minlength`.)
+    retype(bed, "#reset-password", "  Alice  ").await;
+    bed.click("#reset-submit").await;
+    let refused = bed.text(".problem.shown").await;
+    assert!(refused.contains("The password must not be the username."), "{refused}");
+    retype(bed, "#reset-password", "alice's new password").await;
+    bed.click("#reset-submit").await;
+    let done = bed.text("#issued").await;
+    assert!(done.contains("alice has a new password") && done.contains("you typed"), "{done}");
+    bed.click("#issued-done").await;
+
+    bed.click("tr[data-user=alice] [data-action=duo-name]").await;
+    retype(bed, "#duo-name", "carol").await;
+    bed.click("#duo-name-check").await;
+    let found = bed.text("#duo-name-result [data-healthy=false]").await;
+    assert!(found.contains("carol already has the Duo username carol"), "{found}");
+    assert!(found.contains("The Universal Prompt cannot look a name up"), "{found}");
+    bed.keep_screen("admin-duo-username").await;
+    retype(bed, "#duo-name", "alice.smith@example.com").await;
+    bed.click("#duo-name-save").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !bed.text("tr[data-user=alice] .username").await.contains("Duo: alice.smith@example.com")
+    {
+        assert!(tokio::time::Instant::now() < deadline, "alice's Duo username not shown");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(bed.text(".notice").await.contains("alice: Duo username set"));
 }
 
 /// The audit tab: the admin log searched for bob shows what the console
