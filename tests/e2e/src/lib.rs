@@ -248,6 +248,41 @@ fn d1_command(
     command
 }
 
+/// The Duo emulator with `config`, on a free port of 127.0.0.1
+/// (`config.listen` is replaced): one per test, so tests never share Duo's
+/// state.
+///
+/// # Panics
+/// When it cannot start.
+pub async fn start_emulator(config: duo_emulator::Config) -> duo_emulator::Emulator {
+    let config =
+        duo_emulator::Config { listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)), ..config };
+    duo_emulator::Emulator::start(config).await.unwrap_or_else(|e| panic!("emulator: {e}"))
+}
+
+/// [`start_emulator`] with the development settings (its users, its app).
+///
+/// # Panics
+/// When it cannot start.
+pub async fn local_emulator() -> duo_emulator::Emulator {
+    start_emulator(duo_emulator::Config::default()).await
+}
+
+/// `vars` switched to the inline mode against the Auth API at `host`, with
+/// the emulator's development integration keys.
+pub fn inline_vars(vars: &[(String, String)], host: &str) -> Vec<(String, String)> {
+    let inline = [
+        ("DUO_MODE", "inline"),
+        ("DUO_IKEY", duo_emulator::auth_api::DEV_IKEY),
+        ("DUO_SKEY", duo_emulator::auth_api::DEV_SKEY),
+        ("DUO_API_HOST", host),
+    ];
+    let mut vars: Vec<(String, String)> =
+        vars.iter().filter(|(name, _)| !inline.iter().any(|(n, _)| n == name)).cloned().collect();
+    vars.extend(inline.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    vars
+}
+
 /// Settings for a test Worker: the development defaults, which tests may override.
 pub fn default_vars(origin: &str) -> Vec<(String, String)> {
     [

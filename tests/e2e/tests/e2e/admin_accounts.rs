@@ -9,8 +9,7 @@
 //! | `the_duo_username_check_asks_preauth_in_inline_mode` | inline mode: an enrolled name lists its devices, an unknown one is "not enrolled" (the emulator's new-user policy), each check an `admin_events` row |
 
 use credentials::PasswordHash;
-use duo_emulator::Emulator;
-use e2e::{Wrangler, cookie_value, default_vars, set_cookie};
+use e2e::{Wrangler, cookie_value, default_vars, inline_vars, set_cookie};
 use serde_json::{Value, json};
 use shared::admin::routes as admin;
 use shared::api::routes;
@@ -199,22 +198,9 @@ async fn the_duo_username_check_reads_the_history_in_prompt_mode() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_duo_username_check_asks_preauth_in_inline_mode() {
-    let config = duo_emulator::Config {
-        listen: "127.0.0.1:0".parse().expect("literal address"),
-        ..duo_emulator::Config::default()
-    };
-    let emulator = Emulator::start(config).await.unwrap_or_else(|e| panic!("emulator: {e}"));
+    let emulator = e2e::local_emulator().await;
     let host = emulator.local_addr().to_string();
-    let mut vars = default_vars(APP_ORIGIN);
-    let inline = [
-        ("DUO_MODE", "inline"),
-        ("DUO_IKEY", duo_emulator::auth_api::DEV_IKEY),
-        ("DUO_SKEY", duo_emulator::auth_api::DEV_SKEY),
-        ("DUO_API_HOST", host.as_str()),
-    ];
-    vars.retain(|(name, _)| !inline.iter().any(|(n, _)| n == name));
-    vars.extend(inline.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-    let bed = Bed::start(&vars).await;
+    let bed = Bed::start(&inline_vars(&default_vars(APP_ORIGIN), &host)).await;
     let admin = bed.session("admin").await;
 
     let (status, check) =

@@ -60,11 +60,7 @@ impl Bed {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_provider_page_tests_duo_and_switches_enforcement() {
-    let config = duo_emulator::Config {
-        listen: "127.0.0.1:0".parse().expect("literal address"),
-        ..duo_emulator::Config::default()
-    };
-    let emulator = Emulator::start(config).await.unwrap_or_else(|e| panic!("emulator: {e}"));
+    let emulator = e2e::local_emulator().await;
     let mut vars = default_vars(APP_ORIGIN);
     vars.retain(|(name, _)| name != "DUO_API_HOST");
     vars.push(("DUO_API_HOST".to_owned(), emulator.local_addr().to_string()));

@@ -30,11 +30,7 @@ async fn send(http: &reqwest::Client, request: HttpRequest) -> HttpResponse {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn our_auth_api_client_against_the_emulator() {
-    let config = duo_emulator::Config {
-        listen: "127.0.0.1:0".parse().expect("literal address"),
-        ..duo_emulator::Config::default()
-    };
-    let emulator = Emulator::start(config).await.unwrap_or_else(|e| panic!("emulator: {e}"));
+    let emulator = e2e::local_emulator().await;
     let host = emulator.local_addr().to_string();
     let http = reqwest::Client::new();
     let now = UnixTime(i64::try_from(unix_now()).expect("a date"));
@@ -105,11 +101,7 @@ struct Bed {
 
 impl Bed {
     async fn start() -> Self {
-        let config = duo_emulator::Config {
-            listen: "127.0.0.1:0".parse().expect("literal address"),
-            ..duo_emulator::Config::default()
-        };
-        let emulator = Emulator::start(config).await.unwrap_or_else(|e| panic!("emulator: {e}"));
+        let emulator = e2e::local_emulator().await;
         let ours = AuthApiClient::from_settings(
             duo_emulator::auth_api::DEV_IKEY,
             duo_emulator::auth_api::DEV_SKEY.to_owned(),

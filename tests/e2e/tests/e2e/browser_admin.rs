@@ -90,11 +90,7 @@ impl Bed {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_admin_console_is_for_admins() {
     let bob_password_only = "UPDATE users SET duo_policy = 'bypass' WHERE username = 'bob';";
-    let config = duo_emulator::Config {
-        listen: "127.0.0.1:0".parse().expect("literal address"),
-        ..duo_emulator::Config::default()
-    };
-    let emulator = Emulator::start(config).await.unwrap_or_else(|e| panic!("emulator: {e}"));
+    let emulator = e2e::local_emulator().await;
     let mut vars = default_vars("http://localhost");
     vars.retain(|(name, _)| name != "APP_ORIGIN" && name != "DUO_API_HOST");
     vars.push(("DUO_API_HOST".to_owned(), emulator.local_addr().to_string()));

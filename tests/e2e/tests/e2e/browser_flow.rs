@@ -76,11 +76,7 @@ struct Bed {
 
 impl Bed {
     async fn start() -> Self {
-        let config = duo_emulator::Config {
-            listen: "127.0.0.1:0".parse().expect("literal address"),
-            ..duo_emulator::Config::default()
-        };
-        let emulator = Emulator::start(config).await.unwrap_or_else(|e| panic!("emulator: {e}"));
+        let emulator = e2e::local_emulator().await;
         let mut vars = default_vars("http://localhost");
         vars.retain(|(name, _)| name != "DUO_API_HOST" && name != "DUO_FAILMODE");
         vars.push(("DUO_API_HOST".to_owned(), emulator.local_addr().to_string()));

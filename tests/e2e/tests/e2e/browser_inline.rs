@@ -121,11 +121,7 @@ impl Bed {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn inline_sign_in_in_the_browser() {
-    let config = duo_emulator::Config {
-        listen: "127.0.0.1:0".parse().expect("literal address"),
-        ..duo_emulator::Config::default()
-    };
-    let emulator = Emulator::start(config).await.unwrap_or_else(|e| panic!("emulator: {e}"));
+    let emulator = e2e::local_emulator().await;
     let mut vars = default_vars("http://localhost");
     let inline = [
         ("DUO_MODE", "inline"),

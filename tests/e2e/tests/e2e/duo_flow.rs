@@ -49,11 +49,7 @@ struct Bed {
 
 /// The emulator with its development app and users, on a free port.
 async fn emulator() -> Emulator {
-    let config = duo_emulator::Config {
-        listen: "127.0.0.1:0".parse().expect("literal address"),
-        ..duo_emulator::Config::default()
-    };
-    Emulator::start(config).await.unwrap_or_else(|e| panic!("emulator: {e}"))
+    e2e::local_emulator().await
 }
 
 impl Bed {

@@ -27,12 +27,9 @@ struct Bed {
 }
 
 async fn emulator(timeout: i64) -> Emulator {
-    let config = duo_emulator::Config {
-        listen: "127.0.0.1:0".parse().expect("literal address"),
-        auth_timeout_seconds: timeout,
-        ..duo_emulator::Config::default()
-    };
-    Emulator::start(config).await.unwrap_or_else(|e| panic!("emulator: {e}"))
+    let config =
+        duo_emulator::Config { auth_timeout_seconds: timeout, ..duo_emulator::Config::default() };
+    e2e::start_emulator(config).await
 }
 
 /// An answer: status, JSON body, and the login and session cookies it set.
