@@ -74,7 +74,7 @@ struct Username {
 }
 
 const SELECT_USER: &str = "SELECT username, password_hash, duo_policy, disabled, duo_username, \
-    role, coalesce((SELECT value = 'off' FROM settings WHERE name = 'enforce_duo'), 0) AS duo_off \
+    role, must_change_password, coalesce((SELECT value = 'off' FROM settings WHERE name = 'enforce_duo'), 0) AS duo_off \
     FROM users WHERE username_normalized = ?1";
 
 const HIT: &str = "INSERT INTO login_attempts (limit_key, window_start, count, updated_at) \
@@ -212,11 +212,10 @@ impl Store for D1Store {
         // users table's own normalization, `lower(trim())`.
         self.first(
             "SELECT s.username, s.method, s.duo_context, s.created_at, s.expires_at, \
-             EXISTS (SELECT 1 FROM users u WHERE u.username_normalized = lower(trim(s.username)) \
-                     AND u.disabled = 0) AS user_active, \
-             coalesce((SELECT u.role FROM users u \
-                       WHERE u.username_normalized = lower(trim(s.username))), 'user') AS role \
-             FROM sessions s WHERE s.id_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2",
+             coalesce(u.disabled = 0, 0) AS user_active, coalesce(u.role, 'user') AS role, \
+             coalesce(u.must_change_password, 0) AS must_change_password \
+             FROM sessions s LEFT JOIN users u ON u.username_normalized = lower(trim(s.username)) \
+             WHERE s.id_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2",
             &[text(id_hash), number(now)],
         )
         .await
@@ -433,6 +432,39 @@ impl Store for D1Store {
         }
     }
 
+    async fn change_own_password(
+        &self,
+        normalized: &str,
+        old_hash: &str,
+        new_hash: &str,
+        keep_session: &str,
+        event: &AdminEvent,
+    ) -> Result<bool, StoreError> {
+        let (user, new) = (text(normalized), text(new_hash));
+        // The second and third statements act only if the first changed
+        // the hash: the new hash is the stored one (its salt is new).
+        let mut recorded = admin_event_values(event);
+        recorded.extend([user.clone(), new.clone()]);
+        let [changed, _, _] = self
+            .batch([
+                (
+                    "UPDATE users SET password_hash = ?3, must_change_password = 0, \
+                     updated_at = ?4 WHERE username_normalized = ?1 AND password_hash = ?2 \
+                     RETURNING username",
+                    vec![user.clone(), text(old_hash), new.clone(), number(event.at)],
+                ),
+                (
+                    "UPDATE sessions SET revoked_at = ?4 WHERE lower(trim(username)) = ?1 \
+                     AND revoked_at IS NULL AND id_hash <> ?3 AND EXISTS (SELECT 1 FROM users \
+                     WHERE username_normalized = ?1 AND password_hash = ?2)",
+                    vec![user, new, text(keep_session), number(event.at)],
+                ),
+                (RECORD_IF_NEW_HASH, recorded),
+            ])
+            .await?;
+        Ok(first_row::<Username>(&changed)?.is_some())
+    }
+
     async fn add_user(&self, user: &NewUser, event: &AdminEvent) -> Result<AddOutcome, StoreError> {
         let values = vec![
             text(&user.username),
@@ -442,10 +474,11 @@ impl Store for D1Store {
             text_or_null(user.duo_username.as_deref()),
             text(user.role),
             number(event.at),
+            number(u64::from(user.must_change_password)),
         ];
         let mut recorded = admin_event_values(event);
         recorded.extend([text(&user.normalized), text(&user.password_hash)]);
-        let result = self.batch([(INSERT_USER, values), (RECORD_NEW_USER, recorded)]).await;
+        let result = self.batch([(INSERT_USER, values), (RECORD_IF_NEW_HASH, recorded)]).await;
         match result {
             Ok([inserted, _]) => Ok(if first_row::<Username>(&inserted)?.is_some() {
                 AddOutcome::Added
@@ -605,18 +638,20 @@ const SET_DISABLED: &str = "UPDATE users SET disabled = ?2, updated_at = ?3 \
     WHERE username_normalized = ?1 RETURNING username";
 const SET_DUO_USERNAME: &str = "UPDATE users SET duo_username = ?2, updated_at = ?3 \
     WHERE username_normalized = ?1 RETURNING username";
-const SET_PASSWORD: &str = "UPDATE users SET password_hash = ?2, updated_at = ?3 \
-    WHERE username_normalized = ?1 RETURNING username";
+const SET_PASSWORD: &str = "UPDATE users SET password_hash = ?2, must_change_password = 1, \
+    updated_at = ?3 WHERE username_normalized = ?1 RETURNING username";
 /// A user an admin adds, unless the name is taken (no row returned then):
 /// `?1` the name as typed, `?2` normalized, `?3` the PHC hash, `?4` the Duo
-/// policy, `?5` the Duo username or NULL, `?6` the role, `?7` now.
+/// policy, `?5` the Duo username or NULL, `?6` the role, `?7` now, `?8`
+/// whether the password must be changed at the first sign-in.
 const INSERT_USER: &str = "INSERT INTO users (username, username_normalized, password_hash, \
-    duo_policy, duo_username, disabled, role, created_at, updated_at) \
-    SELECT ?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?7 \
+    duo_policy, duo_username, disabled, role, created_at, updated_at, must_change_password) \
+    SELECT ?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?7, ?8 \
     WHERE NOT EXISTS (SELECT 1 FROM users WHERE username_normalized = ?2) RETURNING username";
-/// The `add_user` event, only when [`INSERT_USER`] stored this row: the
-/// user `?7` with the hash `?8` (its salt is new, so no older row has it).
-const RECORD_NEW_USER: &str = "INSERT INTO admin_events \
+/// An admin event only when the user `?7` now has the hash `?8` (its salt
+/// is new, so no older row has it): [`INSERT_USER`] or a password change
+/// stored it.
+const RECORD_IF_NEW_HASH: &str = "INSERT INTO admin_events \
     (at, actor, action, target, detail, client_ip) SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
     WHERE EXISTS (SELECT 1 FROM users WHERE username_normalized = ?7 AND password_hash = ?8)";
 const SELECT_USERNAME: &str = "SELECT username FROM users WHERE username_normalized = ?1";

@@ -8,7 +8,7 @@ use shared::admin::{
     AuditQuery, DuoUserCheckRequest, EnforceRequest, NewUserRequest, PasswordResetRequest,
     SessionRevokeRequest, UserChangeRequest,
 };
-use shared::api::{InlineProgress, LoginResponse};
+use shared::api::{InlineProgress, LoginResponse, PasswordChangeRequest};
 use worker::{Env, Request, Response};
 
 use crate::config::{self, Config};
@@ -27,7 +27,7 @@ use crate::flow::maintenance::PrunePlan;
 use crate::flow::session::{self, IssuedSession};
 use crate::flow::store::Store as _;
 use crate::flow::{Ctx, Random, Reason, Refusal, Step, audit::Trail, check_origin};
-use crate::flow::{accounts, admin, audit_log, provider};
+use crate::flow::{accounts, admin, audit_log, own_password, provider};
 use crate::password::WebCryptoPasswords;
 use crate::{request, respond};
 
@@ -191,7 +191,7 @@ pub async fn admin_sessions(req: Request, env: &Env, query: &str) -> Result<Resp
 /// # Errors
 /// Every refusal of [`admin::revoke_session`], as an [`EdgeError`].
 pub async fn admin_revoke_session(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
-    let (config, revoke) = admin_body::<SessionRevokeRequest>(&mut req, env).await?;
+    let (config, revoke) = post_body::<SessionRevokeRequest>(&mut req, env).await?;
     let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
     let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
     admin::revoke_session(&store, &config, origin.as_deref(), cookie.as_deref(), &revoke.id, &ctx)
@@ -287,7 +287,7 @@ pub async fn admin_duo_test(req: Request, env: &Env) -> Result<Response, EdgeErr
 /// # Errors
 /// Every refusal of [`provider::set_enforce`], as an [`EdgeError`].
 pub async fn admin_duo_enforce(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
-    let (config, asked) = admin_body::<EnforceRequest>(&mut req, env).await?;
+    let (config, asked) = post_body::<EnforceRequest>(&mut req, env).await?;
     let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
     let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
     provider::set_enforce(&store, &config, origin.as_deref(), cookie.as_deref(), &asked, &ctx)
@@ -299,9 +299,10 @@ pub async fn admin_duo_enforce(mut req: Request, env: &Env) -> Result<Response, 
     Ok(respond::empty(204)?)
 }
 
-/// The settings and the JSON body of an admin `POST`: `Origin` checked
-/// before the body is read (the flow checks it again), JSON required.
-async fn admin_body<T: serde::de::DeserializeOwned>(
+/// The settings and the JSON body of a `POST` (the admin API's, a password
+/// change): `Origin` checked before the body is read (the flow checks it
+/// again), JSON required.
+async fn post_body<T: serde::de::DeserializeOwned>(
     req: &mut Request,
     env: &Env,
 ) -> Result<(Config, T), EdgeError> {
@@ -332,7 +333,7 @@ fn search_and_page(query: &str) -> (String, u32) {
 /// # Errors
 /// Every refusal of [`admin::change_user`], as an [`EdgeError`].
 pub async fn admin_change_user(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
-    let (config, change) = admin_body::<UserChangeRequest>(&mut req, env).await?;
+    let (config, change) = post_body::<UserChangeRequest>(&mut req, env).await?;
     let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
     let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
     let input = admin::ChangeRequest {
@@ -352,7 +353,7 @@ pub async fn admin_change_user(mut req: Request, env: &Env) -> Result<Response, 
 /// # Errors
 /// Every refusal of [`accounts::add_user`], as an [`EdgeError`].
 pub async fn admin_add_user(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
-    let (config, asked) = admin_body::<NewUserRequest>(&mut req, env).await?;
+    let (config, asked) = post_body::<NewUserRequest>(&mut req, env).await?;
     let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
     let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
     let caller = accounts::Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
@@ -368,7 +369,7 @@ pub async fn admin_add_user(mut req: Request, env: &Env) -> Result<Response, Edg
 /// # Errors
 /// Every refusal of [`accounts::reset_password`], as an [`EdgeError`].
 pub async fn admin_reset_password(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
-    let (config, asked) = admin_body::<PasswordResetRequest>(&mut req, env).await?;
+    let (config, asked) = post_body::<PasswordResetRequest>(&mut req, env).await?;
     let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
     let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
     let caller = accounts::Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
@@ -391,7 +392,7 @@ pub async fn admin_reset_password(mut req: Request, env: &Env) -> Result<Respons
 /// # Errors
 /// Every refusal of [`accounts::check_duo_user`], as an [`EdgeError`].
 pub async fn admin_duo_check(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
-    let (config, asked) = admin_body::<DuoUserCheckRequest>(&mut req, env).await?;
+    let (config, asked) = post_body::<DuoUserCheckRequest>(&mut req, env).await?;
     let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
     let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
     let caller = accounts::Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
@@ -400,6 +401,30 @@ pub async fn admin_duo_check(mut req: Request, env: &Env) -> Result<Response, Ed
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::json(&check, 200)?)
+}
+
+/// `POST /api/password`: the signed-in user's own new password; 204.
+///
+/// # Errors
+/// Every refusal of [`own_password::change_password`], as an [`EdgeError`].
+pub async fn change_password(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let (config, asked) = post_body::<PasswordChangeRequest>(&mut req, env).await?;
+    let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
+    let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
+    let passwords = WebCryptoPasswords;
+    own_password::change_password(
+        &store,
+        &passwords,
+        &config,
+        origin.as_deref(),
+        cookie.as_deref(),
+        &asked,
+        &ctx,
+        &random,
+    )
+    .await
+    .map_err(|refusal| logged_as("password", refusal))?;
+    Ok(respond::empty(204)?)
 }
 
 /// `GET /api/session`.

@@ -26,6 +26,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Post, paths::LOGOUT_EVERYWHERE) => {
             answer(routes::logout_everywhere(req, &env).await)
         }
+        (Method::Post, paths::PASSWORD) => answer(routes::change_password(req, &env).await),
         (Method::Get, admin::USERS) => answer(routes::admin_users(req, &env, query).await),
         (Method::Post, admin::USER_CHANGE) => answer(routes::admin_change_user(req, &env).await),
         (Method::Post, admin::USER_ADD) => answer(routes::admin_add_user(req, &env).await),

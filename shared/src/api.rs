@@ -14,6 +14,9 @@ pub mod routes {
     pub const LOGOUT: &str = "/api/logout";
     /// `POST`: end every session of the current session's user.
     pub const LOGOUT_EVERYWHERE: &str = "/api/logout-everywhere";
+    /// `POST`: the signed-in user changes their own password
+    /// ([`super::PasswordChangeRequest`]); 204, their other sessions end.
+    pub const PASSWORD: &str = "/api/password";
     /// `POST` (form, top-level navigation): start the Duo step.
     pub const DUO_START: &str = "/auth/duo/start";
     /// `GET`: where Duo sends the browser back.
@@ -334,6 +337,20 @@ pub struct SessionInfo {
     /// The account's role, as stored now (read with the session).
     #[serde(default)]
     pub role: Role,
+    /// An admin set this account's password: the user must choose their
+    /// own (`POST /api/password`) before anything else.
+    #[serde(default)]
+    pub password_change_required: bool,
+}
+
+/// Body of `POST /api/password`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChangeRequest {
+    /// The password the user signs in with now.
+    pub current: Password,
+    /// Theirs from now on (the password policy applies).
+    pub new: Password,
 }
 
 #[cfg(test)]
@@ -376,11 +393,12 @@ mod tests {
                 expires_at: 20,
                 duo: None,
                 role: Role::Admin,
+                password_change_required: false,
             },
         };
         assert_eq!(
             serde_json::to_string(&done).unwrap(),
-            r#"{"next":"done","session":{"username":"admin","method":"bypass","authenticated_at":10,"expires_at":20,"duo":null,"role":"admin"}}"#
+            r#"{"next":"done","session":{"username":"admin","method":"bypass","authenticated_at":10,"expires_at":20,"duo":null,"role":"admin","password_change_required":false}}"#
         );
     }
 

@@ -135,6 +135,7 @@ mod tests {
             expires_at: 1_700_028_800,
             duo,
             role: shared::api::Role::User,
+            password_change_required: false,
         }
     }
 

@@ -25,7 +25,7 @@ use shared::duo::{Transport, UnixTime};
 use super::admin::{change_refused, duo_username, require_admin};
 use super::audit::{Reason, Refusal};
 use super::store::{AddOutcome, AdminEvent, NewUser, Store, UserUpdate};
-use super::{Config, Ctx, Passwords, Random, check_origin, unix_i64};
+use super::{Config, Ctx, Passwords, Random, capitalized, check_origin, unix_i64};
 use crate::config::DuoSetup;
 
 /// Who asks: the request's `Origin` and session cookie.
@@ -69,6 +69,7 @@ pub async fn add_user<S: Store, P: Passwords>(
         duo_policy: request.duo_policy.as_str(),
         duo_username: duo_name.clone(),
         role: request.role.as_str(),
+        must_change_password: true,
     };
     let detail = serde_json::json!({
         "role": request.role,
@@ -182,11 +183,6 @@ fn admin_event(
         detail: Some(detail.to_string()),
         client_ip: ctx.client.map(|ip| ip.to_string()),
     }
-}
-
-fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
 }
 
 /// `POST /api/admin/users/duo-check`: the health of a user's mapping to

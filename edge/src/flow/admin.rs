@@ -27,7 +27,8 @@ const MAX_SEARCH_LEN: usize = 64;
 ///
 /// # Errors
 /// `unauthenticated` without a live session; `forbidden` for a session
-/// whose account is not an admin now.
+/// whose account is not an admin now, or whose password an admin set
+/// (the user chooses their own first).
 pub async fn require_admin<S: Store>(
     store: &S,
     session_cookie: Option<&str>,
@@ -38,6 +39,11 @@ pub async fn require_admin<S: Store>(
         return Err(Refusal::new(Reason::NotAdmin)
             .detail(format!("{} is not an admin", session.username))
             .message("This page is for administrators."));
+    }
+    if session.password_change_required {
+        return Err(Refusal::new(Reason::PasswordChangeRequired)
+            .detail(format!("{} has a password an admin set", session.username))
+            .message("Choose your own password first, on your account page."));
     }
     Ok(session)
 }

@@ -234,6 +234,8 @@ pub enum Reason {
     LastAdmin,
     /// Admin API: an admin changing their own role or enabled state.
     SelfLockout,
+    /// A session whose user must first replace a password an admin set.
+    PasswordChangeRequired,
     /// Our side failed (storage, randomness).
     Internal,
 }
@@ -295,6 +297,7 @@ impl Reason {
             Self::AdminBadValue => "admin_bad_value",
             Self::LastAdmin => "last_admin",
             Self::SelfLockout => "self_lockout",
+            Self::PasswordChangeRequired => "password_change_required",
             Self::NoTransaction => "no_transaction",
             Self::Internal => "internal",
         }
@@ -314,7 +317,9 @@ impl Reason {
             Self::WrongMode | Self::DeviceRefused | Self::NoSuchUser | Self::AdminBadValue => {
                 ErrorCode::BadRequest
             }
-            Self::NotAdmin | Self::LastAdmin | Self::SelfLockout => ErrorCode::Forbidden,
+            Self::NotAdmin | Self::LastAdmin | Self::SelfLockout | Self::PasswordChangeRequired => {
+                ErrorCode::Forbidden
+            }
             Self::ForbiddenOrigin => ErrorCode::ForbiddenOrigin,
             Self::ConfigError | Self::DuoHealthRejected | Self::DuoHealthMalformed => {
                 ErrorCode::ConfigError

@@ -38,6 +38,7 @@ pub mod inline;
 pub mod limits;
 pub mod login;
 pub mod maintenance;
+pub mod own_password;
 pub mod provider;
 pub mod session;
 pub mod store;
@@ -172,6 +173,13 @@ pub fn inline_client(config: &Config) -> Result<&shared::duo::auth_api::AuthApiC
 /// Unix seconds as the DTOs carry them.
 pub(crate) fn unix_i64(seconds: u64) -> i64 {
     i64::try_from(seconds).unwrap_or(i64::MAX)
+}
+
+/// `text` with its first letter in upper case (a message built from a
+/// lower-case phrase).
+pub(crate) fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
 }
 
 /// A short, printable excerpt of a value from outside, for the log.

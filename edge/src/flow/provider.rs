@@ -13,7 +13,7 @@ use shared::duo::{ApiHost, DuoError, Transport, TransportError, TransportErrorKi
 use super::admin::require_admin;
 use super::audit::{Reason, Refusal};
 use super::store::{AdminEvent, Store};
-use super::{Config, Ctx, Random, check_origin, unix_i64};
+use super::{Config, Ctx, Random, capitalized, check_origin, unix_i64};
 use crate::config::{DuoSetup, FailMode};
 
 /// Clocks further apart than this are named as the likely cause: Duo
@@ -324,9 +324,4 @@ fn inline_failure(error: &AuthApiError) -> Failure {
         other => format!("The check failed: {other}."),
     };
     Failure::new(summary, format!("{}.", capitalized(error.explanation())))
-}
-
-fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
 }

@@ -65,6 +65,7 @@ pub fn issue(
         expires_at: unix_i64(expires_at),
         duo,
         role: Role::parse(&user.role).unwrap_or_default(),
+        password_change_required: user.must_change_password != 0,
     };
     Ok(IssuedSession { id, max_age: ttl, info, row })
 }
@@ -107,6 +108,7 @@ pub async fn check<S: Store>(
         expires_at: unix_i64(record.expires_at),
         duo,
         role: Role::parse(&record.role).unwrap_or_default(),
+        password_change_required: record.must_change_password != 0,
     })
 }
 

@@ -35,6 +35,10 @@ pub struct UserRecord {
     /// read in the same statement), else `0`.
     #[serde(default)]
     pub duo_off: u8,
+    /// `1` when an admin set the password (migration 0008): the user must
+    /// choose their own.
+    #[serde(default)]
+    pub must_change_password: u8,
 }
 
 fn user_role() -> String {
@@ -100,6 +104,9 @@ pub struct SessionRecord {
     /// The user's role now (`user` when the user is gone).
     #[serde(default = "user_role")]
     pub role: String,
+    /// `1` while the user must replace a password an admin set.
+    #[serde(default)]
+    pub must_change_password: u8,
 }
 
 /// One audit record (`auth_events`). Never a password, code or token.
@@ -161,7 +168,8 @@ pub enum UserUpdate {
     DuoUsername(Option<String>),
     /// Revoke every live session of the user.
     RevokeSessions,
-    /// `users.password_hash` (a PHC string); also revokes the user's
+    /// `users.password_hash` (a PHC string) set by an admin, which the user
+    /// must then replace (`must_change_password`); also revokes the user's
     /// sessions: they were opened with the old password.
     Password(String),
 }
@@ -188,6 +196,8 @@ pub struct NewUser {
     pub duo_username: Option<String>,
     /// `user` or `admin`.
     pub role: &'static str,
+    /// The user must replace the password at their first sign-in.
+    pub must_change_password: bool,
 }
 
 /// What [`Store::add_user`] did.
@@ -380,6 +390,21 @@ pub trait Store {
         update: &UserUpdate,
         event: &AdminEvent,
     ) -> Result<ChangeOutcome, StoreError>;
+
+    /// The user's own password change: `new_hash` replaces `old_hash` only
+    /// if it is still the stored one (two changes at once: one wins),
+    /// clears `must_change_password`, revokes the user's other live
+    /// sessions (all but `keep_session`, a session id's hash) and records
+    /// `event`, atomically. `false` (nothing written) when the stored hash
+    /// was no longer `old_hash`.
+    async fn change_own_password(
+        &self,
+        normalized: &str,
+        old_hash: &str,
+        new_hash: &str,
+        keep_session: &str,
+        event: &AdminEvent,
+    ) -> Result<bool, StoreError>;
 
     /// Adds `user` and records `event`, atomically: both or neither.
     async fn add_user(&self, user: &NewUser, event: &AdminEvent) -> Result<AddOutcome, StoreError>;

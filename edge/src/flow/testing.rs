@@ -229,6 +229,7 @@ impl Store for MemoryStore {
             let key = credentials::normalize(&row.session.username).unwrap_or_default();
             let active = users.get(&key).is_some_and(|user| user.disabled == 0);
             let role = users.get(&key).map_or_else(|| "user".to_owned(), |user| user.role.clone());
+            let must_change = users.get(&key).map_or(0, |user| user.must_change_password);
             (row.revoked_at.is_none() && row.session.expires_at > now).then(|| SessionRecord {
                 username: row.session.username.clone(),
                 method: row.session.method.to_owned(),
@@ -237,6 +238,7 @@ impl Store for MemoryStore {
                 expires_at: row.session.expires_at,
                 user_active: u8::from(active),
                 role,
+                must_change_password: must_change,
             })
         }))
     }
@@ -500,7 +502,10 @@ impl Store for MemoryStore {
             UserUpdate::Disabled(value) => changed.disabled = u8::from(*value),
             UserUpdate::DuoUsername(value) => changed.duo_username.clone_from(value),
             UserUpdate::RevokeSessions => {}
-            UserUpdate::Password(phc) => changed.password_hash.clone_from(phc),
+            UserUpdate::Password(phc) => {
+                changed.password_hash.clone_from(phc);
+                changed.must_change_password = 1;
+            }
         }
         // The migration's triggers and unique index.
         let was_enabled_admin = user.role == "admin" && user.disabled == 0;
@@ -523,6 +528,33 @@ impl Store for MemoryStore {
         }
         self.admin_events.borrow_mut().push(event.clone());
         Ok(ChangeOutcome::Changed)
+    }
+
+    async fn change_own_password(
+        &self,
+        normalized: &str,
+        old_hash: &str,
+        new_hash: &str,
+        keep_session: &str,
+        event: &AdminEvent,
+    ) -> Result<bool, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let mut users = self.users.borrow_mut();
+        let Some(user) = users.get_mut(normalized).filter(|u| u.password_hash == old_hash) else {
+            return Ok(false);
+        };
+        new_hash.clone_into(&mut user.password_hash);
+        user.must_change_password = 0;
+        for (id_hash, row) in self.sessions.borrow_mut().iter_mut() {
+            let theirs =
+                credentials::normalize(&row.session.username).as_deref() == Some(normalized);
+            if theirs && id_hash != keep_session && row.revoked_at.is_none() {
+                row.revoked_at = Some(event.at);
+            }
+        }
+        self.admin_events.borrow_mut().push(event.clone());
+        Ok(true)
     }
 
     async fn add_user(&self, user: &NewUser, event: &AdminEvent) -> Result<AddOutcome, StoreError> {
@@ -548,6 +580,7 @@ impl Store for MemoryStore {
             duo_username: user.duo_username.clone(),
             role: user.role.to_owned(),
             duo_off: 0,
+            must_change_password: u8::from(user.must_change_password),
         };
         users.insert(user.normalized.clone(), record);
         self.admin_events.borrow_mut().push(event.clone());
@@ -891,6 +924,7 @@ pub fn user(username: &str, password: &str, policy: &str, disabled: bool) -> Use
         duo_username: None,
         role: "user".to_owned(),
         duo_off: 0,
+        must_change_password: 0,
     }
 }
 

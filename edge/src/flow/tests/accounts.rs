@@ -1,6 +1,8 @@
 //! Accounts from the admin console ([`crate::flow::accounts`]): adding a
 //! user, setting a password (typed under the policy, or generated and
-//! answered once), and checking a user's mapping to Duo.
+//! answered once), and checking a user's mapping to Duo; and the user's
+//! own password change ([`crate::flow::own_password`]), which a password
+//! an admin set requires.
 
 use credentials::{DEFAULT_ITERATIONS, PasswordHash};
 use serde_json::json;
@@ -8,12 +10,13 @@ use shared::admin::{
     DuoPolicy, DuoPreauth, DuoUserCheck, DuoUserCheckRequest, NewPassword, NewUserRequest,
     PasswordIssued, PasswordResetRequest,
 };
-use shared::api::{AuthMethod, LoginRequest, Password, Role};
+use shared::api::{AuthMethod, LoginRequest, Password, PasswordChangeRequest, Role};
 use shared::duo::{HttpResponse, TransportError, TransportErrorKind};
 
 use crate::flow::accounts::{Caller, add_user, check_duo_user, reset_password};
 use crate::flow::health::HealthMemo;
 use crate::flow::login::{DuoLink, LoginInput, LoginOutcome, login};
+use crate::flow::own_password::change_password;
 use crate::flow::store::AuditEvent;
 use crate::flow::testing::{
     APP_ORIGIN, CountingVerifier, MemoryStore, NOW, ScriptedDuo, Task, block_on, config, ctx,
@@ -439,4 +442,215 @@ fn prompt_mode_reports_the_identity_and_the_last_duo_sign_ins() {
         refusal(check(&store, &duo, &config, &root, "alice", Some("a\u{0}b"))).reason,
         Reason::AdminBadValue
     );
+}
+
+// ---------------------------------------------------------------------------
+// The user's own password change.
+// ---------------------------------------------------------------------------
+
+fn change_own(
+    store: &MemoryStore,
+    cookie: &str,
+    current: &str,
+    new: &str,
+    seed: u8,
+) -> Result<(), Refusal> {
+    let request =
+        PasswordChangeRequest { current: Password::new(current), new: Password::new(new) };
+    let at = ctx(NOW, "192.0.2.50");
+    let passwords = CountingVerifier::default();
+    block_on(change_password(
+        store,
+        &passwords,
+        &config("closed"),
+        Some(APP_ORIGIN),
+        Some(cookie),
+        &request,
+        &at,
+        &random(seed),
+    ))
+}
+
+fn cookie_of(store: &MemoryStore, username: &str, seed: u8) -> (String, String) {
+    let issued = issue_stored(
+        store,
+        username,
+        AuthMethod::Duo,
+        None,
+        &ctx(NOW - 60, "192.0.2.1"),
+        &random(seed),
+    );
+    (issued.id.to_cookie_value(), issued.row.id_hash)
+}
+
+#[test]
+fn a_password_an_admin_set_must_be_replaced_before_the_console() {
+    let (store, root) = store_with_admin();
+    let issued = add(
+        &store,
+        &root,
+        &NewUserRequest { role: Role::Admin, ..new_user("hank", NewPassword::Generate) },
+    )
+    .expect("added");
+    let generated = issued.generated.expect("generated");
+    assert_eq!(store.users.borrow()["hank"].must_change_password, 1);
+    let (hank, _) = cookie_of(&store, "hank", 20);
+    let session = block_on(crate::flow::session::check(&store, Some(&hank), NOW)).expect("live");
+    assert!(session.password_change_required);
+    let refused = refusal(block_on(crate::flow::admin::users(&store, Some(&hank), "", 1, NOW)));
+    assert_eq!(
+        (refused.reason, refused.code()),
+        (Reason::PasswordChangeRequired, shared::ErrorCode::Forbidden)
+    );
+
+    change_own(&store, &hank, generated.expose(), "hank's very own password", 21).expect("changed");
+    assert_eq!(store.users.borrow()["hank"].must_change_password, 0);
+    assert!(stored_hash(&store, "hank").verify(b"hank's very own password"));
+    assert!(block_on(crate::flow::admin::users(&store, Some(&hank), "", 1, NOW)).is_ok());
+    let event = store.admin_events.borrow().last().cloned().expect("recorded");
+    assert_eq!(
+        (event.actor.as_str(), event.action, event.detail),
+        ("hank", "change_own_password", None)
+    );
+
+    // An admin's reset asks for a new one again.
+    reset(&store, &root, "hank", NewPassword::Generate).expect("reset");
+    assert_eq!(store.users.borrow()["hank"].must_change_password, 1);
+}
+
+#[test]
+fn changing_ones_password_asks_the_current_one_and_ends_the_other_sessions() {
+    let store = crate::flow::testing::store();
+    let (here, here_hash) = cookie_of(&store, "alice", 30);
+    let (_, there_hash) = cookie_of(&store, "alice", 31);
+
+    let wrong = refusal(change_own(&store, &here, "not-alices", "a brand new password", 32));
+    assert_eq!(
+        (wrong.reason, wrong.code()),
+        (Reason::BadPassword, shared::ErrorCode::InvalidCredentials)
+    );
+    for (new, said) in [
+        ("short", "The password must be at least 8 characters."),
+        ("alice-pass", "Choose a password other than your current one."),
+        (" ALICE ", "The password must be at least 8 characters."),
+        ("  Alice   ", "The password must not be the username."),
+    ] {
+        let refused = refusal(change_own(&store, &here, "alice-pass", new, 33));
+        assert_eq!(
+            (refused.reason, refused.message.as_deref()),
+            (Reason::AdminBadValue, Some(said)),
+            "{new:?}"
+        );
+    }
+    assert!(stored_hash(&store, "alice").verify(b"alice-pass"), "nothing changed yet");
+
+    change_own(&store, &here, "alice-pass", "a brand new password", 34).expect("changed");
+    assert!(stored_hash(&store, "alice").verify(b"a brand new password"));
+    let sessions = store.sessions.borrow();
+    assert_eq!(sessions[&here_hash].revoked_at, None, "this session stays");
+    assert_eq!(sessions[&there_hash].revoked_at, Some(NOW), "the others end");
+    drop(sessions);
+    // The old password is no longer the current one.
+    let stale = refusal(change_own(&store, &here, "alice-pass", "yet another password", 35));
+    assert_eq!(stale.reason, Reason::BadPassword);
+}
+
+#[test]
+fn wrong_current_passwords_count_against_the_login_limits() {
+    let store = crate::flow::testing::store();
+    let (alice, _) = cookie_of(&store, "alice", 40);
+    let per_user_client = crate::flow::limits::PER_USER_CLIENT.max;
+    for _ in 0..per_user_client {
+        assert_eq!(
+            refusal(change_own(&store, &alice, "guess", "a brand new password", 41)).reason,
+            Reason::BadPassword
+        );
+    }
+    let limited = refusal(change_own(&store, &alice, "alice-pass", "a brand new password", 42));
+    assert_eq!(limited.code(), shared::ErrorCode::RateLimited, "{limited:?}");
+    assert!(
+        stored_hash(&store, "alice").verify(b"alice-pass"),
+        "not even the right one gets through"
+    );
+}
+
+#[test]
+fn two_changes_at_once_one_wins() {
+    let store = crate::flow::testing::store();
+    let (alice, _) = cookie_of(&store, "alice", 50);
+    let (first, second) = (
+        PasswordChangeRequest {
+            current: Password::new("alice-pass"),
+            new: Password::new("first new password"),
+        },
+        PasswordChangeRequest {
+            current: Password::new("alice-pass"),
+            new: Password::new("second new password"),
+        },
+    );
+    let (passwords, config, at) =
+        (CountingVerifier::default(), config("closed"), ctx(NOW, "192.0.2.50"));
+    let (r1, r2) = (random(51), random(52));
+    let tasks: Vec<Task<'_, Result<(), Refusal>>> = vec![
+        Box::pin(change_password(
+            &store,
+            &passwords,
+            &config,
+            Some(APP_ORIGIN),
+            Some(&alice),
+            &first,
+            &at,
+            &r1,
+        )),
+        Box::pin(change_password(
+            &store,
+            &passwords,
+            &config,
+            Some(APP_ORIGIN),
+            Some(&alice),
+            &second,
+            &at,
+            &r2,
+        )),
+    ];
+    let results = join_all(tasks);
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    let hash = stored_hash(&store, "alice");
+    assert!(hash.verify(b"first new password") != hash.verify(b"second new password"));
+    assert_eq!(store.admin_events.borrow().len(), 1);
+}
+
+#[test]
+fn a_password_change_needs_the_app_origin_and_a_session() {
+    let store = crate::flow::testing::store();
+    let (alice, _) = cookie_of(&store, "alice", 60);
+    let request = PasswordChangeRequest {
+        current: Password::new("alice-pass"),
+        new: Password::new("a brand new password"),
+    };
+    let (passwords, config, at) =
+        (CountingVerifier::default(), config("closed"), ctx(NOW, "192.0.2.50"));
+    let elsewhere = block_on(change_password(
+        &store,
+        &passwords,
+        &config,
+        Some("https://evil.example"),
+        Some(&alice),
+        &request,
+        &at,
+        &random(61),
+    ));
+    assert_eq!(refusal(elsewhere).reason, Reason::ForbiddenOrigin);
+    let nobody = block_on(change_password(
+        &store,
+        &passwords,
+        &config,
+        Some(APP_ORIGIN),
+        None,
+        &request,
+        &at,
+        &random(62),
+    ));
+    assert_eq!(refusal(nobody).reason, Reason::NoSession);
+    assert!(stored_hash(&store, "alice").verify(b"alice-pass"));
 }

@@ -1,0 +1,94 @@
+//! `POST /api/password`: the signed-in user changes their own password.
+//!
+//! The current password is asked again (a session left open is not the
+//! password), checked against the login's rate limits (a wrong one counts
+//! as a failed login from this client; a right one is taken back), then
+//! the new one must keep to the password policy and differ from it. The
+//! new hash replaces the old only if the old is still stored, so two
+//! changes at once cannot both win; the user's other sessions end, this
+//! one stays, and a password an admin set (`must_change_password`) is
+//! replaced. Recorded in `admin_events` as `change_own_password`, with the
+//! user as actor and target: the log of account changes.
+
+use credentials::{DEFAULT_ITERATIONS, PasswordHash, normalize, password::SALT_LEN, policy};
+use shared::api::PasswordChangeRequest;
+
+use super::audit::{Reason, Refusal};
+use super::limits::{self, Client};
+use super::store::{AdminEvent, Store};
+use super::{Config, Ctx, Passwords, Random, capitalized, check_origin, session};
+use crate::session::SessionId;
+
+/// `POST /api/password`.
+///
+/// # Errors
+/// `forbidden_origin`; `unauthenticated` without a live session;
+/// `rate_limited`; `invalid_credentials` for a wrong current password (or
+/// one changed meanwhile); `bad_request` for a new password the policy
+/// refuses or the same as the current one; `internal`.
+#[allow(clippy::too_many_arguments, reason = "the step's inputs")]
+pub async fn change_password<S: Store, P: Passwords>(
+    store: &S,
+    passwords: &P,
+    config: &Config,
+    origin: Option<&str>,
+    session_cookie: Option<&str>,
+    request: &PasswordChangeRequest,
+    ctx: &Ctx,
+    random: &Random,
+) -> Result<(), Refusal> {
+    check_origin(&config.app_origin, origin)?;
+    let signed_in = session::check(store, session_cookie, ctx.now).await?;
+    let keep = session_cookie
+        .and_then(SessionId::parse)
+        .map(|id| id.storage_key())
+        .ok_or_else(|| Refusal::new(Reason::NoSession))?;
+    let normalized = normalize(&signed_in.username)
+        .ok_or_else(|| Refusal::internal("a session names no possible user"))?;
+    let admission =
+        limits::admit(store, &normalized, Client::of(ctx.client), true, ctx.now).await?;
+    let user = store
+        .user(&normalized)
+        .await
+        .map_err(Refusal::internal)?
+        .ok_or_else(|| Refusal::new(Reason::SessionUserUnavailable))?;
+    let stored = PasswordHash::parse(&user.password_hash).map_err(Refusal::internal)?;
+    let (current, new) = (request.current.expose(), request.new.expose());
+    if !passwords.verify(&stored, current.as_bytes()).await {
+        return Err(Refusal::new(Reason::BadPassword)
+            .detail("wrong current password")
+            .message("Your current password is not right."));
+    }
+    admission.release(store).await?;
+    let refused =
+        |said: String| Refusal::new(Reason::AdminBadValue).detail(said.clone()).message(&said);
+    policy::check(new, &user.username)
+        .map_err(|e| refused(format!("{}.", capitalized(&e.to_string()))))?;
+    if new == current {
+        return Err(refused("Choose a password other than your current one.".to_owned()));
+    }
+    let (salt, _) = random.password.split_at(SALT_LEN);
+    let hash = passwords
+        .hash(new.as_bytes(), salt, DEFAULT_ITERATIONS)
+        .await
+        .map_err(Refusal::internal)?;
+    let event = AdminEvent {
+        at: ctx.now,
+        actor: user.username.clone(),
+        action: "change_own_password",
+        target: Some(normalized.clone()),
+        detail: None,
+        client_ip: ctx.client.map(|ip| ip.to_string()),
+    };
+    let changed = store
+        .change_own_password(&normalized, &user.password_hash, &hash.to_phc(), &keep, &event)
+        .await
+        .map_err(Refusal::internal)?;
+    if changed {
+        Ok(())
+    } else {
+        Err(Refusal::new(Reason::BadPassword)
+            .detail("the password changed meanwhile")
+            .message("Your password was changed elsewhere just now. Sign in again."))
+    }
+}
