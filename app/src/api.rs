@@ -7,7 +7,7 @@
 use gloo_net::http::{Request, Response};
 use shared::api::{
     DuoReachability, HealthResponse, InlineProgress, InlineStartRequest, LoginRequest,
-    LoginResponse, Password, SessionInfo, routes,
+    LoginResponse, Password, PasswordChangeRequest, SessionInfo, routes,
 };
 use shared::{ErrorBody, ErrorCode};
 
@@ -91,6 +91,28 @@ pub async fn logout_everywhere() -> Result<(), Problem> {
     let request = Request::post(routes::LOGOUT_EVERYWHERE);
     let response = request.send().await.map_err(|_| Problem::network())?;
     if response.ok() { Ok(()) } else { Err(problem_from(&response).await) }
+}
+
+/// `POST /api/password`: the signed-in user's own new password.
+///
+/// # Errors
+/// The Worker's refusal in its words (a wrong current password, the
+/// policy), rate limiting, or a network failure.
+pub async fn change_password(current: String, new: String) -> Result<(), Problem> {
+    let body = PasswordChangeRequest { current: Password::new(current), new: Password::new(new) };
+    let request = Request::post(routes::PASSWORD).json(&body).map_err(|_| Problem::network())?;
+    let response = request.send().await.map_err(|_| Problem::network())?;
+    if response.ok() {
+        return Ok(());
+    }
+    let retry_after = response.headers().get("retry-after").and_then(|v| v.trim().parse().ok());
+    Err(match response.json::<ErrorBody>().await {
+        Ok(body) if matches!(body.code, ErrorCode::BadRequest | ErrorCode::InvalidCredentials) => {
+            Problem::new(body.code).refused_with(Some(body.message))
+        }
+        Ok(body) => Problem::new(body.code).with_retry_after(retry_after),
+        Err(_) => Problem::unexpected(),
+    })
 }
 
 /// `POST /api/duo/inline/start`: start a factor (inline mode).

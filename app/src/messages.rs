@@ -16,8 +16,9 @@ pub struct Problem {
     /// Inline mode: what Duo said ("Login request denied."), shown as
     /// Duo's words under ours. Only the inline calls fill it.
     pub said: Option<String>,
-    /// From the admin console: `said` is the Worker's reason for refusing
-    /// an admin action ("There is already a user named bob."), shown as is.
+    /// `said` is the Worker's reason for refusing an account change ("There
+    /// is already a user named bob.", "Your current password is not
+    /// right."), shown as is.
     pub console: bool,
 }
 
@@ -51,9 +52,10 @@ impl Problem {
         self
     }
 
-    /// The Worker's reason for refusing an admin action, shown in its words.
+    /// The Worker's reason for refusing an account change (the console's,
+    /// or one's own password), shown in its words.
     #[must_use]
-    pub fn refused_in_console(mut self, reason: Option<String>) -> Self {
+    pub fn refused_with(mut self, reason: Option<String>) -> Self {
         self.console = true;
         self.with_said(reason)
     }

@@ -64,7 +64,9 @@ impl From<Refusal> for EdgeError {
     /// The API's answer to a refusal of the flow core.
     fn from(refusal: Refusal) -> Self {
         match refusal.code() {
-            ErrorCode::InvalidCredentials => Self::InvalidCredentials,
+            // The login's refusals carry no message: a wrong password, an
+            // unknown user and a disabled one read the same.
+            ErrorCode::InvalidCredentials if refusal.message.is_none() => Self::InvalidCredentials,
             ErrorCode::RateLimited => {
                 Self::RateLimited { retry_after: refusal.retry_after.unwrap_or(1).max(1) }
             }
@@ -74,6 +76,7 @@ impl From<Refusal> for EdgeError {
                 Self::BadRequest("refused as malformed")
             }
             code @ (ErrorCode::BadRequest
+            | ErrorCode::InvalidCredentials
             | ErrorCode::Forbidden
             | ErrorCode::LoginExpired
             | ErrorCode::StateMismatch
@@ -135,7 +138,7 @@ impl EdgeError {
             Self::Internal(_) => 500,
             Self::Refused { code, .. } => match code {
                 ErrorCode::BadRequest => 400,
-                ErrorCode::LoginExpired => 401,
+                ErrorCode::LoginExpired | ErrorCode::InvalidCredentials => 401,
                 ErrorCode::StateMismatch => 409,
                 ErrorCode::DuoDenied | ErrorCode::Forbidden => 403,
                 ErrorCode::DuoError => 502,
@@ -252,6 +255,14 @@ mod tests {
             assert_eq!(error.status(), status, "{reason:?}");
             assert_eq!(error.code(), reason.code(), "{reason:?}");
         }
+        // The same words for every failed login; a password change says which.
+        let login = EdgeError::from(Refusal::new(Reason::BadPassword).detail("wrong"));
+        assert_eq!(login.text(), EdgeError::InvalidCredentials.text());
+        let change =
+            Refusal::new(Reason::BadPassword).message("Your current password is not right.");
+        let change = EdgeError::from(change);
+        assert_eq!((change.status(), change.code()), (401, ErrorCode::InvalidCredentials));
+        assert_eq!(change.text(), "Your current password is not right.");
         let limited = EdgeError::from(Refusal::rate_limited(Reason::UserClientLimit, 42, 6, 5));
         assert!(matches!(limited, EdgeError::RateLimited { retry_after: 42 }));
         assert_eq!(limited.status(), 429);

@@ -272,7 +272,7 @@ async fn problem_of(response: gloo_net::http::Response) -> Problem {
             // The console shows the Worker's reason for refusing an admin action.
             let said = matches!(body.code, ErrorCode::Forbidden | ErrorCode::BadRequest)
                 .then_some(body.message);
-            Problem::new(body.code).refused_in_console(said)
+            Problem::new(body.code).refused_with(said)
         }
         Err(_) => Problem::unexpected(),
     }

@@ -1,6 +1,8 @@
 //! The signed-in screen: who, how the second factor was done, until when,
-//! and the way out.
+//! the way out, and changing one's password; or, when an admin set the
+//! password, choosing one's own first.
 
+use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::api::{AuthMethod, SessionInfo};
@@ -42,26 +44,19 @@ pub fn AccountPage(
         }
     };
     let admin = session.role == shared::api::Role::Admin;
+    let required = RwSignal::new(session.password_change_required);
+    let (own_problem, set_own_problem) = signal(None::<Problem>);
+    let shown_problem = Signal::derive(move || own_problem.get().or_else(|| problem.get()));
+    let (notice, set_notice) = signal(None::<&'static str>);
+    let changing = RwSignal::new(false);
+    let changed = Callback::new(move |()| {
+        required.set(false);
+        changing.set(false);
+        set_notice.set(Some("Your password was changed. Your other sessions were ended."));
+    });
     let SessionInfo { username, authenticated_at, expires_at, duo, .. } = session;
-
-    view! {
-        <section class="card" aria-labelledby="account-title">
-            <h1 id="account-title">"You are signed in"</h1>
-            <ProblemBox problem />
-            <dl class="facts">
-                <dt>"User"</dt><dd class="username">{username}</dd>
-                <dt>"Second factor"</dt><dd class="method">{method}</dd>
-                {duo.map(|d| view! {
-                    <dt>"Duo factor"</dt><dd class="factor">{d.factor.map_or_else(|| "—".into(), |f| factor_label(&f))}</dd>
-                    <dt>"Device"</dt><dd class="device">{d.device.unwrap_or_else(|| "—".into())}</dd>
-                    <dt>"Duo transaction"</dt><dd class="txid"><code>{d.txid.unwrap_or_else(|| "—".into())}</code></dd>
-                })}
-                <dt>"Signed in at"</dt><dd>{local_time(authenticated_at)}</dd>
-                <dt>"Session ends"</dt><dd>{local_time(expires_at)}</dd>
-            </dl>
-            {admin.then(|| view! {
-                <a class="button secondary" id="admin-console" href="/admin/">"Admin console"</a>
-            })}
+    let sign_out_buttons = move || {
+        view! {
             <div class="actions">
                 <button type="button" class="primary" id="logout"
                     on:click=move |_| sign_out(Scope::ThisBrowser) disabled=move || busy.get().is_some()>
@@ -76,7 +71,107 @@ pub fn AccountPage(
                     "Ends your sessions in every browser and on every device, this one included."
                 </p>
             </div>
-        </section>
+        }
+    };
+
+    let account = move || {
+        let (username, duo) = (username.clone(), duo.clone());
+        view! {
+            <section class="card" aria-labelledby="account-title">
+                <h1 id="account-title">"You are signed in"</h1>
+                <ProblemBox problem=shown_problem />
+                <p class="notice" role="status">{move || notice.get()}</p>
+                <dl class="facts">
+                    <dt>"User"</dt><dd class="username">{username}</dd>
+                    <dt>"Second factor"</dt><dd class="method">{method}</dd>
+                    {duo.map(|d| view! {
+                        <dt>"Duo factor"</dt><dd class="factor">{d.factor.map_or_else(|| "—".into(), |f| factor_label(&f))}</dd>
+                        <dt>"Device"</dt><dd class="device">{d.device.unwrap_or_else(|| "—".into())}</dd>
+                        <dt>"Duo transaction"</dt><dd class="txid"><code>{d.txid.unwrap_or_else(|| "—".into())}</code></dd>
+                    })}
+                    <dt>"Signed in at"</dt><dd>{local_time(authenticated_at)}</dd>
+                    <dt>"Session ends"</dt><dd>{local_time(expires_at)}</dd>
+                </dl>
+                {admin.then(|| view! {
+                    <a class="button secondary" id="admin-console" href="/admin/">"Admin console"</a>
+                })}
+                <Show when=move || !changing.get()>
+                    <button type="button" class="secondary" id="change-password-open"
+                        on:click=move |_| { set_notice.set(None); changing.set(true); }>"Change password"</button>
+                </Show>
+                <Show when=move || changing.get()>
+                    <ChangePassword set_problem=set_own_problem changed />
+                </Show>
+                {sign_out_buttons()}
+            </section>
+        }
+    };
+
+    view! {
+        <Show when=move || required.get() fallback=account>
+            <section class="card" aria-labelledby="choose-title" id="choose-password">
+                <h1 id="choose-title">"Choose your password"</h1>
+                <ProblemBox problem=shown_problem />
+                <p>"An administrator set the password you signed in with. Choose your own to continue."</p>
+                <ChangePassword set_problem=set_own_problem changed />
+                {sign_out_buttons()}
+            </section>
+        </Show>
+    }
+}
+
+/// Current password, new password twice; `POST /api/password`.
+#[component]
+fn ChangePassword(
+    set_problem: WriteSignal<Option<Problem>>,
+    changed: Callback<()>,
+) -> impl IntoView {
+    let (current, new, again) = (
+        NodeRef::<html::Input>::new(),
+        NodeRef::<html::Input>::new(),
+        NodeRef::<html::Input>::new(),
+    );
+    let (busy, set_busy) = signal(false);
+    let (mismatch, set_mismatch) = signal(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let value =
+            |node: NodeRef<html::Input>| node.get().map(|el| el.value()).unwrap_or_default();
+        let (now, next) = (value(current), value(new));
+        if next != value(again) {
+            set_mismatch.set(true);
+            return;
+        }
+        set_mismatch.set(false);
+        set_busy.set(true);
+        set_problem.set(None);
+        spawn_local(async move {
+            let outcome = api::change_password(now, next).await;
+            set_busy.set(false);
+            match outcome {
+                Ok(()) => changed.run(()),
+                Err(p) => set_problem.set(Some(p)),
+            }
+        });
+    };
+    view! {
+        <form class="form" id="change-password" on:submit=submit>
+            <label for="current-password">"Current password"</label>
+            <input id="current-password" type="password" autocomplete="current-password" required node_ref=current />
+            <label for="new-password">"New password"</label>
+            <input id="new-password" type="password" autocomplete="new-password" required minlength="8"
+                aria-describedby="new-password-hint" node_ref=new />
+            <p class="hint" id="new-password-hint">"At least 8 characters, not your username. Your other sessions end."</p>
+            <label for="new-password-again">"New password again"</label>
+            <input id="new-password-again" type="password" autocomplete="new-password" required node_ref=again
+                on:input=move |_| set_mismatch.set(false) />
+            <Show when=move || mismatch.get()>
+                <p class="status error" role="alert" id="password-mismatch">"The two new passwords differ."</p>
+            </Show>
+            <button type="submit" class="primary" id="change-password-submit" disabled=move || busy.get()>
+                {move || if busy.get() { "Changing…" } else { "Change password" }}
+            </button>
+        </form>
     }
 }
 
@@ -167,6 +262,31 @@ mod tests {
             Some("logout-everywhere-hint")
         );
         assert!(text_of(&host, "#logout-everywhere-hint").unwrap().contains("every browser"));
+    }
+
+    #[wasm_bindgen_test]
+    fn a_password_an_admin_set_is_replaced_before_anything_else() {
+        let (problem, _) = signal(None::<Problem>);
+        let on_signed_out = Callback::new(|_: Result<(), Problem>| {});
+        let s = SessionInfo { password_change_required: true, ..session(AuthMethod::Duo, None) };
+        let host = render(move || view! { <AccountPage session=s problem on_signed_out /> });
+        assert!(
+            text_of(&host, "#choose-title").is_some_and(|t| t.contains("Choose your password"))
+        );
+        assert_eq!(text_of(&host, "#account-title"), None, "no account page yet");
+        assert!(host.query_selector("#current-password").unwrap().is_some());
+        assert!(host.query_selector("#logout").unwrap().is_some(), "signing out stays possible");
+
+        let (problem, _) = signal(None::<Problem>);
+        let on_signed_out = Callback::new(|_: Result<(), Problem>| {});
+        let s = session(AuthMethod::Duo, None);
+        let host = render(move || view! { <AccountPage session=s problem on_signed_out /> });
+        assert_eq!(text_of(&host, "#choose-title"), None);
+        assert!(host.query_selector("#change-password-open").unwrap().is_some());
+        assert!(
+            host.query_selector("#current-password").unwrap().is_none(),
+            "the form opens on demand"
+        );
     }
 
     #[wasm_bindgen_test]

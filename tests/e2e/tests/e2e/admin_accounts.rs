@@ -4,7 +4,7 @@
 //!
 //! | test | contract clause |
 //! |---|---|
-//! | `admins_add_users_and_reset_passwords` | a `user` 403 `forbidden` on add, password and duo-check; no `Origin` `forbidden_origin`; add with a generated password 201, answered once, the stored hash (made with `WebCrypto`) verified by `credentials`' own PBKDF2, and the user signs in with it; a typed password under 8 characters 400 with the rule in words; an existing name 400; another account's Duo identity 400; a reset ends the user's sessions, the old password fails and the new one signs in; one's own reset 403; the `admin_events` rows (`add_user`, `reset_password`) say "generated" or "typed", never the password, nor does the log |
+//! | `admins_add_users_and_reset_passwords` | a `user` 403 `forbidden` on add, password and duo-check; no `Origin` `forbidden_origin`; add with a generated password 201, answered once, the stored hash (made with `WebCrypto`) verified by `credentials`' own PBKDF2, and the user signs in with it, told to choose their own password; `POST /api/password` with a wrong current password 401 `invalid_credentials` in words, without `Origin` 403, then 204: the flag cleared, the session kept, the old password refused; a typed password under 8 characters 400 with the rule in words; an existing name 400; another account's Duo identity 400; a reset ends the user's sessions, the old password fails and the new one signs in; one's own reset 403; the `admin_events` rows (`add_user`, `reset_password`) say "generated" or "typed", never the password, nor does the log |
 //! | `the_duo_username_check_reads_the_history_in_prompt_mode` | prompt mode: no Duo lookup; a name another account has is named; after a Duo sign-in, "succeeded" |
 //! | `the_duo_username_check_asks_preauth_in_inline_mode` | inline mode: an enrolled name lists its devices, an unknown one is "not enrolled" (the emulator's new-user policy), each check an `admin_events` row |
 
@@ -72,6 +72,18 @@ impl Bed {
         PasswordHash::parse(phc).expect("a PHC string credentials can read")
     }
 
+    async fn password_change_required(&self, cookie: &str) -> bool {
+        let response = self
+            .http
+            .get(self.worker.url(routes::SESSION))
+            .header("Cookie", format!("{SESSION_COOKIE}={cookie}"))
+            .send()
+            .await
+            .expect("session");
+        let body: Value = response.json().await.expect("a session");
+        body["password_change_required"].as_bool().expect("the flag")
+    }
+
     async fn session_live(&self, cookie: &str) -> bool {
         let response = self
             .http
@@ -114,7 +126,23 @@ async fn admins_add_users_and_reset_passwords() {
     let (status, body, frank) = bed.login("frank", &generated).await;
     assert_eq!((status, body["next"].as_str()), (200, Some("done")), "{body}");
     let frank = frank.expect("frank's session");
+    assert_eq!(body["session"]["password_change_required"], json!(true), "{body}");
     assert_eq!(bed.login("frank", "not-his-password").await.0, 401);
+
+    // frank replaces the password the admin handed over.
+    let wrong = json!({"current": "not-his-password", "new": "frank's own password"});
+    let (status, body) = bed.post(&frank, routes::PASSWORD, &wrong, true).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("invalid_credentials")), "{body}");
+    assert_eq!(body["message"], json!("Your current password is not right."));
+    let own = json!({"current": generated, "new": "frank's own password"});
+    assert_eq!(bed.post(&frank, routes::PASSWORD, &own, false).await.0, 403, "Origin checked");
+    let (status, body) = bed.post(&frank, routes::PASSWORD, &own, true).await;
+    assert_eq!(status, 204, "{body}");
+    assert!(!bed.password_change_required(&frank).await, "this session goes on, done");
+    assert_eq!(bed.login("frank", &generated).await.0, 401);
+    let (status, _, frank) = bed.login("frank", "frank's own password").await;
+    assert_eq!(status, 200);
+    let frank = frank.expect("frank's session");
 
     // The policy, and names already taken.
     let short = json!({"username": "gina", "role": "user", "duo_policy": "required",
@@ -138,8 +166,10 @@ async fn admins_add_users_and_reset_passwords() {
     let (status, issued) = bed.post(&admin, admin::USER_PASSWORD, &reset, true).await;
     assert_eq!((status, issued["generated"].clone()), (200, Value::Null), "{issued}");
     assert!(!bed.session_live(&frank).await, "signed out everywhere");
-    assert_eq!(bed.login("frank", &generated).await.0, 401);
-    assert_eq!(bed.login("frank", typed).await.0, 200);
+    assert_eq!(bed.login("frank", "frank's own password").await.0, 401);
+    let (status, body, _) = bed.login("frank", typed).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["session"]["password_change_required"], json!(true), "an admin set it");
     let own = json!({"username": "admin", "password": "generate"});
     let (status, body) = bed.post(&admin, admin::USER_PASSWORD, &own, true).await;
     assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")), "{body}");
@@ -152,11 +182,13 @@ async fn admins_add_users_and_reset_passwords() {
     let expected = [
         json!({"actor": "admin", "action": "add_user", "target": "frank",
                "detail": r#"{"duo_policy":"bypass","duo_username":null,"password":"generated","role":"user"}"#}),
+        json!({"actor": "Frank", "action": "change_own_password", "target": "frank",
+               "detail": null}),
         json!({"actor": "admin", "action": "reset_password", "target": "frank",
                "detail": r#"{"password":"typed"}"#}),
     ];
     assert_eq!(events, expected);
-    bed.worker.assert_clean_log(&[&generated, typed]);
+    bed.worker.assert_clean_log(&[&generated, typed, "frank's own password"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,6 +6,7 @@
 //! | a visitor | `/admin/` without a session says to sign in with an admin account |
 //! | an admin | `admin` signs in; the account page links to the console; the users table lists the demo users with their roles; the admin's own row offers no way to disable or demote themselves; the sessions tab lists the live sessions and "End" on bob's ends it; "Disable" on bob: the row says disabled and the notice says so; "Add user" with a generated password shows it once and it passes the first factor; "Reset password" with the username typed as the password shows the rule, then sets one; "Duo username" checked against a name carol has says so, then saved shows in the row; search finds carol; the audit tab's admin log searched for bob shows his disabling and his ended session, newest first, and the CSV link carries the search; the Duo tab shows the settings (masked client id, how to rotate the secret), "Test connection" against the emulator succeeds with its latency, turning Duo off is possible only once the phrase is typed and shows the banner on every tab, turning it on removes it; screenshots |
 //! | a user | bob (password only here) opens `/admin/`: told it is for administrators |
+//! | a new user | grace, added by the admin, signs in with the password the console showed: asked to choose her own first (two different new ones are caught), then her account page |
 
 use std::time::Duration;
 
@@ -158,7 +159,7 @@ async fn the_admin_console_is_for_admins() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(bed.text(".notice").await.contains("bob disabled"));
-    accounts(&bed).await;
+    let grace = accounts(&bed).await;
 
     bed.wait_for("#search").await.send_keys("car").await.expect("type");
     bed.click("#user-search button[type=submit]").await;
@@ -170,7 +171,8 @@ async fn the_admin_console_is_for_admins() {
     bed.wait_for("tr[data-user=carol]").await;
     audit_log(&bed).await;
     duo_provider(&bed).await;
-    bed.worker.assert_clean_log(&[]);
+    grace_chooses_her_password(&bed, &grace).await;
+    bed.worker.assert_clean_log(&[&grace]);
     bed.browser.close().await;
 }
 
@@ -183,13 +185,14 @@ async fn retype(bed: &Bed, css: &str, text: &str) {
     field.send_keys(text).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
 }
 
-/// The users page's forms: grace added with a generated password (which
-/// then passes the first factor), alice's password reset (the policy's
+/// The users page's forms: grace added (password only) with a generated
+/// password (which then passes the first factor; returned), alice's password reset (the policy's
 /// refusal in the Worker's words first), and alice's Duo username checked (a name carol
 /// has) and saved.
-async fn accounts(bed: &Bed) {
+async fn accounts(bed: &Bed) -> String {
     bed.click("#add-user-open").await;
     retype(bed, "#new-username", "grace").await;
+    bed.wait_for("#new-policy").await.select_by_value("bypass").await.expect("password only");
     bed.click("#add-user-submit").await;
     let password = bed.text("#issued-password").await;
     assert_eq!((password.len(), password.matches('-').count()), (24, 4), "{password}");
@@ -204,7 +207,8 @@ async fn accounts(bed: &Bed) {
         .await
         .expect("grace's login");
     let body: serde_json::Value = login.json().await.expect("JSON");
-    assert_eq!(body["next"], serde_json::json!("duo"), "the password shown works: {body}");
+    assert_eq!(body["next"], serde_json::json!("done"), "the password shown works: {body}");
+    assert_eq!(body["session"]["password_change_required"], serde_json::json!(true));
     bed.click("#issued-done").await;
 
     bed.click("tr[data-user=alice] [data-action=reset]").await;
@@ -236,6 +240,32 @@ async fn accounts(bed: &Bed) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(bed.text(".notice").await.contains("alice: Duo username set"));
+    password
+}
+
+/// grace signs in with the password the console showed: she is asked to
+/// choose her own before anything else, and then sees her account.
+async fn grace_chooses_her_password(bed: &Bed, generated: &str) {
+    let c = &bed.browser.client;
+    c.delete_all_cookies().await.expect("delete cookies");
+    c.goto(&bed.worker.url("/")).await.expect("open /");
+    bed.wait_for("#login-form button[type=submit]:not([disabled])").await;
+    bed.wait_for("#username").await.send_keys("grace").await.expect("type");
+    bed.wait_for("#password").await.send_keys(generated).await.expect("type");
+    bed.click("#login-form button[type=submit]").await;
+    assert!(bed.text("#choose-title").await.contains("Choose your password"));
+    assert!(c.find(Locator::Css("#account-title")).await.is_err(), "nothing else first");
+    retype(bed, "#current-password", generated).await;
+    retype(bed, "#new-password", "grace's own password").await;
+    retype(bed, "#new-password-again", "grace's own passwrod").await;
+    bed.click("#change-password-submit").await;
+    assert!(bed.text("#password-mismatch").await.contains("differ"));
+    retype(bed, "#new-password-again", "grace's own password").await;
+    assert!(c.find(Locator::Css("#password-mismatch")).await.is_err(), "gone once retyped");
+    bed.keep_screen("choose-password").await;
+    bed.click("#change-password-submit").await;
+    let notice = bed.text("#account-title ~ .notice").await;
+    assert!(notice.contains("Your password was changed"), "{notice}");
 }
 
 /// The audit tab: the admin log searched for bob shows what the console
