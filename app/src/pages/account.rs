@@ -55,32 +55,19 @@ pub fn AccountPage(
         set_notice.set(Some("Your password was changed. Your other sessions were ended."));
     });
     let SessionInfo { username, authenticated_at, expires_at, duo, .. } = session;
-    let sign_out_buttons = move || {
-        view! {
-            <div class="actions">
-                <button type="button" class="primary" id="logout"
-                    on:click=move |_| sign_out(Scope::ThisBrowser) disabled=move || busy.get().is_some()>
-                    {move || if busy.get() == Some(Scope::ThisBrowser) { "Signing out…" } else { "Log out" }}
-                </button>
-                <button type="button" class="secondary" id="logout-everywhere"
-                    aria-describedby="logout-everywhere-hint"
-                    on:click=move |_| sign_out(Scope::Everywhere) disabled=move || busy.get().is_some()>
-                    {move || if busy.get() == Some(Scope::Everywhere) { "Signing out everywhere…" } else { "Log out everywhere" }}
-                </button>
-                <p class="hint" id="logout-everywhere-hint">
-                    "Ends your sessions in every browser and on every device, this one included."
-                </p>
-            </div>
-        }
-    };
-
-    let account = move || {
-        let (username, duo) = (username.clone(), duo.clone());
-        view! {
-            <section class="card" aria-labelledby="account-title">
-                <h1 id="account-title">"You are signed in"</h1>
-                <ProblemBox problem=shown_problem />
-                <p class="notice" role="status">{move || notice.get()}</p>
+    // One card: while an admin-set password must be replaced, only the form
+    // and the way out show.
+    view! {
+        <section class="card" aria-labelledby="account-title">
+            <h1 id="account-title">
+                {move || if required.get() { "Choose your password" } else { "You are signed in" }}
+            </h1>
+            <ProblemBox problem=shown_problem />
+            <p class="notice" role="status">{move || notice.get()}</p>
+            <p id="choose-password" class:hidden=move || !required.get()>
+                "An administrator set the password you signed in with. Choose your own to continue."
+            </p>
+            <div id="account-details" class:hidden=move || required.get()>
                 <dl class="facts">
                     <dt>"User"</dt><dd class="username">{username}</dd>
                     <dt>"Second factor"</dt><dd class="method">{method}</dd>
@@ -95,28 +82,27 @@ pub fn AccountPage(
                 {admin.then(|| view! {
                     <a class="button secondary" id="admin-console" href="/admin/">"Admin console"</a>
                 })}
-                <Show when=move || !changing.get()>
-                    <button type="button" class="secondary" id="change-password-open"
-                        on:click=move |_| { set_notice.set(None); changing.set(true); }>"Change password"</button>
-                </Show>
-                <Show when=move || changing.get()>
-                    <ChangePassword set_problem=set_own_problem changed />
-                </Show>
-                {sign_out_buttons()}
-            </section>
-        }
-    };
-
-    view! {
-        <Show when=move || required.get() fallback=account>
-            <section class="card" aria-labelledby="choose-title" id="choose-password">
-                <h1 id="choose-title">"Choose your password"</h1>
-                <ProblemBox problem=shown_problem />
-                <p>"An administrator set the password you signed in with. Choose your own to continue."</p>
+                <button type="button" class="secondary" id="change-password-open" class:hidden=move || changing.get()
+                    on:click=move |_| { set_notice.set(None); changing.set(true); }>"Change password"</button>
+            </div>
+            {move || (changing.get() || required.get()).then(|| view! {
                 <ChangePassword set_problem=set_own_problem changed />
-                {sign_out_buttons()}
-            </section>
-        </Show>
+            })}
+            <div class="actions">
+                <button type="button" class="primary" id="logout"
+                    on:click=move |_| sign_out(Scope::ThisBrowser) disabled=move || busy.get().is_some()>
+                    {move || if busy.get() == Some(Scope::ThisBrowser) { "Signing out…" } else { "Log out" }}
+                </button>
+                <button type="button" class="secondary" id="logout-everywhere"
+                    aria-describedby="logout-everywhere-hint"
+                    on:click=move |_| sign_out(Scope::Everywhere) disabled=move || busy.get().is_some()>
+                    {move || if busy.get() == Some(Scope::Everywhere) { "Signing out everywhere…" } else { "Log out everywhere" }}
+                </button>
+                <p class="hint" id="logout-everywhere-hint">
+                    "Ends your sessions in every browser and on every device, this one included."
+                </p>
+            </div>
+        </section>
     }
 }
 
@@ -281,7 +267,10 @@ mod tests {
         let on_signed_out = Callback::new(|_: Result<(), Problem>| {});
         let s = session(AuthMethod::Duo, None);
         let host = render(move || view! { <AccountPage session=s problem on_signed_out /> });
-        assert_eq!(text_of(&host, "#choose-title"), None);
+        assert_eq!(text_of(&host, "#account-title").as_deref(), Some("You are signed in"));
+        let hidden =
+            |css: &str| host.query_selector(css).unwrap().unwrap().class_list().contains("hidden");
+        assert!(!hidden("#account-details") && hidden("#choose-password"));
         assert!(host.query_selector("#change-password-open").unwrap().is_some());
         assert!(
             host.query_selector("#current-password").unwrap().is_none(),

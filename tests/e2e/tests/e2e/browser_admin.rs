@@ -253,8 +253,9 @@ async fn grace_chooses_her_password(bed: &Bed, generated: &str) {
     bed.wait_for("#username").await.send_keys("grace").await.expect("type");
     bed.wait_for("#password").await.send_keys(generated).await.expect("type");
     bed.click("#login-form button[type=submit]").await;
-    assert!(bed.text("#choose-title").await.contains("Choose your password"));
-    assert!(c.find(Locator::Css("#account-title")).await.is_err(), "nothing else first");
+    assert_eq!(bed.text("#account-title").await, "Choose your password");
+    let details = bed.wait_for("#account-details").await;
+    assert!(!details.is_displayed().await.expect("shown?"), "nothing else first");
     retype(bed, "#current-password", generated).await;
     retype(bed, "#new-password", "grace's own password").await;
     retype(bed, "#new-password-again", "grace's own passwrod").await;
@@ -264,8 +265,14 @@ async fn grace_chooses_her_password(bed: &Bed, generated: &str) {
     assert!(c.find(Locator::Css("#password-mismatch")).await.is_err(), "gone once retyped");
     bed.keep_screen("choose-password").await;
     bed.click("#change-password-submit").await;
-    let notice = bed.text("#account-title ~ .notice").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while bed.text("#account-title").await != "You are signed in" {
+        assert!(tokio::time::Instant::now() < deadline, "still asked to choose a password");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let notice = bed.text(".notice").await;
     assert!(notice.contains("Your password was changed"), "{notice}");
+    assert!(details.is_displayed().await.expect("shown?"), "the account page now");
 }
 
 /// The audit tab: the admin log searched for bob shows what the console
