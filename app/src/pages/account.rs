@@ -256,10 +256,10 @@ mod tests {
         let on_signed_out = Callback::new(|_: Result<(), Problem>| {});
         let s = SessionInfo { password_change_required: true, ..session(AuthMethod::Duo, None) };
         let host = render(move || view! { <AccountPage session=s problem on_signed_out /> });
-        assert!(
-            text_of(&host, "#choose-title").is_some_and(|t| t.contains("Choose your password"))
-        );
-        assert_eq!(text_of(&host, "#account-title"), None, "no account page yet");
+        assert_eq!(text_of(&host, "#account-title").as_deref(), Some("Choose your password"));
+        let hidden =
+            |css: &str| host.query_selector(css).unwrap().unwrap().class_list().contains("hidden");
+        assert!(hidden("#account-details") && !hidden("#choose-password"), "nothing else yet");
         assert!(host.query_selector("#current-password").unwrap().is_some());
         assert!(host.query_selector("#logout").unwrap().is_some(), "signing out stays possible");
 
