@@ -82,7 +82,7 @@ pub fn AccountPage(
                 {admin.then(|| view! {
                     <a class="button secondary" id="admin-console" href="/admin/">"Admin console"</a>
                 })}
-                <button type="button" class="secondary" id="change-password-open" class:hidden=move || changing.get()
+                <button type="button" class="link" id="change-password-open" class:hidden=move || changing.get()
                     on:click=move |_| { set_notice.set(None); changing.set(true); }>"Change password"</button>
             </div>
             {move || (changing.get() || required.get()).then(|| view! {
