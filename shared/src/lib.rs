@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod api;
 pub mod error;
+pub mod policy;
 
 pub use error::{ErrorBody, ErrorCode};
 

@@ -39,6 +39,7 @@ pub mod limits;
 pub mod login;
 pub mod maintenance;
 pub mod own_password;
+pub mod policy;
 pub mod provider;
 pub mod session;
 pub mod store;

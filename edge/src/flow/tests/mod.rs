@@ -11,6 +11,7 @@ mod duo_start;
 mod inline;
 mod login;
 mod maintenance;
+mod policy;
 mod provider;
 // proptest is a native dev-dependency.
 #[cfg(not(target_arch = "wasm32"))]

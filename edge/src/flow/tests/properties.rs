@@ -1,5 +1,5 @@
 //! Property tests of the parsers of untrusted input: the callback's query,
-//! cookie values, the login body, client addresses.
+//! cookie values, the login body, client addresses, policy ranges.
 
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -11,6 +11,7 @@ use crate::cookie::LoginTicket;
 use crate::flow::duo_callback::CallbackQuery;
 use crate::flow::limits::Client;
 use crate::flow::login::parse_body;
+use crate::flow::policy::Cidr;
 use crate::flow::testing::SESSION_SECRET_B64;
 use crate::session::SessionId;
 
@@ -19,6 +20,26 @@ fn key() -> SessionSecret {
 }
 
 proptest! {
+    #[test]
+    fn range_parsing_never_panics(text in "[0-9a-fA-F:./%]{0,48}") {
+        let _ = Cidr::parse(&text);
+    }
+
+    #[test]
+    fn a_range_holds_exactly_the_addresses_sharing_its_prefix(
+        network in any::<u128>(), other in any::<u128>(), prefix in 0_u8..=128,
+    ) {
+        let keep = if prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(prefix)) };
+        let base = Ipv6Addr::from(network & keep);
+        let range = Cidr::parse(&format!("{base}/{prefix}")).expect("a canonical range");
+        prop_assert!(range.contains(IpAddr::V6(base)));
+        let candidate = Ipv6Addr::from(other);
+        // (IPv4-mapped addresses are compared as IPv4: leave them out.)
+        prop_assume!(candidate.to_ipv4_mapped().is_none());
+        let same_prefix = (other & keep) == (network & keep);
+        prop_assert_eq!(range.contains(IpAddr::V6(candidate)), same_prefix);
+    }
+
     #[test]
     fn callback_query_parsing_never_panics(query in any::<String>()) {
         let _ = CallbackQuery::parse(&query);

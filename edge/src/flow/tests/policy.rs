@@ -1,0 +1,198 @@
+//! The policy engine ([`crate::flow::policy`]): address ranges at their
+//! edges, IPv6, canonical form and its errors, first match in order,
+//! sign-ins with no country.
+
+use std::net::IpAddr;
+
+use shared::api::Role;
+use shared::policy::{MAX_RULES, PolicyAction, PolicyRule, PolicySet};
+
+use crate::flow::policy::{Cidr, Place, Policies, canonical};
+
+fn ip(text: &str) -> IpAddr {
+    text.parse().expect("a test address")
+}
+
+fn rule(name: &str, action: PolicyAction) -> PolicyRule {
+    PolicyRule { name: name.to_owned(), enabled: true, action, ..PolicyRule::default() }
+}
+
+#[test]
+fn ranges_hold_their_edges_and_nothing_past_them() {
+    let net = Cidr::parse("192.0.2.0/24").expect("a range");
+    assert!(net.contains(ip("192.0.2.0")) && net.contains(ip("192.0.2.255")));
+    assert!(!net.contains(ip("192.0.1.255")) && !net.contains(ip("192.0.3.0")));
+    assert!(net.contains(ip("::ffff:192.0.2.7")), "an IPv4-mapped address is IPv4");
+    assert!(!net.contains(ip("::c000:207")), "an IPv4-compatible one is IPv6");
+    let one = Cidr::parse("198.51.100.7").expect("one address");
+    assert_eq!(one.to_string(), "198.51.100.7/32");
+    assert!(one.contains(ip("198.51.100.7")) && !one.contains(ip("198.51.100.8")));
+    let all_v4 = Cidr::parse("0.0.0.0/0").expect("everything");
+    assert!(all_v4.contains(ip("255.255.255.255")) && !all_v4.contains(ip("2001:db8::1")));
+    let v6 = Cidr::parse("2001:DB8::/32").expect("a v6 range");
+    assert_eq!(v6.to_string(), "2001:db8::/32");
+    assert!(v6.contains(ip("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff")));
+    assert!(!v6.contains(ip("2001:db9::")) && !v6.contains(ip("192.0.2.1")));
+    let odd = Cidr::parse("2001:db8:8000::/33").expect("a non-nibble prefix");
+    assert!(odd.contains(ip("2001:db8:ffff::1")) && !odd.contains(ip("2001:db8:7fff::1")));
+    let host = Cidr::parse("2001:db8::1").expect("one v6 address");
+    assert_eq!(host.to_string(), "2001:db8::1/128");
+    assert!(Cidr::parse("::/0").expect("all of v6").contains(ip("::1")));
+}
+
+#[test]
+fn ranges_that_cannot_be_meant_are_refused_in_words() {
+    let said = Cidr::parse("192.0.2.1/24").expect_err("host bits");
+    assert!(said.contains("did you mean 192.0.2.0/24?"), "{said}");
+    let said = Cidr::parse("2001:db8::1/32").expect_err("host bits");
+    assert!(said.contains("2001:db8::/32"), "{said}");
+    for bad in [
+        "10.0.0.0/33",
+        "::/129",
+        "10.0.0.0/",
+        "10.0.0.0/-1",
+        "10.0.0.0/ 8",
+        "10.0.0/8",
+        "example.com",
+        "fe80::1%eth0",
+        "",
+    ] {
+        assert!(Cidr::parse(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn a_set_is_saved_in_canonical_form_or_refused_naming_the_rule() {
+    let set = PolicySet {
+        rules: vec![PolicyRule {
+            users: vec!["  Alice ".into()],
+            networks: vec!["2001:0DB8:0000::/32".into()],
+            countries: vec!["de".into()],
+            asns: vec![3320],
+            ..rule("  Office  ", PolicyAction::BypassDuo)
+        }],
+    };
+    let saved = canonical(&set).expect("valid");
+    let office = &saved.rules[0];
+    assert_eq!(office.name, "Office");
+    assert_eq!(
+        (office.users.clone(), office.networks.clone()),
+        (vec!["alice".to_owned()], vec!["2001:db8::/32".to_owned()])
+    );
+    assert_eq!(office.countries, ["DE"]);
+
+    let refused = |second: PolicyRule| {
+        canonical(&PolicySet { rules: vec![rule("ok", PolicyAction::Deny), second] })
+            .expect_err("refused")
+            .to_string()
+    };
+    assert!(refused(rule("  ", PolicyAction::Deny)).starts_with("Rule 2: a name"));
+    let said = refused(PolicyRule {
+        users: vec!["no spaces".into()],
+        ..rule("Staff", PolicyAction::Deny)
+    });
+    assert!(said.starts_with("Rule 2: (Staff) user \"no spaces\""), "{said}");
+    let said =
+        refused(PolicyRule { countries: vec!["DEU".into()], ..rule("Geo", PolicyAction::Deny) });
+    assert!(said.contains("country \"DEU\""), "{said}");
+    let said = refused(PolicyRule {
+        networks: vec!["10.1.0.0/8".into()],
+        ..rule("Lan", PolicyAction::Deny)
+    });
+    assert!(said.contains("did you mean 10.0.0.0/8?"), "{said}");
+    assert!(
+        refused(PolicyRule { asns: vec![0], ..rule("AS", PolicyAction::Deny) }).contains("ASN 0")
+    );
+    let too_many = PolicySet { rules: vec![rule("r", PolicyAction::Deny); MAX_RULES + 1] };
+    assert!(canonical(&too_many).is_err());
+}
+
+fn place(address: &str, country: Option<&str>, asn: Option<u32>) -> Place {
+    Place { ip: Some(ip(address)), country: country.and_then(Place::country_code), asn }
+}
+
+#[test]
+fn the_first_matching_rule_decides() {
+    let set = PolicySet {
+        rules: vec![
+            PolicyRule { countries: vec!["T1".into()], ..rule("Tor", PolicyAction::Deny) },
+            PolicyRule {
+                enabled: false,
+                ..rule("Everyone, switched off", PolicyAction::BypassDuo)
+            },
+            PolicyRule { roles: vec![Role::Admin], ..rule("Admins", PolicyAction::RequireDuo) },
+            PolicyRule {
+                networks: vec!["10.0.0.0/8".into(), "2001:db8:1::/48".into()],
+                ..rule("Office", PolicyAction::BypassDuo)
+            },
+            PolicyRule {
+                users: vec!["kiosk".into()],
+                asns: vec![64500],
+                ..rule("Kiosk", PolicyAction::BypassDuo)
+            },
+        ],
+    };
+    let policies = Policies::compile(&canonical(&set).expect("valid"));
+    assert_eq!(policies.len(), 4, "the disabled rule is not in force");
+    let decide = |user: &str, role: Role, at: &Place| {
+        policies.decide(user, role, at).map(|(rule, action)| (rule.to_string(), action))
+    };
+    let office = place("10.1.2.3", Some("DE"), Some(3320));
+    assert_eq!(
+        decide("alice", Role::User, &office),
+        Some(("#4 Office".into(), PolicyAction::BypassDuo))
+    );
+    assert_eq!(
+        decide("root", Role::Admin, &office),
+        Some(("#3 Admins".into(), PolicyAction::RequireDuo)),
+        "in order"
+    );
+    let tor = place("10.1.2.3", Some("T1"), None);
+    assert_eq!(decide("root", Role::Admin, &tor), Some(("#1 Tor".into(), PolicyAction::Deny)));
+    let v6_office = place("2001:db8:1:ff::9", None, None);
+    assert_eq!(decide("alice", Role::User, &v6_office).map(|d| d.1), Some(PolicyAction::BypassDuo));
+    let home = place("203.0.113.9", Some("DE"), Some(64500));
+    assert_eq!(decide("alice", Role::User, &home), None, "no rule: the account's own setting");
+    assert_eq!(
+        decide("kiosk", Role::User, &home).map(|d| d.0),
+        Some("#5 Kiosk".into()),
+        "user and ASN both"
+    );
+    assert_eq!(decide("kiosk", Role::User, &place("203.0.113.9", None, Some(64501))), None);
+}
+
+#[test]
+fn a_sign_in_without_a_country_or_an_address_matches_no_list_of_them() {
+    let set = PolicySet {
+        rules: vec![
+            PolicyRule { countries: vec!["US".into()], ..rule("US only", PolicyAction::BypassDuo) },
+            PolicyRule {
+                networks: vec!["0.0.0.0/0".into(), "::/0".into()],
+                ..rule("Any address", PolicyAction::RequireDuo)
+            },
+            rule("Everyone else", PolicyAction::Deny),
+        ],
+    };
+    let policies = Policies::compile(&set);
+    let nowhere = Place::default();
+    assert_eq!(
+        policies.decide("alice", Role::User, &nowhere).map(|d| d.1),
+        Some(PolicyAction::Deny)
+    );
+    let unknown_country = Place { ip: Some(ip("192.0.2.1")), country: None, asn: None };
+    assert_eq!(
+        policies.decide("alice", Role::User, &unknown_country).map(|d| d.1),
+        Some(PolicyAction::RequireDuo)
+    );
+    assert_eq!(Place::country_code("us"), Some(*b"US"));
+    assert_eq!(Place::country_code(""), None);
+    assert_eq!(Place::country_code("Deutschland"), None);
+}
+
+#[test]
+fn a_stored_set_that_is_not_one_fails() {
+    assert!(Policies::from_stored("{\"rules\": 3}").is_err());
+    assert!(Policies::from_stored("").is_err());
+    let empty = Policies::from_stored("{\"rules\": []}").expect("the migration's set");
+    assert!(empty.is_empty());
+}

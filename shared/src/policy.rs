@@ -1,0 +1,205 @@
+//! Sign-in policies as the console edits them and the Worker stores them
+//! (`/api/admin/policies`): when Duo is required, skipped or the sign-in
+//! refused, by role, user, client network, country and ASN. First match
+//! wins; with no match, each account's own setting applies (Duo required,
+//! unless the account is a break-glass bypass). The Worker checks and
+//! evaluates them (`edge::flow::policy`); these are the wire forms.
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::Role;
+
+/// Paths of the policies API (admins only).
+pub mod routes {
+    /// `GET`: the policies ([`super::PoliciesView`]); `POST`: save them
+    /// ([`super::PoliciesSave`]).
+    pub const POLICIES: &str = "/api/admin/policies";
+    /// `POST`: who a draft would match from a place ([`super::DryRunRequest`]).
+    pub const DRY_RUN: &str = "/api/admin/policies/dry-run";
+}
+
+/// The most rules a policy set holds.
+pub const MAX_RULES: usize = 200;
+
+/// The most entries in one of a rule's lists (users, networks, ...).
+pub const MAX_LIST: usize = 1000;
+
+/// What a matching rule does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyAction {
+    /// The password, then Duo.
+    #[default]
+    RequireDuo,
+    /// The password alone signs in (audited as a policy bypass).
+    BypassDuo,
+    /// The sign-in is refused, even with the right password.
+    Deny,
+}
+
+impl PolicyAction {
+    /// The wire form.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::RequireDuo => "require_duo",
+            Self::BypassDuo => "bypass_duo",
+            Self::Deny => "deny",
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One rule: it matches a sign-in when every condition it sets holds
+/// (an empty list sets none).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRule {
+    /// What the rule is for, shown in the audit log (1 to 64 characters).
+    pub name: String,
+    /// A disabled rule is skipped.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// What a match does.
+    pub action: PolicyAction,
+    /// The account's role is one of these.
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    /// The username is one of these (compared normalized).
+    #[serde(default)]
+    pub users: Vec<String>,
+    /// The client's address is in one of these (`192.0.2.0/24`,
+    /// `2001:db8::/32`, or one address).
+    #[serde(default)]
+    pub networks: Vec<String>,
+    /// Cloudflare's country of the client is one of these (ISO 3166-1
+    /// alpha-2; Cloudflare also says `XX` for unknown and `T1` for Tor).
+    /// A sign-in without a country matches no list.
+    #[serde(default)]
+    pub countries: Vec<String>,
+    /// Cloudflare's autonomous system of the client is one of these.
+    #[serde(default)]
+    pub asns: Vec<u32>,
+}
+
+/// The whole set, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySet {
+    /// First match wins.
+    #[serde(default)]
+    pub rules: Vec<PolicyRule>,
+}
+
+/// Body of `GET /api/admin/policies`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoliciesView {
+    /// Saved as this version; send it back to save.
+    pub version: u32,
+    /// The rules.
+    pub set: PolicySet,
+    /// When they were last saved (Unix seconds).
+    pub updated_at: i64,
+    /// By whom (`None`: the migration's empty set).
+    pub updated_by: Option<String>,
+}
+
+/// Body of `POST /api/admin/policies`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoliciesSave {
+    /// The version the edit started from: another admin's save in between
+    /// refuses this one.
+    pub expected_version: u32,
+    /// The new set.
+    pub set: PolicySet,
+}
+
+/// Body of `POST /api/admin/policies/dry-run`: a set (saved or not), a
+/// place, and which users to try.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DryRunRequest {
+    /// The rules to try (the editor's draft).
+    pub set: PolicySet,
+    /// The client's address (empty: none known).
+    #[serde(default)]
+    pub ip: String,
+    /// The country (empty: none known).
+    #[serde(default)]
+    pub country: String,
+    /// The ASN.
+    #[serde(default)]
+    pub asn: Option<u32>,
+    /// Users whose name contains this (empty: all).
+    #[serde(default)]
+    pub q: String,
+}
+
+/// The rule a sign-in matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchedRule {
+    /// Its place in the set, from 1.
+    pub number: u32,
+    /// Its name.
+    pub name: String,
+}
+
+impl std::fmt::Display for MatchedRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{} {}", self.number, self.name)
+    }
+}
+
+/// What the policies decide for one sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyDecision {
+    /// The rule that matched; `None`: no rule matched and the account's
+    /// own setting applies.
+    pub rule: Option<MatchedRule>,
+    /// What happens.
+    pub action: PolicyAction,
+}
+
+/// One user's outcome in a dry run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DryRunRow {
+    /// As registered.
+    pub username: String,
+    /// `user` or `admin`.
+    pub role: Role,
+    /// The decision.
+    pub decision: PolicyDecision,
+}
+
+/// Body of `POST /api/admin/policies/dry-run`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DryRunResult {
+    /// The first users (by name) and what would happen to each.
+    pub rows: Vec<DryRunRow>,
+    /// Users matching the search, in all.
+    pub total: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn a_rule_needs_only_a_name_and_an_action() {
+        let rule: PolicyRule =
+            serde_json::from_str(r#"{"name":"Tor","action":"deny","countries":["T1"]}"#).unwrap();
+        assert!(rule.enabled, "enabled unless said otherwise");
+        assert_eq!((rule.action, rule.countries), (PolicyAction::Deny, vec!["T1".to_owned()]));
+        assert!(serde_json::from_str::<PolicyRule>(r#"{"name":"x","action":"allow"}"#).is_err());
+        assert!(
+            serde_json::from_str::<PolicyRule>(r#"{"name":"x","action":"deny","cidr":[]}"#)
+                .is_err(),
+            "a misspelled condition is refused, not ignored"
+        );
+    }
+}
