@@ -11,8 +11,8 @@ use crate::flow::limits::LimitKey;
 use crate::flow::maintenance::{PrunePlan, Pruned};
 use crate::flow::store::{
     AddOutcome, AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome,
-    DuoMapping, EnforceSetting, NewSession, NewUser, SessionRecord, Store, StoreError, UserRecord,
-    UserUpdate,
+    DuoMapping, EnforceSetting, NewSession, NewUser, SessionRecord, Store, StoreError,
+    StoredPolicies, UserRecord, UserUpdate,
 };
 
 /// Binding name of the D1 database (`[[d1_databases]]` in `wrangler.toml`).
@@ -74,7 +74,7 @@ struct Username {
 }
 
 const SELECT_USER: &str = "SELECT username, password_hash, duo_policy, disabled, duo_username, \
-    role, must_change_password, coalesce((SELECT value = 'off' FROM settings WHERE name = 'enforce_duo'), 0) AS duo_off \
+    role, must_change_password, (SELECT document FROM policies WHERE id = 1) AS policies, coalesce((SELECT value = 'off' FROM settings WHERE name = 'enforce_duo'), 0) AS duo_off \
     FROM users WHERE username_normalized = ?1";
 
 const HIT: &str = "INSERT INTO login_attempts (limit_key, window_start, count, updated_at) \
@@ -82,8 +82,8 @@ const HIT: &str = "INSERT INTO login_attempts (limit_key, window_start, count, u
     DO UPDATE SET count = count + 1, updated_at = excluded.updated_at RETURNING count";
 
 const RECORD: &str = "INSERT INTO auth_events \
-    (at, username, step, outcome, reason, duo_txid, client_ip, repeats) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    (at, username, step, outcome, reason, duo_txid, client_ip, repeats, policy) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
 fn record_values(event: &AuditEvent) -> Vec<JsValue> {
     vec![
@@ -95,6 +95,7 @@ fn record_values(event: &AuditEvent) -> Vec<JsValue> {
         text_or_null(event.duo_txid.as_deref()),
         text_or_null(event.client_ip.as_deref()),
         number(u64::from(event.repeats)),
+        text_or_null(event.policy.as_deref()),
     ]
 }
 
@@ -465,6 +466,47 @@ impl Store for D1Store {
         Ok(first_row::<Username>(&changed)?.is_some())
     }
 
+    async fn policies(&self) -> Result<StoredPolicies, StoreError> {
+        self.first(
+            "SELECT version, document, updated_at, updated_by FROM policies WHERE id = 1",
+            &[],
+        )
+        .await?
+        .ok_or_else(|| StoreError("no policies row: apply migration 0009".to_owned()))
+    }
+
+    async fn save_policies(
+        &self,
+        expected_version: u32,
+        document: &str,
+        event: &AdminEvent,
+    ) -> Result<bool, StoreError> {
+        let [saved, _] = self
+            .batch([
+                (
+                    "UPDATE policies SET version = version + 1, document = ?2, updated_at = ?3, \
+                     updated_by = ?4 WHERE id = 1 AND version = ?1 RETURNING version AS count",
+                    vec![
+                        number(u64::from(expected_version)),
+                        text(document),
+                        number(event.at),
+                        text(&event.actor),
+                    ],
+                ),
+                (
+                    "INSERT INTO admin_events (at, actor, action, target, detail, client_ip) \
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6 FROM policies \
+                     WHERE id = 1 AND version = ?7 AND updated_at = ?1",
+                    admin_event_values(event)
+                        .into_iter()
+                        .chain([number(u64::from(expected_version) + 1)])
+                        .collect(),
+                ),
+            ])
+            .await?;
+        Ok(first_row::<Count>(&saved)?.is_some())
+    }
+
     async fn add_user(&self, user: &NewUser, event: &AdminEvent) -> Result<AddOutcome, StoreError> {
         let values = vec![
             text(&user.username),
@@ -605,7 +647,7 @@ const COUNT_USERS: &str = "SELECT count(*) AS count FROM users u WHERE ?1 = '' \
 /// an outcome ('' for any), `?3`..`?4` the times (both included), `?5` the
 /// page size, `?6` the offset.
 const LIST_SIGN_INS: &str = "SELECT at, username AS \"user\", step AS event, outcome, reason, \
-    NULL AS target, duo_txid, client_ip, repeats FROM auth_events \
+    NULL AS target, duo_txid, client_ip, repeats, policy FROM auth_events \
     WHERE (?1 = '' OR username = ?1) AND (?2 = '' OR outcome = ?2) AND at BETWEEN ?3 AND ?4 \
     ORDER BY at DESC, id DESC LIMIT ?5 OFFSET ?6";
 const COUNT_SIGN_INS: &str = "SELECT count(*) AS count FROM auth_events \

@@ -7,6 +7,7 @@ use worker::Request;
 use zeroize::Zeroizing;
 
 use crate::error::{EdgeError, MAX_BODY_LEN};
+use crate::flow::policy::Place;
 use crate::flow::{Ctx, Random};
 use crate::{cookie, headers};
 
@@ -36,9 +37,18 @@ pub fn client_ip(req: &Request) -> Option<IpAddr> {
     headers::client_ip(&header(req, "CF-Connecting-IP")?)
 }
 
-/// The flow's view of this request: now and the client.
+/// The flow's view of this request: now, the client's address, and the
+/// country and ASN Cloudflare saw it from (`request.cf`, which clients
+/// cannot set; `wrangler dev` fills it with a placeholder, which its
+/// `MF-CF-Blob` header replaces in tests).
 pub fn ctx(req: &Request) -> Ctx {
-    Ctx { now: now(), client: client_ip(req) }
+    let cf = req.cf();
+    Ctx {
+        now: now(),
+        client: client_ip(req),
+        country: cf.and_then(worker::Cf::country).as_deref().and_then(Place::country_code),
+        asn: cf.and_then(worker::Cf::asn),
+    }
 }
 
 /// Fresh random bytes from the platform's CSPRNG (`crypto.getRandomValues`).

@@ -411,6 +411,9 @@ pub struct AuditRow {
     pub client_ip: Option<String>,
     /// How many more refusals this row stands for (a rate-limit summary).
     pub repeats: u32,
+    /// The sign-in policy that decided ("#2 Office"), if one did.
+    #[serde(default)]
+    pub policy: Option<String>,
 }
 
 /// Body of `GET /api/admin/audit`.

@@ -456,12 +456,21 @@ pub struct Trail {
     pub username: String,
     /// Duo's transaction id, once Duo answered with one.
     pub txid: Option<String>,
+    /// The sign-in policy that decided, once one did ("#2 Office").
+    pub policy: Option<String>,
 }
 
 impl Trail {
     /// A trail for `step` of the request `ctx`.
     pub fn new(step: Step, ctx: &Ctx) -> Self {
-        Self { step, at: ctx.now, client: ctx.client, username: String::new(), txid: None }
+        Self {
+            step,
+            at: ctx.now,
+            client: ctx.client,
+            username: String::new(),
+            txid: None,
+            policy: None,
+        }
     }
 
     /// The audit record of a step that ended with `reason` (derived from
@@ -476,6 +485,7 @@ impl Trail {
             duo_txid: self.txid.clone(),
             client_ip: self.client.map(|ip| ip.to_string()),
             repeats: 0,
+            policy: self.policy.clone(),
         }
     }
 

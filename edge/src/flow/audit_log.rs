@@ -87,7 +87,9 @@ pub fn to_csv(log: AuditLog, rows: &[AuditRow]) -> String {
     let mut out = String::with_capacity(64 * (rows.len() + 1));
     match log {
         AuditLog::SignIns => {
-            out.push_str("time_utc,username,step,outcome,reason,duo_txid,client_ip,repeats\r\n");
+            out.push_str(
+                "time_utc,username,step,outcome,reason,duo_txid,client_ip,repeats,policy\r\n",
+            );
             for row in rows {
                 let repeats = row.repeats.to_string();
                 line(
@@ -101,6 +103,7 @@ pub fn to_csv(log: AuditLog, rows: &[AuditRow]) -> String {
                         row.duo_txid.as_deref().unwrap_or(""),
                         row.client_ip.as_deref().unwrap_or(""),
                         &repeats,
+                        row.policy.as_deref().unwrap_or(""),
                     ],
                 );
             }

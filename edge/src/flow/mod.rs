@@ -66,6 +66,17 @@ pub struct Ctx {
     pub now: u64,
     /// The client's address (`CF-Connecting-IP`), when it is one.
     pub client: Option<IpAddr>,
+    /// Cloudflare's country of the client (`request.cf.country`).
+    pub country: Option<[u8; 2]>,
+    /// Cloudflare's autonomous system of the client (`request.cf.asn`).
+    pub asn: Option<u32>,
+}
+
+impl Ctx {
+    /// Where the request comes from, for the sign-in policies.
+    pub const fn place(&self) -> policy::Place {
+        policy::Place { ip: self.client, country: self.country, asn: self.asn }
+    }
 }
 
 /// Random bytes for one request, drawn by the caller from a CSPRNG: one

@@ -39,6 +39,10 @@ pub struct UserRecord {
     /// choose their own.
     #[serde(default)]
     pub must_change_password: u8,
+    /// The sign-in policies (`policies.document`, read in the same
+    /// statement); `None` without the row.
+    #[serde(default)]
+    pub policies: Option<String>,
 }
 
 fn user_role() -> String {
@@ -129,6 +133,8 @@ pub struct AuditEvent {
     /// How many more refused requests this row stands for (a rate-limit
     /// summary, `flow::maintenance`); 0 for one event.
     pub repeats: u32,
+    /// The sign-in policy that decided the step ("#2 Office"), if one did.
+    pub policy: Option<String>,
 }
 
 /// A user as the admin console lists them (never the password hash).
@@ -248,6 +254,20 @@ pub struct EnforceSetting {
     /// When it was last written.
     pub updated_at: u64,
     /// Who wrote it (an admin), `None` for the migration.
+    #[serde(default)]
+    pub updated_by: Option<String>,
+}
+
+/// The `policies` row.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct StoredPolicies {
+    /// Bumped by each save.
+    pub version: u32,
+    /// The set as JSON (canonical form).
+    pub document: String,
+    /// When it was last saved.
+    pub updated_at: u64,
+    /// By whom (`None`: the migration).
     #[serde(default)]
     pub updated_by: Option<String>,
 }
@@ -403,6 +423,19 @@ pub trait Store {
         old_hash: &str,
         new_hash: &str,
         keep_session: &str,
+        event: &AdminEvent,
+    ) -> Result<bool, StoreError>;
+
+    /// The sign-in policies.
+    async fn policies(&self) -> Result<StoredPolicies, StoreError>;
+
+    /// Replaces the policies with `document` if their version is still
+    /// `expected_version` (bumping it), and records `event`, atomically;
+    /// `false` (nothing written) when another save came first.
+    async fn save_policies(
+        &self,
+        expected_version: u32,
+        document: &str,
         event: &AdminEvent,
     ) -> Result<bool, StoreError>;
 

@@ -28,8 +28,8 @@ use super::limits::LimitKey;
 use super::maintenance::{PrunePlan, Pruned};
 use super::store::{
     AddOutcome, AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome,
-    DuoMapping, EnforceSetting, NewSession, NewUser, SessionRecord, Store, StoreError, UserRecord,
-    UserUpdate,
+    DuoMapping, EnforceSetting, NewSession, NewUser, SessionRecord, Store, StoreError,
+    StoredPolicies, UserRecord, UserUpdate,
 };
 use super::{Config, Ctx, Passwords, Random, unix_i64};
 
@@ -118,6 +118,8 @@ pub struct MemoryStore {
     pub admin_events: RefCell<Vec<AdminEvent>>,
     /// The `enforce_duo` setting (`None`: no row, which means on).
     pub enforce: RefCell<Option<EnforceSetting>>,
+    /// The `policies` row (`None`: as the migration leaves it).
+    pub policies: RefCell<Option<StoredPolicies>>,
     /// When set, every operation fails.
     pub broken: Cell<bool>,
 }
@@ -133,7 +135,18 @@ impl MemoryStore {
         let off = self.enforce.borrow().as_ref().is_some_and(|s| s.value == "off");
         let mut user = self.users.borrow().get(normalized).cloned()?;
         user.duo_off = u8::from(off);
+        user.policies = Some(self.stored_policies().document);
         Some(user)
+    }
+
+    /// The `policies` row.
+    pub fn stored_policies(&self) -> StoredPolicies {
+        self.policies.borrow().clone().unwrap_or_else(|| StoredPolicies {
+            version: 1,
+            document: r#"{"rules":[]}"#.to_owned(),
+            updated_at: 0,
+            updated_by: None,
+        })
     }
 
     /// Adds a user.
@@ -402,6 +415,7 @@ impl Store for MemoryStore {
                     duo_txid: e.duo_txid.clone(),
                     client_ip: e.client_ip.clone(),
                     repeats: e.repeats,
+                    policy: e.policy.clone(),
                 })
                 .collect(),
             AuditLog::Admin => self
@@ -425,6 +439,7 @@ impl Store for MemoryStore {
                     duo_txid: None,
                     client_ip: e.client_ip.clone(),
                     repeats: 0,
+                    policy: None,
                 })
                 .collect(),
         };
@@ -557,6 +572,34 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
+    async fn policies(&self) -> Result<StoredPolicies, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        Ok(self.stored_policies())
+    }
+
+    async fn save_policies(
+        &self,
+        expected_version: u32,
+        document: &str,
+        event: &AdminEvent,
+    ) -> Result<bool, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let current = self.stored_policies();
+        if current.version != expected_version {
+            return Ok(false);
+        }
+        *self.policies.borrow_mut() = Some(StoredPolicies {
+            version: current.version + 1,
+            document: document.to_owned(),
+            updated_at: event.at,
+            updated_by: Some(event.actor.clone()),
+        });
+        self.admin_events.borrow_mut().push(event.clone());
+        Ok(true)
+    }
+
     async fn add_user(&self, user: &NewUser, event: &AdminEvent) -> Result<AddOutcome, StoreError> {
         YieldOnce::default().await;
         self.check()?;
@@ -581,6 +624,7 @@ impl Store for MemoryStore {
             role: user.role.to_owned(),
             duo_off: 0,
             must_change_password: u8::from(user.must_change_password),
+            policies: None,
         };
         users.insert(user.normalized.clone(), record);
         self.admin_events.borrow_mut().push(event.clone());
@@ -691,6 +735,7 @@ fn summary(key: &LimitKey, count: u32, plan: &PrunePlan) -> Option<AuditEvent> {
         duo_txid: None,
         client_ip: client.map(ToString::to_string),
         repeats: count - max - 1,
+        policy: None,
     })
 }
 
@@ -925,6 +970,7 @@ pub fn user(username: &str, password: &str, policy: &str, disabled: bool) -> Use
         role: "user".to_owned(),
         duo_off: 0,
         must_change_password: 0,
+        policies: None,
     }
 }
 
@@ -958,6 +1004,7 @@ pub fn issue_stored(
         duo_txid: None,
         client_ip: None,
         repeats: 0,
+        policy: None,
     };
     block_on(store.create_session(&issued.row, &event)).expect("stored");
     store.events.borrow_mut().pop();
@@ -975,7 +1022,7 @@ pub fn store() -> MemoryStore {
 
 /// A request at `now` from `ip`.
 pub fn ctx(now: u64, ip: &str) -> Ctx {
-    Ctx { now, client: Some(ip.parse().expect("a test address")) }
+    Ctx { now, client: Some(ip.parse().expect("a test address")), country: None, asn: None }
 }
 
 /// Random bytes, distinct per `seed`.

@@ -336,6 +336,7 @@ fn duo_step(store: &MemoryStore, username: &str, at: u64, outcome: Outcome, reas
         duo_txid: None,
         client_ip: None,
         repeats: 0,
+        policy: None,
     });
 }
 

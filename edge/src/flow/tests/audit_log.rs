@@ -20,6 +20,7 @@ fn event(at: u64, username: &str, outcome: Outcome, reason: &'static str) -> Aud
         duo_txid: None,
         client_ip: Some("203.0.113.5".to_owned()),
         repeats: 0,
+        policy: None,
     }
 }
 
@@ -128,9 +129,9 @@ fn an_export_is_csv_of_the_search_and_is_itself_recorded() {
         block_on(export(&store, Some(&root), &query, &ctx(NOW, "198.51.100.4"))).expect("a CSV");
     assert_eq!((out.rows, out.total, out.file_name.as_str()), (2, 2, "audit-sign_ins.csv"));
     let lines: Vec<&str> = out.csv.split("\r\n").collect();
-    assert_eq!(lines[0], "time_utc,username,step,outcome,reason,duo_txid,client_ip,repeats");
+    assert_eq!(lines[0], "time_utc,username,step,outcome,reason,duo_txid,client_ip,repeats,policy");
     assert!(lines[1].starts_with(&iso8601(i64::try_from(NOW - 50).unwrap())), "{}", lines[1]);
-    assert!(lines[1].ends_with(",alice,login,success,duo_allow,,203.0.113.5,0"), "{}", lines[1]);
+    assert!(lines[1].ends_with(",alice,login,success,duo_allow,,203.0.113.5,0,"), "{}", lines[1]);
     // A name typed to be a spreadsheet formula stays text.
     assert!(lines[2].contains(",\"'=cmd|'/c calc'!a0\","), "{}", lines[2]);
     assert_eq!(lines[3], "", "the file ends with a line break");
@@ -153,6 +154,7 @@ fn csv_fields_are_quoted_only_when_they_must_be() {
         duo_txid: None,
         client_ip: Some("2001:db8::1".into()),
         repeats: 0,
+        policy: None,
     };
     let csv = to_csv(AuditLog::Admin, &[row]);
     assert_eq!(

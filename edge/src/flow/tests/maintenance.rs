@@ -82,6 +82,7 @@ fn sessions_states_and_old_audit_events_are_deleted_past_their_time() {
             duo_txid: None,
             client_ip: None,
             repeats: 0,
+            policy: None,
         };
         block_on(store.create_session(&row, &event)).unwrap();
         store.events.borrow_mut().pop();

@@ -276,7 +276,7 @@ async fn the_audit_log_shows_and_exports_it(bed: &Bed, admin: &str) {
     let mut lines = csv.split("\r\n");
     assert_eq!(
         lines.next(),
-        Some("time_utc,username,step,outcome,reason,duo_txid,client_ip,repeats")
+        Some("time_utc,username,step,outcome,reason,duo_txid,client_ip,repeats,policy")
     );
     let data: Vec<&str> = lines.filter(|l| !l.is_empty()).collect();
     let (_, body) = bed.get(admin, &format!("{}?user=bob", admin::AUDIT)).await;
