@@ -92,6 +92,8 @@ pub enum Success {
     DuoSmsSent,
     /// Password verified; an admin turned Duo enforcement off.
     DuoNotEnforced,
+    /// A sign-in policy let the password alone in (`bypass_duo`).
+    PolicyBypass,
 }
 
 impl Success {
@@ -111,6 +113,7 @@ impl Success {
             Self::DuoFactorStarted => "duo_factor_started",
             Self::DuoSmsSent => "duo_sms_sent",
             Self::DuoNotEnforced => "duo_not_enforced",
+            Self::PolicyBypass => "policy_bypass",
         }
     }
 }
@@ -236,6 +239,8 @@ pub enum Reason {
     SelfLockout,
     /// A session whose user must first replace a password an admin set.
     PasswordChangeRequired,
+    /// A sign-in policy refuses this sign-in (`deny`), right password or not.
+    PolicyDenied,
     /// Our side failed (storage, randomness).
     Internal,
 }
@@ -298,6 +303,7 @@ impl Reason {
             Self::LastAdmin => "last_admin",
             Self::SelfLockout => "self_lockout",
             Self::PasswordChangeRequired => "password_change_required",
+            Self::PolicyDenied => "policy_denied",
             Self::NoTransaction => "no_transaction",
             Self::Internal => "internal",
         }
@@ -317,9 +323,11 @@ impl Reason {
             Self::WrongMode | Self::DeviceRefused | Self::NoSuchUser | Self::AdminBadValue => {
                 ErrorCode::BadRequest
             }
-            Self::NotAdmin | Self::LastAdmin | Self::SelfLockout | Self::PasswordChangeRequired => {
-                ErrorCode::Forbidden
-            }
+            Self::NotAdmin
+            | Self::LastAdmin
+            | Self::SelfLockout
+            | Self::PasswordChangeRequired
+            | Self::PolicyDenied => ErrorCode::Forbidden,
             Self::ForbiddenOrigin => ErrorCode::ForbiddenOrigin,
             Self::ConfigError | Self::DuoHealthRejected | Self::DuoHealthMalformed => {
                 ErrorCode::ConfigError

@@ -12,7 +12,8 @@
 
 use credentials::sql::DuoPolicy;
 use credentials::{PasswordHash, normalize};
-use shared::api::{AuthMethod, LoginRequest};
+use shared::api::{AuthMethod, LoginRequest, Role};
+use shared::policy::PolicyAction;
 
 use shared::duo::Transport;
 
@@ -20,6 +21,7 @@ use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
 use super::health::HealthMemo;
 use super::inline;
 use super::limits::{self, Client};
+use super::policy::Policies;
 use super::session::{self, IssuedSession};
 use super::store::{NewSession, Store, UserRecord};
 use super::{Config, Ctx, Passwords, Random};
@@ -213,12 +215,31 @@ async fn first_factor<S: Store, V: Passwords, T: Transport>(
         Some(name) => store.user(name).await.map_err(Refusal::internal)?,
         None => None,
     };
-    let (user, policy) = check_password(verifier, user, request.password.expose().as_bytes())
+    let (user, own) = check_password(verifier, user, request.password.expose().as_bytes())
         .await
         .map_err(|(reason, detail)| Refusal {
             detail: detail.map(str::to_owned),
             ..Refusal::new(reason)
         })?;
+    // The sign-in policies, after the password (they tell nothing to
+    // someone guessing it): the first rule that matches decides; none,
+    // the account's own setting. A refusal keeps its place in the limits.
+    let (policy, success) = match decide(&user, &trail.username, ctx)? {
+        Some((PolicyAction::Deny, rule)) => {
+            trail.policy = Some(rule);
+            return Err(Refusal::new(Reason::PolicyDenied)
+                .message("Signing in from here is not allowed. Ask your administrator."));
+        }
+        Some((PolicyAction::BypassDuo, rule)) => {
+            trail.policy = Some(rule);
+            (DuoPolicy::Bypass, Success::PolicyBypass)
+        }
+        Some((PolicyAction::RequireDuo, rule)) => {
+            trail.policy = Some(rule);
+            (DuoPolicy::Required, Success::Bypass)
+        }
+        None => (own, Success::Bypass),
+    };
     admission.release(store).await?;
     let known_browser = KnownBrowser::new(&trail.username, ctx.now).seal(&config.session_secret);
     match (policy, &config.duo) {
@@ -244,14 +265,30 @@ async fn first_factor<S: Store, V: Passwords, T: Transport>(
         (DuoPolicy::Bypass, _) => {
             let method = AuthMethod::Bypass;
             session::issue(config, &user, method, None, ctx, random).map(|session| {
-                LoginOutcome::Done {
-                    session: Box::new(session),
-                    known_browser,
-                    success: Success::Bypass,
-                }
+                LoginOutcome::Done { session: Box::new(session), known_browser, success }
             })
         }
     }
+}
+
+/// What the stored sign-in policies decide for `user` (normalized name
+/// `username`) from where `ctx` comes: the action and the rule ("#2
+/// Office"), or `None` when no rule matches.
+///
+/// # Errors
+/// `internal` when the stored set cannot be read: nobody signs in on
+/// policies nobody can read.
+fn decide(
+    user: &UserRecord,
+    username: &str,
+    ctx: &Ctx,
+) -> Result<Option<(PolicyAction, String)>, Refusal> {
+    let Some(stored) = user.policies.as_deref() else { return Ok(None) };
+    let policies = Policies::from_stored(stored).map_err(Refusal::internal)?;
+    let role = Role::parse(&user.role).unwrap_or_default();
+    Ok(policies
+        .decide(username, role, &ctx.place())
+        .map(|(rule, action)| (action, rule.to_string())))
 }
 
 /// The login ticket that lets `username` start the Duo step.

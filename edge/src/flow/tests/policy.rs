@@ -196,3 +196,156 @@ fn a_stored_set_that_is_not_one_fails() {
     let empty = Policies::from_stored("{\"rules\": []}").expect("the migration's set");
     assert!(empty.is_empty());
 }
+
+// ---------------------------------------------------------------------------
+// The policies at sign-in.
+// ---------------------------------------------------------------------------
+
+mod at_sign_in {
+    use shared::ErrorCode;
+    use shared::api::{AuthMethod, LoginRequest, Password};
+    use shared::policy::{PolicyAction, PolicyRule, PolicySet};
+
+    use super::rule;
+    use crate::flow::health::HealthMemo;
+    use crate::flow::limits::{Client, LimitKey, window_start};
+    use crate::flow::login::{DuoLink, LoginInput, LoginOutcome, login};
+    use crate::flow::store::StoredPolicies;
+    use crate::flow::testing::{
+        CountingVerifier, MemoryStore, NOW, ScriptedDuo, block_on, config, random, store,
+    };
+    use crate::flow::{Ctx, Reason, Refusal};
+
+    /// The demo cast under `rules`.
+    fn store_with(rules: Vec<PolicyRule>) -> MemoryStore {
+        let store = store();
+        let document = serde_json::to_string(&PolicySet { rules }).expect("JSON");
+        *store.policies.borrow_mut() = Some(StoredPolicies {
+            version: 2,
+            document,
+            updated_at: NOW - 100,
+            updated_by: Some("root".into()),
+        });
+        store
+    }
+
+    fn sign_in(
+        store: &MemoryStore,
+        who: &str,
+        password: &str,
+        from: &str,
+        country: Option<&[u8; 2]>,
+    ) -> Result<LoginOutcome, Refusal> {
+        let body = LoginRequest { username: who.to_owned(), password: Password::new(password) };
+        let ctx = Ctx {
+            now: NOW,
+            client: Some(from.parse().expect("an address")),
+            country: country.copied(),
+            asn: Some(64500),
+        };
+        let (duo, health) = (ScriptedDuo::default(), HealthMemo::new());
+        duo.healthy();
+        let link = DuoLink { transport: &duo, health: &health };
+        let input = LoginInput { body: &body, known_browser: None };
+        block_on(login(
+            store,
+            &CountingVerifier::default(),
+            link,
+            &config("closed"),
+            input,
+            &ctx,
+            &random(1),
+        ))
+    }
+
+    fn office_and_tor() -> Vec<PolicyRule> {
+        vec![
+            PolicyRule { countries: vec!["T1".into()], ..rule("Tor", PolicyAction::Deny) },
+            PolicyRule {
+                networks: vec!["10.0.0.0/8".into()],
+                ..rule("Office", PolicyAction::BypassDuo)
+            },
+            PolicyRule {
+                users: vec!["admin".into()],
+                ..rule("Break-glass needs Duo", PolicyAction::RequireDuo)
+            },
+        ]
+    }
+
+    #[test]
+    fn a_deny_rule_refuses_the_right_password_and_keeps_it_counted() {
+        let store = store_with(office_and_tor());
+        let refused =
+            sign_in(&store, "alice", "alice-pass", "203.0.113.7", Some(b"T1")).expect_err("denied");
+        assert_eq!((refused.reason, refused.code()), (Reason::PolicyDenied, ErrorCode::Forbidden));
+        assert!(refused.message.as_deref().is_some_and(|m| m.contains("not allowed")));
+        let event = store.last_event();
+        assert_eq!((event.reason, event.policy.as_deref()), ("policy_denied", Some("#1 Tor")));
+        let key =
+            LimitKey::UserClient("alice".into(), Client::of(Some("203.0.113.7".parse().unwrap())));
+        assert_eq!(
+            store.counters.borrow().get(&(key, window_start(NOW))),
+            Some(&1),
+            "still counted"
+        );
+        assert_eq!(store.session_count(), 0);
+    }
+
+    #[test]
+    fn a_wrong_password_is_refused_before_any_policy_is_read() {
+        let store = store_with(office_and_tor());
+        let refused =
+            sign_in(&store, "alice", "guess", "203.0.113.7", Some(b"T1")).expect_err("refused");
+        assert_eq!(refused.reason, Reason::BadPassword, "a guesser learns nothing of the policies");
+        assert_eq!(store.last_event().policy, None);
+    }
+
+    #[test]
+    fn a_bypass_rule_lets_the_password_in_and_says_which_rule() {
+        let store = store_with(office_and_tor());
+        let Ok(LoginOutcome::Done { session, .. }) =
+            sign_in(&store, "alice", "alice-pass", "10.20.30.40", Some(b"DE"))
+        else {
+            panic!("expected a session")
+        };
+        assert_eq!(session.info.method, AuthMethod::Bypass);
+        let event = store.last_event();
+        assert_eq!((event.reason, event.policy.as_deref()), ("policy_bypass", Some("#2 Office")));
+        // From elsewhere, alice's own setting: Duo.
+        let elsewhere = sign_in(&store, "alice", "alice-pass", "203.0.113.7", Some(b"DE"));
+        assert!(matches!(elsewhere, Ok(LoginOutcome::Duo { .. })), "{elsewhere:?}");
+        assert_eq!((store.last_event().reason, store.last_event().policy), ("duo_required", None));
+    }
+
+    #[test]
+    fn a_require_rule_overrides_an_accounts_bypass() {
+        let store = store_with(office_and_tor());
+        let outcome = sign_in(&store, "admin", "admin-pass", "203.0.113.7", None);
+        assert!(matches!(outcome, Ok(LoginOutcome::Duo { .. })), "{outcome:?}");
+        let event = store.last_event();
+        assert_eq!(
+            (event.reason, event.policy.as_deref()),
+            ("duo_required", Some("#3 Break-glass needs Duo"))
+        );
+        // With no rules, the break-glass account is password only again.
+        let store = store_with(vec![]);
+        let outcome = sign_in(&store, "admin", "admin-pass", "203.0.113.7", None);
+        assert!(matches!(outcome, Ok(LoginOutcome::Done { .. })), "{outcome:?}");
+        assert_eq!(store.last_event().reason, "bypass");
+    }
+
+    #[test]
+    fn unreadable_stored_policies_let_nobody_in() {
+        let store = store();
+        *store.policies.borrow_mut() = Some(StoredPolicies {
+            version: 2,
+            document: r#"{"rules":"none"}"#.into(),
+            updated_at: 0,
+            updated_by: None,
+        });
+        let refused =
+            sign_in(&store, "admin", "admin-pass", "203.0.113.7", None).expect_err("fails closed");
+        assert_eq!(refused.code(), ErrorCode::Internal);
+        assert_eq!(store.session_count(), 0);
+    }
+}
