@@ -9,6 +9,7 @@ use shared::admin::{
     SessionRevokeRequest, UserChangeRequest,
 };
 use shared::api::{InlineProgress, LoginResponse, PasswordChangeRequest};
+use shared::policy::{DryRunRequest, PoliciesSave};
 use worker::{Env, Request, Response};
 
 use crate::config::{self, Config};
@@ -27,7 +28,7 @@ use crate::flow::maintenance::PrunePlan;
 use crate::flow::session::{self, IssuedSession};
 use crate::flow::store::Store as _;
 use crate::flow::{Ctx, Random, Reason, Refusal, Step, audit::Trail, check_origin};
-use crate::flow::{accounts, admin, audit_log, own_password, provider};
+use crate::flow::{accounts, admin, audit_log, own_password, policy_admin, provider};
 use crate::password::WebCryptoPasswords;
 use crate::{request, respond};
 
@@ -401,6 +402,49 @@ pub async fn admin_duo_check(mut req: Request, env: &Env) -> Result<Response, Ed
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::json(&check, 200)?)
+}
+
+/// `GET /api/admin/policies`.
+///
+/// # Errors
+/// Every refusal of [`policy_admin::view`], as an [`EdgeError`].
+pub async fn admin_policies(req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let store = D1Store::from_env(env)?;
+    let cookie = request::cookie(&req, SESSION_COOKIE);
+    let view = policy_admin::view(&store, cookie.as_deref(), request::now())
+        .await
+        .map_err(|refusal| logged_as("admin", refusal))?;
+    Ok(respond::json(&view, 200)?)
+}
+
+/// `POST /api/admin/policies`: the saved set.
+///
+/// # Errors
+/// Every refusal of [`policy_admin::save`], as an [`EdgeError`].
+pub async fn admin_save_policies(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let (config, asked) = post_body::<PoliciesSave>(&mut req, env).await?;
+    let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
+    let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
+    let caller = accounts::Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
+    let view = policy_admin::save(&store, &config, caller, &asked, &ctx)
+        .await
+        .map_err(|refusal| logged_as("admin", refusal))?;
+    Ok(respond::json(&view, 200)?)
+}
+
+/// `POST /api/admin/policies/dry-run`.
+///
+/// # Errors
+/// Every refusal of [`policy_admin::dry_run`], as an [`EdgeError`].
+pub async fn admin_policies_dry_run(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let (config, asked) = post_body::<DryRunRequest>(&mut req, env).await?;
+    let store = D1Store::from_env(env)?;
+    let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
+    let caller = accounts::Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
+    let result = policy_admin::dry_run(&store, &config, caller, &asked, request::now())
+        .await
+        .map_err(|refusal| logged_as("admin", refusal))?;
+    Ok(respond::json(&result, 200)?)
 }
 
 /// `POST /api/password`: the signed-in user's own new password; 204.

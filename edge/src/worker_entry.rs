@@ -2,6 +2,7 @@
 
 use shared::admin::routes as admin;
 use shared::api::{HealthResponse, routes as paths};
+use shared::policy::routes as policy;
 use shared::{ErrorBody, ErrorCode};
 use worker::{
     Context, Env, Method, Request, Response, Result, ScheduleContext, ScheduledEvent, event,
@@ -34,6 +35,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             answer(routes::admin_reset_password(req, &env).await)
         }
         (Method::Post, admin::USER_DUO_CHECK) => answer(routes::admin_duo_check(req, &env).await),
+        (Method::Get, policy::POLICIES) => answer(routes::admin_policies(req, &env).await),
+        (Method::Post, policy::POLICIES) => answer(routes::admin_save_policies(req, &env).await),
+        (Method::Post, policy::DRY_RUN) => answer(routes::admin_policies_dry_run(req, &env).await),
         (Method::Get, admin::AUDIT) => answer(routes::admin_audit(req, &env, query).await),
         (Method::Get, admin::AUDIT_CSV) => answer(routes::admin_audit_csv(req, &env, query).await),
         (Method::Get, admin::DUO) => answer(routes::admin_duo(req, &env).await),

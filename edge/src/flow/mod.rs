@@ -40,6 +40,7 @@ pub mod login;
 pub mod maintenance;
 pub mod own_password;
 pub mod policy;
+pub mod policy_admin;
 pub mod provider;
 pub mod session;
 pub mod store;

@@ -349,3 +349,218 @@ mod at_sign_in {
         assert_eq!(store.session_count(), 0);
     }
 }
+
+// ---------------------------------------------------------------------------
+// The policies in the console.
+// ---------------------------------------------------------------------------
+
+mod in_the_console {
+    use shared::ErrorCode;
+    use shared::api::{AuthMethod, Role};
+    use shared::policy::{DryRunRequest, PoliciesSave, PolicyAction, PolicyRule, PolicySet};
+
+    use super::rule;
+    use crate::flow::accounts::Caller;
+    use crate::flow::policy_admin::{dry_run, save, view};
+    use crate::flow::testing::{
+        APP_ORIGIN, MemoryStore, NOW, Task, block_on, config, ctx, issue_stored, join_all, random,
+        store_with_admin,
+    };
+    use crate::flow::{Reason, Refusal};
+
+    fn caller(cookie: &str) -> Caller<'_> {
+        Caller { origin: Some(APP_ORIGIN), session_cookie: Some(cookie) }
+    }
+
+    fn saving(
+        store: &MemoryStore,
+        cookie: &str,
+        expected_version: u32,
+        rules: Vec<PolicyRule>,
+    ) -> Result<u32, Refusal> {
+        let request = PoliciesSave { expected_version, set: PolicySet { rules } };
+        block_on(save(
+            store,
+            &config("closed"),
+            caller(cookie),
+            &request,
+            &ctx(NOW, "198.51.100.3"),
+        ))
+        .map(|v| v.version)
+    }
+
+    #[test]
+    fn admins_read_and_save_the_set_in_canonical_form() {
+        let (store, root) = store_with_admin();
+        let first = block_on(view(&store, Some(&root), NOW)).expect("the migration's set");
+        assert_eq!((first.version, first.set.rules.len(), first.updated_by), (1, 0, None));
+        let office = PolicyRule {
+            networks: vec!["10.0.0.0/8".into()],
+            countries: vec!["de".into()],
+            ..rule(" Office ", PolicyAction::BypassDuo)
+        };
+        assert_eq!(saving(&store, &root, 1, vec![office]), Ok(2));
+        let now = block_on(view(&store, Some(&root), NOW)).expect("saved");
+        assert_eq!((now.version, now.updated_by.as_deref()), (2, Some("root")));
+        assert_eq!(
+            (now.set.rules[0].name.as_str(), now.set.rules[0].countries.clone()),
+            ("Office", vec!["DE".to_owned()])
+        );
+        let event = store.admin_events.borrow().last().cloned().expect("recorded");
+        assert_eq!(
+            (event.action, event.detail.as_deref()),
+            ("set_policies", Some(r#"{"rules":1,"version":2}"#))
+        );
+    }
+
+    #[test]
+    fn a_set_that_does_not_check_is_refused_naming_the_rule() {
+        let (store, root) = store_with_admin();
+        let bad =
+            PolicyRule { networks: vec!["10.0.0.1/8".into()], ..rule("Lan", PolicyAction::Deny) };
+        let refused = saving(&store, &root, 1, vec![rule("ok", PolicyAction::RequireDuo), bad])
+            .expect_err("refused");
+        assert_eq!(
+            (refused.reason, refused.code()),
+            (Reason::AdminBadValue, ErrorCode::BadRequest)
+        );
+        let said = refused.message.unwrap_or_default();
+        assert!(said.starts_with("Rule 2: (Lan) network") && said.contains("10.0.0.0/8"), "{said}");
+        assert_eq!(block_on(view(&store, Some(&root), NOW)).expect("unchanged").version, 1);
+        assert!(store.admin_events.borrow().is_empty());
+    }
+
+    #[test]
+    fn two_admins_saving_from_one_version_cannot_both_win() {
+        let (store, root) = store_with_admin();
+        let (config, at) = (config("closed"), ctx(NOW, "198.51.100.3"));
+        let (mine, theirs) = (
+            PoliciesSave {
+                expected_version: 1,
+                set: PolicySet { rules: vec![rule("Mine", PolicyAction::Deny)] },
+            },
+            PoliciesSave {
+                expected_version: 1,
+                set: PolicySet { rules: vec![rule("Theirs", PolicyAction::BypassDuo)] },
+            },
+        );
+        let tasks: Vec<Task<'_, Result<_, Refusal>>> = vec![
+            Box::pin(save(&store, &config, caller(&root), &mine, &at)),
+            Box::pin(save(&store, &config, caller(&root), &theirs, &at)),
+        ];
+        let results = join_all(tasks);
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+        let lost = results.into_iter().find_map(Result::err).expect("one refused");
+        assert!(
+            lost.message.is_some_and(|m| m.contains("saved the policies meanwhile (version 2)"))
+        );
+        assert_eq!(block_on(view(&store, Some(&root), NOW)).expect("one set").version, 2);
+    }
+
+    #[test]
+    fn only_admins_from_the_app_read_save_or_try() {
+        let (store, _) = store_with_admin();
+        let alice = issue_stored(
+            &store,
+            "alice",
+            AuthMethod::Duo,
+            None,
+            &ctx(NOW - 60, "192.0.2.1"),
+            &random(3),
+        )
+        .id
+        .to_cookie_value();
+        assert_eq!(
+            block_on(view(&store, Some(&alice), NOW)).expect_err("403").reason,
+            Reason::NotAdmin
+        );
+        assert_eq!(saving(&store, &alice, 1, vec![]).expect_err("403").reason, Reason::NotAdmin);
+        let request = DryRunRequest::default();
+        let tried = block_on(dry_run(&store, &config("closed"), caller(&alice), &request, NOW));
+        assert_eq!(tried.expect_err("403").reason, Reason::NotAdmin);
+    }
+
+    #[test]
+    fn a_dry_run_tells_who_a_draft_would_match_from_a_place() {
+        let (store, root) = store_with_admin();
+        let draft = PolicySet {
+            rules: vec![
+                PolicyRule {
+                    countries: vec!["CN".into()],
+                    ..rule("Blocked countries", PolicyAction::Deny)
+                },
+                PolicyRule { roles: vec![Role::Admin], ..rule("Admins", PolicyAction::RequireDuo) },
+                PolicyRule {
+                    networks: vec!["10.0.0.0/8".into()],
+                    ..rule("Office", PolicyAction::BypassDuo)
+                },
+            ],
+        };
+        let from = |ip: &str, country: &str| DryRunRequest {
+            set: draft.clone(),
+            ip: ip.into(),
+            country: country.into(),
+            asn: None,
+            q: String::new(),
+        };
+        let office = block_on(dry_run(
+            &store,
+            &config("closed"),
+            caller(&root),
+            &from("10.1.1.1", "de"),
+            NOW,
+        ))
+        .expect("a dry run");
+        assert_eq!(office.total, 4, "alice, admin, erin, root");
+        let decided: Vec<(String, Option<u32>, PolicyAction)> = office
+            .rows
+            .iter()
+            .map(|r| {
+                (r.username.clone(), r.decision.rule.as_ref().map(|m| m.number), r.decision.action)
+            })
+            .collect();
+        assert_eq!(
+            decided,
+            [
+                ("admin".to_owned(), Some(3), PolicyAction::BypassDuo),
+                ("alice".to_owned(), Some(3), PolicyAction::BypassDuo),
+                ("erin".to_owned(), Some(3), PolicyAction::BypassDuo),
+                ("root".to_owned(), Some(2), PolicyAction::RequireDuo),
+            ]
+        );
+        let home = block_on(dry_run(
+            &store,
+            &config("closed"),
+            caller(&root),
+            &from("203.0.113.1", ""),
+            NOW,
+        ))
+        .expect("a dry run");
+        let admin = home.rows.iter().find(|r| r.username == "admin").expect("admin");
+        assert_eq!(
+            (admin.decision.rule.clone(), admin.decision.action),
+            (None, PolicyAction::BypassDuo),
+            "the account's own bypass"
+        );
+        let blocked = block_on(dry_run(
+            &store,
+            &config("closed"),
+            caller(&root),
+            &from("10.1.1.1", "CN"),
+            NOW,
+        ))
+        .expect("a dry run");
+        assert!(blocked.rows.iter().all(|r| r.decision.action == PolicyAction::Deny));
+        assert!(store.policies.borrow().is_none(), "a dry run saves nothing");
+        for (ip, country) in [("10.1.1", ""), ("", "China")] {
+            let refused = block_on(dry_run(
+                &store,
+                &config("closed"),
+                caller(&root),
+                &from(ip, country),
+                NOW,
+            ));
+            assert_eq!(refused.expect_err("bad place").reason, Reason::AdminBadValue);
+        }
+    }
+}
