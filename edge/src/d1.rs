@@ -368,18 +368,22 @@ impl Store for D1Store {
         id_hash: &str,
         event: &AdminEvent,
     ) -> Result<bool, StoreError> {
-        let [revoked, _] = self
+        // The event first, while the session is still live: one
+        // transaction, so both statements see the same session (after the
+        // update, another admin's revocation in the same second would look
+        // like this one).
+        let [_, revoked] = self
             .batch([
+                (
+                    "INSERT INTO admin_events (at, actor, action, target, detail, client_ip) \
+                     SELECT ?1, ?2, ?3, lower(trim(username)), ?5, ?6 FROM sessions \
+                     WHERE id_hash = ?7 AND revoked_at IS NULL AND expires_at > ?1",
+                    admin_event_values(event).into_iter().chain([text(id_hash)]).collect(),
+                ),
                 (
                     "UPDATE sessions SET revoked_at = ?2 WHERE id_hash = ?1 AND revoked_at IS NULL \
                      AND expires_at > ?2 RETURNING username",
                     vec![text(id_hash), number(event.at)],
-                ),
-                (
-                    "INSERT INTO admin_events (at, actor, action, target, detail, client_ip) \
-                     SELECT ?1, ?2, ?3, lower(trim(username)), ?5, ?6 FROM sessions \
-                     WHERE id_hash = ?7 AND revoked_at = ?1",
-                    admin_event_values(event).into_iter().chain([text(id_hash)]).collect(),
                 ),
             ])
             .await?;
@@ -481,8 +485,18 @@ impl Store for D1Store {
         document: &str,
         event: &AdminEvent,
     ) -> Result<bool, StoreError> {
-        let [saved, _] = self
+        // The event first, on the version the save expects: one
+        // transaction, so the event is written exactly when the update is.
+        let [_, saved] = self
             .batch([
+                (
+                    "INSERT INTO admin_events (at, actor, action, target, detail, client_ip) \
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6 FROM policies WHERE id = 1 AND version = ?7",
+                    admin_event_values(event)
+                        .into_iter()
+                        .chain([number(u64::from(expected_version))])
+                        .collect(),
+                ),
                 (
                     "UPDATE policies SET version = version + 1, document = ?2, updated_at = ?3, \
                      updated_by = ?4 WHERE id = 1 AND version = ?1 RETURNING version AS count",
@@ -492,15 +506,6 @@ impl Store for D1Store {
                         number(event.at),
                         text(&event.actor),
                     ],
-                ),
-                (
-                    "INSERT INTO admin_events (at, actor, action, target, detail, client_ip) \
-                     SELECT ?1, ?2, ?3, ?4, ?5, ?6 FROM policies \
-                     WHERE id = 1 AND version = ?7 AND updated_at = ?1",
-                    admin_event_values(event)
-                        .into_iter()
-                        .chain([number(u64::from(expected_version) + 1)])
-                        .collect(),
                 ),
             ])
             .await?;

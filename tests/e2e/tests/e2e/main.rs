@@ -26,6 +26,7 @@ mod inline;
 mod load;
 mod login;
 mod maintenance;
+mod policies;
 mod smoke;
 
 use e2e::default_vars;
