@@ -21,6 +21,7 @@ use crate::components::{ProblemBox, local_time};
 
 mod accounts;
 mod audit;
+mod policies;
 mod provider;
 use crate::messages::Problem;
 
@@ -93,6 +94,7 @@ enum Tab {
     Users,
     Sessions,
     Audit,
+    Policies,
     Duo,
 }
 
@@ -131,6 +133,8 @@ fn Console(
                     on:click=move |_| switch(Tab::Sessions)>"Sessions"</button>
                 <button type="button" id="tab-audit" aria-current=move || (tab.get() == Tab::Audit).then_some("page")
                     on:click=move |_| switch(Tab::Audit)>"Audit log"</button>
+                <button type="button" id="tab-policies" aria-current=move || (tab.get() == Tab::Policies).then_some("page")
+                    on:click=move |_| switch(Tab::Policies)>"Policies"</button>
                 <button type="button" id="tab-duo" aria-current=move || (tab.get() == Tab::Duo).then_some("page")
                     on:click=move |_| switch(Tab::Duo)>"Duo"</button>
             </nav>
@@ -140,6 +144,7 @@ fn Console(
                 Tab::Users => view! { <UsersPage admin=admin.clone() set_problem /> }.into_any(),
                 Tab::Sessions => view! { <SessionsPage set_problem /> }.into_any(),
                 Tab::Audit => view! { <audit::AuditPage set_problem /> }.into_any(),
+                Tab::Policies => view! { <policies::PoliciesPage set_problem /> }.into_any(),
                 Tab::Duo => view! { <provider::ProviderPage provider=duo reload set_problem /> }.into_any(),
             }}
         </section>

@@ -204,14 +204,12 @@ struct Compiled {
 impl Compiled {
     fn matches(&self, username: &str, role: Role, place: &Place) -> bool {
         (self.roles.is_empty() || self.roles.contains(&role))
-            && (self.users.is_empty()
-                || self.users.binary_search_by(|u| u.as_str().cmp(username)).is_ok())
+            && (self.users.is_empty() || self.users.iter().any(|u| u == username))
             && (self.networks.is_empty()
                 || place.ip.is_some_and(|ip| self.networks.iter().any(|n| n.contains(ip))))
             && (self.countries.is_empty()
                 || place.country.is_some_and(|c| self.countries.contains(&c)))
-            && (self.asns.is_empty()
-                || place.asn.is_some_and(|a| self.asns.binary_search(&a).is_ok()))
+            && (self.asns.is_empty() || place.asn.is_some_and(|a| self.asns.contains(&a)))
     }
 }
 
@@ -231,11 +229,9 @@ impl Policies {
             .zip(1_u32..)
             .filter(|(rule, _)| rule.enabled)
             .map(|(rule, number)| {
-                let mut users: Vec<String> =
-                    rule.users.iter().filter_map(|u| credentials::normalize(u)).collect();
-                users.sort_unstable();
-                let mut asns = rule.asns.clone();
-                asns.sort_unstable();
+                // (Lists are searched in order: sorting them would cost the
+                // Worker 3 KB of gzip for no measurable gain at these sizes.)
+                let users = rule.users.iter().filter_map(|u| credentials::normalize(u)).collect();
                 Compiled {
                     matched: MatchedRule { number, name: rule.name.clone() },
                     action: rule.action,
@@ -247,7 +243,7 @@ impl Policies {
                         .iter()
                         .filter_map(|c| Place::country_code(c))
                         .collect(),
-                    asns,
+                    asns: rule.asns.clone(),
                 }
             })
             .collect();
@@ -259,8 +255,8 @@ impl Policies {
     /// # Errors
     /// When the stored JSON is not a set: the caller fails closed.
     pub fn from_stored(json: &str) -> Result<Self, String> {
-        let set: PolicySet =
-            serde_json::from_str(json).map_err(|e| format!("stored policies unreadable: {e}"))?;
+        let set: PolicySet = serde_json::from_slice(json.as_bytes())
+            .map_err(|e| format!("stored policies unreadable: {e}"))?;
         Ok(Self::compile(&set))
     }
 

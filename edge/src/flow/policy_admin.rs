@@ -24,7 +24,7 @@ use super::{Config, Ctx, check_origin, unix_i64};
 pub const DRY_RUN_USERS: u32 = 4 * PAGE_SIZE;
 
 fn view_of(stored: StoredPolicies) -> Result<PoliciesView, Refusal> {
-    let set: PolicySet = serde_json::from_str(&stored.document)
+    let set: PolicySet = serde_json::from_slice(stored.document.as_bytes())
         .map_err(|e| Refusal::internal(format!("stored policies unreadable: {e}")))?;
     Ok(PoliciesView {
         version: stored.version,

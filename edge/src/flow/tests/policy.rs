@@ -126,8 +126,8 @@ fn the_first_matching_rule_decides() {
                 ..rule("Office", PolicyAction::BypassDuo)
             },
             PolicyRule {
-                users: vec!["kiosk".into()],
-                asns: vec![64500],
+                users: vec!["zed".into(), "kiosk".into(), "amy".into()],
+                asns: vec![64502, 64500, 64501],
                 ..rule("Kiosk", PolicyAction::BypassDuo)
             },
         ],
@@ -158,7 +158,7 @@ fn the_first_matching_rule_decides() {
         Some("#5 Kiosk".into()),
         "user and ASN both"
     );
-    assert_eq!(decide("kiosk", Role::User, &place("203.0.113.9", None, Some(64501))), None);
+    assert_eq!(decide("kiosk", Role::User, &place("203.0.113.9", None, Some(64503))), None);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! | step | what it checks |
 //! |---|---|
 //! | a visitor | `/admin/` without a session says to sign in with an admin account |
-//! | an admin | `admin` signs in; the account page links to the console; the users table lists the demo users with their roles; the admin's own row offers no way to disable or demote themselves; the sessions tab lists the live sessions and "End" on bob's ends it; "Disable" on bob: the row says disabled and the notice says so; "Add user" with a generated password shows it once and it passes the first factor; "Reset password" with the username typed as the password shows the rule, then sets one; "Duo username" checked against a name carol has says so, then saved shows in the row; search finds carol; the audit tab's admin log searched for bob shows his disabling and his ended session, newest first, and the CSV link carries the search; the Duo tab shows the settings (masked client id, how to rotate the secret), "Test connection" against the emulator succeeds with its latency, turning Duo off is possible only once the phrase is typed and shows the banner on every tab, turning it on removes it; screenshots |
+//! | an admin | `admin` signs in; the account page links to the console; the users table lists the demo users with their roles; the admin's own row offers no way to disable or demote themselves; the sessions tab lists the live sessions and "End" on bob's ends it; "Disable" on bob: the row says disabled and the notice says so; "Add user" with a generated password shows it once and it passes the first factor; "Reset password" with the username typed as the password shows the rule, then sets one; "Duo username" checked against a name carol has says so, then saved shows in the row; search finds carol; the audit tab's admin log searched for bob shows his disabling and his ended session, newest first, and the CSV link carries the search; the Duo tab shows the settings (masked client id, how to rotate the secret), "Test connection" against the emulator succeeds with its latency, turning Duo off is possible only once the phrase is typed and shows the banner on every tab, turning it on removes it; the policies tab: two rules added, one moved up, a dry run of the draft (everyone refused from Tor, alice let in by "#2 Office" from the office), saved as version 2, a network with host bits refused naming the rule and the range meant, the change discarded; screenshots |
 //! | a user | bob (password only here) opens `/admin/`: told it is for administrators |
 //! | a new user | grace, added by the admin, signs in with the password the console showed: asked to choose her own first (two different new ones are caught), then her account page |
 
@@ -171,6 +171,7 @@ async fn the_admin_console_is_for_admins() {
     bed.wait_for("tr[data-user=carol]").await;
     audit_log(&bed).await;
     duo_provider(&bed).await;
+    policies(&bed).await;
     grace_chooses_her_password(&bed, &grace).await;
     bed.worker.assert_clean_log(&[&grace]);
     bed.browser.close().await;
@@ -241,6 +242,56 @@ async fn accounts(bed: &Bed) -> String {
     }
     assert!(bed.text(".notice").await.contains("alice: Duo username set"));
     password
+}
+
+/// The policies tab: two rules added (the second moved first), a dry run
+/// of the draft from Tor and from the office, saved; a network with host
+/// bits refused in words, then the change discarded.
+async fn policies(bed: &Bed) {
+    bed.click("#tab-policies").await;
+    bed.wait_for("#no-rules").await;
+    bed.click("#rule-add").await;
+    retype(bed, "#rule-0-name", "Office").await;
+    bed.wait_for("#rule-0-action").await.select_by_value("bypass_duo").await.expect("action");
+    retype(bed, "#rule-0-networks", "10.0.0.0/8, 2001:db8:1::/48").await;
+    bed.click("#rule-add").await;
+    retype(bed, "#rule-1-name", "Tor").await;
+    bed.wait_for("#rule-1-action").await.select_by_value("deny").await.expect("action");
+    retype(bed, "#rule-1-countries", "t1").await;
+    bed.click("fieldset[data-rule='2'] [data-action=up]").await;
+    assert_eq!(
+        bed.wait_for("#rule-0-name").await.prop("value").await.expect("value").as_deref(),
+        Some("Tor")
+    );
+
+    retype(bed, "#dry-ip", "10.1.2.3").await;
+    retype(bed, "#dry-country", "T1").await;
+    bed.click("#dry-run button[type=submit]").await;
+    bed.wait_for("#dry-run-result tr[data-user=alice][data-action=deny]").await;
+    retype(bed, "#dry-country", "DE").await;
+    bed.click("#dry-run button[type=submit]").await;
+    let alice = bed.text("#dry-run-result tr[data-user=alice][data-action=bypass_duo]").await;
+    assert!(alice.contains("#2 Office"), "{alice}");
+    bed.click("#policies-save").await;
+    let saved = bed.text("#policies-notice").await;
+    assert!(saved.contains("Saved as version 2"), "{saved}");
+    bed.keep_screen("admin-policies").await;
+
+    retype(bed, "#rule-1-networks", "10.0.0.1/8").await;
+    bed.click("#policies-save").await;
+    let refused = bed.text(".problem.shown").await;
+    assert!(
+        refused.contains("Rule 2: (Office) network") && refused.contains("10.0.0.0/8"),
+        "{refused}"
+    );
+    bed.click("#policies-reload").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while bed.wait_for("#rule-1-networks").await.prop("value").await.ok().flatten().as_deref()
+        != Some("10.0.0.0/8, 2001:db8:1::/48")
+    {
+        assert!(tokio::time::Instant::now() < deadline, "the saved rules never came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// grace signs in with the password the console showed: she is asked to

@@ -1,0 +1,304 @@
+//! The policies page: the rules in order (first match wins), edited in
+//! place and saved as a whole (refused if another admin saved in between),
+//! and a dry run of the draft: who it would let in, send to Duo or refuse
+//! from a given address, country and ASN.
+
+use gloo_net::http::Request;
+use leptos::html;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::ErrorCode;
+use shared::api::Role;
+use shared::policy::{
+    DryRunRequest, DryRunResult, PoliciesSave, PoliciesView, PolicyAction, PolicyRule, PolicySet,
+    routes,
+};
+
+use super::problem_of;
+use crate::components::local_time;
+use crate::messages::Problem;
+
+async fn fetch_policies() -> Result<PoliciesView, Problem> {
+    let response = Request::get(routes::POLICIES).send().await.map_err(|_| Problem::network())?;
+    if response.ok() {
+        return response.json().await.map_err(|_| Problem::unexpected());
+    }
+    Err(problem_of(response).await)
+}
+
+async fn post<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+    path: &str,
+    body: &B,
+) -> Result<T, Problem> {
+    let request = Request::post(path).json(body).map_err(|_| Problem::network())?;
+    let response = request.send().await.map_err(|_| Problem::network())?;
+    if response.ok() {
+        return response.json().await.map_err(|_| Problem::unexpected());
+    }
+    Err(problem_of(response).await)
+}
+
+/// A list typed as text: entries separated by commas, spaces or lines.
+fn entries(text: &str) -> Vec<String> {
+    text.split([',', ' ', '\n', '\t'])
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// ASNs typed as `3320` or `AS3320`.
+fn asns(text: &str) -> Result<Vec<u32>, String> {
+    entries(text)
+        .iter()
+        .map(|e| {
+            let digits = e.trim_start_matches(['A', 'S', 'a', 's']);
+            digits.parse().map_err(|_| format!("\"{e}\" is not an ASN (a number, e.g. 3320)."))
+        })
+        .collect()
+}
+
+fn action_label(action: PolicyAction) -> &'static str {
+    match action {
+        PolicyAction::RequireDuo => "require Duo",
+        PolicyAction::BypassDuo => "password only",
+        PolicyAction::Deny => "refuse",
+    }
+}
+
+/// One rule's fields; edits go into `draft` without redrawing the list.
+/// (Values are set as properties: when the list is redrawn after a move,
+/// the existing fields are patched, and an edited field shows its
+/// property, not its attribute.)
+#[component]
+fn RuleCard(
+    index: usize,
+    rule: PolicyRule,
+    draft: RwSignal<Vec<PolicyRule>>,
+    set_problem: WriteSignal<Option<Problem>>,
+) -> impl IntoView {
+    let edit = move |change: &dyn Fn(&mut PolicyRule)| {
+        draft.update_untracked(|rules| {
+            if let Some(rule) = rules.get_mut(index) {
+                change(rule);
+            }
+        });
+    };
+    let field = move |ev: &leptos::ev::Event| event_target_value(ev);
+    let checked = move |ev: &leptos::ev::Event| event_target_checked(ev);
+    let count = draft.with_untracked(Vec::len);
+    let id = |what: &str| format!("rule-{index}-{what}");
+    let has_role = |role: Role| rule.roles.contains(&role);
+    let (user_role, admin_role) = (has_role(Role::User), has_role(Role::Admin));
+    let action = rule.action.as_str();
+    let asn_text = rule.asns.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+    view! {
+        <fieldset class="rule" data-rule=index + 1>
+            <legend>{format!("Rule {}", index + 1)}</legend>
+            <div class="rule-grid">
+                <label for=id("name")>"Name"</label>
+                <input id=id("name") prop:value=rule.name.clone() maxlength="64"
+                    on:change=move |ev| { let v = field(&ev); edit(&|r| r.name.clone_from(&v)); } />
+                <label for=id("action")>"Then"</label>
+                <select id=id("action") prop:value=action on:change=move |ev| {
+                    let chosen = match field(&ev).as_str() {
+                        "bypass_duo" => PolicyAction::BypassDuo,
+                        "deny" => PolicyAction::Deny,
+                        _ => PolicyAction::RequireDuo,
+                    };
+                    edit(&|r| r.action = chosen);
+                }>
+                    {[PolicyAction::RequireDuo, PolicyAction::BypassDuo, PolicyAction::Deny].map(|a| view! {
+                        <option value=a.as_str() selected=a.as_str() == action>{action_label(a)}</option>
+                    })}
+                </select>
+                <span class="label">"Roles"</span>
+                <span>
+                    <label><input type="checkbox" id=id("role-user") prop:checked=user_role on:change=move |ev| {
+                        let on = checked(&ev);
+                        edit(&|r| { r.roles.retain(|x| *x != Role::User); if on { r.roles.push(Role::User); } });
+                    } />" user "</label>
+                    <label><input type="checkbox" id=id("role-admin") prop:checked=admin_role on:change=move |ev| {
+                        let on = checked(&ev);
+                        edit(&|r| { r.roles.retain(|x| *x != Role::Admin); if on { r.roles.push(Role::Admin); } });
+                    } />" admin"</label>
+                </span>
+                <label for=id("users")>"Users"</label>
+                <input id=id("users") prop:value=rule.users.join(", ") placeholder="any"
+                    on:change=move |ev| { let v = entries(&field(&ev)); edit(&|r| r.users.clone_from(&v)); } />
+                <label for=id("networks")>"Networks"</label>
+                <input id=id("networks") prop:value=rule.networks.join(", ") placeholder="any, e.g. 10.0.0.0/8, 2001:db8::/32"
+                    on:change=move |ev| { let v = entries(&field(&ev)); edit(&|r| r.networks.clone_from(&v)); } />
+                <label for=id("countries")>"Countries"</label>
+                <input id=id("countries") prop:value=rule.countries.join(", ") placeholder="any, e.g. DE, FR (T1: Tor)"
+                    on:change=move |ev| { let v = entries(&field(&ev)); edit(&|r| r.countries.clone_from(&v)); } />
+                <label for=id("asns")>"ASNs"</label>
+                <input id=id("asns") prop:value=asn_text placeholder="any, e.g. 3320"
+                    on:change=move |ev| match asns(&field(&ev)) {
+                        Ok(v) => edit(&|r| r.asns.clone_from(&v)),
+                        Err(said) => set_problem.set(Some(Problem::new(ErrorCode::BadRequest).refused_with(Some(said)))),
+                    } />
+            </div>
+            <div class="row-actions">
+                <label><input type="checkbox" id=id("enabled") prop:checked=rule.enabled
+                    on:change=move |ev| { let on = checked(&ev); edit(&|r| r.enabled = on); } />" in force"</label>
+                <button type="button" class="secondary small" data-action="up" disabled=index == 0
+                    on:click=move |_| draft.update(|r| r.swap(index, index.saturating_sub(1)))>"Move up"</button>
+                <button type="button" class="secondary small" data-action="down" disabled=index + 1 == count
+                    on:click=move |_| draft.update(|r| if index + 1 < r.len() { r.swap(index, index + 1) })>"Move down"</button>
+                <button type="button" class="secondary small" data-action="remove"
+                    on:click=move |_| draft.update(|r| if index < r.len() { r.remove(index); })>"Remove"</button>
+            </div>
+        </fieldset>
+    }
+}
+
+/// The dry run: a place, and what the draft decides for each user there.
+#[component]
+fn DryRun(
+    draft: RwSignal<Vec<PolicyRule>>,
+    set_problem: WriteSignal<Option<Problem>>,
+) -> impl IntoView {
+    let (ip, country, asn) = (
+        NodeRef::<html::Input>::new(),
+        NodeRef::<html::Input>::new(),
+        NodeRef::<html::Input>::new(),
+    );
+    let (result, set_result) = signal(None::<DryRunResult>);
+    let run = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let value =
+            |node: NodeRef<html::Input>| node.get().map(|el| el.value()).unwrap_or_default();
+        let asn = match asns(&value(asn)) {
+            Ok(list) => list.first().copied(),
+            Err(said) => {
+                set_problem.set(Some(Problem::new(ErrorCode::BadRequest).refused_with(Some(said))));
+                return;
+            }
+        };
+        let request = DryRunRequest {
+            set: PolicySet { rules: draft.get_untracked() },
+            ip: value(ip),
+            country: value(country),
+            asn,
+            q: String::new(),
+        };
+        set_problem.set(None);
+        spawn_local(async move {
+            match post::<_, DryRunResult>(routes::DRY_RUN, &request).await {
+                Ok(found) => set_result.set(Some(found)),
+                Err(p) => set_problem.set(Some(p)),
+            }
+        });
+    };
+    view! {
+        <h2>"Try the rules"</h2>
+        <form id="dry-run" class="search filters" on:submit=run>
+            <label>"IP address"<input id="dry-ip" node_ref=ip placeholder="e.g. 10.1.2.3" /></label>
+            <label>"Country"<input id="dry-country" node_ref=country maxlength="2" placeholder="e.g. DE" /></label>
+            <label>"ASN"<input id="dry-asn" node_ref=asn placeholder="e.g. 3320" /></label>
+            <button type="submit" class="secondary">"Who would match?"</button>
+        </form>
+        {move || result.get().map(|found| view! {
+            <div class="table-wrap">
+                <table class="users" id="dry-run-result">
+                    <caption class="muted">{format!("{} users from there, with the rules above", found.total)}</caption>
+                    <thead><tr><th scope="col">"User"</th><th scope="col">"Role"</th><th scope="col">"Rule"</th><th scope="col">"Then"</th></tr></thead>
+                    <tbody>
+                        {found.rows.into_iter().map(|row| { let who = row.username.clone(); view! {
+                            <tr data-user=who data-action=row.decision.action.as_str()>
+                                <th scope="row">{row.username}</th>
+                                <td>{row.role.as_str()}</td>
+                                <td>{row.decision.rule.map_or_else(|| "none: the account's own setting".to_owned(), |r| r.to_string())}</td>
+                                <td>{action_label(row.decision.action)}</td>
+                            </tr>
+                        }}).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        })}
+    }
+}
+
+/// The page.
+#[component]
+pub(super) fn PoliciesPage(set_problem: WriteSignal<Option<Problem>>) -> impl IntoView {
+    let draft = RwSignal::new(Vec::<PolicyRule>::new());
+    let (saved, set_saved) = signal(None::<PoliciesView>);
+    let (notice, set_notice) = signal(None::<String>);
+    let load = move || {
+        spawn_local(async move {
+            match fetch_policies().await {
+                Ok(view) => {
+                    draft.set(view.set.rules.clone());
+                    set_saved.set(Some(view));
+                }
+                Err(p) => set_problem.set(Some(p)),
+            }
+        });
+    };
+    load();
+    let add = move |_| {
+        set_notice.set(None);
+        draft.update(|rules| {
+            rules.push(PolicyRule {
+                name: format!("Rule {}", rules.len() + 1),
+                enabled: true,
+                ..PolicyRule::default()
+            });
+        });
+    };
+    let save = move |_| {
+        let Some(version) = saved.get_untracked().map(|v| v.version) else { return };
+        let request = PoliciesSave {
+            expected_version: version,
+            set: PolicySet { rules: draft.get_untracked() },
+        };
+        set_problem.set(None);
+        set_notice.set(None);
+        spawn_local(async move {
+            match post::<_, PoliciesView>(routes::POLICIES, &request).await {
+                Ok(view) => {
+                    set_notice.set(Some(format!(
+                        "Saved as version {}: in force from the next sign-in.",
+                        view.version
+                    )));
+                    draft.set(view.set.rules.clone());
+                    set_saved.set(Some(view));
+                }
+                Err(p) => set_problem.set(Some(p)),
+            }
+        });
+    };
+    let about = move || {
+        saved.get().map(|v| match v.updated_by {
+            Some(by) => {
+                format!("Version {}, saved by {by} on {}.", v.version, local_time(v.updated_at))
+            }
+            None => format!("Version {}: no rule saved yet.", v.version),
+        })
+    };
+    view! {
+        <p class="muted">"Each sign-in, after the password is checked, is matched against the rules in order; the first match decides. A rule matches when all of its conditions hold (an empty condition holds always). With no match, the account's own setting applies: Duo, unless the account is a break-glass bypass. Addresses, countries and ASNs are Cloudflare's."</p>
+        <p class="muted" id="policies-version">{about}</p>
+        <p class="notice" role="status" id="policies-notice">{move || notice.get()}</p>
+        <div id="rules">
+            {move || {
+                let rules = draft.get();
+                if rules.is_empty() {
+                    view! { <p class="muted" id="no-rules">"No rules: every account's own setting applies."</p> }.into_any()
+                } else {
+                    rules.into_iter().enumerate().map(|(index, rule)| view! {
+                        <RuleCard index rule draft set_problem />
+                    }).collect_view().into_any()
+                }
+            }}
+        </div>
+        <div class="panel-actions">
+            <button type="button" class="secondary" id="rule-add" on:click=add>"Add rule"</button>
+            <button type="button" class="primary" id="policies-save" on:click=save>"Save rules"</button>
+            <button type="button" class="secondary" id="policies-reload" on:click=move |_| { set_notice.set(None); load(); }>"Discard changes"</button>
+        </div>
+        <DryRun draft set_problem />
+    }
+}
