@@ -42,6 +42,22 @@ impl Bed {
         self.wait_for(css).await.text().await.unwrap_or_default()
     }
 
+    /// Waits until `css`'s text contains `needle`; the text.
+    async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let text = self.text(css).await;
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{css} never said {needle:?}: {text:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     async fn click(&self, css: &str) {
         self.wait_for(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
@@ -273,8 +289,7 @@ async fn policies(bed: &Bed) {
     let alice = bed.text("#dry-run-result tr[data-user=alice][data-action=bypass_duo]").await;
     assert!(alice.contains("#2 Office"), "{alice}");
     bed.click("#policies-save").await;
-    let saved = bed.text("#policies-notice").await;
-    assert!(saved.contains("Saved as version 2"), "{saved}");
+    bed.wait_text("#policies-notice", "Saved as version 2").await;
     bed.keep_screen("admin-policies").await;
 
     retype(bed, "#rule-1-networks", "10.0.0.1/8").await;
