@@ -301,6 +301,9 @@ pub fn default_vars(origin: &str) -> Vec<(String, String)> {
     .collect()
 }
 
+/// How [`Wrangler::start_on`] says the port was taken before workerd bound it.
+const PORT_TAKEN: &str = " (port taken)";
+
 impl Wrangler {
     /// Starts `wrangler dev` with `vars` and waits until `/api/health` answers.
     ///
@@ -316,7 +319,7 @@ impl Wrangler {
         vars: &[(String, String)],
         extra_sql: &[&str],
     ) -> Result<Self, String> {
-        Self::start_on(None, free_port(), vars, extra_sql).await
+        Self::start_retrying(None, extra_sql, |_| vars.to_vec()).await
     }
 
     /// Like [`Wrangler::start`], for another Worker: wrangler configuration
@@ -325,7 +328,7 @@ impl Wrangler {
     /// `migrations_dir` are relative to that file). Its D1 database `DB` gets
     /// the same migrations' treatment and the demo seed.
     pub async fn start_config(config: &Path, vars: &[(String, String)]) -> Result<Self, String> {
-        Self::start_on(Some(config), free_port(), vars, &[]).await
+        Self::start_retrying(Some(config), &[], |_| vars.to_vec()).await
     }
 
     /// Like [`Wrangler::start`], with `APP_ORIGIN` set to the Worker's own
@@ -342,11 +345,33 @@ impl Wrangler {
         vars: &[(String, String)],
         extra_sql: &[&str],
     ) -> Result<Self, String> {
-        let port = free_port();
-        let mut vars: Vec<(String, String)> =
-            vars.iter().filter(|(name, _)| name != "APP_ORIGIN").cloned().collect();
-        vars.push(("APP_ORIGIN".to_owned(), format!("http://localhost:{port}")));
-        Self::start_on(None, port, &vars, extra_sql).await
+        Self::start_retrying(None, extra_sql, |port| {
+            let mut vars: Vec<(String, String)> =
+                vars.iter().filter(|(name, _)| name != "APP_ORIGIN").cloned().collect();
+            vars.push(("APP_ORIGIN".to_owned(), format!("http://localhost:{port}")));
+            vars
+        })
+        .await
+    }
+
+    /// [`Wrangler::start_on`] a free port with the settings `vars_for` gives
+    /// for it, again on another port when the first was taken in between:
+    /// a port is free when [`free_port`] hands it out, and another process
+    /// (a test's emulator, browser or Worker) may bind it before workerd
+    /// does ("Address already in use"). Any other failure is final.
+    async fn start_retrying(
+        config: Option<&Path>,
+        extra_sql: &[&str],
+        vars_for: impl Fn(u16) -> Vec<(String, String)>,
+    ) -> Result<Self, String> {
+        let mut attempts = 0;
+        loop {
+            let port = free_port();
+            match Self::start_on(config, port, &vars_for(port), extra_sql).await {
+                Err(problem) if problem.contains(PORT_TAKEN) && attempts < 2 => attempts += 1,
+                started => return started,
+            }
+        }
     }
 
     async fn start_on(
@@ -394,7 +419,11 @@ impl Wrangler {
         let health = format!("http://127.0.0.1:{port}{}", shared::api::routes::HEALTH);
         let deadline = tokio::time::Instant::now() + STARTUP_TIMEOUT;
         loop {
-            process.ensure_running().map_err(|e| format!("{e}; see {}", log_path.display()))?;
+            if let Err(e) = process.ensure_running() {
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                let taken = if log.contains("Address already in use") { PORT_TAKEN } else { "" };
+                return Err(format!("{e}{taken}; see {}", log_path.display()));
+            }
             if http.get(&health).send().await.is_ok() {
                 return Ok(Self { origin, log_path, persist, config, _process: process });
             }
