@@ -11,8 +11,8 @@ use crate::flow::limits::LimitKey;
 use crate::flow::maintenance::{PrunePlan, Pruned};
 use crate::flow::store::{
     AddOutcome, AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome,
-    DuoMapping, EnforceSetting, NewSession, NewUser, SessionRecord, Store, StoreError,
-    StoredPolicies, UserRecord, UserUpdate,
+    DuoMapping, EnforceSetting, NewSession, NewUser, RememberedBrowser, SessionRecord, Store,
+    StoreError, StoredPolicies, UserRecord, UserUpdate,
 };
 
 /// Binding name of the D1 database (`[[d1_databases]]` in `wrangler.toml`).
@@ -235,12 +235,16 @@ impl Store for D1Store {
 
     async fn revoke_user_sessions(&self, normalized: &str, now: u64) -> Result<(), StoreError> {
         // `lower(trim())` is the users table's own normalization (ASCII names).
-        self.run(
-            "UPDATE sessions SET revoked_at = ?2 \
-             WHERE revoked_at IS NULL AND lower(trim(username)) = ?1",
-            &[text(normalized), number(now)],
-        )
-        .await
+        self.batch([
+            (
+                "UPDATE sessions SET revoked_at = ?2 \
+                 WHERE revoked_at IS NULL AND lower(trim(username)) = ?1",
+                vec![text(normalized), number(now)],
+            ),
+            (FORGET_USER_BROWSERS_IF, vec![text(normalized), number(now)]),
+        ])
+        .await?;
+        Ok(())
     }
 
     async fn spend_state_and_user(
@@ -417,12 +421,13 @@ impl Store for D1Store {
         let result = self
             .batch([
                 first,
-                (REVOKE_USER_SESSIONS_IF, vec![user, revoke_until]),
+                (REVOKE_USER_SESSIONS_IF, vec![user.clone(), revoke_until.clone()]),
+                (FORGET_USER_BROWSERS_IF, vec![user, revoke_until]),
                 (RECORD_ADMIN_EVENT, recorded),
             ])
             .await;
         match result {
-            Ok([changed, _, _]) => Ok(if first_row::<Username>(&changed)?.is_some() {
+            Ok([changed, _, _, _]) => Ok(if first_row::<Username>(&changed)?.is_some() {
                 ChangeOutcome::Changed
             } else {
                 ChangeOutcome::NoSuchUser
@@ -450,7 +455,7 @@ impl Store for D1Store {
         // the hash: the new hash is the stored one (its salt is new).
         let mut recorded = admin_event_values(event);
         recorded.extend([user.clone(), new.clone()]);
-        let [changed, _, _] = self
+        let [changed, _, _, _] = self
             .batch([
                 (
                     "UPDATE users SET password_hash = ?3, must_change_password = 0, \
@@ -462,12 +467,116 @@ impl Store for D1Store {
                     "UPDATE sessions SET revoked_at = ?4 WHERE lower(trim(username)) = ?1 \
                      AND revoked_at IS NULL AND id_hash <> ?3 AND EXISTS (SELECT 1 FROM users \
                      WHERE username_normalized = ?1 AND password_hash = ?2)",
-                    vec![user, new, text(keep_session), number(event.at)],
+                    vec![user.clone(), new.clone(), text(keep_session), number(event.at)],
+                ),
+                (
+                    "UPDATE remembered_browsers SET revoked_at = ?3 WHERE username = ?1 \
+                     AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM users \
+                     WHERE username_normalized = ?1 AND password_hash = ?2)",
+                    vec![user, new, number(event.at)],
                 ),
                 (RECORD_IF_NEW_HASH, recorded),
             ])
             .await?;
         Ok(first_row::<Username>(&changed)?.is_some())
+    }
+
+    async fn remember_browser(&self, browser: &RememberedBrowser) -> Result<(), StoreError> {
+        self.run(
+            "INSERT INTO remembered_browsers (id_hash, username, created_at, expires_at, \
+             user_agent, client_ip) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &[
+                text(&browser.id_hash),
+                text(&browser.username),
+                number(browser.created_at),
+                number(browser.expires_at),
+                text_or_null(browser.user_agent.as_deref()),
+                text_or_null(browser.client_ip.as_deref()),
+            ],
+        )
+        .await
+    }
+
+    async fn use_remembered(
+        &self,
+        id_hash: &str,
+        normalized: &str,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let used: Option<Username> = self
+            .first(
+                "UPDATE remembered_browsers SET last_used_at = ?3 WHERE id_hash = ?1 \
+                 AND username = ?2 AND revoked_at IS NULL AND expires_at > ?3 \
+                 RETURNING username",
+                &[text(id_hash), text(normalized), number(now)],
+            )
+            .await?;
+        Ok(used.is_some())
+    }
+
+    async fn forget_browser(&self, id_hash: &str, now: u64) -> Result<Option<String>, StoreError> {
+        let forgotten: Option<Username> = self
+            .first(
+                "UPDATE remembered_browsers SET revoked_at = ?2 WHERE id_hash = ?1 \
+                 AND revoked_at IS NULL RETURNING username",
+                &[text(id_hash), number(now)],
+            )
+            .await?;
+        Ok(forgotten.map(|row| row.username))
+    }
+
+    async fn list_remembered(
+        &self,
+        search: &str,
+        now: u64,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(Vec<RememberedBrowser>, u32), StoreError> {
+        let values =
+            vec![text(search), number(now), number(u64::from(limit)), number(u64::from(offset))];
+        let [rows, count] = self
+            .batch([
+                (
+                    "SELECT id_hash, username, created_at, expires_at, last_used_at, user_agent, \
+                     client_ip FROM remembered_browsers WHERE revoked_at IS NULL \
+                     AND expires_at > ?2 AND (?1 = '' OR instr(username, ?1) > 0) \
+                     ORDER BY created_at DESC LIMIT ?3 OFFSET ?4",
+                    values.clone(),
+                ),
+                (
+                    "SELECT count(*) AS count FROM remembered_browsers WHERE revoked_at IS NULL \
+                     AND expires_at > ?2 AND (?1 = '' OR instr(username, ?1) > 0)",
+                    values[..2].to_vec(),
+                ),
+            ])
+            .await?;
+        let total = first_row::<Count>(&count)?.map_or(0, |c| c.count);
+        Ok((rows.results().map_err(failed)?, total))
+    }
+
+    async fn forget_browser_as_admin(
+        &self,
+        id_hash: &str,
+        event: &AdminEvent,
+    ) -> Result<bool, StoreError> {
+        // The event first, while the browser is still remembered (one
+        // transaction: both statements see the same row).
+        let [_, forgotten] = self
+            .batch([
+                (
+                    "INSERT INTO admin_events (at, actor, action, target, detail, client_ip) \
+                     SELECT ?1, ?2, ?3, username, ?5, ?6 FROM remembered_browsers \
+                     WHERE id_hash = ?7 AND revoked_at IS NULL AND expires_at > ?1",
+                    admin_event_values(event).into_iter().chain([text(id_hash)]).collect(),
+                ),
+                (
+                    "UPDATE remembered_browsers SET revoked_at = ?2 WHERE id_hash = ?1 \
+                     AND revoked_at IS NULL AND expires_at > ?2 RETURNING username",
+                    vec![text(id_hash), number(event.at)],
+                ),
+            ])
+            .await?;
+        Ok(first_row::<Username>(&forgotten)?.is_some())
     }
 
     async fn policies(&self) -> Result<StoredPolicies, StoreError> {
@@ -615,6 +724,10 @@ impl Store for D1Store {
             ),
             statement("DELETE FROM auth_events WHERE at < ?1", &[number(plan.audit_before)]),
             statement("DELETE FROM admin_events WHERE at < ?1", &[number(plan.audit_before)]),
+            statement(
+                "DELETE FROM remembered_browsers WHERE expires_at < ?1 OR revoked_at < ?1",
+                &[number(plan.sessions_before)],
+            ),
         ]
         .into_iter()
         .collect::<Result<Vec<_>, _>>()
@@ -627,11 +740,12 @@ impl Store for D1Store {
                 meta.and_then(|meta| meta.changes).map_or(0, |n| n as u64)
             })
             .collect();
-        let [summaries, counters, sessions, states, audit_events, admin_events] = changes[..]
+        let [summaries, counters, sessions, states, audit_events, admin_events, browsers] =
+            changes[..]
         else {
-            return Err(StoreError(format!("{} results for 6 statements", changes.len())));
+            return Err(StoreError(format!("{} results for 7 statements", changes.len())));
         };
-        Ok(Pruned { sessions, states, counters, summaries, audit_events, admin_events })
+        Ok(Pruned { sessions, states, counters, summaries, audit_events, admin_events, browsers })
     }
 }
 
@@ -702,6 +816,10 @@ const RECORD_IF_NEW_HASH: &str = "INSERT INTO admin_events \
     (at, actor, action, target, detail, client_ip) SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
     WHERE EXISTS (SELECT 1 FROM users WHERE username_normalized = ?7 AND password_hash = ?8)";
 const SELECT_USERNAME: &str = "SELECT username FROM users WHERE username_normalized = ?1";
+/// Forgets the user's live remembered browsers when `?2` is a time (0:
+/// nothing).
+const FORGET_USER_BROWSERS_IF: &str = "UPDATE remembered_browsers SET revoked_at = ?2 \
+    WHERE ?2 > 0 AND revoked_at IS NULL AND username = ?1";
 /// Revokes the user's live sessions when `?2` is a time (0: nothing).
 const REVOKE_USER_SESSIONS_IF: &str = "UPDATE sessions SET revoked_at = ?2 \
     WHERE ?2 > 0 AND revoked_at IS NULL AND lower(trim(username)) = ?1";

@@ -585,13 +585,15 @@ pub async fn maintain(env: &Env) {
     match pruned.await {
         Ok(p) => worker::console_log!(
             "maintenance: deleted {} sessions, {} spent states, {} rate-limit counters \
-             ({} summarized in the audit log), {} audit events and {} admin events",
+             ({} summarized in the audit log), {} audit events, {} admin events and {} \
+             remembered browsers",
             p.sessions,
             p.states,
             p.counters,
             p.summaries,
             p.audit_events,
-            p.admin_events
+            p.admin_events,
+            p.browsers
         ),
         Err(problem) => worker::console_error!("maintenance failed: {problem}"),
     }

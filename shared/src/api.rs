@@ -329,11 +329,14 @@ pub enum AuthMethod {
     Bypass,
     /// Duo was unreachable and `DUO_FAILMODE=open` let the user in.
     FailOpen,
+    /// The password, from a browser the user had remembered after a Duo
+    /// sign-in ("trust this browser").
+    Remembered,
 }
 
 impl AuthMethod {
     /// Every method, in contract order.
-    pub const ALL: [Self; 3] = [Self::Duo, Self::Bypass, Self::FailOpen];
+    pub const ALL: [Self; 4] = [Self::Duo, Self::Bypass, Self::FailOpen, Self::Remembered];
 
     /// The one name of each method: on the wire (serde agrees, see the
     /// test) and in storage (`sessions.method`).
@@ -342,6 +345,7 @@ impl AuthMethod {
             Self::Duo => "duo",
             Self::Bypass => "bypass",
             Self::FailOpen => "fail_open",
+            Self::Remembered => "remembered",
         }
     }
 

@@ -53,8 +53,9 @@ fn yes() -> bool {
 }
 
 /// One rule: it matches a sign-in when every condition it sets holds
-/// (an empty list sets none).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// (an empty list sets none). The default is the JSON's: unnamed, in
+/// force, requiring Duo, no condition, remembered browsers allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyRule {
     /// What the rule is for, shown in the audit log (1 to 64 characters).
@@ -82,6 +83,26 @@ pub struct PolicyRule {
     /// Cloudflare's autonomous system of the client is one of these.
     #[serde(default)]
     pub asns: Vec<u32>,
+    /// Whether a browser the user had remembered may skip Duo when this
+    /// rule decides (e.g. not for admins).
+    #[serde(default = "yes")]
+    pub allow_remembered: bool,
+}
+
+impl Default for PolicyRule {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            enabled: true,
+            action: PolicyAction::RequireDuo,
+            roles: Vec::new(),
+            users: Vec::new(),
+            networks: Vec::new(),
+            countries: Vec::new(),
+            asns: Vec::new(),
+            allow_remembered: true,
+        }
+    }
 }
 
 /// The whole set, in order.
@@ -91,7 +112,14 @@ pub struct PolicySet {
     /// First match wins.
     #[serde(default)]
     pub rules: Vec<PolicyRule>,
+    /// How long a browser may be remembered after a Duo sign-in ("trust
+    /// this browser"), in days; 0 (the default) offers no such choice.
+    #[serde(default)]
+    pub remember_days: u32,
 }
+
+/// The most days a browser may be remembered.
+pub const MAX_REMEMBER_DAYS: u32 = 365;
 
 /// Body of `GET /api/admin/policies`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -194,6 +222,14 @@ mod tests {
         let rule: PolicyRule =
             serde_json::from_str(r#"{"name":"Tor","action":"deny","countries":["T1"]}"#).unwrap();
         assert!(rule.enabled, "enabled unless said otherwise");
+        assert!(rule.allow_remembered);
+        let default = PolicyRule {
+            name: "Tor".into(),
+            action: PolicyAction::Deny,
+            countries: vec!["T1".into()],
+            ..PolicyRule::default()
+        };
+        assert_eq!(rule, default, "the JSON's defaults are Default's");
         assert_eq!((rule.action, rule.countries), (PolicyAction::Deny, vec!["T1".to_owned()]));
         assert!(serde_json::from_str::<PolicyRule>(r#"{"name":"x","action":"allow"}"#).is_err());
         assert!(

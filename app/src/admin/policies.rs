@@ -177,7 +177,7 @@ fn DryRun(
             }
         };
         let request = DryRunRequest {
-            set: PolicySet { rules: draft.get_untracked() },
+            set: PolicySet { rules: draft.get_untracked(), remember_days: 0 },
             ip: value(ip),
             country: value(country),
             asn,
@@ -252,7 +252,7 @@ pub(super) fn PoliciesPage(set_problem: WriteSignal<Option<Problem>>) -> impl In
         let Some(version) = saved.get_untracked().map(|v| v.version) else { return };
         let request = PoliciesSave {
             expected_version: version,
-            set: PolicySet { rules: draft.get_untracked() },
+            set: PolicySet { rules: draft.get_untracked(), remember_days: 0 },
         };
         set_problem.set(None);
         set_notice.set(None);

@@ -42,6 +42,7 @@ pub fn AccountPage(
         AuthMethod::FailOpen => {
             "Password only: Duo was unreachable and the service lets sign-ins through"
         }
+        AuthMethod::Remembered => "Password, from a browser you trusted after a Duo sign-in",
     };
     let admin = session.role == shared::api::Role::Admin;
     let required = RwSignal::new(session.password_change_required);

@@ -103,4 +103,6 @@ pub struct Pruned {
     pub audit_events: u64,
     /// Admin events past retention.
     pub admin_events: u64,
+    /// Remembered browsers expired or forgotten before the sessions' cutoff.
+    pub browsers: u64,
 }

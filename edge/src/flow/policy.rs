@@ -14,7 +14,9 @@ use std::net::IpAddr;
 
 use credentials::Username;
 use shared::api::Role;
-use shared::policy::{MAX_LIST, MAX_RULES, MatchedRule, PolicyAction, PolicyRule, PolicySet};
+use shared::policy::{
+    MAX_LIST, MAX_REMEMBER_DAYS, MAX_RULES, MatchedRule, PolicyAction, PolicyRule, PolicySet,
+};
 
 /// Where a sign-in comes from, as Cloudflare saw it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -141,7 +143,13 @@ pub fn canonical(set: &PolicySet) -> Result<PolicySet, PolicyError> {
             canonical_rule(rule).map_err(|message| PolicyError { rule: Some(n), message })
         })
         .collect::<Result<_, _>>()?;
-    Ok(PolicySet { rules })
+    if set.remember_days > MAX_REMEMBER_DAYS {
+        return Err(PolicyError {
+            rule: None,
+            message: format!("a browser is remembered for at most {MAX_REMEMBER_DAYS} days"),
+        });
+    }
+    Ok(PolicySet { rules, remember_days: set.remember_days })
 }
 
 fn canonical_rule(rule: &PolicyRule) -> Result<PolicyRule, String> {
@@ -194,6 +202,7 @@ fn canonical_rule(rule: &PolicyRule) -> Result<PolicyRule, String> {
 struct Compiled {
     matched: MatchedRule,
     action: PolicyAction,
+    allow_remembered: bool,
     roles: Vec<Role>,
     users: Vec<String>,
     networks: Vec<Cidr>,
@@ -217,6 +226,7 @@ impl Compiled {
 #[derive(Debug, Clone, Default)]
 pub struct Policies {
     rules: Vec<Compiled>,
+    remember_days: u32,
 }
 
 impl Policies {
@@ -235,6 +245,7 @@ impl Policies {
                 Compiled {
                     matched: MatchedRule { number, name: rule.name.clone() },
                     action: rule.action,
+                    allow_remembered: rule.allow_remembered,
                     roles: rule.roles.clone(),
                     users,
                     networks: rule.networks.iter().filter_map(|n| Cidr::parse(n).ok()).collect(),
@@ -247,7 +258,13 @@ impl Policies {
                 }
             })
             .collect();
-        Self { rules }
+        Self { rules, remember_days: set.remember_days.min(MAX_REMEMBER_DAYS) }
+    }
+
+    /// How many days a browser may be remembered after a Duo sign-in (0:
+    /// not at all).
+    pub const fn remember_days(&self) -> u32 {
+        self.remember_days
     }
 
     /// The stored set (`policies.document`), compiled.
@@ -268,10 +285,21 @@ impl Policies {
         role: Role,
         place: &Place,
     ) -> Option<(&MatchedRule, PolicyAction)> {
+        self.decide_all(username, role, place).map(|(rule, action, _)| (rule, action))
+    }
+
+    /// [`Self::decide`], and whether the rule lets a remembered browser
+    /// skip Duo.
+    pub fn decide_all(
+        &self,
+        username: &str,
+        role: Role,
+        place: &Place,
+    ) -> Option<(&MatchedRule, PolicyAction, bool)> {
         self.rules
             .iter()
             .find(|rule| rule.matches(username, role, place))
-            .map(|rule| (&rule.matched, rule.action))
+            .map(|rule| (&rule.matched, rule.action, rule.allow_remembered))
     }
 
     /// How many rules are in force.

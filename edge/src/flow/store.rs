@@ -181,7 +181,8 @@ pub enum UserUpdate {
 }
 
 impl UserUpdate {
-    /// Whether the update also ends the user's live sessions.
+    /// Whether the update also ends the user's live sessions and forgets
+    /// their remembered browsers.
     pub const fn revokes_sessions(&self) -> bool {
         matches!(self, Self::Disabled(true) | Self::RevokeSessions | Self::Password(_))
     }
@@ -256,6 +257,29 @@ pub struct EnforceSetting {
     /// Who wrote it (an admin), `None` for the migration.
     #[serde(default)]
     pub updated_by: Option<String>,
+}
+
+/// A browser a user had remembered after a Duo sign-in
+/// (`remembered_browsers`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct RememberedBrowser {
+    /// SHA-256 (hex) of the `__Host-remember` cookie's token.
+    pub id_hash: String,
+    /// The user (normalized).
+    pub username: String,
+    /// When it was remembered.
+    pub created_at: u64,
+    /// When it is forgotten.
+    pub expires_at: u64,
+    /// When it last skipped Duo.
+    #[serde(default)]
+    pub last_used_at: Option<u64>,
+    /// "Firefox on Linux".
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    /// The client it was remembered from.
+    #[serde(default)]
+    pub client_ip: Option<String>,
 }
 
 /// The `policies` row.
@@ -335,7 +359,7 @@ pub trait Store {
 
     /// Revokes every live session of the user whose normalized name is
     /// `normalized` (sessions hold the name as registered: compared after
-    /// the same normalization).
+    /// the same normalization), and forgets their remembered browsers.
     async fn revoke_user_sessions(&self, normalized: &str, now: u64) -> Result<(), StoreError>;
 
     /// Spends a Duo `state` (by its hash): `true` the first time, `false`
@@ -428,6 +452,42 @@ pub trait Store {
 
     /// The sign-in policies.
     async fn policies(&self) -> Result<StoredPolicies, StoreError>;
+
+    /// Stores a remembered browser.
+    async fn remember_browser(&self, browser: &RememberedBrowser) -> Result<(), StoreError>;
+
+    /// Whether `id_hash` is a live remembered browser of `normalized` at
+    /// `now` (not revoked, not expired); if so its `last_used_at` becomes
+    /// `now`, in the same statement.
+    async fn use_remembered(
+        &self,
+        id_hash: &str,
+        normalized: &str,
+        now: u64,
+    ) -> Result<bool, StoreError>;
+
+    /// Forgets the remembered browser `id_hash`: its user (normalized), or
+    /// `None` when it was not live.
+    async fn forget_browser(&self, id_hash: &str, now: u64) -> Result<Option<String>, StoreError>;
+
+    /// Live remembered browsers at `now` of users whose name contains
+    /// `search`, newest first, `limit` from `offset`, and how many in all.
+    async fn list_remembered(
+        &self,
+        search: &str,
+        now: u64,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(Vec<RememberedBrowser>, u32), StoreError>;
+
+    /// Forgets a live remembered browser and records `event` with its user
+    /// as target, atomically; `false` (nothing written) when it was not
+    /// live.
+    async fn forget_browser_as_admin(
+        &self,
+        id_hash: &str,
+        event: &AdminEvent,
+    ) -> Result<bool, StoreError>;
 
     /// Replaces the policies with `document` if their version is still
     /// `expected_version` (bumping it), and records `event`, atomically;

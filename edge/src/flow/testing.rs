@@ -28,8 +28,8 @@ use super::limits::LimitKey;
 use super::maintenance::{PrunePlan, Pruned};
 use super::store::{
     AddOutcome, AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome,
-    DuoMapping, EnforceSetting, NewSession, NewUser, SessionRecord, Store, StoreError,
-    StoredPolicies, UserRecord, UserUpdate,
+    DuoMapping, EnforceSetting, NewSession, NewUser, RememberedBrowser, SessionRecord, Store,
+    StoreError, StoredPolicies, UserRecord, UserUpdate,
 };
 use super::{Config, Ctx, Passwords, Random, unix_i64};
 
@@ -120,6 +120,8 @@ pub struct MemoryStore {
     pub enforce: RefCell<Option<EnforceSetting>>,
     /// The `policies` row (`None`: as the migration leaves it).
     pub policies: RefCell<Option<StoredPolicies>>,
+    /// Remembered browsers, and when each was revoked.
+    pub browsers: RefCell<Vec<(RememberedBrowser, Option<u64>)>>,
     /// When set, every operation fails.
     pub broken: Cell<bool>,
 }
@@ -137,6 +139,15 @@ impl MemoryStore {
         user.duo_off = u8::from(off);
         user.policies = Some(self.stored_policies().document);
         Some(user)
+    }
+
+    /// Revokes every live remembered browser of `normalized` at `now`.
+    fn forget_browsers_of(&self, normalized: &str, now: u64) {
+        for (browser, revoked) in self.browsers.borrow_mut().iter_mut() {
+            if browser.username == normalized && revoked.is_none() {
+                *revoked = Some(now);
+            }
+        }
     }
 
     /// The `policies` row.
@@ -275,6 +286,7 @@ impl Store for MemoryStore {
                 row.revoked_at = Some(now);
             }
         }
+        self.forget_browsers_of(normalized, now);
         Ok(())
     }
 
@@ -533,6 +545,7 @@ impl Store for MemoryStore {
         }
         *user = changed;
         if update.revokes_sessions() {
+            self.forget_browsers_of(normalized, event.at);
             for row in self.sessions.borrow_mut().values_mut() {
                 let theirs =
                     credentials::normalize(&row.session.username).as_deref() == Some(normalized);
@@ -561,6 +574,7 @@ impl Store for MemoryStore {
         };
         new_hash.clone_into(&mut user.password_hash);
         user.must_change_password = 0;
+        self.forget_browsers_of(normalized, event.at);
         for (id_hash, row) in self.sessions.borrow_mut().iter_mut() {
             let theirs =
                 credentials::normalize(&row.session.username).as_deref() == Some(normalized);
@@ -569,6 +583,84 @@ impl Store for MemoryStore {
             }
         }
         self.admin_events.borrow_mut().push(event.clone());
+        Ok(true)
+    }
+
+    async fn remember_browser(&self, browser: &RememberedBrowser) -> Result<(), StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        self.browsers.borrow_mut().push((browser.clone(), None));
+        Ok(())
+    }
+
+    async fn use_remembered(
+        &self,
+        id_hash: &str,
+        normalized: &str,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let mut browsers = self.browsers.borrow_mut();
+        let live = browsers.iter_mut().find(|(b, revoked)| {
+            b.id_hash == id_hash
+                && b.username == normalized
+                && revoked.is_none()
+                && b.expires_at > now
+        });
+        Ok(live.map(|(b, _)| b.last_used_at = Some(now)).is_some())
+    }
+
+    async fn forget_browser(&self, id_hash: &str, now: u64) -> Result<Option<String>, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let mut browsers = self.browsers.borrow_mut();
+        let live =
+            browsers.iter_mut().find(|(b, revoked)| b.id_hash == id_hash && revoked.is_none());
+        Ok(live.map(|(b, revoked)| {
+            *revoked = Some(now);
+            b.username.clone()
+        }))
+    }
+
+    async fn list_remembered(
+        &self,
+        search: &str,
+        now: u64,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(Vec<RememberedBrowser>, u32), StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let mut live: Vec<RememberedBrowser> = self
+            .browsers
+            .borrow()
+            .iter()
+            .filter(|(b, revoked)| revoked.is_none() && b.expires_at > now)
+            .filter(|(b, _)| search.is_empty() || b.username.contains(search))
+            .map(|(b, _)| b.clone())
+            .collect();
+        live.sort_by_key(|b| std::cmp::Reverse(b.created_at));
+        let total = u32::try_from(live.len()).unwrap_or(u32::MAX);
+        let page = live.into_iter().skip(offset as usize).take(limit as usize).collect();
+        Ok((page, total))
+    }
+
+    async fn forget_browser_as_admin(
+        &self,
+        id_hash: &str,
+        event: &AdminEvent,
+    ) -> Result<bool, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let mut browsers = self.browsers.borrow_mut();
+        let live = browsers.iter_mut().find(|(b, revoked)| {
+            b.id_hash == id_hash && revoked.is_none() && b.expires_at > event.at
+        });
+        let Some((browser, revoked)) = live else { return Ok(false) };
+        *revoked = Some(event.at);
+        let target = Some(browser.username.clone());
+        self.admin_events.borrow_mut().push(AdminEvent { target, ..event.clone() });
         Ok(true)
     }
 
@@ -689,6 +781,13 @@ impl Store for MemoryStore {
                 && row.revoked_at.is_none_or(|at| at >= plan.sessions_before)
         });
         pruned.sessions = (before - sessions.len()) as u64;
+        let mut browsers = self.browsers.borrow_mut();
+        let before = browsers.len();
+        browsers.retain(|(b, revoked)| {
+            b.expires_at >= plan.sessions_before
+                && revoked.is_none_or(|at| at >= plan.sessions_before)
+        });
+        pruned.browsers = (before - browsers.len()) as u64;
 
         let mut spent = self.spent.borrow_mut();
         let before = spent.len();

@@ -105,6 +105,25 @@ fn sessions_states_and_old_audit_events_are_deleted_past_their_time() {
         wrong_password(&store, "192.0.2.1", at);
     }
 
+    // Remembered browsers: expired and forgotten over a day ago go.
+    for (id, expires_at, forgotten) in [
+        ('f', NOW + 86_400, None),
+        ('g', NOW - SESSION_GRACE_SECONDS - 1, None),
+        ('h', NOW + 86_400, Some(NOW - SESSION_GRACE_SECONDS - 1)),
+        ('i', NOW + 86_400, Some(NOW - 60)),
+    ] {
+        let browser = crate::flow::store::RememberedBrowser {
+            id_hash: id.to_string().repeat(64),
+            username: "alice".to_owned(),
+            created_at: NOW - 2 * 86_400,
+            expires_at,
+            last_used_at: None,
+            user_agent: None,
+            client_ip: None,
+        };
+        store.browsers.borrow_mut().push((browser, forgotten));
+    }
+
     for (at, target) in [(NOW - year - 1, "old"), (NOW - year + 1, "recent")] {
         store.admin_events.borrow_mut().push(crate::flow::store::AdminEvent {
             at,
@@ -124,6 +143,7 @@ fn sessions_states_and_old_audit_events_are_deleted_past_their_time() {
         summaries: 0,
         audit_events: 1,
         admin_events: 1,
+        browsers: 2,
     };
     assert_eq!(pruned, expected);
     let admin_kept: Vec<_> =

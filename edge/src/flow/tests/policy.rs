@@ -71,6 +71,7 @@ fn a_set_is_saved_in_canonical_form_or_refused_naming_the_rule() {
             asns: vec![3320],
             ..rule("  Office  ", PolicyAction::BypassDuo)
         }],
+        remember_days: 0,
     };
     let saved = canonical(&set).expect("valid");
     let office = &saved.rules[0];
@@ -82,9 +83,12 @@ fn a_set_is_saved_in_canonical_form_or_refused_naming_the_rule() {
     assert_eq!(office.countries, ["DE"]);
 
     let refused = |second: PolicyRule| {
-        canonical(&PolicySet { rules: vec![rule("ok", PolicyAction::Deny), second] })
-            .expect_err("refused")
-            .to_string()
+        canonical(&PolicySet {
+            rules: vec![rule("ok", PolicyAction::Deny), second],
+            remember_days: 0,
+        })
+        .expect_err("refused")
+        .to_string()
     };
     assert!(refused(rule("  ", PolicyAction::Deny)).starts_with("Rule 2: a name"));
     let said = refused(PolicyRule {
@@ -103,7 +107,8 @@ fn a_set_is_saved_in_canonical_form_or_refused_naming_the_rule() {
     assert!(
         refused(PolicyRule { asns: vec![0], ..rule("AS", PolicyAction::Deny) }).contains("ASN 0")
     );
-    let too_many = PolicySet { rules: vec![rule("r", PolicyAction::Deny); MAX_RULES + 1] };
+    let too_many =
+        PolicySet { rules: vec![rule("r", PolicyAction::Deny); MAX_RULES + 1], remember_days: 0 };
     assert!(canonical(&too_many).is_err());
 }
 
@@ -131,6 +136,7 @@ fn the_first_matching_rule_decides() {
                 ..rule("Kiosk", PolicyAction::BypassDuo)
             },
         ],
+        remember_days: 0,
     };
     let policies = Policies::compile(&canonical(&set).expect("valid"));
     assert_eq!(policies.len(), 4, "the disabled rule is not in force");
@@ -172,6 +178,7 @@ fn a_sign_in_without_a_country_or_an_address_matches_no_list_of_them() {
             },
             rule("Everyone else", PolicyAction::Deny),
         ],
+        remember_days: 0,
     };
     let policies = Policies::compile(&set);
     let nowhere = Place::default();
@@ -219,7 +226,7 @@ mod at_sign_in {
     /// The demo cast under `rules`.
     fn store_with(rules: Vec<PolicyRule>) -> MemoryStore {
         let store = store();
-        let document = serde_json::to_string(&PolicySet { rules }).expect("JSON");
+        let document = serde_json::to_string(&PolicySet { rules, remember_days: 0 }).expect("JSON");
         *store.policies.borrow_mut() = Some(StoredPolicies {
             version: 2,
             document,
@@ -378,7 +385,7 @@ mod in_the_console {
         expected_version: u32,
         rules: Vec<PolicyRule>,
     ) -> Result<u32, Refusal> {
-        let request = PoliciesSave { expected_version, set: PolicySet { rules } };
+        let request = PoliciesSave { expected_version, set: PolicySet { rules, remember_days: 0 } };
         block_on(save(
             store,
             &config("closed"),
@@ -437,11 +444,14 @@ mod in_the_console {
         let (mine, theirs) = (
             PoliciesSave {
                 expected_version: 1,
-                set: PolicySet { rules: vec![rule("Mine", PolicyAction::Deny)] },
+                set: PolicySet { rules: vec![rule("Mine", PolicyAction::Deny)], remember_days: 0 },
             },
             PoliciesSave {
                 expected_version: 1,
-                set: PolicySet { rules: vec![rule("Theirs", PolicyAction::BypassDuo)] },
+                set: PolicySet {
+                    rules: vec![rule("Theirs", PolicyAction::BypassDuo)],
+                    remember_days: 0,
+                },
             },
         );
         let tasks: Vec<Task<'_, Result<_, Refusal>>> = vec![
@@ -495,6 +505,7 @@ mod in_the_console {
                     ..rule("Office", PolicyAction::BypassDuo)
                 },
             ],
+            remember_days: 0,
         };
         let from = |ip: &str, country: &str| DryRunRequest {
             set: draft.clone(),
