@@ -40,6 +40,9 @@ pub const MAX_VALUE_LEN: usize = 2048;
 
 /// The known-browser cookie: this browser passed a user's password before.
 pub const KNOWN_BROWSER_COOKIE: &str = "__Host-known";
+/// A browser the user remembered after a Duo sign-in ("trust this
+/// browser"): a random token, of which only the SHA-256 is stored.
+pub const REMEMBER_COOKIE: &str = "__Host-remember";
 /// Lifetime of the known-browser cookie, in seconds (30 days, renewed by
 /// every password that passes).
 pub const KNOWN_BROWSER_TTL_SECONDS: u64 = 30 * 24 * 3600;
@@ -96,6 +99,23 @@ pub struct LoginTicket {
     /// another login's transaction.
     #[serde(default, skip_serializing_if = "Option::is_none", rename = "tx")]
     pub inline: Option<InlineTransaction>,
+    /// For how many days the policies let this login remember the browser
+    /// (0: not offered), decided with the password.
+    #[serde(default, skip_serializing_if = "is_zero", rename = "rd")]
+    pub remember_days: u32,
+    /// The user asked to remember this browser (only when offered).
+    #[serde(default, skip_serializing_if = "is_false", rename = "rm")]
+    pub remember: bool,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if")]
+const fn is_zero(days: &u32) -> bool {
+    *days == 0
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if")]
+const fn is_false(asked: &bool) -> bool {
+    !*asked
 }
 
 /// A started inline push or call, as the login ticket binds it.
@@ -199,7 +219,23 @@ impl LoginTicket {
             nonce: None,
             devices: Vec::new(),
             inline: None,
+            remember_days: 0,
+            remember: false,
         }
+    }
+
+    /// This ticket offering to remember the browser for `days` (0: not).
+    #[must_use]
+    pub fn offering_remember(self, days: u32) -> Self {
+        Self { remember_days: days, ..self }
+    }
+
+    /// This ticket with the user's answer to the offer (ignored when
+    /// nothing was offered).
+    #[must_use]
+    pub fn remembering(self, asked: bool) -> Self {
+        let remember = asked && self.remember_days > 0;
+        Self { remember, ..self }
     }
 
     /// Inline mode: this ticket with the devices a factor may use.

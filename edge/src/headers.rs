@@ -10,6 +10,64 @@ pub fn client_ip(value: &str) -> Option<IpAddr> {
     value.trim().parse().ok()
 }
 
+/// A browser, as "trust this browser" lists it: its family and system,
+/// read from `User-Agent` (which the client writes: a label for people,
+/// never a check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserAgent {
+    /// `Edge`, `Chrome`, `Firefox`, `Safari`, or `a browser`.
+    pub browser: &'static str,
+    /// `Windows`, `macOS`, `iOS`, `Android`, `Linux`, `ChromeOS`, or `an unknown system`.
+    pub os: &'static str,
+}
+
+impl UserAgent {
+    /// Reads a `User-Agent` value (the order matters: Edge says Chrome and
+    /// Safari too, Chrome says Safari, iOS says "like Mac OS X", Android
+    /// says Linux).
+    pub fn parse(value: &str) -> Self {
+        let has = |needle: &str| value.contains(needle);
+        let browser = if has("Edg/") {
+            "Edge"
+        } else if has("Firefox/") || has("FxiOS/") {
+            "Firefox"
+        } else if has("Chrome/") || has("CriOS/") {
+            "Chrome"
+        } else if has("Safari/") {
+            "Safari"
+        } else {
+            "a browser"
+        };
+        let os = if has("iPhone") || has("iPad") {
+            "iOS"
+        } else if has("Android") {
+            "Android"
+        } else if has("CrOS") {
+            "ChromeOS"
+        } else if has("Windows") {
+            "Windows"
+        } else if has("Mac OS X") || has("Macintosh") {
+            "macOS"
+        } else if has("Linux") {
+            "Linux"
+        } else {
+            "an unknown system"
+        };
+        Self { browser, os }
+    }
+}
+
+impl std::fmt::Display for UserAgent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} on {}", self.browser, self.os)
+    }
+}
+
+/// Whether an `application/x-www-form-urlencoded` body sets `name` to `1`.
+pub fn form_flag(body: &[u8], name: &str) -> bool {
+    form_urlencoded::parse(body).any(|(key, value)| key == name && value == "1")
+}
+
 /// Whether `Content-Type` is `application/json`, with or without parameters
 /// (`; charset=utf-8`).
 pub fn is_json(content_type: Option<&str>) -> bool {
@@ -38,6 +96,48 @@ pub fn path_and_query(url: &str) -> (&str, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_form_flag_is_set_only_by_its_own_name_and_1() {
+        assert!(form_flag(b"remember=1", "remember"));
+        assert!(form_flag(b"a=b&remember=1", "remember"));
+        assert!(!form_flag(b"remember=0", "remember"));
+        assert!(!form_flag(b"remember=true", "remember"));
+        assert!(!form_flag(b"remembered=1", "remember"));
+        assert!(!form_flag(b"", "remember"));
+        assert!(!form_flag(&[0xff, 0xfe, b'='], "remember"));
+    }
+
+    #[test]
+    fn browsers_are_named_by_family_and_system() {
+        let cases = [
+            (
+                "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+                "Firefox on Linux",
+            ),
+            (
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+                "Edge on Windows",
+            ),
+            (
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
+                "Safari on macOS",
+            ),
+            (
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/131.0 Mobile/15E148 Safari/604.1",
+                "Chrome on iOS",
+            ),
+            (
+                "Mozilla/5.0 (Linux; Android 15; Pixel 9) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+                "Chrome on Android",
+            ),
+            ("curl/8.5.0", "a browser on an unknown system"),
+            ("", "a browser on an unknown system"),
+        ];
+        for (value, said) in cases {
+            assert_eq!(UserAgent::parse(value).to_string(), said, "{value}");
+        }
+    }
 
     #[test]
     fn path_and_query_are_read_from_the_url() {

@@ -9,6 +9,7 @@ use zeroize::Zeroizing;
 use crate::error::{EdgeError, MAX_BODY_LEN};
 use crate::flow::policy::Place;
 use crate::flow::{Ctx, Random};
+use crate::headers::UserAgent;
 use crate::{cookie, headers};
 
 /// Now, in Unix seconds (the Workers clock).
@@ -48,6 +49,7 @@ pub fn ctx(req: &Request) -> Ctx {
         client: client_ip(req),
         country: cf.and_then(worker::Cf::country).as_deref().and_then(Place::country_code),
         asn: cf.and_then(worker::Cf::asn),
+        agent: header(req, "User-Agent").map(|value| UserAgent::parse(&value)),
     }
 }
 

@@ -14,7 +14,8 @@ use worker::{Env, Request, Response};
 
 use crate::config::{self, Config};
 use crate::cookie::{
-    self, KNOWN_BROWSER_COOKIE, KNOWN_BROWSER_TTL_SECONDS, LOGIN_COOKIE, SESSION_COOKIE,
+    self, KNOWN_BROWSER_COOKIE, KNOWN_BROWSER_TTL_SECONDS, LOGIN_COOKIE, REMEMBER_COOKIE,
+    SESSION_COOKIE,
 };
 use crate::d1::D1Store;
 use crate::duo_transport::{FetchTransport, LONG_POLL_TIMEOUT};
@@ -30,7 +31,7 @@ use crate::flow::store::Store as _;
 use crate::flow::{Ctx, Random, Reason, Refusal, Step, audit::Trail, check_origin};
 use crate::flow::{accounts, admin, audit_log, own_password, policy_admin, provider};
 use crate::password::WebCryptoPasswords;
-use crate::{request, respond};
+use crate::{headers, request, respond};
 
 thread_local! {
     // A Worker isolate is single-threaded: one memo per isolate.
@@ -55,7 +56,12 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
     let login = parse_body(&body).map_err(|e| EdgeError::BadRequest(e.as_str()))?;
     let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
     let known = request::cookie(&req, KNOWN_BROWSER_COOKIE);
-    let input = LoginInput { body: &login, known_browser: known.as_deref() };
+    let remembered = request::cookie(&req, REMEMBER_COOKIE);
+    let input = LoginInput {
+        body: &login,
+        known_browser: known.as_deref(),
+        remembered: remembered.as_deref(),
+    };
     let (transport, memo) = (FetchTransport::default(), HEALTH.with(Rc::clone));
     let duo = DuoLink { transport: &transport, health: &memo };
     let outcome = first_factor(&store, &WebCryptoPasswords, duo, &config, input, &ctx, &random)
@@ -64,8 +70,9 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
     let known =
         cookie::set(KNOWN_BROWSER_COOKIE, outcome.known_browser(), KNOWN_BROWSER_TTL_SECONDS);
     let mut response = match &outcome {
-        LoginOutcome::Duo { username, login_cookie, max_age, .. } => {
-            let body = LoginResponse::Duo { username: username.clone() };
+        LoginOutcome::Duo { username, login_cookie, max_age, remember_days, .. } => {
+            let body =
+                LoginResponse::Duo { username: username.clone(), remember_days: *remember_days };
             let mut response = respond::json(&body, 200)?;
             let set = cookie::set(LOGIN_COOKIE, login_cookie, *max_age);
             response.headers_mut().append("Set-Cookie", &set)?;
@@ -79,9 +86,14 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
             let body = LoginResponse::Done { session: session.info.clone() };
             with_session(respond::json(&body, 200)?, session)?
         }
-        LoginOutcome::DuoInline { username, devices, login_cookie, max_age, .. } => {
-            let body =
-                LoginResponse::DuoInline { username: username.clone(), devices: devices.clone() };
+        LoginOutcome::DuoInline {
+            username, devices, login_cookie, max_age, remember_days, ..
+        } => {
+            let body = LoginResponse::DuoInline {
+                username: username.clone(),
+                devices: devices.clone(),
+                remember_days: *remember_days,
+            };
             let mut response = respond::json(&body, 200)?;
             let set = cookie::set(LOGIN_COOKIE, login_cookie, *max_age);
             response.headers_mut().append("Set-Cookie", &set)?;
@@ -524,14 +536,19 @@ async fn end_sessions(req: Request, env: &Env, everywhere: bool) -> Result<Respo
 ///
 /// # Errors
 /// Only if the runtime cannot build a response.
-pub async fn start(req: Request, env: &Env) -> worker::Result<Response> {
+pub async fn start(mut req: Request, env: &Env) -> worker::Result<Response> {
     let ctx = request::ctx(&req);
     let (store, config, random) = match ready(env, Step::DuoStart, &ctx).await {
         Ok(ready) => ready,
         Err(refusal) => return refused(Step::DuoStart, &refusal),
     };
+    // The form's one field, `remember=1` ("trust this browser"); an
+    // unreadable or oversized body is a form without it.
+    let body = request::body(&mut req).await.unwrap_or_default();
+    let remember = headers::form_flag(&body, "remember");
     let (origin, login) = (request::header(&req, "Origin"), request::cookie(&req, LOGIN_COOKIE));
-    let input = StartRequest { origin: origin.as_deref(), login_cookie: login.as_deref() };
+    let input =
+        StartRequest { origin: origin.as_deref(), login_cookie: login.as_deref(), remember };
     let memo = HEALTH.with(Rc::clone);
     let transport = FetchTransport::default();
     match duo_start(&store, &transport, &config, &memo, input, &ctx, &random).await {
@@ -644,11 +661,16 @@ fn signed_in(session: &IssuedSession) -> worker::Result<Response> {
     with_session(respond::redirect("/")?, session)
 }
 
-/// Adds the session cookie and clears the login cookie.
+/// Adds the session cookie (and the remembered browser's, when this
+/// sign-in made one) and clears the login cookie.
 fn with_session(mut response: Response, session: &IssuedSession) -> worker::Result<Response> {
     let headers = response.headers_mut();
     let value = session.id.to_cookie_value();
     headers.append("Set-Cookie", &cookie::set(SESSION_COOKIE, &value, session.max_age))?;
     headers.append("Set-Cookie", &cookie::clear(LOGIN_COOKIE))?;
+    if let Some(remember) = &session.remember {
+        let set = cookie::set(REMEMBER_COOKIE, &remember.value, remember.max_age);
+        headers.append("Set-Cookie", &set)?;
+    }
     Ok(response)
 }

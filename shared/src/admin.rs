@@ -24,6 +24,10 @@ pub mod routes {
     pub const SESSIONS: &str = "/api/admin/sessions";
     /// `POST`: end one session ([`super::SessionRevokeRequest`]).
     pub const SESSION_REVOKE: &str = "/api/admin/sessions/revoke";
+    /// `GET ?q=&page=`: remembered browsers ([`super::RememberedList`]).
+    pub const REMEMBERED: &str = "/api/admin/remembered";
+    /// `POST`: forget one ([`super::SessionRevokeRequest`], its id).
+    pub const REMEMBERED_FORGET: &str = "/api/admin/remembered/forget";
     /// `GET ?`[`super::AuditQuery`]: a page of an audit log.
     pub const AUDIT: &str = "/api/admin/audit";
     /// `GET ?`[`super::AuditQuery`] (no `page`): every matching event, up
@@ -279,6 +283,40 @@ pub struct SessionList {
 pub struct SessionRevokeRequest {
     /// [`SessionSummary::id`].
     pub id: String,
+}
+
+/// A browser a user remembered after a Duo sign-in, as the console lists
+/// it (never its token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RememberedSummary {
+    /// Names it for forgetting: the SHA-256 of its token, which opens
+    /// nothing.
+    pub id: String,
+    /// Whose (normalized).
+    pub username: String,
+    /// "Firefox on Linux".
+    pub user_agent: Option<String>,
+    /// Where it was remembered from.
+    pub client_ip: Option<String>,
+    /// When (Unix seconds).
+    pub created_at: i64,
+    /// Until.
+    pub expires_at: i64,
+    /// When it last skipped Duo.
+    pub last_used_at: Option<i64>,
+}
+
+/// Body of `GET /api/admin/remembered`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RememberedList {
+    /// This page's browsers, newest first.
+    pub browsers: Vec<RememberedSummary>,
+    /// In all.
+    pub total: u32,
+    /// This page, from 1.
+    pub page: u32,
+    /// Per page.
+    pub page_size: u32,
 }
 
 /// Which audit log.

@@ -17,6 +17,8 @@ pub mod routes {
     /// `POST`: the signed-in user changes their own password
     /// ([`super::PasswordChangeRequest`]); 204, their other sessions end.
     pub const PASSWORD: &str = "/api/password";
+    /// `POST`: this browser is no longer remembered; 204.
+    pub const FORGET_BROWSER: &str = "/api/remembered/forget";
     /// `POST` (form, top-level navigation): start the Duo step.
     pub const DUO_START: &str = "/auth/duo/start";
     /// `GET`: where Duo sends the browser back.
@@ -130,6 +132,10 @@ pub enum LoginResponse {
     Duo {
         /// The username being signed in, for the "Log in with Duo" step.
         username: String,
+        /// Days this browser may be remembered after Duo ("trust this
+        /// browser", the form's `remember`); 0: not offered.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        remember_days: u32,
     },
     /// Signed in without Duo (a `bypass` user, or Duo down with fail-open).
     Done {
@@ -143,6 +149,9 @@ pub enum LoginResponse {
         username: String,
         /// The user's devices, as Duo names them, with what each can do.
         devices: Vec<InlineDevice>,
+        /// As in `Duo` (the start request's `remember`).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        remember_days: u32,
     },
     /// Inline mode: Duo requires the user to enroll a device first.
     DuoEnroll {
@@ -221,6 +230,14 @@ pub struct InlineStartRequest {
     /// The passcode, for [`InlineMethod::Passcode`].
     #[serde(default)]
     pub passcode: Option<Passcode>,
+    /// Remember this browser once Duo allows (when the login offered it).
+    #[serde(default)]
+    pub remember: bool,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if")]
+const fn is_zero(days: &u32) -> bool {
+    *days == 0
 }
 
 // The tagged answers are read through a flat struct: serde's derive for an
@@ -242,6 +259,8 @@ struct LoginWire {
     enroll_url: Option<String>,
     #[serde(default)]
     message: Option<String>,
+    #[serde(default)]
+    remember_days: u32,
 }
 
 impl TryFrom<LoginWire> for LoginResponse {
@@ -250,11 +269,12 @@ impl TryFrom<LoginWire> for LoginResponse {
     fn try_from(wire: LoginWire) -> Result<Self, Self::Error> {
         let username = wire.username.ok_or("missing field `username`");
         Ok(match wire.next.as_str() {
-            "duo" => Self::Duo { username: username? },
+            "duo" => Self::Duo { username: username?, remember_days: wire.remember_days },
             "done" => Self::Done { session: wire.session.ok_or("missing field `session`")? },
             "duo_inline" => Self::DuoInline {
                 username: username?,
                 devices: wire.devices.ok_or("missing field `devices`")?,
+                remember_days: wire.remember_days,
             },
             "duo_enroll" => Self::DuoEnroll {
                 username: username?,
@@ -459,7 +479,7 @@ mod tests {
     #[test]
     #[wasm_bindgen_test]
     fn login_responses_match_the_contract() {
-        let duo = LoginResponse::Duo { username: "alice".into() };
+        let duo = LoginResponse::Duo { username: "alice".into(), remember_days: 0 };
         assert_eq!(serde_json::to_string(&duo).unwrap(), r#"{"next":"duo","username":"alice"}"#);
         let done = LoginResponse::Done {
             session: SessionInfo {
@@ -492,9 +512,14 @@ mod tests {
         };
         let device = InlineDevice { id: "DP1".into(), name: "iPhone".into(), methods: vec![] };
         let logins = [
-            LoginResponse::Duo { username: "alice".into() },
+            LoginResponse::Duo { username: "alice".into(), remember_days: 0 },
+            LoginResponse::Duo { username: "alice".into(), remember_days: 30 },
             LoginResponse::Done { session: session.clone() },
-            LoginResponse::DuoInline { username: "alice".into(), devices: vec![device] },
+            LoginResponse::DuoInline {
+                username: "alice".into(),
+                devices: vec![device],
+                remember_days: 7,
+            },
             LoginResponse::DuoEnroll {
                 username: "alice".into(),
                 enroll_url: "https://api-x.duosecurity.com/portal?code=1".into(),

@@ -94,6 +94,8 @@ pub enum Success {
     DuoNotEnforced,
     /// A sign-in policy let the password alone in (`bypass_duo`).
     PolicyBypass,
+    /// The password, from a browser the user remembered after Duo.
+    RememberedBrowser,
 }
 
 impl Success {
@@ -114,6 +116,7 @@ impl Success {
             Self::DuoSmsSent => "duo_sms_sent",
             Self::DuoNotEnforced => "duo_not_enforced",
             Self::PolicyBypass => "policy_bypass",
+            Self::RememberedBrowser => "remembered_browser",
         }
     }
 }

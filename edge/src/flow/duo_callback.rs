@@ -18,6 +18,7 @@ use shared::duo::{
 
 use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
 use super::duo_start::{duo_user, log_detail, open_ticket};
+use super::remember;
 use super::session::{self, IssuedSession};
 use super::store::{NewSession, Store};
 use super::{Config, Ctx, Random, excerpt, prompt_client, unix_i64};
@@ -136,7 +137,9 @@ async fn finish<S: Store, T: Transport>(
     token.require_allow().map_err(|error| id_token_refusal(&error))?;
     let details = Some(duo_details(&token));
     let method = AuthMethod::Duo;
-    session::issue(config, &user, method, details, ctx, random).map(SignedIn)
+    let mut session = session::issue(config, &user, method, details, ctx, random)?;
+    session.remember = remember::grant(store, &ticket, ctx, random).await?;
+    Ok(SignedIn(session))
 }
 
 /// The state and nonce the ticket was bound to at the start, once the

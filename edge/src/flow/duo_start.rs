@@ -31,6 +31,9 @@ pub struct StartRequest<'a> {
     pub origin: Option<&'a str>,
     /// The `__Host-login` cookie's value.
     pub login_cookie: Option<&'a str>,
+    /// The form's `remember`: remember this browser once Duo allows (when
+    /// the login offered it).
+    pub remember: bool,
 }
 
 /// Where the start step sends the browser.
@@ -136,7 +139,7 @@ async fn start<S: Store, T: Transport>(
         &AuthorizeOptions::default(),
         now,
     );
-    let ticket = ticket.for_duo(state, nonce, ctx.now);
+    let ticket = ticket.remembering(request.remember).for_duo(state, nonce, ctx.now);
     Ok(StartOutcome::Duo {
         url,
         login_cookie: ticket.seal(&config.session_secret),

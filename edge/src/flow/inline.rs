@@ -31,7 +31,8 @@ use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
 use super::duo_start::{duo_user, open_ticket};
 use super::health::{FAILURE_MEMO_SECONDS, HealthFailure, HealthMemo};
 use super::limits::{LimitKey, check_duo_start, check_passcodes, window_start};
-use super::login::LoginOutcome;
+use super::login::{AfterPassword, LoginOutcome};
+use super::remember;
 use super::session::{self, IssuedSession};
 use super::store::{NewSession, Store, UserRecord};
 use super::{Config, Ctx, Random, check_origin, excerpt, inline_client, unix_i64};
@@ -126,10 +127,11 @@ pub(super) async fn after_password<T: Transport>(
     config: &Config,
     health: &HealthMemo,
     user: UserRecord,
-    known_browser: String,
+    after: AfterPassword,
     ctx: &Ctx,
     random: &Random,
 ) -> Result<LoginOutcome, Refusal> {
+    let AfterPassword { known_browser, remember_days } = after;
     let client = inline_client(config)?;
     let (user, duo_name) = duo_user(Some(user))?;
     let now = UnixTime(unix_i64(ctx.now));
@@ -161,7 +163,8 @@ pub(super) async fn after_password<T: Transport>(
         }
         Err(Failed::Refused(refusal)) => return Err(refusal),
     };
-    decide(config, &user, preauth, known_browser, ctx, random)
+    let after = AfterPassword { known_browser, remember_days };
+    decide(config, &user, preauth, after, ctx, random)
 }
 
 /// Duo's `check`, from the memo when its last result is fresh.
@@ -197,10 +200,11 @@ fn decide(
     config: &Config,
     user: &UserRecord,
     preauth: PreauthResponse,
-    known_browser: String,
+    after: AfterPassword,
     ctx: &Ctx,
     random: &Random,
 ) -> Result<LoginOutcome, Refusal> {
+    let AfterPassword { known_browser, remember_days } = after;
     match preauth.result {
         PreauthResult::Allow => {
             let details = DuoDetails {
@@ -244,10 +248,13 @@ fn decide(
                     ));
             }
             let listed = devices.iter().map(|d| (d.id.clone(), d.name.clone())).collect();
-            let ticket = LoginTicket::new(&user.username, ctx.now).with_devices(listed);
+            let ticket = LoginTicket::new(&user.username, ctx.now)
+                .with_devices(listed)
+                .offering_remember(remember_days);
             Ok(LoginOutcome::DuoInline {
                 username: user.username.clone(),
                 devices,
+                remember_days,
                 login_cookie: ticket.seal(&config.session_secret),
                 max_age: LOGIN_TTL_SECONDS,
                 known_browser,
@@ -503,7 +510,7 @@ async fn start_factor<S: Store, T: Transport>(
             };
             trail.txid = Some(excerpt(&txid));
             let transaction = InlineTransaction { txid, factor: label.to_owned(), device: name };
-            let ticket = ticket.for_inline(transaction, ctx.now);
+            let ticket = ticket.remembering(body.remember).for_inline(transaction, ctx.now);
             Ok(Progress::Started {
                 status,
                 message,
@@ -520,7 +527,13 @@ async fn start_factor<S: Store, T: Transport>(
                 InlineMethod::Phone => PHONE,
                 _ => PUSH,
             };
-            finished(config, &user, &outcome, factor, device_name, None, ctx, random)
+            let mut progress =
+                finished(config, &user, &outcome, factor, device_name, None, ctx, random)?;
+            if let Progress::Done(session) = &mut progress {
+                let ticket = ticket.remembering(body.remember);
+                session.remember = remember::grant(store, &ticket, ctx, random).await?;
+            }
+            Ok(progress)
         }
     }
 }
@@ -594,7 +607,7 @@ async fn follow<S: Store, T: Transport>(
     let client = inline_client(config)?;
     let ticket = open_ticket(request.login_cookie, &config.session_secret, ctx.now)?;
     trail.username = normalize(&ticket.username).unwrap_or_default();
-    let transaction = ticket.inline.ok_or(Refusal::new(Reason::NoTransaction))?;
+    let transaction = ticket.inline.clone().ok_or(Refusal::new(Reason::NoTransaction))?;
     trail.txid = Some(excerpt(&transaction.txid));
     let now = UnixTime(unix_i64(ctx.now));
     let response = match duo.send(client.auth_status(&transaction.txid, now)).await {
@@ -631,14 +644,11 @@ async fn follow<S: Store, T: Transport>(
     }
     let (user, _) = duo_user(user)?;
     let txid = Some(transaction.txid.clone());
-    finished(
-        config,
-        &user,
-        &outcome,
-        &transaction.factor,
-        Some(transaction.device),
-        txid,
-        ctx,
-        random,
-    )
+    let device = Some(transaction.device);
+    let mut progress =
+        finished(config, &user, &outcome, &transaction.factor, device, txid, ctx, random)?;
+    if let Progress::Done(session) = &mut progress {
+        session.remember = remember::grant(store, &ticket, ctx, random).await?;
+    }
+    Ok(progress)
 }

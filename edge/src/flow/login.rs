@@ -22,6 +22,7 @@ use super::health::HealthMemo;
 use super::inline;
 use super::limits::{self, Client};
 use super::policy::Policies;
+use super::remember;
 use super::session::{self, IssuedSession};
 use super::store::{NewSession, Store, UserRecord};
 use super::{Config, Ctx, Passwords, Random};
@@ -76,6 +77,8 @@ pub enum LoginOutcome {
         max_age: u64,
         /// The known-browser cookie's value.
         known_browser: String,
+        /// Days the browser may be remembered after Duo (0: not offered).
+        remember_days: u32,
     },
     /// Signed in: a `bypass` user, or in inline mode Duo's preauth
     /// `allow` or a fail-open.
@@ -93,6 +96,8 @@ pub enum LoginOutcome {
         username: String,
         /// The user's usable devices.
         devices: Vec<shared::api::InlineDevice>,
+        /// Days the browser may be remembered after Duo (0: not offered).
+        remember_days: u32,
         /// The login cookie's value.
         login_cookie: String,
         /// Its `Max-Age`.
@@ -151,6 +156,17 @@ pub struct LoginInput<'a> {
     pub body: &'a LoginRequest,
     /// The `__Host-known` cookie's value.
     pub known_browser: Option<&'a str>,
+    /// The `__Host-remember` cookie's value.
+    pub remembered: Option<&'a str>,
+}
+
+/// What the first factor hands to the Duo step: the known-browser
+/// cookie's value, and for how many days the browser may then be
+/// remembered (0: not offered).
+#[derive(Debug, Clone)]
+pub(super) struct AfterPassword {
+    pub known_browser: String,
+    pub remember_days: u32,
 }
 
 /// Duo, as the login step reaches it: the transport, and the isolate's
@@ -224,7 +240,8 @@ async fn first_factor<S: Store, V: Passwords, T: Transport>(
     // The sign-in policies, after the password (they tell nothing to
     // someone guessing it): the first rule that matches decides; none,
     // the account's own setting. A refusal keeps its place in the limits.
-    let (policy, success) = match decide(&user, &trail.username, ctx)? {
+    let decided = decide(&user, &trail.username, ctx)?;
+    let (policy, success) = match decided.rule {
         Some((PolicyAction::Deny, rule)) => {
             trail.policy = Some(rule);
             return Err(Refusal::new(Reason::PolicyDenied)
@@ -242,6 +259,22 @@ async fn first_factor<S: Store, V: Passwords, T: Transport>(
     };
     admission.release(store).await?;
     let known_browser = KnownBrowser::new(&trail.username, ctx.now).seal(&config.session_secret);
+    let duo_due = policy == DuoPolicy::Required && user.duo_off == 0;
+    let remember_days = decided.remember_days;
+    if duo_due
+        && remember_days > 0
+        && remember::vouches(store, input.remembered, &trail.username, ctx.now).await?
+    {
+        // A browser the user trusted after a Duo sign-in, still remembered.
+        let method = AuthMethod::Remembered;
+        return session::issue(config, &user, method, None, ctx, random).map(|session| {
+            LoginOutcome::Done {
+                session: Box::new(session),
+                known_browser,
+                success: Success::RememberedBrowser,
+            }
+        });
+    }
     match (policy, &config.duo) {
         (DuoPolicy::Required, _) if user.duo_off != 0 => {
             // An admin turned enforcement off (console, audited there).
@@ -255,12 +288,13 @@ async fn first_factor<S: Store, V: Passwords, T: Transport>(
             })
         }
         (DuoPolicy::Required, DuoSetup::Prompt(_)) => {
-            Ok(duo_next(config, user.username, known_browser, ctx.now))
+            let after = AfterPassword { known_browser, remember_days };
+            Ok(duo_next(config, user.username, after, ctx.now))
         }
         (DuoPolicy::Required, DuoSetup::Inline(_)) => {
             let (transport, health) = (duo.transport, duo.health);
-            inline::after_password(transport, config, health, user, known_browser, ctx, random)
-                .await
+            let after = AfterPassword { known_browser, remember_days };
+            inline::after_password(transport, config, health, user, after, ctx, random).await
         }
         (DuoPolicy::Bypass, _) => {
             let method = AuthMethod::Bypass;
@@ -271,31 +305,47 @@ async fn first_factor<S: Store, V: Passwords, T: Transport>(
     }
 }
 
+/// What the stored sign-in policies decide for a sign-in.
+struct Decided {
+    /// The action and the rule ("#2 Office"); `None` when no rule matches.
+    rule: Option<(PolicyAction, String)>,
+    /// Days a browser may be remembered after Duo, as the deciding rule
+    /// allows (0: not).
+    remember_days: u32,
+}
+
 /// What the stored sign-in policies decide for `user` (normalized name
-/// `username`) from where `ctx` comes: the action and the rule ("#2
-/// Office"), or `None` when no rule matches.
+/// `username`) from where `ctx` comes.
 ///
 /// # Errors
 /// `internal` when the stored set cannot be read: nobody signs in on
 /// policies nobody can read.
-fn decide(
-    user: &UserRecord,
-    username: &str,
-    ctx: &Ctx,
-) -> Result<Option<(PolicyAction, String)>, Refusal> {
-    let Some(stored) = user.policies.as_deref() else { return Ok(None) };
+fn decide(user: &UserRecord, username: &str, ctx: &Ctx) -> Result<Decided, Refusal> {
+    let Some(stored) = user.policies.as_deref() else {
+        return Ok(Decided { rule: None, remember_days: 0 });
+    };
     let policies = Policies::from_stored(stored).map_err(Refusal::internal)?;
     let role = Role::parse(&user.role).unwrap_or_default();
-    Ok(policies
-        .decide(username, role, &ctx.place())
-        .map(|(rule, action)| (action, rule.to_string())))
+    let matched = policies.decide_all(username, role, &ctx.place());
+    let allowed = matched.as_ref().is_none_or(|(_, _, allow)| *allow);
+    Ok(Decided {
+        rule: matched.map(|(rule, action, _)| (action, rule.to_string())),
+        remember_days: if allowed { policies.remember_days() } else { 0 },
+    })
 }
 
 /// The login ticket that lets `username` start the Duo step.
-fn duo_next(config: &Config, username: String, known_browser: String, now: u64) -> LoginOutcome {
-    let ticket = LoginTicket::new(&username, now);
+fn duo_next(config: &Config, username: String, after: AfterPassword, now: u64) -> LoginOutcome {
+    let AfterPassword { known_browser, remember_days } = after;
+    let ticket = LoginTicket::new(&username, now).offering_remember(remember_days);
     let login_cookie = ticket.seal(&config.session_secret);
-    LoginOutcome::Duo { username, login_cookie, max_age: LOGIN_TTL_SECONDS, known_browser }
+    LoginOutcome::Duo {
+        username,
+        login_cookie,
+        max_age: LOGIN_TTL_SECONDS,
+        known_browser,
+        remember_days,
+    }
 }
 
 /// Verifies `password`, spending the default cost whatever the case: an

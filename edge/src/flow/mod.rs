@@ -42,6 +42,7 @@ pub mod own_password;
 pub mod policy;
 pub mod policy_admin;
 pub mod provider;
+pub mod remember;
 pub mod session;
 pub mod store;
 
@@ -71,6 +72,8 @@ pub struct Ctx {
     pub country: Option<[u8; 2]>,
     /// Cloudflare's autonomous system of the client (`request.cf.asn`).
     pub asn: Option<u32>,
+    /// The browser, from `User-Agent`: a label for remembered browsers.
+    pub agent: Option<crate::headers::UserAgent>,
 }
 
 impl Ctx {
@@ -95,6 +98,8 @@ pub struct Random {
     /// For a new password: the salt (the first 16 bytes) and a generated
     /// password (the last 16).
     pub password: RandomBytes,
+    /// For a remembered browser's token.
+    pub remember: RandomBytes,
 }
 
 impl Random {
@@ -109,9 +114,10 @@ impl Random {
             jti: [0; 32],
             session: [0; 32],
             password: [0; 32],
+            remember: [0; 32],
         };
-        let Self { state, nonce, jti, session, password } = &mut random;
-        for bytes in [state, nonce, jti, session, password] {
+        let Self { state, nonce, jti, session, password, remember } = &mut random;
+        for bytes in [state, nonce, jti, session, password, remember] {
             fill(bytes)?;
         }
         Ok(random)

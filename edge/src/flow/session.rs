@@ -22,6 +22,9 @@ pub struct IssuedSession {
     pub info: SessionInfo,
     /// The row of `sessions`.
     pub row: NewSession,
+    /// The browser remembered with this sign-in ("trust this browser"),
+    /// for its `__Host-remember` cookie.
+    pub remember: Option<super::remember::RememberCookie>,
 }
 
 /// Makes a session for `username`: the only place sessions are made
@@ -67,7 +70,7 @@ pub fn issue(
         role: Role::parse(&user.role).unwrap_or_default(),
         password_change_required: user.must_change_password != 0,
     };
-    Ok(IssuedSession { id, max_age: ttl, info, row })
+    Ok(IssuedSession { id, max_age: ttl, info, row, remember: None })
 }
 
 /// `GET /api/session`: the live session named by the cookie's value,

@@ -1121,7 +1121,15 @@ pub fn store() -> MemoryStore {
 
 /// A request at `now` from `ip`.
 pub fn ctx(now: u64, ip: &str) -> Ctx {
-    Ctx { now, client: Some(ip.parse().expect("a test address")), country: None, asn: None }
+    Ctx {
+        now,
+        client: Some(ip.parse().expect("a test address")),
+        country: None,
+        asn: None,
+        agent: Some(crate::headers::UserAgent::parse(
+            "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0",
+        )),
+    }
 }
 
 /// Random bytes, distinct per `seed`.
@@ -1132,5 +1140,6 @@ pub fn random(seed: u8) -> Random {
         jti: [seed.wrapping_add(2); 32],
         session: [seed.wrapping_add(3); 32],
         password: [seed.wrapping_add(4); 32],
+        remember: [seed.wrapping_add(5); 32],
     }
 }

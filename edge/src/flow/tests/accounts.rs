@@ -93,7 +93,7 @@ fn sign_in(store: &MemoryStore, username: &str, password: &str) -> Result<LoginO
     let (duo, health) = (ScriptedDuo::default(), HealthMemo::new());
     duo.healthy();
     let link = DuoLink { transport: &duo, health: &health };
-    let input = LoginInput { body: &body, known_browser: None };
+    let input = LoginInput { body: &body, known_browser: None, remembered: None };
     let verifier = CountingVerifier::default();
     block_on(login(
         store,

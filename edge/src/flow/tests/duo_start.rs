@@ -38,7 +38,7 @@ fn start(
     now: u64,
 ) -> Result<StartOutcome, Refusal> {
     let config = config(fail_mode);
-    let request = StartRequest { origin, login_cookie: cookie };
+    let request = StartRequest { origin, login_cookie: cookie, remember: false };
     block_on(duo_start(store, duo, &config, memo, request, &ctx(now, "192.0.2.20"), &random(7)))
 }
 
@@ -375,7 +375,8 @@ fn duo_starts_are_limited_per_user_before_the_health_check() {
     // From five different clients: the limit is the user's, not the client's.
     for n in 0..5 {
         let ctx = ctx(NOW + n, &format!("192.0.2.{}", 40 + n));
-        let request = StartRequest { origin: Some(APP_ORIGIN), login_cookie: Some(&cookie) };
+        let request =
+            StartRequest { origin: Some(APP_ORIGIN), login_cookie: Some(&cookie), remember: false };
         let outcome = block_on(duo_start(&store, &duo, &config, &memo, request, &ctx, &random(7)));
         assert!(matches!(outcome, Ok(StartOutcome::Duo { .. })), "start {n}: {outcome:?}");
     }
@@ -415,7 +416,11 @@ fn concurrent_duo_starts_get_at_most_the_limit_through() {
     let futures: Vec<Task<'_, Result<StartOutcome, Refusal>>> = ctxs
         .iter()
         .map(|ctx| {
-            let request = StartRequest { origin: Some(APP_ORIGIN), login_cookie: Some(&cookie) };
+            let request = StartRequest {
+                origin: Some(APP_ORIGIN),
+                login_cookie: Some(&cookie),
+                remember: false,
+            };
             Box::pin(duo_start(&store, &duo, &config, &memo, request, ctx, &random)) as Task<'_, _>
         })
         .collect();
@@ -450,7 +455,8 @@ fn a_fail_open_session_lives_only_the_fail_open_ttl() {
     assert_eq!(config.session_ttl_seconds, 3600);
     let cookie = login_cookie("alice", NOW);
     duo.unreachable();
-    let request = StartRequest { origin: Some(APP_ORIGIN), login_cookie: Some(&cookie) };
+    let request =
+        StartRequest { origin: Some(APP_ORIGIN), login_cookie: Some(&cookie), remember: false };
     let ctx = ctx(NOW, "192.0.2.20");
     let outcome = block_on(duo_start(&store, &duo, &config, &memo, request, &ctx, &random(7)));
     let Ok(StartOutcome::FailOpen { session, .. }) = outcome else { panic!("{outcome:?}") };

@@ -61,7 +61,7 @@ fn sign_in(
         username: username.to_owned(),
         password: shared::api::Password::new(format!("{username}-pass")),
     };
-    let input = LoginInput { body: &body, known_browser: None };
+    let input = LoginInput { body: &body, known_browser: None, remembered: None };
     let link = DuoLink { transport: duo, health };
     let verifier = CountingVerifier::default();
     block_on(login(store, &verifier, link, config, input, &ctx(NOW, "192.0.2.30"), &random(3)))
@@ -95,6 +95,7 @@ fn push_on(device: &str) -> InlineStartRequest {
         method: InlineMethod::Push,
         device: Some(device.to_owned()),
         passcode: None,
+        remember: false,
     }
 }
 
@@ -103,6 +104,7 @@ fn passcode(code: &str) -> InlineStartRequest {
         method: InlineMethod::Passcode,
         device: None,
         passcode: Some(Passcode::new(code)),
+        remember: false,
     }
 }
 
@@ -334,6 +336,7 @@ fn passcodes_sms_and_their_limits() {
         method: InlineMethod::Sms,
         device: Some(IPHONE.into()),
         passcode: None,
+        remember: false,
     };
     duo.reply(ok(
         &json!({"result": "deny", "status": "sent", "status_msg": "New SMS passcodes sent."}),
@@ -395,7 +398,8 @@ fn each_mode_refuses_the_other_modes_steps() {
         Reason::WrongMode
     );
     let inline = inline_config("closed");
-    let request = StartRequest { origin: Some(APP_ORIGIN), login_cookie: Some(&cookie) };
+    let request =
+        StartRequest { origin: Some(APP_ORIGIN), login_cookie: Some(&cookie), remember: false };
     let redirect = block_on(duo_start(
         &store,
         &duo,

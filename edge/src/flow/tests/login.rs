@@ -41,7 +41,7 @@ fn attempt_from(
 ) -> Result<LoginOutcome, Refusal> {
     let config = config("closed");
     let body = request(username, password);
-    let input = LoginInput { body: &body, known_browser };
+    let input = LoginInput { body: &body, known_browser, remembered: None };
     let (duo, health) = (ScriptedDuo::default(), HealthMemo::new());
     let duo = DuoLink { transport: &duo, health: &health };
     block_on(login(store, verifier, duo, &config, input, &ctx(now, ip), &random(1)))
@@ -279,7 +279,7 @@ fn concurrent_guesses_verify_at_most_the_limit() {
     let duo = DuoLink { transport: &duo, health: &health };
     let futures: Vec<Task<'_, _>> = requests
         .iter()
-        .map(|body| LoginInput { body, known_browser: None })
+        .map(|body| LoginInput { body, known_browser: None, remembered: None })
         .map(|input| {
             Box::pin(login(&store, &verifier, duo, &config, input, &ctx, &random)) as Task<'_, _>
         })

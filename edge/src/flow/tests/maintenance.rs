@@ -17,7 +17,7 @@ use crate::flow::testing::{
 
 fn wrong_password(store: &crate::flow::testing::MemoryStore, ip: &str, now: u64) {
     let body = LoginRequest { username: "alice".to_owned(), password: Password::new("no") };
-    let input = LoginInput { body: &body, known_browser: None };
+    let input = LoginInput { body: &body, known_browser: None, remembered: None };
     let verifier = CountingVerifier::default();
     let (duo, health) = (ScriptedDuo::default(), HealthMemo::new());
     let duo = DuoLink { transport: &duo, health: &health };

@@ -249,11 +249,12 @@ mod at_sign_in {
             client: Some(from.parse().expect("an address")),
             country: country.copied(),
             asn: Some(64500),
+            agent: None,
         };
         let (duo, health) = (ScriptedDuo::default(), HealthMemo::new());
         duo.healthy();
         let link = DuoLink { transport: &duo, health: &health };
-        let input = LoginInput { body: &body, known_browser: None };
+        let input = LoginInput { body: &body, known_browser: None, remembered: None };
         block_on(login(
             store,
             &CountingVerifier::default(),

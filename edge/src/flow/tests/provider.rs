@@ -58,7 +58,7 @@ fn password_login(store: &MemoryStore) -> LoginOutcome {
     let body = LoginRequest { username: "alice".into(), password: Password::new("alice-pass") };
     let (duo, health) = (ScriptedDuo::default(), HealthMemo::new());
     let link = DuoLink { transport: &duo, health: &health };
-    let input = LoginInput { body: &body, known_browser: None };
+    let input = LoginInput { body: &body, known_browser: None, remembered: None };
     block_on(login(
         store,
         &CountingVerifier::default(),

@@ -1,0 +1,173 @@
+//! "Trust this browser": after a sign-in completed with Duo, a browser the
+//! user asked to remember (and the policies offered: `remember_days`, and
+//! the deciding rule's `allow_remembered`) gets a `__Host-remember` cookie
+//! holding a random token; only the token's SHA-256 is stored, with the
+//! user, the times, a label of the browser and the client's address. A
+//! later sign-in from it, password verified, skips Duo while the row is
+//! live (audited `remembered_browser`, session method `remembered`).
+//!
+//! What ends it: a password reset or change, disabling the user, "sign out
+//! everywhere" (the user's or an admin's), an admin forgetting it from the
+//! console, the user's own "forget this browser", and its expiry.
+
+use credentials::normalize;
+use shared::admin::{PAGE_SIZE, RememberedList, RememberedSummary};
+
+use super::accounts::Caller;
+use super::admin::require_admin;
+use super::audit::{Reason, Refusal};
+use super::store::{AdminEvent, RememberedBrowser, Store};
+use super::{Config, Ctx, Random, check_origin, unix_i64};
+use crate::cookie::LoginTicket;
+use crate::session::SessionId;
+
+/// Seconds in a day.
+const DAY: u64 = 86_400;
+
+/// The cookie a remembered browser gets.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RememberCookie {
+    /// The token (base64url), for `__Host-remember`.
+    pub value: String,
+    /// Its `Max-Age`: the days remembered.
+    pub max_age: u64,
+}
+
+impl std::fmt::Debug for RememberCookie {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RememberCookie").field("max_age", &self.max_age).finish_non_exhaustive()
+    }
+}
+
+/// After a Duo sign-in: remembers the browser when the login's ticket
+/// asked to (and the policies offered), storing the token's hash.
+///
+/// # Errors
+/// `internal` when it cannot be stored.
+pub async fn grant<S: Store>(
+    store: &S,
+    ticket: &LoginTicket,
+    ctx: &Ctx,
+    random: &Random,
+) -> Result<Option<RememberCookie>, Refusal> {
+    if !ticket.remember || ticket.remember_days == 0 {
+        return Ok(None);
+    }
+    let username = normalize(&ticket.username)
+        .ok_or_else(|| Refusal::internal("a ticket names no possible user"))?;
+    let token = SessionId::from_random(&random.remember);
+    let max_age = u64::from(ticket.remember_days) * DAY;
+    let browser = RememberedBrowser {
+        id_hash: token.storage_key(),
+        username,
+        created_at: ctx.now,
+        expires_at: ctx.now.saturating_add(max_age),
+        last_used_at: None,
+        user_agent: ctx.agent.map(|agent| agent.to_string()),
+        client_ip: ctx.client.map(|ip| ip.to_string()),
+    };
+    store.remember_browser(&browser).await.map_err(Refusal::internal)?;
+    Ok(Some(RememberCookie { value: token.to_cookie_value(), max_age }))
+}
+
+/// At sign-in: whether the `__Host-remember` cookie names a live
+/// remembered browser of `normalized` (touched as used if so).
+///
+/// # Errors
+/// `internal` for storage.
+pub async fn vouches<S: Store>(
+    store: &S,
+    cookie: Option<&str>,
+    normalized: &str,
+    now: u64,
+) -> Result<bool, Refusal> {
+    let Some(token) = cookie.and_then(SessionId::parse) else { return Ok(false) };
+    store.use_remembered(&token.storage_key(), normalized, now).await.map_err(Refusal::internal)
+}
+
+/// `POST /api/remembered/forget`: this browser is no longer remembered
+/// (idempotent; the route clears the cookie either way).
+///
+/// # Errors
+/// `forbidden_origin`; `internal` for storage.
+pub async fn forget<S: Store>(
+    store: &S,
+    config: &Config,
+    origin: Option<&str>,
+    cookie: Option<&str>,
+    now: u64,
+) -> Result<(), Refusal> {
+    check_origin(&config.app_origin, origin)?;
+    if let Some(token) = cookie.and_then(SessionId::parse) {
+        store.forget_browser(&token.storage_key(), now).await.map_err(Refusal::internal)?;
+    }
+    Ok(())
+}
+
+/// `GET /api/admin/remembered?q=&page=`: live remembered browsers of
+/// users whose name contains `search`, newest first.
+///
+/// # Errors
+/// As [`require_admin`]; `internal` for storage.
+pub async fn list<S: Store>(
+    store: &S,
+    session_cookie: Option<&str>,
+    search: &str,
+    page: u32,
+    now: u64,
+) -> Result<RememberedList, Refusal> {
+    require_admin(store, session_cookie, now).await?;
+    let search: String = search.trim().to_ascii_lowercase().chars().take(64).collect();
+    let page = page.max(1);
+    let offset = (page - 1).saturating_mul(PAGE_SIZE);
+    let (rows, total) =
+        store.list_remembered(&search, now, offset, PAGE_SIZE).await.map_err(Refusal::internal)?;
+    let browsers = rows
+        .into_iter()
+        .map(|b| RememberedSummary {
+            id: b.id_hash,
+            username: b.username,
+            user_agent: b.user_agent,
+            client_ip: b.client_ip,
+            created_at: unix_i64(b.created_at),
+            expires_at: unix_i64(b.expires_at),
+            last_used_at: b.last_used_at.map(unix_i64),
+        })
+        .collect();
+    Ok(RememberedList { browsers, total, page, page_size: PAGE_SIZE })
+}
+
+/// `POST /api/admin/remembered/forget`: an admin forgets one remembered
+/// browser (by its hash), recorded as `forget_browser`.
+///
+/// # Errors
+/// `forbidden_origin`; as [`require_admin`]; `bad_request` when the id
+/// names no live remembered browser; `internal`.
+pub async fn revoke<S: Store>(
+    store: &S,
+    config: &Config,
+    caller: Caller<'_>,
+    id: &str,
+    ctx: &Ctx,
+) -> Result<(), Refusal> {
+    check_origin(&config.app_origin, caller.origin)?;
+    let admin = require_admin(store, caller.session_cookie, ctx.now).await?;
+    let gone = || {
+        Refusal::new(Reason::NoSuchUser)
+            .detail("no such remembered browser")
+            .message("That browser is no longer remembered.")
+    };
+    if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(gone());
+    }
+    let event = AdminEvent {
+        at: ctx.now,
+        actor: admin.username,
+        action: "forget_browser",
+        target: None,
+        detail: Some(serde_json::json!({"browser": id}).to_string()),
+        client_ip: ctx.client.map(|ip| ip.to_string()),
+    };
+    let forgotten = store.forget_browser_as_admin(id, &event).await.map_err(Refusal::internal)?;
+    if forgotten { Ok(()) } else { Err(gone()) }
+}
