@@ -29,7 +29,7 @@ use crate::flow::maintenance::PrunePlan;
 use crate::flow::session::{self, IssuedSession};
 use crate::flow::store::Store as _;
 use crate::flow::{Ctx, Random, Reason, Refusal, Step, audit::Trail, check_origin};
-use crate::flow::{accounts, admin, audit_log, own_password, policy_admin, provider};
+use crate::flow::{accounts, admin, audit_log, own_password, policy_admin, provider, remember};
 use crate::password::WebCryptoPasswords;
 use crate::{headers, request, respond};
 
@@ -457,6 +457,52 @@ pub async fn admin_policies_dry_run(mut req: Request, env: &Env) -> Result<Respo
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::json(&result, 200)?)
+}
+
+/// `POST /api/remembered/forget`: this browser is no longer remembered;
+/// 204 and its cookie cleared.
+///
+/// # Errors
+/// `forbidden_origin`; storage failures.
+pub async fn forget_browser(req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let config = Config::from_env(env).map_err(EdgeError::Config)?;
+    let store = D1Store::from_env(env)?;
+    let (origin, token) = (request::header(&req, "Origin"), request::cookie(&req, REMEMBER_COOKIE));
+    remember::forget(&store, &config, origin.as_deref(), token.as_deref(), request::now())
+        .await
+        .map_err(|refusal| logged_as("remember", refusal))?;
+    let mut response = respond::empty(204)?;
+    response.headers_mut().append("Set-Cookie", &cookie::clear(REMEMBER_COOKIE))?;
+    Ok(response)
+}
+
+/// `GET /api/admin/remembered?q=&page=`.
+///
+/// # Errors
+/// `unauthenticated`, `forbidden`, or storage failures.
+pub async fn admin_remembered(req: Request, env: &Env, query: &str) -> Result<Response, EdgeError> {
+    let store = D1Store::from_env(env)?;
+    let cookie = request::cookie(&req, SESSION_COOKIE);
+    let (search, page) = search_and_page(query);
+    let list = remember::list(&store, cookie.as_deref(), &search, page, request::now())
+        .await
+        .map_err(|refusal| logged_as("admin", refusal))?;
+    Ok(respond::json(&list, 200)?)
+}
+
+/// `POST /api/admin/remembered/forget`.
+///
+/// # Errors
+/// Every refusal of [`remember::revoke`], as an [`EdgeError`].
+pub async fn admin_forget_browser(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let (config, asked) = post_body::<SessionRevokeRequest>(&mut req, env).await?;
+    let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
+    let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
+    let caller = accounts::Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
+    remember::revoke(&store, &config, caller, &asked.id, &ctx)
+        .await
+        .map_err(|refusal| logged_as("admin", refusal))?;
+    Ok(respond::empty(204)?)
 }
 
 /// `POST /api/password`: the signed-in user's own new password; 204.

@@ -28,6 +28,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             answer(routes::logout_everywhere(req, &env).await)
         }
         (Method::Post, paths::PASSWORD) => answer(routes::change_password(req, &env).await),
+        (Method::Post, paths::FORGET_BROWSER) => answer(routes::forget_browser(req, &env).await),
+        (Method::Get, admin::REMEMBERED) => {
+            answer(routes::admin_remembered(req, &env, query).await)
+        }
+        (Method::Post, admin::REMEMBERED_FORGET) => {
+            answer(routes::admin_forget_browser(req, &env).await)
+        }
         (Method::Get, admin::USERS) => answer(routes::admin_users(req, &env, query).await),
         (Method::Post, admin::USER_CHANGE) => answer(routes::admin_change_user(req, &env).await),
         (Method::Post, admin::USER_ADD) => answer(routes::admin_add_user(req, &env).await),

@@ -13,6 +13,7 @@ mod login;
 mod maintenance;
 mod policy;
 mod provider;
+mod remember;
 // proptest is a native dev-dependency.
 #[cfg(not(target_arch = "wasm32"))]
 mod properties;
