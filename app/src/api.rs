@@ -115,6 +115,17 @@ pub async fn change_password(current: String, new: String) -> Result<(), Problem
     })
 }
 
+/// `POST /api/remembered/forget`: Duo is asked again at the next sign-in
+/// from this browser.
+///
+/// # Errors
+/// The Worker's error or a network failure.
+pub async fn forget_browser() -> Result<(), Problem> {
+    let request = Request::post(routes::FORGET_BROWSER);
+    let response = request.send().await.map_err(|_| Problem::network())?;
+    if response.ok() { Ok(()) } else { Err(problem_from(&response).await) }
+}
+
 /// `POST /api/duo/inline/start`: start a factor (inline mode).
 ///
 /// # Errors

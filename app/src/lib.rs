@@ -30,10 +30,11 @@ pub enum Screen {
     Loading,
     /// Username and password.
     SignIn,
-    /// First factor passed; "Log in with Duo" next.
-    Duo { username: String },
+    /// First factor passed; "Log in with Duo" next (and "trust this
+    /// browser" when the policies offer it: the days, else 0).
+    Duo { username: String, remember_days: u32 },
     /// Inline mode: choose a device and a method on this page.
-    Inline { username: String, devices: Vec<InlineDevice> },
+    Inline { username: String, devices: Vec<InlineDevice>, remember_days: u32 },
     /// Inline mode: Duo wants a device enrolled first.
     Enroll { username: String, enroll_url: String, message: String },
     /// Signed in.
@@ -65,10 +66,12 @@ pub fn App() -> impl IntoView {
         set_problem.set(None);
         set_notice.set(None);
         match response {
-            LoginResponse::Duo { username } => set_screen.set(Screen::Duo { username }),
+            LoginResponse::Duo { username, remember_days } => {
+                set_screen.set(Screen::Duo { username, remember_days });
+            }
             LoginResponse::Done { session } => set_screen.set(Screen::SignedIn(session)),
-            LoginResponse::DuoInline { username, devices } => {
-                set_screen.set(Screen::Inline { username, devices });
+            LoginResponse::DuoInline { username, devices, remember_days } => {
+                set_screen.set(Screen::Inline { username, devices, remember_days });
             }
             LoginResponse::DuoEnroll { username, enroll_url, message } => {
                 set_screen.set(Screen::Enroll { username, enroll_url, message });
@@ -107,11 +110,11 @@ pub fn App() -> impl IntoView {
                 Screen::SignIn => view! {
                     <pages::login::LoginPage problem set_problem notice on_login />
                 }.into_any(),
-                Screen::Duo { username } => view! {
-                    <pages::duo::DuoStep username problem on_restart />
+                Screen::Duo { username, remember_days } => view! {
+                    <pages::duo::DuoStep username remember_days problem on_restart />
                 }.into_any(),
-                Screen::Inline { username, devices } => view! {
-                    <pages::inline::InlineStep username devices problem set_problem on_signed_in
+                Screen::Inline { username, devices, remember_days } => view! {
+                    <pages::inline::InlineStep username devices remember_days problem set_problem on_signed_in
                         on_restart=on_inline_restart />
                 }.into_any(),
                 Screen::Enroll { username, enroll_url, message } => view! {

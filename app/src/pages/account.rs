@@ -45,6 +45,7 @@ pub fn AccountPage(
         AuthMethod::Remembered => "Password, from a browser you trusted after a Duo sign-in",
     };
     let admin = session.role == shared::api::Role::Admin;
+    let remembered = session.method == AuthMethod::Remembered;
     let required = RwSignal::new(session.password_change_required);
     let (own_problem, set_own_problem) = signal(None::<Problem>);
     let shown_problem = Signal::derive(move || own_problem.get().or_else(|| problem.get()));
@@ -83,6 +84,7 @@ pub fn AccountPage(
                 {admin.then(|| view! {
                     <a class="button secondary" id="admin-console" href="/admin/">"Admin console"</a>
                 })}
+                {remembered.then(|| view! { <ForgetBrowser set_notice set_problem=set_own_problem /> })}
                 <button type="button" class="link" id="change-password-open" class:hidden=move || changing.get()
                     on:click=move |_| { set_notice.set(None); changing.set(true); }>"Change password"</button>
             </div>
@@ -104,6 +106,32 @@ pub fn AccountPage(
                 </p>
             </div>
         </section>
+    }
+}
+
+/// "Forget this browser": Duo is asked at the next sign-in here.
+#[component]
+fn ForgetBrowser(
+    set_notice: WriteSignal<Option<&'static str>>,
+    set_problem: WriteSignal<Option<Problem>>,
+) -> impl IntoView {
+    let (forgotten, set_forgotten) = signal(false);
+    let forget = move |_| {
+        spawn_local(async move {
+            match api::forget_browser().await {
+                Ok(()) => {
+                    set_forgotten.set(true);
+                    set_notice.set(Some(
+                        "This browser is forgotten: Duo is asked at your next sign-in here.",
+                    ));
+                }
+                Err(p) => set_problem.set(Some(p)),
+            }
+        });
+    };
+    view! {
+        <button type="button" class="link" id="forget-browser" disabled=move || forgotten.get()
+            on:click=forget>"Forget this browser"</button>
     }
 }
 

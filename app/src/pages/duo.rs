@@ -14,6 +14,8 @@ use crate::messages::Problem;
 #[component]
 pub fn DuoStep(
     username: String,
+    /// Days this browser may be remembered after Duo (0: not offered).
+    remember_days: u32,
     problem: ReadSignal<Option<Problem>>,
     /// "Use a different account".
     on_restart: Callback<()>,
@@ -38,6 +40,7 @@ pub fn DuoStep(
             </p>
             <form id="duo-form" method="post" action=routes::DUO_START
                 on:submit=move |_| set_leaving.set(true)>
+                {(remember_days > 0).then(|| view! { <TrustThisBrowser days=remember_days /> })}
                 <button type="submit" class="primary duo" node_ref=button
                     disabled=move || leaving.get()>
                     {move || if leaving.get() { "Opening Duo…" } else { "Log in with Duo" }}
@@ -48,6 +51,30 @@ pub fn DuoStep(
                 "Use a different account"
             </button>
         </section>
+    }
+}
+
+/// "Trust this browser for N days": the form's `remember` (a real form
+/// field, posted with the Duo step; the inline page reads its state).
+#[component]
+pub fn TrustThisBrowser(
+    days: u32,
+    /// Set when the box is ticked (the inline page's start request).
+    #[prop(optional)]
+    ticked: Option<RwSignal<bool>>,
+) -> impl IntoView {
+    let label = if days == 1 {
+        "Trust this browser for 1 day".to_owned()
+    } else {
+        format!("Trust this browser for {days} days")
+    };
+    view! {
+        <label class="trust">
+            <input type="checkbox" id="remember" name="remember" value="1"
+                on:change=move |ev| { if let Some(t) = ticked { t.set(event_target_checked(&ev)); } } />
+            " " {label}
+        </label>
+        <p class="hint">"Duo is not asked again here until then, unless you forget this browser. Not on a shared computer."</p>
     }
 }
 
@@ -62,8 +89,9 @@ mod tests {
     fn duo_step_is_a_real_form_post_to_the_worker() {
         let (problem, _) = signal(None::<Problem>);
         let on_restart = Callback::new(|()| {});
-        let host =
-            render(move || view! { <DuoStep username="alice".to_owned() problem on_restart /> });
+        let host = render(
+            move || view! { <DuoStep username="alice".to_owned() remember_days=30 problem on_restart /> },
+        );
         let form: web_sys::HtmlFormElement =
             host.query_selector("form#duo-form").unwrap().unwrap().unchecked_into();
         assert_eq!(form.method(), "post");
@@ -72,6 +100,28 @@ mod tests {
         assert_eq!(who, "alice");
         let button = host.query_selector("form#duo-form button").unwrap().unwrap();
         assert_eq!(button.text_content().unwrap(), "Log in with Duo");
+        // Offered: a real field of the form, unticked.
+        let trust: web_sys::HtmlInputElement = host
+            .query_selector("form#duo-form input[name=remember]")
+            .unwrap()
+            .unwrap()
+            .unchecked_into();
+        assert_eq!(
+            (trust.type_(), trust.value(), trust.checked()),
+            ("checkbox".into(), "1".into(), false)
+        );
+        let label = host.query_selector("label.trust").unwrap().unwrap().text_content().unwrap();
+        assert!(label.contains("Trust this browser for 30 days"), "{label}");
+    }
+
+    #[wasm_bindgen_test]
+    fn nothing_to_trust_when_not_offered() {
+        let (problem, _) = signal(None::<Problem>);
+        let on_restart = Callback::new(|()| {});
+        let host = render(
+            move || view! { <DuoStep username="bob".to_owned() remember_days=0 problem on_restart /> },
+        );
+        assert!(host.query_selector("input[name=remember]").unwrap().is_none());
     }
 
     #[wasm_bindgen_test]
@@ -79,8 +129,9 @@ mod tests {
         let (problem, _) = signal(None::<Problem>);
         let (restarted, set_restarted) = signal(false);
         let on_restart = Callback::new(move |()| set_restarted.set(true));
-        let host =
-            render(move || view! { <DuoStep username="bob".to_owned() problem on_restart /> });
+        let host = render(
+            move || view! { <DuoStep username="bob".to_owned() remember_days=0 problem on_restart /> },
+        );
         let link: web_sys::HtmlElement =
             host.query_selector("button.link").unwrap().unwrap().unchecked_into();
         link.click();

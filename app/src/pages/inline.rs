@@ -53,6 +53,8 @@ pub fn method_label(method: InlineMethod) -> &'static str {
 pub fn InlineStep(
     username: String,
     devices: Vec<InlineDevice>,
+    /// Days this browser may be remembered after Duo (0: not offered).
+    remember_days: u32,
     problem: ReadSignal<Option<Problem>>,
     set_problem: WriteSignal<Option<Problem>>,
     /// Duo said allow.
@@ -93,14 +95,22 @@ pub fn InlineStep(
         on_restart,
         passcode_input,
     };
-    let start = move |request: InlineStartRequest| factor.start(request);
+    let trust = RwSignal::new(false);
+    let start = move |request: InlineStartRequest| {
+        factor.start(InlineStartRequest { remember: trust.get_untracked(), ..request });
+    };
 
     let choose = move |method: InlineMethod| match method {
         InlineMethod::Passcode => {
             set_problem.set(None);
             set_phase.set(Phase::Passcode { sent: None });
         }
-        _ => start(InlineStartRequest { method, device: device_id(), passcode: None }),
+        _ => start(InlineStartRequest {
+            method,
+            device: device_id(),
+            passcode: None,
+            remember: false,
+        }),
     };
 
     let submit_passcode = move |ev: leptos::ev::SubmitEvent| {
@@ -115,6 +125,7 @@ pub fn InlineStep(
             method: InlineMethod::Passcode,
             device: None,
             passcode: Some(Passcode::new(code)),
+            remember: false,
         });
     };
 
@@ -134,6 +145,9 @@ pub fn InlineStep(
             <DeviceChooser devices chosen set_chosen first_method
                 locked=Signal::derive(move || busy() || waiting())
                 on_choose=Callback::new(choose) />
+            {(remember_days > 0).then(|| view! {
+                <crate::pages::duo::TrustThisBrowser days=remember_days ticked=trust />
+            })}
             <LiveStatus phase on_cancel=Callback::new(cancel) />
             <PasscodeForm phase input=passcode_input on_submit=Callback::new(submit_passcode) />
             <button type="button" class="link" on:click=move |_| on_restart.run(None) disabled=busy>
@@ -375,7 +389,7 @@ mod tests {
         let on_restart = Callback::new(|_: Option<Problem>| {});
         let host = render(move || {
             view! {
-                <InlineStep username="alice".to_owned() devices=devices() problem set_problem on_signed_in on_restart />
+                <InlineStep username="alice".to_owned() devices=devices() remember_days=0 problem set_problem on_signed_in on_restart />
             }
         });
         let labels = |host: &web_sys::HtmlElement| {
@@ -405,7 +419,7 @@ mod tests {
         let on_restart = Callback::new(|_: Option<Problem>| {});
         let host = render(move || {
             view! {
-                <InlineStep username="alice".to_owned() devices=devices() problem set_problem on_signed_in on_restart />
+                <InlineStep username="alice".to_owned() devices=devices() remember_days=0 problem set_problem on_signed_in on_restart />
             }
         });
         let form = host.query_selector("#passcode-form").unwrap().unwrap();

@@ -186,7 +186,7 @@ async fn duo_user_gets_a_login_cookie(api: &Api) -> String {
     assert!(cookie_value(&login).contains('.'), "payload.signature expected: {login}");
     assert!(set_cookie(response.headers(), "__Host-session").is_none());
     let body: LoginResponse = response.json().await.expect("login JSON");
-    assert_eq!(body, LoginResponse::Duo { username: "alice".to_owned() });
+    assert_eq!(body, LoginResponse::Duo { username: "alice".to_owned(), remember_days: 0 });
 
     // Content-Type parameters are fine.
     let mut attempt = Attempt::json("alice", "alice-demo-pass", "192.0.2.1");
