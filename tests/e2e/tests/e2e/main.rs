@@ -27,6 +27,7 @@ mod load;
 mod login;
 mod maintenance;
 mod policies;
+mod remember;
 mod smoke;
 
 use e2e::default_vars;
