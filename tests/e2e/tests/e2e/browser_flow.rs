@@ -14,6 +14,7 @@
 //! |---|---|
 //! | `duo_down_fail_closed` | emulator health check 503 `FAIL` 50301, `DUO_FAILMODE=closed`: "Log in with Duo" lands back on the login page with the Duo-unavailable message (role=alert, focused) and no `?error=` left in the address bar |
 //! | `alice_push_then_logout` | password, the Duo step names alice (its button focused), the prompt, Duo Push approved: the signed-in page shows username, method, factor, device, Duo transaction id (the one `/api/session` has) and session end; log out: login form, "signed out", `/api/session` 401 in the page and for the old session cookie |
+//! | `alice_trusts_this_browser` | (`remember_days` 30) the Duo step offers "Trust this browser for 30 days"; ticked, Duo Push approved: a Duo session; logged out, the password alone signs alice in (`remembered`, said on the page); "Forget this browser", logged out: the Duo step again |
 //! | `alice_passcode` | passcode 123456 on the prompt: signed in with the passcode factor |
 //! | `alice_push_denied` | push denied on the prompt: the login page says Duo denied it (role=alert), `?error=` gone from the address bar |
 //! | `carol_locked_out` | carol's Duo account is locked out: returning from the prompt gives the denied message |
@@ -36,7 +37,7 @@ use crate::session_secret;
 use fantoccini::Locator;
 use fantoccini::elements::Element;
 use serde_json::json;
-use shared::api::{SessionInfo, routes};
+use shared::api::{AuthMethod, SessionInfo, routes};
 
 /// How long any one screen gets to appear (download, redirects, render).
 const WAIT: Duration = Duration::from_secs(30);
@@ -81,7 +82,11 @@ impl Bed {
         vars.retain(|(name, _)| name != "DUO_API_HOST" && name != "DUO_FAILMODE");
         vars.push(("DUO_API_HOST".to_owned(), emulator.local_addr().to_string()));
         vars.push(("DUO_FAILMODE".to_owned(), "closed".to_owned()));
-        let worker = Wrangler::start_at_own_origin(&vars).await.unwrap_or_else(|e| panic!("{e}"));
+        // Browsers may be remembered for 30 days ("trust this browser").
+        let remember = r#"UPDATE policies SET version = 2, document = '{"rules":[],"remember_days":30}' WHERE id = 1;"#;
+        let worker = Wrangler::start_seeded_at_own_origin(&vars, &[remember])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         let browser = Browser::start().await.unwrap_or_else(|e| panic!("browser: {e}"));
         viewport(&browser, 1000, 800).await;
         let http = reqwest::Client::builder()
@@ -335,6 +340,7 @@ async fn a_person_signs_in_through_the_browser() {
     bed.run("login_step_expired", login_step_expired(&bed)).await;
     tokio::time::sleep_until(duo_back).await;
     bed.run("alice_push_then_logout", alice_push_then_logout(&bed)).await;
+    bed.run("alice_trusts_this_browser", alice_trusts_this_browser(&bed)).await;
     bed.run("alice_passcode", alice_passcode(&bed)).await;
     bed.run("alice_push_denied", alice_push_denied(&bed)).await;
     bed.run("carol_locked_out", carol_locked_out(&bed)).await;
@@ -401,6 +407,36 @@ async fn alice_push_then_logout(bed: &Bed) -> Step {
         .context("GET /api/session with the old cookie")?;
     check!(response.status().as_u16() == 401, "old session still valid: {}", response.status());
     Ok(())
+}
+
+async fn alice_trusts_this_browser(bed: &Bed) -> Step {
+    bed.fresh_visit().await?;
+    bed.duo_step("alice").await?;
+    let label = bed.text("label.trust").await?;
+    check!(label.contains("Trust this browser for 30 days"), "label {label:?}");
+    bed.click("#remember").await?;
+    bed.log_in_with_duo().await?;
+    bed.wait_for("button[name=action][value=push]").await?;
+    bed.choose_push().await?;
+    bed.click("button[name=action][value=approve]").await?;
+    let session = bed.signed_in_as("alice").await?;
+    check!(session.method == AuthMethod::Duo, "the first sign-in is Duo's: {:?}", session.method);
+    bed.click("#logout").await?;
+    // The password alone now, from this browser.
+    bed.enter_password("alice").await?;
+    let session = bed.signed_in_as("alice").await?;
+    check!(session.method == AuthMethod::Remembered, "method {:?}", session.method);
+    let method = bed.text("dd.method").await?;
+    check!(method.contains("a browser you trusted"), "method shown {method:?}");
+    bed.click("#forget-browser").await?;
+    let notice = bed.wait_for("#account-title ~ .notice").await?;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !notice.text().await.unwrap_or_default().contains("This browser is forgotten") {
+        check!(tokio::time::Instant::now() < deadline, "no notice that the browser is forgotten");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bed.click("#logout").await?;
+    bed.duo_step("alice").await
 }
 
 async fn alice_passcode(bed: &Bed) -> Step {
