@@ -11,8 +11,8 @@ use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::admin::{
-    DuoPolicy, SessionList, SessionRevokeRequest, SessionSummary, UserChange, UserChangeRequest,
-    UserList, UserSummary, routes,
+    DuoPolicy, RememberedList, SessionList, SessionRevokeRequest, SessionSummary, UserChange,
+    UserChangeRequest, UserList, UserSummary, routes,
 };
 use shared::api::{Role, SessionInfo};
 use shared::{ErrorBody, ErrorCode};
@@ -142,7 +142,7 @@ fn Console(
             <ProblemBox problem />
             {move || match tab.get() {
                 Tab::Users => view! { <UsersPage admin=admin.clone() set_problem /> }.into_any(),
-                Tab::Sessions => view! { <SessionsPage set_problem /> }.into_any(),
+                Tab::Sessions => view! { <SessionsPage set_problem /> <TrustedBrowsers set_problem /> }.into_any(),
                 Tab::Audit => view! { <audit::AuditPage set_problem /> }.into_any(),
                 Tab::Policies => view! { <policies::PoliciesPage set_problem /> }.into_any(),
                 Tab::Duo => view! { <provider::ProviderPage provider=duo reload set_problem /> }.into_any(),
@@ -223,6 +223,77 @@ fn SessionsPage(set_problem: WriteSignal<Option<Problem>>) -> impl IntoView {
                 </tr></thead>
                 <tbody>
                     {move || list.get().map(|l| l.sessions.into_iter().map(|s| view! { <SessionRow session=s end /> }).collect_view())}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// `GET /api/admin/remembered`.
+async fn fetch_remembered() -> Result<RememberedList, Problem> {
+    let response = Request::get(routes::REMEMBERED).send().await.map_err(|_| Problem::network())?;
+    if response.ok() {
+        return response.json().await.map_err(|_| Problem::unexpected());
+    }
+    Err(problem_of(response).await)
+}
+
+/// `POST /api/admin/remembered/forget`.
+async fn forget_browser(id: String) -> Result<(), Problem> {
+    let body = SessionRevokeRequest { id };
+    let request =
+        Request::post(routes::REMEMBERED_FORGET).json(&body).map_err(|_| Problem::network())?;
+    let response = request.send().await.map_err(|_| Problem::network())?;
+    if response.ok() { Ok(()) } else { Err(problem_of(response).await) }
+}
+
+/// The browsers users trusted after a Duo sign-in: whose, which, from
+/// where, until when; forget one.
+#[component]
+fn TrustedBrowsers(set_problem: WriteSignal<Option<Problem>>) -> impl IntoView {
+    let (list, set_list) = signal(None::<RememberedList>);
+    let load = move || {
+        spawn_local(async move {
+            match fetch_remembered().await {
+                Ok(found) => set_list.set(Some(found)),
+                Err(p) => set_problem.set(Some(p)),
+            }
+        });
+    };
+    load();
+    let forget = move |id: String| {
+        spawn_local(async move {
+            match forget_browser(id).await {
+                Ok(()) => load(),
+                Err(p) => set_problem.set(Some(p)),
+            }
+        });
+    };
+    view! {
+        <h2>"Trusted browsers"</h2>
+        <div class="table-wrap">
+            <table class="users" id="trusted-browsers">
+                <caption class="muted">{move || list.get().map(|l| format!("{} browsers skip Duo until their date", l.total))}</caption>
+                <thead><tr>
+                    <th scope="col">"User"</th><th scope="col">"Browser"</th><th scope="col">"From"</th>
+                    <th scope="col">"Trusted"</th><th scope="col">"Until"</th><th scope="col">"Last used"</th><th scope="col"></th>
+                </tr></thead>
+                <tbody>
+                    {move || list.get().map(|l| l.browsers.into_iter().map(|b| {
+                        let id = b.id.clone();
+                        view! {
+                            <tr data-browser-of=b.username.clone()>
+                                <th scope="row">{b.username.clone()}</th>
+                                <td>{b.user_agent.clone().unwrap_or_else(|| "—".into())}</td>
+                                <td>{b.client_ip.clone().unwrap_or_else(|| "—".into())}</td>
+                                <td>{local_time(b.created_at)}</td>
+                                <td>{local_time(b.expires_at)}</td>
+                                <td>{b.last_used_at.map_or_else(|| "never".to_owned(), local_time)}</td>
+                                <td><button type="button" class="secondary small" data-action="forget"
+                                    on:click=move |_| forget(id.clone())>"Forget"</button></td>
+                            </tr>
+                        }
+                    }).collect_view())}
                 </tbody>
             </table>
         </div>

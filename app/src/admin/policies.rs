@@ -140,6 +140,8 @@ fn RuleCard(
                     } />
             </div>
             <div class="row-actions">
+                <label><input type="checkbox" id=id("remembered") prop:checked=rule.allow_remembered
+                    on:change=move |ev| { let on = checked(&ev); edit(&|r| r.allow_remembered = on); } />" trusted browsers skip Duo"</label>
                 <label><input type="checkbox" id=id("enabled") prop:checked=rule.enabled
                     on:change=move |ev| { let on = checked(&ev); edit(&|r| r.enabled = on); } />" in force"</label>
                 <button type="button" class="secondary small" data-action="up" disabled=index == 0
@@ -157,6 +159,7 @@ fn RuleCard(
 #[component]
 fn DryRun(
     draft: RwSignal<Vec<PolicyRule>>,
+    remember_days: RwSignal<u32>,
     set_problem: WriteSignal<Option<Problem>>,
 ) -> impl IntoView {
     let (ip, country, asn) = (
@@ -177,7 +180,10 @@ fn DryRun(
             }
         };
         let request = DryRunRequest {
-            set: PolicySet { rules: draft.get_untracked(), remember_days: 0 },
+            set: PolicySet {
+                rules: draft.get_untracked(),
+                remember_days: remember_days.get_untracked(),
+            },
             ip: value(ip),
             country: value(country),
             asn,
@@ -224,6 +230,7 @@ fn DryRun(
 #[component]
 pub(super) fn PoliciesPage(set_problem: WriteSignal<Option<Problem>>) -> impl IntoView {
     let draft = RwSignal::new(Vec::<PolicyRule>::new());
+    let remember_days = RwSignal::new(0_u32);
     let (saved, set_saved) = signal(None::<PoliciesView>);
     let (notice, set_notice) = signal(None::<String>);
     let load = move || {
@@ -231,6 +238,7 @@ pub(super) fn PoliciesPage(set_problem: WriteSignal<Option<Problem>>) -> impl In
             match fetch_policies().await {
                 Ok(view) => {
                     draft.set(view.set.rules.clone());
+                    remember_days.set(view.set.remember_days);
                     set_saved.set(Some(view));
                 }
                 Err(p) => set_problem.set(Some(p)),
@@ -252,7 +260,10 @@ pub(super) fn PoliciesPage(set_problem: WriteSignal<Option<Problem>>) -> impl In
         let Some(version) = saved.get_untracked().map(|v| v.version) else { return };
         let request = PoliciesSave {
             expected_version: version,
-            set: PolicySet { rules: draft.get_untracked(), remember_days: 0 },
+            set: PolicySet {
+                rules: draft.get_untracked(),
+                remember_days: remember_days.get_untracked(),
+            },
         };
         set_problem.set(None);
         set_notice.set(None);
@@ -294,11 +305,22 @@ pub(super) fn PoliciesPage(set_problem: WriteSignal<Option<Problem>>) -> impl In
                 }
             }}
         </div>
+        <p class="trust-days">
+            <label for="remember-days">"Trust this browser: days a browser may skip Duo after a Duo sign-in (0: not offered)"</label>
+            <input id="remember-days" type="number" min="0" max="365" prop:value=move || remember_days.get().to_string()
+                on:change=move |ev| {
+                    match event_target_value(&ev).trim().parse::<u32>() {
+                        Ok(days) => remember_days.set(days),
+                        Err(_) => set_problem.set(Some(Problem::new(ErrorCode::BadRequest)
+                            .refused_with(Some("Days are a whole number from 0 to 365.".to_owned())))),
+                    }
+                } />
+        </p>
         <div class="panel-actions">
             <button type="button" class="secondary" id="rule-add" on:click=add>"Add rule"</button>
             <button type="button" class="primary" id="policies-save" on:click=save>"Save rules"</button>
             <button type="button" class="secondary" id="policies-reload" on:click=move |_| { set_notice.set(None); load(); }>"Discard changes"</button>
         </div>
-        <DryRun draft set_problem />
+        <DryRun draft remember_days set_problem />
     }
 }

@@ -157,6 +157,7 @@ async fn the_admin_console_is_for_admins() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(bed.text(".notice").await.contains("A session of bob was ended."));
+    bed.wait_text("#trusted-browsers caption", "0 browsers").await;
     bed.keep_screen("admin-sessions").await;
     let bob_now = reqwest::Client::new()
         .get(bed.worker.url(routes::SESSION))
@@ -288,8 +289,15 @@ async fn policies(bed: &Bed) {
     bed.click("#dry-run button[type=submit]").await;
     let alice = bed.text("#dry-run-result tr[data-user=alice][data-action=bypass_duo]").await;
     assert!(alice.contains("#2 Office"), "{alice}");
+    retype(bed, "#remember-days", "30").await;
+    bed.click("#rule-0-remembered").await; // not from Tor
     bed.click("#policies-save").await;
     bed.wait_text("#policies-notice", "Saved as version 2").await;
+    let days = bed.wait_for("#remember-days").await.prop("value").await.expect("value");
+    assert_eq!(days.as_deref(), Some("30"), "the days are saved with the rules");
+    let tor_trust =
+        bed.wait_for("#rule-0-remembered").await.prop("checked").await.expect("checked");
+    assert_eq!(tor_trust.as_deref(), Some("false"));
     bed.keep_screen("admin-policies").await;
 
     retype(bed, "#rule-1-networks", "10.0.0.1/8").await;
