@@ -4,7 +4,7 @@
 //!
 //! | test | rule |
 //! |---|---|
-//! | `the_cron_trigger_prunes_and_summarizes` | expired sessions, old spent states, finished windows and audit events past retention are deleted; a counter over its limit becomes one summary row; a flooding client writes one audit row, not one per request |
+//! | `the_cron_trigger_prunes_and_summarizes` | expired sessions, old spent states, finished windows, audit events past retention and expired remembered browsers are deleted; a counter over its limit becomes one summary row; a flooding client writes one audit row, not one per request |
 //! | `the_database_keeps_its_own_rules` | audit events younger than 30 days cannot be deleted; two accounts cannot share a Duo username |
 
 use std::time::Duration;
@@ -63,11 +63,15 @@ async fn the_cron_trigger_prunes_and_summarizes() {
            ({month_ago}, 'admin', 'disable', 'recent-target'); \
          INSERT INTO login_attempts (limit_key, window_start, count, updated_at) VALUES \
            ('uc:mallory|203.0.113.66', {old_window}, 47, {old_window}), \
-           ('c:203.0.113.67', {old_window}, 3, {old_window});",
+           ('c:203.0.113.67', {old_window}, 3, {old_window}); \
+         INSERT INTO remembered_browsers (id_hash, username, created_at, expires_at) VALUES \
+           ('{e}', 'alice', {old}, {expired}), ('{f}', 'alice', {now}, {live});",
         a = hex('a'),
         b = hex('b'),
         c = hex('c'),
         d = hex('d'),
+        e = hex('e'),
+        f = hex('f'),
         old = now - 200_000,
         expired = now - 100_000,
         live = now + 3600,
@@ -99,7 +103,8 @@ async fn the_cron_trigger_prunes_and_summarizes() {
     assert!(
         worker.log().contains(
             "maintenance: deleted 1 sessions, 1 spent states, 2 rate-limit counters \
-             (1 summarized in the audit log), 1 audit events and 1 admin events"
+             (1 summarized in the audit log), 1 audit events, 1 admin events and 1 remembered \
+             browsers"
         ),
         "{}",
         worker.log_path().display()

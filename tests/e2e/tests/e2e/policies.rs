@@ -103,7 +103,7 @@ async fn policies_decide_sign_ins_by_network_country_and_asn() {
 
     let (status, first) = bed.call(&admin, policy::POLICIES, None, false).await;
     assert_eq!((status, first["version"].as_u64()), (200, Some(1)), "{first}");
-    assert_eq!(first["set"], json!({"rules": []}));
+    assert_eq!(first["set"], json!({"rules": [], "remember_days": 0}));
     let (status, saved) = bed.call(&admin, policy::POLICIES, Some(&save), true).await;
     assert_eq!((status, saved["version"].as_u64()), (200, Some(2)), "{saved}");
     assert_eq!(saved["set"]["rules"][0]["countries"], json!(["T1"]), "canonical");
