@@ -502,13 +502,14 @@ impl Store for D1Store {
         id_hash: &str,
         normalized: &str,
         now: u64,
+        max_age: u64,
     ) -> Result<bool, StoreError> {
         let used: Option<Username> = self
             .first(
                 "UPDATE remembered_browsers SET last_used_at = ?3 WHERE id_hash = ?1 \
                  AND username = ?2 AND revoked_at IS NULL AND expires_at > ?3 \
-                 RETURNING username",
-                &[text(id_hash), text(normalized), number(now)],
+                 AND created_at + ?4 > ?3 RETURNING username",
+                &[text(id_hash), text(normalized), number(now), number(max_age)],
             )
             .await?;
         Ok(used.is_some())

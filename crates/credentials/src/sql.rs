@@ -224,18 +224,21 @@ pub fn set_role(username: &Username, role: Role) -> Result<String, SqlError> {
     ))
 }
 
-/// `UPDATE` revoking every live session of a user ("log out everywhere"):
+/// `UPDATE`s revoking every live session of a user ("log out everywhere"):
 /// `sessions.username` is the name as registered, compared after the same
 /// normalization as `users.username_normalized` (so it also reaches the
-/// sessions of a user since deleted or renamed in case).
+/// sessions of a user since deleted or renamed in case); and forgetting
+/// the browsers the user trusted (`remembered_browsers`, migration 0010),
+/// as the Worker does. Two statements, one per line.
 ///
 /// # Errors
 /// As [`UserRow::insert`].
 pub fn revoke_sessions(username: &Username) -> Result<String, SqlError> {
     Ok(format!(
         "UPDATE sessions SET revoked_at = unixepoch() WHERE revoked_at IS NULL AND \
-         lower(trim(username)) = {};",
-        literal(&username.normalized())?
+         lower(trim(username)) = {user};\nUPDATE remembered_browsers SET revoked_at = \
+         unixepoch() WHERE revoked_at IS NULL AND username = {user};",
+        user = literal(&username.normalized())?
     ))
 }
 
@@ -294,7 +297,9 @@ mod tests {
     }
 
     const REVOKE_ALICE: &str = "UPDATE sessions SET revoked_at = unixepoch() WHERE revoked_at \
-                                IS NULL AND lower(trim(username)) = 'alice';";
+                                IS NULL AND lower(trim(username)) = 'alice';\nUPDATE \
+                                remembered_browsers SET revoked_at = unixepoch() WHERE \
+                                revoked_at IS NULL AND username = 'alice';";
 
     #[test]
     fn revoke_sessions_ends_every_live_session_of_the_user() {

@@ -242,7 +242,8 @@ pub enum Reason {
     SelfLockout,
     /// A session whose user must first replace a password an admin set.
     PasswordChangeRequired,
-    /// A sign-in policy refuses this sign-in (`deny`), right password or not.
+    /// A sign-in policy refuses this sign-in (`deny`); answered as a wrong
+    /// password, so the answer never confirms the password.
     PolicyDenied,
     /// Our side failed (storage, randomness).
     Internal,
@@ -315,9 +316,11 @@ impl Reason {
     /// The contract's error code for this reason.
     pub const fn code(self) -> ErrorCode {
         match self {
-            Self::UnknownUser | Self::BadPassword | Self::Disabled | Self::UnusableHash => {
-                ErrorCode::InvalidCredentials
-            }
+            Self::UnknownUser
+            | Self::BadPassword
+            | Self::Disabled
+            | Self::UnusableHash
+            | Self::PolicyDenied => ErrorCode::InvalidCredentials,
             Self::UserClientLimit
             | Self::ClientLimit
             | Self::UserLimit
@@ -326,11 +329,9 @@ impl Reason {
             Self::WrongMode | Self::DeviceRefused | Self::NoSuchUser | Self::AdminBadValue => {
                 ErrorCode::BadRequest
             }
-            Self::NotAdmin
-            | Self::LastAdmin
-            | Self::SelfLockout
-            | Self::PasswordChangeRequired
-            | Self::PolicyDenied => ErrorCode::Forbidden,
+            Self::NotAdmin | Self::LastAdmin | Self::SelfLockout | Self::PasswordChangeRequired => {
+                ErrorCode::Forbidden
+            }
             Self::ForbiddenOrigin => ErrorCode::ForbiddenOrigin,
             Self::ConfigError | Self::DuoHealthRejected | Self::DuoHealthMalformed => {
                 ErrorCode::ConfigError

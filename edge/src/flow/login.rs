@@ -243,9 +243,11 @@ async fn first_factor<S: Store, V: Passwords, T: Transport>(
     let decided = decide(&user, &trail.username, ctx)?;
     let (policy, success) = match decided.rule {
         Some((PolicyAction::Deny, rule)) => {
+            // Answered as a wrong password: anything else would confirm the
+            // password to whoever tries it from a denied place. The audit
+            // record says why.
             trail.policy = Some(rule);
-            return Err(Refusal::new(Reason::PolicyDenied)
-                .message("Signing in from here is not allowed. Ask your administrator."));
+            return Err(Refusal::new(Reason::PolicyDenied));
         }
         Some((PolicyAction::BypassDuo, rule)) => {
             trail.policy = Some(rule);
@@ -263,7 +265,8 @@ async fn first_factor<S: Store, V: Passwords, T: Transport>(
     let remember_days = decided.remember_days;
     if duo_due
         && remember_days > 0
-        && remember::vouches(store, input.remembered, &trail.username, ctx.now).await?
+        && remember::vouches(store, input.remembered, &trail.username, remember_days, ctx.now)
+            .await?
     {
         // A browser the user trusted after a Duo sign-in, still remembered.
         let method = AuthMethod::Remembered;

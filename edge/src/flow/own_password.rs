@@ -45,8 +45,10 @@ pub async fn change_password<S: Store, P: Passwords>(
         .ok_or_else(|| Refusal::new(Reason::NoSession))?;
     let normalized = normalize(&signed_in.username)
         .ok_or_else(|| Refusal::internal("a session names no possible user"))?;
+    // Every limit of the login, the account-wide one included: a stolen
+    // session must not become a way to guess the password from many places.
     let admission =
-        limits::admit(store, &normalized, Client::of(ctx.client), true, ctx.now).await?;
+        limits::admit(store, &normalized, Client::of(ctx.client), false, ctx.now).await?;
     let user = store
         .user(&normalized)
         .await

@@ -61,6 +61,12 @@ impl Cidr {
             None => (text, None),
         };
         let ip: IpAddr = address.parse().map_err(|_| format!("\"{text}\" is not an address"))?;
+        if let IpAddr::V6(v6) = ip
+            && let Some(v4) = v6.to_ipv4_mapped()
+        {
+            // Clients are compared as IPv4 when they come IPv4-mapped.
+            return Err(format!("\"{text}\" is an IPv4-mapped range: write it as IPv4 ({v4}/...)"));
+        }
         let (v4, bits, value) = match ip {
             IpAddr::V4(v4) => (true, 32_u8, u128::from(u32::from(v4))),
             IpAddr::V6(v6) => (false, 128_u8, u128::from(v6)),
@@ -274,6 +280,9 @@ impl Policies {
     pub fn from_stored(json: &str) -> Result<Self, String> {
         let set: PolicySet = serde_json::from_slice(json.as_bytes())
             .map_err(|e| format!("stored policies unreadable: {e}"))?;
+        // Checked again, not trusted: an entry dropped while compiling would
+        // widen its rule (an empty list holds for everyone).
+        let set = canonical(&set).map_err(|e| format!("stored policies invalid: {e}"))?;
         Ok(Self::compile(&set))
     }
 

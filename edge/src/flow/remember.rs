@@ -71,7 +71,8 @@ pub async fn grant<S: Store>(
 }
 
 /// At sign-in: whether the `__Host-remember` cookie names a live
-/// remembered browser of `normalized` (touched as used if so).
+/// remembered browser of `normalized`, remembered within the `days` the
+/// policies allow now (touched as used if so).
 ///
 /// # Errors
 /// `internal` for storage.
@@ -79,10 +80,15 @@ pub async fn vouches<S: Store>(
     store: &S,
     cookie: Option<&str>,
     normalized: &str,
+    days: u32,
     now: u64,
 ) -> Result<bool, Refusal> {
     let Some(token) = cookie.and_then(SessionId::parse) else { return Ok(false) };
-    store.use_remembered(&token.storage_key(), normalized, now).await.map_err(Refusal::internal)
+    let max_age = u64::from(days) * DAY;
+    store
+        .use_remembered(&token.storage_key(), normalized, now, max_age)
+        .await
+        .map_err(Refusal::internal)
 }
 
 /// `POST /api/remembered/forget`: this browser is no longer remembered

@@ -457,13 +457,16 @@ pub trait Store {
     async fn remember_browser(&self, browser: &RememberedBrowser) -> Result<(), StoreError>;
 
     /// Whether `id_hash` is a live remembered browser of `normalized` at
-    /// `now` (not revoked, not expired); if so its `last_used_at` becomes
-    /// `now`, in the same statement.
+    /// `now` (not revoked, not expired, and remembered less than `max_age`
+    /// seconds ago: the days the policies allow now, which may have been
+    /// lowered since); if so its `last_used_at` becomes `now`, in the same
+    /// statement.
     async fn use_remembered(
         &self,
         id_hash: &str,
         normalized: &str,
         now: u64,
+        max_age: u64,
     ) -> Result<bool, StoreError>;
 
     /// Forgets the remembered browser `id_hash`: its user (normalized), or

@@ -598,6 +598,7 @@ impl Store for MemoryStore {
         id_hash: &str,
         normalized: &str,
         now: u64,
+        max_age: u64,
     ) -> Result<bool, StoreError> {
         YieldOnce::default().await;
         self.check()?;
@@ -607,6 +608,7 @@ impl Store for MemoryStore {
                 && b.username == normalized
                 && revoked.is_none()
                 && b.expires_at > now
+                && b.created_at.saturating_add(max_age) > now
         });
         Ok(live.map(|(b, _)| b.last_used_at = Some(now)).is_some())
     }

@@ -46,6 +46,8 @@ fn ranges_that_cannot_be_meant_are_refused_in_words() {
     assert!(said.contains("did you mean 192.0.2.0/24?"), "{said}");
     let said = Cidr::parse("2001:db8::1/32").expect_err("host bits");
     assert!(said.contains("2001:db8::/32"), "{said}");
+    let mapped = Cidr::parse("::ffff:10.0.0.0/104").expect_err("IPv4-mapped");
+    assert!(mapped.contains("write it as IPv4 (10.0.0.0/...)"), "{mapped}");
     for bad in [
         "10.0.0.0/33",
         "::/129",
@@ -281,20 +283,28 @@ mod at_sign_in {
     }
 
     #[test]
-    fn a_deny_rule_refuses_the_right_password_and_keeps_it_counted() {
+    fn a_deny_rule_refuses_the_right_password_as_if_it_were_wrong_and_keeps_it_counted() {
         let store = store_with(office_and_tor());
         let refused =
             sign_in(&store, "alice", "alice-pass", "203.0.113.7", Some(b"T1")).expect_err("denied");
-        assert_eq!((refused.reason, refused.code()), (Reason::PolicyDenied, ErrorCode::Forbidden));
-        assert!(refused.message.as_deref().is_some_and(|m| m.contains("not allowed")));
+        let wrong =
+            sign_in(&store, "alice", "wrong-pass", "203.0.113.7", Some(b"T1")).expect_err("wrong");
+        // The same answer: nothing confirms the password from a denied place.
+        assert_eq!(refused.reason, Reason::PolicyDenied);
+        assert_eq!(
+            (refused.code(), refused.message.clone(), refused.retry_after),
+            (wrong.code(), wrong.message.clone(), wrong.retry_after)
+        );
+        assert_eq!(refused.code(), ErrorCode::InvalidCredentials);
+        store.events.borrow_mut().pop();
         let event = store.last_event();
         assert_eq!((event.reason, event.policy.as_deref()), ("policy_denied", Some("#1 Tor")));
         let key =
             LimitKey::UserClient("alice".into(), Client::of(Some("203.0.113.7".parse().unwrap())));
         assert_eq!(
             store.counters.borrow().get(&(key, window_start(NOW))),
-            Some(&1),
-            "still counted"
+            Some(&2),
+            "still counted, like the wrong one"
         );
         assert_eq!(store.session_count(), 0);
     }
@@ -344,17 +354,24 @@ mod at_sign_in {
 
     #[test]
     fn unreadable_stored_policies_let_nobody_in() {
-        let store = store();
-        *store.policies.borrow_mut() = Some(StoredPolicies {
-            version: 2,
-            document: r#"{"rules":"none"}"#.into(),
-            updated_at: 0,
-            updated_by: None,
-        });
-        let refused =
-            sign_in(&store, "admin", "admin-pass", "203.0.113.7", None).expect_err("fails closed");
-        assert_eq!(refused.code(), ErrorCode::Internal);
-        assert_eq!(store.session_count(), 0);
+        // Not a set; and a set whose entry would be dropped, widening its
+        // rule to everyone (a hand edit of the row, say).
+        for document in [
+            r#"{"rules":"none"}"#,
+            r#"{"rules":[{"name":"VIPs","action":"bypass_duo","users":["Bob Smith"]}]}"#,
+        ] {
+            let store = store();
+            *store.policies.borrow_mut() = Some(StoredPolicies {
+                version: 2,
+                document: document.into(),
+                updated_at: 0,
+                updated_by: None,
+            });
+            let refused = sign_in(&store, "alice", "alice-pass", "203.0.113.7", None)
+                .expect_err("fails closed");
+            assert_eq!(refused.code(), ErrorCode::Internal, "{document}");
+            assert_eq!(store.session_count(), 0);
+        }
     }
 }
 

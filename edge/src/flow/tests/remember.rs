@@ -178,6 +178,60 @@ fn a_remembered_browser_skips_duo_until_it_ends() {
 }
 
 #[test]
+fn fewer_days_in_the_policies_shorten_what_was_granted() {
+    let (store, _) = store_with(30, vec![]);
+    let cookie = remembered_alice(&store, 30, NOW - 3 * DAY);
+    let (lowered, _) = store_with(2, vec![]);
+    *store.policies.borrow_mut() = lowered.policies.borrow().clone();
+    let outcome = sign_in(&store, "alice", Some(&cookie), NOW);
+    assert!(matches!(outcome, Ok(LoginOutcome::Duo { remember_days: 2, .. })), "{outcome:?}");
+    let (raised, _) = store_with(30, vec![]);
+    *store.policies.borrow_mut() = raised.policies.borrow().clone();
+    let Ok(LoginOutcome::Done { session, .. }) = sign_in(&store, "alice", Some(&cookie), NOW)
+    else {
+        panic!("within 30 days again")
+    };
+    assert_eq!(session.info.method, AuthMethod::Remembered);
+}
+
+#[test]
+fn disabling_the_user_or_their_own_new_password_forgets_their_browsers() {
+    let (store, _) = store_with(30, vec![]);
+    let cookie = remembered_alice(&store, 30, NOW - DAY);
+    let event = AdminEvent {
+        at: NOW,
+        actor: "root".into(),
+        action: "disable",
+        target: Some("alice".into()),
+        detail: None,
+        client_ip: None,
+    };
+    block_on(store.change_user("alice", &UserUpdate::Disabled(true), &event)).expect("disabled");
+    block_on(store.change_user("alice", &UserUpdate::Disabled(false), &event)).expect("enabled");
+    let outcome = sign_in(&store, "alice", Some(&cookie), NOW + 1);
+    assert!(matches!(outcome, Ok(LoginOutcome::Duo { .. })), "forgotten by disabling: {outcome:?}");
+
+    let cookie = remembered_alice(&store, 30, NOW - DAY);
+    let alice = issue_stored(
+        &store,
+        "alice",
+        AuthMethod::Duo,
+        None,
+        &ctx(NOW - 60, "192.0.2.1"),
+        &random(18),
+    );
+    let old = store.users.borrow()["alice"].password_hash.clone();
+    let changed =
+        block_on(store.change_own_password("alice", &old, &old, &alice.row.id_hash, &event));
+    assert!(changed.expect("changed"), "the same hash stands in for a new one here");
+    let outcome = sign_in(&store, "alice", Some(&cookie), NOW + 1);
+    assert!(
+        matches!(outcome, Ok(LoginOutcome::Duo { .. })),
+        "forgotten by her new password: {outcome:?}"
+    );
+}
+
+#[test]
 fn a_rule_can_keep_remembered_browsers_out_and_zero_days_offer_nothing() {
     let no_admins = PolicyRule {
         name: "Admins".into(),

@@ -5,7 +5,7 @@
 //!
 //! | test | contract clause |
 //! |---|---|
-//! | `policies_decide_sign_ins_by_network_country_and_asn` | a `user` 403 on read, save and dry run; no `Origin` 403; the migration's empty set (version 1); a save in canonical form (version 2) recorded as `set_policies`; a save from version 1 again 400 "meanwhile"; a rule with host bits 400 naming it; alice (Duo required) from the office network signs in on her password (`policy_bypass`, the rule in `auth_events.policy`), from Tor or a denied ASN 403 `forbidden` (`policy_denied`), from elsewhere goes to Duo; the dry run says the same for every user without saving |
+//! | `policies_decide_sign_ins_by_network_country_and_asn` | a `user` 403 on read, save and dry run; no `Origin` 403; the migration's empty set (version 1); a save in canonical form (version 2) recorded as `set_policies`; a save from version 1 again 400 "meanwhile"; a rule with host bits 400 naming it; alice (Duo required) from the office network signs in on her password (`policy_bypass`, the rule in `auth_events.policy`), from Tor or a denied ASN 401 `invalid_credentials` in the words of a wrong password (audited `policy_denied` with the rule), from elsewhere goes to Duo; the dry run says the same for every user without saving |
 
 use e2e::{Wrangler, cookie_value, default_vars, set_cookie};
 use serde_json::{Value, json};
@@ -133,11 +133,17 @@ async fn policies_decide_sign_ins_by_network_country_and_asn() {
     assert_eq!((status, body["next"].as_str()), (200, Some("done")), "IPv6 office: {body}");
     let (status, body, session) =
         bed.login("alice", "10.1.2.3", Some(json!({"country": "T1", "asn": 1}))).await;
-    assert_eq!((status, body["code"].as_str(), session), (403, Some("forbidden"), None), "{body}");
+    // Answered exactly as a wrong password: the answer confirms nothing.
+    assert_eq!(
+        (status, body["code"].as_str(), session),
+        (401, Some("invalid_credentials"), None),
+        "{body}"
+    );
+    assert_eq!(body["message"], json!("The username or password is incorrect."));
     assert_eq!(bed.last_login().await, json!({"reason": "policy_denied", "policy": "#1 Tor"}));
     let (status, _, _) =
         bed.login("alice", "203.0.113.5", Some(json!({"country": "DE", "asn": 64500}))).await;
-    assert_eq!(status, 403);
+    assert_eq!(status, 401);
     assert_eq!(bed.last_login().await["policy"], json!("#3 Hostile network"));
     let (status, body, _) =
         bed.login("alice", "203.0.113.5", Some(json!({"country": "DE", "asn": 3320}))).await;

@@ -1,11 +1,11 @@
 //! "Trust this browser" over HTTP under `wrangler dev`, with the emulator's
 //! prompt: offered by the policies, asked on the Duo step's form, granted
-//! by Duo's allow, honoured at the next password, ended by the user and by
-//! an admin's password reset.
+//! by Duo's allow, honoured at the next password, ended by the user, an
+//! admin's password reset, the command line and the user's own new password.
 //!
 //! | test | contract clause |
 //! |---|---|
-//! | `a_trusted_browser_skips_duo_until_it_is_forgotten` | with no days set, nothing offered; with 30, the login offers `remember_days: 30`; the form's `remember=1` and Duo's allow set `__Host-remember` (`HttpOnly`, `Secure`, 30 days); the next password from that browser is a `remembered` session (`remembered_browser`) without Duo, and another user's password with that cookie still goes to Duo; the admin list names the browser ("Firefox on Linux") and never the token; `POST /api/remembered/forget` clears it and Duo is asked again; a browser remembered again is forgotten by an admin's password reset |
+//! | `a_trusted_browser_skips_duo_until_it_is_forgotten` | with no days set, nothing offered; with 30, the login offers `remember_days: 30`; the form's `remember=1` and Duo's allow set `__Host-remember` (`HttpOnly`, `Secure`, 30 days); the next password from that browser is a `remembered` session (`remembered_browser`) without Duo, and another user's password with that cookie still goes to Duo; the admin list names the browser ("Firefox on Linux") and never the token; `POST /api/remembered/forget` clears it and Duo is asked again; a browser remembered again is forgotten by an admin's password reset, by `user-admin`'s disable and enable SQL run on the database, and by the user's own `POST /api/password`; Duo's allow without the box ticked sets no cookie |
 
 use duo_emulator::Emulator;
 use e2e::{Wrangler, cookie_value, default_vars, set_cookie};
@@ -178,6 +178,13 @@ async fn a_trusted_browser_skips_duo_until_it_is_forgotten() {
     let (_, body, _) = bed.login("alice", "alice-demo-pass", Some(&token)).await;
     assert_eq!(body["next"], json!("duo"), "forgotten");
 
+    what_ends_it(&bed, &admin).await;
+}
+
+/// A browser remembered again each time: an admin's password reset, the
+/// operator's command line (disable, enable) and alice's own new password
+/// each forget it; Duo's allow without the box ticked remembers nothing.
+async fn what_ends_it(bed: &Bed, admin: &str) {
     // Remembered again, then an admin resets alice's password.
     let (_, _, headers) = bed.login("alice", "alice-demo-pass", None).await;
     let login = cookie_value(&cookie_of(&headers, LOGIN_COOKIE).expect("login cookie"));
@@ -185,15 +192,52 @@ async fn a_trusted_browser_skips_duo_until_it_is_forgotten() {
     let token =
         cookie_value(&cookie_of(back.headers(), REMEMBER_COOKIE).expect("remembered again"));
     let reset = json!({"username": "alice", "password": {"typed": "a new password for alice"}});
-    assert_eq!(bed.admin_call(&admin, admin::USER_PASSWORD, Some(&reset)).await.0, 200);
+    assert_eq!(bed.admin_call(admin, admin::USER_PASSWORD, Some(&reset)).await.0, 200);
     let (status, body, _) = bed.login("alice", "a new password for alice", Some(&token)).await;
     assert_eq!(
         (status, body["next"].as_str()),
         (200, Some("duo")),
         "forgotten by the reset: {body}"
     );
-    // Without ticking the box, Duo's allow remembers nothing.
+    // The operator's command line (`scripts/user.sh disable` then `enable`)
+    // forgets it too.
     let (_, _, headers) = bed.login("alice", "a new password for alice", None).await;
+    let login = cookie_value(&cookie_of(&headers, LOGIN_COOKIE).expect("login cookie"));
+    let token = cookie_value(
+        &cookie_of(bed.through_duo(&login, true).await.headers(), REMEMBER_COOKIE).expect("again"),
+    );
+    let alice = credentials::Username::parse("alice").expect("a username");
+    for disabled in [true, false] {
+        let sql = credentials::sql::set_disabled(&alice, disabled).expect("SQL");
+        bed.worker.query(&sql).await.expect("the command line's SQL runs");
+    }
+    let (_, body, _) = bed.login("alice", "a new password for alice", Some(&token)).await;
+    assert_eq!(body["next"], json!("duo"), "forgotten by the command line: {body}");
+
+    // And her own new password forgets it (the session she changes it from stays).
+    let (_, _, headers) = bed.login("alice", "a new password for alice", None).await;
+    let login = cookie_value(&cookie_of(&headers, LOGIN_COOKIE).expect("login cookie"));
+    let token = cookie_value(
+        &cookie_of(bed.through_duo(&login, true).await.headers(), REMEMBER_COOKIE).expect("again"),
+    );
+    let (_, body, headers) = bed.login("alice", "a new password for alice", Some(&token)).await;
+    assert_eq!(body["session"]["method"], json!("remembered"), "{body}");
+    let session = cookie_value(&cookie_of(&headers, SESSION_COOKIE).expect("a session"));
+    let changed = bed
+        .http
+        .post(bed.worker.url(routes::PASSWORD))
+        .header("Origin", APP_ORIGIN)
+        .header("Cookie", format!("{SESSION_COOKIE}={session}"))
+        .json(&json!({"current": "a new password for alice", "new": "alice chose this one"}))
+        .send()
+        .await
+        .expect("POST /api/password");
+    assert_eq!(changed.status().as_u16(), 204);
+    let (_, body, _) = bed.login("alice", "alice chose this one", Some(&token)).await;
+    assert_eq!(body["next"], json!("duo"), "forgotten by her own new password: {body}");
+
+    // Without ticking the box, Duo's allow remembers nothing.
+    let (_, _, headers) = bed.login("alice", "alice chose this one", None).await;
     let login = cookie_value(&cookie_of(&headers, LOGIN_COOKIE).expect("login cookie"));
     let back = bed.through_duo(&login, false).await;
     assert_eq!(back.status().as_u16(), 303);
