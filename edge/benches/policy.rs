@@ -76,7 +76,7 @@ mod native {
                 policies.decide(black_box("alice"), Role::User, black_box(&place)).map(|(_, a)| a)
             });
         });
-        let policies = Policies::compile(&set);
+        let policies = Policies::compile(&set).expect("compiles");
         assert_eq!(
             policies.decide("alice", Role::User, &place).map(|(rule, _)| rule.number),
             Some(100),

@@ -236,35 +236,45 @@ pub struct Policies {
 }
 
 impl Policies {
-    /// Compiles a set (in canonical form: [`canonical`]); entries that do
-    /// not parse are dropped (a stored set was checked when saved).
-    pub fn compile(set: &PolicySet) -> Self {
+    /// Compiles a set. Every entry must parse: one that did not would be
+    /// dropped and widen its rule (an empty list holds for everyone), so
+    /// the set fails instead, naming the rule. (The console saves sets in
+    /// canonical form, [`canonical`], which always compile.)
+    ///
+    /// # Errors
+    /// The first rule with an entry that does not parse.
+    pub fn compile(set: &PolicySet) -> Result<Self, PolicyError> {
         let rules = set
             .rules
             .iter()
             .zip(1_u32..)
             .filter(|(rule, _)| rule.enabled)
             .map(|(rule, number)| {
+                let bad = || PolicyError {
+                    rule: Some(number),
+                    message: "an entry does not parse".to_owned(),
+                };
                 // (Lists are searched in order: sorting them would cost the
                 // Worker 3 KB of gzip for no measurable gain at these sizes.)
-                let users = rule.users.iter().filter_map(|u| credentials::normalize(u)).collect();
-                Compiled {
+                let users =
+                    rule.users.iter().map(|u| credentials::normalize(u)).collect::<Option<_>>();
+                let networks =
+                    rule.networks.iter().map(|n| Cidr::parse(n).ok()).collect::<Option<_>>();
+                let countries =
+                    rule.countries.iter().map(|c| Place::country_code(c)).collect::<Option<_>>();
+                Ok(Compiled {
                     matched: MatchedRule { number, name: rule.name.clone() },
                     action: rule.action,
                     allow_remembered: rule.allow_remembered,
                     roles: rule.roles.clone(),
-                    users,
-                    networks: rule.networks.iter().filter_map(|n| Cidr::parse(n).ok()).collect(),
-                    countries: rule
-                        .countries
-                        .iter()
-                        .filter_map(|c| Place::country_code(c))
-                        .collect(),
+                    users: users.ok_or_else(bad)?,
+                    networks: networks.ok_or_else(bad)?,
+                    countries: countries.ok_or_else(bad)?,
                     asns: rule.asns.clone(),
-                }
+                })
             })
-            .collect();
-        Self { rules, remember_days: set.remember_days.min(MAX_REMEMBER_DAYS) }
+            .collect::<Result<_, _>>()?;
+        Ok(Self { rules, remember_days: set.remember_days.min(MAX_REMEMBER_DAYS) })
     }
 
     /// How many days a browser may be remembered after a Duo sign-in (0:
@@ -280,10 +290,7 @@ impl Policies {
     pub fn from_stored(json: &str) -> Result<Self, String> {
         let set: PolicySet = serde_json::from_slice(json.as_bytes())
             .map_err(|e| format!("stored policies unreadable: {e}"))?;
-        // Checked again, not trusted: an entry dropped while compiling would
-        // widen its rule (an empty list holds for everyone).
-        let set = canonical(&set).map_err(|e| format!("stored policies invalid: {e}"))?;
-        Ok(Self::compile(&set))
+        Self::compile(&set).map_err(|e| format!("stored policies invalid: {e}"))
     }
 
     /// The first rule that matches `username` (normalized) with `role`

@@ -114,7 +114,8 @@ pub async fn dry_run<S: Store>(
 ) -> Result<DryRunResult, Refusal> {
     check_origin(&config.app_origin, caller.origin)?;
     require_admin(store, caller.session_cookie, now).await?;
-    let policies = Policies::compile(&canonical(&request.set).map_err(|e| bad(format!("{e}.")))?);
+    let draft = canonical(&request.set).map_err(|e| bad(format!("{e}.")))?;
+    let policies = Policies::compile(&draft).map_err(|e| bad(format!("{e}.")))?;
     let place =
         Place {
             ip: match request.ip.trim() {

@@ -140,7 +140,7 @@ fn the_first_matching_rule_decides() {
         ],
         remember_days: 0,
     };
-    let policies = Policies::compile(&canonical(&set).expect("valid"));
+    let policies = Policies::compile(&canonical(&set).expect("valid")).expect("compiles");
     assert_eq!(policies.len(), 4, "the disabled rule is not in force");
     let decide = |user: &str, role: Role, at: &Place| {
         policies.decide(user, role, at).map(|(rule, action)| (rule.to_string(), action))
@@ -182,7 +182,7 @@ fn a_sign_in_without_a_country_or_an_address_matches_no_list_of_them() {
         ],
         remember_days: 0,
     };
-    let policies = Policies::compile(&set);
+    let policies = Policies::compile(&set).expect("compiles");
     let nowhere = Place::default();
     assert_eq!(
         policies.decide("alice", Role::User, &nowhere).map(|d| d.1),
