@@ -77,7 +77,7 @@ pub async fn add_user<S: Store, P: Passwords>(
         "duo_username": duo_name,
         "password": source(generated.as_ref()),
     });
-    let event = admin_event(admin.username, "add_user", &user.normalized, &detail, ctx);
+    let event = AdminEvent::new(admin.username, "add_user", ctx).on(&user.normalized).with(&detail);
     match store.add_user(&user, &event).await.map_err(Refusal::internal)? {
         AddOutcome::Added => Ok(PasswordIssued { username: user.username, generated }),
         AddOutcome::Exists => Err(Refusal::new(Reason::AdminBadValue)
@@ -121,7 +121,7 @@ pub async fn reset_password<S: Store, P: Passwords>(
     }
     let (hash, generated) = new_password(passwords, &request.password, &username, random).await?;
     let detail = serde_json::json!({"password": source(generated.as_ref())});
-    let event = admin_event(admin.username, "reset_password", &target, &detail, ctx);
+    let event = AdminEvent::new(admin.username, "reset_password", ctx).on(&target).with(&detail);
     let outcome = store
         .change_user(&target, &UserUpdate::Password(hash.to_phc()), &event)
         .await
@@ -166,23 +166,6 @@ async fn new_password<P: Passwords>(
 /// What the audit log says of a new password.
 fn source(generated: Option<&Password>) -> &'static str {
     if generated.is_some() { "generated" } else { "typed" }
-}
-
-fn admin_event(
-    actor: String,
-    action: &'static str,
-    target: &str,
-    detail: &serde_json::Value,
-    ctx: &Ctx,
-) -> AdminEvent {
-    AdminEvent {
-        at: ctx.now,
-        actor,
-        action,
-        target: Some(target.to_owned()),
-        detail: Some(detail.to_string()),
-        client_ip: ctx.client.map(|ip| ip.to_string()),
-    }
 }
 
 /// `POST /api/admin/users/duo-check`: the health of a user's mapping to
@@ -259,7 +242,8 @@ pub async fn check_duo_user<S: Store, T: Transport>(
         None => "no_lookup",
     };
     let detail = serde_json::json!({"duo_username": check.duo_username, "preauth": result});
-    let event = admin_event(admin.username, "check_duo_username", &target, &detail, ctx);
+    let event =
+        AdminEvent::new(admin.username, "check_duo_username", ctx).on(&target).with(&detail);
     store.record_admin(&event).await.map_err(Refusal::internal)?;
     Ok(check)
 }

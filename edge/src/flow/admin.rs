@@ -153,14 +153,8 @@ pub async fn revoke_session<S: Store>(
     if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(no_such());
     }
-    let event = AdminEvent {
-        at: ctx.now,
-        actor: admin.username,
-        action: "revoke_session",
-        target: None,
-        detail: Some(serde_json::json!({"session": id}).to_string()),
-        client_ip: ctx.client.map(|ip| ip.to_string()),
-    };
+    let event = AdminEvent::new(admin.username, "revoke_session", ctx)
+        .with(&serde_json::json!({"session": id}));
     let revoked = store.revoke_session_as_admin(id, &event).await.map_err(Refusal::internal)?;
     if revoked { Ok(()) } else { Err(no_such()) }
 }
@@ -224,14 +218,7 @@ pub async fn change_user<S: Store>(
             (UserUpdate::RevokeSessions, "revoke_sessions", serde_json::json!({}))
         }
     };
-    let event = AdminEvent {
-        at: ctx.now,
-        actor: admin.username.clone(),
-        action,
-        target: Some(target.clone()),
-        detail: Some(detail.to_string()),
-        client_ip: ctx.client.map(|ip| ip.to_string()),
-    };
+    let event = AdminEvent::new(admin.username.clone(), action, ctx).on(&target).with(&detail);
     let outcome = store.change_user(&target, &update, &event).await.map_err(Refusal::internal)?;
     change_refused(outcome, &target)
 }

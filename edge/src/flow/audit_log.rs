@@ -64,14 +64,8 @@ pub async fn export<S: Store>(
         .into_iter()
         .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v)))
         .collect();
-    let event = AdminEvent {
-        at: ctx.now,
-        actor: admin.username,
-        action: "export_audit",
-        target: None,
-        detail: Some(serde_json::Value::Object(detail).to_string()),
-        client_ip: ctx.client.map(|ip| ip.to_string()),
-    };
+    let event = AdminEvent::new(admin.username, "export_audit", ctx)
+        .with(&serde_json::Value::Object(detail));
     store.record_admin(&event).await.map_err(Refusal::internal)?;
     let written = u32::try_from(rows.len()).unwrap_or(u32::MAX);
     Ok(Export {

@@ -74,14 +74,7 @@ pub async fn change_password<S: Store, P: Passwords>(
         .hash(new.as_bytes(), salt, DEFAULT_ITERATIONS)
         .await
         .map_err(Refusal::internal)?;
-    let event = AdminEvent {
-        at: ctx.now,
-        actor: user.username.clone(),
-        action: "change_own_password",
-        target: Some(normalized.clone()),
-        detail: None,
-        client_ip: ctx.client.map(|ip| ip.to_string()),
-    };
+    let event = AdminEvent::new(user.username.clone(), "change_own_password", ctx).on(&normalized);
     let changed = store
         .change_own_password(&normalized, &user.password_hash, &hash.to_phc(), &keep, &event)
         .await

@@ -73,14 +73,7 @@ pub async fn save<S: Store>(
         "version": request.expected_version.saturating_add(1),
         "rules": set.rules.len(),
     });
-    let event = AdminEvent {
-        at: ctx.now,
-        actor: admin.username,
-        action: "set_policies",
-        target: None,
-        detail: Some(detail.to_string()),
-        client_ip: ctx.client.map(|ip| ip.to_string()),
-    };
+    let event = AdminEvent::new(admin.username, "set_policies", ctx).with(&detail);
     let saved = store
         .save_policies(request.expected_version, &document, &event)
         .await

@@ -94,14 +94,8 @@ pub async fn set_enforce<S: Store>(
             .detail("enforce off without the confirmation")
             .message(&format!("To turn off Duo, type \"{ENFORCE_OFF_PHRASE}\" to confirm.")));
     }
-    let event = AdminEvent {
-        at: ctx.now,
-        actor: admin.username,
-        action: if request.enforce { "enforce_duo_on" } else { "enforce_duo_off" },
-        target: None,
-        detail: None,
-        client_ip: ctx.client.map(|ip| ip.to_string()),
-    };
+    let action = if request.enforce { "enforce_duo_on" } else { "enforce_duo_off" };
+    let event = AdminEvent::new(admin.username, action, ctx);
     store.set_enforce(request.enforce, &event).await.map_err(Refusal::internal)
 }
 
@@ -185,14 +179,7 @@ pub async fn test_connection<S: Store, T: Transport>(
         },
     };
     let detail = serde_json::json!({"endpoint": endpoint, "ok": test.ok, "latency_ms": latency_ms});
-    let event = AdminEvent {
-        at: ctx.now,
-        actor: admin.username,
-        action: "test_duo",
-        target: None,
-        detail: Some(detail.to_string()),
-        client_ip: ctx.client.map(|ip| ip.to_string()),
-    };
+    let event = AdminEvent::new(admin.username, "test_duo", ctx).with(&detail);
     store.record_admin(&event).await.map_err(Refusal::internal)?;
     Ok(test)
 }

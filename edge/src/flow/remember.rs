@@ -166,14 +166,8 @@ pub async fn revoke<S: Store>(
     if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(gone());
     }
-    let event = AdminEvent {
-        at: ctx.now,
-        actor: admin.username,
-        action: "forget_browser",
-        target: None,
-        detail: Some(serde_json::json!({"browser": id}).to_string()),
-        client_ip: ctx.client.map(|ip| ip.to_string()),
-    };
+    let event = AdminEvent::new(admin.username, "forget_browser", ctx)
+        .with(&serde_json::json!({"browser": id}));
     let forgotten = store.forget_browser_as_admin(id, &event).await.map_err(Refusal::internal)?;
     if forgotten { Ok(()) } else { Err(gone()) }
 }

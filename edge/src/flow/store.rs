@@ -5,6 +5,7 @@
 
 use shared::admin::{AuditQuery, AuditRow};
 
+use super::Ctx;
 use super::audit::{Outcome, Step};
 use super::limits::LimitKey;
 use super::maintenance::{PrunePlan, Pruned};
@@ -245,6 +246,33 @@ pub struct AdminEvent {
     pub detail: Option<String>,
     /// The admin's address.
     pub client_ip: Option<String>,
+}
+
+impl AdminEvent {
+    /// `actor`'s `action` during the request `ctx` (its time, its client),
+    /// on nobody in particular and without detail until said.
+    pub fn new(actor: String, action: &'static str, ctx: &Ctx) -> Self {
+        Self {
+            at: ctx.now,
+            actor,
+            action,
+            target: None,
+            detail: None,
+            client_ip: ctx.client.map(|ip| ip.to_string()),
+        }
+    }
+
+    /// This event on `target` (a normalized username).
+    #[must_use]
+    pub fn on(self, target: &str) -> Self {
+        Self { target: Some(target.to_owned()), ..self }
+    }
+
+    /// This event with `detail` (never a password).
+    #[must_use]
+    pub fn with(self, detail: &serde_json::Value) -> Self {
+        Self { detail: Some(detail.to_string()), ..self }
+    }
 }
 
 /// The `enforce_duo` setting and its last change.
