@@ -3,7 +3,6 @@
 //! the admin closes; it is held nowhere else (the Worker keeps only its
 //! hash) and the box forgets it when closed.
 
-use gloo_net::http::Request;
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -13,7 +12,7 @@ use shared::admin::{
 };
 use shared::api::{Password, Role};
 
-use super::problem_of;
+use super::post;
 use crate::components::local_time;
 use crate::messages::Problem;
 
@@ -35,18 +34,6 @@ pub(super) struct Issued {
     pub done: String,
     /// The answer.
     pub issued: PasswordIssued,
-}
-
-async fn post<B: serde::Serialize, T: serde::de::DeserializeOwned>(
-    path: &str,
-    body: &B,
-) -> Result<T, Problem> {
-    let request = Request::post(path).json(body).map_err(|_| Problem::network())?;
-    let response = request.send().await.map_err(|_| Problem::network())?;
-    if response.ok() {
-        return response.json().await.map_err(|_| Problem::unexpected());
-    }
-    Err(problem_of(response).await)
 }
 
 /// "Generate a password" or "Type a password", and the typed one.

@@ -8,7 +8,6 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::admin::{AuditList, AuditLog, AuditQuery, AuditRow, CSV_MAX_ROWS, OUTCOMES, routes};
 
-use super::problem_of;
 use crate::components::local_time;
 use crate::messages::Problem;
 
@@ -16,11 +15,7 @@ use crate::messages::Problem;
 async fn fetch_audit(query: &AuditQuery) -> Result<AuditList, Problem> {
     let pairs = query.to_pairs(true);
     let request = Request::get(routes::AUDIT).query(pairs.iter().map(|(k, v)| (*k, v.as_str())));
-    let response = request.send().await.map_err(|_| Problem::network())?;
-    if response.ok() {
-        return response.json().await.map_err(|_| Problem::unexpected());
-    }
-    Err(problem_of(response).await)
+    super::reply(request.send().await).await
 }
 
 /// The CSV link of a search (every page).

@@ -6,10 +6,12 @@
 //! page; the audit-log page (`audit`); the Duo provider page and the
 //! enforce-Duo banner (`provider`).
 
-use gloo_net::http::Request;
+use gloo_net::http::{Request, Response};
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use shared::admin::{
     DuoPolicy, RememberedList, SessionList, SessionRevokeRequest, SessionSummary, UserChange,
     UserChangeRequest, UserList, UserSummary, routes,
@@ -151,24 +153,41 @@ fn Console(
     }
 }
 
-/// `GET /api/admin/sessions`.
-async fn fetch_sessions(search: &str, page: u32) -> Result<SessionList, Problem> {
-    let page = page.to_string();
-    let request = Request::get(routes::SESSIONS).query([("q", search), ("page", page.as_str())]);
-    let response = request.send().await.map_err(|_| Problem::network())?;
+/// An admin request's answer: its JSON body, or the Worker's refusal.
+async fn reply<T: DeserializeOwned>(sent: Result<Response, gloo_net::Error>) -> Result<T, Problem> {
+    let response = sent.map_err(|_| Problem::network())?;
     if response.ok() {
         return response.json().await.map_err(|_| Problem::unexpected());
     }
     Err(problem_of(response).await)
 }
 
+/// An admin request answered without a body (204), or the Worker's refusal.
+async fn done(sent: Result<Response, gloo_net::Error>) -> Result<(), Problem> {
+    let response = sent.map_err(|_| Problem::network())?;
+    if response.ok() { Ok(()) } else { Err(problem_of(response).await) }
+}
+
+/// `POST path` with `body` as JSON.
+async fn post_json<B: Serialize>(path: &str, body: &B) -> Result<Response, gloo_net::Error> {
+    Request::post(path).json(body)?.send().await
+}
+
+/// `POST path` with `body` as JSON: its JSON answer, or the Worker's refusal.
+async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, Problem> {
+    reply(post_json(path, body).await).await
+}
+
+/// `GET /api/admin/sessions`.
+async fn fetch_sessions(search: &str, page: u32) -> Result<SessionList, Problem> {
+    let page = page.to_string();
+    let request = Request::get(routes::SESSIONS).query([("q", search), ("page", page.as_str())]);
+    reply(request.send().await).await
+}
+
 /// `POST /api/admin/sessions/revoke`.
 async fn end_session(id: String) -> Result<(), Problem> {
-    let body = SessionRevokeRequest { id };
-    let request =
-        Request::post(routes::SESSION_REVOKE).json(&body).map_err(|_| Problem::network())?;
-    let response = request.send().await.map_err(|_| Problem::network())?;
-    if response.ok() { Ok(()) } else { Err(problem_of(response).await) }
+    done(post_json(routes::SESSION_REVOKE, &SessionRevokeRequest { id }).await).await
 }
 
 /// The live sessions: whose, how, from where, until when; end one.
@@ -231,20 +250,12 @@ fn SessionsPage(set_problem: WriteSignal<Option<Problem>>) -> impl IntoView {
 
 /// `GET /api/admin/remembered`.
 async fn fetch_remembered() -> Result<RememberedList, Problem> {
-    let response = Request::get(routes::REMEMBERED).send().await.map_err(|_| Problem::network())?;
-    if response.ok() {
-        return response.json().await.map_err(|_| Problem::unexpected());
-    }
-    Err(problem_of(response).await)
+    reply(Request::get(routes::REMEMBERED).send().await).await
 }
 
 /// `POST /api/admin/remembered/forget`.
 async fn forget_browser(id: String) -> Result<(), Problem> {
-    let body = SessionRevokeRequest { id };
-    let request =
-        Request::post(routes::REMEMBERED_FORGET).json(&body).map_err(|_| Problem::network())?;
-    let response = request.send().await.map_err(|_| Problem::network())?;
-    if response.ok() { Ok(()) } else { Err(problem_of(response).await) }
+    done(post_json(routes::REMEMBERED_FORGET, &SessionRevokeRequest { id }).await).await
 }
 
 /// The browsers users trusted after a Duo sign-in: whose, which, from
@@ -327,19 +338,12 @@ fn SessionRow(session: SessionSummary, end: Callback<(String, String)>) -> impl 
 async fn fetch_users(search: &str, page: u32) -> Result<UserList, Problem> {
     let page = page.to_string();
     let request = Request::get(routes::USERS).query([("q", search), ("page", page.as_str())]);
-    let response = request.send().await.map_err(|_| Problem::network())?;
-    if response.ok() {
-        return response.json().await.map_err(|_| Problem::unexpected());
-    }
-    Err(problem_of(response).await)
+    reply(request.send().await).await
 }
 
 /// `POST /api/admin/users/change`.
 async fn send_change(username: String, change: UserChange) -> Result<(), Problem> {
-    let body = UserChangeRequest { username, change };
-    let request = Request::post(routes::USER_CHANGE).json(&body).map_err(|_| Problem::network())?;
-    let response = request.send().await.map_err(|_| Problem::network())?;
-    if response.ok() { Ok(()) } else { Err(problem_of(response).await) }
+    done(post_json(routes::USER_CHANGE, &UserChangeRequest { username, change }).await).await
 }
 
 async fn problem_of(response: gloo_net::http::Response) -> Problem {

@@ -3,7 +3,6 @@
 //! and a dry run of the draft: who it would let in, send to Duo or refuse
 //! from a given address, country and ASN.
 
-use gloo_net::http::Request;
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -14,28 +13,12 @@ use shared::policy::{
     routes,
 };
 
-use super::problem_of;
+use super::post;
 use crate::components::local_time;
 use crate::messages::Problem;
 
 async fn fetch_policies() -> Result<PoliciesView, Problem> {
-    let response = Request::get(routes::POLICIES).send().await.map_err(|_| Problem::network())?;
-    if response.ok() {
-        return response.json().await.map_err(|_| Problem::unexpected());
-    }
-    Err(problem_of(response).await)
-}
-
-async fn post<B: serde::Serialize, T: serde::de::DeserializeOwned>(
-    path: &str,
-    body: &B,
-) -> Result<T, Problem> {
-    let request = Request::post(path).json(body).map_err(|_| Problem::network())?;
-    let response = request.send().await.map_err(|_| Problem::network())?;
-    if response.ok() {
-        return response.json().await.map_err(|_| Problem::unexpected());
-    }
-    Err(problem_of(response).await)
+    super::reply(gloo_net::http::Request::get(routes::POLICIES).send().await).await
 }
 
 /// A list typed as text: entries separated by commas, spaces or lines.

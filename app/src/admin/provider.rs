@@ -9,32 +9,21 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::admin::{DuoProvider, DuoTest, ENFORCE_OFF_PHRASE, EnforceRequest, routes};
 
-use super::problem_of;
+use super::{done, post_json, reply};
 use crate::components::local_time;
 use crate::messages::Problem;
 
 /// `GET /api/admin/duo`.
 pub(super) async fn fetch_provider() -> Result<DuoProvider, Problem> {
-    let response = Request::get(routes::DUO).send().await.map_err(|_| Problem::network())?;
-    if response.ok() {
-        return response.json().await.map_err(|_| Problem::unexpected());
-    }
-    Err(problem_of(response).await)
+    reply(Request::get(routes::DUO).send().await).await
 }
 
 async fn run_test() -> Result<DuoTest, Problem> {
-    let response = Request::post(routes::DUO_TEST).send().await.map_err(|_| Problem::network())?;
-    if response.ok() {
-        return response.json().await.map_err(|_| Problem::unexpected());
-    }
-    Err(problem_of(response).await)
+    reply(Request::post(routes::DUO_TEST).send().await).await
 }
 
 async fn send_enforce(enforce: bool, confirm: Option<String>) -> Result<(), Problem> {
-    let body = EnforceRequest { enforce, confirm };
-    let request = Request::post(routes::DUO_ENFORCE).json(&body).map_err(|_| Problem::network())?;
-    let response = request.send().await.map_err(|_| Problem::network())?;
-    if response.ok() { Ok(()) } else { Err(problem_of(response).await) }
+    done(post_json(routes::DUO_ENFORCE, &EnforceRequest { enforce, confirm }).await).await
 }
 
 /// Shown on every console page while Duo is not enforced.
