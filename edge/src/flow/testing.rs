@@ -1046,17 +1046,46 @@ pub fn inline_config(fail_mode: &str) -> Config {
 pub fn store_with_admin() -> (MemoryStore, String) {
     let store = store();
     store.add_user(UserRecord { role: "admin".to_owned(), ..user("root", "x", "required", false) });
-    let cookie = issue_stored(
-        &store,
-        "root",
-        shared::api::AuthMethod::Duo,
-        None,
-        &ctx(NOW - 60, "192.0.2.1"),
-        &random(9),
-    )
-    .id
-    .to_cookie_value();
+    let cookie = session_cookie(&store, "root", 9);
     (store, cookie)
+}
+
+/// A Duo session of `username`'s, started a minute ago from 192.0.2.1
+/// (`seed` makes it distinct), stored as [`issue_stored`] does.
+pub fn live_session(
+    store: &MemoryStore,
+    username: &str,
+    seed: u8,
+) -> super::session::IssuedSession {
+    let at = ctx(NOW - 60, "192.0.2.1");
+    issue_stored(store, username, shared::api::AuthMethod::Duo, None, &at, &random(seed))
+}
+
+/// The cookie of a [`live_session`].
+pub fn session_cookie(store: &MemoryStore, username: &str, seed: u8) -> String {
+    live_session(store, username, seed).id.to_cookie_value()
+}
+
+/// The password step in prompt mode (`DUO_FAILMODE=closed`, Duo healthy)
+/// for `username` with `password` during `ctx`, the browser holding the
+/// `__Host-remember` value `remembered`: the step's verdict.
+pub fn password_step(
+    store: &MemoryStore,
+    username: &str,
+    password: &str,
+    remembered: Option<&str>,
+    ctx: &Ctx,
+) -> Result<super::login::LoginOutcome, super::Refusal> {
+    let body = shared::api::LoginRequest {
+        username: username.to_owned(),
+        password: shared::api::Password::new(password),
+    };
+    let (duo, health) = (ScriptedDuo::default(), super::health::HealthMemo::new());
+    duo.healthy();
+    let link = super::login::DuoLink { transport: &duo, health: &health };
+    let input = super::login::LoginInput { body: &body, known_browser: None, remembered };
+    let verifier = CountingVerifier::default();
+    block_on(super::login::login(store, &verifier, link, &config("closed"), input, ctx, &random(1)))
 }
 
 /// A user row with a cheap hash of `password`.

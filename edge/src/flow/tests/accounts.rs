@@ -10,17 +10,16 @@ use shared::admin::{
     DuoPolicy, DuoPreauth, DuoUserCheck, DuoUserCheckRequest, NewPassword, NewUserRequest,
     PasswordIssued, PasswordResetRequest,
 };
-use shared::api::{AuthMethod, LoginRequest, Password, PasswordChangeRequest, Role};
+use shared::api::{Password, PasswordChangeRequest, Role};
 use shared::duo::{HttpResponse, TransportError, TransportErrorKind};
 
 use crate::flow::accounts::{Caller, add_user, check_duo_user, reset_password};
-use crate::flow::health::HealthMemo;
-use crate::flow::login::{DuoLink, LoginInput, LoginOutcome, login};
+use crate::flow::login::LoginOutcome;
 use crate::flow::own_password::change_password;
 use crate::flow::store::AuditEvent;
 use crate::flow::testing::{
     APP_ORIGIN, CountingVerifier, MemoryStore, NOW, ScriptedDuo, Task, block_on, config, ctx,
-    inline_config, issue_stored, join_all, random, store_with_admin,
+    inline_config, join_all, live_session, password_step, random, session_cookie, store_with_admin,
 };
 use crate::flow::{Config, Outcome, Reason, Refusal, Step};
 
@@ -89,21 +88,7 @@ fn refusal<T: std::fmt::Debug>(result: Result<T, Refusal>) -> Refusal {
 
 /// Signs `username` in with `password` (prompt mode): the first factor's verdict.
 fn sign_in(store: &MemoryStore, username: &str, password: &str) -> Result<LoginOutcome, Refusal> {
-    let body = LoginRequest { username: username.to_owned(), password: Password::new(password) };
-    let (duo, health) = (ScriptedDuo::default(), HealthMemo::new());
-    duo.healthy();
-    let link = DuoLink { transport: &duo, health: &health };
-    let input = LoginInput { body: &body, known_browser: None, remembered: None };
-    let verifier = CountingVerifier::default();
-    block_on(login(
-        store,
-        &verifier,
-        link,
-        &config("closed"),
-        input,
-        &ctx(NOW + 5, "192.0.2.44"),
-        &random(7),
-    ))
+    password_step(store, username, password, None, &ctx(NOW + 5, "192.0.2.44"))
 }
 
 #[test]
@@ -202,16 +187,7 @@ fn adding_refuses_bad_names_taken_names_and_taken_duo_identities() {
 #[test]
 fn only_an_admin_from_the_app_origin_adds_or_resets() {
     let (store, root) = store_with_admin();
-    let alice = issue_stored(
-        &store,
-        "alice",
-        AuthMethod::Duo,
-        None,
-        &ctx(NOW - 60, "192.0.2.1"),
-        &random(8),
-    )
-    .id
-    .to_cookie_value();
+    let alice = session_cookie(&store, "alice", 8);
     assert_eq!(
         refusal(add(&store, &alice, &new_user("eve", NewPassword::Generate))).reason,
         Reason::NotAdmin
@@ -257,14 +233,7 @@ fn two_admins_adding_the_same_name_at_once_make_one_user() {
 #[test]
 fn a_reset_replaces_the_password_and_ends_the_sessions() {
     let (store, root) = store_with_admin();
-    let session = issue_stored(
-        &store,
-        "alice",
-        AuthMethod::Duo,
-        None,
-        &ctx(NOW - 60, "192.0.2.1"),
-        &random(8),
-    );
+    let session = live_session(&store, "alice", 8);
     let issued = reset(&store, &root, "Alice", NewPassword::Generate).expect("reset");
     let password = issued.generated.expect("a generated password");
     let hash = stored_hash(&store, "alice");
@@ -473,14 +442,7 @@ fn change_own(
 }
 
 fn cookie_of(store: &MemoryStore, username: &str, seed: u8) -> (String, String) {
-    let issued = issue_stored(
-        store,
-        username,
-        AuthMethod::Duo,
-        None,
-        &ctx(NOW - 60, "192.0.2.1"),
-        &random(seed),
-    );
+    let issued = live_session(store, username, seed);
     (issued.id.to_cookie_value(), issued.row.id_hash)
 }
 

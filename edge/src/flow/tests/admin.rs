@@ -9,7 +9,7 @@ use shared::api::{AuthMethod, Role};
 use crate::flow::admin::{ChangeRequest, change_user, revoke_session, sessions, users};
 use crate::flow::testing::{
     APP_ORIGIN, MemoryStore, NOW, Task, block_on, config, ctx, issue_stored, join_all, random,
-    store, user,
+    session_cookie, store, user,
 };
 use crate::flow::{Reason, Refusal};
 
@@ -23,13 +23,6 @@ fn admins() -> MemoryStore {
         });
     }
     store
-}
-
-/// A session cookie of `username`'s.
-fn session_of(store: &MemoryStore, username: &str, seed: u8) -> String {
-    issue_stored(store, username, AuthMethod::Duo, None, &ctx(NOW - 60, "192.0.2.1"), &random(seed))
-        .id
-        .to_cookie_value()
 }
 
 fn change(
@@ -54,13 +47,13 @@ fn reason<T: std::fmt::Debug>(result: Result<T, Refusal>) -> Reason {
 fn only_a_live_admin_session_reaches_the_admin_api() {
     let store = admins();
     assert_eq!(reason(block_on(users(&store, None, "", 1, NOW))), Reason::NoSession);
-    let alice = session_of(&store, "alice", 1);
+    let alice = session_cookie(&store, "alice", 1);
     let refused = block_on(users(&store, Some(&alice), "", 1, NOW)).expect_err("not an admin");
     assert_eq!((refused.reason, refused.code()), (Reason::NotAdmin, ErrorCode::Forbidden));
-    let root = session_of(&store, "root", 2);
+    let root = session_cookie(&store, "root", 2);
     assert!(block_on(users(&store, Some(&root), "", 1, NOW)).is_ok());
     // Demoted by another admin: refused at the next request.
-    let dana = session_of(&store, "dana", 3);
+    let dana = session_cookie(&store, "dana", 3);
     assert!(change(&store, &dana, "root", &UserChange::Role(Role::User)).is_ok());
     assert_eq!(reason(block_on(users(&store, Some(&root), "", 1, NOW))), Reason::NotAdmin);
 }
@@ -71,7 +64,7 @@ fn users_are_searched_and_paged_with_their_last_login() {
     for n in 0..30 {
         store.add_user(user(&format!("user{n:02}"), "x", "required", false));
     }
-    let root = session_of(&store, "root", 1);
+    let root = session_cookie(&store, "root", 1);
     let page1 = block_on(users(&store, Some(&root), "", 1, NOW)).expect("a page");
     assert_eq!((page1.total, page1.users.len(), page1.page_size), (35, 25, 25));
     let page2 = block_on(users(&store, Some(&root), "", 2, NOW)).expect("a page");
@@ -88,8 +81,8 @@ fn users_are_searched_and_paged_with_their_last_login() {
 #[test]
 fn changes_are_applied_and_audited_with_who_did_them() {
     let store = admins();
-    let root = session_of(&store, "root", 1);
-    let alice = session_of(&store, "alice", 2);
+    let root = session_cookie(&store, "root", 1);
+    let alice = session_cookie(&store, "alice", 2);
     assert!(change(&store, &root, "ALICE", &UserChange::Disabled(true)).is_ok());
     assert_eq!(store.users.borrow()["alice"].disabled, 1);
     assert_eq!(
@@ -121,7 +114,7 @@ fn changes_are_applied_and_audited_with_who_did_them() {
 #[test]
 fn admins_cannot_lock_themselves_or_everyone_out() {
     let store = admins();
-    let (root, dana) = (session_of(&store, "root", 1), session_of(&store, "dana", 2));
+    let (root, dana) = (session_cookie(&store, "root", 1), session_cookie(&store, "dana", 2));
     assert_eq!(
         reason(change(&store, &root, "root", &UserChange::Disabled(true))),
         Reason::SelfLockout
@@ -157,7 +150,7 @@ fn admins_cannot_lock_themselves_or_everyone_out() {
 #[test]
 fn bad_requests_are_refused_and_nothing_is_written() {
     let store = admins();
-    let root = session_of(&store, "root", 1);
+    let root = session_cookie(&store, "root", 1);
     assert_eq!(
         reason(change(&store, &root, "nobody", &UserChange::RevokeSessions)),
         Reason::NoSuchUser
@@ -186,7 +179,7 @@ fn bad_requests_are_refused_and_nothing_is_written() {
 #[test]
 fn live_sessions_are_listed_and_one_can_be_ended() {
     let store = admins();
-    let root = session_of(&store, "root", 1);
+    let root = session_cookie(&store, "root", 1);
     let duo = shared::api::DuoDetails {
         factor: Some("Duo Push".into()),
         device: Some("iPhone (XXX-XXX-0100)".into()),
@@ -229,6 +222,6 @@ fn live_sessions_are_listed_and_one_can_be_ended() {
     let event = store.admin_events.borrow().last().cloned().expect("audited");
     assert_eq!((event.actor.as_str(), event.action), ("root", "revoke_session"));
     assert_eq!(event.target.as_deref(), Some("alice"), "whose session it was");
-    let alice_only = session_of(&store, "alice", 9);
+    let alice_only = session_cookie(&store, "alice", 9);
     assert_eq!(reason(block_on(sessions(&store, Some(&alice_only), "", 1, NOW))), Reason::NotAdmin);
 }

@@ -3,11 +3,10 @@
 
 use shared::ErrorCode;
 use shared::admin::{AuditLog, AuditQuery, AuditRow};
-use shared::api::AuthMethod;
 
 use crate::flow::audit_log::{export, iso8601, page, to_csv};
 use crate::flow::store::{AdminEvent, AuditEvent};
-use crate::flow::testing::{NOW, block_on, ctx, issue_stored, random, store_with_admin};
+use crate::flow::testing::{NOW, block_on, ctx, session_cookie, store_with_admin};
 use crate::flow::{Outcome, Reason, Step};
 
 fn event(at: u64, username: &str, outcome: Outcome, reason: &'static str) -> AuditEvent {
@@ -98,16 +97,7 @@ fn the_admin_log_finds_an_admin_and_whom_they_changed() {
 #[test]
 fn only_admins_read_or_export_the_log() {
     let (store, _) = store_with_admin();
-    let alice = issue_stored(
-        &store,
-        "alice",
-        AuthMethod::Duo,
-        None,
-        &ctx(NOW - 60, "192.0.2.1"),
-        &random(3),
-    )
-    .id
-    .to_cookie_value();
+    let alice = session_cookie(&store, "alice", 3);
     let query = search(AuditLog::SignIns, "", "", None, None);
     let refused = block_on(page(&store, Some(&alice), &query, NOW)).expect_err("not an admin");
     assert_eq!((refused.reason, refused.code()), (Reason::NotAdmin, ErrorCode::Forbidden));

@@ -212,17 +212,15 @@ fn a_stored_set_that_is_not_one_fails() {
 
 mod at_sign_in {
     use shared::ErrorCode;
-    use shared::api::{AuthMethod, LoginRequest, Password};
+    use shared::api::AuthMethod;
     use shared::policy::{PolicyAction, PolicyRule, PolicySet};
 
     use super::rule;
-    use crate::flow::health::HealthMemo;
+
     use crate::flow::limits::{Client, LimitKey, window_start};
-    use crate::flow::login::{DuoLink, LoginInput, LoginOutcome, login};
+    use crate::flow::login::LoginOutcome;
     use crate::flow::store::StoredPolicies;
-    use crate::flow::testing::{
-        CountingVerifier, MemoryStore, NOW, ScriptedDuo, block_on, config, random, store,
-    };
+    use crate::flow::testing::{MemoryStore, NOW, password_step, store};
     use crate::flow::{Ctx, Reason, Refusal};
 
     /// The demo cast under `rules`.
@@ -245,7 +243,6 @@ mod at_sign_in {
         from: &str,
         country: Option<&[u8; 2]>,
     ) -> Result<LoginOutcome, Refusal> {
-        let body = LoginRequest { username: who.to_owned(), password: Password::new(password) };
         let ctx = Ctx {
             now: NOW,
             client: Some(from.parse().expect("an address")),
@@ -253,19 +250,7 @@ mod at_sign_in {
             asn: Some(64500),
             agent: None,
         };
-        let (duo, health) = (ScriptedDuo::default(), HealthMemo::new());
-        duo.healthy();
-        let link = DuoLink { transport: &duo, health: &health };
-        let input = LoginInput { body: &body, known_browser: None, remembered: None };
-        block_on(login(
-            store,
-            &CountingVerifier::default(),
-            link,
-            &config("closed"),
-            input,
-            &ctx,
-            &random(1),
-        ))
+        password_step(store, who, password, None, &ctx)
     }
 
     fn office_and_tor() -> Vec<PolicyRule> {
@@ -381,14 +366,14 @@ mod at_sign_in {
 
 mod in_the_console {
     use shared::ErrorCode;
-    use shared::api::{AuthMethod, Role};
+    use shared::api::Role;
     use shared::policy::{DryRunRequest, PoliciesSave, PolicyAction, PolicyRule, PolicySet};
 
     use super::rule;
     use crate::flow::accounts::Caller;
     use crate::flow::policy_admin::{dry_run, save, view};
     use crate::flow::testing::{
-        APP_ORIGIN, MemoryStore, NOW, Task, block_on, config, ctx, issue_stored, join_all, random,
+        APP_ORIGIN, MemoryStore, NOW, Task, block_on, config, ctx, join_all, session_cookie,
         store_with_admin,
     };
     use crate::flow::{Reason, Refusal};
@@ -488,16 +473,7 @@ mod in_the_console {
     #[test]
     fn only_admins_from_the_app_read_save_or_try() {
         let (store, _) = store_with_admin();
-        let alice = issue_stored(
-            &store,
-            "alice",
-            AuthMethod::Duo,
-            None,
-            &ctx(NOW - 60, "192.0.2.1"),
-            &random(3),
-        )
-        .id
-        .to_cookie_value();
+        let alice = session_cookie(&store, "alice", 3);
         assert_eq!(
             block_on(view(&store, Some(&alice), NOW)).expect_err("403").reason,
             Reason::NotAdmin

@@ -4,15 +4,14 @@
 
 use serde_json::json;
 use shared::admin::{ENFORCE_OFF_PHRASE, EnforceRequest};
-use shared::api::{AuthMethod, LoginRequest, Password};
+use shared::api::AuthMethod;
 use shared::duo::{HttpResponse, TransportError, TransportErrorKind};
 
-use crate::flow::health::HealthMemo;
-use crate::flow::login::{DuoLink, LoginInput, LoginOutcome, login};
+use crate::flow::login::LoginOutcome;
 use crate::flow::provider::{TestRequest, set_enforce, settings, test_connection};
 use crate::flow::testing::{
-    APP_ORIGIN, CLIENT_SECRET, CountingVerifier, IKEY, MemoryStore, NOW, SKEY, ScriptedDuo,
-    block_on, config, ctx, inline_config, issue_stored, random, store_with_admin,
+    APP_ORIGIN, CLIENT_SECRET, IKEY, MemoryStore, NOW, SKEY, ScriptedDuo, block_on, config, ctx,
+    inline_config, issue_stored, password_step, random, store_with_admin,
 };
 use crate::flow::{Config, Reason, Success};
 
@@ -55,20 +54,8 @@ fn the_settings_show_no_secret() {
 }
 
 fn password_login(store: &MemoryStore) -> LoginOutcome {
-    let body = LoginRequest { username: "alice".into(), password: Password::new("alice-pass") };
-    let (duo, health) = (ScriptedDuo::default(), HealthMemo::new());
-    let link = DuoLink { transport: &duo, health: &health };
-    let input = LoginInput { body: &body, known_browser: None, remembered: None };
-    block_on(login(
-        store,
-        &CountingVerifier::default(),
-        link,
-        &config("closed"),
-        input,
-        &ctx(NOW, "192.0.2.7"),
-        &random(2),
-    ))
-    .expect("signed in or sent to Duo")
+    password_step(store, "alice", "alice-pass", None, &ctx(NOW, "192.0.2.7"))
+        .expect("signed in or sent to Duo")
 }
 
 #[test]

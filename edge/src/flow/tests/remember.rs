@@ -16,7 +16,7 @@ use crate::flow::session::logout_everywhere;
 use crate::flow::store::{AdminEvent, Store, StoredPolicies, UserUpdate};
 use crate::flow::testing::{
     APP_ORIGIN, CountingVerifier, MemoryStore, NOW, SESSION_SECRET_B64, ScriptedDuo, block_on,
-    config, ctx, issue_stored, random, store_with_admin, user,
+    config, ctx, live_session, password_step, random, session_cookie, store_with_admin, user,
 };
 use crate::flow::{Reason, Refusal};
 use crate::session::SessionId;
@@ -42,21 +42,7 @@ fn sign_in(
     remembered: Option<&str>,
     now: u64,
 ) -> Result<LoginOutcome, Refusal> {
-    let body =
-        LoginRequest { username: who.to_owned(), password: Password::new(format!("{who}-pass")) };
-    let (duo, health) = (ScriptedDuo::default(), HealthMemo::new());
-    duo.healthy();
-    let link = DuoLink { transport: &duo, health: &health };
-    let input = LoginInput { body: &body, known_browser: None, remembered };
-    block_on(login(
-        store,
-        &CountingVerifier::default(),
-        link,
-        &config("closed"),
-        input,
-        &ctx(now, "192.0.2.60"),
-        &random(11),
-    ))
+    password_step(store, who, &format!("{who}-pass"), remembered, &ctx(now, "192.0.2.60"))
 }
 
 /// alice's browser, remembered for `days` at `at`: its cookie's value.
@@ -212,14 +198,7 @@ fn disabling_the_user_or_their_own_new_password_forgets_their_browsers() {
     assert!(matches!(outcome, Ok(LoginOutcome::Duo { .. })), "forgotten by disabling: {outcome:?}");
 
     let cookie = remembered_alice(&store, 30, NOW - DAY);
-    let alice = issue_stored(
-        &store,
-        "alice",
-        AuthMethod::Duo,
-        None,
-        &ctx(NOW - 60, "192.0.2.1"),
-        &random(18),
-    );
+    let alice = live_session(&store, "alice", 18);
     let old = store.users.borrow()["alice"].password_hash.clone();
     let changed =
         block_on(store.change_own_password("alice", &old, &old, &alice.row.id_hash, &event));
@@ -296,16 +275,7 @@ fn the_user_or_an_admin_forgets_a_browser_and_sign_out_everywhere_does_too() {
     let again = block_on(revoke(&store, &config("closed"), caller, &id, &ctx(NOW, "198.51.100.8")));
     assert_eq!(again.expect_err("gone").reason, Reason::NoSuchUser);
 
-    let alice = issue_stored(
-        &store,
-        "alice",
-        AuthMethod::Duo,
-        None,
-        &ctx(NOW - 60, "192.0.2.1"),
-        &random(16),
-    )
-    .id
-    .to_cookie_value();
+    let alice = session_cookie(&store, "alice", 16);
     let third = remembered_alice(&store, 30, NOW - DAY);
     block_on(logout_everywhere(&store, Some(&alice), &ctx(NOW, "192.0.2.1"))).expect("signed out");
     let after = sign_in(&store, "alice", Some(&third), NOW + 1);
@@ -313,16 +283,7 @@ fn the_user_or_an_admin_forgets_a_browser_and_sign_out_everywhere_does_too() {
         matches!(after, Ok(LoginOutcome::Duo { .. })),
         "forgotten with the sessions: {after:?}"
     );
-    let user = issue_stored(
-        &store,
-        "alice",
-        AuthMethod::Duo,
-        None,
-        &ctx(NOW - 60, "192.0.2.1"),
-        &random(17),
-    )
-    .id
-    .to_cookie_value();
+    let user = session_cookie(&store, "alice", 17);
     assert_eq!(
         block_on(list(&store, Some(&user), "", 1, NOW)).expect_err("403").reason,
         Reason::NotAdmin
