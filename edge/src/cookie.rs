@@ -106,6 +106,19 @@ pub struct LoginTicket {
     /// The user asked to remember this browser (only when offered).
     #[serde(default, skip_serializing_if = "is_false", rename = "rm")]
     pub remember: bool,
+    /// Inline mode: this login's own id (random, hex), which names its
+    /// passcode count (two logins in one second are still two).
+    #[serde(default, skip_serializing_if = "String::is_empty", rename = "id")]
+    pub login_id: String,
+    /// The account's version when the password passed (`users.account_version`):
+    /// every later step refuses the ticket once the account has changed.
+    #[serde(default, skip_serializing_if = "is_zero_u64", rename = "v")]
+    pub account_version: u64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if")]
+const fn is_zero_u64(version: &u64) -> bool {
+    *version == 0
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if")]
@@ -149,6 +162,10 @@ impl PartialEq for LoginTicket {
             && same(self.nonce.as_ref(), other.nonce.as_ref(), Nonce::ct_eq)
             && self.devices == other.devices
             && self.inline == other.inline
+            && self.remember_days == other.remember_days
+            && self.remember == other.remember
+            && self.login_id == other.login_id
+            && self.account_version == other.account_version
     }
 }
 
@@ -221,7 +238,27 @@ impl LoginTicket {
             inline: None,
             remember_days: 0,
             remember: false,
+            login_id: String::new(),
+            account_version: 0,
         }
+    }
+
+    /// Inline mode: this ticket naming its login by `random` (hex of its
+    /// first 8 bytes).
+    #[must_use]
+    pub fn identified_by(self, random: &[u8]) -> Self {
+        let login_id = random.iter().take(8).fold(String::new(), |mut hex, byte| {
+            use std::fmt::Write as _;
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        });
+        Self { login_id, ..self }
+    }
+
+    /// This ticket for the account at `version` (`users.account_version`).
+    #[must_use]
+    pub fn at_version(self, account_version: u64) -> Self {
+        Self { account_version, ..self }
     }
 
     /// This ticket offering to remember the browser for `days` (0: not).
@@ -268,6 +305,16 @@ impl LoginTicket {
             state: Some(state),
             nonce: Some(nonce),
             ..self
+        }
+    }
+
+    /// What names this login's passcode count: its id, or (a ticket from
+    /// before ids) when its password passed.
+    pub fn login_key(&self) -> String {
+        if self.login_id.is_empty() {
+            self.issued_at.to_string()
+        } else {
+            format!("{}.{}", self.issued_at, self.login_id)
         }
     }
 

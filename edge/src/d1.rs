@@ -74,7 +74,7 @@ struct Username {
 }
 
 const SELECT_USER: &str = "SELECT username, password_hash, duo_policy, disabled, duo_username, \
-    role, must_change_password, (SELECT document FROM policies WHERE id = 1) AS policies, coalesce((SELECT value = 'off' FROM settings WHERE name = 'enforce_duo'), 0) AS duo_off \
+    role, must_change_password, account_version, (SELECT document FROM policies WHERE id = 1) AS policies, coalesce((SELECT value = 'off' FROM settings WHERE name = 'enforce_duo'), 0) AS duo_off \
     FROM users WHERE username_normalized = ?1";
 
 const HIT: &str = "INSERT INTO login_attempts (limit_key, window_start, count, updated_at) \
@@ -116,14 +116,22 @@ impl D1Store {
         &self,
         statements: [(&str, Vec<JsValue>); N],
     ) -> Result<[worker::D1Result; N], StoreError> {
+        let results = self.batch_all(&statements).await?;
+        let got = results.len();
+        results.try_into().map_err(|_| StoreError(format!("{got} results for {N} statements")))
+    }
+
+    /// Runs `statements` in one round trip, as one transaction.
+    async fn batch_all(
+        &self,
+        statements: &[(&str, Vec<JsValue>)],
+    ) -> Result<Vec<worker::D1Result>, StoreError> {
         let prepared = statements
             .iter()
             .map(|(sql, values)| self.0.prepare(*sql).bind(values))
             .collect::<Result<Vec<_>, _>>()
             .map_err(failed)?;
-        let results = self.0.batch(prepared).await.map_err(failed)?;
-        let got = results.len();
-        results.try_into().map_err(|_| StoreError(format!("{got} results for {N} statements")))
+        self.0.batch(prepared).await.map_err(failed)
     }
 
     async fn first<T: for<'de> Deserialize<'de>>(
@@ -178,30 +186,68 @@ impl Store for D1Store {
         Ok((user, count.count))
     }
 
+    async fn user_and_hits(
+        &self,
+        normalized: &str,
+        keys: &[(LimitKey, u64)],
+        now: u64,
+    ) -> Result<(Option<UserRecord>, Vec<u32>), StoreError> {
+        let mut statements = vec![(SELECT_USER, vec![text(normalized)])];
+        statements.extend(keys.iter().map(|(key, window_start)| {
+            (HIT, vec![text(&key.storage_key()), number(*window_start), number(now)])
+        }));
+        let results = self.batch_all(&statements).await?;
+        let (user, hits) = results.split_first().ok_or_else(no_count)?;
+        let counts = hits
+            .iter()
+            .map(|hit| first_row::<Count>(hit)?.map(|row| row.count).ok_or_else(no_count))
+            .collect::<Result<Vec<_>, _>>()?;
+        if counts.len() != keys.len() {
+            return Err(no_count());
+        }
+        Ok((first_row::<UserRecord>(user)?, counts))
+    }
+
     async fn create_session(
         &self,
         session: &NewSession,
         event: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        self.batch([
-            (
-                "INSERT INTO sessions \
-                 (id_hash, username, method, duo_context, created_at, expires_at, client_ip) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                vec![
-                    text(&session.id_hash),
-                    text(&session.username),
-                    text(session.method),
-                    text_or_null(session.duo_context.as_deref()),
-                    number(session.created_at),
-                    number(session.expires_at),
-                    text_or_null(session.client_ip.as_deref()),
-                ],
-            ),
-            (RECORD, record_values(event)),
-        ])
-        .await
-        .map(|_: [worker::D1Result; 2]| ())
+    ) -> Result<bool, StoreError> {
+        // The session only while its user is enabled and at the version the
+        // step read; the audit record and the passcode count follow it (the
+        // id is new, so it names this session or nothing).
+        let id = text(&session.id_hash);
+        let mut recorded = record_values(event);
+        recorded.push(id.clone());
+        let [created, _, _] = self
+            .batch([
+                (
+                    "INSERT INTO sessions \
+                     (id_hash, username, method, duo_context, created_at, expires_at, client_ip) \
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM users \
+                     WHERE username_normalized = lower(trim(?2)) AND disabled = 0 \
+                     AND account_version = ?8) RETURNING id_hash",
+                    vec![
+                        id.clone(),
+                        text(&session.username),
+                        text(session.method),
+                        text_or_null(session.duo_context.as_deref()),
+                        number(session.created_at),
+                        number(session.expires_at),
+                        text_or_null(session.client_ip.as_deref()),
+                        number(session.account_version),
+                    ],
+                ),
+                (RECORD_IF_SESSION, recorded),
+                (
+                    "DELETE FROM login_attempts WHERE ?2 = 'duo' \
+                     AND limit_key = 'pa:' || lower(trim(?3)) \
+                     AND EXISTS (SELECT 1 FROM sessions WHERE id_hash = ?1)",
+                    vec![id, text(session.method), text(&session.username)],
+                ),
+            ])
+            .await?;
+        Ok(first_row::<serde_json::Value>(&created)?.is_some())
     }
 
     async fn live_session(
@@ -242,6 +288,7 @@ impl Store for D1Store {
                 vec![text(normalized), number(now)],
             ),
             (FORGET_USER_BROWSERS_IF, vec![text(normalized), number(now)]),
+            (BUMP_ACCOUNT_VERSION, vec![text(normalized)]),
         ])
         .await?;
         Ok(())
@@ -411,7 +458,7 @@ impl Store for D1Store {
             UserUpdate::DuoUsername(value) => {
                 (SET_DUO_USERNAME, vec![user.clone(), text_or_null(value.as_deref()), now.clone()])
             }
-            UserUpdate::RevokeSessions => (SELECT_USERNAME, vec![user.clone()]),
+            UserUpdate::RevokeSessions => (BUMP_ACCOUNT_VERSION, vec![user.clone()]),
             UserUpdate::Password(phc) => (SET_PASSWORD, vec![user.clone(), text(phc), now.clone()]),
         };
         // Revoking is a no-op unless the update asks for it.
@@ -481,20 +528,24 @@ impl Store for D1Store {
         Ok(first_row::<Username>(&changed)?.is_some())
     }
 
-    async fn remember_browser(&self, browser: &RememberedBrowser) -> Result<(), StoreError> {
-        self.run(
-            "INSERT INTO remembered_browsers (id_hash, username, created_at, expires_at, \
-             user_agent, client_ip) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            &[
-                text(&browser.id_hash),
-                text(&browser.username),
-                number(browser.created_at),
-                number(browser.expires_at),
-                text_or_null(browser.user_agent.as_deref()),
-                text_or_null(browser.client_ip.as_deref()),
-            ],
-        )
-        .await
+    async fn remember_browser(&self, browser: &RememberedBrowser) -> Result<bool, StoreError> {
+        let stored: Option<Username> = self
+            .first(
+                "INSERT INTO remembered_browsers (id_hash, username, created_at, expires_at, \
+             user_agent, client_ip) SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE coalesce((SELECT \
+             json_extract(document, '$.remember_days') FROM policies WHERE id = 1), 0) > 0 \
+             RETURNING username",
+                &[
+                    text(&browser.id_hash),
+                    text(&browser.username),
+                    number(browser.created_at),
+                    number(browser.expires_at),
+                    text_or_null(browser.user_agent.as_deref()),
+                    text_or_null(browser.client_ip.as_deref()),
+                ],
+            )
+            .await?;
+        Ok(stored.is_some())
     }
 
     async fn use_remembered(
@@ -593,12 +644,24 @@ impl Store for D1Store {
         &self,
         expected_version: u32,
         document: &str,
+        forget_browsers: bool,
         event: &AdminEvent,
     ) -> Result<bool, StoreError> {
-        // The event first, on the version the save expects: one
-        // transaction, so the event is written exactly when the update is.
-        let [_, saved] = self
+        // The event (and the browsers forgotten) first, on the version the
+        // save expects: one transaction, so they are written exactly when
+        // the update is.
+        let [_, _, saved] = self
             .batch([
+                (
+                    "UPDATE remembered_browsers SET revoked_at = ?1 WHERE ?2 = 1 \
+                     AND revoked_at IS NULL \
+                     AND EXISTS (SELECT 1 FROM policies WHERE id = 1 AND version = ?3)",
+                    vec![
+                        number(event.at),
+                        number(u64::from(forget_browsers)),
+                        number(u64::from(expected_version)),
+                    ],
+                ),
                 (
                     "INSERT INTO admin_events (at, actor, action, target, detail, client_ip) \
                      SELECT ?1, ?2, ?3, ?4, ?5, ?6 FROM policies WHERE id = 1 AND version = ?7",
@@ -620,6 +683,19 @@ impl Store for D1Store {
             ])
             .await?;
         Ok(first_row::<Count>(&saved)?.is_some())
+    }
+
+    async fn enabled_admins(&self) -> Result<Vec<String>, StoreError> {
+        let rows = self
+            .0
+            .prepare(
+                "SELECT username FROM users WHERE role = 'admin' AND disabled = 0 \
+                 ORDER BY username_normalized",
+            )
+            .all()
+            .await
+            .map_err(failed)?;
+        Ok(rows.results::<Username>().map_err(failed)?.into_iter().map(|r| r.username).collect())
     }
 
     async fn add_user(&self, user: &NewUser, event: &AdminEvent) -> Result<AddOutcome, StoreError> {
@@ -712,8 +788,10 @@ impl Store for D1Store {
                 ],
             ),
             statement(
-                "DELETE FROM login_attempts WHERE window_start < ?1",
-                &[number(plan.windows_before)],
+                "DELETE FROM login_attempts WHERE CASE substr(limit_key, 1, 3) \
+                 WHEN 'pa:' THEN substr(limit_key, 4) NOT IN (SELECT username_normalized FROM users) \
+                 WHEN 'pc:' THEN window_start < ?2 ELSE window_start < ?1 END",
+                &[number(plan.windows_before), number(plan.passcode_windows_before)],
             ),
             statement(
                 "DELETE FROM sessions WHERE expires_at < ?1 OR revoked_at < ?1",
@@ -816,7 +894,17 @@ const INSERT_USER: &str = "INSERT INTO users (username, username_normalized, pas
 const RECORD_IF_NEW_HASH: &str = "INSERT INTO admin_events \
     (at, actor, action, target, detail, client_ip) SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
     WHERE EXISTS (SELECT 1 FROM users WHERE username_normalized = ?7 AND password_hash = ?8)";
-const SELECT_USERNAME: &str = "SELECT username FROM users WHERE username_normalized = ?1";
+/// Ends the sign-ins under way for user `?1` (the login tickets of the old
+/// version are refused); the user's name when there is one. (Changes of a
+/// column bump it by migration 0011's trigger.)
+const BUMP_ACCOUNT_VERSION: &str = "UPDATE users SET account_version = account_version + 1 \
+    WHERE username_normalized = ?1 RETURNING username";
+/// The audit record ([`record_values`]) of a step whose session `?10` was
+/// stored.
+const RECORD_IF_SESSION: &str = "INSERT INTO auth_events \
+    (at, username, step, outcome, reason, duo_txid, client_ip, repeats, policy) \
+    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 \
+    WHERE EXISTS (SELECT 1 FROM sessions WHERE id_hash = ?10)";
 /// Forgets the user's live remembered browsers when `?2` is a time (0:
 /// nothing).
 const FORGET_USER_BROWSERS_IF: &str = "UPDATE remembered_browsers SET revoked_at = ?2 \
@@ -835,8 +923,8 @@ const RECORD_ADMIN_EVENT: &str = "INSERT INTO admin_events \
 /// One audit summary per counter of a pruned window over its limit by more
 /// than one (`Store::prune`). Keys are `uc:<user>|<client>`, `c:<client>`,
 /// `u:<user>` and `ds:<user>` (`LimitKey::storage_key`); `?3`..`?6` are the
-/// limits of each kind. Passcode counters (`pc:`) are left out: each of
-/// their refusals was audited on its own.
+/// limits of each kind. Passcode counters (`pc:`, `pa:`) are left out: each
+/// of their refusals was audited on its own.
 const SUMMARIZE_COUNTERS: &str = "\
     INSERT INTO auth_events (at, username, step, outcome, reason, client_ip, repeats) \
     SELECT ?1, \
@@ -853,5 +941,6 @@ const SUMMARIZE_COUNTERS: &str = "\
             CASE kind WHEN 'uc' THEN ?3 WHEN 'c' THEN ?4 WHEN 'u' THEN ?5 ELSE ?6 END AS max \
           FROM (SELECT substr(limit_key, 1, instr(limit_key, ':') - 1) AS kind, \
                        substr(limit_key, instr(limit_key, ':') + 1) AS rest, count \
-                FROM login_attempts WHERE window_start < ?2 AND limit_key NOT LIKE 'pc:%')) \
+                FROM login_attempts WHERE window_start < ?2 AND limit_key NOT LIKE 'pc:%' \
+                  AND limit_key NOT LIKE 'pa:%')) \
     WHERE count > max + 1";

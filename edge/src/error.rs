@@ -7,8 +7,13 @@ use shared::ErrorCode;
 use crate::config::ConfigProblem;
 use crate::flow::Refusal;
 
-/// Largest request body read (`POST /api/login`), in bytes.
+/// Largest request body read by default (the sign-in steps, the console's
+/// actions), in bytes.
 pub const MAX_BODY_LEN: usize = 4096;
+
+/// Largest body of the routes that carry a policy set (a save, a dry run):
+/// the set's own limit, and a little for the rest of the request.
+pub const MAX_POLICY_BODY_LEN: usize = shared::policy::MAX_POLICY_BYTES + 1024;
 
 /// Why an API request failed.
 #[derive(Debug, thiserror::Error)]
@@ -23,9 +28,13 @@ pub enum EdgeError {
     /// `Content-Type` is not `application/json`: 415 `bad_request`.
     #[error("Content-Type is not application/json")]
     UnsupportedMediaType,
-    /// The body is larger than [`MAX_BODY_LEN`]: 413 `bad_request`.
-    #[error("body larger than {MAX_BODY_LEN} bytes")]
-    PayloadTooLarge,
+    /// The body is larger than the route reads (`limit` bytes): 413
+    /// `bad_request`.
+    #[error("body larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// What the route reads at most.
+        limit: usize,
+    },
     /// Malformed request (the detail names the defect, never the input): 400 `bad_request`.
     #[error("bad request: {0}")]
     BadRequest(&'static str),
@@ -37,6 +46,8 @@ pub enum EdgeError {
     RateLimited {
         /// Seconds until the next attempt is allowed.
         retry_after: u64,
+        /// What to do instead, when the step says (the passcode limits).
+        message: Option<String>,
     },
     /// No live session: 401 `unauthenticated`.
     #[error("no valid session")]
@@ -68,7 +79,8 @@ impl From<Refusal> for EdgeError {
             // unknown user and a disabled one read the same.
             ErrorCode::InvalidCredentials if refusal.message.is_none() => Self::InvalidCredentials,
             ErrorCode::RateLimited => {
-                Self::RateLimited { retry_after: refusal.retry_after.unwrap_or(1).max(1) }
+                let retry_after = refusal.retry_after.unwrap_or(1).max(1);
+                Self::RateLimited { retry_after, message: refusal.message }
             }
             ErrorCode::Unauthenticated => Self::Unauthenticated,
             ErrorCode::ForbiddenOrigin => Self::ForbiddenOrigin,
@@ -114,7 +126,7 @@ impl EdgeError {
         match self {
             Self::Config(_) => ErrorCode::ConfigError,
             Self::ForbiddenOrigin => ErrorCode::ForbiddenOrigin,
-            Self::UnsupportedMediaType | Self::PayloadTooLarge | Self::BadRequest(_) => {
+            Self::UnsupportedMediaType | Self::PayloadTooLarge { .. } | Self::BadRequest(_) => {
                 ErrorCode::BadRequest
             }
             Self::InvalidCredentials => ErrorCode::InvalidCredentials,
@@ -131,7 +143,7 @@ impl EdgeError {
             Self::Config(_) => 503,
             Self::ForbiddenOrigin => 403,
             Self::UnsupportedMediaType => 415,
-            Self::PayloadTooLarge => 413,
+            Self::PayloadTooLarge { .. } => 413,
             Self::BadRequest(_) => 400,
             Self::InvalidCredentials | Self::Unauthenticated => 401,
             Self::RateLimited { .. } => 429,
@@ -157,7 +169,7 @@ impl EdgeError {
                 "This request did not come from the sign-in page. Reload the page and try again."
             }
             Self::UnsupportedMediaType => "The sign-in request must be sent as JSON.",
-            Self::PayloadTooLarge => "The sign-in request is too large.",
+            Self::PayloadTooLarge { .. } => "The request is too large.",
             Self::BadRequest(_) => {
                 "The sign-in request was not understood. Enter your username and password and try again."
             }
@@ -188,7 +200,11 @@ impl EdgeError {
     /// The sentence people see: Duo's own message when it gave one.
     pub fn text(&self) -> String {
         match self {
-            Self::Refused { message: Some(message), .. } => message.clone(),
+            Self::Refused { message: Some(message), .. }
+            | Self::RateLimited { message: Some(message), .. } => message.clone(),
+            Self::PayloadTooLarge { limit } => {
+                format!("The request is too large: this one takes at most {} KB.", limit / 1024)
+            }
             other => other.message().to_owned(),
         }
     }
@@ -210,7 +226,7 @@ impl EdgeError {
         }
         let body = ErrorBody { code: self.code(), message: self.text() };
         let mut response = respond::json(&body, self.status())?;
-        if let Self::RateLimited { retry_after } = self {
+        if let Self::RateLimited { retry_after, .. } = self {
             response.headers_mut().set("Retry-After", &retry_after.to_string())?;
         }
         Ok(response)
@@ -226,10 +242,10 @@ mod tests {
         let cases = [
             (EdgeError::ForbiddenOrigin, 403, "forbidden_origin"),
             (EdgeError::UnsupportedMediaType, 415, "bad_request"),
-            (EdgeError::PayloadTooLarge, 413, "bad_request"),
+            (EdgeError::PayloadTooLarge { limit: MAX_BODY_LEN }, 413, "bad_request"),
             (EdgeError::BadRequest("x"), 400, "bad_request"),
             (EdgeError::InvalidCredentials, 401, "invalid_credentials"),
-            (EdgeError::RateLimited { retry_after: 5 }, 429, "rate_limited"),
+            (EdgeError::RateLimited { retry_after: 5, message: None }, 429, "rate_limited"),
             (EdgeError::Unauthenticated, 401, "unauthenticated"),
             (EdgeError::Internal("d1 down".to_owned()), 500, "internal"),
             (EdgeError::Config(ConfigProblem::Missing("APP_ORIGIN")), 503, "config_error"),
@@ -264,8 +280,29 @@ mod tests {
         assert_eq!((change.status(), change.code()), (401, ErrorCode::InvalidCredentials));
         assert_eq!(change.text(), "Your current password is not right.");
         let limited = EdgeError::from(Refusal::rate_limited(Reason::UserClientLimit, 42, 6, 5));
-        assert!(matches!(limited, EdgeError::RateLimited { retry_after: 42 }));
+        assert!(matches!(limited, EdgeError::RateLimited { retry_after: 42, message: None }));
+        assert_eq!(
+            limited.text(),
+            "Too many failed sign-in attempts. Please wait a while and try again."
+        );
+        let passcodes = EdgeError::from(
+            Refusal::rate_limited(Reason::PasscodeLimit, 60, 6, 5)
+                .message("Enter your password again."),
+        );
+        assert_eq!(
+            (passcodes.status(), passcodes.text().as_str()),
+            (429, "Enter your password again.")
+        );
         assert_eq!(limited.status(), 429);
+    }
+
+    #[test]
+    fn a_body_too_large_says_how_large_the_route_takes() {
+        let small = EdgeError::PayloadTooLarge { limit: MAX_BODY_LEN };
+        assert_eq!(small.text(), "The request is too large: this one takes at most 4 KB.");
+        let policies = EdgeError::PayloadTooLarge { limit: MAX_POLICY_BODY_LEN };
+        assert_eq!(policies.text(), "The request is too large: this one takes at most 513 KB.");
+        assert!(!small.text().contains("sign-in"), "not only sign-ins are refused so");
     }
 
     #[test]

@@ -3,8 +3,6 @@
 
 use std::net::IpAddr;
 
-use crate::error::MAX_BODY_LEN;
-
 /// `CF-Connecting-IP`'s value, when it is one IP address.
 pub fn client_ip(value: &str) -> Option<IpAddr> {
     value.trim().parse().ok()
@@ -75,10 +73,10 @@ pub fn is_json(content_type: Option<&str>) -> bool {
     media_type.trim().eq_ignore_ascii_case("application/json")
 }
 
-/// Whether a `Content-Length` announces more than [`MAX_BODY_LEN`] bytes (an
+/// Whether a `Content-Length` announces more than `limit` bytes (an
 /// unreadable length counts as too long).
-pub fn declared_too_long(length: &str) -> bool {
-    length.trim().parse::<u64>().map_or(true, |n| n > MAX_BODY_LEN as u64)
+pub fn declared_too_long(length: &str, limit: usize) -> bool {
+    length.trim().parse::<u64>().map_or(true, |n| n > limit as u64)
 }
 
 /// The path and the query of an absolute request URL (`https://host/path?query#fragment`,
@@ -169,9 +167,10 @@ mod tests {
 
     #[test]
     fn content_length_is_checked_before_reading() {
-        assert!(!declared_too_long("4096"));
-        assert!(declared_too_long("4097"));
-        assert!(declared_too_long("lots"));
+        assert!(!declared_too_long("4096", 4096));
+        assert!(declared_too_long("4097", 4096));
+        assert!(!declared_too_long("524288", 512 * 1024));
+        assert!(declared_too_long("lots", 4096));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use worker::Request;
 use zeroize::Zeroizing;
 
-use crate::error::{EdgeError, MAX_BODY_LEN};
+use crate::error::EdgeError;
 use crate::flow::policy::Place;
 use crate::flow::{Ctx, Random};
 use crate::headers::UserAgent;
@@ -74,19 +74,23 @@ pub fn require_json(req: &Request) -> Result<(), EdgeError> {
     }
 }
 
-/// The body, at most [`MAX_BODY_LEN`] bytes: refused up front by
-/// `Content-Length`, and again after reading (chunked bodies have none).
+/// The body, at most `limit` bytes (`crate::error::MAX_BODY_LEN` for most
+/// routes): refused up front by `Content-Length`, and again after reading
+/// (chunked bodies have none).
 ///
 /// # Errors
 /// [`EdgeError::PayloadTooLarge`], or [`EdgeError::BadRequest`] when unreadable.
-pub async fn body(req: &mut Request) -> Result<Zeroizing<Vec<u8>>, EdgeError> {
-    if header(req, "Content-Length").is_some_and(|length| headers::declared_too_long(&length)) {
-        return Err(EdgeError::PayloadTooLarge);
+pub async fn body(req: &mut Request, limit: usize) -> Result<Zeroizing<Vec<u8>>, EdgeError> {
+    let too_large = EdgeError::PayloadTooLarge { limit };
+    if header(req, "Content-Length")
+        .is_some_and(|length| headers::declared_too_long(&length, limit))
+    {
+        return Err(too_large);
     }
     let body =
         Zeroizing::new(req.bytes().await.map_err(|_| EdgeError::BadRequest("unreadable body"))?);
-    if body.len() > MAX_BODY_LEN {
-        return Err(EdgeError::PayloadTooLarge);
+    if body.len() > limit {
+        return Err(too_large);
     }
     Ok(body)
 }

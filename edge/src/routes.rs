@@ -19,7 +19,7 @@ use crate::cookie::{
 };
 use crate::d1::D1Store;
 use crate::duo_transport::{FetchTransport, LONG_POLL_TIMEOUT};
-use crate::error::EdgeError;
+use crate::error::{EdgeError, MAX_BODY_LEN, MAX_POLICY_BODY_LEN};
 use crate::flow::duo_callback::{CallbackQuery, SignedIn, duo_callback};
 use crate::flow::duo_start::{StartOutcome, StartRequest, duo_start};
 use crate::flow::health::HealthMemo;
@@ -52,7 +52,7 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
     let config = Config::from_env(env).map_err(EdgeError::Config)?;
     check_origin(&config.app_origin, request::header(&req, "Origin").as_deref())?;
     request::require_json(&req)?;
-    let body = request::body(&mut req).await?;
+    let body = request::body(&mut req, MAX_BODY_LEN).await?;
     let login = parse_body(&body).map_err(|e| EdgeError::BadRequest(e.as_str()))?;
     let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
     let known = request::cookie(&req, KNOWN_BROWSER_COOKIE);
@@ -120,7 +120,7 @@ pub async fn inline_start(mut req: Request, env: &Env) -> Result<Response, EdgeE
     let config = Config::from_env(env).map_err(EdgeError::Config)?;
     check_origin(&config.app_origin, request::header(&req, "Origin").as_deref())?;
     request::require_json(&req)?;
-    let body = request::body(&mut req).await?;
+    let body = request::body(&mut req, MAX_BODY_LEN).await?;
     let start = inline::parse_start_body(&body).map_err(|e| EdgeError::BadRequest(e.as_str()))?;
     let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
     let (origin, login) = (request::header(&req, "Origin"), request::cookie(&req, LOGIN_COOKIE));
@@ -228,15 +228,23 @@ pub async fn admin_audit(req: Request, env: &Env, query: &str) -> Result<Respons
     Ok(respond::json(&list, 200)?)
 }
 
-/// `GET /api/admin/audit.csv?log=&user=&outcome=&from=&to=`: a download.
+/// `POST /api/admin/audit.csv` with the search as a form
+/// (`log=&user=&outcome=&from=&to=`): a download. A POST, so that `Origin`
+/// is checked before the export is recorded in the admin's name.
 ///
 /// # Errors
-/// As [`admin_audit`].
-pub async fn admin_audit_csv(req: Request, env: &Env, query: &str) -> Result<Response, EdgeError> {
-    let search = audit_query(query)?;
+/// As [`admin_audit`], and `forbidden_origin`.
+pub async fn admin_audit_csv(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let config = Config::from_env(env).map_err(EdgeError::Config)?;
+    let origin = request::header(&req, "Origin");
+    check_origin(&config.app_origin, origin.as_deref())?;
+    let body = request::body(&mut req, MAX_BODY_LEN).await?;
+    let form = std::str::from_utf8(&body).map_err(|_| EdgeError::BadRequest("not a form"))?;
+    let search = audit_query(form)?;
     let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
     let cookie = request::cookie(&req, SESSION_COOKIE);
-    let export = audit_log::export(&store, cookie.as_deref(), &search, &ctx)
+    let caller = accounts::Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
+    let export = audit_log::export(&store, &config, caller, &search, &ctx)
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     let mut response = Response::ok(export.csv)?;
@@ -319,10 +327,19 @@ async fn post_body<T: serde::de::DeserializeOwned>(
     req: &mut Request,
     env: &Env,
 ) -> Result<(Config, T), EdgeError> {
+    post_body_up_to(req, env, MAX_BODY_LEN).await
+}
+
+/// [`post_body`] for a route that reads up to `limit` bytes.
+async fn post_body_up_to<T: serde::de::DeserializeOwned>(
+    req: &mut Request,
+    env: &Env,
+    limit: usize,
+) -> Result<(Config, T), EdgeError> {
     let config = Config::from_env(env).map_err(EdgeError::Config)?;
     check_origin(&config.app_origin, request::header(req, "Origin").as_deref())?;
     request::require_json(req)?;
-    let body = request::body(req).await?;
+    let body = request::body(req, limit).await?;
     let parsed =
         serde_json::from_slice(&body).map_err(|_| EdgeError::BadRequest("malformed JSON"))?;
     Ok((config, parsed))
@@ -434,7 +451,8 @@ pub async fn admin_policies(req: Request, env: &Env) -> Result<Response, EdgeErr
 /// # Errors
 /// Every refusal of [`policy_admin::save`], as an [`EdgeError`].
 pub async fn admin_save_policies(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
-    let (config, asked) = post_body::<PoliciesSave>(&mut req, env).await?;
+    let (config, asked) =
+        post_body_up_to::<PoliciesSave>(&mut req, env, MAX_POLICY_BODY_LEN).await?;
     let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
     let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
     let caller = accounts::Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
@@ -449,7 +467,8 @@ pub async fn admin_save_policies(mut req: Request, env: &Env) -> Result<Response
 /// # Errors
 /// Every refusal of [`policy_admin::dry_run`], as an [`EdgeError`].
 pub async fn admin_policies_dry_run(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
-    let (config, asked) = post_body::<DryRunRequest>(&mut req, env).await?;
+    let (config, asked) =
+        post_body_up_to::<DryRunRequest>(&mut req, env, MAX_POLICY_BODY_LEN).await?;
     let store = D1Store::from_env(env)?;
     let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
     let caller = accounts::Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
@@ -590,7 +609,7 @@ pub async fn start(mut req: Request, env: &Env) -> worker::Result<Response> {
     };
     // The form's one field, `remember=1` ("trust this browser"); an
     // unreadable or oversized body is a form without it.
-    let body = request::body(&mut req).await.unwrap_or_default();
+    let body = request::body(&mut req, MAX_BODY_LEN).await.unwrap_or_default();
     let remember = headers::form_flag(&body, "remember");
     let (origin, login) = (request::header(&req, "Origin"), request::cookie(&req, LOGIN_COOKIE));
     let input =

@@ -30,8 +30,10 @@ pub mod routes {
     pub const REMEMBERED_FORGET: &str = "/api/admin/remembered/forget";
     /// `GET ?`[`super::AuditQuery`]: a page of an audit log.
     pub const AUDIT: &str = "/api/admin/audit";
-    /// `GET ?`[`super::AuditQuery`] (no `page`): every matching event, up
-    /// to [`super::CSV_MAX_ROWS`], as CSV.
+    /// `POST` of a form (`application/x-www-form-urlencoded`) with the
+    /// fields of an [`super::AuditQuery`] (no `page`): every matching event,
+    /// up to [`super::CSV_MAX_ROWS`], as a CSV download. A POST, so that
+    /// it checks `Origin` like every action the audit log records.
     pub const AUDIT_CSV: &str = "/api/admin/audit.csv";
     /// `GET`: the Duo provider's settings ([`super::DuoProvider`]).
     pub const DUO: &str = "/api/admin/duo";
@@ -495,6 +497,22 @@ pub struct DuoProvider {
     pub enforce_changed_by: Option<String>,
     /// When (Unix seconds).
     pub enforce_changed_at: Option<i64>,
+    /// The sign-in policies turn Duo off for a whole role (a catch-all
+    /// `bypass_duo` rule), as far-reaching as enforcement off.
+    #[serde(default)]
+    pub policy_bypass: Option<PolicyBypassNotice>,
+}
+
+/// A policy set in force that turns Duo off for a whole role, and who
+/// saved it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyBypassNotice {
+    /// The roles and the rule.
+    pub bypass: crate::policy::DuoBypass,
+    /// Who saved the set.
+    pub saved_by: Option<String>,
+    /// When (Unix seconds).
+    pub saved_at: i64,
 }
 
 /// Body of `POST /api/admin/duo/test`: the check run now.

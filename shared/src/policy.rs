@@ -24,6 +24,11 @@ pub const MAX_RULES: usize = 200;
 /// The most entries in one of a rule's lists (users, networks, ...).
 pub const MAX_LIST: usize = 1000;
 
+/// The largest policy set, as the JSON a save or a dry run sends (and as it
+/// is stored), in bytes: every sign-in reads and compiles the stored set, so
+/// it stays far below D1's 2 MB per row.
+pub const MAX_POLICY_BYTES: usize = 512 * 1024;
+
 /// What a matching rule does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -121,6 +126,64 @@ pub struct PolicySet {
 /// The most days a browser may be remembered.
 pub const MAX_REMEMBER_DAYS: u32 = 365;
 
+/// A set that lets the password alone in for every account of a role,
+/// wherever it signs in from: as far-reaching as turning Duo off, so saving
+/// it takes the same typed confirmation ([`crate::admin::ENFORCE_OFF_PHRASE`])
+/// and the console shows the same banner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuoBypass {
+    /// The roles whose sign-ins skip Duo (earlier rules with conditions
+    /// may still require it from some places).
+    pub roles: Vec<Role>,
+    /// The first rule that does it.
+    pub rule: MatchedRule,
+}
+
+impl PolicyRule {
+    /// Whether the rule's networks hold for every address: none set, or
+    /// both `0.0.0.0/0` and `::/0` among them.
+    fn holds_on_every_network(&self) -> bool {
+        let listed = |all: &str| self.networks.iter().any(|n| n.trim() == all);
+        self.networks.is_empty() || (listed("0.0.0.0/0") && listed("::/0"))
+    }
+}
+
+impl PolicySet {
+    /// Where this set turns Duo off for a whole role. For each role, the
+    /// first enabled rule that holds for every account of that role from
+    /// everywhere (no user, network, country or ASN condition) decides
+    /// every sign-in no earlier rule took (networks `0.0.0.0/0` and `::/0`
+    /// together are no condition); when that rule bypasses Duo,
+    /// Duo is off for the role. `None` when no role is affected.
+    pub fn duo_bypass(&self) -> Option<DuoBypass> {
+        let mut bypass: Option<DuoBypass> = None;
+        for role in [Role::User, Role::Admin] {
+            let catch_all = self.rules.iter().zip(1_u32..).find(|(rule, _)| {
+                rule.enabled
+                    && rule.users.is_empty()
+                    && rule.holds_on_every_network()
+                    && rule.countries.is_empty()
+                    && rule.asns.is_empty()
+                    && (rule.roles.is_empty() || rule.roles.contains(&role))
+            });
+            let Some((rule, number)) = catch_all else { continue };
+            if rule.action != PolicyAction::BypassDuo {
+                continue;
+            }
+            match &mut bypass {
+                Some(found) => found.roles.push(role),
+                None => {
+                    bypass = Some(DuoBypass {
+                        roles: vec![role],
+                        rule: MatchedRule { number, name: rule.name.clone() },
+                    });
+                }
+            }
+        }
+        bypass
+    }
+}
+
 /// Body of `GET /api/admin/policies`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PoliciesView {
@@ -143,6 +206,10 @@ pub struct PoliciesSave {
     pub expected_version: u32,
     /// The new set.
     pub set: PolicySet,
+    /// [`crate::admin::ENFORCE_OFF_PHRASE`], typed by the admin: required
+    /// when the set turns Duo off for a whole role ([`PolicySet::duo_bypass`]).
+    #[serde(default)]
+    pub confirm: Option<String>,
 }
 
 /// Body of `POST /api/admin/policies/dry-run`: a set (saved or not), a
@@ -237,5 +304,52 @@ mod tests {
                 .is_err(),
             "a misspelled condition is refused, not ignored"
         );
+    }
+
+    fn rule(json: &str) -> PolicyRule {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn a_catch_all_bypass_turns_duo_off_for_its_roles() {
+        let everyone = rule(r#"{"name":"all","action":"bypass_duo"}"#);
+        let set = PolicySet { rules: vec![everyone.clone()], remember_days: 0 };
+        let found = set.duo_bypass().expect("a bypass for everyone");
+        assert_eq!(found.roles, vec![Role::User, Role::Admin]);
+        assert_eq!(found.rule, MatchedRule { number: 1, name: "all".into() });
+
+        // Only admins, behind a rule with a condition (an exception).
+        let office =
+            rule(r#"{"name":"office","action":"require_duo","networks":["192.0.2.0/24"]}"#);
+        let admins = rule(r#"{"name":"admins","action":"bypass_duo","roles":["admin"]}"#);
+        let set = PolicySet { rules: vec![office, admins], remember_days: 0 };
+        let found = set.duo_bypass().expect("a bypass for every admin");
+        assert_eq!((found.roles, found.rule.number), (vec![Role::Admin], 2));
+    }
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn a_bypass_behind_a_catch_all_or_with_a_condition_turns_nothing_off() {
+        let require = rule(r#"{"name":"duo","action":"require_duo"}"#);
+        let everyone = rule(r#"{"name":"all","action":"bypass_duo"}"#);
+        let set = PolicySet { rules: vec![require, everyone.clone()], remember_days: 0 };
+        assert_eq!(set.duo_bypass(), None, "the first catch-all requires Duo");
+        let anywhere =
+            rule(r#"{"name":"any","action":"bypass_duo","networks":["0.0.0.0/0","::/0"]}"#);
+        let found = PolicySet { rules: vec![anywhere], remember_days: 0 }.duo_bypass();
+        assert_eq!(found.map(|b| b.roles), Some(vec![Role::User, Role::Admin]), "every address");
+        let v4_only = rule(r#"{"name":"v4","action":"bypass_duo","networks":["0.0.0.0/0"]}"#);
+        assert_eq!(PolicySet { rules: vec![v4_only], remember_days: 0 }.duo_bypass(), None);
+        let office = rule(r#"{"name":"o","action":"bypass_duo","networks":["192.0.2.0/24"]}"#);
+        assert_eq!(PolicySet { rules: vec![office], remember_days: 0 }.duo_bypass(), None);
+        let disabled = PolicyRule { enabled: false, ..everyone };
+        assert_eq!(PolicySet { rules: vec![disabled], remember_days: 0 }.duo_bypass(), None);
+        let deny_users = rule(r#"{"name":"d","action":"deny","roles":["user"]}"#);
+        let bypass_all = rule(r#"{"name":"b","action":"bypass_duo"}"#);
+        let found = PolicySet { rules: vec![deny_users, bypass_all], remember_days: 0 }
+            .duo_bypass()
+            .expect("admins reach the bypass");
+        assert_eq!((found.roles, found.rule.number), (vec![Role::Admin], 2));
     }
 }

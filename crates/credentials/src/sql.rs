@@ -229,7 +229,8 @@ pub fn set_role(username: &Username, role: Role) -> Result<String, SqlError> {
 /// normalization as `users.username_normalized` (so it also reaches the
 /// sessions of a user since deleted or renamed in case); and forgetting
 /// the browsers the user trusted (`remembered_browsers`, migration 0010),
-/// as the Worker does. Two statements, one per line.
+/// and ending the sign-ins under way (`users.account_version`, migration
+/// 0011), as the Worker does. Three statements, one per line.
 ///
 /// # Errors
 /// As [`UserRow::insert`].
@@ -237,7 +238,8 @@ pub fn revoke_sessions(username: &Username) -> Result<String, SqlError> {
     Ok(format!(
         "UPDATE sessions SET revoked_at = unixepoch() WHERE revoked_at IS NULL AND \
          lower(trim(username)) = {user};\nUPDATE remembered_browsers SET revoked_at = \
-         unixepoch() WHERE revoked_at IS NULL AND username = {user};",
+         unixepoch() WHERE revoked_at IS NULL AND username = {user};\nUPDATE users SET \
+         account_version = account_version + 1 WHERE username_normalized = {user};",
         user = literal(&username.normalized())?
     ))
 }
@@ -299,7 +301,9 @@ mod tests {
     const REVOKE_ALICE: &str = "UPDATE sessions SET revoked_at = unixepoch() WHERE revoked_at \
                                 IS NULL AND lower(trim(username)) = 'alice';\nUPDATE \
                                 remembered_browsers SET revoked_at = unixepoch() WHERE \
-                                revoked_at IS NULL AND username = 'alice';";
+                                revoked_at IS NULL AND username = 'alice';\nUPDATE users SET \
+                                account_version = account_version + 1 WHERE \
+                                username_normalized = 'alice';";
 
     #[test]
     fn revoke_sessions_ends_every_live_session_of_the_user() {

@@ -12,7 +12,7 @@ use credentials::sql::DuoUsername;
 use shared::admin::{
     DuoPolicy, PAGE_SIZE, SessionList, SessionSummary, UserChange, UserList, UserSummary,
 };
-use shared::api::{DuoDetails, Role, SessionInfo};
+use shared::api::{AuthMethod, DuoDetails, Role, SessionInfo};
 
 use super::audit::{Reason, Refusal};
 use super::store::{
@@ -27,8 +27,8 @@ const MAX_SEARCH_LEN: usize = 64;
 ///
 /// # Errors
 /// `unauthenticated` without a live session; `forbidden` for a session
-/// whose account is not an admin now, or whose password an admin set
-/// (the user chooses their own first).
+/// whose account is not an admin now, made fail-open (without Duo), or
+/// whose password an admin set (the user chooses their own first).
 pub async fn require_admin<S: Store>(
     store: &S,
     session_cookie: Option<&str>,
@@ -39,6 +39,16 @@ pub async fn require_admin<S: Store>(
         return Err(Refusal::new(Reason::NotAdmin)
             .detail(format!("{} is not an admin", session.username))
             .message("This page is for administrators."));
+    }
+    if session.method == AuthMethod::FailOpen {
+        // Fail-open covers a Duo outage for signing in, never for
+        // administering: nobody reaches the console without Duo's approval.
+        return Err(Refusal::new(Reason::FailOpenConsole)
+            .detail(format!("{} signed in fail-open, without Duo", session.username))
+            .message(
+                "You signed in while Duo was unreachable: the console needs a sign-in \
+                 approved by Duo. Sign out and sign in again once Duo is back.",
+            ));
     }
     if session.password_change_required {
         return Err(Refusal::new(Reason::PasswordChangeRequired)

@@ -24,6 +24,9 @@ pub enum Step {
     DuoCallback,
     /// `POST /api/logout`.
     Logout,
+    /// `POST /api/password`: the user's own password change (its refusals:
+    /// a wrong current password is a failed sign-in).
+    PasswordChange,
 }
 
 impl Step {
@@ -34,6 +37,7 @@ impl Step {
             Self::DuoStart => "duo_start",
             Self::DuoCallback => "duo_callback",
             Self::Logout => "logout",
+            Self::PasswordChange => "password_change",
         }
     }
 }
@@ -242,9 +246,20 @@ pub enum Reason {
     SelfLockout,
     /// A session whose user must first replace a password an admin set.
     PasswordChangeRequired,
+    /// Admin API: a session made fail-open (Duo unreachable) never reaches
+    /// the console.
+    FailOpenConsole,
     /// A sign-in policy refuses this sign-in (`deny`); answered as a wrong
     /// password, so the answer never confirms the password.
     PolicyDenied,
+    /// The account changed (password, enabled, role, Duo settings, signed
+    /// out everywhere) since this sign-in's password was checked: the
+    /// sign-in must start again.
+    AccountChanged,
+    /// Inline: too many wrong passcodes for this account across logins
+    /// (below Duo's own lockout), until Duo approves a sign-in or the
+    /// password changes.
+    PasscodeAccountLimit,
     /// Our side failed (storage, randomness).
     Internal,
 }
@@ -307,7 +322,10 @@ impl Reason {
             Self::LastAdmin => "last_admin",
             Self::SelfLockout => "self_lockout",
             Self::PasswordChangeRequired => "password_change_required",
+            Self::FailOpenConsole => "fail_open_console",
             Self::PolicyDenied => "policy_denied",
+            Self::AccountChanged => "account_changed",
+            Self::PasscodeAccountLimit => "passcode_account_limit",
             Self::NoTransaction => "no_transaction",
             Self::Internal => "internal",
         }
@@ -325,13 +343,16 @@ impl Reason {
             | Self::ClientLimit
             | Self::UserLimit
             | Self::DuoStartLimit
-            | Self::PasscodeLimit => ErrorCode::RateLimited,
+            | Self::PasscodeLimit
+            | Self::PasscodeAccountLimit => ErrorCode::RateLimited,
             Self::WrongMode | Self::DeviceRefused | Self::NoSuchUser | Self::AdminBadValue => {
                 ErrorCode::BadRequest
             }
-            Self::NotAdmin | Self::LastAdmin | Self::SelfLockout | Self::PasswordChangeRequired => {
-                ErrorCode::Forbidden
-            }
+            Self::NotAdmin
+            | Self::LastAdmin
+            | Self::SelfLockout
+            | Self::PasswordChangeRequired
+            | Self::FailOpenConsole => ErrorCode::Forbidden,
             Self::ForbiddenOrigin => ErrorCode::ForbiddenOrigin,
             Self::ConfigError | Self::DuoHealthRejected | Self::DuoHealthMalformed => {
                 ErrorCode::ConfigError
@@ -339,7 +360,8 @@ impl Reason {
             Self::LoginCookieMissing
             | Self::LoginCookieExpired
             | Self::LoginCookieInvalid
-            | Self::UserUnavailable => ErrorCode::LoginExpired,
+            | Self::UserUnavailable
+            | Self::AccountChanged => ErrorCode::LoginExpired,
             Self::DuoNotStarted
             | Self::StateMissing
             | Self::StateMismatch
@@ -520,10 +542,17 @@ impl Trail {
                     let event = self.event(Outcome::Success, success.as_str());
                     let written = match outcome.new_session() {
                         Some(session) => store.create_session(session, &event).await,
-                        None => store.record(&event).await,
+                        None => store.record(&event).await.map(|()| true),
                     };
-                    written
+                    let written = written
                         .map_err(|e| Refusal::internal(format!("audit event not written: {e}")))?;
+                    if !written {
+                        // The account changed while this step ran: the
+                        // session it checked for is no longer due.
+                        let changed = Refusal::new(Reason::AccountChanged)
+                            .detail("the account changed before the session was stored");
+                        return Err(self.refuse(store, changed).await);
+                    }
                 }
                 Ok(outcome)
             }

@@ -9,10 +9,11 @@ use std::fmt::Write as _;
 use shared::admin::{AuditList, AuditLog, AuditQuery, AuditRow, CSV_MAX_ROWS, PAGE_SIZE};
 use shared::duo::auth_api::sign::civil_from_days;
 
-use super::Ctx;
+use super::accounts::Caller;
 use super::admin::require_admin;
 use super::audit::Refusal;
 use super::store::{AdminEvent, Store};
+use super::{Config, Ctx, check_origin};
 
 /// `GET /api/admin/audit`.
 ///
@@ -45,18 +46,22 @@ pub struct Export {
     pub total: u32,
 }
 
-/// `GET /api/admin/audit.csv`: the search's rows as CSV, recorded as an
-/// `export_audit` admin action (with the search, never the rows).
+/// `POST /api/admin/audit.csv`: the search's rows as CSV, recorded as an
+/// `export_audit` admin action (with the search, never the rows). A
+/// request from another origin is refused before anything is read or
+/// recorded: a link on another site cannot export in an admin's name.
 ///
 /// # Errors
-/// As [`require_admin`]; `internal` for storage.
+/// `forbidden_origin`; as [`require_admin`]; `internal` for storage.
 pub async fn export<S: Store>(
     store: &S,
-    session_cookie: Option<&str>,
+    config: &Config,
+    caller: Caller<'_>,
     query: &AuditQuery,
     ctx: &Ctx,
 ) -> Result<Export, Refusal> {
-    let admin = require_admin(store, session_cookie, ctx.now).await?;
+    check_origin(&config.app_origin, caller.origin)?;
+    let admin = require_admin(store, caller.session_cookie, ctx.now).await?;
     let (rows, total) =
         store.list_audit(query, 0, CSV_MAX_ROWS).await.map_err(Refusal::internal)?;
     let detail: serde_json::Map<String, serde_json::Value> = query

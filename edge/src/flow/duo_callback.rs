@@ -17,7 +17,7 @@ use shared::duo::{
 };
 
 use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
-use super::duo_start::{duo_user, log_detail, open_ticket};
+use super::duo_start::{log_detail, open_ticket, ticket_user};
 use super::remember;
 use super::session::{self, IssuedSession};
 use super::store::{NewSession, Store};
@@ -127,7 +127,7 @@ async fn finish<S: Store, T: Transport>(
         None => return Err(Refusal::new(Reason::CodeMissing)),
         Some(code) => AuthCode::parse(code).map_err(|_| Refusal::new(Reason::CodeMalformed))?,
     };
-    let (user, duo_name) = duo_user(user)?;
+    let (user, duo_name) = ticket_user(user, &ticket)?;
     let now = UnixTime(unix_i64(ctx.now));
     let token = prompt_client(config)?
         .exchange_code(duo, &code, &Expectations::new(&duo_name, Some(nonce)), now, &random.jti)

@@ -113,7 +113,7 @@ async fn start<S: Store, T: Transport>(
         .user_and_hit(&trail.username, &key, window_start(ctx.now), ctx.now)
         .await
         .map_err(Refusal::internal)?;
-    let (user, duo_name) = duo_user(user)?;
+    let (user, duo_name) = ticket_user(user, &ticket)?;
     check_duo_start(count, config.duo_start_limit, ctx.now)?;
     let now = UnixTime(unix_i64(ctx.now));
 
@@ -187,8 +187,26 @@ pub(super) fn open_ticket(
     })
 }
 
-/// The ticket's user (as read from the store), still present and
-/// enabled, and the name Duo knows.
+/// The ticket's user (as read from the store now): still present and
+/// enabled, still at the account version the ticket's password was checked
+/// at (no password change or reset, no disabling, no role or Duo change,
+/// no "sign out everywhere" since), and the name Duo knows.
+pub(super) fn ticket_user(
+    user: Option<UserRecord>,
+    ticket: &LoginTicket,
+) -> Result<(UserRecord, DuoUsername), Refusal> {
+    let (user, duo_name) = duo_user(user)?;
+    if user.account_version != ticket.account_version {
+        return Err(Refusal::new(Reason::AccountChanged).detail(format!(
+            "the account is at version {}, the login ticket at {}",
+            user.account_version, ticket.account_version
+        )));
+    }
+    Ok((user, duo_name))
+}
+
+/// The user (as read from the store), still present and enabled, and the
+/// name Duo knows.
 pub(super) fn duo_user(user: Option<UserRecord>) -> Result<(UserRecord, DuoUsername), Refusal> {
     let user =
         user.filter(|user| user.disabled == 0).ok_or(Refusal::new(Reason::UserUnavailable))?;

@@ -28,9 +28,12 @@ use shared::duo::auth_api::{
 use shared::duo::{HttpResponse, Transport, TransportError, TransportErrorKind, UnixTime};
 
 use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
-use super::duo_start::{duo_user, open_ticket};
+use super::duo_start::{duo_user, open_ticket, ticket_user};
 use super::health::{FAILURE_MEMO_SECONDS, HealthFailure, HealthMemo};
-use super::limits::{LimitKey, check_duo_start, check_passcodes, window_start};
+use super::limits::{
+    ACCOUNT_WINDOW, LimitKey, check_account_passcodes, check_duo_start, check_passcodes,
+    window_start,
+};
 use super::login::{AfterPassword, LoginOutcome};
 use super::remember;
 use super::session::{self, IssuedSession};
@@ -248,7 +251,10 @@ fn decide(
                     ));
             }
             let listed = devices.iter().map(|d| (d.id.clone(), d.name.clone())).collect();
+            // (`random.state` names this login: no Duo state in this mode.)
             let ticket = LoginTicket::new(&user.username, ctx.now)
+                .at_version(user.account_version)
+                .identified_by(&random.state)
                 .with_devices(listed)
                 .offering_remember(remember_days);
             Ok(LoginOutcome::DuoInline {
@@ -461,19 +467,8 @@ async fn start_factor<S: Store, T: Transport>(
         ),
         None => None,
     };
-    let key = match body.method {
-        InlineMethod::Passcode => LimitKey::Passcode(trail.username.clone(), ticket.issued_at),
-        _ => LimitKey::DuoStart(trail.username.clone()),
-    };
-    let (user, count) = store
-        .user_and_hit(&trail.username, &key, window_start(ctx.now), ctx.now)
-        .await
-        .map_err(Refusal::internal)?;
-    let (user, duo_name) = duo_user(user)?;
-    match body.method {
-        InlineMethod::Passcode => check_passcodes(count, ctx.now)?,
-        _ => check_duo_start(count, config.duo_start_limit, ctx.now)?,
-    }
+    let (user, duo_name) =
+        admit_factor(store, config, &ticket, &trail.username, body.method, ctx.now).await?;
     let now = UnixTime(unix_i64(ctx.now));
     let (factor, asynchronous) = match (body.method, &body.passcode) {
         (InlineMethod::Push, _) => (Factor::Push, true),
@@ -536,6 +531,48 @@ async fn start_factor<S: Store, T: Transport>(
             Ok(progress)
         }
     }
+}
+
+/// Counts a factor against its limits and reads the ticket's user, in one
+/// round trip: a passcode per login (in the window its password passed in,
+/// which the signed ticket fixes, so a login straddling two windows gets
+/// no more) and per account across logins; a push, call or SMS against
+/// `DUO_START_LIMIT`. The user must still be the ticket's
+/// ([`ticket_user`]).
+async fn admit_factor<S: Store>(
+    store: &S,
+    config: &Config,
+    ticket: &LoginTicket,
+    username: &str,
+    method: InlineMethod,
+    now: u64,
+) -> Result<(UserRecord, shared::duo::DuoUsername), Refusal> {
+    if method != InlineMethod::Passcode {
+        let key = LimitKey::DuoStart(username.to_owned());
+        let (user, count) = store
+            .user_and_hit(username, &key, window_start(now), now)
+            .await
+            .map_err(Refusal::internal)?;
+        let user = ticket_user(user, ticket)?;
+        check_duo_start(count, config.duo_start_limit, now)?;
+        return Ok(user);
+    }
+    let login = LimitKey::Passcode(username.to_owned(), ticket.login_key());
+    let account = LimitKey::PasscodeAccount(username.to_owned());
+    let keys = [(login, window_start(ticket.issued_at)), (account.clone(), ACCOUNT_WINDOW)];
+    let (user, counts) =
+        store.user_and_hits(username, &keys, now).await.map_err(Refusal::internal)?;
+    let user = ticket_user(user, ticket)?;
+    let [per_login, per_account] = counts[..] else {
+        return Err(Refusal::internal("two counts expected"));
+    };
+    if let Err(refusal) = check_passcodes(per_login, now) {
+        // Refused before Duo is asked: not one of the account's.
+        store.forgive(&account, ACCOUNT_WINDOW).await.map_err(Refusal::internal)?;
+        return Err(refusal);
+    }
+    check_account_passcodes(per_account)?;
+    Ok(user)
 }
 
 /// Duo's refusal of a factor, with its message for the person.
@@ -642,7 +679,7 @@ async fn follow<S: Store, T: Transport>(
             Refusal::new(Reason::StateReplayed).detail("this transaction already made its session")
         );
     }
-    let (user, _) = duo_user(user)?;
+    let (user, _) = ticket_user(user, &ticket)?;
     let txid = Some(transaction.txid.clone());
     let device = Some(transaction.device);
     let mut progress =

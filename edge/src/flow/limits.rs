@@ -101,21 +101,28 @@ pub enum LimitKey {
     /// Duo steps of a normalized username.
     DuoStart(String),
     /// Inline mode: passcodes tried in one login (the normalized username
-    /// and when its password passed, which the signed ticket fixes).
-    Passcode(String, u64),
+    /// and the login, as the signed ticket names it:
+    /// [`crate::cookie::LoginTicket::login_key`]), counted in the window
+    /// its password passed in.
+    Passcode(String, String),
+    /// Inline mode: passcodes tried for a normalized username across
+    /// logins, in the one window [`ACCOUNT_WINDOW`]; cleared by a Duo
+    /// approval and by a new password.
+    PasscodeAccount(String),
 }
 
 impl LimitKey {
     /// The stored key: `uc:<user>|<client>`, `c:<client>`, `u:<user>`,
-    /// `ds:<user>`, `pc:<user>|<issued_at>` (normalized usernames never
-    /// contain `|`).
+    /// `ds:<user>`, `pc:<user>|<login>`, `pa:<user>` (normalized usernames
+    /// never contain `|`).
     pub fn storage_key(&self) -> String {
         match self {
             Self::UserClient(user, client) => format!("uc:{user}|{client}"),
             Self::Client(client) => format!("c:{client}"),
             Self::User(user) => format!("u:{user}"),
             Self::DuoStart(user) => format!("ds:{user}"),
-            Self::Passcode(user, issued_at) => format!("pc:{user}|{issued_at}"),
+            Self::Passcode(user, login) => format!("pc:{user}|{login}"),
+            Self::PasscodeAccount(user) => format!("pa:{user}"),
         }
     }
 
@@ -125,7 +132,9 @@ impl LimitKey {
         match self {
             Self::UserClient(..) => PER_USER_CLIENT,
             Self::Client(_) => PER_CLIENT,
-            Self::User(_) | Self::DuoStart(_) | Self::Passcode(..) => PER_USER,
+            Self::User(_) | Self::DuoStart(_) | Self::Passcode(..) | Self::PasscodeAccount(_) => {
+                PER_USER
+            }
         }
     }
 }
@@ -133,6 +142,38 @@ impl LimitKey {
 /// Passcodes one login may try (inline mode); Duo locks the user out
 /// after ten wrong ones in a row, across logins.
 pub const PASSCODES_PER_LOGIN: u32 = 5;
+
+/// Passcodes an account may try across logins without a Duo approval or a
+/// new password in between (inline mode): below Duo's own lockout (ten
+/// wrong ones in a row by default), so someone who has the password cannot
+/// get the user locked out of Duo by sending wrong passcodes.
+pub const PASSCODES_PER_ACCOUNT: u32 = 8;
+
+/// The window of [`LimitKey::PasscodeAccount`]: one, which never ends
+/// (Duo's count of wrong passcodes has no window either).
+pub const ACCOUNT_WINDOW: u64 = 0;
+
+const _: () = assert!(PASSCODES_PER_LOGIN < PASSCODES_PER_ACCOUNT && PASSCODES_PER_ACCOUNT < 10);
+
+/// Refuses a passcode attempt `count` of an account past
+/// [`PASSCODES_PER_ACCOUNT`]. Every refusal is audited.
+///
+/// # Errors
+/// [`Reason::PasscodeAccountLimit`].
+pub fn check_account_passcodes(count: u32) -> Result<(), Refusal> {
+    if count > PASSCODES_PER_ACCOUNT {
+        let mut refusal = Refusal::new(Reason::PasscodeAccountLimit)
+            .detail(format!("{count} passcodes for this account since its last Duo approval"))
+            .message(
+                "Too many wrong passcodes for this account. Approve a Duo Push or a call \
+                 instead, or ask your administrator.",
+            );
+        // No window ends this: a hint for clients that read the header.
+        refusal.retry_after = Some(WINDOW_SECONDS);
+        return Err(refusal);
+    }
+    Ok(())
+}
 
 /// Refuses the passcode attempt `count` of one login past [`PASSCODES_PER_LOGIN`].
 /// Every refusal is audited (each needs the password first).

@@ -259,10 +259,16 @@ async fn first_factor<S: Store, V: Passwords, T: Transport>(
         }
         None => (own, Success::Bypass),
     };
+    // A password another admin set (a new admin, a reset) is never enough
+    // on its own to sign in as an admin: whoever set it knows it. That
+    // sign-in needs Duo, whatever the account's bypass, a policy or the
+    // enforcement switch say, and no trusted browser stands in for it.
+    let set_by_admin = user.role == Role::Admin.as_str() && user.must_change_password != 0;
+    let policy = if set_by_admin { DuoPolicy::Required } else { policy };
     admission.release(store).await?;
     let known_browser = KnownBrowser::new(&trail.username, ctx.now).seal(&config.session_secret);
-    let duo_due = policy == DuoPolicy::Required && user.duo_off == 0;
-    let remember_days = decided.remember_days;
+    let duo_due = policy == DuoPolicy::Required && (user.duo_off == 0 || set_by_admin);
+    let remember_days = if set_by_admin { 0 } else { decided.remember_days };
     if duo_due
         && remember_days > 0
         && remember::vouches(store, input.remembered, &trail.username, remember_days, ctx.now)
@@ -279,7 +285,7 @@ async fn first_factor<S: Store, V: Passwords, T: Transport>(
         });
     }
     match (policy, &config.duo) {
-        (DuoPolicy::Required, _) if user.duo_off != 0 => {
+        (DuoPolicy::Required, _) if !duo_due => {
             // An admin turned enforcement off (console, audited there).
             let method = AuthMethod::Bypass;
             session::issue(config, &user, method, None, ctx, random).map(|session| {
@@ -292,7 +298,7 @@ async fn first_factor<S: Store, V: Passwords, T: Transport>(
         }
         (DuoPolicy::Required, DuoSetup::Prompt(_)) => {
             let after = AfterPassword { known_browser, remember_days };
-            Ok(duo_next(config, user.username, after, ctx.now))
+            Ok(duo_next(config, &user, after, ctx.now))
         }
         (DuoPolicy::Required, DuoSetup::Inline(_)) => {
             let (transport, health) = (duo.transport, duo.health);
@@ -338,12 +344,14 @@ fn decide(user: &UserRecord, username: &str, ctx: &Ctx) -> Result<Decided, Refus
 }
 
 /// The login ticket that lets `username` start the Duo step.
-fn duo_next(config: &Config, username: String, after: AfterPassword, now: u64) -> LoginOutcome {
+fn duo_next(config: &Config, user: &UserRecord, after: AfterPassword, now: u64) -> LoginOutcome {
     let AfterPassword { known_browser, remember_days } = after;
-    let ticket = LoginTicket::new(&username, now).offering_remember(remember_days);
+    let ticket = LoginTicket::new(&user.username, now)
+        .at_version(user.account_version)
+        .offering_remember(remember_days);
     let login_cookie = ticket.seal(&config.session_secret);
     LoginOutcome::Duo {
-        username,
+        username: user.username.clone(),
         login_cookie,
         max_age: LOGIN_TTL_SECONDS,
         known_browser,

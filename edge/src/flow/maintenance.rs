@@ -6,6 +6,8 @@
 //! | `sessions` | expired or revoked more than [`SESSION_GRACE_SECONDS`] ago | no longer accepted anyway |
 //! | `spent_states` | spent more than [`STATE_KEEP_SECONDS`] ago | the login ticket bound to a state lives at most `LOGIN_MAX_SECONDS` (600 s): a replay that late is refused at the ticket |
 //! | `login_attempts` | windows that ended a minute or more ago | limits count only the current window; each counter over its limit by more than one is first summarized in one audit row |
+//! | `login_attempts`, a login's passcodes (`pc:`) | windows that started more than `LOGIN_MAX_SECONDS` + a window + a minute ago | the login counted in the window its password passed in is over by then |
+//! | `login_attempts`, an account's passcodes (`pa:`) | when the account no longer exists | the count holds until a Duo approval or a new password clears it |
 //! | `auth_events` | older than `AUDIT_RETENTION_DAYS` | the migration's trigger refuses anything younger than 30 days |
 //! | `admin_events` | older than `AUDIT_RETENTION_DAYS` | the same (migration 0004) |
 //!
@@ -58,6 +60,9 @@ pub struct PrunePlan {
     /// Rate-limit windows that started before this (all ended at least
     /// [`WINDOW_KEEP_SECONDS`] ago).
     pub windows_before: u64,
+    /// A login's passcode counters (`pc:`) whose window started before
+    /// this: no login counted there can still be accepted.
+    pub passcode_windows_before: u64,
     /// Audit and admin events recorded before this.
     pub audit_before: u64,
     /// The limits, to summarize the counters over them.
@@ -74,6 +79,8 @@ impl PrunePlan {
             sessions_before: now.saturating_sub(SESSION_GRACE_SECONDS),
             states_before: now.saturating_sub(STATE_KEEP_SECONDS),
             windows_before: window_start(now.saturating_sub(WINDOW_KEEP_SECONDS)),
+            passcode_windows_before: now
+                .saturating_sub(LOGIN_MAX_SECONDS + WINDOW_SECONDS + WINDOW_KEEP_SECONDS),
             audit_before: now.saturating_sub(retention),
             limits: CounterLimits {
                 user_client: PER_USER_CLIENT.max,

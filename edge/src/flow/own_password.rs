@@ -8,12 +8,14 @@
 //! changes at once cannot both win; the user's other sessions end, this
 //! one stays, and a password an admin set (`must_change_password`) is
 //! replaced. Recorded in `admin_events` as `change_own_password`, with the
-//! user as actor and target: the log of account changes.
+//! user as actor and target: the log of account changes. A refusal of a
+//! signed-in user's change (a wrong current password above all) is recorded
+//! in `auth_events` as step `password_change`, like a failed sign-in.
 
 use credentials::{DEFAULT_ITERATIONS, PasswordHash, normalize, password::SALT_LEN, policy};
 use shared::api::PasswordChangeRequest;
 
-use super::audit::{Reason, Refusal};
+use super::audit::{Reason, Refusal, Step, Trail};
 use super::limits::{self, Client};
 use super::store::{AdminEvent, Store};
 use super::{Config, Ctx, Passwords, Random, capitalized, check_origin, session};
@@ -45,12 +47,42 @@ pub async fn change_password<S: Store, P: Passwords>(
         .ok_or_else(|| Refusal::new(Reason::NoSession))?;
     let normalized = normalize(&signed_in.username)
         .ok_or_else(|| Refusal::internal("a session names no possible user"))?;
+    // From here on a refusal is audited like a sign-in's (a wrong current
+    // password is a failed sign-in): only for a signed-in user, so requests
+    // without a session cannot grow the log.
+    let mut trail = Trail::new(Step::PasswordChange, ctx);
+    trail.username.clone_from(&normalized);
+    let request = Change { normalized, keep, request };
+    match change(store, passwords, &request, ctx, random).await {
+        Ok(()) => Ok(()),
+        Err(refusal) => Err(trail.refuse(store, refusal).await),
+    }
+}
+
+/// A signed-in user's change, once the session is known.
+struct Change<'a> {
+    /// The user (normalized).
+    normalized: String,
+    /// The session to keep (its id's hash).
+    keep: String,
+    /// The passwords.
+    request: &'a PasswordChangeRequest,
+}
+
+async fn change<S: Store, P: Passwords>(
+    store: &S,
+    passwords: &P,
+    change: &Change<'_>,
+    ctx: &Ctx,
+    random: &Random,
+) -> Result<(), Refusal> {
+    let Change { normalized, keep, request } = change;
     // Every limit of the login, the account-wide one included: a stolen
     // session must not become a way to guess the password from many places.
     let admission =
-        limits::admit(store, &normalized, Client::of(ctx.client), false, ctx.now).await?;
+        limits::admit(store, normalized, Client::of(ctx.client), false, ctx.now).await?;
     let user = store
-        .user(&normalized)
+        .user(normalized)
         .await
         .map_err(Refusal::internal)?
         .ok_or_else(|| Refusal::new(Reason::SessionUserUnavailable))?;
@@ -74,9 +106,9 @@ pub async fn change_password<S: Store, P: Passwords>(
         .hash(new.as_bytes(), salt, DEFAULT_ITERATIONS)
         .await
         .map_err(Refusal::internal)?;
-    let event = AdminEvent::new(user.username.clone(), "change_own_password", ctx).on(&normalized);
+    let event = AdminEvent::new(user.username.clone(), "change_own_password", ctx).on(normalized);
     let changed = store
-        .change_own_password(&normalized, &user.password_hash, &hash.to_phc(), &keep, &event)
+        .change_own_password(normalized, &user.password_hash, &hash.to_phc(), keep, &event)
         .await
         .map_err(Refusal::internal)?;
     if changed {

@@ -10,7 +10,7 @@
 //! client chose ([`Place`]).
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use credentials::Username;
 use shared::api::Role;
@@ -62,10 +62,12 @@ impl Cidr {
         };
         let ip: IpAddr = address.parse().map_err(|_| format!("\"{text}\" is not an address"))?;
         if let IpAddr::V6(v6) = ip
-            && let Some(v4) = v6.to_ipv4_mapped()
+            && let Some(v4) = embedded_v4(v6)
         {
-            // Clients are compared as IPv4 when they come IPv4-mapped.
-            return Err(format!("\"{text}\" is an IPv4-mapped range: write it as IPv4 ({v4}/...)"));
+            // Clients are compared as IPv4 when they come in one of these forms.
+            return Err(format!(
+                "\"{text}\" is an IPv4 range in IPv6 form: write it as IPv4 ({v4}/...)"
+            ));
         }
         let (v4, bits, value) = match ip {
             IpAddr::V4(v4) => (true, 32_u8, u128::from(u32::from(v4))),
@@ -87,14 +89,37 @@ impl Cidr {
         Ok(cidr)
     }
 
-    /// Whether `ip` is in the range (an IPv4-mapped IPv6 address is IPv4).
+    /// Whether `ip` is in the range. An IPv6 address that carries an IPv4
+    /// one ([`embedded_v4`]) is that IPv4 address.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let (v4, bits, value) = match ip.to_canonical() {
+        let ip = match ip {
+            IpAddr::V6(v6) => embedded_v4(v6).map_or(ip, IpAddr::V4),
+            IpAddr::V4(_) => ip,
+        };
+        let (v4, bits, value) = match ip {
             IpAddr::V4(v4) => (true, 32, u128::from(u32::from(v4))),
             IpAddr::V6(v6) => (false, 128, u128::from(v6)),
         };
         v4 == self.v4 && value & mask(bits, self.prefix) == self.network
     }
+}
+
+/// The IPv4 address an IPv6 address stands for, in the three forms that
+/// carry one: IPv4-mapped (`::ffff:192.0.2.7`), IPv4-compatible
+/// (`::192.0.2.7`, deprecated by RFC 4291; not `::` or `::1`, nor anything
+/// in `0.0.0.0/8`) and NAT64's well-known prefix (`64:ff9b::192.0.2.7`,
+/// RFC 6052). A rule on `192.0.2.0/24` holds for a client in any of them,
+/// so that no form of an address escapes a rule written for it. (The rate
+/// limits count IPv6 clients by /64 whatever they carry: a whole NAT64
+/// prefix is one client there, never four billion.)
+pub fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let octets = ip.octets();
+    let v4 = Ipv4Addr::new(octets[12], octets[13], octets[14], octets[15]);
+    let prefix = &octets[..12];
+    let mapped = prefix == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
+    let compatible = prefix == [0; 12] && octets[12] != 0;
+    let nat64 = prefix == [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0];
+    (mapped || compatible || nat64).then_some(v4)
 }
 
 /// The top `prefix` of `bits` bits set.

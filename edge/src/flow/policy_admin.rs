@@ -6,7 +6,7 @@
 //! each user signing in from a given address, country and ASN).
 
 use credentials::normalize;
-use shared::admin::PAGE_SIZE;
+use shared::admin::{ENFORCE_OFF_PHRASE, PAGE_SIZE};
 use shared::api::Role;
 use shared::policy::{
     DryRunRequest, DryRunResult, DryRunRow, PoliciesSave, PoliciesView, PolicyAction,
@@ -54,10 +54,18 @@ pub async fn view<S: Store>(
 
 /// `POST /api/admin/policies`: the saved set, as stored.
 ///
+/// Two sets are refused on top of those that do not check: one under which
+/// no enabled admin could sign in from the saving admin's own place (its
+/// address, country and ASN), so that nobody can lock every admin out by
+/// mistake; and one that turns Duo off for a whole role
+/// ([`PolicySet::duo_bypass`]) unless the request carries
+/// [`ENFORCE_OFF_PHRASE`], as turning enforcement off does. A set with
+/// `remember_days` 0 forgets every remembered browser as it is saved.
+///
 /// # Errors
 /// `forbidden_origin`; as [`require_admin`]; `bad_request` for a set that
-/// does not check (naming the rule) or when another admin saved first;
-/// `internal`.
+/// does not check (naming the rule), locks the admins out, turns Duo off
+/// unconfirmed, or when another admin saved first; `internal`.
 pub async fn save<S: Store>(
     store: &S,
     config: &Config,
@@ -68,14 +76,36 @@ pub async fn save<S: Store>(
     check_origin(&config.app_origin, caller.origin)?;
     let admin = require_admin(store, caller.session_cookie, ctx.now).await?;
     let set = canonical(&request.set).map_err(|e| bad(format!("{e}.")))?;
+    let compiled = Policies::compile(&set).map_err(|e| bad(format!("{e}.")))?;
+    let admins = store.enabled_admins().await.map_err(Refusal::internal)?;
+    keeps_an_admin(&compiled, &admins, &ctx.place())?;
+    let bypass = set.duo_bypass();
+    if let Some(bypass) = &bypass {
+        let confirmed = request.confirm.as_deref().map(str::trim) == Some(ENFORCE_OFF_PHRASE);
+        if !confirmed {
+            return Err(bad(format!(
+                "Rule {} lets every {} sign in with the password alone, as turning Duo off \
+                 does: type \"{ENFORCE_OFF_PHRASE}\" to confirm.",
+                bypass.rule,
+                roles_in_words(&bypass.roles)
+            )));
+        }
+    }
     let document = serde_json::to_string(&set).map_err(Refusal::internal)?;
-    let detail = serde_json::json!({
-        "version": request.expected_version.saturating_add(1),
-        "rules": set.rules.len(),
-    });
+    let version = request.expected_version.saturating_add(1);
+    let detail = match &bypass {
+        Some(bypass) => serde_json::json!({
+            "version": version,
+            "rules": set.rules.len(),
+            "duo_off_for": bypass.roles.iter().map(|role| role.as_str()).collect::<Vec<_>>(),
+            "by_rule": bypass.rule.to_string(),
+        }),
+        None => serde_json::json!({"version": version, "rules": set.rules.len()}),
+    };
     let event = AdminEvent::new(admin.username, "set_policies", ctx).with(&detail);
+    let forget_browsers = set.remember_days == 0;
     let saved = store
-        .save_policies(request.expected_version, &document, &event)
+        .save_policies(request.expected_version, &document, forget_browsers, &event)
         .await
         .map_err(Refusal::internal)?;
     let stored = store.policies().await.map_err(Refusal::internal)?;
@@ -88,6 +118,41 @@ pub async fn save<S: Store>(
         )));
     }
     view_of(stored)
+}
+
+/// Refuses a set under which none of `admins` (enabled, by name) could sign
+/// in from `place`: every one of them matches a `deny` rule there.
+fn keeps_an_admin(policies: &Policies, admins: &[String], place: &Place) -> Result<(), Refusal> {
+    let mut denied_by = None;
+    for admin in admins {
+        let name = normalize(admin).unwrap_or_default();
+        match policies.decide(&name, Role::Admin, place) {
+            Some((rule, PolicyAction::Deny)) => {
+                denied_by.get_or_insert_with(|| rule.clone());
+            }
+            _ => return Ok(()),
+        }
+    }
+    match denied_by {
+        Some(rule) => {
+            let from = place.ip.map_or_else(|| "here".to_owned(), |ip| format!("from {ip}"));
+            Err(bad(format!(
+                "No enabled admin could sign in {from} under these rules (rule {rule} refuses \
+                 them): keep at least one admin able to sign in from where you are."
+            )))
+        }
+        // No enabled admin at all: nothing to keep.
+        None => Ok(()),
+    }
+}
+
+/// "admin", "user", or "user and admin".
+fn roles_in_words(roles: &[Role]) -> &'static str {
+    match roles {
+        [Role::User] => "user",
+        [Role::Admin] => "admin",
+        _ => "user and admin",
+    }
 }
 
 /// `POST /api/admin/policies/dry-run`: the draft's decision for the first

@@ -6,9 +6,12 @@
 //! off and on (`POST /api/admin/duo/enforce`, a typed confirmation to turn
 //! it off). Each test and each switch is recorded in `admin_events`.
 
-use shared::admin::{DuoProvider, DuoTest, ENFORCE_OFF_PHRASE, EnforceRequest, mask};
+use shared::admin::{
+    DuoProvider, DuoTest, ENFORCE_OFF_PHRASE, EnforceRequest, PolicyBypassNotice, mask,
+};
 use shared::duo::auth_api::{AuthApiError, parse_time, ping};
 use shared::duo::{ApiHost, DuoError, Transport, TransportError, TransportErrorKind, UnixTime};
+use shared::policy::PolicySet;
 
 use super::admin::require_admin;
 use super::audit::{Reason, Refusal};
@@ -32,6 +35,18 @@ pub async fn settings<S: Store>(
 ) -> Result<DuoProvider, Refusal> {
     require_admin(store, session_cookie, now).await?;
     let enforce = store.enforce_setting().await.map_err(Refusal::internal)?;
+    let policies = store.policies().await.map_err(Refusal::internal)?;
+    // A set that cannot be read lets nobody in (the sign-in fails closed):
+    // it bypasses nothing.
+    // (From bytes, as every other reading of a set: one serde instance.)
+    let policy_bypass = serde_json::from_slice::<PolicySet>(policies.document.as_bytes())
+        .ok()
+        .and_then(|set| set.duo_bypass())
+        .map(|bypass| PolicyBypassNotice {
+            bypass,
+            saved_by: policies.updated_by.clone(),
+            saved_at: unix_i64(policies.updated_at),
+        });
     let (api_host, key, key_setting, secret_setting, redirect_uri) = match &config.duo {
         DuoSetup::Prompt(client) => (
             client.api_host().as_str(),
@@ -68,6 +83,7 @@ pub async fn settings<S: Store>(
             .as_ref()
             .filter(|s| s.updated_by.is_some())
             .map(|s| unix_i64(s.updated_at)),
+        policy_bypass,
     })
 }
 

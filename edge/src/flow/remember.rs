@@ -8,7 +8,9 @@
 //!
 //! What ends it: a password reset or change, disabling the user, "sign out
 //! everywhere" (the user's or an admin's), an admin forgetting it from the
-//! console, the user's own "forget this browser", and its expiry.
+//! console, the user's own "forget this browser", its expiry, and turning
+//! "trust this browser" off (saving policies with `remember_days` 0 forgets
+//! every remembered browser; a sign-in under way then remembers none).
 
 use credentials::normalize;
 use shared::admin::{PAGE_SIZE, RememberedList, RememberedSummary};
@@ -66,8 +68,10 @@ pub async fn grant<S: Store>(
         user_agent: ctx.agent.map(|agent| agent.to_string()),
         client_ip: ctx.client.map(|ip| ip.to_string()),
     };
-    store.remember_browser(&browser).await.map_err(Refusal::internal)?;
-    Ok(Some(RememberCookie { value: token.to_cookie_value(), max_age }))
+    // Not when "trust this browser" was turned off since the password:
+    // the store checks the policies in force in the same statement.
+    let stored = store.remember_browser(&browser).await.map_err(Refusal::internal)?;
+    Ok(stored.then(|| RememberCookie { value: token.to_cookie_value(), max_age }))
 }
 
 /// At sign-in: whether the `__Host-remember` cookie names a live

@@ -60,6 +60,7 @@ pub fn issue(
         created_at: ctx.now,
         expires_at,
         client_ip: ctx.client.map(|ip| ip.to_string()),
+        account_version: user.account_version,
     };
     let info = SessionInfo {
         username: username.to_owned(),

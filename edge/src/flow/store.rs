@@ -44,6 +44,11 @@ pub struct UserRecord {
     /// statement); `None` without the row.
     #[serde(default)]
     pub policies: Option<String>,
+    /// Bumped by every change that must end the sign-ins under way
+    /// (migration 0011): the login ticket carries the version its password
+    /// was checked at.
+    #[serde(default)]
+    pub account_version: u64,
 }
 
 fn user_role() -> String {
@@ -67,6 +72,9 @@ pub struct NewSession {
     pub expires_at: u64,
     /// The client it was made for.
     pub client_ip: Option<String>,
+    /// The account's version the step read: the session is stored only
+    /// while the account is enabled and still has it.
+    pub account_version: u64,
 }
 
 /// A live session, as the admin console lists it.
@@ -365,13 +373,29 @@ pub trait Store {
         now: u64,
     ) -> Result<(Option<UserRecord>, u32), StoreError>;
 
+    /// The user whose normalized name is `normalized`, and one attempt
+    /// counted against each of `keys` (a key and its window's start), as
+    /// [`Store::hit`] does, in one round trip: the counts in the order of
+    /// `keys`.
+    async fn user_and_hits(
+        &self,
+        normalized: &str,
+        keys: &[(LimitKey, u64)],
+        now: u64,
+    ) -> Result<(Option<UserRecord>, Vec<u32>), StoreError>;
+
     /// Stores a new session and the audit record of the step that made it,
-    /// atomically: no session exists without its record.
+    /// atomically: no session exists without its record. Only while the
+    /// session's user is enabled and still has `session.account_version`:
+    /// `false` (nothing written) when the account changed since the step
+    /// read it. A session of method `duo` also clears the account's count
+    /// of wrong passcodes ([`LimitKey::PasscodeAccount`]), as Duo's
+    /// approval clears Duo's.
     async fn create_session(
         &self,
         session: &NewSession,
         event: &AuditEvent,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 
     /// The session stored under `id_hash`, unless revoked or expired at
     /// `now`, with whether its user is still active.
@@ -387,7 +411,8 @@ pub trait Store {
 
     /// Revokes every live session of the user whose normalized name is
     /// `normalized` (sessions hold the name as registered: compared after
-    /// the same normalization), and forgets their remembered browsers.
+    /// the same normalization), forgets their remembered browsers and bumps
+    /// the account's version (ending the sign-ins under way).
     async fn revoke_user_sessions(&self, normalized: &str, now: u64) -> Result<(), StoreError>;
 
     /// Spends a Duo `state` (by its hash): `true` the first time, `false`
@@ -481,8 +506,10 @@ pub trait Store {
     /// The sign-in policies.
     async fn policies(&self) -> Result<StoredPolicies, StoreError>;
 
-    /// Stores a remembered browser.
-    async fn remember_browser(&self, browser: &RememberedBrowser) -> Result<(), StoreError>;
+    /// Stores a remembered browser, only while the stored policies still
+    /// offer to remember browsers (`remember_days` above 0): `false`
+    /// (nothing written) when they no longer do.
+    async fn remember_browser(&self, browser: &RememberedBrowser) -> Result<bool, StoreError>;
 
     /// Whether `id_hash` is a live remembered browser of `normalized` at
     /// `now` (not revoked, not expired, and remembered less than `max_age`
@@ -522,13 +549,20 @@ pub trait Store {
 
     /// Replaces the policies with `document` if their version is still
     /// `expected_version` (bumping it), and records `event`, atomically;
-    /// `false` (nothing written) when another save came first.
+    /// `false` (nothing written) when another save came first. With
+    /// `forget_browsers` (a set that no longer remembers browsers), every
+    /// remembered browser is forgotten in the same transaction: turning
+    /// "trust this browser" off ends the trust already given.
     async fn save_policies(
         &self,
         expected_version: u32,
         document: &str,
+        forget_browsers: bool,
         event: &AdminEvent,
     ) -> Result<bool, StoreError>;
+
+    /// The enabled admins' usernames (as registered), in name order.
+    async fn enabled_admins(&self) -> Result<Vec<String>, StoreError>;
 
     /// Adds `user` and records `event`, atomically: both or neither.
     async fn add_user(&self, user: &NewUser, event: &AdminEvent) -> Result<AddOutcome, StoreError>;

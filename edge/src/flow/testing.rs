@@ -141,6 +141,18 @@ impl MemoryStore {
         Some(user)
     }
 
+    /// What migration 0011's triggers do when a column of the user
+    /// `normalized` changes: the account's version bumped, and with a new
+    /// password the count of wrong passcodes cleared.
+    fn account_changed(&self, user: &mut UserRecord, normalized: &str, password: bool) {
+        user.account_version += 1;
+        if password {
+            self.counters
+                .borrow_mut()
+                .retain(|(key, _), _| *key != LimitKey::PasscodeAccount(normalized.to_owned()));
+        }
+    }
+
     /// Revokes every live remembered browser of `normalized` at `now`.
     fn forget_browsers_of(&self, normalized: &str, now: u64) {
         for (browser, revoked) in self.browsers.borrow_mut().iter_mut() {
@@ -227,18 +239,51 @@ impl Store for MemoryStore {
         Ok((user, *count))
     }
 
+    async fn user_and_hits(
+        &self,
+        normalized: &str,
+        keys: &[(LimitKey, u64)],
+        _now: u64,
+    ) -> Result<(Option<UserRecord>, Vec<u32>), StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let user = self.stored_user(normalized);
+        let mut counters = self.counters.borrow_mut();
+        let counts = keys
+            .iter()
+            .map(|(key, window_start)| {
+                let count = counters.entry((key.clone(), *window_start)).or_insert(0);
+                *count += 1;
+                *count
+            })
+            .collect();
+        Ok((user, counts))
+    }
+
     async fn create_session(
         &self,
         session: &NewSession,
         event: &AuditEvent,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         YieldOnce::default().await;
         self.check()?;
+        let normalized = credentials::normalize(&session.username).unwrap_or_default();
+        let current = self.users.borrow().get(&normalized).is_some_and(|user| {
+            user.disabled == 0 && user.account_version == session.account_version
+        });
+        if !current {
+            return Ok(false);
+        }
+        if session.method == "duo" {
+            self.counters
+                .borrow_mut()
+                .retain(|(key, _), _| *key != LimitKey::PasscodeAccount(normalized.clone()));
+        }
         let row = StoredSession { session: session.clone(), revoked_at: None };
         let previous = self.sessions.borrow_mut().insert(session.id_hash.clone(), row);
         assert!(previous.is_none(), "session ids are unique");
         self.events.borrow_mut().push(event.clone());
-        Ok(())
+        Ok(true)
     }
 
     async fn live_session(
@@ -287,6 +332,9 @@ impl Store for MemoryStore {
             }
         }
         self.forget_browsers_of(normalized, now);
+        if let Some(user) = self.users.borrow_mut().get_mut(normalized) {
+            self.account_changed(user, normalized, false);
+        }
         Ok(())
     }
 
@@ -543,6 +591,7 @@ impl Store for MemoryStore {
         if others.contains(&identity(&changed)) {
             return Ok(ChangeOutcome::DuoIdentityTaken);
         }
+        self.account_changed(&mut changed, normalized, matches!(update, UserUpdate::Password(_)));
         *user = changed;
         if update.revokes_sessions() {
             self.forget_browsers_of(normalized, event.at);
@@ -574,6 +623,7 @@ impl Store for MemoryStore {
         };
         new_hash.clone_into(&mut user.password_hash);
         user.must_change_password = 0;
+        self.account_changed(user, normalized, true);
         self.forget_browsers_of(normalized, event.at);
         for (id_hash, row) in self.sessions.borrow_mut().iter_mut() {
             let theirs =
@@ -586,11 +636,16 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
-    async fn remember_browser(&self, browser: &RememberedBrowser) -> Result<(), StoreError> {
+    async fn remember_browser(&self, browser: &RememberedBrowser) -> Result<bool, StoreError> {
         YieldOnce::default().await;
         self.check()?;
+        let set: shared::policy::PolicySet =
+            serde_json::from_str(&self.stored_policies().document).unwrap_or_default();
+        if set.remember_days == 0 {
+            return Ok(false);
+        }
         self.browsers.borrow_mut().push((browser.clone(), None));
-        Ok(())
+        Ok(true)
     }
 
     async fn use_remembered(
@@ -676,6 +731,7 @@ impl Store for MemoryStore {
         &self,
         expected_version: u32,
         document: &str,
+        forget_browsers: bool,
         event: &AdminEvent,
     ) -> Result<bool, StoreError> {
         YieldOnce::default().await;
@@ -683,6 +739,11 @@ impl Store for MemoryStore {
         let current = self.stored_policies();
         if current.version != expected_version {
             return Ok(false);
+        }
+        if forget_browsers {
+            for (_, revoked) in self.browsers.borrow_mut().iter_mut() {
+                revoked.get_or_insert(event.at);
+            }
         }
         *self.policies.borrow_mut() = Some(StoredPolicies {
             version: current.version + 1,
@@ -692,6 +753,19 @@ impl Store for MemoryStore {
         });
         self.admin_events.borrow_mut().push(event.clone());
         Ok(true)
+    }
+
+    async fn enabled_admins(&self) -> Result<Vec<String>, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let users = self.users.borrow();
+        let mut admins: Vec<(&String, String)> = users
+            .iter()
+            .filter(|(_, u)| u.role == "admin" && u.disabled == 0)
+            .map(|(key, u)| (key, u.username.clone()))
+            .collect();
+        admins.sort();
+        Ok(admins.into_iter().map(|(_, name)| name).collect())
     }
 
     async fn add_user(&self, user: &NewUser, event: &AdminEvent) -> Result<AddOutcome, StoreError> {
@@ -719,6 +793,7 @@ impl Store for MemoryStore {
             duo_off: 0,
             must_change_password: u8::from(user.must_change_password),
             policies: None,
+            account_version: 0,
         };
         users.insert(user.normalized.clone(), record);
         self.admin_events.borrow_mut().push(event.clone());
@@ -773,7 +848,12 @@ impl Store for MemoryStore {
         summaries.sort_by(|a, b| (&a.username, &a.client_ip).cmp(&(&b.username, &b.client_ip)));
         pruned.summaries = summaries.len() as u64;
         let before = counters.len();
-        counters.retain(|(_, window), _| *window >= plan.windows_before);
+        let users = self.users.borrow();
+        counters.retain(|(key, window), _| match key {
+            LimitKey::PasscodeAccount(user) => users.contains_key(user),
+            LimitKey::Passcode(..) => *window >= plan.passcode_windows_before,
+            _ => *window >= plan.windows_before,
+        });
         pruned.counters = (before - counters.len()) as u64;
 
         let mut sessions = self.sessions.borrow_mut();
@@ -825,7 +905,7 @@ fn summary(key: &LimitKey, count: u32, plan: &PrunePlan) -> Option<AuditEvent> {
             (Step::DuoStart, Reason::DuoStartLimit, user.clone(), None, limits.duo_start)
         }
         // Every passcode refusal is audited on its own: nothing to summarize.
-        LimitKey::Passcode(..) => return None,
+        LimitKey::Passcode(..) | LimitKey::PasscodeAccount(_) => return None,
     };
     (count > max + 1).then(|| AuditEvent {
         at: plan.now,
@@ -909,6 +989,11 @@ pub struct ScriptedDuo {
 }
 
 impl ScriptedDuo {
+    /// Drops the replies not asked for (a step refused before asking Duo).
+    pub fn unasked(&self) {
+        self.replies.borrow_mut().clear();
+    }
+
     /// Queues a reply.
     pub fn reply(&self, reply: Result<HttpResponse, TransportError>) -> &Self {
         self.replies.borrow_mut().push_back(reply);
@@ -1101,12 +1186,13 @@ pub fn user(username: &str, password: &str, policy: &str, disabled: bool) -> Use
         duo_off: 0,
         must_change_password: 0,
         policies: None,
+        account_version: 0,
     }
 }
 
-/// Issues a session for `username` and stores it as a step's
-/// `Trail::finish` does (with a record, which is then taken out again, so
-/// that tests see only the audit of the steps they run).
+/// Issues a session for `username` and stores it (a fixture: stored as
+/// is, whatever the account's state, with no audit record, so that tests
+/// see only the audit of the steps they run).
 pub fn issue_stored(
     store: &MemoryStore,
     username: &str,
@@ -1125,19 +1211,9 @@ pub fn issue_stored(
         random,
     )
     .expect("a session");
-    let event = AuditEvent {
-        at: ctx.now,
-        username: username.to_owned(),
-        step: Step::Login,
-        outcome: Outcome::Success,
-        reason: "bypass",
-        duo_txid: None,
-        client_ip: None,
-        repeats: 0,
-        policy: None,
-    };
-    block_on(store.create_session(&issued.row, &event)).expect("stored");
-    store.events.borrow_mut().pop();
+    let row = StoredSession { session: issued.row.clone(), revoked_at: None };
+    let previous = store.sessions.borrow_mut().insert(issued.row.id_hash.clone(), row);
+    assert!(previous.is_none(), "session ids are unique");
     issued
 }
 

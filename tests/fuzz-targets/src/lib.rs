@@ -83,7 +83,7 @@ pub fn headers(data: &[u8]) {
     let value = text(data);
     let _ = edge::headers::client_ip(&value);
     let _ = edge::headers::is_json(Some(&value));
-    let _ = edge::headers::declared_too_long(&value);
+    let _ = edge::headers::declared_too_long(&value, edge::error::MAX_BODY_LEN);
     let _ = edge::headers::path_and_query(&value);
 }
 

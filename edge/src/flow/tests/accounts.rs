@@ -617,3 +617,86 @@ fn a_password_change_needs_the_app_origin_and_a_session() {
     assert_eq!(refusal(nobody).reason, Reason::NoSession);
     assert!(stored_hash(&store, "alice").verify(b"alice-pass"));
 }
+
+/// A wrong current password is a failed sign-in, and is audited as one
+/// (step `password_change`), rate-limited refusals included.
+#[test]
+fn wrong_current_passwords_are_audited_like_failed_sign_ins() {
+    let store = crate::flow::testing::store();
+    let (alice, _) = cookie_of(&store, "alice", 50);
+    let wrong = refusal(change_own(&store, &alice, "guess", "a brand new password", 51));
+    assert_eq!(wrong.reason, Reason::BadPassword);
+    let event = store.last_event();
+    assert_eq!(
+        (event.step.as_str(), event.outcome.as_str(), event.reason, event.username.as_str()),
+        ("password_change", "failure", "bad_password", "alice")
+    );
+    assert_eq!(event.client_ip.as_deref(), Some("192.0.2.50"));
+    for _ in 1..crate::flow::limits::PER_USER_CLIENT.max {
+        let _ = change_own(&store, &alice, "guess", "a brand new password", 52);
+    }
+    let limited = refusal(change_own(&store, &alice, "guess", "a brand new password", 53));
+    assert_eq!(limited.code(), shared::ErrorCode::RateLimited);
+    assert_eq!(
+        store.audit().last(),
+        Some(&("password_change", "rate_limited", "user_client_limit"))
+    );
+    // Without a session nothing is recorded (a flood cannot grow the log).
+    let before = store.events.borrow().len();
+    let nobody = change_own(&store, &"A".repeat(43), "guess", "a brand new password", 54);
+    assert_eq!(refusal(nobody).reason, Reason::NoSession);
+    assert_eq!(store.events.borrow().len(), before);
+}
+
+/// An admin who resets another admin's password knows it: that admin's
+/// next sign-in needs Duo whatever a bypass, a policy or the enforcement
+/// switch say, and so does a new admin's first one.
+#[test]
+fn a_password_another_admin_set_never_signs_an_admin_in_without_duo() {
+    let (store, root) = store_with_admin();
+    store.add_user(crate::flow::store::UserRecord {
+        role: "admin".to_owned(),
+        ..crate::flow::testing::user("ivy", "ivy-pass", "bypass", false)
+    });
+    // A password-only admin (a break-glass account), enforcement off, and a
+    // policy that lets every admin in on the password: Duo all the same.
+    *store.enforce.borrow_mut() = Some(crate::flow::store::EnforceSetting {
+        value: "off".into(),
+        updated_at: NOW - 10,
+        updated_by: Some("root".into()),
+    });
+    let bypass = shared::policy::PolicyRule {
+        name: "admins".into(),
+        action: shared::policy::PolicyAction::BypassDuo,
+        roles: vec![Role::Admin],
+        ..shared::policy::PolicyRule::default()
+    };
+    let document = serde_json::to_string(&shared::policy::PolicySet {
+        rules: vec![bypass],
+        remember_days: 30,
+    })
+    .expect("JSON");
+    *store.policies.borrow_mut() = Some(crate::flow::store::StoredPolicies {
+        version: 2,
+        document,
+        updated_at: NOW - 10,
+        updated_by: None,
+    });
+    let before = sign_in(&store, "ivy", "ivy-pass").expect("her own password");
+    assert!(matches!(before, LoginOutcome::Done { .. }), "password alone, as configured");
+
+    reset(&store, &root, "ivy", typed("root-knows-this-one")).expect("reset");
+    let after = sign_in(&store, "ivy", "root-knows-this-one").expect("the password passes");
+    let LoginOutcome::Duo { remember_days, .. } = after else {
+        panic!("Duo is required: {after:?}")
+    };
+    assert_eq!(remember_days, 0, "no trusted browser stands in for Duo either");
+
+    // A user's reset changes nothing for them: the admin manages users.
+    // (The sign-ins above and below draw the same session id.)
+    store.sessions.borrow_mut().retain(|_, row| row.session.username != "ivy");
+    store.add_user(crate::flow::testing::user("jo", "jo-pass", "bypass", false));
+    reset(&store, &root, "jo", typed("root-knows-this-one")).expect("reset");
+    let jo = sign_in(&store, "jo", "root-knows-this-one").expect("the password passes");
+    assert!(matches!(jo, LoginOutcome::Done { .. }), "{jo:?}");
+}

@@ -225,3 +225,19 @@ fn live_sessions_are_listed_and_one_can_be_ended() {
     let alice_only = session_cookie(&store, "alice", 9);
     assert_eq!(reason(block_on(sessions(&store, Some(&alice_only), "", 1, NOW))), Reason::NotAdmin);
 }
+
+/// `DUO_FAILMODE=open` lets people sign in during a Duo outage, never
+/// administer: a fail-open session of an admin gets 403.
+#[test]
+fn a_fail_open_session_never_reaches_the_console() {
+    let store = admins();
+    let at = ctx(NOW - 60, "192.0.2.1");
+    let open = issue_stored(&store, "root", AuthMethod::FailOpen, None, &at, &random(40));
+    let cookie = open.id.to_cookie_value();
+    assert!(block_on(crate::flow::session::check(&store, Some(&cookie), NOW)).is_ok(), "signed in");
+    let refused = block_on(users(&store, Some(&cookie), "", 1, NOW)).expect_err("no console");
+    assert_eq!((refused.reason, refused.code()), (Reason::FailOpenConsole, ErrorCode::Forbidden));
+    assert!(refused.message.is_some_and(|m| m.contains("Duo")));
+    let duo = issue_stored(&store, "root", AuthMethod::Duo, None, &at, &random(41));
+    assert!(block_on(users(&store, Some(&duo.id.to_cookie_value()), "", 1, NOW)).is_ok());
+}

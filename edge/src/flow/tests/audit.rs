@@ -9,6 +9,7 @@ use crate::flow::testing::{NOW, block_on, ctx, store};
 
 /// The schema whose `CHECK` constraints accept the step and outcome names.
 const SCHEMA: &str = include_str!("../../../../migrations/0001_init.sql");
+const SCHEMA_0011: &str = include_str!("../../../../migrations/0011_account_version.sql");
 
 const REASONS: [Reason; 42] = [
     Reason::UnknownUser,
@@ -57,14 +58,21 @@ const REASONS: [Reason; 42] = [
 
 #[test]
 fn steps_and_outcomes_are_the_names_the_schema_accepts() {
-    let steps = [Step::Login, Step::DuoStart, Step::DuoCallback, Step::Logout];
+    let steps =
+        [Step::Login, Step::DuoStart, Step::DuoCallback, Step::Logout, Step::PasswordChange];
     let names: Vec<&str> = steps.iter().map(|s| s.as_str()).collect();
-    assert_eq!(names, ["login", "duo_start", "duo_callback", "logout"]);
-    assert!(SCHEMA.contains("step IN ('login', 'duo_start', 'duo_callback', 'logout')"));
+    assert_eq!(names, ["login", "duo_start", "duo_callback", "logout", "password_change"]);
+    // The latest definition of the table (migration 0011 made it again).
+    assert!(
+        SCHEMA_0011.contains(
+            "step IN ('login', 'duo_start', 'duo_callback', 'logout', 'password_change')"
+        )
+    );
     let outcomes = [Outcome::Success, Outcome::Failure, Outcome::RateLimited, Outcome::Error];
     let names: Vec<&str> = outcomes.iter().map(|o| o.as_str()).collect();
     assert_eq!(names, ["success", "failure", "rate_limited", "error"]);
     assert!(SCHEMA.contains("outcome IN ('success', 'failure', 'rate_limited', 'error')"));
+    assert!(SCHEMA_0011.contains("outcome IN ('success', 'failure', 'rate_limited', 'error')"));
 }
 
 #[test]

@@ -4,9 +4,12 @@
 use shared::ErrorCode;
 use shared::admin::{AuditLog, AuditQuery, AuditRow};
 
+use crate::flow::accounts::Caller;
 use crate::flow::audit_log::{export, iso8601, page, to_csv};
 use crate::flow::store::{AdminEvent, AuditEvent};
-use crate::flow::testing::{NOW, block_on, ctx, session_cookie, store_with_admin};
+use crate::flow::testing::{
+    APP_ORIGIN, NOW, block_on, config, ctx, session_cookie, store_with_admin,
+};
 use crate::flow::{Outcome, Reason, Step};
 
 fn event(at: u64, username: &str, outcome: Outcome, reason: &'static str) -> AuditEvent {
@@ -101,10 +104,28 @@ fn only_admins_read_or_export_the_log() {
     let query = search(AuditLog::SignIns, "", "", None, None);
     let refused = block_on(page(&store, Some(&alice), &query, NOW)).expect_err("not an admin");
     assert_eq!((refused.reason, refused.code()), (Reason::NotAdmin, ErrorCode::Forbidden));
+    let nobody = Caller { origin: Some(APP_ORIGIN), session_cookie: None };
     let refused =
-        block_on(export(&store, None, &query, &ctx(NOW, "192.0.2.1"))).expect_err("nobody");
+        block_on(export(&store, &config("closed"), nobody, &query, &ctx(NOW, "192.0.2.1")))
+            .expect_err("nobody");
     assert_eq!(refused.reason, Reason::NoSession);
     assert!(store.admin_events.borrow().is_empty(), "a refused export records no export");
+}
+
+/// A link or a form on another site, opened by a signed-in admin, exports
+/// nothing and records nothing in their name.
+#[test]
+fn an_export_from_another_origin_is_refused_and_not_recorded() {
+    let (store, root) = store_with_admin();
+    let query = search(AuditLog::SignIns, "", "", None, None);
+    for origin in [None, Some("https://evil.example"), Some("null")] {
+        let caller = Caller { origin, session_cookie: Some(&root) };
+        let refused =
+            block_on(export(&store, &config("closed"), caller, &query, &ctx(NOW, "192.0.2.1")))
+                .expect_err("another origin");
+        assert_eq!(refused.reason, Reason::ForbiddenOrigin, "{origin:?}");
+    }
+    assert!(store.admin_events.borrow().is_empty(), "no export_audit in the admin's name");
 }
 
 #[test]
@@ -115,8 +136,10 @@ fn an_export_is_csv_of_the_search_and_is_itself_recorded() {
         event(NOW - 50, "alice", Outcome::Success, "duo_allow"),
     ]);
     let query = search(AuditLog::SignIns, "", "", None, None);
+    let caller = Caller { origin: Some(APP_ORIGIN), session_cookie: Some(&root) };
     let out =
-        block_on(export(&store, Some(&root), &query, &ctx(NOW, "198.51.100.4"))).expect("a CSV");
+        block_on(export(&store, &config("closed"), caller, &query, &ctx(NOW, "198.51.100.4")))
+            .expect("a CSV");
     assert_eq!((out.rows, out.total, out.file_name.as_str()), (2, 2, "audit-sign_ins.csv"));
     let lines: Vec<&str> = out.csv.split("\r\n").collect();
     assert_eq!(lines[0], "time_utc,username,step,outcome,reason,duo_txid,client_ip,repeats,policy");

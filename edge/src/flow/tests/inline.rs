@@ -11,7 +11,9 @@ use crate::cookie::LoginTicket;
 use crate::flow::duo_start::{StartRequest, duo_start};
 use crate::flow::health::HealthMemo;
 use crate::flow::inline::{self, InlineRequest, Progress, parse_start_body};
-use crate::flow::limits::PASSCODES_PER_LOGIN;
+use crate::flow::limits::{
+    PASSCODES_PER_ACCOUNT, PASSCODES_PER_LOGIN, WINDOW_SECONDS, window_start,
+};
 use crate::flow::login::{DuoLink, LoginInput, LoginOutcome, login};
 use crate::flow::testing::{
     APP_ORIGIN, CountingVerifier, IKEY, MemoryStore, NOW, SESSION_SECRET_B64, SKEY, ScriptedDuo,
@@ -431,4 +433,192 @@ fn start_bodies_are_checked() {
     }
     let debug = format!("{:?}", parse_start_body(br#"{"method":"passcode","passcode":"987654"}"#));
     assert!(!debug.contains("987654"), "{debug}");
+}
+
+/// A wrong passcode Duo answers for `cookie`'s login at `now`.
+fn wrong_passcode(
+    store: &MemoryStore,
+    duo: &ScriptedDuo,
+    config: &Config,
+    cookie: &str,
+    now: u64,
+) -> Refusal {
+    duo.reply(ok(&json!({"result": "deny", "status": "deny", "status_msg": "Incorrect passcode. Please try again."})));
+    let refused =
+        start(store, duo, config, cookie, &passcode("1111111"), now).expect_err("refused");
+    duo.unasked();
+    refused
+}
+
+/// A login ticket of alice's whose password passed at `at`.
+fn alice_ticket(at: u64) -> String {
+    let key = SessionSecret::parse(SESSION_SECRET_B64).unwrap();
+    let listed = vec![(IPHONE.to_owned(), "iPhone".to_owned())];
+    LoginTicket::new("alice", at).with_devices(listed).seal(&key)
+}
+
+/// Someone with alice's password sends wrong passcodes from login after
+/// login: they stop below Duo's lockout (ten in a row), and only a Duo
+/// approval or a new password lets passcodes through again.
+#[test]
+fn wrong_passcodes_are_capped_per_account_across_logins() {
+    let (store, duo, config) = (store(), ScriptedDuo::default(), inline_config("closed"));
+    let mut denied_by_duo = 0;
+    let mut refused_here = 0;
+    for login in 0..3 {
+        let cookie = alice_ticket(NOW + login * 60);
+        for attempt in 0..6 {
+            let refusal =
+                wrong_passcode(&store, &duo, &config, &cookie, NOW + login * 60 + attempt);
+            match refusal.reason {
+                Reason::DuoFactorDenied => denied_by_duo += 1,
+                Reason::PasscodeLimit | Reason::PasscodeAccountLimit => refused_here += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    assert_eq!(denied_by_duo, PASSCODES_PER_ACCOUNT, "Duo saw no more than the account's cap");
+    assert_eq!(refused_here, 18 - PASSCODES_PER_ACCOUNT);
+    const { assert!(PASSCODES_PER_ACCOUNT < 10, "below Duo's default lockout") };
+    let cookie = alice_ticket(NOW + 300);
+    let asked = duo.requests.borrow().len();
+    let over =
+        start(&store, &duo, &config, &cookie, &passcode("123456"), NOW + 301).expect_err("capped");
+    assert_eq!((over.reason, over.code()), (Reason::PasscodeAccountLimit, ErrorCode::RateLimited));
+    assert!(over.message.is_some_and(|m| m.contains("Duo Push")), "says what to do instead");
+    assert_eq!(duo.requests.borrow().len(), asked, "Duo is not asked");
+    assert_eq!(store.last_event().reason, "passcode_account_limit", "audited");
+
+    // A push approved clears the count, as Duo's approval clears Duo's.
+    duo.reply(ok(&json!({"txid": TXID})));
+    let Ok(Progress::Started { login_cookie, .. }) =
+        start(&store, &duo, &config, &cookie, &push_on(IPHONE), NOW + 302)
+    else {
+        panic!("a push")
+    };
+    duo.reply(ok(&json!({"result": "allow", "status": "allow", "status_msg": "Success."})));
+    assert!(matches!(
+        status(&store, &duo, &config, &login_cookie, NOW + 303),
+        Ok(Progress::Done(_))
+    ));
+    let cookie = alice_ticket(NOW + 400);
+    assert_eq!(
+        wrong_passcode(&store, &duo, &config, &cookie, NOW + 401).reason,
+        Reason::DuoFactorDenied
+    );
+
+    // So does a new password (whoever was guessing had the old one).
+    for at in 0..PASSCODES_PER_ACCOUNT {
+        let cookie = alice_ticket(NOW + 500 + u64::from(at) * 60);
+        let _ = wrong_passcode(&store, &duo, &config, &cookie, NOW + 501 + u64::from(at) * 60);
+    }
+    let cookie = alice_ticket(NOW + 1_100);
+    let capped = wrong_passcode(&store, &duo, &config, &cookie, NOW + 1_101);
+    assert_eq!(capped.reason, Reason::PasscodeAccountLimit);
+    let hash = credentials::PasswordHash::derive(b"new-pass-123456", b"other-salt-16-by", 1_000)
+        .expect("hash")
+        .to_phc();
+    let event = crate::flow::store::AdminEvent::new(
+        "root".into(),
+        "reset_password",
+        &ctx(NOW + 1_102, "192.0.2.9"),
+    );
+    block_on(crate::flow::store::Store::change_user(
+        &store,
+        "alice",
+        &crate::flow::store::UserUpdate::Password(hash),
+        &event,
+    ))
+    .expect("reset");
+    let version = store.users.borrow()["alice"].account_version;
+    let key = SessionSecret::parse(SESSION_SECRET_B64).unwrap();
+    let listed = vec![(IPHONE.to_owned(), "iPhone".to_owned())];
+    let cookie =
+        LoginTicket::new("alice", NOW + 1_103).at_version(version).with_devices(listed).seal(&key);
+    assert_eq!(
+        wrong_passcode(&store, &duo, &config, &cookie, NOW + 1_104).reason,
+        Reason::DuoFactorDenied
+    );
+}
+
+/// One login whose passcodes straddle a window boundary still gets
+/// [`PASSCODES_PER_LOGIN`]: its count lives in the window its password
+/// passed in.
+#[test]
+fn one_login_straddling_a_window_gets_its_passcodes_once() {
+    let (store, duo, config) = (store(), ScriptedDuo::default(), inline_config("closed"));
+    let boundary = window_start(NOW) + WINDOW_SECONDS;
+    let cookie = alice_ticket(boundary - 100);
+    let mut denied = 0;
+    for at in [
+        boundary - 90,
+        boundary - 80,
+        boundary - 70,
+        boundary + 10,
+        boundary + 20,
+        boundary + 30,
+        boundary + 40,
+    ] {
+        if wrong_passcode(&store, &duo, &config, &cookie, at).reason == Reason::DuoFactorDenied {
+            denied += 1;
+        }
+    }
+    assert_eq!(denied, PASSCODES_PER_LOGIN);
+}
+
+/// The inline steps refuse a login from before an account change: no push
+/// is started, and an approval already given makes no session.
+#[test]
+fn an_inline_login_from_before_an_account_change_goes_no_further() {
+    let (store, duo, config) = (store(), ScriptedDuo::default(), inline_config("closed"));
+    let cookie = chooser(&store, &duo, &config);
+    duo.reply(ok(&json!({"txid": TXID})));
+    let Ok(Progress::Started { login_cookie, .. }) =
+        start(&store, &duo, &config, &cookie, &push_on(IPHONE), NOW + 1)
+    else {
+        panic!("a push")
+    };
+    let event = crate::flow::store::AdminEvent::new(
+        "root".into(),
+        "revoke_sessions",
+        &ctx(NOW + 2, "192.0.2.9"),
+    );
+    block_on(crate::flow::store::Store::change_user(
+        &store,
+        "alice",
+        &crate::flow::store::UserUpdate::RevokeSessions,
+        &event,
+    ))
+    .expect("signed out everywhere");
+    let asked = duo.requests.borrow().len();
+    let again = start(&store, &duo, &config, &cookie, &push_on(IPHONE), NOW + 3);
+    assert_eq!(reason(again), Reason::AccountChanged);
+    assert_eq!(duo.requests.borrow().len(), asked, "no push sent for a stale login");
+    duo.reply(ok(&json!({"result": "allow", "status": "allow", "status_msg": "Success."})));
+    let approved = status(&store, &duo, &config, &login_cookie, NOW + 4);
+    assert_eq!(reason(approved), Reason::AccountChanged);
+    assert_eq!(store.session_count(), 0);
+}
+
+/// Two logins in the same second are two logins: each has its own
+/// passcodes (the ticket names its login by a random id).
+#[test]
+fn two_logins_in_one_second_count_their_passcodes_apart() {
+    let (store, duo, config) = (store(), ScriptedDuo::default(), inline_config("closed"));
+    let key = SessionSecret::parse(SESSION_SECRET_B64).unwrap();
+    let listed = vec![(IPHONE.to_owned(), "iPhone".to_owned())];
+    let ticket = |seed: u8| {
+        LoginTicket::new("alice", NOW)
+            .with_devices(listed.clone())
+            .identified_by(&[seed; 32])
+            .seal(&key)
+    };
+    let (first, second) = (ticket(1), ticket(2));
+    for _ in 0..PASSCODES_PER_LOGIN {
+        let _ = wrong_passcode(&store, &duo, &config, &first, NOW + 1);
+    }
+    let over = wrong_passcode(&store, &duo, &config, &first, NOW + 2);
+    assert_eq!(over.reason, Reason::PasscodeLimit);
+    let other = wrong_passcode(&store, &duo, &config, &second, NOW + 2);
+    assert_eq!(other.reason, Reason::DuoFactorDenied, "the other login's own five");
 }

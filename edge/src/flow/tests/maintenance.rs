@@ -72,6 +72,7 @@ fn sessions_states_and_old_audit_events_are_deleted_past_their_time() {
             created_at: expires_at.saturating_sub(3600),
             expires_at,
             client_ip: None,
+            account_version: 0,
         };
         let event = crate::flow::store::AuditEvent {
             at: row.created_at,
@@ -167,4 +168,38 @@ fn audit_retention_never_goes_below_the_database_floor() {
     let plan = PrunePlan::at(NOW, 400, 5);
     assert_eq!(plan.audit_before, NOW - 400 * 86_400);
     assert_eq!(plan.limits.duo_start, 5);
+}
+
+/// Passcode counters: an account's (`pa:`) stays while the account exists
+/// (Duo's own count has no window), a login's (`pc:`) while the login can
+/// still be accepted, which may be past its window's end.
+#[test]
+fn passcode_counters_are_kept_as_long_as_they_count() {
+    use crate::cookie::LOGIN_MAX_SECONDS;
+    use crate::flow::limits::{ACCOUNT_WINDOW, LimitKey};
+
+    let store = store();
+    let start = window_start(NOW);
+    let login_at = start + WINDOW_SECONDS - 10; // in the last seconds of a window
+    let keys = [
+        (LimitKey::PasscodeAccount("alice".into()), ACCOUNT_WINDOW),
+        (LimitKey::PasscodeAccount("ghost".into()), ACCOUNT_WINDOW),
+        (LimitKey::Passcode("alice".into(), login_at.to_string()), start),
+    ];
+    for (key, window) in &keys {
+        block_on(store.hit(key, *window, NOW)).unwrap();
+    }
+    // The window has ended, the login (at most LOGIN_MAX_SECONDS) has not.
+    let during = PrunePlan::at(login_at + LOGIN_MAX_SECONDS - 1, 365, 5);
+    assert!(during.windows_before > start, "an ordinary counter of that window would go");
+    let pruned = block_on(store.prune(&during)).unwrap();
+    assert_eq!((pruned.counters, pruned.summaries), (1, 0), "only the deleted account's");
+    let left: Vec<LimitKey> = store.counters.borrow().keys().map(|(k, _)| k.clone()).collect();
+    assert!(left.contains(&keys[0].0) && left.contains(&keys[2].0), "{left:?}");
+    assert!(!left.contains(&keys[1].0), "ghost is no account");
+
+    let after = PrunePlan::at(login_at + LOGIN_MAX_SECONDS + WINDOW_SECONDS + 61, 365, 5);
+    block_on(store.prune(&after)).unwrap();
+    let left: Vec<LimitKey> = store.counters.borrow().keys().map(|(k, _)| k.clone()).collect();
+    assert_eq!(left, [keys[0].0.clone()], "the account's count stays");
 }

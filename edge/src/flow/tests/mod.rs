@@ -2,6 +2,7 @@
 //! scripted Duo and counting verifier. The traceability table from the
 //! contract to these tests is `edge/TESTS.md`.
 
+mod account_change;
 mod accounts;
 mod admin;
 mod audit;

@@ -17,13 +17,41 @@ fn rule(name: &str, action: PolicyAction) -> PolicyRule {
     PolicyRule { name: name.to_owned(), enabled: true, action, ..PolicyRule::default() }
 }
 
+/// Every IPv6 form that carries an IPv4 address is that address to the
+/// rules (issue "Hardening, second round"): IPv4-mapped, IPv4-compatible
+/// and NAT64's well-known prefix; ranges are written as IPv4.
+#[test]
+fn ipv4_in_ipv6_forms_match_ipv4_rules_and_only_them() {
+    let net = Cidr::parse("192.0.2.0/24").expect("a range");
+    for form in ["::ffff:192.0.2.7", "::192.0.2.7", "64:ff9b::192.0.2.7", "64:ff9b::c000:2ff"] {
+        assert!(net.contains(ip(form)), "{form}");
+    }
+    for outside in ["::ffff:192.0.3.7", "::192.0.3.7", "64:ff9b::192.0.3.7", "64:ff9b:1::c000:207"]
+    {
+        assert!(!net.contains(ip(outside)), "{outside}");
+    }
+    // Not IPv4: the unspecified and loopback addresses, and any other prefix.
+    let v6_all = Cidr::parse("::/0").expect("all of IPv6");
+    for v6 in ["::", "::1", "64:ff9b:1::c000:207", "2001:db8::c000:207"] {
+        assert!(v6_all.contains(ip(v6)), "{v6} stays IPv6");
+        assert!(!Cidr::parse("0.0.0.0/0").expect("all of IPv4").contains(ip(v6)), "{v6}");
+    }
+    let nat64 = Cidr::parse("64:ff9b:1::/48").expect("a v6 range beside NAT64's");
+    assert!(!nat64.contains(ip("64:ff9b::192.0.2.7")));
+    assert!(Cidr::parse("64:ff9b::/96").is_err(), "NAT64's prefix is all of IPv4: 0.0.0.0/0");
+    for written in ["::ffff:192.0.2.0/120", "::192.0.2.0/120", "64:ff9b::c000:200/120"] {
+        let said = Cidr::parse(written).expect_err("write it as IPv4");
+        assert!(said.contains("write it as IPv4 (192.0.2.0/...)"), "{written}: {said}");
+    }
+}
+
 #[test]
 fn ranges_hold_their_edges_and_nothing_past_them() {
     let net = Cidr::parse("192.0.2.0/24").expect("a range");
     assert!(net.contains(ip("192.0.2.0")) && net.contains(ip("192.0.2.255")));
     assert!(!net.contains(ip("192.0.1.255")) && !net.contains(ip("192.0.3.0")));
     assert!(net.contains(ip("::ffff:192.0.2.7")), "an IPv4-mapped address is IPv4");
-    assert!(!net.contains(ip("::c000:207")), "an IPv4-compatible one is IPv6");
+    assert!(net.contains(ip("::c000:207")), "an IPv4-compatible one is IPv4");
     let one = Cidr::parse("198.51.100.7").expect("one address");
     assert_eq!(one.to_string(), "198.51.100.7/32");
     assert!(one.contains(ip("198.51.100.7")) && !one.contains(ip("198.51.100.8")));
@@ -378,6 +406,11 @@ mod in_the_console {
     };
     use crate::flow::{Reason, Refusal};
 
+    /// `rule` for sign-ins from Tor only.
+    fn tor(rule: PolicyRule) -> PolicyRule {
+        PolicyRule { countries: vec!["T1".into()], ..rule }
+    }
+
     fn caller(cookie: &str) -> Caller<'_> {
         Caller { origin: Some(APP_ORIGIN), session_cookie: Some(cookie) }
     }
@@ -388,15 +421,18 @@ mod in_the_console {
         expected_version: u32,
         rules: Vec<PolicyRule>,
     ) -> Result<u32, Refusal> {
-        let request = PoliciesSave { expected_version, set: PolicySet { rules, remember_days: 0 } };
-        block_on(save(
-            store,
-            &config("closed"),
-            caller(cookie),
-            &request,
-            &ctx(NOW, "198.51.100.3"),
-        ))
-        .map(|v| v.version)
+        let request = PoliciesSave {
+            expected_version,
+            set: PolicySet { rules, remember_days: 0 },
+            confirm: None,
+        };
+        sending(store, cookie, &request)
+    }
+
+    /// `request` saved by `cookie`'s admin from 198.51.100.3: the new version.
+    fn sending(store: &MemoryStore, cookie: &str, request: &PoliciesSave) -> Result<u32, Refusal> {
+        let at = ctx(NOW, "198.51.100.3");
+        block_on(save(store, &config("closed"), caller(cookie), request, &at)).map(|v| v.version)
     }
 
     #[test]
@@ -447,14 +483,19 @@ mod in_the_console {
         let (mine, theirs) = (
             PoliciesSave {
                 expected_version: 1,
-                set: PolicySet { rules: vec![rule("Mine", PolicyAction::Deny)], remember_days: 0 },
+                set: PolicySet {
+                    rules: vec![tor(rule("Mine", PolicyAction::Deny))],
+                    remember_days: 0,
+                },
+                confirm: None,
             },
             PoliciesSave {
                 expected_version: 1,
                 set: PolicySet {
-                    rules: vec![rule("Theirs", PolicyAction::BypassDuo)],
+                    rules: vec![tor(rule("Theirs", PolicyAction::BypassDuo))],
                     remember_days: 0,
                 },
+                confirm: None,
             },
         );
         let tasks: Vec<Task<'_, Result<_, Refusal>>> = vec![
@@ -567,5 +608,137 @@ mod in_the_console {
             ));
             assert_eq!(refused.expect_err("bad place").reason, Reason::AdminBadValue);
         }
+    }
+
+    fn save_set(
+        store: &MemoryStore,
+        cookie: &str,
+        set: PolicySet,
+        confirm: Option<&str>,
+    ) -> Result<u32, Refusal> {
+        let expected_version = store.stored_policies().version;
+        let request = PoliciesSave { expected_version, set, confirm: confirm.map(str::to_owned) };
+        sending(store, cookie, &request)
+    }
+
+    /// A set under which no enabled admin could sign in from the saving
+    /// admin's own place is refused, saying why; one that leaves an admin,
+    /// or denies admins only elsewhere, is saved.
+    #[test]
+    fn a_set_that_locks_every_admin_out_is_refused() {
+        let (store, root) = store_with_admin();
+        let no_admins =
+            PolicyRule { roles: vec![Role::Admin], ..rule("No admins", PolicyAction::Deny) };
+        let set = |rules| PolicySet { rules, remember_days: 0 };
+        let refused =
+            save_set(&store, &root, set(vec![no_admins.clone()]), None).expect_err("locked out");
+        assert_eq!(
+            (refused.reason, refused.code()),
+            (Reason::AdminBadValue, ErrorCode::BadRequest)
+        );
+        let said = refused.message.unwrap_or_default();
+        assert!(said.contains("No enabled admin could sign in from 198.51.100.3"), "{said}");
+        assert!(said.contains("#1 No admins"), "names the rule: {said}");
+        assert_eq!(store.stored_policies().version, 1, "nothing saved");
+        assert!(store.admin_events.borrow().is_empty());
+        // Everyone denied from here: the same.
+        let everyone = rule("Closed", PolicyAction::Deny);
+        assert!(save_set(&store, &root, set(vec![everyone]), None).is_err());
+
+        // Denied from Tor only: the saving admin signs in from here.
+        assert_eq!(save_set(&store, &root, set(vec![tor(no_admins.clone())]), None), Ok(2));
+        // Root alone denied while another admin is not: saved.
+        store.add_user(crate::flow::store::UserRecord {
+            role: "admin".to_owned(),
+            ..crate::flow::testing::user("dana", "x", "required", false)
+        });
+        let not_root =
+            PolicyRule { users: vec!["root".into()], ..rule("Not root", PolicyAction::Deny) };
+        assert_eq!(save_set(&store, &root, set(vec![not_root]), None), Ok(3));
+    }
+
+    /// A catch-all `bypass_duo` turns Duo off for a whole role: saved only
+    /// with the phrase that turns enforcement off, recorded as such, and
+    /// shown on the Duo page until it goes.
+    #[test]
+    fn a_set_that_turns_duo_off_takes_the_phrase_and_is_shown() {
+        let (store, root) = store_with_admin();
+        let everyone =
+            PolicySet { rules: vec![rule("All", PolicyAction::BypassDuo)], remember_days: 0 };
+        let refused = save_set(&store, &root, everyone.clone(), None).expect_err("unconfirmed");
+        assert_eq!(refused.reason, Reason::AdminBadValue);
+        let said = refused.message.unwrap_or_default();
+        assert!(said.contains("#1 All") && said.contains("turn off Duo"), "{said}");
+        let wrong = save_set(&store, &root, everyone.clone(), Some("turn Duo off"));
+        assert_eq!(wrong.expect_err("not the phrase").reason, Reason::AdminBadValue);
+        assert_eq!(store.stored_policies().version, 1, "nothing saved");
+
+        assert_eq!(save_set(&store, &root, everyone, Some("turn off Duo")), Ok(2));
+        let event = store.admin_events.borrow().last().cloned().expect("recorded");
+        let detail: serde_json::Value =
+            serde_json::from_str(event.detail.as_deref().unwrap_or_default()).expect("JSON");
+        assert_eq!(detail["duo_off_for"], serde_json::json!(["user", "admin"]));
+        assert_eq!(detail["by_rule"], "#1 All");
+        let provider =
+            block_on(crate::flow::provider::settings(&store, &config("closed"), Some(&root), NOW))
+                .expect("the Duo page");
+        let notice = provider.policy_bypass.expect("shown");
+        assert_eq!(notice.bypass.roles, vec![Role::User, Role::Admin]);
+        assert_eq!(notice.saved_by.as_deref(), Some("root"));
+        assert!(provider.enforce_duo, "the switch itself is untouched");
+
+        // A set with conditions needs no phrase, and the notice goes.
+        let office = PolicyRule {
+            networks: vec!["10.0.0.0/8".into()],
+            ..rule("Office", PolicyAction::BypassDuo)
+        };
+        let set = PolicySet { rules: vec![office], remember_days: 0 };
+        assert_eq!(save_set(&store, &root, set, None), Ok(3));
+        let provider =
+            block_on(crate::flow::provider::settings(&store, &config("closed"), Some(&root), NOW))
+                .expect("the Duo page");
+        assert_eq!(provider.policy_bypass, None);
+    }
+
+    /// Turning "trust this browser" off ends the trust already given:
+    /// turning it on again does not bring the old browsers back.
+    #[test]
+    fn turning_trust_off_forgets_the_remembered_browsers() {
+        let (store, root) = store_with_admin();
+        let set = |days| PolicySet { rules: vec![], remember_days: days };
+        assert_eq!(save_set(&store, &root, set(30), None), Ok(2));
+        let ticket = crate::cookie::LoginTicket::new("alice", NOW - 60)
+            .offering_remember(30)
+            .remembering(true);
+        let at = ctx(NOW - 60, "192.0.2.60");
+        let cookie = block_on(crate::flow::remember::grant(
+            &store,
+            &ticket,
+            &at,
+            &crate::flow::testing::random(12),
+        ))
+        .expect("stored")
+        .expect("remembered")
+        .value;
+        let vouches = |now| {
+            block_on(crate::flow::remember::vouches(&store, Some(&cookie), "alice", 30, now))
+                .expect("read")
+        };
+        assert!(vouches(NOW), "trusted");
+
+        assert_eq!(save_set(&store, &root, set(0), None), Ok(3));
+        assert!(store.browsers.borrow().iter().all(|(_, revoked)| *revoked == Some(NOW)));
+        assert_eq!(save_set(&store, &root, set(30), None), Ok(4));
+        assert!(!vouches(NOW + 1), "not trusted again");
+
+        // A sign-in under way when trust was turned off remembers nothing.
+        assert_eq!(save_set(&store, &root, set(0), None), Ok(5));
+        let late = block_on(crate::flow::remember::grant(
+            &store,
+            &ticket,
+            &ctx(NOW + 2, "192.0.2.60"),
+            &crate::flow::testing::random(13),
+        ));
+        assert_eq!(late.expect("no error"), None);
     }
 }

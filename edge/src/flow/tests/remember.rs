@@ -225,8 +225,10 @@ fn a_rule_can_keep_remembered_browsers_out_and_zero_days_offer_nothing() {
     let LoginOutcome::Duo { remember_days, .. } = outcome else { panic!("to Duo: {outcome:?}") };
     assert_eq!(remember_days, 0, "not offered under this rule");
 
-    let (store, _) = store_with(0, vec![]);
+    let (store, _) = store_with(30, vec![]);
     let cookie = remembered_alice(&store, 30, NOW - DAY);
+    let none = serde_json::to_string(&PolicySet { rules: vec![], remember_days: 0 }).expect("JSON");
+    store.policies.borrow_mut().as_mut().expect("a set").document = none;
     let outcome = sign_in(&store, "alice", Some(&cookie), NOW).expect("the password");
     assert!(matches!(outcome, LoginOutcome::Duo { remember_days: 0, .. }), "{outcome:?}");
     // A policy that bypasses Duo makes a plain bypass session, not a remembered one.
