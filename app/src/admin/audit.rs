@@ -1,6 +1,7 @@
 //! The audit-log page: the sign-in log (`auth_events`) or the admin log
 //! (`admin_events`), filtered by user, outcome and dates, paged, and
-//! downloadable as CSV (the Worker records each download).
+//! downloadable as CSV (a form POST, so the Worker checks its `Origin`; it
+//! records each download).
 
 use gloo_net::http::Request;
 use leptos::html;
@@ -18,16 +19,6 @@ async fn fetch_audit(query: &AuditQuery) -> Result<AuditList, Problem> {
     super::reply(request.send().await).await
 }
 
-/// The CSV link of a search (every page).
-fn csv_href(query: &AuditQuery) -> String {
-    let pairs: Vec<String> = query
-        .to_pairs(false)
-        .into_iter()
-        .map(|(k, v)| format!("{k}={}", String::from(js_sys::encode_uri_component(&v))))
-        .collect();
-    format!("{}?{}", routes::AUDIT_CSV, pairs.join("&"))
-}
-
 /// Unix seconds of a local date (`YYYY-MM-DD`) at `time` (`HH:MM:SS`).
 fn local_date(date: &str, time: &str) -> Option<i64> {
     if date.is_empty() {
@@ -43,7 +34,6 @@ fn local_date(date: &str, time: &str) -> Option<i64> {
 fn AuditFilters(
     search: Callback<AuditQuery>,
     set_problem: WriteSignal<Option<Problem>>,
-    csv: Signal<String>,
 ) -> impl IntoView {
     let (log, user, outcome, from, to) = (
         NodeRef::<html::Select>::new(),
@@ -90,7 +80,20 @@ fn AuditFilters(
             <label>"From" <input id="audit-from" type="date" node_ref=from /></label>
             <label>"To" <input id="audit-to" type="date" node_ref=to /></label>
             <button type="submit" class="secondary">"Search"</button>
-            <a class="button secondary small" id="audit-csv" download="" href=move || csv.get()>"Download CSV"</a>
+        </form>
+    }
+}
+
+/// "Download CSV": the current search (every page), posted as a form. The
+/// answer is an attachment, so the browser stays on this page.
+#[component]
+fn CsvDownload(query: ReadSignal<AuditQuery>) -> impl IntoView {
+    view! {
+        <form id="audit-csv-form" class="csv" method="post" action=routes::AUDIT_CSV>
+            {move || query.get().to_pairs(false).into_iter().map(|(name, value)| view! {
+                <input type="hidden" name=name value=value />
+            }).collect_view()}
+            <button type="submit" class="secondary small" id="audit-csv">"Download CSV"</button>
         </form>
     }
 }
@@ -114,7 +117,6 @@ pub(super) fn AuditPage(set_problem: WriteSignal<Option<Problem>>) -> impl IntoV
         set_query.set(asked);
         load();
     });
-    let csv = Signal::derive(move || csv_href(&query.get()));
     let turn = move |by: i32| {
         set_query.update(|q| q.page = q.page.saturating_add_signed(by).max(1));
         load();
@@ -134,7 +136,8 @@ pub(super) fn AuditPage(set_problem: WriteSignal<Option<Problem>>) -> impl IntoV
         })
     };
     view! {
-        <AuditFilters search set_problem csv />
+        <AuditFilters search set_problem />
+        <CsvDownload query />
         <div class="table-wrap">
             <table class="users audit">
                 <caption class="muted">{caption}</caption>
@@ -144,6 +147,7 @@ pub(super) fn AuditPage(set_problem: WriteSignal<Option<Problem>>) -> impl IntoV
                     <th scope="col">{move || if admin_log() { "Action" } else { "Step" }}</th>
                     <th scope="col">{move || if admin_log() { "User changed" } else { "Outcome" }}</th>
                     <th scope="col">{move || if admin_log() { "Change" } else { "Reason" }}</th>
+                    {move || (!admin_log()).then(|| view! { <th scope="col">"Policy"</th> })}
                     <th scope="col">"Client"</th>
                 </tr></thead>
                 <tbody>
@@ -180,6 +184,7 @@ fn AuditLine(row: AuditRow, admin: bool) -> impl IntoView {
             <td>{row.event.replace('_', " ")}</td>
             <td>{third}</td>
             <td class="reason">{fourth}</td>
+            {(!admin).then(|| view! { <td class="policy">{row.policy.clone()}</td> })}
             <td>{row.client_ip.clone().unwrap_or_else(|| "—".into())}</td>
         </tr>
     }

@@ -3,8 +3,8 @@
 //! page only decides what to show. The users page: search, paging, adding a
 //! user, and each user's second factor, role, enabled state, password, Duo
 //! username and sessions (the forms are in `accounts`); the sessions
-//! page; the audit-log page (`audit`); the Duo provider page and the
-//! enforce-Duo banner (`provider`).
+//! page; the audit-log page (`audit`); the sign-in policies (`policies`);
+//! the Duo provider page and the banners saying Duo is off (`provider`).
 
 use gloo_net::http::{Request, Response};
 use leptos::html;
@@ -141,12 +141,13 @@ fn Console(
                     on:click=move |_| switch(Tab::Duo)>"Duo"</button>
             </nav>
             <provider::EnforceBanner provider=duo />
+            <provider::PolicyBypassBanner provider=duo />
             <ProblemBox problem />
             {move || match tab.get() {
                 Tab::Users => view! { <UsersPage admin=admin.clone() set_problem /> }.into_any(),
                 Tab::Sessions => view! { <SessionsPage set_problem /> <TrustedBrowsers set_problem /> }.into_any(),
                 Tab::Audit => view! { <audit::AuditPage set_problem /> }.into_any(),
-                Tab::Policies => view! { <policies::PoliciesPage set_problem /> }.into_any(),
+                Tab::Policies => view! { <policies::PoliciesPage reload set_problem /> }.into_any(),
                 Tab::Duo => view! { <provider::ProviderPage provider=duo reload set_problem /> }.into_any(),
             }}
         </section>

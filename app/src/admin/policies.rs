@@ -1,16 +1,18 @@
 //! The policies page: the rules in order (first match wins), edited in
 //! place and saved as a whole (refused if another admin saved in between),
 //! and a dry run of the draft: who it would let in, send to Duo or refuse
-//! from a given address, country and ASN.
+//! from a given address, country and ASN. Saving a set that skips Duo for a
+//! whole role takes the phrase that turns Duo off.
 
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::ErrorCode;
+use shared::admin::ENFORCE_OFF_PHRASE;
 use shared::api::Role;
 use shared::policy::{
-    DryRunRequest, DryRunResult, PoliciesSave, PoliciesView, PolicyAction, PolicyRule, PolicySet,
-    routes,
+    DryRunRequest, DryRunResult, DuoBypass, PoliciesSave, PoliciesView, PolicyAction, PolicyRule,
+    PolicySet, routes,
 };
 
 use super::post;
@@ -209,14 +211,58 @@ fn DryRun(
     }
 }
 
-/// The page.
+/// "Version 3, saved by admin on …".
+fn version_in_words(v: &PoliciesView) -> String {
+    match &v.updated_by {
+        Some(by) => {
+            format!("Version {}, saved by {by} on {}.", v.version, local_time(v.updated_at))
+        }
+        None => format!("Version {}: no rule saved yet.", v.version),
+    }
+}
+
+/// Saving rules that skip Duo for a whole role: what they do, and the
+/// phrase that turns Duo off, sent with them.
 #[component]
-pub(super) fn PoliciesPage(set_problem: WriteSignal<Option<Problem>>) -> impl IntoView {
+fn ConfirmBypass(
+    bypass: DuoBypass,
+    send: Callback<Option<String>>,
+    set_asking: WriteSignal<Option<DuoBypass>>,
+) -> impl IntoView {
+    let (typed, set_typed) = signal(String::new());
+    let matches = move || typed.get().trim() == ENFORCE_OFF_PHRASE;
+    view! {
+        <div class="confirm" id="policies-confirm">
+            <p>"These rules turn Duo off: " {super::provider::bypass_in_words(&bypass)}
+               ", wherever they sign in from. This is recorded in the audit log."</p>
+            <label for="policies-phrase">"Type " <strong>{ENFORCE_OFF_PHRASE}</strong> " to confirm"</label>
+            <input id="policies-phrase" autocomplete="off" on:input=move |ev| set_typed.set(event_target_value(&ev)) />
+            <button type="button" class="danger" id="policies-save-confirm" disabled=move || !matches()
+                on:click=move |_| send.run(Some(typed.get_untracked()))>"Save and turn off Duo"</button>
+            <button type="button" class="secondary" on:click=move |_| set_asking.set(None)>"Cancel"</button>
+        </div>
+    }
+}
+
+/// The page. `reload` refreshes the provider, whose banners say when the
+/// saved rules skip Duo.
+#[component]
+pub(super) fn PoliciesPage(
+    reload: Callback<()>,
+    set_problem: WriteSignal<Option<Problem>>,
+) -> impl IntoView {
     let draft = RwSignal::new(Vec::<PolicyRule>::new());
     let remember_days = RwSignal::new(0_u32);
     let (saved, set_saved) = signal(None::<PoliciesView>);
     let (notice, set_notice) = signal(None::<String>);
+    // The draft skips Duo for a whole role: saving waits for the phrase.
+    let (asking, set_asking) = signal(None::<DuoBypass>);
+    let draft_set = move || PolicySet {
+        rules: draft.get_untracked(),
+        remember_days: remember_days.get_untracked(),
+    };
     let load = move || {
+        set_asking.set(None);
         spawn_local(async move {
             match fetch_policies().await {
                 Ok(view) => {
@@ -239,15 +285,9 @@ pub(super) fn PoliciesPage(set_problem: WriteSignal<Option<Problem>>) -> impl In
             });
         });
     };
-    let save = move |_| {
+    let send = Callback::new(move |confirm: Option<String>| {
         let Some(version) = saved.get_untracked().map(|v| v.version) else { return };
-        let request = PoliciesSave {
-            expected_version: version,
-            set: PolicySet {
-                rules: draft.get_untracked(),
-                remember_days: remember_days.get_untracked(),
-            },
-        };
+        let request = PoliciesSave { expected_version: version, set: draft_set(), confirm };
         set_problem.set(None);
         set_notice.set(None);
         spawn_local(async move {
@@ -257,21 +297,20 @@ pub(super) fn PoliciesPage(set_problem: WriteSignal<Option<Problem>>) -> impl In
                         "Saved as version {}: in force from the next sign-in.",
                         view.version
                     )));
+                    set_asking.set(None);
                     draft.set(view.set.rules.clone());
                     set_saved.set(Some(view));
+                    reload.run(());
                 }
                 Err(p) => set_problem.set(Some(p)),
             }
         });
+    });
+    let save = move |_| match draft_set().duo_bypass() {
+        Some(bypass) => set_asking.set(Some(bypass)),
+        None => send.run(None),
     };
-    let about = move || {
-        saved.get().map(|v| match v.updated_by {
-            Some(by) => {
-                format!("Version {}, saved by {by} on {}.", v.version, local_time(v.updated_at))
-            }
-            None => format!("Version {}: no rule saved yet.", v.version),
-        })
-    };
+    let about = move || saved.get().map(|v| version_in_words(&v));
     view! {
         <p class="muted">"Each sign-in, after the password is checked, is matched against the rules in order; the first match decides. A rule matches when all of its conditions hold (an empty condition holds always). With no match, the account's own setting applies: Duo, unless the account is a break-glass bypass. Addresses, countries and ASNs are Cloudflare's."</p>
         <p class="muted" id="policies-version">{about}</p>
@@ -304,6 +343,7 @@ pub(super) fn PoliciesPage(set_problem: WriteSignal<Option<Problem>>) -> impl In
             <button type="button" class="primary" id="policies-save" on:click=save>"Save rules"</button>
             <button type="button" class="secondary" id="policies-reload" on:click=move |_| { set_notice.set(None); load(); }>"Discard changes"</button>
         </div>
+        {move || asking.get().map(|bypass| view! { <ConfirmBypass bypass send set_asking /> })}
         <DryRun draft remember_days set_problem />
     }
 }

@@ -1,13 +1,15 @@
 //! The Duo provider page: the settings as the Worker has them (secrets stay
 //! in `wrangler secret` and never reach this page), "Test connection", and
 //! the enforce-Duo switch (turning it off takes a typed phrase); and the
-//! banner every console page shows while Duo is not enforced.
+//! banners every console page shows while Duo is not enforced, or while the
+//! sign-in policies skip it for a whole role.
 
 use gloo_net::http::Request;
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::admin::{DuoProvider, DuoTest, ENFORCE_OFF_PHRASE, EnforceRequest, routes};
+use shared::policy::DuoBypass;
 
 use super::{done, post_json, reply};
 use crate::components::local_time;
@@ -43,6 +45,35 @@ pub(super) fn EnforceBanner(provider: ReadSignal<Option<DuoProvider>>) -> impl I
             }
         })
     }
+}
+
+/// Shown on every console page while the saved sign-in policies skip Duo
+/// for a whole role.
+#[component]
+pub(super) fn PolicyBypassBanner(provider: ReadSignal<Option<DuoProvider>>) -> impl IntoView {
+    move || {
+        provider.get().and_then(|p| p.policy_bypass).map(|notice| {
+            let by = notice.saved_by.map(|who| format!("by {who} ")).unwrap_or_default();
+            let saved = format!(" (saved {by}on {}).", local_time(notice.saved_at));
+            view! {
+                <p class="status error banner" id="duo-bypass-banner" role="alert">
+                    <strong>"Duo is skipped by a sign-in policy: "</strong>
+                    {bypass_in_words(&notice.bypass)} {saved}
+                </p>
+            }
+        })
+    }
+}
+
+/// `rule #1 "all" lets every user and admin in with the password alone`.
+pub(super) fn bypass_in_words(bypass: &DuoBypass) -> String {
+    let roles: Vec<&str> = bypass.roles.iter().map(|role| role.as_str()).collect();
+    format!(
+        "rule #{} \"{}\" lets every {} in with the password alone",
+        bypass.rule.number,
+        bypass.rule.name,
+        roles.join(" and ")
+    )
 }
 
 fn duration(seconds: u32) -> String {
@@ -126,6 +157,7 @@ fn TestConnection(set_problem: WriteSignal<Option<Problem>>) -> impl IntoView {
 #[component]
 fn Enforce(
     on: bool,
+    bypass: Option<DuoBypass>,
     reload: Callback<()>,
     set_problem: WriteSignal<Option<Problem>>,
 ) -> impl IntoView {
@@ -149,7 +181,8 @@ fn Enforce(
         <h2>"Enforce Duo"</h2>
         {if on {
             view! {
-                <p id="enforce-state">"On: every user whose second factor is \"Duo required\" must pass Duo."</p>
+                <p id="enforce-state">"On: every user whose second factor is \"Duo required\" must pass Duo."
+                    {bypass.map(|b| format!(" But a sign-in policy skips Duo: {}.", bypass_in_words(&b)))}</p>
                 <button type="button" class="secondary" id="enforce-off" on:click=move |_| set_asking.set(true)>
                     "Turn off Duo…"
                 </button>
@@ -184,11 +217,11 @@ pub(super) fn ProviderPage(
 ) -> impl IntoView {
     view! {
         {move || provider.get().map(|p| {
-            let on = p.enforce_duo;
+            let (on, bypass) = (p.enforce_duo, p.policy_bypass.clone().map(|n| n.bypass));
             view! {
                 <Settings p />
                 <TestConnection set_problem />
-                <Enforce on reload set_problem />
+                <Enforce on bypass reload set_problem />
             }
         })}
     }

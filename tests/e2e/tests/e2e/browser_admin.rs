@@ -4,7 +4,7 @@
 //! | step | what it checks |
 //! |---|---|
 //! | a visitor | `/admin/` without a session says to sign in with an admin account |
-//! | an admin | `admin` signs in; the account page links to the console; the users table lists the demo users with their roles; the admin's own row offers no way to disable or demote themselves; the sessions tab lists the live sessions and "End" on bob's ends it; "Disable" on bob: the row says disabled and the notice says so; "Add user" with a generated password shows it once and it passes the first factor; "Reset password" with the username typed as the password shows the rule, then sets one; "Duo username" checked against a name carol has says so, then saved shows in the row; search finds carol; the audit tab's admin log searched for bob shows his disabling and his ended session, newest first, and the CSV link carries the search; the Duo tab shows the settings (masked client id, how to rotate the secret), "Test connection" against the emulator succeeds with its latency, turning Duo off is possible only once the phrase is typed and shows the banner on every tab, turning it on removes it; the policies tab: two rules added, one moved up, a dry run of the draft (everyone refused from Tor, alice let in by "#2 Office" from the office), saved as version 2, a network with host bits refused naming the rule and the range meant, the change discarded; screenshots |
+//! | an admin | `admin` signs in; the account page links to the console; the users table lists the demo users with their roles; the admin's own row offers no way to disable or demote themselves; the sessions tab lists the live sessions and "End" on bob's ends it; "Disable" on bob: the row says disabled and the notice says so; "Add user" with a generated password shows it once and it passes the first factor; "Reset password" with the username typed as the password shows the rule, then sets one; "Duo username" checked against a name carol has says so, then saved shows in the row; search finds carol; the audit tab's sign-in log has a "Policy" column (the admin log none); its admin log searched for bob shows his disabling and his ended session, newest first, and the "Download CSV" form posts the search (its hidden fields); the Duo tab shows the settings (masked client id, how to rotate the secret), "Test connection" against the emulator succeeds with its latency, turning Duo off is possible only once the phrase is typed and shows the banner on every tab, turning it on removes it; the policies tab: two rules added, one moved up, a dry run of the draft (everyone refused from Tor, alice let in by "#2 Office" from the office), saved as version 2; a third rule letting everyone in without Duo asks for the phrase on saving (the button disabled until it is typed), then the policy banner shows on every tab and the Duo tab says a policy skips Duo; the rule removed and saved without asking, the banner goes (versions 3 and 4, the same rules as 2); a network with host bits refused naming the rule and the range meant, the change discarded; screenshots |
 //! | a user | bob (password only here) opens `/admin/`: told it is for administrators |
 //! | a new user | grace, added by the admin, signs in with the password the console showed: asked to choose her own first (two different new ones are caught), then her account page |
 
@@ -76,6 +76,15 @@ impl Bed {
             .expect("type");
         self.click("#login-form button[type=submit]").await;
         self.wait_for("#account-title").await;
+    }
+
+    /// Waits until nothing matches `css`.
+    async fn wait_gone(&self, css: &str) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while self.browser.client.find(Locator::Css(css)).await.is_ok() {
+            assert!(tokio::time::Instant::now() < deadline, "{css} stayed");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Waits until `css` matches `n` elements.
@@ -262,8 +271,9 @@ async fn accounts(bed: &Bed) -> String {
 }
 
 /// The policies tab: two rules added (the second moved first), a dry run
-/// of the draft from Tor and from the office, saved; a network with host
-/// bits refused in words, then the change discarded.
+/// of the draft from Tor and from the office, saved; a rule letting everyone
+/// in without Duo saved only with the phrase, its banner, then removed; a
+/// network with host bits refused in words, then the change discarded.
 async fn policies(bed: &Bed) {
     bed.click("#tab-policies").await;
     bed.wait_for("#no-rules").await;
@@ -299,6 +309,7 @@ async fn policies(bed: &Bed) {
         bed.wait_for("#rule-0-remembered").await.prop("checked").await.expect("checked");
     assert_eq!(tor_trust.as_deref(), Some("false"));
     bed.keep_screen("admin-policies").await;
+    policy_turning_duo_off(bed).await;
 
     retype(bed, "#rule-1-networks", "10.0.0.1/8").await;
     bed.click("#policies-save").await;
@@ -315,6 +326,44 @@ async fn policies(bed: &Bed) {
         assert!(tokio::time::Instant::now() < deadline, "the saved rules never came back");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A rule for everyone that skips Duo is as far-reaching as turning Duo
+/// off: saving it takes the phrase, and every tab shows a banner until it
+/// is removed. Leaves the rules as they were (saved as version 4).
+async fn policy_turning_duo_off(bed: &Bed) {
+    bed.click("#rule-add").await;
+    retype(bed, "#rule-2-name", "all").await;
+    bed.wait_for("#rule-2-action").await.select_by_value("bypass_duo").await.expect("action");
+    bed.click("#policies-save").await;
+    let asked = bed.text("#policies-confirm").await;
+    assert!(asked.contains("rule #3 \"all\" lets every user and admin in"), "{asked}");
+    let confirm = bed.wait_for("#policies-save-confirm").await;
+    assert!(!confirm.is_enabled().await.expect("state"), "not before the phrase is typed");
+    bed.wait_for("#policies-phrase").await.send_keys(ENFORCE_OFF_PHRASE).await.expect("type");
+    assert!(confirm.is_enabled().await.expect("state"));
+    confirm.click().await.expect("save");
+    bed.wait_text("#policies-notice", "Saved as version 3").await;
+    bed.wait_gone("#policies-confirm").await;
+    let banner = bed.text("#duo-bypass-banner").await;
+    assert!(
+        banner.contains("Duo is skipped by a sign-in policy: rule #3 \"all\"")
+            && banner.contains("saved by admin"),
+        "{banner}"
+    );
+    bed.click("#tab-duo").await;
+    bed.wait_for("#duo-bypass-banner").await;
+    bed.wait_text("#enforce-state", "But a sign-in policy skips Duo: rule #3").await;
+
+    bed.click("#tab-policies").await;
+    bed.click("fieldset[data-rule='3'] [data-action=remove]").await;
+    bed.click("#policies-save").await;
+    bed.wait_text("#policies-notice", "Saved as version 4").await;
+    assert!(
+        bed.browser.client.find(Locator::Css("#policies-confirm")).await.is_err(),
+        "nothing to confirm without the rule"
+    );
+    bed.wait_gone("#duo-bypass-banner").await;
 }
 
 /// grace signs in with the password the console showed: she is asked to
@@ -349,13 +398,15 @@ async fn grace_chooses_her_password(bed: &Bed, generated: &str) {
     assert!(details.is_displayed().await.expect("shown?"), "the account page now");
 }
 
-/// The audit tab: the admin log searched for bob shows what the console
-/// just did to him, newest first; the CSV link carries the search.
+/// The audit tab: the sign-in log shows which policy decided; the admin log
+/// searched for bob shows what the console just did to him, newest first;
+/// the CSV download is a form POST of the search.
 async fn audit_log(bed: &Bed) {
     bed.click("#tab-audit").await;
     bed.wait_for("table.audit tbody tr").await;
     let caption = bed.text("table.audit caption").await;
     assert!(caption.ends_with(" events"), "{caption}");
+    bed.wait_text("table.audit thead", "Policy").await;
     bed.wait_for("#audit-log").await.select_by_value("admin").await.expect("the admin log");
     bed.wait_for("#audit-user").await.send_keys("bob").await.expect("type");
     bed.click("#audit-search button[type=submit]").await;
@@ -364,9 +415,22 @@ async fn audit_log(bed: &Bed) {
     assert!(first.contains("disable") && first.contains("admin"), "{first}");
     let second = bed.text("table.audit tbody tr:nth-child(2)").await;
     assert!(second.contains("revoke session"), "{second}");
-    let href =
-        bed.wait_for("#audit-csv").await.attr("href").await.expect("href").unwrap_or_default();
-    assert_eq!(href, "/api/admin/audit.csv?log=admin&user=bob");
+    let header = bed.text("table.audit thead").await;
+    assert!(!header.contains("Policy"), "the admin log has no policy: {header}");
+    let form = bed.wait_for("#audit-csv-form").await;
+    let method = form.attr("method").await.expect("method");
+    let action = form.attr("action").await.expect("action");
+    assert_eq!(
+        (method.as_deref(), action.as_deref()),
+        (Some("post"), Some("/api/admin/audit.csv"))
+    );
+    for (name, value) in [("log", "admin"), ("user", "bob")] {
+        let field = bed.wait_for(&format!("#audit-csv-form input[type=hidden][name={name}]")).await;
+        assert_eq!(field.prop("value").await.expect("value").as_deref(), Some(value), "{name}");
+    }
+    let fields = bed.browser.client.find_all(Locator::Css("#audit-csv-form input")).await;
+    assert_eq!(fields.map_or(0, |f| f.len()), 2, "only the search's fields");
+    bed.wait_for("#audit-csv-form button#audit-csv[type=submit]").await;
     bed.keep_screen("admin-audit").await;
 }
 
