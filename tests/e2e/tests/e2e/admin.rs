@@ -4,8 +4,8 @@
 //!
 //! | test | contract clause |
 //! |---|---|
-//! | `only_admins_list_and_change_users` | no session 401; a `user` session 403 `forbidden` on every admin route (users, change, sessions, audit, CSV); the demo admins (`admin`, `dana`) listed with their roles; search and paging; disable (the user's sessions end), set policy, demote, each with an `admin_events` row naming the admin, the action, the user and the client; one's own role or enabled state `forbidden`; no `Origin` `forbidden_origin`; an unknown user `bad_request`; the session JSON carries the role |
-//! | `the_audit_log_shows_and_exports_it` (part of the first) | the admin log by user, the sign-in log by user and outcome, an unreadable search `bad_request`, the CSV export (headers, columns, rows) recorded as `export_audit` |
+//! | `only_admins_list_and_change_users` | no session 401; a `user` session 403 `forbidden` on every admin route (users, change, sessions, audit, the CSV POST); the demo admins (`admin`, `dana`) listed with their roles; search and paging; disable (the user's sessions end), set policy, demote, each with an `admin_events` row naming the admin, the action, the user and the client; one's own role or enabled state `forbidden`; no `Origin` `forbidden_origin`; an unknown user `bad_request`; the session JSON carries the role |
+//! | `the_audit_log_shows_and_exports_it` (part of the first) | the admin log by user, the sign-in log by user and outcome, an unreadable search `bad_request`, the CSV export a form POST (headers, columns, rows) recorded as `export_audit`; a GET, a POST from another origin or none export and record nothing |
 //! | `the_database_keeps_an_enabled_admin` | a statement from outside that would disable the last enabled admin is refused by migration 0004's trigger |
 
 use e2e::{Wrangler, cookie_value, default_vars, set_cookie};
@@ -66,6 +66,21 @@ impl Bed {
             .await
             .expect("GET");
         (response.status(), response.text().await.unwrap_or_default())
+    }
+
+    /// The console's "Download CSV": a form POST of the search `form`.
+    async fn csv(&self, cookie: &str, form: &str, origin: Option<&str>) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(self.worker.url(admin::AUDIT_CSV))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Cookie", format!("{SESSION_COOKIE}={cookie}"))
+            .header("CF-Connecting-IP", "203.0.113.9")
+            .body(form.to_owned());
+        if let Some(origin) = origin {
+            request = request.header("Origin", origin);
+        }
+        request.send().await.expect("CSV")
     }
 
     async fn change(&self, cookie: &str, body: Value, origin: Option<&str>) -> (StatusCode, Value) {
@@ -137,11 +152,13 @@ async fn only_admins_list_and_change_users() {
         .change(&bob, json!({"username": "carol", "change": {"disabled": true}}), Some(APP_ORIGIN))
         .await;
     assert_eq!((status.as_u16(), body["code"].as_str()), (403, Some("forbidden")));
-    for path in [admin::SESSIONS, admin::AUDIT, admin::AUDIT_CSV] {
+    for path in [admin::SESSIONS, admin::AUDIT] {
         let (status, body) = bed.get(&bob, path).await;
         assert_eq!(status, 403, "{path}: {body}");
         assert!(body.contains(r#""code":"forbidden""#), "{path}: {body}");
     }
+    let refused = bed.csv(&bob, "log=sign_ins", Some(APP_ORIGIN)).await;
+    assert_eq!(refused.status(), 403, "a user exports nothing");
 
     let (status, list) = bed.list(Some(&admin), "").await;
     assert_eq!(status, 200, "{list}");
@@ -258,13 +275,22 @@ async fn the_audit_log_shows_and_exports_it(bed: &Bed, admin: &str) {
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("outcome must be"), "{body}");
 
-    let response = bed
-        .http
-        .get(format!("{}?log=sign_ins&user=bob", bed.worker.url(admin::AUDIT_CSV)))
-        .header("Cookie", format!("{SESSION_COOKIE}={admin}"))
-        .send()
+    // A GET (a link on another site) exports nothing, and so does a POST
+    // from another origin or none: nothing recorded in the admin's name.
+    let (status, _) = bed.get(admin, &format!("{}?log=sign_ins&user=bob", admin::AUDIT_CSV)).await;
+    assert_eq!(status, 404, "no GET export");
+    for origin in [Some("https://evil.example"), None] {
+        let refused = bed.csv(admin, "log=sign_ins&user=bob", origin).await;
+        assert_eq!(refused.status(), 403, "{origin:?}");
+    }
+    let none = bed
+        .worker
+        .query("SELECT count(*) AS n FROM admin_events WHERE action = 'export_audit'")
         .await
-        .expect("CSV");
+        .expect("count");
+    assert_eq!(none, [json!({"n": 0})], "a refused export records nothing");
+
+    let response = bed.csv(admin, "log=sign_ins&user=bob", Some(APP_ORIGIN)).await;
     assert_eq!(response.status(), 200);
     let header = |name: &str| {
         response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()

@@ -4,7 +4,7 @@
 //!
 //! | test | contract clause |
 //! |---|---|
-//! | `admins_add_users_and_reset_passwords` | a `user` 403 `forbidden` on add, password and duo-check; no `Origin` `forbidden_origin`; add with a generated password 201, answered once, the stored hash (made with `WebCrypto`) verified by `credentials`' own PBKDF2, and the user signs in with it, told to choose their own password; `POST /api/password` with a wrong current password 401 `invalid_credentials` in words, without `Origin` 403, then 204: the flag cleared, the session kept, the old password refused; a typed password under 8 characters 400 with the rule in words; an existing name 400; another account's Duo identity 400; a reset ends the user's sessions, the old password fails and the new one signs in; one's own reset 403; the `admin_events` rows (`add_user`, `reset_password`) say "generated" or "typed", never the password, nor does the log |
+//! | `admins_add_users_and_reset_passwords` | a `user` 403 `forbidden` on add, password and duo-check; no `Origin` `forbidden_origin`; add with a generated password 201, answered once, the stored hash (made with `WebCrypto`) verified by `credentials`' own PBKDF2, and the user signs in with it, told to choose their own password; `POST /api/password` with a wrong current password 401 `invalid_credentials` in words, without `Origin` 403, then 204: the flag cleared, the session kept, the old password refused; a typed password under 8 characters 400 with the rule in words; an existing name 400; another account's Duo identity 400; a reset ends the user's sessions, the old password fails and the new one signs in; one's own reset 403; the `admin_events` rows (`add_user`, `reset_password`) say "generated" or "typed", never the password, nor does the log; the wrong current password audited as a failed `password_change`; a password-only admin added with a typed password must pass Duo |
 //! | `the_duo_username_check_reads_the_history_in_prompt_mode` | prompt mode: no Duo lookup; a name another account has is named; after a Duo sign-in, "succeeded" |
 //! | `the_duo_username_check_asks_preauth_in_inline_mode` | inline mode: an enrolled name lists its devices, an unknown one is "not enrolled" (the emulator's new-user policy), each check an `admin_events` row |
 
@@ -123,6 +123,17 @@ async fn admins_add_users_and_reset_passwords() {
     let (status, body) = bed.post(&frank, routes::PASSWORD, &wrong, true).await;
     assert_eq!((status, body["code"].as_str()), (401, Some("invalid_credentials")), "{body}");
     assert_eq!(body["message"], json!("Your current password is not right."));
+    let failed = bed
+        .worker
+        .query("SELECT step, outcome, reason, username FROM auth_events WHERE step = 'password_change'")
+        .await
+        .expect("the audit (migration 0011 lets the step in)");
+    assert_eq!(
+        failed,
+        [json!({"step": "password_change", "outcome": "failure", "reason": "bad_password",
+                "username": "frank"})],
+        "audited like a failed sign-in"
+    );
     let own = json!({"current": generated, "new": "frank's own password"});
     assert_eq!(bed.post(&frank, routes::PASSWORD, &own, false).await.0, 403, "Origin checked");
     let (status, body) = bed.post(&frank, routes::PASSWORD, &own, true).await;
@@ -182,7 +193,20 @@ async fn admins_add_users_and_reset_passwords() {
                "detail": r#"{"password":"typed"}"#}),
     ];
     assert_eq!(events, expected);
+    an_admin_password_another_admin_set_needs_duo(&bed, &admin, typed).await;
     bed.worker.assert_clean_log(&[&generated, typed, "frank's own password"]);
+}
+
+/// An admin whose password another admin set signs in with Duo, even a
+/// password-only (bypass) account: whoever set it knows it.
+async fn an_admin_password_another_admin_set_needs_duo(bed: &Bed, admin: &str, typed: &str) {
+    let new_hal = json!({"username": "hal", "role": "admin", "duo_policy": "bypass",
+                         "duo_username": null, "password": {"typed": typed}});
+    let (status, body) = bed.post(admin, admin::USER_ADD, &new_hal, true).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body, session) = bed.login("hal", typed).await;
+    assert_eq!((status, body["next"].as_str()), (200, Some("duo")), "{body}");
+    assert!(session.is_none(), "no session on the password alone");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -11,11 +11,11 @@
 //!
 //! | test | contract clause |
 //! |---|---|
-//! | `duo_flow_against_a_healthy_duo` | start 303 to Duo + login cookie with state; callback 303 `/` + `__Host-session`, login cookie cleared; `/api/session` shows `duo` details; replayed callback `state_mismatch` (single use, even with a valid cookie); state altered `state_mismatch`; callback before start `state_mismatch`; deny `duo_denied`; Duo `error` redirect `duo_denied`/`duo_error`; login cookie absent/tampered/expired `login_expired` (start and callback); wrong/missing `Origin` `forbidden_origin`; id_token defects (nonce, signature, expiry, username, issuer, audience) `duo_error` with no session; `/api/health` reports Duo reachable |
+//! | `duo_flow_against_a_healthy_duo` | start 303 to Duo + login cookie with state; callback 303 `/` + `__Host-session`, login cookie cleared; `/api/session` shows `duo` details; replayed callback `state_mismatch` (single use, even with a valid cookie); state altered `state_mismatch`; callback before start `state_mismatch`; deny `duo_denied`; Duo `error` redirect `duo_denied`/`duo_error`; login cookie absent/tampered/expired `login_expired` (start and callback); wrong/missing `Origin` `forbidden_origin`; id_token defects (nonce, signature, expiry, username, issuer, audience) `duo_error` with no session; a login from before an account change (disabled and enabled, a role written) `login_expired` at the start and after Duo's approval, no session; `/api/health` reports Duo reachable |
 //! | (same test) | prompt page without a script: alice push approve and passcode (session with the factor), bob (unenrolled) enrolls then approves, carol locked out and a cancelled prompt `duo_denied`; token endpoint 503 / dropped connection `duo_unavailable`, malformed JSON `duo_error` |
 //! | `duo_down_fail_closed_refuses_the_second_step` | health check `invalid_client` (`stat: FAIL` 40002): `config_error`; health check 503 `stat: FAIL` 50301, `DUO_FAILMODE=closed`: `duo_unavailable`, no session; `/api/health` reports Duo unreachable; a failure applied again for 10 s, then checked again; token endpoint slower than 10 s `duo_unavailable` |
 //! | `invalid_duo_setting_is_named_and_the_duo_step_refuses` | a `DUO_CLIENT_ID` the Duo client refuses: `/api/health` 503 naming it (not its value); start 303 `/?error=config_error` |
-//! | `duo_down_fail_open_issues_a_fail_open_session` | Duo unreachable (nothing listening), `DUO_FAILMODE=open`: 303 `/` + session with method `fail_open`, `duo: null`, 3600 s long; `/api/health` says `duo: unknown` |
+//! | `duo_down_fail_open_issues_a_fail_open_session` | Duo unreachable (nothing listening), `DUO_FAILMODE=open`: 303 `/` + session with method `fail_open`, `duo: null`, 3600 s long; `/api/health` says `duo: unknown`; an admin's fail-open session 403 at the console |
 //! | `a_body_slower_than_the_limit_is_given_up_on` | a server at `DUO_API_HOST` that sends headers at once and the body a byte a second: given up on after 10 s (the limit covers the body), Duo unreachable, `DUO_FAILMODE=open`: `fail_open` session |
 //! | `a_body_over_the_cap_is_refused_without_reading_it_all` | a chunked answer that never ends: reading stops at 64 KB, `config_error` (`duo_health_malformed`) even with `DUO_FAILMODE=open` |
 //! | `duo_starts_are_limited_per_user` | `DUO_START_LIMIT=2`: alice's third Duo step (another client) 303 `/?error=rate_limited`, audited `duo_start_limit`; bob unaffected |
@@ -280,6 +280,7 @@ async fn duo_flow_against_a_healthy_duo() {
     start_checks_the_origin(&bed).await;
     state_must_match_the_cookie(&bed).await;
     defective_id_tokens_are_refused(&bed).await;
+    a_login_from_before_an_account_change_goes_no_further(&bed).await;
 
     assert_eq!(bed.health().await.duo, Some(DuoReachability::Reachable));
     bed.assert_clean_log();
@@ -310,6 +311,57 @@ async fn approved_login_creates_a_duo_session_once(bed: &Bed) {
     let replay = bed.callback(&back, Some(&login)).await;
     assert_refused(&replay, "state_mismatch");
     bed.assert_logged("reason state_replayed").await;
+}
+
+/// alice's `users.account_version`.
+async fn account_version(bed: &Bed) -> u64 {
+    let rows = bed
+        .worker
+        .query("SELECT account_version AS v FROM users WHERE username = 'alice'")
+        .await
+        .expect("the version");
+    rows.first().and_then(|row| row["v"].as_u64()).expect("a version")
+}
+
+/// A sign-in started before an account change goes no further: migration
+/// 0011's trigger bumps the account's version on any change of its
+/// password, enabled state, role or Duo settings (here statements from
+/// outside, as `user-admin` sends them), and the Duo steps refuse a login
+/// ticket of another version, before and after Duo's prompt.
+async fn a_login_from_before_an_account_change_goes_no_further(bed: &Bed) {
+    let before = account_version(bed).await;
+    let login = bed.login("alice", "192.0.2.70").await;
+    for sql in [
+        "UPDATE users SET disabled = 1 WHERE username = 'alice'",
+        "UPDATE users SET disabled = 0 WHERE username = 'alice'",
+    ] {
+        bed.worker.query(sql).await.expect("a change from outside");
+    }
+    assert_eq!(account_version(bed).await, before + 2);
+    let stale = bed.start_duo(Some(&login), Some(APP_ORIGIN)).await;
+    assert_refused(&stale, "login_expired");
+    bed.assert_logged("reason account_changed").await;
+
+    // At Duo's prompt when the role changes: Duo's approval makes no session.
+    let (authorize, login) = bed.started("alice", "192.0.2.71").await;
+    bed.script("/script", json!({"user": "alice", "outcome": "approve", "factor": "Duo Push"}))
+        .await;
+    let back = bed.at_duo(&authorize).await;
+    let count = "SELECT count(*) AS n FROM sessions WHERE username = 'alice'";
+    let sessions = bed.worker.query(count).await.expect("sessions");
+    bed.worker
+        .query("UPDATE users SET role = 'user' WHERE username = 'alice'")
+        .await
+        .expect("a role written");
+    let approved = bed.callback(&back, Some(&login)).await;
+    assert_refused(&approved, "login_expired");
+    assert_eq!(bed.worker.query(count).await.expect("sessions"), sessions, "no session made");
+    // A new sign-in goes through.
+    let (authorize, login) = bed.started("alice", "192.0.2.72").await;
+    bed.script("/script", json!({"user": "alice", "outcome": "approve", "factor": "Duo Push"}))
+        .await;
+    let back = bed.at_duo(&authorize).await;
+    assert_signed_in(&bed.callback(&back, Some(&login)).await);
 }
 
 async fn duo_session(bed: &Bed, response: &reqwest::Response) -> SessionInfo {
@@ -614,6 +666,21 @@ async fn duo_down_fail_open_issues_a_fail_open_session() {
     bed.assert_logged("DUO_FAILMODE=open").await;
     // With fail-open, health does not tell whether Duo is reachable.
     assert_eq!(bed.health().await.duo, Some(DuoReachability::Unknown));
+
+    // An admin signed in fail-open does not reach the console.
+    let login = bed.login("dana", "192.0.2.31").await;
+    let dana = assert_signed_in(&bed.start_duo(Some(&login), Some(APP_ORIGIN)).await);
+    let console = bed
+        .http
+        .get(bed.worker.url(shared::admin::routes::USERS))
+        .header("Cookie", format!("{SESSION_COOKIE}={dana}"))
+        .send()
+        .await
+        .expect("GET /api/admin/users");
+    assert_eq!(console.status().as_u16(), 403);
+    let body: serde_json::Value = console.json().await.expect("JSON");
+    assert_eq!(body["code"], json!("forbidden"));
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("Duo")), "{body}");
 
     // Origin and login cookie are still required when failing open.
     assert_refused(&bed.start_duo(None, Some(APP_ORIGIN)).await, "login_expired");

@@ -5,7 +5,7 @@
 //! | test | contract clause |
 //! |---|---|
 //! | `a_push_approved_on_the_phone_signs_in_once` | login `next: duo_inline` with the devices and their methods, never a key; push started on a chosen device, bound to the re-sealed login cookie; status `waiting/pushed`, then `done` with a session (factor, device, txid); the same approval cannot make a second session (`state_mismatch`); Duo saw our `pushinfo` and the client's `ipaddr`; `/api/health` reachable |
-//! | `denials_timeouts_passcodes_and_sms` | a denied push `duo_denied` with Duo's message; a push nobody answers `duo_denied` "Login timed out."; wrong passcode `duo_denied` with Duo's message; SMS `sent`, then its passcode `done`; a device the login was not offered `bad_request`; a landline asked to push `bad_request`; status without a started factor `state_mismatch`; tampered cookie `login_expired`; no `Origin` `forbidden_origin`; five wrong passcodes, then `rate_limited` |
+//! | `denials_timeouts_passcodes_and_sms` | a denied push `duo_denied` with Duo's message; a push nobody answers `duo_denied` "Login timed out."; wrong passcode `duo_denied` with Duo's message; SMS `sent`, then its passcode `done`; a device the login was not offered `bad_request`; a landline asked to push `bad_request`; status without a started factor `state_mismatch`; tampered cookie `login_expired`; no `Origin` `forbidden_origin`; five wrong passcodes, then `rate_limited`; three more in another login, then the account's cap (`rate_limited`, audited `passcode_account_limit`) before Duo's lockout: a push still signs in and clears the count |
 //! | `a_phone_call_is_answered_then_confirmed` | a call to the landline: `calling`, `answered` once the tester answers, then a session naming the call and the landline |
 //! | `preauth_decides_allow_deny_and_enroll` | locked-out carol `duo_denied` with Duo's message; unenrolled bob `next: duo_enroll` with Duo's link and no login cookie; a Duo bypass user signed in at once (factor "Duo bypass"); the prompt mode's start refused in inline mode |
 //! | `duo_down_in_inline_mode_fails_closed_or_open` | nothing at `DUO_API_HOST`: `duo_unavailable` (closed), a `fail_open` session (open); wrong `DUO_SKEY`: `config_error` even with `open` |
@@ -315,6 +315,45 @@ async fn denials_timeouts_passcodes_and_sms() {
         (limited.status.as_u16(), limited.body["code"].as_str()),
         (429, Some("rate_limited"))
     );
+
+    // Login after login, the account's wrong passcodes stop below Duo's
+    // lockout (the emulator locks alice out at ten in a row, as Duo does):
+    // five above, three more here, then refused before Duo is asked.
+    let (login, _) = bed.chooser("alice").await;
+    for _ in 0..3 {
+        let wrong =
+            bed.inline_start(&login, json!({"method": "passcode", "passcode": "222222"})).await;
+        assert_eq!(wrong.body["code"], json!("duo_denied"), "{}", wrong.body);
+    }
+    let (login, devices) = bed.chooser("alice").await;
+    let capped =
+        bed.inline_start(&login, json!({"method": "passcode", "passcode": "333333"})).await;
+    assert_eq!((capped.status.as_u16(), capped.body["code"].as_str()), (429, Some("rate_limited")));
+    assert!(
+        capped.body["message"].as_str().is_some_and(|m| m.contains("Duo Push")),
+        "{}",
+        capped.body
+    );
+    let recorded = bed
+        .worker
+        .query("SELECT count(*) AS n FROM auth_events WHERE reason = 'passcode_account_limit'")
+        .await
+        .expect("audit");
+    assert_eq!(recorded, [json!({"n": 1})]);
+    // Not locked out at Duo: a push still signs alice in, and clears the count.
+    bed.control(
+        reqwest::Method::POST,
+        "/script",
+        Some(json!({"user": "alice", "outcome": "approve"})),
+    )
+    .await;
+    let iphone = device_id(&devices, "iPhone");
+    let pushed = bed.inline_start(&login, json!({"method": "push", "device": iphone})).await;
+    let done = bed.inline_status(&pushed.login.expect("bound")).await;
+    assert_eq!(done.body["state"], json!("done"), "{}", done.body);
+    let (login, _) = bed.chooser("alice").await;
+    let again = bed.inline_start(&login, json!({"method": "passcode", "passcode": "444444"})).await;
+    assert_eq!(again.body["code"], json!("duo_denied"), "passcodes are Duo's to judge again");
 }
 
 async fn a_phone_call_is_answered_then_confirmed(bed: &Bed) {

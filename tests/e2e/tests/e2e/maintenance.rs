@@ -4,7 +4,7 @@
 //!
 //! | test | rule |
 //! |---|---|
-//! | `the_cron_trigger_prunes_and_summarizes` | expired sessions, old spent states, finished windows, audit events past retention and expired remembered browsers are deleted; a counter over its limit becomes one summary row; a flooding client writes one audit row, not one per request |
+//! | `the_cron_trigger_prunes_and_summarizes` | expired sessions, old spent states, finished windows, audit events past retention and expired remembered browsers are deleted; a counter over its limit becomes one summary row; a flooding client writes one audit row, not one per request; an account's wrong-passcode count kept while the account exists (a deleted one's pruned), a login's passcode count kept while the login can be |
 //! | `the_database_keeps_its_own_rules` | audit events younger than 30 days cannot be deleted; two accounts cannot share a Duo username |
 
 use std::time::Duration;
@@ -63,7 +63,10 @@ async fn the_cron_trigger_prunes_and_summarizes() {
            ({month_ago}, 'admin', 'disable', 'recent-target'); \
          INSERT INTO login_attempts (limit_key, window_start, count, updated_at) VALUES \
            ('uc:mallory|203.0.113.66', {old_window}, 47, {old_window}), \
-           ('c:203.0.113.67', {old_window}, 3, {old_window}); \
+           ('c:203.0.113.67', {old_window}, 3, {old_window}), \
+           ('pa:alice', 0, 20, {old_window}), ('pa:ghost', 0, 3, {old_window}), \
+           ('pc:alice|{old_window}', {old_window}, 9, {old_window}), \
+           ('pc:alice|{now}', {this_window}, 9, {now}); \
          INSERT INTO remembered_browsers (id_hash, username, created_at, expires_at) VALUES \
            ('{e}', 'alice', {old}, {expired}), ('{f}', 'alice', {now}, {live});",
         a = hex('a'),
@@ -73,6 +76,7 @@ async fn the_cron_trigger_prunes_and_summarizes() {
         e = hex('e'),
         f = hex('f'),
         old = now - 200_000,
+        this_window = now - now % 900,
         expired = now - 100_000,
         live = now + 3600,
         hour_ago = now - 3601,
@@ -102,7 +106,7 @@ async fn the_cron_trigger_prunes_and_summarizes() {
     }
     assert!(
         worker.log().contains(
-            "maintenance: deleted 1 sessions, 1 spent states, 2 rate-limit counters \
+            "maintenance: deleted 1 sessions, 1 spent states, 4 rate-limit counters \
              (1 summarized in the audit log), 1 audit events, 1 admin events and 1 remembered \
              browsers"
         ),
@@ -131,6 +135,20 @@ async fn the_cron_trigger_prunes_and_summarizes() {
             "username": "mallory", "step": "login", "outcome": "rate_limited",
             "reason": "user_client_limit", "client_ip": "203.0.113.66", "repeats": 41,
         })]
+    );
+    // An account's wrong passcodes stay while it exists (not summarized:
+    // each refusal was audited); a login's stay while the login can.
+    let passcodes = rows(
+        &worker,
+        "SELECT limit_key FROM login_attempts WHERE limit_key LIKE 'p%' ORDER BY limit_key",
+    )
+    .await;
+    assert_eq!(
+        passcodes,
+        [
+            serde_json::json!({ "limit_key": "pa:alice" }),
+            serde_json::json!({ "limit_key": format!("pc:alice|{now}") }),
+        ]
     );
     // This window's counters stay.
     let current = format!("SELECT count(*) AS n FROM login_attempts WHERE limit_key LIKE '%{ip}'");

@@ -5,7 +5,7 @@
 //!
 //! | test | contract clause |
 //! |---|---|
-//! | `policies_decide_sign_ins_by_network_country_and_asn` | a `user` 403 on read, save and dry run; no `Origin` 403; the migration's empty set (version 1); a save in canonical form (version 2) recorded as `set_policies`; a save from version 1 again 400 "meanwhile"; a rule with host bits 400 naming it; alice (Duo required) from the office network signs in on her password (`policy_bypass`, the rule in `auth_events.policy`), from Tor or a denied ASN 401 `invalid_credentials` in the words of a wrong password (audited `policy_denied` with the rule), from elsewhere goes to Duo; the dry run says the same for every user without saving |
+//! | `policies_decide_sign_ins_by_network_country_and_asn` | a `user` 403 on read, save and dry run; no `Origin` 403; the migration's empty set (version 1); a save in canonical form (version 2) recorded as `set_policies`; a save from version 1 again 400 "meanwhile"; a rule with host bits 400 naming it; alice (Duo required) from the office network signs in on her password (`policy_bypass`, the rule in `auth_events.policy`), from Tor or a denied ASN 401 `invalid_credentials` in the words of a wrong password (audited `policy_denied` with the rule), from elsewhere goes to Duo; the dry run says the same for every user without saving; a set denying every admin 400 "No enabled admin could sign in"; 80 rules (over 4 KB) saved, a body over 513 KB 413 saying so; a catch-all `bypass_duo` 400 without the phrase, saved with it (recorded with the roles and the rule), shown on the Duo page, and alice signs in on her password |
 
 use e2e::{Wrangler, cookie_value, default_vars, set_cookie};
 use serde_json::{Value, json};
@@ -172,5 +172,71 @@ async fn policies_decide_sign_ins_by_network_country_and_asn() {
             json!({"actor": "admin", "action": "set_policies", "detail": r#"{"rules":3,"version":2}"#})
         ]
     );
+    no_set_locks_the_admins_out_or_turns_duo_off_unconfirmed(&bed, &admin).await;
     bed.worker.assert_clean_log(&[]);
+}
+
+/// The console refuses a set under which no admin could sign in from where
+/// the saving admin is, asks for the enforcement phrase before a set that
+/// lets everyone in on the password alone, and takes sets of many rules
+/// (the policies' own body limit, not the sign-in's 4 KB).
+async fn no_set_locks_the_admins_out_or_turns_duo_off_unconfirmed(bed: &Bed, admin: &str) {
+    let locked = json!({"expected_version": 2, "set": {"rules": [
+        {"name": "No admins", "action": "deny", "roles": ["admin"]}]}});
+    let (status, refused) = bed.call(admin, policy::POLICIES, Some(&locked), true).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"].as_str().is_some_and(|m| m.contains("No enabled admin could sign in")),
+        "{refused}"
+    );
+
+    let many: Vec<Value> = (0..80)
+        .map(|n| {
+            json!({"name": format!("Blocked network number {n}"), "action": "deny",
+                        "networks": [format!("198.18.{n}.0/24")]})
+        })
+        .collect();
+    let big = json!({"expected_version": 2, "set": {"rules": many}});
+    assert!(big.to_string().len() > 4096, "larger than a sign-in request");
+    let (status, saved) = bed.call(admin, policy::POLICIES, Some(&big), true).await;
+    assert_eq!((status, saved["version"].as_u64()), (200, Some(3)), "{saved}");
+    let huge = json!({"expected_version": 3, "set": {"rules": [
+        {"name": "x", "action": "deny", "users": vec!["u".repeat(60); 10_000]}]}});
+    let (status, refused) = bed.call(admin, policy::POLICIES, Some(&huge), true).await;
+    assert_eq!((status, refused["code"].as_str()), (413, Some("bad_request")), "{refused}");
+    assert_eq!(
+        refused["message"],
+        json!("The request is too large: this one takes at most 513 KB.")
+    );
+
+    let everyone = json!({"rules": [{"name": "All", "action": "bypass_duo"}]});
+    let unconfirmed = json!({"expected_version": 3, "set": everyone});
+    let (status, refused) = bed.call(admin, policy::POLICIES, Some(&unconfirmed), true).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"].as_str().is_some_and(|m| m.contains("type \"turn off Duo\"")),
+        "{refused}"
+    );
+    let confirmed = json!({"expected_version": 3, "set": everyone, "confirm": "turn off Duo"});
+    let (status, saved) = bed.call(admin, policy::POLICIES, Some(&confirmed), true).await;
+    assert_eq!((status, saved["version"].as_u64()), (200, Some(4)), "{saved}");
+    let (status, duo) = bed.call(admin, shared::admin::routes::DUO, None, false).await;
+    assert_eq!(status, 200, "{duo}");
+    assert_eq!(
+        duo["policy_bypass"]["bypass"],
+        json!({"roles": ["user", "admin"], "rule": {"number": 1, "name": "All"}})
+    );
+    let (status, body, _) = bed.login("alice", "203.0.113.9", None).await;
+    assert_eq!((status, body["next"].as_str()), (200, Some("done")), "Duo is off: {body}");
+    let recorded = bed
+        .worker
+        .query("SELECT detail FROM admin_events WHERE action = 'set_policies' ORDER BY id DESC LIMIT 1")
+        .await
+        .expect("admin events");
+    assert_eq!(
+        recorded,
+        [
+            json!({"detail": r##"{"by_rule":"#1 All","duo_off_for":["user","admin"],"rules":1,"version":4}"##})
+        ]
+    );
 }

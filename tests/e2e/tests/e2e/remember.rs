@@ -5,7 +5,7 @@
 //!
 //! | test | contract clause |
 //! |---|---|
-//! | `a_trusted_browser_skips_duo_until_it_is_forgotten` | with no days set, nothing offered; with 30, the login offers `remember_days: 30`; the form's `remember=1` and Duo's allow set `__Host-remember` (`HttpOnly`, `Secure`, 30 days); the next password from that browser is a `remembered` session (`remembered_browser`) without Duo, and another user's password with that cookie still goes to Duo; the admin list names the browser ("Firefox on Linux") and never the token; `POST /api/remembered/forget` clears it and Duo is asked again; a browser remembered again is forgotten by an admin's password reset, by `user-admin`'s disable and enable SQL run on the database, and by the user's own `POST /api/password`; Duo's allow without the box ticked sets no cookie |
+//! | `a_trusted_browser_skips_duo_until_it_is_forgotten` | with no days set, nothing offered; with 30, the login offers `remember_days: 30`; the form's `remember=1` and Duo's allow set `__Host-remember` (`HttpOnly`, `Secure`, 30 days); the next password from that browser is a `remembered` session (`remembered_browser`) without Duo, and another user's password with that cookie still goes to Duo; the admin list names the browser ("Firefox on Linux") and never the token; `POST /api/remembered/forget` clears it and Duo is asked again; a browser remembered again is forgotten by an admin's password reset, by `user-admin`'s disable and enable SQL run on the database, and by the user's own `POST /api/password`; Duo's allow without the box ticked sets no cookie; trust turned off (0 days) and on again: the browser asks for Duo |
 
 use duo_emulator::Emulator;
 use e2e::{Wrangler, cookie_value, default_vars, set_cookie};
@@ -242,5 +242,20 @@ async fn what_ends_it(bed: &Bed, admin: &str) {
     let back = bed.through_duo(&login, false).await;
     assert_eq!(back.status().as_u16(), 303);
     assert!(cookie_of(back.headers(), REMEMBER_COOKIE).is_none());
+
+    // Turning "trust this browser" off ends the trust given: turned on
+    // again, the old browser asks for Duo.
+    let (_, _, headers) = bed.login("alice", "alice chose this one", None).await;
+    let login = cookie_value(&cookie_of(&headers, LOGIN_COOKIE).expect("login cookie"));
+    let token = cookie_value(
+        &cookie_of(bed.through_duo(&login, true).await.headers(), REMEMBER_COOKIE).expect("again"),
+    );
+    for (version, days) in [(2, 0), (3, 30)] {
+        let save =
+            json!({"expected_version": version, "set": {"rules": [], "remember_days": days}});
+        assert_eq!(bed.admin_call(admin, policy::POLICIES, Some(&save)).await.0, 200, "{days}");
+    }
+    let (_, body, _) = bed.login("alice", "alice chose this one", Some(&token)).await;
+    assert_eq!(body["next"], json!("duo"), "forgotten when trust was turned off: {body}");
     bed.worker.assert_clean_log(&[&token]);
 }
