@@ -7,9 +7,9 @@ use worker::{D1Database, Env};
 
 use shared::admin::{AuditLog, AuditQuery, AuditRow};
 
-use crate::flow::limits::LimitKey;
-use crate::flow::maintenance::{PrunePlan, Pruned};
-use crate::flow::store::{
+use edge_core::flow::limits::LimitKey;
+use edge_core::flow::maintenance::{PrunePlan, Pruned};
+use edge_core::flow::store::{
     AddOutcome, AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome,
     DuoMapping, EnforceSetting, NewSession, NewUser, RememberedBrowser, SessionRecord, Store,
     StoreError, StoredPolicies, UserRecord, UserUpdate,

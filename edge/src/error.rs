@@ -4,16 +4,10 @@
 
 use shared::ErrorCode;
 
-use crate::config::ConfigProblem;
-use crate::flow::Refusal;
+use edge_core::config::ConfigProblem;
+use edge_core::flow::Refusal;
 
-/// Largest request body read by default (the sign-in steps, the console's
-/// actions), in bytes.
-pub const MAX_BODY_LEN: usize = 4096;
-
-/// Largest body of the routes that carry a policy set (a save, a dry run):
-/// the set's own limit, and a little for the rest of the request.
-pub const MAX_POLICY_BODY_LEN: usize = shared::policy::MAX_POLICY_BYTES + 1024;
+pub use edge_core::headers::{MAX_BODY_LEN, MAX_POLICY_BODY_LEN};
 
 /// Why an API request failed.
 #[derive(Debug, thiserror::Error)]
@@ -258,7 +252,7 @@ mod tests {
 
     #[test]
     fn refusals_become_the_contract_errors() {
-        use crate::flow::Reason;
+        use edge_core::flow::Reason;
         for (reason, status) in [
             (Reason::BadPassword, 401),
             (Reason::UnknownUser, 401),

@@ -1,29 +1,28 @@
 //! The Worker.
 //!
-//! Thin entry point and router. The decisions live in [`flow`], the
-//! sans-I/O flow core (no Workers types; tested natively over an in-memory
-//! store and a scripted Duo). Around it, the adapters: [`routes`] (parse,
-//! call the core, render), [`request`] (headers, cookies, client address,
+//! Thin entry point and router over the core ([`edge_core`]: the sign-in's
+//! rules, free of I/O, tested natively over an in-memory store and a
+//! scripted Duo). Here, only what needs workerd: [`routes`] (parse, call
+//! the core, render), [`request`] (headers, cookies, client address,
 //! clock, randomness), [`d1`] (the core's `Store` over D1),
 //! [`duo_transport`] (Duo over `fetch`), [`password`] (PBKDF2 through
-//! `WebCrypto`), [`config`], [`respond`], [`error`]; and the pure pieces
-//! both use: [`cookie`], [`session`]. Static assets (the SPA) are served by
-//! the Workers assets binding; only `/api/*` and `/auth/*` reach this code
-//! (`run_worker_first` in `wrangler.toml`), and anything else that does is
-//! handed to the assets binding.
+//! `WebCrypto`), [`config`] (settings from the environment), [`respond`],
+//! [`error`]. Static assets (the SPA) are served by the Workers assets
+//! binding; only `/api/*` and `/auth/*` reach this code (`run_worker_first`
+//! in `wrangler.toml`), and anything else that does is handed to the assets
+//! binding.
 //!
-//! Natively only the core and the pure pieces compile (for their tests and
-//! the end-to-end test bed): the adapters need the Workers runtime.
+//! Natively only [`error`] compiles (its mapping of the core's refusals to
+//! HTTP is tested there): the rest needs the Workers runtime.
 
+#[cfg(target_arch = "wasm32")]
 pub mod config;
-pub mod cookie;
 #[cfg(target_arch = "wasm32")]
 pub mod d1;
 #[cfg(target_arch = "wasm32")]
 pub mod duo_transport;
 pub mod error;
-pub mod flow;
-pub mod headers;
+#[cfg(target_arch = "wasm32")]
 pub mod password;
 #[cfg(target_arch = "wasm32")]
 pub mod request;
@@ -31,6 +30,5 @@ pub mod request;
 pub mod respond;
 #[cfg(target_arch = "wasm32")]
 pub mod routes;
-pub mod session;
 #[cfg(target_arch = "wasm32")]
 mod worker_entry;

@@ -12,7 +12,7 @@
 use credentials::password::HASH_LEN;
 use credentials::{PasswordError, PasswordHash};
 
-use crate::flow::Passwords;
+use edge_core::flow::Passwords;
 
 /// The Worker's [`Passwords`]: [`verify`] and [`hash`].
 #[derive(Debug, Clone, Copy, Default)]

@@ -7,10 +7,10 @@ use worker::Request;
 use zeroize::Zeroizing;
 
 use crate::error::EdgeError;
-use crate::flow::policy::Place;
-use crate::flow::{Ctx, Random};
-use crate::headers::UserAgent;
-use crate::{cookie, headers};
+use edge_core::flow::policy::Place;
+use edge_core::flow::{Ctx, Random};
+use edge_core::headers::UserAgent;
+use edge_core::{cookie, headers};
 
 /// Now, in Unix seconds (the Workers clock).
 pub fn now() -> u64 {
@@ -74,7 +74,7 @@ pub fn require_json(req: &Request) -> Result<(), EdgeError> {
     }
 }
 
-/// The body, at most `limit` bytes (`crate::error::MAX_BODY_LEN` for most
+/// The body, at most `limit` bytes (`edge_core::headers::MAX_BODY_LEN` for most
 /// routes): refused up front by `Content-Length`, and again after reading
 /// (chunked bodies have none).
 ///

@@ -1,5 +1,5 @@
 //! The Worker's routes as adapters: parse the request, call the flow core
-//! ([`crate::flow`]), render its outcome or refusal. No decision of the
+//! ([`edge_core::flow`]), render its outcome or refusal. No decision of the
 //! contract is made here.
 
 use std::rc::Rc;
@@ -12,26 +12,30 @@ use shared::api::{InlineProgress, LoginResponse, PasswordChangeRequest};
 use shared::policy::{DryRunRequest, PoliciesSave};
 use worker::{Env, Request, Response};
 
-use crate::config::{self, Config};
-use crate::cookie::{
-    self, KNOWN_BROWSER_COOKIE, KNOWN_BROWSER_TTL_SECONDS, LOGIN_COOKIE, REMEMBER_COOKIE,
-    SESSION_COOKIE,
-};
+use crate::config;
 use crate::d1::D1Store;
 use crate::duo_transport::{FetchTransport, LONG_POLL_TIMEOUT};
 use crate::error::{EdgeError, MAX_BODY_LEN, MAX_POLICY_BODY_LEN};
-use crate::flow::duo_callback::{CallbackQuery, SignedIn, duo_callback};
-use crate::flow::duo_start::{StartOutcome, StartRequest, duo_start};
-use crate::flow::health::HealthMemo;
-use crate::flow::inline::{self, InlineRequest};
-use crate::flow::login::{DuoLink, LoginInput, LoginOutcome, login as first_factor, parse_body};
-use crate::flow::maintenance::PrunePlan;
-use crate::flow::session::{self, IssuedSession};
-use crate::flow::store::Store as _;
-use crate::flow::{Ctx, Random, Reason, Refusal, Step, audit::Trail, check_origin};
-use crate::flow::{accounts, admin, audit_log, own_password, policy_admin, provider, remember};
 use crate::password::WebCryptoPasswords;
-use crate::{headers, request, respond};
+use crate::{request, respond};
+use edge_core::config::Config;
+use edge_core::cookie::{
+    self, KNOWN_BROWSER_COOKIE, KNOWN_BROWSER_TTL_SECONDS, LOGIN_COOKIE, REMEMBER_COOKIE,
+    SESSION_COOKIE,
+};
+use edge_core::flow::duo_callback::{CallbackQuery, SignedIn, duo_callback};
+use edge_core::flow::duo_start::{StartOutcome, StartRequest, duo_start};
+use edge_core::flow::health::HealthMemo;
+use edge_core::flow::inline::{self, InlineRequest};
+use edge_core::flow::login::{
+    DuoLink, LoginInput, LoginOutcome, login as first_factor, parse_body,
+};
+use edge_core::flow::maintenance::PrunePlan;
+use edge_core::flow::session::{self, IssuedSession};
+use edge_core::flow::store::Store as _;
+use edge_core::flow::{Ctx, Random, Reason, Refusal, Step, audit::Trail, check_origin};
+use edge_core::flow::{accounts, admin, audit_log, own_password, policy_admin, provider, remember};
+use edge_core::headers;
 
 thread_local! {
     // A Worker isolate is single-threaded: one memo per isolate.
@@ -49,7 +53,7 @@ pub fn reachability(fail_mode: config::FailMode) -> shared::api::DuoReachability
 /// # Errors
 /// Every refusal of the contract, as an [`EdgeError`].
 pub async fn login(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
-    let config = Config::from_env(env).map_err(EdgeError::Config)?;
+    let config = config::from_env(env).map_err(EdgeError::Config)?;
     check_origin(&config.app_origin, request::header(&req, "Origin").as_deref())?;
     request::require_json(&req)?;
     let body = request::body(&mut req, MAX_BODY_LEN).await?;
@@ -79,7 +83,7 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
             response
         }
         LoginOutcome::Done { session, success, .. } => {
-            if *success == crate::flow::Success::FailOpen {
+            if *success == edge_core::flow::Success::FailOpen {
                 let who = &session.info.username;
                 worker::console_warn!("login: Duo unreachable, DUO_FAILMODE=open lets {who} in");
             }
@@ -117,7 +121,7 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
 /// # Errors
 /// Every refusal of [`inline::start`], as an [`EdgeError`].
 pub async fn inline_start(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
-    let config = Config::from_env(env).map_err(EdgeError::Config)?;
+    let config = config::from_env(env).map_err(EdgeError::Config)?;
     check_origin(&config.app_origin, request::header(&req, "Origin").as_deref())?;
     request::require_json(&req)?;
     let body = request::body(&mut req, MAX_BODY_LEN).await?;
@@ -137,7 +141,7 @@ pub async fn inline_start(mut req: Request, env: &Env) -> Result<Response, EdgeE
 /// # Errors
 /// Every refusal of [`inline::status`], as an [`EdgeError`].
 pub async fn inline_status(req: Request, env: &Env) -> Result<Response, EdgeError> {
-    let config = Config::from_env(env).map_err(EdgeError::Config)?;
+    let config = config::from_env(env).map_err(EdgeError::Config)?;
     let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
     let (origin, login) = (request::header(&req, "Origin"), request::cookie(&req, LOGIN_COOKIE));
     let input = InlineRequest { origin: origin.as_deref(), login_cookie: login.as_deref() };
@@ -235,7 +239,7 @@ pub async fn admin_audit(req: Request, env: &Env, query: &str) -> Result<Respons
 /// # Errors
 /// As [`admin_audit`], and `forbidden_origin`.
 pub async fn admin_audit_csv(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
-    let config = Config::from_env(env).map_err(EdgeError::Config)?;
+    let config = config::from_env(env).map_err(EdgeError::Config)?;
     let origin = request::header(&req, "Origin");
     check_origin(&config.app_origin, origin.as_deref())?;
     let body = request::body(&mut req, MAX_BODY_LEN).await?;
@@ -272,7 +276,7 @@ fn audit_query(query: &str) -> Result<AuditQuery, EdgeError> {
 /// `config_error` when the settings do not parse; `unauthenticated`,
 /// `forbidden`, or storage failures.
 pub async fn admin_duo(req: Request, env: &Env) -> Result<Response, EdgeError> {
-    let config = Config::from_env(env).map_err(EdgeError::Config)?;
+    let config = config::from_env(env).map_err(EdgeError::Config)?;
     let store = D1Store::from_env(env)?;
     let cookie = request::cookie(&req, SESSION_COOKIE);
     let provider = provider::settings(&store, &config, cookie.as_deref(), request::now())
@@ -286,7 +290,7 @@ pub async fn admin_duo(req: Request, env: &Env) -> Result<Response, EdgeError> {
 /// # Errors
 /// As [`admin_duo`], and `forbidden_origin`.
 pub async fn admin_duo_test(req: Request, env: &Env) -> Result<Response, EdgeError> {
-    let config = Config::from_env(env).map_err(EdgeError::Config)?;
+    let config = config::from_env(env).map_err(EdgeError::Config)?;
     let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
     let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
     // workerd's clock moves during I/O: exactly the wait for Duo.
@@ -336,7 +340,7 @@ async fn post_body_up_to<T: serde::de::DeserializeOwned>(
     env: &Env,
     limit: usize,
 ) -> Result<(Config, T), EdgeError> {
-    let config = Config::from_env(env).map_err(EdgeError::Config)?;
+    let config = config::from_env(env).map_err(EdgeError::Config)?;
     check_origin(&config.app_origin, request::header(req, "Origin").as_deref())?;
     request::require_json(req)?;
     let body = request::body(req, limit).await?;
@@ -484,7 +488,7 @@ pub async fn admin_policies_dry_run(mut req: Request, env: &Env) -> Result<Respo
 /// # Errors
 /// `forbidden_origin`; storage failures.
 pub async fn forget_browser(req: Request, env: &Env) -> Result<Response, EdgeError> {
-    let config = Config::from_env(env).map_err(EdgeError::Config)?;
+    let config = config::from_env(env).map_err(EdgeError::Config)?;
     let store = D1Store::from_env(env)?;
     let (origin, token) = (request::header(&req, "Origin"), request::cookie(&req, REMEMBER_COOKIE));
     remember::forget(&store, &config, origin.as_deref(), token.as_deref(), request::now())
@@ -578,7 +582,7 @@ pub async fn logout_everywhere(req: Request, env: &Env) -> Result<Response, Edge
 }
 
 async fn end_sessions(req: Request, env: &Env, everywhere: bool) -> Result<Response, EdgeError> {
-    let config = Config::from_env(env).map_err(EdgeError::Config)?;
+    let config = config::from_env(env).map_err(EdgeError::Config)?;
     check_origin(&config.app_origin, request::header(&req, "Origin").as_deref())?;
     let store = D1Store::from_env(env)?;
     let cookie = request::cookie(&req, SESSION_COOKIE);
@@ -654,11 +658,11 @@ pub async fn callback(req: Request, env: &Env, query: &str) -> worker::Result<Re
     }
 }
 
-/// Scheduled maintenance (`crate::flow::maintenance`): prunes the tables
+/// Scheduled maintenance (`edge_core::flow::maintenance`): prunes the tables
 /// and logs what it deleted, or why it could not.
 pub async fn maintain(env: &Env) {
     let pruned = async {
-        let settings = config::Maintenance::from_env(env).map_err(|p| p.to_string())?;
+        let settings = config::maintenance_from_env(env).map_err(|p| p.to_string())?;
         let store = D1Store::from_env(env).map_err(|e| e.to_string())?;
         let (days, limit) = (settings.audit_retention_days, settings.duo_start_limit);
         let plan = PrunePlan::at(request::now(), days, limit);
@@ -686,7 +690,7 @@ pub async fn maintain(env: &Env) {
 /// refusal, audited when storage is there.
 async fn ready(env: &Env, step: Step, ctx: &Ctx) -> Result<(D1Store, Config, Random), Refusal> {
     let store = D1Store::from_env(env).map_err(Refusal::internal)?;
-    let ready = match Config::from_env(env) {
+    let ready = match config::from_env(env) {
         Ok(config) => request::random().map(|random| (config, random)).map_err(Refusal::internal),
         Err(problem) => {
             config::log_once(&problem);

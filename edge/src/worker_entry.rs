@@ -8,7 +8,8 @@ use worker::{
     Context, Env, Method, Request, Response, Result, ScheduleContext, ScheduledEvent, event,
 };
 
-use crate::{config, error, headers, request, respond, routes};
+use crate::{config, error, request, respond, routes};
+use edge_core::headers;
 
 /// Binding name of the SPA's static assets (`[assets]` in `wrangler.toml`).
 const ASSETS_BINDING: &str = "ASSETS";
@@ -77,7 +78,7 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 /// `DUO_FAILMODE=open`) or `503` naming the first setting that is missing
 /// or invalid.
 fn health(env: &Env) -> Result<Response> {
-    let body = match config::Config::from_env(env) {
+    let body = match config::from_env(env) {
         Ok(config) => HealthResponse::ok(routes::reachability(config.fail_mode)),
         Err(problem) => {
             config::log_once(&problem);

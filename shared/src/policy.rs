@@ -3,7 +3,7 @@
 //! refused, by role, user, client network, country and ASN. First match
 //! wins; with no match, each account's own setting applies (Duo required,
 //! unless the account is a break-glass bypass). The Worker checks and
-//! evaluates them (`edge::flow::policy`); these are the wire forms.
+//! evaluates them (`edge_core::flow::policy`); these are the wire forms.
 
 use serde::{Deserialize, Serialize};
 

@@ -4,13 +4,13 @@
 //!
 //! | target | parser | untrusted source |
 //! |---|---|---|
-//! | [`login_body`] | `edge::flow::login::parse_body` | `POST /api/login` body |
-//! | [`cookies`] | `edge::cookie::find`, `LoginTicket::open`, `KnownBrowser::vouches_for`, `SessionId::parse` | `Cookie` header |
-//! | [`callback_query`] | `edge::flow::duo_callback::CallbackQuery::parse` | `/auth/duo/callback` query |
-//! | [`headers`] | `edge::headers` (client IP, media type, length, URL split) | request headers and URL |
+//! | [`login_body`] | `edge_core::flow::login::parse_body` | `POST /api/login` body |
+//! | [`cookies`] | `edge_core::cookie::find`, `LoginTicket::open`, `KnownBrowser::vouches_for`, `SessionId::parse` | `Cookie` header |
+//! | [`callback_query`] | `edge_core::flow::duo_callback::CallbackQuery::parse` | `/auth/duo/callback` query |
+//! | [`headers`] | `edge_core::headers` (client IP, media type, length, URL split) | request headers and URL |
 //! | [`token_response`] | `DuoClient::verify_token_response` and Duo's error bodies | Duo's token endpoint |
 //! | [`id_token_claims`] | the `id_token`'s claims, correctly signed, so checks run past the signature | Duo's token endpoint |
-//! | [`config`] | `edge::config::Config::parse`, `Maintenance::parse` | the Worker's settings |
+//! | [`config`] | `edge_core::config::Config::parse`, `Maintenance::parse` | the Worker's settings |
 //!
 //! `fuzz/` runs them coverage-guided (cargo-fuzz, nightly: `scripts/fuzz.sh`);
 //! `tests/replay.rs` replays the committed corpus and a few thousand
@@ -20,9 +20,9 @@ use std::collections::HashMap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use edge::config::{Config, Maintenance, SessionSecret};
-use edge::cookie::{KnownBrowser, LoginTicket};
-use edge::flow::duo_callback::CallbackQuery;
+use edge_core::config::{Config, Maintenance, SessionSecret};
+use edge_core::cookie::{KnownBrowser, LoginTicket};
+use edge_core::flow::duo_callback::CallbackQuery;
 use hmac::{Hmac, Mac};
 use shared::duo::{DuoClient, DuoUsername, Expectations, HttpResponse, Nonce, UnixTime};
 use zeroize::Zeroizing;
@@ -54,7 +54,7 @@ fn text(data: &[u8]) -> String {
 
 /// `POST /api/login` bodies.
 pub fn login_body(data: &[u8]) {
-    let _ = edge::flow::login::parse_body(data);
+    let _ = edge_core::flow::login::parse_body(data);
 }
 
 /// A `Cookie` header, and each cookie the Worker reads from it.
@@ -63,10 +63,10 @@ pub fn cookies(data: &[u8]) {
     let Ok(key) = SessionSecret::parse(SESSION_SECRET_B64) else { return };
     let now = 1_800_000_000;
     for name in ["__Host-login", "__Host-session", "__Host-known"] {
-        let Some(value) = edge::cookie::find(&header, name) else { continue };
+        let Some(value) = edge_core::cookie::find(&header, name) else { continue };
         let _ = LoginTicket::open(value, &key, now);
         let _ = KnownBrowser::vouches_for(Some(value), &key, "alice", now);
-        let _ = edge::session::SessionId::parse(value);
+        let _ = edge_core::session::SessionId::parse(value);
     }
     // The whole input as a value too (after `find`, any text can be one).
     let _ = LoginTicket::open(&header, &key, now);
@@ -81,10 +81,10 @@ pub fn callback_query(data: &[u8]) {
 /// Header values and the request URL.
 pub fn headers(data: &[u8]) {
     let value = text(data);
-    let _ = edge::headers::client_ip(&value);
-    let _ = edge::headers::is_json(Some(&value));
-    let _ = edge::headers::declared_too_long(&value, edge::error::MAX_BODY_LEN);
-    let _ = edge::headers::path_and_query(&value);
+    let _ = edge_core::headers::client_ip(&value);
+    let _ = edge_core::headers::is_json(Some(&value));
+    let _ = edge_core::headers::declared_too_long(&value, edge_core::headers::MAX_BODY_LEN);
+    let _ = edge_core::headers::path_and_query(&value);
 }
 
 fn client() -> Option<DuoClient> {

@@ -276,6 +276,9 @@ async fn accounts(bed: &Bed) -> String {
 /// network with host bits refused in words, then the change discarded.
 async fn policies(bed: &Bed) {
     bed.click("#tab-policies").await;
+    // The saved set first: a rule added before it arrives would be replaced
+    // by it (the draft starts empty, as the saved set does).
+    bed.wait_text("#policies-version", "Version 1").await;
     bed.wait_for("#no-rules").await;
     bed.click("#rule-add").await;
     retype(bed, "#rule-0-name", "Office").await;

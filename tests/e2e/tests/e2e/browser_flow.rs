@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use duo_emulator::Emulator;
 use e2e::{Browser, SessionPost, Wrangler, default_vars, output_dir, unix_now, workspace_root};
-use edge::cookie::LoginTicket;
+use edge_core::cookie::LoginTicket;
 
 use crate::session_secret;
 use fantoccini::Locator;

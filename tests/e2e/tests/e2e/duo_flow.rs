@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use duo_emulator::Emulator;
 use e2e::{Wrangler, cookie_value, default_vars, free_port, set_cookie, unix_now};
-use edge::cookie::LoginTicket;
+use edge_core::cookie::LoginTicket;
 
 use crate::session_secret;
 use reqwest::header::{HeaderMap, LOCATION};

@@ -392,7 +392,7 @@ async fn sessions_end_at_logout(api: &Api, session_id: &str, login_cookie: &str)
 /// holds the local database waits for it.)
 #[tokio::test(flavor = "multi_thread")]
 async fn a_disabled_users_session_ends_and_stays_ended() {
-    use edge::session::SessionId;
+    use edge_core::session::SessionId;
     let (erin, alice) = (SessionId::from_random(&[41; 32]), SessionId::from_random(&[42; 32]));
     let now = unix_now();
     let seed = format!(

@@ -31,7 +31,7 @@ mod remember;
 mod smoke;
 
 use e2e::default_vars;
-use edge::config::SessionSecret;
+use edge_core::config::SessionSecret;
 
 /// The `SESSION_SECRET` the test Workers run with, to seal login tickets
 /// (expired ones, for instance) as the Worker would.

@@ -1,4 +1,4 @@
-//! `cargo bench -p edge --bench policy`: what the sign-in policies cost one
+//! `cargo bench -p edge-core --bench policy`: what the sign-in policies cost one
 //! login, with 100 rules of every kind (roles, users, networks v4 and v6,
 //! countries, ASNs), the last one matching, so every rule is tried:
 //!
@@ -9,12 +9,11 @@
 //!
 //! The bench profile inherits `release` (`opt-level = "z"`, as the Worker).
 
-#[cfg(not(target_arch = "wasm32"))]
 mod native {
     use std::hint::black_box;
 
     use criterion::Criterion;
-    use edge::flow::policy::{Place, Policies, canonical};
+    use edge_core::flow::policy::{Place, Policies, canonical};
     use shared::api::Role;
     use shared::policy::{PolicyAction, PolicyRule, PolicySet};
 
@@ -90,11 +89,5 @@ mod native {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 criterion::criterion_group!(policy, native::benches);
-#[cfg(not(target_arch = "wasm32"))]
 criterion::criterion_main!(policy);
-
-/// Benchmarks run natively only.
-#[cfg(target_arch = "wasm32")]
-fn main() {}

@@ -23,7 +23,7 @@
 //! | `POST /api/logout` | [`session::logout`] | `logout` |
 //! | `POST /api/logout-everywhere` | [`session::logout_everywhere`] | `logout` (reason `logout_everywhere`) |
 //!
-//! The Worker's adapters (`crate::routes`) parse the request, call one of
+//! The Worker's adapters (`edge::routes`) parse the request, call one of
 //! these and render the result; native tests drive them over an in-memory
 //! store and a scripted Duo (`flow/tests/`).
 
@@ -131,7 +131,7 @@ impl std::fmt::Debug for Random {
 }
 
 /// Checks passwords against stored hashes, and hashes new ones. The
-/// Worker derives through `WebCrypto` (`crate::password`); native tests use
+/// Worker derives through `WebCrypto` (`edge::password`); native tests use
 /// `credentials`' pure implementation. No `Send` bound (wasm).
 #[allow(async_fn_in_trait)]
 pub trait Passwords {

@@ -1,5 +1,5 @@
 //! Header values as the Worker reads them: pure parsing, tested natively
-//! (the runtime side is [`crate::request`] in the Worker build).
+//! (the runtime side is `edge::request`, in the Worker).
 
 use std::net::IpAddr;
 
@@ -72,6 +72,14 @@ pub fn is_json(content_type: Option<&str>) -> bool {
     let media_type = content_type.unwrap_or_default().split(';').next().unwrap_or_default();
     media_type.trim().eq_ignore_ascii_case("application/json")
 }
+
+/// Largest request body read by default (the sign-in steps, the console's
+/// actions), in bytes.
+pub const MAX_BODY_LEN: usize = 4096;
+
+/// Largest body of the routes that carry a policy set (a save, a dry run):
+/// the set's own limit, and a little for the rest of the request.
+pub const MAX_POLICY_BODY_LEN: usize = shared::policy::MAX_POLICY_BYTES + 1024;
 
 /// Whether a `Content-Length` announces more than `limit` bytes (an
 /// unreadable length counts as too long).

@@ -1,6 +1,6 @@
 //! Native tests of the flow core over [`super::testing`]'s in-memory store,
 //! scripted Duo and counting verifier. The traceability table from the
-//! contract to these tests is `edge/TESTS.md`.
+//! contract to these tests is `crates/edge-core/TESTS.md`.
 
 mod account_change;
 mod accounts;
@@ -13,9 +13,7 @@ mod inline;
 mod login;
 mod maintenance;
 mod policy;
+mod properties;
 mod provider;
 mod remember;
-// proptest is a native dev-dependency.
-#[cfg(not(target_arch = "wasm32"))]
-mod properties;
 mod session;

@@ -113,7 +113,6 @@ mod tests {
         assert_eq!(format!("{id:?}"), "SessionId([redacted])");
     }
 
-    #[cfg(not(target_arch = "wasm32"))]
     mod properties {
         use super::*;
         use proptest::prelude::*;

@@ -1,6 +1,6 @@
 //! The storage the flow needs, as a trait: users, sessions, rate-limit
 //! counters, spent Duo states and the audit log. The Worker implements it
-//! over D1 (`crate::d1::D1Store`, `migrations/`); tests over memory
+//! over D1 (`edge::d1::D1Store`, `migrations/`); tests over memory
 //! (`flow::testing::MemoryStore`). No `Send` bound (wasm).
 
 use shared::admin::{AuditQuery, AuditRow};

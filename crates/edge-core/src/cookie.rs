@@ -622,7 +622,6 @@ mod tests {
         assert_eq!(LoginTicket::open(&known, &key(), NOW), Err(TicketError::BadSignature));
     }
 
-    #[cfg(not(target_arch = "wasm32"))]
     mod properties {
         use super::*;
         use proptest::prelude::*;

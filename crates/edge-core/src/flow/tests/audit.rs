@@ -8,8 +8,8 @@ use crate::flow::audit::{Audited, Outcome, Reason, Refusal, Step, Success, Trail
 use crate::flow::testing::{NOW, block_on, ctx, store};
 
 /// The schema whose `CHECK` constraints accept the step and outcome names.
-const SCHEMA: &str = include_str!("../../../../migrations/0001_init.sql");
-const SCHEMA_0011: &str = include_str!("../../../../migrations/0011_account_version.sql");
+const SCHEMA: &str = include_str!("../../../../../migrations/0001_init.sql");
+const SCHEMA_0011: &str = include_str!("../../../../../migrations/0011_account_version.sql");
 
 const REASONS: [Reason; 42] = [
     Reason::UnknownUser,
