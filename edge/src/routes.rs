@@ -23,6 +23,7 @@ use edge_core::cookie::{
     self, KNOWN_BROWSER_COOKIE, KNOWN_BROWSER_TTL_SECONDS, LOGIN_COOKIE, REMEMBER_COOKIE,
     SESSION_COOKIE,
 };
+use edge_core::flow::admin::{Admin, Caller};
 use edge_core::flow::duo_callback::{CallbackQuery, SignedIn, duo_callback};
 use edge_core::flow::duo_start::{StartOutcome, StartRequest, duo_start};
 use edge_core::flow::health::HealthMemo;
@@ -181,9 +182,9 @@ fn inline_progress(progress: inline::Progress) -> Result<Response, EdgeError> {
 /// `unauthenticated`, `forbidden`, or storage failures.
 pub async fn admin_users(req: Request, env: &Env, query: &str) -> Result<Response, EdgeError> {
     let store = D1Store::from_env(env)?;
-    let cookie = request::cookie(&req, SESSION_COOKIE);
+    let admin = reading(&req, &store).await?;
     let (search, page) = search_and_page(query);
-    let list = admin::users(&store, cookie.as_deref(), &search, page, request::now())
+    let list = admin::users(&store, &admin, &search, page)
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::json(&list, 200)?)
@@ -195,9 +196,9 @@ pub async fn admin_users(req: Request, env: &Env, query: &str) -> Result<Respons
 /// `unauthenticated`, `forbidden`, or storage failures.
 pub async fn admin_sessions(req: Request, env: &Env, query: &str) -> Result<Response, EdgeError> {
     let store = D1Store::from_env(env)?;
-    let cookie = request::cookie(&req, SESSION_COOKIE);
+    let admin = reading(&req, &store).await?;
     let (search, page) = search_and_page(query);
-    let list = admin::sessions(&store, cookie.as_deref(), &search, page, request::now())
+    let list = admin::sessions(&store, &admin, &search, page, request::now())
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::json(&list, 200)?)
@@ -210,8 +211,8 @@ pub async fn admin_sessions(req: Request, env: &Env, query: &str) -> Result<Resp
 pub async fn admin_revoke_session(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
     let (config, revoke) = post_body::<SessionRevokeRequest>(&mut req, env).await?;
     let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
-    let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
-    admin::revoke_session(&store, &config, origin.as_deref(), cookie.as_deref(), &revoke.id, &ctx)
+    let admin = acting(&req, &store, &config, &ctx).await?;
+    admin::revoke_session(&store, &admin, &revoke.id, &ctx)
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::empty(204)?)
@@ -225,8 +226,8 @@ pub async fn admin_revoke_session(mut req: Request, env: &Env) -> Result<Respons
 pub async fn admin_audit(req: Request, env: &Env, query: &str) -> Result<Response, EdgeError> {
     let search = audit_query(query)?;
     let store = D1Store::from_env(env)?;
-    let cookie = request::cookie(&req, SESSION_COOKIE);
-    let list = audit_log::page(&store, cookie.as_deref(), &search, request::now())
+    let admin = reading(&req, &store).await?;
+    let list = audit_log::page(&store, &admin, &search)
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::json(&list, 200)?)
@@ -240,15 +241,13 @@ pub async fn admin_audit(req: Request, env: &Env, query: &str) -> Result<Respons
 /// As [`admin_audit`], and `forbidden_origin`.
 pub async fn admin_audit_csv(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
     let config = config::from_env(env).map_err(EdgeError::Config)?;
-    let origin = request::header(&req, "Origin");
-    check_origin(&config.app_origin, origin.as_deref())?;
+    let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
+    // Before the body is read: a request from elsewhere learns nothing.
+    let admin = acting(&req, &store, &config, &ctx).await?;
     let body = request::body(&mut req, MAX_BODY_LEN).await?;
     let form = std::str::from_utf8(&body).map_err(|_| EdgeError::BadRequest("not a form"))?;
     let search = audit_query(form)?;
-    let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
-    let cookie = request::cookie(&req, SESSION_COOKIE);
-    let caller = accounts::Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
-    let export = audit_log::export(&store, &config, caller, &search, &ctx)
+    let export = audit_log::export(&store, &admin, &search, &ctx)
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     let mut response = Response::ok(export.csv)?;
@@ -278,8 +277,8 @@ fn audit_query(query: &str) -> Result<AuditQuery, EdgeError> {
 pub async fn admin_duo(req: Request, env: &Env) -> Result<Response, EdgeError> {
     let config = config::from_env(env).map_err(EdgeError::Config)?;
     let store = D1Store::from_env(env)?;
-    let cookie = request::cookie(&req, SESSION_COOKIE);
-    let provider = provider::settings(&store, &config, cookie.as_deref(), request::now())
+    let admin = reading(&req, &store).await?;
+    let provider = provider::settings(&store, &config, &admin)
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::json(&provider, 200)?)
@@ -292,18 +291,14 @@ pub async fn admin_duo(req: Request, env: &Env) -> Result<Response, EdgeError> {
 pub async fn admin_duo_test(req: Request, env: &Env) -> Result<Response, EdgeError> {
     let config = config::from_env(env).map_err(EdgeError::Config)?;
     let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
-    let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
+    let admin = acting(&req, &store, &config, &ctx).await?;
     // workerd's clock moves during I/O: exactly the wait for Duo.
     let clock = js_sys::Date::now;
-    let input = provider::TestRequest {
-        origin: origin.as_deref(),
-        session_cookie: cookie.as_deref(),
-        clock: &clock,
-    };
     let transport = FetchTransport::default();
-    let test = provider::test_connection(&store, &transport, &config, &input, &ctx, &random)
-        .await
-        .map_err(|refusal| logged_as("admin", refusal))?;
+    let test =
+        provider::test_connection(&store, &transport, &config, &admin, &clock, &ctx, &random)
+            .await
+            .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::json(&test, 200)?)
 }
 
@@ -314,14 +309,36 @@ pub async fn admin_duo_test(req: Request, env: &Env) -> Result<Response, EdgeErr
 pub async fn admin_duo_enforce(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
     let (config, asked) = post_body::<EnforceRequest>(&mut req, env).await?;
     let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
-    let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
-    provider::set_enforce(&store, &config, origin.as_deref(), cookie.as_deref(), &asked, &ctx)
+    let admin = acting(&req, &store, &config, &ctx).await?;
+    provider::set_enforce(&store, &admin, &asked, &ctx)
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     if !asked.enforce {
         worker::console_warn!("admin: Duo enforcement turned off; passwords alone sign in");
     }
     Ok(respond::empty(204)?)
+}
+
+/// The console's guard for a page: the admin behind the session cookie.
+async fn reading(req: &Request, store: &D1Store) -> Result<Admin, EdgeError> {
+    let cookie = request::cookie(req, SESSION_COOKIE);
+    Ok(Admin::reading(store, cookie.as_deref(), request::now())
+        .await
+        .map_err(|refusal| logged_as("admin", refusal))?)
+}
+
+/// The console's guard for an action: `Origin`, then the admin.
+async fn acting(
+    req: &Request,
+    store: &D1Store,
+    config: &Config,
+    ctx: &Ctx,
+) -> Result<Admin, EdgeError> {
+    let (origin, cookie) = (request::header(req, "Origin"), request::cookie(req, SESSION_COOKIE));
+    let caller = Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
+    Ok(Admin::acting(store, config, caller, ctx.now)
+        .await
+        .map_err(|refusal| logged_as("admin", refusal))?)
 }
 
 /// The settings and the JSON body of a `POST` (the admin API's, a password
@@ -369,14 +386,8 @@ fn search_and_page(query: &str) -> (String, u32) {
 pub async fn admin_change_user(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
     let (config, change) = post_body::<UserChangeRequest>(&mut req, env).await?;
     let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
-    let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
-    let input = admin::ChangeRequest {
-        origin: origin.as_deref(),
-        session_cookie: cookie.as_deref(),
-        username: &change.username,
-        change: &change.change,
-    };
-    admin::change_user(&store, &config, input, &ctx)
+    let admin = acting(&req, &store, &config, &ctx).await?;
+    admin::change_user(&store, &admin, &change.username, &change.change, &ctx)
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::empty(204)?)
@@ -389,12 +400,10 @@ pub async fn admin_change_user(mut req: Request, env: &Env) -> Result<Response, 
 pub async fn admin_add_user(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
     let (config, asked) = post_body::<NewUserRequest>(&mut req, env).await?;
     let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
-    let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
-    let caller = accounts::Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
-    let issued =
-        accounts::add_user(&store, &WebCryptoPasswords, &config, caller, &asked, &ctx, &random)
-            .await
-            .map_err(|refusal| logged_as("admin", refusal))?;
+    let admin = acting(&req, &store, &config, &ctx).await?;
+    let issued = accounts::add_user(&store, &WebCryptoPasswords, &admin, &asked, &ctx, &random)
+        .await
+        .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::json(&issued, 201)?)
 }
 
@@ -405,19 +414,11 @@ pub async fn admin_add_user(mut req: Request, env: &Env) -> Result<Response, Edg
 pub async fn admin_reset_password(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
     let (config, asked) = post_body::<PasswordResetRequest>(&mut req, env).await?;
     let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
-    let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
-    let caller = accounts::Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
-    let issued = accounts::reset_password(
-        &store,
-        &WebCryptoPasswords,
-        &config,
-        caller,
-        &asked,
-        &ctx,
-        &random,
-    )
-    .await
-    .map_err(|refusal| logged_as("admin", refusal))?;
+    let admin = acting(&req, &store, &config, &ctx).await?;
+    let passwords = WebCryptoPasswords;
+    let issued = accounts::reset_password(&store, &passwords, &admin, &asked, &ctx, &random)
+        .await
+        .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::json(&issued, 200)?)
 }
 
@@ -428,10 +429,9 @@ pub async fn admin_reset_password(mut req: Request, env: &Env) -> Result<Respons
 pub async fn admin_duo_check(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
     let (config, asked) = post_body::<DuoUserCheckRequest>(&mut req, env).await?;
     let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
-    let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
-    let caller = accounts::Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
+    let admin = acting(&req, &store, &config, &ctx).await?;
     let transport = FetchTransport::default();
-    let check = accounts::check_duo_user(&store, &transport, &config, caller, &asked, &ctx)
+    let check = accounts::check_duo_user(&store, &transport, &config, &admin, &asked, &ctx)
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::json(&check, 200)?)
@@ -443,10 +443,9 @@ pub async fn admin_duo_check(mut req: Request, env: &Env) -> Result<Response, Ed
 /// Every refusal of [`policy_admin::view`], as an [`EdgeError`].
 pub async fn admin_policies(req: Request, env: &Env) -> Result<Response, EdgeError> {
     let store = D1Store::from_env(env)?;
-    let cookie = request::cookie(&req, SESSION_COOKIE);
-    let view = policy_admin::view(&store, cookie.as_deref(), request::now())
-        .await
-        .map_err(|refusal| logged_as("admin", refusal))?;
+    let admin = reading(&req, &store).await?;
+    let view =
+        policy_admin::view(&store, &admin).await.map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::json(&view, 200)?)
 }
 
@@ -458,9 +457,8 @@ pub async fn admin_save_policies(mut req: Request, env: &Env) -> Result<Response
     let (config, asked) =
         post_body_up_to::<PoliciesSave>(&mut req, env, MAX_POLICY_BODY_LEN).await?;
     let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
-    let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
-    let caller = accounts::Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
-    let view = policy_admin::save(&store, &config, caller, &asked, &ctx)
+    let admin = acting(&req, &store, &config, &ctx).await?;
+    let view = policy_admin::save(&store, &admin, &asked, &ctx)
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::json(&view, 200)?)
@@ -473,10 +471,9 @@ pub async fn admin_save_policies(mut req: Request, env: &Env) -> Result<Response
 pub async fn admin_policies_dry_run(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
     let (config, asked) =
         post_body_up_to::<DryRunRequest>(&mut req, env, MAX_POLICY_BODY_LEN).await?;
-    let store = D1Store::from_env(env)?;
-    let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
-    let caller = accounts::Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
-    let result = policy_admin::dry_run(&store, &config, caller, &asked, request::now())
+    let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
+    let admin = acting(&req, &store, &config, &ctx).await?;
+    let result = policy_admin::dry_run(&store, &admin, &asked)
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::json(&result, 200)?)
@@ -505,9 +502,9 @@ pub async fn forget_browser(req: Request, env: &Env) -> Result<Response, EdgeErr
 /// `unauthenticated`, `forbidden`, or storage failures.
 pub async fn admin_remembered(req: Request, env: &Env, query: &str) -> Result<Response, EdgeError> {
     let store = D1Store::from_env(env)?;
-    let cookie = request::cookie(&req, SESSION_COOKIE);
+    let admin = reading(&req, &store).await?;
     let (search, page) = search_and_page(query);
-    let list = remember::list(&store, cookie.as_deref(), &search, page, request::now())
+    let list = remember::list(&store, &admin, &search, page, request::now())
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::json(&list, 200)?)
@@ -520,9 +517,8 @@ pub async fn admin_remembered(req: Request, env: &Env, query: &str) -> Result<Re
 pub async fn admin_forget_browser(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
     let (config, asked) = post_body::<SessionRevokeRequest>(&mut req, env).await?;
     let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
-    let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
-    let caller = accounts::Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
-    remember::revoke(&store, &config, caller, &asked.id, &ctx)
+    let admin = acting(&req, &store, &config, &ctx).await?;
+    remember::revoke(&store, &admin, &asked.id, &ctx)
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::empty(204)?)

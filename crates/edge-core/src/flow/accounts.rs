@@ -22,39 +22,27 @@ use shared::api::Password;
 use shared::duo::auth_api::{PreauthResult, User, parse_preauth};
 use shared::duo::{Transport, UnixTime};
 
-use super::admin::{change_refused, duo_username, require_admin};
+use super::admin::{Admin, change_refused, duo_username};
 use super::audit::{Reason, Refusal};
 use super::store::{AddOutcome, AdminEvent, NewUser, Store, UserUpdate};
-use super::{Config, Ctx, Passwords, Random, capitalized, check_origin, unix_i64};
+use super::{Config, Ctx, Passwords, Random, capitalized, unix_i64};
 use crate::config::DuoSetup;
-
-/// Who asks: the request's `Origin` and session cookie.
-#[derive(Debug, Clone, Copy)]
-pub struct Caller<'a> {
-    /// The `Origin` header.
-    pub origin: Option<&'a str>,
-    /// The `__Host-session` cookie's value.
-    pub session_cookie: Option<&'a str>,
-}
 
 /// `POST /api/admin/users/add`: a new, enabled user, recorded as
 /// `add_user`.
 ///
 /// # Errors
-/// `forbidden_origin`; as [`require_admin`]; `bad_request` (an invalid
+/// `bad_request` (an invalid
 /// username or Duo username, a password the policy refuses, a name or a
 /// Duo identity another account has); `internal`.
 pub async fn add_user<S: Store, P: Passwords>(
     store: &S,
     passwords: &P,
-    config: &Config,
-    caller: Caller<'_>,
+    admin: &Admin,
     request: &NewUserRequest,
     ctx: &Ctx,
     random: &Random,
 ) -> Result<PasswordIssued, Refusal> {
-    check_origin(&config.app_origin, caller.origin)?;
-    let admin = require_admin(store, caller.session_cookie, ctx.now).await?;
     let username = Username::parse(&request.username).map_err(|e| {
         Refusal::new(Reason::AdminBadValue)
             .detail(e.to_string())
@@ -77,7 +65,9 @@ pub async fn add_user<S: Store, P: Passwords>(
         "duo_username": duo_name,
         "password": source(generated.as_ref()),
     });
-    let event = AdminEvent::new(admin.username, "add_user", ctx).on(&user.normalized).with(&detail);
+    let event = AdminEvent::new(admin.username().to_owned(), "add_user", ctx)
+        .on(&user.normalized)
+        .with(&detail);
     match store.add_user(&user, &event).await.map_err(Refusal::internal)? {
         AddOutcome::Added => Ok(PasswordIssued { username: user.username, generated }),
         AddOutcome::Exists => Err(Refusal::new(Reason::AdminBadValue)
@@ -96,24 +86,21 @@ pub async fn add_user<S: Store, P: Passwords>(
 /// whose sessions end, recorded as `reset_password`.
 ///
 /// # Errors
-/// `forbidden_origin`; as [`require_admin`]; `forbidden` for one's own
+/// `forbidden` for one's own
 /// password; `bad_request` (no such user, a password the policy refuses);
 /// `internal`.
 pub async fn reset_password<S: Store, P: Passwords>(
     store: &S,
     passwords: &P,
-    config: &Config,
-    caller: Caller<'_>,
+    admin: &Admin,
     request: &PasswordResetRequest,
     ctx: &Ctx,
     random: &Random,
 ) -> Result<PasswordIssued, Refusal> {
-    check_origin(&config.app_origin, caller.origin)?;
-    let admin = require_admin(store, caller.session_cookie, ctx.now).await?;
     let no_such = || Refusal::new(Reason::NoSuchUser).message("There is no user with that name.");
     let username = Username::parse(&request.username).map_err(|_| no_such())?;
     let target = username.normalized();
-    if normalize(&admin.username).is_some_and(|me| me == target) {
+    if normalize(admin.username()).is_some_and(|me| me == target) {
         return Err(Refusal::new(Reason::SelfLockout).message(
             "You cannot reset your own password here: it would end this session too. Ask \
              another admin, or use scripts/user.sh set-password.",
@@ -121,7 +108,9 @@ pub async fn reset_password<S: Store, P: Passwords>(
     }
     let (hash, generated) = new_password(passwords, &request.password, &username, random).await?;
     let detail = serde_json::json!({"password": source(generated.as_ref())});
-    let event = AdminEvent::new(admin.username, "reset_password", ctx).on(&target).with(&detail);
+    let event = AdminEvent::new(admin.username().to_owned(), "reset_password", ctx)
+        .on(&target)
+        .with(&detail);
     let outcome = store
         .change_user(&target, &UserUpdate::Password(hash.to_phc()), &event)
         .await
@@ -176,18 +165,16 @@ fn source(generated: Option<&Password>) -> &'static str {
 /// Recorded as `check_duo_username`.
 ///
 /// # Errors
-/// `forbidden_origin`; as [`require_admin`]; `bad_request` (no such user,
+/// `bad_request` (no such user,
 /// an invalid Duo username); `internal`. Duo failing is a result.
 pub async fn check_duo_user<S: Store, T: Transport>(
     store: &S,
     duo: &T,
     config: &Config,
-    caller: Caller<'_>,
+    admin: &Admin,
     request: &DuoUserCheckRequest,
     ctx: &Ctx,
 ) -> Result<DuoUserCheck, Refusal> {
-    check_origin(&config.app_origin, caller.origin)?;
-    let admin = require_admin(store, caller.session_cookie, ctx.now).await?;
     let no_such = || Refusal::new(Reason::NoSuchUser).message("There is no user with that name.");
     let target = normalize(&request.username).ok_or_else(no_such)?;
     let user = store.user(&target).await.map_err(Refusal::internal)?.ok_or_else(no_such)?;
@@ -242,8 +229,9 @@ pub async fn check_duo_user<S: Store, T: Transport>(
         None => "no_lookup",
     };
     let detail = serde_json::json!({"duo_username": check.duo_username, "preauth": result});
-    let event =
-        AdminEvent::new(admin.username, "check_duo_username", ctx).on(&target).with(&detail);
+    let event = AdminEvent::new(admin.username().to_owned(), "check_duo_username", ctx)
+        .on(&target)
+        .with(&detail);
     store.record_admin(&event).await.map_err(Refusal::internal)?;
     Ok(check)
 }

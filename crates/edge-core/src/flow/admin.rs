@@ -23,13 +23,72 @@ use super::{Config, Ctx, check_origin, session, unix_i64};
 /// The longest search text accepted.
 const MAX_SEARCH_LEN: usize = 64;
 
+/// Who asks: the request's `Origin` and session cookie.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    /// The `Origin` header.
+    pub origin: Option<&'a str>,
+    /// The `__Host-session` cookie's value.
+    pub session_cookie: Option<&'a str>,
+}
+
+/// An admin at the console, as the guard found them for this request: the
+/// capability every console function takes. Only the guard makes one
+/// ([`Admin::reading`] for a page, [`Admin::acting`] for a change, which
+/// checks `Origin` first), so no console function can be reached without
+/// both checks, and an adapter for a console route is the guard and one
+/// call. Nothing else can make one:
+///
+/// ```compile_fail
+/// let forged = edge_core::flow::admin::Admin { session: unimplemented!() };
+/// ```
+#[derive(Debug, Clone)]
+pub struct Admin {
+    session: SessionInfo,
+}
+
+impl Admin {
+    /// The guard of a console page (a `GET`): the admin behind the session
+    /// cookie, checked against the database now.
+    ///
+    /// # Errors
+    /// As [`require_admin`].
+    pub async fn reading<S: Store>(
+        store: &S,
+        session_cookie: Option<&str>,
+        now: u64,
+    ) -> Result<Self, Refusal> {
+        require_admin(store, session_cookie, now).await.map(|session| Self { session })
+    }
+
+    /// The guard of a console action (a `POST`): `Origin` first, then the
+    /// admin as [`Admin::reading`] finds them.
+    ///
+    /// # Errors
+    /// `forbidden_origin`; as [`require_admin`].
+    pub async fn acting<S: Store>(
+        store: &S,
+        config: &Config,
+        caller: Caller<'_>,
+        now: u64,
+    ) -> Result<Self, Refusal> {
+        check_origin(&config.app_origin, caller.origin)?;
+        Self::reading(store, caller.session_cookie, now).await
+    }
+
+    /// The admin's username, as registered.
+    pub fn username(&self) -> &str {
+        &self.session.username
+    }
+}
+
 /// The session of an admin, or the refusal.
 ///
 /// # Errors
 /// `unauthenticated` without a live session; `forbidden` for a session
 /// whose account is not an admin now, made fail-open (without Duo), or
 /// whose password an admin set (the user chooses their own first).
-pub async fn require_admin<S: Store>(
+async fn require_admin<S: Store>(
     store: &S,
     session_cookie: Option<&str>,
     now: u64,
@@ -62,15 +121,13 @@ pub async fn require_admin<S: Store>(
 /// `search` (case-insensitively), [`PAGE_SIZE`] per page.
 ///
 /// # Errors
-/// As [`require_admin`]; `internal` for storage.
+/// `internal` for storage.
 pub async fn users<S: Store>(
     store: &S,
-    session_cookie: Option<&str>,
+    _admin: &Admin,
     search: &str,
     page: u32,
-    now: u64,
 ) -> Result<UserList, Refusal> {
-    require_admin(store, session_cookie, now).await?;
     let search: String = search.trim().to_ascii_lowercase().chars().take(MAX_SEARCH_LEN).collect();
     let page = page.max(1);
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
@@ -105,15 +162,14 @@ fn summary(row: AdminUserRecord) -> UserSummary {
 /// contains `search`, newest first, [`PAGE_SIZE`] per page.
 ///
 /// # Errors
-/// As [`require_admin`]; `internal` for storage.
+/// `internal` for storage.
 pub async fn sessions<S: Store>(
     store: &S,
-    session_cookie: Option<&str>,
+    _admin: &Admin,
     search: &str,
     page: u32,
     now: u64,
 ) -> Result<SessionList, Refusal> {
-    require_admin(store, session_cookie, now).await?;
     let search: String = search.trim().to_ascii_lowercase().chars().take(MAX_SEARCH_LEN).collect();
     let page = page.max(1);
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
@@ -143,18 +199,14 @@ fn session_summary(row: AdminSessionRecord) -> SessionSummary {
 /// `POST /api/admin/sessions/revoke`: ends one live session, audited.
 ///
 /// # Errors
-/// `forbidden_origin`; as [`require_admin`]; `bad_request` when the id
+/// `bad_request` when the id
 /// names no live session; `internal`.
 pub async fn revoke_session<S: Store>(
     store: &S,
-    config: &Config,
-    origin: Option<&str>,
-    session_cookie: Option<&str>,
+    admin: &Admin,
     id: &str,
     ctx: &Ctx,
 ) -> Result<(), Refusal> {
-    check_origin(&config.app_origin, origin)?;
-    let admin = require_admin(store, session_cookie, ctx.now).await?;
     let no_such = || {
         Refusal::new(Reason::NoSuchUser)
             .detail("no such live session")
@@ -163,44 +215,30 @@ pub async fn revoke_session<S: Store>(
     if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(no_such());
     }
-    let event = AdminEvent::new(admin.username, "revoke_session", ctx)
+    let event = AdminEvent::new(admin.username().to_owned(), "revoke_session", ctx)
         .with(&serde_json::json!({"session": id}));
     let revoked = store.revoke_session_as_admin(id, &event).await.map_err(Refusal::internal)?;
     if revoked { Ok(()) } else { Err(no_such()) }
 }
 
-/// The request of `POST /api/admin/users/change`.
-#[derive(Debug, Clone, Copy)]
-pub struct ChangeRequest<'a> {
-    /// The `Origin` header.
-    pub origin: Option<&'a str>,
-    /// The `__Host-session` cookie's value.
-    pub session_cookie: Option<&'a str>,
-    /// Whom.
-    pub username: &'a str,
-    /// What.
-    pub change: &'a UserChange,
-}
-
 /// `POST /api/admin/users/change`.
 ///
 /// # Errors
-/// `forbidden_origin`; as [`require_admin`]; `bad_request` (no such user,
+/// `bad_request` (no such user,
 /// a Duo username another account has, an invalid Duo username);
 /// `forbidden` (changing one's own role or enabled state, or leaving no
 /// enabled admin); `internal`.
 pub async fn change_user<S: Store>(
     store: &S,
-    config: &Config,
-    request: ChangeRequest<'_>,
+    admin: &Admin,
+    username: &str,
+    change: &UserChange,
     ctx: &Ctx,
 ) -> Result<(), Refusal> {
-    check_origin(&config.app_origin, request.origin)?;
-    let admin = require_admin(store, request.session_cookie, ctx.now).await?;
-    let target = normalize(request.username)
+    let target = normalize(username)
         .ok_or(Refusal::new(Reason::NoSuchUser).message("There is no user with that name."))?;
-    let own = normalize(&admin.username).is_some_and(|me| me == target);
-    let (update, action, detail) = match request.change {
+    let own = normalize(admin.username()).is_some_and(|me| me == target);
+    let (update, action, detail) = match change {
         UserChange::Role(role) => {
             if own {
                 return Err(self_lockout());
@@ -228,7 +266,7 @@ pub async fn change_user<S: Store>(
             (UserUpdate::RevokeSessions, "revoke_sessions", serde_json::json!({}))
         }
     };
-    let event = AdminEvent::new(admin.username.clone(), action, ctx).on(&target).with(&detail);
+    let event = AdminEvent::new(admin.username().to_owned(), action, ctx).on(&target).with(&detail);
     let outcome = store.change_user(&target, &update, &event).await.map_err(Refusal::internal)?;
     change_refused(outcome, &target)
 }

@@ -9,23 +9,20 @@ use std::fmt::Write as _;
 use shared::admin::{AuditList, AuditLog, AuditQuery, AuditRow, CSV_MAX_ROWS, PAGE_SIZE};
 use shared::duo::auth_api::sign::civil_from_days;
 
-use super::accounts::Caller;
-use super::admin::require_admin;
+use super::Ctx;
+use super::admin::Admin;
 use super::audit::Refusal;
 use super::store::{AdminEvent, Store};
-use super::{Config, Ctx, check_origin};
 
 /// `GET /api/admin/audit`.
 ///
 /// # Errors
-/// As [`require_admin`]; `internal` for storage.
+/// `internal` for storage.
 pub async fn page<S: Store>(
     store: &S,
-    session_cookie: Option<&str>,
+    _admin: &Admin,
     query: &AuditQuery,
-    now: u64,
 ) -> Result<AuditList, Refusal> {
-    require_admin(store, session_cookie, now).await?;
     let page = query.page.max(1);
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
     let (rows, total) =
@@ -52,16 +49,13 @@ pub struct Export {
 /// recorded: a link on another site cannot export in an admin's name.
 ///
 /// # Errors
-/// `forbidden_origin`; as [`require_admin`]; `internal` for storage.
+/// `internal` for storage.
 pub async fn export<S: Store>(
     store: &S,
-    config: &Config,
-    caller: Caller<'_>,
+    admin: &Admin,
     query: &AuditQuery,
     ctx: &Ctx,
 ) -> Result<Export, Refusal> {
-    check_origin(&config.app_origin, caller.origin)?;
-    let admin = require_admin(store, caller.session_cookie, ctx.now).await?;
     let (rows, total) =
         store.list_audit(query, 0, CSV_MAX_ROWS).await.map_err(Refusal::internal)?;
     let detail: serde_json::Map<String, serde_json::Value> = query
@@ -69,7 +63,7 @@ pub async fn export<S: Store>(
         .into_iter()
         .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v)))
         .collect();
-    let event = AdminEvent::new(admin.username, "export_audit", ctx)
+    let event = AdminEvent::new(admin.username().to_owned(), "export_audit", ctx)
         .with(&serde_json::Value::Object(detail));
     store.record_admin(&event).await.map_err(Refusal::internal)?;
     let written = u32::try_from(rows.len()).unwrap_or(u32::MAX);

@@ -13,12 +13,11 @@ use shared::policy::{
     PolicyDecision, PolicySet,
 };
 
-use super::accounts::Caller;
-use super::admin::require_admin;
+use super::admin::Admin;
 use super::audit::{Reason, Refusal};
 use super::policy::{Place, Policies, canonical};
 use super::store::{AdminEvent, Store, StoredPolicies};
-use super::{Config, Ctx, check_origin, unix_i64};
+use super::{Ctx, unix_i64};
 
 /// The users a dry run shows, at most.
 pub const DRY_RUN_USERS: u32 = 4 * PAGE_SIZE;
@@ -42,13 +41,8 @@ fn bad(message: String) -> Refusal {
 /// `GET /api/admin/policies`.
 ///
 /// # Errors
-/// As [`require_admin`]; `internal` for storage or an unreadable set.
-pub async fn view<S: Store>(
-    store: &S,
-    session_cookie: Option<&str>,
-    now: u64,
-) -> Result<PoliciesView, Refusal> {
-    require_admin(store, session_cookie, now).await?;
+/// `internal` for storage or an unreadable set.
+pub async fn view<S: Store>(store: &S, _admin: &Admin) -> Result<PoliciesView, Refusal> {
     view_of(store.policies().await.map_err(Refusal::internal)?)
 }
 
@@ -63,18 +57,15 @@ pub async fn view<S: Store>(
 /// `remember_days` 0 forgets every remembered browser as it is saved.
 ///
 /// # Errors
-/// `forbidden_origin`; as [`require_admin`]; `bad_request` for a set that
+/// `bad_request` for a set that
 /// does not check (naming the rule), locks the admins out, turns Duo off
 /// unconfirmed, or when another admin saved first; `internal`.
 pub async fn save<S: Store>(
     store: &S,
-    config: &Config,
-    caller: Caller<'_>,
+    admin: &Admin,
     request: &PoliciesSave,
     ctx: &Ctx,
 ) -> Result<PoliciesView, Refusal> {
-    check_origin(&config.app_origin, caller.origin)?;
-    let admin = require_admin(store, caller.session_cookie, ctx.now).await?;
     let set = canonical(&request.set).map_err(|e| bad(format!("{e}.")))?;
     let compiled = Policies::compile(&set).map_err(|e| bad(format!("{e}.")))?;
     let admins = store.enabled_admins().await.map_err(Refusal::internal)?;
@@ -102,7 +93,7 @@ pub async fn save<S: Store>(
         }),
         None => serde_json::json!({"version": version, "rules": set.rules.len()}),
     };
-    let event = AdminEvent::new(admin.username, "set_policies", ctx).with(&detail);
+    let event = AdminEvent::new(admin.username().to_owned(), "set_policies", ctx).with(&detail);
     let forget_browsers = set.remember_days == 0;
     let saved = store
         .save_policies(request.expected_version, &document, forget_browsers, &event)
@@ -160,18 +151,14 @@ fn roles_in_words(roles: &[Role]) -> &'static str {
 /// the given place.
 ///
 /// # Errors
-/// `forbidden_origin`; as [`require_admin`]; `bad_request` for a draft
+/// `bad_request` for a draft
 /// that does not check, an address or a country that cannot be one;
 /// `internal`.
 pub async fn dry_run<S: Store>(
     store: &S,
-    config: &Config,
-    caller: Caller<'_>,
+    _admin: &Admin,
     request: &DryRunRequest,
-    now: u64,
 ) -> Result<DryRunResult, Refusal> {
-    check_origin(&config.app_origin, caller.origin)?;
-    require_admin(store, caller.session_cookie, now).await?;
     let draft = canonical(&request.set).map_err(|e| bad(format!("{e}.")))?;
     let policies = Policies::compile(&draft).map_err(|e| bad(format!("{e}.")))?;
     let place =

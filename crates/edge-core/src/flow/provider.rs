@@ -13,10 +13,10 @@ use shared::duo::auth_api::{AuthApiError, parse_time, ping};
 use shared::duo::{ApiHost, DuoError, Transport, TransportError, TransportErrorKind, UnixTime};
 use shared::policy::PolicySet;
 
-use super::admin::require_admin;
+use super::admin::Admin;
 use super::audit::{Reason, Refusal};
 use super::store::{AdminEvent, Store};
-use super::{Config, Ctx, Random, capitalized, check_origin, unix_i64};
+use super::{Config, Ctx, Random, capitalized, unix_i64};
 use crate::config::{DuoSetup, FailMode};
 
 /// Clocks further apart than this are named as the likely cause: Duo
@@ -26,14 +26,12 @@ pub const CLOCK_TOLERANCE_SECONDS: i64 = 30;
 /// `GET /api/admin/duo`.
 ///
 /// # Errors
-/// As [`require_admin`]; `internal` for storage.
+/// `internal` for storage.
 pub async fn settings<S: Store>(
     store: &S,
     config: &Config,
-    session_cookie: Option<&str>,
-    now: u64,
+    _admin: &Admin,
 ) -> Result<DuoProvider, Refusal> {
-    require_admin(store, session_cookie, now).await?;
     let enforce = store.enforce_setting().await.map_err(Refusal::internal)?;
     let policies = store.policies().await.map_err(Refusal::internal)?;
     // A set that cannot be read lets nobody in (the sign-in fails closed):
@@ -92,18 +90,14 @@ pub async fn settings<S: Store>(
 /// before a change that lets passwords alone in.
 ///
 /// # Errors
-/// `forbidden_origin`; as [`require_admin`]; `bad_request` without the
+/// `bad_request` without the
 /// confirmation; `internal`.
 pub async fn set_enforce<S: Store>(
     store: &S,
-    config: &Config,
-    origin: Option<&str>,
-    session_cookie: Option<&str>,
+    admin: &Admin,
     request: &EnforceRequest,
     ctx: &Ctx,
 ) -> Result<(), Refusal> {
-    check_origin(&config.app_origin, origin)?;
-    let admin = require_admin(store, session_cookie, ctx.now).await?;
     let confirmed = request.confirm.as_deref().map(str::trim) == Some(ENFORCE_OFF_PHRASE);
     if !request.enforce && !confirmed {
         return Err(Refusal::new(Reason::AdminBadValue)
@@ -111,43 +105,35 @@ pub async fn set_enforce<S: Store>(
             .message(&format!("To turn off Duo, type \"{ENFORCE_OFF_PHRASE}\" to confirm.")));
     }
     let action = if request.enforce { "enforce_duo_on" } else { "enforce_duo_off" };
-    let event = AdminEvent::new(admin.username, action, ctx);
+    let event = AdminEvent::new(admin.username().to_owned(), action, ctx);
     store.set_enforce(request.enforce, &event).await.map_err(Refusal::internal)
 }
 
-/// The inputs of [`test_connection`] besides the store and Duo.
-pub struct TestRequest<'a> {
-    /// The `Origin` header.
-    pub origin: Option<&'a str>,
-    /// The `__Host-session` cookie's value.
-    pub session_cookie: Option<&'a str>,
-    /// Milliseconds on a monotonic-enough clock, for the latency.
-    pub clock: &'a dyn Fn() -> f64,
-}
+/// Milliseconds on a monotonic-enough clock, for a latency.
+pub type Clock<'a> = &'a dyn Fn() -> f64;
 
 /// `POST /api/admin/duo/test`: asks Duo now (no memo), recorded as
 /// `test_duo` with its outcome.
 ///
 /// # Errors
-/// `forbidden_origin`; as [`require_admin`]; `internal`. A failing Duo is
+/// `internal`. A failing Duo is
 /// a result (`ok: false`), not an error.
 pub async fn test_connection<S: Store, T: Transport>(
     store: &S,
     duo: &T,
     config: &Config,
-    request: &TestRequest<'_>,
+    admin: &Admin,
+    clock: Clock<'_>,
     ctx: &Ctx,
     random: &Random,
 ) -> Result<DuoTest, Refusal> {
-    check_origin(&config.app_origin, request.origin)?;
-    let admin = require_admin(store, request.session_cookie, ctx.now).await?;
     let now = unix_i64(ctx.now);
     // The latency is Duo's answer alone (not the clock check after a failure).
-    let started = (request.clock)();
+    let started = clock();
     let (endpoint, result, latency_ms) = match &config.duo {
         DuoSetup::Prompt(client) => {
             let checked = client.health_check(duo, UnixTime(now), &random.jti).await;
-            let latency = elapsed(started, (request.clock)());
+            let latency = elapsed(started, clock());
             let result = match checked {
                 Ok(health) => Ok(health.timestamp),
                 Err(error) => Err(prompt_failure(&error, duo, client.api_host(), now).await),
@@ -156,7 +142,7 @@ pub async fn test_connection<S: Store, T: Transport>(
         }
         DuoSetup::Inline(client) => {
             let answer = duo.send(client.check(UnixTime(now))).await;
-            let latency = elapsed(started, (request.clock)());
+            let latency = elapsed(started, clock());
             let result = match answer {
                 Ok(response) => parse_time(&response).map(Some).map_err(|e| inline_failure(&e)),
                 Err(error) => Err(transport_failure(&error)),
@@ -195,7 +181,7 @@ pub async fn test_connection<S: Store, T: Transport>(
         },
     };
     let detail = serde_json::json!({"endpoint": endpoint, "ok": test.ok, "latency_ms": latency_ms});
-    let event = AdminEvent::new(admin.username, "test_duo", ctx).with(&detail);
+    let event = AdminEvent::new(admin.username().to_owned(), "test_duo", ctx).with(&detail);
     store.record_admin(&event).await.map_err(Refusal::internal)?;
     Ok(test)
 }

@@ -15,8 +15,7 @@
 use credentials::normalize;
 use shared::admin::{PAGE_SIZE, RememberedList, RememberedSummary};
 
-use super::accounts::Caller;
-use super::admin::require_admin;
+use super::admin::Admin;
 use super::audit::{Reason, Refusal};
 use super::store::{AdminEvent, RememberedBrowser, Store};
 use super::{Config, Ctx, Random, check_origin, unix_i64};
@@ -118,15 +117,14 @@ pub async fn forget<S: Store>(
 /// users whose name contains `search`, newest first.
 ///
 /// # Errors
-/// As [`require_admin`]; `internal` for storage.
+/// `internal` for storage.
 pub async fn list<S: Store>(
     store: &S,
-    session_cookie: Option<&str>,
+    _admin: &Admin,
     search: &str,
     page: u32,
     now: u64,
 ) -> Result<RememberedList, Refusal> {
-    require_admin(store, session_cookie, now).await?;
     let search: String = search.trim().to_ascii_lowercase().chars().take(64).collect();
     let page = page.max(1);
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
@@ -151,17 +149,14 @@ pub async fn list<S: Store>(
 /// browser (by its hash), recorded as `forget_browser`.
 ///
 /// # Errors
-/// `forbidden_origin`; as [`require_admin`]; `bad_request` when the id
+/// `bad_request` when the id
 /// names no live remembered browser; `internal`.
 pub async fn revoke<S: Store>(
     store: &S,
-    config: &Config,
-    caller: Caller<'_>,
+    admin: &Admin,
     id: &str,
     ctx: &Ctx,
 ) -> Result<(), Refusal> {
-    check_origin(&config.app_origin, caller.origin)?;
-    let admin = require_admin(store, caller.session_cookie, ctx.now).await?;
     let gone = || {
         Refusal::new(Reason::NoSuchUser)
             .detail("no such remembered browser")
@@ -170,7 +165,7 @@ pub async fn revoke<S: Store>(
     if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(gone());
     }
-    let event = AdminEvent::new(admin.username, "forget_browser", ctx)
+    let event = AdminEvent::new(admin.username().to_owned(), "forget_browser", ctx)
         .with(&serde_json::json!({"browser": id}));
     let forgotten = store.forget_browser_as_admin(id, &event).await.map_err(Refusal::internal)?;
     if forgotten { Ok(()) } else { Err(gone()) }

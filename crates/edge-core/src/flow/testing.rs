@@ -1250,3 +1250,244 @@ pub fn random(seed: u8) -> Random {
         remember: [seed.wrapping_add(5); 32],
     }
 }
+
+// ---------------------------------------------------------------------------
+// The console as a route reaches it.
+// ---------------------------------------------------------------------------
+
+/// Each console function behind its guard, as a route adapter calls it:
+/// [`Admin::reading`] for a page, [`Admin::acting`] for a change (`Origin`
+/// first), then the function with the capability. Tests drive these, so
+/// each refusal of the guard is asserted where the request meets it.
+pub mod console {
+    use shared::admin::{
+        AuditList, AuditQuery, DuoProvider, DuoTest, DuoUserCheck, DuoUserCheckRequest,
+        EnforceRequest, NewUserRequest, PasswordIssued, PasswordResetRequest, RememberedList,
+        SessionList, UserChange, UserList,
+    };
+    use shared::duo::Transport;
+    use shared::policy::{DryRunRequest, DryRunResult, PoliciesSave, PoliciesView};
+
+    use crate::flow::admin::{Admin, Caller};
+    use crate::flow::audit_log::Export;
+    use crate::flow::store::Store;
+    use crate::flow::{Config, Ctx, Passwords, Random, Refusal};
+    use crate::flow::{accounts, admin, audit_log, policy_admin, provider, remember};
+
+    /// `POST /api/admin/users/change` as the route reads it.
+    #[derive(Debug, Clone, Copy)]
+    pub struct ChangeRequest<'a> {
+        /// The `Origin` header.
+        pub origin: Option<&'a str>,
+        /// The `__Host-session` cookie's value.
+        pub session_cookie: Option<&'a str>,
+        /// Whom.
+        pub username: &'a str,
+        /// What.
+        pub change: &'a UserChange,
+    }
+
+    /// `POST /api/admin/duo/test` as the route reads it.
+    pub struct TestRequest<'a> {
+        /// The `Origin` header.
+        pub origin: Option<&'a str>,
+        /// The `__Host-session` cookie's value.
+        pub session_cookie: Option<&'a str>,
+        /// Milliseconds, for the latency.
+        pub clock: provider::Clock<'a>,
+    }
+
+    pub async fn users<S: Store>(
+        store: &S,
+        cookie: Option<&str>,
+        search: &str,
+        page: u32,
+        now: u64,
+    ) -> Result<UserList, Refusal> {
+        let admin = Admin::reading(store, cookie, now).await?;
+        admin::users(store, &admin, search, page).await
+    }
+
+    pub async fn sessions<S: Store>(
+        store: &S,
+        cookie: Option<&str>,
+        search: &str,
+        page: u32,
+        now: u64,
+    ) -> Result<SessionList, Refusal> {
+        let admin = Admin::reading(store, cookie, now).await?;
+        admin::sessions(store, &admin, search, page, now).await
+    }
+
+    pub async fn revoke_session<S: Store>(
+        store: &S,
+        config: &Config,
+        origin: Option<&str>,
+        session_cookie: Option<&str>,
+        id: &str,
+        ctx: &Ctx,
+    ) -> Result<(), Refusal> {
+        let caller = Caller { origin, session_cookie };
+        let admin = Admin::acting(store, config, caller, ctx.now).await?;
+        admin::revoke_session(store, &admin, id, ctx).await
+    }
+
+    pub async fn change_user<S: Store>(
+        store: &S,
+        config: &Config,
+        request: ChangeRequest<'_>,
+        ctx: &Ctx,
+    ) -> Result<(), Refusal> {
+        let caller = Caller { origin: request.origin, session_cookie: request.session_cookie };
+        let admin = Admin::acting(store, config, caller, ctx.now).await?;
+        admin::change_user(store, &admin, request.username, request.change, ctx).await
+    }
+
+    pub async fn add_user<S: Store, P: Passwords>(
+        store: &S,
+        passwords: &P,
+        config: &Config,
+        caller: Caller<'_>,
+        request: &NewUserRequest,
+        ctx: &Ctx,
+        random: &Random,
+    ) -> Result<PasswordIssued, Refusal> {
+        let admin = Admin::acting(store, config, caller, ctx.now).await?;
+        accounts::add_user(store, passwords, &admin, request, ctx, random).await
+    }
+
+    pub async fn reset_password<S: Store, P: Passwords>(
+        store: &S,
+        passwords: &P,
+        config: &Config,
+        caller: Caller<'_>,
+        request: &PasswordResetRequest,
+        ctx: &Ctx,
+        random: &Random,
+    ) -> Result<PasswordIssued, Refusal> {
+        let admin = Admin::acting(store, config, caller, ctx.now).await?;
+        accounts::reset_password(store, passwords, &admin, request, ctx, random).await
+    }
+
+    pub async fn check_duo_user<S: Store, T: Transport>(
+        store: &S,
+        duo: &T,
+        config: &Config,
+        caller: Caller<'_>,
+        request: &DuoUserCheckRequest,
+        ctx: &Ctx,
+    ) -> Result<DuoUserCheck, Refusal> {
+        let admin = Admin::acting(store, config, caller, ctx.now).await?;
+        accounts::check_duo_user(store, duo, config, &admin, request, ctx).await
+    }
+
+    pub async fn list<S: Store>(
+        store: &S,
+        cookie: Option<&str>,
+        search: &str,
+        page: u32,
+        now: u64,
+    ) -> Result<RememberedList, Refusal> {
+        let admin = Admin::reading(store, cookie, now).await?;
+        remember::list(store, &admin, search, page, now).await
+    }
+
+    pub async fn revoke<S: Store>(
+        store: &S,
+        config: &Config,
+        caller: Caller<'_>,
+        id: &str,
+        ctx: &Ctx,
+    ) -> Result<(), Refusal> {
+        let admin = Admin::acting(store, config, caller, ctx.now).await?;
+        remember::revoke(store, &admin, id, ctx).await
+    }
+
+    pub async fn page<S: Store>(
+        store: &S,
+        cookie: Option<&str>,
+        query: &AuditQuery,
+        now: u64,
+    ) -> Result<AuditList, Refusal> {
+        let admin = Admin::reading(store, cookie, now).await?;
+        audit_log::page(store, &admin, query).await
+    }
+
+    pub async fn export<S: Store>(
+        store: &S,
+        config: &Config,
+        caller: Caller<'_>,
+        query: &AuditQuery,
+        ctx: &Ctx,
+    ) -> Result<Export, Refusal> {
+        let admin = Admin::acting(store, config, caller, ctx.now).await?;
+        audit_log::export(store, &admin, query, ctx).await
+    }
+
+    pub async fn view<S: Store>(
+        store: &S,
+        cookie: Option<&str>,
+        now: u64,
+    ) -> Result<PoliciesView, Refusal> {
+        let admin = Admin::reading(store, cookie, now).await?;
+        policy_admin::view(store, &admin).await
+    }
+
+    pub async fn save<S: Store>(
+        store: &S,
+        config: &Config,
+        caller: Caller<'_>,
+        request: &PoliciesSave,
+        ctx: &Ctx,
+    ) -> Result<PoliciesView, Refusal> {
+        let admin = Admin::acting(store, config, caller, ctx.now).await?;
+        policy_admin::save(store, &admin, request, ctx).await
+    }
+
+    pub async fn dry_run<S: Store>(
+        store: &S,
+        config: &Config,
+        caller: Caller<'_>,
+        request: &DryRunRequest,
+        now: u64,
+    ) -> Result<DryRunResult, Refusal> {
+        let admin = Admin::acting(store, config, caller, now).await?;
+        policy_admin::dry_run(store, &admin, request).await
+    }
+
+    pub async fn settings<S: Store>(
+        store: &S,
+        config: &Config,
+        cookie: Option<&str>,
+        now: u64,
+    ) -> Result<DuoProvider, Refusal> {
+        let admin = Admin::reading(store, cookie, now).await?;
+        provider::settings(store, config, &admin).await
+    }
+
+    pub async fn set_enforce<S: Store>(
+        store: &S,
+        config: &Config,
+        origin: Option<&str>,
+        session_cookie: Option<&str>,
+        request: &EnforceRequest,
+        ctx: &Ctx,
+    ) -> Result<(), Refusal> {
+        let caller = Caller { origin, session_cookie };
+        let admin = Admin::acting(store, config, caller, ctx.now).await?;
+        provider::set_enforce(store, &admin, request, ctx).await
+    }
+
+    pub async fn test_connection<S: Store, T: Transport>(
+        store: &S,
+        duo: &T,
+        config: &Config,
+        request: &TestRequest<'_>,
+        ctx: &Ctx,
+        random: &Random,
+    ) -> Result<DuoTest, Refusal> {
+        let caller = Caller { origin: request.origin, session_cookie: request.session_cookie };
+        let admin = Admin::acting(store, config, caller, ctx.now).await?;
+        provider::test_connection(store, duo, config, &admin, request.clock, ctx, random).await
+    }
+}

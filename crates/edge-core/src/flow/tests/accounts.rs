@@ -13,10 +13,11 @@ use shared::admin::{
 use shared::api::{Password, PasswordChangeRequest, Role};
 use shared::duo::{HttpResponse, TransportError, TransportErrorKind};
 
-use crate::flow::accounts::{Caller, add_user, check_duo_user, reset_password};
+use crate::flow::admin::Caller;
 use crate::flow::login::LoginOutcome;
 use crate::flow::own_password::change_password;
 use crate::flow::store::AuditEvent;
+use crate::flow::testing::console::{add_user, check_duo_user, reset_password};
 use crate::flow::testing::{
     APP_ORIGIN, CountingVerifier, MemoryStore, NOW, ScriptedDuo, Task, block_on, config, ctx,
     inline_config, join_all, live_session, password_step, random, session_cookie, store_with_admin,
@@ -460,7 +461,8 @@ fn a_password_an_admin_set_must_be_replaced_before_the_console() {
     let (hank, _) = cookie_of(&store, "hank", 20);
     let session = block_on(crate::flow::session::check(&store, Some(&hank), NOW)).expect("live");
     assert!(session.password_change_required);
-    let refused = refusal(block_on(crate::flow::admin::users(&store, Some(&hank), "", 1, NOW)));
+    let refused =
+        refusal(block_on(crate::flow::testing::console::users(&store, Some(&hank), "", 1, NOW)));
     assert_eq!(
         (refused.reason, refused.code()),
         (Reason::PasswordChangeRequired, shared::ErrorCode::Forbidden)
@@ -469,7 +471,9 @@ fn a_password_an_admin_set_must_be_replaced_before_the_console() {
     change_own(&store, &hank, generated.expose(), "hank's very own password", 21).expect("changed");
     assert_eq!(store.users.borrow()["hank"].must_change_password, 0);
     assert!(stored_hash(&store, "hank").verify(b"hank's very own password"));
-    assert!(block_on(crate::flow::admin::users(&store, Some(&hank), "", 1, NOW)).is_ok());
+    assert!(
+        block_on(crate::flow::testing::console::users(&store, Some(&hank), "", 1, NOW)).is_ok()
+    );
     let event = store.admin_events.borrow().last().cloned().expect("recorded");
     assert_eq!(
         (event.actor.as_str(), event.action, event.detail),

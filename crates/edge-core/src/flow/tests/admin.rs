@@ -6,7 +6,7 @@ use shared::ErrorCode;
 use shared::admin::{DuoPolicy, UserChange};
 use shared::api::{AuthMethod, Role};
 
-use crate::flow::admin::{ChangeRequest, change_user, revoke_session, sessions, users};
+use crate::flow::testing::console::{ChangeRequest, change_user, revoke_session, sessions, users};
 use crate::flow::testing::{
     APP_ORIGIN, MemoryStore, NOW, Task, block_on, config, ctx, issue_stored, join_all, random,
     session_cookie, store, user,

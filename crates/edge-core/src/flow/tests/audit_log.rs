@@ -4,9 +4,10 @@
 use shared::ErrorCode;
 use shared::admin::{AuditLog, AuditQuery, AuditRow};
 
-use crate::flow::accounts::Caller;
-use crate::flow::audit_log::{export, iso8601, page, to_csv};
+use crate::flow::admin::Caller;
+use crate::flow::audit_log::{iso8601, to_csv};
 use crate::flow::store::{AdminEvent, AuditEvent};
+use crate::flow::testing::console::{export, page};
 use crate::flow::testing::{
     APP_ORIGIN, NOW, block_on, config, ctx, session_cookie, store_with_admin,
 };

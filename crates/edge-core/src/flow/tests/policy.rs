@@ -398,8 +398,8 @@ mod in_the_console {
     use shared::policy::{DryRunRequest, PoliciesSave, PolicyAction, PolicyRule, PolicySet};
 
     use super::rule;
-    use crate::flow::accounts::Caller;
-    use crate::flow::policy_admin::{dry_run, save, view};
+    use crate::flow::admin::Caller;
+    use crate::flow::testing::console::{dry_run, save, view};
     use crate::flow::testing::{
         APP_ORIGIN, MemoryStore, NOW, Task, block_on, config, ctx, join_all, session_cookie,
         store_with_admin,
@@ -679,9 +679,13 @@ mod in_the_console {
             serde_json::from_str(event.detail.as_deref().unwrap_or_default()).expect("JSON");
         assert_eq!(detail["duo_off_for"], serde_json::json!(["user", "admin"]));
         assert_eq!(detail["by_rule"], "#1 All");
-        let provider =
-            block_on(crate::flow::provider::settings(&store, &config("closed"), Some(&root), NOW))
-                .expect("the Duo page");
+        let provider = block_on(crate::flow::testing::console::settings(
+            &store,
+            &config("closed"),
+            Some(&root),
+            NOW,
+        ))
+        .expect("the Duo page");
         let notice = provider.policy_bypass.expect("shown");
         assert_eq!(notice.bypass.roles, vec![Role::User, Role::Admin]);
         assert_eq!(notice.saved_by.as_deref(), Some("root"));
@@ -694,9 +698,13 @@ mod in_the_console {
         };
         let set = PolicySet { rules: vec![office], remember_days: 0 };
         assert_eq!(save_set(&store, &root, set, None), Ok(3));
-        let provider =
-            block_on(crate::flow::provider::settings(&store, &config("closed"), Some(&root), NOW))
-                .expect("the Duo page");
+        let provider = block_on(crate::flow::testing::console::settings(
+            &store,
+            &config("closed"),
+            Some(&root),
+            NOW,
+        ))
+        .expect("the Duo page");
         assert_eq!(provider.policy_bypass, None);
     }
 

@@ -8,7 +8,7 @@ use shared::api::AuthMethod;
 use shared::duo::{HttpResponse, TransportError, TransportErrorKind};
 
 use crate::flow::login::LoginOutcome;
-use crate::flow::provider::{TestRequest, set_enforce, settings, test_connection};
+use crate::flow::testing::console::{TestRequest, set_enforce, settings, test_connection};
 use crate::flow::testing::{
     APP_ORIGIN, CLIENT_SECRET, IKEY, MemoryStore, NOW, SKEY, ScriptedDuo, block_on, config, ctx,
     inline_config, issue_stored, password_step, random, store_with_admin,

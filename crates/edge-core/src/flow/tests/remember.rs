@@ -7,13 +7,14 @@ use shared::policy::{PolicyAction, PolicyRule, PolicySet};
 
 use crate::config::SessionSecret;
 use crate::cookie::LoginTicket;
-use crate::flow::accounts::Caller;
+use crate::flow::admin::Caller;
 use crate::flow::duo_start::{StartOutcome, StartRequest, duo_start};
 use crate::flow::health::HealthMemo;
 use crate::flow::login::{DuoLink, LoginInput, LoginOutcome, login};
-use crate::flow::remember::{forget, grant, list, revoke};
+use crate::flow::remember::{forget, grant};
 use crate::flow::session::logout_everywhere;
 use crate::flow::store::{AdminEvent, Store, StoredPolicies, UserUpdate};
+use crate::flow::testing::console::{list, revoke};
 use crate::flow::testing::{
     APP_ORIGIN, CountingVerifier, MemoryStore, NOW, SESSION_SECRET_B64, ScriptedDuo, block_on,
     config, ctx, live_session, password_step, random, session_cookie, store_with_admin, user,
