@@ -12,7 +12,7 @@ use shared::admin::{
 };
 use shared::api::{Password, Role};
 
-use super::post;
+use super::api::post;
 use crate::components::local_time;
 use crate::messages::Problem;
 

@@ -16,7 +16,7 @@ use crate::messages::Problem;
 async fn fetch_audit(query: &AuditQuery) -> Result<AuditList, Problem> {
     let pairs = query.to_pairs(true);
     let request = Request::get(routes::AUDIT).query(pairs.iter().map(|(k, v)| (*k, v.as_str())));
-    super::reply(request.send().await).await
+    super::api::reply(request.send().await).await
 }
 
 /// Unix seconds of a local date (`YYYY-MM-DD`) at `time` (`HH:MM:SS`).

@@ -15,12 +15,12 @@ use shared::policy::{
     PolicySet, routes,
 };
 
-use super::post;
+use super::api::post;
 use crate::components::local_time;
 use crate::messages::Problem;
 
 async fn fetch_policies() -> Result<PoliciesView, Problem> {
-    super::reply(gloo_net::http::Request::get(routes::POLICIES).send().await).await
+    super::api::reply(gloo_net::http::Request::get(routes::POLICIES).send().await).await
 }
 
 /// A list typed as text: entries separated by commas, spaces or lines.

@@ -11,7 +11,7 @@ use leptos::task::spawn_local;
 use shared::admin::{DuoProvider, DuoTest, ENFORCE_OFF_PHRASE, EnforceRequest, routes};
 use shared::policy::DuoBypass;
 
-use super::{done, post_json, reply};
+use super::api::{done, post_json, reply};
 use crate::components::local_time;
 use crate::messages::Problem;
 

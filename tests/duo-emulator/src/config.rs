@@ -44,7 +44,7 @@ pub struct Config {
     /// Duo users.
     pub users: Vec<UserConfig>,
     /// Auth API applications (`/auth/v2/*`).
-    pub auth_api_apps: Vec<crate::auth_api::AuthApiApp>,
+    pub auth_api_apps: Vec<AuthApiApp>,
     /// Seconds an Auth API push or phone call waits for the tester before it
     /// times out (Duo: 60).
     pub auth_timeout_seconds: i64,
@@ -67,7 +67,7 @@ impl Default for Config {
             health_fail_status: 200,
             apps: vec![AppConfig::dev()],
             users: dev_users(),
-            auth_api_apps: vec![crate::auth_api::AuthApiApp::dev()],
+            auth_api_apps: vec![AuthApiApp::dev()],
             auth_timeout_seconds: 60,
             lockout_after_failures: 10,
         }
@@ -420,6 +420,45 @@ impl UserConfig {
             return Err(ConfigError::Invalid("a user has an empty username".into()));
         }
         Ok(())
+    }
+}
+
+/// An Auth API application (integration key and secret key).
+#[derive(Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthApiApp {
+    /// Integration key, 20 characters.
+    pub ikey: String,
+    /// Secret key, 40 characters; the HMAC key.
+    pub skey: String,
+    /// What the user does not enrolled gets from `preauth`.
+    #[serde(default)]
+    pub new_user_policy: NewUserPolicy,
+}
+
+impl std::fmt::Debug for AuthApiApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthApiApp")
+            .field("ikey", &self.ikey)
+            .field("skey", &"[redacted]")
+            .field("new_user_policy", &self.new_user_policy)
+            .finish()
+    }
+}
+
+/// The built-in development Auth API application's integration key.
+pub const DEV_IKEY: &str = "DIEMULATORAUTHAPI001";
+/// Its secret key (not a secret: the emulator is not Duo).
+pub const DEV_SKEY: &str = "EmulatorAuthApiSecretNotForProduction000";
+
+impl AuthApiApp {
+    /// The built-in development application.
+    pub fn dev() -> Self {
+        Self {
+            ikey: DEV_IKEY.into(),
+            skey: DEV_SKEY.into(),
+            new_user_policy: NewUserPolicy::RequireEnrollment,
+        }
     }
 }
 

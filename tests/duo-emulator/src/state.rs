@@ -30,7 +30,7 @@ pub(crate) struct Shared {
 /// Mutable state, behind one lock (never held across an await).
 pub(crate) struct Inner {
     pub apps: Vec<AppConfig>,
-    pub auth_api_apps: Vec<crate::auth_api::AuthApiApp>,
+    pub auth_api_apps: Vec<crate::config::AuthApiApp>,
     pub users: Vec<UserConfig>,
     pub sessions: HashMap<String, Session>,
     session_order: VecDeque<String>,

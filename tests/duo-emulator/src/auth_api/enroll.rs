@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 
 use super::ledger::Enrollment;
-use super::{Verified, invalid, ok};
+use super::reply::{Verified, invalid, ok};
 use crate::config::{Capability, DeviceConfig, UserConfig};
 use crate::state::{Shared, duo_key, random_bytes, random_hex};
 use crate::web::{HandlerError, Req, Resp};

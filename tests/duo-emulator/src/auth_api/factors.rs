@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::ledger::{Channel, Progress, SMS_BATCH, SmsBatch, Transaction};
-use super::{Verified, device_id, invalid, mask, named_user, ok};
+use super::reply::{Verified, device_id, invalid, mask, named_user, ok};
 use crate::config::{Capability, DeviceConfig, UserConfig, UserStatus};
 use crate::state::{Outcome, Shared, random_bytes, random_uuid};
 use crate::web::{HandlerError, Resp};

@@ -27,69 +27,20 @@ use sha2::{Digest, Sha512};
 
 use crate::config::{Capability, NewUserPolicy, UserConfig, UserStatus};
 use crate::jwt::hmac_sha512;
-use crate::state::{Shared, duo_key, hex};
-use crate::web::{HandlerError, Req, Resp, json as json_response, refused};
+use crate::state::{Shared, hex};
+use crate::web::{HandlerError, Req, Resp};
 
 mod enroll;
 mod factors;
 pub(crate) mod ledger;
+mod reply;
 
+pub use crate::config::{AuthApiApp, DEV_IKEY, DEV_SKEY};
 pub(crate) use enroll::{ACTIVATE_PREFIX, activate};
+use reply::{Verified, device_id, fail, invalid, mask, named_user, ok};
 
 /// How far a request's date may be from the emulator's clock (Duo's mock: 300 s).
 pub const SIGNATURE_WINDOW_SECONDS: i64 = 300;
-
-/// An Auth API application (integration key and secret key).
-#[derive(Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct AuthApiApp {
-    /// Integration key, 20 characters.
-    pub ikey: String,
-    /// Secret key, 40 characters; the HMAC key.
-    pub skey: String,
-    /// What the user does not enrolled gets from `preauth`.
-    #[serde(default)]
-    pub new_user_policy: NewUserPolicy,
-}
-
-impl std::fmt::Debug for AuthApiApp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthApiApp")
-            .field("ikey", &self.ikey)
-            .field("skey", &"[redacted]")
-            .field("new_user_policy", &self.new_user_policy)
-            .finish()
-    }
-}
-
-/// The built-in development Auth API application's integration key.
-pub const DEV_IKEY: &str = "DIEMULATORAUTHAPI001";
-/// Its secret key (not a secret: the emulator is not Duo).
-pub const DEV_SKEY: &str = "EmulatorAuthApiSecretNotForProduction000";
-
-impl AuthApiApp {
-    /// The built-in development application.
-    pub fn dev() -> Self {
-        Self {
-            ikey: DEV_IKEY.into(),
-            skey: DEV_SKEY.into(),
-            new_user_policy: NewUserPolicy::RequireEnrollment,
-        }
-    }
-}
-
-/// A failure as Duo answers it.
-fn fail(status: u16, code: u32, message: &str, detail: Option<&str>) -> Resp {
-    let mut body = json!({"stat": "FAIL", "code": code, "message": message});
-    if let Some(detail) = detail {
-        body["message_detail"] = json!(detail);
-    }
-    refused(json_response(status, &body), message)
-}
-
-fn ok(response: &Value) -> Resp {
-    json_response(200, &json!({"stat": "OK", "response": response}))
-}
 
 /// A refusal with Duo's status, code, message and detail.
 struct Failure(u16, u32, &'static str, Option<&'static str>);
@@ -141,18 +92,6 @@ pub(crate) async fn handle(shared: &Shared, req: &Req) -> Option<Result<Resp, Ha
         "/auth/v2/enroll" => enroll::enroll(shared, req, &verified),
         _ => Ok(enroll::enroll_status(shared, &verified)),
     })
-}
-
-/// A verified request: its application and parameters.
-struct Verified {
-    app: crate::auth_api::AuthApiApp,
-    params: BTreeMap<String, Vec<String>>,
-}
-
-impl Verified {
-    fn one(&self, name: &str) -> Option<&str> {
-        self.params.get(name).and_then(|v| v.first()).map(String::as_str)
-    }
 }
 
 fn verify(shared: &Shared, req: &Req, now: i64) -> Result<Verified, Failure> {
@@ -332,26 +271,6 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 }
 
 /// The user a request names with exactly one of `username` and `user_id`:
-/// `Ok(None)` when Duo does not know them, `Err` (the parameter Duo's 40002
-/// names) when the request names none or both.
-fn named_user(shared: &Shared, verified: &Verified) -> Result<Option<UserConfig>, &'static str> {
-    let inner = shared.lock();
-    match (verified.one("username"), verified.one("user_id")) {
-        (Some(name), None) => Ok(inner.user(name).cloned()),
-        (None, Some(id)) => {
-            Ok(inner.users.iter().find(|u| duo_key("DU", &u.username) == id).cloned())
-        }
-        _ => Err("username"),
-    }
-}
-
-/// Duo's answer to a missing or invalid parameter.
-fn invalid(parameter: &str) -> Resp {
-    let mut body = json!({"stat": "FAIL", "code": 40002, "message": "Invalid request parameters"});
-    body["message_detail"] = json!(parameter);
-    refused(json_response(400, &body), format!("invalid parameter {parameter}"))
-}
-
 /// `POST /auth/v2/preauth`.
 fn preauth(shared: &Shared, req: &Req, verified: &Verified) -> Resp {
     let user = match named_user(shared, verified) {
@@ -491,18 +410,6 @@ pub(crate) fn portal_user(shared: &Shared, code: &str) -> Option<String> {
     let inner = shared.lock();
     let portal = inner.auth_api.portals.iter().find(|p| p.code == code)?;
     (!portal.used && now < portal.expires).then(|| portal.username.clone())
-}
-
-/// A device's id (`DP…`), stable for the user and device name.
-fn device_id(user: &UserConfig, device: &crate::config::DeviceConfig) -> String {
-    duo_key("DP", &format!("{}\u{0}{}", user.username, device.name))
-}
-
-/// `+1 555-0100` as Duo shows numbers: `XXX-XXX-0100`.
-fn mask(number: &str) -> String {
-    let digits: String = number.chars().filter(char::is_ascii_digit).collect();
-    let last = &digits[digits.len().saturating_sub(4)..];
-    format!("XXX-XXX-{last}")
 }
 
 #[cfg(test)]
