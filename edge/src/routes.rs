@@ -34,8 +34,10 @@ use edge_core::flow::login::{
 use edge_core::flow::maintenance::PrunePlan;
 use edge_core::flow::session::{self, IssuedSession};
 use edge_core::flow::store::Store as _;
-use edge_core::flow::{Ctx, Random, Reason, Refusal, Step, audit::Trail, check_origin};
-use edge_core::flow::{accounts, admin, audit_log, own_password, policy_admin, provider, remember};
+use edge_core::flow::{Ctx, Random, Reason, Refusal, Step, check_origin, trail::Trail};
+use edge_core::flow::{
+    accounts, admin, audit_log, own_password, policy_admin, provider, remember, remembered,
+};
 use edge_core::headers;
 
 thread_local! {
@@ -504,7 +506,7 @@ pub async fn admin_remembered(req: Request, env: &Env, query: &str) -> Result<Re
     let store = D1Store::from_env(env)?;
     let admin = reading(&req, &store).await?;
     let (search, page) = search_and_page(query);
-    let list = remember::list(&store, &admin, &search, page, request::now())
+    let list = remembered::list(&store, &admin, &search, page, request::now())
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::json(&list, 200)?)
@@ -513,12 +515,12 @@ pub async fn admin_remembered(req: Request, env: &Env, query: &str) -> Result<Re
 /// `POST /api/admin/remembered/forget`.
 ///
 /// # Errors
-/// Every refusal of [`remember::revoke`], as an [`EdgeError`].
+/// Every refusal of [`remembered::revoke`], as an [`EdgeError`].
 pub async fn admin_forget_browser(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
     let (config, asked) = post_body::<SessionRevokeRequest>(&mut req, env).await?;
     let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
     let admin = acting(&req, &store, &config, &ctx).await?;
-    remember::revoke(&store, &admin, &asked.id, &ctx)
+    remembered::revoke(&store, &admin, &asked.id, &ctx)
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::empty(204)?)

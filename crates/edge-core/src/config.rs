@@ -48,7 +48,7 @@ pub const MAX_DUO_START_LIMIT: u32 = 1_000_000;
 pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 365;
 /// The shortest `AUDIT_RETENTION_DAYS` accepted (the database refuses to
 /// delete younger events: `migrations/0003_pruning_and_duo_identity.sql`).
-pub const MIN_AUDIT_RETENTION_DAYS: u32 = crate::flow::maintenance::MIN_AUDIT_RETENTION_DAYS;
+pub const MIN_AUDIT_RETENTION_DAYS: u32 = 30;
 /// The longest `AUDIT_RETENTION_DAYS` accepted (ten years).
 pub const MAX_AUDIT_RETENTION_DAYS: u32 = 3_650;
 /// The shortest `SESSION_SECRET`, in decoded bytes.

@@ -24,8 +24,9 @@ use shared::duo::{Transport, UnixTime};
 
 use super::admin::{Admin, change_refused, duo_username};
 use super::audit::{Reason, Refusal};
+use super::context::{Ctx, Passwords, Random, capitalized, unix_i64};
 use super::store::{AddOutcome, AdminEvent, NewUser, Store, UserUpdate};
-use super::{Config, Ctx, Passwords, Random, capitalized, unix_i64};
+use crate::config::Config;
 use crate::config::DuoSetup;
 
 /// `POST /api/admin/users/add`: a new, enabled user, recorded as

@@ -15,10 +15,12 @@ use shared::admin::{
 use shared::api::{AuthMethod, DuoDetails, Role, SessionInfo};
 
 use super::audit::{Reason, Refusal};
+use super::context::{Ctx, check_origin, unix_i64};
+use super::session;
 use super::store::{
     AdminEvent, AdminSessionRecord, AdminUserRecord, ChangeOutcome, Store, UserUpdate,
 };
-use super::{Config, Ctx, check_origin, session, unix_i64};
+use crate::config::Config;
 
 /// The longest search text accepted.
 const MAX_SEARCH_LEN: usize = 64;

@@ -9,9 +9,9 @@ use std::fmt::Write as _;
 use shared::admin::{AuditList, AuditLog, AuditQuery, AuditRow, CSV_MAX_ROWS, PAGE_SIZE};
 use shared::duo::auth_api::sign::civil_from_days;
 
-use super::Ctx;
 use super::admin::Admin;
 use super::audit::Refusal;
+use super::context::Ctx;
 use super::store::{AdminEvent, Store};
 
 /// `GET /api/admin/audit`.

@@ -16,12 +16,15 @@ use shared::duo::{
     VerifiedIdToken,
 };
 
-use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
+use super::audit::excerpt;
+use super::audit::{Reason, Refusal, Step, Success};
+use super::context::{Ctx, Random, prompt_client, unix_i64};
 use super::duo_start::{log_detail, open_ticket, ticket_user};
 use super::remember;
 use super::session::{self, IssuedSession};
 use super::store::{NewSession, Store};
-use super::{Config, Ctx, Random, excerpt, prompt_client, unix_i64};
+use super::trail::{Audited, Trail};
+use crate::config::Config;
 use crate::cookie::LoginTicket;
 use crate::session::hex_sha256;
 

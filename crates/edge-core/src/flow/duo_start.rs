@@ -15,12 +15,15 @@ use credentials::normalize;
 use shared::api::AuthMethod;
 use shared::duo::{AuthorizeOptions, DuoError, DuoUsername, Nonce, State, Transport, UnixTime};
 
-use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
+use super::audit::excerpt;
+use super::audit::{Reason, Refusal, Step, Success};
+use super::context::{Ctx, Random, check_origin, prompt_client, unix_i64};
 use super::health::{FAILURE_MEMO_SECONDS, HealthFailure, HealthMemo};
 use super::limits::{LimitKey, check_duo_start, window_start};
 use super::session::{self, IssuedSession};
 use super::store::{NewSession, Store, UserRecord};
-use super::{Config, Ctx, Random, check_origin, excerpt, prompt_client, unix_i64};
+use super::trail::{Audited, Trail};
+use crate::config::Config;
 use crate::config::{FailMode, SessionSecret};
 use crate::cookie::{LoginTicket, TicketError};
 

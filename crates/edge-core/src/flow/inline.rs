@@ -27,18 +27,21 @@ use shared::duo::auth_api::{
 };
 use shared::duo::{HttpResponse, Transport, TransportError, TransportErrorKind, UnixTime};
 
-use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
+use super::audit::excerpt;
+use super::audit::{Reason, Refusal, Step, Success};
+use super::context::{Ctx, Random, check_origin, inline_client, unix_i64};
 use super::duo_start::{duo_user, open_ticket, ticket_user};
 use super::health::{FAILURE_MEMO_SECONDS, HealthFailure, HealthMemo};
 use super::limits::{
     ACCOUNT_WINDOW, LimitKey, check_account_passcodes, check_duo_start, check_passcodes,
     window_start,
 };
-use super::login::{AfterPassword, LoginOutcome};
+use super::login_outcome::{AfterPassword, LoginOutcome};
 use super::remember;
 use super::session::{self, IssuedSession};
 use super::store::{NewSession, Store, UserRecord};
-use super::{Config, Ctx, Random, check_origin, excerpt, inline_client, unix_i64};
+use super::trail::{Audited, Trail};
+use crate::config::Config;
 use crate::config::FailMode;
 use crate::cookie::{InlineTransaction, LOGIN_TTL_SECONDS, LoginTicket};
 use crate::session::hex_sha256;

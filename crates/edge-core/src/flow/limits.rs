@@ -1,7 +1,9 @@
 //! Login rate limits: every attempt is counted first, atomically, and only
 //! an attempt within every limit goes on to the password check; a login
-//! that succeeds is taken back ([`Admission::release`]), so only failures
-//! (and attempts still in flight) use up a limit.
+//! that succeeds is taken back (`super::admission::Admission::release`),
+//! so only failures (and attempts still in flight) use up a limit. This
+//! module is the limits' vocabulary (keys, clients, windows, the checks);
+//! counting against the store is [`super::admission`].
 //!
 //! Counted in fixed windows of [`WINDOW_SECONDS`], in this order, stopping
 //! at the first limit exceeded (so an attempt refused for one key is not
@@ -27,7 +29,6 @@ use std::fmt;
 use std::net::IpAddr;
 
 use super::audit::{Reason, Refusal};
-use super::store::Store;
 
 /// The window of every limit, in seconds.
 pub const WINDOW_SECONDS: u64 = 900;
@@ -128,7 +129,7 @@ impl LimitKey {
 
     /// The login limit of this key (a Duo-start key's is configured:
     /// [`check_duo_start`]).
-    const fn limit(&self) -> Limit {
+    pub(super) const fn limit(&self) -> Limit {
         match self {
             Self::UserClient(..) => PER_USER_CLIENT,
             Self::Client(_) => PER_CLIENT,
@@ -200,60 +201,6 @@ pub const fn window_start(now: u64) -> u64 {
 pub const fn retry_after(now: u64) -> u64 {
     let left = window_start(now) + WINDOW_SECONDS - now;
     if left == 0 { 1 } else { left }
-}
-
-/// An attempt counted against its limits, to take back if it succeeds.
-#[derive(Debug)]
-#[must_use = "a successful login must release its admission"]
-pub struct Admission {
-    counted: Vec<LimitKey>,
-    window_start: u64,
-}
-
-impl Admission {
-    /// Takes this attempt back from every counter it was counted in.
-    ///
-    /// # Errors
-    /// Storage failures, as `internal`.
-    pub async fn release<S: Store>(self, store: &S) -> Result<(), Refusal> {
-        for key in &self.counted {
-            store.forgive(key, self.window_start).await.map_err(Refusal::internal)?;
-        }
-        Ok(())
-    }
-}
-
-/// Counts an attempt for `username` (normalized, or empty) from `client`,
-/// then decides: admitted, or refused with the first limit exceeded. A
-/// `known_browser` (one that passed this user's password before) is not
-/// counted against the per-username limit.
-///
-/// # Errors
-/// A `rate_limited` refusal with `Retry-After`, or storage failures.
-pub async fn admit<S: Store>(
-    store: &S,
-    username: &str,
-    client: Client,
-    known_browser: bool,
-    now: u64,
-) -> Result<Admission, Refusal> {
-    let window_start = window_start(now);
-    let keys = [
-        Some(LimitKey::UserClient(username.to_owned(), client)),
-        Some(LimitKey::Client(client)),
-        (!known_browser).then(|| LimitKey::User(username.to_owned())),
-    ];
-    let mut counted = Vec::with_capacity(keys.len());
-    for key in keys.into_iter().flatten() {
-        let count = store.hit(&key, window_start, now).await.map_err(Refusal::internal)?;
-        let limit = key.limit();
-        if count > limit.max {
-            return Err(Refusal::rate_limited(limit.reason, retry_after(now), count, limit.max)
-                .detail(format!("{count} attempts in the window")));
-        }
-        counted.push(key);
-    }
-    Ok(Admission { counted, window_start })
 }
 
 /// Decides on a Duo step already counted (`count` in this window, by

@@ -3,7 +3,7 @@
 //!
 //! Order of decisions: the body is parsed ([`parse_body`]); the attempt is
 //! counted against the rate limits and refused when over one, before any
-//! password work ([`super::limits::admit`]); the password is verified
+//! password work ([`super::admission::admit`]); the password is verified
 //! whatever the case (an unknown user against a dummy hash, a disabled
 //! user before the flag is looked at), so unknown, wrong and disabled
 //! answer alike; a success is taken back from the limits and renews the
@@ -17,15 +17,20 @@ use shared::policy::PolicyAction;
 
 use shared::duo::Transport;
 
-use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
+use super::admission;
+use super::audit::{Reason, Refusal, Step, Success};
+use super::context::{Ctx, Passwords, Random};
 use super::health::HealthMemo;
 use super::inline;
-use super::limits::{self, Client};
+use super::limits::Client;
+use super::login_outcome::AfterPassword;
+pub use super::login_outcome::LoginOutcome;
 use super::policy::Policies;
 use super::remember;
-use super::session::{self, IssuedSession};
-use super::store::{NewSession, Store, UserRecord};
-use super::{Config, Ctx, Passwords, Random};
+use super::session;
+use super::store::{Store, UserRecord};
+use super::trail::Trail;
+use crate::config::Config;
 use crate::config::DuoSetup;
 use crate::cookie::{KnownBrowser, LOGIN_TTL_SECONDS, LoginTicket};
 
@@ -63,91 +68,6 @@ pub fn parse_body(body: &[u8]) -> Result<LoginRequest, BodyError> {
     Ok(request)
 }
 
-/// A successful first factor. Both kinds renew the known-browser cookie
-/// (`__Host-known`, `KNOWN_BROWSER_TTL_SECONDS`).
-#[derive(Debug)]
-pub enum LoginOutcome {
-    /// Duo comes next: the sealed login ticket for `__Host-login`.
-    Duo {
-        /// The username as registered.
-        username: String,
-        /// The login cookie's value.
-        login_cookie: String,
-        /// Its `Max-Age`.
-        max_age: u64,
-        /// The known-browser cookie's value.
-        known_browser: String,
-        /// Days the browser may be remembered after Duo (0: not offered).
-        remember_days: u32,
-    },
-    /// Signed in: a `bypass` user, or in inline mode Duo's preauth
-    /// `allow` or a fail-open.
-    Done {
-        /// The new session.
-        session: Box<IssuedSession>,
-        /// The known-browser cookie's value.
-        known_browser: String,
-        /// Why, for the audit log.
-        success: Success,
-    },
-    /// Inline mode: the devices for the page, and the login ticket listing them.
-    DuoInline {
-        /// The username as registered.
-        username: String,
-        /// The user's usable devices.
-        devices: Vec<shared::api::InlineDevice>,
-        /// Days the browser may be remembered after Duo (0: not offered).
-        remember_days: u32,
-        /// The login cookie's value.
-        login_cookie: String,
-        /// Its `Max-Age`.
-        max_age: u64,
-        /// The known-browser cookie's value.
-        known_browser: String,
-    },
-    /// Inline mode: Duo requires enrollment first.
-    DuoEnroll {
-        /// The username as registered.
-        username: String,
-        /// Duo's enrollment link (checked to be a web link).
-        enroll_url: String,
-        /// Duo's message.
-        message: String,
-        /// The known-browser cookie's value.
-        known_browser: String,
-    },
-}
-
-impl LoginOutcome {
-    /// The known-browser cookie's value.
-    pub fn known_browser(&self) -> &str {
-        match self {
-            Self::Duo { known_browser, .. }
-            | Self::Done { known_browser, .. }
-            | Self::DuoInline { known_browser, .. }
-            | Self::DuoEnroll { known_browser, .. } => known_browser,
-        }
-    }
-}
-
-impl Audited for LoginOutcome {
-    fn success(&self) -> Option<Success> {
-        Some(match self {
-            Self::Duo { .. } => Success::DuoRequired,
-            Self::Done { success, .. } => *success,
-            Self::DuoInline { .. } => Success::DuoChoose,
-            Self::DuoEnroll { .. } => Success::DuoEnrollRequired,
-        })
-    }
-
-    fn new_session(&self) -> Option<&NewSession> {
-        match self {
-            Self::Done { session, .. } => Some(&session.row),
-            _ => None,
-        }
-    }
-}
-
 /// A login request: the body, and the known-browser cookie if the browser
 /// sent one.
 #[derive(Debug, Clone, Copy)]
@@ -158,15 +78,6 @@ pub struct LoginInput<'a> {
     pub known_browser: Option<&'a str>,
     /// The `__Host-remember` cookie's value.
     pub remembered: Option<&'a str>,
-}
-
-/// What the first factor hands to the Duo step: the known-browser
-/// cookie's value, and for how many days the browser may then be
-/// remembered (0: not offered).
-#[derive(Debug, Clone)]
-pub(super) struct AfterPassword {
-    pub known_browser: String,
-    pub remember_days: u32,
 }
 
 /// Duo, as the login step reaches it: the transport, and the isolate's
@@ -226,7 +137,7 @@ async fn first_factor<S: Store, V: Passwords, T: Transport>(
         KnownBrowser::vouches_for(input.known_browser, &config.session_secret, name, ctx.now)
     });
     let client = Client::of(ctx.client);
-    let admission = limits::admit(store, &trail.username, client, known, ctx.now).await?;
+    let admission = admission::admit(store, &trail.username, client, known, ctx.now).await?;
     let user = match normalized.as_deref() {
         Some(name) => store.user(name).await.map_err(Refusal::internal)?,
         None => None,

@@ -29,7 +29,7 @@ pub const STATE_KEEP_SECONDS: u64 = 3_600;
 /// may differ a little, and a late hit must not land in a deleted window.
 pub const WINDOW_KEEP_SECONDS: u64 = 60;
 /// The shortest audit retention the database accepts (its trigger).
-pub const MIN_AUDIT_RETENTION_DAYS: u32 = 30;
+pub use crate::config::MIN_AUDIT_RETENTION_DAYS;
 
 // A state outlives every ticket it could be presented with.
 const _: () = assert!(STATE_KEEP_SECONDS > LOGIN_MAX_SECONDS + 60);

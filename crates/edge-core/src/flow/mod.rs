@@ -10,7 +10,7 @@
 //! [`Passwords`]. Each returns a typed outcome or a [`Refusal`]
 //! carrying the contract's error code and a typed audit [`Reason`]; the
 //! audit record is derived from that result in one place,
-//! [`audit::Trail::finish`].
+//! [`trail::Trail::finish`].
 //!
 //! | step | function | audit step |
 //! |---|---|---|
@@ -26,182 +26,50 @@
 //! The Worker's adapters (`edge::routes`) parse the request, call one of
 //! these and render the result; native tests drive them over an in-memory
 //! store and a scripted Duo (`flow/tests/`).
+//!
+//! Layers, none importing a layer above it (`tests/modules.rs`):
+//! - common: [`context`] (the request's context, randomness, the password
+//!   seam, the origin check), [`audit`] (the log's vocabulary), [`trail`]
+//!   (a step's record), [`store`], [`limits`] and [`admission`],
+//!   [`session`], [`policy`], [`maintenance`];
+//! - the sign-in: [`login`] and [`login_outcome`], [`duo_start`],
+//!   [`duo_callback`], [`inline`], [`health`], [`remember`];
+//! - the console: [`admin`] (its guard, users, sessions), [`accounts`],
+//!   [`remembered`], [`audit_log`], [`policy_admin`], [`provider`], and the
+//!   user's own [`own_password`].
+//!
+//! The sign-in and the console never import each other.
 
 pub mod accounts;
 pub mod admin;
+pub mod admission;
 pub mod audit;
 pub mod audit_log;
+pub mod context;
 pub mod duo_callback;
 pub mod duo_start;
 pub mod health;
 pub mod inline;
 pub mod limits;
 pub mod login;
+pub mod login_outcome;
 pub mod maintenance;
 pub mod own_password;
 pub mod policy;
 pub mod policy_admin;
 pub mod provider;
 pub mod remember;
+pub mod remembered;
 pub mod session;
 pub mod store;
+pub mod trail;
 
 #[cfg(test)]
 mod testing;
 #[cfg(test)]
 mod tests;
 
-use std::net::IpAddr;
-
-use credentials::{PasswordError, PasswordHash};
-use shared::duo::RandomBytes;
-
-use crate::config::AppOrigin;
 pub use crate::config::Config;
 pub use audit::{Outcome, Reason, Refusal, Step, Success};
+pub use context::{Ctx, Passwords, Random, check_origin, inline_client, prompt_client};
 pub use store::{Store, StoreError};
-
-/// What every step knows about its request, besides its parsed input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ctx {
-    /// Now, in Unix seconds.
-    pub now: u64,
-    /// The client's address (`CF-Connecting-IP`), when it is one.
-    pub client: Option<IpAddr>,
-    /// Cloudflare's country of the client (`request.cf.country`).
-    pub country: Option<[u8; 2]>,
-    /// Cloudflare's autonomous system of the client (`request.cf.asn`).
-    pub asn: Option<u32>,
-    /// The browser, from `User-Agent`: a label for remembered browsers.
-    pub agent: Option<crate::headers::UserAgent>,
-}
-
-impl Ctx {
-    /// Where the request comes from, for the sign-in policies.
-    pub const fn place(&self) -> policy::Place {
-        policy::Place { ip: self.client, country: self.country, asn: self.asn }
-    }
-}
-
-/// Random bytes for one request, drawn by the caller from a CSPRNG: one
-/// value per use, so no step reuses another's.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Random {
-    /// For a Duo `state`.
-    pub state: RandomBytes,
-    /// For an OIDC `nonce`.
-    pub nonce: RandomBytes,
-    /// For the `jti` of a client assertion.
-    pub jti: RandomBytes,
-    /// For a session id.
-    pub session: RandomBytes,
-    /// For a new password: the salt (the first 16 bytes) and a generated
-    /// password (the last 16).
-    pub password: RandomBytes,
-    /// For a remembered browser's token.
-    pub remember: RandomBytes,
-}
-
-impl Random {
-    /// Fills each value with `fill` (the Worker: `crypto.getRandomValues`).
-    ///
-    /// # Errors
-    /// The first error of `fill`.
-    pub fn fill<E>(mut fill: impl FnMut(&mut [u8]) -> Result<(), E>) -> Result<Self, E> {
-        let mut random = Self {
-            state: [0; 32],
-            nonce: [0; 32],
-            jti: [0; 32],
-            session: [0; 32],
-            password: [0; 32],
-            remember: [0; 32],
-        };
-        let Self { state, nonce, jti, session, password, remember } = &mut random;
-        for bytes in [state, nonce, jti, session, password, remember] {
-            fill(bytes)?;
-        }
-        Ok(random)
-    }
-}
-
-impl std::fmt::Debug for Random {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Random([redacted])")
-    }
-}
-
-/// Checks passwords against stored hashes, and hashes new ones. The
-/// Worker derives through `WebCrypto` (`edge::password`); native tests use
-/// `credentials`' pure implementation. No `Send` bound (wasm).
-#[allow(async_fn_in_trait)]
-pub trait Passwords {
-    /// Whether `password` matches `hash`, compared in constant time.
-    async fn verify(&self, hash: &PasswordHash, password: &[u8]) -> bool;
-
-    /// A new hash of `password` with `salt` and `iterations`.
-    ///
-    /// # Errors
-    /// As [`PasswordHash::from_derived`] (a salt or count out of range).
-    async fn hash(
-        &self,
-        password: &[u8],
-        salt: &[u8],
-        iterations: u32,
-    ) -> Result<PasswordHash, PasswordError>;
-}
-
-/// State-changing requests must come from the SPA's own origin: `Origin`
-/// present and equal to `APP_ORIGIN`.
-///
-/// # Errors
-/// [`Reason::ForbiddenOrigin`].
-pub fn check_origin(app_origin: &AppOrigin, origin: Option<&str>) -> Result<(), Refusal> {
-    match origin {
-        Some(origin) if app_origin.matches(origin) => Ok(()),
-        _ => Err(Refusal::new(Reason::ForbiddenOrigin)),
-    }
-}
-
-/// The Universal Prompt's client, for the redirect mode's steps.
-///
-/// # Errors
-/// [`Reason::WrongMode`] when `DUO_MODE=inline`.
-pub fn prompt_client(config: &Config) -> Result<&shared::duo::DuoClient, Refusal> {
-    match &config.duo {
-        crate::config::DuoSetup::Prompt(client) => Ok(client),
-        crate::config::DuoSetup::Inline(_) => {
-            Err(Refusal::new(Reason::WrongMode)
-                .detail("a Universal Prompt step while DUO_MODE=inline"))
-        }
-    }
-}
-
-/// The Auth API's client, for the inline mode's steps.
-///
-/// # Errors
-/// [`Reason::WrongMode`] when `DUO_MODE=prompt`.
-pub fn inline_client(config: &Config) -> Result<&shared::duo::auth_api::AuthApiClient, Refusal> {
-    match &config.duo {
-        crate::config::DuoSetup::Inline(client) => Ok(client),
-        crate::config::DuoSetup::Prompt(_) => {
-            Err(Refusal::new(Reason::WrongMode).detail("an inline step while DUO_MODE=prompt"))
-        }
-    }
-}
-
-/// Unix seconds as the DTOs carry them.
-pub(crate) fn unix_i64(seconds: u64) -> i64 {
-    i64::try_from(seconds).unwrap_or(i64::MAX)
-}
-
-/// `text` with its first letter in upper case (a message built from a
-/// lower-case phrase).
-pub(crate) fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
-}
-
-/// A short, printable excerpt of a value from outside, for the log.
-pub(crate) fn excerpt(value: &str) -> String {
-    value.chars().filter(|c| !c.is_control()).take(200).collect()
-}

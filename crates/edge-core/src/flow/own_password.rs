@@ -15,10 +15,14 @@
 use credentials::{DEFAULT_ITERATIONS, PasswordHash, normalize, password::SALT_LEN, policy};
 use shared::api::PasswordChangeRequest;
 
-use super::audit::{Reason, Refusal, Step, Trail};
-use super::limits::{self, Client};
+use super::admission;
+use super::audit::{Reason, Refusal, Step};
+use super::context::{Ctx, Passwords, Random, capitalized, check_origin};
+use super::limits::Client;
+use super::session;
 use super::store::{AdminEvent, Store};
-use super::{Config, Ctx, Passwords, Random, capitalized, check_origin, session};
+use super::trail::Trail;
+use crate::config::Config;
 use crate::session::SessionId;
 
 /// `POST /api/password`.
@@ -80,7 +84,7 @@ async fn change<S: Store, P: Passwords>(
     // Every limit of the login, the account-wide one included: a stolen
     // session must not become a way to guess the password from many places.
     let admission =
-        limits::admit(store, normalized, Client::of(ctx.client), false, ctx.now).await?;
+        admission::admit(store, normalized, Client::of(ctx.client), false, ctx.now).await?;
     let user = store
         .user(normalized)
         .await

@@ -15,9 +15,9 @@ use shared::policy::{
 
 use super::admin::Admin;
 use super::audit::{Reason, Refusal};
+use super::context::{Ctx, unix_i64};
 use super::policy::{Place, Policies, canonical};
 use super::store::{AdminEvent, Store, StoredPolicies};
-use super::{Ctx, unix_i64};
 
 /// The users a dry run shows, at most.
 pub const DRY_RUN_USERS: u32 = 4 * PAGE_SIZE;

@@ -15,8 +15,9 @@ use shared::policy::PolicySet;
 
 use super::admin::Admin;
 use super::audit::{Reason, Refusal};
+use super::context::{Ctx, Random, capitalized, unix_i64};
 use super::store::{AdminEvent, Store};
-use super::{Config, Ctx, Random, capitalized, unix_i64};
+use crate::config::Config;
 use crate::config::{DuoSetup, FailMode};
 
 /// Clocks further apart than this are named as the likely cause: Duo

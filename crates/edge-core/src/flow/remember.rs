@@ -6,6 +6,9 @@
 //! later sign-in from it, password verified, skips Duo while the row is
 //! live (audited `remembered_browser`, session method `remembered`).
 //!
+//! The console's side (the list, an admin forgetting one) is
+//! [`super::remembered`].
+//!
 //! What ends it: a password reset or change, disabling the user, "sign out
 //! everywhere" (the user's or an admin's), an admin forgetting it from the
 //! console, the user's own "forget this browser", its expiry, and turning
@@ -13,12 +16,11 @@
 //! every remembered browser; a sign-in under way then remembers none).
 
 use credentials::normalize;
-use shared::admin::{PAGE_SIZE, RememberedList, RememberedSummary};
 
-use super::admin::Admin;
-use super::audit::{Reason, Refusal};
-use super::store::{AdminEvent, RememberedBrowser, Store};
-use super::{Config, Ctx, Random, check_origin, unix_i64};
+use super::audit::Refusal;
+use super::context::{Ctx, Random, check_origin};
+use super::store::{RememberedBrowser, Store};
+use crate::config::Config;
 use crate::cookie::LoginTicket;
 use crate::session::SessionId;
 
@@ -111,62 +113,4 @@ pub async fn forget<S: Store>(
         store.forget_browser(&token.storage_key(), now).await.map_err(Refusal::internal)?;
     }
     Ok(())
-}
-
-/// `GET /api/admin/remembered?q=&page=`: live remembered browsers of
-/// users whose name contains `search`, newest first.
-///
-/// # Errors
-/// `internal` for storage.
-pub async fn list<S: Store>(
-    store: &S,
-    _admin: &Admin,
-    search: &str,
-    page: u32,
-    now: u64,
-) -> Result<RememberedList, Refusal> {
-    let search: String = search.trim().to_ascii_lowercase().chars().take(64).collect();
-    let page = page.max(1);
-    let offset = (page - 1).saturating_mul(PAGE_SIZE);
-    let (rows, total) =
-        store.list_remembered(&search, now, offset, PAGE_SIZE).await.map_err(Refusal::internal)?;
-    let browsers = rows
-        .into_iter()
-        .map(|b| RememberedSummary {
-            id: b.id_hash,
-            username: b.username,
-            user_agent: b.user_agent,
-            client_ip: b.client_ip,
-            created_at: unix_i64(b.created_at),
-            expires_at: unix_i64(b.expires_at),
-            last_used_at: b.last_used_at.map(unix_i64),
-        })
-        .collect();
-    Ok(RememberedList { browsers, total, page, page_size: PAGE_SIZE })
-}
-
-/// `POST /api/admin/remembered/forget`: an admin forgets one remembered
-/// browser (by its hash), recorded as `forget_browser`.
-///
-/// # Errors
-/// `bad_request` when the id
-/// names no live remembered browser; `internal`.
-pub async fn revoke<S: Store>(
-    store: &S,
-    admin: &Admin,
-    id: &str,
-    ctx: &Ctx,
-) -> Result<(), Refusal> {
-    let gone = || {
-        Refusal::new(Reason::NoSuchUser)
-            .detail("no such remembered browser")
-            .message("That browser is no longer remembered.")
-    };
-    if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(gone());
-    }
-    let event = AdminEvent::new(admin.username().to_owned(), "forget_browser", ctx)
-        .with(&serde_json::json!({"browser": id}));
-    let forgotten = store.forget_browser_as_admin(id, &event).await.map_err(Refusal::internal)?;
-    if forgotten { Ok(()) } else { Err(gone()) }
 }

@@ -4,9 +4,11 @@
 
 use shared::api::{AuthMethod, DuoDetails, Role, SessionInfo};
 
-use super::audit::{Audited, Reason, Refusal, Step, Success, Trail};
+use super::audit::{Reason, Refusal, Step, Success};
+use super::context::{Ctx, Random, unix_i64};
 use super::store::{NewSession, Store, UserRecord};
-use super::{Config, Ctx, Random, unix_i64};
+use super::trail::{Audited, Trail};
+use crate::config::Config;
 use crate::session::SessionId;
 
 /// A session just made: the id for the cookie (only its hash is stored),

@@ -5,8 +5,8 @@
 
 use shared::admin::{AuditQuery, AuditRow};
 
-use super::Ctx;
 use super::audit::{Outcome, Step};
+use super::context::Ctx;
 use super::limits::LimitKey;
 use super::maintenance::{PrunePlan, Pruned};
 

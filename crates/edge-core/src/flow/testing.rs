@@ -24,6 +24,7 @@ use shared::duo::{HttpRequest, HttpResponse, Transport, TransportError, Transpor
 use zeroize::Zeroizing;
 
 use super::audit::{Outcome, Reason, Step};
+use super::context::{Ctx, Passwords, Random, unix_i64};
 use super::limits::LimitKey;
 use super::maintenance::{PrunePlan, Pruned};
 use super::store::{
@@ -31,7 +32,7 @@ use super::store::{
     DuoMapping, EnforceSetting, NewSession, NewUser, RememberedBrowser, SessionRecord, Store,
     StoreError, StoredPolicies, UserRecord, UserUpdate,
 };
-use super::{Config, Ctx, Passwords, Random, unix_i64};
+use crate::config::Config;
 
 // ---------------------------------------------------------------------------
 // Executor.
@@ -1272,7 +1273,7 @@ pub mod console {
     use crate::flow::audit_log::Export;
     use crate::flow::store::Store;
     use crate::flow::{Config, Ctx, Passwords, Random, Refusal};
-    use crate::flow::{accounts, admin, audit_log, policy_admin, provider, remember};
+    use crate::flow::{accounts, admin, audit_log, policy_admin, provider, remembered};
 
     /// `POST /api/admin/users/change` as the route reads it.
     #[derive(Debug, Clone, Copy)]
@@ -1389,7 +1390,7 @@ pub mod console {
         now: u64,
     ) -> Result<RememberedList, Refusal> {
         let admin = Admin::reading(store, cookie, now).await?;
-        remember::list(store, &admin, search, page, now).await
+        remembered::list(store, &admin, search, page, now).await
     }
 
     pub async fn revoke<S: Store>(
@@ -1400,7 +1401,7 @@ pub mod console {
         ctx: &Ctx,
     ) -> Result<(), Refusal> {
         let admin = Admin::acting(store, config, caller, ctx.now).await?;
-        remember::revoke(store, &admin, id, ctx).await
+        remembered::revoke(store, &admin, id, ctx).await
     }
 
     pub async fn page<S: Store>(

@@ -9,7 +9,6 @@ use shared::api::AuthMethod;
 
 use crate::config::SessionSecret;
 use crate::cookie::LoginTicket;
-use crate::flow::audit::Trail;
 use crate::flow::duo_callback::{CallbackQuery, SignedIn, duo_callback};
 use crate::flow::duo_start::{StartOutcome, StartRequest, duo_start};
 use crate::flow::health::HealthMemo;
@@ -20,6 +19,7 @@ use crate::flow::testing::{
     APP_ORIGIN, MemoryStore, NOW, SESSION_SECRET_B64, ScriptedDuo, allow_claims, block_on, config,
     ctx, password_step, random, session_cookie, signed_reply, store,
 };
+use crate::flow::trail::Trail;
 use crate::flow::{Reason, Refusal, Step};
 
 fn key() -> SessionSecret {

@@ -4,8 +4,9 @@ use std::collections::HashSet;
 
 use shared::ErrorCode;
 
-use crate::flow::audit::{Audited, Outcome, Reason, Refusal, Step, Success, Trail};
+use crate::flow::audit::{Outcome, Reason, Refusal, Step, Success};
 use crate::flow::testing::{NOW, block_on, ctx, store};
+use crate::flow::trail::{Audited, Trail};
 
 /// The schema whose `CHECK` constraints accept the step and outcome names.
 const SCHEMA: &str = include_str!("../../../../../migrations/0001_init.sql");

@@ -1,0 +1,105 @@
+//! What the first factor ends with, in either Duo mode: the password step
+//! ([`super::login`]) decides, and in inline mode Duo's preauth
+//! ([`super::inline::after_password`]) finishes the answer. Both build
+//! these, so neither imports the other's outcome.
+
+use super::audit::Success;
+use super::session::IssuedSession;
+use super::store::NewSession;
+use super::trail::Audited;
+
+/// A successful first factor. Both kinds renew the known-browser cookie
+/// (`__Host-known`, `KNOWN_BROWSER_TTL_SECONDS`).
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// Duo comes next: the sealed login ticket for `__Host-login`.
+    Duo {
+        /// The username as registered.
+        username: String,
+        /// The login cookie's value.
+        login_cookie: String,
+        /// Its `Max-Age`.
+        max_age: u64,
+        /// The known-browser cookie's value.
+        known_browser: String,
+        /// Days the browser may be remembered after Duo (0: not offered).
+        remember_days: u32,
+    },
+    /// Signed in: a `bypass` user, or in inline mode Duo's preauth
+    /// `allow` or a fail-open.
+    Done {
+        /// The new session.
+        session: Box<IssuedSession>,
+        /// The known-browser cookie's value.
+        known_browser: String,
+        /// Why, for the audit log.
+        success: Success,
+    },
+    /// Inline mode: the devices for the page, and the login ticket listing them.
+    DuoInline {
+        /// The username as registered.
+        username: String,
+        /// The user's usable devices.
+        devices: Vec<shared::api::InlineDevice>,
+        /// Days the browser may be remembered after Duo (0: not offered).
+        remember_days: u32,
+        /// The login cookie's value.
+        login_cookie: String,
+        /// Its `Max-Age`.
+        max_age: u64,
+        /// The known-browser cookie's value.
+        known_browser: String,
+    },
+    /// Inline mode: Duo requires enrollment first.
+    DuoEnroll {
+        /// The username as registered.
+        username: String,
+        /// Duo's enrollment link (checked to be a web link).
+        enroll_url: String,
+        /// Duo's message.
+        message: String,
+        /// The known-browser cookie's value.
+        known_browser: String,
+    },
+}
+
+impl LoginOutcome {
+    /// The known-browser cookie's value.
+    pub fn known_browser(&self) -> &str {
+        match self {
+            Self::Duo { known_browser, .. }
+            | Self::Done { known_browser, .. }
+            | Self::DuoInline { known_browser, .. }
+            | Self::DuoEnroll { known_browser, .. } => known_browser,
+        }
+    }
+}
+
+impl Audited for LoginOutcome {
+    fn success(&self) -> Option<Success> {
+        Some(match self {
+            Self::Duo { .. } => Success::DuoRequired,
+            Self::Done { success, .. } => *success,
+            Self::DuoInline { .. } => Success::DuoChoose,
+            Self::DuoEnroll { .. } => Success::DuoEnrollRequired,
+        })
+    }
+
+    fn new_session(&self) -> Option<&NewSession> {
+        match self {
+            Self::Done { session, .. } => Some(&session.row),
+            _ => None,
+        }
+    }
+}
+
+/// What the first factor hands to the Duo step: the known-browser
+/// cookie's value, and for how many days the browser may then be
+/// remembered (0: not offered).
+#[derive(Debug, Clone)]
+pub struct AfterPassword {
+    /// The known-browser cookie's value.
+    pub known_browser: String,
+    /// Days the browser may be remembered after Duo (0: not offered).
+    pub remember_days: u32,
+}
