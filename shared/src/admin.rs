@@ -70,6 +70,11 @@ impl DuoPolicy {
             Self::Bypass => "bypass",
         }
     }
+
+    /// Parses the stored form; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Required, Self::Bypass].into_iter().find(|policy| policy.as_str() == text)
+    }
 }
 
 /// One user, as the console lists them (never a password hash).

@@ -13,61 +13,11 @@ use crate::{PasswordHash, Username};
 /// The longest value [`literal`] quotes, in bytes.
 pub const MAX_LITERAL_LEN: usize = 1024;
 
-/// A user's Duo policy (`users.duo_policy`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DuoPolicy {
-    /// The password is followed by Duo.
-    Required,
-    /// Break-glass: the password alone signs in (audited as `bypass`).
-    Bypass,
-}
-
-impl DuoPolicy {
-    /// The stored form.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Required => "required",
-            Self::Bypass => "bypass",
-        }
-    }
-
-    /// Parses the stored form; `None` for anything else.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "required" => Some(Self::Required),
-            "bypass" => Some(Self::Bypass),
-            _ => None,
-        }
-    }
-}
-
-/// An account's role (`users.role`): admins reach the admin console.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// Signs in; nothing more.
-    User,
-    /// Also administers users, sessions, the audit log and the Duo settings.
-    Admin,
-}
-
-impl Role {
-    /// The stored form.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::User => "user",
-            Self::Admin => "admin",
-        }
-    }
-
-    /// Parses the stored form; `None` for anything else.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "user" => Some(Self::User),
-            "admin" => Some(Self::Admin),
-            _ => None,
-        }
-    }
-}
+/// A user's Duo policy (`users.duo_policy`) and an account's role
+/// (`users.role`): the contract's own types, one definition for the Worker,
+/// the console and this crate.
+pub use shared::admin::DuoPolicy;
+pub use shared::api::Role;
 
 /// Why a value cannot be written into SQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

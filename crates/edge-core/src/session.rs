@@ -62,9 +62,25 @@ pub fn hex_sha256(bytes: &[u8]) -> String {
     })
 }
 
+/// Whether `text` is a storage key as [`SessionId::storage_key`] writes it
+/// (64 hexadecimal digits): what the console names a session or a trusted
+/// browser by. Anything else names none.
+pub fn is_storage_key(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn storage_keys_are_64_hexadecimal_digits() {
+        let id = SessionId::from_random(&[7; 32]);
+        assert!(is_storage_key(&id.storage_key()));
+        for other in ["", "abc", &"g".repeat(64), &"a".repeat(63), &"a".repeat(65)] {
+            assert!(!is_storage_key(other), "{other:?}");
+        }
+    }
 
     #[test]
     fn cookie_value_round_trips() {

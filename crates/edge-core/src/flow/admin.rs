@@ -25,6 +25,12 @@ use crate::config::Config;
 /// The longest search text accepted.
 const MAX_SEARCH_LEN: usize = 64;
 
+/// A console search as the store compares it: trimmed, lower case, at most
+/// [`MAX_SEARCH_LEN`] characters.
+pub fn search_text(search: &str) -> String {
+    search.trim().to_ascii_lowercase().chars().take(MAX_SEARCH_LEN).collect()
+}
+
 /// Who asks: the request's `Origin` and session cookie.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller<'a> {
@@ -130,7 +136,7 @@ pub async fn users<S: Store>(
     search: &str,
     page: u32,
 ) -> Result<UserList, Refusal> {
-    let search: String = search.trim().to_ascii_lowercase().chars().take(MAX_SEARCH_LEN).collect();
+    let search = search_text(search);
     let page = page.max(1);
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
     let (rows, total) =
@@ -172,7 +178,7 @@ pub async fn sessions<S: Store>(
     page: u32,
     now: u64,
 ) -> Result<SessionList, Refusal> {
-    let search: String = search.trim().to_ascii_lowercase().chars().take(MAX_SEARCH_LEN).collect();
+    let search = search_text(search);
     let page = page.max(1);
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
     let (rows, total) =
@@ -214,7 +220,7 @@ pub async fn revoke_session<S: Store>(
             .detail("no such live session")
             .message("That session has already ended.")
     };
-    if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !crate::session::is_storage_key(id) {
         return Err(no_such());
     }
     let event = AdminEvent::new(admin.username().to_owned(), "revoke_session", ctx)

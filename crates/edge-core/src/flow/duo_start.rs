@@ -18,7 +18,7 @@ use shared::duo::{AuthorizeOptions, DuoError, DuoUsername, Nonce, State, Transpo
 use super::audit::excerpt;
 use super::audit::{Reason, Refusal, Step, Success};
 use super::context::{Ctx, Random, check_origin, prompt_client, unix_i64};
-use super::health::{FAILURE_MEMO_SECONDS, HealthFailure, HealthMemo};
+use super::health::{HealthFailure, HealthMemo};
 use super::limits::{LimitKey, check_duo_start, window_start};
 use super::session::{self, IssuedSession};
 use super::store::{NewSession, Store, UserRecord};
@@ -159,19 +159,15 @@ async fn check_health<T: Transport>(
     now: u64,
     random: &Random,
 ) -> Result<(), (HealthFailure, String)> {
-    if let Some(remembered) = health.fresh(now) {
-        return remembered.map_err(|failure| {
-            (failure, format!("the health check failed in the last {FAILURE_MEMO_SECONDS} s"))
-        });
-    }
     let client = prompt_client(config).map_err(|refusal| {
         (HealthFailure::Refused(refusal.reason), "DUO_MODE is not prompt".to_owned())
     })?;
-    let checked = client.health_check(duo, UnixTime(unix_i64(now)), &random.jti).await;
-    let checked =
-        checked.map(drop).map_err(|error| (HealthFailure::of(&error), log_detail(&error)));
-    health.remember(now, checked.as_ref().copied().map_err(|(failure, _)| *failure));
-    checked
+    health
+        .checked(now, || async {
+            let checked = client.health_check(duo, UnixTime(unix_i64(now)), &random.jti).await;
+            checked.map(drop).map_err(|error| (HealthFailure::of(&error), log_detail(&error)))
+        })
+        .await
 }
 
 /// The verified login ticket of the `__Host-login` cookie's value.

@@ -112,6 +112,30 @@ impl HealthMemo {
     pub fn remember(&self, now: u64, result: Result<(), HealthFailure>) {
         self.0.set(Some(Checked { at: now, result }));
     }
+
+    /// Duo's health at `now`, the one health decision of both modes: the
+    /// last result while it is fresh ([`Self::fresh`]), else `ask`'s, which
+    /// is remembered. A failure comes with its detail for the log.
+    ///
+    /// # Errors
+    /// The failure, remembered or new, and its detail.
+    pub async fn checked<F>(
+        &self,
+        now: u64,
+        ask: impl FnOnce() -> F,
+    ) -> Result<(), (HealthFailure, String)>
+    where
+        F: Future<Output = Result<(), (HealthFailure, String)>>,
+    {
+        if let Some(remembered) = self.fresh(now) {
+            return remembered.map_err(|failure| {
+                (failure, format!("Duo's health check failed in the last {FAILURE_MEMO_SECONDS} s"))
+            });
+        }
+        let result = ask().await;
+        self.remember(now, result.as_ref().copied().map_err(|(failure, _)| *failure));
+        result
+    }
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ use super::audit::excerpt;
 use super::audit::{Reason, Refusal, Step, Success};
 use super::context::{Ctx, Random, check_origin, inline_client, unix_i64};
 use super::duo_start::{duo_user, open_ticket, ticket_user};
-use super::health::{FAILURE_MEMO_SECONDS, HealthFailure, HealthMemo};
+use super::health::{HealthFailure, HealthMemo};
 use super::limits::{
     ACCOUNT_WINDOW, LimitKey, check_account_passcodes, check_duo_start, check_passcodes,
     window_start,
@@ -180,25 +180,22 @@ async fn checked<T: Transport>(
     health: &HealthMemo,
     now: u64,
 ) -> Result<(), Failed> {
-    if let Some(remembered) = health.fresh(now) {
-        return remembered.map_err(|failure| match failure {
-            HealthFailure::Unreachable => Failed::Unreachable(format!(
-                "Duo's check failed in the last {FAILURE_MEMO_SECONDS} s"
-            )),
-            HealthFailure::Refused(reason) => Failed::Refused(
-                Refusal::new(reason).detail("Duo's check refused these keys moments ago"),
-            ),
-        });
-    }
-    let result =
-        call(duo, client.check(UnixTime(unix_i64(now))), parse_time, false).await.map(drop);
-    let memo = match &result {
-        Ok(()) => Ok(()),
-        Err(Failed::Unreachable(_)) => Err(HealthFailure::Unreachable),
-        Err(Failed::Refused(refusal)) => Err(HealthFailure::Refused(refusal.reason)),
-    };
-    health.remember(now, memo);
-    result
+    let checked = health
+        .checked(now, || async {
+            let asked = call(duo, client.check(UnixTime(unix_i64(now))), parse_time, false).await;
+            asked.map(drop).map_err(|failed| match failed {
+                Failed::Unreachable(detail) => (HealthFailure::Unreachable, detail),
+                Failed::Refused(refusal) => (
+                    HealthFailure::Refused(refusal.reason),
+                    refusal.detail.unwrap_or_else(|| "-".to_owned()),
+                ),
+            })
+        })
+        .await;
+    checked.map_err(|(failure, detail)| match failure {
+        HealthFailure::Unreachable => Failed::Unreachable(detail),
+        HealthFailure::Refused(reason) => Failed::Refused(Refusal::new(reason).detail(detail)),
+    })
 }
 
 /// What `preauth`'s answer means for this login.

@@ -13,7 +13,7 @@ use shared::policy::{
     PolicyDecision, PolicySet,
 };
 
-use super::admin::Admin;
+use super::admin::{Admin, search_text};
 use super::audit::{Reason, Refusal};
 use super::context::{Ctx, unix_i64};
 use super::policy::{Place, Policies, canonical};
@@ -177,7 +177,7 @@ pub async fn dry_run<S: Store>(
             },
             asn: request.asn,
         };
-    let search: String = request.q.trim().to_ascii_lowercase().chars().take(64).collect();
+    let search = search_text(&request.q);
     let (users, total) =
         store.list_users(&search, 0, DRY_RUN_USERS).await.map_err(Refusal::internal)?;
     let rows = users

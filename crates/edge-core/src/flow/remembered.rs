@@ -5,7 +5,7 @@
 
 use shared::admin::{PAGE_SIZE, RememberedList, RememberedSummary};
 
-use super::admin::Admin;
+use super::admin::{Admin, search_text};
 use super::audit::{Reason, Refusal};
 use super::context::{Ctx, unix_i64};
 use super::store::{AdminEvent, Store};
@@ -22,7 +22,7 @@ pub async fn list<S: Store>(
     page: u32,
     now: u64,
 ) -> Result<RememberedList, Refusal> {
-    let search: String = search.trim().to_ascii_lowercase().chars().take(64).collect();
+    let search = search_text(search);
     let page = page.max(1);
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
     let (rows, total) =
@@ -59,7 +59,7 @@ pub async fn revoke<S: Store>(
             .detail("no such remembered browser")
             .message("That browser is no longer remembered.")
     };
-    if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !crate::session::is_storage_key(id) {
         return Err(gone());
     }
     let event = AdminEvent::new(admin.username().to_owned(), "forget_browser", ctx)

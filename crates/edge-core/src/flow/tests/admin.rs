@@ -241,3 +241,11 @@ fn a_fail_open_session_never_reaches_the_console() {
     let duo = issue_stored(&store, "root", AuthMethod::Duo, None, &at, &random(41));
     assert!(block_on(users(&store, Some(&duo.id.to_cookie_value()), "", 1, NOW)).is_ok());
 }
+
+#[test]
+fn a_console_search_is_trimmed_lower_case_and_short() {
+    use crate::flow::admin::search_text;
+    assert_eq!(search_text("  CaRoL "), "carol");
+    assert_eq!(search_text(&"x".repeat(100)).len(), 64);
+    assert_eq!(search_text(""), "");
+}
