@@ -11,8 +11,8 @@ use edge_core::flow::limits::LimitKey;
 use edge_core::flow::maintenance::{PrunePlan, Pruned};
 use edge_core::flow::store::{
     AddOutcome, AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome,
-    DuoMapping, EnforceSetting, NewSession, NewUser, RememberedBrowser, SessionRecord, Store,
-    StoreError, StoredPolicies, UserRecord, UserUpdate,
+    DuoMapping, EnforceSetting, NewSession, NewUser, RememberedBrowser, SessionRecord, SingleUse,
+    Store, StoreError, StoredPolicies, UserRecord, UserUpdate,
 };
 
 /// Binding name of the D1 database (`[[d1_databases]]` in `wrangler.toml`).
@@ -294,9 +294,9 @@ impl Store for D1Store {
         Ok(())
     }
 
-    async fn spend_state_and_user(
+    async fn spend_once_and_user(
         &self,
-        state_hash: &str,
+        once: SingleUse<'_>,
         normalized: &str,
         now: u64,
     ) -> Result<(bool, Option<UserRecord>), StoreError> {
@@ -305,7 +305,7 @@ impl Store for D1Store {
                 (
                     "INSERT INTO spent_states (state_hash, spent_at) VALUES (?1, ?2) \
                      ON CONFLICT (state_hash) DO NOTHING RETURNING state_hash",
-                    vec![text(state_hash), number(now)],
+                    vec![text(&once.storage_key()), number(now)],
                 ),
                 (SELECT_USER, vec![text(normalized)]),
             ])

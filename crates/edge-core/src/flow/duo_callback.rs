@@ -22,11 +22,10 @@ use super::context::{Ctx, Random, prompt_client, unix_i64};
 use super::duo_start::{log_detail, open_ticket, ticket_user};
 use super::remember;
 use super::session::{self, IssuedSession};
-use super::store::{NewSession, Store};
+use super::store::{NewSession, SingleUse, Store};
 use super::trail::{Audited, Trail};
 use crate::config::Config;
 use crate::cookie::LoginTicket;
-use crate::session::hex_sha256;
 
 /// The callback's query parameters (the first of each name; `duo_code`
 /// wins over `code`).
@@ -115,9 +114,8 @@ async fn finish<S: Store, T: Transport>(
     let ticket = open_ticket(login_cookie, &config.session_secret, ctx.now)?;
     trail.username = normalize(&ticket.username).unwrap_or_default();
     let (state, nonce) = bound_state(&ticket, query)?;
-    let state_hash = hex_sha256(state.as_str().as_bytes());
     let (first_use, user) = store
-        .spend_state_and_user(&state_hash, &trail.username, ctx.now)
+        .spend_once_and_user(SingleUse::DuoState(state), &trail.username, ctx.now)
         .await
         .map_err(Refusal::internal)?;
     if !first_use {

@@ -39,12 +39,11 @@ use super::limits::{
 use super::login_outcome::{AfterPassword, LoginOutcome};
 use super::remember;
 use super::session::{self, IssuedSession};
-use super::store::{NewSession, Store, UserRecord};
+use super::store::{NewSession, SingleUse, Store, UserRecord};
 use super::trail::{Audited, Trail};
 use crate::config::Config;
 use crate::config::FailMode;
 use crate::cookie::{InlineTransaction, LOGIN_TTL_SECONDS, LoginTicket};
-use crate::session::hex_sha256;
 
 /// The factor names sessions report, as the redirect mode's `id_token` does.
 const PUSH: &str = "Duo Push";
@@ -669,9 +668,9 @@ async fn follow<S: Store, T: Transport>(
         return Err(denied(&outcome));
     }
     // One session per transaction: the txid is spent like a redirect's state.
-    let spent = hex_sha256(format!("inline-txid\0{}", transaction.txid).as_bytes());
+    let spent = SingleUse::InlineTransaction(&transaction.txid);
     let (first_use, user) = store
-        .spend_state_and_user(&spent, &trail.username, ctx.now)
+        .spend_once_and_user(spent, &trail.username, ctx.now)
         .await
         .map_err(Refusal::internal)?;
     if !first_use {

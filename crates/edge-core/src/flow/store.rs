@@ -9,6 +9,31 @@ use super::audit::{Outcome, Step};
 use super::context::Ctx;
 use super::limits::LimitKey;
 use super::maintenance::{PrunePlan, Pruned};
+use crate::session::hex_sha256;
+
+/// A value a sign-in may use once: a second use is a replay. Only its
+/// SHA-256 is stored (`spent_states`), one table for both kinds, each kind
+/// hashed under its own name so that neither can spend the other.
+#[derive(Debug, Clone, Copy)]
+pub enum SingleUse<'a> {
+    /// A Universal Prompt `state`, spent at the callback.
+    DuoState(&'a shared::duo::State),
+    /// An inline push's or call's Duo transaction id, spent when it makes
+    /// its session.
+    InlineTransaction(&'a str),
+}
+
+impl SingleUse<'_> {
+    /// Its key in `spent_states`: a SHA-256 (hex), never the value. (A
+    /// state is hashed bare, as it always was, so states spent before
+    /// this type stay spent.)
+    pub fn storage_key(&self) -> String {
+        match self {
+            Self::DuoState(state) => hex_sha256(state.as_str().as_bytes()),
+            Self::InlineTransaction(txid) => hex_sha256(format!("inline-txid\0{txid}").as_bytes()),
+        }
+    }
+}
 
 /// A storage failure; the detail is for the log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -415,13 +440,13 @@ pub trait Store {
     /// the account's version (ending the sign-ins under way).
     async fn revoke_user_sessions(&self, normalized: &str, now: u64) -> Result<(), StoreError>;
 
-    /// Spends a Duo `state` (by its hash): `true` the first time, `false`
-    /// when it was already spent, atomically, so two concurrent callbacks
-    /// cannot both win; and reads the user whose normalized name is
-    /// `normalized`, in the same round trip.
-    async fn spend_state_and_user(
+    /// Spends `once` (by [`SingleUse::storage_key`]): `true` the first
+    /// time, `false` when it was already spent, atomically, so two
+    /// concurrent callbacks (or status polls) cannot both win; and reads the
+    /// user whose normalized name is `normalized`, in the same round trip.
+    async fn spend_once_and_user(
         &self,
-        state_hash: &str,
+        once: SingleUse<'_>,
         normalized: &str,
         now: u64,
     ) -> Result<(bool, Option<UserRecord>), StoreError>;

@@ -29,8 +29,8 @@ use super::limits::LimitKey;
 use super::maintenance::{PrunePlan, Pruned};
 use super::store::{
     AddOutcome, AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome,
-    DuoMapping, EnforceSetting, NewSession, NewUser, RememberedBrowser, SessionRecord, Store,
-    StoreError, StoredPolicies, UserRecord, UserUpdate,
+    DuoMapping, EnforceSetting, NewSession, NewUser, RememberedBrowser, SessionRecord, SingleUse,
+    Store, StoreError, StoredPolicies, UserRecord, UserUpdate,
 };
 use crate::config::Config;
 
@@ -339,9 +339,9 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn spend_state_and_user(
+    async fn spend_once_and_user(
         &self,
-        state_hash: &str,
+        once: SingleUse<'_>,
         normalized: &str,
         now: u64,
     ) -> Result<(bool, Option<UserRecord>), StoreError> {
@@ -349,10 +349,11 @@ impl Store for MemoryStore {
         self.check()?;
         let user = self.stored_user(normalized);
         let mut spent = self.spent.borrow_mut();
-        if spent.contains_key(state_hash) {
+        let key = once.storage_key();
+        if spent.contains_key(&key) {
             return Ok((false, user));
         }
-        spent.insert(state_hash.to_owned(), now);
+        spent.insert(key, now);
         Ok((true, user))
     }
 

@@ -372,3 +372,18 @@ fn callback_query_takes_duo_code_over_code_and_the_first_of_each() {
     assert_eq!(CallbackQuery::parse("state=a%2Bb+c").state.as_deref(), Some("a+b c"));
     assert_eq!(CallbackQuery::parse(""), CallbackQuery::default());
 }
+
+/// What is spent once is named by its kind: a state keeps the key states
+/// always had (those spent before stay spent), and a transaction id with
+/// the same text is another key.
+#[test]
+fn single_use_values_are_keyed_by_their_kind() {
+    use crate::flow::store::SingleUse;
+    use crate::session::hex_sha256;
+    let state = State::generate(&[5; 32]);
+    let as_state = SingleUse::DuoState(&state).storage_key();
+    assert_eq!(as_state, hex_sha256(state.as_str().as_bytes()));
+    let as_txid = SingleUse::InlineTransaction(state.as_str()).storage_key();
+    assert_ne!(as_state, as_txid);
+    assert!(crate::session::is_storage_key(&as_txid));
+}

@@ -10,7 +10,7 @@ use crate::flow::login::{LoginInput, login};
 use crate::flow::maintenance::{
     MIN_AUDIT_RETENTION_DAYS, PrunePlan, Pruned, SESSION_GRACE_SECONDS, STATE_KEEP_SECONDS,
 };
-use crate::flow::store::{NewSession, Store};
+use crate::flow::store::{NewSession, SingleUse, Store};
 use crate::flow::testing::{
     CountingVerifier, NOW, ScriptedDuo, block_on, config, ctx, random, store,
 };
@@ -96,9 +96,9 @@ fn sessions_states_and_old_audit_events_are_deleted_past_their_time() {
     session('c', NOW - SESSION_GRACE_SECONDS - 1, None); // expired over a day ago
     session('d', NOW + 3600, Some(NOW - SESSION_GRACE_SECONDS - 1)); // revoked over a day ago
     session('e', NOW + 3600, Some(NOW - 60)); // revoked a minute ago
-    block_on(store.spend_state_and_user(&"1".repeat(64), "alice", NOW - STATE_KEEP_SECONDS - 1))
-        .unwrap();
-    block_on(store.spend_state_and_user(&"2".repeat(64), "alice", NOW - 60)).unwrap();
+    let (old, new) = (SingleUse::InlineTransaction("old"), SingleUse::InlineTransaction("new"));
+    block_on(store.spend_once_and_user(old, "alice", NOW - STATE_KEEP_SECONDS - 1)).unwrap();
+    block_on(store.spend_once_and_user(new, "alice", NOW - 60)).unwrap();
     let year = 365 * 86_400;
     // Three attempts: two a year ago (one window: its three counters go),
     // one now (its counters stay).
@@ -154,7 +154,7 @@ fn sessions_states_and_old_audit_events_are_deleted_past_their_time() {
         store.sessions.borrow().keys().filter_map(|id| id.chars().next()).collect();
     kept.sort_unstable();
     assert_eq!(kept, ['a', 'b', 'e']);
-    assert!(store.spent.borrow().contains_key(&"2".repeat(64)));
+    assert!(store.spent.borrow().contains_key(&new.storage_key()));
     assert_eq!(store.spent.borrow().len(), 1);
     assert_eq!(store.events.borrow().len(), 2);
     // A spent state replayed later is refused anyway: it outlives its ticket.
