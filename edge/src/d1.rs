@@ -1,4 +1,5 @@
-//! [`Store`] over D1 (`migrations/`): one statement per operation, every
+//! The store's ports ([`SessionStore`], [`SignInStore`], [`ConsoleStore`],
+//! [`MaintenanceStore`]) over D1 (`migrations/`): one statement per operation, every
 //! value a bound parameter; no SQL is built from input.
 
 use serde::Deserialize;
@@ -11,8 +12,9 @@ use edge_core::flow::limits::LimitKey;
 use edge_core::flow::maintenance::{PrunePlan, Pruned};
 use edge_core::flow::store::{
     AddOutcome, AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome,
-    DuoMapping, EnforceSetting, NewSession, NewUser, RememberedBrowser, SessionRecord, SingleUse,
-    Store, StoreError, StoredPolicies, UserRecord, UserUpdate,
+    ConsoleStore, DuoMapping, EnforceSetting, MaintenanceStore, NewSession, NewUser,
+    RememberedBrowser, SessionRecord, SessionStore, SignInStore, SingleUse, StoreError,
+    StoredPolicies, UserRecord, UserUpdate,
 };
 
 /// Binding name of the D1 database (`[[d1_databases]]` in `wrangler.toml`).
@@ -148,66 +150,7 @@ impl D1Store {
     }
 }
 
-impl Store for D1Store {
-    async fn user(&self, normalized: &str) -> Result<Option<UserRecord>, StoreError> {
-        self.first(SELECT_USER, &[text(normalized)]).await
-    }
-
-    async fn hit(&self, key: &LimitKey, window_start: u64, now: u64) -> Result<u32, StoreError> {
-        let values = [text(&key.storage_key()), number(window_start), number(now)];
-        let row: Option<Count> = self.first(HIT, &values).await?;
-        row.map(|row| row.count).ok_or_else(no_count)
-    }
-
-    async fn forgive(&self, key: &LimitKey, window_start: u64) -> Result<(), StoreError> {
-        self.run(
-            "UPDATE login_attempts SET count = count - 1 \
-             WHERE limit_key = ?1 AND window_start = ?2 AND count > 0",
-            &[text(&key.storage_key()), number(window_start)],
-        )
-        .await
-    }
-
-    async fn user_and_hit(
-        &self,
-        normalized: &str,
-        key: &LimitKey,
-        window_start: u64,
-        now: u64,
-    ) -> Result<(Option<UserRecord>, u32), StoreError> {
-        let [user, count] = self
-            .batch([
-                (SELECT_USER, vec![text(normalized)]),
-                (HIT, vec![text(&key.storage_key()), number(window_start), number(now)]),
-            ])
-            .await?;
-        let user = first_row::<UserRecord>(&user)?;
-        let count = first_row::<Count>(&count)?.ok_or_else(no_count)?;
-        Ok((user, count.count))
-    }
-
-    async fn user_and_hits(
-        &self,
-        normalized: &str,
-        keys: &[(LimitKey, u64)],
-        now: u64,
-    ) -> Result<(Option<UserRecord>, Vec<u32>), StoreError> {
-        let mut statements = vec![(SELECT_USER, vec![text(normalized)])];
-        statements.extend(keys.iter().map(|(key, window_start)| {
-            (HIT, vec![text(&key.storage_key()), number(*window_start), number(now)])
-        }));
-        let results = self.batch_all(&statements).await?;
-        let (user, hits) = results.split_first().ok_or_else(no_count)?;
-        let counts = hits
-            .iter()
-            .map(|hit| first_row::<Count>(hit)?.map(|row| row.count).ok_or_else(no_count))
-            .collect::<Result<Vec<_>, _>>()?;
-        if counts.len() != keys.len() {
-            return Err(no_count());
-        }
-        Ok((first_row::<UserRecord>(user)?, counts))
-    }
-
+impl SessionStore for D1Store {
     async fn create_session(
         &self,
         session: &NewSession,
@@ -294,6 +237,71 @@ impl Store for D1Store {
         Ok(())
     }
 
+    async fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.run(RECORD, &record_values(event)).await
+    }
+}
+
+impl SignInStore for D1Store {
+    async fn user(&self, normalized: &str) -> Result<Option<UserRecord>, StoreError> {
+        self.first(SELECT_USER, &[text(normalized)]).await
+    }
+
+    async fn hit(&self, key: &LimitKey, window_start: u64, now: u64) -> Result<u32, StoreError> {
+        let values = [text(&key.storage_key()), number(window_start), number(now)];
+        let row: Option<Count> = self.first(HIT, &values).await?;
+        row.map(|row| row.count).ok_or_else(no_count)
+    }
+
+    async fn forgive(&self, key: &LimitKey, window_start: u64) -> Result<(), StoreError> {
+        self.run(
+            "UPDATE login_attempts SET count = count - 1 \
+             WHERE limit_key = ?1 AND window_start = ?2 AND count > 0",
+            &[text(&key.storage_key()), number(window_start)],
+        )
+        .await
+    }
+
+    async fn user_and_hit(
+        &self,
+        normalized: &str,
+        key: &LimitKey,
+        window_start: u64,
+        now: u64,
+    ) -> Result<(Option<UserRecord>, u32), StoreError> {
+        let [user, count] = self
+            .batch([
+                (SELECT_USER, vec![text(normalized)]),
+                (HIT, vec![text(&key.storage_key()), number(window_start), number(now)]),
+            ])
+            .await?;
+        let user = first_row::<UserRecord>(&user)?;
+        let count = first_row::<Count>(&count)?.ok_or_else(no_count)?;
+        Ok((user, count.count))
+    }
+
+    async fn user_and_hits(
+        &self,
+        normalized: &str,
+        keys: &[(LimitKey, u64)],
+        now: u64,
+    ) -> Result<(Option<UserRecord>, Vec<u32>), StoreError> {
+        let mut statements = vec![(SELECT_USER, vec![text(normalized)])];
+        statements.extend(keys.iter().map(|(key, window_start)| {
+            (HIT, vec![text(&key.storage_key()), number(*window_start), number(now)])
+        }));
+        let results = self.batch_all(&statements).await?;
+        let (user, hits) = results.split_first().ok_or_else(no_count)?;
+        let counts = hits
+            .iter()
+            .map(|hit| first_row::<Count>(hit)?.map(|row| row.count).ok_or_else(no_count))
+            .collect::<Result<Vec<_>, _>>()?;
+        if counts.len() != keys.len() {
+            return Err(no_count());
+        }
+        Ok((first_row::<UserRecord>(user)?, counts))
+    }
+
     async fn spend_once_and_user(
         &self,
         once: SingleUse<'_>,
@@ -314,10 +322,57 @@ impl Store for D1Store {
         Ok((first_use, first_row::<UserRecord>(&user)?))
     }
 
-    async fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        self.run(RECORD, &record_values(event)).await
+    async fn remember_browser(&self, browser: &RememberedBrowser) -> Result<bool, StoreError> {
+        let stored: Option<Username> = self
+            .first(
+                "INSERT INTO remembered_browsers (id_hash, username, created_at, expires_at, \
+             user_agent, client_ip) SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE coalesce((SELECT \
+             json_extract(document, '$.remember_days') FROM policies WHERE id = 1), 0) > 0 \
+             RETURNING username",
+                &[
+                    text(&browser.id_hash),
+                    text(&browser.username),
+                    number(browser.created_at),
+                    number(browser.expires_at),
+                    text_or_null(browser.user_agent.as_deref()),
+                    text_or_null(browser.client_ip.as_deref()),
+                ],
+            )
+            .await?;
+        Ok(stored.is_some())
     }
 
+    async fn use_remembered(
+        &self,
+        id_hash: &str,
+        normalized: &str,
+        now: u64,
+        max_age: u64,
+    ) -> Result<bool, StoreError> {
+        let used: Option<Username> = self
+            .first(
+                "UPDATE remembered_browsers SET last_used_at = ?3 WHERE id_hash = ?1 \
+                 AND username = ?2 AND revoked_at IS NULL AND expires_at > ?3 \
+                 AND created_at + ?4 > ?3 RETURNING username",
+                &[text(id_hash), text(normalized), number(now), number(max_age)],
+            )
+            .await?;
+        Ok(used.is_some())
+    }
+
+    async fn forget_browser(&self, id_hash: &str, now: u64) -> Result<Option<String>, StoreError> {
+        let forgotten: Option<Username> = self
+            .first(
+                "UPDATE remembered_browsers SET revoked_at = ?2 WHERE id_hash = ?1 \
+                 AND revoked_at IS NULL RETURNING username",
+                &[text(id_hash), number(now)],
+            )
+            .await?;
+        Ok(forgotten.map(|row| row.username))
+    }
+}
+
+impl ConsoleStore for D1Store {
     async fn list_users(
         &self,
         search: &str,
@@ -528,55 +583,6 @@ impl Store for D1Store {
         Ok(first_row::<Username>(&changed)?.is_some())
     }
 
-    async fn remember_browser(&self, browser: &RememberedBrowser) -> Result<bool, StoreError> {
-        let stored: Option<Username> = self
-            .first(
-                "INSERT INTO remembered_browsers (id_hash, username, created_at, expires_at, \
-             user_agent, client_ip) SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE coalesce((SELECT \
-             json_extract(document, '$.remember_days') FROM policies WHERE id = 1), 0) > 0 \
-             RETURNING username",
-                &[
-                    text(&browser.id_hash),
-                    text(&browser.username),
-                    number(browser.created_at),
-                    number(browser.expires_at),
-                    text_or_null(browser.user_agent.as_deref()),
-                    text_or_null(browser.client_ip.as_deref()),
-                ],
-            )
-            .await?;
-        Ok(stored.is_some())
-    }
-
-    async fn use_remembered(
-        &self,
-        id_hash: &str,
-        normalized: &str,
-        now: u64,
-        max_age: u64,
-    ) -> Result<bool, StoreError> {
-        let used: Option<Username> = self
-            .first(
-                "UPDATE remembered_browsers SET last_used_at = ?3 WHERE id_hash = ?1 \
-                 AND username = ?2 AND revoked_at IS NULL AND expires_at > ?3 \
-                 AND created_at + ?4 > ?3 RETURNING username",
-                &[text(id_hash), text(normalized), number(now), number(max_age)],
-            )
-            .await?;
-        Ok(used.is_some())
-    }
-
-    async fn forget_browser(&self, id_hash: &str, now: u64) -> Result<Option<String>, StoreError> {
-        let forgotten: Option<Username> = self
-            .first(
-                "UPDATE remembered_browsers SET revoked_at = ?2 WHERE id_hash = ?1 \
-                 AND revoked_at IS NULL RETURNING username",
-                &[text(id_hash), number(now)],
-            )
-            .await?;
-        Ok(forgotten.map(|row| row.username))
-    }
-
     async fn list_remembered(
         &self,
         search: &str,
@@ -770,7 +776,9 @@ impl Store for D1Store {
             last_failure: first_row::<Failure>(&failure)?.map(|row| (row.at, row.reason)),
         })
     }
+}
 
+impl MaintenanceStore for D1Store {
     async fn prune(&self, plan: &PrunePlan) -> Result<Pruned, StoreError> {
         let limits = plan.limits;
         let statement = |sql: &str, values: &[JsValue]| self.0.prepare(sql).bind(values);
@@ -921,7 +929,7 @@ const RECORD_ADMIN_EVENT: &str = "INSERT INTO admin_events \
     WHERE EXISTS (SELECT 1 FROM users WHERE username_normalized = ?7)";
 
 /// One audit summary per counter of a pruned window over its limit by more
-/// than one (`Store::prune`). Keys are `uc:<user>|<client>`, `c:<client>`,
+/// than one (`MaintenanceStore::prune`). Keys are `uc:<user>|<client>`, `c:<client>`,
 /// `u:<user>` and `ds:<user>` (`LimitKey::storage_key`); `?3`..`?6` are the
 /// limits of each kind. Passcode counters (`pc:`, `pa:`) are left out: each
 /// of their refusals was audited on its own.

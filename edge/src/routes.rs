@@ -33,7 +33,7 @@ use edge_core::flow::login::{
 };
 use edge_core::flow::maintenance::PrunePlan;
 use edge_core::flow::session::{self, IssuedSession};
-use edge_core::flow::store::Store as _;
+use edge_core::flow::store::MaintenanceStore as _;
 use edge_core::flow::{Ctx, Random, Reason, Refusal, Step, check_origin, trail::Trail};
 use edge_core::flow::{
     accounts, admin, audit_log, own_password, policy_admin, provider, remember, remembered,

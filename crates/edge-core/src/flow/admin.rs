@@ -295,7 +295,7 @@ pub(super) fn duo_username(name: Option<&str>) -> Result<Option<String>, Refusal
         })
 }
 
-/// What [`Store::change_user`] did, as the admin API answers it.
+/// What [`super::store::ConsoleStore::change_user`] did, as the admin API answers it.
 ///
 /// # Errors
 /// The refusal of each outcome but `Changed`.

@@ -204,7 +204,7 @@ pub const fn retry_after(now: u64) -> u64 {
 }
 
 /// Decides on a Duo step already counted (`count` in this window, by
-/// [`Store::user_and_hit`] on [`LimitKey::DuoStart`]): within `max`, or
+/// [`super::store::SignInStore::user_and_hit`] on [`LimitKey::DuoStart`]): within `max`, or
 /// refused.
 ///
 /// # Errors

@@ -241,7 +241,7 @@ pub struct NewUser {
     pub must_change_password: bool,
 }
 
-/// What [`Store::add_user`] did.
+/// What [`ConsoleStore::add_user`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AddOutcome {
     /// Stored, with its admin event.
@@ -253,7 +253,7 @@ pub enum AddOutcome {
 }
 
 /// What storage knows about a user's mapping to Duo
-/// ([`Store::duo_mapping`]).
+/// ([`ConsoleStore::duo_mapping`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DuoMapping {
     /// Another account whose Duo identity is the one asked about.
@@ -357,7 +357,7 @@ pub struct StoredPolicies {
     pub updated_by: Option<String>,
 }
 
-/// What [`Store::change_user`] did.
+/// What [`ConsoleStore::change_user`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeOutcome {
     /// Done, with its admin event.
@@ -370,45 +370,18 @@ pub enum ChangeOutcome {
     DuoIdentityTaken,
 }
 
-/// What the flow stores. Every method is one atomic operation of the
+/// What the flow stores, as one bound: every port. Every method is one atomic operation of the
 /// backing store and one round trip to it (one D1 statement, or one D1
 /// batch, which D1 runs as a transaction).
+pub trait Store: SessionStore + SignInStore + ConsoleStore + MaintenanceStore {}
+
+impl<T: SessionStore + SignInStore + ConsoleStore + MaintenanceStore> Store for T {}
+
+/// Sessions and the sign-in log: made (with their step's record), read,
+/// ended; and a step's record alone. The port of `flow::session` and of
+/// every step's [`super::trail::Trail`].
 #[allow(async_fn_in_trait)]
-pub trait Store {
-    /// The user whose normalized name is `normalized`.
-    async fn user(&self, normalized: &str) -> Result<Option<UserRecord>, StoreError>;
-
-    /// Counts one attempt against `key` in the window starting at
-    /// `window_start` and returns the new count, atomically (an
-    /// `INSERT ... ON CONFLICT DO UPDATE ... RETURNING`): concurrent
-    /// attempts each see a distinct count.
-    async fn hit(&self, key: &LimitKey, window_start: u64, now: u64) -> Result<u32, StoreError>;
-
-    /// Takes back one attempt counted by [`Store::hit`] in that window (a
-    /// login that succeeded does not count against its limits).
-    async fn forgive(&self, key: &LimitKey, window_start: u64) -> Result<(), StoreError>;
-
-    /// The user whose normalized name is `normalized`, and one attempt
-    /// counted against `key` (as [`Store::hit`]), in one round trip.
-    async fn user_and_hit(
-        &self,
-        normalized: &str,
-        key: &LimitKey,
-        window_start: u64,
-        now: u64,
-    ) -> Result<(Option<UserRecord>, u32), StoreError>;
-
-    /// The user whose normalized name is `normalized`, and one attempt
-    /// counted against each of `keys` (a key and its window's start), as
-    /// [`Store::hit`] does, in one round trip: the counts in the order of
-    /// `keys`.
-    async fn user_and_hits(
-        &self,
-        normalized: &str,
-        keys: &[(LimitKey, u64)],
-        now: u64,
-    ) -> Result<(Option<UserRecord>, Vec<u32>), StoreError>;
-
+pub trait SessionStore {
     /// Stores a new session and the audit record of the step that made it,
     /// atomically: no session exists without its record. Only while the
     /// session's user is enabled and still has `session.account_version`:
@@ -440,6 +413,49 @@ pub trait Store {
     /// the account's version (ending the sign-ins under way).
     async fn revoke_user_sessions(&self, normalized: &str, now: u64) -> Result<(), StoreError>;
 
+    /// Appends to the audit log.
+    async fn record(&self, event: &AuditEvent) -> Result<(), StoreError>;
+}
+
+/// What the sign-in reads and counts: the user (with the policies and the
+/// enforcement switch), the rate limits, the values spent once, the
+/// trusted browsers.
+#[allow(async_fn_in_trait)]
+pub trait SignInStore {
+    /// The user whose normalized name is `normalized`.
+    async fn user(&self, normalized: &str) -> Result<Option<UserRecord>, StoreError>;
+
+    /// Counts one attempt against `key` in the window starting at
+    /// `window_start` and returns the new count, atomically (an
+    /// `INSERT ... ON CONFLICT DO UPDATE ... RETURNING`): concurrent
+    /// attempts each see a distinct count.
+    async fn hit(&self, key: &LimitKey, window_start: u64, now: u64) -> Result<u32, StoreError>;
+
+    /// Takes back one attempt counted by [`SignInStore::hit`] in that window (a
+    /// login that succeeded does not count against its limits).
+    async fn forgive(&self, key: &LimitKey, window_start: u64) -> Result<(), StoreError>;
+
+    /// The user whose normalized name is `normalized`, and one attempt
+    /// counted against `key` (as [`SignInStore::hit`]), in one round trip.
+    async fn user_and_hit(
+        &self,
+        normalized: &str,
+        key: &LimitKey,
+        window_start: u64,
+        now: u64,
+    ) -> Result<(Option<UserRecord>, u32), StoreError>;
+
+    /// The user whose normalized name is `normalized`, and one attempt
+    /// counted against each of `keys` (a key and its window's start), as
+    /// [`SignInStore::hit`] does, in one round trip: the counts in the order of
+    /// `keys`.
+    async fn user_and_hits(
+        &self,
+        normalized: &str,
+        keys: &[(LimitKey, u64)],
+        now: u64,
+    ) -> Result<(Option<UserRecord>, Vec<u32>), StoreError>;
+
     /// Spends `once` (by [`SingleUse::storage_key`]): `true` the first
     /// time, `false` when it was already spent, atomically, so two
     /// concurrent callbacks (or status polls) cannot both win; and reads the
@@ -451,9 +467,34 @@ pub trait Store {
         now: u64,
     ) -> Result<(bool, Option<UserRecord>), StoreError>;
 
-    /// Appends to the audit log.
-    async fn record(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Stores a remembered browser, only while the stored policies still
+    /// offer to remember browsers (`remember_days` above 0): `false`
+    /// (nothing written) when they no longer do.
+    async fn remember_browser(&self, browser: &RememberedBrowser) -> Result<bool, StoreError>;
 
+    /// Whether `id_hash` is a live remembered browser of `normalized` at
+    /// `now` (not revoked, not expired, and remembered less than `max_age`
+    /// seconds ago: the days the policies allow now, which may have been
+    /// lowered since); if so its `last_used_at` becomes `now`, in the same
+    /// statement.
+    async fn use_remembered(
+        &self,
+        id_hash: &str,
+        normalized: &str,
+        now: u64,
+        max_age: u64,
+    ) -> Result<bool, StoreError>;
+
+    /// Forgets the remembered browser `id_hash`: its user (normalized), or
+    /// `None` when it was not live.
+    async fn forget_browser(&self, id_hash: &str, now: u64) -> Result<Option<String>, StoreError>;
+}
+
+/// What the console reads and changes: users, sessions, the audit logs, the
+/// settings, the policies, trusted browsers, accounts; every change with
+/// its `admin_events` row, atomically.
+#[allow(async_fn_in_trait)]
+pub trait ConsoleStore {
     /// Users whose normalized name or Duo name contains `search` (lower
     /// case), by normalized name, `limit` from `offset`, and how many match
     /// in all, in one round trip.
@@ -531,28 +572,6 @@ pub trait Store {
     /// The sign-in policies.
     async fn policies(&self) -> Result<StoredPolicies, StoreError>;
 
-    /// Stores a remembered browser, only while the stored policies still
-    /// offer to remember browsers (`remember_days` above 0): `false`
-    /// (nothing written) when they no longer do.
-    async fn remember_browser(&self, browser: &RememberedBrowser) -> Result<bool, StoreError>;
-
-    /// Whether `id_hash` is a live remembered browser of `normalized` at
-    /// `now` (not revoked, not expired, and remembered less than `max_age`
-    /// seconds ago: the days the policies allow now, which may have been
-    /// lowered since); if so its `last_used_at` becomes `now`, in the same
-    /// statement.
-    async fn use_remembered(
-        &self,
-        id_hash: &str,
-        normalized: &str,
-        now: u64,
-        max_age: u64,
-    ) -> Result<bool, StoreError>;
-
-    /// Forgets the remembered browser `id_hash`: its user (normalized), or
-    /// `None` when it was not live.
-    async fn forget_browser(&self, id_hash: &str, now: u64) -> Result<Option<String>, StoreError>;
-
     /// Live remembered browsers at `now` of users whose name contains
     /// `search`, newest first, `limit` from `offset`, and how many in all.
     async fn list_remembered(
@@ -598,7 +617,11 @@ pub trait Store {
     /// Duo steps in the audit log, in one round trip.
     async fn duo_mapping(&self, normalized: &str, identity: &str)
     -> Result<DuoMapping, StoreError>;
+}
 
+/// The scheduled maintenance.
+#[allow(async_fn_in_trait)]
+pub trait MaintenanceStore {
     /// Scheduled maintenance, atomically: first one audit summary per
     /// rate-limit counter of a window before `plan.windows_before` that
     /// went over its limit by more than one (the first refusal was recorded

@@ -29,8 +29,9 @@ use super::limits::LimitKey;
 use super::maintenance::{PrunePlan, Pruned};
 use super::store::{
     AddOutcome, AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome,
-    DuoMapping, EnforceSetting, NewSession, NewUser, RememberedBrowser, SessionRecord, SingleUse,
-    Store, StoreError, StoredPolicies, UserRecord, UserUpdate,
+    ConsoleStore, DuoMapping, EnforceSetting, MaintenanceStore, NewSession, NewUser,
+    RememberedBrowser, SessionRecord, SessionStore, SignInStore, SingleUse, StoreError,
+    StoredPolicies, UserRecord, UserUpdate,
 };
 use crate::config::Config;
 
@@ -199,68 +200,7 @@ impl MemoryStore {
     }
 }
 
-impl Store for MemoryStore {
-    async fn user(&self, normalized: &str) -> Result<Option<UserRecord>, StoreError> {
-        YieldOnce::default().await;
-        self.check()?;
-        Ok(self.stored_user(normalized))
-    }
-
-    async fn hit(&self, key: &LimitKey, window_start: u64, _now: u64) -> Result<u32, StoreError> {
-        YieldOnce::default().await;
-        self.check()?;
-        let mut counters = self.counters.borrow_mut();
-        let count = counters.entry((key.clone(), window_start)).or_insert(0);
-        *count += 1;
-        Ok(*count)
-    }
-
-    async fn forgive(&self, key: &LimitKey, window_start: u64) -> Result<(), StoreError> {
-        YieldOnce::default().await;
-        self.check()?;
-        if let Some(count) = self.counters.borrow_mut().get_mut(&(key.clone(), window_start)) {
-            *count = count.saturating_sub(1);
-        }
-        Ok(())
-    }
-
-    async fn user_and_hit(
-        &self,
-        normalized: &str,
-        key: &LimitKey,
-        window_start: u64,
-        _now: u64,
-    ) -> Result<(Option<UserRecord>, u32), StoreError> {
-        YieldOnce::default().await;
-        self.check()?;
-        let user = self.stored_user(normalized);
-        let mut counters = self.counters.borrow_mut();
-        let count = counters.entry((key.clone(), window_start)).or_insert(0);
-        *count += 1;
-        Ok((user, *count))
-    }
-
-    async fn user_and_hits(
-        &self,
-        normalized: &str,
-        keys: &[(LimitKey, u64)],
-        _now: u64,
-    ) -> Result<(Option<UserRecord>, Vec<u32>), StoreError> {
-        YieldOnce::default().await;
-        self.check()?;
-        let user = self.stored_user(normalized);
-        let mut counters = self.counters.borrow_mut();
-        let counts = keys
-            .iter()
-            .map(|(key, window_start)| {
-                let count = counters.entry((key.clone(), *window_start)).or_insert(0);
-                *count += 1;
-                *count
-            })
-            .collect();
-        Ok((user, counts))
-    }
-
+impl SessionStore for MemoryStore {
     async fn create_session(
         &self,
         session: &NewSession,
@@ -339,6 +279,76 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        self.events.borrow_mut().push(event.clone());
+        Ok(())
+    }
+}
+
+impl SignInStore for MemoryStore {
+    async fn user(&self, normalized: &str) -> Result<Option<UserRecord>, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        Ok(self.stored_user(normalized))
+    }
+
+    async fn hit(&self, key: &LimitKey, window_start: u64, _now: u64) -> Result<u32, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let mut counters = self.counters.borrow_mut();
+        let count = counters.entry((key.clone(), window_start)).or_insert(0);
+        *count += 1;
+        Ok(*count)
+    }
+
+    async fn forgive(&self, key: &LimitKey, window_start: u64) -> Result<(), StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        if let Some(count) = self.counters.borrow_mut().get_mut(&(key.clone(), window_start)) {
+            *count = count.saturating_sub(1);
+        }
+        Ok(())
+    }
+
+    async fn user_and_hit(
+        &self,
+        normalized: &str,
+        key: &LimitKey,
+        window_start: u64,
+        _now: u64,
+    ) -> Result<(Option<UserRecord>, u32), StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let user = self.stored_user(normalized);
+        let mut counters = self.counters.borrow_mut();
+        let count = counters.entry((key.clone(), window_start)).or_insert(0);
+        *count += 1;
+        Ok((user, *count))
+    }
+
+    async fn user_and_hits(
+        &self,
+        normalized: &str,
+        keys: &[(LimitKey, u64)],
+        _now: u64,
+    ) -> Result<(Option<UserRecord>, Vec<u32>), StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let user = self.stored_user(normalized);
+        let mut counters = self.counters.borrow_mut();
+        let counts = keys
+            .iter()
+            .map(|(key, window_start)| {
+                let count = counters.entry((key.clone(), *window_start)).or_insert(0);
+                *count += 1;
+                *count
+            })
+            .collect();
+        Ok((user, counts))
+    }
+
     async fn spend_once_and_user(
         &self,
         once: SingleUse<'_>,
@@ -357,13 +367,52 @@ impl Store for MemoryStore {
         Ok((true, user))
     }
 
-    async fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
+    async fn remember_browser(&self, browser: &RememberedBrowser) -> Result<bool, StoreError> {
         YieldOnce::default().await;
         self.check()?;
-        self.events.borrow_mut().push(event.clone());
-        Ok(())
+        let set: shared::policy::PolicySet =
+            serde_json::from_str(&self.stored_policies().document).unwrap_or_default();
+        if set.remember_days == 0 {
+            return Ok(false);
+        }
+        self.browsers.borrow_mut().push((browser.clone(), None));
+        Ok(true)
     }
 
+    async fn use_remembered(
+        &self,
+        id_hash: &str,
+        normalized: &str,
+        now: u64,
+        max_age: u64,
+    ) -> Result<bool, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let mut browsers = self.browsers.borrow_mut();
+        let live = browsers.iter_mut().find(|(b, revoked)| {
+            b.id_hash == id_hash
+                && b.username == normalized
+                && revoked.is_none()
+                && b.expires_at > now
+                && b.created_at.saturating_add(max_age) > now
+        });
+        Ok(live.map(|(b, _)| b.last_used_at = Some(now)).is_some())
+    }
+
+    async fn forget_browser(&self, id_hash: &str, now: u64) -> Result<Option<String>, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let mut browsers = self.browsers.borrow_mut();
+        let live =
+            browsers.iter_mut().find(|(b, revoked)| b.id_hash == id_hash && revoked.is_none());
+        Ok(live.map(|(b, revoked)| {
+            *revoked = Some(now);
+            b.username.clone()
+        }))
+    }
+}
+
+impl ConsoleStore for MemoryStore {
     async fn list_users(
         &self,
         search: &str,
@@ -638,50 +687,6 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
-    async fn remember_browser(&self, browser: &RememberedBrowser) -> Result<bool, StoreError> {
-        YieldOnce::default().await;
-        self.check()?;
-        let set: shared::policy::PolicySet =
-            serde_json::from_str(&self.stored_policies().document).unwrap_or_default();
-        if set.remember_days == 0 {
-            return Ok(false);
-        }
-        self.browsers.borrow_mut().push((browser.clone(), None));
-        Ok(true)
-    }
-
-    async fn use_remembered(
-        &self,
-        id_hash: &str,
-        normalized: &str,
-        now: u64,
-        max_age: u64,
-    ) -> Result<bool, StoreError> {
-        YieldOnce::default().await;
-        self.check()?;
-        let mut browsers = self.browsers.borrow_mut();
-        let live = browsers.iter_mut().find(|(b, revoked)| {
-            b.id_hash == id_hash
-                && b.username == normalized
-                && revoked.is_none()
-                && b.expires_at > now
-                && b.created_at.saturating_add(max_age) > now
-        });
-        Ok(live.map(|(b, _)| b.last_used_at = Some(now)).is_some())
-    }
-
-    async fn forget_browser(&self, id_hash: &str, now: u64) -> Result<Option<String>, StoreError> {
-        YieldOnce::default().await;
-        self.check()?;
-        let mut browsers = self.browsers.borrow_mut();
-        let live =
-            browsers.iter_mut().find(|(b, revoked)| b.id_hash == id_hash && revoked.is_none());
-        Ok(live.map(|(b, revoked)| {
-            *revoked = Some(now);
-            b.username.clone()
-        }))
-    }
-
     async fn list_remembered(
         &self,
         search: &str,
@@ -836,7 +841,9 @@ impl Store for MemoryStore {
             .map(|e| (e.at, e.reason.to_owned()));
         Ok(DuoMapping { taken_by, last_success, last_failure })
     }
+}
 
+impl MaintenanceStore for MemoryStore {
     async fn prune(&self, plan: &PrunePlan) -> Result<Pruned, StoreError> {
         YieldOnce::default().await;
         self.check()?;

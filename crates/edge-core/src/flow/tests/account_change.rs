@@ -14,7 +14,7 @@ use crate::flow::duo_start::{StartOutcome, StartRequest, duo_start};
 use crate::flow::health::HealthMemo;
 use crate::flow::login::LoginOutcome;
 use crate::flow::session::{self, logout_everywhere};
-use crate::flow::store::{AdminEvent, Store, UserUpdate};
+use crate::flow::store::{AdminEvent, ConsoleStore, UserUpdate};
 use crate::flow::testing::{
     APP_ORIGIN, MemoryStore, NOW, SESSION_SECRET_B64, ScriptedDuo, allow_claims, block_on, config,
     ctx, password_step, random, session_cookie, signed_reply, store,

@@ -523,7 +523,7 @@ fn wrong_passcodes_are_capped_per_account_across_logins() {
         "reset_password",
         &ctx(NOW + 1_102, "192.0.2.9"),
     );
-    block_on(crate::flow::store::Store::change_user(
+    block_on(crate::flow::store::ConsoleStore::change_user(
         &store,
         "alice",
         &crate::flow::store::UserUpdate::Password(hash),
@@ -583,7 +583,7 @@ fn an_inline_login_from_before_an_account_change_goes_no_further() {
         "revoke_sessions",
         &ctx(NOW + 2, "192.0.2.9"),
     );
-    block_on(crate::flow::store::Store::change_user(
+    block_on(crate::flow::store::ConsoleStore::change_user(
         &store,
         "alice",
         &crate::flow::store::UserUpdate::RevokeSessions,

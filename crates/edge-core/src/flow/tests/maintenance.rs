@@ -10,7 +10,7 @@ use crate::flow::login::{LoginInput, login};
 use crate::flow::maintenance::{
     MIN_AUDIT_RETENTION_DAYS, PrunePlan, Pruned, SESSION_GRACE_SECONDS, STATE_KEEP_SECONDS,
 };
-use crate::flow::store::{NewSession, SingleUse, Store};
+use crate::flow::store::{MaintenanceStore, NewSession, SessionStore, SignInStore, SingleUse};
 use crate::flow::testing::{
     CountingVerifier, NOW, ScriptedDuo, block_on, config, ctx, random, store,
 };

@@ -13,7 +13,7 @@ use crate::flow::health::HealthMemo;
 use crate::flow::login::{DuoLink, LoginInput, LoginOutcome, login};
 use crate::flow::remember::{forget, grant};
 use crate::flow::session::logout_everywhere;
-use crate::flow::store::{AdminEvent, Store, StoredPolicies, UserUpdate};
+use crate::flow::store::{AdminEvent, ConsoleStore, StoredPolicies, UserUpdate};
 use crate::flow::testing::console::{list, revoke};
 use crate::flow::testing::{
     APP_ORIGIN, CountingVerifier, MemoryStore, NOW, SESSION_SECRET_B64, ScriptedDuo, block_on,
