@@ -338,6 +338,20 @@ fn the_sign_in_and_the_console_do_not_import_each_other() {
     }
 }
 
+/// The sign-in reaches the store only through its ports (sessions and the
+/// sign-in's own), never the console's.
+#[test]
+fn the_sign_in_never_asks_for_the_consoles_store() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    for module in SIGN_IN {
+        let file = src.join(format!("{}.rs", module.replace("::", "/")));
+        let code = code_of(&std::fs::read_to_string(&file).expect("a source file"));
+        for forbidden in ["ConsoleStore", "MaintenanceStore", "S: Store"] {
+            assert!(!code.contains(forbidden), "{module} names {forbidden}");
+        }
+    }
+}
+
 /// The check itself: a cycle and a crossing written here are found.
 #[test]
 fn the_checks_find_what_they_look_for() {

@@ -25,7 +25,7 @@ use shared::duo::{Transport, UnixTime};
 use super::admin::{Admin, change_refused, duo_username};
 use super::audit::{Reason, Refusal};
 use super::context::{Ctx, Passwords, Random, capitalized, unix_i64};
-use super::store::{AddOutcome, AdminEvent, NewUser, Store, UserUpdate};
+use super::store::{AddOutcome, AdminEvent, ConsoleStore, NewUser, SignInStore, UserUpdate};
 use crate::config::Config;
 use crate::config::DuoSetup;
 
@@ -36,7 +36,7 @@ use crate::config::DuoSetup;
 /// `bad_request` (an invalid
 /// username or Duo username, a password the policy refuses, a name or a
 /// Duo identity another account has); `internal`.
-pub async fn add_user<S: Store, P: Passwords>(
+pub async fn add_user<S: ConsoleStore, P: Passwords>(
     store: &S,
     passwords: &P,
     admin: &Admin,
@@ -90,7 +90,7 @@ pub async fn add_user<S: Store, P: Passwords>(
 /// `forbidden` for one's own
 /// password; `bad_request` (no such user, a password the policy refuses);
 /// `internal`.
-pub async fn reset_password<S: Store, P: Passwords>(
+pub async fn reset_password<S: ConsoleStore, P: Passwords>(
     store: &S,
     passwords: &P,
     admin: &Admin,
@@ -168,7 +168,7 @@ fn source(generated: Option<&Password>) -> &'static str {
 /// # Errors
 /// `bad_request` (no such user,
 /// an invalid Duo username); `internal`. Duo failing is a result.
-pub async fn check_duo_user<S: Store, T: Transport>(
+pub async fn check_duo_user<S: ConsoleStore + SignInStore, T: Transport>(
     store: &S,
     duo: &T,
     config: &Config,

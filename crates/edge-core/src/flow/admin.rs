@@ -18,7 +18,8 @@ use super::audit::{Reason, Refusal};
 use super::context::{Ctx, check_origin, unix_i64};
 use super::session;
 use super::store::{
-    AdminEvent, AdminSessionRecord, AdminUserRecord, ChangeOutcome, Store, UserUpdate,
+    AdminEvent, AdminSessionRecord, AdminUserRecord, ChangeOutcome, ConsoleStore, SessionStore,
+    UserUpdate,
 };
 use crate::config::Config;
 
@@ -61,7 +62,7 @@ impl Admin {
     ///
     /// # Errors
     /// As [`require_admin`].
-    pub async fn reading<S: Store>(
+    pub async fn reading<S: SessionStore>(
         store: &S,
         session_cookie: Option<&str>,
         now: u64,
@@ -74,7 +75,7 @@ impl Admin {
     ///
     /// # Errors
     /// `forbidden_origin`; as [`require_admin`].
-    pub async fn acting<S: Store>(
+    pub async fn acting<S: SessionStore>(
         store: &S,
         config: &Config,
         caller: Caller<'_>,
@@ -96,7 +97,7 @@ impl Admin {
 /// `unauthenticated` without a live session; `forbidden` for a session
 /// whose account is not an admin now, made fail-open (without Duo), or
 /// whose password an admin set (the user chooses their own first).
-async fn require_admin<S: Store>(
+async fn require_admin<S: SessionStore>(
     store: &S,
     session_cookie: Option<&str>,
     now: u64,
@@ -130,7 +131,7 @@ async fn require_admin<S: Store>(
 ///
 /// # Errors
 /// `internal` for storage.
-pub async fn users<S: Store>(
+pub async fn users<S: ConsoleStore>(
     store: &S,
     _admin: &Admin,
     search: &str,
@@ -171,7 +172,7 @@ fn summary(row: AdminUserRecord) -> UserSummary {
 ///
 /// # Errors
 /// `internal` for storage.
-pub async fn sessions<S: Store>(
+pub async fn sessions<S: ConsoleStore>(
     store: &S,
     _admin: &Admin,
     search: &str,
@@ -209,7 +210,7 @@ fn session_summary(row: AdminSessionRecord) -> SessionSummary {
 /// # Errors
 /// `bad_request` when the id
 /// names no live session; `internal`.
-pub async fn revoke_session<S: Store>(
+pub async fn revoke_session<S: ConsoleStore>(
     store: &S,
     admin: &Admin,
     id: &str,
@@ -236,7 +237,7 @@ pub async fn revoke_session<S: Store>(
 /// a Duo username another account has, an invalid Duo username);
 /// `forbidden` (changing one's own role or enabled state, or leaving no
 /// enabled admin); `internal`.
-pub async fn change_user<S: Store>(
+pub async fn change_user<S: ConsoleStore>(
     store: &S,
     admin: &Admin,
     username: &str,

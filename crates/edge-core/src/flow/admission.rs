@@ -4,7 +4,7 @@
 
 use super::audit::Refusal;
 use super::limits::{Client, LimitKey, retry_after, window_start};
-use super::store::Store;
+use super::store::SignInStore;
 
 /// An attempt counted against its limits, to take back if it succeeds.
 #[derive(Debug)]
@@ -19,7 +19,7 @@ impl Admission {
     ///
     /// # Errors
     /// Storage failures, as `internal`.
-    pub async fn release<S: Store>(self, store: &S) -> Result<(), Refusal> {
+    pub async fn release<S: SignInStore>(self, store: &S) -> Result<(), Refusal> {
         for key in &self.counted {
             store.forgive(key, self.window_start).await.map_err(Refusal::internal)?;
         }
@@ -34,7 +34,7 @@ impl Admission {
 ///
 /// # Errors
 /// A `rate_limited` refusal with `Retry-After`, or storage failures.
-pub async fn admit<S: Store>(
+pub async fn admit<S: SignInStore>(
     store: &S,
     username: &str,
     client: Client,

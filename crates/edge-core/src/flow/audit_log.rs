@@ -12,13 +12,13 @@ use shared::duo::auth_api::sign::civil_from_days;
 use super::admin::Admin;
 use super::audit::Refusal;
 use super::context::Ctx;
-use super::store::{AdminEvent, Store};
+use super::store::{AdminEvent, ConsoleStore};
 
 /// `GET /api/admin/audit`.
 ///
 /// # Errors
 /// `internal` for storage.
-pub async fn page<S: Store>(
+pub async fn page<S: ConsoleStore>(
     store: &S,
     _admin: &Admin,
     query: &AuditQuery,
@@ -50,7 +50,7 @@ pub struct Export {
 ///
 /// # Errors
 /// `internal` for storage.
-pub async fn export<S: Store>(
+pub async fn export<S: ConsoleStore>(
     store: &S,
     admin: &Admin,
     query: &AuditQuery,

@@ -22,7 +22,7 @@ use super::context::{Ctx, Random, prompt_client, unix_i64};
 use super::duo_start::{log_detail, open_ticket, ticket_user};
 use super::remember;
 use super::session::{self, IssuedSession};
-use super::store::{NewSession, SingleUse, Store};
+use super::store::{NewSession, SessionStore, SignInStore, SingleUse};
 use super::trail::{Audited, Trail};
 use crate::config::Config;
 use crate::cookie::LoginTicket;
@@ -86,7 +86,7 @@ impl Audited for SignedIn {
 /// `login_expired`, `state_mismatch` (also a replayed state, and Duo's
 /// `error` without this browser's state), `duo_denied`, `duo_error`,
 /// `duo_unavailable`, `internal`.
-pub async fn duo_callback<S: Store, T: Transport>(
+pub async fn duo_callback<S: SessionStore + SignInStore, T: Transport>(
     store: &S,
     duo: &T,
     config: &Config,
@@ -101,7 +101,7 @@ pub async fn duo_callback<S: Store, T: Transport>(
 }
 
 #[allow(clippy::too_many_arguments, reason = "the public step's inputs and its audit trail")]
-async fn finish<S: Store, T: Transport>(
+async fn finish<S: SessionStore + SignInStore, T: Transport>(
     store: &S,
     duo: &T,
     config: &Config,

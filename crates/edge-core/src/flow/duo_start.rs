@@ -21,7 +21,7 @@ use super::context::{Ctx, Random, check_origin, prompt_client, unix_i64};
 use super::health::{HealthFailure, HealthMemo};
 use super::limits::{LimitKey, check_duo_start, window_start};
 use super::session::{self, IssuedSession};
-use super::store::{NewSession, Store, UserRecord};
+use super::store::{NewSession, SessionStore, SignInStore, UserRecord};
 use super::trail::{Audited, Trail};
 use crate::config::Config;
 use crate::config::{FailMode, SessionSecret};
@@ -81,7 +81,7 @@ impl Audited for StartOutcome {
 /// # Errors
 /// `forbidden_origin`, `login_expired`, `rate_limited`, `duo_unavailable`
 /// (fail-closed), `config_error`, `internal`.
-pub async fn duo_start<S: Store, T: Transport>(
+pub async fn duo_start<S: SessionStore + SignInStore, T: Transport>(
     store: &S,
     duo: &T,
     config: &Config,
@@ -96,7 +96,7 @@ pub async fn duo_start<S: Store, T: Transport>(
 }
 
 #[allow(clippy::too_many_arguments, reason = "the public step's inputs and its audit trail")]
-async fn start<S: Store, T: Transport>(
+async fn start<S: SessionStore + SignInStore, T: Transport>(
     store: &S,
     duo: &T,
     config: &Config,

@@ -39,7 +39,7 @@ use super::limits::{
 use super::login_outcome::{AfterPassword, LoginOutcome};
 use super::remember;
 use super::session::{self, IssuedSession};
-use super::store::{NewSession, SingleUse, Store, UserRecord};
+use super::store::{NewSession, SessionStore, SignInStore, SingleUse, UserRecord};
 use super::trail::{Audited, Trail};
 use crate::config::Config;
 use crate::config::FailMode;
@@ -427,7 +427,7 @@ impl Audited for Progress {
 /// `rate_limited` (`DUO_START_LIMIT`, or passcodes per login),
 /// `duo_denied` (with Duo's message), `duo_unavailable`, `config_error`,
 /// `duo_error`, `internal`.
-pub async fn start<S: Store, T: Transport>(
+pub async fn start<S: SessionStore + SignInStore, T: Transport>(
     store: &S,
     duo: &T,
     config: &Config,
@@ -442,7 +442,7 @@ pub async fn start<S: Store, T: Transport>(
 }
 
 #[allow(clippy::too_many_arguments, reason = "the public step's inputs and its audit trail")]
-async fn start_factor<S: Store, T: Transport>(
+async fn start_factor<S: SessionStore + SignInStore, T: Transport>(
     store: &S,
     duo: &T,
     config: &Config,
@@ -538,7 +538,7 @@ async fn start_factor<S: Store, T: Transport>(
 /// no more) and per account across logins; a push, call or SMS against
 /// `DUO_START_LIMIT`. The user must still be the ticket's
 /// ([`ticket_user`]).
-async fn admit_factor<S: Store>(
+async fn admit_factor<S: SessionStore + SignInStore>(
     store: &S,
     config: &Config,
     ticket: &LoginTicket,
@@ -617,7 +617,7 @@ fn finished(
 /// started, or its session already made), `duo_denied` (with Duo's
 /// message: denied, fraud, timed out, locked out), `duo_unavailable`,
 /// `config_error`, `duo_error`, `internal`.
-pub async fn status<S: Store, T: Transport>(
+pub async fn status<S: SessionStore + SignInStore, T: Transport>(
     store: &S,
     duo: &T,
     config: &Config,
@@ -630,7 +630,7 @@ pub async fn status<S: Store, T: Transport>(
     trail.finish(store, result).await
 }
 
-async fn follow<S: Store, T: Transport>(
+async fn follow<S: SessionStore + SignInStore, T: Transport>(
     store: &S,
     duo: &T,
     config: &Config,

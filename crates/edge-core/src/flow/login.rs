@@ -28,7 +28,7 @@ pub use super::login_outcome::LoginOutcome;
 use super::policy::Policies;
 use super::remember;
 use super::session;
-use super::store::{Store, UserRecord};
+use super::store::{SessionStore, SignInStore, UserRecord};
 use super::trail::Trail;
 use crate::config::Config;
 use crate::config::DuoSetup;
@@ -104,7 +104,7 @@ impl<T> Copy for DuoLink<'_, T> {}
 /// `invalid_credentials` (unknown user, wrong password, disabled user,
 /// unusable stored record), `rate_limited`, `internal`; in inline mode
 /// also the refusals of [`super::inline::after_password`].
-pub async fn login<S: Store, V: Passwords, T: Transport>(
+pub async fn login<S: SessionStore + SignInStore, V: Passwords, T: Transport>(
     store: &S,
     verifier: &V,
     duo: DuoLink<'_, T>,
@@ -119,7 +119,7 @@ pub async fn login<S: Store, V: Passwords, T: Transport>(
 }
 
 #[allow(clippy::too_many_arguments, reason = "the public step's inputs and its audit trail")]
-async fn first_factor<S: Store, V: Passwords, T: Transport>(
+async fn first_factor<S: SessionStore + SignInStore, V: Passwords, T: Transport>(
     store: &S,
     verifier: &V,
     duo: DuoLink<'_, T>,

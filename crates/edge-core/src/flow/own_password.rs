@@ -20,7 +20,7 @@ use super::audit::{Reason, Refusal, Step};
 use super::context::{Ctx, Passwords, Random, capitalized, check_origin};
 use super::limits::Client;
 use super::session;
-use super::store::{AdminEvent, Store};
+use super::store::{AdminEvent, ConsoleStore, SessionStore, SignInStore};
 use super::trail::Trail;
 use crate::config::Config;
 use crate::session::SessionId;
@@ -33,7 +33,7 @@ use crate::session::SessionId;
 /// one changed meanwhile); `bad_request` for a new password the policy
 /// refuses or the same as the current one; `internal`.
 #[allow(clippy::too_many_arguments, reason = "the step's inputs")]
-pub async fn change_password<S: Store, P: Passwords>(
+pub async fn change_password<S: SessionStore + SignInStore + ConsoleStore, P: Passwords>(
     store: &S,
     passwords: &P,
     config: &Config,
@@ -73,7 +73,7 @@ struct Change<'a> {
     request: &'a PasswordChangeRequest,
 }
 
-async fn change<S: Store, P: Passwords>(
+async fn change<S: SessionStore + SignInStore + ConsoleStore, P: Passwords>(
     store: &S,
     passwords: &P,
     change: &Change<'_>,

@@ -17,7 +17,7 @@ use super::admin::{Admin, search_text};
 use super::audit::{Reason, Refusal};
 use super::context::{Ctx, unix_i64};
 use super::policy::{Place, Policies, canonical};
-use super::store::{AdminEvent, Store, StoredPolicies};
+use super::store::{AdminEvent, ConsoleStore, StoredPolicies};
 
 /// The users a dry run shows, at most.
 pub const DRY_RUN_USERS: u32 = 4 * PAGE_SIZE;
@@ -42,7 +42,7 @@ fn bad(message: String) -> Refusal {
 ///
 /// # Errors
 /// `internal` for storage or an unreadable set.
-pub async fn view<S: Store>(store: &S, _admin: &Admin) -> Result<PoliciesView, Refusal> {
+pub async fn view<S: ConsoleStore>(store: &S, _admin: &Admin) -> Result<PoliciesView, Refusal> {
     view_of(store.policies().await.map_err(Refusal::internal)?)
 }
 
@@ -60,7 +60,7 @@ pub async fn view<S: Store>(store: &S, _admin: &Admin) -> Result<PoliciesView, R
 /// `bad_request` for a set that
 /// does not check (naming the rule), locks the admins out, turns Duo off
 /// unconfirmed, or when another admin saved first; `internal`.
-pub async fn save<S: Store>(
+pub async fn save<S: ConsoleStore>(
     store: &S,
     admin: &Admin,
     request: &PoliciesSave,
@@ -154,7 +154,7 @@ fn roles_in_words(roles: &[Role]) -> &'static str {
 /// `bad_request` for a draft
 /// that does not check, an address or a country that cannot be one;
 /// `internal`.
-pub async fn dry_run<S: Store>(
+pub async fn dry_run<S: ConsoleStore>(
     store: &S,
     _admin: &Admin,
     request: &DryRunRequest,

@@ -16,7 +16,7 @@ use shared::policy::PolicySet;
 use super::admin::Admin;
 use super::audit::{Reason, Refusal};
 use super::context::{Ctx, Random, capitalized, unix_i64};
-use super::store::{AdminEvent, Store};
+use super::store::{AdminEvent, ConsoleStore};
 use crate::config::Config;
 use crate::config::{DuoSetup, FailMode};
 
@@ -28,7 +28,7 @@ pub const CLOCK_TOLERANCE_SECONDS: i64 = 30;
 ///
 /// # Errors
 /// `internal` for storage.
-pub async fn settings<S: Store>(
+pub async fn settings<S: ConsoleStore>(
     store: &S,
     config: &Config,
     _admin: &Admin,
@@ -93,7 +93,7 @@ pub async fn settings<S: Store>(
 /// # Errors
 /// `bad_request` without the
 /// confirmation; `internal`.
-pub async fn set_enforce<S: Store>(
+pub async fn set_enforce<S: ConsoleStore>(
     store: &S,
     admin: &Admin,
     request: &EnforceRequest,
@@ -119,7 +119,7 @@ pub type Clock<'a> = &'a dyn Fn() -> f64;
 /// # Errors
 /// `internal`. A failing Duo is
 /// a result (`ok: false`), not an error.
-pub async fn test_connection<S: Store, T: Transport>(
+pub async fn test_connection<S: ConsoleStore, T: Transport>(
     store: &S,
     duo: &T,
     config: &Config,

@@ -19,7 +19,7 @@ use credentials::normalize;
 
 use super::audit::Refusal;
 use super::context::{Ctx, Random, check_origin};
-use super::store::{RememberedBrowser, Store};
+use super::store::{RememberedBrowser, SignInStore};
 use crate::config::Config;
 use crate::cookie::LoginTicket;
 use crate::session::SessionId;
@@ -47,7 +47,7 @@ impl std::fmt::Debug for RememberCookie {
 ///
 /// # Errors
 /// `internal` when it cannot be stored.
-pub async fn grant<S: Store>(
+pub async fn grant<S: SignInStore>(
     store: &S,
     ticket: &LoginTicket,
     ctx: &Ctx,
@@ -81,7 +81,7 @@ pub async fn grant<S: Store>(
 ///
 /// # Errors
 /// `internal` for storage.
-pub async fn vouches<S: Store>(
+pub async fn vouches<S: SignInStore>(
     store: &S,
     cookie: Option<&str>,
     normalized: &str,
@@ -101,7 +101,7 @@ pub async fn vouches<S: Store>(
 ///
 /// # Errors
 /// `forbidden_origin`; `internal` for storage.
-pub async fn forget<S: Store>(
+pub async fn forget<S: SignInStore>(
     store: &S,
     config: &Config,
     origin: Option<&str>,

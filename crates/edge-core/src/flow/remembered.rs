@@ -8,14 +8,14 @@ use shared::admin::{PAGE_SIZE, RememberedList, RememberedSummary};
 use super::admin::{Admin, search_text};
 use super::audit::{Reason, Refusal};
 use super::context::{Ctx, unix_i64};
-use super::store::{AdminEvent, Store};
+use super::store::{AdminEvent, ConsoleStore};
 
 /// `GET /api/admin/remembered?q=&page=`: live remembered browsers of
 /// users whose name contains `search`, newest first.
 ///
 /// # Errors
 /// `internal` for storage.
-pub async fn list<S: Store>(
+pub async fn list<S: ConsoleStore>(
     store: &S,
     _admin: &Admin,
     search: &str,
@@ -48,7 +48,7 @@ pub async fn list<S: Store>(
 /// # Errors
 /// `bad_request` when the id
 /// names no live remembered browser; `internal`.
-pub async fn revoke<S: Store>(
+pub async fn revoke<S: ConsoleStore>(
     store: &S,
     admin: &Admin,
     id: &str,

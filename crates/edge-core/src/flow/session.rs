@@ -6,7 +6,7 @@ use shared::api::{AuthMethod, DuoDetails, Role, SessionInfo};
 
 use super::audit::{Reason, Refusal, Step, Success};
 use super::context::{Ctx, Random, unix_i64};
-use super::store::{NewSession, Store, UserRecord};
+use super::store::{NewSession, SessionStore, UserRecord};
 use super::trail::{Audited, Trail};
 use crate::config::Config;
 use crate::session::SessionId;
@@ -85,7 +85,7 @@ pub fn issue(
 /// # Errors
 /// `unauthenticated` without a live session or without its user (reason
 /// `session_user_unavailable`); storage failures as `internal`.
-pub async fn check<S: Store>(
+pub async fn check<S: SessionStore>(
     store: &S,
     session_cookie: Option<&str>,
     now: u64,
@@ -151,7 +151,7 @@ impl Audited for LogoutOutcome {
 ///
 /// # Errors
 /// Storage failures, as `internal`.
-pub async fn logout<S: Store>(
+pub async fn logout<S: SessionStore>(
     store: &S,
     session_cookie: Option<&str>,
     ctx: &Ctx,
@@ -161,7 +161,7 @@ pub async fn logout<S: Store>(
     trail.finish(store, result).await
 }
 
-async fn revoke<S: Store>(
+async fn revoke<S: SessionStore>(
     store: &S,
     session_cookie: Option<&str>,
     now: u64,
@@ -185,7 +185,7 @@ async fn revoke<S: Store>(
 ///
 /// # Errors
 /// Storage failures, as `internal`.
-pub async fn logout_everywhere<S: Store>(
+pub async fn logout_everywhere<S: SessionStore>(
     store: &S,
     session_cookie: Option<&str>,
     ctx: &Ctx,
@@ -195,7 +195,7 @@ pub async fn logout_everywhere<S: Store>(
     trail.finish(store, result).await
 }
 
-async fn revoke_everywhere<S: Store>(
+async fn revoke_everywhere<S: SessionStore>(
     store: &S,
     session_cookie: Option<&str>,
     now: u64,

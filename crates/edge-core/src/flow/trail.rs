@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use super::audit::{Outcome, Reason, Refusal, Step, Success};
 use super::context::Ctx;
-use super::store::{AuditEvent, NewSession, Store};
+use super::store::{AuditEvent, NewSession, SessionStore};
 
 /// What a step's audit record says on success, when it says anything.
 pub trait Audited {
@@ -70,7 +70,7 @@ impl Trail {
     ///
     /// # Errors
     /// The refusal, or `internal` when a success could not be recorded.
-    pub async fn finish<S: Store, T: Audited>(
+    pub async fn finish<S: SessionStore, T: Audited>(
         &self,
         store: &S,
         result: Result<T, Refusal>,
@@ -102,7 +102,7 @@ impl Trail {
     /// Writes the audit record of `refusal` (best effort: a failure to
     /// write it is added to its detail) and hands it on. A repeat of a
     /// rate-limit refusal ([`Refusal::counted_only`]) is not written.
-    pub async fn refuse<S: Store>(&self, store: &S, mut refusal: Refusal) -> Refusal {
+    pub async fn refuse<S: SessionStore>(&self, store: &S, mut refusal: Refusal) -> Refusal {
         if refusal.counted_only {
             return refusal;
         }
