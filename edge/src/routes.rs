@@ -534,19 +534,11 @@ pub async fn change_password(mut req: Request, env: &Env) -> Result<Response, Ed
     let (config, asked) = post_body::<PasswordChangeRequest>(&mut req, env).await?;
     let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
     let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
+    let caller = Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
     let passwords = WebCryptoPasswords;
-    own_password::change_password(
-        &store,
-        &passwords,
-        &config,
-        origin.as_deref(),
-        cookie.as_deref(),
-        &asked,
-        &ctx,
-        &random,
-    )
-    .await
-    .map_err(|refusal| logged_as("password", refusal))?;
+    own_password::change_password(&store, &passwords, &config, caller, &asked, &ctx, &random)
+        .await
+        .map_err(|refusal| logged_as("password", refusal))?;
     Ok(respond::empty(204)?)
 }
 

@@ -152,3 +152,28 @@ pub(crate) fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
     chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
 }
+
+/// What a step runs with besides its request: the store, Duo's transport,
+/// the settings, the request's context and its randomness. One value, so
+/// that no step passes them along one by one.
+#[derive(Debug)]
+pub struct Run<'a, S, T> {
+    /// The store (its ports).
+    pub store: &'a S,
+    /// Duo's transport.
+    pub duo: &'a T,
+    /// The settings.
+    pub config: &'a Config,
+    /// The request's context.
+    pub ctx: &'a Ctx,
+    /// The request's randomness.
+    pub random: &'a Random,
+}
+
+impl<S, T> Clone for Run<'_, S, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S, T> Copy for Run<'_, S, T> {}

@@ -18,7 +18,7 @@ use shared::duo::{
 
 use super::audit::excerpt;
 use super::audit::{Reason, Refusal, Step, Success};
-use super::context::{Ctx, Random, prompt_client, unix_i64};
+use super::context::{Ctx, Random, Run, prompt_client, unix_i64};
 use super::duo_start::{log_detail, open_ticket, ticket_user};
 use super::remember;
 use super::session::{self, IssuedSession};
@@ -96,21 +96,18 @@ pub async fn duo_callback<S: SessionStore + SignInStore, T: Transport>(
     random: &Random,
 ) -> Result<SignedIn, Refusal> {
     let mut trail = Trail::new(Step::DuoCallback, ctx);
-    let result = finish(store, duo, config, query, login_cookie, ctx, random, &mut trail).await;
+    let run = Run { store, duo, config, ctx, random };
+    let result = finish(run, query, login_cookie, &mut trail).await;
     trail.finish(store, result).await
 }
 
-#[allow(clippy::too_many_arguments, reason = "the public step's inputs and its audit trail")]
 async fn finish<S: SessionStore + SignInStore, T: Transport>(
-    store: &S,
-    duo: &T,
-    config: &Config,
+    run: Run<'_, S, T>,
     query: &CallbackQuery,
     login_cookie: Option<&str>,
-    ctx: &Ctx,
-    random: &Random,
     trail: &mut Trail,
 ) -> Result<SignedIn, Refusal> {
+    let Run { store, duo, config, ctx, random } = run;
     let ticket = open_ticket(login_cookie, &config.session_secret, ctx.now)?;
     trail.username = normalize(&ticket.username).unwrap_or_default();
     let (state, nonce) = bound_state(&ticket, query)?;

@@ -17,7 +17,7 @@ use shared::duo::{AuthorizeOptions, DuoError, DuoUsername, Nonce, State, Transpo
 
 use super::audit::excerpt;
 use super::audit::{Reason, Refusal, Step, Success};
-use super::context::{Ctx, Random, check_origin, prompt_client, unix_i64};
+use super::context::{Ctx, Random, Run, check_origin, prompt_client, unix_i64};
 use super::health::{HealthFailure, HealthMemo};
 use super::limits::{LimitKey, check_duo_start, window_start};
 use super::session::{self, IssuedSession};
@@ -91,21 +91,18 @@ pub async fn duo_start<S: SessionStore + SignInStore, T: Transport>(
     random: &Random,
 ) -> Result<StartOutcome, Refusal> {
     let mut trail = Trail::new(Step::DuoStart, ctx);
-    let result = start(store, duo, config, health, request, ctx, random, &mut trail).await;
+    let run = Run { store, duo, config, ctx, random };
+    let result = start(run, health, request, &mut trail).await;
     trail.finish(store, result).await
 }
 
-#[allow(clippy::too_many_arguments, reason = "the public step's inputs and its audit trail")]
 async fn start<S: SessionStore + SignInStore, T: Transport>(
-    store: &S,
-    duo: &T,
-    config: &Config,
+    run: Run<'_, S, T>,
     health: &HealthMemo,
     request: StartRequest<'_>,
-    ctx: &Ctx,
-    random: &Random,
     trail: &mut Trail,
 ) -> Result<StartOutcome, Refusal> {
+    let Run { store, duo, config, ctx, random } = run;
     check_origin(&config.app_origin, request.origin)?;
     prompt_client(config)?;
     let ticket = open_ticket(request.login_cookie, &config.session_secret, ctx.now)?;

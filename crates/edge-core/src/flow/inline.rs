@@ -29,7 +29,7 @@ use shared::duo::{HttpResponse, Transport, TransportError, TransportErrorKind, U
 
 use super::audit::excerpt;
 use super::audit::{Reason, Refusal, Step, Success};
-use super::context::{Ctx, Random, check_origin, inline_client, unix_i64};
+use super::context::{Ctx, Random, Run, check_origin, inline_client, unix_i64};
 use super::duo_start::{duo_user, open_ticket, ticket_user};
 use super::health::{HealthFailure, HealthMemo};
 use super::limits::{
@@ -126,7 +126,6 @@ fn unreachable(failed: Failed) -> Refusal {
 /// # Errors
 /// `duo_denied` (preauth `deny`, with Duo's message), `duo_unavailable`
 /// (fail-closed), `config_error`, `duo_error`, `internal`.
-#[allow(clippy::too_many_arguments, reason = "the login step's inputs")]
 pub(super) async fn after_password<T: Transport>(
     duo: &T,
     config: &Config,
@@ -437,21 +436,18 @@ pub async fn start<S: SessionStore + SignInStore, T: Transport>(
     random: &Random,
 ) -> Result<Progress, Refusal> {
     let mut trail = Trail::new(Step::DuoStart, ctx);
-    let result = start_factor(store, duo, config, request, body, ctx, random, &mut trail).await;
+    let run = Run { store, duo, config, ctx, random };
+    let result = start_factor(run, request, body, &mut trail).await;
     trail.finish(store, result).await
 }
 
-#[allow(clippy::too_many_arguments, reason = "the public step's inputs and its audit trail")]
 async fn start_factor<S: SessionStore + SignInStore, T: Transport>(
-    store: &S,
-    duo: &T,
-    config: &Config,
+    run: Run<'_, S, T>,
     request: InlineRequest<'_>,
     body: &InlineStartRequest,
-    ctx: &Ctx,
-    random: &Random,
     trail: &mut Trail,
 ) -> Result<Progress, Refusal> {
+    let Run { store, duo, config, ctx, .. } = run;
     check_origin(&config.app_origin, request.origin)?;
     let client = inline_client(config)?;
     let ticket = open_ticket(request.login_cookie, &config.session_secret, ctx.now)?;
@@ -521,13 +517,8 @@ async fn start_factor<S: SessionStore + SignInStore, T: Transport>(
                 InlineMethod::Phone => PHONE,
                 _ => PUSH,
             };
-            let mut progress =
-                finished(config, &user, &outcome, factor, device_name, None, ctx, random)?;
-            if let Progress::Done(session) = &mut progress {
-                let ticket = ticket.remembering(body.remember);
-                session.remember = remember::grant(store, &ticket, ctx, random).await?;
-            }
-            Ok(progress)
+            let ticket = ticket.remembering(body.remember);
+            finished(run, &user, &outcome, factor, device_name, None, &ticket).await
         }
     }
 }
@@ -581,18 +572,19 @@ fn denied(outcome: &AuthOutcome) -> Refusal {
         .message(&outcome.status_msg)
 }
 
-/// A decided factor: a session on `allow`, else Duo's refusal.
-#[allow(clippy::too_many_arguments, reason = "what the session reports")]
-fn finished(
-    config: &Config,
+/// A decided factor: a session on `allow` (and the browser remembered when
+/// the ticket asked: the inline mode's one place for both), else Duo's
+/// refusal.
+async fn finished<S: SignInStore, T>(
+    run: Run<'_, S, T>,
     user: &UserRecord,
     outcome: &AuthOutcome,
     factor: &str,
     device: Option<String>,
     txid: Option<String>,
-    ctx: &Ctx,
-    random: &Random,
+    ticket: &LoginTicket,
 ) -> Result<Progress, Refusal> {
+    let Run { store, config, ctx, random, .. } = run;
     if outcome.result != AuthResult::Allow {
         return Err(denied(outcome));
     }
@@ -603,8 +595,9 @@ fn finished(
         txid,
         result: Some("allow".to_owned()),
     };
-    session::issue(config, user, AuthMethod::Duo, Some(details), ctx, random)
-        .map(|session| Progress::Done(Box::new(session)))
+    let mut session = session::issue(config, user, AuthMethod::Duo, Some(details), ctx, random)?;
+    session.remember = remember::grant(store, ticket, ctx, random).await?;
+    Ok(Progress::Done(Box::new(session)))
 }
 
 /// `POST /api/duo/inline/status`: one bounded long poll of the ticket's
@@ -626,19 +619,17 @@ pub async fn status<S: SessionStore + SignInStore, T: Transport>(
     random: &Random,
 ) -> Result<Progress, Refusal> {
     let mut trail = Trail::new(Step::DuoCallback, ctx);
-    let result = follow(store, duo, config, request, ctx, random, &mut trail).await;
+    let run = Run { store, duo, config, ctx, random };
+    let result = follow(run, request, &mut trail).await;
     trail.finish(store, result).await
 }
 
 async fn follow<S: SessionStore + SignInStore, T: Transport>(
-    store: &S,
-    duo: &T,
-    config: &Config,
+    run: Run<'_, S, T>,
     request: InlineRequest<'_>,
-    ctx: &Ctx,
-    random: &Random,
     trail: &mut Trail,
 ) -> Result<Progress, Refusal> {
+    let Run { store, duo, config, ctx, .. } = run;
     check_origin(&config.app_origin, request.origin)?;
     let client = inline_client(config)?;
     let ticket = open_ticket(request.login_cookie, &config.session_secret, ctx.now)?;
@@ -681,10 +672,5 @@ async fn follow<S: SessionStore + SignInStore, T: Transport>(
     let (user, _) = ticket_user(user, &ticket)?;
     let txid = Some(transaction.txid.clone());
     let device = Some(transaction.device);
-    let mut progress =
-        finished(config, &user, &outcome, &transaction.factor, device, txid, ctx, random)?;
-    if let Progress::Done(session) = &mut progress {
-        session.remember = remember::grant(store, &ticket, ctx, random).await?;
-    }
-    Ok(progress)
+    finished(run, &user, &outcome, &transaction.factor, device, txid, &ticket).await
 }

@@ -19,7 +19,7 @@ use shared::duo::Transport;
 
 use super::admission;
 use super::audit::{Reason, Refusal, Step, Success};
-use super::context::{Ctx, Passwords, Random};
+use super::context::{Ctx, Passwords, Random, Run};
 use super::health::HealthMemo;
 use super::inline;
 use super::limits::Client;
@@ -114,21 +114,19 @@ pub async fn login<S: SessionStore + SignInStore, V: Passwords, T: Transport>(
     random: &Random,
 ) -> Result<LoginOutcome, Refusal> {
     let mut trail = Trail::new(Step::Login, ctx);
-    let result = first_factor(store, verifier, duo, config, input, ctx, random, &mut trail).await;
+    let run = Run { store, duo: duo.transport, config, ctx, random };
+    let result = first_factor(run, duo.health, verifier, input, &mut trail).await;
     trail.finish(store, result).await
 }
 
-#[allow(clippy::too_many_arguments, reason = "the public step's inputs and its audit trail")]
 async fn first_factor<S: SessionStore + SignInStore, V: Passwords, T: Transport>(
-    store: &S,
+    run: Run<'_, S, T>,
+    health: &HealthMemo,
     verifier: &V,
-    duo: DuoLink<'_, T>,
-    config: &Config,
     input: LoginInput<'_>,
-    ctx: &Ctx,
-    random: &Random,
     trail: &mut Trail,
 ) -> Result<LoginOutcome, Refusal> {
+    let Run { store, duo: transport, config, ctx, random } = run;
     let request = input.body;
     // Names no user can have share the empty key: still limited, still audited.
     let normalized = normalize(&request.username);
@@ -212,7 +210,6 @@ async fn first_factor<S: SessionStore + SignInStore, V: Passwords, T: Transport>
             Ok(duo_next(config, &user, after, ctx.now))
         }
         (DuoPolicy::Required, DuoSetup::Inline(_)) => {
-            let (transport, health) = (duo.transport, duo.health);
             let after = AfterPassword { known_browser, remember_days };
             inline::after_password(transport, config, health, user, after, ctx, random).await
         }

@@ -15,6 +15,7 @@
 use credentials::{DEFAULT_ITERATIONS, PasswordHash, normalize, password::SALT_LEN, policy};
 use shared::api::PasswordChangeRequest;
 
+use super::admin::Caller;
 use super::admission;
 use super::audit::{Reason, Refusal, Step};
 use super::context::{Ctx, Passwords, Random, capitalized, check_origin};
@@ -32,17 +33,16 @@ use crate::session::SessionId;
 /// `rate_limited`; `invalid_credentials` for a wrong current password (or
 /// one changed meanwhile); `bad_request` for a new password the policy
 /// refuses or the same as the current one; `internal`.
-#[allow(clippy::too_many_arguments, reason = "the step's inputs")]
 pub async fn change_password<S: SessionStore + SignInStore + ConsoleStore, P: Passwords>(
     store: &S,
     passwords: &P,
     config: &Config,
-    origin: Option<&str>,
-    session_cookie: Option<&str>,
+    caller: Caller<'_>,
     request: &PasswordChangeRequest,
     ctx: &Ctx,
     random: &Random,
 ) -> Result<(), Refusal> {
+    let Caller { origin, session_cookie } = caller;
     check_origin(&config.app_origin, origin)?;
     let signed_in = session::check(store, session_cookie, ctx.now).await?;
     let keep = session_cookie
