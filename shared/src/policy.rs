@@ -139,6 +139,17 @@ pub struct DuoBypass {
     pub rule: MatchedRule,
 }
 
+impl DuoBypass {
+    /// The roles in words: "user", "admin", or "user and admin".
+    pub fn roles_in_words(&self) -> &'static str {
+        match self.roles[..] {
+            [Role::User] => "user",
+            [Role::Admin] => "admin",
+            _ => "user and admin",
+        }
+    }
+}
+
 impl PolicyRule {
     /// Whether the rule's networks hold for every address: none set, or
     /// both `0.0.0.0/0` and `::/0` among them.
@@ -318,6 +329,7 @@ mod tests {
         let found = set.duo_bypass().expect("a bypass for everyone");
         assert_eq!(found.roles, vec![Role::User, Role::Admin]);
         assert_eq!(found.rule, MatchedRule { number: 1, name: "all".into() });
+        assert_eq!(found.roles_in_words(), "user and admin");
 
         // Only admins, behind a rule with a condition (an exception).
         let office =
@@ -325,6 +337,7 @@ mod tests {
         let admins = rule(r#"{"name":"admins","action":"bypass_duo","roles":["admin"]}"#);
         let set = PolicySet { rules: vec![office, admins], remember_days: 0 };
         let found = set.duo_bypass().expect("a bypass for every admin");
+        assert_eq!(found.roles_in_words(), "admin");
         assert_eq!((found.roles, found.rule.number), (vec![Role::Admin], 2));
     }
 

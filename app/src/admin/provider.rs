@@ -67,12 +67,11 @@ pub(super) fn PolicyBypassBanner(provider: ReadSignal<Option<DuoProvider>>) -> i
 
 /// `rule #1 "all" lets every user and admin in with the password alone`.
 pub(super) fn bypass_in_words(bypass: &DuoBypass) -> String {
-    let roles: Vec<&str> = bypass.roles.iter().map(|role| role.as_str()).collect();
     format!(
         "rule #{} \"{}\" lets every {} in with the password alone",
         bypass.rule.number,
         bypass.rule.name,
-        roles.join(" and ")
+        bypass.roles_in_words()
     )
 }
 

@@ -247,11 +247,7 @@ impl LoginTicket {
     /// first 8 bytes).
     #[must_use]
     pub fn identified_by(self, random: &[u8]) -> Self {
-        let login_id = random.iter().take(8).fold(String::new(), |mut hex, byte| {
-            use std::fmt::Write as _;
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        });
+        let login_id = crate::session::hex(&random[..random.len().min(8)]);
         Self { login_id, ..self }
     }
 

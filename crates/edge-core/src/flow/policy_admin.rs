@@ -78,7 +78,7 @@ pub async fn save<S: ConsoleStore>(
                 "Rule {} lets every {} sign in with the password alone, as turning Duo off \
                  does: type \"{ENFORCE_OFF_PHRASE}\" to confirm.",
                 bypass.rule,
-                roles_in_words(&bypass.roles)
+                bypass.roles_in_words()
             )));
         }
     }
@@ -134,15 +134,6 @@ fn keeps_an_admin(policies: &Policies, admins: &[String], place: &Place) -> Resu
         }
         // No enabled admin at all: nothing to keep.
         None => Ok(()),
-    }
-}
-
-/// "admin", "user", or "user and admin".
-fn roles_in_words(roles: &[Role]) -> &'static str {
-    match roles {
-        [Role::User] => "user",
-        [Role::Admin] => "admin",
-        _ => "user and admin",
     }
 }
 
