@@ -54,13 +54,16 @@ step lint "rustfmt" cargo fmt --all --check
 # run in Chromium. Natively it would only compile Leptos twice more for nothing.
 step lint "clippy (native)" cargo clippy --workspace --exclude app --all-targets --all-features \
   --locked -- -D warnings
-# One wasm32 pass for the three wasm crates (shared with its Duo client on).
-step lint "clippy (wasm32: shared, app, edge)" cargo clippy -p shared -p app -p edge \
+# One wasm32 pass for the wasm crates (shared with its Duo client on).
+step lint "clippy (wasm32: shared, app, edge)" cargo clippy -p shared -p app -p edge -p store-conformance \
   --all-targets --features shared/duo --target wasm32-unknown-unknown --locked -- -D warnings
 
 step builds "build SPA" "$ROOT/scripts/build-app.sh"
 step builds "SPA bundle holds no secret or Duo client code" "$ROOT/scripts/check-bundle.sh"
 step builds "build Worker" "$ROOT/scripts/build-worker.sh"
+# The test Worker that runs the store conformance suites over D1 (tests only).
+step builds "build store conformance Worker" env WORKER_CRATE=tests/store-conformance \
+  "$ROOT/scripts/build-worker.sh"
 
 # Test binaries are compiled first, so a slow compile and a slow test show
 # apart. Native and end-to-end tests run in one cargo invocation: any other

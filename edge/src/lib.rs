@@ -30,5 +30,5 @@ pub mod request;
 pub mod respond;
 #[cfg(target_arch = "wasm32")]
 pub mod routes;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "entry"))]
 mod worker_entry;

@@ -10,6 +10,8 @@
 //! - [`cookie`]: the `Cookie` header, `Set-Cookie`, and the sealed login and
 //!   known-browser cookies.
 //! - [`session`]: session ids (only their SHA-256 is stored).
+//! - `conformance` (feature `conformance`): the store ports' conformance
+//!   suites, which the in-memory store and the Worker's D1 store both pass.
 //! - [`headers`]: the request's headers and URL as the Worker reads them,
 //!   and how large a body each route reads.
 //!
@@ -17,6 +19,8 @@
 //! adapters, D1, `WebCrypto`, `fetch`, the Cron Trigger.
 
 pub mod config;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 pub mod cookie;
 pub mod flow;
 pub mod headers;

@@ -309,6 +309,7 @@ const WORKSPACE: &[&str] = &[
     "app/src",
     "tests/duo-emulator/src",
     "tests/e2e/src",
+    "tests/store-conformance/src",
 ];
 
 #[test]

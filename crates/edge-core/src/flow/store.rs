@@ -609,6 +609,8 @@ pub trait ConsoleStore {
     async fn enabled_admins(&self) -> Result<Vec<String>, StoreError>;
 
     /// Adds `user` and records `event`, atomically: both or neither.
+    /// `user.password_hash` is new (its salt is fresh): no stored row has
+    /// it.
     async fn add_user(&self, user: &NewUser, event: &AdminEvent) -> Result<AddOutcome, StoreError>;
 
     /// The account (as registered) other than `normalized` whose Duo

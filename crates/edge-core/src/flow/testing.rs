@@ -112,6 +112,9 @@ pub struct StoredSession {
 #[derive(Default)]
 pub struct MemoryStore {
     pub users: RefCell<HashMap<String, UserRecord>>,
+    /// When each user (normalized) was added through the console's port
+    /// (`users.created_at`; 0 for those the fixtures add).
+    pub created_at: RefCell<HashMap<String, u64>>,
     pub sessions: RefCell<HashMap<String, StoredSession>>,
     pub counters: RefCell<HashMap<(LimitKey, u64), u32>>,
     /// Spent state hash → when.
@@ -131,6 +134,15 @@ pub struct MemoryStore {
 impl MemoryStore {
     fn check(&self) -> Result<(), StoreError> {
         if self.broken.get() { Err(StoreError("the store is down".to_owned())) } else { Ok(()) }
+    }
+
+    /// Migration 0001's check on `users.password_hash`.
+    fn check_hash(hash: &str) -> Result<(), StoreError> {
+        if hash.starts_with("$pbkdf2-sha256$") {
+            Ok(())
+        } else {
+            Err(StoreError("CHECK constraint failed: password_hash".to_owned()))
+        }
     }
 
     /// The user stored under `normalized`, as `SELECT_USER` reads it (with
@@ -453,7 +465,7 @@ impl ConsoleStore for MemoryStore {
                     duo_policy: user.duo_policy.clone(),
                     duo_username: user.duo_username.clone(),
                     disabled: user.disabled,
-                    created_at: 0,
+                    created_at: self.created_at.borrow().get(key.as_str()).copied().unwrap_or(0),
                     last_login_at: last.map(|row| row.session.created_at),
                     last_login_method: last.map(|row| row.session.method.to_owned()),
                 }
@@ -629,6 +641,7 @@ impl ConsoleStore for MemoryStore {
             UserUpdate::DuoUsername(value) => changed.duo_username.clone_from(value),
             UserUpdate::RevokeSessions => {}
             UserUpdate::Password(phc) => {
+                Self::check_hash(phc)?;
                 changed.password_hash.clone_from(phc);
                 changed.must_change_password = 1;
             }
@@ -668,6 +681,7 @@ impl ConsoleStore for MemoryStore {
     ) -> Result<bool, StoreError> {
         YieldOnce::default().await;
         self.check()?;
+        Self::check_hash(new_hash)?;
         let mut users = self.users.borrow_mut();
         let Some(user) = users.get_mut(normalized).filter(|u| u.password_hash == old_hash) else {
             return Ok(false);
@@ -778,6 +792,7 @@ impl ConsoleStore for MemoryStore {
     async fn add_user(&self, user: &NewUser, event: &AdminEvent) -> Result<AddOutcome, StoreError> {
         YieldOnce::default().await;
         self.check()?;
+        Self::check_hash(&user.password_hash)?;
         let mut users = self.users.borrow_mut();
         // The primary key, then migration 0003's Duo identity trigger.
         if users.contains_key(&user.normalized) {
@@ -803,6 +818,7 @@ impl ConsoleStore for MemoryStore {
             account_version: 0,
         };
         users.insert(user.normalized.clone(), record);
+        self.created_at.borrow_mut().insert(user.normalized.clone(), event.at);
         self.admin_events.borrow_mut().push(event.clone());
         Ok(AddOutcome::Added)
     }

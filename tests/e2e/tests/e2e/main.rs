@@ -29,6 +29,7 @@ mod maintenance;
 mod policies;
 mod remember;
 mod smoke;
+mod store_conformance;
 
 use e2e::default_vars;
 use edge_core::config::SessionSecret;

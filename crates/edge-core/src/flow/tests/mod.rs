@@ -17,3 +17,4 @@ mod properties;
 mod provider;
 mod remember;
 mod session;
+mod store_conformance;

@@ -1,0 +1,1032 @@
+//! The store ports' conformance suites: what every implementation of
+//! [`SessionStore`], [`SignInStore`], [`ConsoleStore`] and
+//! [`MaintenanceStore`] must do, as executable cases. The same cases run
+//! against the in-memory store of the native tests
+//! (`flow/tests/store_conformance.rs`) and against the Worker's D1 store
+//! under `wrangler dev` (`tests/store-conformance`, driven by the end-to-end
+//! test `store_conformance`), so that the fast tests' store cannot drift
+//! from the real one.
+//!
+//! The concurrent cases start two operations at once and join them: two
+//! spends of one state or txid, two changes of one password, two saves of
+//! the policies, two admins demoted together. Exactly one may win.
+//!
+//! Every case works on its own accounts (named `conf-…`), so the cases
+//! share one store and run in order, over a store fresh from its
+//! migrations (other users may exist: the demo seed's). Two change the
+//! whole store: `last_admin_survives_two_demotions` demotes every other
+//! admin, and the maintenance case, which runs last, prunes. Times are
+//! relative to the `now` the runner is given, which must be the real time
+//! (D1 refuses to delete audit events younger than its retention floor).
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::Poll;
+
+use shared::admin::{AuditLog, AuditQuery, AuditRow};
+use shared::policy::PolicySet;
+
+use crate::flow::audit::{Outcome, Step};
+use crate::flow::limits::{Client, LimitKey};
+use crate::flow::maintenance::PrunePlan;
+use crate::flow::store::{
+    AddOutcome, AdminEvent, AuditEvent, ChangeOutcome, NewSession, NewUser, RememberedBrowser,
+    SingleUse, Store, StoreError, UserUpdate,
+};
+use crate::session::hex_sha256;
+
+/// One case's result.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Verdict {
+    /// The port it checks: `sessions`, `sign-in`, `console` or
+    /// `maintenance`.
+    pub port: String,
+    /// The case (a function of this module).
+    pub case: String,
+    /// Why it failed; `None` when it passed.
+    pub failure: Option<String>,
+}
+
+/// Why a case failed.
+#[derive(Debug)]
+pub struct Failure(String);
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Self {
+        Self(error.to_string())
+    }
+}
+
+type Checked = Result<(), Failure>;
+
+/// Fails the case with the message unless `condition` holds.
+macro_rules! ensure {
+    ($condition:expr, $($message:tt)+) => {
+        if !$condition {
+            return Err(Failure(format!($($message)+)));
+        }
+    };
+}
+
+/// Fails the case unless `got == want`, saying what `what` was.
+#[expect(clippy::needless_pass_by_value, reason = "the cases compare what they just read")]
+fn same<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Checked {
+    ensure!(got == want, "{what}: got {got:?}, want {want:?}");
+    Ok(())
+}
+
+/// Runs `a` and `b` concurrently (each polled up to its next pending
+/// point in turn, on the caller's executor) and returns both outputs.
+pub async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (pin!(a), pin!(b));
+    let (mut done_a, mut done_b) = (None, None);
+    std::future::poll_fn(move |cx| {
+        if done_a.is_none()
+            && let Poll::Ready(value) = a.as_mut().poll(cx)
+        {
+            done_a = Some(value);
+        }
+        if done_b.is_none()
+            && let Poll::Ready(value) = b.as_mut().poll(cx)
+        {
+            done_b = Some(value);
+        }
+        match (done_a.take(), done_b.take()) {
+            (Some(a), Some(b)) => Poll::Ready((a, b)),
+            (a, b) => {
+                (done_a, done_b) = (a, b);
+                Poll::Pending
+            }
+        }
+    })
+    .await
+}
+
+macro_rules! suite {
+    ($($port:literal => [$($case:ident),* $(,)?]),* $(,)?) => {
+        /// Every case, as (port, case), in the order [`run`] runs them.
+        pub const CASES: &[(&str, &str)] = &[$($(($port, stringify!($case)),)*)*];
+
+        /// Runs every case in order against `store` at `now` (the real
+        /// time, Unix seconds), a store fresh from its migrations.
+        pub async fn run<S: Store>(store: &S, now: u64) -> Vec<Verdict> {
+            let mut verdicts = Vec::with_capacity(CASES.len());
+            $($(
+                verdicts.push(Verdict {
+                    port: $port.to_owned(),
+                    case: stringify!($case).to_owned(),
+                    failure: $case(store, now).await.err().map(|Failure(why)| why),
+                });
+            )*)*
+            verdicts
+        }
+    };
+}
+
+suite! {
+    "sessions" => [
+        a_session_lives_until_it_expires,
+        a_session_needs_the_account_as_read,
+        a_session_is_revoked_once,
+        a_users_sessions_end_together,
+        a_record_is_listed,
+    ],
+    "sign-in" => [
+        a_user_is_read_with_the_settings,
+        the_enforcement_switch_reaches_the_user,
+        hits_count_per_window_and_forgive,
+        two_hits_at_once_count_twice,
+        a_user_and_hits_in_one_trip,
+        a_value_is_spent_once_per_kind,
+        two_spends_at_once_one_wins,
+        a_remembered_browser_follows_the_policies,
+        turning_trust_off_forgets_browsers,
+    ],
+    "console" => [
+        a_user_is_added_once,
+        users_are_searched_and_paged,
+        a_change_applies_and_ends_sign_ins,
+        a_password_set_by_an_admin_ends_everything,
+        last_admin_survives_two_demotions,
+        two_password_changes_at_once_one_wins,
+        two_policy_saves_at_once_one_wins,
+        an_admin_ends_a_session,
+        an_admin_forgets_a_browser,
+        the_duo_mapping_names_the_other_account,
+        an_admin_action_is_listed,
+    ],
+    "maintenance" => [
+        pruning_deletes_only_what_ended,
+    ],
+}
+
+// ---------------------------------------------------------------------------
+// Fixtures.
+// ---------------------------------------------------------------------------
+
+/// An admin action by the suite at `at`.
+fn admin_event(at: u64, action: &'static str) -> AdminEvent {
+    AdminEvent {
+        at,
+        actor: "conformance".to_owned(),
+        action,
+        target: None,
+        detail: None,
+        client_ip: Some("192.0.2.1".to_owned()),
+    }
+}
+
+/// Adds the user `username` (normalized: lower case) as `role`, with a
+/// password hash naming them, and returns the normalized name.
+async fn add<S: Store>(
+    store: &S,
+    now: u64,
+    username: &str,
+    role: &'static str,
+) -> Result<String, Failure> {
+    let normalized = username.to_ascii_lowercase();
+    let user = NewUser {
+        username: username.to_owned(),
+        normalized: normalized.clone(),
+        password_hash: hash_of(&normalized),
+        duo_policy: "required",
+        duo_username: None,
+        role,
+        must_change_password: false,
+    };
+    let outcome = store.add_user(&user, &admin_event(now, "add_user").on(&normalized)).await?;
+    same("adding a user", outcome, AddOutcome::Added)?;
+    Ok(normalized)
+}
+
+/// A password hash of the form the database accepts, naming `user`.
+fn hash_of(user: &str) -> String {
+    format!("$pbkdf2-sha256$i=1$conf${user}")
+}
+
+/// A Duo `state` the suite spends.
+fn state(value: &str) -> Result<shared::duo::State, Failure> {
+    shared::duo::State::parse(value).map_err(|e| Failure(format!("the state {value:?}: {e}")))
+}
+
+/// The account's version now.
+async fn version<S: Store>(store: &S, normalized: &str) -> Result<u64, Failure> {
+    match store.user(normalized).await? {
+        Some(user) => Ok(user.account_version),
+        None => Err(Failure(format!("no user {normalized}"))),
+    }
+}
+
+/// A session of `username` (as registered) under a hash of `seed`, for an
+/// hour from `now`, at the account's version `account_version`.
+fn new_session(seed: &str, username: &str, now: u64, account_version: u64) -> NewSession {
+    NewSession {
+        id_hash: hex_sha256(seed.as_bytes()),
+        username: username.to_owned(),
+        method: "duo",
+        duo_context: Some(r#"{"factor":"push"}"#.to_owned()),
+        created_at: now,
+        expires_at: now + 3600,
+        client_ip: Some("192.0.2.2".to_owned()),
+        account_version,
+    }
+}
+
+/// The sign-in log's record of `username`'s `step` at `at`.
+fn audit_event(
+    at: u64,
+    username: &str,
+    step: Step,
+    outcome: Outcome,
+    reason: &'static str,
+) -> AuditEvent {
+    AuditEvent {
+        at,
+        username: username.to_owned(),
+        step,
+        outcome,
+        reason,
+        duo_txid: None,
+        client_ip: Some("192.0.2.3".to_owned()),
+        repeats: 0,
+        policy: None,
+    }
+}
+
+/// Stores a session for the user `normalized` (registered as `username`) at
+/// the account's current version; its id hash.
+async fn signed_in<S: Store>(
+    store: &S,
+    now: u64,
+    seed: &str,
+    username: &str,
+) -> Result<String, Failure> {
+    let normalized = username.to_ascii_lowercase();
+    let session = new_session(seed, username, now, version(store, &normalized).await?);
+    let event = audit_event(now, &normalized, Step::DuoCallback, Outcome::Success, "duo_allow");
+    ensure!(
+        store.create_session(&session, &event).await?,
+        "the session of {username} was not stored"
+    );
+    Ok(session.id_hash)
+}
+
+/// Saves policies remembering browsers for `days`, over whatever is stored.
+async fn remember_for<S: Store>(store: &S, now: u64, days: u32) -> Checked {
+    let current = store.policies().await?;
+    let document = serde_json::to_string(&PolicySet { rules: vec![], remember_days: days })
+        .map_err(|e| Failure(e.to_string()))?;
+    let saved = store
+        .save_policies(current.version, &document, days == 0, &admin_event(now, "save_policies"))
+        .await?;
+    ensure!(saved, "the policies were not saved");
+    Ok(())
+}
+
+/// A browser of `normalized` remembered at `now` for `days`, under a hash of
+/// `seed`.
+fn browser(seed: &str, normalized: &str, now: u64, days: u64) -> RememberedBrowser {
+    RememberedBrowser {
+        id_hash: hex_sha256(seed.as_bytes()),
+        username: normalized.to_owned(),
+        created_at: now,
+        expires_at: now + days * 86_400,
+        last_used_at: None,
+        user_agent: Some("Firefox on Linux".to_owned()),
+        client_ip: Some("192.0.2.4".to_owned()),
+    }
+}
+
+/// One page of a log for `user`.
+async fn log_of<S: Store>(store: &S, log: AuditLog, user: &str) -> Result<Vec<AuditRow>, Failure> {
+    let query = AuditQuery {
+        log,
+        user: user.to_owned(),
+        outcome: String::new(),
+        from: None,
+        to: None,
+        page: 1,
+    };
+    Ok(store.list_audit(&query, 0, 50).await?.0)
+}
+
+// ---------------------------------------------------------------------------
+// Sessions.
+// ---------------------------------------------------------------------------
+
+async fn a_session_lives_until_it_expires<S: Store>(store: &S, now: u64) -> Checked {
+    let alice = add(store, now, "Conf-Live", "user").await?;
+    let id = signed_in(store, now, "conf-live-1", "Conf-Live").await?;
+    let Some(live) = store.live_session(&id, now + 10).await? else {
+        return Err(Failure("the new session is not live".to_owned()));
+    };
+    same("its user as registered", live.username.as_str(), "Conf-Live")?;
+    same("its method", live.method.as_str(), "duo")?;
+    same("Duo's report", live.duo_context.as_deref(), Some(r#"{"factor":"push"}"#))?;
+    same("its times", (live.created_at, live.expires_at), (now, now + 3600))?;
+    same("its user is active", live.user_active, 1)?;
+    same("its user's role", live.role.as_str(), "user")?;
+    same("a password to replace", live.must_change_password, 0)?;
+    ensure!(store.live_session(&id, now + 3600).await?.is_none(), "live at its end");
+    ensure!(
+        store.live_session(&hex_sha256(b"conf-live-2"), now).await?.is_none(),
+        "another id is live"
+    );
+    same("its record", log_of(store, AuditLog::SignIns, &alice).await?.len(), 1)
+}
+
+async fn a_session_needs_the_account_as_read<S: Store>(store: &S, now: u64) -> Checked {
+    let bob = add(store, now, "conf-stale", "user").await?;
+    let read = version(store, &bob).await?;
+    let changed = store
+        .change_user(&bob, &UserUpdate::Policy("bypass"), &admin_event(now, "policy").on(&bob))
+        .await?;
+    same("the change", changed, ChangeOutcome::Changed)?;
+    ensure!(version(store, &bob).await? > read, "a change did not bump the account's version");
+    let event = audit_event(now, &bob, Step::DuoCallback, Outcome::Success, "duo_allow");
+    let stale = new_session("conf-stale-1", "conf-stale", now, read);
+    ensure!(!store.create_session(&stale, &event).await?, "a session at an old version was stored");
+    ensure!(
+        store.live_session(&stale.id_hash, now).await?.is_none(),
+        "the refused session is live"
+    );
+    same("records of a refused session", log_of(store, AuditLog::SignIns, &bob).await?.len(), 0)?;
+    let disable = UserUpdate::Disabled(true);
+    store.change_user(&bob, &disable, &admin_event(now, "disable").on(&bob)).await?;
+    let current = new_session("conf-stale-2", "conf-stale", now, version(store, &bob).await?);
+    ensure!(!store.create_session(&current, &event).await?, "a disabled user's session was stored");
+    let ghost = new_session("conf-stale-3", "conf-nobody", now, 0);
+    ensure!(!store.create_session(&ghost, &event).await?, "a session of nobody was stored");
+    Ok(())
+}
+
+async fn a_session_is_revoked_once<S: Store>(store: &S, now: u64) -> Checked {
+    add(store, now, "Conf-Revoke", "user").await?;
+    let id = signed_in(store, now, "conf-revoke-1", "Conf-Revoke").await?;
+    same(
+        "the first revocation",
+        store.revoke_session(&id, now + 1).await?.as_deref(),
+        Some("Conf-Revoke"),
+    )?;
+    same("the second", store.revoke_session(&id, now + 2).await?, None)?;
+    ensure!(store.live_session(&id, now + 3).await?.is_none(), "a revoked session is live");
+    same("revoking nothing", store.revoke_session(&hex_sha256(b"conf-none"), now).await?, None)
+}
+
+async fn a_users_sessions_end_together<S: Store>(store: &S, now: u64) -> Checked {
+    remember_for(store, now, 30).await?;
+    let carol = add(store, now, "Conf-All", "user").await?;
+    let other = add(store, now, "conf-all-other", "user").await?;
+    let first = signed_in(store, now, "conf-all-1", "Conf-All").await?;
+    let second = signed_in(store, now + 1, "conf-all-2", "Conf-All").await?;
+    let theirs = signed_in(store, now, "conf-all-3", "conf-all-other").await?;
+    ensure!(
+        store.remember_browser(&browser("conf-all-b", &carol, now, 30)).await?,
+        "not remembered"
+    );
+    let before = version(store, &carol).await?;
+    store.revoke_user_sessions(&carol, now + 5).await?;
+    for id in [&first, &second] {
+        ensure!(
+            store.live_session(id, now + 6).await?.is_none(),
+            "a session outlived its user's revocation"
+        );
+    }
+    ensure!(store.live_session(&theirs, now + 6).await?.is_some(), "another user's session ended");
+    let id_hash = hex_sha256(b"conf-all-b");
+    ensure!(
+        !store.use_remembered(&id_hash, &carol, now + 6, 86_400).await?,
+        "the browser is still trusted"
+    );
+    same("the account's version", version(store, &carol).await?, before + 1)?;
+    same("the other account's version", version(store, &other).await?, 0)
+}
+
+async fn a_record_is_listed<S: Store>(store: &S, now: u64) -> Checked {
+    let mut event =
+        audit_event(now - 5, "conf-record", Step::Login, Outcome::Failure, "bad_password");
+    event.duo_txid = Some("conf-txid".to_owned());
+    event.repeats = 3;
+    event.policy = Some("#2 Office".to_owned());
+    store.record(&event).await?;
+    store
+        .record(&audit_event(now - 4, "conf-record", Step::Logout, Outcome::Success, "logout"))
+        .await?;
+    let rows = log_of(store, AuditLog::SignIns, "conf-record").await?;
+    same("rows", rows.len(), 2)?;
+    same("newest first", rows[0].event.as_str(), "logout")?;
+    let row = &rows[1];
+    same("when", row.at, i64::try_from(now - 5).unwrap_or(i64::MAX))?;
+    same(
+        "what",
+        (row.event.as_str(), row.outcome.as_str(), row.reason.as_str()),
+        ("login", "failure", "bad_password"),
+    )?;
+    same("the txid", row.duo_txid.as_deref(), Some("conf-txid"))?;
+    same("the client", row.client_ip.as_deref(), Some("192.0.2.3"))?;
+    same("repeats", row.repeats, 3)?;
+    same("the policy", row.policy.as_deref(), Some("#2 Office"))?;
+    let failures = AuditQuery {
+        log: AuditLog::SignIns,
+        user: "conf-record".to_owned(),
+        outcome: "failure".to_owned(),
+        from: None,
+        to: None,
+        page: 1,
+    };
+    same("failures only", store.list_audit(&failures, 0, 50).await?.1, 1)
+}
+
+// ---------------------------------------------------------------------------
+// Sign-in.
+// ---------------------------------------------------------------------------
+
+async fn a_user_is_read_with_the_settings<S: Store>(store: &S, now: u64) -> Checked {
+    let user = NewUser {
+        username: "Conf-Reader".to_owned(),
+        normalized: "conf-reader".to_owned(),
+        password_hash: hash_of("conf-reader"),
+        duo_policy: "bypass",
+        duo_username: Some("reader@example.com".to_owned()),
+        role: "user",
+        must_change_password: true,
+    };
+    store.add_user(&user, &admin_event(now, "add_user").on("conf-reader")).await?;
+    let Some(read) = store.user("conf-reader").await? else {
+        return Err(Failure("the user was not found".to_owned()));
+    };
+    same("as registered", read.username.as_str(), "Conf-Reader")?;
+    same("the hash", read.password_hash.as_str(), hash_of("conf-reader").as_str())?;
+    same(
+        "Duo",
+        (read.duo_policy.as_str(), read.duo_username.as_deref()),
+        ("bypass", Some("reader@example.com")),
+    )?;
+    same(
+        "role, disabled, must change",
+        (read.role.as_str(), read.disabled, read.must_change_password),
+        ("user", 0, 1),
+    )?;
+    same("the policies", read.policies, Some(store.policies().await?.document))?;
+    ensure!(store.user("Conf-Reader").await?.is_none(), "read by a name that is not normalized");
+    ensure!(store.user("conf-nobody").await?.is_none(), "a user nobody added");
+    Ok(())
+}
+
+async fn the_enforcement_switch_reaches_the_user<S: Store>(store: &S, now: u64) -> Checked {
+    let dave = add(store, now, "conf-enforce", "user").await?;
+    store.set_enforce(false, &admin_event(now, "enforce_off")).await?;
+    let off = store.enforce_setting().await?;
+    same(
+        "the setting",
+        off.as_ref().map(|s| (s.value.as_str(), s.updated_at)),
+        Some(("off", now)),
+    )?;
+    same("by whom", off.and_then(|s| s.updated_by), Some("conformance".to_owned()))?;
+    same("Duo off, with the user", store.user(&dave).await?.map(|u| u.duo_off), Some(1))?;
+    store.set_enforce(true, &admin_event(now + 1, "enforce_on")).await?;
+    same("Duo on again", store.user(&dave).await?.map(|u| u.duo_off), Some(0))?;
+    let rows = log_of(store, AuditLog::Admin, "conformance").await?;
+    ensure!(rows.iter().any(|row| row.event == "enforce_off"), "the switch was not recorded");
+    Ok(())
+}
+
+async fn hits_count_per_window_and_forgive<S: Store>(store: &S, now: u64) -> Checked {
+    let key = LimitKey::UserClient("conf-hits".to_owned(), Client::V4([192, 0, 2, 5]));
+    let window = now - now % 900;
+    for want in 1..=3 {
+        same("a hit", store.hit(&key, window, now).await?, want)?;
+    }
+    same("another window", store.hit(&key, window + 900, now).await?, 1)?;
+    same("another key", store.hit(&LimitKey::User("conf-hits".to_owned()), window, now).await?, 1)?;
+    store.forgive(&key, window).await?;
+    same("after forgiving one", store.hit(&key, window, now).await?, 3)?;
+    store.forgive(&LimitKey::Client(Client::Unknown), window - 900).await?;
+    same(
+        "forgiving nothing counted",
+        store.hit(&LimitKey::Client(Client::Unknown), window - 900, now).await?,
+        1,
+    )
+}
+
+async fn two_hits_at_once_count_twice<S: Store>(store: &S, now: u64) -> Checked {
+    let key = LimitKey::DuoStart("conf-race-hits".to_owned());
+    let (a, b) = both(store.hit(&key, now, now), store.hit(&key, now, now)).await;
+    let mut counts = [a?, b?];
+    counts.sort_unstable();
+    same("the counts seen", counts, [1, 2])
+}
+
+async fn a_user_and_hits_in_one_trip<S: Store>(store: &S, now: u64) -> Checked {
+    let erin = add(store, now, "conf-trip", "user").await?;
+    let user = LimitKey::User(erin.clone());
+    let client = LimitKey::Client(Client::V6Prefix([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1]));
+    store.hit(&client, now, now).await?;
+    let (read, counts) =
+        store.user_and_hits(&erin, &[(user.clone(), now), (client, now)], now).await?;
+    same("the user", read.map(|u| u.username), Some("conf-trip".to_owned()))?;
+    same("the counts, in order", counts, vec![1, 2])?;
+    let (read, count) = store.user_and_hit("conf-nobody", &user, now, now).await?;
+    ensure!(read.is_none(), "a user nobody added");
+    same("the count", count, 2)
+}
+
+async fn a_value_is_spent_once_per_kind<S: Store>(store: &S, now: u64) -> Checked {
+    let frank = add(store, now, "conf-spend", "user").await?;
+    let state = state("conf-state-0123456789abcdef0123456789abcdef")?;
+    let (first, user) = store.spend_once_and_user(SingleUse::DuoState(&state), &frank, now).await?;
+    ensure!(first, "a new state was not spendable");
+    same("the user, read with it", user.map(|u| u.username), Some("conf-spend".to_owned()))?;
+    let (again, user) = store.spend_once_and_user(SingleUse::DuoState(&state), &frank, now).await?;
+    ensure!(!again, "a state was spent twice");
+    ensure!(user.is_some(), "the user was not read with a replay");
+    let txid = SingleUse::InlineTransaction(state.as_str());
+    ensure!(store.spend_once_and_user(txid, &frank, now).await?.0, "a txid was spent as a state");
+    ensure!(!store.spend_once_and_user(txid, &frank, now).await?.0, "a txid was spent twice");
+    Ok(())
+}
+
+async fn two_spends_at_once_one_wins<S: Store>(store: &S, now: u64) -> Checked {
+    let state = state("conf-race-state-0123456789abcdef0123456789")?;
+    for once in [SingleUse::DuoState(&state), SingleUse::InlineTransaction("conf-race-txid")] {
+        let (a, b) = both(
+            store.spend_once_and_user(once, "conf-nobody", now),
+            store.spend_once_and_user(once, "conf-nobody", now),
+        )
+        .await;
+        let wins = [a?.0, b?.0].into_iter().filter(|won| *won).count();
+        same("spends that won", wins, 1)?;
+    }
+    Ok(())
+}
+
+async fn a_remembered_browser_follows_the_policies<S: Store>(store: &S, now: u64) -> Checked {
+    let grace = add(store, now, "conf-trust", "user").await?;
+    remember_for(store, now, 0).await?;
+    ensure!(
+        !store.remember_browser(&browser("conf-trust-0", &grace, now, 30)).await?,
+        "remembered with trust off"
+    );
+    remember_for(store, now, 30).await?;
+    ensure!(
+        store.remember_browser(&browser("conf-trust-1", &grace, now, 30)).await?,
+        "not remembered"
+    );
+    let id_hash = hex_sha256(b"conf-trust-1");
+    let month = 30 * 86_400;
+    ensure!(
+        !store.use_remembered(&hex_sha256(b"conf-trust-0"), &grace, now, month).await?,
+        "a refused browser is trusted"
+    );
+    ensure!(
+        !store.use_remembered(&id_hash, "conf-other", now + 1, month).await?,
+        "trusted for another user"
+    );
+    ensure!(
+        !store.use_remembered(&id_hash, &grace, now + 100, 100).await?,
+        "trusted past the days allowed now"
+    );
+    ensure!(
+        !store.use_remembered(&id_hash, &grace, now + month, 2 * month).await?,
+        "trusted after it expired"
+    );
+    ensure!(store.use_remembered(&id_hash, &grace, now + 50, month).await?, "not trusted");
+    let (listed, total) = store.list_remembered("conf-trust", now + 60, 0, 10).await?;
+    same("listed", total, 1)?;
+    same("its last use", listed.first().and_then(|b| b.last_used_at), Some(now + 50))?;
+    same(
+        "its browser",
+        listed.first().and_then(|b| b.user_agent.clone()),
+        Some("Firefox on Linux".to_owned()),
+    )?;
+    same("forgotten", store.forget_browser(&id_hash, now + 70).await?, Some(grace.clone()))?;
+    same("forgotten again", store.forget_browser(&id_hash, now + 71).await?, None)?;
+    ensure!(
+        !store.use_remembered(&id_hash, &grace, now + 72, month).await?,
+        "a forgotten browser is trusted"
+    );
+    Ok(())
+}
+
+async fn turning_trust_off_forgets_browsers<S: Store>(store: &S, now: u64) -> Checked {
+    let henry = add(store, now, "conf-trust-off", "user").await?;
+    remember_for(store, now, 30).await?;
+    ensure!(
+        store.remember_browser(&browser("conf-off-1", &henry, now, 30)).await?,
+        "not remembered"
+    );
+    remember_for(store, now + 1, 0).await?;
+    remember_for(store, now + 2, 30).await?;
+    let id_hash = hex_sha256(b"conf-off-1");
+    ensure!(
+        !store.use_remembered(&id_hash, &henry, now + 3, 30 * 86_400).await?,
+        "trust came back"
+    );
+    same("listed", store.list_remembered("conf-trust-off", now + 3, 0, 10).await?.1, 0)
+}
+
+// ---------------------------------------------------------------------------
+// Console.
+// ---------------------------------------------------------------------------
+
+async fn a_user_is_added_once<S: Store>(store: &S, now: u64) -> Checked {
+    let user = NewUser {
+        username: "Conf-Added".to_owned(),
+        normalized: "conf-added".to_owned(),
+        password_hash: hash_of("conf-added"),
+        duo_policy: "required",
+        duo_username: Some("added@example.com".to_owned()),
+        role: "user",
+        must_change_password: true,
+    };
+    let event = admin_event(now, "add_user").on("conf-added");
+    let plain = NewUser { password_hash: "hunter2".to_owned(), ..user.clone() };
+    ensure!(
+        store.add_user(&plain, &event).await.is_err(),
+        "a password that is no PHC hash was stored"
+    );
+    same("the first add", store.add_user(&user, &event).await?, AddOutcome::Added)?;
+    // Every hash is new (a fresh salt): the port may rely on it.
+    let again = NewUser {
+        username: "conf-ADDED".to_owned(),
+        password_hash: hash_of("conf-added-again"),
+        duo_username: None,
+        ..user.clone()
+    };
+    same("the same name", store.add_user(&again, &event).await?, AddOutcome::Exists)?;
+    let twin = NewUser {
+        username: "conf-added-2".to_owned(),
+        normalized: "conf-added-2".to_owned(),
+        password_hash: hash_of("conf-added-2"),
+        duo_username: Some(" Added@Example.com".to_owned()),
+        ..user
+    };
+    same(
+        "the same Duo identity",
+        store.add_user(&twin, &event).await?,
+        AddOutcome::DuoIdentityTaken,
+    )?;
+    let (rows, total) = store.list_users("conf-added", 0, 10).await?;
+    same("users", total, 1)?;
+    let Some(row) = rows.first() else { return Err(Failure("no row".to_owned())) };
+    same("as registered", row.username.as_str(), "Conf-Added")?;
+    same("added at", row.created_at, now)?;
+    same("never signed in", (row.last_login_at, row.last_login_method.as_deref()), (None, None))?;
+    same("recorded once", log_of(store, AuditLog::Admin, "conf-added").await?.len(), 1)
+}
+
+async fn users_are_searched_and_paged<S: Store>(store: &S, now: u64) -> Checked {
+    for name in ["conf-list-c", "conf-list-a", "Conf-List-B"] {
+        add(store, now, name, "user").await?;
+    }
+    let event = admin_event(now, "duo_username").on("conf-list-a");
+    let phone = UserUpdate::DuoUsername(Some("conf-zz-phone".to_owned()));
+    same(
+        "a Duo name",
+        store.change_user("conf-list-a", &phone, &event).await?,
+        ChangeOutcome::Changed,
+    )?;
+    signed_in(store, now + 7, "conf-list-s1", "Conf-List-B").await?;
+    signed_in(store, now + 9, "conf-list-s2", "Conf-List-B").await?;
+    let (page, total) = store.list_users("conf-list", 0, 2).await?;
+    same("matches", total, 3)?;
+    let names: Vec<&str> = page.iter().map(|u| u.username.as_str()).collect();
+    same("the first page, by normalized name", names, vec!["conf-list-a", "Conf-List-B"])?;
+    same(
+        "the last sign-in",
+        page.get(1).map(|u| (u.last_login_at, u.last_login_method.clone())),
+        Some((Some(now + 9), Some("duo".to_owned()))),
+    )?;
+    let (page, _) = store.list_users("conf-list", 2, 2).await?;
+    same(
+        "the second page",
+        page.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(),
+        vec!["conf-list-c"],
+    )?;
+    let (page, total) = store.list_users("conf-zz", 0, 10).await?;
+    same(
+        "by Duo name",
+        (page.first().map(|u| u.username.as_str()), total),
+        (Some("conf-list-a"), 1),
+    )
+}
+
+async fn a_change_applies_and_ends_sign_ins<S: Store>(store: &S, now: u64) -> Checked {
+    let ivan = add(store, now, "conf-change", "user").await?;
+    add(store, now, "conf-change-phone", "user").await?;
+    let before = version(store, &ivan).await?;
+    let event = admin_event(now, "change").on(&ivan);
+    same(
+        "no such user",
+        store.change_user("conf-nobody", &UserUpdate::Disabled(true), &event).await?,
+        ChangeOutcome::NoSuchUser,
+    )?;
+    let taken = UserUpdate::DuoUsername(Some("Conf-Change-Phone".to_owned()));
+    same(
+        "a Duo identity taken",
+        store.change_user(&ivan, &taken, &event).await?,
+        ChangeOutcome::DuoIdentityTaken,
+    )?;
+    same("nothing written", version(store, &ivan).await?, before)?;
+    let session = signed_in(store, now, "conf-change-1", "conf-change").await?;
+    store.change_user(&ivan, &UserUpdate::Policy("bypass"), &event).await?;
+    ensure!(store.live_session(&session, now).await?.is_some(), "a policy change ended a session");
+    store.change_user(&ivan, &UserUpdate::RevokeSessions, &event).await?;
+    ensure!(
+        store.live_session(&session, now).await?.is_none(),
+        "sign out everywhere left a session"
+    );
+    let read = store.user(&ivan).await?;
+    same("the policy", read.as_ref().map(|u| u.duo_policy.as_str()), Some("bypass"))?;
+    same("the version", read.map(|u| u.account_version), Some(before + 2))?;
+    same("recorded", log_of(store, AuditLog::Admin, &ivan).await?.len(), 3)
+}
+
+async fn a_password_set_by_an_admin_ends_everything<S: Store>(store: &S, now: u64) -> Checked {
+    let judy = add(store, now, "conf-reset", "user").await?;
+    remember_for(store, now, 30).await?;
+    ensure!(
+        store.remember_browser(&browser("conf-reset-b", &judy, now, 30)).await?,
+        "not remembered"
+    );
+    let session = signed_in(store, now, "conf-reset-1", "conf-reset").await?;
+    let passcodes = LimitKey::PasscodeAccount(judy.clone());
+    store.hit(&passcodes, now, now).await?;
+    let plain = UserUpdate::Password("hunter2".to_owned());
+    ensure!(
+        store.change_user(&judy, &plain, &admin_event(now, "reset").on(&judy)).await.is_err(),
+        "a password that is no PHC hash was set"
+    );
+    let set = UserUpdate::Password("$pbkdf2-sha256$hash-set-by-admin".to_owned());
+    same(
+        "the reset",
+        store.change_user(&judy, &set, &admin_event(now, "reset").on(&judy)).await?,
+        ChangeOutcome::Changed,
+    )?;
+    let read = store.user(&judy).await?;
+    same(
+        "the hash and its flag",
+        read.map(|u| (u.password_hash, u.must_change_password)),
+        Some(("$pbkdf2-sha256$hash-set-by-admin".to_owned(), 1)),
+    )?;
+    ensure!(store.live_session(&session, now).await?.is_none(), "a session outlived the reset");
+    ensure!(
+        !store.use_remembered(&hex_sha256(b"conf-reset-b"), &judy, now, 86_400).await?,
+        "a browser outlived the reset"
+    );
+    same("wrong passcodes, counted afresh", store.hit(&passcodes, now, now).await?, 1)
+}
+
+async fn last_admin_survives_two_demotions<S: Store>(store: &S, now: u64) -> Checked {
+    let others = store.enabled_admins().await?;
+    let ann = add(store, now, "Conf-Admin-A", "admin").await?;
+    let ben = add(store, now, "Conf-Admin-B", "admin").await?;
+    // The store's own admins step down first: A and B are then the only two.
+    for other in &others {
+        let normalized = other.to_ascii_lowercase();
+        let event = admin_event(now, "role").on(&normalized);
+        let outcome = store.change_user(&normalized, &UserUpdate::Role("user"), &event).await?;
+        same("an admin stepping down", outcome, ChangeOutcome::Changed)?;
+    }
+    same(
+        "admins",
+        store.enabled_admins().await?,
+        vec!["Conf-Admin-A".to_owned(), "Conf-Admin-B".to_owned()],
+    )?;
+    let (demote, disable) = (UserUpdate::Role("user"), UserUpdate::Disabled(true));
+    let (a, b) = both(
+        store.change_user(&ann, &demote, &admin_event(now, "role").on(&ann)),
+        store.change_user(&ben, &disable, &admin_event(now, "disable").on(&ben)),
+    )
+    .await;
+    let mut outcomes = [a?, b?];
+    outcomes.sort_by_key(|o| *o == ChangeOutcome::LastAdmin);
+    same("the outcomes", outcomes, [ChangeOutcome::Changed, ChangeOutcome::LastAdmin])?;
+    let left = store.enabled_admins().await?;
+    same("admins left", left.len(), 1)?;
+    let last = left[0].to_ascii_lowercase();
+    let event = admin_event(now, "role").on(&last);
+    same(
+        "demoting the last",
+        store.change_user(&last, &demote, &event).await?,
+        ChangeOutcome::LastAdmin,
+    )?;
+    same(
+        "disabling the last",
+        store.change_user(&last, &disable, &event).await?,
+        ChangeOutcome::LastAdmin,
+    )?;
+    same(
+        "the last sign-out everywhere",
+        store.change_user(&last, &UserUpdate::RevokeSessions, &event).await?,
+        ChangeOutcome::Changed,
+    )
+}
+
+async fn two_password_changes_at_once_one_wins<S: Store>(store: &S, now: u64) -> Checked {
+    let kim = add(store, now, "conf-own", "user").await?;
+    let kept = signed_in(store, now, "conf-own-1", "conf-own").await?;
+    let other = signed_in(store, now, "conf-own-2", "conf-own").await?;
+    let old = hash_of(&kim);
+    let (a, b) = both(
+        store.change_own_password(
+            &kim,
+            &old,
+            "$pbkdf2-sha256$hash-new-a",
+            &kept,
+            &admin_event(now, "password").on(&kim),
+        ),
+        store.change_own_password(
+            &kim,
+            &old,
+            "$pbkdf2-sha256$hash-new-b",
+            &kept,
+            &admin_event(now, "password").on(&kim),
+        ),
+    )
+    .await;
+    let (a, b) = (a?, b?);
+    same("changes that won", u8::from(a) + u8::from(b), 1)?;
+    let winner = if a { "$pbkdf2-sha256$hash-new-a" } else { "$pbkdf2-sha256$hash-new-b" };
+    let read = store.user(&kim).await?;
+    same("the stored hash", read.map(|u| u.password_hash), Some(winner.to_owned()))?;
+    ensure!(store.live_session(&kept, now).await?.is_some(), "the session that changed it ended");
+    ensure!(
+        store.live_session(&other, now).await?.is_none(),
+        "another session outlived the change"
+    );
+    same(
+        "recorded once",
+        log_of(store, AuditLog::Admin, &kim)
+            .await?
+            .iter()
+            .filter(|r| r.event == "password")
+            .count(),
+        1,
+    )
+}
+
+async fn two_policy_saves_at_once_one_wins<S: Store>(store: &S, now: u64) -> Checked {
+    let before = store.policies().await?;
+    let (one, two) = (r#"{"rules":[],"remember_days":7}"#, r#"{"rules":[],"remember_days":9}"#);
+    let (a, b) = both(
+        store.save_policies(before.version, one, false, &admin_event(now, "save_policies")),
+        store.save_policies(before.version, two, false, &admin_event(now, "save_policies")),
+    )
+    .await;
+    let (a, b) = (a?, b?);
+    same("saves that won", u8::from(a) + u8::from(b), 1)?;
+    let after = store.policies().await?;
+    same("the version", after.version, before.version + 1)?;
+    same("the document", after.document.as_str(), if a { one } else { two })?;
+    same(
+        "when and by whom",
+        (after.updated_at, after.updated_by.as_deref()),
+        (now, Some("conformance")),
+    )
+}
+
+async fn an_admin_ends_a_session<S: Store>(store: &S, now: u64) -> Checked {
+    add(store, now, "Conf-End", "user").await?;
+    let older = signed_in(store, now, "conf-end-1", "Conf-End").await?;
+    let newer = signed_in(store, now + 1, "conf-end-2", "Conf-End").await?;
+    let (rows, total) = store.list_sessions("conf-end", now + 2, 0, 10).await?;
+    same("listed", total, 2)?;
+    same(
+        "newest first",
+        rows.iter().map(|r| r.id_hash.clone()).collect::<Vec<_>>(),
+        vec![newer.clone(), older.clone()],
+    )?;
+    same(
+        "its details",
+        rows.first().map(|r| (r.username.as_str(), r.method.as_str(), r.client_ip.as_deref())),
+        Some(("Conf-End", "duo", Some("192.0.2.2"))),
+    )?;
+    let event = admin_event(now + 3, "revoke_session");
+    ensure!(store.revoke_session_as_admin(&older, &event).await?, "not ended");
+    ensure!(!store.revoke_session_as_admin(&older, &event).await?, "ended twice");
+    same("listed after", store.list_sessions("conf-end", now + 4, 0, 10).await?.1, 1)?;
+    same("past its end", store.list_sessions("conf-end", now + 3601, 0, 10).await?.1, 0)?;
+    let late = admin_event(now + 3601, "revoke_session");
+    ensure!(!store.revoke_session_as_admin(&newer, &late).await?, "an expired session was ended");
+    let rows = log_of(store, AuditLog::Admin, "conf-end").await?;
+    same(
+        "the record names its user",
+        rows.iter().filter(|r| r.event == "revoke_session").count(),
+        1,
+    )
+}
+
+async fn an_admin_forgets_a_browser<S: Store>(store: &S, now: u64) -> Checked {
+    let lee = add(store, now, "conf-forget", "user").await?;
+    remember_for(store, now, 30).await?;
+    ensure!(
+        store.remember_browser(&browser("conf-forget-1", &lee, now, 30)).await?,
+        "not remembered"
+    );
+    let id_hash = hex_sha256(b"conf-forget-1");
+    let event = admin_event(now + 1, "forget_browser");
+    ensure!(store.forget_browser_as_admin(&id_hash, &event).await?, "not forgotten");
+    ensure!(!store.forget_browser_as_admin(&id_hash, &event).await?, "forgotten twice");
+    ensure!(!store.use_remembered(&id_hash, &lee, now + 2, 86_400).await?, "still trusted");
+    let rows = log_of(store, AuditLog::Admin, &lee).await?;
+    same("recorded on its user", rows.iter().filter(|r| r.event == "forget_browser").count(), 1)
+}
+
+async fn the_duo_mapping_names_the_other_account<S: Store>(store: &S, now: u64) -> Checked {
+    add(store, now, "Conf-Map-X", "user").await?;
+    let y = add(store, now, "conf-map-y", "user").await?;
+    let phone = UserUpdate::DuoUsername(Some("conf-map-phone".to_owned()));
+    store
+        .change_user("conf-map-x", &phone, &admin_event(now, "duo_username").on("conf-map-x"))
+        .await?;
+    store
+        .record(&audit_event(now - 20, &y, Step::DuoCallback, Outcome::Success, "duo_allow"))
+        .await?;
+    store
+        .record(&audit_event(now - 10, &y, Step::DuoCallback, Outcome::Failure, "duo_deny"))
+        .await?;
+    store.record(&audit_event(now - 5, &y, Step::Login, Outcome::Failure, "bad_password")).await?;
+    let mapping = store.duo_mapping(&y, "conf-map-phone").await?;
+    same("taken by", mapping.taken_by.as_deref(), Some("Conf-Map-X"))?;
+    same("the last success", mapping.last_success, Some(now - 20))?;
+    same("the last failure", mapping.last_failure, Some((now - 10, "duo_deny".to_owned())))?;
+    let own = store.duo_mapping("conf-map-x", "conf-map-phone").await?;
+    same("its own identity", own.taken_by, None)
+}
+
+async fn an_admin_action_is_listed<S: Store>(store: &S, now: u64) -> Checked {
+    let detail = serde_json::json!({"rows": 12});
+    store.record_admin(&admin_event(now - 3, "export_csv").on("conf-export").with(&detail)).await?;
+    let rows = log_of(store, AuditLog::Admin, "conf-export").await?;
+    let Some(row) = rows.first() else { return Err(Failure("not listed".to_owned())) };
+    same(
+        "what",
+        (row.user.as_str(), row.event.as_str(), row.outcome.as_str()),
+        ("conformance", "export_csv", "success"),
+    )?;
+    same("on whom", row.target.as_deref(), Some("conf-export"))?;
+    same("the detail", serde_json::from_str::<serde_json::Value>(&row.reason).ok(), Some(detail))?;
+    same("the client", row.client_ip.as_deref(), Some("192.0.2.1"))
+}
+
+// ---------------------------------------------------------------------------
+// Maintenance.
+// ---------------------------------------------------------------------------
+
+async fn pruning_deletes_only_what_ended<S: Store>(store: &S, now: u64) -> Checked {
+    let plan = PrunePlan::at(now, 30, 5);
+    let old = plan.windows_before - 900;
+    let mia = add(store, now, "conf-prune", "user").await?;
+    let key = LimitKey::User(mia.clone());
+    for _ in 0..plan.limits.user + 3 {
+        store.hit(&key, old, old).await?;
+    }
+    let fresh = LimitKey::DuoStart(mia.clone());
+    store.hit(&fresh, plan.windows_before, now).await?;
+    let state = state("conf-prune-state-0123456789abcdef01234567")?;
+    store.spend_once_and_user(SingleUse::DuoState(&state), &mia, plan.states_before - 1).await?;
+    let live = signed_in(store, now, "conf-prune-1", "conf-prune").await?;
+    store
+        .record(&audit_event(
+            plan.audit_before - 1,
+            &mia,
+            Step::Login,
+            Outcome::Failure,
+            "bad_password",
+        ))
+        .await?;
+    store
+        .record(&audit_event(
+            plan.audit_before + 1,
+            &mia,
+            Step::Login,
+            Outcome::Failure,
+            "bad_password",
+        ))
+        .await?;
+
+    let pruned = store.prune(&plan).await?;
+    ensure!(
+        pruned.summaries >= 1
+            && pruned.counters >= 1
+            && pruned.states >= 1
+            && pruned.audit_events >= 1,
+        "counted {pruned:?}"
+    );
+    ensure!(store.live_session(&live, now).await?.is_some(), "a live session was deleted");
+    same("an old window, counted afresh", store.hit(&key, old, now).await?, 1)?;
+    same("a window still open", store.hit(&fresh, plan.windows_before, now).await?, 2)?;
+    let (again, _) = store.spend_once_and_user(SingleUse::DuoState(&state), &mia, now).await?;
+    ensure!(again, "an old spent state was kept");
+    let rows = log_of(store, AuditLog::SignIns, &mia).await?;
+    let summary: Vec<(i64, &str, &str, &str, u32)> = rows
+        .iter()
+        .filter(|r| r.outcome == "rate_limited")
+        .map(|r| (r.at, r.event.as_str(), r.outcome.as_str(), r.reason.as_str(), r.repeats))
+        .collect();
+    let at = i64::try_from(now).unwrap_or(i64::MAX);
+    same("the summary", summary, vec![(at, "login", "rate_limited", "user_limit", 2)])?;
+    let kept: Vec<i64> = rows.iter().filter(|r| r.reason == "bad_password").map(|r| r.at).collect();
+    same("events kept", kept, vec![i64::try_from(plan.audit_before + 1).unwrap_or(i64::MAX)])
+}
