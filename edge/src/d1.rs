@@ -16,6 +16,7 @@ use edge_core::flow::store::{
     RememberedBrowser, SessionRecord, SessionStore, SignInStore, SingleUse, StoreError,
     StoredPolicies, UserRecord, UserUpdate,
 };
+use edge_core::keys::{IdHash, UserKey};
 
 /// Binding name of the D1 database (`[[d1_databases]]` in `wrangler.toml`).
 pub const DB_BINDING: &str = "DB";
@@ -159,7 +160,7 @@ impl SessionStore for D1Store {
         // The session only while its user is enabled and at the version the
         // step read; the audit record and the passcode count follow it (the
         // id is new, so it names this session or nothing).
-        let id = text(&session.id_hash);
+        let id = text(session.id_hash.as_str());
         let mut recorded = record_values(event);
         recorded.push(id.clone());
         let [created, _, _] = self
@@ -195,9 +196,10 @@ impl SessionStore for D1Store {
 
     async fn live_session(
         &self,
-        id_hash: &str,
+        id_hash: &IdHash,
         now: u64,
     ) -> Result<Option<SessionRecord>, StoreError> {
+        let id_hash = id_hash.as_str();
         // Sessions hold the name as registered: the user is found by the
         // users table's own normalization, `lower(trim())`.
         self.first(
@@ -211,7 +213,12 @@ impl SessionStore for D1Store {
         .await
     }
 
-    async fn revoke_session(&self, id_hash: &str, now: u64) -> Result<Option<String>, StoreError> {
+    async fn revoke_session(
+        &self,
+        id_hash: &IdHash,
+        now: u64,
+    ) -> Result<Option<String>, StoreError> {
+        let id_hash = id_hash.as_str();
         let row: Option<Username> = self
             .first(
                 "UPDATE sessions SET revoked_at = ?2 WHERE id_hash = ?1 AND revoked_at IS NULL \
@@ -222,7 +229,8 @@ impl SessionStore for D1Store {
         Ok(row.map(|row| row.username))
     }
 
-    async fn revoke_user_sessions(&self, normalized: &str, now: u64) -> Result<(), StoreError> {
+    async fn revoke_user_sessions(&self, normalized: &UserKey, now: u64) -> Result<(), StoreError> {
+        let normalized = normalized.as_str();
         // `lower(trim())` is the users table's own normalization (ASCII names).
         self.batch([
             (
@@ -243,7 +251,8 @@ impl SessionStore for D1Store {
 }
 
 impl SignInStore for D1Store {
-    async fn user(&self, normalized: &str) -> Result<Option<UserRecord>, StoreError> {
+    async fn user(&self, normalized: &UserKey) -> Result<Option<UserRecord>, StoreError> {
+        let normalized = normalized.as_str();
         self.first(SELECT_USER, &[text(normalized)]).await
     }
 
@@ -264,11 +273,12 @@ impl SignInStore for D1Store {
 
     async fn user_and_hit(
         &self,
-        normalized: &str,
+        normalized: &UserKey,
         key: &LimitKey,
         window_start: u64,
         now: u64,
     ) -> Result<(Option<UserRecord>, u32), StoreError> {
+        let normalized = normalized.as_str();
         let [user, count] = self
             .batch([
                 (SELECT_USER, vec![text(normalized)]),
@@ -282,10 +292,11 @@ impl SignInStore for D1Store {
 
     async fn user_and_hits(
         &self,
-        normalized: &str,
+        normalized: &UserKey,
         keys: &[(LimitKey, u64)],
         now: u64,
     ) -> Result<(Option<UserRecord>, Vec<u32>), StoreError> {
+        let normalized = normalized.as_str();
         let mut statements = vec![(SELECT_USER, vec![text(normalized)])];
         statements.extend(keys.iter().map(|(key, window_start)| {
             (HIT, vec![text(&key.storage_key()), number(*window_start), number(now)])
@@ -305,9 +316,10 @@ impl SignInStore for D1Store {
     async fn spend_once_and_user(
         &self,
         once: SingleUse<'_>,
-        normalized: &str,
+        normalized: &UserKey,
         now: u64,
     ) -> Result<(bool, Option<UserRecord>), StoreError> {
+        let normalized = normalized.as_str();
         let [spent, user] = self
             .batch([
                 (
@@ -330,7 +342,7 @@ impl SignInStore for D1Store {
              json_extract(document, '$.remember_days') FROM policies WHERE id = 1), 0) > 0 \
              RETURNING username",
                 &[
-                    text(&browser.id_hash),
+                    text(browser.id_hash.as_str()),
                     text(&browser.username),
                     number(browser.created_at),
                     number(browser.expires_at),
@@ -344,11 +356,13 @@ impl SignInStore for D1Store {
 
     async fn use_remembered(
         &self,
-        id_hash: &str,
-        normalized: &str,
+        id_hash: &IdHash,
+        normalized: &UserKey,
         now: u64,
         max_age: u64,
     ) -> Result<bool, StoreError> {
+        let id_hash = id_hash.as_str();
+        let normalized = normalized.as_str();
         let used: Option<Username> = self
             .first(
                 "UPDATE remembered_browsers SET last_used_at = ?3 WHERE id_hash = ?1 \
@@ -360,7 +374,12 @@ impl SignInStore for D1Store {
         Ok(used.is_some())
     }
 
-    async fn forget_browser(&self, id_hash: &str, now: u64) -> Result<Option<String>, StoreError> {
+    async fn forget_browser(
+        &self,
+        id_hash: &IdHash,
+        now: u64,
+    ) -> Result<Option<String>, StoreError> {
+        let id_hash = id_hash.as_str();
         let forgotten: Option<Username> = self
             .first(
                 "UPDATE remembered_browsers SET revoked_at = ?2 WHERE id_hash = ?1 \
@@ -471,9 +490,10 @@ impl ConsoleStore for D1Store {
 
     async fn revoke_session_as_admin(
         &self,
-        id_hash: &str,
+        id_hash: &IdHash,
         event: &AdminEvent,
     ) -> Result<bool, StoreError> {
+        let id_hash = id_hash.as_str();
         // The event first, while the session is still live: one
         // transaction, so both statements see the same session (after the
         // update, another admin's revocation in the same second would look
@@ -498,10 +518,11 @@ impl ConsoleStore for D1Store {
 
     async fn change_user(
         &self,
-        normalized: &str,
+        normalized: &UserKey,
         update: &UserUpdate,
         event: &AdminEvent,
     ) -> Result<ChangeOutcome, StoreError> {
+        let normalized = normalized.as_str();
         let user = text(normalized);
         let now = number(event.at);
         let first = match update {
@@ -546,12 +567,14 @@ impl ConsoleStore for D1Store {
 
     async fn change_own_password(
         &self,
-        normalized: &str,
+        normalized: &UserKey,
         old_hash: &str,
         new_hash: &str,
-        keep_session: &str,
+        keep_session: &IdHash,
         event: &AdminEvent,
     ) -> Result<bool, StoreError> {
+        let normalized = normalized.as_str();
+        let keep_session = keep_session.as_str();
         let (user, new) = (text(normalized), text(new_hash));
         // The second and third statements act only if the first changed
         // the hash: the new hash is the stored one (its salt is new).
@@ -614,9 +637,10 @@ impl ConsoleStore for D1Store {
 
     async fn forget_browser_as_admin(
         &self,
-        id_hash: &str,
+        id_hash: &IdHash,
         event: &AdminEvent,
     ) -> Result<bool, StoreError> {
+        let id_hash = id_hash.as_str();
         // The event first, while the browser is still remembered (one
         // transaction: both statements see the same row).
         let [_, forgotten] = self
@@ -707,7 +731,7 @@ impl ConsoleStore for D1Store {
     async fn add_user(&self, user: &NewUser, event: &AdminEvent) -> Result<AddOutcome, StoreError> {
         let values = vec![
             text(&user.username),
-            text(&user.normalized),
+            text(user.normalized.as_str()),
             text(&user.password_hash),
             text(user.duo_policy),
             text_or_null(user.duo_username.as_deref()),
@@ -716,7 +740,7 @@ impl ConsoleStore for D1Store {
             number(u64::from(user.must_change_password)),
         ];
         let mut recorded = admin_event_values(event);
-        recorded.extend([text(&user.normalized), text(&user.password_hash)]);
+        recorded.extend([text(user.normalized.as_str()), text(&user.password_hash)]);
         let result = self.batch([(INSERT_USER, values), (RECORD_IF_NEW_HASH, recorded)]).await;
         match result {
             Ok([inserted, _]) => Ok(if first_row::<Username>(&inserted)?.is_some() {
@@ -737,7 +761,7 @@ impl ConsoleStore for D1Store {
 
     async fn duo_mapping(
         &self,
-        normalized: &str,
+        normalized: &UserKey,
         identity: &str,
     ) -> Result<DuoMapping, StoreError> {
         #[derive(Deserialize)]
@@ -749,7 +773,7 @@ impl ConsoleStore for D1Store {
             at: u64,
             reason: String,
         }
-        let (user, identity) = (text(normalized), text(identity));
+        let (user, identity) = (text(normalized.as_str()), text(identity));
         let [taken, success, failure] = self
             .batch([
                 (

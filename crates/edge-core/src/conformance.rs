@@ -33,7 +33,7 @@ use crate::flow::store::{
     AddOutcome, AdminEvent, AuditEvent, ChangeOutcome, NewSession, NewUser, RememberedBrowser,
     SingleUse, Store, StoreError, UserUpdate,
 };
-use crate::session::hex_sha256;
+use crate::keys::{IdHash, Txid, UserKey};
 
 /// One case's result.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -183,12 +183,12 @@ async fn add<S: Store>(
     now: u64,
     username: &str,
     role: &'static str,
-) -> Result<String, Failure> {
-    let normalized = username.to_ascii_lowercase();
+) -> Result<UserKey, Failure> {
+    let normalized = key(username);
     let user = NewUser {
         username: username.to_owned(),
         normalized: normalized.clone(),
-        password_hash: hash_of(&normalized),
+        password_hash: hash_of(normalized.as_str()),
         duo_policy: "required",
         duo_username: None,
         role,
@@ -200,8 +200,8 @@ async fn add<S: Store>(
 }
 
 /// A password hash of the form the database accepts, naming `user`.
-fn hash_of(user: &str) -> String {
-    format!("$pbkdf2-sha256$i=1$conf${user}")
+fn hash_of(user: impl AsRef<str>) -> String {
+    format!("$pbkdf2-sha256$i=1$conf${}", user.as_ref())
 }
 
 /// A Duo `state` the suite spends.
@@ -209,8 +209,13 @@ fn state(value: &str) -> Result<shared::duo::State, Failure> {
     shared::duo::State::parse(value).map_err(|e| Failure(format!("the state {value:?}: {e}")))
 }
 
+/// The key of `username` (the suite's names are valid usernames).
+fn key(username: &str) -> UserKey {
+    UserKey::normalized(username.trim().to_ascii_lowercase())
+}
+
 /// The account's version now.
-async fn version<S: Store>(store: &S, normalized: &str) -> Result<u64, Failure> {
+async fn version<S: Store>(store: &S, normalized: &UserKey) -> Result<u64, Failure> {
     match store.user(normalized).await? {
         Some(user) => Ok(user.account_version),
         None => Err(Failure(format!("no user {normalized}"))),
@@ -221,7 +226,7 @@ async fn version<S: Store>(store: &S, normalized: &str) -> Result<u64, Failure> 
 /// hour from `now`, at the account's version `account_version`.
 fn new_session(seed: &str, username: &str, now: u64, account_version: u64) -> NewSession {
     NewSession {
-        id_hash: hex_sha256(seed.as_bytes()),
+        id_hash: IdHash::of(seed.as_bytes()),
         username: username.to_owned(),
         method: "duo",
         duo_context: Some(r#"{"factor":"push"}"#.to_owned()),
@@ -235,14 +240,14 @@ fn new_session(seed: &str, username: &str, now: u64, account_version: u64) -> Ne
 /// The sign-in log's record of `username`'s `step` at `at`.
 fn audit_event(
     at: u64,
-    username: &str,
+    username: impl AsRef<str>,
     step: Step,
     outcome: Outcome,
     reason: &'static str,
 ) -> AuditEvent {
     AuditEvent {
         at,
-        username: username.to_owned(),
+        username: username.as_ref().to_owned(),
         step,
         outcome,
         reason,
@@ -260,10 +265,11 @@ async fn signed_in<S: Store>(
     now: u64,
     seed: &str,
     username: &str,
-) -> Result<String, Failure> {
-    let normalized = username.to_ascii_lowercase();
+) -> Result<IdHash, Failure> {
+    let normalized = key(username);
     let session = new_session(seed, username, now, version(store, &normalized).await?);
-    let event = audit_event(now, &normalized, Step::DuoCallback, Outcome::Success, "duo_allow");
+    let event =
+        audit_event(now, normalized.as_str(), Step::DuoCallback, Outcome::Success, "duo_allow");
     ensure!(
         store.create_session(&session, &event).await?,
         "the session of {username} was not stored"
@@ -285,10 +291,10 @@ async fn remember_for<S: Store>(store: &S, now: u64, days: u32) -> Checked {
 
 /// A browser of `normalized` remembered at `now` for `days`, under a hash of
 /// `seed`.
-fn browser(seed: &str, normalized: &str, now: u64, days: u64) -> RememberedBrowser {
+fn browser(seed: &str, normalized: &UserKey, now: u64, days: u64) -> RememberedBrowser {
     RememberedBrowser {
-        id_hash: hex_sha256(seed.as_bytes()),
-        username: normalized.to_owned(),
+        id_hash: IdHash::of(seed.as_bytes()),
+        username: normalized.to_string(),
         created_at: now,
         expires_at: now + days * 86_400,
         last_used_at: None,
@@ -298,10 +304,14 @@ fn browser(seed: &str, normalized: &str, now: u64, days: u64) -> RememberedBrows
 }
 
 /// One page of a log for `user`.
-async fn log_of<S: Store>(store: &S, log: AuditLog, user: &str) -> Result<Vec<AuditRow>, Failure> {
+async fn log_of<S: Store>(
+    store: &S,
+    log: AuditLog,
+    user: impl AsRef<str>,
+) -> Result<Vec<AuditRow>, Failure> {
     let query = AuditQuery {
         log,
-        user: user.to_owned(),
+        user: user.as_ref().to_owned(),
         outcome: String::new(),
         from: None,
         to: None,
@@ -329,7 +339,7 @@ async fn a_session_lives_until_it_expires<S: Store>(store: &S, now: u64) -> Chec
     same("a password to replace", live.must_change_password, 0)?;
     ensure!(store.live_session(&id, now + 3600).await?.is_none(), "live at its end");
     ensure!(
-        store.live_session(&hex_sha256(b"conf-live-2"), now).await?.is_none(),
+        store.live_session(&IdHash::of(b"conf-live-2"), now).await?.is_none(),
         "another id is live"
     );
     same("its record", log_of(store, AuditLog::SignIns, &alice).await?.len(), 1)
@@ -370,7 +380,7 @@ async fn a_session_is_revoked_once<S: Store>(store: &S, now: u64) -> Checked {
     )?;
     same("the second", store.revoke_session(&id, now + 2).await?, None)?;
     ensure!(store.live_session(&id, now + 3).await?.is_none(), "a revoked session is live");
-    same("revoking nothing", store.revoke_session(&hex_sha256(b"conf-none"), now).await?, None)
+    same("revoking nothing", store.revoke_session(&IdHash::of(b"conf-none"), now).await?, None)
 }
 
 async fn a_users_sessions_end_together<S: Store>(store: &S, now: u64) -> Checked {
@@ -393,7 +403,7 @@ async fn a_users_sessions_end_together<S: Store>(store: &S, now: u64) -> Checked
         );
     }
     ensure!(store.live_session(&theirs, now + 6).await?.is_some(), "another user's session ended");
-    let id_hash = hex_sha256(b"conf-all-b");
+    let id_hash = IdHash::of(b"conf-all-b");
     ensure!(
         !store.use_remembered(&id_hash, &carol, now + 6, 86_400).await?,
         "the browser is still trusted"
@@ -444,15 +454,15 @@ async fn a_record_is_listed<S: Store>(store: &S, now: u64) -> Checked {
 async fn a_user_is_read_with_the_settings<S: Store>(store: &S, now: u64) -> Checked {
     let user = NewUser {
         username: "Conf-Reader".to_owned(),
-        normalized: "conf-reader".to_owned(),
+        normalized: key("conf-reader"),
         password_hash: hash_of("conf-reader"),
         duo_policy: "bypass",
         duo_username: Some("reader@example.com".to_owned()),
         role: "user",
         must_change_password: true,
     };
-    store.add_user(&user, &admin_event(now, "add_user").on("conf-reader")).await?;
-    let Some(read) = store.user("conf-reader").await? else {
+    store.add_user(&user, &admin_event(now, "add_user").on(&key("conf-reader"))).await?;
+    let Some(read) = store.user(&key("conf-reader")).await? else {
         return Err(Failure("the user was not found".to_owned()));
     };
     same("as registered", read.username.as_str(), "Conf-Reader")?;
@@ -468,8 +478,11 @@ async fn a_user_is_read_with_the_settings<S: Store>(store: &S, now: u64) -> Chec
         ("user", 0, 1),
     )?;
     same("the policies", read.policies, Some(store.policies().await?.document))?;
-    ensure!(store.user("Conf-Reader").await?.is_none(), "read by a name that is not normalized");
-    ensure!(store.user("conf-nobody").await?.is_none(), "a user nobody added");
+    ensure!(
+        store.user(&UserKey::normalized("Conf-Reader".to_owned())).await?.is_none(),
+        "read by a name that is not normalized"
+    );
+    ensure!(store.user(&key("conf-nobody")).await?.is_none(), "a user nobody added");
     Ok(())
 }
 
@@ -519,14 +532,14 @@ async fn two_hits_at_once_count_twice<S: Store>(store: &S, now: u64) -> Checked 
 
 async fn a_user_and_hits_in_one_trip<S: Store>(store: &S, now: u64) -> Checked {
     let erin = add(store, now, "conf-trip", "user").await?;
-    let user = LimitKey::User(erin.clone());
+    let user = LimitKey::User(erin.to_string());
     let client = LimitKey::Client(Client::V6Prefix([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1]));
     store.hit(&client, now, now).await?;
     let (read, counts) =
         store.user_and_hits(&erin, &[(user.clone(), now), (client, now)], now).await?;
     same("the user", read.map(|u| u.username), Some("conf-trip".to_owned()))?;
     same("the counts, in order", counts, vec![1, 2])?;
-    let (read, count) = store.user_and_hit("conf-nobody", &user, now, now).await?;
+    let (read, count) = store.user_and_hit(&key("conf-nobody"), &user, now, now).await?;
     ensure!(read.is_none(), "a user nobody added");
     same("the count", count, 2)
 }
@@ -540,7 +553,8 @@ async fn a_value_is_spent_once_per_kind<S: Store>(store: &S, now: u64) -> Checke
     let (again, user) = store.spend_once_and_user(SingleUse::DuoState(&state), &frank, now).await?;
     ensure!(!again, "a state was spent twice");
     ensure!(user.is_some(), "the user was not read with a replay");
-    let txid = SingleUse::InlineTransaction(state.as_str());
+    let txid = Txid::new(state.as_str().to_owned());
+    let txid = SingleUse::InlineTransaction(&txid);
     ensure!(store.spend_once_and_user(txid, &frank, now).await?.0, "a txid was spent as a state");
     ensure!(!store.spend_once_and_user(txid, &frank, now).await?.0, "a txid was spent twice");
     Ok(())
@@ -548,10 +562,11 @@ async fn a_value_is_spent_once_per_kind<S: Store>(store: &S, now: u64) -> Checke
 
 async fn two_spends_at_once_one_wins<S: Store>(store: &S, now: u64) -> Checked {
     let state = state("conf-race-state-0123456789abcdef0123456789")?;
-    for once in [SingleUse::DuoState(&state), SingleUse::InlineTransaction("conf-race-txid")] {
+    let txid = Txid::new("conf-race-txid".to_owned());
+    for once in [SingleUse::DuoState(&state), SingleUse::InlineTransaction(&txid)] {
         let (a, b) = both(
-            store.spend_once_and_user(once, "conf-nobody", now),
-            store.spend_once_and_user(once, "conf-nobody", now),
+            store.spend_once_and_user(once, &key("conf-nobody"), now),
+            store.spend_once_and_user(once, &key("conf-nobody"), now),
         )
         .await;
         let wins = [a?.0, b?.0].into_iter().filter(|won| *won).count();
@@ -572,14 +587,14 @@ async fn a_remembered_browser_follows_the_policies<S: Store>(store: &S, now: u64
         store.remember_browser(&browser("conf-trust-1", &grace, now, 30)).await?,
         "not remembered"
     );
-    let id_hash = hex_sha256(b"conf-trust-1");
+    let id_hash = IdHash::of(b"conf-trust-1");
     let month = 30 * 86_400;
     ensure!(
-        !store.use_remembered(&hex_sha256(b"conf-trust-0"), &grace, now, month).await?,
+        !store.use_remembered(&IdHash::of(b"conf-trust-0"), &grace, now, month).await?,
         "a refused browser is trusted"
     );
     ensure!(
-        !store.use_remembered(&id_hash, "conf-other", now + 1, month).await?,
+        !store.use_remembered(&id_hash, &key("conf-other"), now + 1, month).await?,
         "trusted for another user"
     );
     ensure!(
@@ -599,7 +614,7 @@ async fn a_remembered_browser_follows_the_policies<S: Store>(store: &S, now: u64
         listed.first().and_then(|b| b.user_agent.clone()),
         Some("Firefox on Linux".to_owned()),
     )?;
-    same("forgotten", store.forget_browser(&id_hash, now + 70).await?, Some(grace.clone()))?;
+    same("forgotten", store.forget_browser(&id_hash, now + 70).await?, Some(grace.to_string()))?;
     same("forgotten again", store.forget_browser(&id_hash, now + 71).await?, None)?;
     ensure!(
         !store.use_remembered(&id_hash, &grace, now + 72, month).await?,
@@ -617,7 +632,7 @@ async fn turning_trust_off_forgets_browsers<S: Store>(store: &S, now: u64) -> Ch
     );
     remember_for(store, now + 1, 0).await?;
     remember_for(store, now + 2, 30).await?;
-    let id_hash = hex_sha256(b"conf-off-1");
+    let id_hash = IdHash::of(b"conf-off-1");
     ensure!(
         !store.use_remembered(&id_hash, &henry, now + 3, 30 * 86_400).await?,
         "trust came back"
@@ -632,14 +647,14 @@ async fn turning_trust_off_forgets_browsers<S: Store>(store: &S, now: u64) -> Ch
 async fn a_user_is_added_once<S: Store>(store: &S, now: u64) -> Checked {
     let user = NewUser {
         username: "Conf-Added".to_owned(),
-        normalized: "conf-added".to_owned(),
+        normalized: key("conf-added"),
         password_hash: hash_of("conf-added"),
         duo_policy: "required",
         duo_username: Some("added@example.com".to_owned()),
         role: "user",
         must_change_password: true,
     };
-    let event = admin_event(now, "add_user").on("conf-added");
+    let event = admin_event(now, "add_user").on(&key("conf-added"));
     let plain = NewUser { password_hash: "hunter2".to_owned(), ..user.clone() };
     ensure!(
         store.add_user(&plain, &event).await.is_err(),
@@ -656,7 +671,7 @@ async fn a_user_is_added_once<S: Store>(store: &S, now: u64) -> Checked {
     same("the same name", store.add_user(&again, &event).await?, AddOutcome::Exists)?;
     let twin = NewUser {
         username: "conf-added-2".to_owned(),
-        normalized: "conf-added-2".to_owned(),
+        normalized: key("conf-added-2"),
         password_hash: hash_of("conf-added-2"),
         duo_username: Some(" Added@Example.com".to_owned()),
         ..user
@@ -679,11 +694,11 @@ async fn users_are_searched_and_paged<S: Store>(store: &S, now: u64) -> Checked 
     for name in ["conf-list-c", "conf-list-a", "Conf-List-B"] {
         add(store, now, name, "user").await?;
     }
-    let event = admin_event(now, "duo_username").on("conf-list-a");
+    let event = admin_event(now, "duo_username").on(&key("conf-list-a"));
     let phone = UserUpdate::DuoUsername(Some("conf-zz-phone".to_owned()));
     same(
         "a Duo name",
-        store.change_user("conf-list-a", &phone, &event).await?,
+        store.change_user(&key("conf-list-a"), &phone, &event).await?,
         ChangeOutcome::Changed,
     )?;
     signed_in(store, now + 7, "conf-list-s1", "Conf-List-B").await?;
@@ -718,7 +733,7 @@ async fn a_change_applies_and_ends_sign_ins<S: Store>(store: &S, now: u64) -> Ch
     let event = admin_event(now, "change").on(&ivan);
     same(
         "no such user",
-        store.change_user("conf-nobody", &UserUpdate::Disabled(true), &event).await?,
+        store.change_user(&key("conf-nobody"), &UserUpdate::Disabled(true), &event).await?,
         ChangeOutcome::NoSuchUser,
     )?;
     let taken = UserUpdate::DuoUsername(Some("Conf-Change-Phone".to_owned()));
@@ -750,7 +765,7 @@ async fn a_password_set_by_an_admin_ends_everything<S: Store>(store: &S, now: u6
         "not remembered"
     );
     let session = signed_in(store, now, "conf-reset-1", "conf-reset").await?;
-    let passcodes = LimitKey::PasscodeAccount(judy.clone());
+    let passcodes = LimitKey::PasscodeAccount(judy.to_string());
     store.hit(&passcodes, now, now).await?;
     let plain = UserUpdate::Password("hunter2".to_owned());
     ensure!(
@@ -771,7 +786,7 @@ async fn a_password_set_by_an_admin_ends_everything<S: Store>(store: &S, now: u6
     )?;
     ensure!(store.live_session(&session, now).await?.is_none(), "a session outlived the reset");
     ensure!(
-        !store.use_remembered(&hex_sha256(b"conf-reset-b"), &judy, now, 86_400).await?,
+        !store.use_remembered(&IdHash::of(b"conf-reset-b"), &judy, now, 86_400).await?,
         "a browser outlived the reset"
     );
     same("wrong passcodes, counted afresh", store.hit(&passcodes, now, now).await?, 1)
@@ -783,7 +798,7 @@ async fn last_admin_survives_two_demotions<S: Store>(store: &S, now: u64) -> Che
     let ben = add(store, now, "Conf-Admin-B", "admin").await?;
     // The store's own admins step down first: A and B are then the only two.
     for other in &others {
-        let normalized = other.to_ascii_lowercase();
+        let normalized = key(other);
         let event = admin_event(now, "role").on(&normalized);
         let outcome = store.change_user(&normalized, &UserUpdate::Role("user"), &event).await?;
         same("an admin stepping down", outcome, ChangeOutcome::Changed)?;
@@ -804,7 +819,7 @@ async fn last_admin_survives_two_demotions<S: Store>(store: &S, now: u64) -> Che
     same("the outcomes", outcomes, [ChangeOutcome::Changed, ChangeOutcome::LastAdmin])?;
     let left = store.enabled_admins().await?;
     same("admins left", left.len(), 1)?;
-    let last = left[0].to_ascii_lowercase();
+    let last = key(&left[0]);
     let event = admin_event(now, "role").on(&last);
     same(
         "demoting the last",
@@ -924,7 +939,7 @@ async fn an_admin_forgets_a_browser<S: Store>(store: &S, now: u64) -> Checked {
         store.remember_browser(&browser("conf-forget-1", &lee, now, 30)).await?,
         "not remembered"
     );
-    let id_hash = hex_sha256(b"conf-forget-1");
+    let id_hash = IdHash::of(b"conf-forget-1");
     let event = admin_event(now + 1, "forget_browser");
     ensure!(store.forget_browser_as_admin(&id_hash, &event).await?, "not forgotten");
     ensure!(!store.forget_browser_as_admin(&id_hash, &event).await?, "forgotten twice");
@@ -938,7 +953,11 @@ async fn the_duo_mapping_names_the_other_account<S: Store>(store: &S, now: u64) 
     let y = add(store, now, "conf-map-y", "user").await?;
     let phone = UserUpdate::DuoUsername(Some("conf-map-phone".to_owned()));
     store
-        .change_user("conf-map-x", &phone, &admin_event(now, "duo_username").on("conf-map-x"))
+        .change_user(
+            &key("conf-map-x"),
+            &phone,
+            &admin_event(now, "duo_username").on(&key("conf-map-x")),
+        )
         .await?;
     store
         .record(&audit_event(now - 20, &y, Step::DuoCallback, Outcome::Success, "duo_allow"))
@@ -951,13 +970,15 @@ async fn the_duo_mapping_names_the_other_account<S: Store>(store: &S, now: u64) 
     same("taken by", mapping.taken_by.as_deref(), Some("Conf-Map-X"))?;
     same("the last success", mapping.last_success, Some(now - 20))?;
     same("the last failure", mapping.last_failure, Some((now - 10, "duo_deny".to_owned())))?;
-    let own = store.duo_mapping("conf-map-x", "conf-map-phone").await?;
+    let own = store.duo_mapping(&key("conf-map-x"), "conf-map-phone").await?;
     same("its own identity", own.taken_by, None)
 }
 
 async fn an_admin_action_is_listed<S: Store>(store: &S, now: u64) -> Checked {
     let detail = serde_json::json!({"rows": 12});
-    store.record_admin(&admin_event(now - 3, "export_csv").on("conf-export").with(&detail)).await?;
+    store
+        .record_admin(&admin_event(now - 3, "export_csv").on(&key("conf-export")).with(&detail))
+        .await?;
     let rows = log_of(store, AuditLog::Admin, "conf-export").await?;
     let Some(row) = rows.first() else { return Err(Failure("not listed".to_owned())) };
     same(
@@ -978,11 +999,11 @@ async fn pruning_deletes_only_what_ended<S: Store>(store: &S, now: u64) -> Check
     let plan = PrunePlan::at(now, 30, 5);
     let old = plan.windows_before - 900;
     let mia = add(store, now, "conf-prune", "user").await?;
-    let key = LimitKey::User(mia.clone());
+    let key = LimitKey::User(mia.to_string());
     for _ in 0..plan.limits.user + 3 {
         store.hit(&key, old, old).await?;
     }
-    let fresh = LimitKey::DuoStart(mia.clone());
+    let fresh = LimitKey::DuoStart(mia.to_string());
     store.hit(&fresh, plan.windows_before, now).await?;
     let state = state("conf-prune-state-0123456789abcdef01234567")?;
     store.spend_once_and_user(SingleUse::DuoState(&state), &mia, plan.states_before - 1).await?;

@@ -25,6 +25,7 @@ use sha2::Sha256;
 use shared::duo::{Nonce, State};
 
 use crate::config::SessionSecret;
+use crate::keys::Txid;
 
 /// The first-factor cookie: who passed the password, until the Duo step.
 pub const LOGIN_COOKIE: &str = "__Host-login";
@@ -136,7 +137,7 @@ const fn is_false(asked: &bool) -> bool {
 pub struct InlineTransaction {
     /// Duo's transaction id.
     #[serde(rename = "id")]
-    pub txid: String,
+    pub txid: Txid,
     /// `Duo Push` or `Phone Call`.
     #[serde(rename = "f")]
     pub factor: String,
@@ -247,7 +248,7 @@ impl LoginTicket {
     /// first 8 bytes).
     #[must_use]
     pub fn identified_by(self, random: &[u8]) -> Self {
-        let login_id = crate::session::hex(&random[..random.len().min(8)]);
+        let login_id = crate::keys::hex(&random[..random.len().min(8)]);
         Self { login_id, ..self }
     }
 

@@ -9,6 +9,7 @@
 //! - [`config`]: the Worker's settings, parsed once from a lookup.
 //! - [`cookie`]: the `Cookie` header, `Set-Cookie`, and the sealed login and
 //!   known-browser cookies.
+//! - [`keys`]: the store's keys, typed (id hashes, usernames, txids).
 //! - [`session`]: session ids (only their SHA-256 is stored).
 //! - `conformance` (feature `conformance`): the store ports' conformance
 //!   suites, which the in-memory store and the Worker's D1 store both pass.
@@ -24,4 +25,5 @@ pub mod conformance;
 pub mod cookie;
 pub mod flow;
 pub mod headers;
+pub mod keys;
 pub mod session;

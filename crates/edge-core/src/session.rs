@@ -1,11 +1,12 @@
 //! Session ids: 32 random bytes in the cookie, only their SHA-256 in D1.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
+
+use crate::keys::IdHash;
 
 /// Bytes of randomness in a session id.
 pub const ID_LEN: usize = 32;
@@ -43,8 +44,8 @@ impl SessionId {
     }
 
     /// What D1 stores: lower-case hex SHA-256 of the id.
-    pub fn storage_key(&self) -> String {
-        hex_sha256(self.0.as_ref())
+    pub fn storage_key(&self) -> IdHash {
+        IdHash::of(self.0.as_ref())
     }
 }
 
@@ -54,26 +55,6 @@ impl fmt::Debug for SessionId {
     }
 }
 
-/// Lower-case hex SHA-256.
-pub fn hex_sha256(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-/// `bytes` in lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(2 * bytes.len()), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
-}
-
-/// Whether `text` is a storage key as [`SessionId::storage_key`] writes it
-/// (64 hexadecimal digits): what the console names a session or a trusted
-/// browser by. Anything else names none.
-pub fn is_storage_key(text: &str) -> bool {
-    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,9 +62,9 @@ mod tests {
     #[test]
     fn storage_keys_are_64_hexadecimal_digits() {
         let id = SessionId::from_random(&[7; 32]);
-        assert!(is_storage_key(&id.storage_key()));
+        assert_eq!(IdHash::parse(id.storage_key().as_str()), Some(id.storage_key()));
         for other in ["", "abc", &"g".repeat(64), &"a".repeat(63), &"a".repeat(65)] {
-            assert!(!is_storage_key(other), "{other:?}");
+            assert!(IdHash::parse(other).is_none(), "{other:?}");
         }
     }
 
@@ -94,7 +75,7 @@ mod tests {
         assert_eq!(value.len(), COOKIE_LEN);
         let parsed = SessionId::parse(&value).unwrap();
         assert_eq!(parsed.storage_key(), id.storage_key());
-        assert_eq!(id.storage_key().len(), 64);
+        assert_eq!(id.storage_key().as_str().len(), 64);
     }
 
     #[test]
@@ -123,7 +104,7 @@ mod tests {
     #[test]
     fn storage_key_is_sha256_hex() {
         assert_eq!(
-            hex_sha256(b"abc"),
+            crate::keys::hex_sha256(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }

@@ -13,7 +13,9 @@
 //! would lock them out.
 
 use credentials::policy::{self, GENERATED_ENTROPY_BYTES};
-use credentials::{DEFAULT_ITERATIONS, PasswordHash, Username, normalize, password::SALT_LEN};
+use credentials::{DEFAULT_ITERATIONS, PasswordHash, Username, password::SALT_LEN};
+
+use crate::keys::UserKey;
 use shared::admin::{
     DuoFailure, DuoPreauth, DuoUserCheck, DuoUserCheckRequest, NewPassword, NewUserRequest,
     PasswordIssued, PasswordResetRequest,
@@ -53,7 +55,7 @@ pub async fn add_user<S: ConsoleStore, P: Passwords>(
     let (hash, generated) = new_password(passwords, &request.password, &username, random).await?;
     let user = NewUser {
         username: username.as_str().to_owned(),
-        normalized: username.normalized(),
+        normalized: UserKey::of_username(&username),
         password_hash: hash.to_phc(),
         duo_policy: request.duo_policy.as_str(),
         duo_username: duo_name.clone(),
@@ -100,8 +102,8 @@ pub async fn reset_password<S: ConsoleStore, P: Passwords>(
 ) -> Result<PasswordIssued, Refusal> {
     let no_such = || Refusal::new(Reason::NoSuchUser).message("There is no user with that name.");
     let username = Username::parse(&request.username).map_err(|_| no_such())?;
-    let target = username.normalized();
-    if normalize(admin.username()).is_some_and(|me| me == target) {
+    let target = UserKey::of_username(&username);
+    if UserKey::of(admin.username()).is_some_and(|me| me == target) {
         return Err(Refusal::new(Reason::SelfLockout).message(
             "You cannot reset your own password here: it would end this session too. Ask \
              another admin, or use scripts/user.sh set-password.",
@@ -177,7 +179,7 @@ pub async fn check_duo_user<S: ConsoleStore + SignInStore, T: Transport>(
     ctx: &Ctx,
 ) -> Result<DuoUserCheck, Refusal> {
     let no_such = || Refusal::new(Reason::NoSuchUser).message("There is no user with that name.");
-    let target = normalize(&request.username).ok_or_else(no_such)?;
+    let target = UserKey::of(&request.username).ok_or_else(no_such)?;
     let user = store.user(&target).await.map_err(Refusal::internal)?.ok_or_else(no_such)?;
     let name = duo_username(request.duo_username.as_deref())?
         .or(user.duo_username)

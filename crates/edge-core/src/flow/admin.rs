@@ -7,7 +7,7 @@
 //! no enabled admin (migration 0004), so two admins demoting each other at
 //! once cannot both win.
 
-use credentials::normalize;
+use crate::keys::UserKey;
 use credentials::sql::DuoUsername;
 use shared::admin::{
     DuoPolicy, PAGE_SIZE, SessionList, SessionSummary, UserChange, UserList, UserSummary,
@@ -22,6 +22,7 @@ use super::store::{
     UserUpdate,
 };
 use crate::config::Config;
+use crate::keys::IdHash;
 
 /// The longest search text accepted.
 const MAX_SEARCH_LEN: usize = 64;
@@ -194,7 +195,7 @@ fn session_summary(row: AdminSessionRecord) -> SessionSummary {
         row.duo_context.as_deref().and_then(|json| serde_json::from_str(json).ok());
     let (factor, device) = duo.map_or((None, None), |d| (d.factor, d.device));
     SessionSummary {
-        id: row.id_hash,
+        id: row.id_hash.into_string(),
         username: row.username,
         method: row.method,
         factor,
@@ -221,12 +222,10 @@ pub async fn revoke_session<S: ConsoleStore>(
             .detail("no such live session")
             .message("That session has already ended.")
     };
-    if !crate::session::is_storage_key(id) {
-        return Err(no_such());
-    }
+    let Some(id) = IdHash::parse(id) else { return Err(no_such()) };
     let event = AdminEvent::new(admin.username().to_owned(), "revoke_session", ctx)
-        .with(&serde_json::json!({"session": id}));
-    let revoked = store.revoke_session_as_admin(id, &event).await.map_err(Refusal::internal)?;
+        .with(&serde_json::json!({"session": id.as_str()}));
+    let revoked = store.revoke_session_as_admin(&id, &event).await.map_err(Refusal::internal)?;
     if revoked { Ok(()) } else { Err(no_such()) }
 }
 
@@ -244,9 +243,9 @@ pub async fn change_user<S: ConsoleStore>(
     change: &UserChange,
     ctx: &Ctx,
 ) -> Result<(), Refusal> {
-    let target = normalize(username)
+    let target = UserKey::of(username)
         .ok_or(Refusal::new(Reason::NoSuchUser).message("There is no user with that name."))?;
-    let own = normalize(admin.username()).is_some_and(|me| me == target);
+    let own = UserKey::of(admin.username()).is_some_and(|me| me == target);
     let (update, action, detail) = match change {
         UserChange::Role(role) => {
             if own {
@@ -300,7 +299,7 @@ pub(super) fn duo_username(name: Option<&str>) -> Result<Option<String>, Refusal
 ///
 /// # Errors
 /// The refusal of each outcome but `Changed`.
-pub(super) fn change_refused(outcome: ChangeOutcome, target: &str) -> Result<(), Refusal> {
+pub(super) fn change_refused(outcome: ChangeOutcome, target: &UserKey) -> Result<(), Refusal> {
     match outcome {
         ChangeOutcome::Changed => Ok(()),
         ChangeOutcome::NoSuchUser => Err(Refusal::new(Reason::NoSuchUser)

@@ -5,6 +5,7 @@
 use super::audit::Refusal;
 use super::limits::{Client, LimitKey, retry_after, window_start};
 use super::store::SignInStore;
+use crate::keys::UserKey;
 
 /// An attempt counted against its limits, to take back if it succeeds.
 #[derive(Debug)]
@@ -36,16 +37,16 @@ impl Admission {
 /// A `rate_limited` refusal with `Retry-After`, or storage failures.
 pub async fn admit<S: SignInStore>(
     store: &S,
-    username: &str,
+    username: &UserKey,
     client: Client,
     known_browser: bool,
     now: u64,
 ) -> Result<Admission, Refusal> {
     let window_start = window_start(now);
     let keys = [
-        Some(LimitKey::UserClient(username.to_owned(), client)),
+        Some(LimitKey::UserClient(username.to_string(), client)),
         Some(LimitKey::Client(client)),
-        (!known_browser).then(|| LimitKey::User(username.to_owned())),
+        (!known_browser).then(|| LimitKey::User(username.to_string())),
     ];
     let mut counted = Vec::with_capacity(keys.len());
     for key in keys.into_iter().flatten() {

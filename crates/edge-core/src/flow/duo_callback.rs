@@ -9,7 +9,6 @@
 //! its login); the code; the user; the code exchange and the `id_token`
 //! checks; `auth_result` `allow`; the session.
 
-use credentials::normalize;
 use shared::api::{AuthMethod, DuoDetails};
 use shared::duo::{
     AuthCode, AuthStatus, DuoError, Expectations, IdTokenError, Nonce, State, Transport, UnixTime,
@@ -26,6 +25,7 @@ use super::store::{NewSession, SessionStore, SignInStore, SingleUse};
 use super::trail::{Audited, Trail};
 use crate::config::Config;
 use crate::cookie::LoginTicket;
+use crate::keys::UserKey;
 
 /// The callback's query parameters (the first of each name; `duo_code`
 /// wins over `code`).
@@ -109,7 +109,7 @@ async fn finish<S: SessionStore + SignInStore, T: Transport>(
 ) -> Result<SignedIn, Refusal> {
     let Run { store, duo, config, ctx, random } = run;
     let ticket = open_ticket(login_cookie, &config.session_secret, ctx.now)?;
-    trail.username = normalize(&ticket.username).unwrap_or_default();
+    trail.username = UserKey::of(&ticket.username).unwrap_or_default();
     let (state, nonce) = bound_state(&ticket, query)?;
     let (first_use, user) = store
         .spend_once_and_user(SingleUse::DuoState(state), &trail.username, ctx.now)

@@ -11,7 +11,6 @@
 //! and `nonce`, bound to the re-sealed login ticket, and the authorize
 //! URL.
 
-use credentials::normalize;
 use shared::api::AuthMethod;
 use shared::duo::{AuthorizeOptions, DuoError, DuoUsername, Nonce, State, Transport, UnixTime};
 
@@ -26,6 +25,7 @@ use super::trail::{Audited, Trail};
 use crate::config::Config;
 use crate::config::{FailMode, SessionSecret};
 use crate::cookie::{LoginTicket, TicketError};
+use crate::keys::UserKey;
 
 /// The parts of the request the start step reads.
 #[derive(Debug, Clone, Copy, Default)]
@@ -106,9 +106,9 @@ async fn start<S: SessionStore + SignInStore, T: Transport>(
     check_origin(&config.app_origin, request.origin)?;
     prompt_client(config)?;
     let ticket = open_ticket(request.login_cookie, &config.session_secret, ctx.now)?;
-    trail.username = normalize(&ticket.username).unwrap_or_default();
+    trail.username = UserKey::of(&ticket.username).unwrap_or_default();
     // The user, and this Duo step counted (push fatigue), in one round trip.
-    let key = LimitKey::DuoStart(trail.username.clone());
+    let key = LimitKey::DuoStart(trail.username.to_string());
     let (user, count) = store
         .user_and_hit(&trail.username, &key, window_start(ctx.now), ctx.now)
         .await

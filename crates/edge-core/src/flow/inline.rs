@@ -18,7 +18,6 @@
 //!   only on Duo's `allow`, and only once per transaction (its txid is
 //!   spent like a redirect's state).
 
-use credentials::normalize;
 use shared::api::{AuthMethod, DuoDetails, InlineDevice, InlineMethod, InlineStartRequest};
 use shared::duo::auth_api::{
     AuthApiClient, AuthApiError, AuthOptions, AuthOutcome, AuthResponse, AuthResult, Capability,
@@ -44,6 +43,7 @@ use super::trail::{Audited, Trail};
 use crate::config::Config;
 use crate::config::FailMode;
 use crate::cookie::{InlineTransaction, LOGIN_TTL_SECONDS, LoginTicket};
+use crate::keys::{Txid, UserKey};
 
 /// The factor names sessions report, as the redirect mode's `id_token` does.
 const PUSH: &str = "Duo Push";
@@ -451,7 +451,7 @@ async fn start_factor<S: SessionStore + SignInStore, T: Transport>(
     check_origin(&config.app_origin, request.origin)?;
     let client = inline_client(config)?;
     let ticket = open_ticket(request.login_cookie, &config.session_secret, ctx.now)?;
-    trail.username = normalize(&ticket.username).unwrap_or_default();
+    trail.username = UserKey::of(&ticket.username).unwrap_or_default();
     let device = match &body.device {
         Some(id) => Some(
             ticket.devices.iter().find(|(listed, _)| listed == id).cloned().ok_or(
@@ -499,6 +499,7 @@ async fn start_factor<S: SessionStore + SignInStore, T: Transport>(
                 _ => format!("Duo Push sent to {name}. Approve it on your phone."),
             };
             trail.txid = Some(excerpt(&txid));
+            let txid = Txid::new(txid);
             let transaction = InlineTransaction { txid, factor: label.to_owned(), device: name };
             let ticket = ticket.remembering(body.remember).for_inline(transaction, ctx.now);
             Ok(Progress::Started {
@@ -533,12 +534,12 @@ async fn admit_factor<S: SessionStore + SignInStore>(
     store: &S,
     config: &Config,
     ticket: &LoginTicket,
-    username: &str,
+    username: &UserKey,
     method: InlineMethod,
     now: u64,
 ) -> Result<(UserRecord, shared::duo::DuoUsername), Refusal> {
     if method != InlineMethod::Passcode {
-        let key = LimitKey::DuoStart(username.to_owned());
+        let key = LimitKey::DuoStart(username.to_string());
         let (user, count) = store
             .user_and_hit(username, &key, window_start(now), now)
             .await
@@ -547,8 +548,8 @@ async fn admit_factor<S: SessionStore + SignInStore>(
         check_duo_start(count, config.duo_start_limit, now)?;
         return Ok(user);
     }
-    let login = LimitKey::Passcode(username.to_owned(), ticket.login_key());
-    let account = LimitKey::PasscodeAccount(username.to_owned());
+    let login = LimitKey::Passcode(username.to_string(), ticket.login_key());
+    let account = LimitKey::PasscodeAccount(username.to_string());
     let keys = [(login, window_start(ticket.issued_at)), (account.clone(), ACCOUNT_WINDOW)];
     let (user, counts) =
         store.user_and_hits(username, &keys, now).await.map_err(Refusal::internal)?;
@@ -633,11 +634,11 @@ async fn follow<S: SessionStore + SignInStore, T: Transport>(
     check_origin(&config.app_origin, request.origin)?;
     let client = inline_client(config)?;
     let ticket = open_ticket(request.login_cookie, &config.session_secret, ctx.now)?;
-    trail.username = normalize(&ticket.username).unwrap_or_default();
+    trail.username = UserKey::of(&ticket.username).unwrap_or_default();
     let transaction = ticket.inline.clone().ok_or(Refusal::new(Reason::NoTransaction))?;
-    trail.txid = Some(excerpt(&transaction.txid));
+    trail.txid = Some(excerpt(transaction.txid.as_str()));
     let now = UnixTime(unix_i64(ctx.now));
-    let response = match duo.send(client.auth_status(&transaction.txid, now)).await {
+    let response = match duo.send(client.auth_status(transaction.txid.as_str(), now)).await {
         Ok(response) => response,
         // Duo held the poll past our bound: nothing changed yet.
         Err(error) if error.kind == TransportErrorKind::Timeout => {
@@ -670,7 +671,7 @@ async fn follow<S: SessionStore + SignInStore, T: Transport>(
         );
     }
     let (user, _) = ticket_user(user, &ticket)?;
-    let txid = Some(transaction.txid.clone());
+    let txid = Some(transaction.txid.as_str().to_owned());
     let device = Some(transaction.device);
     finished(run, &user, &outcome, &transaction.factor, device, txid, &ticket).await
 }

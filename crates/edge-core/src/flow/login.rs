@@ -10,8 +10,8 @@
 //! browser's known-browser cookie, then either a login ticket for the Duo
 //! step or, for `bypass` users, a session.
 
+use credentials::PasswordHash;
 use credentials::sql::DuoPolicy;
-use credentials::{PasswordHash, normalize};
 use shared::api::{AuthMethod, LoginRequest, Role};
 use shared::policy::PolicyAction;
 
@@ -33,6 +33,7 @@ use super::trail::Trail;
 use crate::config::Config;
 use crate::config::DuoSetup;
 use crate::cookie::{KnownBrowser, LOGIN_TTL_SECONDS, LoginTicket};
+use crate::keys::UserKey;
 
 /// Why a login body was refused (400 `bad_request`; the variant is for
 /// the log, never the input).
@@ -129,14 +130,19 @@ async fn first_factor<S: SessionStore + SignInStore, V: Passwords, T: Transport>
     let Run { store, duo: transport, config, ctx, random } = run;
     let request = input.body;
     // Names no user can have share the empty key: still limited, still audited.
-    let normalized = normalize(&request.username);
+    let normalized = UserKey::of(&request.username);
     trail.username = normalized.clone().unwrap_or_default();
-    let known = normalized.as_deref().is_some_and(|name| {
-        KnownBrowser::vouches_for(input.known_browser, &config.session_secret, name, ctx.now)
+    let known = normalized.as_ref().is_some_and(|name| {
+        KnownBrowser::vouches_for(
+            input.known_browser,
+            &config.session_secret,
+            name.as_str(),
+            ctx.now,
+        )
     });
     let client = Client::of(ctx.client);
     let admission = admission::admit(store, &trail.username, client, known, ctx.now).await?;
-    let user = match normalized.as_deref() {
+    let user = match normalized.as_ref() {
         Some(name) => store.user(name).await.map_err(Refusal::internal)?,
         None => None,
     };
@@ -149,7 +155,7 @@ async fn first_factor<S: SessionStore + SignInStore, V: Passwords, T: Transport>
     // The sign-in policies, after the password (they tell nothing to
     // someone guessing it): the first rule that matches decides; none,
     // the account's own setting. A refusal keeps its place in the limits.
-    let decided = decide(&user, &trail.username, ctx)?;
+    let decided = decide(&user, trail.username.as_str(), ctx)?;
     let (policy, success) = match decided.rule {
         Some((PolicyAction::Deny, rule)) => {
             // Answered as a wrong password: anything else would confirm the
@@ -175,7 +181,8 @@ async fn first_factor<S: SessionStore + SignInStore, V: Passwords, T: Transport>
     let set_by_admin = user.role == Role::Admin.as_str() && user.must_change_password != 0;
     let policy = if set_by_admin { DuoPolicy::Required } else { policy };
     admission.release(store).await?;
-    let known_browser = KnownBrowser::new(&trail.username, ctx.now).seal(&config.session_secret);
+    let known_browser =
+        KnownBrowser::new(trail.username.as_str(), ctx.now).seal(&config.session_secret);
     let duo_due = policy == DuoPolicy::Required && (user.duo_off == 0 || set_by_admin);
     let remember_days = if set_by_admin { 0 } else { decided.remember_days };
     if duo_due

@@ -12,7 +12,7 @@
 //! signed-in user's change (a wrong current password above all) is recorded
 //! in `auth_events` as step `password_change`, like a failed sign-in.
 
-use credentials::{DEFAULT_ITERATIONS, PasswordHash, normalize, password::SALT_LEN, policy};
+use credentials::{DEFAULT_ITERATIONS, PasswordHash, password::SALT_LEN, policy};
 use shared::api::PasswordChangeRequest;
 
 use super::admin::Caller;
@@ -24,6 +24,7 @@ use super::session;
 use super::store::{AdminEvent, ConsoleStore, SessionStore, SignInStore};
 use super::trail::Trail;
 use crate::config::Config;
+use crate::keys::{IdHash, UserKey};
 use crate::session::SessionId;
 
 /// `POST /api/password`.
@@ -49,7 +50,7 @@ pub async fn change_password<S: SessionStore + SignInStore + ConsoleStore, P: Pa
         .and_then(SessionId::parse)
         .map(|id| id.storage_key())
         .ok_or_else(|| Refusal::new(Reason::NoSession))?;
-    let normalized = normalize(&signed_in.username)
+    let normalized = UserKey::of(&signed_in.username)
         .ok_or_else(|| Refusal::internal("a session names no possible user"))?;
     // From here on a refusal is audited like a sign-in's (a wrong current
     // password is a failed sign-in): only for a signed-in user, so requests
@@ -66,9 +67,9 @@ pub async fn change_password<S: SessionStore + SignInStore + ConsoleStore, P: Pa
 /// A signed-in user's change, once the session is known.
 struct Change<'a> {
     /// The user (normalized).
-    normalized: String,
+    normalized: UserKey,
     /// The session to keep (its id's hash).
-    keep: String,
+    keep: IdHash,
     /// The passwords.
     request: &'a PasswordChangeRequest,
 }

@@ -15,13 +15,12 @@
 //! "trust this browser" off (saving policies with `remember_days` 0 forgets
 //! every remembered browser; a sign-in under way then remembers none).
 
-use credentials::normalize;
-
 use super::audit::Refusal;
 use super::context::{Ctx, Random, check_origin};
 use super::store::{RememberedBrowser, SignInStore};
 use crate::config::Config;
 use crate::cookie::LoginTicket;
+use crate::keys::UserKey;
 use crate::session::SessionId;
 
 /// Seconds in a day.
@@ -56,7 +55,8 @@ pub async fn grant<S: SignInStore>(
     if !ticket.remember || ticket.remember_days == 0 {
         return Ok(None);
     }
-    let username = normalize(&ticket.username)
+    let username = UserKey::of(&ticket.username)
+        .map(|key| key.as_str().to_owned())
         .ok_or_else(|| Refusal::internal("a ticket names no possible user"))?;
     let token = SessionId::from_random(&random.remember);
     let max_age = u64::from(ticket.remember_days) * DAY;
@@ -84,7 +84,7 @@ pub async fn grant<S: SignInStore>(
 pub async fn vouches<S: SignInStore>(
     store: &S,
     cookie: Option<&str>,
-    normalized: &str,
+    normalized: &UserKey,
     days: u32,
     now: u64,
 ) -> Result<bool, Refusal> {

@@ -9,6 +9,7 @@ use super::admin::{Admin, search_text};
 use super::audit::{Reason, Refusal};
 use super::context::{Ctx, unix_i64};
 use super::store::{AdminEvent, ConsoleStore};
+use crate::keys::IdHash;
 
 /// `GET /api/admin/remembered?q=&page=`: live remembered browsers of
 /// users whose name contains `search`, newest first.
@@ -30,7 +31,7 @@ pub async fn list<S: ConsoleStore>(
     let browsers = rows
         .into_iter()
         .map(|b| RememberedSummary {
-            id: b.id_hash,
+            id: b.id_hash.into_string(),
             username: b.username,
             user_agent: b.user_agent,
             client_ip: b.client_ip,
@@ -59,11 +60,9 @@ pub async fn revoke<S: ConsoleStore>(
             .detail("no such remembered browser")
             .message("That browser is no longer remembered.")
     };
-    if !crate::session::is_storage_key(id) {
-        return Err(gone());
-    }
+    let Some(id) = IdHash::parse(id) else { return Err(gone()) };
     let event = AdminEvent::new(admin.username().to_owned(), "forget_browser", ctx)
-        .with(&serde_json::json!({"browser": id}));
-    let forgotten = store.forget_browser_as_admin(id, &event).await.map_err(Refusal::internal)?;
+        .with(&serde_json::json!({"browser": id.as_str()}));
+    let forgotten = store.forget_browser_as_admin(&id, &event).await.map_err(Refusal::internal)?;
     if forgotten { Ok(()) } else { Err(gone()) }
 }

@@ -9,6 +9,7 @@ use super::context::{Ctx, Random, unix_i64};
 use super::store::{NewSession, SessionStore, UserRecord};
 use super::trail::{Audited, Trail};
 use crate::config::Config;
+use crate::keys::UserKey;
 use crate::session::SessionId;
 
 /// A session just made: the id for the cookie (only its hash is stored),
@@ -172,7 +173,7 @@ async fn revoke<S: SessionStore>(
     };
     match store.revoke_session(&id.storage_key(), now).await.map_err(Refusal::internal)? {
         Some(username) => {
-            trail.username = credentials::normalize(&username).unwrap_or_default();
+            trail.username = UserKey::of(&username).unwrap_or_default();
             Ok(LogoutOutcome::Revoked { username })
         }
         None => Ok(LogoutOutcome::NoSession),
@@ -208,8 +209,8 @@ async fn revoke_everywhere<S: SessionStore>(
     let Some(record) = live else {
         return Ok(LogoutOutcome::NoSession);
     };
-    trail.username = credentials::normalize(&record.username).unwrap_or_default();
-    if trail.username.is_empty() {
+    trail.username = UserKey::of(&record.username).unwrap_or_default();
+    if trail.username.is_nobody() {
         return Err(Refusal::internal("a stored session names no possible user"));
     }
     store.revoke_user_sessions(&trail.username, now).await.map_err(Refusal::internal)?;

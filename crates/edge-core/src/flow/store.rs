@@ -9,7 +9,7 @@ use super::audit::{Outcome, Step};
 use super::context::Ctx;
 use super::limits::LimitKey;
 use super::maintenance::{PrunePlan, Pruned};
-use crate::session::hex_sha256;
+use crate::keys::{IdHash, Txid, UserKey, hex_sha256};
 
 /// A value a sign-in may use once: a second use is a replay. Only its
 /// SHA-256 is stored (`spent_states`), one table for both kinds, each kind
@@ -20,7 +20,7 @@ pub enum SingleUse<'a> {
     DuoState(&'a shared::duo::State),
     /// An inline push's or call's Duo transaction id, spent when it makes
     /// its session.
-    InlineTransaction(&'a str),
+    InlineTransaction(&'a Txid),
 }
 
 impl SingleUse<'_> {
@@ -30,7 +30,9 @@ impl SingleUse<'_> {
     pub fn storage_key(&self) -> String {
         match self {
             Self::DuoState(state) => hex_sha256(state.as_str().as_bytes()),
-            Self::InlineTransaction(txid) => hex_sha256(format!("inline-txid\0{txid}").as_bytes()),
+            Self::InlineTransaction(txid) => {
+                hex_sha256(format!("inline-txid\0{}", txid.as_str()).as_bytes())
+            }
         }
     }
 }
@@ -84,7 +86,7 @@ fn user_role() -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSession {
     /// SHA-256 (hex) of the session id.
-    pub id_hash: String,
+    pub id_hash: IdHash,
     /// As registered.
     pub username: String,
     /// `duo`, `bypass` or `fail_open` (`AuthMethod::as_str`).
@@ -106,7 +108,7 @@ pub struct NewSession {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct AdminSessionRecord {
     /// SHA-256 (hex) of the session id: names the session, opens nothing.
-    pub id_hash: String,
+    pub id_hash: IdHash,
     /// As registered.
     pub username: String,
     /// `duo`, `bypass` or `fail_open`.
@@ -228,7 +230,7 @@ pub struct NewUser {
     /// As typed (trimmed, validated).
     pub username: String,
     /// The lookup key.
-    pub normalized: String,
+    pub normalized: UserKey,
     /// PHC string.
     pub password_hash: String,
     /// `required` or `bypass`.
@@ -295,10 +297,10 @@ impl AdminEvent {
         }
     }
 
-    /// This event on `target` (a normalized username).
+    /// This event on `target`.
     #[must_use]
-    pub fn on(self, target: &str) -> Self {
-        Self { target: Some(target.to_owned()), ..self }
+    pub fn on(self, target: &UserKey) -> Self {
+        Self { target: Some(target.as_str().to_owned()), ..self }
     }
 
     /// This event with `detail` (never a password).
@@ -325,7 +327,7 @@ pub struct EnforceSetting {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct RememberedBrowser {
     /// SHA-256 (hex) of the `__Host-remember` cookie's token.
-    pub id_hash: String,
+    pub id_hash: IdHash,
     /// The user (normalized).
     pub username: String,
     /// When it was remembered.
@@ -399,19 +401,23 @@ pub trait SessionStore {
     /// `now`, with whether its user is still active.
     async fn live_session(
         &self,
-        id_hash: &str,
+        id_hash: &IdHash,
         now: u64,
     ) -> Result<Option<SessionRecord>, StoreError>;
 
     /// Revokes the live session stored under `id_hash`: its username, or
     /// `None` when there was no live session.
-    async fn revoke_session(&self, id_hash: &str, now: u64) -> Result<Option<String>, StoreError>;
+    async fn revoke_session(
+        &self,
+        id_hash: &IdHash,
+        now: u64,
+    ) -> Result<Option<String>, StoreError>;
 
     /// Revokes every live session of the user whose normalized name is
     /// `normalized` (sessions hold the name as registered: compared after
     /// the same normalization), forgets their remembered browsers and bumps
     /// the account's version (ending the sign-ins under way).
-    async fn revoke_user_sessions(&self, normalized: &str, now: u64) -> Result<(), StoreError>;
+    async fn revoke_user_sessions(&self, normalized: &UserKey, now: u64) -> Result<(), StoreError>;
 
     /// Appends to the audit log.
     async fn record(&self, event: &AuditEvent) -> Result<(), StoreError>;
@@ -423,7 +429,7 @@ pub trait SessionStore {
 #[allow(async_fn_in_trait)]
 pub trait SignInStore {
     /// The user whose normalized name is `normalized`.
-    async fn user(&self, normalized: &str) -> Result<Option<UserRecord>, StoreError>;
+    async fn user(&self, normalized: &UserKey) -> Result<Option<UserRecord>, StoreError>;
 
     /// Counts one attempt against `key` in the window starting at
     /// `window_start` and returns the new count, atomically (an
@@ -439,7 +445,7 @@ pub trait SignInStore {
     /// counted against `key` (as [`SignInStore::hit`]), in one round trip.
     async fn user_and_hit(
         &self,
-        normalized: &str,
+        normalized: &UserKey,
         key: &LimitKey,
         window_start: u64,
         now: u64,
@@ -451,7 +457,7 @@ pub trait SignInStore {
     /// `keys`.
     async fn user_and_hits(
         &self,
-        normalized: &str,
+        normalized: &UserKey,
         keys: &[(LimitKey, u64)],
         now: u64,
     ) -> Result<(Option<UserRecord>, Vec<u32>), StoreError>;
@@ -463,7 +469,7 @@ pub trait SignInStore {
     async fn spend_once_and_user(
         &self,
         once: SingleUse<'_>,
-        normalized: &str,
+        normalized: &UserKey,
         now: u64,
     ) -> Result<(bool, Option<UserRecord>), StoreError>;
 
@@ -479,15 +485,19 @@ pub trait SignInStore {
     /// statement.
     async fn use_remembered(
         &self,
-        id_hash: &str,
-        normalized: &str,
+        id_hash: &IdHash,
+        normalized: &UserKey,
         now: u64,
         max_age: u64,
     ) -> Result<bool, StoreError>;
 
     /// Forgets the remembered browser `id_hash`: its user (normalized), or
     /// `None` when it was not live.
-    async fn forget_browser(&self, id_hash: &str, now: u64) -> Result<Option<String>, StoreError>;
+    async fn forget_browser(
+        &self,
+        id_hash: &IdHash,
+        now: u64,
+    ) -> Result<Option<String>, StoreError>;
 }
 
 /// What the console reads and changes: users, sessions, the audit logs, the
@@ -522,7 +532,7 @@ pub trait ConsoleStore {
     /// session.
     async fn revoke_session_as_admin(
         &self,
-        id_hash: &str,
+        id_hash: &IdHash,
         event: &AdminEvent,
     ) -> Result<bool, StoreError>;
 
@@ -549,7 +559,7 @@ pub trait ConsoleStore {
     /// and records `event`, atomically: both or neither.
     async fn change_user(
         &self,
-        normalized: &str,
+        normalized: &UserKey,
         update: &UserUpdate,
         event: &AdminEvent,
     ) -> Result<ChangeOutcome, StoreError>;
@@ -562,10 +572,10 @@ pub trait ConsoleStore {
     /// was no longer `old_hash`.
     async fn change_own_password(
         &self,
-        normalized: &str,
+        normalized: &UserKey,
         old_hash: &str,
         new_hash: &str,
-        keep_session: &str,
+        keep_session: &IdHash,
         event: &AdminEvent,
     ) -> Result<bool, StoreError>;
 
@@ -587,7 +597,7 @@ pub trait ConsoleStore {
     /// live.
     async fn forget_browser_as_admin(
         &self,
-        id_hash: &str,
+        id_hash: &IdHash,
         event: &AdminEvent,
     ) -> Result<bool, StoreError>;
 
@@ -617,8 +627,11 @@ pub trait ConsoleStore {
     /// identity (its Duo username, else its username, trimmed and lower
     /// case) is `identity`, and the user's last successful and last failed
     /// Duo steps in the audit log, in one round trip.
-    async fn duo_mapping(&self, normalized: &str, identity: &str)
-    -> Result<DuoMapping, StoreError>;
+    async fn duo_mapping(
+        &self,
+        normalized: &UserKey,
+        identity: &str,
+    ) -> Result<DuoMapping, StoreError>;
 }
 
 /// The scheduled maintenance.

@@ -34,6 +34,7 @@ use super::store::{
     StoredPolicies, UserRecord, UserUpdate,
 };
 use crate::config::Config;
+use crate::keys::{IdHash, UserKey};
 
 // ---------------------------------------------------------------------------
 // Executor.
@@ -115,7 +116,7 @@ pub struct MemoryStore {
     /// When each user (normalized) was added through the console's port
     /// (`users.created_at`; 0 for those the fixtures add).
     pub created_at: RefCell<HashMap<String, u64>>,
-    pub sessions: RefCell<HashMap<String, StoredSession>>,
+    pub sessions: RefCell<HashMap<IdHash, StoredSession>>,
     pub counters: RefCell<HashMap<(LimitKey, u64), u32>>,
     /// Spent state hash → when.
     pub spent: RefCell<HashMap<String, u64>>,
@@ -241,7 +242,7 @@ impl SessionStore for MemoryStore {
 
     async fn live_session(
         &self,
-        id_hash: &str,
+        id_hash: &IdHash,
         now: u64,
     ) -> Result<Option<SessionRecord>, StoreError> {
         YieldOnce::default().await;
@@ -265,7 +266,11 @@ impl SessionStore for MemoryStore {
         }))
     }
 
-    async fn revoke_session(&self, id_hash: &str, now: u64) -> Result<Option<String>, StoreError> {
+    async fn revoke_session(
+        &self,
+        id_hash: &IdHash,
+        now: u64,
+    ) -> Result<Option<String>, StoreError> {
         YieldOnce::default().await;
         self.check()?;
         let mut sessions = self.sessions.borrow_mut();
@@ -275,7 +280,8 @@ impl SessionStore for MemoryStore {
         }))
     }
 
-    async fn revoke_user_sessions(&self, normalized: &str, now: u64) -> Result<(), StoreError> {
+    async fn revoke_user_sessions(&self, normalized: &UserKey, now: u64) -> Result<(), StoreError> {
+        let normalized = normalized.as_str();
         YieldOnce::default().await;
         self.check()?;
         for row in self.sessions.borrow_mut().values_mut() {
@@ -300,7 +306,8 @@ impl SessionStore for MemoryStore {
 }
 
 impl SignInStore for MemoryStore {
-    async fn user(&self, normalized: &str) -> Result<Option<UserRecord>, StoreError> {
+    async fn user(&self, normalized: &UserKey) -> Result<Option<UserRecord>, StoreError> {
+        let normalized = normalized.as_str();
         YieldOnce::default().await;
         self.check()?;
         Ok(self.stored_user(normalized))
@@ -326,11 +333,12 @@ impl SignInStore for MemoryStore {
 
     async fn user_and_hit(
         &self,
-        normalized: &str,
+        normalized: &UserKey,
         key: &LimitKey,
         window_start: u64,
         _now: u64,
     ) -> Result<(Option<UserRecord>, u32), StoreError> {
+        let normalized = normalized.as_str();
         YieldOnce::default().await;
         self.check()?;
         let user = self.stored_user(normalized);
@@ -342,10 +350,11 @@ impl SignInStore for MemoryStore {
 
     async fn user_and_hits(
         &self,
-        normalized: &str,
+        normalized: &UserKey,
         keys: &[(LimitKey, u64)],
         _now: u64,
     ) -> Result<(Option<UserRecord>, Vec<u32>), StoreError> {
+        let normalized = normalized.as_str();
         YieldOnce::default().await;
         self.check()?;
         let user = self.stored_user(normalized);
@@ -364,9 +373,10 @@ impl SignInStore for MemoryStore {
     async fn spend_once_and_user(
         &self,
         once: SingleUse<'_>,
-        normalized: &str,
+        normalized: &UserKey,
         now: u64,
     ) -> Result<(bool, Option<UserRecord>), StoreError> {
+        let normalized = normalized.as_str();
         YieldOnce::default().await;
         self.check()?;
         let user = self.stored_user(normalized);
@@ -393,16 +403,17 @@ impl SignInStore for MemoryStore {
 
     async fn use_remembered(
         &self,
-        id_hash: &str,
-        normalized: &str,
+        id_hash: &IdHash,
+        normalized: &UserKey,
         now: u64,
         max_age: u64,
     ) -> Result<bool, StoreError> {
+        let normalized = normalized.as_str();
         YieldOnce::default().await;
         self.check()?;
         let mut browsers = self.browsers.borrow_mut();
         let live = browsers.iter_mut().find(|(b, revoked)| {
-            b.id_hash == id_hash
+            b.id_hash == *id_hash
                 && b.username == normalized
                 && revoked.is_none()
                 && b.expires_at > now
@@ -411,12 +422,16 @@ impl SignInStore for MemoryStore {
         Ok(live.map(|(b, _)| b.last_used_at = Some(now)).is_some())
     }
 
-    async fn forget_browser(&self, id_hash: &str, now: u64) -> Result<Option<String>, StoreError> {
+    async fn forget_browser(
+        &self,
+        id_hash: &IdHash,
+        now: u64,
+    ) -> Result<Option<String>, StoreError> {
         YieldOnce::default().await;
         self.check()?;
         let mut browsers = self.browsers.borrow_mut();
         let live =
-            browsers.iter_mut().find(|(b, revoked)| b.id_hash == id_hash && revoked.is_none());
+            browsers.iter_mut().find(|(b, revoked)| b.id_hash == *id_hash && revoked.is_none());
         Ok(live.map(|(b, revoked)| {
             *revoked = Some(now);
             b.username.clone()
@@ -484,7 +499,7 @@ impl ConsoleStore for MemoryStore {
         YieldOnce::default().await;
         self.check()?;
         let sessions = self.sessions.borrow();
-        let mut live: Vec<(&String, &StoredSession)> = sessions
+        let mut live: Vec<(&IdHash, &StoredSession)> = sessions
             .iter()
             .filter(|(_, row)| row.revoked_at.is_none() && row.session.expires_at > now)
             .filter(|(_, row)| row.session.username.trim().to_ascii_lowercase().contains(search))
@@ -495,8 +510,8 @@ impl ConsoleStore for MemoryStore {
             .into_iter()
             .skip(offset as usize)
             .take(limit as usize)
-            .map(|(id, row)| AdminSessionRecord {
-                id_hash: id.clone(),
+            .map(|(_, row)| AdminSessionRecord {
+                id_hash: row.session.id_hash.clone(),
                 username: row.session.username.clone(),
                 method: row.session.method.to_owned(),
                 duo_context: row.session.duo_context.clone(),
@@ -600,7 +615,7 @@ impl ConsoleStore for MemoryStore {
 
     async fn revoke_session_as_admin(
         &self,
-        id_hash: &str,
+        id_hash: &IdHash,
         event: &AdminEvent,
     ) -> Result<bool, StoreError> {
         YieldOnce::default().await;
@@ -618,10 +633,11 @@ impl ConsoleStore for MemoryStore {
 
     async fn change_user(
         &self,
-        normalized: &str,
+        normalized: &UserKey,
         update: &UserUpdate,
         event: &AdminEvent,
     ) -> Result<ChangeOutcome, StoreError> {
+        let normalized = normalized.as_str();
         YieldOnce::default().await;
         self.check()?;
         let mut users = self.users.borrow_mut();
@@ -673,12 +689,13 @@ impl ConsoleStore for MemoryStore {
 
     async fn change_own_password(
         &self,
-        normalized: &str,
+        normalized: &UserKey,
         old_hash: &str,
         new_hash: &str,
-        keep_session: &str,
+        keep_session: &IdHash,
         event: &AdminEvent,
     ) -> Result<bool, StoreError> {
+        let normalized = normalized.as_str();
         YieldOnce::default().await;
         self.check()?;
         Self::check_hash(new_hash)?;
@@ -726,14 +743,14 @@ impl ConsoleStore for MemoryStore {
 
     async fn forget_browser_as_admin(
         &self,
-        id_hash: &str,
+        id_hash: &IdHash,
         event: &AdminEvent,
     ) -> Result<bool, StoreError> {
         YieldOnce::default().await;
         self.check()?;
         let mut browsers = self.browsers.borrow_mut();
         let live = browsers.iter_mut().find(|(b, revoked)| {
-            b.id_hash == id_hash && revoked.is_none() && b.expires_at > event.at
+            b.id_hash == *id_hash && revoked.is_none() && b.expires_at > event.at
         });
         let Some((browser, revoked)) = live else { return Ok(false) };
         *revoked = Some(event.at);
@@ -795,7 +812,7 @@ impl ConsoleStore for MemoryStore {
         Self::check_hash(&user.password_hash)?;
         let mut users = self.users.borrow_mut();
         // The primary key, then migration 0003's Duo identity trigger.
-        if users.contains_key(&user.normalized) {
+        if users.contains_key(user.normalized.as_str()) {
             return Ok(AddOutcome::Exists);
         }
         let identity = |name: Option<&str>, username: &str| {
@@ -817,17 +834,18 @@ impl ConsoleStore for MemoryStore {
             policies: None,
             account_version: 0,
         };
-        users.insert(user.normalized.clone(), record);
-        self.created_at.borrow_mut().insert(user.normalized.clone(), event.at);
+        users.insert(user.normalized.as_str().to_owned(), record);
+        self.created_at.borrow_mut().insert(user.normalized.as_str().to_owned(), event.at);
         self.admin_events.borrow_mut().push(event.clone());
         Ok(AddOutcome::Added)
     }
 
     async fn duo_mapping(
         &self,
-        normalized: &str,
+        normalized: &UserKey,
         identity: &str,
     ) -> Result<DuoMapping, StoreError> {
+        let normalized = normalized.as_str();
         YieldOnce::default().await;
         self.check()?;
         let taken_by = self
@@ -1515,4 +1533,9 @@ pub mod console {
         let admin = Admin::acting(store, config, caller, ctx.now).await?;
         provider::test_connection(store, duo, config, &admin, request.clock, ctx, random).await
     }
+}
+
+/// The key of a valid test username.
+pub fn user_key(username: &str) -> UserKey {
+    UserKey::of(username).expect("a valid test username")
 }

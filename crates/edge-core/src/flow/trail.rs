@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use super::audit::{Outcome, Reason, Refusal, Step, Success};
 use super::context::Ctx;
 use super::store::{AuditEvent, NewSession, SessionStore};
+use crate::keys::UserKey;
 
 /// What a step's audit record says on success, when it says anything.
 pub trait Audited {
@@ -25,8 +26,8 @@ pub struct Trail {
     step: Step,
     at: u64,
     client: Option<IpAddr>,
-    /// The normalized username as submitted (empty until known).
-    pub username: String,
+    /// The normalized username as submitted (nobody's until known).
+    pub username: UserKey,
     /// Duo's transaction id, once Duo answered with one.
     pub txid: Option<String>,
     /// The sign-in policy that decided, once one did ("#2 Office").
@@ -40,7 +41,7 @@ impl Trail {
             step,
             at: ctx.now,
             client: ctx.client,
-            username: String::new(),
+            username: UserKey::default(),
             txid: None,
             policy: None,
         }
@@ -51,7 +52,7 @@ impl Trail {
     fn event(&self, outcome: Outcome, reason: &'static str) -> AuditEvent {
         AuditEvent {
             at: self.at,
-            username: self.username.clone(),
+            username: self.username.as_str().to_owned(),
             step: self.step,
             outcome,
             reason,

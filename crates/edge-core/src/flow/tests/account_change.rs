@@ -17,10 +17,11 @@ use crate::flow::session::{self, logout_everywhere};
 use crate::flow::store::{AdminEvent, ConsoleStore, UserUpdate};
 use crate::flow::testing::{
     APP_ORIGIN, MemoryStore, NOW, SESSION_SECRET_B64, ScriptedDuo, allow_claims, block_on, config,
-    ctx, password_step, random, session_cookie, signed_reply, store,
+    ctx, password_step, random, session_cookie, signed_reply, store, user_key,
 };
 use crate::flow::trail::Trail;
 use crate::flow::{Reason, Refusal, Step};
+use crate::keys::IdHash;
 
 fn key() -> SessionSecret {
     SessionSecret::parse(SESSION_SECRET_B64).expect("the test secret")
@@ -63,7 +64,8 @@ type Change = Box<dyn Fn(&MemoryStore)>;
 fn changes() -> Vec<(&'static str, Change)> {
     let admin = |update: UserUpdate, action: &'static str| {
         Box::new(move |store: &MemoryStore| {
-            let changed = block_on(store.change_user("alice", &update, &admin_event(action)));
+            let changed =
+                block_on(store.change_user(&user_key("alice"), &update, &admin_event(action)));
             assert_eq!(changed, Ok(crate::flow::store::ChangeOutcome::Changed), "{action}");
         }) as Change
     };
@@ -77,8 +79,12 @@ fn changes() -> Vec<(&'static str, Change)> {
             Box::new(|store: &MemoryStore| {
                 for value in [true, false] {
                     let update = UserUpdate::Disabled(value);
-                    block_on(store.change_user("alice", &update, &admin_event("disable")))
-                        .expect("changed");
+                    block_on(store.change_user(
+                        &user_key("alice"),
+                        &update,
+                        &admin_event("disable"),
+                    ))
+                    .expect("changed");
                 }
             }),
         ),
@@ -88,10 +94,10 @@ fn changes() -> Vec<(&'static str, Change)> {
                 let old = store.users.borrow()["alice"].password_hash.clone();
                 let event = admin_event("change_own_password");
                 let changed = block_on(store.change_own_password(
-                    "alice",
+                    &user_key("alice"),
                     &old,
                     &new_hash(),
-                    &"0".repeat(64),
+                    &IdHash::of(b"no session"),
                     &event,
                 ));
                 assert_eq!(changed, Ok(true));
@@ -193,9 +199,10 @@ fn a_change_racing_the_last_step_wins() {
     let issued =
         session::issue(&config("closed"), &alice, AuthMethod::Duo, None, &at, &random(3)).unwrap();
     let update = UserUpdate::Password(new_hash());
-    block_on(store.change_user("alice", &update, &admin_event("reset_password"))).unwrap();
+    block_on(store.change_user(&user_key("alice"), &update, &admin_event("reset_password")))
+        .unwrap();
     let mut trail = Trail::new(Step::DuoCallback, &at);
-    trail.username = "alice".into();
+    trail.username = user_key("alice");
     let finished = block_on(trail.finish(&store, Ok(SignedIn(issued))));
     let refused = finished.expect_err("refused");
     assert_eq!((refused.reason, refused.code()), (Reason::AccountChanged, ErrorCode::LoginExpired));

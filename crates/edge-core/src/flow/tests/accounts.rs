@@ -23,6 +23,7 @@ use crate::flow::testing::{
     inline_config, join_all, live_session, password_step, random, session_cookie, store_with_admin,
 };
 use crate::flow::{Config, Outcome, Reason, Refusal, Step};
+use crate::keys::IdHash;
 
 fn caller(cookie: &str) -> Caller<'_> {
     Caller { origin: Some(APP_ORIGIN), session_cookie: Some(cookie) }
@@ -441,7 +442,7 @@ fn change_own(
     ))
 }
 
-fn cookie_of(store: &MemoryStore, username: &str, seed: u8) -> (String, String) {
+fn cookie_of(store: &MemoryStore, username: &str, seed: u8) -> (String, IdHash) {
     let issued = live_session(store, username, seed);
     (issued.id.to_cookie_value(), issued.row.id_hash)
 }

@@ -202,7 +202,7 @@ fn live_sessions_are_listed_and_one_can_be_ended() {
         ("alice", Some("Duo Push"), Some("iPhone (XXX-XXX-0100)"))
     );
     assert_eq!(row.client_ip.as_deref(), Some("192.0.2.9"));
-    assert_eq!(row.id, alice.id.storage_key(), "named by its hash, never its id");
+    assert_eq!(row.id, alice.id.storage_key().into_string(), "named by its hash, never its id");
     let all = block_on(sessions(&store, Some(&root), "", 1, NOW)).expect("sessions");
     assert_eq!(all.sessions[0].username, "alice", "newest first");
 

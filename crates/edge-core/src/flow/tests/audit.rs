@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use shared::ErrorCode;
 
 use crate::flow::audit::{Outcome, Reason, Refusal, Step, Success};
-use crate::flow::testing::{NOW, block_on, ctx, store};
+use crate::flow::testing::{NOW, block_on, ctx, store, user_key};
 use crate::flow::trail::{Audited, Trail};
 
 /// The schema whose `CHECK` constraints accept the step and outcome names.
@@ -154,7 +154,7 @@ impl Audited for Done {
 fn the_trail_derives_the_record_from_the_result() {
     let store = store();
     let mut trail = Trail::new(Step::DuoCallback, &ctx(NOW, "2001:db8::1"));
-    trail.username = "alice".into();
+    trail.username = user_key("alice");
     trail.txid = Some("tx".into());
     assert!(block_on(trail.finish(&store, Ok(Done))).is_ok());
     let refusal = Refusal::new(Reason::IdTokenNonce);

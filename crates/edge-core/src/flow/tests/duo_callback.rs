@@ -379,11 +379,12 @@ fn callback_query_takes_duo_code_over_code_and_the_first_of_each() {
 #[test]
 fn single_use_values_are_keyed_by_their_kind() {
     use crate::flow::store::SingleUse;
-    use crate::session::hex_sha256;
+    use crate::keys::{IdHash, Txid, hex_sha256};
     let state = State::generate(&[5; 32]);
     let as_state = SingleUse::DuoState(&state).storage_key();
     assert_eq!(as_state, hex_sha256(state.as_str().as_bytes()));
-    let as_txid = SingleUse::InlineTransaction(state.as_str()).storage_key();
+    let txid = Txid::new(state.as_str().to_owned());
+    let as_txid = SingleUse::InlineTransaction(&txid).storage_key();
     assert_ne!(as_state, as_txid);
-    assert!(crate::session::is_storage_key(&as_txid));
+    assert!(IdHash::parse(&as_txid).is_some());
 }

@@ -17,7 +17,7 @@ use crate::flow::limits::{
 use crate::flow::login::{DuoLink, LoginInput, LoginOutcome, login};
 use crate::flow::testing::{
     APP_ORIGIN, CountingVerifier, IKEY, MemoryStore, NOW, SESSION_SECRET_B64, SKEY, ScriptedDuo,
-    block_on, config_with, ctx, inline_config, random, store,
+    block_on, config_with, ctx, inline_config, random, store, user_key,
 };
 use crate::flow::{Config, Reason, Refusal};
 
@@ -525,7 +525,7 @@ fn wrong_passcodes_are_capped_per_account_across_logins() {
     );
     block_on(crate::flow::store::ConsoleStore::change_user(
         &store,
-        "alice",
+        &user_key("alice"),
         &crate::flow::store::UserUpdate::Password(hash),
         &event,
     ))
@@ -585,7 +585,7 @@ fn an_inline_login_from_before_an_account_change_goes_no_further() {
     );
     block_on(crate::flow::store::ConsoleStore::change_user(
         &store,
-        "alice",
+        &user_key("alice"),
         &crate::flow::store::UserUpdate::RevokeSessions,
         &event,
     ))

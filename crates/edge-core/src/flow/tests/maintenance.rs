@@ -12,8 +12,9 @@ use crate::flow::maintenance::{
 };
 use crate::flow::store::{MaintenanceStore, NewSession, SessionStore, SignInStore, SingleUse};
 use crate::flow::testing::{
-    CountingVerifier, NOW, ScriptedDuo, block_on, config, ctx, random, store,
+    CountingVerifier, NOW, ScriptedDuo, block_on, config, ctx, random, store, user_key,
 };
+use crate::keys::{IdHash, Txid};
 
 fn wrong_password(store: &crate::flow::testing::MemoryStore, ip: &str, now: u64) {
     let body = LoginRequest { username: "alice".to_owned(), password: Password::new("no") };
@@ -65,7 +66,7 @@ fn sessions_states_and_old_audit_events_are_deleted_past_their_time() {
     let plan = PrunePlan::at(NOW, 365, 5);
     let session = |id: char, expires_at: u64, revoked_at: Option<u64>| {
         let row = NewSession {
-            id_hash: id.to_string().repeat(64),
+            id_hash: IdHash::parse(&id.to_string().repeat(64)).expect("64 hex digits"),
             username: "alice".to_owned(),
             method: "duo",
             duo_context: None,
@@ -96,9 +97,11 @@ fn sessions_states_and_old_audit_events_are_deleted_past_their_time() {
     session('c', NOW - SESSION_GRACE_SECONDS - 1, None); // expired over a day ago
     session('d', NOW + 3600, Some(NOW - SESSION_GRACE_SECONDS - 1)); // revoked over a day ago
     session('e', NOW + 3600, Some(NOW - 60)); // revoked a minute ago
-    let (old, new) = (SingleUse::InlineTransaction("old"), SingleUse::InlineTransaction("new"));
-    block_on(store.spend_once_and_user(old, "alice", NOW - STATE_KEEP_SECONDS - 1)).unwrap();
-    block_on(store.spend_once_and_user(new, "alice", NOW - 60)).unwrap();
+    let (old, new) = (Txid::new("old".to_owned()), Txid::new("new".to_owned()));
+    let (old, new) = (SingleUse::InlineTransaction(&old), SingleUse::InlineTransaction(&new));
+    block_on(store.spend_once_and_user(old, &user_key("alice"), NOW - STATE_KEEP_SECONDS - 1))
+        .unwrap();
+    block_on(store.spend_once_and_user(new, &user_key("alice"), NOW - 60)).unwrap();
     let year = 365 * 86_400;
     // Three attempts: two a year ago (one window: its three counters go),
     // one now (its counters stay).
@@ -114,7 +117,7 @@ fn sessions_states_and_old_audit_events_are_deleted_past_their_time() {
         ('i', NOW + 86_400, Some(NOW - 60)),
     ] {
         let browser = crate::flow::store::RememberedBrowser {
-            id_hash: id.to_string().repeat(64),
+            id_hash: IdHash::of(id.to_string().as_bytes()),
             username: "alice".to_owned(),
             created_at: NOW - 2 * 86_400,
             expires_at,
@@ -151,7 +154,7 @@ fn sessions_states_and_old_audit_events_are_deleted_past_their_time() {
         store.admin_events.borrow().iter().filter_map(|e| e.target.clone()).collect();
     assert_eq!(admin_kept, ["recent"]);
     let mut kept: Vec<char> =
-        store.sessions.borrow().keys().filter_map(|id| id.chars().next()).collect();
+        store.sessions.borrow().keys().filter_map(|id| id.as_str().chars().next()).collect();
     kept.sort_unstable();
     assert_eq!(kept, ['a', 'b', 'e']);
     assert!(store.spent.borrow().contains_key(&new.storage_key()));

@@ -729,8 +729,14 @@ mod in_the_console {
         .expect("remembered")
         .value;
         let vouches = |now| {
-            block_on(crate::flow::remember::vouches(&store, Some(&cookie), "alice", 30, now))
-                .expect("read")
+            block_on(crate::flow::remember::vouches(
+                &store,
+                Some(&cookie),
+                &crate::flow::testing::user_key("alice"),
+                30,
+                now,
+            ))
+            .expect("read")
         };
         assert!(vouches(NOW), "trusted");
 
