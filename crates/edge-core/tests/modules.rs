@@ -339,6 +339,27 @@ fn the_sign_in_and_the_console_do_not_import_each_other() {
     }
 }
 
+/// The common layer (every other module of the flow: context, audit,
+/// trail, store, limits, admission, session, policy, maintenance) imports
+/// neither side: both stand on it.
+#[test]
+fn the_common_layer_imports_neither_side() {
+    let graph = graph();
+    let common: Vec<&String> = graph
+        .keys()
+        .filter(|m| m.starts_with("flow::"))
+        .filter(|m| !SIGN_IN.contains(&m.as_str()) && !CONSOLE.contains(&m.as_str()))
+        .collect();
+    assert!(common.len() >= 8, "the common layer is read: {common:?}");
+    for module in common {
+        let crossing: Vec<&String> = graph[module]
+            .iter()
+            .filter(|e| SIGN_IN.contains(&e.as_str()) || CONSOLE.contains(&e.as_str()))
+            .collect();
+        assert!(crossing.is_empty(), "common -> a side: {module} imports {crossing:?}");
+    }
+}
+
 /// The sign-in reaches the store only through its ports (sessions and the
 /// sign-in's own), never the console's.
 #[test]

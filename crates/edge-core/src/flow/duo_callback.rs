@@ -9,7 +9,7 @@
 //! its login); the code; the user; the code exchange and the `id_token`
 //! checks; `auth_result` `allow`; the session.
 
-use shared::api::{AuthMethod, DuoDetails};
+use shared::api::DuoDetails;
 use shared::duo::{
     AuthCode, AuthStatus, DuoError, Expectations, IdTokenError, Nonce, State, Transport, UnixTime,
     VerifiedIdToken,
@@ -20,7 +20,7 @@ use super::audit::{Reason, Refusal, Step, Success};
 use super::context::{Ctx, Random, Run, prompt_client, unix_i64};
 use super::duo_start::{log_detail, open_ticket, ticket_user};
 use super::remember;
-use super::session::{self, IssuedSession};
+use super::session::IssuedSession;
 use super::store::{NewSession, SessionStore, SignInStore, SingleUse};
 use super::trail::{Audited, Trail};
 use crate::config::Config;
@@ -133,10 +133,8 @@ async fn finish<S: SessionStore + SignInStore, T: Transport>(
         .map_err(|error| exchange_refusal(&error))?;
     trail.txid = token.txid();
     token.require_allow().map_err(|error| id_token_refusal(&error))?;
-    let details = Some(duo_details(&token));
-    let method = AuthMethod::Duo;
-    let mut session = session::issue(config, &user, method, details, ctx, random)?;
-    session.remember = remember::grant(store, &ticket, ctx, random).await?;
+    let details = duo_details(&token);
+    let session = remember::after_duo(store, config, &user, details, &ticket, ctx, random).await?;
     Ok(SignedIn(session))
 }
 

@@ -35,9 +35,9 @@ use super::limits::{
     ACCOUNT_WINDOW, LimitKey, check_account_passcodes, check_duo_start, check_passcodes,
     window_start,
 };
-use super::login_outcome::{AfterPassword, LoginOutcome};
+use super::login_outcome::{AfterPassword, LoginOutcome, SignIn};
 use super::remember;
-use super::session::{self, IssuedSession};
+use super::session::IssuedSession;
 use super::store::{NewSession, SessionStore, SignInStore, SingleUse, UserRecord};
 use super::trail::{Audited, Trail};
 use crate::config::Config;
@@ -142,14 +142,8 @@ pub(super) async fn after_password<T: Transport>(
     let fail = |detail: String| match config.fail_mode {
         FailMode::Closed => Err(Refusal::new(Reason::DuoUnreachable).detail(detail)),
         FailMode::Open => {
-            let method = AuthMethod::FailOpen;
-            session::issue(config, &user, method, None, ctx, random).map(|session| {
-                LoginOutcome::Done {
-                    session: Box::new(session),
-                    known_browser: known_browser.clone(),
-                    success: Success::FailOpen,
-                }
-            })
+            let sign_in = SignIn::new(AuthMethod::FailOpen, Success::FailOpen);
+            LoginOutcome::signed_in(config, &user, sign_in, known_browser.clone(), ctx, random)
         }
     };
     match checked(duo, client, health, ctx.now).await {
@@ -214,14 +208,12 @@ fn decide(
                 txid: None,
                 result: Some("allow".to_owned()),
             };
-            let method = AuthMethod::Duo;
-            session::issue(config, user, method, Some(details), ctx, random).map(|session| {
-                LoginOutcome::Done {
-                    session: Box::new(session),
-                    known_browser,
-                    success: Success::DuoBypass,
-                }
-            })
+            let sign_in = SignIn {
+                method: AuthMethod::Duo,
+                details: Some(details),
+                success: Success::DuoBypass,
+            };
+            LoginOutcome::signed_in(config, user, sign_in, known_browser, ctx, random)
         }
         PreauthResult::Deny => Err(Refusal::new(Reason::DuoPreauthDenied)
             .detail(format!("preauth deny: {}", excerpt(&preauth.status_msg)))
@@ -596,8 +588,7 @@ async fn finished<S: SignInStore, T>(
         txid,
         result: Some("allow".to_owned()),
     };
-    let mut session = session::issue(config, user, AuthMethod::Duo, Some(details), ctx, random)?;
-    session.remember = remember::grant(store, ticket, ctx, random).await?;
+    let session = remember::after_duo(store, config, user, details, ticket, ctx, random).await?;
     Ok(Progress::Done(Box::new(session)))
 }
 

@@ -23,11 +23,10 @@ use super::context::{Ctx, Passwords, Random, Run};
 use super::health::HealthMemo;
 use super::inline;
 use super::limits::Client;
-use super::login_outcome::AfterPassword;
 pub use super::login_outcome::LoginOutcome;
+use super::login_outcome::{AfterPassword, SignIn};
 use super::policy::Policies;
 use super::remember;
-use super::session;
 use super::store::{SessionStore, SignInStore, UserRecord};
 use super::trail::Trail;
 use crate::config::Config;
@@ -185,48 +184,30 @@ async fn first_factor<S: SessionStore + SignInStore, V: Passwords, T: Transport>
         KnownBrowser::new(trail.username.as_str(), ctx.now).seal(&config.session_secret);
     let duo_due = policy == DuoPolicy::Required && (user.duo_off == 0 || set_by_admin);
     let remember_days = if set_by_admin { 0 } else { decided.remember_days };
-    if duo_due
+    let remembered = duo_due
         && remember_days > 0
         && remember::vouches(store, input.remembered, &trail.username, remember_days, ctx.now)
-            .await?
-    {
+            .await?;
+    // Decided first: a sign-in without a Duo step, or which Duo step.
+    let sign_in = match (policy, &config.duo) {
         // A browser the user trusted after a Duo sign-in, still remembered.
-        let method = AuthMethod::Remembered;
-        return session::issue(config, &user, method, None, ctx, random).map(|session| {
-            LoginOutcome::Done {
-                session: Box::new(session),
-                known_browser,
-                success: Success::RememberedBrowser,
-            }
-        });
-    }
-    match (policy, &config.duo) {
+        _ if remembered => SignIn::new(AuthMethod::Remembered, Success::RememberedBrowser),
+        // An admin turned enforcement off (console, audited there).
         (DuoPolicy::Required, _) if !duo_due => {
-            // An admin turned enforcement off (console, audited there).
-            let method = AuthMethod::Bypass;
-            session::issue(config, &user, method, None, ctx, random).map(|session| {
-                LoginOutcome::Done {
-                    session: Box::new(session),
-                    known_browser,
-                    success: Success::DuoNotEnforced,
-                }
-            })
+            SignIn::new(AuthMethod::Bypass, Success::DuoNotEnforced)
         }
         (DuoPolicy::Required, DuoSetup::Prompt(_)) => {
             let after = AfterPassword { known_browser, remember_days };
-            Ok(duo_next(config, &user, after, ctx.now))
+            return Ok(duo_next(config, &user, after, ctx.now));
         }
         (DuoPolicy::Required, DuoSetup::Inline(_)) => {
             let after = AfterPassword { known_browser, remember_days };
-            inline::after_password(transport, config, health, user, after, ctx, random).await
+            return inline::after_password(transport, config, health, user, after, ctx, random)
+                .await;
         }
-        (DuoPolicy::Bypass, _) => {
-            let method = AuthMethod::Bypass;
-            session::issue(config, &user, method, None, ctx, random).map(|session| {
-                LoginOutcome::Done { session: Box::new(session), known_browser, success }
-            })
-        }
-    }
+        (DuoPolicy::Bypass, _) => SignIn::new(AuthMethod::Bypass, success),
+    };
+    LoginOutcome::signed_in(config, &user, sign_in, known_browser, ctx, random)
 }
 
 /// What the stored sign-in policies decide for a sign-in.

@@ -3,10 +3,32 @@
 //! ([`super::inline::after_password`]) finishes the answer. Both build
 //! these, so neither imports the other's outcome.
 
-use super::audit::Success;
-use super::session::IssuedSession;
-use super::store::NewSession;
+use shared::api::{AuthMethod, DuoDetails};
+
+use super::audit::{Refusal, Success};
+use super::context::{Ctx, Random};
+use super::session::{self, IssuedSession};
+use super::store::{NewSession, UserRecord};
 use super::trail::Audited;
+use crate::config::Config;
+
+/// How a first factor that needs no Duo step signs the user in, and why.
+#[derive(Debug)]
+pub struct SignIn {
+    /// The session's method.
+    pub method: AuthMethod,
+    /// Duo's report, when Duo decided (inline preauth `allow`).
+    pub details: Option<DuoDetails>,
+    /// Why, for the audit log.
+    pub success: Success,
+}
+
+impl SignIn {
+    /// A sign-in by `method`, for the reason `success`, without Duo's report.
+    pub const fn new(method: AuthMethod, success: Success) -> Self {
+        Self { method, details: None, success }
+    }
+}
 
 /// A successful first factor. Both kinds renew the known-browser cookie
 /// (`__Host-known`, `KNOWN_BROWSER_TTL_SECONDS`).
@@ -64,6 +86,25 @@ pub enum LoginOutcome {
 }
 
 impl LoginOutcome {
+    /// Signed in at the first factor as `sign_in` decided: the one place
+    /// the password step (and inline mode's preauth after it) issues a
+    /// session.
+    ///
+    /// # Errors
+    /// `internal` if Duo's details cannot be serialized.
+    pub fn signed_in(
+        config: &Config,
+        user: &UserRecord,
+        sign_in: SignIn,
+        known_browser: String,
+        ctx: &Ctx,
+        random: &Random,
+    ) -> Result<Self, Refusal> {
+        let SignIn { method, details, success } = sign_in;
+        let session = session::issue(config, user, method, details, ctx, random)?;
+        Ok(Self::Done { session: Box::new(session), known_browser, success })
+    }
+
     /// The known-browser cookie's value.
     pub fn known_browser(&self) -> &str {
         match self {

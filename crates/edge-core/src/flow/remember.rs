@@ -15,9 +15,12 @@
 //! "trust this browser" off (saving policies with `remember_days` 0 forgets
 //! every remembered browser; a sign-in under way then remembers none).
 
+use shared::api::{AuthMethod, DuoDetails};
+
 use super::audit::Refusal;
 use super::context::{Ctx, Random, check_origin};
-use super::store::{RememberedBrowser, SignInStore};
+use super::session::{self, IssuedSession, RememberCookie};
+use super::store::{RememberedBrowser, SignInStore, UserRecord};
 use crate::config::Config;
 use crate::cookie::LoginTicket;
 use crate::keys::UserKey;
@@ -26,19 +29,25 @@ use crate::session::SessionId;
 /// Seconds in a day.
 const DAY: u64 = 86_400;
 
-/// The cookie a remembered browser gets.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RememberCookie {
-    /// The token (base64url), for `__Host-remember`.
-    pub value: String,
-    /// Its `Max-Age`: the days remembered.
-    pub max_age: u64,
-}
-
-impl std::fmt::Debug for RememberCookie {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RememberCookie").field("max_age", &self.max_age).finish_non_exhaustive()
-    }
+/// Duo allowed the login of `ticket` (either mode): its session, and the
+/// browser remembered when the ticket asked to (and the policies still
+/// offer it). The one place a Duo sign-in ends.
+///
+/// # Errors
+/// `internal` when the details cannot be serialized or the browser cannot
+/// be stored.
+pub async fn after_duo<S: SignInStore>(
+    store: &S,
+    config: &Config,
+    user: &UserRecord,
+    details: DuoDetails,
+    ticket: &LoginTicket,
+    ctx: &Ctx,
+    random: &Random,
+) -> Result<IssuedSession, Refusal> {
+    let mut session = session::issue(config, user, AuthMethod::Duo, Some(details), ctx, random)?;
+    session.remember = grant(store, ticket, ctx, random).await?;
+    Ok(session)
 }
 
 /// After a Duo sign-in: remembers the browser when the login's ticket

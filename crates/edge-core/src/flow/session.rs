@@ -27,7 +27,23 @@ pub struct IssuedSession {
     pub row: NewSession,
     /// The browser remembered with this sign-in ("trust this browser"),
     /// for its `__Host-remember` cookie.
-    pub remember: Option<super::remember::RememberCookie>,
+    pub remember: Option<RememberCookie>,
+}
+
+/// The cookie a remembered browser gets (`__Host-remember`), issued with
+/// the session of a Duo sign-in that asked for it (`super::remember`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RememberCookie {
+    /// The token (base64url), for `__Host-remember`.
+    pub value: String,
+    /// Its `Max-Age`: the days remembered.
+    pub max_age: u64,
+}
+
+impl std::fmt::Debug for RememberCookie {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RememberCookie").field("max_age", &self.max_age).finish_non_exhaustive()
+    }
 }
 
 /// Makes a session for `username`: the only place sessions are made
