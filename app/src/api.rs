@@ -56,7 +56,7 @@ pub async fn login(username: String, password: String) -> Result<LoginResponse, 
     if response.ok() {
         response.json().await.map_err(|_| Problem::unexpected())
     } else {
-        Err(problem_from(&response).await)
+        Err(problem_from(&response, Words::None).await)
     }
 }
 
@@ -69,7 +69,7 @@ pub async fn session() -> Result<Option<SessionInfo>, Problem> {
     match response.status() {
         200 => response.json().await.map(Some).map_err(|_| Problem::unexpected()),
         401 => Ok(None),
-        _ => Err(problem_from(&response).await),
+        _ => Err(problem_from(&response, Words::None).await),
     }
 }
 
@@ -79,7 +79,7 @@ pub async fn session() -> Result<Option<SessionInfo>, Problem> {
 /// The Worker's error (e.g. `forbidden_origin`) or a network failure.
 pub async fn logout() -> Result<(), Problem> {
     let response = Request::post(routes::LOGOUT).send().await.map_err(|_| Problem::network())?;
-    if response.ok() { Ok(()) } else { Err(problem_from(&response).await) }
+    if response.ok() { Ok(()) } else { Err(problem_from(&response, Words::None).await) }
 }
 
 /// `POST /api/logout-everywhere`: ends every session of this user (other
@@ -90,7 +90,7 @@ pub async fn logout() -> Result<(), Problem> {
 pub async fn logout_everywhere() -> Result<(), Problem> {
     let request = Request::post(routes::LOGOUT_EVERYWHERE);
     let response = request.send().await.map_err(|_| Problem::network())?;
-    if response.ok() { Ok(()) } else { Err(problem_from(&response).await) }
+    if response.ok() { Ok(()) } else { Err(problem_from(&response, Words::None).await) }
 }
 
 /// `POST /api/password`: the signed-in user's own new password.
@@ -105,14 +105,11 @@ pub async fn change_password(current: String, new: String) -> Result<(), Problem
     if response.ok() {
         return Ok(());
     }
-    let retry_after = response.headers().get("retry-after").and_then(|v| v.trim().parse().ok());
-    Err(match response.json::<ErrorBody>().await {
-        Ok(body) if matches!(body.code, ErrorCode::BadRequest | ErrorCode::InvalidCredentials) => {
-            Problem::new(body.code).refused_with(Some(body.message))
-        }
-        Ok(body) => Problem::new(body.code).with_retry_after(retry_after),
-        Err(_) => Problem::unexpected(),
-    })
+    // The Worker's words for a wrong current password or the policy.
+    let words = Words::Refusal(|code| {
+        matches!(code, ErrorCode::BadRequest | ErrorCode::InvalidCredentials)
+    });
+    Err(problem_from(&response, words).await)
 }
 
 /// `POST /api/remembered/forget`: Duo is asked again at the next sign-in
@@ -123,7 +120,7 @@ pub async fn change_password(current: String, new: String) -> Result<(), Problem
 pub async fn forget_browser() -> Result<(), Problem> {
     let request = Request::post(routes::FORGET_BROWSER);
     let response = request.send().await.map_err(|_| Problem::network())?;
-    if response.ok() { Ok(()) } else { Err(problem_from(&response).await) }
+    if response.ok() { Ok(()) } else { Err(problem_from(&response, Words::None).await) }
 }
 
 /// `POST /api/duo/inline/start`: start a factor (inline mode).
@@ -150,30 +147,51 @@ async fn inline_answer(sent: Result<Response, gloo_net::Error>) -> Result<Inline
     if response.ok() {
         return response.json().await.map_err(|_| Problem::unexpected());
     }
-    let retry_after = response.headers().get("retry-after").and_then(|v| v.trim().parse().ok());
-    let problem = match response.json::<ErrorBody>().await {
-        Ok(body) => {
-            // Duo's own words, for the codes where Duo (or the factor) spoke.
-            let said = matches!(
-                body.code,
-                ErrorCode::DuoDenied | ErrorCode::BadRequest | ErrorCode::RateLimited
-            )
-            .then_some(body.message);
-            Problem::new(body.code).with_retry_after(retry_after).with_said(said)
-        }
-        Err(_) => Problem::unexpected(),
-    };
-    Err(problem)
+    // Duo's own words, for the codes where Duo (or the factor) spoke.
+    let words = Words::Duo(|code| {
+        matches!(code, ErrorCode::DuoDenied | ErrorCode::BadRequest | ErrorCode::RateLimited)
+    });
+    Err(problem_from(&response, words).await)
 }
 
-/// Reads `{"code","message"}` and `Retry-After` from an error response.
-async fn problem_from(response: &Response) -> Problem {
+/// Whose words an error body's `message` is, and for which codes the page
+/// shows them (the predicate); for any other code the page says it in its
+/// own words.
+#[derive(Debug, Clone, Copy)]
+pub enum Words {
+    /// Never shown.
+    None,
+    /// Duo's (inline mode), shown under ours.
+    Duo(fn(ErrorCode) -> bool),
+    /// The Worker's reason for refusing an account change, shown as is.
+    Refusal(fn(ErrorCode) -> bool),
+}
+
+/// An error response as the sign-in pages show it: [`problem_of`] its body,
+/// with how long to wait (`Retry-After`: only the sign-in's steps are rate
+/// limited).
+pub async fn problem_from(response: &Response, words: Words) -> Problem {
     let retry_after = response.headers().get("retry-after").and_then(|v| v.trim().parse().ok());
-    match response.json::<ErrorBody>().await {
-        Ok(body) => Problem::new(body.code).with_retry_after(retry_after),
-        Err(_) if response.status() == 429 => {
-            Problem::new(ErrorCode::RateLimited).with_retry_after(retry_after)
-        }
-        Err(_) => Problem::unexpected(),
+    let body = response.json::<ErrorBody>().await.ok();
+    problem_of(response.status(), body, words).with_retry_after(retry_after)
+}
+
+/// The one error mapping of the SPA and the console: an error response's
+/// status and `{"code","message"}` body (`None`: none, or not the
+/// contract's), with the message kept as `words` says. A 429 without a
+/// body is still rate limiting.
+pub fn problem_of(status: u16, body: Option<ErrorBody>, words: Words) -> Problem {
+    let Some(body) = body else {
+        return if status == 429 {
+            Problem::new(ErrorCode::RateLimited)
+        } else {
+            Problem::unexpected()
+        };
+    };
+    let problem = Problem::new(body.code);
+    match words {
+        Words::Duo(shown) if shown(body.code) => problem.with_said(Some(body.message)),
+        Words::Refusal(shown) if shown(body.code) => problem.refused_with(Some(body.message)),
+        _ => problem,
     }
 }

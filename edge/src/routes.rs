@@ -8,7 +8,7 @@ use shared::admin::{
     AuditQuery, DuoUserCheckRequest, EnforceRequest, NewUserRequest, PasswordResetRequest,
     SessionRevokeRequest, UserChangeRequest,
 };
-use shared::api::{InlineProgress, LoginResponse, PasswordChangeRequest};
+use shared::api::{InlineProgress, PasswordChangeRequest};
 use shared::policy::{DryRunRequest, PoliciesSave};
 use worker::{Env, Request, Response};
 
@@ -20,8 +20,7 @@ use crate::password::WebCryptoPasswords;
 use crate::{request, respond};
 use edge_core::config::Config;
 use edge_core::cookie::{
-    self, KNOWN_BROWSER_COOKIE, KNOWN_BROWSER_TTL_SECONDS, LOGIN_COOKIE, REMEMBER_COOKIE,
-    SESSION_COOKIE,
+    self, KNOWN_BROWSER_COOKIE, LOGIN_COOKIE, REMEMBER_COOKIE, SESSION_COOKIE,
 };
 use edge_core::flow::admin::{Admin, Caller};
 use edge_core::flow::duo_callback::{CallbackQuery, SignedIn, duo_callback};
@@ -74,49 +73,14 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
     let outcome = first_factor(&store, &WebCryptoPasswords, duo, &config, input, &ctx, &random)
         .await
         .map_err(|refusal| logged(Step::Login, refusal))?;
-    let known =
-        cookie::set(KNOWN_BROWSER_COOKIE, outcome.known_browser(), KNOWN_BROWSER_TTL_SECONDS);
-    let mut response = match &outcome {
-        LoginOutcome::Duo { username, login_cookie, max_age, remember_days, .. } => {
-            let body =
-                LoginResponse::Duo { username: username.clone(), remember_days: *remember_days };
-            let mut response = respond::json(&body, 200)?;
-            let set = cookie::set(LOGIN_COOKIE, login_cookie, *max_age);
-            response.headers_mut().append("Set-Cookie", &set)?;
-            response
-        }
-        LoginOutcome::Done { session, success, .. } => {
-            if *success == edge_core::flow::Success::FailOpen {
-                let who = &session.info.username;
-                worker::console_warn!("login: Duo unreachable, DUO_FAILMODE=open lets {who} in");
-            }
-            let body = LoginResponse::Done { session: session.info.clone() };
-            with_session(respond::json(&body, 200)?, session)?
-        }
-        LoginOutcome::DuoInline {
-            username, devices, login_cookie, max_age, remember_days, ..
-        } => {
-            let body = LoginResponse::DuoInline {
-                username: username.clone(),
-                devices: devices.clone(),
-                remember_days: *remember_days,
-            };
-            let mut response = respond::json(&body, 200)?;
-            let set = cookie::set(LOGIN_COOKIE, login_cookie, *max_age);
-            response.headers_mut().append("Set-Cookie", &set)?;
-            response
-        }
-        LoginOutcome::DuoEnroll { username, enroll_url, message, .. } => {
-            let body = LoginResponse::DuoEnroll {
-                username: username.clone(),
-                enroll_url: enroll_url.clone(),
-                message: message.clone(),
-            };
-            respond::json(&body, 200)?
-        }
-    };
-    response.headers_mut().append("Set-Cookie", &known)?;
-    Ok(response)
+    if let LoginOutcome::Done { session, success: edge_core::flow::Success::FailOpen, .. } =
+        &outcome
+    {
+        let who = &session.info.username;
+        worker::console_warn!("login: Duo unreachable, DUO_FAILMODE=open lets {who} in");
+    }
+    let (body, cookies) = outcome.into_answer();
+    Ok(with_cookies(respond::json(&body, 200)?, &cookies)?)
 }
 
 /// `POST /api/duo/inline/start`: start a factor (inline mode).
@@ -722,14 +686,14 @@ fn signed_in(session: &IssuedSession) -> worker::Result<Response> {
 
 /// Adds the session cookie (and the remembered browser's, when this
 /// sign-in made one) and clears the login cookie.
-fn with_session(mut response: Response, session: &IssuedSession) -> worker::Result<Response> {
-    let headers = response.headers_mut();
-    let value = session.id.to_cookie_value();
-    headers.append("Set-Cookie", &cookie::set(SESSION_COOKIE, &value, session.max_age))?;
-    headers.append("Set-Cookie", &cookie::clear(LOGIN_COOKIE))?;
-    if let Some(remember) = &session.remember {
-        let set = cookie::set(REMEMBER_COOKIE, &remember.value, remember.max_age);
-        headers.append("Set-Cookie", &set)?;
+fn with_session(response: Response, session: &IssuedSession) -> worker::Result<Response> {
+    with_cookies(response, &session.set_cookies())
+}
+
+/// Adds a `Set-Cookie` header for each of `cookies`, in order.
+fn with_cookies(mut response: Response, cookies: &[String]) -> worker::Result<Response> {
+    for set in cookies {
+        response.headers_mut().append("Set-Cookie", set)?;
     }
     Ok(response)
 }

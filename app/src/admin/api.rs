@@ -5,25 +5,36 @@
 use gloo_net::http::{Request, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use shared::{ErrorBody, ErrorCode};
+use shared::ErrorCode;
 
+use crate::api::{Words, problem_of};
 use crate::messages::Problem;
+
+/// The console shows the Worker's reason for refusing an admin action.
+const REFUSALS: Words =
+    Words::Refusal(|code| matches!(code, ErrorCode::Forbidden | ErrorCode::BadRequest));
 
 /// An admin request's answer: its JSON body, or the Worker's refusal.
 pub(super) async fn reply<T: DeserializeOwned>(
     sent: Result<Response, gloo_net::Error>,
 ) -> Result<T, Problem> {
-    let response = sent.map_err(|_| Problem::network())?;
-    if response.ok() {
-        return response.json().await.map_err(|_| Problem::unexpected());
-    }
-    Err(problem_of(response).await)
+    answered(sent).await?.json().await.map_err(|_| Problem::unexpected())
 }
 
 /// An admin request answered without a body (204), or the Worker's refusal.
 pub(super) async fn done(sent: Result<Response, gloo_net::Error>) -> Result<(), Problem> {
+    answered(sent).await.map(drop)
+}
+
+/// An admin request's successful response, or the Worker's refusal (not
+/// generic: the refusal's mapping is compiled once, not per answer type).
+async fn answered(sent: Result<Response, gloo_net::Error>) -> Result<Response, Problem> {
     let response = sent.map_err(|_| Problem::network())?;
-    if response.ok() { Ok(()) } else { Err(problem_of(response).await) }
+    if response.ok() {
+        return Ok(response);
+    }
+    let body = response.json().await.ok();
+    Err(problem_of(response.status(), body, REFUSALS))
 }
 
 /// `POST path` with `body` as JSON.
@@ -40,17 +51,4 @@ pub(super) async fn post<B: Serialize, T: DeserializeOwned>(
     body: &B,
 ) -> Result<T, Problem> {
     reply(post_json(path, body).await).await
-}
-
-/// The Worker's refusal as the console shows it.
-async fn problem_of(response: gloo_net::http::Response) -> Problem {
-    match response.json::<ErrorBody>().await {
-        Ok(body) => {
-            // The console shows the Worker's reason for refusing an admin action.
-            let said = matches!(body.code, ErrorCode::Forbidden | ErrorCode::BadRequest)
-                .then_some(body.message);
-            Problem::new(body.code).refused_with(said)
-        }
-        Err(_) => Problem::unexpected(),
-    }
 }

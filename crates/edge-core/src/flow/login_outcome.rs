@@ -3,7 +3,7 @@
 //! ([`super::inline::after_password`]) finishes the answer. Both build
 //! these, so neither imports the other's outcome.
 
-use shared::api::{AuthMethod, DuoDetails};
+use shared::api::{AuthMethod, DuoDetails, LoginResponse};
 
 use super::audit::{Refusal, Success};
 use super::context::{Ctx, Random};
@@ -11,6 +11,7 @@ use super::session::{self, IssuedSession};
 use super::store::{NewSession, UserRecord};
 use super::trail::Audited;
 use crate::config::Config;
+use crate::cookie::{self, KNOWN_BROWSER_COOKIE, KNOWN_BROWSER_TTL_SECONDS, LOGIN_COOKIE};
 
 /// How a first factor that needs no Duo step signs the user in, and why.
 #[derive(Debug)]
@@ -103,6 +104,32 @@ impl LoginOutcome {
         let SignIn { method, details, success } = sign_in;
         let session = session::issue(config, user, method, details, ctx, random)?;
         Ok(Self::Done { session: Box::new(session), known_browser, success })
+    }
+
+    /// The answer to `POST /api/login`: its JSON body and its `Set-Cookie`
+    /// values (the login or the session cookies, then the known browser's).
+    pub fn into_answer(self) -> (LoginResponse, Vec<String>) {
+        let known =
+            cookie::set(KNOWN_BROWSER_COOKIE, self.known_browser(), KNOWN_BROWSER_TTL_SECONDS);
+        let (body, mut cookies) = match self {
+            Self::Duo { username, login_cookie, max_age, remember_days, .. } => (
+                LoginResponse::Duo { username, remember_days },
+                vec![cookie::set(LOGIN_COOKIE, &login_cookie, max_age)],
+            ),
+            Self::Done { session, .. } => {
+                let cookies = session.set_cookies();
+                (LoginResponse::Done { session: session.info }, cookies)
+            }
+            Self::DuoInline { username, devices, remember_days, login_cookie, max_age, .. } => (
+                LoginResponse::DuoInline { username, devices, remember_days },
+                vec![cookie::set(LOGIN_COOKIE, &login_cookie, max_age)],
+            ),
+            Self::DuoEnroll { username, enroll_url, message, .. } => {
+                (LoginResponse::DuoEnroll { username, enroll_url, message }, vec![])
+            }
+        };
+        cookies.push(known);
+        (body, cookies)
     }
 
     /// The known-browser cookie's value.

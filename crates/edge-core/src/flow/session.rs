@@ -9,6 +9,7 @@ use super::context::{Ctx, Random, unix_i64};
 use super::store::{NewSession, SessionStore, UserRecord};
 use super::trail::{Audited, Trail};
 use crate::config::Config;
+use crate::cookie::{self, LOGIN_COOKIE, REMEMBER_COOKIE, SESSION_COOKIE};
 use crate::keys::UserKey;
 use crate::session::SessionId;
 
@@ -43,6 +44,22 @@ pub struct RememberCookie {
 impl std::fmt::Debug for RememberCookie {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RememberCookie").field("max_age", &self.max_age).finish_non_exhaustive()
+    }
+}
+
+impl IssuedSession {
+    /// The `Set-Cookie` values that sign the browser in: the session's
+    /// cookie, the login cookie cleared, and the remembered browser's
+    /// cookie when this sign-in made one.
+    pub fn set_cookies(&self) -> Vec<String> {
+        let mut cookies = vec![
+            cookie::set(SESSION_COOKIE, &self.id.to_cookie_value(), self.max_age),
+            cookie::clear(LOGIN_COOKIE),
+        ];
+        if let Some(remember) = &self.remember {
+            cookies.push(cookie::set(REMEMBER_COOKIE, &remember.value, remember.max_age));
+        }
+        cookies
     }
 }
 
