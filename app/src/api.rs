@@ -195,3 +195,46 @@ pub fn problem_of(status: u16, body: Option<ErrorBody>, words: Words) -> Problem
         _ => problem,
     }
 }
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn body(code: ErrorCode, message: &str) -> ErrorBody {
+        ErrorBody { code, message: message.to_owned() }
+    }
+
+    #[wasm_bindgen_test]
+    fn the_message_is_shown_only_for_the_codes_its_speaker_owns() {
+        let duo = Words::Duo(|code| code == ErrorCode::DuoDenied);
+        let denied =
+            problem_of(403, Some(body(ErrorCode::DuoDenied, "Login request denied.")), duo);
+        assert_eq!(denied.said.as_deref(), Some("Login request denied."));
+        assert_eq!(
+            denied.title(),
+            Problem::new(ErrorCode::DuoDenied).title(),
+            "Duo's words under ours"
+        );
+        let other = problem_of(500, Some(body(ErrorCode::Internal, "stack trace")), duo);
+        assert_eq!(other.said, None, "never raw text for another code");
+        let quiet =
+            problem_of(403, Some(body(ErrorCode::DuoDenied, "Login request denied.")), Words::None);
+        assert_eq!(quiet.said, None);
+
+        let refusal = Words::Refusal(|code| code == ErrorCode::BadRequest);
+        let refused = problem_of(
+            400,
+            Some(body(ErrorCode::BadRequest, "There is already a user named bob.")),
+            refusal,
+        );
+        assert_eq!(refused.said.as_deref(), Some("There is already a user named bob."));
+        assert_eq!(refused.title(), "That was not done.");
+    }
+
+    #[wasm_bindgen_test]
+    fn an_answer_outside_the_contract_is_unexpected_unless_it_is_a_429() {
+        assert_eq!(problem_of(502, None, Words::None), Problem::unexpected());
+        assert_eq!(problem_of(429, None, Words::None).code, Some(ErrorCode::RateLimited));
+    }
+}
