@@ -6,6 +6,8 @@
 //! - [`flow`]: every step of the sign-in and the console (the sans-I/O flow
 //!   core; its seams are a store, Duo's transport and the password hasher,
 //!   passed in; time and randomness are inputs).
+//! - [`gateway`]: the sign-in in front of an app (return targets, signing
+//!   keys, the signed assertion).
 //! - [`config`]: the Worker's settings, parsed once from a lookup.
 //! - [`cookie`]: the `Cookie` header, `Set-Cookie`, and the sealed login and
 //!   known-browser cookies.
@@ -24,6 +26,7 @@ pub mod config;
 pub mod conformance;
 pub mod cookie;
 pub mod flow;
+pub mod gateway;
 pub mod headers;
 pub mod keys;
 pub mod session;

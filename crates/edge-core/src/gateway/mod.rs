@@ -1,0 +1,15 @@
+//! The gateway: Duo's sign-in in front of an app. Every path outside the
+//! login's own prefix is the app's; a request from a signed-in browser is
+//! forwarded with a signed assertion of who is asking, any other gets the
+//! login (a navigation) or a 401.
+//!
+//! Pure pieces, tested natively; the Worker forwards and signs.
+//!
+//! - [`return_to`]: where a sign-in returns to, refused in every form that
+//!   could leave the origin.
+//! - [`signing`]: the ES256 keys (current, next, previous) and the JWKS.
+//! - [`assertion`]: the claims and the JWS around the Worker's signature.
+
+pub mod assertion;
+pub mod return_to;
+pub mod signing;
