@@ -1,4 +1,4 @@
-//! `scripts/gateway-keys.mjs` (Node's WebCrypto) makes key sets the Worker
+//! `scripts/gateway-keys.mjs` (Node's `WebCrypto`) makes key sets the Worker
 //! reads (`edge_core::gateway::signing`), and its rotation moves each key
 //! one role on without losing a published one.
 
