@@ -8,7 +8,7 @@ use shared::admin::{
     AuditQuery, DuoUserCheckRequest, EnforceRequest, NewUserRequest, PasswordResetRequest,
     SessionRevokeRequest, UserChangeRequest,
 };
-use shared::api::{InlineProgress, PasswordChangeRequest};
+use shared::api::{InlineProgress, PasswordChangeRequest, routes as paths};
 use shared::policy::{DryRunRequest, PoliciesSave};
 use worker::{Env, Request, Response};
 
@@ -674,14 +674,15 @@ fn logged_as(label: &str, refusal: Refusal) -> Refusal {
 /// login cookie cleared.
 fn refused(step: Step, refusal: &Refusal) -> worker::Result<Response> {
     let refusal = logged(step, refusal.clone());
-    let mut response = respond::redirect(&format!("/?error={}", refusal.code().as_str()))?;
+    let page = paths::at(paths::PAGE);
+    let mut response = respond::redirect(&format!("{page}?error={}", refusal.code().as_str()))?;
     response.headers_mut().append("Set-Cookie", &cookie::clear(LOGIN_COOKIE))?;
     Ok(response)
 }
 
-/// 303 to `/` with the new session's cookie, the login cookie cleared.
+/// 303 to the sign-in page with the new session's cookie, the login cookie cleared.
 fn signed_in(session: &IssuedSession) -> worker::Result<Response> {
-    with_session(respond::redirect("/")?, session)
+    with_session(respond::redirect(&paths::at(paths::PAGE))?, session)
 }
 
 /// Adds the session cookie (and the remembered browser's, when this

@@ -20,6 +20,8 @@ const ASSETS_BINDING: &str = "ASSETS";
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let url = request::url(&req);
     let (path, query) = headers::path_and_query(&url);
+    // Everything outside the login's prefix is the app's.
+    let Some(path) = paths::own(path) else { return app(req, &env).await };
     match (req.method(), path) {
         (Method::Get, paths::HEALTH) => health(&env),
         (Method::Post, paths::LOGIN) => answer(routes::login(req, &env).await),
@@ -61,10 +63,18 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Get, paths::DUO_CALLBACK) => routes::callback(req, &env, query).await,
         // Any other method or path under the API prefixes: a JSON 404.
         (_, other) if other.starts_with("/api/") || other.starts_with("/auth/") => not_found(),
-        // Everything else is the SPA's (run_worker_first sends only the
-        // prefixes above here; this is the fallback all the same).
+        // Everything else under the prefix is the SPA's: its pages and
+        // files, in `dist/` under the same prefix.
         _ => env.assets(ASSETS_BINDING)?.fetch_request(req).await,
     }
+}
+
+/// A path of the app's.
+async fn app(_req: Request, _env: &Env) -> Result<Response> {
+    respond::json(
+        &ErrorBody { code: ErrorCode::BadRequest, message: "No such endpoint.".to_owned() },
+        404,
+    )
 }
 
 /// The Cron Trigger (`[triggers]` in `wrangler.toml`): scheduled

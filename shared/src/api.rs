@@ -2,8 +2,68 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Paths the Worker answers. The SPA builds every request from these.
+/// Paths the Worker answers, under the login's prefix ([`routes::PREFIX`]):
+/// `routes::LOGIN` is served at `{PREFIX}/api/login`. The SPA builds every
+/// request from these, with [`routes::at`].
 pub mod routes {
+    /// The login's own path prefix: its pages, API, Duo callback, console
+    /// and keys live under it, and every other path is the app's. One path
+    /// segment; `LOGIN_PREFIX` chooses another when building (the Worker
+    /// and the SPA are built with the same one).
+    pub const PREFIX: &str = match option_env!("LOGIN_PREFIX") {
+        Some(prefix) => prefix,
+        None => "/_login",
+    };
+    const _: () = assert!(
+        is_prefix(PREFIX),
+        "LOGIN_PREFIX must be one path segment: `/` then letters, digits, `.`, `_`, `-` or `~`"
+    );
+
+    /// Whether `value` is a prefix: `/` and one segment of unreserved
+    /// characters (RFC 3986), not `.` or `..`.
+    pub const fn is_prefix(value: &str) -> bool {
+        let bytes = value.as_bytes();
+        if bytes.len() < 2 || bytes[0] != b'/' {
+            return false;
+        }
+        if (bytes.len() == 2 && bytes[1] == b'.')
+            || (bytes.len() == 3 && bytes[1] == b'.' && bytes[2] == b'.')
+        {
+            return false;
+        }
+        let mut i = 1;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'~')) {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+
+    /// `path` (one of these routes, or a page) under the prefix.
+    pub fn at(path: &str) -> String {
+        format!("{PREFIX}{path}")
+    }
+
+    /// The login's own path for a request path: the part after the prefix
+    /// (`/` for the prefix itself), or `None` when the path is the app's.
+    pub fn own(path: &str) -> Option<&str> {
+        let rest = path.strip_prefix(PREFIX)?;
+        if rest.is_empty() {
+            Some("/")
+        } else if rest.starts_with('/') {
+            Some(rest)
+        } else {
+            None
+        }
+    }
+
+    /// The sign-in page (the SPA).
+    pub const PAGE: &str = "/";
+    /// The admin console's page.
+    pub const ADMIN_PAGE: &str = "/admin/";
     /// `GET`: readiness of the service and of its Duo configuration.
     pub const HEALTH: &str = "/api/health";
     /// `POST`: first factor (username and password).
@@ -452,6 +512,25 @@ pub struct PasswordChangeRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_prefix_is_one_segment_and_owns_only_its_paths() {
+        assert!(routes::is_prefix(routes::PREFIX));
+        for bad in ["", "/", "_login", "/_login/", "/a/b", "/.", "/..", "/a b", "/%2F", "/é"] {
+            assert!(!routes::is_prefix(bad), "{bad:?}");
+        }
+        for good in ["/_login", "/sso", "/.login", "/auth~1", "/a..b"] {
+            assert!(routes::is_prefix(good), "{good:?}");
+        }
+        let p = routes::PREFIX;
+        assert_eq!(routes::own(p), Some("/"));
+        assert_eq!(routes::own(&format!("{p}/")), Some("/"));
+        assert_eq!(routes::own(&format!("{p}/api/login")), Some("/api/login"));
+        assert_eq!(routes::own(&format!("{p}x/api/login")), None, "another segment");
+        assert_eq!(routes::own("/api/login"), None, "the app's");
+        assert_eq!(routes::own("/"), None);
+        assert_eq!(routes::at(routes::LOGIN), format!("{p}/api/login"));
+    }
     use wasm_bindgen_test::wasm_bindgen_test;
 
     #[test]

@@ -334,7 +334,7 @@ impl AppOrigin {
         if rest.contains(['/', '?', '#', '@', '\\', '[', ']']) {
             return Err(RULE);
         }
-        let callback = routes::DUO_CALLBACK;
+        let callback = routes::at(routes::DUO_CALLBACK);
         // Host and port: the Duo client's parser, on the URI it will be given.
         RedirectUri::parse(&format!("{scheme}://{rest}{callback}")).map_err(
             |error| match error {
@@ -358,7 +358,8 @@ impl AppOrigin {
         &self.origin
     }
 
-    /// Duo's redirect URI: this origin and `/auth/duo/callback`.
+    /// Duo's redirect URI: this origin, the login's prefix and
+    /// `/auth/duo/callback`.
     pub fn duo_redirect_uri(&self) -> &RedirectUri {
         &self.redirect_uri
     }
@@ -579,14 +580,10 @@ mod tests {
         let token = duo.token_request(&code, shared::duo::UnixTime(1), &[7; 32]);
         assert_eq!(token.url, "https://api-deadbeef.duosecurity.com/oauth/v1/token");
         let body = String::from_utf8(token.body).unwrap();
-        assert!(
-            body.contains("redirect_uri=http%3A%2F%2Flocalhost%3A8787%2Fauth%2Fduo%2Fcallback"),
-            "{body}"
-        );
-        assert_eq!(
-            config.app_origin.duo_redirect_uri().as_str(),
-            "http://localhost:8787/auth/duo/callback"
-        );
+        let callback = format!("http://localhost:8787{}", routes::at(routes::DUO_CALLBACK));
+        let encoded: String = form_urlencoded::byte_serialize(callback.as_bytes()).collect();
+        assert!(body.contains(&format!("redirect_uri={encoded}")), "{body}");
+        assert_eq!(config.app_origin.duo_redirect_uri().as_str(), callback);
     }
 
     #[test]

@@ -9,7 +9,12 @@
 //!   could leave the origin.
 //! - [`signing`]: the ES256 keys (current, next, previous) and the JWKS.
 //! - [`assertion`]: the claims and the JWS around the Worker's signature.
+//! - [`config`]: the upstream, the keys, the audience, the bounds.
+//! - [`forward`]: who is asking, what a request without a session gets,
+//!   and which headers and cookies cross the gateway.
 
 pub mod assertion;
+pub mod config;
+pub mod forward;
 pub mod return_to;
 pub mod signing;

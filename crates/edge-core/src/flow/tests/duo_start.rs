@@ -72,7 +72,8 @@ fn start_redirects_to_duo_with_state_and_nonce_bound_to_the_cookie() {
     assert_eq!(claims["nonce"], nonce.as_str());
     assert_eq!(claims["duo_uname"], "alice");
     assert_eq!(claims["client_id"], CLIENT_ID);
-    assert_eq!(claims["redirect_uri"], format!("{APP_ORIGIN}/auth/duo/callback"));
+    let callback = shared::api::routes::at(shared::api::routes::DUO_CALLBACK);
+    assert_eq!(claims["redirect_uri"], format!("{APP_ORIGIN}{callback}"));
     // The cookie now carries the same state and nonce, renewed for the prompt.
     let ticket = LoginTicket::open(&login_cookie, &key(), NOW).unwrap();
     assert!(ticket.state.as_ref().is_some_and(|s| s.ct_eq(&state)));

@@ -41,7 +41,8 @@ fn the_settings_show_no_secret() {
         (prompt.mode.as_str(), prompt.key_masked.as_str()),
         ("prompt", "DIEM••••••••••••••T1")
     );
-    assert_eq!(prompt.redirect_uri.as_deref(), Some("https://login.example.com/auth/duo/callback"));
+    let callback = shared::api::routes::at(shared::api::routes::DUO_CALLBACK);
+    assert_eq!(prompt.redirect_uri, Some(format!("https://login.example.com{callback}")));
     assert!(prompt.enforce_duo, "on without a settings row");
     let wire = serde_json::to_string(&prompt).unwrap();
     assert!(!wire.contains(CLIENT_SECRET) && !wire.contains("DIEMULATORDEVCLIENT1"), "{wire}");
