@@ -18,11 +18,17 @@ from app/admin.html), each loading only its own wasm. Writes:
   script (boot.js is a file), so scripts come from 'self' only, and
   'wasm-unsafe-eval' lets boot.js compile the wasm.
 
+Every page and file sits under the login's prefix (LOGIN_PREFIX, `/_login` by
+default, the same the Rust build reads): dist/_login/index.html is served at
+/_login/, and the pages name their files by absolute paths under it. The
+paths outside the prefix are the app's.
+
 Fails, naming what is missing, when the template or boot.js no longer has the
 references it rewrites, or when any inline script is left.
 """
 
 import base64
+import os
 import hashlib
 import re
 import shutil
@@ -30,6 +36,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+PREFIX = os.environ.get("LOGIN_PREFIX") or "/_login"
 
 CSP = "; ".join([
     "default-src 'none'",
@@ -79,17 +86,17 @@ def page(bindgen: Path, binary: str, boot_path: str, template: str, style_name: 
     html = replace_once(
         html,
         '<link rel="stylesheet" href="app/style.css" />',
-        f'<link rel="stylesheet" href="/{style_name}" integrity="{integrity(style)}" />',
+        f'<link rel="stylesheet" href="{PREFIX}/{style_name}" integrity="{integrity(style)}" />',
         template,
     )
     html = replace_once(
         html,
         f'<script type="module" src="{boot_path}"></script>',
         "\n    ".join([
-            f'<link rel="modulepreload" href="/{glue_name}" integrity="{integrity(glue)}" />',
-            f'<link rel="preload" href="/{wasm_name}" as="fetch" type="application/wasm"'
+            f'<link rel="modulepreload" href="{PREFIX}/{glue_name}" integrity="{integrity(glue)}" />',
+            f'<link rel="preload" href="{PREFIX}/{wasm_name}" as="fetch" type="application/wasm"'
             ' crossorigin="anonymous" />',
-            f'<script type="module" src="/{boot_name}" integrity="{integrity(boot)}"></script>',
+            f'<script type="module" src="{PREFIX}/{boot_name}" integrity="{integrity(boot)}"></script>',
         ]),
         template,
     )
@@ -102,6 +109,8 @@ def page(bindgen: Path, binary: str, boot_path: str, template: str, style_name: 
 
 
 def bundle(bindgen: Path, dist: Path) -> None:
+    if not re.fullmatch(r"/[A-Za-z0-9._~-]+", PREFIX) or PREFIX in ("/.", "/.."):
+        raise BundleError("LOGIN_PREFIX must be one path segment, like /_login")
     style = (ROOT / "app/style.css").read_bytes()
     style_name = hashed_name("style", ".css", style)
     html, files = page(bindgen, "app", "app/boot.js", "index.html", style_name, style)
@@ -115,14 +124,16 @@ def bundle(bindgen: Path, dist: Path) -> None:
     staging = dist.with_name(dist.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    for name, data in [*files, *admin_files, (style_name, style), ("index.html", html),
-                       ("_headers", headers.encode("utf-8"))]:
-        (staging / name).write_bytes(data)
-    (staging / "admin").mkdir()
-    (staging / "admin" / "index.html").write_bytes(admin_html)
+    (staging / "_headers").write_bytes(headers.encode("utf-8"))
+    pages = staging / PREFIX.lstrip("/")
+    pages.mkdir()
+    for name, data in [*files, *admin_files, (style_name, style), ("index.html", html)]:
+        (pages / name).write_bytes(data)
+    (pages / "admin").mkdir()
+    (pages / "admin" / "index.html").write_bytes(admin_html)
     if (bindgen / "snippets").is_dir():
         # The glue imports its snippets by relative path: keep the tree.
-        shutil.copytree(bindgen / "snippets", staging / "snippets")
+        shutil.copytree(bindgen / "snippets", pages / "snippets")
     shutil.rmtree(dist, ignore_errors=True)
     staging.rename(dist)
 

@@ -24,7 +24,7 @@ check "the emulator's client secret" "EmulatorDevSecretNotForProduction0000000"
 check "the emulator's Auth API secret key" "EmulatorAuthApiSecretNotForProduction000"
 if [[ -f .dev.vars ]]; then
   while IFS='=' read -r name value; do
-    [[ "$name" =~ ^[[:space:]]*(DUO_CLIENT_SECRET|DUO_SKEY|SESSION_SECRET)[[:space:]]*$ && -n "$value" ]] || continue
+    [[ "$name" =~ ^[[:space:]]*(DUO_CLIENT_SECRET|DUO_SKEY|SESSION_SECRET|GATEWAY_KEYS)[[:space:]]*$ && -n "$value" ]] || continue
     check "the value of $name from .dev.vars" "$value"
   done < .dev.vars
 fi

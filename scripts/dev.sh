@@ -54,6 +54,12 @@ if (( use_emulator )) && ! grep -q '^[[:space:]]*DUO_SKEY[[:space:]]*=' .dev.var
   printf 'DUO_SKEY=%s\n' "$EMULATOR_SKEY" >> .dev.vars
 fi
 
+# The gateway's signing keys (a new set per machine; never committed).
+if ! grep -q '^[[:space:]]*GATEWAY_KEYS[[:space:]]*=' .dev.vars; then
+  log "adding new gateway signing keys (GATEWAY_KEYS) to .dev.vars"
+  printf "GATEWAY_KEYS='%s'\n" "$(node "$ROOT/scripts/gateway-keys.mjs" new)" >> .dev.vars
+fi
+
 # On a first run nearly all the time is compiling: the two cargo tools
 # (setup.sh, its own target directory) and the product. They compile side by
 # side, so the serial stretches of each (linking, LTO) overlap the other.

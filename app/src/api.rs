@@ -36,7 +36,7 @@ impl From<HealthResponse> for Health {
 
 /// `GET /api/health`. A `503` carries a body too, so the body decides.
 pub async fn health() -> Health {
-    let Ok(response) = Request::get(routes::HEALTH).send().await else {
+    let Ok(response) = Request::get(&routes::at(routes::HEALTH)).send().await else {
         return Health::Unreachable;
     };
     match response.json::<HealthResponse>().await {
@@ -49,9 +49,14 @@ pub async fn health() -> Health {
 ///
 /// # Errors
 /// The Worker's error (bad credentials, rate limiting, ...) or a network failure.
-pub async fn login(username: String, password: String) -> Result<LoginResponse, Problem> {
-    let body = LoginRequest { username, password: Password::new(password) };
-    let request = Request::post(routes::LOGIN).json(&body).map_err(|_| Problem::network())?;
+pub async fn login(
+    username: String,
+    password: String,
+    return_to: Option<String>,
+) -> Result<LoginResponse, Problem> {
+    let body = LoginRequest { username, password: Password::new(password), return_to };
+    let request =
+        Request::post(&routes::at(routes::LOGIN)).json(&body).map_err(|_| Problem::network())?;
     let response = request.send().await.map_err(|_| Problem::network())?;
     if response.ok() {
         response.json().await.map_err(|_| Problem::unexpected())
@@ -65,7 +70,8 @@ pub async fn login(username: String, password: String) -> Result<LoginResponse, 
 /// # Errors
 /// Any answer but 200 and 401, or a network failure.
 pub async fn session() -> Result<Option<SessionInfo>, Problem> {
-    let response = Request::get(routes::SESSION).send().await.map_err(|_| Problem::network())?;
+    let response =
+        Request::get(&routes::at(routes::SESSION)).send().await.map_err(|_| Problem::network())?;
     match response.status() {
         200 => response.json().await.map(Some).map_err(|_| Problem::unexpected()),
         401 => Ok(None),
@@ -78,7 +84,8 @@ pub async fn session() -> Result<Option<SessionInfo>, Problem> {
 /// # Errors
 /// The Worker's error (e.g. `forbidden_origin`) or a network failure.
 pub async fn logout() -> Result<(), Problem> {
-    let response = Request::post(routes::LOGOUT).send().await.map_err(|_| Problem::network())?;
+    let response =
+        Request::post(&routes::at(routes::LOGOUT)).send().await.map_err(|_| Problem::network())?;
     if response.ok() { Ok(()) } else { Err(problem_from(&response, Words::None).await) }
 }
 
@@ -88,7 +95,7 @@ pub async fn logout() -> Result<(), Problem> {
 /// # Errors
 /// The Worker's error (e.g. `forbidden_origin`) or a network failure.
 pub async fn logout_everywhere() -> Result<(), Problem> {
-    let request = Request::post(routes::LOGOUT_EVERYWHERE);
+    let request = Request::post(&routes::at(routes::LOGOUT_EVERYWHERE));
     let response = request.send().await.map_err(|_| Problem::network())?;
     if response.ok() { Ok(()) } else { Err(problem_from(&response, Words::None).await) }
 }
@@ -100,7 +107,8 @@ pub async fn logout_everywhere() -> Result<(), Problem> {
 /// policy), rate limiting, or a network failure.
 pub async fn change_password(current: String, new: String) -> Result<(), Problem> {
     let body = PasswordChangeRequest { current: Password::new(current), new: Password::new(new) };
-    let request = Request::post(routes::PASSWORD).json(&body).map_err(|_| Problem::network())?;
+    let request =
+        Request::post(&routes::at(routes::PASSWORD)).json(&body).map_err(|_| Problem::network())?;
     let response = request.send().await.map_err(|_| Problem::network())?;
     if response.ok() {
         return Ok(());
@@ -118,7 +126,7 @@ pub async fn change_password(current: String, new: String) -> Result<(), Problem
 /// # Errors
 /// The Worker's error or a network failure.
 pub async fn forget_browser() -> Result<(), Problem> {
-    let request = Request::post(routes::FORGET_BROWSER);
+    let request = Request::post(&routes::at(routes::FORGET_BROWSER));
     let response = request.send().await.map_err(|_| Problem::network())?;
     if response.ok() { Ok(()) } else { Err(problem_from(&response, Words::None).await) }
 }
@@ -128,8 +136,9 @@ pub async fn forget_browser() -> Result<(), Problem> {
 /// # Errors
 /// The Worker's error, with Duo's words when it gave them, or a network failure.
 pub async fn inline_start(body: &InlineStartRequest) -> Result<InlineProgress, Problem> {
-    let request =
-        Request::post(routes::DUO_INLINE_START).json(body).map_err(|_| Problem::network())?;
+    let request = Request::post(&routes::at(routes::DUO_INLINE_START))
+        .json(body)
+        .map_err(|_| Problem::network())?;
     inline_answer(request.send().await).await
 }
 
@@ -139,7 +148,7 @@ pub async fn inline_start(body: &InlineStartRequest) -> Result<InlineProgress, P
 /// # Errors
 /// As [`inline_start`].
 pub async fn inline_status() -> Result<InlineProgress, Problem> {
-    inline_answer(Request::post(routes::DUO_INLINE_STATUS).send().await).await
+    inline_answer(Request::post(&routes::at(routes::DUO_INLINE_STATUS)).send().await).await
 }
 
 async fn inline_answer(sent: Result<Response, gloo_net::Error>) -> Result<InlineProgress, Problem> {

@@ -26,16 +26,19 @@ const USER_AGENT = "duo-edge-login-reference-worker";
 // a failure never.
 let health = null;
 
+// The login's prefix, as the product serves its paths (LOGIN_PREFIX).
+const PREFIX = "/_login";
+
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
-    if (url.pathname === "/auth/duo/start" && request.method === "POST") {
+    if (url.pathname === `${PREFIX}/auth/duo/start` && request.method === "POST") {
       return step("duo_start", request, env, start);
     }
-    if (url.pathname === "/auth/duo/callback" && request.method === "GET") {
+    if (url.pathname === `${PREFIX}/auth/duo/callback` && request.method === "GET") {
       return step("duo_callback", request, env, callback);
     }
-    if (url.pathname === "/api/health") {
+    if (url.pathname === `${PREFIX}/api/health`) {
       return harden(Response.json({ status: "ok", duo: "unknown" }));
     }
     return harden(new Response("not found", { status: 404 }));
@@ -73,7 +76,7 @@ async function step(name, request, env, handler) {
     } catch (e) {
       console.error(`${name}: audit event not written: ${e}`);
     }
-    const response = redirect(`/?error=${refusal.code}`);
+    const response = redirect(`${PREFIX}/?error=${refusal.code}`);
     response.headers.append("Set-Cookie", clearCookie(LOGIN_COOKIE));
     return response;
   }
@@ -277,7 +280,7 @@ async function callback(request, env, audit) {
     .bind(await hexSha256(id), user.username, "duo", JSON.stringify(details), audit.at, audit.at + ttl)
     .run();
   await record(env.DB, audit, "success", "duo_allow");
-  const done = redirect("/");
+  const done = redirect(`${PREFIX}/`);
   done.headers.append("Set-Cookie", setCookie(SESSION_COOKIE, base64url.encode(id), ttl));
   done.headers.append("Set-Cookie", clearCookie(LOGIN_COOKIE));
   return done;
@@ -335,7 +338,7 @@ function loadConfig(env) {
     apiHost,
     duoBase: `${loopback ? "http" : "https"}://${apiHost}`,
     appOrigin,
-    redirectUri: `${appOrigin}/auth/duo/callback`,
+    redirectUri: `${appOrigin}${PREFIX}/auth/duo/callback`,
     sessionKey,
     sessionTtl: Number.isInteger(ttl) && ttl > 0 ? ttl : DEFAULT_SESSION_TTL_SECONDS,
     duoStartLimit: Number.isInteger(startLimit) && startLimit > 0 ? startLimit : 5,

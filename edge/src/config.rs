@@ -3,7 +3,8 @@
 //! bindings print their plaintext when formatted), then parsed by the core
 //! ([`edge_core::config`]), which names a problem by its setting only.
 
-use edge_core::config::{Config, ConfigProblem, Maintenance};
+use edge_core::config::{AppOrigin, Config, ConfigProblem, Maintenance};
+use edge_core::gateway::config::{GatewayConfig, UPSTREAM_BINDING};
 use worker::Env;
 use zeroize::Zeroizing;
 
@@ -24,6 +25,16 @@ pub fn from_env(env: &Env) -> Result<Config, ConfigProblem> {
 /// The first setting that is invalid.
 pub fn maintenance_from_env(env: &Env) -> Result<Maintenance, ConfigProblem> {
     Maintenance::parse(&|name: &str| env_value(env, name))
+}
+
+/// The gateway's settings, from the Worker's environment (the service
+/// binding `UPSTREAM` counts as one).
+///
+/// # Errors
+/// The first setting that is missing or invalid.
+pub fn gateway_from_env(env: &Env, origin: &AppOrigin) -> Result<GatewayConfig, ConfigProblem> {
+    let has_binding = env.service(UPSTREAM_BINDING).is_ok();
+    GatewayConfig::parse(&|name: &str| env_value(env, name), has_binding, origin)
 }
 
 fn env_value(env: &Env, name: &str) -> Option<Zeroizing<String>> {

@@ -23,6 +23,8 @@ pub mod d1;
 pub mod duo_transport;
 pub mod error;
 #[cfg(target_arch = "wasm32")]
+pub mod gateway;
+#[cfg(target_arch = "wasm32")]
 pub mod password;
 #[cfg(target_arch = "wasm32")]
 pub mod request;
@@ -30,5 +32,7 @@ pub mod request;
 pub mod respond;
 #[cfg(target_arch = "wasm32")]
 pub mod routes;
+#[cfg(target_arch = "wasm32")]
+pub mod webcrypto;
 #[cfg(all(target_arch = "wasm32", feature = "entry"))]
 mod worker_entry;

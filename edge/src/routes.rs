@@ -38,6 +38,7 @@ use edge_core::flow::{
     accounts, admin, audit_log, own_password, policy_admin, provider, remember, remembered,
 };
 use edge_core::headers;
+use edge_core::keys::UserKey;
 
 thread_local! {
     // A Worker isolate is single-threaded: one memo per isolate.
@@ -546,7 +547,12 @@ async fn end_sessions(req: Request, env: &Env, everywhere: bool) -> Result<Respo
     } else {
         session::logout(&store, cookie.as_deref(), &ctx).await
     };
-    ended.map_err(|refusal| logged(Step::Logout, refusal))?;
+    let ended = ended.map_err(|refusal| logged(Step::Logout, refusal))?;
+    let user = match &ended {
+        session::LogoutOutcome::RevokedEverywhere { username } => UserKey::of(username),
+        _ => None,
+    };
+    crate::gateway::forget(cookie.as_deref(), user.as_ref());
     let mut response = respond::empty(204)?;
     let headers = response.headers_mut();
     headers.append("Set-Cookie", &cookie::clear(SESSION_COOKIE))?;

@@ -8,7 +8,7 @@ use worker::{
     Context, Env, Method, Request, Response, Result, ScheduleContext, ScheduledEvent, event,
 };
 
-use crate::{config, error, request, respond, routes};
+use crate::{config, error, gateway, request, respond, routes};
 use edge_core::headers;
 
 /// Binding name of the SPA's static assets (`[assets]` in `wrangler.toml`).
@@ -21,9 +21,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let url = request::url(&req);
     let (path, query) = headers::path_and_query(&url);
     // Everything outside the login's prefix is the app's.
-    let Some(path) = paths::own(path) else { return app(req, &env).await };
+    let Some(path) = paths::own(path) else { return gateway::app(req, &env).await };
     match (req.method(), path) {
         (Method::Get, paths::HEALTH) => health(&env),
+        (Method::Get, paths::JWKS) => gateway::jwks(&env),
         (Method::Post, paths::LOGIN) => answer(routes::login(req, &env).await),
         (Method::Get, paths::SESSION) => answer(routes::session(req, &env).await),
         (Method::Post, paths::LOGOUT) => answer(routes::logout(req, &env).await),
@@ -69,14 +70,6 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     }
 }
 
-/// A path of the app's.
-async fn app(_req: Request, _env: &Env) -> Result<Response> {
-    respond::json(
-        &ErrorBody { code: ErrorCode::BadRequest, message: "No such endpoint.".to_owned() },
-        404,
-    )
-}
-
 /// The Cron Trigger (`[triggers]` in `wrangler.toml`): scheduled
 /// maintenance ([`routes::maintain`]).
 #[event(scheduled)]
@@ -88,7 +81,11 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 /// `DUO_FAILMODE=open`) or `503` naming the first setting that is missing
 /// or invalid.
 fn health(env: &Env) -> Result<Response> {
-    let body = match config::from_env(env) {
+    let settings = config::from_env(env).and_then(|config| {
+        config::gateway_from_env(env, &config.app_origin)?;
+        Ok(config)
+    });
+    let body = match settings {
         Ok(config) => HealthResponse::ok(routes::reachability(config.fail_mode)),
         Err(problem) => {
             config::log_once(&problem);

@@ -64,6 +64,8 @@ pub mod routes {
     pub const PAGE: &str = "/";
     /// The admin console's page.
     pub const ADMIN_PAGE: &str = "/admin/";
+    /// `GET`: the gateway's public signing keys, a JSON Web Key Set.
+    pub const JWKS: &str = "/jwks.json";
     /// `GET`: readiness of the service and of its Duo configuration.
     pub const HEALTH: &str = "/api/health";
     /// `POST`: first factor (username and password).
@@ -182,6 +184,13 @@ pub struct LoginRequest {
     pub username: String,
     /// Checked against the stored PBKDF2 hash, never stored or logged.
     pub password: Password,
+    /// Where the sign-in returns to when it goes through Duo's prompt: the
+    /// app's path and query the gateway sent the browser here from
+    /// (`?return_to=` on the login's page). Kept only when it is a
+    /// same-origin path ([`crate::return_to::ReturnTo`]); anything else
+    /// returns to the login's page, as without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_to: Option<String>,
 }
 
 /// Answer to a successful `POST /api/login`: what the browser does next.

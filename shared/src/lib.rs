@@ -10,6 +10,7 @@ pub mod admin;
 pub mod api;
 pub mod error;
 pub mod policy;
+pub mod return_to;
 
 pub use error::{ErrorBody, ErrorCode};
 

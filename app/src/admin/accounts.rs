@@ -105,7 +105,9 @@ pub(super) fn AddUser(
         set_busy.set(true);
         set_problem.set(None);
         spawn_local(async move {
-            let outcome = post::<_, PasswordIssued>(routes::USER_ADD, &request).await;
+            let outcome =
+                post::<_, PasswordIssued>(&shared::api::routes::at(routes::USER_ADD), &request)
+                    .await;
             set_busy.set(false);
             match outcome {
                 Ok(issued) => {
@@ -164,7 +166,11 @@ pub(super) fn ResetPassword(
         set_busy.set(true);
         set_problem.set(None);
         spawn_local(async move {
-            let outcome = post::<_, PasswordIssued>(routes::USER_PASSWORD, &request).await;
+            let outcome = post::<_, PasswordIssued>(
+                &shared::api::routes::at(routes::USER_PASSWORD),
+                &request,
+            )
+            .await;
             set_busy.set(false);
             match outcome {
                 Ok(issued) => {
@@ -238,7 +244,9 @@ pub(super) fn DuoName(
         set_busy.set(true);
         set_problem.set(None);
         spawn_local(async move {
-            let outcome = post::<_, DuoUserCheck>(routes::USER_DUO_CHECK, &request).await;
+            let outcome =
+                post::<_, DuoUserCheck>(&shared::api::routes::at(routes::USER_DUO_CHECK), &request)
+                    .await;
             set_busy.set(false);
             match outcome {
                 Ok(check) => set_result.set(Some(check)),

@@ -15,7 +15,8 @@ use crate::messages::Problem;
 /// `GET /api/admin/audit`.
 async fn fetch_audit(query: &AuditQuery) -> Result<AuditList, Problem> {
     let pairs = query.to_pairs(true);
-    let request = Request::get(routes::AUDIT).query(pairs.iter().map(|(k, v)| (*k, v.as_str())));
+    let request = Request::get(&shared::api::routes::at(routes::AUDIT))
+        .query(pairs.iter().map(|(k, v)| (*k, v.as_str())));
     super::api::reply(request.send().await).await
 }
 
@@ -89,7 +90,7 @@ fn AuditFilters(
 #[component]
 fn CsvDownload(query: ReadSignal<AuditQuery>) -> impl IntoView {
     view! {
-        <form id="audit-csv-form" class="csv" method="post" action=routes::AUDIT_CSV>
+        <form id="audit-csv-form" class="csv" method="post" action=shared::api::routes::at(routes::AUDIT_CSV)>
             {move || query.get().to_pairs(false).into_iter().map(|(name, value)| view! {
                 <input type="hidden" name=name value=value />
             }).collect_view()}

@@ -67,7 +67,7 @@ pub fn AdminApp() -> impl IntoView {
                         <h1 id="admin-title">"Admin console"</h1>
                         <ProblemBox problem />
                         <p>"Sign in with an admin account first."</p>
-                        <a class="button primary" href="/">"Go to sign-in"</a>
+                        <a class="button primary" href=shared::api::routes::at(shared::api::routes::PAGE)>"Go to sign-in"</a>
                     </section>
                 }.into_any(),
                 Access::NotAdmin(username) => view! {
@@ -77,7 +77,7 @@ pub fn AdminApp() -> impl IntoView {
                             "This page is for administrators, and " <strong>{username}</strong>
                             " is not one. Ask an administrator if you need access."
                         </p>
-                        <a class="button secondary" href="/">"Back"</a>
+                        <a class="button secondary" href=shared::api::routes::at(shared::api::routes::PAGE)>"Back"</a>
                     </section>
                 }.into_any(),
                 Access::Admin(session) => view! { <Console admin=session problem set_problem /> }.into_any(),
@@ -123,7 +123,7 @@ fn Console(
         <section class="card" aria-labelledby="admin-title">
             <h1 id="admin-title">"Admin console"</h1>
             <p class="who">"Signed in as " <strong class="username">{name}</strong>
-                " · " <a href="/">"Back to your account"</a></p>
+                " · " <a href=shared::api::routes::at(shared::api::routes::PAGE)>"Back to your account"</a></p>
             <nav class="tabs" aria-label="Console pages">
                 <button type="button" id="tab-users" aria-current=move || (tab.get() == Tab::Users).then_some("page")
                     on:click=move |_| switch(Tab::Users)>"Users"</button>

@@ -20,7 +20,10 @@ use crate::components::local_time;
 use crate::messages::Problem;
 
 async fn fetch_policies() -> Result<PoliciesView, Problem> {
-    super::api::reply(gloo_net::http::Request::get(routes::POLICIES).send().await).await
+    super::api::reply(
+        gloo_net::http::Request::get(&shared::api::routes::at(routes::POLICIES)).send().await,
+    )
+    .await
 }
 
 /// A list typed as text: entries separated by commas, spaces or lines.
@@ -176,7 +179,8 @@ fn DryRun(
         };
         set_problem.set(None);
         spawn_local(async move {
-            match post::<_, DryRunResult>(routes::DRY_RUN, &request).await {
+            match post::<_, DryRunResult>(&shared::api::routes::at(routes::DRY_RUN), &request).await
+            {
                 Ok(found) => set_result.set(Some(found)),
                 Err(p) => set_problem.set(Some(p)),
             }
@@ -291,7 +295,9 @@ pub(super) fn PoliciesPage(
         set_problem.set(None);
         set_notice.set(None);
         spawn_local(async move {
-            match post::<_, PoliciesView>(routes::POLICIES, &request).await {
+            match post::<_, PoliciesView>(&shared::api::routes::at(routes::POLICIES), &request)
+                .await
+            {
                 Ok(view) => {
                     set_notice.set(Some(format!(
                         "Saved as version {}: in force from the next sign-in.",

@@ -17,15 +17,22 @@ use crate::messages::Problem;
 
 /// `GET /api/admin/duo`.
 pub(super) async fn fetch_provider() -> Result<DuoProvider, Problem> {
-    reply(Request::get(routes::DUO).send().await).await
+    reply(Request::get(&shared::api::routes::at(routes::DUO)).send().await).await
 }
 
 async fn run_test() -> Result<DuoTest, Problem> {
-    reply(Request::post(routes::DUO_TEST).send().await).await
+    reply(Request::post(&shared::api::routes::at(routes::DUO_TEST)).send().await).await
 }
 
 async fn send_enforce(enforce: bool, confirm: Option<String>) -> Result<(), Problem> {
-    done(post_json(routes::DUO_ENFORCE, &EnforceRequest { enforce, confirm }).await).await
+    done(
+        post_json(
+            &shared::api::routes::at(routes::DUO_ENFORCE),
+            &EnforceRequest { enforce, confirm },
+        )
+        .await,
+    )
+    .await
 }
 
 /// Shown on every console page while Duo is not enforced.

@@ -14,13 +14,18 @@ use crate::messages::Problem;
 /// `GET /api/admin/sessions`.
 async fn fetch_sessions(search: &str, page: u32) -> Result<SessionList, Problem> {
     let page = page.to_string();
-    let request = Request::get(routes::SESSIONS).query([("q", search), ("page", page.as_str())]);
+    let request = Request::get(&shared::api::routes::at(routes::SESSIONS))
+        .query([("q", search), ("page", page.as_str())]);
     reply(request.send().await).await
 }
 
 /// `POST /api/admin/sessions/revoke`.
 async fn end_session(id: String) -> Result<(), Problem> {
-    done(post_json(routes::SESSION_REVOKE, &SessionRevokeRequest { id }).await).await
+    done(
+        post_json(&shared::api::routes::at(routes::SESSION_REVOKE), &SessionRevokeRequest { id })
+            .await,
+    )
+    .await
 }
 
 /// The live sessions: whose, how, from where, until when; end one.
@@ -83,12 +88,19 @@ pub(super) fn SessionsPage(set_problem: WriteSignal<Option<Problem>>) -> impl In
 
 /// `GET /api/admin/remembered`.
 async fn fetch_remembered() -> Result<RememberedList, Problem> {
-    reply(Request::get(routes::REMEMBERED).send().await).await
+    reply(Request::get(&shared::api::routes::at(routes::REMEMBERED)).send().await).await
 }
 
 /// `POST /api/admin/remembered/forget`.
 async fn forget_browser(id: String) -> Result<(), Problem> {
-    done(post_json(routes::REMEMBERED_FORGET, &SessionRevokeRequest { id }).await).await
+    done(
+        post_json(
+            &shared::api::routes::at(routes::REMEMBERED_FORGET),
+            &SessionRevokeRequest { id },
+        )
+        .await,
+    )
+    .await
 }
 
 /// The browsers users trusted after a Duo sign-in: whose, which, from

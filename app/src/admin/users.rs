@@ -17,13 +17,21 @@ use crate::messages::Problem;
 /// `GET /api/admin/users`.
 async fn fetch_users(search: &str, page: u32) -> Result<UserList, Problem> {
     let page = page.to_string();
-    let request = Request::get(routes::USERS).query([("q", search), ("page", page.as_str())]);
+    let request = Request::get(&shared::api::routes::at(routes::USERS))
+        .query([("q", search), ("page", page.as_str())]);
     reply(request.send().await).await
 }
 
 /// `POST /api/admin/users/change`.
 async fn send_change(username: String, change: UserChange) -> Result<(), Problem> {
-    done(post_json(routes::USER_CHANGE, &UserChangeRequest { username, change }).await).await
+    done(
+        post_json(
+            &shared::api::routes::at(routes::USER_CHANGE),
+            &UserChangeRequest { username, change },
+        )
+        .await,
+    )
+    .await
 }
 
 /// The users page.

@@ -5,7 +5,7 @@
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::{AuthMethod, SessionInfo};
+use shared::api::{AuthMethod, SessionInfo, routes};
 
 use crate::api;
 use crate::components::{ProblemBox, local_time};
@@ -82,7 +82,7 @@ pub fn AccountPage(
                     <dt>"Session ends"</dt><dd>{local_time(expires_at)}</dd>
                 </dl>
                 {admin.then(|| view! {
-                    <a class="button secondary" id="admin-console" href="/admin/">"Admin console"</a>
+                    <a class="button secondary" id="admin-console" href=routes::at(routes::ADMIN_PAGE)>"Admin console"</a>
                 })}
                 {remembered.then(|| view! { <ForgetBrowser set_notice set_problem=set_own_problem /> })}
                 <button type="button" class="link" id="change-password-open" class:hidden=move || changing.get()

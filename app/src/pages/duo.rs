@@ -38,7 +38,7 @@ pub fn DuoStep(
                 "Your password was accepted. Next, Duo asks you to confirm it is you: approve the push on your phone, "
                 "enter a passcode, or take a call. You come back here when it is done."
             </p>
-            <form id="duo-form" method="post" action=routes::DUO_START
+            <form id="duo-form" method="post" action=routes::at(routes::DUO_START)
                 on:submit=move |_| set_leaving.set(true)>
                 {(remember_days > 0).then(|| view! { <TrustThisBrowser days=remember_days /> })}
                 <button type="submit" class="primary duo" node_ref=button
@@ -95,7 +95,7 @@ mod tests {
         let form: web_sys::HtmlFormElement =
             host.query_selector("form#duo-form").unwrap().unwrap().unchecked_into();
         assert_eq!(form.method(), "post");
-        assert!(form.action().ends_with(routes::DUO_START), "{}", form.action());
+        assert!(form.action().ends_with(&routes::at(routes::DUO_START)), "{}", form.action());
         let who = host.query_selector(".username").unwrap().unwrap().text_content().unwrap();
         assert_eq!(who, "alice");
         let button = host.query_selector("form#duo-form button").unwrap().unwrap();

@@ -95,7 +95,7 @@ pub fn LoginForm(
         set_busy.set(true);
         set_problem.set(None);
         spawn_local(async move {
-            let outcome = api::login(user, pass).await;
+            let outcome = api::login(user, pass, None).await;
             // The password leaves the page's memory as soon as it is sent.
             pass_el.set_value("");
             set_busy.set(false);

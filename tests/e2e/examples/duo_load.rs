@@ -345,7 +345,10 @@ impl Bed {
         let (authorize, sealed) = self.start(login).await?;
         let response = self.http.get(&authorize).send().await.map_err(|e| e.to_string())?;
         let back = location(response.headers());
-        let path = back.strip_prefix(APP_ORIGIN).ok_or_else(|| format!("Duo sent {back}"))?;
+        let path = back
+            .strip_prefix(APP_ORIGIN)
+            .and_then(|path| path.strip_prefix(shared::api::routes::PREFIX))
+            .ok_or_else(|| format!("Duo sent {back}"))?;
         Ok((path.to_owned(), sealed))
     }
 
@@ -416,7 +419,7 @@ impl Bed {
         let response = self.send_callback(path, login).await?;
         let location = location(response.headers());
         if response.status().as_u16() != 303
-            || location != "/"
+            || location != shared::api::routes::at(shared::api::routes::PAGE)
             || set_cookie(response.headers(), SESSION_COOKIE).is_none()
         {
             return Err(format!("callback: {} to {location}", response.status()));
@@ -429,7 +432,13 @@ impl Bed {
     async fn replay(&self, path: &str, login: &str) -> Result<(), String> {
         let response = self.send_callback(path, login).await?;
         let location = location(response.headers());
-        if response.status().as_u16() != 303 || location != "/?error=state_mismatch" {
+        if response.status().as_u16() != 303
+            || location
+                != format!(
+                    "{}?error=state_mismatch",
+                    shared::api::routes::at(shared::api::routes::PAGE)
+                )
+        {
             return Err(format!("replayed callback: {} to {location}", response.status()));
         }
         Ok(())

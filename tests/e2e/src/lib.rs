@@ -9,6 +9,7 @@
 #![allow(clippy::missing_errors_doc, clippy::missing_panics_doc)]
 
 pub mod signin;
+pub mod upstream;
 
 use std::io;
 use std::net::{Ipv4Addr, TcpListener};
@@ -284,6 +285,10 @@ pub fn inline_vars(vars: &[(String, String)], host: &str) -> Vec<(String, String
 }
 
 /// Settings for a test Worker: the development defaults, which tests may override.
+/// The gateway's signing keys in the tests (`scripts/gateway-keys.mjs new`;
+/// test-only keys, never deployed).
+pub const TEST_GATEWAY_KEYS: &str = r#"{"current":{"kty":"EC","crv":"P-256","x":"CGMZVOAj0GlnOTJaIUpKbVqW88e4HS_I9FOR3Wdj1IA","y":"L4w9Vckd-jNPmYd73U1EybGaOfjAtxG-zoZXzPX98bo","d":"t3gSuMyvpTGUkV8F1bUgfcLNyHSh0OTHJoyb3zI_xC0","kid":"JyKV-b6iGD7yDrlUuQeRNJMErJvWR83_jP4UItXjXfA"},"next":{"kty":"EC","crv":"P-256","x":"wWLaYHiOKAGYagGdt30RAawQZ0u5p4Wy-HhGWkKBKwM","y":"f9rZE2949SqlNWYturo3CQFB8MDb2Nf6YBBpb5mtsTY","d":"HAL8_bdeJURBguNxD2gUK5Ni_FIq06r1NsL_oqcplE8","kid":"G_n_Vo60M70ZJ8mULqgKL-bd0TLP14UPf1wXjNHRWO8"}}"#;
+
 pub fn default_vars(origin: &str) -> Vec<(String, String)> {
     [
         ("DUO_CLIENT_ID", "DIEMULATORDEVCLIENT1"),
@@ -295,6 +300,10 @@ pub fn default_vars(origin: &str) -> Vec<(String, String)> {
         // often than a person would; the per-user limit itself is pinned by
         // edge's unit tests.
         ("DUO_START_LIMIT", "1000000"),
+        // The app behind the gateway: nothing listens on the discard port;
+        // the gateway's tests start an app and point UPSTREAM_URL at it.
+        ("UPSTREAM_URL", "http://127.0.0.1:9"),
+        ("GATEWAY_KEYS", TEST_GATEWAY_KEYS),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -416,7 +425,10 @@ impl Wrangler {
             ProcessGroup::spawn("wrangler dev", command).map_err(|e| e.to_string())?;
 
         let http = reqwest::Client::new();
-        let health = format!("http://127.0.0.1:{port}{}", shared::api::routes::HEALTH);
+        let health = format!(
+            "http://127.0.0.1:{port}{}",
+            shared::api::routes::at(shared::api::routes::HEALTH)
+        );
         let deadline = tokio::time::Instant::now() + STARTUP_TIMEOUT;
         loop {
             if let Err(e) = process.ensure_running() {
@@ -436,7 +448,7 @@ impl Wrangler {
 
     /// Runs the Cron Trigger's handler now (`wrangler dev --test-scheduled`).
     pub async fn run_scheduled(&self) -> Result<(), String> {
-        let url = self.url("/__scheduled?cron=*/30+*+*+*+*");
+        let url = self.app_url("/__scheduled?cron=*/30+*+*+*+*");
         let response = reqwest::get(&url).await.map_err(|e| format!("{url}: {e}"))?;
         if response.status().is_success() {
             Ok(())
@@ -476,8 +488,14 @@ impl Wrangler {
         &self.log_path
     }
 
-    /// An absolute URL on this Worker.
+    /// An absolute URL of one of the login's own paths (`path` under
+    /// [`shared::api::routes::PREFIX`]).
     pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.origin, shared::api::routes::at(path))
+    }
+
+    /// An absolute URL of one of the app's paths (outside the prefix).
+    pub fn app_url(&self, path: &str) -> String {
         format!("{}{path}", self.origin)
     }
 

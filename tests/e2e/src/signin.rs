@@ -142,7 +142,7 @@ impl Cast {
 
         let response = self
             .http
-            .get(self.worker.url(path))
+            .get(self.worker.app_url(path))
             .header("CF-Connecting-IP", ip)
             .header("Cookie", format!("{LOGIN_COOKIE}={login}"))
             .send()

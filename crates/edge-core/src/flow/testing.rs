@@ -1207,6 +1207,7 @@ pub fn password_step(
     let body = shared::api::LoginRequest {
         username: username.to_owned(),
         password: shared::api::Password::new(password),
+        return_to: None,
     };
     let (duo, health) = (ScriptedDuo::default(), super::health::HealthMemo::new());
     duo.healthy();

@@ -41,6 +41,8 @@ pub struct Identity {
     pub auth_time: u64,
     /// The session (its id's hash: it names the session, opens nothing).
     pub session: IdHash,
+    /// When the session ends (unix seconds): nothing trusts it past this.
+    pub expires_at: u64,
 }
 
 /// The assertion's claims.
@@ -154,6 +156,7 @@ mod tests {
             method,
             auth_time: NOW - 600,
             session: IdHash::of(b"a session id"),
+            expires_at: NOW + 3_600,
         }
     }
 

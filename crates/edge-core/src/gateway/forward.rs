@@ -6,13 +6,13 @@
 use shared::api::routes;
 
 use super::assertion::IDENTITY_HEADERS;
-use super::return_to::ReturnTo;
 use crate::cookie::{KNOWN_BROWSER_COOKIE, LOGIN_COOKIE, REMEMBER_COOKIE, SESSION_COOKIE};
 use crate::flow::audit::Refusal;
 use crate::flow::session;
 use crate::flow::store::SessionStore;
 use crate::keys::UserKey;
 use crate::session::SessionId;
+use shared::return_to::ReturnTo;
 
 use super::assertion::Identity;
 
@@ -51,6 +51,7 @@ pub async fn identify<S: SessionStore>(
         method: info.method,
         auth_time: u64::try_from(info.authenticated_at).unwrap_or_default(),
         session: id.storage_key(),
+        expires_at: u64::try_from(info.expires_at).unwrap_or_default(),
     }))
 }
 

@@ -5,16 +5,19 @@
 //!
 //! Pure pieces, tested natively; the Worker forwards and signs.
 //!
-//! - [`return_to`]: where a sign-in returns to, refused in every form that
-//!   could leave the origin.
+//! - [`shared::return_to`]: where a sign-in returns to, refused in every
+//!   form that could leave the origin (shared with the login's page, which
+//!   follows it after a sign-in that needs no redirect).
 //! - [`signing`]: the ES256 keys (current, next, previous) and the JWKS.
 //! - [`assertion`]: the claims and the JWS around the Worker's signature.
 //! - [`config`]: the upstream, the keys, the audience, the bounds.
+//! - [`cache`]: checked sessions trusted for the revocation bound, so
+//!   the steady state asks no storage.
 //! - [`forward`]: who is asking, what a request without a session gets,
 //!   and which headers and cookies cross the gateway.
 
 pub mod assertion;
+pub mod cache;
 pub mod config;
 pub mod forward;
-pub mod return_to;
 pub mod signing;

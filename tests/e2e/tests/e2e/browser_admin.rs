@@ -228,7 +228,7 @@ async fn accounts(bed: &Bed) -> String {
     bed.keep_screen("admin-add-user").await;
     let login = reqwest::Client::new()
         .post(bed.worker.url(routes::LOGIN))
-        .header("Origin", bed.worker.url("").trim_end_matches('/'))
+        .header("Origin", bed.worker.origin.as_str())
         .json(&serde_json::json!({"username": "grace", "password": password}))
         .send()
         .await
@@ -425,7 +425,7 @@ async fn audit_log(bed: &Bed) {
     let action = form.attr("action").await.expect("action");
     assert_eq!(
         (method.as_deref(), action.as_deref()),
-        (Some("post"), Some("/api/admin/audit.csv"))
+        (Some("post"), Some(shared::api::routes::at(shared::admin::routes::AUDIT_CSV).as_str()))
     );
     for (name, value) in [("log", "admin"), ("user", "bob")] {
         let field = bed.wait_for(&format!("#audit-csv-form input[type=hidden][name={name}]")).await;

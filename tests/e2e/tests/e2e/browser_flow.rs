@@ -287,11 +287,14 @@ impl Bed {
 
     /// `GET /api/session` from the page (its cookies): status and body.
     async fn session_in_page(&self) -> Result<(u64, String), String> {
-        let script = "const done = arguments[arguments.length - 1];\
-            fetch('/api/session', {credentials: 'same-origin'})\
-              .then(r => r.text().then(t => done([r.status, t])), e => done([0, String(e)]));";
+        let script = format!(
+            "const done = arguments[arguments.length - 1];\
+            fetch('{}', {{credentials: 'same-origin'}})\
+              .then(r => r.text().then(t => done([r.status, t])), e => done([0, String(e)]));",
+            shared::api::routes::at(shared::api::routes::SESSION)
+        );
         let value =
-            self.browser.client.execute_async(script, vec![]).await.context("fetch session")?;
+            self.browser.client.execute_async(&script, vec![]).await.context("fetch session")?;
         let status = value[0].as_u64().ok_or_else(|| format!("fetch: {value}"))?;
         Ok((status, value[1].as_str().unwrap_or_default().to_owned()))
     }
@@ -306,7 +309,8 @@ impl Bed {
         self.login_form().await?;
         let url = self.browser.client.current_url().await.context("URL")?;
         check!(url.query().is_none(), "the query is still in the address bar: {url}");
-        check!(url.path() == "/", "refused at {url}");
+        let page = shared::api::routes::at(shared::api::routes::PAGE);
+        check!(url.path() == page, "refused at {url}");
         Ok(())
     }
 }

@@ -148,7 +148,8 @@ impl Bed {
         let back = location(response.headers());
         let path = back
             .strip_prefix(APP_ORIGIN)
-            .unwrap_or_else(|| panic!("Duo must redirect to APP_ORIGIN: {back}"));
+            .and_then(|path| path.strip_prefix(routes::PREFIX))
+            .unwrap_or_else(|| panic!("Duo must redirect to APP_ORIGIN and the prefix: {back}"));
         assert!(path.starts_with(&format!("{}?", routes::DUO_CALLBACK)), "{back}");
         path.to_owned()
     }
@@ -171,7 +172,8 @@ impl Bed {
         }
         let path = next
             .strip_prefix(APP_ORIGIN)
-            .unwrap_or_else(|| panic!("the prompt must end at APP_ORIGIN: {next}"));
+            .and_then(|path| path.strip_prefix(routes::PREFIX))
+            .unwrap_or_else(|| panic!("the prompt must end at APP_ORIGIN and the prefix: {next}"));
         assert!(path.starts_with(&format!("{}?", routes::DUO_CALLBACK)), "{next}");
         path.to_owned()
     }
@@ -240,24 +242,24 @@ fn assert_auth_headers(headers: &HeaderMap) {
     assert_eq!(headers["referrer-policy"], "no-referrer");
 }
 
-/// A refusal of the contract: 303 to `/?error=<code>`, the login cookie
+/// A refusal of the contract: 303 to the sign-in page with `?error=<code>`, the login cookie
 /// cleared, no session.
 fn assert_refused(response: &reqwest::Response, code: &str) {
     assert_eq!(response.status().as_u16(), 303, "expected a refusal with {code}");
     assert_auth_headers(response.headers());
-    assert_eq!(location(response.headers()), format!("/?error={code}"));
+    assert_eq!(location(response.headers()), format!("{}?error={code}", routes::at(routes::PAGE)));
     let cleared = set_cookie(response.headers(), LOGIN_COOKIE).expect("login cookie cleared");
     assert!(cleared.starts_with(&format!("{LOGIN_COOKIE}=;")), "{cleared}");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
     assert!(set_cookie(response.headers(), SESSION_COOKIE).is_none(), "no session on a refusal");
 }
 
-/// A success: 303 to `/`, the session cookie set, the login cookie cleared.
+/// A success: 303 to the sign-in page, the session cookie set, the login cookie cleared.
 /// Returns the session id.
 fn assert_signed_in(response: &reqwest::Response) -> String {
     assert_eq!(response.status().as_u16(), 303);
     assert_auth_headers(response.headers());
-    assert_eq!(location(response.headers()), "/");
+    assert_eq!(location(response.headers()), routes::at(routes::PAGE));
     let session = set_cookie(response.headers(), SESSION_COOKIE).expect("session cookie");
     for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
         assert!(session.contains(attribute), "{attribute} missing: {session}");

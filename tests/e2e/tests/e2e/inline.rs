@@ -423,7 +423,8 @@ async fn preauth_decides_allow_deny_and_enroll(bed: &Bed) {
     assert_eq!(start.status().as_u16(), 303);
     let location =
         start.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    assert!(location.starts_with("/?error="), "{location}");
+    let page = shared::api::routes::at(shared::api::routes::PAGE);
+    assert!(location.starts_with(&format!("{page}?error=")), "{location}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

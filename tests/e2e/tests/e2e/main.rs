@@ -22,6 +22,7 @@ mod browser_admin;
 mod browser_flow;
 mod browser_inline;
 mod duo_flow;
+mod gateway;
 mod gateway_keys;
 mod inline;
 mod load;

@@ -92,7 +92,7 @@ impl Bed {
         let back = header(&at_duo, LOCATION.as_str());
         let path = back.strip_prefix(APP_ORIGIN).expect("back to the app").to_owned();
         self.http
-            .get(self.worker.url(&path))
+            .get(self.worker.app_url(&path))
             .header("User-Agent", FIREFOX)
             .header("Cookie", format!("{LOGIN_COOKIE}={sealed}"))
             .send()

@@ -48,8 +48,8 @@ async fn login_page_renders_and_service_is_ready() {
     let body: HealthResponse = response.json().await.expect("health JSON");
     assert_eq!(body, HealthResponse::ok(DuoReachability::Unknown));
 
-    // Unknown paths get the SPA (single-page fallback), with hardened headers.
-    let response = reqwest::get(worker.url("/some/deep/link")).await.expect("GET deep link");
+    // The login's page, under its prefix, with hardened headers.
+    let response = reqwest::get(worker.url("/")).await.expect("GET the sign-in page");
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.headers()["x-frame-options"], "DENY");
     // Not no-referrer: that would send the "Log in with Duo" form POST with
@@ -73,7 +73,7 @@ async fn login_page_renders_and_service_is_ready() {
     for script in scripts {
         let (tag, rest) = script.split_once('>').unwrap_or((script, ""));
         assert!(
-            tag.contains(" src=\"/")
+            tag.contains(&format!(" src=\"{}/", shared::api::routes::PREFIX))
                 && tag.contains(" integrity=\"sha384-")
                 && rest.starts_with("</script>"),
             "inline or unpinned script in index.html: <script{script}"

@@ -14,7 +14,7 @@ use edge_core::conformance::{CASES, Verdict};
 async fn the_d1_store_passes_every_case() {
     let config = Path::new("tests/store-conformance/wrangler.toml");
     let worker = Wrangler::start_config(config, &[]).await.unwrap_or_else(|e| panic!("{e}"));
-    let response = reqwest::get(worker.url("/run")).await.expect("GET /run");
+    let response = reqwest::get(worker.app_url("/run")).await.expect("GET /run");
     let status = response.status();
     let body = response.text().await.expect("the verdicts");
     assert_eq!(status.as_u16(), 200, "{body}\n{}", worker.log());

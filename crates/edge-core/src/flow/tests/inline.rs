@@ -62,6 +62,7 @@ fn sign_in(
     let body = LoginRequest {
         username: username.to_owned(),
         password: shared::api::Password::new(format!("{username}-pass")),
+        return_to: None,
     };
     let input = LoginInput { body: &body, known_browser: None, remembered: None };
     let link = DuoLink { transport: duo, health };

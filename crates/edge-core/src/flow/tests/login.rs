@@ -16,7 +16,11 @@ use crate::flow::testing::{
 use crate::flow::{Reason, Refusal};
 
 fn request(username: &str, password: &str) -> LoginRequest {
-    LoginRequest { username: username.to_owned(), password: Password::new(password) }
+    LoginRequest {
+        username: username.to_owned(),
+        password: Password::new(password),
+        return_to: None,
+    }
 }
 
 fn attempt(

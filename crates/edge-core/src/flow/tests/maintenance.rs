@@ -17,7 +17,11 @@ use crate::flow::testing::{
 use crate::keys::{IdHash, Txid};
 
 fn wrong_password(store: &crate::flow::testing::MemoryStore, ip: &str, now: u64) {
-    let body = LoginRequest { username: "alice".to_owned(), password: Password::new("no") };
+    let body = LoginRequest {
+        username: "alice".to_owned(),
+        password: Password::new("no"),
+        return_to: None,
+    };
     let input = LoginInput { body: &body, known_browser: None, remembered: None };
     let verifier = CountingVerifier::default();
     let (duo, health) = (ScriptedDuo::default(), HealthMemo::new());

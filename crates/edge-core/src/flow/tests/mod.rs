@@ -9,6 +9,7 @@ mod audit;
 mod audit_log;
 mod duo_callback;
 mod duo_start;
+mod gateway;
 mod inline;
 mod login;
 mod maintenance;

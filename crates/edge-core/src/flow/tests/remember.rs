@@ -133,7 +133,11 @@ fn a_remembered_browser_skips_duo_until_it_ends() {
         matches!(dave, Ok(LoginOutcome::Duo { .. })),
         "alice's browser is not dave's: {dave:?}"
     );
-    let bad = LoginRequest { username: "alice".into(), password: Password::new("guess") };
+    let bad = LoginRequest {
+        username: "alice".into(),
+        password: Password::new("guess"),
+        return_to: None,
+    };
     let (duo, health) = (ScriptedDuo::default(), HealthMemo::new());
     let input = LoginInput { body: &bad, known_browser: None, remembered: Some(&cookie) };
     let link = DuoLink { transport: &duo, health: &health };

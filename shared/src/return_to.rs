@@ -157,6 +157,7 @@ mod tests {
         assert_eq!(ReturnTo::parse(&format!("/{}", "a".repeat(MAX_LEN))), None, "too long");
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     mod properties {
         use super::*;
         use proptest::prelude::*;

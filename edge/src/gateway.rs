@@ -1,0 +1,235 @@
+//! The gateway's adapter: a request for the app's paths (everything outside
+//! the login's prefix) is forwarded with a signed assertion of who is
+//! asking, or answered with the login (a navigation) or a 401. The
+//! decisions are the core's ([`edge_core::gateway`]); here the session is
+//! read, the assertion signed through `WebCrypto`, and the request and its
+//! answer streamed between the browser and the app.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use edge_core::cookie::SESSION_COOKIE;
+use edge_core::gateway::assertion::{ASSERTION_HEADER, Claims, Identity, SigningInput};
+use edge_core::gateway::cache::{self, SessionCache};
+use edge_core::gateway::config::{GatewayConfig, UPSTREAM_BINDING, Upstream};
+use edge_core::gateway::forward::{self, CHALLENGE, NotSignedIn};
+use edge_core::headers;
+use edge_core::keys::UserKey;
+use edge_core::session::SessionId;
+use shared::{ErrorBody, ErrorCode};
+use wasm_bindgen::JsCast;
+use worker::web_sys;
+use worker::{Env, Fetch, Request, Response, Result};
+
+use crate::d1::D1Store;
+use crate::{config, request, respond, webcrypto};
+
+thread_local! {
+    /// Sessions this isolate has checked ([`cache`]): the steady state
+    /// costs no D1 round trip.
+    static SESSIONS: Rc<RefCell<SessionCache>> = Rc::new(RefCell::new(SessionCache::default()));
+}
+
+/// Forgets the session `cookie` names in this isolate (signed out here),
+/// and with `everywhere` every session of its user.
+pub fn forget(identity_of: Option<&str>, everywhere: Option<&UserKey>) {
+    SESSIONS.with(|sessions| {
+        let mut sessions = sessions.borrow_mut();
+        if let Some(id) = identity_of.and_then(SessionId::parse) {
+            sessions.forget(&id.storage_key());
+        }
+        if let Some(user) = everywhere {
+            sessions.forget_user(user);
+        }
+    });
+}
+
+/// A request for one of the app's paths.
+///
+/// # Errors
+/// Only when the runtime cannot build a response.
+pub async fn app(req: Request, env: &Env) -> Result<Response> {
+    let settings = config::from_env(env).and_then(|config| {
+        let gateway = config::gateway_from_env(env, &config.app_origin)?;
+        Ok((config, gateway))
+    });
+    let (config, gateway) = match settings {
+        Ok(settings) => settings,
+        Err(problem) => {
+            config::log_once(&problem);
+            let message = format!("The sign-in service is misconfigured: {}.", problem.setting());
+            return respond::json(&ErrorBody { code: ErrorCode::ConfigError, message }, 503);
+        }
+    };
+    let now = request::now();
+    let store = D1Store::from_env(env)?;
+    let cookie = request::cookie(&req, SESSION_COOKIE);
+    let sessions = SESSIONS.with(Rc::clone);
+    let recheck = gateway.recheck_seconds;
+    let identity = match cache::identify(&sessions, &store, cookie.as_deref(), now, recheck).await {
+        Ok(identity) => identity,
+        Err(refusal) => {
+            let detail = refusal.detail.as_deref().unwrap_or("-");
+            worker::console_error!("gateway: the session could not be read: {detail}");
+            return respond::json(&error(ErrorCode::Internal, "Try again in a moment."), 500);
+        }
+    };
+    let Some(identity) = identity else { return not_signed_in(&req) };
+    let url = request::url(&req);
+    let issuer = config.app_origin.as_str();
+    let assertion = match sign(&gateway, &identity, issuer, now).await {
+        Ok(assertion) => assertion,
+        Err(why) => {
+            worker::console_error!("gateway: the assertion could not be signed: {why}");
+            return respond::json(&error(ErrorCode::Internal, "Try again in a moment."), 500);
+        }
+    };
+    let (path, query) = headers::path_and_query(&url);
+    let target = match &gateway.upstream {
+        Upstream::Origin(origin) if query.is_empty() => format!("{origin}{path}"),
+        Upstream::Origin(origin) => format!("{origin}{path}?{query}"),
+        Upstream::Binding => url.clone(),
+    };
+    let upstream = upstream_request(&req, &target, &identity, &assertion)?;
+    let answer = match &gateway.upstream {
+        Upstream::Binding => env.service(UPSTREAM_BINDING)?.fetch_request(upstream).await,
+        Upstream::Origin(_) => Fetch::Request(upstream).send().await,
+    };
+    match answer {
+        Ok(response) => passed_back(response),
+        Err(why) => {
+            worker::console_error!("gateway: the app did not answer: {why}");
+            respond::json(&error(ErrorCode::Internal, "The app did not answer."), 502)
+        }
+    }
+}
+
+/// `GET {prefix}/jwks.json`: the public keys the app verifies assertions
+/// with (current, next, previous), cacheable for five minutes: a key is
+/// published as `next` longer than that before it signs.
+///
+/// # Errors
+/// Only when the runtime cannot build a response.
+pub fn jwks(env: &Env) -> Result<Response> {
+    let settings =
+        config::from_env(env).and_then(|config| config::gateway_from_env(env, &config.app_origin));
+    match settings {
+        Ok(gateway) => {
+            let mut response = Response::from_json(&gateway.keys.jwks())?;
+            response.headers_mut().set("Cache-Control", "public, max-age=300")?;
+            Ok(response)
+        }
+        Err(problem) => {
+            config::log_once(&problem);
+            let message = format!("The sign-in service is misconfigured: {}.", problem.setting());
+            respond::json(&ErrorBody { code: ErrorCode::ConfigError, message }, 503)
+        }
+    }
+}
+
+fn error(code: ErrorCode, message: &str) -> ErrorBody {
+    ErrorBody { code, message: message.to_owned() }
+}
+
+/// The login (a navigation) or a 401.
+fn not_signed_in(req: &Request) -> Result<Response> {
+    let url = request::url(req);
+    let (path, query) = headers::path_and_query(&url);
+    let path_and_query = if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") };
+    let method = req.inner().method();
+    let mode = request::header(req, "Sec-Fetch-Mode");
+    let accept = request::header(req, "Accept");
+    match forward::not_signed_in(&method, mode.as_deref(), accept.as_deref(), &path_and_query) {
+        NotSignedIn::Login(location) => {
+            let mut response = respond::redirect(&location)?.with_status(302);
+            response.headers_mut().set("Cache-Control", "no-store")?;
+            Ok(response)
+        }
+        NotSignedIn::Unauthorized => {
+            let body = error(ErrorCode::Unauthenticated, "Sign in first.");
+            let mut response = respond::json(&body, 401)?;
+            response.headers_mut().set("WWW-Authenticate", CHALLENGE)?;
+            Ok(response)
+        }
+    }
+}
+
+/// The assertion for `identity`, signed with the current key.
+async fn sign(
+    gateway: &GatewayConfig,
+    identity: &Identity,
+    issuer: &str,
+    now: u64,
+) -> std::result::Result<String, String> {
+    let key = gateway.keys.current();
+    let mut jti = [0u8; 16];
+    getrandom::getrandom(&mut jti).map_err(|e| e.to_string())?;
+    let ttl = gateway.assertion_ttl_seconds;
+    let claims = Claims::new(identity, issuer, &gateway.audience, now, ttl, &jti);
+    let input = SigningInput::new(key, &claims);
+    let signature = webcrypto::es256_sign(key.kid(), key.private_jwk(), input.as_bytes()).await?;
+    input.signed(&signature).ok_or_else(|| "a signature of the wrong length".to_owned())
+}
+
+/// The request the app gets: the browser's method, headers (less the
+/// login's cookies and any identity header) and body (a stream, never
+/// read here), plus the assertion and the plain identity headers.
+fn upstream_request(
+    req: &Request,
+    target: &str,
+    identity: &Identity,
+    assertion: &str,
+) -> Result<Request> {
+    let inner = req.inner();
+    let headers = web_sys::Headers::new()?;
+    for (name, value) in req.headers().entries() {
+        if forward::forwards_header(&name) {
+            headers.append(&name, &value)?;
+        }
+    }
+    if let Some(cookies) = request::header(req, "Cookie").and_then(|c| forward::app_cookies(&c)) {
+        headers.set("Cookie", &cookies)?;
+    }
+    headers.set(ASSERTION_HEADER, assertion)?;
+    for (name, value) in forward::plain_headers(identity) {
+        headers.set(name, &value)?;
+    }
+    let init = web_sys::RequestInit::new();
+    init.set_method(&inner.method());
+    init.set_headers(&headers);
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    if let Some(body) = inner.body() {
+        init.set_body(&body);
+    }
+    Ok(Request::from(web_sys::Request::new_with_str_and_init(target, &init)?))
+}
+
+/// The app's answer as the browser gets it: streamed, without any
+/// `Set-Cookie` for one of the login's cookies. A WebSocket upgrade passes
+/// as it is.
+fn passed_back(response: Response) -> Result<Response> {
+    let blocked = response.headers().entries().any(|(name, value)| {
+        name.eq_ignore_ascii_case("set-cookie") && !forward::passes_set_cookie(&value)
+    });
+    if response.status_code() == 101 || !blocked {
+        return Ok(response);
+    }
+    let inner: web_sys::Response = response.into();
+    let headers = web_sys::Headers::new()?;
+    let entries = js_sys::try_iter(&inner.headers())?.into_iter().flatten();
+    for entry in entries {
+        let pair: js_sys::Array = entry?.dyn_into()?;
+        let (name, value) = (pair.get(0).as_string(), pair.get(1).as_string());
+        let (Some(name), Some(value)) = (name, value) else { continue };
+        if !name.eq_ignore_ascii_case("set-cookie") || forward::passes_set_cookie(&value) {
+            headers.append(&name, &value)?;
+        }
+    }
+    let init = web_sys::ResponseInit::new();
+    init.set_status(inner.status());
+    init.set_status_text(&inner.status_text());
+    init.set_headers(&headers);
+    let rebuilt =
+        web_sys::Response::new_with_opt_readable_stream_and_init(inner.body().as_ref(), &init)?;
+    Ok(Response::from(rebuilt))
+}
