@@ -53,7 +53,13 @@ pub fn App() -> impl IntoView {
 
     spawn_local(async move {
         match api::session().await {
-            Ok(Some(session)) => set_screen.set(Screen::SignedIn(session)),
+            // Already signed in (say, the app sent a browser whose session
+            // it had not seen yet): straight back, unless a password must
+            // be replaced first.
+            Ok(Some(session)) if session.password_change_required || !url::go_back_to_app() => {
+                set_screen.set(Screen::SignedIn(session));
+            }
+            Ok(Some(_)) => {}
             Ok(None) => set_screen.set(Screen::SignIn),
             Err(p) => {
                 set_problem.set(Some(p));
@@ -69,7 +75,11 @@ pub fn App() -> impl IntoView {
             LoginResponse::Duo { username, remember_days } => {
                 set_screen.set(Screen::Duo { username, remember_days });
             }
-            LoginResponse::Done { session } => set_screen.set(Screen::SignedIn(session)),
+            LoginResponse::Done { session } => {
+                if session.password_change_required || !url::go_back_to_app() {
+                    set_screen.set(Screen::SignedIn(session));
+                }
+            }
             LoginResponse::DuoInline { username, devices, remember_days } => {
                 set_screen.set(Screen::Inline { username, devices, remember_days });
             }
@@ -80,7 +90,9 @@ pub fn App() -> impl IntoView {
     });
     let on_signed_in = Callback::new(move |session: SessionInfo| {
         set_problem.set(None);
-        set_screen.set(Screen::SignedIn(session));
+        if session.password_change_required || !url::go_back_to_app() {
+            set_screen.set(Screen::SignedIn(session));
+        }
     });
     let on_inline_restart = Callback::new(move |problem: Option<Problem>| {
         set_problem.set(problem);

@@ -613,7 +613,11 @@ pub async fn callback(req: Request, env: &Env, query: &str) -> worker::Result<Re
     let login = request::cookie(&req, LOGIN_COOKIE);
     let transport = FetchTransport::default();
     match duo_callback(&store, &transport, &config, &query, login.as_deref(), &ctx, &random).await {
-        Ok(SignedIn(session)) => signed_in(&session),
+        Ok(SignedIn(session, return_to)) => {
+            let target =
+                return_to.map_or_else(|| paths::at(paths::PAGE), |t| t.as_str().to_owned());
+            with_session(respond::redirect(&target)?, &session)
+        }
         Err(refusal) => refused(Step::DuoCallback, &refusal),
     }
 }

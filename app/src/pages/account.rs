@@ -52,6 +52,11 @@ pub fn AccountPage(
     let (notice, set_notice) = signal(None::<&'static str>);
     let changing = RwSignal::new(false);
     let changed = Callback::new(move |()| {
+        // A password the user had to replace kept them from the app: with
+        // it replaced, on to the page they asked for.
+        if required.get_untracked() && crate::url::go_back_to_app() {
+            return;
+        }
         required.set(false);
         changing.set(false);
         set_notice.set(Some("Your password was changed. Your other sessions were ended."));

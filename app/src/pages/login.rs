@@ -8,6 +8,7 @@ use shared::api::LoginResponse;
 use crate::api::{self, Health};
 use crate::components::ProblemBox;
 use crate::messages::Problem;
+use crate::url;
 
 /// The sign-in screen.
 #[component]
@@ -95,7 +96,8 @@ pub fn LoginForm(
         set_busy.set(true);
         set_problem.set(None);
         spawn_local(async move {
-            let outcome = api::login(user, pass, None).await;
+            let outcome =
+                api::login(user, pass, url::return_to().map(|t| t.as_str().to_owned())).await;
             // The password leaves the page's memory as soon as it is sent.
             pass_el.set_value("");
             set_busy.set(false);

@@ -23,6 +23,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use shared::duo::{Nonce, State};
+use shared::return_to::ReturnTo;
 
 use crate::config::SessionSecret;
 use crate::keys::Txid;
@@ -115,6 +116,11 @@ pub struct LoginTicket {
     /// every later step refuses the ticket once the account has changed.
     #[serde(default, skip_serializing_if = "is_zero_u64", rename = "v")]
     pub account_version: u64,
+    /// Prompt mode: where the callback sends the browser once signed in
+    /// (the app's path and query it asked for), checked when set and again
+    /// when read.
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "rt")]
+    pub return_to: Option<String>,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if")]
@@ -241,6 +247,7 @@ impl LoginTicket {
             remember: false,
             login_id: String::new(),
             account_version: 0,
+            return_to: None,
         }
     }
 
@@ -256,6 +263,18 @@ impl LoginTicket {
     #[must_use]
     pub fn at_version(self, account_version: u64) -> Self {
         Self { account_version, ..self }
+    }
+
+    /// This ticket returning to `target` after the sign-in.
+    #[must_use]
+    pub fn returning_to(self, target: Option<&ReturnTo>) -> Self {
+        Self { return_to: target.map(|t| t.as_str().to_owned()), ..self }
+    }
+
+    /// Where the sign-in returns to: the ticket's target if it is still a
+    /// same-origin path, else the login's own page.
+    pub fn return_target(&self) -> Option<ReturnTo> {
+        self.return_to.as_deref().and_then(ReturnTo::parse)
     }
 
     /// This ticket offering to remember the browser for `days` (0: not).

@@ -14,6 +14,7 @@ use shared::duo::{
     AuthCode, AuthStatus, DuoError, Expectations, IdTokenError, Nonce, State, Transport, UnixTime,
     VerifiedIdToken,
 };
+use shared::return_to::ReturnTo;
 
 use super::audit::excerpt;
 use super::audit::{Reason, Refusal, Step, Success};
@@ -66,9 +67,10 @@ impl CallbackQuery {
     }
 }
 
-/// A successful callback: Duo allowed, signed in.
+/// A successful callback: Duo allowed, signed in; the browser goes on to
+/// the login ticket's return target (the login's page without one).
 #[derive(Debug)]
-pub struct SignedIn(pub IssuedSession);
+pub struct SignedIn(pub IssuedSession, pub Option<ReturnTo>);
 
 impl Audited for SignedIn {
     fn success(&self) -> Option<Success> {
@@ -135,7 +137,7 @@ async fn finish<S: SessionStore + SignInStore, T: Transport>(
     token.require_allow().map_err(|error| id_token_refusal(&error))?;
     let details = duo_details(&token);
     let session = remember::after_duo(store, config, &user, details, &ticket, ctx, random).await?;
-    Ok(SignedIn(session))
+    Ok(SignedIn(session, ticket.return_target()))
 }
 
 /// The state and nonce the ticket was bound to at the start, once the

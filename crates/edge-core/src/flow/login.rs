@@ -14,6 +14,7 @@ use credentials::PasswordHash;
 use credentials::sql::DuoPolicy;
 use shared::api::{AuthMethod, LoginRequest, Role};
 use shared::policy::PolicyAction;
+use shared::return_to::ReturnTo;
 
 use shared::duo::Transport;
 
@@ -197,8 +198,9 @@ async fn first_factor<S: SessionStore + SignInStore, V: Passwords, T: Transport>
             SignIn::new(AuthMethod::Bypass, Success::DuoNotEnforced)
         }
         (DuoPolicy::Required, DuoSetup::Prompt(_)) => {
+            let return_to = request.return_to.as_deref().and_then(ReturnTo::parse);
             let after = AfterPassword { known_browser, remember_days };
-            return Ok(duo_next(config, &user, after, ctx.now));
+            return Ok(duo_next(config, &user, after, return_to.as_ref(), ctx.now));
         }
         (DuoPolicy::Required, DuoSetup::Inline(_)) => {
             let after = AfterPassword { known_browser, remember_days };
@@ -239,12 +241,20 @@ fn decide(user: &UserRecord, username: &str, ctx: &Ctx) -> Result<Decided, Refus
     })
 }
 
-/// The login ticket that lets `username` start the Duo step.
-fn duo_next(config: &Config, user: &UserRecord, after: AfterPassword, now: u64) -> LoginOutcome {
+/// The login ticket that lets `username` start the Duo step (and the
+/// callback return to `return_to`).
+fn duo_next(
+    config: &Config,
+    user: &UserRecord,
+    after: AfterPassword,
+    return_to: Option<&ReturnTo>,
+    now: u64,
+) -> LoginOutcome {
     let AfterPassword { known_browser, remember_days } = after;
     let ticket = LoginTicket::new(&user.username, now)
         .at_version(user.account_version)
-        .offering_remember(remember_days);
+        .offering_remember(remember_days)
+        .returning_to(return_to);
     let login_cookie = ticket.seal(&config.session_secret);
     LoginOutcome::Duo {
         username: user.username.clone(),

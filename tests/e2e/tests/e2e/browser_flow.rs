@@ -14,12 +14,14 @@
 //! |---|---|
 //! | `duo_down_fail_closed` | emulator health check 503 `FAIL` 50301, `DUO_FAILMODE=closed`: "Log in with Duo" lands back on the login page with the Duo-unavailable message (role=alert, focused) and no `?error=` left in the address bar |
 //! | `alice_push_then_logout` | password, the Duo step names alice (its button focused), the prompt, Duo Push approved: the signed-in page shows username, method, factor, device, Duo transaction id (the one `/api/session` has) and session end; log out: login form, "signed out", `/api/session` 401 in the page and for the old session cookie |
-//! | `alice_trusts_this_browser` | (`remember_days` 30) the Duo step offers "Trust this browser for 30 days"; ticked, Duo Push approved: a Duo session; logged out, the password alone signs alice in (`remembered`, said on the page); "Forget this browser", logged out: the Duo step again |
+//! | `alice_trusts_this_browser` | (`remember_days` 30) the Duo step offers "Trust this browser for 30 days"; ticked, Duo Push approved: a Duo session; logged out, a deep link into the app, the password alone signs alice in and returns there; the account page says `remembered`; "Forget this browser", logged out: the Duo step again |
 //! | `alice_passcode` | passcode 123456 on the prompt: signed in with the passcode factor |
 //! | `alice_push_denied` | push denied on the prompt: the login page says Duo denied it (role=alert), `?error=` gone from the address bar |
 //! | `carol_locked_out` | carol's Duo account is locked out: returning from the prompt gives the denied message |
 //! | `bob_enrolls_then_approves` | unenrolled bob enrolls a phone on the prompt, approves a push: signed in, the device is the enrolled phone |
 //! | `admin_bypass` | the break-glass admin: password only, straight to the signed-in page saying Duo was bypassed, no Duo rows |
+//! | `deep_link_returns_after_duo` | (gateway) a deep link into the app with a query, no session: the login, then password and Duo Push; the browser is back at exactly that path and query, which the app received with alice's identity |
+//! | `deep_link_returns_after_a_bypass` | the same for the break-glass admin (password only); signed in, a login page asked to return to another host (`//evil.example`, `/%2F%2Fevil.example`, `https://evil.example/`) stays on the account page |
 //! | `login_step_expired` | the `__Host-login` cookie deleted, then replaced by a genuinely signed but expired one, before "Log in with Duo": the login-expired message each time |
 //!
 //! With `UPDATE_SCREENSHOTS=1`, a passing run also writes the screens to
@@ -30,6 +32,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use duo_emulator::Emulator;
+use e2e::upstream::EchoApp;
 use e2e::{Browser, SessionPost, Wrangler, default_vars, output_dir, unix_now, workspace_root};
 use edge_core::cookie::LoginTicket;
 
@@ -69,6 +72,8 @@ macro_rules! check {
 /// captured for the README.
 struct Bed {
     worker: Wrangler,
+    /// The app behind the gateway: it answers with what it received.
+    app: EchoApp,
     emulator: Emulator,
     browser: Browser,
     http: reqwest::Client,
@@ -79,7 +84,11 @@ impl Bed {
     async fn start() -> Self {
         let emulator = e2e::local_emulator().await;
         let mut vars = default_vars("http://localhost");
-        vars.retain(|(name, _)| name != "DUO_API_HOST" && name != "DUO_FAILMODE");
+        let app = EchoApp::start().await.unwrap_or_else(|e| panic!("{e}"));
+        vars.retain(|(name, _)| {
+            !["DUO_API_HOST", "DUO_FAILMODE", "UPSTREAM_URL"].contains(&name.as_str())
+        });
+        vars.push(("UPSTREAM_URL".to_owned(), app.origin.clone()));
         vars.push(("DUO_API_HOST".to_owned(), emulator.local_addr().to_string()));
         vars.push(("DUO_FAILMODE".to_owned(), "closed".to_owned()));
         // Browsers may be remembered for 30 days ("trust this browser").
@@ -93,7 +102,7 @@ impl Bed {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("HTTP client");
-        Self { worker, emulator, browser, http, screens: Mutex::new(Vec::new()) }
+        Self { worker, app, emulator, browser, http, screens: Mutex::new(Vec::new()) }
     }
 
     /// Runs one step; on failure saves a screenshot named after it and fails.
@@ -166,6 +175,46 @@ impl Bed {
         c.goto(&self.worker.url(routes::HEALTH)).await.context("open the Worker")?;
         c.delete_all_cookies().await.context("delete cookies")?;
         c.goto(&self.worker.url("/")).await.context("open /")
+    }
+
+    /// A new visitor opens `target`, a page of the app: the gateway sends
+    /// the browser to the login, asking to come back there.
+    async fn deep_link(&self, target: &str) -> Step {
+        self.fresh_visit().await?;
+        self.browser
+            .client
+            .goto(&self.worker.app_url(target))
+            .await
+            .context("open the deep link")?;
+        self.login_form().await?;
+        let url = self.browser.client.current_url().await.context("URL")?;
+        let login = self.worker.url("/");
+        check!(url.as_str().starts_with(&format!("{login}?return_to=")), "the login is at {url}");
+        Ok(())
+    }
+
+    /// Back in the app at exactly `target` (path and query), which received
+    /// the request with `user`'s identity.
+    async fn back_at(&self, target: &str, user: &str) -> Step {
+        let expected = self.worker.app_url(target);
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let url = self.browser.client.current_url().await.context("URL")?;
+            if url.as_str() == expected {
+                break;
+            }
+            check!(tokio::time::Instant::now() < deadline, "at {url}, expected {expected}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let arrived = self.app.received().into_iter().rev().find(|r| r.target == target);
+        let arrived = arrived.ok_or_else(|| format!("the app never received {target}"))?;
+        check!(arrived.header("duo-login-user") == [user], "the app saw {:?}", arrived.headers);
+        check!(
+            arrived.header("duo-login-assertion").len() == 1,
+            "no assertion: {:?}",
+            arrived.headers
+        );
+        Ok(())
     }
 
     /// Waits (bounded) for an element.
@@ -341,9 +390,11 @@ async fn a_person_signs_in_through_the_browser() {
     // reach the health check.
     let duo_back = tokio::time::Instant::now() + Duration::from_secs(11);
     bed.run("admin_bypass", admin_bypass(&bed)).await;
+    bed.run("deep_link_returns_after_a_bypass", deep_link_returns_after_a_bypass(&bed)).await;
     bed.run("login_step_expired", login_step_expired(&bed)).await;
     tokio::time::sleep_until(duo_back).await;
     bed.run("alice_push_then_logout", alice_push_then_logout(&bed)).await;
+    bed.run("deep_link_returns_after_duo", deep_link_returns_after_duo(&bed)).await;
     bed.run("alice_trusts_this_browser", alice_trusts_this_browser(&bed)).await;
     bed.run("alice_passcode", alice_passcode(&bed)).await;
     bed.run("alice_push_denied", alice_push_denied(&bed)).await;
@@ -426,8 +477,13 @@ async fn alice_trusts_this_browser(bed: &Bed) -> Step {
     let session = bed.signed_in_as("alice").await?;
     check!(session.method == AuthMethod::Duo, "the first sign-in is Duo's: {:?}", session.method);
     bed.click("#logout").await?;
-    // The password alone now, from this browser.
+    bed.login_form().await?;
+    // The password alone now, from this browser, and back into the app.
+    let target = "/inbox?folder=trusted";
+    bed.browser.client.goto(&bed.worker.app_url(target)).await.context("open the deep link")?;
     bed.enter_password("alice").await?;
+    bed.back_at(target, "alice").await?;
+    bed.browser.client.goto(&bed.worker.url("/")).await.context("open the login")?;
     let session = bed.signed_in_as("alice").await?;
     check!(session.method == AuthMethod::Remembered, "method {:?}", session.method);
     let method = bed.text("dd.method").await?;
@@ -441,6 +497,35 @@ async fn alice_trusts_this_browser(bed: &Bed) -> Step {
     }
     bed.click("#logout").await?;
     bed.duo_step("alice").await
+}
+
+async fn deep_link_returns_after_duo(bed: &Bed) -> Step {
+    let target = "/reports/7?tab=audit&q=a%20b&n=%2F%2Fx";
+    bed.deep_link(target).await?;
+    bed.duo_step("alice").await?;
+    bed.log_in_with_duo().await?;
+    bed.wait_for("button[name=action][value=push]").await?;
+    bed.choose_push().await?;
+    bed.click("button[name=action][value=approve]").await?;
+    bed.back_at(target, "alice").await
+}
+
+async fn deep_link_returns_after_a_bypass(bed: &Bed) -> Step {
+    let target = "/admin/settings?section=keys";
+    bed.deep_link(target).await?;
+    bed.enter_password("admin").await?;
+    bed.back_at(target, "admin").await?;
+    // Signed in, the login asked to send the browser elsewhere stays home.
+    for hostile in
+        ["%2F%2Fevil.example", "%2F%252F%252Fevil.example", "https%3A%2F%2Fevil.example%2F"]
+    {
+        let url = format!("{}?return_to={hostile}", bed.worker.url("/"));
+        bed.browser.client.goto(&url).await.context("open the login")?;
+        bed.wait_for("#account-title").await?;
+        let at = bed.browser.client.current_url().await.context("URL")?;
+        check!(at.as_str() == url, "{hostile}: left for {at}");
+    }
+    Ok(())
 }
 
 async fn alice_passcode(bed: &Bed) -> Step {

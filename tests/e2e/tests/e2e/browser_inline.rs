@@ -7,7 +7,7 @@
 //! |---|---|
 //! | push approved on the phone page | the chooser lists alice's devices by Duo's names and only each device's methods; "Send me a Duo Push" shows the live status with Cancel; the tester presses Approve on `/phone/alice` in another tab; the signed-in page shows the Duo Push, the device and the transaction |
 //! | cancel, 360 px | "Cancel" while a push waits returns to the chooser; at 360 px nothing is wider than the screen |
-//! | passcode | "Enter a passcode", 123456, Verify: signed in with the passcode factor |
+//! | passcode, from a deep link | (gateway) a deep link into the app with a query, no session: the login; "Enter a passcode", 123456, Verify: back at exactly that path and query, which the app received with alice's identity |
 //! | SMS then passcode | "Text me passcodes": Duo's "New SMS passcodes sent." and the passcode field; a passcode from the phone's inbox signs in |
 //! | push denied | a push the tester denies: "Duo denied the sign-in." with Duo's words, back at the chooser |
 //! | enrollment | unenrolled bob gets Duo's enrollment link |
@@ -17,6 +17,7 @@
 use std::time::Duration;
 
 use duo_emulator::Emulator;
+use e2e::upstream::EchoApp;
 use e2e::{Browser, Wrangler, default_vars, output_dir, workspace_root};
 use fantoccini::Locator;
 use fantoccini::elements::Element;
@@ -83,10 +84,16 @@ impl Bed {
 
     /// A new visitor types `user`'s password.
     async fn password(&self, user: &str) {
+        self.password_at(&self.worker.url("/"), user).await;
+    }
+
+    /// A new visitor opens `start` (the login, or an app's page the gateway
+    /// sends to the login) and types `user`'s password.
+    async fn password_at(&self, start: &str, user: &str) {
         let c = &self.browser.client;
         c.goto(&self.worker.url(routes::HEALTH)).await.expect("open the Worker");
         c.delete_all_cookies().await.expect("delete cookies");
-        c.goto(&self.worker.url("/")).await.expect("open /");
+        c.goto(start).await.expect("open the start page");
         self.wait_for("#login-form button[type=submit]:not([disabled])").await;
         self.type_into("#username", user).await;
         self.type_into("#password", &format!("{user}-demo-pass")).await;
@@ -130,8 +137,10 @@ async fn inline_sign_in_in_the_browser() {
         ("DUO_API_HOST", &emulator.local_addr().to_string()),
     ]
     .map(|(k, v)| (k.to_owned(), v.to_owned()));
-    vars.retain(|(name, _)| !inline.iter().any(|(n, _)| n == name));
+    let app = EchoApp::start().await.unwrap_or_else(|e| panic!("{e}"));
+    vars.retain(|(name, _)| name != "UPSTREAM_URL" && !inline.iter().any(|(n, _)| n == name));
     vars.extend(inline);
+    vars.push(("UPSTREAM_URL".to_owned(), app.origin.clone()));
     let worker = Wrangler::start_at_own_origin(&vars).await.unwrap_or_else(|e| panic!("{e}"));
     let browser = Browser::start().await.unwrap_or_else(|e| panic!("browser: {e}"));
     browser.client.set_window_size(1000, 900).await.expect("window size");
@@ -185,12 +194,7 @@ async fn inline_sign_in_in_the_browser() {
 
     bed.fits_360_px().await;
 
-    // A passcode.
-    bed.password("alice").await;
-    bed.click("button[data-method=passcode]").await;
-    bed.type_into("#passcode", "123456").await;
-    bed.click("#passcode-form button[type=submit]").await;
-    assert_eq!(bed.signed_in_factor().await, "Passcode");
+    passcode_from_a_deep_link(&bed, &app).await;
 
     // SMS, then a passcode from the phone's inbox.
     bed.password("alice").await;
@@ -229,4 +233,25 @@ async fn inline_sign_in_in_the_browser() {
 
     bed.worker.assert_clean_log(&[duo_emulator::auth_api::DEV_SKEY]);
     bed.browser.close().await;
+}
+
+/// A passcode, from a deep link into the app: back there after Duo.
+async fn passcode_from_a_deep_link(bed: &Bed, app: &EchoApp) {
+    let c = &bed.browser.client;
+    let target = "/projects/42/board?view=week&owner=a%26b";
+    bed.password_at(&bed.worker.app_url(target), "alice").await;
+    let login = c.current_url().await.expect("URL");
+    assert!(login.as_str().starts_with(&format!("{}?return_to=", bed.worker.url("/"))), "{login}");
+    bed.click("button[data-method=passcode]").await;
+    bed.type_into("#passcode", "123456").await;
+    bed.click("#passcode-form button[type=submit]").await;
+    let expected = bed.worker.app_url(target);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while c.current_url().await.map(|u| u.to_string()).ok().as_deref() != Some(expected.as_str()) {
+        assert!(tokio::time::Instant::now() < deadline, "never back at {expected}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let arrived =
+        app.received().into_iter().rev().find(|r| r.target == target).expect("the app got it");
+    assert_eq!(arrived.header("duo-login-user"), ["alice"]);
 }

@@ -179,7 +179,7 @@ fn a_prompt_approved_after_an_account_change_makes_no_session() {
             &random(9),
         ));
         let refused = match result {
-            Ok(SignedIn(session)) => panic!("{change}: a session {session:?}"),
+            Ok(SignedIn(session, _)) => panic!("{change}: a session {session:?}"),
             Err(refusal) => refusal,
         };
         assert_eq!(refused.reason, Reason::AccountChanged, "{change}");
@@ -203,7 +203,7 @@ fn a_change_racing_the_last_step_wins() {
         .unwrap();
     let mut trail = Trail::new(Step::DuoCallback, &at);
     trail.username = user_key("alice");
-    let finished = block_on(trail.finish(&store, Ok(SignedIn(issued))));
+    let finished = block_on(trail.finish(&store, Ok(SignedIn(issued, None))));
     let refused = finished.expect_err("refused");
     assert_eq!((refused.reason, refused.code()), (Reason::AccountChanged, ErrorCode::LoginExpired));
     assert_eq!(store.session_count(), 0, "no session stored");
@@ -213,7 +213,7 @@ fn a_change_racing_the_last_step_wins() {
     let alice = store.users.borrow()["alice"].clone();
     let issued =
         session::issue(&config("closed"), &alice, AuthMethod::Duo, None, &at, &random(4)).unwrap();
-    assert!(block_on(trail.finish(&store, Ok(SignedIn(issued)))).is_ok());
+    assert!(block_on(trail.finish(&store, Ok(SignedIn(issued, None)))).is_ok());
     assert_eq!(store.session_count(), 1);
 }
 

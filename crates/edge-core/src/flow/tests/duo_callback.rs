@@ -43,8 +43,30 @@ fn callback(
 
 fn refused(result: Result<SignedIn, Refusal>) -> Refusal {
     match result {
-        Ok(SignedIn(session)) => panic!("expected a refusal, got {session:?}"),
+        Ok(SignedIn(session, _)) => panic!("expected a refusal, got {session:?}"),
         Err(refusal) => refusal,
+    }
+}
+
+#[test]
+fn an_approved_callback_returns_to_the_tickets_target_if_it_is_still_local() {
+    let key = SessionSecret::parse(SESSION_SECRET_B64).unwrap();
+    for (kept, expected) in [
+        (Some("/deep/link?x=1"), Some("/deep/link?x=1")),
+        (None, None),
+        (Some("//evil.example"), None),
+    ] {
+        let (store, duo) = (store(), ScriptedDuo::default());
+        let (state, nonce) = (State::generate(&[41; 32]), Nonce::generate(&[42; 32]));
+        let (s, n) = (state.as_str().to_owned(), nonce.as_str().to_owned());
+        let mut ticket = LoginTicket::new("alice", NOW - 20).for_duo(state, nonce, NOW - 10);
+        // Set directly: a login never seals an unsafe target, and a
+        // callback must not trust one if it ever did.
+        ticket.return_to = kept.map(str::to_owned);
+        duo.reply(Ok(signed_reply(&allow_claims("alice", &n, NOW))));
+        let SignedIn(_, target) =
+            callback(&store, &duo, &query(&s, "code-1"), Some(&ticket.seal(&key))).unwrap();
+        assert_eq!(target.as_ref().map(|t| t.as_str()), expected, "{kept:?}");
     }
 }
 
@@ -53,7 +75,7 @@ fn an_approved_callback_signs_in_with_duos_details() {
     let (store, duo) = (store(), ScriptedDuo::default());
     let (cookie, state, nonce) = started("alice");
     duo.reply(Ok(signed_reply(&allow_claims("alice", &nonce, NOW))));
-    let SignedIn(session) =
+    let SignedIn(session, _) =
         callback(&store, &duo, &query(&state, "code-1"), Some(&cookie)).unwrap();
     assert_eq!(session.info.method, AuthMethod::Duo);
     assert_eq!(session.info.username, "alice");

@@ -58,6 +58,43 @@ fn reason(result: Result<LoginOutcome, Refusal>) -> Reason {
     }
 }
 
+/// The ticket of a login that asked to return to `return_to`.
+fn ticket_returning_to(return_to: &str) -> LoginTicket {
+    let (store, verifier) = (store(), CountingVerifier::default());
+    let config = config("closed");
+    let body =
+        LoginRequest { return_to: Some(return_to.to_owned()), ..request("alice", "alice-pass") };
+    let input = LoginInput { body: &body, known_browser: None, remembered: None };
+    let (duo, health) = (ScriptedDuo::default(), HealthMemo::new());
+    let duo = DuoLink { transport: &duo, health: &health };
+    let outcome =
+        block_on(login(&store, &verifier, duo, &config, input, &ctx(NOW, "192.0.2.1"), &random(1)));
+    let Ok(LoginOutcome::Duo { login_cookie, .. }) = outcome else {
+        panic!("alice needs Duo: {outcome:?}");
+    };
+    let key = SessionSecret::parse(SESSION_SECRET_B64).unwrap();
+    LoginTicket::open(&login_cookie, &key, NOW).unwrap()
+}
+
+#[test]
+fn the_ticket_keeps_a_same_origin_return_target_and_drops_any_other() {
+    let ticket = ticket_returning_to("/reports/7?tab=audit&q=a%20b");
+    assert_eq!(ticket.return_to.as_deref(), Some("/reports/7?tab=audit&q=a%20b"));
+    assert_eq!(
+        ticket.return_target().map(|t| t.as_str().to_owned()).as_deref(),
+        ticket.return_to.as_deref()
+    );
+    for hostile in [
+        "//evil.example/",
+        "/\\evil.example",
+        "https://evil.example/",
+        "/%2F%2Fevil",
+        "javascript:alert(1)",
+    ] {
+        assert_eq!(ticket_returning_to(hostile).return_to, None, "{hostile}");
+    }
+}
+
 #[test]
 fn duo_user_gets_a_sealed_login_ticket_and_no_session() {
     let (store, verifier) = (store(), CountingVerifier::default());
