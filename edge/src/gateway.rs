@@ -13,6 +13,7 @@ use edge_core::gateway::assertion::{ASSERTION_HEADER, Claims, Identity, SigningI
 use edge_core::gateway::cache::{self, SessionCache};
 use edge_core::gateway::config::{GatewayConfig, UPSTREAM_BINDING, Upstream};
 use edge_core::gateway::forward::{self, CHALLENGE, NotSignedIn};
+use edge_core::gateway::forward_auth::{self, Original, ProxyHeaders, Refused};
 use edge_core::headers;
 use edge_core::keys::UserKey;
 use edge_core::session::SessionId;
@@ -44,11 +45,17 @@ pub fn forget(identity_of: Option<&str>, everywhere: Option<&UserKey>) {
     });
 }
 
-/// A request for one of the app's paths.
-///
-/// # Errors
-/// Only when the runtime cannot build a response.
-pub async fn app(req: Request, env: &Env) -> Result<Response> {
+/// Who is asking, and the assertion that says so, or the answer already
+/// decided (a misconfiguration, storage down, no session).
+enum Asking {
+    SignedIn { gateway: GatewayConfig, identity: Identity, assertion: String },
+    NotSignedIn(GatewayConfig),
+    Answered(Response),
+}
+
+/// Reads the settings and the session cookie, and signs the assertion for
+/// a signed-in user.
+async fn asking(req: &Request, env: &Env) -> Result<Asking> {
     let settings = config::from_env(env).and_then(|config| {
         let gateway = config::gateway_from_env(env, &config.app_origin)?;
         Ok((config, gateway))
@@ -58,42 +65,60 @@ pub async fn app(req: Request, env: &Env) -> Result<Response> {
         Err(problem) => {
             config::log_once(&problem);
             let message = format!("The sign-in service is misconfigured: {}.", problem.setting());
-            return respond::json(&ErrorBody { code: ErrorCode::ConfigError, message }, 503);
+            let body = ErrorBody { code: ErrorCode::ConfigError, message };
+            return Ok(Asking::Answered(respond::json(&body, 503)?));
         }
     };
     let now = request::now();
     let store = D1Store::from_env(env)?;
-    let cookie = request::cookie(&req, SESSION_COOKIE);
+    let cookie = request::cookie(req, SESSION_COOKIE);
     let sessions = SESSIONS.with(Rc::clone);
     let recheck = gateway.recheck_seconds;
     let identity = match cache::identify(&sessions, &store, cookie.as_deref(), now, recheck).await {
-        Ok(identity) => identity,
+        Ok(Some(identity)) => identity,
+        Ok(None) => return Ok(Asking::NotSignedIn(gateway)),
         Err(refusal) => {
             let detail = refusal.detail.as_deref().unwrap_or("-");
             worker::console_error!("gateway: the session could not be read: {detail}");
-            return respond::json(&error(ErrorCode::Internal, "Try again in a moment."), 500);
+            let body = error(ErrorCode::Internal, "Try again in a moment.");
+            return Ok(Asking::Answered(respond::json(&body, 500)?));
         }
     };
-    let Some(identity) = identity else { return not_signed_in(&req) };
-    let url = request::url(&req);
-    let issuer = config.app_origin.as_str();
-    let assertion = match sign(&gateway, &identity, issuer, now).await {
-        Ok(assertion) => assertion,
+    match sign(&gateway, &identity, config.app_origin.as_str(), now).await {
+        Ok(assertion) => Ok(Asking::SignedIn { gateway, identity, assertion }),
         Err(why) => {
             worker::console_error!("gateway: the assertion could not be signed: {why}");
-            return respond::json(&error(ErrorCode::Internal, "Try again in a moment."), 500);
+            let body = error(ErrorCode::Internal, "Try again in a moment.");
+            Ok(Asking::Answered(respond::json(&body, 500)?))
         }
+    }
+}
+
+/// A request for one of the app's paths.
+///
+/// # Errors
+/// Only when the runtime cannot build a response.
+pub async fn app(req: Request, env: &Env) -> Result<Response> {
+    let (gateway, identity, assertion) = match asking(&req, env).await? {
+        Asking::SignedIn { gateway, identity, assertion } => (gateway, identity, assertion),
+        Asking::NotSignedIn(gateway) if gateway.upstream != Upstream::ForwardAuthOnly => {
+            return not_signed_in(&req);
+        }
+        Asking::NotSignedIn(_) => return no_app(),
+        Asking::Answered(response) => return Ok(response),
     };
+    let url = request::url(&req);
     let (path, query) = headers::path_and_query(&url);
     let target = match &gateway.upstream {
         Upstream::Origin(origin) if query.is_empty() => format!("{origin}{path}"),
         Upstream::Origin(origin) => format!("{origin}{path}?{query}"),
         Upstream::Binding => url.clone(),
+        Upstream::ForwardAuthOnly => return no_app(),
     };
     let upstream = upstream_request(&req, &target, &identity, &assertion)?;
     let answer = match &gateway.upstream {
         Upstream::Binding => env.service(UPSTREAM_BINDING)?.fetch_request(upstream).await,
-        Upstream::Origin(_) => Fetch::Request(upstream).send().await,
+        _ => Fetch::Request(upstream).send().await,
     };
     match answer {
         Ok(response) => passed_back(response),
@@ -125,6 +150,63 @@ pub fn jwks(env: &Env) -> Result<Response> {
             respond::json(&ErrorBody { code: ErrorCode::ConfigError, message }, 503)
         }
     }
+}
+
+/// Any method on `{prefix}/verify`: forward-auth for a proxy in front of
+/// the app. 200 with the assertion and the plain identity headers (the
+/// proxy copies them onto the request it forwards), or, without a session,
+/// what [`forward_auth::refused`] decides for the request the proxy holds.
+///
+/// # Errors
+/// Only when the runtime cannot build a response.
+pub async fn verify(req: Request, env: &Env) -> Result<Response> {
+    match asking(&req, env).await? {
+        Asking::SignedIn { identity, assertion, .. } => {
+            let mut response = Response::empty()?.with_status(200);
+            let headers = response.headers_mut();
+            headers.set(ASSERTION_HEADER, &assertion)?;
+            for (name, value) in forward::plain_headers(&identity) {
+                headers.set(name, &value)?;
+            }
+            headers.set("Cache-Control", "no-store")?;
+            Ok(response)
+        }
+        Asking::NotSignedIn(_) => {
+            let named = |name: &str| request::header(&req, name);
+            let (url, method) = (named("X-Original-URL"), named("X-Original-Method"));
+            let (uri, forwarded) = (named("X-Forwarded-Uri"), named("X-Forwarded-Method"));
+            let original = Original::of(ProxyHeaders {
+                original_url: url.as_deref(),
+                original_method: method.as_deref(),
+                forwarded_uri: uri.as_deref(),
+                forwarded_method: forwarded.as_deref(),
+            });
+            let (mode, accept) = (named("Sec-Fetch-Mode"), named("Accept"));
+            let (status, location) =
+                match forward_auth::refused(&original, mode.as_deref(), accept.as_deref()) {
+                    Refused::Redirect(location) => (302, Some(location)),
+                    Refused::UnauthorizedWithLogin(location) => (401, Some(location)),
+                    Refused::Unauthorized => (401, None),
+                };
+            let body = error(ErrorCode::Unauthenticated, "Sign in first.");
+            let mut response = respond::json(&body, status)?;
+            let headers = response.headers_mut();
+            if let Some(location) = location {
+                headers.set("Location", &location)?;
+            }
+            headers.set("WWW-Authenticate", CHALLENGE)?;
+            headers.set("Cache-Control", "no-store")?;
+            Ok(response)
+        }
+        Asking::Answered(response) => Ok(response),
+    }
+}
+
+/// An app's path when the app is behind another proxy (`UPSTREAM_URL=none`).
+fn no_app() -> Result<Response> {
+    let message = "This login protects its app through forward-auth: the app is served by the \
+                   proxy in front of it.";
+    respond::json(&error(ErrorCode::BadRequest, message), 404)
 }
 
 fn error(code: ErrorCode, message: &str) -> ErrorBody {

@@ -25,6 +25,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     match (req.method(), path) {
         (Method::Get, paths::HEALTH) => health(&env),
         (Method::Get, paths::JWKS) => gateway::jwks(&env),
+        (_, paths::VERIFY) => gateway::verify(req, &env).await,
         (Method::Post, paths::LOGIN) => answer(routes::login(req, &env).await),
         (Method::Get, paths::SESSION) => answer(routes::session(req, &env).await),
         (Method::Post, paths::LOGOUT) => answer(routes::logout(req, &env).await),

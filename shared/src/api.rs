@@ -66,6 +66,10 @@ pub mod routes {
     pub const ADMIN_PAGE: &str = "/admin/";
     /// `GET`: the gateway's public signing keys, a JSON Web Key Set.
     pub const JWKS: &str = "/jwks.json";
+    /// Any method: forward-auth for another proxy (nginx `auth_request`,
+    /// Traefik `forwardAuth`, Caddy `forward_auth`): 200 with the identity
+    /// headers, or 401 (302 to the login for a Traefik or Caddy navigation).
+    pub const VERIFY: &str = "/verify";
     /// `GET`: readiness of the service and of its Duo configuration.
     pub const HEALTH: &str = "/api/health";
     /// `POST`: first factor (username and password).

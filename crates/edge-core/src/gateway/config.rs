@@ -39,7 +39,14 @@ pub enum Upstream {
     /// An origin (`https://app.example.com`, or `http://` on a loopback
     /// host): the request's path and query are appended.
     Origin(String),
+    /// `UPSTREAM_URL=none`: another proxy stands in front of the app and
+    /// asks `{prefix}/verify` (forward-auth); the app's paths never come
+    /// here, and answer 404 if they do.
+    ForwardAuthOnly,
 }
+
+/// The `UPSTREAM_URL` that says another proxy forwards to the app.
+pub const NO_UPSTREAM: &str = "none";
 
 /// The parsed settings.
 #[derive(Debug, Clone)]
@@ -81,6 +88,7 @@ impl GatewayConfig {
                 });
             }
             (None, true) => Upstream::Binding,
+            (Some(url), false) if url.trim() == NO_UPSTREAM => Upstream::ForwardAuthOnly,
             (Some(url), false) => {
                 let url = AppOrigin::parse(&url).map_err(|rule| ConfigProblem::Invalid {
                     setting: "UPSTREAM_URL",
@@ -115,7 +123,8 @@ impl GatewayConfig {
     }
 }
 
-const UPSTREAM_RULE: &str = "expected the app's origin, like https://app.example.com (no path)";
+const UPSTREAM_RULE: &str =
+    "expected the app's origin, like https://app.example.com (no path), or none (forward-auth)";
 
 fn seconds(
     value: Option<Zeroizing<String>>,
@@ -192,6 +201,8 @@ mod tests {
         let local =
             parse(&[("UPSTREAM_URL", "http://127.0.0.1:8790"), ("GATEWAY_KEYS", &keys)], false);
         assert!(local.is_ok(), "http on a loopback host");
+        let forward_auth = parse(&[("UPSTREAM_URL", " none "), ("GATEWAY_KEYS", &keys)], false);
+        assert_eq!(forward_auth.expect("valid").upstream, Upstream::ForwardAuthOnly);
     }
 
     /// Settings, whether the binding exists, and the setting named.

@@ -15,9 +15,12 @@
 //!   the steady state asks no storage.
 //! - [`forward`]: who is asking, what a request without a session gets,
 //!   and which headers and cookies cross the gateway.
+//! - [`forward_auth`]: the same decisions for another proxy's check
+//!   (`{prefix}/verify`), answered in the form that proxy passes on.
 
 pub mod assertion;
 pub mod cache;
 pub mod config;
 pub mod forward;
+pub mod forward_auth;
 pub mod signing;

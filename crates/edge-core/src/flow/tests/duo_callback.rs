@@ -66,7 +66,7 @@ fn an_approved_callback_returns_to_the_tickets_target_if_it_is_still_local() {
         duo.reply(Ok(signed_reply(&allow_claims("alice", &n, NOW))));
         let SignedIn(_, target) =
             callback(&store, &duo, &query(&s, "code-1"), Some(&ticket.seal(&key))).unwrap();
-        assert_eq!(target.as_ref().map(|t| t.as_str()), expected, "{kept:?}");
+        assert_eq!(target.as_ref().map(shared::return_to::ReturnTo::as_str), expected, "{kept:?}");
     }
 }
 
