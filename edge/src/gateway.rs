@@ -8,6 +8,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use edge_core::config::{Config, ConfigProblem};
 use edge_core::cookie::SESSION_COOKIE;
 use edge_core::gateway::assertion::{ASSERTION_HEADER, Claims, Identity, SigningInput};
 use edge_core::gateway::cache::{self, SessionCache};
@@ -29,6 +30,21 @@ thread_local! {
     /// Sessions this isolate has checked ([`cache`]): the steady state
     /// costs no D1 round trip.
     static SESSIONS: Rc<RefCell<SessionCache>> = Rc::new(RefCell::new(SessionCache::default()));
+    /// The settings, parsed once per isolate (an isolate's environment
+    /// never changes; a deploy starts new isolates).
+    static SETTINGS: RefCell<Option<Rc<(Config, GatewayConfig)>>> = const { RefCell::new(None) };
+}
+
+/// The login's and the gateway's settings, parsed on first use.
+fn settings(env: &Env) -> std::result::Result<Rc<(Config, GatewayConfig)>, ConfigProblem> {
+    if let Some(parsed) = SETTINGS.with(|s| s.borrow().clone()) {
+        return Ok(parsed);
+    }
+    let config = config::from_env(env)?;
+    let gateway = config::gateway_from_env(env, &config.app_origin)?;
+    let parsed = Rc::new((config, gateway));
+    SETTINGS.with(|s| *s.borrow_mut() = Some(Rc::clone(&parsed)));
+    Ok(parsed)
 }
 
 /// Forgets the session `cookie` names in this isolate (signed out here),
@@ -48,19 +64,15 @@ pub fn forget(identity_of: Option<&str>, everywhere: Option<&UserKey>) {
 /// Who is asking, and the assertion that says so, or the answer already
 /// decided (a misconfiguration, storage down, no session).
 enum Asking {
-    SignedIn { gateway: GatewayConfig, identity: Identity, assertion: String },
-    NotSignedIn(GatewayConfig),
+    SignedIn { upstream: Upstream, identity: Identity, assertion: String },
+    NotSignedIn(Upstream),
     Answered(Response),
 }
 
 /// Reads the settings and the session cookie, and signs the assertion for
 /// a signed-in user.
 async fn asking(req: &Request, env: &Env) -> Result<Asking> {
-    let settings = config::from_env(env).and_then(|config| {
-        let gateway = config::gateway_from_env(env, &config.app_origin)?;
-        Ok((config, gateway))
-    });
-    let (config, gateway) = match settings {
+    let settings = match settings(env) {
         Ok(settings) => settings,
         Err(problem) => {
             config::log_once(&problem);
@@ -69,14 +81,16 @@ async fn asking(req: &Request, env: &Env) -> Result<Asking> {
             return Ok(Asking::Answered(respond::json(&body, 503)?));
         }
     };
+    let (config, gateway) = (&settings.0, &settings.1);
     let now = request::now();
     let store = D1Store::from_env(env)?;
     let cookie = request::cookie(req, SESSION_COOKIE);
     let sessions = SESSIONS.with(Rc::clone);
     let recheck = gateway.recheck_seconds;
+    let upstream = gateway.upstream.clone();
     let identity = match cache::identify(&sessions, &store, cookie.as_deref(), now, recheck).await {
         Ok(Some(identity)) => identity,
-        Ok(None) => return Ok(Asking::NotSignedIn(gateway)),
+        Ok(None) => return Ok(Asking::NotSignedIn(upstream)),
         Err(refusal) => {
             let detail = refusal.detail.as_deref().unwrap_or("-");
             worker::console_error!("gateway: the session could not be read: {detail}");
@@ -84,8 +98,16 @@ async fn asking(req: &Request, env: &Env) -> Result<Asking> {
             return Ok(Asking::Answered(respond::json(&body, 500)?));
         }
     };
-    match sign(&gateway, &identity, config.app_origin.as_str(), now).await {
-        Ok(assertion) => Ok(Asking::SignedIn { gateway, identity, assertion }),
+    let ttl = gateway.assertion_ttl_seconds;
+    let kept = sessions.borrow().assertion(&identity, now, ttl).map(str::to_owned);
+    if let Some(assertion) = kept {
+        return Ok(Asking::SignedIn { upstream, identity, assertion });
+    }
+    match sign(gateway, &identity, config.app_origin.as_str(), now).await {
+        Ok((assertion, expires)) => {
+            sessions.borrow_mut().keep_assertion(&identity, assertion.clone(), expires);
+            Ok(Asking::SignedIn { upstream, identity, assertion })
+        }
         Err(why) => {
             worker::console_error!("gateway: the assertion could not be signed: {why}");
             let body = error(ErrorCode::Internal, "Try again in a moment.");
@@ -99,9 +121,9 @@ async fn asking(req: &Request, env: &Env) -> Result<Asking> {
 /// # Errors
 /// Only when the runtime cannot build a response.
 pub async fn app(req: Request, env: &Env) -> Result<Response> {
-    let (gateway, identity, assertion) = match asking(&req, env).await? {
-        Asking::SignedIn { gateway, identity, assertion } => (gateway, identity, assertion),
-        Asking::NotSignedIn(gateway) if gateway.upstream != Upstream::ForwardAuthOnly => {
+    let (upstream, identity, assertion) = match asking(&req, env).await? {
+        Asking::SignedIn { upstream, identity, assertion } => (upstream, identity, assertion),
+        Asking::NotSignedIn(upstream) if upstream != Upstream::ForwardAuthOnly => {
             return not_signed_in(&req);
         }
         Asking::NotSignedIn(_) => return no_app(),
@@ -109,16 +131,16 @@ pub async fn app(req: Request, env: &Env) -> Result<Response> {
     };
     let url = request::url(&req);
     let (path, query) = headers::path_and_query(&url);
-    let target = match &gateway.upstream {
+    let target = match &upstream {
         Upstream::Origin(origin) if query.is_empty() => format!("{origin}{path}"),
         Upstream::Origin(origin) => format!("{origin}{path}?{query}"),
         Upstream::Binding => url.clone(),
         Upstream::ForwardAuthOnly => return no_app(),
     };
-    let upstream = upstream_request(&req, &target, &identity, &assertion)?;
-    let answer = match &gateway.upstream {
-        Upstream::Binding => env.service(UPSTREAM_BINDING)?.fetch_request(upstream).await,
-        _ => Fetch::Request(upstream).send().await,
+    let forwarded = upstream_request(&req, &target, &identity, &assertion)?;
+    let answer = match &upstream {
+        Upstream::Binding => env.service(UPSTREAM_BINDING)?.fetch_request(forwarded).await,
+        _ => Fetch::Request(forwarded).send().await,
     };
     match answer {
         Ok(response) => passed_back(response),
@@ -236,13 +258,14 @@ fn not_signed_in(req: &Request) -> Result<Response> {
     }
 }
 
-/// The assertion for `identity`, signed with the current key.
+/// The assertion for `identity`, signed with the current key, and when it
+/// expires.
 async fn sign(
     gateway: &GatewayConfig,
     identity: &Identity,
     issuer: &str,
     now: u64,
-) -> std::result::Result<String, String> {
+) -> std::result::Result<(String, u64), String> {
     let key = gateway.keys.current();
     let mut jti = [0u8; 16];
     getrandom::getrandom(&mut jti).map_err(|e| e.to_string())?;
@@ -250,7 +273,10 @@ async fn sign(
     let claims = Claims::new(identity, issuer, &gateway.audience, now, ttl, &jti);
     let input = SigningInput::new(key, &claims);
     let signature = webcrypto::es256_sign(key.kid(), key.private_jwk(), input.as_bytes()).await?;
-    input.signed(&signature).ok_or_else(|| "a signature of the wrong length".to_owned())
+    let expires = claims.exp;
+    let token =
+        input.signed(&signature).ok_or_else(|| "a signature of the wrong length".to_owned())?;
+    Ok((token, expires))
 }
 
 /// The request the app gets: the browser's method, headers (less the
@@ -263,11 +289,11 @@ fn upstream_request(
     assertion: &str,
 ) -> Result<Request> {
     let inner = req.inner();
-    let headers = web_sys::Headers::new()?;
-    for (name, value) in req.headers().entries() {
-        if forward::forwards_header(&name) {
-            headers.append(&name, &value)?;
-        }
+    // A copy less what must not cross: one call per dropped name, not
+    // two per header.
+    let headers = web_sys::Headers::new_with_headers(&inner.headers())?;
+    for name in forward::NOT_FORWARDED {
+        headers.delete(name)?;
     }
     if let Some(cookies) = request::header(req, "Cookie").and_then(|c| forward::app_cookies(&c)) {
         headers.set("Cookie", &cookies)?;
@@ -290,6 +316,9 @@ fn upstream_request(
 /// `Set-Cookie` for one of the login's cookies. A WebSocket upgrade passes
 /// as it is.
 fn passed_back(response: Response) -> Result<Response> {
+    if response.status_code() == 101 || !response.headers().has("set-cookie")? {
+        return Ok(response);
+    }
     let blocked = response.headers().entries().any(|(name, value)| {
         name.eq_ignore_ascii_case("set-cookie") && !forward::passes_set_cookie(&value)
     });

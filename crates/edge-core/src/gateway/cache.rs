@@ -7,6 +7,11 @@
 //! expiry. Sign-outs through the same isolate take effect at once
 //! ([`SessionCache::forget`]).
 //!
+//! The assertion signed for a session is kept with it and forwarded again
+//! while at least half its lifetime is left and the identity it states is
+//! still the one checked: a signature per session every minute or so, not
+//! per request. (Its `jti` names the assertion, not the request.)
+//!
 //! The cache lives in one Worker isolate (each isolate keeps its own); it
 //! holds at most [`CAPACITY`] sessions, dropping the longest unchecked when
 //! full. Refusals are never kept: a browser that has just signed in is
@@ -29,6 +34,8 @@ pub const CAPACITY: usize = 4_096;
 struct Entry {
     identity: Identity,
     checked_at: u64,
+    /// The assertion last signed for this identity, and its `exp`.
+    assertion: Option<(String, u64)>,
 }
 
 /// Checked sessions, by their id's hash.
@@ -71,7 +78,32 @@ impl SessionCache {
                 self.entries.remove(&oldest);
             }
         }
-        self.entries.insert(identity.session.clone(), Entry { identity, checked_at: now });
+        // A recheck that finds the same identity keeps its assertion.
+        let assertion = self
+            .entries
+            .remove(&identity.session)
+            .filter(|entry| entry.identity == identity)
+            .and_then(|entry| entry.assertion);
+        let entry = Entry { identity, checked_at: now, assertion };
+        self.entries.insert(entry.identity.session.clone(), entry);
+    }
+
+    /// The assertion kept for `identity`, if it still has at least half of
+    /// `ttl` to live at `now`.
+    pub fn assertion(&self, identity: &Identity, now: u64, ttl: u64) -> Option<&str> {
+        let entry = self.entries.get(&identity.session).filter(|e| &e.identity == identity)?;
+        let (token, expires) = entry.assertion.as_ref()?;
+        (*expires >= now.saturating_add(ttl.div_ceil(2))).then_some(token.as_str())
+    }
+
+    /// Keeps `token` (expiring at `expires`) as the assertion of
+    /// `identity`, if its session is kept.
+    pub fn keep_assertion(&mut self, identity: &Identity, token: String, expires: u64) {
+        if let Some(entry) =
+            self.entries.get_mut(&identity.session).filter(|e| &e.identity == identity)
+        {
+            entry.assertion = Some((token, expires));
+        }
     }
 
     /// Drops `session` (signed out through this isolate).

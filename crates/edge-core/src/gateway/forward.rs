@@ -106,10 +106,13 @@ pub fn login_location(path_and_query: &str) -> String {
 /// claim to be anyone: the gateway sets them), not `Host` (the fetch sets
 /// it for the app).
 pub fn forwards_header(name: &str) -> bool {
-    !(name.eq_ignore_ascii_case("cookie")
-        || name.eq_ignore_ascii_case("host")
-        || IDENTITY_HEADERS.iter().any(|identity| name.eq_ignore_ascii_case(identity)))
+    !NOT_FORWARDED.iter().any(|dropped| name.eq_ignore_ascii_case(dropped))
 }
+
+/// The request headers that do not go to the app as they came
+/// ([`forwards_header`]).
+pub const NOT_FORWARDED: [&str; 5] =
+    ["cookie", "host", IDENTITY_HEADERS[0], IDENTITY_HEADERS[1], IDENTITY_HEADERS[2]];
 
 /// The `Cookie` header without the login's cookies; `None` when none is
 /// left.

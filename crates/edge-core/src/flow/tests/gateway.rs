@@ -98,3 +98,32 @@ fn a_full_cache_drops_the_longest_unchecked_session() {
         assert!(cache.fresh(&identity(n).session, NOW + 7, RECHECK).is_some(), "{n}");
     }
 }
+
+#[test]
+fn an_assertion_is_forwarded_again_while_half_its_life_is_left_and_the_identity_holds() {
+    const TTL: u64 = 120;
+    let mut cache = SessionCache::default();
+    let identity = Identity {
+        user: UserKey::of("alice").expect("a name"),
+        username: "alice".to_owned(),
+        role: "user".to_owned(),
+        method: AuthMethod::Duo,
+        auth_time: NOW,
+        session: IdHash::of(b"s"),
+        expires_at: NOW + 3_600,
+    };
+    cache.keep_assertion(&identity, "unkept".to_owned(), NOW + TTL);
+    assert_eq!(cache.assertion(&identity, NOW, TTL), None, "only for a kept session");
+    cache.remember(identity.clone(), NOW);
+    cache.keep_assertion(&identity, "signed".to_owned(), NOW + TTL);
+    assert_eq!(cache.assertion(&identity, NOW + TTL / 2, TTL), Some("signed"));
+    assert_eq!(cache.assertion(&identity, NOW + TTL / 2 + 1, TTL), None, "past half its life");
+    // A recheck finding the same identity keeps it; a changed one does not.
+    cache.remember(identity.clone(), NOW + 30);
+    assert_eq!(cache.assertion(&identity, NOW + 30, TTL), Some("signed"));
+    let promoted = Identity { role: "admin".to_owned(), ..identity.clone() };
+    assert_eq!(cache.assertion(&promoted, NOW + 30, TTL), None, "it states the old role");
+    cache.remember(promoted.clone(), NOW + 40);
+    assert_eq!(cache.assertion(&promoted, NOW + 40, TTL), None);
+    assert_eq!(cache.assertion(&identity, NOW + 40, TTL), None);
+}
