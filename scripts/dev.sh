@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The dev command: installs what is missing, builds the SPA, prepares the local
 # D1 database, starts the Duo emulator (unless .dev.vars points at real Duo)
+# and the example app (examples/app, unless UPSTREAM_URL names another app)
 # and runs the product under `wrangler dev` on http://localhost:8787.
 #
 #   scripts/dev.sh                 everything on loopback, no Duo account needed
@@ -90,12 +91,15 @@ if (( fresh_db )); then
   wrangler d1 execute DB --local --file crates/credentials/seed/demo-users.sql >/dev/null
 fi
 
-# The Duo emulator, when DUO_API_HOST is a loopback host:port.
+# The Duo emulator, when DUO_API_HOST is a loopback host:port. It and the
+# example app (below) stop with this script.
 emulator_pid=""
-stop_emulator() {
+app_pid=""
+stop_background() {
   [[ -n "$emulator_pid" ]] && kill "$emulator_pid" 2>/dev/null || true
+  [[ -n "$app_pid" ]] && kill "$app_pid" 2>/dev/null || true
 }
-trap stop_emulator EXIT
+trap stop_background EXIT
 if (( use_emulator )); then
   log "starting the Duo emulator on http://$api_host"
   "$ROOT/target/debug/duo-emulator" --listen "127.0.0.1:${api_host##*:}" &
@@ -104,9 +108,35 @@ else
   log "DUO_API_HOST=$api_host: using that Duo service, not the emulator"
 fi
 
+# APP_ORIGIN follows PORT unless .dev.vars sets it.
+login_origin="http://localhost:$PORT"
+origin=(--var "APP_ORIGIN:$login_origin")
+if grep -q '^[[:space:]]*APP_ORIGIN[[:space:]]*=' .dev.vars; then
+  login_origin=$(setting APP_ORIGIN)
+  origin=()
+fi
+
+# The example app (examples/app), when UPSTREAM_URL is its address: it
+# verifies the login's assertions against the login's keys.
+upstream=$(setting UPSTREAM_URL)
+if [[ "$upstream" == "http://127.0.0.1:8790" ]]; then
+  audience=$(setting GATEWAY_AUDIENCE)
+  log "starting the example app on $upstream (log: .wrangler/example-app.log)"
+  mkdir -p .wrangler
+  wrangler dev --config examples/app/wrangler.toml --ip 127.0.0.1 --port 8790 \
+    --var "LOGIN_ORIGIN:$login_origin" --var "AUDIENCE:${audience:-$login_origin}" \
+    --show-interactive-dev-session=false > .wrangler/example-app.log 2>&1 &
+  app_pid=$!
+  app="the example app (examples/app)"
+else
+  log "UPSTREAM_URL=${upstream:-(empty: the service binding UPSTREAM)}: using your app, not the example app"
+  app="your app (UPSTREAM_URL=${upstream:-the service binding UPSTREAM})"
+fi
+
 cat >&2 <<EOF
 
-  Open http://localhost:$PORT
+  Open http://localhost:$PORT: $app behind the Duo login
+  (the login's own pages: http://localhost:$PORT/_login/)
 
   Demo accounts (local database only; README, "Demo accounts"):
     alice / alice-demo-pass   Duo: enrolled (push, passcode 123456, phone call)
@@ -117,8 +147,5 @@ cat >&2 <<EOF
 
 EOF
 
-# APP_ORIGIN follows PORT unless .dev.vars sets it.
-origin=()
-grep -q '^[[:space:]]*APP_ORIGIN[[:space:]]*=' .dev.vars || origin=(--var "APP_ORIGIN:http://localhost:$PORT")
 log "starting wrangler dev on http://localhost:$PORT"
 wrangler dev --port "$PORT" "${origin[@]}" --show-interactive-dev-session=false "$@"

@@ -16,7 +16,7 @@ use edge_core::gateway::config::{GatewayConfig, UPSTREAM_BINDING, Upstream};
 use edge_core::gateway::forward::{self, CHALLENGE, NotSignedIn};
 use edge_core::gateway::forward_auth::{self, Original, ProxyHeaders, Refused};
 use edge_core::headers;
-use edge_core::keys::UserKey;
+use edge_core::keys::{IdHash, UserKey};
 use edge_core::session::SessionId;
 use shared::{ErrorBody, ErrorCode};
 use wasm_bindgen::JsCast;
@@ -59,6 +59,24 @@ pub fn forget(identity_of: Option<&str>, everywhere: Option<&UserKey>) {
             sessions.forget_user(user);
         }
     });
+}
+
+/// Forgets every session of the user whose session `cookie` names (their
+/// password changed here, ending their other sessions).
+pub fn forget_user_of(cookie: Option<&str>) {
+    let Some(id) = cookie.and_then(SessionId::parse) else { return };
+    SESSIONS.with(|sessions| {
+        let mut sessions = sessions.borrow_mut();
+        if let Some(user) = sessions.user_of(&id.storage_key()).cloned() {
+            sessions.forget_user(&user);
+        }
+    });
+}
+
+/// Forgets the session named by its id's hash in this isolate (an admin
+/// revoked it here).
+pub fn forget_session(session: &IdHash) {
+    SESSIONS.with(|sessions| sessions.borrow_mut().forget(session));
 }
 
 /// Who is asking, and the assertion that says so, or the answer already

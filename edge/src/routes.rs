@@ -38,7 +38,7 @@ use edge_core::flow::{
     accounts, admin, audit_log, own_password, policy_admin, provider, remember, remembered,
 };
 use edge_core::headers;
-use edge_core::keys::UserKey;
+use edge_core::keys::{IdHash, UserKey};
 
 thread_local! {
     // A Worker isolate is single-threaded: one memo per isolate.
@@ -182,6 +182,10 @@ pub async fn admin_revoke_session(mut req: Request, env: &Env) -> Result<Respons
     admin::revoke_session(&store, &admin, &revoke.id, &ctx)
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
+    // At once in this isolate; elsewhere within SESSION_RECHECK_SECONDS.
+    if let Some(session) = IdHash::parse(&revoke.id) {
+        crate::gateway::forget_session(&session);
+    }
     Ok(respond::empty(204)?)
 }
 
@@ -357,6 +361,9 @@ pub async fn admin_change_user(mut req: Request, env: &Env) -> Result<Response, 
     admin::change_user(&store, &admin, &change.username, &change.change, &ctx)
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
+    // A disabled, demoted or changed account: checked again at its next
+    // request in this isolate; elsewhere within SESSION_RECHECK_SECONDS.
+    crate::gateway::forget(None, UserKey::of(&change.username).as_ref());
     Ok(respond::empty(204)?)
 }
 
@@ -386,6 +393,7 @@ pub async fn admin_reset_password(mut req: Request, env: &Env) -> Result<Respons
     let issued = accounts::reset_password(&store, &passwords, &admin, &asked, &ctx, &random)
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
+    crate::gateway::forget(None, UserKey::of(&asked.username).as_ref());
     Ok(respond::json(&issued, 200)?)
 }
 
@@ -504,6 +512,7 @@ pub async fn change_password(mut req: Request, env: &Env) -> Result<Response, Ed
     own_password::change_password(&store, &passwords, &config, caller, &asked, &ctx, &random)
         .await
         .map_err(|refusal| logged_as("password", refusal))?;
+    crate::gateway::forget_user_of(cookie.as_deref());
     Ok(respond::empty(204)?)
 }
 

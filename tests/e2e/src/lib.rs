@@ -8,6 +8,7 @@
 // A test bed: its failures are test failures, reported where they happen.
 #![allow(clippy::missing_errors_doc, clippy::missing_panics_doc)]
 
+pub mod example_app;
 pub mod signin;
 pub mod upstream;
 
@@ -623,6 +624,11 @@ impl TempDir {
             .join(format!("{prefix}-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(Self { path })
+    }
+
+    /// The directory (for a process's files: nginx's configuration and logs).
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 }
 

@@ -111,6 +111,11 @@ impl SessionCache {
         self.entries.remove(session);
     }
 
+    /// The user of `session`, if it is kept (fresh or not).
+    pub fn user_of(&self, session: &IdHash) -> Option<&crate::keys::UserKey> {
+        self.entries.get(session).map(|entry| &entry.identity.user)
+    }
+
     /// Drops every session of `user` (signed out everywhere through this
     /// isolate).
     pub fn forget_user(&mut self, user: &crate::keys::UserKey) {

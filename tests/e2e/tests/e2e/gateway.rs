@@ -209,3 +209,121 @@ async fn assertion_verifies_against_the_published_keys(
     elsewhere.set_audience(&["https://another-app.example"]);
     assert!(decode::<Claims>(assertion, &decoding, &elsewhere).is_err(), "another audience fails");
 }
+
+/// A password-only sign-in of `user` (the bed lets alice, bob and carol
+/// skip Duo): the session cookie, as `__Host-session=...`.
+async fn signed_in_as(worker: &Wrangler, user: &str) -> String {
+    let response = client()
+        .post(worker.url(routes::LOGIN))
+        .header("Origin", ORIGIN)
+        .json(&serde_json::json!({"username": user, "password": format!("{user}-demo-pass")}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(response.status().as_u16(), 200, "{user}: {}", worker.log());
+    let set = e2e::set_cookie(response.headers(), "__Host-session").expect("a session cookie");
+    format!("__Host-session={}", e2e::cookie_value(&set))
+}
+
+/// The status the app's `/inbox` answers `cookie` with (200: forwarded).
+async fn app_status(worker: &Wrangler, cookie: &str) -> u16 {
+    let response = client()
+        .get(worker.app_url("/inbox"))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .expect("app request");
+    response.status().as_u16()
+}
+
+/// An admin's console call: `path` with `body`.
+async fn console(worker: &Wrangler, admin: &str, path: &str, body: serde_json::Value) -> u16 {
+    let response = client()
+        .post(worker.url(path))
+        .header("Origin", ORIGIN)
+        .header("Cookie", admin)
+        .json(&body)
+        .send()
+        .await
+        .expect("console call");
+    response.status().as_u16()
+}
+
+/// Every way a session ends stops it reaching the app at its next request
+/// (in this isolate at once; across isolates within
+/// `SESSION_RECHECK_SECONDS`, which the native cache tests hold against a
+/// store changed underneath): sign out everywhere from another device, an
+/// admin's revoke, disabling and a password reset, while the sessions
+/// not concerned go on.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_revocation_stops_the_app_at_the_next_request() {
+    use shared::admin::routes as admin;
+    let app = EchoApp::start().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut vars: Vec<(String, String)> =
+        default_vars(ORIGIN).into_iter().filter(|(name, _)| name != "UPSTREAM_URL").collect();
+    vars.push(("UPSTREAM_URL".to_owned(), app.origin.clone()));
+    vars.push(("SESSION_RECHECK_SECONDS".to_owned(), "2".to_owned()));
+    let bypass =
+        "UPDATE users SET duo_policy = 'bypass' WHERE username IN ('alice', 'bob', 'carol');";
+    let worker = Wrangler::start_seeded(&vars, &[bypass]).await.unwrap_or_else(|e| panic!("{e}"));
+
+    let admin = signed_in_as(&worker, "admin").await;
+    let (alice, alice_phone) =
+        (signed_in_as(&worker, "alice").await, signed_in_as(&worker, "alice").await);
+    let (bob, carol) = (signed_in_as(&worker, "bob").await, signed_in_as(&worker, "carol").await);
+    for cookie in [&admin, &alice, &alice_phone, &bob, &carol] {
+        assert_eq!(app_status(&worker, cookie).await, 200, "forwarded (and now cached)");
+    }
+
+    // Signed out everywhere from alice's phone: her other browser too.
+    let everywhere = client()
+        .post(worker.url(routes::LOGOUT_EVERYWHERE))
+        .header("Origin", ORIGIN)
+        .header("Cookie", &alice_phone)
+        .send()
+        .await
+        .expect("logout everywhere");
+    assert_eq!(everywhere.status().as_u16(), 204);
+    assert_eq!(app_status(&worker, &alice).await, 401, "alice's other browser");
+
+    // An admin revokes bob's session (found in the console's list).
+    let list: serde_json::Value = client()
+        .get(format!("{}?user=bob", worker.url(admin::SESSIONS)))
+        .header("Cookie", &admin)
+        .send()
+        .await
+        .expect("sessions")
+        .json()
+        .await
+        .expect("JSON");
+    let id = list["sessions"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["username"] == "bob"))
+        .map(|s| s["id"].clone())
+        .expect("bob's session");
+    assert_eq!(
+        console(&worker, &admin, admin::SESSION_REVOKE, serde_json::json!({"id": id})).await,
+        204
+    );
+    assert_eq!(app_status(&worker, &bob).await, 401, "revoked by an admin");
+
+    // Disabled: carol's new session ends with her account.
+    let carol_again = signed_in_as(&worker, "carol").await;
+    assert_eq!(app_status(&worker, &carol_again).await, 200);
+    let disable = serde_json::json!({"username": "carol", "change": {"disabled": true}});
+    assert_eq!(console(&worker, &admin, admin::USER_CHANGE, disable).await, 204);
+    for cookie in [&carol, &carol_again] {
+        assert_eq!(app_status(&worker, cookie).await, 401, "carol is disabled");
+    }
+
+    // A password reset: bob signs in again, an admin sets a new password.
+    let bob_again = signed_in_as(&worker, "bob").await;
+    assert_eq!(app_status(&worker, &bob_again).await, 200);
+    let reset = serde_json::json!({"username": "bob", "password": "generate"});
+    assert_eq!(console(&worker, &admin, admin::USER_PASSWORD, reset).await, 200);
+    assert_eq!(app_status(&worker, &bob_again).await, 401, "bob's password was reset");
+
+    // The sessions nobody ended still reach the app.
+    assert_eq!(app_status(&worker, &admin).await, 200);
+    worker.assert_clean_log(&[]);
+}

@@ -22,6 +22,8 @@ mod browser_admin;
 mod browser_flow;
 mod browser_inline;
 mod duo_flow;
+mod example_app;
+
 mod gateway;
 mod gateway_keys;
 mod inline;

@@ -49,7 +49,8 @@ fn a_revoked_session_stops_within_the_bound_and_a_local_sign_out_at_once() {
 
     let other = session_cookie(&store, "admin", 2);
     let identity = ask(&cache, &store, &other, NOW).expect("admin");
-    cache.borrow_mut().forget(&identity.session);
+    let user = cache.borrow().user_of(&identity.session).cloned().expect("kept");
+    cache.borrow_mut().forget_user(&user);
     if let Some(user) = store.users.borrow_mut().get_mut("admin") {
         user.disabled = 1;
     }
