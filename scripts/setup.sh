@@ -4,7 +4,8 @@
 # registry (rustup, crates.io, npm, Debian); nothing else is downloaded.
 #
 #   scripts/setup.sh          tools to build and run the product
-#   scripts/setup.sh --test   also Chromium and ChromeDriver for the browser tests
+#   scripts/setup.sh --test   also Chromium and ChromeDriver for the browser tests,
+#                             and nginx for the forward-auth test
 #
 # The Debian and npm installs run in the background while cargo compiles the
 # two cargo tools, which is most of a first run's time.
@@ -20,9 +21,11 @@ mkdir -p "$logs"
 # 1. The wasm32 target.
 ensure_wasm_target
 
-# 2. In the background: Debian packages for the browser tests, and the npm
-#    packages from the committed lockfile (wrangler with workerd, esbuild,
-#    binaryen's wasm-opt), reinstalled when the lockfile changes.
+# 2. In the background: Debian packages for the browser tests and for the
+#    forward-auth test (Debian's `nginx` has the auth_request module; the test
+#    runs its own nginx in a temporary directory, not the system service), and
+#    the npm packages from the committed lockfile (wrangler with workerd,
+#    esbuild, binaryen's wasm-opt), reinstalled when the lockfile changes.
 background=()
 apt_install() {
   local sudo_cmd=()
@@ -32,7 +35,7 @@ apt_install() {
 }
 if (( want_test )); then
   missing=()
-  for pkg in chromium chromium-driver; do
+  for pkg in chromium chromium-driver nginx; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   if (( ${#missing[@]} )); then

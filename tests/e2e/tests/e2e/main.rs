@@ -23,7 +23,7 @@ mod browser_flow;
 mod browser_inline;
 mod duo_flow;
 mod example_app;
-
+mod forward_auth;
 mod gateway;
 mod gateway_keys;
 mod inline;
