@@ -53,8 +53,9 @@ pub async fn login(
     username: String,
     password: String,
     return_to: Option<String>,
+    fresh: bool,
 ) -> Result<LoginResponse, Problem> {
-    let body = LoginRequest { username, password: Password::new(password), return_to };
+    let body = LoginRequest { username, password: Password::new(password), return_to, fresh };
     let request =
         Request::post(&routes::at(routes::LOGIN)).json(&body).map_err(|_| Problem::network())?;
     let response = request.send().await.map_err(|_| Problem::network())?;

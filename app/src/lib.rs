@@ -56,6 +56,11 @@ pub fn App() -> impl IntoView {
             // Already signed in (say, the app sent a browser whose session
             // it had not seen yet): straight back, unless a password must
             // be replaced first.
+            // A step-up signs in again, session or not.
+            Ok(Some(_)) if url::fresh() => {
+                set_notice.set(Some("This page needs a fresh Duo approval: sign in again."));
+                set_screen.set(Screen::SignIn);
+            }
             Ok(Some(session)) if session.password_change_required || !url::go_back_to_app() => {
                 set_screen.set(Screen::SignedIn(session));
             }

@@ -38,6 +38,13 @@ pub fn return_to() -> Option<ReturnTo> {
     ReturnTo::parse(&params()?.get("return_to")?)
 }
 
+/// Whether the app asked for a fresh Duo approval (a step-up,
+/// `?fresh=1`): the page signs in again even with a session, and a
+/// trusted browser does not skip Duo.
+pub fn fresh() -> bool {
+    params().and_then(|p| p.get("fresh")).is_some_and(|v| v == "1")
+}
+
 /// Signed in: back to the app's page the browser came from, if there is
 /// one (`location.replace`, so Back does not return to the login).
 /// `false` when there is none and the login's own page stays.

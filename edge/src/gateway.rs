@@ -10,6 +10,8 @@ use std::rc::Rc;
 
 use edge_core::config::{Config, ConfigProblem};
 use edge_core::cookie::SESSION_COOKIE;
+use edge_core::flow::store::ConsoleStore as _;
+use edge_core::gateway::access::{self, AccessRules, Verdict};
 use edge_core::gateway::assertion::{ASSERTION_HEADER, Claims, Identity, SigningInput};
 use edge_core::gateway::cache::{self, SessionCache};
 use edge_core::gateway::config::{GatewayConfig, UPSTREAM_BINDING, Upstream};
@@ -18,6 +20,7 @@ use edge_core::gateway::forward_auth::{self, Original, ProxyHeaders, Refused};
 use edge_core::headers;
 use edge_core::keys::{IdHash, UserKey};
 use edge_core::session::SessionId;
+use shared::policy::PolicySet;
 use shared::{ErrorBody, ErrorCode};
 use wasm_bindgen::JsCast;
 use worker::web_sys;
@@ -27,6 +30,8 @@ use crate::d1::D1Store;
 use crate::{config, request, respond, webcrypto};
 
 thread_local! {
+    /// The access rules and when they were read ([`access_rules`]).
+    static ACCESS: RefCell<Option<(Rc<AccessRules>, u64)>> = const { RefCell::new(None) };
     /// Sessions this isolate has checked ([`cache`]): the steady state
     /// costs no D1 round trip.
     static SESSIONS: Rc<RefCell<SessionCache>> = Rc::new(RefCell::new(SessionCache::default()));
@@ -79,17 +84,29 @@ pub fn forget_session(session: &IdHash) {
     SESSIONS.with(|sessions| sessions.borrow_mut().forget(session));
 }
 
-/// Who is asking, and the assertion that says so, or the answer already
-/// decided (a misconfiguration, storage down, no session).
+/// Who is asking and what the path needs, decided; or the answer already
+/// given (a misconfiguration, storage down).
 enum Asking {
-    SignedIn { upstream: Upstream, identity: Identity, assertion: String },
-    NotSignedIn(Upstream),
+    /// Forwarded: with the identity and its assertion when signed in.
+    Forward {
+        upstream: Upstream,
+        signed: Option<(Identity, String)>,
+    },
+    /// Refused by the access rules (or nobody signed in).
+    Refused(Verdict),
     Answered(Response),
 }
 
-/// Reads the settings and the session cookie, and signs the assertion for
-/// a signed-in user.
-async fn asking(req: &Request, env: &Env) -> Result<Asking> {
+fn failed(what: &str, why: &str) -> Result<Asking> {
+    worker::console_error!("gateway: {what}: {why}");
+    let body = error(ErrorCode::Internal, "Try again in a moment.");
+    Ok(Asking::Answered(respond::json(&body, 500)?))
+}
+
+/// Reads the settings, the session cookie and the access rules, decides
+/// whether `method` on `path` goes on, and signs the assertion for a
+/// signed-in user whose request does.
+async fn asking(req: &Request, env: &Env, method: &str, path: &str) -> Result<Asking> {
     let settings = match settings(env) {
         Ok(settings) => settings,
         Err(problem) => {
@@ -105,33 +122,67 @@ async fn asking(req: &Request, env: &Env) -> Result<Asking> {
     let cookie = request::cookie(req, SESSION_COOKIE);
     let sessions = SESSIONS.with(Rc::clone);
     let recheck = gateway.recheck_seconds;
-    let upstream = gateway.upstream.clone();
     let identity = match cache::identify(&sessions, &store, cookie.as_deref(), now, recheck).await {
-        Ok(Some(identity)) => identity,
-        Ok(None) => return Ok(Asking::NotSignedIn(upstream)),
+        Ok(identity) => identity,
         Err(refusal) => {
-            let detail = refusal.detail.as_deref().unwrap_or("-");
-            worker::console_error!("gateway: the session could not be read: {detail}");
-            let body = error(ErrorCode::Internal, "Try again in a moment.");
-            return Ok(Asking::Answered(respond::json(&body, 500)?));
+            return failed(
+                "the session could not be read",
+                refusal.detail.as_deref().unwrap_or("-"),
+            );
         }
+    };
+    let rules = match access_rules(&store, now, recheck).await {
+        Ok(rules) => rules,
+        Err(why) => return failed("the access rules could not be read", &why),
+    };
+    let (_, access) = rules.decide(method, path);
+    let verdict = access::verdict(access, identity.as_ref(), now);
+    let upstream = gateway.upstream.clone();
+    let Some(identity) = identity.filter(|_| verdict == Verdict::Forward) else {
+        return Ok(match verdict {
+            Verdict::Forward => Asking::Forward { upstream, signed: None },
+            refused => Asking::Refused(refused),
+        });
     };
     let ttl = gateway.assertion_ttl_seconds;
     let kept = sessions.borrow().assertion(&identity, now, ttl).map(str::to_owned);
     if let Some(assertion) = kept {
-        return Ok(Asking::SignedIn { upstream, identity, assertion });
+        return Ok(Asking::Forward { upstream, signed: Some((identity, assertion)) });
     }
     match sign(gateway, &identity, config.app_origin.as_str(), now).await {
         Ok((assertion, expires)) => {
             sessions.borrow_mut().keep_assertion(&identity, assertion.clone(), expires);
-            Ok(Asking::SignedIn { upstream, identity, assertion })
+            Ok(Asking::Forward { upstream, signed: Some((identity, assertion)) })
         }
-        Err(why) => {
-            worker::console_error!("gateway: the assertion could not be signed: {why}");
-            let body = error(ErrorCode::Internal, "Try again in a moment.");
-            Ok(Asking::Answered(respond::json(&body, 500)?))
-        }
+        Err(why) => failed("the assertion could not be signed", &why),
     }
+}
+
+/// The access rules of the stored policies, read at most once per
+/// `recheck` seconds in this isolate (a save here forgets them at once).
+async fn access_rules(
+    store: &D1Store,
+    now: u64,
+    recheck: u64,
+) -> std::result::Result<Rc<AccessRules>, String> {
+    let kept = ACCESS.with(|kept| kept.borrow().clone());
+    if let Some((rules, read_at)) = kept
+        && now >= read_at
+        && now < read_at.saturating_add(recheck)
+    {
+        return Ok(rules);
+    }
+    let stored = store.policies().await.map_err(|e| e.to_string())?;
+    let set: PolicySet = serde_json::from_str(&stored.document).map_err(|e| e.to_string())?;
+    let rules = Rc::new(AccessRules::compile(&set.access)?);
+    ACCESS.with(|kept| *kept.borrow_mut() = Some((Rc::clone(&rules), now)));
+    Ok(rules)
+}
+
+/// Forgets the access rules read in this isolate (the policies were saved
+/// here).
+pub fn forget_access_rules() {
+    ACCESS.with(|kept| *kept.borrow_mut() = None);
 }
 
 /// A request for one of the app's paths.
@@ -139,23 +190,24 @@ async fn asking(req: &Request, env: &Env) -> Result<Asking> {
 /// # Errors
 /// Only when the runtime cannot build a response.
 pub async fn app(req: Request, env: &Env) -> Result<Response> {
-    let (upstream, identity, assertion) = match asking(&req, env).await? {
-        Asking::SignedIn { upstream, identity, assertion } => (upstream, identity, assertion),
-        Asking::NotSignedIn(upstream) if upstream != Upstream::ForwardAuthOnly => {
-            return not_signed_in(&req);
-        }
-        Asking::NotSignedIn(_) => return no_app(),
-        Asking::Answered(response) => return Ok(response),
-    };
+    if settings(env).is_ok_and(|s| s.1.upstream == Upstream::ForwardAuthOnly) {
+        return no_app();
+    }
     let url = request::url(&req);
     let (path, query) = headers::path_and_query(&url);
+    let method = req.inner().method();
+    let (upstream, signed) = match asking(&req, env, &method, path).await? {
+        Asking::Forward { upstream, signed } => (upstream, signed),
+        Asking::Refused(verdict) => return refused(&req, &verdict),
+        Asking::Answered(response) => return Ok(response),
+    };
     let target = match &upstream {
         Upstream::Origin(origin) if query.is_empty() => format!("{origin}{path}"),
         Upstream::Origin(origin) => format!("{origin}{path}?{query}"),
         Upstream::Binding => url.clone(),
         Upstream::ForwardAuthOnly => return no_app(),
     };
-    let forwarded = upstream_request(&req, &target, &identity, &assertion)?;
+    let forwarded = upstream_request(&req, &target, signed.as_ref())?;
     let answer = match &upstream {
         Upstream::Binding => env.service(UPSTREAM_BINDING)?.fetch_request(forwarded).await,
         _ => Fetch::Request(forwarded).send().await,
@@ -193,53 +245,79 @@ pub fn jwks(env: &Env) -> Result<Response> {
 }
 
 /// Any method on `{prefix}/verify`: forward-auth for a proxy in front of
-/// the app. 200 with the assertion and the plain identity headers (the
-/// proxy copies them onto the request it forwards), or, without a session,
-/// what [`forward_auth::refused`] decides for the request the proxy holds.
+/// the app. For the request the proxy holds ([`Original`]), decided by the
+/// same access rules: 200 (with the assertion and the plain identity
+/// headers when someone is signed in: the proxy copies them onto the
+/// request it forwards), 403, or what [`forward_auth::refused`] decides
+/// for a request that must sign in (again, for a fresh Duo approval).
 ///
 /// # Errors
 /// Only when the runtime cannot build a response.
 pub async fn verify(req: Request, env: &Env) -> Result<Response> {
-    match asking(&req, env).await? {
-        Asking::SignedIn { identity, assertion, .. } => {
+    let named = |name: &str| request::header(&req, name);
+    let (url, method) = (named("X-Original-URL"), named("X-Original-Method"));
+    let (uri, forwarded) = (named("X-Forwarded-Uri"), named("X-Forwarded-Method"));
+    let original = Original::of(ProxyHeaders {
+        original_url: url.as_deref(),
+        original_method: method.as_deref(),
+        forwarded_uri: uri.as_deref(),
+        forwarded_method: forwarded.as_deref(),
+    });
+    let path = original.path_and_query.split('?').next().unwrap_or("/");
+    let verdict = match asking(&req, env, &original.method, path).await? {
+        Asking::Forward { signed, .. } => {
             let mut response = Response::empty()?.with_status(200);
             let headers = response.headers_mut();
-            headers.set(ASSERTION_HEADER, &assertion)?;
-            for (name, value) in forward::plain_headers(&identity) {
-                headers.set(name, &value)?;
+            if let Some((identity, assertion)) = &signed {
+                headers.set(ASSERTION_HEADER, assertion)?;
+                for (name, value) in forward::plain_headers(identity) {
+                    headers.set(name, &value)?;
+                }
             }
             headers.set("Cache-Control", "no-store")?;
-            Ok(response)
+            return Ok(response);
         }
-        Asking::NotSignedIn(_) => {
-            let named = |name: &str| request::header(&req, name);
-            let (url, method) = (named("X-Original-URL"), named("X-Original-Method"));
-            let (uri, forwarded) = (named("X-Forwarded-Uri"), named("X-Forwarded-Method"));
-            let original = Original::of(ProxyHeaders {
-                original_url: url.as_deref(),
-                original_method: method.as_deref(),
-                forwarded_uri: uri.as_deref(),
-                forwarded_method: forwarded.as_deref(),
-            });
-            let (mode, accept) = (named("Sec-Fetch-Mode"), named("Accept"));
-            let (status, location) =
-                match forward_auth::refused(&original, mode.as_deref(), accept.as_deref()) {
-                    Refused::Redirect(location) => (302, Some(location)),
-                    Refused::UnauthorizedWithLogin(location) => (401, Some(location)),
-                    Refused::Unauthorized => (401, None),
-                };
-            let body = error(ErrorCode::Unauthenticated, "Sign in first.");
-            let mut response = respond::json(&body, status)?;
-            let headers = response.headers_mut();
-            if let Some(location) = location {
-                headers.set("Location", &location)?;
-            }
-            headers.set("WWW-Authenticate", CHALLENGE)?;
-            headers.set("Cache-Control", "no-store")?;
-            Ok(response)
-        }
-        Asking::Answered(response) => Ok(response),
+        Asking::Answered(response) => return Ok(response),
+        Asking::Refused(verdict) => verdict,
+    };
+    if let Verdict::Forbidden(reason) = verdict {
+        return forbidden(reason);
     }
+    let (mode, accept) = (named("Sec-Fetch-Mode"), named("Accept"));
+    let decided = forward_auth::refused(&original, mode.as_deref(), accept.as_deref());
+    let again = |location: String| {
+        if verdict == Verdict::StepUp { forward::fresh_approval(&location) } else { location }
+    };
+    let (status, location) = match decided {
+        Refused::Redirect(location) => (302, Some(again(location))),
+        Refused::UnauthorizedWithLogin(location) => (401, Some(again(location))),
+        Refused::Unauthorized => (401, None),
+    };
+    let body = error(ErrorCode::Unauthenticated, unauthenticated(&verdict));
+    let mut response = respond::json(&body, status)?;
+    let headers = response.headers_mut();
+    if let Some(location) = location {
+        headers.set("Location", &location)?;
+    }
+    headers.set("WWW-Authenticate", CHALLENGE)?;
+    headers.set("Cache-Control", "no-store")?;
+    Ok(response)
+}
+
+/// What a 401 says.
+fn unauthenticated(verdict: &Verdict) -> &'static str {
+    if *verdict == Verdict::StepUp {
+        "This needs a fresh Duo approval: sign in again."
+    } else {
+        "Sign in first."
+    }
+}
+
+/// 403 with `reason`.
+fn forbidden(reason: &str) -> Result<Response> {
+    let mut response = respond::json(&error(ErrorCode::Forbidden, reason), 403)?;
+    response.headers_mut().set("Cache-Control", "no-store")?;
+    Ok(response)
 }
 
 /// An app's path when the app is behind another proxy (`UPSTREAM_URL=none`).
@@ -253,8 +331,12 @@ fn error(code: ErrorCode, message: &str) -> ErrorBody {
     ErrorBody { code, message: message.to_owned() }
 }
 
-/// The login (a navigation) or a 401.
-fn not_signed_in(req: &Request) -> Result<Response> {
+/// A request the access rules refused: 403, or the login (a navigation;
+/// asking for a fresh Duo approval on a step-up) or a 401.
+fn refused(req: &Request, verdict: &Verdict) -> Result<Response> {
+    if let Verdict::Forbidden(reason) = verdict {
+        return forbidden(reason);
+    }
     let url = request::url(req);
     let (path, query) = headers::path_and_query(&url);
     let path_and_query = if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") };
@@ -263,12 +345,17 @@ fn not_signed_in(req: &Request) -> Result<Response> {
     let accept = request::header(req, "Accept");
     match forward::not_signed_in(&method, mode.as_deref(), accept.as_deref(), &path_and_query) {
         NotSignedIn::Login(location) => {
+            let location = if *verdict == Verdict::StepUp {
+                forward::fresh_approval(&location)
+            } else {
+                location
+            };
             let mut response = respond::redirect(&location)?.with_status(302);
             response.headers_mut().set("Cache-Control", "no-store")?;
             Ok(response)
         }
         NotSignedIn::Unauthorized => {
-            let body = error(ErrorCode::Unauthenticated, "Sign in first.");
+            let body = error(ErrorCode::Unauthenticated, unauthenticated(verdict));
             let mut response = respond::json(&body, 401)?;
             response.headers_mut().set("WWW-Authenticate", CHALLENGE)?;
             Ok(response)
@@ -303,8 +390,7 @@ async fn sign(
 fn upstream_request(
     req: &Request,
     target: &str,
-    identity: &Identity,
-    assertion: &str,
+    signed: Option<&(Identity, String)>,
 ) -> Result<Request> {
     let inner = req.inner();
     // A copy less what must not cross: one call per dropped name, not
@@ -316,9 +402,11 @@ fn upstream_request(
     if let Some(cookies) = request::header(req, "Cookie").and_then(|c| forward::app_cookies(&c)) {
         headers.set("Cookie", &cookies)?;
     }
-    headers.set(ASSERTION_HEADER, assertion)?;
-    for (name, value) in forward::plain_headers(identity) {
-        headers.set(name, &value)?;
+    if let Some((identity, assertion)) = signed {
+        headers.set(ASSERTION_HEADER, assertion)?;
+        for (name, value) in forward::plain_headers(identity) {
+            headers.set(name, &value)?;
+        }
     }
     let init = web_sys::RequestInit::new();
     init.set_method(&inner.method());

@@ -436,6 +436,9 @@ pub async fn admin_save_policies(mut req: Request, env: &Env) -> Result<Response
     let view = policy_admin::save(&store, &admin, &asked, &ctx)
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
+    // The new access rules hold at once here; elsewhere within
+    // SESSION_RECHECK_SECONDS.
+    crate::gateway::forget_access_rules();
     Ok(respond::json(&view, 200)?)
 }
 

@@ -195,6 +195,10 @@ pub struct LoginRequest {
     /// returns to the login's page, as without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_to: Option<String>,
+    /// A step-up: the app asked for a fresh Duo approval, so a trusted
+    /// browser does not skip Duo this time.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fresh: bool,
 }
 
 /// Answer to a successful `POST /api/login`: what the browser does next.

@@ -121,6 +121,101 @@ pub struct PolicySet {
     /// this browser"), in days; 0 (the default) offers no such choice.
     #[serde(default)]
     pub remember_days: u32,
+    /// Who may reach which of the app's paths (the gateway): first match
+    /// wins; a path no rule matches needs a signed-in user.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access: Vec<AccessRule>,
+}
+
+/// What an app's path needs. On the wire a flat object,
+/// `{"kind": "public" | "signed_in" | "role" | "fresh_duo", "role": ...,
+/// "minutes": ...}` (read without serde's buffering of tagged enums, which
+/// would cost the Worker kilobytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "AccessWire", into = "AccessWire")]
+pub enum Access {
+    /// Anyone; a signed-in user's identity is still forwarded.
+    Public,
+    /// A signed-in user (what an unmatched path needs).
+    SignedIn,
+    /// A signed-in user of this role (`user`: any signed-in user).
+    Role {
+        /// The role.
+        role: Role,
+    },
+    /// A Duo approval at most `minutes` old: an older sign-in (or one
+    /// from a trusted browser) goes back through Duo, then on.
+    FreshDuo {
+        /// 1 to [`MAX_FRESH_MINUTES`].
+        minutes: u32,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum AccessKind {
+    Public,
+    SignedIn,
+    Role,
+    FreshDuo,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccessWire {
+    kind: AccessKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    role: Option<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    minutes: Option<u32>,
+}
+
+impl TryFrom<AccessWire> for Access {
+    type Error = &'static str;
+
+    fn try_from(wire: AccessWire) -> Result<Self, Self::Error> {
+        match (wire.kind, wire.role, wire.minutes) {
+            (AccessKind::Public, None, None) => Ok(Self::Public),
+            (AccessKind::SignedIn, None, None) => Ok(Self::SignedIn),
+            (AccessKind::Role, Some(role), None) => Ok(Self::Role { role }),
+            (AccessKind::FreshDuo, None, Some(minutes)) => Ok(Self::FreshDuo { minutes }),
+            _ => Err("role goes with kind role, minutes with kind fresh_duo, and nothing else"),
+        }
+    }
+}
+
+impl From<Access> for AccessWire {
+    fn from(access: Access) -> Self {
+        let (kind, role, minutes) = match access {
+            Access::Public => (AccessKind::Public, None, None),
+            Access::SignedIn => (AccessKind::SignedIn, None, None),
+            Access::Role { role } => (AccessKind::Role, Some(role), None),
+            Access::FreshDuo { minutes } => (AccessKind::FreshDuo, None, Some(minutes)),
+        };
+        Self { kind, role, minutes }
+    }
+}
+
+/// The most minutes a fresh-Duo rule allows.
+pub const MAX_FRESH_MINUTES: u32 = 1_440;
+
+/// One rule for the app's paths.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessRule {
+    /// What the rule is for (1 to 64 characters).
+    pub name: String,
+    /// A disabled rule is skipped.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The methods it holds for (`GET`, `POST`, ...); empty: every method.
+    #[serde(default)]
+    pub methods: Vec<String>,
+    /// The path: `/reports` (that path), `/reports/*` (it and everything
+    /// under it) or `*` (every path).
+    pub path: String,
+    /// What a request matching it needs.
+    pub access: Access,
 }
 
 /// The most days a browser may be remembered.
@@ -242,6 +337,28 @@ pub struct DryRunRequest {
     /// Users whose name contains this (empty: all).
     #[serde(default)]
     pub q: String,
+    /// An app request to decide with the draft's access rules.
+    #[serde(default)]
+    pub request: Option<AppRequest>,
+}
+
+/// A request of the app's, for the dry run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppRequest {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path (a query is ignored).
+    pub path: String,
+}
+
+/// Which access rule decided an app request, and what it needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessDecision {
+    /// The rule; `None`: no rule matched (a signed-in user is needed).
+    pub rule: Option<MatchedRule>,
+    /// What the request needs.
+    pub access: Access,
 }
 
 /// The rule a sign-in matched.
@@ -287,12 +404,38 @@ pub struct DryRunResult {
     pub rows: Vec<DryRunRow>,
     /// Users matching the search, in all.
     pub total: u32,
+    /// What the access rules decide for the request asked about.
+    #[serde(default)]
+    pub access: Option<AccessDecision>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[test]
+    #[wasm_bindgen_test]
+    fn what_a_path_needs_is_a_flat_object_and_nothing_else_reads() {
+        for (json, access) in [
+            (r#"{"kind":"public"}"#, Access::Public),
+            (r#"{"kind":"signed_in"}"#, Access::SignedIn),
+            (r#"{"kind":"role","role":"admin"}"#, Access::Role { role: Role::Admin }),
+            (r#"{"kind":"fresh_duo","minutes":5}"#, Access::FreshDuo { minutes: 5 }),
+        ] {
+            assert_eq!(serde_json::from_str::<Access>(json).unwrap(), access, "{json}");
+            assert_eq!(serde_json::to_string(&access).unwrap(), json);
+        }
+        for wrong in [
+            r#"{"kind":"role"}"#,
+            r#"{"kind":"public","minutes":5}"#,
+            r#"{"kind":"fresh_duo","role":"user","minutes":5}"#,
+            r#"{"kind":"everyone"}"#,
+            r#"{"kind":"public","extra":1}"#,
+        ] {
+            assert!(serde_json::from_str::<Access>(wrong).is_err(), "{wrong}");
+        }
+    }
 
     #[test]
     #[wasm_bindgen_test]
@@ -325,7 +468,7 @@ mod tests {
     #[wasm_bindgen_test]
     fn a_catch_all_bypass_turns_duo_off_for_its_roles() {
         let everyone = rule(r#"{"name":"all","action":"bypass_duo"}"#);
-        let set = PolicySet { rules: vec![everyone.clone()], remember_days: 0 };
+        let set = PolicySet { rules: vec![everyone.clone()], remember_days: 0, access: Vec::new() };
         let found = set.duo_bypass().expect("a bypass for everyone");
         assert_eq!(found.roles, vec![Role::User, Role::Admin]);
         assert_eq!(found.rule, MatchedRule { number: 1, name: "all".into() });
@@ -335,7 +478,7 @@ mod tests {
         let office =
             rule(r#"{"name":"office","action":"require_duo","networks":["192.0.2.0/24"]}"#);
         let admins = rule(r#"{"name":"admins","action":"bypass_duo","roles":["admin"]}"#);
-        let set = PolicySet { rules: vec![office, admins], remember_days: 0 };
+        let set = PolicySet { rules: vec![office, admins], remember_days: 0, access: Vec::new() };
         let found = set.duo_bypass().expect("a bypass for every admin");
         assert_eq!(found.roles_in_words(), "admin");
         assert_eq!((found.roles, found.rule.number), (vec![Role::Admin], 2));
@@ -346,23 +489,38 @@ mod tests {
     fn a_bypass_behind_a_catch_all_or_with_a_condition_turns_nothing_off() {
         let require = rule(r#"{"name":"duo","action":"require_duo"}"#);
         let everyone = rule(r#"{"name":"all","action":"bypass_duo"}"#);
-        let set = PolicySet { rules: vec![require, everyone.clone()], remember_days: 0 };
+        let set = PolicySet {
+            rules: vec![require, everyone.clone()],
+            remember_days: 0,
+            access: Vec::new(),
+        };
         assert_eq!(set.duo_bypass(), None, "the first catch-all requires Duo");
         let anywhere =
             rule(r#"{"name":"any","action":"bypass_duo","networks":["0.0.0.0/0","::/0"]}"#);
-        let found = PolicySet { rules: vec![anywhere], remember_days: 0 }.duo_bypass();
+        let found =
+            PolicySet { rules: vec![anywhere], remember_days: 0, access: Vec::new() }.duo_bypass();
         assert_eq!(found.map(|b| b.roles), Some(vec![Role::User, Role::Admin]), "every address");
         let v4_only = rule(r#"{"name":"v4","action":"bypass_duo","networks":["0.0.0.0/0"]}"#);
-        assert_eq!(PolicySet { rules: vec![v4_only], remember_days: 0 }.duo_bypass(), None);
+        assert_eq!(
+            PolicySet { rules: vec![v4_only], remember_days: 0, access: Vec::new() }.duo_bypass(),
+            None
+        );
         let office = rule(r#"{"name":"o","action":"bypass_duo","networks":["192.0.2.0/24"]}"#);
-        assert_eq!(PolicySet { rules: vec![office], remember_days: 0 }.duo_bypass(), None);
+        assert_eq!(
+            PolicySet { rules: vec![office], remember_days: 0, access: Vec::new() }.duo_bypass(),
+            None
+        );
         let disabled = PolicyRule { enabled: false, ..everyone };
-        assert_eq!(PolicySet { rules: vec![disabled], remember_days: 0 }.duo_bypass(), None);
+        assert_eq!(
+            PolicySet { rules: vec![disabled], remember_days: 0, access: Vec::new() }.duo_bypass(),
+            None
+        );
         let deny_users = rule(r#"{"name":"d","action":"deny","roles":["user"]}"#);
         let bypass_all = rule(r#"{"name":"b","action":"bypass_duo"}"#);
-        let found = PolicySet { rules: vec![deny_users, bypass_all], remember_days: 0 }
-            .duo_bypass()
-            .expect("admins reach the bypass");
+        let found =
+            PolicySet { rules: vec![deny_users, bypass_all], remember_days: 0, access: Vec::new() }
+                .duo_bypass()
+                .expect("admins reach the bypass");
         assert_eq!((found.roles, found.rule.number), (vec![Role::Admin], 2));
     }
 }

@@ -2,7 +2,9 @@
 //! place and saved as a whole (refused if another admin saved in between),
 //! and a dry run of the draft: who it would let in, send to Duo or refuse
 //! from a given address, country and ASN. Saving a set that skips Duo for a
-//! whole role takes the phrase that turns Duo off.
+//! whole role takes the phrase that turns Duo off. Below the sign-in rules,
+//! the app's paths: who may reach which (public, signed in, a role, a
+//! fresh Duo approval), also tried in the dry run.
 
 use leptos::html;
 use leptos::prelude::*;
@@ -11,8 +13,8 @@ use shared::ErrorCode;
 use shared::admin::ENFORCE_OFF_PHRASE;
 use shared::api::Role;
 use shared::policy::{
-    DryRunRequest, DryRunResult, DuoBypass, PoliciesSave, PoliciesView, PolicyAction, PolicyRule,
-    PolicySet, routes,
+    Access, AccessRule, AppRequest, DryRunRequest, DryRunResult, DuoBypass, PoliciesSave,
+    PoliciesView, PolicyAction, PolicyRule, PolicySet, routes,
 };
 
 use super::api::post;
@@ -51,6 +53,99 @@ fn action_label(action: PolicyAction) -> &'static str {
         PolicyAction::RequireDuo => "require Duo",
         PolicyAction::BypassDuo => "password only",
         PolicyAction::Deny => "refuse",
+    }
+}
+
+/// What an app path needs, in words.
+fn access_label(access: Access) -> String {
+    match access {
+        Access::Public => "anyone".to_owned(),
+        Access::SignedIn => "a signed-in user".to_owned(),
+        Access::Role { role } => format!("the {} role", role.as_str()),
+        Access::FreshDuo { minutes } => format!("a Duo approval in the last {minutes} min"),
+    }
+}
+
+/// One app path rule's fields (edits as [`RuleCard`]'s).
+#[component]
+fn PathCard(index: usize, rule: AccessRule, draft: RwSignal<Vec<AccessRule>>) -> impl IntoView {
+    let edit = move |change: &dyn Fn(&mut AccessRule)| {
+        draft.update_untracked(|rules| {
+            if let Some(rule) = rules.get_mut(index) {
+                change(rule);
+            }
+        });
+    };
+    let field = move |ev: &leptos::ev::Event| event_target_value(ev);
+    let count = draft.with_untracked(Vec::len);
+    let id = |what: &str| format!("path-{index}-{what}");
+    let (kind, minutes) = match rule.access {
+        Access::Public => ("public", 15),
+        Access::SignedIn => ("signed_in", 15),
+        Access::Role { role: Role::User } => ("user", 15),
+        Access::Role { role: Role::Admin } => ("admin", 15),
+        Access::FreshDuo { minutes } => ("fresh", minutes),
+    };
+    let minutes = RwSignal::new(minutes);
+    let kind = RwSignal::new(kind);
+    let apply = move || {
+        let access = match kind.get_untracked() {
+            "public" => Access::Public,
+            "user" => Access::Role { role: Role::User },
+            "admin" => Access::Role { role: Role::Admin },
+            "fresh" => Access::FreshDuo { minutes: minutes.get_untracked() },
+            _ => Access::SignedIn,
+        };
+        edit(&|r| r.access = access);
+    };
+    let kinds = [
+        ("public", "anyone (public)"),
+        ("signed_in", "a signed-in user"),
+        ("user", "the user role"),
+        ("admin", "the admin role"),
+        ("fresh", "a fresh Duo approval"),
+    ];
+    view! {
+        <fieldset class="rule" data-path-rule=index + 1>
+            <legend>{format!("Path rule {}", index + 1)}</legend>
+            <div class="rule-grid">
+                <label for=id("name")>"Name"</label>
+                <input id=id("name") prop:value=rule.name.clone() maxlength="64"
+                    on:change=move |ev| { let v = field(&ev); edit(&|r| r.name.clone_from(&v)); } />
+                <label for=id("path")>"Path"</label>
+                <input id=id("path") prop:value=rule.path.clone() placeholder="/reports, /reports/* or *"
+                    on:change=move |ev| { let v = field(&ev); edit(&|r| r.path.clone_from(&v)); } />
+                <label for=id("methods")>"Methods"</label>
+                <input id=id("methods") prop:value=rule.methods.join(", ") placeholder="any, e.g. GET, POST"
+                    on:change=move |ev| { let v = entries(&field(&ev)); edit(&|r| r.methods.clone_from(&v)); } />
+                <label for=id("access")>"Needs"</label>
+                <span>
+                    <select id=id("access") on:change=move |ev| {
+                        let chosen = field(&ev);
+                        kind.set(kinds.iter().find(|(k, _)| *k == chosen).map_or("signed_in", |(k, _)| k));
+                        apply();
+                    }>
+                        {kinds.map(|(k, label)| view! {
+                            <option value=k selected=k == kind.get_untracked()>{label}</option>
+                        })}
+                    </select>
+                    <label class:hidden=move || kind.get() != "fresh">" within "
+                        <input id=id("minutes") type="number" min="1" max="1440" prop:value=minutes.get_untracked().to_string()
+                            on:change=move |ev| { minutes.set(field(&ev).trim().parse().unwrap_or(0)); apply(); } />
+                        " minutes"</label>
+                </span>
+            </div>
+            <div class="row-actions">
+                <label><input type="checkbox" id=id("enabled") prop:checked=rule.enabled
+                    on:change=move |ev| { let on = event_target_checked(&ev); edit(&|r| r.enabled = on); } />" in force"</label>
+                <button type="button" class="secondary small" data-action="up" disabled=index == 0
+                    on:click=move |_| draft.update(|r| r.swap(index, index.saturating_sub(1)))>"Move up"</button>
+                <button type="button" class="secondary small" data-action="down" disabled=index + 1 == count
+                    on:click=move |_| draft.update(|r| if index + 1 < r.len() { r.swap(index, index + 1) })>"Move down"</button>
+                <button type="button" class="secondary small" data-action="remove"
+                    on:click=move |_| draft.update(|r| if index < r.len() { r.remove(index); })>"Remove"</button>
+            </div>
+        </fieldset>
     }
 }
 
@@ -146,11 +241,12 @@ fn RuleCard(
 /// The dry run: a place, and what the draft decides for each user there.
 #[component]
 fn DryRun(
-    draft: RwSignal<Vec<PolicyRule>>,
-    remember_days: RwSignal<u32>,
+    draft_set: Callback<(), PolicySet>,
     set_problem: WriteSignal<Option<Problem>>,
 ) -> impl IntoView {
-    let (ip, country, asn) = (
+    let (ip, country, asn, method, path) = (
+        NodeRef::<html::Input>::new(),
+        NodeRef::<html::Input>::new(),
         NodeRef::<html::Input>::new(),
         NodeRef::<html::Input>::new(),
         NodeRef::<html::Input>::new(),
@@ -167,15 +263,19 @@ fn DryRun(
                 return;
             }
         };
+        let asked = value(path);
         let request = DryRunRequest {
-            set: PolicySet {
-                rules: draft.get_untracked(),
-                remember_days: remember_days.get_untracked(),
-            },
+            set: draft_set.run(()),
             ip: value(ip),
             country: value(country),
             asn,
             q: String::new(),
+            request: (!asked.trim().is_empty()).then(|| AppRequest {
+                method: Some(value(method))
+                    .filter(|m| !m.trim().is_empty())
+                    .unwrap_or_else(|| "GET".to_owned()),
+                path: asked,
+            }),
         };
         set_problem.set(None);
         spawn_local(async move {
@@ -192,8 +292,16 @@ fn DryRun(
             <label>"IP address"<input id="dry-ip" node_ref=ip placeholder="e.g. 10.1.2.3" /></label>
             <label>"Country"<input id="dry-country" node_ref=country maxlength="2" placeholder="e.g. DE" /></label>
             <label>"ASN"<input id="dry-asn" node_ref=asn placeholder="e.g. 3320" /></label>
+            <label>"App method"<input id="dry-method" node_ref=method placeholder="GET" /></label>
+            <label>"App path"<input id="dry-path" node_ref=path placeholder="e.g. /reports/7" /></label>
             <button type="submit" class="secondary">"Who would match?"</button>
         </form>
+        {move || result.get().and_then(|found| found.access).map(|decided| view! {
+            <p id="dry-run-access" class="notice">
+                {format!("The app path needs {}: ", access_label(decided.access))}
+                {decided.rule.map_or_else(|| "no path rule matches (the default).".to_owned(), |r| format!("path rule {r}."))}
+            </p>
+        })}
         {move || result.get().map(|found| view! {
             <div class="table-wrap">
                 <table class="users" id="dry-run-result">
@@ -256,6 +364,7 @@ pub(super) fn PoliciesPage(
     set_problem: WriteSignal<Option<Problem>>,
 ) -> impl IntoView {
     let draft = RwSignal::new(Vec::<PolicyRule>::new());
+    let paths = RwSignal::new(Vec::<AccessRule>::new());
     let remember_days = RwSignal::new(0_u32);
     let (saved, set_saved) = signal(None::<PoliciesView>);
     let (notice, set_notice) = signal(None::<String>);
@@ -264,6 +373,7 @@ pub(super) fn PoliciesPage(
     let draft_set = move || PolicySet {
         rules: draft.get_untracked(),
         remember_days: remember_days.get_untracked(),
+        access: paths.get_untracked(),
     };
     let load = move || {
         set_asking.set(None);
@@ -271,6 +381,7 @@ pub(super) fn PoliciesPage(
             match fetch_policies().await {
                 Ok(view) => {
                     draft.set(view.set.rules.clone());
+                    paths.set(view.set.access.clone());
                     remember_days.set(view.set.remember_days);
                     set_saved.set(Some(view));
                 }
@@ -300,11 +411,12 @@ pub(super) fn PoliciesPage(
             {
                 Ok(view) => {
                     set_notice.set(Some(format!(
-                        "Saved as version {}: in force from the next sign-in.",
+                        "Saved as version {}: sign-in rules hold from the next sign-in, path rules within the session recheck bound (a minute by default).",
                         view.version
                     )));
                     set_asking.set(None);
                     draft.set(view.set.rules.clone());
+                    paths.set(view.set.access.clone());
                     set_saved.set(Some(view));
                     reload.run(());
                 }
@@ -333,6 +445,9 @@ pub(super) fn PoliciesPage(
                 }
             }}
         </div>
+        <div class="panel-actions">
+            <button type="button" class="secondary" id="rule-add" on:click=add>"Add rule"</button>
+        </div>
         <p class="trust-days">
             <label for="remember-days">"Trust this browser: days a browser may skip Duo after a Duo sign-in (0: not offered)"</label>
             <input id="remember-days" type="number" min="0" max="365" prop:value=move || remember_days.get().to_string()
@@ -344,12 +459,27 @@ pub(super) fn PoliciesPage(
                     }
                 } />
         </p>
+        <h2>"The app's paths"</h2>
+        <p class="muted">"Who may reach which of the app's paths, by method and path, first match wins; a path no rule matches needs a signed-in user. A path like /reports/* holds for /reports and everything under it; * for every path. A fresh Duo approval sends an older sign-in back through Duo."</p>
+        <div id="path-rules">
+            {move || paths.get().into_iter().enumerate().map(|(index, rule)| view! {
+                <PathCard index rule draft=paths />
+            }).collect_view()}
+        </div>
         <div class="panel-actions">
-            <button type="button" class="secondary" id="rule-add" on:click=add>"Add rule"</button>
+            <button type="button" class="secondary" id="path-rule-add" on:click=move |_| paths.update(|rules| rules.push(AccessRule {
+                name: format!("Path rule {}", rules.len() + 1),
+                enabled: true,
+                methods: Vec::new(),
+                path: "/".to_owned(),
+                access: Access::SignedIn,
+            }))>"Add path rule"</button>
+        </div>
+        <div class="panel-actions">
             <button type="button" class="primary" id="policies-save" on:click=save>"Save rules"</button>
             <button type="button" class="secondary" id="policies-reload" on:click=move |_| { set_notice.set(None); load(); }>"Discard changes"</button>
         </div>
         {move || asking.get().map(|bypass| view! { <ConfirmBypass bypass send set_asking /> })}
-        <DryRun draft remember_days set_problem />
+        <DryRun draft_set=Callback::new(move |()| draft_set()) set_problem />
     }
 }

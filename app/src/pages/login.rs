@@ -96,8 +96,13 @@ pub fn LoginForm(
         set_busy.set(true);
         set_problem.set(None);
         spawn_local(async move {
-            let outcome =
-                api::login(user, pass, url::return_to().map(|t| t.as_str().to_owned())).await;
+            let outcome = api::login(
+                user,
+                pass,
+                url::return_to().map(|t| t.as_str().to_owned()),
+                url::fresh(),
+            )
+            .await;
             // The password leaves the page's memory as soon as it is sent.
             pass_el.set_value("");
             set_busy.set(false);

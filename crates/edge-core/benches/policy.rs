@@ -58,7 +58,7 @@ mod native {
             action: PolicyAction::RequireDuo,
             ..PolicyRule::default()
         });
-        canonical(&PolicySet { rules, remember_days: 0 }).expect("a valid set")
+        canonical(&PolicySet { rules, remember_days: 0, access: Vec::new() }).expect("a valid set")
     }
 
     pub fn benches(c: &mut Criterion) {

@@ -280,8 +280,12 @@ async fn signed_in<S: Store>(
 /// Saves policies remembering browsers for `days`, over whatever is stored.
 async fn remember_for<S: Store>(store: &S, now: u64, days: u32) -> Checked {
     let current = store.policies().await?;
-    let document = serde_json::to_string(&PolicySet { rules: vec![], remember_days: days })
-        .map_err(|e| Failure(e.to_string()))?;
+    let document = serde_json::to_string(&PolicySet {
+        rules: vec![],
+        remember_days: days,
+        access: Vec::new(),
+    })
+    .map_err(|e| Failure(e.to_string()))?;
     let saved = store
         .save_policies(current.version, &document, days == 0, &admin_event(now, "save_policies"))
         .await?;

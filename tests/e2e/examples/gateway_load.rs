@@ -7,8 +7,9 @@
 //!   Worker that forwards every request unchanged, there only to compare with;
 //! - gateway: the product (`edge/`, Rust compiled to wasm), with the break-glass
 //!   admin's session cookie: the session is read from the isolate's cache
-//!   (after the first request, no D1 read), an ES256 assertion signed per
-//!   request, the headers and cookies filtered both ways.
+//!   (after the first request, no D1 read), the path's access rule decided,
+//!   an ES256 assertion (signed once, reused while half its lifetime is
+//!   left), the headers and cookies filtered both ways.
 //!
 //! ```sh
 //! npm ci && source scripts/env.sh && scripts/build-app.sh && scripts/build-worker.sh

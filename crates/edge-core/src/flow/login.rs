@@ -185,8 +185,10 @@ async fn first_factor<S: SessionStore + SignInStore, V: Passwords, T: Transport>
         KnownBrowser::new(trail.username.as_str(), ctx.now).seal(&config.session_secret);
     let duo_due = policy == DuoPolicy::Required && (user.duo_off == 0 || set_by_admin);
     let remember_days = if set_by_admin { 0 } else { decided.remember_days };
+    // A step-up asks Duo itself: a trusted browser does not stand in.
     let remembered = duo_due
         && remember_days > 0
+        && !request.fresh
         && remember::vouches(store, input.remembered, &trail.username, remember_days, ctx.now)
             .await?;
     // Decided first: a sign-in without a Duo step, or which Duo step.

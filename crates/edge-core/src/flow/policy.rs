@@ -180,7 +180,10 @@ pub fn canonical(set: &PolicySet) -> Result<PolicySet, PolicyError> {
             message: format!("a browser is remembered for at most {MAX_REMEMBER_DAYS} days"),
         });
     }
-    Ok(PolicySet { rules, remember_days: set.remember_days })
+    let access = crate::gateway::access::canonical(&set.access).map_err(|(n, message)| {
+        PolicyError { rule: None, message: format!("access rule {n}: {message}") }
+    })?;
+    Ok(PolicySet { rules, remember_days: set.remember_days, access })
 }
 
 fn canonical_rule(rule: &PolicyRule) -> Result<PolicyRule, String> {

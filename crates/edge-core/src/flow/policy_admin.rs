@@ -9,8 +9,8 @@ use credentials::normalize;
 use shared::admin::{ENFORCE_OFF_PHRASE, PAGE_SIZE};
 use shared::api::Role;
 use shared::policy::{
-    DryRunRequest, DryRunResult, DryRunRow, PoliciesSave, PoliciesView, PolicyAction,
-    PolicyDecision, PolicySet,
+    AccessDecision, DryRunRequest, DryRunResult, DryRunRow, PoliciesSave, PoliciesView,
+    PolicyAction, PolicyDecision, PolicySet,
 };
 
 use super::admin::{Admin, search_text};
@@ -18,6 +18,7 @@ use super::audit::{Reason, Refusal};
 use super::context::{Ctx, unix_i64};
 use super::policy::{Place, Policies, canonical};
 use super::store::{AdminEvent, ConsoleStore, StoredPolicies};
+use crate::gateway::access::AccessRules;
 
 /// The users a dry run shows, at most.
 pub const DRY_RUN_USERS: u32 = 4 * PAGE_SIZE;
@@ -190,5 +191,12 @@ pub async fn dry_run<S: ConsoleStore>(
             DryRunRow { username: user.username, role, decision }
         })
         .collect();
-    Ok(DryRunResult { rows, total })
+    // Which access rule decides the app request asked about (the draft
+    // compiled: canonical() checked it).
+    let access_rules = AccessRules::compile(&draft.access).map_err(|e| bad(format!("{e}.")))?;
+    let access = request.request.as_ref().map(|asked| {
+        let (rule, access) = access_rules.decide(asked.method.trim(), asked.path.trim());
+        AccessDecision { rule: rule.cloned(), access }
+    });
+    Ok(DryRunResult { rows, total, access })
 }

@@ -1208,6 +1208,7 @@ pub fn password_step(
         username: username.to_owned(),
         password: shared::api::Password::new(password),
         return_to: None,
+        fresh: false,
     };
     let (duo, health) = (ScriptedDuo::default(), super::health::HealthMemo::new());
     duo.healthy();

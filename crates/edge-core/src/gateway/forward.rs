@@ -101,6 +101,17 @@ pub fn login_location(path_and_query: &str) -> String {
     }
 }
 
+/// The login's address `location` asking for a fresh Duo approval (a
+/// step-up): the page signs in again even when a session exists, and
+/// without the trusted-browser shortcut.
+pub fn fresh_approval(location: &str) -> String {
+    let joiner = if location.contains('?') { '&' } else { '?' };
+    format!("{location}{joiner}{FRESH_PARAM}=1")
+}
+
+/// The query parameter that asks the login's page for a fresh approval.
+pub const FRESH_PARAM: &str = "fresh";
+
 /// Whether a request header goes to the app as it came: not `Cookie`
 /// (rebuilt by [`app_cookies`]), not an identity header (a client must not
 /// claim to be anyone: the gateway sets them), not `Host` (the fetch sets

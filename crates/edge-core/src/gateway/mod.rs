@@ -8,6 +8,7 @@
 //! - [`shared::return_to`]: where a sign-in returns to, refused in every
 //!   form that could leave the origin (shared with the login's page, which
 //!   follows it after a sign-in that needs no redirect).
+//! - [`access`]: who may reach which path (the policies' access rules).
 //! - [`signing`]: the ES256 keys (current, next, previous) and the JWKS.
 //! - [`assertion`]: the claims and the JWS around the Worker's signature.
 //! - [`config`]: the upstream, the keys, the audience, the bounds.
@@ -18,6 +19,7 @@
 //! - [`forward_auth`]: the same decisions for another proxy's check
 //!   (`{prefix}/verify`), answered in the form that proxy passes on.
 
+pub mod access;
 pub mod assertion;
 pub mod cache;
 pub mod config;

@@ -15,6 +15,7 @@
 //! | `duo_down_fail_closed` | emulator health check 503 `FAIL` 50301, `DUO_FAILMODE=closed`: "Log in with Duo" lands back on the login page with the Duo-unavailable message (role=alert, focused) and no `?error=` left in the address bar |
 //! | `alice_push_then_logout` | password, the Duo step names alice (its button focused), the prompt, Duo Push approved: the signed-in page shows username, method, factor, device, Duo transaction id (the one `/api/session` has) and session end; log out: login form, "signed out", `/api/session` 401 in the page and for the old session cookie |
 //! | `alice_trusts_this_browser` | (`remember_days` 30) the Duo step offers "Trust this browser for 30 days"; ticked, Duo Push approved: a Duo session; logged out, a deep link into the app, the password alone signs alice in and returns there; the account page says `remembered`; "Forget this browser", logged out: the Duo step again |
+//! | `step_up_asks_duo_again` | (gateway, a path rule needing a Duo approval at most 5 minutes old) alice signs in from a browser she trusts (no Duo this time), opens the app's `/pay/42?amount=10`: the login asks for a fresh approval, the password alone does not do (the trusted browser is not enough), Duo Push approved, and she is back at exactly that page, which the app received |
 //! | `alice_passcode` | passcode 123456 on the prompt: signed in with the passcode factor |
 //! | `alice_push_denied` | push denied on the prompt: the login page says Duo denied it (role=alert), `?error=` gone from the address bar |
 //! | `carol_locked_out` | carol's Duo account is locked out: returning from the prompt gives the denied message |
@@ -91,8 +92,9 @@ impl Bed {
         vars.push(("UPSTREAM_URL".to_owned(), app.origin.clone()));
         vars.push(("DUO_API_HOST".to_owned(), emulator.local_addr().to_string()));
         vars.push(("DUO_FAILMODE".to_owned(), "closed".to_owned()));
-        // Browsers may be remembered for 30 days ("trust this browser").
-        let remember = r#"UPDATE policies SET version = 2, document = '{"rules":[],"remember_days":30}' WHERE id = 1;"#;
+        // Browsers may be remembered for 30 days ("trust this browser");
+        // the app's /pay/ needs a Duo approval at most 5 minutes old.
+        let remember = r#"UPDATE policies SET version = 2, document = '{"rules":[],"remember_days":30,"access":[{"name":"Payments","path":"/pay/*","access":{"kind":"fresh_duo","minutes":5}}]}' WHERE id = 1;"#;
         let worker = Wrangler::start_seeded_at_own_origin(&vars, &[remember])
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -396,6 +398,7 @@ async fn a_person_signs_in_through_the_browser() {
     bed.run("alice_push_then_logout", alice_push_then_logout(&bed)).await;
     bed.run("deep_link_returns_after_duo", deep_link_returns_after_duo(&bed)).await;
     bed.run("alice_trusts_this_browser", alice_trusts_this_browser(&bed)).await;
+    bed.run("step_up_asks_duo_again", step_up_asks_duo_again(&bed)).await;
     bed.run("alice_passcode", alice_passcode(&bed)).await;
     bed.run("alice_push_denied", alice_push_denied(&bed)).await;
     bed.run("carol_locked_out", carol_locked_out(&bed)).await;
@@ -497,6 +500,38 @@ async fn alice_trusts_this_browser(bed: &Bed) -> Step {
     }
     bed.click("#logout").await?;
     bed.duo_step("alice").await
+}
+
+async fn step_up_asks_duo_again(bed: &Bed) -> Step {
+    // A trusted browser: Duo once, then the password alone.
+    bed.fresh_visit().await?;
+    bed.duo_step("alice").await?;
+    bed.click("#remember").await?;
+    bed.log_in_with_duo().await?;
+    bed.choose_push().await?;
+    bed.click("button[name=action][value=approve]").await?;
+    bed.signed_in_as("alice").await?;
+    bed.click("#logout").await?;
+    bed.enter_password("alice").await?;
+    let session = bed.signed_in_as("alice").await?;
+    check!(session.method == AuthMethod::Remembered, "method {:?}", session.method);
+    // The payment page wants a Duo approval this session never had.
+    let target = "/pay/42?amount=10";
+    bed.browser.client.goto(&bed.worker.app_url(target)).await.context("open /pay")?;
+    bed.login_form().await?;
+    let url = bed.browser.client.current_url().await.context("URL")?;
+    check!(url.as_str().contains("fresh=1"), "the login does not ask for a fresh approval: {url}");
+    let notice = bed.text("#login-title ~ .notice").await?;
+    check!(notice.contains("fresh Duo approval"), "notice {notice:?}");
+    // (The browser's own requests, like /favicon.ico, may reach the app.)
+    let paid = bed.app.received().iter().any(|r| r.target.starts_with("/pay"));
+    check!(!paid, "the payment page was reached without Duo");
+    // The password alone is not enough this time: Duo again, then back.
+    bed.duo_step("alice").await?;
+    bed.log_in_with_duo().await?;
+    bed.choose_push().await?;
+    bed.click("button[name=action][value=approve]").await?;
+    bed.back_at(target, "alice").await
 }
 
 async fn deep_link_returns_after_duo(bed: &Bed) -> Step {

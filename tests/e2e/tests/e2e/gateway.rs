@@ -327,3 +327,97 @@ async fn every_revocation_stops_the_app_at_the_next_request() {
     assert_eq!(app_status(&worker, &admin).await, 200);
     worker.assert_clean_log(&[]);
 }
+
+/// The policies' access rules, through the gateway and the forward-auth
+/// check alike: a public path reaches the app without a session (and with
+/// the identity when there is one), an admin-only path refuses a user with
+/// 403, a path that needs a fresh Duo approval refuses a sign-in that had
+/// none, and a path no rule matches needs a session; a saved change holds
+/// at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_access_rules_decide_who_reaches_which_path() {
+    use shared::policy::routes as policy;
+    let app = EchoApp::start().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut vars: Vec<(String, String)> =
+        default_vars(ORIGIN).into_iter().filter(|(name, _)| name != "UPSTREAM_URL").collect();
+    vars.push(("UPSTREAM_URL".to_owned(), app.origin.clone()));
+    let rules = r#"[{"name":"Public pages","path":"/public/*","access":{"kind":"public"}},{"name":"Console","path":"/admin/*","access":{"kind":"role","role":"admin"}},{"name":"Payments","methods":["POST"],"path":"/pay","access":{"kind":"fresh_duo","minutes":5}}]"#;
+    let seed = [
+        "UPDATE users SET duo_policy = 'bypass' WHERE username = 'alice';".to_owned(),
+        format!(
+            "UPDATE policies SET version = 2, document = '{{\"rules\":[],\"remember_days\":0,\"access\":{rules}}}' WHERE id = 1;"
+        ),
+    ];
+    let seed: Vec<&str> = seed.iter().map(String::as_str).collect();
+    let worker = Wrangler::start_seeded(&vars, &seed).await.unwrap_or_else(|e| panic!("{e}"));
+    let (admin, alice) =
+        (signed_in_as(&worker, "admin").await, signed_in_as(&worker, "alice").await);
+    let status = |method: reqwest::Method, path: &str, cookie: Option<&str>| {
+        let mut request = client().request(method, worker.app_url(path));
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", cookie);
+        }
+        async move { request.send().await.expect("app request").status().as_u16() }
+    };
+    let get = reqwest::Method::GET;
+
+    // Public: no session needed, nothing forged gets through, and a
+    // signed-in user's identity still comes along.
+    let before = app.received().len();
+    assert_eq!(status(get.clone(), "/public/about", None).await, 200);
+    let anonymous = app.received().pop().expect("forwarded");
+    assert!(
+        anonymous.header("duo-login-user").is_empty()
+            && anonymous.header("duo-login-assertion").is_empty()
+    );
+    assert_eq!(status(get.clone(), "/public/about", Some(&alice)).await, 200);
+    assert_eq!(app.received().pop().expect("forwarded").header("duo-login-user"), ["alice"]);
+    assert_eq!(status(get.clone(), "/PUBLIC/about", None).await, 401, "public matches exactly");
+    assert_eq!(status(get.clone(), "/reports", None).await, 401, "the default: signed in");
+
+    // Admins only, however the path is spelled.
+    assert_eq!(status(get.clone(), "/admin/users", Some(&admin)).await, 200);
+    for sneaky in
+        ["/admin/users", "/%61dmin/users", "/Admin/users", "/public/..;/admin/users", "//admin"]
+    {
+        assert_eq!(status(get.clone(), sneaky, Some(&alice)).await, 403, "{sneaky}");
+    }
+    // A fresh Duo approval: a password-only session never has one.
+    assert_eq!(status(reqwest::Method::POST, "/pay", Some(&admin)).await, 403);
+    assert_eq!(status(get.clone(), "/pay", Some(&alice)).await, 200, "GET is not covered");
+    let forwarded = app.received().len() - before;
+    assert_eq!(forwarded, 4, "only the allowed requests reached the app");
+
+    // The forward-auth check decides the same way.
+    let verify = |uri: &str, cookie: Option<&str>| {
+        let mut request = client()
+            .get(worker.url(routes::VERIFY))
+            .header("X-Forwarded-Uri", uri)
+            .header("X-Forwarded-Method", "GET");
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", cookie);
+        }
+        async move { request.send().await.expect("verify").status().as_u16() }
+    };
+    assert_eq!(verify("/public/x", None).await, 200);
+    assert_eq!(verify("/admin/x", Some(&alice)).await, 403);
+    assert_eq!(verify("/admin/x", Some(&admin)).await, 200);
+    assert_eq!(verify("/reports", None).await, 401);
+
+    // An admin opens the console's path rules: saved, they hold at once.
+    let view: serde_json::Value = client()
+        .get(worker.url(policy::POLICIES))
+        .header("Cookie", &admin)
+        .send()
+        .await
+        .expect("policies")
+        .json()
+        .await
+        .expect("JSON");
+    let mut set = view["set"].clone();
+    set["access"][1]["access"] = serde_json::json!({"kind": "role", "role": "user"});
+    let save = serde_json::json!({"expected_version": view["version"], "set": set});
+    assert_eq!(console(&worker, &admin, policy::POLICIES, save).await, 200);
+    assert_eq!(status(get, "/admin/users", Some(&alice)).await, 200, "now for every role");
+    worker.assert_clean_log(&[]);
+}

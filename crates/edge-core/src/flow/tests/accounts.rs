@@ -674,6 +674,7 @@ fn a_password_another_admin_set_never_signs_an_admin_in_without_duo() {
     let document = serde_json::to_string(&shared::policy::PolicySet {
         rules: vec![bypass],
         remember_days: 30,
+        access: Vec::new(),
     })
     .expect("JSON");
     *store.policies.borrow_mut() = Some(crate::flow::store::StoredPolicies {

@@ -63,6 +63,7 @@ fn sign_in(
         username: username.to_owned(),
         password: shared::api::Password::new(format!("{username}-pass")),
         return_to: None,
+        fresh: false,
     };
     let input = LoginInput { body: &body, known_browser: None, remembered: None };
     let link = DuoLink { transport: duo, health };

@@ -20,6 +20,7 @@ fn request(username: &str, password: &str) -> LoginRequest {
         username: username.to_owned(),
         password: Password::new(password),
         return_to: None,
+        fresh: false,
     }
 }
 

@@ -21,6 +21,7 @@ fn wrong_password(store: &crate::flow::testing::MemoryStore, ip: &str, now: u64)
         username: "alice".to_owned(),
         password: Password::new("no"),
         return_to: None,
+        fresh: false,
     };
     let input = LoginInput { body: &body, known_browser: None, remembered: None };
     let verifier = CountingVerifier::default();

@@ -102,6 +102,7 @@ fn a_set_is_saved_in_canonical_form_or_refused_naming_the_rule() {
             ..rule("  Office  ", PolicyAction::BypassDuo)
         }],
         remember_days: 0,
+        access: Vec::new(),
     };
     let saved = canonical(&set).expect("valid");
     let office = &saved.rules[0];
@@ -116,6 +117,7 @@ fn a_set_is_saved_in_canonical_form_or_refused_naming_the_rule() {
         canonical(&PolicySet {
             rules: vec![rule("ok", PolicyAction::Deny), second],
             remember_days: 0,
+            access: Vec::new(),
         })
         .expect_err("refused")
         .to_string()
@@ -137,8 +139,11 @@ fn a_set_is_saved_in_canonical_form_or_refused_naming_the_rule() {
     assert!(
         refused(PolicyRule { asns: vec![0], ..rule("AS", PolicyAction::Deny) }).contains("ASN 0")
     );
-    let too_many =
-        PolicySet { rules: vec![rule("r", PolicyAction::Deny); MAX_RULES + 1], remember_days: 0 };
+    let too_many = PolicySet {
+        rules: vec![rule("r", PolicyAction::Deny); MAX_RULES + 1],
+        remember_days: 0,
+        access: Vec::new(),
+    };
     assert!(canonical(&too_many).is_err());
 }
 
@@ -167,6 +172,7 @@ fn the_first_matching_rule_decides() {
             },
         ],
         remember_days: 0,
+        access: Vec::new(),
     };
     let policies = Policies::compile(&canonical(&set).expect("valid")).expect("compiles");
     assert_eq!(policies.len(), 4, "the disabled rule is not in force");
@@ -209,6 +215,7 @@ fn a_sign_in_without_a_country_or_an_address_matches_no_list_of_them() {
             rule("Everyone else", PolicyAction::Deny),
         ],
         remember_days: 0,
+        access: Vec::new(),
     };
     let policies = Policies::compile(&set).expect("compiles");
     let nowhere = Place::default();
@@ -254,7 +261,9 @@ mod at_sign_in {
     /// The demo cast under `rules`.
     fn store_with(rules: Vec<PolicyRule>) -> MemoryStore {
         let store = store();
-        let document = serde_json::to_string(&PolicySet { rules, remember_days: 0 }).expect("JSON");
+        let document =
+            serde_json::to_string(&PolicySet { rules, remember_days: 0, access: Vec::new() })
+                .expect("JSON");
         *store.policies.borrow_mut() = Some(StoredPolicies {
             version: 2,
             document,
@@ -423,7 +432,7 @@ mod in_the_console {
     ) -> Result<u32, Refusal> {
         let request = PoliciesSave {
             expected_version,
-            set: PolicySet { rules, remember_days: 0 },
+            set: PolicySet { rules, remember_days: 0, access: Vec::new() },
             confirm: None,
         };
         sending(store, cookie, &request)
@@ -486,6 +495,7 @@ mod in_the_console {
                 set: PolicySet {
                     rules: vec![tor(rule("Mine", PolicyAction::Deny))],
                     remember_days: 0,
+                    access: Vec::new(),
                 },
                 confirm: None,
             },
@@ -494,6 +504,7 @@ mod in_the_console {
                 set: PolicySet {
                     rules: vec![tor(rule("Theirs", PolicyAction::BypassDuo))],
                     remember_days: 0,
+                    access: Vec::new(),
                 },
                 confirm: None,
             },
@@ -526,6 +537,40 @@ mod in_the_console {
     }
 
     #[test]
+    fn a_dry_run_says_which_access_rule_decides_an_app_request() {
+        use shared::policy::{Access, AccessRule, AppRequest};
+        let (store, root) = store_with_admin();
+        let admins = AccessRule {
+            name: "Console".into(),
+            enabled: true,
+            methods: Vec::new(),
+            path: "/admin/*".into(),
+            access: Access::Role { role: Role::Admin },
+        };
+        let draft = PolicySet { access: vec![admins.clone()], ..PolicySet::default() };
+        let asking = |method: &str, path: &str, set: &PolicySet| DryRunRequest {
+            set: set.clone(),
+            request: Some(AppRequest { method: method.into(), path: path.into() }),
+            ..DryRunRequest::default()
+        };
+        let run = |request: &DryRunRequest| {
+            block_on(dry_run(&store, &config("closed"), caller(&root), request, NOW))
+        };
+        let decided = run(&asking("GET", "/ADMIN/%75sers", &draft)).expect("a dry run");
+        let decision = decided.access.expect("the request was decided");
+        assert_eq!(decision.access, Access::Role { role: Role::Admin });
+        assert_eq!(decision.rule.map(|r| (r.number, r.name)), Some((1, "Console".to_owned())));
+        let other = run(&asking("GET", "/reports", &draft)).expect("a dry run").access;
+        assert_eq!(other.map(|d| (d.rule, d.access)), Some((None, Access::SignedIn)));
+        // A draft with a broken access rule is refused, naming it.
+        let broken = AccessRule { path: "reports".into(), ..admins };
+        let broken = PolicySet { access: vec![broken], ..PolicySet::default() };
+        let refused = run(&asking("GET", "/", &broken)).expect_err("refused");
+        assert_eq!(refused.code(), ErrorCode::BadRequest);
+        assert!(format!("{refused:?}").contains("access rule 1"), "{refused:?}");
+    }
+
+    #[test]
     fn a_dry_run_tells_who_a_draft_would_match_from_a_place() {
         let (store, root) = store_with_admin();
         let draft = PolicySet {
@@ -541,6 +586,7 @@ mod in_the_console {
                 },
             ],
             remember_days: 0,
+            access: Vec::new(),
         };
         let from = |ip: &str, country: &str| DryRunRequest {
             set: draft.clone(),
@@ -548,6 +594,7 @@ mod in_the_console {
             country: country.into(),
             asn: None,
             q: String::new(),
+            request: None,
         };
         let office = block_on(dry_run(
             &store,
@@ -629,7 +676,7 @@ mod in_the_console {
         let (store, root) = store_with_admin();
         let no_admins =
             PolicyRule { roles: vec![Role::Admin], ..rule("No admins", PolicyAction::Deny) };
-        let set = |rules| PolicySet { rules, remember_days: 0 };
+        let set = |rules| PolicySet { rules, remember_days: 0, access: Vec::new() };
         let refused =
             save_set(&store, &root, set(vec![no_admins.clone()]), None).expect_err("locked out");
         assert_eq!(
@@ -663,8 +710,11 @@ mod in_the_console {
     #[test]
     fn a_set_that_turns_duo_off_takes_the_phrase_and_is_shown() {
         let (store, root) = store_with_admin();
-        let everyone =
-            PolicySet { rules: vec![rule("All", PolicyAction::BypassDuo)], remember_days: 0 };
+        let everyone = PolicySet {
+            rules: vec![rule("All", PolicyAction::BypassDuo)],
+            remember_days: 0,
+            access: Vec::new(),
+        };
         let refused = save_set(&store, &root, everyone.clone(), None).expect_err("unconfirmed");
         assert_eq!(refused.reason, Reason::AdminBadValue);
         let said = refused.message.unwrap_or_default();
@@ -696,7 +746,7 @@ mod in_the_console {
             networks: vec!["10.0.0.0/8".into()],
             ..rule("Office", PolicyAction::BypassDuo)
         };
-        let set = PolicySet { rules: vec![office], remember_days: 0 };
+        let set = PolicySet { rules: vec![office], remember_days: 0, access: Vec::new() };
         assert_eq!(save_set(&store, &root, set, None), Ok(3));
         let provider = block_on(crate::flow::testing::console::settings(
             &store,
@@ -713,7 +763,7 @@ mod in_the_console {
     #[test]
     fn turning_trust_off_forgets_the_remembered_browsers() {
         let (store, root) = store_with_admin();
-        let set = |days| PolicySet { rules: vec![], remember_days: days };
+        let set = |days| PolicySet { rules: vec![], remember_days: days, access: Vec::new() };
         assert_eq!(save_set(&store, &root, set(30), None), Ok(2));
         let ticket = crate::cookie::LoginTicket::new("alice", NOW - 60)
             .offering_remember(30)

@@ -32,7 +32,9 @@ fn key() -> SessionSecret {
 /// The test cast and root, under `rules`, remembering browsers for `days`.
 fn store_with(days: u32, rules: Vec<PolicyRule>) -> (MemoryStore, String) {
     let (store, root) = store_with_admin();
-    let document = serde_json::to_string(&PolicySet { rules, remember_days: days }).expect("JSON");
+    let document =
+        serde_json::to_string(&PolicySet { rules, remember_days: days, access: Vec::new() })
+            .expect("JSON");
     *store.policies.borrow_mut() =
         Some(StoredPolicies { version: 2, document, updated_at: NOW - 100, updated_by: None });
     (store, root)
@@ -137,6 +139,7 @@ fn a_remembered_browser_skips_duo_until_it_ends() {
         username: "alice".into(),
         password: Password::new("guess"),
         return_to: None,
+        fresh: false,
     };
     let (duo, health) = (ScriptedDuo::default(), HealthMemo::new());
     let input = LoginInput { body: &bad, known_browser: None, remembered: Some(&cookie) };
@@ -241,7 +244,9 @@ fn a_rule_can_keep_remembered_browsers_out_and_zero_days_offer_nothing() {
 
     let (store, _) = store_with(30, vec![]);
     let cookie = remembered_alice(&store, 30, NOW - DAY);
-    let none = serde_json::to_string(&PolicySet { rules: vec![], remember_days: 0 }).expect("JSON");
+    let none =
+        serde_json::to_string(&PolicySet { rules: vec![], remember_days: 0, access: Vec::new() })
+            .expect("JSON");
     store.policies.borrow_mut().as_mut().expect("a set").document = none;
     let outcome = sign_in(&store, "alice", Some(&cookie), NOW).expect("the password");
     assert!(matches!(outcome, LoginOutcome::Duo { remember_days: 0, .. }), "{outcome:?}");
