@@ -2,12 +2,13 @@
 //! request with what it received (method, path and query, headers, the
 //! body's length, counted as it streams in), and keeps a copy for the test
 //! to read. `/set-cookies` answers with a `Set-Cookie` for one of the
-//! login's cookies and one of its own.
+//! login's cookies and one of its own; `/ws` is a WebSocket that echoes.
 
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
+use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -15,6 +16,10 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
 
 /// One request as the app saw it.
 #[derive(Debug, Clone)]
@@ -61,8 +66,9 @@ impl EchoApp {
                 let log = Arc::clone(&log);
                 tokio::spawn(async move {
                     let service = service_fn(move |req| answer(Arc::clone(&log), req));
-                    let _ =
-                        http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let connection =
+                        http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                    let _ = connection.with_upgrades().await;
                 });
             }
         });
@@ -93,6 +99,21 @@ async fn answer(
         .iter()
         .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
+    let key = req.headers().get("sec-websocket-key").map(|k| derive_accept_key(k.as_bytes()));
+    if let (Some(accept), "/ws") = (key, target.as_str()) {
+        if let Ok(mut log) = log.lock() {
+            log.push(Received { method, target, headers, body_len: 0 });
+        }
+        tokio::spawn(echo_socket(req));
+        let switching = Response::builder()
+            .status(101)
+            .header("Upgrade", "websocket")
+            .header("Connection", "Upgrade")
+            .header("Sec-WebSocket-Accept", accept)
+            .body(Full::new(Bytes::new()))
+            .unwrap_or_default();
+        return Ok(switching);
+    }
     let mut body = req.into_body();
     let mut body_len = 0u64;
     while let Some(frame) = body.frame().await {
@@ -118,4 +139,21 @@ async fn answer(
             .header("Set-Cookie", "theme=light; Path=/");
     }
     Ok(response.body(Full::new(Bytes::from(echo.to_string()))).unwrap_or_default())
+}
+
+/// `/ws`: a WebSocket that answers each text message with `echo: ` and it.
+async fn echo_socket(req: Request<Incoming>) {
+    let Ok(upgraded) = hyper::upgrade::on(req).await else { return };
+    let mut socket =
+        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
+    while let Some(Ok(message)) = socket.next().await {
+        let reply = match message {
+            Message::Text(text) => Message::text(format!("echo: {text}")),
+            Message::Close(_) => break,
+            _ => continue,
+        };
+        if socket.send(reply).await.is_err() {
+            break;
+        }
+    }
 }

@@ -421,3 +421,45 @@ async fn the_access_rules_decide_who_reaches_which_path() {
     assert_eq!(status(get, "/admin/users", Some(&alice)).await, 200, "now for every role");
     worker.assert_clean_log(&[]);
 }
+
+/// A WebSocket passes through the gateway for a signed-in browser (the
+/// app's end sees the upgrade with the assertion and without the login's
+/// cookies), and is refused without a session.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_websocket_passes_through_for_a_signed_in_browser() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let (worker, app) = bed().await;
+    let session = signed_in(&worker).await;
+    let url = worker.app_url("/ws").replacen("http://", "ws://", 1);
+    let mut request = url.as_str().into_client_request().expect("a request");
+    let cookie = format!("{session}; theme=dark").parse().expect("a header value");
+    request.headers_mut().insert("Cookie", cookie);
+    let (mut socket, answer) = tokio_tungstenite::connect_async(request)
+        .await
+        .unwrap_or_else(|e| panic!("{e}: {}", worker.log()));
+    assert_eq!(answer.status().as_u16(), 101);
+    for text in ["hello", "through the gateway"] {
+        socket.send(Message::text(text)).await.expect("send");
+        let reply = socket.next().await.expect("a reply").expect("a message");
+        assert_eq!(reply.into_text().expect("text").as_str(), format!("echo: {text}"));
+    }
+    socket.close(None).await.expect("close");
+    let upgrade = app.received().into_iter().find(|r| r.target == "/ws").expect("the upgrade");
+    assert_eq!(upgrade.header("duo-login-user"), ["admin"]);
+    assert_eq!(upgrade.header("duo-login-assertion").len(), 1);
+    assert_eq!(upgrade.header("cookie"), ["theme=dark"], "the login's cookie stays out");
+
+    // Without a session the upgrade never reaches the app.
+    let count = app.received().len();
+    let refused = tokio_tungstenite::connect_async(url.as_str()).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 401);
+        }
+        other => panic!("expected a 401, got {other:?}"),
+    }
+    assert_eq!(app.received().len(), count);
+}
