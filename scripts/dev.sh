@@ -89,6 +89,12 @@ CI=1 wrangler d1 migrations apply DB --local
 if (( fresh_db )); then
   log "seeding the demo users"
   wrangler d1 execute DB --local --file crates/credentials/seed/demo-users.sql >/dev/null
+  # The example app's path rules (public home, admin page, payments with a
+  # fresh Duo approval), when the example app is the one behind the login.
+  if [[ "$(setting UPSTREAM_URL)" == "http://127.0.0.1:8790" ]]; then
+    log "seeding the example app's path rules"
+    wrangler d1 execute DB --local --file examples/app/demo-policies.sql >/dev/null
+  fi
 fi
 
 # The Duo emulator, when DUO_API_HOST is a loopback host:port. It and the

@@ -207,13 +207,14 @@ pub async fn app(req: Request, env: &Env) -> Result<Response> {
         Upstream::Binding => url.clone(),
         Upstream::ForwardAuthOnly => return no_app(),
     };
+    let accepts = request::header(&req, "Accept-Encoding");
     let forwarded = upstream_request(&req, &target, signed.as_ref())?;
     let answer = match &upstream {
         Upstream::Binding => env.service(UPSTREAM_BINDING)?.fetch_request(forwarded).await,
         _ => Fetch::Request(forwarded).send().await,
     };
     match answer {
-        Ok(response) => passed_back(response),
+        Ok(response) => passed_back(response, accepts.as_deref()),
         Err(why) => {
             worker::console_error!("gateway: the app did not answer: {why}");
             respond::json(&error(ErrorCode::Internal, "The app did not answer."), 502)
@@ -399,6 +400,7 @@ fn upstream_request(
     for name in forward::NOT_FORWARDED {
         headers.delete(name)?;
     }
+
     if let Some(cookies) = request::header(req, "Cookie").and_then(|c| forward::app_cookies(&c)) {
         headers.set("Cookie", &cookies)?;
     }
@@ -419,16 +421,22 @@ fn upstream_request(
 }
 
 /// The app's answer as the browser gets it: streamed, without any
-/// `Set-Cookie` for one of the login's cookies. A WebSocket upgrade passes
-/// as it is.
-fn passed_back(response: Response) -> Result<Response> {
-    if response.status_code() == 101 || !response.headers().has("set-cookie")? {
+/// `Set-Cookie` for one of the login's cookies, and without a
+/// `Content-Encoding` the client did not ask for (the runtime's fetch asks
+/// the app for br or gzip and decodes the body; the header left on would
+/// make the runtime encode it again for a client that cannot read it). A
+/// WebSocket upgrade passes as it is.
+fn passed_back(response: Response, accepts: Option<&str>) -> Result<Response> {
+    if response.status_code() == 101 {
         return Ok(response);
     }
-    let blocked = response.headers().entries().any(|(name, value)| {
-        name.eq_ignore_ascii_case("set-cookie") && !forward::passes_set_cookie(&value)
-    });
-    if response.status_code() == 101 || !blocked {
+    let coding = response.headers().get("content-encoding")?;
+    let unreadable = coding.is_some_and(|c| !forward::accepts_encoding(accepts, &c));
+    let blocked = response.headers().has("set-cookie")?
+        && response.headers().entries().any(|(name, value)| {
+            name.eq_ignore_ascii_case("set-cookie") && !forward::passes_set_cookie(&value)
+        });
+    if !unreadable && !blocked {
         return Ok(response);
     }
     let inner: web_sys::Response = response.into();
@@ -438,7 +446,10 @@ fn passed_back(response: Response) -> Result<Response> {
         let pair: js_sys::Array = entry?.dyn_into()?;
         let (name, value) = (pair.get(0).as_string(), pair.get(1).as_string());
         let (Some(name), Some(value)) = (name, value) else { continue };
-        if !name.eq_ignore_ascii_case("set-cookie") || forward::passes_set_cookie(&value) {
+        let dropped = (name.eq_ignore_ascii_case("set-cookie")
+            && !forward::passes_set_cookie(&value))
+            || (unreadable && name.eq_ignore_ascii_case("content-encoding"));
+        if !dropped {
             headers.append(&name, &value)?;
         }
     }

@@ -188,6 +188,7 @@ const ROUTES = {
   "/": { getOnly: true, handle: home },
   "/me": { getOnly: true, handle: me },
   "/admin": { getOnly: true, handle: admin },
+  "/payments": { getOnly: true, handle: payments },
   "/api/whoami": { getOnly: true, handle: whoami },
   "/debug/received": { getOnly: false, handle: received },
 };
@@ -208,6 +209,7 @@ request, verified with <code>jose</code> against the login's published keys.</p>
 <ul>
   <li><a href="/me">Who am I</a>: the verified assertion</li>
   <li><a href="/admin">Admins only</a></li>
+  <li><a href="/payments">Payments</a>: needs a Duo approval from the last ${STEP_UP_MINUTES} minutes</li>
   <li><a href="/api/whoami">/api/whoami</a>: the verified claims as JSON</li>
   <li><a href="/debug/received">/debug/received</a>: what reached the app</li>
 </ul>`,
@@ -249,6 +251,35 @@ function admin({ identity }) {
     "Admins only",
     `<p>Welcome, <strong>${escape(c.username)}</strong>: the assertion says you are an admin.</p>
 <p>The login's own <a href="${LOGIN_PREFIX}/admin/">admin console</a> manages users and policies.</p>`,
+  );
+}
+
+// How recent a Duo approval the payments page wants.
+const STEP_UP_MINUTES = 10;
+
+// A page that wants a fresh Duo approval (a step-up). The login's path rule
+// for it (`fresh_duo`) sends an older sign-in back through Duo before the
+// request gets here; the app checks again itself, from the signed
+// `auth_time` and `amr`, and without the rule asks the login the same way
+// (`fresh=1`: password and Duo again, a trusted browser not standing in).
+function payments({ url, identity }) {
+  if (!identity.verified) return unauthenticated(identity);
+  const c = identity.claims;
+  const ageSeconds = Math.floor(Date.now() / 1000) - c.auth_time;
+  const approved = c.amr.includes("mfa") && ageSeconds <= STEP_UP_MINUTES * 60;
+  if (!approved) {
+    const back = encodeURIComponent(url.pathname + url.search);
+    return new Response(null, {
+      status: 302,
+      headers: { Location: `${LOGIN_PREFIX}/?return_to=${back}&fresh=1`, "Cache-Control": "no-store" },
+    });
+  }
+  return page(
+    200,
+    "Payments",
+    `<p><strong>${escape(c.username)}</strong>, Duo approved this sign-in
+${escape(String(Math.max(0, Math.round(ageSeconds / 60))))} minute(s) ago (${escape(date(c.auth_time))}):
+payments are open for ${STEP_UP_MINUTES} minutes after it.</p>`,
   );
 }
 

@@ -101,6 +101,33 @@ pub fn login_location(path_and_query: &str) -> String {
     }
 }
 
+/// Whether a client that sent `accept_encoding` (`None`: no such header)
+/// can read a body in content coding `coding` (`br`, `gzip`, ...). A
+/// client that names no coding gets the body as it is: RFC 9110 would
+/// allow any, but scripts and tools that send none expect plain bytes.
+pub fn accepts_encoding(accept_encoding: Option<&str>, coding: &str) -> bool {
+    let Some(listed) = accept_encoding else { return false };
+    let coding = coding.trim();
+    let mut star = false;
+    for item in listed.split(',') {
+        let mut parts = item.split(';');
+        let name = parts.next().unwrap_or_default().trim();
+        let refused = parts.any(|p| {
+            let p = p.trim();
+            p.strip_prefix("q=")
+                .or_else(|| p.strip_prefix("Q="))
+                .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
+        });
+        if name.eq_ignore_ascii_case(coding) {
+            return !refused;
+        }
+        if name == "*" {
+            star = !refused;
+        }
+    }
+    star
+}
+
 /// The login's address `location` asking for a fresh Duo approval (a
 /// step-up): the page signs in again even when a session exists, and
 /// without the trusted-browser shortcut.
@@ -213,6 +240,18 @@ mod tests {
         ] {
             assert!(forwards_header(name), "{name}");
         }
+    }
+
+    #[test]
+    fn a_body_is_left_encoded_only_for_a_client_that_reads_the_coding() {
+        assert!(accepts_encoding(Some("gzip, deflate, br"), "br"));
+        assert!(accepts_encoding(Some("GZIP;q=0.5"), "gzip"));
+        assert!(accepts_encoding(Some("*"), "br"));
+        assert!(!accepts_encoding(None, "br"), "none named: plain bytes");
+        assert!(!accepts_encoding(Some("identity"), "gzip"));
+        assert!(!accepts_encoding(Some("gzip"), "br"));
+        assert!(!accepts_encoding(Some("br;q=0, *"), "br"), "refused by name");
+        assert!(!accepts_encoding(Some("*;q=0"), "gzip"));
     }
 
     #[test]

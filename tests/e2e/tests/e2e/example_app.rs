@@ -5,7 +5,7 @@
 //!
 //! | test | what it pins |
 //! |---|---|
-//! | `the_example_app_behind_the_login_knows_who_is_signed_in` | not signed in: `/me` goes to the login with `return_to=%2Fme`; the break-glass `admin` (password only) and `alice` (a `user`, through the Duo emulator) reach `/me` and `/api/whoami` with claims `jose` verified (issuer and audience the login's origin, method, `amr`); `/admin` 200 for the admin, 403 for alice; `/debug/received` through the login: no login cookie, the forged `Duo-Login-User`, `Duo-Login-Role` and `Duo-Login-Assertion` (even one signed with the login's key) replaced by the gateway's |
+//! | `the_example_app_behind_the_login_knows_who_is_signed_in` | not signed in: `/me` goes to the login with `return_to=%2Fme`; the break-glass `admin` (password only) and `alice` (a `user`, through the Duo emulator) reach `/me` and `/api/whoami` with claims `jose` verified (issuer and audience the login's origin, method, `amr`); `/admin` 200 for the admin, 403 for alice; `/payments` 200 for alice's fresh Duo sign-in, a 302 to the login with `fresh=1` for the admin's password-only one; `/debug/received` through the login: no login cookie, the forged `Duo-Login-User`, `Duo-Login-Role` and `Duo-Login-Assertion` (even one signed with the login's key) replaced by the gateway's |
 //! | (same test, straight to the app) | a well-formed assertion signed with the login's current key is accepted; refused by `jose` with its reason: none (`missing`), expired, another audience, another issuer, a key the login does not publish (`unknown_key`), another key under the login's `kid` and a tampered payload (`signature`), HS256 (`algorithm`); the plain identity headers alone get nothing; no token is ever echoed or logged |
 //! | `the_example_app_says_so_when_the_keys_cannot_be_fetched` | `JWKS_URL` unreachable: 503 page and `{"error": "keys_unavailable"}` for an assertion; no assertion is still 401 `missing` |
 
@@ -263,6 +263,21 @@ async fn the_example_app_behind_the_login_knows_who_is_signed_in() {
     let (status, page) = get(&http, &worker.app_url("/admin"), &[("Cookie", &alice)]).await;
     assert_eq!(status, 403, "{page}");
     assert!(page.contains("<strong>alice</strong>"), "{page}");
+
+    // Payments, by the verified amr and auth_time: alice's Duo sign-in just
+    // now opens them; the admin's password-only session is sent back to
+    // the login for a fresh approval, returning to the page.
+    let (status, page) = get(&http, &worker.app_url("/payments"), &[("Cookie", &alice)]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Duo approved this sign-in"), "{page}");
+    let step_up = http
+        .get(worker.app_url("/payments?amount=10"))
+        .header("Cookie", &admin)
+        .send()
+        .await
+        .expect("payments");
+    assert_eq!(step_up.status().as_u16(), 302);
+    assert_eq!(step_up.headers()[LOCATION], "/_login/?return_to=%2Fpayments%3Famount%3D10&fresh=1");
 
     what_reaches_the_app_through_the_login(&worker, &http, &alice).await;
     forged_assertions_sent_to_the_app_are_refused(&worker, &app, &http).await;
