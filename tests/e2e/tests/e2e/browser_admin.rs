@@ -4,7 +4,7 @@
 //! | step | what it checks |
 //! |---|---|
 //! | a visitor | `/admin/` without a session says to sign in with an admin account |
-//! | an admin | `admin` signs in; the account page links to the console; the users table lists the demo users with their roles; the admin's own row offers no way to disable or demote themselves; the sessions tab lists the live sessions and "End" on bob's ends it; "Disable" on bob: the row says disabled and the notice says so; "Add user" with a generated password shows it once and it passes the first factor; "Reset password" with the username typed as the password shows the rule, then sets one; "Duo username" checked against a name carol has says so, then saved shows in the row; search finds carol; the audit tab's sign-in log has a "Policy" column (the admin log none); its admin log searched for bob shows his disabling and his ended session, newest first, and the "Download CSV" form posts the search (its hidden fields); the Duo tab shows the settings (masked client id, how to rotate the secret), "Test connection" against the emulator succeeds with its latency, turning Duo off is possible only once the phrase is typed and shows the banner on every tab, turning it on removes it; the policies tab: two rules added, one moved up, a dry run of the draft (everyone refused from Tor, alice let in by "#2 Office" from the office), saved as version 2; a third rule letting everyone in without Duo asks for the phrase on saving (the button disabled until it is typed), then the policy banner shows on every tab and the Duo tab says a policy skips Duo; the rule removed and saved without asking, the banner goes (versions 3 and 4, the same rules as 2); a network with host bits refused naming the rule and the range meant, the change discarded; screenshots |
+//! | an admin | `admin` signs in; the account page links to the console; the users table lists the demo users with their roles; the admin's own row offers no way to disable or demote themselves; the sessions tab lists the live sessions and "End" on bob's ends it; "Disable" on bob: the row says disabled and the notice says so; "Add user" with a generated password shows it once and it passes the first factor; "Reset password" with the username typed as the password shows the rule, then sets one; "Duo username" checked against a name carol has says so, then saved shows in the row; search finds carol; the audit tab's sign-in log has a "Policy" column (the admin log none); its admin log searched for bob shows his disabling and his ended session, newest first, and the "Download CSV" form posts the search (its hidden fields); the Duo tab shows the settings (masked client id, how to rotate the secret), "Test connection" against the emulator succeeds with its latency, turning Duo off is possible only once the phrase is typed and shows the banner on every tab, turning it on removes it; the policies tab: two rules added, one moved up, a dry run of the draft (everyone refused from Tor, alice let in by "#2 Office" from the office), saved as version 2; a third rule letting everyone in without Duo asks for the phrase on saving (the button disabled until it is typed), then the policy banner shows on every tab and the Duo tab says a policy skips Duo; the rule removed and saved without asking, the banner goes (versions 3 and 4, the same rules as 2); a network with host bits refused naming the rule and the range meant, the change discarded; two app path rules added (admins for `/admin/*`, a fresh Duo approval for `POST /pay`), the dry run says which decides `/Admin/%75sers` and `POST /pay`, saved as version 5 and read back; screenshots |
 //! | a user | bob (password only here) opens `/admin/`: told it is for administrators |
 //! | a new user | grace, added by the admin, signs in with the password the console showed: asked to choose her own first (two different new ones are caught), then her account page |
 
@@ -198,6 +198,7 @@ async fn the_admin_console_is_for_admins() {
     audit_log(&bed).await;
     duo_provider(&bed).await;
     policies(&bed).await;
+    path_rules(&bed).await;
     grace_chooses_her_password(&bed, &grace).await;
     bed.worker.assert_clean_log(&[&grace]);
     bed.browser.close().await;
@@ -329,6 +330,43 @@ async fn policies(bed: &Bed) {
         assert!(tokio::time::Instant::now() < deadline, "the saved rules never came back");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The app's path rules on the policies tab: one for the admin role and one
+/// needing a fresh Duo approval, added in the browser; the dry run says which
+/// decides a path however it is spelled; saved with the sign-in rules and
+/// read back as typed.
+async fn path_rules(bed: &Bed) {
+    bed.click("#path-rule-add").await;
+    retype(bed, "#path-0-name", "Console").await;
+    retype(bed, "#path-0-path", "/admin/*").await;
+    bed.wait_for("#path-0-access").await.select_by_value("admin").await.expect("needs");
+    bed.click("#path-rule-add").await;
+    retype(bed, "#path-1-name", "Payments").await;
+    retype(bed, "#path-1-path", "/pay").await;
+    retype(bed, "#path-1-methods", "post").await;
+    bed.wait_for("#path-1-access").await.select_by_value("fresh").await.expect("needs");
+    retype(bed, "#path-1-minutes", "5").await;
+    retype(bed, "#dry-path", "/Admin/%75sers").await;
+    bed.click("#dry-run button[type=submit]").await;
+    let decided = bed.wait_text("#dry-run-access", "Console").await;
+    assert!(decided.contains("the admin role") && decided.contains("#1 Console"), "{decided}");
+    retype(bed, "#dry-method", "POST").await;
+    retype(bed, "#dry-path", "/pay").await;
+    bed.click("#dry-run button[type=submit]").await;
+    let decided = bed.wait_text("#dry-run-access", "Payments").await;
+    assert!(decided.contains("a Duo approval in the last 5 min"), "{decided}");
+    bed.click("#policies-save").await;
+    bed.wait_text("#policies-notice", "Saved as version 5").await;
+    bed.click("#policies-reload").await;
+    bed.wait_text("#policies-version", "Version 5").await;
+    let value = |css: &'static str| async move {
+        bed.wait_for(css).await.prop("value").await.expect("value").unwrap_or_default()
+    };
+    assert_eq!(value("#path-0-path").await, "/admin/*");
+    assert_eq!(value("#path-1-methods").await, "POST", "saved in canonical form");
+    assert_eq!(value("#path-1-minutes").await, "5");
+    assert_eq!(value("#path-1-access").await, "fresh");
 }
 
 /// A rule for everyone that skips Duo is as far-reaching as turning Duo
