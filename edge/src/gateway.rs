@@ -11,12 +11,12 @@ use std::rc::Rc;
 use edge_core::config::{Config, ConfigProblem};
 use edge_core::cookie::SESSION_COOKIE;
 use edge_core::flow::store::ConsoleStore as _;
-use edge_core::gateway::access::{self, AccessRules, Verdict};
+use edge_core::gateway::access::{AccessRules, Verdict};
 use edge_core::gateway::assertion::{ASSERTION_HEADER, Claims, Identity, SigningInput};
 use edge_core::gateway::cache::{self, SessionCache};
 use edge_core::gateway::config::{GatewayConfig, UPSTREAM_BINDING, Upstream};
 use edge_core::gateway::forward::{self, CHALLENGE, NotSignedIn};
-use edge_core::gateway::forward_auth::{self, Original, ProxyHeaders, Refused};
+use edge_core::gateway::forward_auth::{self, Original, Proxy, Refused};
 use edge_core::headers;
 use edge_core::keys::{IdHash, UserKey};
 use edge_core::session::SessionId;
@@ -62,18 +62,6 @@ pub fn forget(identity_of: Option<&str>, everywhere: Option<&UserKey>) {
         }
         if let Some(user) = everywhere {
             sessions.forget_user(user);
-        }
-    });
-}
-
-/// Forgets every session of the user whose session `cookie` names (their
-/// password changed here, ending their other sessions).
-pub fn forget_user_of(cookie: Option<&str>) {
-    let Some(id) = cookie.and_then(SessionId::parse) else { return };
-    SESSIONS.with(|sessions| {
-        let mut sessions = sessions.borrow_mut();
-        if let Some(user) = sessions.user_of(&id.storage_key()).cloned() {
-            sessions.forget_user(&user);
         }
     });
 }
@@ -135,8 +123,7 @@ async fn asking(req: &Request, env: &Env, method: &str, path: &str) -> Result<As
         Ok(rules) => rules,
         Err(why) => return failed("the access rules could not be read", &why),
     };
-    let (_, access) = rules.decide(method, path);
-    let verdict = access::verdict(access, identity.as_ref(), now);
+    let verdict = rules.verdict(method, path, identity.as_ref(), now);
     let upstream = gateway.upstream.clone();
     let Some(identity) = identity.filter(|_| verdict == Verdict::Forward) else {
         return Ok(match verdict {
@@ -245,35 +232,37 @@ pub fn jwks(env: &Env) -> Result<Response> {
     }
 }
 
-/// Any method on `{prefix}/verify`: forward-auth for a proxy in front of
-/// the app. For the request the proxy holds ([`Original`]), decided by the
-/// same access rules: 200 (with the assertion and the plain identity
-/// headers when someone is signed in: the proxy copies them onto the
-/// request it forwards), 403, or what [`forward_auth::refused`] decides
-/// for a request that must sign in (again, for a fresh Duo approval).
+/// Any method on `{prefix}/verify` (Traefik, Caddy) or
+/// `{prefix}/verify/nginx`: forward-auth for a proxy in front of the app.
+/// For the request the proxy names ([`Original`]; 400 when it names none),
+/// decided by the same access rules: 200 with the assertion and the plain
+/// identity headers (empty when nobody is signed in on a public path: the
+/// proxy copies them over whatever the client sent), 403, or what
+/// [`forward_auth::refused`] decides for a request that must sign in
+/// (again, for a fresh Duo approval).
 ///
 /// # Errors
 /// Only when the runtime cannot build a response.
-pub async fn verify(req: Request, env: &Env) -> Result<Response> {
+pub async fn verify(req: Request, env: &Env, proxy: Proxy) -> Result<Response> {
     let named = |name: &str| request::header(&req, name);
-    let (url, method) = (named("X-Original-URL"), named("X-Original-Method"));
-    let (uri, forwarded) = (named("X-Forwarded-Uri"), named("X-Forwarded-Method"));
-    let original = Original::of(ProxyHeaders {
-        original_url: url.as_deref(),
-        original_method: method.as_deref(),
-        forwarded_uri: uri.as_deref(),
-        forwarded_method: forwarded.as_deref(),
-    });
-    let path = original.path_and_query.split('?').next().unwrap_or("/");
-    let verdict = match asking(&req, env, &original.method, path).await? {
+    let (uri, method) = match proxy {
+        Proxy::AuthRequest => (named("X-Original-URI"), named("X-Original-Method")),
+        Proxy::Forwarded => (named("X-Forwarded-Uri"), named("X-Forwarded-Method")),
+    };
+    let Some(original) = Original::named(proxy, uri.as_deref(), method.as_deref()) else {
+        let message = match proxy {
+            Proxy::AuthRequest => "Name the request with X-Original-URI and X-Original-Method.",
+            Proxy::Forwarded => "Name the request with X-Forwarded-Uri and X-Forwarded-Method.",
+        };
+        return respond::json(&error(ErrorCode::BadRequest, message), 400);
+    };
+    let verdict = match asking(&req, env, &original.method, original.path()).await? {
         Asking::Forward { signed, .. } => {
             let mut response = Response::empty()?.with_status(200);
             let headers = response.headers_mut();
-            if let Some((identity, assertion)) = &signed {
-                headers.set(ASSERTION_HEADER, assertion)?;
-                for (name, value) in forward::plain_headers(identity) {
-                    headers.set(name, &value)?;
-                }
+            headers.set(ASSERTION_HEADER, signed.as_ref().map_or("", |(_, a)| a.as_str()))?;
+            for (name, value) in forward::plain_headers_of(signed.as_ref().map(|(i, _)| i)) {
+                headers.set(name, &value)?;
             }
             headers.set("Cache-Control", "no-store")?;
             return Ok(response);
@@ -359,6 +348,7 @@ fn refused(req: &Request, verdict: &Verdict) -> Result<Response> {
             let body = error(ErrorCode::Unauthenticated, unauthenticated(verdict));
             let mut response = respond::json(&body, 401)?;
             response.headers_mut().set("WWW-Authenticate", CHALLENGE)?;
+            response.headers_mut().set("Cache-Control", "no-store")?;
             Ok(response)
         }
     }
@@ -400,7 +390,13 @@ fn upstream_request(
     for name in forward::NOT_FORWARDED {
         headers.delete(name)?;
     }
-
+    // And any of them spelled with `_` for `-`, which CGI-style servers
+    // read as the same header.
+    for name in inner.headers().keys().into_iter().filter_map(|key| key.ok()?.as_string()) {
+        if name.contains('_') && !forward::forwards_header(&name) {
+            headers.delete(&name)?;
+        }
+    }
     if let Some(cookies) = request::header(req, "Cookie").and_then(|c| forward::app_cookies(&c)) {
         headers.set("Cookie", &cookies)?;
     }
@@ -414,6 +410,10 @@ fn upstream_request(
     init.set_method(&inner.method());
     init.set_headers(&headers);
     init.set_redirect(web_sys::RequestRedirect::Manual);
+    // Never from a cache on the way (an origin behind Cloudflare): the
+    // answer may be this user's alone, and a cache keys on neither the
+    // assertion nor the cookies.
+    js_sys::Reflect::set(&init, &"cache".into(), &"no-store".into())?;
     if let Some(body) = inner.body() {
         init.set_body(&body);
     }
@@ -428,6 +428,15 @@ fn upstream_request(
 /// WebSocket upgrade passes as it is.
 fn passed_back(response: Response, accepts: Option<&str>) -> Result<Response> {
     if response.status_code() == 101 {
+        // The handshake cannot be rebuilt without losing the socket: one
+        // that would set a login cookie is not passed on at all.
+        let sets_login_cookie = response.headers().entries().any(|(name, value)| {
+            name.eq_ignore_ascii_case("set-cookie") && !forward::passes_set_cookie(&value)
+        });
+        if sets_login_cookie {
+            worker::console_error!("gateway: the app's WebSocket answer sets a login cookie");
+            return respond::json(&error(ErrorCode::Internal, "The app did not answer."), 502);
+        }
         return Ok(response);
     }
     let coding = response.headers().get("content-encoding")?;

@@ -511,11 +511,18 @@ pub async fn change_password(mut req: Request, env: &Env) -> Result<Response, Ed
     let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
     let (origin, cookie) = (request::header(&req, "Origin"), request::cookie(&req, SESSION_COOKIE));
     let caller = Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
+    let now = request::now();
+    let changed_for = session::check(&store, cookie.as_deref(), now)
+        .await
+        .map(|i| i.username)
+        .unwrap_or_default();
     let passwords = WebCryptoPasswords;
     own_password::change_password(&store, &passwords, &config, caller, &asked, &ctx, &random)
         .await
         .map_err(|refusal| logged_as("password", refusal))?;
-    crate::gateway::forget_user_of(cookie.as_deref());
+    // Every session of the user in this isolate's cache, found by the name
+    // the change was made for (the caller's session may not be cached).
+    crate::gateway::forget(None, UserKey::of(&changed_for).as_ref());
     Ok(respond::empty(204)?)
 }
 

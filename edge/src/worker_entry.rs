@@ -9,6 +9,7 @@ use worker::{
 };
 
 use crate::{config, error, gateway, request, respond, routes};
+use edge_core::gateway::forward_auth::Proxy;
 use edge_core::headers;
 
 /// Binding name of the SPA's static assets (`[assets]` in `wrangler.toml`).
@@ -25,7 +26,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     match (req.method(), path) {
         (Method::Get, paths::HEALTH) => health(&env),
         (Method::Get, paths::JWKS) => gateway::jwks(&env),
-        (_, paths::VERIFY) => gateway::verify(req, &env).await,
+        (_, paths::VERIFY) => gateway::verify(req, &env, Proxy::Forwarded).await,
+        (_, paths::VERIFY_NGINX) => gateway::verify(req, &env, Proxy::AuthRequest).await,
         (Method::Post, paths::LOGIN) => answer(routes::login(req, &env).await),
         (Method::Get, paths::SESSION) => answer(routes::session(req, &env).await),
         (Method::Post, paths::LOGOUT) => answer(routes::logout(req, &env).await),

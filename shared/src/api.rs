@@ -70,6 +70,11 @@ pub mod routes {
     /// Traefik `forwardAuth`, Caddy `forward_auth`): 200 with the identity
     /// headers, or 401 (302 to the login for a Traefik or Caddy navigation).
     pub const VERIFY: &str = "/verify";
+    /// Any method: forward-auth for nginx `auth_request` (the request
+    /// named by `X-Original-URI` and `X-Original-Method`): 200 with the
+    /// identity headers, 401 (with the login in `Location` for a
+    /// navigation) or 403.
+    pub const VERIFY_NGINX: &str = "/verify/nginx";
     /// `GET`: readiness of the service and of its Duo configuration.
     pub const HEALTH: &str = "/api/health";
     /// `POST`: first factor (username and password).

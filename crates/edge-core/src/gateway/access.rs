@@ -2,14 +2,16 @@
 //! policies ([`shared::policy::AccessRule`]), first match wins, a path no
 //! rule matches needs a signed-in user.
 //!
-//! A path is compared the way an app behind the gateway may read it, not
-//! as the browser spelled it: percent-decoded (again, until nothing
-//! changes), `\` read as `/`, empty segments dropped, `;parameters` cut
-//! from each segment, and `.` and `..` resolved. So `/%61dmin`,
-//! `//admin`, `/public/..;/admin` and `/admin;x` all meet a rule for
+//! Apps read a path in different ways (percent-decoded or not, `;params`
+//! cut or kept, `..` resolved or taken literally, `\` as `/`), so a
+//! request is decided for every way it may be read, and the strictest
+//! answer holds ([`AccessRules::verdict`]): `/%61dmin`, `//admin`,
+//! `/public/..;/admin`, `/admin;x` and `/admin/..;/` all meet a rule for
 //! `/admin`. The rules that restrict (a role, a fresh Duo approval) also
-//! match in any letter case, for apps whose routes ignore it; the others
-//! match exactly.
+//! match in any ASCII letter case and with a format suffix (`/admin.json`,
+//! as Rails routes it); a rule naming `GET` holds for `HEAD`, and one
+//! naming `PUT`, `PATCH` or `DELETE` that restricts also holds for `POST`
+//! (a method override in the body, which the gateway cannot see).
 
 use shared::api::{AuthMethod, Role};
 use shared::policy::{Access, AccessRule, MAX_FRESH_MINUTES, MAX_RULES, MatchedRule};
@@ -137,18 +139,17 @@ impl AccessRules {
         Ok(Self { rules: compiled })
     }
 
-    /// The first rule that matches `method` on `path`, and what it needs
-    /// (a signed-in user when none does).
-    pub fn decide(&self, method: &str, path: &str) -> (Option<&MatchedRule>, Access) {
-        let path = normalized(path);
+    /// The first rule that matches `method` on one reading of a path,
+    /// and what it needs (a signed-in user when none does).
+    fn decide_one(&self, method: &str, path: &str) -> (Option<&MatchedRule>, Access) {
         let folded = path.to_ascii_lowercase();
         let found = self.rules.iter().find(|rule| {
             let restricts = matches!(rule.access, Access::Role { .. } | Access::FreshDuo { .. });
-            (rule.methods.is_empty() || rule.methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
+            rule.holds_for(method, restricts)
                 && if restricts {
                     rule.pattern.holds(&folded, true)
                 } else {
-                    rule.pattern.holds(&path, false)
+                    rule.pattern.holds(path, false)
                 }
         });
         match found {
@@ -156,45 +157,137 @@ impl AccessRules {
             None => (None, Access::SignedIn),
         }
     }
+
+    /// What `method` on `path` needs, read in the strictest way an app may
+    /// read it (the dry run's answer), and the rule that says so.
+    pub fn decide(&self, method: &str, path: &str) -> (Option<&MatchedRule>, Access) {
+        readings(path)
+            .iter()
+            .map(|reading| self.decide_one(method, reading))
+            .max_by_key(|(_, access)| strictness(*access))
+            .unwrap_or((None, Access::SignedIn))
+    }
+
+    /// What a request of `identity` (or nobody) for `method` on `path`
+    /// gets at `now`: the strictest verdict over every reading of the path.
+    pub fn verdict(
+        &self,
+        method: &str,
+        path: &str,
+        identity: Option<&Identity>,
+        now: u64,
+    ) -> Verdict {
+        readings(path)
+            .iter()
+            .map(|reading| verdict(self.decide_one(method, reading).1, identity, now))
+            .max_by_key(Verdict::severity)
+            .unwrap_or(Verdict::SignIn)
+    }
+}
+
+/// How much an access asks (for the dry run's strictest reading).
+const fn strictness(access: Access) -> u32 {
+    match access {
+        Access::Public => 0,
+        Access::SignedIn | Access::Role { role: Role::User } => 1,
+        Access::Role { role: Role::Admin } => 2,
+        Access::FreshDuo { minutes } => 3 + (MAX_FRESH_MINUTES - minutes),
+    }
+}
+
+impl Compiled {
+    /// Whether the rule holds for `method`: `HEAD` as `GET` (apps answer
+    /// it with the GET handler), and, for a rule that restricts, `POST`
+    /// as `PUT`, `PATCH` or `DELETE` (a method override in the body).
+    fn holds_for(&self, method: &str, restricts: bool) -> bool {
+        let named = |m: &str| self.methods.iter().any(|n| n.eq_ignore_ascii_case(m));
+        self.methods.is_empty()
+            || named(method)
+            || (method.eq_ignore_ascii_case("HEAD") && named("GET"))
+            || (restricts
+                && method.eq_ignore_ascii_case("POST")
+                && (named("PUT") || named("PATCH") || named("DELETE")))
+    }
 }
 
 impl Pattern {
-    fn holds(&self, path: &str, folded: bool) -> bool {
-        let fold = |base: &str| if folded { base.to_ascii_lowercase() } else { base.to_owned() };
+    /// Whether `path` meets the pattern; a restricting rule (`strict`)
+    /// compares ASCII letters in any case and also holds for the path with
+    /// a format suffix (`/admin.json`).
+    fn holds(&self, path: &str, strict: bool) -> bool {
+        let fold = |base: &str| if strict { base.to_ascii_lowercase() } else { base.to_owned() };
+        let suffixed = |rest: &str| {
+            strict
+                && rest.strip_prefix('.').is_some_and(|ext| !ext.is_empty() && !ext.contains('/'))
+        };
         match self {
             Self::Everything => true,
-            Self::Exactly(base) => path == fold(base),
+            Self::Exactly(base) => {
+                let base = fold(base);
+                path == base || path.strip_prefix(&base).is_some_and(suffixed)
+            }
             Self::Under(base) => {
                 let base = fold(base);
-                path == base || path.strip_prefix(&base).is_some_and(|rest| rest.starts_with('/'))
+                path == base
+                    || path
+                        .strip_prefix(&base)
+                        .is_some_and(|rest| rest.starts_with('/') || suffixed(rest))
             }
         }
     }
 }
 
-/// `path` as an app may read it (module docs).
-pub fn normalized(path: &str) -> String {
+/// Every way an app may read `path` (its query dropped): as it came, and
+/// split into segments with `;params` cut or kept and `..` resolved or
+/// kept, each percent-decoded not at all, once, and until nothing changes
+/// (at most four times).
+fn readings(path: &str) -> Vec<String> {
     let path = path.split(['?', '#']).next().unwrap_or_default();
-    let mut decoded = path.to_owned();
-    for _ in 0..4 {
-        let next = percent_decoded(&decoded);
-        if next == decoded {
+    let once = percent_decoded(path);
+    let mut fully = once.clone();
+    for _ in 0..3 {
+        let next = percent_decoded(&fully);
+        if next == fully {
             break;
         }
-        decoded = next;
+        fully = next;
     }
+    let mut found: Vec<String> = Vec::with_capacity(15);
+    let mut keep = |reading: String| {
+        if !found.contains(&reading) {
+            found.push(reading);
+        }
+    };
+    for decoded in [path, once.as_str(), fully.as_str()] {
+        keep(if decoded.starts_with('/') { decoded.to_owned() } else { format!("/{decoded}") });
+        for (cut, resolve) in [(false, false), (false, true), (true, false), (true, true)] {
+            keep(segments(decoded, cut, resolve));
+        }
+    }
+    found
+}
+
+/// `path` split on `/` and `\\`, empty and `.` segments dropped, each
+/// segment's `;params` cut (`cut`), `..` resolved (`resolve`) or kept.
+fn segments(path: &str, cut: bool, resolve: bool) -> String {
     let mut segments: Vec<&str> = Vec::new();
-    for segment in decoded.split(['/', '\\']) {
-        let segment = segment.split(';').next().unwrap_or_default();
+    for segment in path.split(['/', '\\']) {
+        let segment = if cut { segment.split(';').next().unwrap_or_default() } else { segment };
         match segment {
             "" | "." => {}
-            ".." => {
+            ".." if resolve => {
                 segments.pop();
             }
             other => segments.push(other),
         }
     }
     format!("/{}", segments.join("/"))
+}
+
+/// A rule's path, in the form it is compared in: segments, `..`
+/// resolved (a rule names no encoded or `;` forms).
+fn normalized(path: &str) -> String {
+    segments(path, false, true)
 }
 
 fn percent_decoded(text: &str) -> String {
@@ -233,6 +326,18 @@ pub enum Verdict {
     StepUp,
     /// Signed in, and not allowed: 403, with the reason.
     Forbidden(&'static str),
+}
+
+impl Verdict {
+    /// How far from going on: the strictest of several verdicts holds.
+    const fn severity(&self) -> u8 {
+        match self {
+            Self::Forward => 0,
+            Self::SignIn => 1,
+            Self::StepUp => 2,
+            Self::Forbidden(_) => 3,
+        }
+    }
 }
 
 /// Decides [`Verdict`] for `access` with `identity` at `now`.
@@ -321,12 +426,46 @@ mod tests {
             "/public/%252e%252e/admin",
             "\\admin\\users",
             "/./admin/./users",
+            "/admin/..;/",
+            "/admin/users/42%2F..%2F..%2F..",
+            "/admin.json",
+            "/ADMIN.json",
         ] {
             assert_eq!(decided("GET", sneaky).1, admin, "{sneaky}");
         }
         // A widening rule matches exactly: other letters are not public.
         assert_eq!(decided("GET", "/PUBLIC/x").1, Access::SignedIn);
+        assert_eq!(decided("GET", "/public.json").1, Access::SignedIn, "no suffix either");
         assert_eq!(normalized("/a/../../b"), "/b", "never above the root");
+        // HEAD is read as GET; a restricted PUT, PATCH or DELETE also
+        // holds for POST (an override in the body).
+        assert_eq!(decided("HEAD", "/health").1, Access::Public);
+        let rules = AccessRules::compile(&[rule(
+            "Delete",
+            &["DELETE"],
+            "/items/*",
+            Access::Role { role: Role::Admin },
+        )])
+        .expect("valid");
+        assert_eq!(rules.decide("POST", "/items/1").1, Access::Role { role: Role::Admin });
+        assert_eq!(rules.decide("GET", "/items/1").1, Access::SignedIn);
+        assert_eq!(decided("POST", "/pay.json").1, Access::FreshDuo { minutes: 5 });
+    }
+
+    #[test]
+    fn the_strictest_reading_of_a_path_decides() {
+        let rules = rules();
+        let now = 10_000;
+        let user = someone("user", AuthMethod::Duo, now - 60);
+        let forbidden = |path: &str| {
+            matches!(rules.verdict("GET", path, Some(&user), now), Verdict::Forbidden(_))
+        };
+        for sneaky in ["/admin/..;/me", "/public/..%2Fadmin/x", "/admin%2F..%2Fme", "/admin;/x"] {
+            assert!(forbidden(sneaky), "{sneaky}");
+        }
+        assert_eq!(rules.verdict("GET", "/public/..%2F..%2Fadmin", None, now), Verdict::SignIn);
+        assert_eq!(rules.verdict("GET", "/public/a%20b", None, now), Verdict::Forward);
+        assert_eq!(rules.verdict("GET", "/me", Some(&user), now), Verdict::Forward);
     }
 
     #[test]

@@ -102,7 +102,8 @@ impl Claims {
             auth_time: identity.auth_time,
             sid: identity.session.as_str().to_owned(),
             iat: now,
-            exp: now.saturating_add(ttl.min(MAX_TTL_SECONDS)),
+            // Never past the session's own end.
+            exp: now.saturating_add(ttl.min(MAX_TTL_SECONDS)).min(identity.expires_at.max(now)),
             jti: URL_SAFE_NO_PAD.encode(jti),
         }
     }
@@ -269,6 +270,9 @@ mod tests {
             assert_eq!(claims.method, method.as_str());
             assert_eq!(claims.exp, NOW + MAX_TTL_SECONDS, "capped");
         }
+        let ending = Identity { expires_at: NOW + 30, ..identity(AuthMethod::Duo) };
+        let claims = Claims::new(&ending, "i", "a", NOW, 120, &[1; 16]);
+        assert_eq!(claims.exp, NOW + 30, "never past the session's end");
     }
 
     #[test]

@@ -144,13 +144,30 @@ pub const FRESH_PARAM: &str = "fresh";
 /// claim to be anyone: the gateway sets them), not `Host` (the fetch sets
 /// it for the app).
 pub fn forwards_header(name: &str) -> bool {
-    !NOT_FORWARDED.iter().any(|dropped| name.eq_ignore_ascii_case(dropped))
+    let dash = name.replace('_', "-");
+    !NOT_FORWARDED.iter().any(|dropped| dash.eq_ignore_ascii_case(dropped))
 }
 
 /// The request headers that do not go to the app as they came
-/// ([`forwards_header`]).
-pub const NOT_FORWARDED: [&str; 5] =
-    ["cookie", "host", IDENTITY_HEADERS[0], IDENTITY_HEADERS[1], IDENTITY_HEADERS[2]];
+/// ([`forwards_header`]): the cookies (rebuilt), `Host`, the identity
+/// headers (the gateway sets its own), and the headers some frameworks
+/// read a method or a path from instead of the request's own
+/// (`X-HTTP-Method-Override`, `X-Original-URL`, ...), which would let a
+/// request be decided as one thing and served as another. A header named
+/// like an identity header with `_` for `-` (`Duo_Login_User`, which CGI
+/// style servers read as the same) is dropped too.
+pub const NOT_FORWARDED: [&str; 10] = [
+    "cookie",
+    "host",
+    IDENTITY_HEADERS[0],
+    IDENTITY_HEADERS[1],
+    IDENTITY_HEADERS[2],
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "x-original-url",
+    "x-rewrite-url",
+];
 
 /// The `Cookie` header without the login's cookies; `None` when none is
 /// left.
@@ -171,7 +188,21 @@ pub fn app_cookies(cookie_header: &str) -> Option<String> {
 /// login cookie's name (the app cannot sign anyone in or out).
 pub fn passes_set_cookie(value: &str) -> bool {
     let name = value.split_once('=').map_or(value, |(name, _)| name).trim();
-    !LOGIN_COOKIES.iter().any(|login| name.eq_ignore_ascii_case(login))
+    // A nameless cookie (`=__Host-session=x`) comes back from some
+    // browsers as the cookie its value names: never passed.
+    !name.is_empty() && !LOGIN_COOKIES.iter().any(|login| name.eq_ignore_ascii_case(login))
+}
+
+/// The plain identity headers for `identity`, or empty ones for nobody (a
+/// public path: a proxy copying them overwrites what the client sent).
+pub fn plain_headers_of(identity: Option<&Identity>) -> [(&'static str, String); 2] {
+    match identity {
+        Some(identity) => plain_headers(identity),
+        None => [
+            (super::assertion::USER_HEADER, String::new()),
+            (super::assertion::ROLE_HEADER, String::new()),
+        ],
+    }
 }
 
 /// The plain identity headers' values for apps that trust the hop: the
@@ -231,6 +262,16 @@ mod tests {
             assert!(!forwards_header(name), "{name}");
         }
         for name in [
+            "Duo_Login_User",
+            "duo_login-role",
+            "DUO_LOGIN_ASSERTION",
+            "X-HTTP-Method-Override",
+            "X-Original-URL",
+            "x-rewrite-url",
+        ] {
+            assert!(!forwards_header(name), "{name}");
+        }
+        for name in [
             "Accept",
             "Content-Type",
             "Authorization",
@@ -261,5 +302,6 @@ mod tests {
         assert!(!passes_set_cookie(" __host-login=x"));
         assert!(!passes_set_cookie("__Host-remember=x"));
         assert!(!passes_set_cookie("__Host-known"));
+        assert!(!passes_set_cookie("=__Host-session=x; Path=/"), "nameless");
     }
 }

@@ -1,92 +1,68 @@
-//! Forward-auth: another proxy (nginx `auth_request`, Traefik
-//! `forwardAuth`, Caddy `forward_auth`) asks `{prefix}/verify` whether the
-//! request it holds may reach the app, and forwards the identity headers of
-//! a yes. The proxy names the request it holds in its own headers; this
-//! reads them, and decides what a request without a session gets the way
-//! the gateway does ([`super::forward::not_signed_in`]), answered in the
-//! form each proxy can pass on.
+//! Forward-auth: another proxy asks whether the request it holds may reach
+//! the app (nginx `auth_request` at `{prefix}/verify/nginx`, Traefik
+//! `forwardAuth` and Caddy `forward_auth` at `{prefix}/verify`), and
+//! forwards the identity headers of a yes. The proxy names the request in
+//! headers it sets itself; each endpoint reads only its kind's, and
+//! decides what a request without a session gets the way the gateway does
+//! ([`super::forward::not_signed_in`]), answered in the form that proxy
+//! passes on.
 
 use super::forward::{self, NotSignedIn};
 
 /// The request the proxy is deciding about, as it named it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Original {
-    /// Its method (`GET` when the proxy did not say).
+    /// Its method.
     pub method: String,
-    /// Its path and query (`/` when the proxy did not say, or said
-    /// something that is not a URL of this origin).
+    /// Its path and query.
     pub path_and_query: String,
     /// Which kind of proxy asked.
     pub proxy: Proxy,
 }
 
-/// The two ways proxies ask.
+/// The two ways proxies ask, each at its own endpoint: a proxy passes the
+/// client's headers on to the check, so each endpoint reads only the
+/// headers its kind of proxy sets itself (overwriting the client's), never
+/// the other kind's, which a client could have sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Proxy {
-    /// nginx `auth_request`: it passes 2xx, 401 and 403 on and fails on any
-    /// other status, so the login's address travels in a 401's `Location`
-    /// (the recipe turns it into a redirect). Named by `X-Original-URL`.
+    /// nginx `auth_request`, at `{prefix}/verify/nginx`: it passes 2xx, 401
+    /// and 403 on and fails on any other status, so the login's address
+    /// travels in a 401's `Location` (the recipe turns it into a
+    /// redirect). The request is named by `X-Original-URI` (the recipe's
+    /// `$request_uri`) and `X-Original-Method`.
     AuthRequest,
-    /// Traefik `forwardAuth` and Caddy `forward_auth`: the answer to a
-    /// refused request goes to the client as it is, so a navigation gets a
-    /// 302. Named by `X-Forwarded-Uri`, or nothing at all.
+    /// Traefik `forwardAuth` and Caddy `forward_auth`, at
+    /// `{prefix}/verify`: the answer to a refused request goes to the
+    /// client as it is, so a navigation gets a 302. Named by
+    /// `X-Forwarded-Uri` and `X-Forwarded-Method`.
     Forwarded,
 }
 
-/// The headers a proxy names its request with.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ProxyHeaders<'a> {
-    /// `X-Original-URL` (nginx recipe: `$scheme://$http_host$request_uri`).
-    pub original_url: Option<&'a str>,
-    /// `X-Original-Method` (nginx recipe: `$request_method`).
-    pub original_method: Option<&'a str>,
-    /// `X-Forwarded-Uri` (Traefik, Caddy): the path and query.
-    pub forwarded_uri: Option<&'a str>,
-    /// `X-Forwarded-Method` (Traefik, Caddy).
-    pub forwarded_method: Option<&'a str>,
-}
-
 impl Original {
-    /// Reads the proxy's headers. nginx's are preferred when both kinds
-    /// came (a chain of proxies).
-    pub fn of(headers: ProxyHeaders<'_>) -> Self {
-        let method = |named: Option<&str>| {
-            named
-                .map(str::trim)
-                .filter(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_alphabetic()))
-                .map_or_else(|| "GET".to_owned(), str::to_ascii_uppercase)
-        };
-        if let Some(url) = headers.original_url {
-            return Self {
-                method: method(headers.original_method),
-                path_and_query: path_of_url(url),
-                proxy: Proxy::AuthRequest,
-            };
-        }
-        let path_and_query = headers
-            .forwarded_uri
-            .map(str::trim)
-            .filter(|uri| uri.starts_with('/'))
-            .map_or_else(|| "/".to_owned(), str::to_owned);
-        Self { method: method(headers.forwarded_method), path_and_query, proxy: Proxy::Forwarded }
+    /// The request `proxy` names with `uri` (a path and query) and
+    /// `method`; `None` (the check answers 400, nothing is decided) when
+    /// either is missing or is not a path or a method: a check that cannot
+    /// tell what it is asked about must not decide for some default.
+    pub fn named(proxy: Proxy, uri: Option<&str>, method: Option<&str>) -> Option<Self> {
+        let uri = uri?.trim();
+        let method = method?.trim();
+        let is_path = uri.starts_with('/')
+            && !uri.starts_with("//")
+            && !uri.bytes().any(|b| b.is_ascii_control() || b == b' ' || b == b'\\');
+        let is_method = !method.is_empty()
+            && method.len() <= 16
+            && method.bytes().all(|b| b.is_ascii_alphabetic());
+        (is_path && is_method).then(|| Self {
+            method: method.to_ascii_uppercase(),
+            path_and_query: uri.to_owned(),
+            proxy,
+        })
     }
-}
 
-/// The path and query of an absolute URL (`https://host/path?q`), or of a
-/// path; `/` for anything else.
-fn path_of_url(url: &str) -> String {
-    let url = url.trim();
-    if url.starts_with('/') && !url.starts_with("//") {
-        return url.to_owned();
-    }
-    let Some((scheme, rest)) = url.split_once("://") else { return "/".to_owned() };
-    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
-        return "/".to_owned();
-    }
-    match rest.find(['/', '?']) {
-        Some(at) if rest[at..].starts_with('/') => rest[at..].to_owned(),
-        Some(at) => format!("/{}", &rest[at..]),
-        None => "/".to_owned(),
+    /// The path, without the query.
+    pub fn path(&self) -> &str {
+        self.path_and_query.split(['?', '#']).next().unwrap_or("/")
     }
 }
 
@@ -121,76 +97,53 @@ mod tests {
 
     use super::*;
 
-    fn nginx(url: &str, method: Option<&str>) -> Original {
-        Original::of(ProxyHeaders {
-            original_url: Some(url),
-            original_method: method,
-            ..ProxyHeaders::default()
-        })
+    fn nginx(uri: &str, method: &str) -> Original {
+        Original::named(Proxy::AuthRequest, Some(uri), Some(method)).expect("named")
     }
 
-    fn traefik(uri: Option<&str>, method: Option<&str>) -> Original {
-        Original::of(ProxyHeaders {
-            forwarded_uri: uri,
-            forwarded_method: method,
-            ..ProxyHeaders::default()
-        })
+    fn traefik(uri: &str, method: &str) -> Original {
+        Original::named(Proxy::Forwarded, Some(uri), Some(method)).expect("named")
     }
 
     #[test]
-    fn each_proxy_names_its_request_in_its_own_headers() {
-        let asked = nginx("https://app.example.com/reports/7?tab=a%20b", Some("post"));
+    fn each_proxy_names_its_request_and_nothing_else_is_decided() {
+        let asked = nginx("/reports/7?tab=a%20b", "post");
         assert_eq!(asked.path_and_query, "/reports/7?tab=a%20b");
-        assert_eq!((asked.method.as_str(), asked.proxy), ("POST", Proxy::AuthRequest));
-        assert_eq!(nginx("http://app.example.com", None).path_and_query, "/");
-        assert_eq!(nginx("http://app.example.com?x=1", None).path_and_query, "/?x=1");
-        assert_eq!(nginx("/plain/path", None).path_and_query, "/plain/path");
-        let asked = traefik(Some("/inbox?folder=x"), Some("GET"));
         assert_eq!(
-            (asked.path_and_query.as_str(), asked.proxy),
-            ("/inbox?folder=x", Proxy::Forwarded)
+            (asked.method.as_str(), asked.proxy, asked.path()),
+            ("POST", Proxy::AuthRequest, "/reports/7")
         );
-        // Nothing said: the root, by GET, answered the Traefik way.
-        assert_eq!(
-            traefik(None, None),
-            Original {
-                method: "GET".to_owned(),
-                path_and_query: "/".to_owned(),
-                proxy: Proxy::Forwarded,
-            }
-        );
-    }
-
-    #[test]
-    fn what_is_not_this_origins_url_returns_to_the_root() {
-        for odd in ["javascript:alert(1)", "//evil.example/x", "ftp://host/x", "", "evil"] {
-            assert_eq!(nginx(odd, None).path_and_query, "/", "{odd:?}");
+        let asked = traefik("/inbox?folder=x", "GET");
+        assert_eq!((asked.path(), asked.proxy), ("/inbox", Proxy::Forwarded));
+        // Missing or odd: nothing decided (400), never the root.
+        for (uri, method) in [
+            (None, Some("GET")),
+            (Some("/x"), None),
+            (Some("https://host/x"), Some("GET")),
+            (Some("//evil.example/"), Some("GET")),
+            (Some("/a b"), Some("GET")),
+            (Some("/a\\b"), Some("GET")),
+            (Some("/x"), Some("G T")),
+            (Some("/x"), Some("")),
+            (Some(""), Some("GET")),
+        ] {
+            assert_eq!(Original::named(Proxy::Forwarded, uri, method), None, "{uri:?} {method:?}");
         }
-        assert_eq!(traefik(Some("evil.example/x"), None).path_and_query, "/");
-        assert_eq!(traefik(Some("GET\u{0}"), Some("G\u{0}T")).method, "GET");
-        // A hostile path that parses is still only a return target, which
-        // the login refuses: the root.
-        let hostile = traefik(Some("//evil.example/"), None);
-        assert_eq!(hostile.path_and_query, "//evil.example/");
-        assert_eq!(
-            refused(&hostile, Some("navigate"), None),
-            Refused::Redirect(routes::at(routes::PAGE))
-        );
     }
 
     #[test]
     fn a_navigation_is_sent_to_the_login_in_the_form_its_proxy_passes_on() {
         let login = format!("{}?return_to=%2Freports%3Fq%3D1", routes::at(routes::PAGE));
-        let via_nginx = nginx("https://app.example.com/reports?q=1", Some("GET"));
+        let via_nginx = nginx("/reports?q=1", "GET");
         assert_eq!(
             refused(&via_nginx, Some("navigate"), None),
             Refused::UnauthorizedWithLogin(login.clone())
         );
-        let via_traefik = traefik(Some("/reports?q=1"), Some("GET"));
+        let via_traefik = traefik("/reports?q=1", "GET");
         assert_eq!(refused(&via_traefik, None, Some("text/html,*/*")), Refused::Redirect(login));
         // A script's fetch, or a POST: 401 with nothing to follow.
         assert_eq!(refused(&via_traefik, Some("cors"), None), Refused::Unauthorized);
-        let post = nginx("https://app.example.com/reports", Some("POST"));
+        let post = nginx("/reports", "POST");
         assert_eq!(refused(&post, Some("navigate"), None), Refused::Unauthorized);
     }
 }

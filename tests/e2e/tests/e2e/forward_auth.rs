@@ -178,7 +178,8 @@ async fn nothing_reaches_the_app_without_a_session(
     assert_eq!(forged.status().as_u16(), 401);
 
     // `internal`: only nginx's own subrequests reach the verify endpoint.
-    let direct = http.get(nginx.url(&routes::at(routes::VERIFY))).send().await.expect("verify");
+    let direct =
+        http.get(nginx.url(&routes::at(routes::VERIFY_NGINX))).send().await.expect("verify");
     assert_eq!(direct.status().as_u16(), 404);
     assert!(app.received().is_empty(), "nothing reached the app: {:?}", app.received());
 }
@@ -285,6 +286,24 @@ async fn the_worker_answers_traefik_and_caddy_itself(
     assert_eq!(headers["cache-control"], "no-store");
     assert!(headers.contains_key("duo-login-assertion"));
     assert!(yes.bytes().await.expect("body").is_empty(), "an empty body");
+
+    // Each endpoint reads only its kind of proxy's headers: nginx's named
+    // to the Traefik endpoint (as a client could send them through
+    // Traefik) decide nothing, and nothing named is a 400, never the root.
+    for (endpoint, named) in [
+        (routes::VERIFY, ("X-Original-URI", "X-Original-Method")),
+        (routes::VERIFY_NGINX, ("X-Forwarded-Uri", "X-Forwarded-Method")),
+    ] {
+        let confused = http
+            .get(worker.url(endpoint))
+            .header(named.0, "/")
+            .header(named.1, "GET")
+            .header("Cookie", session)
+            .send()
+            .await
+            .expect("verify");
+        assert_eq!(confused.status().as_u16(), 400, "{endpoint}");
+    }
 
     // `UPSTREAM_URL=none`: the app's paths are the proxy's, not the Worker's.
     let count = app.received().len();

@@ -69,6 +69,8 @@ async fn the_gateway_forwards_only_signed_in_requests_with_a_verifiable_identity
         .header("Cookie", format!("theme=dark; {session}; __Host-known=k; cart=3"))
         .header("Duo-Login-User", "mallory")
         .header("Duo-Login-Assertion", "forged.forged.forged")
+        .header("Duo_Login_Role", "root")
+        .header("X-HTTP-Method-Override", "DELETE")
         .header("X-Custom", "kept")
         .send()
         .await
@@ -80,6 +82,8 @@ async fn the_gateway_forwards_only_signed_in_requests_with_a_verifiable_identity
     assert_eq!(seen.header("duo-login-user"), ["admin"], "the forged user is dropped");
     assert_eq!(seen.header("duo-login-role"), ["admin"]);
     assert_eq!(seen.header("x-custom"), ["kept"]);
+    assert!(seen.header("duo_login_role").is_empty(), "an identity header with _ is dropped");
+    assert!(seen.header("x-http-method-override").is_empty(), "no method from a header");
     let assertions = seen.header("duo-login-assertion");
     assert_eq!(assertions.len(), 1, "only the gateway's assertion: {assertions:?}");
 
