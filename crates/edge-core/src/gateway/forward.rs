@@ -114,9 +114,13 @@ pub fn accepts_encoding(accept_encoding: Option<&str>, coding: &str) -> bool {
         let name = parts.next().unwrap_or_default().trim();
         let refused = parts.any(|p| {
             let p = p.trim();
-            p.strip_prefix("q=")
-                .or_else(|| p.strip_prefix("Q="))
-                .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
+            // `q=0` (also `0.`, `0.0`, ... `0.000`) refuses; read without
+            // float parsing, whose tables would cost the Worker 10 KB.
+            p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")).is_some_and(|q| {
+                let rest = q.trim().strip_prefix('0');
+                let rest = rest.map(|r| r.strip_prefix('.').unwrap_or(r));
+                rest.is_some_and(|r| r.len() <= 3 && r.bytes().all(|b| b == b'0'))
+            })
         });
         if name.eq_ignore_ascii_case(coding) {
             return !refused;
@@ -293,6 +297,9 @@ mod tests {
         assert!(!accepts_encoding(Some("gzip"), "br"));
         assert!(!accepts_encoding(Some("br;q=0, *"), "br"), "refused by name");
         assert!(!accepts_encoding(Some("*;q=0"), "gzip"));
+        assert!(!accepts_encoding(Some("gzip;q=0.000"), "gzip"));
+        assert!(accepts_encoding(Some("gzip;q=0.001"), "gzip"));
+        assert!(accepts_encoding(Some("gzip;q=1"), "gzip"));
     }
 
     #[test]
