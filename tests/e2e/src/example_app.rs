@@ -26,9 +26,16 @@ impl ExampleApp {
     /// [`ExampleApp::start_on`] a free port, again on another one when the
     /// first was taken before wrangler bound it.
     pub async fn start(vars: &[(&str, &str)]) -> Result<Self, String> {
+        Self::start_named(None, vars).await
+    }
+
+    /// [`ExampleApp::start`] under the Worker name `name` (wrangler's dev
+    /// registry finds a service binding's Worker by it), instead of the
+    /// configuration's.
+    pub async fn start_named(name: Option<&str>, vars: &[(&str, &str)]) -> Result<Self, String> {
         let mut attempts = 0;
         loop {
-            match Self::start_on(free_port(), vars).await {
+            match Self::start_on_named(free_port(), name, vars).await {
                 Err(problem) if problem.contains(PORT_TAKEN) && attempts < 2 => attempts += 1,
                 started => return started,
             }
@@ -39,6 +46,14 @@ impl ExampleApp {
     /// `JWKS_URL`: the configuration's defaults for any not given) and waits
     /// until it answers as the example app.
     pub async fn start_on(port: u16, vars: &[(&str, &str)]) -> Result<Self, String> {
+        Self::start_on_named(port, None, vars).await
+    }
+
+    async fn start_on_named(
+        port: u16,
+        name: Option<&str>,
+        vars: &[(&str, &str)],
+    ) -> Result<Self, String> {
         let root = crate::workspace_root();
         let inspector = free_port();
         // Under target/e2e-state: scripts/test.sh stops what is left there.
@@ -58,6 +73,9 @@ impl ExampleApp {
             .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
             .stdout(log)
             .stderr(log_err);
+        if let Some(name) = name {
+            command.args(["--name", name]);
+        }
         for (name, value) in vars {
             command.arg("--var").arg(format!("{name}:{value}"));
         }

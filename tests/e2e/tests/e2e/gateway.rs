@@ -467,3 +467,69 @@ async fn a_websocket_passes_through_for_a_signed_in_browser() {
     }
     assert_eq!(app.received().len(), count);
 }
+
+/// The app as another Worker bound as the service `UPSTREAM` (no
+/// `UPSTREAM_URL`): the example app, found by name through wrangler's local
+/// dev registry as a deployed Worker is, receives the signed-in request
+/// through the binding and verifies its assertion with `jose`.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_app_can_be_a_worker_bound_as_a_service() {
+    use e2e::example_app::ExampleApp;
+    let vars: Vec<(String, String)> =
+        default_vars(ORIGIN).into_iter().filter(|(name, _)| name != "UPSTREAM_URL").collect();
+    // The fixture, with a name for the app no other test's example app has
+    // (the registry is shared), and its paths made absolute.
+    let root = e2e::workspace_root();
+    let name = format!("duo-edge-login-example-app-bound-{}", std::process::id());
+    let fixture =
+        std::fs::read_to_string(root.join("tests/fixtures/wrangler-service-binding.toml"))
+            .expect("the fixture");
+    let fixtures = root.join("tests/fixtures");
+    let config = fixture
+        .replace("\"../../", &format!("\"{}/../../", fixtures.display()))
+        .replace("\"duo-edge-login-example-app\"", &format!("\"{name}\""));
+    let path = root.join(format!("target/e2e-state/service-binding-{}.toml", std::process::id()));
+    std::fs::create_dir_all(root.join("target/e2e-state")).expect("a directory");
+    std::fs::write(&path, config).expect("the configuration");
+    let worker = Wrangler::start_config(&path, &vars).await.unwrap_or_else(|e| panic!("{e}"));
+    let jwks = worker.url(routes::JWKS);
+    let app = ExampleApp::start_named(
+        Some(&name),
+        &[("LOGIN_ORIGIN", ORIGIN), ("AUDIENCE", ORIGIN), ("JWKS_URL", &jwks)],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let session = signed_in(&worker).await;
+    // The binding resolves once the app has registered: a moment at most.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let whoami = loop {
+        let response = client()
+            .get(worker.app_url("/api/whoami"))
+            .header("Cookie", &session)
+            .header("Accept-Encoding", "identity")
+            .send()
+            .await
+            .expect("whoami");
+        if response.status().as_u16() == 200 {
+            break response.json::<serde_json::Value>().await.expect("JSON");
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{}: {}\n{}",
+            response.status(),
+            worker.log(),
+            app.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    assert_eq!(whoami["username"], "admin", "{whoami}");
+    assert_eq!(whoami["iss"], ORIGIN);
+    // Without a session nothing reaches the bound app.
+    let anonymous = client()
+        .get(worker.app_url("/api/whoami"))
+        .header("Sec-Fetch-Mode", "cors")
+        .send()
+        .await
+        .expect("anonymous");
+    assert_eq!(anonymous.status().as_u16(), 401);
+}
