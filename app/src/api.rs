@@ -66,6 +66,24 @@ pub async fn login(
     }
 }
 
+/// `POST /api/step-up`: through Duo again, the session standing in for
+/// the password; answered as [`login`].
+///
+/// # Errors
+/// The Worker's error (no session, a policy, Duo unavailable, ...) or a
+/// network failure.
+pub async fn step_up(return_to: Option<String>) -> Result<LoginResponse, Problem> {
+    let body = shared::api::StepUpRequest { return_to };
+    let request =
+        Request::post(&routes::at(routes::STEP_UP)).json(&body).map_err(|_| Problem::network())?;
+    let response = request.send().await.map_err(|_| Problem::network())?;
+    if response.ok() {
+        response.json().await.map_err(|_| Problem::unexpected())
+    } else {
+        Err(problem_from(&response, Words::None).await)
+    }
+}
+
 /// `GET /api/session`: `Ok(None)` when nobody is signed in.
 ///
 /// # Errors

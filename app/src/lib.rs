@@ -37,6 +37,9 @@ pub enum Screen {
     Inline { username: String, devices: Vec<InlineDevice>, remember_days: u32 },
     /// Inline mode: Duo wants a device enrolled first.
     Enroll { username: String, enroll_url: String, message: String },
+    /// Signed in, and the app asked for a fresh Duo approval (`?fresh=1`):
+    /// "Continue with Duo", or sign in as someone else.
+    StepUp(SessionInfo),
     /// Signed in.
     SignedIn(SessionInfo),
 }
@@ -56,10 +59,9 @@ pub fn App() -> impl IntoView {
             // Already signed in (say, the app sent a browser whose session
             // it had not seen yet): straight back, unless a password must
             // be replaced first.
-            // A step-up signs in again, session or not.
-            Ok(Some(_)) if url::fresh() => {
-                set_notice.set(Some("This page needs a fresh Duo approval: sign in again."));
-                set_screen.set(Screen::SignIn);
+            // A step-up: Duo again for this user (or another sign-in).
+            Ok(Some(session)) if url::fresh() && !session.password_change_required => {
+                set_screen.set(Screen::StepUp(session));
             }
             Ok(Some(session)) if session.password_change_required || !url::go_back_to_app() => {
                 set_screen.set(Screen::SignedIn(session));
@@ -136,6 +138,9 @@ pub fn App() -> impl IntoView {
                 }.into_any(),
                 Screen::Enroll { username, enroll_url, message } => view! {
                     <pages::inline::EnrollStep username enroll_url message on_restart=on_inline_restart />
+                }.into_any(),
+                Screen::StepUp(session) => view! {
+                    <pages::duo::StepUp session problem set_problem on_login on_restart />
                 }.into_any(),
                 Screen::SignedIn(session) => view! {
                     <pages::account::AccountPage session problem on_signed_out />

@@ -8,7 +8,7 @@ use shared::admin::{
     AuditQuery, DuoUserCheckRequest, EnforceRequest, NewUserRequest, PasswordResetRequest,
     SessionRevokeRequest, UserChangeRequest,
 };
-use shared::api::{InlineProgress, PasswordChangeRequest, routes as paths};
+use shared::api::{InlineProgress, PasswordChangeRequest, StepUpRequest, routes as paths};
 use shared::policy::{DryRunRequest, PoliciesSave};
 use worker::{Env, Request, Response};
 
@@ -80,6 +80,38 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
         let who = &session.info.username;
         worker::console_warn!("login: Duo unreachable, DUO_FAILMODE=open lets {who} in");
     }
+    let (body, cookies) = outcome.into_answer();
+    Ok(with_cookies(respond::json(&body, 200)?, &cookies)?)
+}
+
+/// `POST /api/step-up`: a signed-in user through Duo again (an app's path
+/// needs a fresh approval), answered as the login is.
+///
+/// # Errors
+/// Every refusal of [`edge_core::flow::login::step_up`], as an [`EdgeError`].
+pub async fn step_up(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let config = config::from_env(env).map_err(EdgeError::Config)?;
+    check_origin(&config.app_origin, request::header(&req, "Origin").as_deref())?;
+    request::require_json(&req)?;
+    let body = request::body(&mut req, MAX_BODY_LEN).await?;
+    let asked: StepUpRequest = serde_json::from_slice(&body)
+        .map_err(|_| EdgeError::BadRequest("expected {\"return_to\": \"/path\"}"))?;
+    let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
+    let cookie = request::cookie(&req, SESSION_COOKIE);
+    let (transport, memo) = (FetchTransport::default(), HEALTH.with(Rc::clone));
+    let duo = DuoLink { transport: &transport, health: &memo };
+    let return_to = asked.return_to.as_deref();
+    let outcome = edge_core::flow::login::step_up(
+        &store,
+        duo,
+        &config,
+        cookie.as_deref(),
+        return_to,
+        &ctx,
+        &random,
+    )
+    .await
+    .map_err(|refusal| logged(Step::Login, refusal))?;
     let (body, cookies) = outcome.into_answer();
     Ok(with_cookies(respond::json(&body, 200)?, &cookies)?)
 }

@@ -29,6 +29,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (_, paths::VERIFY) => gateway::verify(req, &env, Proxy::Forwarded).await,
         (_, paths::VERIFY_NGINX) => gateway::verify(req, &env, Proxy::AuthRequest).await,
         (Method::Post, paths::LOGIN) => answer(routes::login(req, &env).await),
+        (Method::Post, paths::STEP_UP) => answer(routes::step_up(req, &env).await),
         (Method::Get, paths::SESSION) => answer(routes::session(req, &env).await),
         (Method::Post, paths::LOGOUT) => answer(routes::logout(req, &env).await),
         (Method::Post, paths::LOGOUT_EVERYWHERE) => {

@@ -261,7 +261,8 @@ const STEP_UP_MINUTES = 10;
 // for it (`fresh_duo`) sends an older sign-in back through Duo before the
 // request gets here; the app checks again itself, from the signed
 // `auth_time` and `amr`, and without the rule asks the login the same way
-// (`fresh=1`: password and Duo again, a trusted browser not standing in).
+// (`fresh=1`: Duo again for the signed-in user, a trusted browser not
+// standing in).
 function payments({ url, identity }) {
   if (!identity.verified) return unauthenticated(identity);
   const c = identity.claims;

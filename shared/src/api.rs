@@ -79,6 +79,10 @@ pub mod routes {
     pub const HEALTH: &str = "/api/health";
     /// `POST`: first factor (username and password).
     pub const LOGIN: &str = "/api/login";
+    /// `POST` ([`super::StepUpRequest`]): a signed-in user goes through Duo
+    /// again (an app's path needs a fresh approval); answered as
+    /// [`LOGIN`].
+    pub const STEP_UP: &str = "/api/step-up";
     /// `GET`: the current session.
     pub const SESSION: &str = "/api/session";
     /// `POST`: end the current session.
@@ -183,6 +187,15 @@ impl std::fmt::Debug for Password {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Password([redacted])")
     }
+}
+
+/// Body of `POST /api/step-up`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepUpRequest {
+    /// Where to return after Duo: a same-origin path, else the login's page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_to: Option<String>,
 }
 
 /// Body of `POST /api/login`.

@@ -5,10 +5,12 @@
 
 use leptos::html;
 use leptos::prelude::*;
-use shared::api::routes;
+use leptos::task::spawn_local;
+use shared::api::{LoginResponse, SessionInfo, routes};
 
 use crate::components::ProblemBox;
 use crate::messages::Problem;
+use crate::{api, url};
 
 /// The "Log in with Duo" screen.
 #[component]
@@ -136,5 +138,60 @@ mod tests {
             host.query_selector("button.link").unwrap().unwrap().unchecked_into();
         link.click();
         assert!(restarted.get_untracked());
+    }
+}
+
+/// The app's page needs a fresh Duo approval (`?fresh=1`) and someone is
+/// signed in: "Continue with Duo" asks the Worker for the Duo step with the
+/// session standing in for the password, then goes to Duo's prompt (a form
+/// POST, as the Duo step's) or to the inline chooser; back on the page after.
+#[component]
+pub fn StepUp(
+    session: SessionInfo,
+    problem: ReadSignal<Option<Problem>>,
+    set_problem: WriteSignal<Option<Problem>>,
+    /// The Worker's answer when it is not the prompt (inline, or no Duo).
+    on_login: Callback<LoginResponse>,
+    /// "Sign in as someone else".
+    on_restart: Callback<()>,
+) -> impl IntoView {
+    let (busy, set_busy) = signal(false);
+    let prompt = NodeRef::<html::Form>::new();
+    let go = move |_| {
+        set_busy.set(true);
+        set_problem.set(None);
+        spawn_local(async move {
+            let target = url::return_to().map(|t| t.as_str().to_owned());
+            match api::step_up(target).await {
+                Ok(LoginResponse::Duo { .. }) => {
+                    if let Some(form) = prompt.get() {
+                        let _ = form.submit();
+                    }
+                }
+                Ok(other) => on_login.run(other),
+                Err(p) => {
+                    set_busy.set(false);
+                    set_problem.set(Some(p));
+                }
+            }
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="step-up-title">
+            <h1 id="step-up-title">"Confirm it is you"</h1>
+            <ProblemBox problem />
+            <p class="who">"Signed in as " <strong class="username">{session.username}</strong></p>
+            <p class="muted">
+                "The page you opened needs a fresh Duo approval: approve the push on your phone, "
+                "enter a passcode, or take a call, and you go on to the page."
+            </p>
+            <form id="step-up-prompt" method="post" action=routes::at(routes::DUO_START) node_ref=prompt></form>
+            <button type="button" id="step-up" class="primary duo" on:click=go disabled=move || busy.get()>
+                {move || if busy.get() { "Opening Duo…" } else { "Continue with Duo" }}
+            </button>
+            <button type="button" class="link" on:click=move |_| on_restart.run(()) disabled=move || busy.get()>
+                "Sign in as someone else"
+            </button>
+        </section>
     }
 }

@@ -120,6 +120,47 @@ pub async fn login<S: SessionStore + SignInStore, V: Passwords, T: Transport>(
     trail.finish(store, result).await
 }
 
+/// `POST /api/step-up`: a signed-in user whom the app asked for a fresh
+/// Duo approval (a path rule's `fresh_duo`) goes through Duo again, the
+/// live session standing in for the password: the same policies and the
+/// same Duo step as after a password, a trusted browser never standing in
+/// for Duo, and back to `return_to` after. (The session the approval makes
+/// replaces this one in the browser.)
+///
+/// # Errors
+/// `unauthenticated` without a live session, or while an admin-set
+/// password must first be replaced; the refusals of the step after a
+/// password otherwise (a policy's denial, Duo's health, `internal`).
+pub async fn step_up<S: SessionStore + SignInStore, T: Transport>(
+    store: &S,
+    duo: DuoLink<'_, T>,
+    config: &Config,
+    session_cookie: Option<&str>,
+    return_to: Option<&str>,
+    ctx: &Ctx,
+    random: &Random,
+) -> Result<LoginOutcome, Refusal> {
+    let mut trail = Trail::new(Step::Login, ctx);
+    let run = Run { store, duo: duo.transport, config, ctx, random };
+    let result = async {
+        let info = super::session::check(store, session_cookie, ctx.now).await?;
+        if info.password_change_required {
+            return Err(Refusal::new(Reason::NoSession)
+                .detail("a step-up while the password must be replaced"));
+        }
+        let name = UserKey::of(&info.username).ok_or_else(|| Refusal::new(Reason::NoSession))?;
+        trail.username = name.clone();
+        let user = store.user(&name).await.map_err(Refusal::internal)?;
+        let user = user.ok_or_else(|| Refusal::new(Reason::SessionUserUnavailable))?;
+        let own = DuoPolicy::parse(&user.duo_policy)
+            .ok_or_else(|| Refusal::internal("unknown Duo policy in storage"))?;
+        let next = NextStep { return_to, fresh: true, remembered: None };
+        after_first_factor(run, duo.health, next, (user, own), None, &mut trail).await
+    }
+    .await;
+    trail.finish(store, result).await
+}
+
 async fn first_factor<S: SessionStore + SignInStore, V: Passwords, T: Transport>(
     run: Run<'_, S, T>,
     health: &HealthMemo,
@@ -152,6 +193,44 @@ async fn first_factor<S: SessionStore + SignInStore, V: Passwords, T: Transport>
             detail: detail.map(str::to_owned),
             ..Refusal::new(reason)
         })?;
+    let next = NextStep {
+        return_to: request.return_to.as_deref(),
+        fresh: request.fresh,
+        remembered: input.remembered,
+    };
+    after_first_factor(
+        Run { store, duo: transport, config, ctx, random },
+        health,
+        next,
+        (user, own),
+        Some(admission),
+        trail,
+    )
+    .await
+}
+
+/// What the step after the first factor needs of the request.
+#[derive(Debug, Clone, Copy)]
+struct NextStep<'a> {
+    /// Where the sign-in returns to (checked here).
+    return_to: Option<&'a str>,
+    /// A step-up: no trusted browser stands in for Duo.
+    fresh: bool,
+    /// The `__Host-remember` cookie's value.
+    remembered: Option<&'a str>,
+}
+
+/// The policies, then the sign-in without Duo, or which Duo step: the
+/// same after a password ([`login`]) as after a session ([`step_up`]).
+async fn after_first_factor<S: SessionStore + SignInStore, T: Transport>(
+    run: Run<'_, S, T>,
+    health: &HealthMemo,
+    next: NextStep<'_>,
+    (user, own): (UserRecord, DuoPolicy),
+    admission: Option<admission::Admission>,
+    trail: &mut Trail,
+) -> Result<LoginOutcome, Refusal> {
+    let Run { store, duo: transport, config, ctx, random } = run;
     // The sign-in policies, after the password (they tell nothing to
     // someone guessing it): the first rule that matches decides; none,
     // the account's own setting. A refusal keeps its place in the limits.
@@ -180,7 +259,9 @@ async fn first_factor<S: SessionStore + SignInStore, V: Passwords, T: Transport>
     // enforcement switch say, and no trusted browser stands in for it.
     let set_by_admin = user.role == Role::Admin.as_str() && user.must_change_password != 0;
     let policy = if set_by_admin { DuoPolicy::Required } else { policy };
-    admission.release(store).await?;
+    if let Some(admission) = admission {
+        admission.release(store).await?;
+    }
     let known_browser =
         KnownBrowser::new(trail.username.as_str(), ctx.now).seal(&config.session_secret);
     let duo_due = policy == DuoPolicy::Required && (user.duo_off == 0 || set_by_admin);
@@ -188,8 +269,8 @@ async fn first_factor<S: SessionStore + SignInStore, V: Passwords, T: Transport>
     // A step-up asks Duo itself: a trusted browser does not stand in.
     let remembered = duo_due
         && remember_days > 0
-        && !request.fresh
-        && remember::vouches(store, input.remembered, &trail.username, remember_days, ctx.now)
+        && !next.fresh
+        && remember::vouches(store, next.remembered, &trail.username, remember_days, ctx.now)
             .await?;
     // Decided first: a sign-in without a Duo step, or which Duo step.
     let sign_in = match (policy, &config.duo) {
@@ -200,7 +281,7 @@ async fn first_factor<S: SessionStore + SignInStore, V: Passwords, T: Transport>
             SignIn::new(AuthMethod::Bypass, Success::DuoNotEnforced)
         }
         (DuoPolicy::Required, DuoSetup::Prompt(_)) => {
-            let return_to = request.return_to.as_deref().and_then(ReturnTo::parse);
+            let return_to = next.return_to.and_then(ReturnTo::parse);
             let after = AfterPassword { known_browser, remember_days };
             return Ok(duo_next(config, &user, after, return_to.as_ref(), ctx.now));
         }

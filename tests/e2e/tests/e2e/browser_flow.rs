@@ -15,7 +15,7 @@
 //! | `duo_down_fail_closed` | emulator health check 503 `FAIL` 50301, `DUO_FAILMODE=closed`: "Log in with Duo" lands back on the login page with the Duo-unavailable message (role=alert, focused) and no `?error=` left in the address bar |
 //! | `alice_push_then_logout` | password, the Duo step names alice (its button focused), the prompt, Duo Push approved: the signed-in page shows username, method, factor, device, Duo transaction id (the one `/api/session` has) and session end; log out: login form, "signed out", `/api/session` 401 in the page and for the old session cookie |
 //! | `alice_trusts_this_browser` | (`remember_days` 30) the Duo step offers "Trust this browser for 30 days"; ticked, Duo Push approved: a Duo session; logged out, a deep link into the app, the password alone signs alice in and returns there; the account page says `remembered`; "Forget this browser", logged out: the Duo step again |
-//! | `step_up_asks_duo_again` | (gateway, a path rule needing a Duo approval at most 5 minutes old) alice signs in from a browser she trusts (no Duo this time), opens the app's `/pay/42?amount=10`: the login asks for a fresh approval, the password alone does not do (the trusted browser is not enough), Duo Push approved, and she is back at exactly that page, which the app received |
+//! | `step_up_asks_duo_again` | (gateway, a path rule needing a Duo approval at most 5 minutes old) alice signs in from a browser she trusts (no Duo this time), opens the app's `/pay/42?amount=10`: the login asks her, by name, for a fresh approval, "Continue with Duo" goes to Duo's prompt without a password (the trusted browser not standing in), Duo Push approved, and she is back at exactly that page, which the app received |
 //! | `alice_passcode` | passcode 123456 on the prompt: signed in with the passcode factor |
 //! | `alice_push_denied` | push denied on the prompt: the login page says Duo denied it (role=alert), `?error=` gone from the address bar |
 //! | `carol_locked_out` | carol's Duo account is locked out: returning from the prompt gives the denied message |
@@ -518,17 +518,18 @@ async fn step_up_asks_duo_again(bed: &Bed) -> Step {
     // The payment page wants a Duo approval this session never had.
     let target = "/pay/42?amount=10";
     bed.browser.client.goto(&bed.worker.app_url(target)).await.context("open /pay")?;
-    bed.login_form().await?;
+    bed.wait_for("#step-up:not([disabled])").await?;
     let url = bed.browser.client.current_url().await.context("URL")?;
     check!(url.as_str().contains("fresh=1"), "the login does not ask for a fresh approval: {url}");
-    let notice = bed.text("#login-title ~ .notice").await?;
-    check!(notice.contains("fresh Duo approval"), "notice {notice:?}");
+    let who = bed.text("#step-up-title ~ .who .username").await?;
+    check!(who == "alice", "the step-up names {who:?}");
     // (The browser's own requests, like /favicon.ico, may reach the app.)
     let paid = bed.app.received().iter().any(|r| r.target.starts_with("/pay"));
     check!(!paid, "the payment page was reached without Duo");
-    // The password alone is not enough this time: Duo again, then back.
-    bed.duo_step("alice").await?;
-    bed.log_in_with_duo().await?;
+    // No password this time, and the trusted browser does not stand in:
+    // Duo, then back at the page.
+    bed.click("#step-up").await?;
+    bed.wait_for("button[name=action][value=push]").await?;
     bed.choose_push().await?;
     bed.click("button[name=action][value=approve]").await?;
     bed.back_at(target, "alice").await

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | push approved on the phone page | the chooser lists alice's devices by Duo's names and only each device's methods; "Send me a Duo Push" shows the live status with Cancel; the tester presses Approve on `/phone/alice` in another tab; the signed-in page shows the Duo Push, the device and the transaction |
 //! | cancel, 360 px | "Cancel" while a push waits returns to the chooser; at 360 px nothing is wider than the screen |
-//! | passcode, from a deep link | (gateway) a deep link into the app with a query, no session: the login; "Enter a passcode", 123456, Verify: back at exactly that path and query, which the app received with alice's identity |
+//! | passcode, from a deep link, then a step-up | (gateway) a deep link into the app with a query, no session: the login; "Enter a passcode", 123456, Verify: back at exactly that path and query, which the app received with alice's identity; then the login asked for a fresh approval: "Continue with Duo", the chooser, a passcode, back at the page |
 //! | SMS then passcode | "Text me passcodes": Duo's "New SMS passcodes sent." and the passcode field; a passcode from the phone's inbox signs in |
 //! | push denied | a push the tester denies: "Duo denied the sign-in." with Duo's words, back at the chooser |
 //! | enrollment | unenrolled bob gets Duo's enrollment link |
@@ -254,4 +254,20 @@ async fn passcode_from_a_deep_link(bed: &Bed, app: &EchoApp) {
     let arrived =
         app.received().into_iter().rev().find(|r| r.target == target).expect("the app got it");
     assert_eq!(arrived.header("duo-login-user"), ["alice"]);
+
+    // A step-up from there (the login's page asked for a fresh approval):
+    // no password, the inline chooser, a passcode, and back at the page.
+    let page = "/projects/42/board";
+    c.goto(&format!("{}?return_to=%2Fprojects%2F42%2Fboard&fresh=1", bed.worker.url("/")))
+        .await
+        .expect("the step-up");
+    bed.click("#step-up").await;
+    bed.click("button[data-method=passcode]").await;
+    bed.type_into("#passcode", "123456").await;
+    bed.click("#passcode-form button[type=submit]").await;
+    let expected = bed.worker.app_url(page);
+    while c.current_url().await.map(|u| u.to_string()).ok().as_deref() != Some(expected.as_str()) {
+        assert!(tokio::time::Instant::now() < deadline + WAIT, "never back at {expected}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

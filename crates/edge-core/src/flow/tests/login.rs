@@ -368,3 +368,71 @@ fn login_bodies_are_parsed_strictly() {
         assert_eq!(parse_body(empty).unwrap_err(), BodyError::Empty);
     }
 }
+
+mod step_up {
+    use shared::api::AuthMethod;
+
+    use super::*;
+    use crate::flow::login::step_up;
+    use crate::flow::testing::session_cookie;
+
+    fn ask(
+        store: &MemoryStore,
+        cookie: Option<&str>,
+        return_to: &str,
+    ) -> Result<LoginOutcome, Refusal> {
+        let config = config("closed");
+        let (duo, health) = (ScriptedDuo::default(), HealthMemo::new());
+        duo.healthy();
+        let link = DuoLink { transport: &duo, health: &health };
+        block_on(step_up(
+            store,
+            link,
+            &config,
+            cookie,
+            Some(return_to),
+            &ctx(NOW, "192.0.2.9"),
+            &random(4),
+        ))
+    }
+
+    #[test]
+    fn a_session_stands_in_for_the_password_and_duo_comes_next() {
+        let store = store();
+        let cookie = session_cookie(&store, "alice", 7);
+        let outcome = ask(&store, Some(&cookie), "/pay/42?amount=10").expect("a step-up");
+        let LoginOutcome::Duo { username, login_cookie, remember_days, .. } = outcome else {
+            panic!("Duo comes next: {outcome:?}");
+        };
+        assert_eq!((username.as_str(), remember_days), ("alice", 0));
+        let key = SessionSecret::parse(SESSION_SECRET_B64).unwrap();
+        let ticket = LoginTicket::open(&login_cookie, &key, NOW).expect("a ticket");
+        assert_eq!(ticket.return_to.as_deref(), Some("/pay/42?amount=10"));
+        assert_eq!(ticket.username, "alice");
+        // A hostile target is dropped, not followed.
+        let outcome = ask(&store, Some(&cookie), "//evil.example/").expect("a step-up");
+        let LoginOutcome::Duo { login_cookie, .. } = outcome else { panic!("{outcome:?}") };
+        assert_eq!(LoginTicket::open(&login_cookie, &key, NOW).unwrap().return_to, None);
+    }
+
+    #[test]
+    fn without_a_live_session_there_is_nothing_to_step_up() {
+        let store = store();
+        assert_eq!(reason(ask(&store, None, "/x")), Reason::NoSession);
+        assert_eq!(reason(ask(&store, Some("not-a-session"), "/x")), Reason::NoSession);
+        let cookie = session_cookie(&store, "alice", 8);
+        if let Some(alice) = store.users.borrow_mut().get_mut("alice") {
+            alice.disabled = 1;
+        }
+        assert!(ask(&store, Some(&cookie), "/x").is_err(), "a disabled user's session");
+    }
+
+    #[test]
+    fn an_account_that_skips_duo_gets_no_approval_from_a_step_up() {
+        let store = store();
+        let cookie = session_cookie(&store, "admin", 9);
+        let outcome = ask(&store, Some(&cookie), "/x").expect("an answer");
+        let LoginOutcome::Done { session, .. } = outcome else { panic!("{outcome:?}") };
+        assert_eq!(session.info.method, AuthMethod::Bypass, "no Duo: the gateway then says 403");
+    }
+}
