@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 
 use crate::error::EdgeError;
 use edge_core::flow::policy::Place;
-use edge_core::flow::{Ctx, Random};
+use edge_core::flow::{City, Ctx, Random};
 use edge_core::headers::UserAgent;
 use edge_core::{cookie, headers};
 
@@ -49,6 +49,7 @@ pub fn ctx(req: &Request) -> Ctx {
         client: client_ip(req),
         country: cf.and_then(worker::Cf::country).as_deref().and_then(Place::country_code),
         asn: cf.and_then(worker::Cf::asn),
+        city: cf.and_then(worker::Cf::city).as_deref().and_then(City::parse),
         agent: header(req, "User-Agent").map(|value| UserAgent::parse(&value)),
     }
 }

@@ -24,6 +24,9 @@ pub struct Ctx {
     pub country: Option<[u8; 2]>,
     /// Cloudflare's autonomous system of the client (`request.cf.asn`).
     pub asn: Option<u32>,
+    /// Cloudflare's city of the client (`request.cf.city`): shown in a Duo
+    /// push.
+    pub city: Option<City>,
     /// The browser, from `User-Agent`: a label for remembered browsers.
     pub agent: Option<crate::headers::UserAgent>,
 }
@@ -32,6 +35,43 @@ impl Ctx {
     /// Where the request comes from, for the sign-in policies.
     pub const fn place(&self) -> policy::Place {
         policy::Place { ip: self.client, country: self.country, asn: self.asn }
+    }
+
+    /// Where the sign-in comes from, in words for a Duo push: "Austin, US",
+    /// "US", or `None` when Cloudflare said nothing.
+    pub fn location(&self) -> Option<String> {
+        let country = self.country.and_then(|c| std::str::from_utf8(&c).ok().map(str::to_owned));
+        match (self.city.as_ref().map(City::as_str), country) {
+            (Some(city), Some(country)) => Some(format!("{city}, {country}")),
+            (Some(city), None) => Some(city.to_owned()),
+            (None, country) => country,
+        }
+    }
+}
+
+/// A city's name as `request.cf` gives it (at most 64 bytes of UTF-8, no
+/// control character), kept inline so that [`Ctx`] stays `Copy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct City {
+    bytes: [u8; 64],
+    len: u8,
+}
+
+impl City {
+    /// `raw`, trimmed, if it reads as a city's name.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let city = raw.trim();
+        if city.is_empty() || city.len() > 64 || city.chars().any(char::is_control) {
+            return None;
+        }
+        let mut bytes = [0; 64];
+        bytes[..city.len()].copy_from_slice(city.as_bytes());
+        Some(Self { bytes, len: u8::try_from(city.len()).ok()? })
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
     }
 }
 

@@ -50,6 +50,8 @@ const PUSH: &str = "Duo Push";
 const PHONE: &str = "Phone Call";
 const PASSCODE: &str = "Passcode";
 const DUO_BYPASS: &str = "Duo bypass";
+/// The push's kind, as Duo Mobile shows it ("Sign-in: <application>").
+pub const PUSH_TYPE: &str = "Sign-in";
 
 /// The longest device id or passcode accepted from the page.
 const MAX_FIELD_LEN: usize = 64;
@@ -114,6 +116,19 @@ async fn call<T: Transport, R>(
 
 /// A refusal for an unreachable Duo in the middle of a factor (no fail-open:
 /// the user already chose Duo's path).
+/// The push's details (`pushinfo`): the app (the login's origin), the
+/// client's address, and where Cloudflare places it, when it does.
+pub fn push_context(config: &Config, ctx: &Ctx) -> Vec<(String, String)> {
+    let mut shown = vec![("app".to_owned(), config.app_origin.as_str().to_owned())];
+    if let Some(ip) = ctx.client {
+        shown.push(("address".to_owned(), ip.to_string()));
+    }
+    if let Some(location) = ctx.location() {
+        shown.push(("location".to_owned(), location));
+    }
+    shown
+}
+
 fn unreachable(failed: Failed) -> Refusal {
     match failed {
         Failed::Unreachable(detail) => Refusal::new(Reason::DuoUnreachable).detail(detail),
@@ -471,9 +486,11 @@ async fn start_factor<S: SessionStore + SignInStore, T: Transport>(
     let options = AuthOptions {
         device: device.as_ref().map(|(id, _)| id.clone()),
         asynchronous,
-        push_type: None,
-        display_username: None,
-        pushinfo: vec![("from".to_owned(), config.app_origin.as_str().to_owned())],
+        // What the user needs to judge the push: the request's kind, who
+        // is signing in, to which app, from where.
+        push_type: Some(PUSH_TYPE.to_owned()),
+        display_username: Some(user.username.clone()),
+        pushinfo: push_context(config, ctx),
         ipaddr: ctx.client.map(|ip| ip.to_string()),
     };
     let request = client.auth(User::Username(duo_name.as_str()), &factor, &options, now);

@@ -71,5 +71,5 @@ mod tests;
 
 pub use crate::config::Config;
 pub use audit::{Outcome, Reason, Refusal, Step, Success};
-pub use context::{Ctx, Passwords, Random, check_origin, inline_client, prompt_client};
+pub use context::{City, Ctx, Passwords, Random, check_origin, inline_client, prompt_client};
 pub use store::{Store, StoreError};

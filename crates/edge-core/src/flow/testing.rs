@@ -1278,6 +1278,7 @@ pub fn ctx(now: u64, ip: &str) -> Ctx {
         client: Some(ip.parse().expect("a test address")),
         country: None,
         asn: None,
+        city: None,
         agent: Some(crate::headers::UserAgent::parse(
             "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0",
         )),

@@ -4,7 +4,7 @@
 //!
 //! | test | contract clause |
 //! |---|---|
-//! | `a_push_approved_on_the_phone_signs_in_once` | login `next: duo_inline` with the devices and their methods, never a key; push started on a chosen device, bound to the re-sealed login cookie; status `waiting/pushed`, then `done` with a session (factor, device, txid); the same approval cannot make a second session (`state_mismatch`); Duo saw our `pushinfo` and the client's `ipaddr`; `/api/health` reachable |
+//! | `a_push_approved_on_the_phone_signs_in_once` | login `next: duo_inline` with the devices and their methods, never a key; push started on a chosen device, bound to the re-sealed login cookie; status `waiting/pushed`, then `done` with a session (factor, device, txid); the same approval cannot make a second session (`state_mismatch`); Duo saw the push's kind (`type`), `display_username`, our `pushinfo` (app, address, location when known) and the client's `ipaddr`; `/api/health` reachable |
 //! | `denials_timeouts_passcodes_and_sms` | a denied push `duo_denied` with Duo's message; a push nobody answers `duo_denied` "Login timed out."; wrong passcode `duo_denied` with Duo's message; SMS `sent`, then its passcode `done`; a device the login was not offered `bad_request`; a landline asked to push `bad_request`; status without a started factor `state_mismatch`; tampered cookie `login_expired`; no `Origin` `forbidden_origin`; five wrong passcodes, then `rate_limited`; three more in another login, then the account's cap (`rate_limited`, audited `passcode_account_limit`) before Duo's lockout: a push still signs in and clears the count |
 //! | `a_phone_call_is_answered_then_confirmed` | a call to the landline: `calling`, `answered` once the tester answers, then a session naming the call and the landline |
 //! | `preauth_decides_allow_deny_and_enroll` | locked-out carol `duo_denied` with Duo's message; unenrolled bob `next: duo_enroll` with Duo's link and no login cookie; a Duo bypass user signed in at once (factor "Duo bypass"); the prompt mode's start refused in inline mode |
@@ -183,7 +183,17 @@ async fn a_push_approved_on_the_phone_signs_in_once(bed: &Bed) {
 
     let listed = bed.control(reqwest::Method::GET, "/transactions?user=alice", None).await;
     let txn = listed["transactions"].as_array().and_then(|t| t.last()).cloned().expect("a push");
-    assert_eq!(txn["pushinfo"], json!([["from", APP_ORIGIN]]));
+    // What the user judges the push by: the kind, who, which app, from
+    // where (a location only when Cloudflare's data names one).
+    assert_eq!(txn["type"], json!("Sign-in"));
+    assert_eq!(txn["display_username"], json!("alice"));
+    let shown = txn["pushinfo"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        shown.get(..2),
+        Some(&[json!(["app", APP_ORIGIN]), json!(["address", "192.0.2.44"])][..]),
+        "{shown:?}"
+    );
+    assert!(shown.len() == 2 || shown[2][0] == json!("location"), "{shown:?}");
     assert_eq!(txn["ipaddr"], json!("192.0.2.44"));
     let txid = txn["txid"].as_str().expect("a txid").to_owned();
     let follow = {

@@ -624,3 +624,39 @@ fn two_logins_in_one_second_count_their_passcodes_apart() {
     let other = wrong_passcode(&store, &duo, &config, &second, NOW + 2);
     assert_eq!(other.reason, Reason::DuoFactorDenied, "the other login's own five");
 }
+
+#[test]
+fn a_push_says_what_who_which_app_and_from_where() {
+    let (store, duo, config) = (store(), ScriptedDuo::default(), inline_config("closed"));
+    let cookie = chooser(&store, &duo, &config);
+    duo.reply(ok(&json!({"txid": TXID})));
+    let place = crate::flow::Ctx {
+        country: Some(*b"CH"),
+        city: crate::flow::City::parse(" Zürich "),
+        ..ctx(NOW + 5, "192.0.2.30")
+    };
+    let request = InlineRequest { origin: Some(APP_ORIGIN), login_cookie: Some(&cookie) };
+    block_on(inline::start(&store, &duo, &config, request, &push_on(IPHONE), &place, &random(4)))
+        .expect("started");
+    let sent = form(duo.requests.borrow().last().expect("auth"));
+    let value = |name: &str| sent.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    assert_eq!(value("type").as_deref(), Some(inline::PUSH_TYPE));
+    assert_eq!(value("display_username").as_deref(), Some("alice"));
+    let pushinfo: Vec<(String, String)> =
+        form_urlencoded::parse(value("pushinfo").expect("pushinfo").as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+    assert_eq!(
+        pushinfo,
+        [
+            ("app".to_owned(), APP_ORIGIN.to_owned()),
+            ("address".to_owned(), "192.0.2.30".to_owned()),
+            ("location".to_owned(), "Zürich, CH".to_owned()),
+        ]
+    );
+    // Nothing Cloudflare did not say: no location at all.
+    let bare = crate::flow::Ctx { country: None, city: None, ..place };
+    assert_eq!(inline::push_context(&config, &bare).len(), 2);
+    assert_eq!(crate::flow::City::parse("a\nb"), None, "no control characters");
+    assert_eq!(crate::flow::City::parse(&"x".repeat(65)), None, "at most 64 bytes");
+}

@@ -285,6 +285,7 @@ mod at_sign_in {
             client: Some(from.parse().expect("an address")),
             country: country.copied(),
             asn: Some(64500),
+            city: None,
             agent: None,
         };
         password_step(store, who, password, None, &ctx)
