@@ -56,10 +56,9 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 use duo_emulator::Emulator;
+use e2e::load::{Report, ms, quantile, rate, run};
 use e2e::{Wrangler, cookie_value, default_vars, set_cookie};
 use reqwest::header::{HeaderMap, LOCATION};
 use serde_json::json;
@@ -449,11 +448,6 @@ fn location(headers: &HeaderMap) -> String {
     headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
 }
 
-struct Report {
-    wall: Duration,
-    latencies: Vec<Duration>,
-}
-
 /// The figures the comparison table shows.
 struct Figures {
     rps: f64,
@@ -461,22 +455,17 @@ struct Figures {
     p99_ms: f64,
 }
 
-impl Report {
+/// A run's line, and its figures for the table.
+trait Print {
+    fn print(self, what: &str, concurrency: usize) -> Figures;
+}
+
+impl Print for Report {
     fn print(mut self, what: &str, concurrency: usize) -> Figures {
         self.latencies.sort();
         let n = self.latencies.len();
-        let at = |q: f64| {
-            // Nearest-rank quantile.
-            #[allow(
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss,
-                clippy::cast_precision_loss
-            )]
-            let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
-            self.latencies[rank - 1]
-        };
-        #[allow(clippy::cast_precision_loss)]
-        let rps = n as f64 / self.wall.as_secs_f64();
+        let at = |q: f64| quantile(&self.latencies, q);
+        let rps = rate(n, self.wall);
         println!(
             "{what}: {n} requests, concurrency {concurrency}: {rps:.0} req/s; latency p50 {:.1} ms, \
              p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
@@ -487,41 +476,4 @@ impl Report {
         );
         Figures { rps, p50_ms: ms(at(0.5)), p99_ms: ms(at(0.99)) }
     }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-/// Runs `request(i)` for i in 0..total from `concurrency` tasks; every
-/// request must succeed.
-async fn run<F, Fut>(concurrency: usize, total: usize, request: F) -> Result<Report, String>
-where
-    F: Fn(usize) -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = Result<(), String>> + Send,
-{
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..concurrency {
-        let next = Arc::clone(&next);
-        let request = request.clone();
-        tasks.spawn(async move {
-            let mut latencies = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= total {
-                    return Ok::<_, String>(latencies);
-                }
-                let t = Instant::now();
-                request(i).await?;
-                latencies.push(t.elapsed());
-            }
-        });
-    }
-    let mut latencies = Vec::with_capacity(total);
-    while let Some(done) = tasks.join_next().await {
-        latencies.extend(done.map_err(|e| e.to_string())??);
-    }
-    Ok(Report { wall: started.elapsed(), latencies })
 }

@@ -49,9 +49,10 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
+use e2e::load::{Report, ms, quantile, rate, run};
 use e2e::{ProcessGroup, STARTUP_TIMEOUT, Wrangler, default_vars, free_port, output_dir};
 use e2e::{set_cookie, workspace_root};
 use http_body_util::Full;
@@ -460,12 +461,12 @@ struct Cpu {
     me: u64,
 }
 
-struct Report {
-    wall: Duration,
-    latencies: Vec<Duration>,
+/// A run's line: its figures and the CPU it cost.
+trait Print {
+    fn print(&self, what: &str, cpu: &Cpu, ticks: f64);
 }
 
-impl Report {
+impl Print for Report {
     fn print(&self, what: &str, cpu: &Cpu, ticks: f64) {
         let mut sorted = self.latencies.clone();
         sorted.sort();
@@ -574,59 +575,9 @@ fn print_table(
     );
 }
 
-/// Nearest-rank quantile `q` of `sorted` (not empty).
-fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
-
-fn rate(n: usize, wall: Duration) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
-    let n = n as f64;
-    n / wall.as_secs_f64()
-}
-
 /// `cpu` clock ticks over `n` requests, in milliseconds per request.
 fn per_request(cpu: u64, n: usize, ticks: f64) -> f64 {
     #[allow(clippy::cast_precision_loss)]
     let (cpu, n) = (cpu as f64, n as f64);
     cpu / ticks * 1000.0 / n
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-/// Runs `request(i)` for i in 0..total from `concurrency` tasks; every
-/// request must succeed.
-async fn run<F, Fut>(concurrency: usize, total: usize, request: F) -> Result<Report, String>
-where
-    F: Fn(usize) -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = Result<(), String>> + Send,
-{
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..concurrency {
-        let next = Arc::clone(&next);
-        let request = request.clone();
-        tasks.spawn(async move {
-            let mut latencies = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= total {
-                    return Ok::<_, String>(latencies);
-                }
-                let t = Instant::now();
-                request(i).await?;
-                latencies.push(t.elapsed());
-            }
-        });
-    }
-    let mut latencies = Vec::with_capacity(total);
-    while let Some(done) = tasks.join_next().await {
-        latencies.extend(done.map_err(|e| e.to_string())??);
-    }
-    Ok(Report { wall: started.elapsed(), latencies })
 }

@@ -9,6 +9,7 @@
 #![allow(clippy::missing_errors_doc, clippy::missing_panics_doc)]
 
 pub mod example_app;
+pub mod load;
 pub mod signin;
 pub mod upstream;
 
