@@ -56,6 +56,24 @@ fn action_label(action: PolicyAction) -> &'static str {
     }
 }
 
+/// "Move up", "Move down" and "Remove" for the entry `index` of `draft`
+/// (of `count`): a sign-in rule's or a path rule's.
+#[component]
+fn OrderButtons<T: Send + Sync + 'static>(
+    index: usize,
+    count: usize,
+    draft: RwSignal<Vec<T>>,
+) -> impl IntoView {
+    view! {
+        <button type="button" class="secondary small" data-action="up" disabled=index == 0
+            on:click=move |_| draft.update(|r| r.swap(index, index.saturating_sub(1)))>"Move up"</button>
+        <button type="button" class="secondary small" data-action="down" disabled=index + 1 == count
+            on:click=move |_| draft.update(|r| if index + 1 < r.len() { r.swap(index, index + 1) })>"Move down"</button>
+        <button type="button" class="secondary small" data-action="remove"
+            on:click=move |_| draft.update(|r| if index < r.len() { r.remove(index); })>"Remove"</button>
+    }
+}
+
 /// What an app path needs, in words.
 fn access_label(access: Access) -> String {
     match access {
@@ -138,12 +156,7 @@ fn PathCard(index: usize, rule: AccessRule, draft: RwSignal<Vec<AccessRule>>) ->
             <div class="row-actions">
                 <label><input type="checkbox" id=id("enabled") prop:checked=rule.enabled
                     on:change=move |ev| { let on = event_target_checked(&ev); edit(&|r| r.enabled = on); } />" in force"</label>
-                <button type="button" class="secondary small" data-action="up" disabled=index == 0
-                    on:click=move |_| draft.update(|r| r.swap(index, index.saturating_sub(1)))>"Move up"</button>
-                <button type="button" class="secondary small" data-action="down" disabled=index + 1 == count
-                    on:click=move |_| draft.update(|r| if index + 1 < r.len() { r.swap(index, index + 1) })>"Move down"</button>
-                <button type="button" class="secondary small" data-action="remove"
-                    on:click=move |_| draft.update(|r| if index < r.len() { r.remove(index); })>"Remove"</button>
+                <OrderButtons index count draft />
             </div>
         </fieldset>
     }
@@ -227,12 +240,7 @@ fn RuleCard(
                     on:change=move |ev| { let on = checked(&ev); edit(&|r| r.allow_remembered = on); } />" trusted browsers skip Duo"</label>
                 <label><input type="checkbox" id=id("enabled") prop:checked=rule.enabled
                     on:change=move |ev| { let on = checked(&ev); edit(&|r| r.enabled = on); } />" in force"</label>
-                <button type="button" class="secondary small" data-action="up" disabled=index == 0
-                    on:click=move |_| draft.update(|r| r.swap(index, index.saturating_sub(1)))>"Move up"</button>
-                <button type="button" class="secondary small" data-action="down" disabled=index + 1 == count
-                    on:click=move |_| draft.update(|r| if index + 1 < r.len() { r.swap(index, index + 1) })>"Move down"</button>
-                <button type="button" class="secondary small" data-action="remove"
-                    on:click=move |_| draft.update(|r| if index < r.len() { r.remove(index); })>"Remove"</button>
+                <OrderButtons index count draft />
             </div>
         </fieldset>
     }
