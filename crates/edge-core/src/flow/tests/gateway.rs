@@ -57,18 +57,23 @@ fn a_revoked_session_stops_within_the_bound_and_a_local_sign_out_at_once() {
     assert_eq!(ask(&cache, &store, &other, NOW + 1), None, "forgotten: asked again at once");
 }
 
-#[test]
-fn nothing_is_trusted_past_the_session_expiry_or_from_before_its_check() {
-    let mut cache = SessionCache::default();
-    let identity = Identity {
+/// alice, signed in with Duo at `NOW` for an hour, in session `session`.
+fn alice(session: &[u8]) -> Identity {
+    Identity {
         user: UserKey::of("alice").expect("a name"),
         username: "alice".to_owned(),
         role: "user".to_owned(),
         method: AuthMethod::Duo,
-        auth_time: NOW - 100,
-        session: IdHash::of(b"s"),
-        expires_at: NOW + 10,
-    };
+        auth_time: NOW,
+        session: IdHash::of(session),
+        expires_at: NOW + 3_600,
+    }
+}
+
+#[test]
+fn nothing_is_trusted_past_the_session_expiry_or_from_before_its_check() {
+    let mut cache = SessionCache::default();
+    let identity = Identity { auth_time: NOW - 100, expires_at: NOW + 10, ..alice(b"s") };
     cache.remember(identity.clone(), NOW);
     assert!(cache.fresh(&identity.session, NOW + 9, RECHECK).is_some());
     assert!(cache.fresh(&identity.session, NOW + 10, RECHECK).is_none(), "expired");
@@ -79,15 +84,7 @@ fn nothing_is_trusted_past_the_session_expiry_or_from_before_its_check() {
 #[test]
 fn a_full_cache_drops_the_longest_unchecked_session() {
     let mut cache = SessionCache::with_capacity(3);
-    let identity = |n: u8| Identity {
-        user: UserKey::of("alice").expect("a name"),
-        username: "alice".to_owned(),
-        role: "user".to_owned(),
-        method: AuthMethod::Duo,
-        auth_time: NOW,
-        session: IdHash::of(&[n]),
-        expires_at: NOW + 3_600,
-    };
+    let identity = |n: u8| alice(&[n]);
     for n in 0..3 {
         cache.remember(identity(n), NOW + u64::from(n));
     }
@@ -104,15 +101,7 @@ fn a_full_cache_drops_the_longest_unchecked_session() {
 fn an_assertion_is_forwarded_again_while_half_its_life_is_left_and_the_identity_holds() {
     const TTL: u64 = 120;
     let mut cache = SessionCache::default();
-    let identity = Identity {
-        user: UserKey::of("alice").expect("a name"),
-        username: "alice".to_owned(),
-        role: "user".to_owned(),
-        method: AuthMethod::Duo,
-        auth_time: NOW,
-        session: IdHash::of(b"s"),
-        expires_at: NOW + 3_600,
-    };
+    let identity = alice(b"s");
     cache.keep_assertion(&identity, "unkept".to_owned(), NOW + TTL);
     assert_eq!(cache.assertion(&identity, NOW, TTL), None, "only for a kept session");
     cache.remember(identity.clone(), NOW);
