@@ -53,8 +53,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use e2e::load::{Report, ms, quantile, rate, run};
+use e2e::workspace_root;
 use e2e::{ProcessGroup, STARTUP_TIMEOUT, Wrangler, default_vars, free_port, output_dir};
-use e2e::{set_cookie, workspace_root};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -64,7 +64,6 @@ use hyper_util::rt::TokioIo;
 use shared::api::routes;
 
 const APP_ORIGIN: &str = "http://localhost:8787";
-const SESSION_COOKIE: &str = "__Host-session";
 /// The pass-through Worker's wrangler configuration, from the workspace root.
 const PASSTHROUGH_CONFIG: &str = "benches/passthrough-worker/wrangler.toml";
 /// The path every measured request asks for (one of the app's: outside the
@@ -143,18 +142,9 @@ async fn main() -> Result<(), String> {
 /// The break-glass admin's session cookie (`name=value`), from a password
 /// login on `worker` (a bypass user: no Duo step).
 async fn sign_in(http: &reqwest::Client, worker: &Wrangler) -> Result<String, String> {
-    let response = http
-        .post(worker.url(routes::LOGIN))
-        .header("Origin", APP_ORIGIN)
-        .json(&serde_json::json!({"username": "admin", "password": "admin-demo-pass"}))
-        .send()
+    e2e::demo_session(http, &worker.url(routes::LOGIN), APP_ORIGIN, "admin")
         .await
-        .map_err(|e| format!("login: {e}"))?;
-    if response.status().as_u16() != 200 {
-        return Err(format!("login: {}; see {}", response.status(), worker.log_path().display()));
-    }
-    let cookie = set_cookie(response.headers(), SESSION_COOKIE).ok_or("login: no session")?;
-    Ok(cookie.split(';').next().unwrap_or_default().to_owned())
+        .map_err(|e| format!("{e}; see {}", worker.log_path().display()))
 }
 
 fn port_of(origin: &str) -> Result<u16, String> {

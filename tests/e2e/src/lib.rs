@@ -651,6 +651,40 @@ pub fn set_cookies(headers: &reqwest::header::HeaderMap) -> Vec<String> {
         .collect()
 }
 
+/// A password-only sign-in (an account with no Duo step) of `username`
+/// with its demo password (`<username>-demo-pass`) at `login_url` (the
+/// login's `POST /api/login`, through whatever serves it), sent with
+/// `origin` as `Origin`: the session cookie as `__Host-session=value`, for
+/// a `Cookie` header.
+///
+/// # Errors
+/// A refused sign-in (its status and body), or no session cookie.
+pub async fn demo_session(
+    http: &reqwest::Client,
+    login_url: &str,
+    origin: &str,
+    username: &str,
+) -> Result<String, String> {
+    let response = http
+        .post(login_url)
+        .header("Origin", origin)
+        .json(
+            &serde_json::json!({"username": username, "password": format!("{username}-demo-pass")}),
+        )
+        .send()
+        .await
+        .map_err(|e| format!("login: {e}"))?;
+    let status = response.status().as_u16();
+    let session = set_cookie(response.headers(), "__Host-session");
+    match session {
+        Some(cookie) if status == 200 => Ok(format!("__Host-session={}", cookie_value(&cookie))),
+        _ => Err(format!(
+            "{username}'s login: {status} {}",
+            response.text().await.unwrap_or_default()
+        )),
+    }
+}
+
 /// The `Set-Cookie` header for cookie `name`.
 pub fn set_cookie(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
     set_cookies(headers).into_iter().find(|c| c.starts_with(&format!("{name}=")))

@@ -120,16 +120,9 @@ fn claims(login: &str, now: u64) -> Claims {
 
 /// The session cookie (`__Host-session=…`) of a password-only sign-in.
 async fn signed_in_with_password(worker: &Wrangler, http: &reqwest::Client, user: &str) -> String {
-    let response = http
-        .post(worker.url(routes::LOGIN))
-        .header("Origin", &worker.origin)
-        .json(&json!({"username": user, "password": format!("{user}-demo-pass")}))
-        .send()
+    e2e::demo_session(http, &worker.url(routes::LOGIN), &worker.origin, user)
         .await
-        .expect("login");
-    assert_eq!(response.status().as_u16(), 200, "{}", worker.log());
-    let session = set_cookie(response.headers(), SESSION_COOKIE).expect("a session, no Duo step");
-    format!("{SESSION_COOKIE}={}", cookie_value(&session))
+        .unwrap_or_else(|e| panic!("{e}\n{}", worker.log()))
 }
 
 /// The session cookie of a sign-in through Duo (the emulator approves a

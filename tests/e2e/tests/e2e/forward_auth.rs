@@ -213,16 +213,9 @@ async fn the_login_is_served_on_nginx_origin(
 /// Sign in through nginx as the break-glass `admin` (no Duo step), with
 /// nginx's origin as `Origin`: its session cookie (`name=value`).
 async fn signed_in(nginx: &Nginx, http: &reqwest::Client) -> String {
-    let response = http
-        .post(nginx.url(&routes::at(routes::LOGIN)))
-        .header("Origin", &nginx.origin)
-        .json(&serde_json::json!({"username": "admin", "password": "admin-demo-pass"}))
-        .send()
+    e2e::demo_session(http, &nginx.url(&routes::at(routes::LOGIN)), &nginx.origin, "admin")
         .await
-        .expect("login");
-    assert_eq!(response.status().as_u16(), 200, "{}", nginx.error_log());
-    let cookie = e2e::set_cookie(response.headers(), "__Host-session").expect("a session cookie");
-    cookie.split(';').next().unwrap_or_default().to_owned()
+        .unwrap_or_else(|e| panic!("{e}\n{}", nginx.error_log()))
 }
 
 /// `jsonwebtoken` verifies `assertion` against the keys fetched through

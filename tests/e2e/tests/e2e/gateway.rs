@@ -32,29 +32,6 @@ fn client() -> reqwest::Client {
         .expect("a client")
 }
 
-/// The break-glass admin's session cookie (a bypass user: no Duo step).
-async fn signed_in(worker: &Wrangler) -> String {
-    let response = client()
-        .post(worker.url(routes::LOGIN))
-        .header("Origin", ORIGIN)
-        .json(&serde_json::json!({"username": "admin", "password": "admin-demo-pass"}))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(response.status().as_u16(), 200);
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("__Host-session="))
-        .expect("a session cookie")
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_gateway_forwards_only_signed_in_requests_with_a_verifiable_identity() {
     let (worker, app) = bed().await;
@@ -63,7 +40,7 @@ async fn the_gateway_forwards_only_signed_in_requests_with_a_verifiable_identity
     nothing_reaches_the_app_without_a_session(&worker, &app, &http).await;
 
     // Signed in: forwarded, with the identity and nothing forged.
-    let session = signed_in(&worker).await;
+    let session = signed_in_as(&worker, "admin").await;
     let response = http
         .get(worker.app_url("/reports/2026?quarter=4"))
         .header("Cookie", format!("theme=dark; {session}; __Host-known=k; cart=3"))
@@ -214,19 +191,13 @@ async fn assertion_verifies_against_the_published_keys(
     assert!(decode::<Claims>(assertion, &decoding, &elsewhere).is_err(), "another audience fails");
 }
 
-/// A password-only sign-in of `user` (the bed lets alice, bob and carol
-/// skip Duo): the session cookie, as `__Host-session=...`.
+/// A password-only sign-in of `user` (the break-glass admin; some beds let
+/// alice, bob and carol skip Duo too): the session cookie, as
+/// `__Host-session=...`.
 async fn signed_in_as(worker: &Wrangler, user: &str) -> String {
-    let response = client()
-        .post(worker.url(routes::LOGIN))
-        .header("Origin", ORIGIN)
-        .json(&serde_json::json!({"username": user, "password": format!("{user}-demo-pass")}))
-        .send()
+    e2e::demo_session(&client(), &worker.url(routes::LOGIN), ORIGIN, user)
         .await
-        .expect("login");
-    assert_eq!(response.status().as_u16(), 200, "{user}: {}", worker.log());
-    let set = e2e::set_cookie(response.headers(), "__Host-session").expect("a session cookie");
-    format!("__Host-session={}", e2e::cookie_value(&set))
+        .unwrap_or_else(|e| panic!("{e}\n{}", worker.log()))
 }
 
 /// The status the app's `/inbox` answers `cookie` with (200: forwarded).
@@ -436,7 +407,7 @@ async fn a_websocket_passes_through_for_a_signed_in_browser() {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
     let (worker, app) = bed().await;
-    let session = signed_in(&worker).await;
+    let session = signed_in_as(&worker, "admin").await;
     let url = worker.app_url("/ws").replacen("http://", "ws://", 1);
     let mut request = url.as_str().into_client_request().expect("a request");
     let cookie = format!("{session}; theme=dark").parse().expect("a header value");
@@ -499,7 +470,7 @@ async fn the_app_can_be_a_worker_bound_as_a_service() {
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    let session = signed_in(&worker).await;
+    let session = signed_in_as(&worker, "admin").await;
     // The binding resolves once the app has registered: a moment at most.
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     let whoami = loop {
