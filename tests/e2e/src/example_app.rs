@@ -87,11 +87,7 @@ impl ExampleApp {
         let http = reqwest::Client::new();
         let deadline = tokio::time::Instant::now() + STARTUP_TIMEOUT;
         loop {
-            if let Err(e) = process.ensure_running() {
-                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-                let taken = if log.contains("Address already in use") { PORT_TAKEN } else { "" };
-                return Err(format!("{e}{taken}; see {}", log_path.display()));
-            }
+            process.ensure_serving(&log_path)?;
             // Whatever else might listen there, only the example app reports
             // what it received with an `assertion`.
             if let Ok(response) = http.get(&probe).send().await

@@ -84,6 +84,18 @@ impl ProcessGroup {
             Err(e) => Err(format!("{}: {e}", self.name)),
         }
     }
+
+    /// [`ProcessGroup::ensure_running`] for a `wrangler dev` logging to
+    /// `log_path`: its exit says where the log is, and ends with
+    /// [`PORT_TAKEN`] when the port was taken before workerd bound it (the
+    /// caller tries another).
+    pub(crate) fn ensure_serving(&mut self, log_path: &Path) -> Result<(), String> {
+        self.ensure_running().map_err(|e| {
+            let log = std::fs::read_to_string(log_path).unwrap_or_default();
+            let taken = if log.contains("Address already in use") { PORT_TAKEN } else { "" };
+            format!("{e}{taken}; see {}", log_path.display())
+        })
+    }
 }
 
 impl Drop for ProcessGroup {
@@ -433,11 +445,7 @@ impl Wrangler {
         );
         let deadline = tokio::time::Instant::now() + STARTUP_TIMEOUT;
         loop {
-            if let Err(e) = process.ensure_running() {
-                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-                let taken = if log.contains("Address already in use") { PORT_TAKEN } else { "" };
-                return Err(format!("{e}{taken}; see {}", log_path.display()));
-            }
+            process.ensure_serving(&log_path)?;
             if http.get(&health).send().await.is_ok() {
                 return Ok(Self { origin, log_path, persist, config, _process: process });
             }
