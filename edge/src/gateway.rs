@@ -40,8 +40,12 @@ thread_local! {
     static SETTINGS: RefCell<Option<Rc<(Config, GatewayConfig)>>> = const { RefCell::new(None) };
 }
 
-/// The login's and the gateway's settings, parsed on first use.
-fn settings(env: &Env) -> std::result::Result<Rc<(Config, GatewayConfig)>, ConfigProblem> {
+/// The login's and the gateway's settings, parsed on first use (a problem
+/// is not kept: it is read again at the next request).
+///
+/// # Errors
+/// The first setting that is missing or invalid.
+pub fn settings(env: &Env) -> std::result::Result<Rc<(Config, GatewayConfig)>, ConfigProblem> {
     if let Some(parsed) = SETTINGS.with(|s| s.borrow().clone()) {
         return Ok(parsed);
     }
@@ -72,14 +76,18 @@ pub fn forget_session(session: &IdHash) {
     SESSIONS.with(|sessions| sessions.borrow_mut().forget(session));
 }
 
+/// A 503 naming the setting that is missing or invalid (logged once).
+fn misconfigured(problem: &ConfigProblem) -> Result<Response> {
+    config::log_once(problem);
+    let message = format!("The sign-in service is misconfigured: {}.", problem.setting());
+    respond::json(&ErrorBody { code: ErrorCode::ConfigError, message }, 503)
+}
+
 /// Who is asking and what the path needs, decided; or the answer already
-/// given (a misconfiguration, storage down).
+/// given (storage down, the assertion not signed).
 enum Asking {
     /// Forwarded: with the identity and its assertion when signed in.
-    Forward {
-        upstream: Upstream,
-        signed: Option<(Identity, String)>,
-    },
+    Forward(Option<(Identity, String)>),
     /// Refused by the access rules (or nobody signed in).
     Refused(Verdict),
     Answered(Response),
@@ -91,20 +99,16 @@ fn failed(what: &str, why: &str) -> Result<Asking> {
     Ok(Asking::Answered(respond::json(&body, 500)?))
 }
 
-/// Reads the settings, the session cookie and the access rules, decides
-/// whether `method` on `path` goes on, and signs the assertion for a
-/// signed-in user whose request does.
-async fn asking(req: &Request, env: &Env, method: &str, path: &str) -> Result<Asking> {
-    let settings = match settings(env) {
-        Ok(settings) => settings,
-        Err(problem) => {
-            config::log_once(&problem);
-            let message = format!("The sign-in service is misconfigured: {}.", problem.setting());
-            let body = ErrorBody { code: ErrorCode::ConfigError, message };
-            return Ok(Asking::Answered(respond::json(&body, 503)?));
-        }
-    };
-    let (config, gateway) = (&settings.0, &settings.1);
+/// Reads the session cookie and the access rules, decides whether
+/// `method` on `path` goes on, and signs the assertion for a signed-in user
+/// whose request does.
+async fn asking(
+    req: &Request,
+    env: &Env,
+    (config, gateway): &(Config, GatewayConfig),
+    method: &str,
+    path: &str,
+) -> Result<Asking> {
     let now = request::now();
     let store = D1Store::from_env(env)?;
     let cookie = request::cookie(req, SESSION_COOKIE);
@@ -124,22 +128,21 @@ async fn asking(req: &Request, env: &Env, method: &str, path: &str) -> Result<As
         Err(why) => return failed("the access rules could not be read", &why),
     };
     let verdict = rules.verdict(method, path, identity.as_ref(), now);
-    let upstream = gateway.upstream.clone();
     let Some(identity) = identity.filter(|_| verdict == Verdict::Forward) else {
         return Ok(match verdict {
-            Verdict::Forward => Asking::Forward { upstream, signed: None },
+            Verdict::Forward => Asking::Forward(None),
             refused => Asking::Refused(refused),
         });
     };
     let ttl = gateway.assertion_ttl_seconds;
     let kept = sessions.borrow().assertion(&identity, now, ttl).map(str::to_owned);
     if let Some(assertion) = kept {
-        return Ok(Asking::Forward { upstream, signed: Some((identity, assertion)) });
+        return Ok(Asking::Forward(Some((identity, assertion))));
     }
     match sign(gateway, &identity, config.app_origin.as_str(), now).await {
         Ok((assertion, expires)) => {
             sessions.borrow_mut().keep_assertion(&identity, assertion.clone(), expires);
-            Ok(Asking::Forward { upstream, signed: Some((identity, assertion)) })
+            Ok(Asking::Forward(Some((identity, assertion))))
         }
         Err(why) => failed("the assertion could not be signed", &why),
     }
@@ -177,26 +180,28 @@ pub fn forget_access_rules() {
 /// # Errors
 /// Only when the runtime cannot build a response.
 pub async fn app(req: Request, env: &Env) -> Result<Response> {
-    if settings(env).is_ok_and(|s| s.1.upstream == Upstream::ForwardAuthOnly) {
-        return no_app();
-    }
+    let settings = match settings(env) {
+        Ok(settings) => settings,
+        Err(problem) => return misconfigured(&problem),
+    };
     let url = request::url(&req);
     let (path, query) = headers::path_and_query(&url);
-    let method = req.inner().method();
-    let (upstream, signed) = match asking(&req, env, &method, path).await? {
-        Asking::Forward { upstream, signed } => (upstream, signed),
-        Asking::Refused(verdict) => return refused(&req, &verdict),
-        Asking::Answered(response) => return Ok(response),
-    };
-    let target = match &upstream {
+    let upstream = &settings.1.upstream;
+    let target = match upstream {
         Upstream::Origin(origin) if query.is_empty() => format!("{origin}{path}"),
         Upstream::Origin(origin) => format!("{origin}{path}?{query}"),
         Upstream::Binding => url.clone(),
         Upstream::ForwardAuthOnly => return no_app(),
     };
+    let method = req.inner().method();
+    let signed = match asking(&req, env, &settings, &method, path).await? {
+        Asking::Forward(signed) => signed,
+        Asking::Refused(verdict) => return refused(&req, &verdict),
+        Asking::Answered(response) => return Ok(response),
+    };
     let accepts = request::header(&req, "Accept-Encoding");
     let forwarded = upstream_request(&req, &target, signed.as_ref())?;
-    let answer = match &upstream {
+    let answer = match upstream {
         Upstream::Binding => env.service(UPSTREAM_BINDING)?.fetch_request(forwarded).await,
         _ => Fetch::Request(forwarded).send().await,
     };
@@ -216,19 +221,13 @@ pub async fn app(req: Request, env: &Env) -> Result<Response> {
 /// # Errors
 /// Only when the runtime cannot build a response.
 pub fn jwks(env: &Env) -> Result<Response> {
-    let settings =
-        config::from_env(env).and_then(|config| config::gateway_from_env(env, &config.app_origin));
-    match settings {
-        Ok(gateway) => {
-            let mut response = Response::from_json(&gateway.keys.jwks())?;
+    match settings(env) {
+        Ok(settings) => {
+            let mut response = Response::from_json(&settings.1.keys.jwks())?;
             response.headers_mut().set("Cache-Control", "public, max-age=300")?;
             Ok(response)
         }
-        Err(problem) => {
-            config::log_once(&problem);
-            let message = format!("The sign-in service is misconfigured: {}.", problem.setting());
-            respond::json(&ErrorBody { code: ErrorCode::ConfigError, message }, 503)
-        }
+        Err(problem) => misconfigured(&problem),
     }
 }
 
@@ -256,8 +255,12 @@ pub async fn verify(req: Request, env: &Env, proxy: Proxy) -> Result<Response> {
         };
         return respond::json(&error(ErrorCode::BadRequest, message), 400);
     };
-    let verdict = match asking(&req, env, &original.method, original.path()).await? {
-        Asking::Forward { signed, .. } => {
+    let settings = match settings(env) {
+        Ok(settings) => settings,
+        Err(problem) => return misconfigured(&problem),
+    };
+    let verdict = match asking(&req, env, &settings, &original.method, original.path()).await? {
+        Asking::Forward(signed) => {
             let mut response = Response::empty()?.with_status(200);
             let headers = response.headers_mut();
             headers.set(ASSERTION_HEADER, signed.as_ref().map_or("", |(_, a)| a.as_str()))?;

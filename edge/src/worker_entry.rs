@@ -85,12 +85,8 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 /// `DUO_FAILMODE=open`) or `503` naming the first setting that is missing
 /// or invalid.
 fn health(env: &Env) -> Result<Response> {
-    let settings = config::from_env(env).and_then(|config| {
-        config::gateway_from_env(env, &config.app_origin)?;
-        Ok(config)
-    });
-    let body = match settings {
-        Ok(config) => HealthResponse::ok(routes::reachability(config.fail_mode)),
+    let body = match gateway::settings(env) {
+        Ok(settings) => HealthResponse::ok(routes::reachability(settings.0.fail_mode)),
         Err(problem) => {
             config::log_once(&problem);
             HealthResponse::config_error(problem.setting())
