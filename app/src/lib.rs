@@ -53,20 +53,23 @@ pub fn App() -> impl IntoView {
     // from the address bar so a reload or a bookmark does not repeat it.
     let (problem, set_problem) = signal(url::take_error_param().map(Problem::new));
     let (notice, set_notice) = signal(None::<&'static str>);
+    // Signed in: back to the app's page the browser came from, unless a
+    // password an admin set must be replaced first; else the account page.
+    let signed_in = move |session: SessionInfo| {
+        if session.password_change_required || !url::go_back_to_app() {
+            set_screen.set(Screen::SignedIn(session));
+        }
+    };
 
     spawn_local(async move {
         match api::session().await {
-            // Already signed in (say, the app sent a browser whose session
-            // it had not seen yet): straight back, unless a password must
-            // be replaced first.
             // A step-up: Duo again for this user (or another sign-in).
             Ok(Some(session)) if url::fresh() && !session.password_change_required => {
                 set_screen.set(Screen::StepUp(session));
             }
-            Ok(Some(session)) if session.password_change_required || !url::go_back_to_app() => {
-                set_screen.set(Screen::SignedIn(session));
-            }
-            Ok(Some(_)) => {}
+            // Already signed in (say, the app sent a browser whose session
+            // it had not seen yet).
+            Ok(Some(session)) => signed_in(session),
             Ok(None) => set_screen.set(Screen::SignIn),
             Err(p) => {
                 set_problem.set(Some(p));
@@ -82,11 +85,7 @@ pub fn App() -> impl IntoView {
             LoginResponse::Duo { username, remember_days } => {
                 set_screen.set(Screen::Duo { username, remember_days });
             }
-            LoginResponse::Done { session } => {
-                if session.password_change_required || !url::go_back_to_app() {
-                    set_screen.set(Screen::SignedIn(session));
-                }
-            }
+            LoginResponse::Done { session } => signed_in(session),
             LoginResponse::DuoInline { username, devices, remember_days } => {
                 set_screen.set(Screen::Inline { username, devices, remember_days });
             }
@@ -97,9 +96,7 @@ pub fn App() -> impl IntoView {
     });
     let on_signed_in = Callback::new(move |session: SessionInfo| {
         set_problem.set(None);
-        if session.password_change_required || !url::go_back_to_app() {
-            set_screen.set(Screen::SignedIn(session));
-        }
+        signed_in(session);
     });
     let on_inline_restart = Callback::new(move |problem: Option<Problem>| {
         set_problem.set(problem);
