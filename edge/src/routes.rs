@@ -155,15 +155,16 @@ pub async fn inline_status(req: Request, env: &Env) -> Result<Response, EdgeErro
 /// An inline step's progress as the contract's JSON, with its cookies.
 fn inline_progress(progress: inline::Progress) -> Result<Response, EdgeError> {
     Ok(match progress {
-        inline::Progress::Started { status, message, login_cookie, max_age } => {
-            let body = InlineProgress::Waiting { status: status.to_owned(), message };
+        inline::Progress::Started { status, message, verification_code, login_cookie, max_age } => {
+            let body =
+                InlineProgress::Waiting { status: status.to_owned(), message, verification_code };
             let mut response = respond::json(&body, 200)?;
             let set = cookie::set(LOGIN_COOKIE, &login_cookie, max_age);
             response.headers_mut().append("Set-Cookie", &set)?;
             response
         }
-        inline::Progress::Waiting { status, message } => {
-            respond::json(&InlineProgress::Waiting { status, message }, 200)?
+        inline::Progress::Waiting { status, message, verification_code } => {
+            respond::json(&InlineProgress::Waiting { status, message, verification_code }, 200)?
         }
         inline::Progress::Sent { message } => {
             respond::json(&InlineProgress::Sent { message }, 200)?

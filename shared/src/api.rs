@@ -390,6 +390,8 @@ struct InlineWire {
     #[serde(default)]
     message: Option<String>,
     #[serde(default)]
+    verification_code: Option<String>,
+    #[serde(default)]
     session: Option<SessionInfo>,
 }
 
@@ -402,6 +404,7 @@ impl TryFrom<InlineWire> for InlineProgress {
             "waiting" => Self::Waiting {
                 status: wire.status.ok_or("missing field `status`")?,
                 message: message?,
+                verification_code: wire.verification_code,
             },
             "sent" => Self::Sent { message: message? },
             "done" => Self::Done { session: wire.session.ok_or("missing field `session`")? },
@@ -421,6 +424,10 @@ pub enum InlineProgress {
         status: String,
         /// Duo's message, for display.
         message: String,
+        /// Verified Duo Push: the code the user types in Duo Mobile (3 to 6
+        /// digits), shown large while the push waits.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verification_code: Option<String>,
     },
     /// SMS passcodes were sent: the user types one next.
     Sent {
@@ -645,7 +652,16 @@ mod tests {
             assert_eq!(serde_json::from_str::<LoginResponse>(&wire).unwrap(), login, "{wire}");
         }
         let progress = [
-            InlineProgress::Waiting { status: "pushed".into(), message: "Pushed".into() },
+            InlineProgress::Waiting {
+                status: "pushed".into(),
+                message: "Pushed".into(),
+                verification_code: None,
+            },
+            InlineProgress::Waiting {
+                status: "pushed".into(),
+                message: "Please enter verification code 708 into Duo Mobile...".into(),
+                verification_code: Some("708".into()),
+            },
             InlineProgress::Sent { message: "Sent".into() },
             InlineProgress::Done { session },
         ];

@@ -22,8 +22,9 @@ enum Phase {
     Choose,
     /// A request to the Worker is under way.
     Busy,
-    /// A push or call waits: Duo's status and message.
-    Waiting { status: String, message: String },
+    /// A push or call waits: Duo's status and message, and for a Verified
+    /// Duo Push the code to type in Duo Mobile.
+    Waiting { status: String, message: String, code: Option<String> },
     /// Typing a passcode (after "Enter a passcode", or after SMS: Duo's message).
     Passcode { sent: Option<String> },
 }
@@ -192,8 +193,14 @@ impl Factor {
                     return;
                 }
                 match answer {
-                    Ok(InlineProgress::Waiting { status, message }) => {
-                        self.set_phase.set(Phase::Waiting { status, message });
+                    Ok(InlineProgress::Waiting { status, message, verification_code }) => {
+                        // A poll Duo held without news names no code: keep the one shown.
+                        let shown = match self.phase.get_untracked() {
+                            Phase::Waiting { code, .. } => code,
+                            _ => None,
+                        };
+                        let code = verification_code.or(shown);
+                        self.set_phase.set(Phase::Waiting { status, message, code });
                     }
                     Ok(InlineProgress::Done { session }) => return self.on_signed_in.run(session),
                     Ok(InlineProgress::Sent { .. }) => return self.set_phase.set(Phase::Choose),
@@ -218,8 +225,8 @@ impl Factor {
                 return;
             }
             match answer {
-                Ok(InlineProgress::Waiting { status, message }) => {
-                    self.set_phase.set(Phase::Waiting { status, message });
+                Ok(InlineProgress::Waiting { status, message, verification_code }) => {
+                    self.set_phase.set(Phase::Waiting { status, message, code: verification_code });
                     self.follow(mine);
                 }
                 Ok(InlineProgress::Sent { message }) => {
@@ -250,8 +257,15 @@ fn LiveStatus(phase: ReadSignal<Phase>, on_cancel: Callback<()>) -> impl IntoVie
         <div class="live" role="status" aria-live="polite">
             {move || match phase.get() {
                 Phase::Busy => view! { <p class="progress">"Contacting Duo…"</p> }.into_any(),
-                Phase::Waiting { message, .. } => view! {
+                Phase::Waiting { message, code, .. } => view! {
                     <p class="progress waiting">{message}</p>
+                    {code.map(|code| view! {
+                        <div class="verification">
+                            <p id="verification-label">"Enter this code in Duo Mobile"</p>
+                            <p class="verification-code" id="verification-code"
+                                aria-describedby="verification-label">{code}</p>
+                        </div>
+                    })}
                     <p class="muted">"Waiting for your answer on the device."</p>
                     <button type="button" class="link" id="cancel" on:click=move |_| on_cancel.run(())>
                         "Cancel"

@@ -121,6 +121,44 @@ pub struct LoginTicket {
     /// when read.
     #[serde(default, skip_serializing_if = "Option::is_none", rename = "rt")]
     pub return_to: Option<String>,
+    /// Inline mode: the user's policy requires Verified Duo Push, and the
+    /// `txid` Duo's preauth answered for it (a push must carry one).
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "vp")]
+    pub verified_push: Option<VerifiedPushOffer>,
+}
+
+/// A Verified Duo Push offer from `preauth`: one push may use it, within
+/// [`VerifiedPushOffer::USABLE_SECONDS`] (Duo's lives 60 s); later pushes
+/// of the login ask `preauth` for another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifiedPushOffer {
+    /// Duo's `txid` for the push.
+    #[serde(rename = "id")]
+    pub txid: Txid,
+    /// When `preauth` answered it (Unix seconds); 0 once a push used it.
+    #[serde(rename = "at")]
+    pub issued_at: u64,
+    /// The code, when `preauth` named it already.
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "c")]
+    pub code: Option<String>,
+}
+
+impl VerifiedPushOffer {
+    /// How long after `preauth` a push still uses its offer (Duo's 60 s,
+    /// less the time a start takes and the clocks' difference).
+    pub const USABLE_SECONDS: u64 = 45;
+
+    /// The offer's txid and code while a push may still use them.
+    pub fn usable(&self, now: u64) -> Option<(&Txid, Option<&str>)> {
+        (self.issued_at > 0 && now < self.issued_at.saturating_add(Self::USABLE_SECONDS))
+            .then_some((&self.txid, self.code.as_deref()))
+    }
+
+    /// The offer once a push used it: still saying Verified Push is required.
+    #[must_use]
+    pub fn spent(self) -> Self {
+        Self { issued_at: 0, code: None, ..self }
+    }
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if")]
@@ -173,6 +211,8 @@ impl PartialEq for LoginTicket {
             && self.remember == other.remember
             && self.login_id == other.login_id
             && self.account_version == other.account_version
+            && self.return_to == other.return_to
+            && self.verified_push == other.verified_push
     }
 }
 
@@ -248,6 +288,7 @@ impl LoginTicket {
             login_id: String::new(),
             account_version: 0,
             return_to: None,
+            verified_push: None,
         }
     }
 
@@ -289,6 +330,12 @@ impl LoginTicket {
     pub fn remembering(self, asked: bool) -> Self {
         let remember = asked && self.remember_days > 0;
         Self { remember, ..self }
+    }
+
+    /// Inline mode: this ticket with a Verified Duo Push offer (or none).
+    #[must_use]
+    pub fn with_verified_push(self, verified_push: Option<VerifiedPushOffer>) -> Self {
+        Self { verified_push, ..self }
     }
 
     /// Inline mode: this ticket with the devices a factor may use.

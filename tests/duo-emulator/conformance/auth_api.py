@@ -150,6 +150,7 @@ def main():
     for name, auth in variants.items():
         factors(args, name, auth)
     enrollment(args)
+    verified_push(args)
     lockout(args)
     rate_limited(args)
 
@@ -232,6 +233,39 @@ def factors(args, name, auth):
     refused(lambda: auth.auth("push", username="bob", device="auto"), 40002, f"{name}: bob has no device", "no capable device")
     refused(lambda: auth.auth("push", username="nobody", device="auto"), 40002, f"{name}: unknown user", "username")
     refused(lambda: auth.auth_status("not-a-txid"), 40002, f"{name}: unknown txid", "txid")
+
+
+def verified_push(args):
+    """Verified Duo Push through duo_client's own parameters: preauth with
+    client_supports_verified_push answers a txid, auth carries it, the code
+    arrives in auth_status's message, and the phone takes it."""
+    auth = client(args)
+    control(args, "/users", {"username": "vera", "verified_push": 4, "devices": [
+        {"name": "Pixel", "platform": "Android", "number": "+1 555-0199", "capabilities": ["push", "sms"]}]})
+    plain = auth.preauth(username="vera")
+    check("txid" not in plain, "no txid for a client that does not say it supports Verified Push")
+    refused_push = auth.auth("push", username="vera", device="auto")
+    check(refused_push["result"] == "deny" and "txid" in refused_push["status_msg"], f"a push without the txid is denied: {refused_push}")
+
+    for right in [False, True]:
+        offer = auth.preauth(username="vera", client_supports_verified_push="1")
+        check(offer["result"] == "auth" and offer.get("txid"), f"preauth offers a txid: {offer}")
+        txid = auth.auth("push", username="vera", device="auto", async_txn=True, txid=offer["txid"])["txid"]
+        first = auth.auth_status(txid)
+        message = first["status_msg"]
+        check(first["waiting"] and message.startswith("Please enter verification code "), f"the code is asked for: {message}")
+        code = message.split("verification code ")[1].split(" ")[0]
+        check(len(code) == 4 and code.isdigit(), f"a 4-digit code: {code}")
+        status, page = phone(args, "vera", {"txid": txid, "action": "approve"})
+        check(status == 409 and "code" in page, "approving without the code is refused")
+        typed = code if right else ("1111" if code != "1111" else "2222")
+        phone(args, "vera", {"txid": txid, "action": "approve", "code": typed})
+        done = auth.auth_status(txid)
+        check(done["status"] == ("allow" if right else "deny"), f"the {'right' if right else 'wrong'} code: {done}")
+        reused = auth.auth("push", username="vera", device="auto", async_txn=True, txid=offer["txid"])
+        check(auth.auth_status(reused["txid"])["status"] == "deny", "an offer serves one push")
+    sms = auth.auth("sms", username="vera", device="auto", txid=auth.preauth(username="vera", client_supports_verified_push="1")["txid"])
+    check(sms["result"] == "deny" and sms["status"] == "deny", f"a txid on SMS is denied: {sms}")
 
 
 def enrollment(args):

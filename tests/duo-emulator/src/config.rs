@@ -219,6 +219,12 @@ pub struct UserConfig {
     /// Groups (`auth_context.user.groups`).
     #[serde(default)]
     pub groups: Vec<String>,
+    /// The user's policy requires Verified Duo Push, with codes of this
+    /// many digits (3 to 6; Duo's default is 3): for Auth API clients that
+    /// say they support it, `preauth` answers a `txid` the push must carry,
+    /// and approving on the phone page takes the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_push: Option<u8>,
 }
 
 impl UserConfig {
@@ -232,6 +238,7 @@ impl UserConfig {
             passcodes: Vec::new(),
             email: String::new(),
             groups: Vec::new(),
+            verified_push: None,
         }
     }
 
@@ -418,6 +425,12 @@ impl UserConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.username.trim().is_empty() {
             return Err(ConfigError::Invalid("a user has an empty username".into()));
+        }
+        if self.verified_push.is_some_and(|digits| !(3..=6).contains(&digits)) {
+            return Err(ConfigError::Invalid(format!(
+                "verified_push of {} must be 3 to 6 digits",
+                self.username
+            )));
         }
         Ok(())
     }

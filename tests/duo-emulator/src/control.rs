@@ -42,6 +42,9 @@ struct ClockRequest {
 #[serde(deny_unknown_fields)]
 struct ActionRequest {
     action: String,
+    /// Verified Duo Push: the code typed on the phone (approve only).
+    #[serde(default)]
+    code: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -268,18 +271,19 @@ fn transactions(shared: &Shared, req: &Req) -> Resp {
     json(200, &json!({"transactions": list}))
 }
 
-/// `POST /__emulator/transactions/{txid}` `{"action": "approve"|"deny"|"fraud"|"answer"|"timeout"}`.
+/// `POST /__emulator/transactions/{txid}` `{"action": "approve"|"deny"|"fraud"|"answer"|"timeout"}`
+/// (approving a Verified Duo Push also takes `"code"`).
 fn act(shared: &Shared, req: &Req, txid: &str) -> Resp {
-    let action = match parse::<ActionRequest>(req) {
+    let (action, code) = match parse::<ActionRequest>(req) {
         Ok(body) => match Action::parse(&body.action) {
-            Some(action) => action,
+            Some(action) => (action, body.code),
             None => {
                 return bad_request("action must be approve, deny, fraud, answer or timeout");
             }
         },
         Err(msg) => return bad_request(msg),
     };
-    let answer = match shared.lock().auth_api.act(txid, action) {
+    let answer = match shared.lock().auth_api.act(txid, action, code.as_deref()) {
         Ok(txn) => json(200, &json!({"transaction": txn})),
         Err(ActionError::Unknown) => {
             json(404, &json!({"error": "not_found", "message": ActionError::Unknown.message()}))

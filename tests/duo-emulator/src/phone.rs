@@ -265,6 +265,14 @@ fn waiting_card(user: &str, txn: &Transaction, now: i64) -> String {
                     (Action::Fraud, "danger", "Press 9 (fraud)"),
                 ],
             ),
+            _ if txn.verification_code.is_some() => (
+                "Verified Duo Push",
+                &[
+                    (Action::Approve, "good", "Verify"),
+                    (Action::Deny, "secondary", "Deny"),
+                    (Action::Fraud, "danger", "Report fraud"),
+                ],
+            ),
             _ => (
                 "Duo Push",
                 &[
@@ -299,6 +307,13 @@ fn waiting_card(user: &str, txn: &Transaction, now: i64) -> String {
         "<form method=\"post\"><input type=\"hidden\" name=\"txid\" value=\"{}\"><div class=\"row\">",
         escape(&txn.txid)
     );
+    if txn.verification_code.is_some() {
+        form.push_str(
+            "<p><label for=\"code\">Enter the code shown at the sign-in</label> \
+             <input id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"off\" \
+             size=\"8\"></p>",
+        );
+    }
     for (action, class, label) in buttons {
         let name = action.name();
         let _ = write!(
@@ -340,7 +355,7 @@ fn act(shared: &Shared, req: &Req, user: &str) -> Resp {
             .get(txid)
             .is_some_and(|t| Some(&t.user) == primary.as_ref());
         if theirs {
-            inner.auth_api.act(txid, action).map(|_| ())
+            inner.auth_api.act(txid, action, params.get("code")).map(|_| ())
         } else {
             Err(ActionError::Unknown)
         }

@@ -42,11 +42,12 @@ use super::store::{NewSession, SessionStore, SignInStore, SingleUse, UserRecord}
 use super::trail::{Audited, Trail};
 use crate::config::Config;
 use crate::config::FailMode;
-use crate::cookie::{InlineTransaction, LOGIN_TTL_SECONDS, LoginTicket};
+use crate::cookie::{InlineTransaction, LOGIN_TTL_SECONDS, LoginTicket, VerifiedPushOffer};
 use crate::keys::{Txid, UserKey};
 
 /// The factor names sessions report, as the redirect mode's `id_token` does.
 const PUSH: &str = "Duo Push";
+const VERIFIED_PUSH: &str = "Verified Duo Push";
 const PHONE: &str = "Phone Call";
 const PASSCODE: &str = "Passcode";
 const DUO_BYPASS: &str = "Duo bypass";
@@ -167,7 +168,8 @@ pub(super) async fn after_password<T: Transport>(
         Err(Failed::Refused(refusal)) => return Err(refusal),
     }
     let ip = ctx.client.map(|ip| ip.to_string());
-    let request = client.preauth(User::Username(duo_name.as_str()), ip.as_deref(), now);
+    let request =
+        client.preauth_for_verified_push(User::Username(duo_name.as_str()), ip.as_deref(), now);
     let preauth = match call(duo, request, parse_preauth, false).await {
         Ok(preauth) => preauth,
         Err(Failed::Unreachable(detail)) => {
@@ -256,11 +258,17 @@ fn decide(
                     ));
             }
             let listed = devices.iter().map(|d| (d.id.clone(), d.name.clone())).collect();
+            let verified_push = preauth.verified_push.map(|offer| VerifiedPushOffer {
+                txid: Txid::new(offer.txid),
+                issued_at: ctx.now,
+                code: offer.code,
+            });
             // (`random.state` names this login: no Duo state in this mode.)
             let ticket = LoginTicket::new(&user.username, ctx.now)
                 .at_version(user.account_version)
                 .identified_by(&random.state)
                 .with_devices(listed)
+                .with_verified_push(verified_push)
                 .offering_remember(remember_days);
             Ok(LoginOutcome::DuoInline {
                 username: user.username.clone(),
@@ -384,6 +392,8 @@ pub enum Progress {
         status: &'static str,
         /// For the page.
         message: String,
+        /// Verified Duo Push: the code, when `preauth` named it already.
+        verification_code: Option<String>,
         /// The re-sealed login cookie's value.
         login_cookie: String,
         /// Its `Max-Age`.
@@ -396,6 +406,8 @@ pub enum Progress {
         status: String,
         /// For the page.
         message: String,
+        /// Verified Duo Push: the code to type in Duo Mobile (from Duo's message).
+        verification_code: Option<String>,
     },
     /// SMS passcodes were sent.
     Sent {
@@ -483,6 +495,10 @@ async fn start_factor<S: SessionStore + SignInStore, T: Transport>(
             return Err(Refusal::new(Reason::WrongMode).detail("a passcode method without one"));
         }
     };
+    let verified = match body.method {
+        InlineMethod::Push => verified_push(run, client, &ticket, &duo_name).await?,
+        _ => None,
+    };
     let options = AuthOptions {
         device: device.as_ref().map(|(id, _)| id.clone()),
         asynchronous,
@@ -492,28 +508,40 @@ async fn start_factor<S: SessionStore + SignInStore, T: Transport>(
         display_username: Some(user.username.clone()),
         pushinfo: push_context(config, ctx),
         ipaddr: ctx.client.map(|ip| ip.to_string()),
+        txid: verified.as_ref().map(|offer| offer.txid.as_str().to_owned()),
     };
     let request = client.auth(User::Username(duo_name.as_str()), &factor, &options, now);
     let answer = call(duo, request, parse_auth, true).await.map_err(unreachable)?;
     let device_name = device.map(|(_, name)| name);
     match answer {
         AuthResponse::Started { txid } => {
-            let (status, label) = match body.method {
-                InlineMethod::Phone => ("calling", PHONE),
+            let (status, label) = match (body.method, &verified) {
+                (InlineMethod::Phone, _) => ("calling", PHONE),
+                (_, Some(_)) => ("pushed", VERIFIED_PUSH),
                 _ => ("pushed", PUSH),
             };
             let name = device_name.unwrap_or_else(|| "your device".to_owned());
-            let message = match body.method {
-                InlineMethod::Phone => format!("Calling {name}..."),
+            let message = match (body.method, &verified) {
+                (InlineMethod::Phone, _) => format!("Calling {name}..."),
+                (_, Some(_)) => {
+                    format!(
+                        "Verified Duo Push sent to {name}. Enter the code shown here in Duo Mobile."
+                    )
+                }
                 _ => format!("Duo Push sent to {name}. Approve it on your phone."),
             };
             trail.txid = Some(excerpt(&txid));
             let txid = Txid::new(txid);
             let transaction = InlineTransaction { txid, factor: label.to_owned(), device: name };
-            let ticket = ticket.remembering(body.remember).for_inline(transaction, ctx.now);
+            let code = verified.as_ref().and_then(|offer| offer.code.clone());
+            let ticket = ticket
+                .remembering(body.remember)
+                .with_verified_push(verified.map(VerifiedPushOffer::spent))
+                .for_inline(transaction, ctx.now);
             Ok(Progress::Started {
                 status,
                 message,
+                verification_code: code,
                 login_cookie: ticket.seal(&config.session_secret),
                 max_age: ticket.max_age(ctx.now),
             })
@@ -530,6 +558,43 @@ async fn start_factor<S: SessionStore + SignInStore, T: Transport>(
             let ticket = ticket.remembering(body.remember);
             finished(run, &user, &outcome, factor, device_name, None, &ticket).await
         }
+    }
+}
+
+/// Verified Duo Push: the offer a push carries when the user's policy
+/// requires one. The login's own offer while it is fresh and unused;
+/// else Duo's `preauth` is asked again for a new one, which also sees a
+/// user Duo has since locked out or disabled (refused with Duo's message)
+/// and a policy that no longer requires it (a plain push).
+async fn verified_push<S, T: Transport>(
+    run: Run<'_, S, T>,
+    client: &AuthApiClient,
+    ticket: &LoginTicket,
+    duo_name: &shared::duo::DuoUsername,
+) -> Result<Option<VerifiedPushOffer>, Refusal> {
+    let Run { duo, ctx, .. } = run;
+    let Some(offer) = &ticket.verified_push else { return Ok(None) };
+    if offer.usable(ctx.now).is_some() {
+        return Ok(Some(offer.clone()));
+    }
+    let ip = ctx.client.map(|ip| ip.to_string());
+    let now = UnixTime(unix_i64(ctx.now));
+    let request =
+        client.preauth_for_verified_push(User::Username(duo_name.as_str()), ip.as_deref(), now);
+    let preauth = call(duo, request, parse_preauth, false).await.map_err(unreachable)?;
+    match preauth.result {
+        PreauthResult::Auth => Ok(preauth.verified_push.map(|fresh| VerifiedPushOffer {
+            txid: Txid::new(fresh.txid),
+            issued_at: ctx.now,
+            code: fresh.code,
+        })),
+        // Bypass now: Duo's `auth` answers it.
+        PreauthResult::Allow => Ok(None),
+        PreauthResult::Deny | PreauthResult::Enroll => Err(Refusal::new(Reason::DuoPreauthDenied)
+            .detail(format!("preauth before a push: {}", excerpt(&preauth.status_msg)))
+            .message(&preauth.status_msg)),
+        PreauthResult::Other(other) => Err(Refusal::new(Reason::DuoAuthApiMalformed)
+            .detail(format!("preauth result {}", excerpt(&other)))),
     }
 }
 
@@ -653,6 +718,7 @@ async fn follow<S: SessionStore + SignInStore, T: Transport>(
             return Ok(Progress::Waiting {
                 status: "waiting".to_owned(),
                 message: "Still waiting for your answer on the device...".to_owned(),
+                verification_code: None,
             });
         }
         Err(error) => return Err(unreachable(classify(Err(error), true))),
@@ -662,6 +728,7 @@ async fn follow<S: SessionStore + SignInStore, T: Transport>(
         return Ok(Progress::Waiting {
             status: excerpt(&outcome.status),
             message: excerpt(&outcome.status_msg),
+            verification_code: outcome.verification_code(),
         });
     }
     if outcome.result != AuthResult::Allow {

@@ -53,8 +53,8 @@ use super::http::{HttpRequest, Method, USER_AGENT};
 use super::inputs::UnixTime;
 pub use response::{
     AuthApiError, AuthOutcome, AuthResponse, AuthResult, Capability, Device, DeviceKind,
-    EnrollResponse, EnrollStatus, ErrorKind, PreauthResponse, PreauthResult, parse_auth,
-    parse_auth_status, parse_enroll, parse_enroll_status, parse_preauth, parse_time,
+    EnrollResponse, EnrollStatus, ErrorKind, PreauthResponse, PreauthResult, VerifiedPush,
+    parse_auth, parse_auth_status, parse_enroll, parse_enroll_status, parse_preauth, parse_time,
 };
 
 /// An Auth API integration key (`DUO_IKEY`): 20 ASCII letters and digits.
@@ -201,6 +201,8 @@ pub struct AuthOptions {
     pub pushinfo: Vec<(String, String)>,
     /// The client's IP address (Duo's policies by network).
     pub ipaddr: Option<String>,
+    /// Verified Duo Push: the `txid` `preauth` answered (push only).
+    pub txid: Option<String>,
 }
 
 impl AuthOptions {
@@ -320,10 +322,38 @@ impl AuthApiClient {
     /// `POST /auth/v2/preauth`: may `user` log in, and with which devices.
     /// Parse with [`parse_preauth`].
     pub fn preauth(&self, user: User<'_>, ipaddr: Option<&str>, now: UnixTime) -> HttpRequest {
+        self.preauth_with(user, ipaddr, false, now)
+    }
+
+    /// `preauth` saying this client supports Verified Duo Push
+    /// (`client_supports_verified_push=1`): when the user's policy requires
+    /// it, Duo answers a `txid` ([`PreauthResponse::verified_push`]) that the
+    /// push's `auth` must carry ([`AuthOptions::txid`]); the code to type in
+    /// Duo Mobile then arrives in `auth_status`'s message
+    /// ([`AuthOutcome::verification_code`]).
+    pub fn preauth_for_verified_push(
+        &self,
+        user: User<'_>,
+        ipaddr: Option<&str>,
+        now: UnixTime,
+    ) -> HttpRequest {
+        self.preauth_with(user, ipaddr, true, now)
+    }
+
+    fn preauth_with(
+        &self,
+        user: User<'_>,
+        ipaddr: Option<&str>,
+        verified_push: bool,
+        now: UnixTime,
+    ) -> HttpRequest {
         let (name, value) = user.param();
         let mut params = vec![(name, value.as_str())];
         if let Some(ip) = ipaddr {
             params.push(("ipaddr", ip));
+        }
+        if verified_push {
+            params.push(("client_supports_verified_push", "1"));
         }
         self.signed(Method::Post, paths::PREAUTH, &params, now)
     }
@@ -360,6 +390,7 @@ impl AuthApiClient {
             ("display_username", options.display_username.as_deref()),
             ("pushinfo", (!pushinfo.is_empty()).then_some(pushinfo.as_str())),
             ("ipaddr", options.ipaddr.as_deref()),
+            ("txid", options.txid.as_deref()),
         ];
         params.extend(optional.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
         self.signed(Method::Post, paths::AUTH, &params, now)

@@ -254,6 +254,21 @@ pub struct PreauthResponse {
     pub devices: Vec<Device>,
     /// Where to enroll (for `Enroll`).
     pub enroll_portal_url: Option<String>,
+    /// Verified Duo Push required (asked for with
+    /// [`super::AuthApiClient::preauth_for_verified_push`]): the `txid` the
+    /// push must carry.
+    pub verified_push: Option<VerifiedPush>,
+}
+
+/// What `preauth` answers when the user's policy requires Verified Duo Push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedPush {
+    /// The transaction the push's `auth` carries (Duo: valid 60 s).
+    pub txid: String,
+    /// The code, when Duo names it here already (one source documents
+    /// `verification_code` in `preauth`; Duo's own test server sends it only
+    /// in `auth_status`'s message).
+    pub code: Option<String>,
 }
 
 /// `preauth`.
@@ -279,7 +294,23 @@ pub fn parse_preauth(response: &HttpResponse) -> Result<PreauthResponse, AuthApi
         status_msg: string(&map, "status_msg").unwrap_or_default(),
         devices,
         enroll_portal_url: string(&map, "enroll_portal_url"),
+        verified_push: string(&map, "txid").filter(|txid| valid_txid(txid)).map(|txid| {
+            VerifiedPush { txid, code: string(&map, "verification_code").and_then(|c| code(&c)) }
+        }),
     })
+}
+
+/// A txid as Duo writes them (a UUID; at most 64 letters, digits and `-`).
+fn valid_txid(txid: &str) -> bool {
+    !txid.is_empty()
+        && txid.len() <= 64
+        && txid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// A Verified Push code: 3 to 6 digits (Duo's range), else nothing.
+fn code(text: &str) -> Option<String> {
+    (3..=6).contains(&text.len()).then_some(())?;
+    text.bytes().all(|b| b.is_ascii_digit()).then(|| text.to_owned())
 }
 
 fn device(value: &Value) -> Option<Device> {
@@ -344,6 +375,20 @@ impl AuthOutcome {
     /// Only `result: allow` lets a user in.
     pub fn is_allowed(&self) -> bool {
         self.result == AuthResult::Allow
+    }
+
+    /// Verified Duo Push: the code Duo asks the user to type in Duo Mobile,
+    /// read from a waiting push's message ("Please enter verification code
+    /// 708 into Duo Mobile..."): the 3 to 6 digits after "code".
+    pub fn verification_code(&self) -> Option<String> {
+        if self.result != AuthResult::Waiting {
+            return None;
+        }
+        let lower = self.status_msg.to_ascii_lowercase();
+        let (_, after) = lower.split_once("verification code")?;
+        let digits: String =
+            after.trim_start_matches([' ', ':']).chars().take_while(char::is_ascii_digit).collect();
+        code(&digits)
     }
 }
 

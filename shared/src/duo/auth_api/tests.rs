@@ -230,6 +230,7 @@ fn auth_requests_carry_the_factor_and_its_options() {
         display_username: Some("Alice A.".into()),
         pushinfo: vec![("from".into(), "login portal".into()), ("ip".into(), "10.0.0.1".into())],
         ipaddr: Some("10.0.0.1".into()),
+        txid: None,
     };
     let push = client.auth(User::UserId("DUYHV6TJBC3O4RITS1WC"), &Factor::Push, &options, NOW);
     let body = String::from_utf8(push.body.clone()).unwrap();
@@ -481,5 +482,54 @@ mod properties {
             original.sort();
             prop_assert_eq!(decoded, original);
         }
+    }
+}
+
+#[wasm_bindgen_test]
+#[test]
+fn verified_push_is_asked_for_carried_and_its_code_read() {
+    let client = client();
+    let preauth = client.preauth_for_verified_push(User::Username("alice"), None, NOW);
+    assert_eq!(preauth.body, b"client_supports_verified_push=1&username=alice");
+    assert_signed(&preauth, "/auth/v2/preauth", "client_supports_verified_push=1&username=alice");
+
+    let required = parse_preauth(&ok(r#"{"result": "auth", "status_msg": "Account is active",
+        "txid": "0f9a7f1c-5b7e-4a43-9a39-1f0e4ad0a6b1", "devices": []}"#))
+    .unwrap();
+    let offer = required.verified_push.unwrap();
+    assert_eq!((offer.txid.as_str(), offer.code), ("0f9a7f1c-5b7e-4a43-9a39-1f0e4ad0a6b1", None));
+    let with_code = parse_preauth(&ok(
+        r#"{"result": "auth", "txid": "T1", "verification_code": "4821", "expiration": 1}"#,
+    ))
+    .unwrap();
+    assert_eq!(with_code.verified_push.unwrap().code.as_deref(), Some("4821"));
+    for odd in [r#""txid": """#, r#""txid": "a b""#, r#""txid": 7"#] {
+        let body = format!(r#"{{"result": "auth", {odd}}}"#);
+        assert_eq!(parse_preauth(&ok(&body)).unwrap().verified_push, None, "{odd}");
+    }
+    let bad_code =
+        parse_preauth(&ok(r#"{"result": "auth", "txid": "T", "verification_code": "12"}"#));
+    assert_eq!(bad_code.unwrap().verified_push.unwrap().code, None, "2 digits is no code");
+
+    let options = AuthOptions { txid: Some("T1".into()), ..AuthOptions::asynchronous() };
+    let push = client.auth(User::Username("alice"), &Factor::Push, &options, NOW);
+    assert_eq!(push.body, b"async=1&device=auto&factor=push&txid=T1&username=alice");
+
+    let status = |msg: &str, result: &str| {
+        let body =
+            format!(r#"{{"result": "{result}", "status": "pushed", "status_msg": "{msg}"}}"#);
+        parse_auth_status(&ok(&body)).unwrap().verification_code()
+    };
+    let asked = "Please enter verification code 708 into Duo Mobile...";
+    assert_eq!(status(asked, "waiting").as_deref(), Some("708"));
+    assert_eq!(status("Verification code: 123456", "waiting").as_deref(), Some("123456"));
+    assert_eq!(status(asked, "allow"), None, "only while the push waits");
+    for none in [
+        "Pushed a login request to your device...",
+        "verification code 12",
+        "verification code 1234567",
+        "verification code x708",
+    ] {
+        assert_eq!(status(none, "waiting"), None, "{none}");
     }
 }

@@ -40,12 +40,13 @@ impl From<HandlerError> for Stop {
 
 /// `POST /auth/v2/auth`.
 pub(super) async fn auth(shared: &Shared, verified: &Verified) -> Result<Resp, HandlerError> {
-    let txid = random_uuid()?;
-    let (txn, asynchronous) = match transaction(shared, verified, txid.clone()) {
+    let (txn, asynchronous) = match transaction(shared, verified, random_uuid()?) {
         Ok(started) => started,
         Err(Stop::Invalid(parameter)) => return Ok(invalid(parameter)),
         Err(Stop::Internal(error)) => return Err(error),
     };
+    // A Verified Duo Push continues the transaction `preauth` offered.
+    let txid = txn.txid.clone();
     shared.lock().auth_api.insert(txn);
     shared.changed.notify_waiters();
     if asynchronous {
@@ -105,6 +106,7 @@ fn transaction(
         progress: Progress::allow(),
         version: 0,
         reported: 0,
+        verification_code: None,
     };
     if factor == "passcode" {
         let passcode = verified.one("passcode").ok_or(Stop::Invalid("passcode"))?;
@@ -126,21 +128,52 @@ fn transaction(
         return Ok((txn, asynchronous));
     }
     let device = device.ok_or(Stop::Invalid("no capable device"))?;
-    out_of_band(shared, &user, device, capability, &mut txn)?;
+    out_of_band(shared, &user, device, capability, verified.one("txid"), &mut txn)?;
     Ok((txn, asynchronous))
 }
 
 /// Sends the SMS, or starts the push or call (decided at once by a script).
+/// A push for a user whose policy requires Verified Duo Push must carry a
+/// `txid` `preauth` offered (Duo's own test server denies one without);
+/// a `txid` on anything but a push is denied the same way.
 fn out_of_band(
     shared: &Shared,
     user: &UserConfig,
     device: &DeviceConfig,
     capability: Option<Capability>,
+    offered: Option<&str>,
     txn: &mut Transaction,
 ) -> Result<(), Stop> {
     txn.device = Some(device.name.clone());
     txn.device_id = Some(device_id(user, device));
     let number = device.number.as_deref().map(mask).unwrap_or_default();
+    let push = capability
+        .map_or_else(|| device.capabilities.contains(&Capability::Push), |c| c == Capability::Push);
+    if offered.is_some() && !push {
+        txn.progress = Progress::new("deny", "deny", "A txid is only for a Verified Duo Push.");
+        return Ok(());
+    }
+    if push && user.verified_push.is_some() {
+        let Some(offered) = offered else {
+            txn.progress = Progress::new("deny", "deny", "txid should be passed to /auth");
+            return Ok(());
+        };
+        let offer =
+            shared.lock().auth_api.take_offer(offered, &txn.ikey, &user.username, txn.created);
+        let Some(offer) = offer else {
+            txn.progress = Progress::new("deny", "deny", "Verified Duo Push expired. Try again.");
+            return Ok(());
+        };
+        txn.txid = offered.to_owned();
+        txn.channel = Channel::Push;
+        txn.progress = Progress::new(
+            "waiting",
+            "pushed",
+            format!("Please enter verification code {} into Duo Mobile...", offer.code),
+        );
+        txn.verification_code = Some(offer.code);
+        return Ok(());
+    }
     if capability == Some(Capability::Sms) {
         let passcodes = sms_passcodes()?;
         txn.progress = Progress::new("deny", "sent", "New SMS passcodes sent.");
@@ -154,8 +187,6 @@ fn out_of_band(
         });
         return Ok(());
     }
-    let push = capability
-        .map_or_else(|| device.capabilities.contains(&Capability::Push), |c| c == Capability::Push);
     (txn.channel, txn.progress) = if push {
         (
             Channel::Push,

@@ -81,6 +81,23 @@ pub(crate) struct Transaction {
     pub version: u64,
     #[serde(skip)]
     pub reported: u64,
+    /// Verified Duo Push: the code the phone must be given to approve (not
+    /// shown by the control API: only the sign-in page knows it).
+    #[serde(skip)]
+    pub verification_code: Option<String>,
+}
+
+/// A Verified Duo Push offer `preauth` handed out: the `txid` one push's
+/// `auth` carries, and the code it will ask for.
+#[derive(Debug, Clone)]
+pub(crate) struct Offer {
+    /// The integration it was offered to.
+    pub ikey: String,
+    /// The Duo user's primary username.
+    pub user: String,
+    pub code: String,
+    /// Duo: 60 s after `preauth`.
+    pub expires: i64,
 }
 
 /// What a tester (phone page or control API) may do to a waiting transaction.
@@ -123,6 +140,8 @@ pub(crate) enum ActionError {
     Unknown,
     Finished,
     NotACall,
+    /// Approving a Verified Duo Push needs the code.
+    CodeRequired,
 }
 
 impl ActionError {
@@ -131,6 +150,9 @@ impl ActionError {
             Self::Unknown => "no such transaction",
             Self::Finished => "the transaction has already finished",
             Self::NotACall => "only a phone call can be answered",
+            Self::CodeRequired => {
+                "approving a Verified Duo Push takes the code shown at the sign-in"
+            }
         }
     }
 }
@@ -191,6 +213,8 @@ pub(crate) struct Ledger {
     pub enrollments: Vec<Enrollment>,
     /// Self-enrollment links (newest last; at most [`MAX_TRANSACTIONS`]).
     pub portals: Vec<Portal>,
+    /// Verified Duo Push offers by txid, each used by at most one push.
+    pub offers: HashMap<String, Offer>,
 }
 
 impl Ledger {
@@ -218,13 +242,43 @@ impl Ledger {
         changed
     }
 
-    /// Applies a tester's action.
-    pub fn act(&mut self, txid: &str, action: Action) -> Result<&Transaction, ActionError> {
+    /// Records a Verified Duo Push offer (forgetting expired ones).
+    pub fn offer(&mut self, txid: String, offer: Offer, now: i64) {
+        self.offers.retain(|_, o| o.expires > now);
+        if self.offers.len() < MAX_TRANSACTIONS {
+            self.offers.insert(txid, offer);
+        }
+    }
+
+    /// Takes the offer `txid` names, if it is this integration's and user's
+    /// and has not expired: one push each.
+    pub fn take_offer(&mut self, txid: &str, ikey: &str, user: &str, now: i64) -> Option<Offer> {
+        let offer = self.offers.remove(txid)?;
+        (offer.ikey == ikey && offer.user.eq_ignore_ascii_case(user) && now < offer.expires)
+            .then_some(offer)
+    }
+
+    /// Applies a tester's action; approving a Verified Duo Push takes its
+    /// `code`, and a wrong one fails the push.
+    pub fn act(
+        &mut self,
+        txid: &str,
+        action: Action,
+        code: Option<&str>,
+    ) -> Result<&Transaction, ActionError> {
         let txn = self.transactions.get_mut(txid).ok_or(ActionError::Unknown)?;
         if txn.progress.is_final() {
             return Err(ActionError::Finished);
         }
+        let typed = match (&txn.verification_code, action, code.map(str::trim)) {
+            (Some(_), Action::Approve, None | Some("")) => return Err(ActionError::CodeRequired),
+            (Some(expected), Action::Approve, Some(typed)) => Some(typed == expected),
+            _ => None,
+        };
         txn.progress = match (action, txn.channel) {
+            _ if typed == Some(false) => {
+                Progress::new("deny", "deny", "Incorrect verification code. Login request denied.")
+            }
             (Action::Answer, Channel::Phone) => {
                 Progress::new("waiting", "answered", "Answered. Press '#' on your phone to log in.")
             }
@@ -318,6 +372,7 @@ mod tests {
             ),
             version: 0,
             reported: 0,
+            verification_code: None,
         }
     }
 
@@ -325,11 +380,62 @@ mod tests {
     fn actions_move_a_waiting_transaction_once() {
         let mut ledger = Ledger::default();
         ledger.insert(push("a", 60));
-        assert_eq!(ledger.act("a", Action::Answer).err(), Some(ActionError::NotACall));
-        let txn = ledger.act("a", Action::Approve).map(|t| (t.progress.clone(), t.version));
+        assert_eq!(ledger.act("a", Action::Answer, None).err(), Some(ActionError::NotACall));
+        let txn = ledger.act("a", Action::Approve, None).map(|t| (t.progress.clone(), t.version));
         assert_eq!(txn, Ok((Progress::allow(), 2)));
-        assert_eq!(ledger.act("a", Action::Deny).err(), Some(ActionError::Finished));
-        assert_eq!(ledger.act("b", Action::Deny).err(), Some(ActionError::Unknown));
+        assert_eq!(ledger.act("a", Action::Deny, None).err(), Some(ActionError::Finished));
+        assert_eq!(ledger.act("b", Action::Deny, None).err(), Some(ActionError::Unknown));
+    }
+
+    #[test]
+    fn a_verified_push_is_approved_only_with_its_code() {
+        let mut ledger = Ledger::default();
+        for id in ["a", "b"] {
+            ledger.insert(Transaction { verification_code: Some("376".into()), ..push(id, 60) });
+        }
+        assert_eq!(ledger.act("a", Action::Approve, None).err(), Some(ActionError::CodeRequired));
+        assert_eq!(
+            ledger.act("a", Action::Approve, Some(" ")).err(),
+            Some(ActionError::CodeRequired)
+        );
+        let wrong = ledger.act("a", Action::Approve, Some("377")).map(|t| t.progress.clone());
+        assert_eq!(
+            wrong.map(|p| (p.result, p.status)),
+            Ok(("deny", "deny")),
+            "a wrong code fails it"
+        );
+        assert_eq!(
+            ledger.act("a", Action::Approve, Some("376")).err(),
+            Some(ActionError::Finished)
+        );
+        let right = ledger.act("b", Action::Approve, Some(" 376 ")).map(|t| t.progress.clone());
+        assert_eq!(right, Ok(Progress::allow()));
+
+        ledger.offer(
+            "t".into(),
+            Offer { ikey: "I".into(), user: "alice".into(), code: "1".into(), expires: 60 },
+            0,
+        );
+        assert!(ledger.take_offer("t", "OTHER", "alice", 1).is_none(), "another integration's");
+        ledger.offer(
+            "t".into(),
+            Offer { ikey: "I".into(), user: "alice".into(), code: "1".into(), expires: 60 },
+            0,
+        );
+        assert!(ledger.take_offer("t", "I", "bob", 1).is_none(), "another user's");
+        ledger.offer(
+            "t".into(),
+            Offer { ikey: "I".into(), user: "alice".into(), code: "1".into(), expires: 60 },
+            0,
+        );
+        assert!(ledger.take_offer("t", "I", "alice", 60).is_none(), "expired");
+        ledger.offer(
+            "t".into(),
+            Offer { ikey: "I".into(), user: "alice".into(), code: "1".into(), expires: 60 },
+            0,
+        );
+        assert!(ledger.take_offer("t", "I", "Alice", 59).is_some());
+        assert!(ledger.take_offer("t", "I", "alice", 59).is_none(), "used once");
     }
 
     #[test]
@@ -337,7 +443,7 @@ mod tests {
         let mut ledger = Ledger::default();
         ledger.insert(push("a", 60));
         ledger.insert(push("b", 60));
-        assert!(ledger.act("b", Action::Fraud).is_ok());
+        assert!(ledger.act("b", Action::Fraud, None).is_ok());
         assert!(!ledger.expire(59));
         assert!(ledger.expire(60));
         assert_eq!(ledger.transactions["a"].progress.status, "timeout");

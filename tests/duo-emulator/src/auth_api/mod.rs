@@ -330,9 +330,44 @@ fn preauth(shared: &Shared, req: &Req, verified: &Verified) -> Resp {
                     entry
                 })
                 .collect();
-            ok(&json!({"devices": devices, "result": "auth", "status_msg": "Account is active"}))
+            let mut answer =
+                json!({"devices": devices, "result": "auth", "status_msg": "Account is active"});
+            match verified_push_offer(shared, verified, &user) {
+                Ok(Some(txid)) => answer["txid"] = json!(txid),
+                Ok(None) => {}
+                Err(_) => return fail(500, 50000, "Internal error", None),
+            }
+            ok(&answer)
         }
     }
+}
+
+/// Verified Duo Push: when the client says it supports it and the user's
+/// policy requires it (and a device can take a push), a `txid` for the
+/// push's `auth`, with its code, valid 60 s (Duo's).
+fn verified_push_offer(
+    shared: &Shared,
+    verified: &Verified,
+    user: &UserConfig,
+) -> Result<Option<String>, getrandom::Error> {
+    let supports = verified.one("client_supports_verified_push") == Some("1");
+    let pushable = user.devices.iter().any(|d| d.capabilities.contains(&Capability::Push));
+    let Some(digits) = user.verified_push.filter(|_| supports && pushable) else {
+        return Ok(None);
+    };
+    let txid = crate::state::random_uuid()?;
+    let random = crate::state::random_bytes::<6>()?;
+    let code: String =
+        random.iter().take(usize::from(digits)).map(|b| char::from(b'0' + b % 10)).collect();
+    let now = shared.now().secs();
+    let offer = ledger::Offer {
+        ikey: verified.app.ikey.clone(),
+        user: user.username.clone(),
+        code,
+        expires: now.saturating_add(60),
+    };
+    shared.lock().auth_api.offer(txid.clone(), offer, now);
+    Ok(Some(txid))
 }
 
 /// The application's new-user policy for `username`; `require_enrollment`

@@ -660,3 +660,79 @@ fn a_push_says_what_who_which_app_and_from_where() {
     assert_eq!(crate::flow::City::parse("a\nb"), None, "no control characters");
     assert_eq!(crate::flow::City::parse(&"x".repeat(65)), None, "at most 64 bytes");
 }
+
+#[test]
+fn a_verified_push_carries_preauths_txid_and_shows_the_code() {
+    const OFFER: &str = "0f9a7f1c-5b7e-4a43-9a39-1f0e4ad0a6b1";
+    let (store, duo, config) = (store(), ScriptedDuo::default(), inline_config("closed"));
+    let mut required = devices();
+    required["txid"] = json!(OFFER);
+    duo.reply(checked()).reply(ok(&required));
+    let Ok(LoginOutcome::DuoInline { login_cookie: cookie, .. }) =
+        sign_in(&store, &duo, &HealthMemo::new(), &config, "alice")
+    else {
+        panic!("expected the chooser")
+    };
+    let asked = form(&duo.requests.borrow()[1]);
+    assert!(asked.contains(&("client_supports_verified_push".into(), "1".into())), "{asked:?}");
+
+    // The first push carries the offer.
+    duo.reply(ok(&json!({"txid": OFFER})));
+    let started =
+        start(&store, &duo, &config, &cookie, &push_on(IPHONE), NOW + 5).expect("started");
+    let Progress::Started { message, login_cookie, .. } = started else { panic!("started") };
+    assert!(message.contains("Verified Duo Push"), "{message}");
+    let sent = form(duo.requests.borrow().last().expect("auth"));
+    assert!(sent.contains(&("txid".into(), OFFER.into())), "{sent:?}");
+
+    // The code arrives in Duo's message and goes to the page, and only there.
+    duo.reply(ok(&json!({"result": "waiting", "status": "pushed",
+        "status_msg": "Please enter verification code 376 into Duo Mobile..."})));
+    let waiting = status(&store, &duo, &config, &login_cookie, NOW + 6).expect("waiting");
+    let Progress::Waiting { verification_code, .. } = waiting else { panic!("waiting") };
+    assert_eq!(verification_code.as_deref(), Some("376"));
+    duo.reply(ok(&json!({"result": "allow", "status": "allow", "status_msg": "Success."})));
+    let Ok(Progress::Done(session)) = status(&store, &duo, &config, &login_cookie, NOW + 9) else {
+        panic!("a session")
+    };
+    let factor = session.info.duo.as_ref().and_then(|d| d.factor.clone());
+    assert_eq!(factor.as_deref(), Some("Verified Duo Push"));
+
+    // An offer is used once: the next push of the login (a retry after a
+    // denial) asks preauth for another, which also sees Duo's verdict now.
+    duo.reply(ok(&json!({"result": "auth", "txid": "second-offer", "devices": []})))
+        .reply(ok(&json!({"txid": "second-offer"})));
+    start(&store, &duo, &config, &login_cookie, &push_on(IPHONE), NOW + 10).expect("again");
+    let paths = duo.paths();
+    assert_eq!(paths[paths.len() - 2..], ["/auth/v2/preauth", "/auth/v2/auth"]);
+    let sent = form(duo.requests.borrow().last().expect("auth"));
+    assert!(sent.contains(&("txid".into(), "second-offer".into())), "{sent:?}");
+
+    // A stale offer (past 45 s) is not sent: preauth again, and Duo's deny
+    // since (locked out meanwhile) refuses with Duo's words.
+    duo.reply(ok(&json!({"result": "deny", "status_msg": "Your account is locked out"})));
+    let late = start(&store, &duo, &config, &cookie, &push_on(IPHONE), NOW + 50);
+    let refusal = late.expect_err("denied");
+    assert_eq!(refusal.reason, Reason::DuoPreauthDenied);
+    assert_eq!(refusal.message.as_deref(), Some("Your account is locked out"));
+
+    // Other methods never carry the offer.
+    duo.reply(ok(&json!({"txid": TXID})));
+    let call = InlineStartRequest { method: InlineMethod::Phone, ..push_on(DESK) };
+    start(&store, &duo, &config, &cookie, &call, NOW + 7).expect("a call");
+    let sent = form(duo.requests.borrow().last().expect("auth"));
+    assert!(!sent.iter().any(|(name, _)| name == "txid"), "{sent:?}");
+}
+
+#[test]
+fn a_plain_push_stays_plain_when_preauth_offers_no_verified_push() {
+    let (store, duo, config) = (store(), ScriptedDuo::default(), inline_config("closed"));
+    let cookie = chooser(&store, &duo, &config);
+    duo.reply(ok(&json!({"txid": TXID})));
+    let started =
+        start(&store, &duo, &config, &cookie, &push_on(IPHONE), NOW + 60).expect("started");
+    assert!(matches!(started, Progress::Started { verification_code: None, .. }));
+    assert_eq!(duo.paths().last().map(String::as_str), Some("/auth/v2/auth"), "no second preauth");
+    let sent = form(duo.requests.borrow().last().expect("auth"));
+    assert!(!sent.iter().any(|(name, _)| name == "txid"), "{sent:?}");
+}
