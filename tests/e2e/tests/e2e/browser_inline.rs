@@ -10,6 +10,7 @@
 //! | passcode, from a deep link, then a step-up | (gateway) a deep link into the app with a query, no session: the login; "Enter a passcode", 123456, Verify: back at exactly that path and query, which the app received with alice's identity; then the login asked for a fresh approval: "Continue with Duo", the chooser, a passcode, back at the page |
 //! | SMS then passcode | "Text me passcodes": Duo's "New SMS passcodes sent." and the passcode field; a passcode from the phone's inbox signs in |
 //! | push denied | a push the tester denies: "Duo denied the sign-in." with Duo's words, back at the chooser |
+//! | Verified Duo Push | with alice's policy requiring it: the code shown large while the push waits; a wrong code typed on the phone fails the push with Duo's words; the right one signs in as "Verified Duo Push" |
 //! | enrollment | unenrolled bob gets Duo's enrollment link |
 //!
 //! With `UPDATE_SCREENSHOTS=1`, the screens go to `docs/screenshots/` for the README.
@@ -224,6 +225,8 @@ async fn inline_sign_in_in_the_browser() {
     bed.wait_for("button[data-method=push]:not([disabled])").await;
     bed.keep_screen("inline-denied").await;
 
+    verified_push(&bed).await;
+
     // Enrollment.
     bed.password("bob").await;
     let link = bed.wait_for("#enroll-link").await;
@@ -233,6 +236,58 @@ async fn inline_sign_in_in_the_browser() {
 
     bed.worker.assert_clean_log(&[duo_emulator::auth_api::DEV_SKEY]);
     bed.browser.close().await;
+}
+
+/// Verified Duo Push (alice's policy now requires it): the page shows the
+/// code large while the push waits; on the phone a wrong code fails the
+/// push, and the code read from the page approves the next one.
+async fn verified_push(bed: &Bed) {
+    let mut alice = duo_emulator::dev_users().remove(0);
+    alice.verified_push = Some(3);
+    bed.control(reqwest::Method::POST, "/users", Some(serde_json::to_value(&alice).expect("JSON")))
+        .await;
+    let c = &bed.browser.client;
+    for right in [false, true] {
+        bed.password("alice").await;
+        bed.click("button[data-method=push]").await;
+        let code = bed.text("#verification-code").await;
+        assert!(code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()), "{code:?}");
+        assert_eq!(bed.text(".verification p").await, "Enter this code in Duo Mobile");
+        if right {
+            bed.keep_screen("inline-verified-push").await;
+        }
+        let spa = c.window().await.expect("this tab");
+        let phone = c.new_window(true).await.expect("a tab");
+        c.switch_to_window(phone.handle).await.expect("to the phone");
+        c.goto(&format!("{}/phone/alice", bed.emulator.base_url())).await.expect("the phone");
+        let typed = if right {
+            code.clone()
+        } else {
+            format!("{:03}", (code.parse::<u32>().unwrap_or(0) + 1) % 1000)
+        };
+        bed.type_into("#code", &typed).await;
+        bed.click("button[name=action][value=approve]").await;
+        // (The push cancelled earlier still waits on the phone: follow this one.)
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let listed = bed.control(reqwest::Method::GET, "/transactions?user=alice", None).await;
+            let newest = listed["transactions"].as_array().and_then(|all| all.last().cloned());
+            if newest.is_some_and(|txn| txn["result"] != "waiting") {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the phone never took the code");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        c.close_window().await.expect("close the phone");
+        c.switch_to_window(spa).await.expect("back to the page");
+        if right {
+            assert_eq!(bed.signed_in_factor().await, "Verified Duo Push");
+        } else {
+            bed.wait_for(".problem.shown").await;
+            let problem = bed.text(".problem").await;
+            assert!(problem.contains("Incorrect verification code"), "{problem}");
+        }
+    }
 }
 
 /// A passcode, from a deep link into the app: back there after Duo.
