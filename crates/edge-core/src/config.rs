@@ -110,6 +110,10 @@ pub struct Config {
     /// The Duo mode (`DUO_MODE`) and its client, built by the Duo
     /// clients' own parsers.
     pub duo: DuoSetup,
+    /// Prompt mode with Auth API keys (`DUO_IKEY` and `DUO_SKEY` set too):
+    /// the client remembered sign-ins ask Duo's `preauth` with. (Inline
+    /// mode uses its own; see [`Config::auth_api`].)
+    pub prompt_auth_api: Option<AuthApiClient>,
 }
 
 /// How the second factor runs (`DUO_MODE`), with the client it needs.
@@ -126,7 +130,7 @@ pub enum DuoSetup {
 
 /// The keys of the configured mode, before the host is parsed.
 enum Keys {
-    Prompt(ClientId, ClientSecret),
+    Prompt(ClientId, ClientSecret, Option<(IntegrationKey, SecretKey)>),
     Inline(IntegrationKey, SecretKey),
 }
 
@@ -141,6 +145,15 @@ impl DuoSetup {
 }
 
 impl Config {
+    /// The Auth API client, when there is one: inline mode's, or prompt
+    /// mode's optional one (with which remembered sign-ins still ask Duo).
+    pub fn auth_api(&self) -> Option<&AuthApiClient> {
+        match &self.duo {
+            DuoSetup::Inline(client) => Some(client),
+            DuoSetup::Prompt(_) => self.prompt_auth_api.as_ref(),
+        }
+    }
+
     /// Parses settings given by `lookup` (the environment, or a test's map).
     ///
     /// # Errors
@@ -178,7 +191,17 @@ impl Config {
             let client_secret =
                 ClientSecret::parse(required("DUO_CLIENT_SECRET")?.trim().to_owned())
                     .map_err(|e| duo_problem(&e))?;
-            Keys::Prompt(client_id, client_secret)
+            // Optional Auth API keys: both or neither.
+            let auth_api = if present("DUO_IKEY").is_some() || present("DUO_SKEY").is_some() {
+                let ikey = IntegrationKey::parse(required("DUO_IKEY")?.trim())
+                    .map_err(|e| duo_problem(&e))?;
+                let skey = SecretKey::parse(required("DUO_SKEY")?.trim().to_owned())
+                    .map_err(|e| duo_problem(&e))?;
+                Some((ikey, skey))
+            } else {
+                None
+            };
+            Keys::Prompt(client_id, client_secret, auth_api)
         };
         let api_host =
             ApiHost::parse(required("DUO_API_HOST")?.trim()).map_err(|e| duo_problem(&e))?;
@@ -225,11 +248,17 @@ impl Config {
             failopen_session_ttl_seconds,
             duo_start_limit,
             audit_retention_days,
+            prompt_auth_api: match &keys {
+                Keys::Prompt(_, _, Some((ikey, skey))) => {
+                    Some(AuthApiClient::new(ikey.clone(), skey.clone(), api_host.clone()))
+                }
+                _ => None,
+            },
             duo: match keys {
                 Keys::Inline(ikey, skey) => {
                     DuoSetup::Inline(AuthApiClient::new(ikey, skey, api_host))
                 }
-                Keys::Prompt(id, secret) => {
+                Keys::Prompt(id, secret, _) => {
                     DuoSetup::Prompt(DuoClient::new(id, secret, api_host, redirect_uri))
                 }
             },
@@ -523,6 +552,25 @@ mod tests {
             map.insert(name, "  ".to_owned());
             assert_eq!(parse(&map).unwrap_err(), ConfigProblem::Missing(name));
         }
+    }
+
+    #[test]
+    fn prompt_mode_takes_auth_api_keys_for_trusted_browsers_both_or_neither() {
+        let plain = parse(&settings()).unwrap();
+        assert!(plain.auth_api().is_none(), "no Auth API keys: none");
+        let mut map = settings();
+        map.insert("DUO_IKEY", "DIEMULATORAUTHAPI001".to_owned());
+        assert_eq!(parse(&map).unwrap_err(), ConfigProblem::Missing("DUO_SKEY"));
+        map.insert("DUO_SKEY", "short".to_owned());
+        assert_eq!(parse(&map).unwrap_err().setting(), "DUO_SKEY");
+        map.insert("DUO_SKEY", "EmulatorAuthApiSecretNotForProduction000".to_owned());
+        let config = parse(&map).unwrap();
+        assert_eq!(config.duo.mode(), "prompt");
+        let client = config.auth_api().expect("an Auth API client");
+        assert_eq!(client.integration_key().as_str(), "DIEMULATORAUTHAPI001");
+        assert!(!format!("{config:?}").contains("EmulatorAuthApiSecret"), "Debug redacts DUO_SKEY");
+        map.remove("DUO_IKEY");
+        assert_eq!(parse(&map).unwrap_err(), ConfigProblem::Missing("DUO_IKEY"));
     }
 
     #[test]

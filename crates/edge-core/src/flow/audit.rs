@@ -217,6 +217,9 @@ pub enum Reason {
     WrongMode,
     /// Inline: Duo's preauth refused the user (locked out, disabled, policy).
     DuoPreauthDenied,
+    /// A remembered browser's sign-in that Duo's silent `preauth` refused
+    /// (the user locked out, disabled or unknown in Duo): the trust ended.
+    TrustRevokedByDuo,
     /// Inline: Duo refused our request (keys, signature, clock, a parameter).
     DuoAuthApiRejected,
     /// Inline: Duo's answer is not the Auth API's.
@@ -307,6 +310,7 @@ impl Reason {
             Self::SessionUserUnavailable => "session_user_unavailable",
             Self::WrongMode => "wrong_mode",
             Self::DuoPreauthDenied => "duo_preauth_denied",
+            Self::TrustRevokedByDuo => "trust_revoked_by_duo",
             Self::DuoAuthApiRejected => "duo_auth_api_rejected",
             Self::DuoAuthApiMalformed => "duo_auth_api_malformed",
             Self::DuoFactorDenied => "duo_factor_denied",
@@ -369,6 +373,7 @@ impl Reason {
             Self::DuoAccessDenied
             | Self::DuoDenied
             | Self::DuoPreauthDenied
+            | Self::TrustRevokedByDuo
             | Self::DuoFactorDenied => ErrorCode::DuoDenied,
             Self::DuoErrorRedirect
             | Self::CodeMissing

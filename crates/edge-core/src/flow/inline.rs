@@ -207,6 +207,73 @@ async fn checked<T: Transport>(
     })
 }
 
+/// What Duo says, asked silently, of a remembered sign-in.
+pub(super) enum Vouched {
+    /// Duo would authenticate the user (or Duo is down and the fail mode
+    /// is open): the trusted browser stands in for the factor.
+    Yes,
+    /// Duo refuses the user (`deny`: locked out, disabled; or no longer
+    /// knows them): the trust ends and the sign-in is refused.
+    Revoked(Refusal),
+    /// Refused for now (Duo down and failing closed, our keys refused):
+    /// the trust stays.
+    Refused(Refusal),
+}
+
+/// A trusted browser still asks Duo: `preauth`, silently (no push), with
+/// the Auth API client there is ([`Config::auth_api`]). `auth` or `allow`
+/// keeps the trust; `deny` or `enroll` (Duo no longer knows the user, or
+/// they have no device) ends it; Duo unreachable follows `DUO_FAILMODE`;
+/// Duo refusing our request never lets anyone in.
+pub(super) async fn vouch_for_remembered<T: Transport>(
+    duo: &T,
+    client: &AuthApiClient,
+    config: &Config,
+    health: &HealthMemo,
+    user: &UserRecord,
+    ctx: &Ctx,
+) -> Vouched {
+    let unreachable = |detail: String| match config.fail_mode {
+        FailMode::Open => Vouched::Yes,
+        FailMode::Closed => Vouched::Refused(Refusal::new(Reason::DuoUnreachable).detail(detail)),
+    };
+    let duo_name = match duo_user(Some(user.clone())) {
+        Ok((_, name)) => name,
+        Err(refusal) => return Vouched::Refused(refusal),
+    };
+    match checked(duo, client, health, ctx.now).await {
+        Ok(()) => {}
+        Err(Failed::Unreachable(detail)) => return unreachable(detail),
+        Err(Failed::Refused(refusal)) => return Vouched::Refused(refusal),
+    }
+    let ip = ctx.client.map(|ip| ip.to_string());
+    let now = UnixTime(unix_i64(ctx.now));
+    let request = client.preauth(User::Username(duo_name.as_str()), ip.as_deref(), now);
+    let preauth = match call(duo, request, parse_preauth, false).await {
+        Ok(preauth) => preauth,
+        Err(Failed::Unreachable(detail)) => {
+            health.remember(ctx.now, Err(HealthFailure::Unreachable));
+            return unreachable(detail);
+        }
+        Err(Failed::Refused(refusal)) => return Vouched::Refused(refusal),
+    };
+    let revoked = |what: &str| {
+        Refusal::new(Reason::TrustRevokedByDuo)
+            .detail(format!("remembered browser, preauth {what}: {}", excerpt(&preauth.status_msg)))
+    };
+    match preauth.result {
+        PreauthResult::Auth | PreauthResult::Allow => Vouched::Yes,
+        PreauthResult::Deny => Vouched::Revoked(revoked("deny").message(&preauth.status_msg)),
+        PreauthResult::Enroll => Vouched::Revoked(revoked("enroll").message(
+            "Duo no longer knows your account, so this browser is no longer trusted. Sign in again to set up Duo.",
+        )),
+        PreauthResult::Other(other) => Vouched::Refused(
+            Refusal::new(Reason::DuoAuthApiMalformed)
+                .detail(format!("preauth result {}", excerpt(&other))),
+        ),
+    }
+}
+
 /// What `preauth`'s answer means for this login.
 fn decide(
     config: &Config,

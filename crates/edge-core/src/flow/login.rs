@@ -272,6 +272,19 @@ async fn after_first_factor<S: SessionStore + SignInStore, T: Transport>(
         && !next.fresh
         && remember::vouches(store, next.remembered, &trail.username, remember_days, ctx.now)
             .await?;
+    // A trusted browser still asks Duo, silently, where there are Auth API
+    // keys: someone Duo has locked out, disabled or forgotten since is
+    // refused, and the browser is trusted no longer.
+    if remembered && let Some(client) = config.auth_api() {
+        match inline::vouch_for_remembered(transport, client, config, health, &user, ctx).await {
+            inline::Vouched::Yes => {}
+            inline::Vouched::Revoked(refusal) => {
+                remember::end_trust(store, next.remembered, ctx.now).await?;
+                return Err(refusal);
+            }
+            inline::Vouched::Refused(refusal) => return Err(refusal),
+        }
+    }
     // Decided first: a sign-in without a Duo step, or which Duo step.
     let sign_in = match (policy, &config.duo) {
         // A browser the user trusted after a Duo sign-in, still remembered.

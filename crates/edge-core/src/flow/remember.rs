@@ -105,6 +105,22 @@ pub async fn vouches<S: SignInStore>(
         .map_err(Refusal::internal)
 }
 
+/// Ends the trust of the browser whose `__Host-remember` cookie is
+/// `cookie` (Duo refused its user).
+///
+/// # Errors
+/// `internal` for storage.
+pub async fn end_trust<S: SignInStore>(
+    store: &S,
+    cookie: Option<&str>,
+    now: u64,
+) -> Result<(), Refusal> {
+    if let Some(token) = cookie.and_then(SessionId::parse) {
+        store.forget_browser(&token.storage_key(), now).await.map_err(Refusal::internal)?;
+    }
+    Ok(())
+}
+
 /// `POST /api/remembered/forget`: this browser is no longer remembered
 /// (idempotent; the route clears the cookie either way).
 ///
@@ -118,8 +134,5 @@ pub async fn forget<S: SignInStore>(
     now: u64,
 ) -> Result<(), Refusal> {
     check_origin(&config.app_origin, origin)?;
-    if let Some(token) = cookie.and_then(SessionId::parse) {
-        store.forget_browser(&token.storage_key(), now).await.map_err(Refusal::internal)?;
-    }
-    Ok(())
+    end_trust(store, cookie, now).await
 }

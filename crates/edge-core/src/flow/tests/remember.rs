@@ -310,3 +310,113 @@ fn the_user_or_an_admin_forgets_a_browser_and_sign_out_everywhere_does_too() {
         Reason::NotAdmin
     );
 }
+
+/// alice's password from her remembered browser, with `config` and `duo`.
+fn remembered_sign_in(
+    store: &MemoryStore,
+    config: &crate::config::Config,
+    duo: &ScriptedDuo,
+    cookie: &str,
+) -> Result<LoginOutcome, Refusal> {
+    let body = LoginRequest {
+        username: "alice".into(),
+        password: Password::new("alice-pass"),
+        return_to: None,
+        fresh: false,
+    };
+    let health = HealthMemo::new();
+    let input = LoginInput { body: &body, known_browser: None, remembered: Some(cookie) };
+    let link = DuoLink { transport: duo, health: &health };
+    let verifier = CountingVerifier::default();
+    // Each sign-in its own randomness (its session id).
+    static SEED: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(100);
+    let seed = SEED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    block_on(login(store, &verifier, link, config, input, &ctx(NOW, "192.0.2.60"), &random(seed)))
+}
+
+fn preauth(
+    result: &str,
+    message: &str,
+) -> Result<shared::duo::HttpResponse, shared::duo::TransportError> {
+    let body =
+        serde_json::json!({"stat": "OK", "response": {"result": result, "status_msg": message}});
+    Ok(shared::duo::HttpResponse::new(200, body.to_string()))
+}
+
+fn checked() -> Result<shared::duo::HttpResponse, shared::duo::TransportError> {
+    Ok(shared::duo::HttpResponse::new(200, r#"{"stat": "OK", "response": {"time": 1}}"#))
+}
+
+#[test]
+fn a_trusted_browser_still_asks_duo_where_there_are_auth_api_keys() {
+    use crate::flow::testing::{IKEY, SKEY, config_with, inline_config};
+    let prompt_with_keys = config_with("closed", &[("DUO_IKEY", IKEY), ("DUO_SKEY", SKEY)]);
+    for config in [inline_config("closed"), prompt_with_keys] {
+        let (store, _) = store_with(30, vec![]);
+        let cookie = remembered_alice(&store, 30, NOW - DAY);
+
+        // Duo would authenticate her: signed in, no push (a silent preauth).
+        let duo = ScriptedDuo::default();
+        duo.reply(checked()).reply(preauth("auth", "Account is active"));
+        let Ok(LoginOutcome::Done { session, .. }) =
+            remembered_sign_in(&store, &config, &duo, &cookie)
+        else {
+            panic!("expected a session")
+        };
+        assert_eq!(session.info.method, AuthMethod::Remembered);
+        assert_eq!(duo.paths(), ["/auth/v2/check", "/auth/v2/preauth"]);
+        let sent = String::from_utf8(duo.requests.borrow()[1].body.clone()).expect("a form");
+        assert!(!sent.contains("verified_push"), "nothing to push: {sent}");
+
+        // Duo down: closed refuses and keeps the trust; open lets the trust stand in.
+        let duo = ScriptedDuo::default();
+        duo.unreachable();
+        let down = remembered_sign_in(&store, &config, &duo, &cookie).expect_err("closed");
+        assert_eq!(down.reason, Reason::DuoUnreachable);
+        assert_eq!(store.browsers.borrow()[0].1, None, "still trusted");
+
+        // Locked out in Duo since: refused with Duo's words, and the trust ends.
+        let duo = ScriptedDuo::default();
+        duo.reply(checked()).reply(preauth("deny", "Your account is locked out"));
+        let denied = remembered_sign_in(&store, &config, &duo, &cookie).expect_err("denied");
+        assert_eq!(denied.reason, Reason::TrustRevokedByDuo);
+        assert_eq!(denied.message.as_deref(), Some("Your account is locked out"));
+        assert_eq!(store.last_event().reason, "trust_revoked_by_duo");
+        assert!(store.browsers.borrow()[0].1.is_some(), "the trust ended");
+        // The next sign-in goes through Duo like any other.
+        let duo = ScriptedDuo::default();
+        duo.healthy().reply(checked()).reply(preauth("deny", "Your account is locked out"));
+        let next = remembered_sign_in(&store, &config, &duo, &cookie);
+        assert!(!matches!(next, Ok(LoginOutcome::Done { .. })), "{next:?}");
+    }
+
+    // Unknown to Duo now (enroll): refused, the trust ends.
+    let inline = inline_config("closed");
+    let (store, _) = store_with(30, vec![]);
+    let cookie = remembered_alice(&store, 30, NOW - DAY);
+    let duo = ScriptedDuo::default();
+    duo.reply(checked()).reply(preauth("enroll", "Enroll an authentication device to proceed"));
+    let gone = remembered_sign_in(&store, &inline, &duo, &cookie).expect_err("unknown");
+    assert_eq!(gone.reason, Reason::TrustRevokedByDuo);
+    assert!(store.browsers.borrow()[0].1.is_some());
+
+    // Our keys refused: never let in, trust kept. Duo down and open: let in.
+    let (store, _) = store_with(30, vec![]);
+    let cookie = remembered_alice(&store, 30, NOW - DAY);
+    let duo = ScriptedDuo::default();
+    let body = r#"{"stat": "FAIL", "code": 40103, "message": "Invalid signature"}"#;
+    duo.reply(Ok(shared::duo::HttpResponse::new(401, body)));
+    let rejected = remembered_sign_in(&store, &inline_config("open"), &duo, &cookie);
+    assert_eq!(rejected.expect_err("refused").reason, Reason::DuoAuthApiRejected);
+    let duo = ScriptedDuo::default();
+    duo.unreachable();
+    let open = remembered_sign_in(&store, &inline_config("open"), &duo, &cookie);
+    assert!(matches!(open, Ok(LoginOutcome::Done { .. })), "{open:?}");
+    assert_eq!(store.browsers.borrow()[0].1, None);
+
+    // Prompt mode without Auth API keys: the trust stands in, Duo is not asked.
+    let duo = ScriptedDuo::default();
+    let plain = remembered_sign_in(&store, &config("closed"), &duo, &cookie);
+    assert!(matches!(plain, Ok(LoginOutcome::Done { .. })), "{plain:?}");
+    assert!(duo.paths().is_empty());
+}
