@@ -5,7 +5,7 @@
 //!
 //! | test | contract clause |
 //! |---|---|
-//! | `a_trusted_browser_skips_duo_until_it_is_forgotten` | with no days set, nothing offered; with 30, the login offers `remember_days: 30`; the form's `remember=1` and Duo's allow set `__Host-remember` (`HttpOnly`, `Secure`, 30 days); the next password from that browser is a `remembered` session (`remembered_browser`) without Duo, and another user's password with that cookie still goes to Duo; the admin list names the browser ("Firefox on Linux") and never the token; `POST /api/remembered/forget` clears it and Duo is asked again; a browser remembered again is forgotten by an admin's password reset, by `user-admin`'s disable and enable SQL run on the database, and by the user's own `POST /api/password`; Duo's allow without the box ticked sets no cookie; trust turned off (0 days) and on again: the browser asks for Duo |
+//! | `a_trusted_browser_skips_duo_until_it_is_forgotten` | (prompt mode with Auth API keys too) alice locked out in Duo after her browser was trusted: refused `duo_denied` with Duo's words, audited `trust_revoked_by_duo`, the trust ended, nothing pushed; then with no days set, nothing offered; with 30, the login offers `remember_days: 30`; the form's `remember=1` and Duo's allow set `__Host-remember` (`HttpOnly`, `Secure`, 30 days); the next password from that browser is a `remembered` session (`remembered_browser`) without Duo, and another user's password with that cookie still goes to Duo; the admin list names the browser ("Firefox on Linux") and never the token; `POST /api/remembered/forget` clears it and Duo is asked again; a browser remembered again is forgotten by an admin's password reset, by `user-admin`'s disable and enable SQL run on the database, and by the user's own `POST /api/password`; Duo's allow without the box ticked sets no cookie; trust turned off (0 days) and on again: the browser asks for Duo |
 
 use duo_emulator::Emulator;
 use e2e::{Wrangler, cookie_value, default_vars, set_cookie};
@@ -113,8 +113,12 @@ fn cookie_of(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String>
 async fn a_trusted_browser_skips_duo_until_it_is_forgotten() {
     let emulator = e2e::local_emulator().await;
     let mut vars = default_vars(APP_ORIGIN);
-    vars.retain(|(name, _)| name != "DUO_API_HOST");
+    vars.retain(|(name, _)| !["DUO_API_HOST", "DUO_IKEY", "DUO_SKEY"].contains(&name.as_str()));
     vars.push(("DUO_API_HOST".to_owned(), emulator.local_addr().to_string()));
+    // The prompt mode with an Auth API application's keys too: trusted
+    // browsers still ask Duo's preauth.
+    vars.push(("DUO_IKEY".to_owned(), duo_emulator::auth_api::DEV_IKEY.to_owned()));
+    vars.push(("DUO_SKEY".to_owned(), duo_emulator::auth_api::DEV_SKEY.to_owned()));
     let worker = Wrangler::start_seeded(&vars, &[]).await.unwrap_or_else(|e| panic!("{e}"));
     let bed = Bed {
         worker,
@@ -178,7 +182,49 @@ async fn a_trusted_browser_skips_duo_until_it_is_forgotten() {
     let (_, body, _) = bed.login("alice", "alice-demo-pass", Some(&token)).await;
     assert_eq!(body["next"], json!("duo"), "forgotten");
 
+    locked_out_in_duo(&bed).await;
     what_ends_it(&bed, &admin).await;
+}
+
+/// alice locked out in Duo since her browser was trusted: the silent
+/// preauth refuses her with Duo's words and the trust ends.
+async fn locked_out_in_duo(bed: &Bed) {
+    let (_, _, headers) = bed.login("alice", "alice-demo-pass", None).await;
+    let login = cookie_value(&cookie_of(&headers, LOGIN_COOKIE).expect("login cookie"));
+    let back = bed.through_duo(&login, true).await;
+    let token = cookie_value(&cookie_of(back.headers(), REMEMBER_COOKIE).expect("remembered"));
+    let users = format!("{}/__emulator/users", bed.emulator.base_url());
+    let alice = duo_emulator::dev_users().remove(0);
+    let locked =
+        duo_emulator::UserConfig { status: duo_emulator::UserStatus::LockedOut, ..alice.clone() };
+    assert_eq!(bed.http.post(&users).json(&locked).send().await.expect("lock").status(), 200);
+    let since = bed.worker.query("SELECT count(*) AS n FROM auth_events").await.expect("audit");
+    let (status, body, _) = bed.login("alice", "alice-demo-pass", Some(&token)).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("duo_denied")), "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("locked out")), "{body}");
+    let reason = bed
+        .worker
+        .query("SELECT reason FROM auth_events WHERE step = 'login' ORDER BY id DESC LIMIT 1")
+        .await
+        .expect("audit");
+    assert_eq!(reason, [json!({"reason": "trust_revoked_by_duo"})], "after {since:?}");
+    let ended = bed
+        .worker
+        .query("SELECT count(*) AS n FROM remembered_browsers WHERE revoked_at IS NOT NULL")
+        .await
+        .expect("browsers");
+    assert!(ended[0]["n"].as_u64().is_some_and(|n| n >= 1), "{ended:?}");
+    let requests = format!("{}/__emulator/requests?path=/auth/v2/preauth", bed.emulator.base_url());
+    let asked: Value =
+        bed.http.get(&requests).send().await.expect("log").json().await.expect("JSON");
+    assert!(!asked["requests"].as_array().is_none_or(Vec::is_empty), "Duo's preauth was asked");
+    let transactions = format!("{}/__emulator/transactions?user=alice", bed.emulator.base_url());
+    let pushed: Value =
+        bed.http.get(&transactions).send().await.expect("txns").json().await.expect("JSON");
+    assert_eq!(pushed["transactions"], json!([]), "silent: nothing reached the phone");
+    assert_eq!(bed.http.post(&users).json(&alice).send().await.expect("unlock").status(), 200);
+    let (_, body, _) = bed.login("alice", "alice-demo-pass", Some(&token)).await;
+    assert_eq!(body["next"], json!("duo"), "the trust is over: Duo again");
 }
 
 /// A browser remembered again each time: an admin's password reset, the
