@@ -89,6 +89,9 @@ impl Problem {
                 ErrorCode::ConfigError => {
                     "Sign-in is not available: the service is not configured."
                 }
+                ErrorCode::AccountHeld => {
+                    "Your account is on hold because a sign-in was reported as fraud."
+                }
                 ErrorCode::Internal => "Something went wrong on our side.",
             },
         }
@@ -142,6 +145,10 @@ impl Problem {
             }
             ErrorCode::ConfigError => {
                 "An administrator needs to fix the service's configuration.".to_owned()
+            }
+            ErrorCode::AccountHeld => {
+                "To protect it, its sessions and trusted browsers were ended. Tell your administrator whether the sign-in was yours: they must release the account before you can sign in. If it was not yours, someone may know your password: change it once you are back in."
+                    .to_owned()
             }
             ErrorCode::Internal => {
                 "Try again. If it keeps happening, contact your administrator.".to_owned()

@@ -14,7 +14,7 @@ use edge_core::flow::store::{
     AddOutcome, AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome,
     ConsoleStore, DuoMapping, EnforceSetting, MaintenanceStore, NewSession, NewUser,
     RememberedBrowser, SessionRecord, SessionStore, SignInStore, SingleUse, StoreError,
-    StoredPolicies, UserRecord, UserUpdate,
+    StoredPolicies, UserPage, UserRecord, UserUpdate,
 };
 use edge_core::keys::{IdHash, UserKey};
 
@@ -72,12 +72,18 @@ struct Count {
 }
 
 #[derive(Deserialize)]
+struct UserCounts {
+    count: u32,
+    held: u32,
+}
+
+#[derive(Deserialize)]
 struct Username {
     username: String,
 }
 
 const SELECT_USER: &str = "SELECT username, password_hash, duo_policy, disabled, duo_username, \
-    role, must_change_password, account_version, (SELECT document FROM policies WHERE id = 1) AS policies, coalesce((SELECT value = 'off' FROM settings WHERE name = 'enforce_duo'), 0) AS duo_off \
+    role, must_change_password, account_version, held_at, (SELECT document FROM policies WHERE id = 1) AS policies, coalesce((SELECT value = 'off' FROM settings WHERE name = 'enforce_duo'), 0) AS duo_off \
     FROM users WHERE username_normalized = ?1";
 
 const HIT: &str = "INSERT INTO login_attempts (limit_key, window_start, count, updated_at) \
@@ -389,6 +395,18 @@ impl SignInStore for D1Store {
             .await?;
         Ok(forgotten.map(|row| row.username))
     }
+
+    async fn hold_for_fraud(&self, normalized: &UserKey, now: u64) -> Result<bool, StoreError> {
+        let user = text(normalized.as_str());
+        let [held, _, _] = self
+            .batch([
+                (HOLD_FOR_FRAUD, vec![user.clone(), number(now)]),
+                (REVOKE_USER_SESSIONS_IF, vec![user.clone(), number(now)]),
+                (FORGET_USER_BROWSERS_IF, vec![user, number(now)]),
+            ])
+            .await?;
+        Ok(first_row::<Username>(&held)?.is_some())
+    }
 }
 
 impl ConsoleStore for D1Store {
@@ -397,7 +415,7 @@ impl ConsoleStore for D1Store {
         search: &str,
         offset: u32,
         limit: u32,
-    ) -> Result<(Vec<AdminUserRecord>, u32), StoreError> {
+    ) -> Result<UserPage, StoreError> {
         let [rows, count] = self
             .batch([
                 (
@@ -407,8 +425,9 @@ impl ConsoleStore for D1Store {
                 (COUNT_USERS, vec![text(search)]),
             ])
             .await?;
-        let total = first_row::<Count>(&count)?.ok_or_else(no_count)?.count;
-        Ok((rows.results::<AdminUserRecord>().map_err(failed)?, total))
+        let counts = first_row::<UserCounts>(&count)?.ok_or_else(no_count)?;
+        let rows = rows.results::<AdminUserRecord>().map_err(failed)?;
+        Ok(UserPage { rows, total: counts.count, held: counts.held })
     }
 
     async fn list_sessions(
@@ -536,6 +555,7 @@ impl ConsoleStore for D1Store {
             }
             UserUpdate::RevokeSessions => (BUMP_ACCOUNT_VERSION, vec![user.clone()]),
             UserUpdate::Password(phc) => (SET_PASSWORD, vec![user.clone(), text(phc), now.clone()]),
+            UserUpdate::Release => (RELEASE_HOLD, vec![user.clone(), now.clone()]),
         };
         // Revoking is a no-op unless the update asks for it.
         let revoke_until = if update.revokes_sessions() { now.clone() } else { number(0) };
@@ -864,15 +884,23 @@ impl MaintenanceStore for D1Store {
 /// `?2` the page size, `?3` the offset. The last login is the newest
 /// session (sessions hold the name as registered: indexed equality).
 const LIST_USERS: &str = "SELECT u.username, u.role, u.duo_policy, u.duo_username, u.disabled, \
-    u.created_at, \
+    u.created_at, u.held_at, \
     (SELECT max(s.created_at) FROM sessions s WHERE s.username = u.username) AS last_login_at, \
     (SELECT s.method FROM sessions s WHERE s.username = u.username \
        ORDER BY s.created_at DESC LIMIT 1) AS last_login_method \
     FROM users u WHERE ?1 = '' OR instr(u.username_normalized, ?1) > 0 \
        OR instr(lower(coalesce(u.duo_username, '')), ?1) > 0 \
     ORDER BY u.username_normalized LIMIT ?2 OFFSET ?3";
-const COUNT_USERS: &str = "SELECT count(*) AS count FROM users u WHERE ?1 = '' \
+const COUNT_USERS: &str = "SELECT count(*) AS count, \
+    (SELECT count(*) FROM users WHERE held_at IS NOT NULL) AS held FROM users u WHERE ?1 = '' \
     OR instr(u.username_normalized, ?1) > 0 OR instr(lower(coalesce(u.duo_username, '')), ?1) > 0";
+/// A sign-in reported as fraud: the account on hold (when it was not) and
+/// its version bumped.
+const HOLD_FOR_FRAUD: &str = "UPDATE users SET held_at = ?2, \
+    account_version = account_version + 1 WHERE username_normalized = ?1 AND held_at IS NULL \
+    RETURNING username";
+const RELEASE_HOLD: &str = "UPDATE users SET held_at = NULL, updated_at = ?2 \
+    WHERE username_normalized = ?1 RETURNING username";
 /// A page of `auth_events`: `?1` a normalized username ('' for any), `?2`
 /// an outcome ('' for any), `?3`..`?4` the times (both included), `?5` the
 /// page size, `?6` the offset.

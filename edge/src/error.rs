@@ -89,6 +89,7 @@ impl From<Refusal> for EdgeError {
             | ErrorCode::DuoUnavailable
             | ErrorCode::DuoDenied
             | ErrorCode::DuoError
+            | ErrorCode::AccountHeld
             | ErrorCode::ConfigError) => Self::Refused {
                 code,
                 message: refusal.message.clone(),
@@ -146,7 +147,7 @@ impl EdgeError {
                 ErrorCode::BadRequest => 400,
                 ErrorCode::LoginExpired | ErrorCode::InvalidCredentials => 401,
                 ErrorCode::StateMismatch => 409,
-                ErrorCode::DuoDenied | ErrorCode::Forbidden => 403,
+                ErrorCode::DuoDenied | ErrorCode::Forbidden | ErrorCode::AccountHeld => 403,
                 ErrorCode::DuoError => 502,
                 _ => 503,
             },
@@ -182,6 +183,9 @@ impl EdgeError {
                 }
                 ErrorCode::DuoDenied => "Duo did not approve this sign-in.",
                 ErrorCode::Forbidden => "You are not allowed to do this.",
+                ErrorCode::AccountHeld => {
+                    "This account is on hold: a sign-in to it was reported as fraud. Ask your administrator to release it."
+                }
                 ErrorCode::DuoError => "Duo's answer could not be used. Please try again.",
                 ErrorCode::ConfigError => {
                     "The sign-in service is not configured correctly. Please tell your administrator."

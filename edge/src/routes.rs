@@ -20,7 +20,7 @@ use crate::password::WebCryptoPasswords;
 use crate::{request, respond};
 use edge_core::config::Config;
 use edge_core::cookie::{
-    self, KNOWN_BROWSER_COOKIE, LOGIN_COOKIE, REMEMBER_COOKIE, SESSION_COOKIE,
+    self, KNOWN_BROWSER_COOKIE, LOGIN_COOKIE, LoginTicket, REMEMBER_COOKIE, SESSION_COOKIE,
 };
 use edge_core::flow::admin::{Admin, Caller};
 use edge_core::flow::duo_callback::{CallbackQuery, SignedIn, duo_callback};
@@ -146,10 +146,24 @@ pub async fn inline_status(req: Request, env: &Env) -> Result<Response, EdgeErro
     let (origin, login) = (request::header(&req, "Origin"), request::cookie(&req, LOGIN_COOKIE));
     let input = InlineRequest { origin: origin.as_deref(), login_cookie: login.as_deref() };
     let transport = FetchTransport::with_timeout(LONG_POLL_TIMEOUT);
-    let progress = inline::status(&store, &transport, &config, input, &ctx, &random)
-        .await
-        .map_err(|refusal| logged(Step::DuoCallback, refusal))?;
+    let progress =
+        inline::status(&store, &transport, &config, input, &ctx, &random).await.map_err(
+            |refusal| logged(Step::DuoCallback, after_fraud(refusal, &input, &config, &ctx)),
+        )?;
     inline_progress(progress)
+}
+
+/// A sign-in reported as fraud ended the user's sessions: this isolate's
+/// gateway forgets them at once (others within `SESSION_RECHECK_SECONDS`).
+fn after_fraud(refusal: Refusal, input: &InlineRequest<'_>, config: &Config, ctx: &Ctx) -> Refusal {
+    if refusal.reason == Reason::FraudReported
+        && let Some(ticket) = input
+            .login_cookie
+            .and_then(|cookie| LoginTicket::open(cookie, &config.session_secret, ctx.now).ok())
+    {
+        crate::gateway::forget(None, UserKey::of(&ticket.username).as_ref());
+    }
+    refusal
 }
 
 /// An inline step's progress as the contract's JSON, with its cookies.
@@ -670,7 +684,10 @@ pub async fn callback(req: Request, env: &Env, query: &str) -> worker::Result<Re
                 return_to.map_or_else(|| paths::at(paths::PAGE), |t| t.as_str().to_owned());
             with_session(respond::redirect(&target)?, &session)
         }
-        Err(refusal) => refused(Step::DuoCallback, &refusal),
+        Err(refusal) => {
+            let input = InlineRequest { origin: None, login_cookie: login.as_deref() };
+            refused(Step::DuoCallback, &after_fraud(refusal, &input, &config, &ctx))
+        }
     }
 }
 

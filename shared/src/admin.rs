@@ -96,6 +96,10 @@ pub struct UserSummary {
     pub last_login_at: Option<i64>,
     /// `duo`, `bypass` or `fail_open`.
     pub last_login_method: Option<String>,
+    /// On hold since (Unix seconds): a sign-in of theirs was reported as
+    /// fraud in Duo; refused until an admin releases it.
+    #[serde(default)]
+    pub held_at: Option<i64>,
 }
 
 /// Body of `GET /api/admin/users`.
@@ -109,6 +113,9 @@ pub struct UserList {
     pub page: u32,
     /// Users per page.
     pub page_size: u32,
+    /// Accounts on hold after a fraud report, of all users.
+    #[serde(default)]
+    pub held: u32,
 }
 
 /// A change to one user.
@@ -125,6 +132,9 @@ pub enum UserChange {
     DuoUsername(Option<String>),
     /// End every session of the user.
     RevokeSessions,
+    /// Release the hold a fraud report put on the account (after looking
+    /// into it).
+    ReleaseHold,
 }
 
 /// Body of `POST /api/admin/users/change`.

@@ -35,13 +35,17 @@ pub enum ErrorCode {
     Forbidden,
     /// The service is misconfigured.
     ConfigError,
+    /// The account is on hold: a sign-in to it was reported as fraud in Duo
+    /// (its sessions and trusted browsers were ended); an admin must
+    /// release it.
+    AccountHeld,
     /// Anything else; the detail is in the Worker's log only.
     Internal,
 }
 
 impl ErrorCode {
     /// All codes, in contract order.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::BadRequest,
         Self::InvalidCredentials,
         Self::RateLimited,
@@ -54,6 +58,7 @@ impl ErrorCode {
         Self::ForbiddenOrigin,
         Self::Forbidden,
         Self::ConfigError,
+        Self::AccountHeld,
         Self::Internal,
     ];
 
@@ -72,6 +77,7 @@ impl ErrorCode {
             Self::ForbiddenOrigin => "forbidden_origin",
             Self::Forbidden => "forbidden",
             Self::ConfigError => "config_error",
+            Self::AccountHeld => "account_held",
             Self::Internal => "internal",
         }
     }

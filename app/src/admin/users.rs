@@ -115,6 +115,13 @@ pub(super) fn UsersPage(
 
     view! {
             <p class="notice" role="status">{move || notice.get()}</p>
+            {move || list.get().filter(|l| l.held > 0).map(|l| view! {
+                <p class="alert held-alert" role="alert" id="held-alert">
+                    <strong>{if l.held == 1 { "1 account is on hold".to_owned() } else { format!("{} accounts are on hold", l.held) }}</strong>
+                    " after a sign-in was reported as fraud in Duo. Its sessions and trusted browsers were ended. \
+                     Ask the user whether the sign-in was theirs, have them change their password, then release the hold."
+                </p>
+            })}
             <accounts::IssuedBox issued />
             <div class="users-top">
                 <form id="user-search" class="search" role="search" on:submit=on_search>
@@ -188,17 +195,33 @@ fn UserRow(
         |at| format!("{} ({})", local_time(at), user.last_login_method.clone().unwrap_or_default()),
     );
     let duo_name = user.duo_username.clone().map(|d| format!(" · Duo: {d}"));
-    let (run1, run2, run3, run4) = (run.clone(), run.clone(), run.clone(), run);
+    let (run1, run2, run3, run5) = (run.clone(), run.clone(), run.clone(), run.clone());
+    let run4 = run;
+    let held = user.held_at.is_some();
     let (reset_whom, duo_of) = (user.username.clone(), user.clone());
-    let (w1, w2, w3, w4) = (who.clone(), who.clone(), who.clone(), who.clone());
+    let (w1, w2, w3, w4, w5) = (who.clone(), who.clone(), who.clone(), who.clone(), who.clone());
     view! {
         <tr data-user=user.username.clone()>
             <th scope="row" class="username">{user.username.clone()}<span class="muted">{duo_name}</span></th>
             <td class="role">{role}</td>
             <td class="factor">{factor}</td>
-            <td class="state">{if user.disabled { "disabled" } else { "enabled" }}</td>
+            <td class="state">
+                {if user.disabled { "disabled" } else { "enabled" }}
+                {user.held_at.map(|at| view! {
+                    <span class="badge held" title=format!("Reported as fraud {}", local_time(at))>
+                        "on hold: fraud reported"
+                    </span>
+                })}
+            </td>
             <td class="last">{last}</td>
             <td><div class="row-actions">
+                {held.then(|| view! {
+                    <button type="button" class="primary small" data-action="release" disabled=move || busy.get()
+                        on:click=move |_| run5(UserChange::ReleaseHold,
+                            format!("{w5}'s hold is released: they can sign in again."))>
+                        "Release hold"
+                    </button>
+                })}
                 <button type="button" class="secondary small" data-action="policy" disabled=move || busy.get()
                     on:click=move |_| run1(UserChange::DuoPolicy(other_policy), format!("{w1}: {policy_label}."))>
                     {policy_label}

@@ -270,6 +270,7 @@ impl Duo {
                     display_username,
                     pushinfo,
                     ipaddr,
+                    txid: None,
                 };
                 let waits =
                     !asynchronous && matches!(factor, Factor::Push | Factor::Phone | Factor::Auto);

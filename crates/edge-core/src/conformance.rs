@@ -141,6 +141,7 @@ suite! {
         two_spends_at_once_one_wins,
         a_remembered_browser_follows_the_policies,
         turning_trust_off_forgets_browsers,
+        a_fraud_report_holds_the_account_and_ends_everything,
     ],
     "console" => [
         a_user_is_added_once,
@@ -416,6 +417,43 @@ async fn a_users_sessions_end_together<S: Store>(store: &S, now: u64) -> Checked
     same("the other account's version", version(store, &other).await?, 0)
 }
 
+async fn a_fraud_report_holds_the_account_and_ends_everything<S: Store>(
+    store: &S,
+    now: u64,
+) -> Checked {
+    remember_for(store, now, 30).await?;
+    let dora = add(store, now, "Conf-Fraud", "user").await?;
+    let session = signed_in(store, now, "conf-fraud-1", "Conf-Fraud").await?;
+    ensure!(
+        store.remember_browser(&browser("conf-fraud-b", &dora, now, 30)).await?,
+        "not remembered"
+    );
+    let before = version(store, &dora).await?;
+    ensure!(store.hold_for_fraud(&dora, now + 5).await?, "not put on hold");
+    ensure!(!store.hold_for_fraud(&dora, now + 6).await?, "put on hold twice");
+    let read = store.user(&dora).await?.ok_or_else(|| Failure("no user".to_owned()))?;
+    same("on hold since", read.held_at, Some(now + 5))?;
+    same("the account's version", read.account_version, before + 1)?;
+    ensure!(store.live_session(&session, now + 7).await?.is_none(), "a session outlived the hold");
+    ensure!(
+        !store.use_remembered(&IdHash::of(b"conf-fraud-b"), &dora, now + 7, 86_400).await?,
+        "the browser is still trusted"
+    );
+    let listed = store.list_users("conf-fraud", 0, 10).await?;
+    same("listed on hold", listed.rows.first().and_then(|u| u.held_at), Some(now + 5))?;
+    ensure!(listed.held >= 1, "no held account counted");
+    let release = admin_event(now + 8, "release_hold").on(&dora);
+    same(
+        "released",
+        store.change_user(&dora, &UserUpdate::Release, &release).await?,
+        ChangeOutcome::Changed,
+    )?;
+    let read = store.user(&dora).await?.ok_or_else(|| Failure("no user".to_owned()))?;
+    same("no longer held", read.held_at, None)?;
+    ensure!(!store.hold_for_fraud(&key("conf-nobody-fraud"), now).await?, "held a ghost");
+    Ok(())
+}
+
 async fn a_record_is_listed<S: Store>(store: &S, now: u64) -> Checked {
     let mut event =
         audit_event(now - 5, "conf-record", Step::Login, Outcome::Failure, "bad_password");
@@ -685,7 +723,8 @@ async fn a_user_is_added_once<S: Store>(store: &S, now: u64) -> Checked {
         store.add_user(&twin, &event).await?,
         AddOutcome::DuoIdentityTaken,
     )?;
-    let (rows, total) = store.list_users("conf-added", 0, 10).await?;
+    let listed = store.list_users("conf-added", 0, 10).await?;
+    let (rows, total) = (listed.rows, listed.total);
     same("users", total, 1)?;
     let Some(row) = rows.first() else { return Err(Failure("no row".to_owned())) };
     same("as registered", row.username.as_str(), "Conf-Added")?;
@@ -707,7 +746,8 @@ async fn users_are_searched_and_paged<S: Store>(store: &S, now: u64) -> Checked 
     )?;
     signed_in(store, now + 7, "conf-list-s1", "Conf-List-B").await?;
     signed_in(store, now + 9, "conf-list-s2", "Conf-List-B").await?;
-    let (page, total) = store.list_users("conf-list", 0, 2).await?;
+    let listed = store.list_users("conf-list", 0, 2).await?;
+    let (page, total) = (listed.rows, listed.total);
     same("matches", total, 3)?;
     let names: Vec<&str> = page.iter().map(|u| u.username.as_str()).collect();
     same("the first page, by normalized name", names, vec!["conf-list-a", "Conf-List-B"])?;
@@ -716,13 +756,15 @@ async fn users_are_searched_and_paged<S: Store>(store: &S, now: u64) -> Checked 
         page.get(1).map(|u| (u.last_login_at, u.last_login_method.clone())),
         Some((Some(now + 9), Some("duo".to_owned()))),
     )?;
-    let (page, _) = store.list_users("conf-list", 2, 2).await?;
+    let listed = store.list_users("conf-list", 2, 2).await?;
+    let (page, _) = (listed.rows, listed.total);
     same(
         "the second page",
         page.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(),
         vec!["conf-list-c"],
     )?;
-    let (page, total) = store.list_users("conf-zz", 0, 10).await?;
+    let listed = store.list_users("conf-zz", 0, 10).await?;
+    let (page, total) = (listed.rows, listed.total);
     same(
         "by Duo name",
         (page.first().map(|u| u.username.as_str()), total),

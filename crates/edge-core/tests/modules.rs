@@ -20,6 +20,7 @@ const SIGN_IN: &[&str] = &[
     "flow::inline",
     "flow::health",
     "flow::remember",
+    "flow::fraud",
 ];
 
 /// The console's functions (and the user's own password change).

@@ -484,6 +484,10 @@ pub(crate) fn authorize(shared: &Shared, req: &Req) -> Result<Resp, HandlerError
                 )?;
                 return Ok(redirect(302, &location));
             }
+            Outcome::Fraud => {
+                let location = finish(&mut inner, &session, Decision::fraud(&factor, device), now)?;
+                return Ok(redirect(302, &location));
+            }
             Outcome::Error => {
                 let error = script.error.as_deref().unwrap_or("access_denied");
                 let description = script

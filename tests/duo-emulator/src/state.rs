@@ -217,6 +217,9 @@ pub enum Outcome {
     Approve,
     /// Redirect at once with a code whose `id_token` says deny.
     Deny,
+    /// Redirect at once with a code whose `id_token` says fraud (the
+    /// prompt's "Deny and report fraud"; an Auth API push: `fraud`).
+    Fraud,
     /// Show the prompt with "timed out" (no redirect), as Duo does when a push expires.
     Timeout,
     /// Redirect with `error` and `error_description` instead of a code.

@@ -141,13 +141,13 @@ pub async fn users<S: ConsoleStore>(
     let search = search_text(search);
     let page = page.max(1);
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
-    let (rows, total) =
-        store.list_users(&search, offset, PAGE_SIZE).await.map_err(Refusal::internal)?;
+    let listed = store.list_users(&search, offset, PAGE_SIZE).await.map_err(Refusal::internal)?;
     Ok(UserList {
-        users: rows.into_iter().map(summary).collect(),
-        total,
+        users: listed.rows.into_iter().map(summary).collect(),
+        total: listed.total,
         page,
         page_size: PAGE_SIZE,
+        held: listed.held,
     })
 }
 
@@ -165,6 +165,7 @@ fn summary(row: AdminUserRecord) -> UserSummary {
         created_at: unix_i64(row.created_at),
         last_login_at: row.last_login_at.map(unix_i64),
         last_login_method: row.last_login_method,
+        held_at: row.held_at.map(unix_i64),
     }
 }
 
@@ -270,6 +271,7 @@ pub async fn change_user<S: ConsoleStore>(
             let detail = serde_json::json!({"duo_username": name});
             (UserUpdate::DuoUsername(name), "set_duo_username", detail)
         }
+        UserChange::ReleaseHold => (UserUpdate::Release, "release_hold", serde_json::json!({})),
         UserChange::RevokeSessions => {
             (UserUpdate::RevokeSessions, "revoke_sessions", serde_json::json!({}))
         }

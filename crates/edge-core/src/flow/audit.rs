@@ -217,6 +217,11 @@ pub enum Reason {
     WrongMode,
     /// Inline: Duo's preauth refused the user (locked out, disabled, policy).
     DuoPreauthDenied,
+    /// The user reported this sign-in as fraud in Duo: the account is now
+    /// on hold, its sessions and trusted browsers ended.
+    FraudReported,
+    /// A correct password for an account on hold (after a fraud report).
+    AccountHeld,
     /// A remembered browser's sign-in that Duo's silent `preauth` refused
     /// (the user locked out, disabled or unknown in Duo): the trust ended.
     TrustRevokedByDuo,
@@ -311,6 +316,8 @@ impl Reason {
             Self::WrongMode => "wrong_mode",
             Self::DuoPreauthDenied => "duo_preauth_denied",
             Self::TrustRevokedByDuo => "trust_revoked_by_duo",
+            Self::FraudReported => "fraud_reported",
+            Self::AccountHeld => "account_held",
             Self::DuoAuthApiRejected => "duo_auth_api_rejected",
             Self::DuoAuthApiMalformed => "duo_auth_api_malformed",
             Self::DuoFactorDenied => "duo_factor_denied",
@@ -354,6 +361,7 @@ impl Reason {
             | Self::PasswordChangeRequired
             | Self::FailOpenConsole => ErrorCode::Forbidden,
             Self::ForbiddenOrigin => ErrorCode::ForbiddenOrigin,
+            Self::FraudReported | Self::AccountHeld => ErrorCode::AccountHeld,
             Self::ConfigError | Self::DuoHealthRejected | Self::DuoHealthMalformed => {
                 ErrorCode::ConfigError
             }

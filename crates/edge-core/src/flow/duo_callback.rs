@@ -134,7 +134,13 @@ async fn finish<S: SessionStore + SignInStore, T: Transport>(
         .await
         .map_err(|error| exchange_refusal(&error))?;
     trail.txid = token.txid();
-    token.require_allow().map_err(|error| id_token_refusal(&error))?;
+    if let Err(error) = token.require_allow() {
+        // "Deny and report fraud" in the prompt: Duo's verified answer says so.
+        if matches!(&error, IdTokenError::NotAllowed { status } if status == "fraud") {
+            return Err(super::fraud::reported(store, &trail.username, ctx.now).await);
+        }
+        return Err(id_token_refusal(&error));
+    }
     let details = duo_details(&token);
     let session = remember::after_duo(store, config, &user, details, &ticket, ctx, random).await?;
     Ok(SignedIn(session, ticket.return_target()))

@@ -798,6 +798,9 @@ async fn follow<S: SessionStore + SignInStore, T: Transport>(
             verification_code: outcome.verification_code(),
         });
     }
+    if outcome.status == "fraud" {
+        return Err(super::fraud::reported(store, &trail.username, ctx.now).await);
+    }
     if outcome.result != AuthResult::Allow {
         return Err(denied(&outcome));
     }

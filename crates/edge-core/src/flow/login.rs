@@ -231,6 +231,8 @@ async fn after_first_factor<S: SessionStore + SignInStore, T: Transport>(
     trail: &mut Trail,
 ) -> Result<LoginOutcome, Refusal> {
     let Run { store, duo: transport, config, ctx, random } = run;
+    // On hold after a fraud report: the password was right, so say why.
+    super::fraud::not_held(&user)?;
     // The sign-in policies, after the password (they tell nothing to
     // someone guessing it): the first rule that matches decides; none,
     // the account's own setting. A refusal keeps its place in the limits.

@@ -48,6 +48,7 @@ pub mod audit_log;
 pub mod context;
 pub mod duo_callback;
 pub mod duo_start;
+pub mod fraud;
 pub mod health;
 pub mod inline;
 pub mod limits;

@@ -170,9 +170,10 @@ pub async fn dry_run<S: ConsoleStore>(
             asn: request.asn,
         };
     let search = search_text(&request.q);
-    let (users, total) =
-        store.list_users(&search, 0, DRY_RUN_USERS).await.map_err(Refusal::internal)?;
-    let rows = users
+    let listed = store.list_users(&search, 0, DRY_RUN_USERS).await.map_err(Refusal::internal)?;
+    let total = listed.total;
+    let rows = listed
+        .rows
         .into_iter()
         .map(|user| {
             let role = Role::parse(&user.role).unwrap_or_default();

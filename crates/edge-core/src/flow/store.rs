@@ -76,6 +76,10 @@ pub struct UserRecord {
     /// was checked at.
     #[serde(default)]
     pub account_version: u64,
+    /// When a sign-in reported as fraud put the account on hold (migration
+    /// 0012); `None` when it is not held.
+    #[serde(default)]
+    pub held_at: Option<u64>,
 }
 
 fn user_role() -> String {
@@ -195,6 +199,20 @@ pub struct AdminUserRecord {
     /// The newest session's method.
     #[serde(default)]
     pub last_login_method: Option<String>,
+    /// On hold since (a sign-in reported as fraud).
+    #[serde(default)]
+    pub held_at: Option<u64>,
+}
+
+/// A page of users, and the counts the console shows above it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPage {
+    /// This page.
+    pub rows: Vec<AdminUserRecord>,
+    /// Users matching the search.
+    pub total: u32,
+    /// Accounts on hold, of all users.
+    pub held: u32,
 }
 
 /// A change an admin makes to one user (stored values).
@@ -214,6 +232,8 @@ pub enum UserUpdate {
     /// must then replace (`must_change_password`); also revokes the user's
     /// sessions: they were opened with the old password.
     Password(String),
+    /// Release a hold (`users.held_at` cleared) after an admin looked at it.
+    Release,
 }
 
 impl UserUpdate {
@@ -498,6 +518,12 @@ pub trait SignInStore {
         id_hash: &IdHash,
         now: u64,
     ) -> Result<Option<String>, StoreError>;
+
+    /// A sign-in reported as fraud: puts the account on hold at `now`,
+    /// bumps its version, ends its live sessions and trusted browsers, in
+    /// one batch. `true` when this put it on hold (`false`: it already was,
+    /// or no such user; the sessions and browsers end either way).
+    async fn hold_for_fraud(&self, normalized: &UserKey, now: u64) -> Result<bool, StoreError>;
 }
 
 /// What the console reads and changes: users, sessions, the audit logs, the
@@ -506,14 +532,14 @@ pub trait SignInStore {
 #[allow(async_fn_in_trait)]
 pub trait ConsoleStore {
     /// Users whose normalized name or Duo name contains `search` (lower
-    /// case), by normalized name, `limit` from `offset`, and how many match
-    /// in all, in one round trip.
+    /// case), by normalized name, `limit` from `offset`, how many match in
+    /// all and how many accounts are on hold, in one round trip.
     async fn list_users(
         &self,
         search: &str,
         offset: u32,
         limit: u32,
-    ) -> Result<(Vec<AdminUserRecord>, u32), StoreError>;
+    ) -> Result<UserPage, StoreError>;
 
     /// Live sessions at `now` (not revoked, not expired) of users whose
     /// normalized name contains `search`, newest first, `limit` from

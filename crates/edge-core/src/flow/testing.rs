@@ -31,7 +31,7 @@ use super::store::{
     AddOutcome, AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome,
     ConsoleStore, DuoMapping, EnforceSetting, MaintenanceStore, NewSession, NewUser,
     RememberedBrowser, SessionRecord, SessionStore, SignInStore, SingleUse, StoreError,
-    StoredPolicies, UserRecord, UserUpdate,
+    StoredPolicies, UserPage, UserRecord, UserUpdate,
 };
 use crate::config::Config;
 use crate::keys::{IdHash, UserKey};
@@ -437,6 +437,28 @@ impl SignInStore for MemoryStore {
             b.username.clone()
         }))
     }
+
+    async fn hold_for_fraud(&self, normalized: &UserKey, now: u64) -> Result<bool, StoreError> {
+        let key = normalized.as_str();
+        YieldOnce::default().await;
+        self.check()?;
+        let held = match self.users.borrow_mut().get_mut(key) {
+            Some(user) if user.held_at.is_none() => {
+                user.held_at = Some(now);
+                user.account_version += 1;
+                true
+            }
+            _ => false,
+        };
+        for row in self.sessions.borrow_mut().values_mut() {
+            let theirs = row.session.username.trim().eq_ignore_ascii_case(key);
+            if theirs && row.revoked_at.is_none() {
+                row.revoked_at = Some(now);
+            }
+        }
+        self.forget_browsers_of(key, now);
+        Ok(held)
+    }
 }
 
 impl ConsoleStore for MemoryStore {
@@ -445,7 +467,7 @@ impl ConsoleStore for MemoryStore {
         search: &str,
         offset: u32,
         limit: u32,
-    ) -> Result<(Vec<AdminUserRecord>, u32), StoreError> {
+    ) -> Result<UserPage, StoreError> {
         YieldOnce::default().await;
         self.check()?;
         let users = self.users.borrow();
@@ -483,10 +505,12 @@ impl ConsoleStore for MemoryStore {
                     created_at: self.created_at.borrow().get(key.as_str()).copied().unwrap_or(0),
                     last_login_at: last.map(|row| row.session.created_at),
                     last_login_method: last.map(|row| row.session.method.to_owned()),
+                    held_at: user.held_at,
                 }
             })
             .collect();
-        Ok((rows, total))
+        let held = users.values().filter(|user| user.held_at.is_some()).count();
+        Ok(UserPage { rows, total, held: u32::try_from(held).unwrap_or(u32::MAX) })
     }
 
     async fn list_sessions(
@@ -656,6 +680,7 @@ impl ConsoleStore for MemoryStore {
             UserUpdate::Disabled(value) => changed.disabled = u8::from(*value),
             UserUpdate::DuoUsername(value) => changed.duo_username.clone_from(value),
             UserUpdate::RevokeSessions => {}
+            UserUpdate::Release => changed.held_at = None,
             UserUpdate::Password(phc) => {
                 Self::check_hash(phc)?;
                 changed.password_hash.clone_from(phc);
@@ -833,6 +858,7 @@ impl ConsoleStore for MemoryStore {
             must_change_password: u8::from(user.must_change_password),
             policies: None,
             account_version: 0,
+            held_at: None,
         };
         users.insert(user.normalized.as_str().to_owned(), record);
         self.created_at.borrow_mut().insert(user.normalized.as_str().to_owned(), event.at);
@@ -1232,6 +1258,7 @@ pub fn user(username: &str, password: &str, policy: &str, disabled: bool) -> Use
         must_change_password: 0,
         policies: None,
         account_version: 0,
+        held_at: None,
     }
 }
 

@@ -199,6 +199,9 @@ fn out_of_band(
         txn.progress = match (script.outcome, txn.channel) {
             (Outcome::Approve, _) => Progress::allow(),
             (Outcome::Timeout, _) => Progress::new("deny", "timeout", "Login timed out."),
+            (Outcome::Fraud, _) => {
+                Progress::new("deny", "fraud", "Login request reported as fraudulent.")
+            }
             (Outcome::Deny | Outcome::Error, Channel::Phone) => {
                 Progress::new("deny", "deny", "No keypress detected. Please try again.")
             }

@@ -283,6 +283,7 @@ async fn duo_flow_against_a_healthy_duo() {
     state_must_match_the_cookie(&bed).await;
     defective_id_tokens_are_refused(&bed).await;
     a_login_from_before_an_account_change_goes_no_further(&bed).await;
+    a_fraud_report_in_the_prompt_holds_the_account(&bed).await;
 
     assert_eq!(bed.health().await.duo, Some(DuoReachability::Reachable));
     bed.assert_clean_log();
@@ -482,6 +483,27 @@ async fn denials_are_duo_denied(bed: &Bed) {
     .await;
     let back = bed.at_duo(&authorize).await;
     assert_refused(&bed.callback(&back, Some(&login)).await, "duo_error");
+}
+
+/// "Deny and report fraud" in the prompt (Duo's verified `id_token` says
+/// `fraud`): `account_held`, and bob's correct password says so after.
+async fn a_fraud_report_in_the_prompt_holds_the_account(bed: &Bed) {
+    let (authorize, login) = bed.started("bob", "192.0.2.12").await;
+    bed.script("/script", json!({"user": "bob", "outcome": "fraud"})).await;
+    let back = bed.at_duo(&authorize).await;
+    assert_refused(&bed.callback(&back, Some(&login)).await, "account_held");
+    bed.assert_logged("reason fraud_reported").await;
+    let answer = bed
+        .http
+        .post(bed.worker.url(routes::LOGIN))
+        .header("Origin", APP_ORIGIN)
+        .json(&json!({"username": "bob", "password": "bob-demo-pass"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(answer.status().as_u16(), 403);
+    let body: serde_json::Value = answer.json().await.expect("JSON");
+    assert_eq!(body["code"], json!("account_held"), "{body}");
 }
 
 /// Without a valid login cookie neither step goes anywhere.

@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `a_push_approved_on_the_phone_signs_in_once` | login `next: duo_inline` with the devices and their methods, never a key; push started on a chosen device, bound to the re-sealed login cookie; status `waiting/pushed`, then `done` with a session (factor, device, txid); the same approval cannot make a second session (`state_mismatch`); Duo saw the push's kind (`type`), `display_username`, our `pushinfo` (app, address, location when known) and the client's `ipaddr`; `/api/health` reachable |
 //! | `denials_timeouts_passcodes_and_sms` | a denied push `duo_denied` with Duo's message; a push nobody answers `duo_denied` "Login timed out."; wrong passcode `duo_denied` with Duo's message; SMS `sent`, then its passcode `done`; a device the login was not offered `bad_request`; a landline asked to push `bad_request`; status without a started factor `state_mismatch`; tampered cookie `login_expired`; no `Origin` `forbidden_origin`; five wrong passcodes, then `rate_limited`; three more in another login, then the account's cap (`rate_limited`, audited `passcode_account_limit`) before Duo's lockout: a push still signs in and clears the count |
+//! | `a_push_reported_as_fraud_holds_the_account` | a push alice reports as fraud on the phone: `account_held` (403) with what happened, her earlier session ended, her password answered `account_held`, `users.held_at` set, audited `fraud_reported`; an admin's `release_hold` lets her sign in again and the console's count goes back to 0 |
 //! | `a_phone_call_is_answered_then_confirmed` | a call to the landline: `calling`, `answered` once the tester answers, then a session naming the call and the landline |
 //! | `preauth_decides_allow_deny_and_enroll` | locked-out carol `duo_denied` with Duo's message; unenrolled bob `next: duo_enroll` with Duo's link and no login cookie; a Duo bypass user signed in at once (factor "Duo bypass"); the prompt mode's start refused in inline mode |
 //! | `duo_down_in_inline_mode_fails_closed_or_open` | nothing at `DUO_API_HOST`: `duo_unavailable` (closed), a `fail_open` session (open); wrong `DUO_SKEY`: `config_error` even with `open` |
@@ -157,7 +158,83 @@ async fn inline_flows_against_the_emulator() {
     let bed = Bed::with_emulator(60).await;
     a_push_approved_on_the_phone_signs_in_once(&bed).await;
     a_phone_call_is_answered_then_confirmed(&bed).await;
+    a_push_reported_as_fraud_holds_the_account(&bed).await;
     preauth_decides_allow_deny_and_enroll(&bed).await;
+}
+
+/// alice reports a push as fraud on the phone: her account is held, her
+/// sessions end, her password says why, and an admin's release lets her in.
+async fn a_push_reported_as_fraud_holds_the_account(bed: &Bed) {
+    let (login, _) = bed.chooser("alice").await;
+    let passcode = json!({"method": "passcode", "passcode": "123456"});
+    let earlier = bed.inline_start(&login, passcode).await.session.expect("a session");
+    let (login, devices) = bed.chooser("alice").await;
+    let push = json!({"method": "push", "device": device_id(&devices, "iPhone")});
+    let login = bed.inline_start(&login, push).await.login.expect("re-sealed");
+    let listed = bed.control(reqwest::Method::GET, "/transactions?user=alice", None).await;
+    let txid = listed["transactions"]
+        .as_array()
+        .and_then(|all| all.iter().rev().find(|t| t["result"] == "waiting"))
+        .and_then(|t| t["txid"].as_str())
+        .expect("the push waits")
+        .to_owned();
+    let action = Some(json!({"action": "fraud"}));
+    bed.control(reqwest::Method::POST, &format!("/transactions/{txid}"), action).await;
+    let mut answer = bed.inline_status(&login).await;
+    while answer.status == StatusCode::OK && answer.body["state"] == "waiting" {
+        answer = bed.inline_status(&login).await;
+    }
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
+    assert_eq!(answer.body["code"], json!("account_held"), "{}", answer.body);
+    assert!(answer.body["message"].as_str().is_some_and(|m| m.contains("on hold")));
+    let response = bed
+        .http
+        .get(bed.worker.url(routes::SESSION))
+        .header("Cookie", format!("{SESSION_COOKIE}={earlier}"))
+        .send()
+        .await
+        .expect("session");
+    assert_eq!(response.status().as_u16(), 401, "her earlier session ended");
+    let held = bed.login("alice").await;
+    assert_eq!(
+        (held.status, held.body["code"].clone()),
+        (StatusCode::FORBIDDEN, json!("account_held"))
+    );
+    let rows = bed
+        .worker
+        .query("SELECT held_at IS NOT NULL AS held FROM users WHERE username_normalized = 'alice'")
+        .await
+        .expect("users");
+    assert_eq!(rows, [json!({"held": 1})]);
+    let audit = bed
+        .worker
+        .query("SELECT count(*) AS n FROM auth_events WHERE reason = 'fraud_reported'")
+        .await
+        .expect("audit");
+    assert_eq!(audit, [json!({"n": 1})]);
+
+    // An admin releases the hold; she signs in again.
+    let admin = bed.login("admin").await.session.expect("the admin's session");
+    let release = bed
+        .http
+        .post(bed.worker.url(shared::admin::routes::USER_CHANGE))
+        .header("Origin", APP_ORIGIN)
+        .header("Cookie", format!("{SESSION_COOKIE}={admin}"))
+        .json(&json!({"username": "alice", "change": "release_hold"}))
+        .send()
+        .await
+        .expect("release");
+    assert!(release.status().is_success(), "{}", release.status());
+    let users = bed
+        .http
+        .get(bed.worker.url(shared::admin::routes::USERS))
+        .header("Cookie", format!("{SESSION_COOKIE}={admin}"))
+        .send()
+        .await
+        .expect("users");
+    let users: Value = users.json().await.expect("JSON");
+    assert_eq!(users["held"], json!(0), "{users}");
+    assert_eq!(bed.login("alice").await.body["next"], json!("duo_inline"));
 }
 
 async fn a_push_approved_on_the_phone_signs_in_once(bed: &Bed) {

@@ -320,10 +320,12 @@ fn denials_carry_duos_message_and_bind_to_the_ticket() {
     else {
         panic!("started")
     };
-    duo.reply(ok(&json!({"result": "deny", "status": "fraud", "status_msg": "Login request reported as fraudulent."})));
-    let fraud = status(&store, &duo, &config, &login_cookie, NOW + 5).expect_err("fraud");
-    assert_eq!((fraud.reason, fraud.code()), (Reason::DuoFactorDenied, ErrorCode::DuoDenied));
-    assert_eq!(fraud.message.as_deref(), Some("Login request reported as fraudulent."));
+    duo.reply(ok(
+        &json!({"result": "deny", "status": "deny", "status_msg": "Login request denied."}),
+    ));
+    let denied = status(&store, &duo, &config, &login_cookie, NOW + 5).expect_err("denied");
+    assert_eq!((denied.reason, denied.code()), (Reason::DuoFactorDenied, ErrorCode::DuoDenied));
+    assert_eq!(denied.message.as_deref(), Some("Login request denied."));
     // A ticket changed by hand (someone else's txid) is not a ticket.
     let mut forged = login_cookie.clone();
     forged.replace_range(0..1, if forged.starts_with('e') { "f" } else { "e" });
@@ -735,4 +737,76 @@ fn a_plain_push_stays_plain_when_preauth_offers_no_verified_push() {
     assert_eq!(duo.paths().last().map(String::as_str), Some("/auth/v2/auth"), "no second preauth");
     let sent = form(duo.requests.borrow().last().expect("auth"));
     assert!(!sent.iter().any(|(name, _)| name == "txid"), "{sent:?}");
+}
+
+#[test]
+fn a_push_reported_as_fraud_puts_the_account_on_hold_until_an_admin_releases_it() {
+    use crate::flow::testing::{console, session_cookie};
+    use shared::admin::UserChange;
+    let (store, duo, config) = (store(), ScriptedDuo::default(), inline_config("closed"));
+    store.add_user(crate::flow::store::UserRecord {
+        role: "admin".to_owned(),
+        ..crate::flow::testing::user("root", "x", "required", false)
+    });
+    let earlier = session_cookie(&store, "alice", 40);
+    let root = session_cookie(&store, "root", 41);
+    let cookie = chooser(&store, &duo, &config);
+    duo.reply(ok(&json!({"txid": TXID})));
+    let Ok(Progress::Started { login_cookie, .. }) =
+        start(&store, &duo, &config, &cookie, &push_on(IPHONE), NOW + 4)
+    else {
+        panic!("started")
+    };
+    duo.reply(ok(&json!({"result": "deny", "status": "fraud", "status_msg": "Login request reported as fraudulent."})));
+    let fraud = status(&store, &duo, &config, &login_cookie, NOW + 5).expect_err("fraud");
+    assert_eq!((fraud.reason, fraud.code()), (Reason::FraudReported, ErrorCode::AccountHeld));
+    assert!(fraud.message.as_deref().is_some_and(|m| m.contains("on hold")), "{fraud:?}");
+    assert_eq!(store.last_event().reason, "fraud_reported");
+    assert_eq!(store.users.borrow()["alice"].held_at, Some(NOW + 5));
+    let ended = block_on(crate::flow::session::check(&store, Some(&earlier), NOW + 6));
+    assert_eq!(reason(ended), Reason::NoSession, "her sessions ended");
+
+    // Her correct password now says why, and starts no Duo step.
+    let asked = duo.requests.borrow().len();
+    let held = sign_in(&store, &duo, &HealthMemo::new(), &config, "alice").expect_err("held");
+    assert_eq!((held.reason, held.code()), (Reason::AccountHeld, ErrorCode::AccountHeld));
+    assert_eq!(duo.requests.borrow().len(), asked, "Duo not asked");
+    // A wrong one is still only a wrong password.
+    let body = LoginRequest {
+        username: "alice".into(),
+        password: shared::api::Password::new("guess"),
+        return_to: None,
+        fresh: false,
+    };
+    let input = LoginInput { body: &body, known_browser: None, remembered: None };
+    let link = DuoLink { transport: &duo, health: &HealthMemo::new() };
+    let wrong = block_on(login(
+        &store,
+        &CountingVerifier::default(),
+        link,
+        &config,
+        input,
+        &ctx(NOW, "192.0.2.30"),
+        &random(6),
+    ));
+    assert_eq!(reason(wrong), Reason::BadPassword);
+
+    // The console counts it, an admin releases it (audited), and she signs in again.
+    let listed = block_on(console::users(&store, Some(&root), "", 1, NOW + 7)).expect("users");
+    assert_eq!(listed.held, 1);
+    let alice = listed.users.iter().find(|u| u.username == "alice").expect("alice");
+    assert_eq!(alice.held_at, Some(i64::try_from(NOW + 5).unwrap_or_default()));
+    let release = UserChange::ReleaseHold;
+    let request = console::ChangeRequest {
+        origin: Some(APP_ORIGIN),
+        session_cookie: Some(&root),
+        username: "alice",
+        change: &release,
+    };
+    block_on(console::change_user(&store, &config, request, &ctx(NOW + 8, "192.0.2.1")))
+        .expect("released");
+    assert_eq!(store.admin_events.borrow().last().map(|e| e.action), Some("release_hold"));
+    duo.reply(checked()).reply(ok(&devices()));
+    let again = sign_in(&store, &duo, &HealthMemo::new(), &config, "alice");
+    assert!(matches!(again, Ok(LoginOutcome::DuoInline { .. })), "{again:?}");
 }
