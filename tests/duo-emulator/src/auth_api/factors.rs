@@ -164,7 +164,7 @@ fn out_of_band(
             txn.progress = Progress::new("deny", "deny", "Verified Duo Push expired. Try again.");
             return Ok(());
         };
-        txn.txid = offered.to_owned();
+        offered.clone_into(&mut txn.txid);
         txn.channel = Channel::Push;
         txn.progress = Progress::new(
             "waiting",

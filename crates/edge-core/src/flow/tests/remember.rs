@@ -311,6 +311,9 @@ fn the_user_or_an_admin_forgets_a_browser_and_sign_out_everywhere_does_too() {
     );
 }
 
+/// Each sign-in's own randomness (its session id).
+static SEED: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(100);
+
 /// alice's password from her remembered browser, with `config` and `duo`.
 fn remembered_sign_in(
     store: &MemoryStore,
@@ -328,12 +331,11 @@ fn remembered_sign_in(
     let input = LoginInput { body: &body, known_browser: None, remembered: Some(cookie) };
     let link = DuoLink { transport: duo, health: &health };
     let verifier = CountingVerifier::default();
-    // Each sign-in its own randomness (its session id).
-    static SEED: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(100);
     let seed = SEED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     block_on(login(store, &verifier, link, config, input, &ctx(NOW, "192.0.2.60"), &random(seed)))
 }
 
+#[allow(clippy::unnecessary_wraps, reason = "a scripted reply")]
 fn preauth(
     result: &str,
     message: &str,
@@ -343,6 +345,7 @@ fn preauth(
     Ok(shared::duo::HttpResponse::new(200, body.to_string()))
 }
 
+#[allow(clippy::unnecessary_wraps, reason = "a scripted reply")]
 fn checked() -> Result<shared::duo::HttpResponse, shared::duo::TransportError> {
     Ok(shared::duo::HttpResponse::new(200, r#"{"stat": "OK", "response": {"time": 1}}"#))
 }
