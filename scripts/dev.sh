@@ -121,6 +121,11 @@ if grep -q '^[[:space:]]*APP_ORIGIN[[:space:]]*=' .dev.vars; then
   login_origin=$(setting APP_ORIGIN)
   origin=()
 fi
+# Breached passwords: the emulator also stands in for Pwned Passwords' range
+# API, so choosing a password needs no network (unless .dev.vars says otherwise).
+if (( use_emulator )) && ! grep -q '^[[:space:]]*PWNED_PASSWORDS_URL[[:space:]]*=' .dev.vars; then
+  origin+=(--var "PWNED_PASSWORDS_URL:http://$api_host")
+fi
 
 # The example app (examples/app), when UPSTREAM_URL is its address: it
 # verifies the login's assertions against the login's keys.

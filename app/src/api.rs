@@ -124,13 +124,19 @@ pub async fn logout_everywhere() -> Result<(), Problem> {
 /// # Errors
 /// The Worker's refusal in its words (a wrong current password, the
 /// policy), rate limiting, or a network failure.
-pub async fn change_password(current: String, new: String) -> Result<(), Problem> {
+pub async fn change_password(current: String, new: String) -> Result<Option<String>, Problem> {
     let body = PasswordChangeRequest { current: Password::new(current), new: Password::new(new) };
     let request =
         Request::post(&routes::at(routes::PASSWORD)).json(&body).map_err(|_| Problem::network())?;
     let response = request.send().await.map_err(|_| Problem::network())?;
+    if response.status() == 204 {
+        return Ok(None);
+    }
     if response.ok() {
-        return Ok(());
+        // Changed, with something to say (a breached password let through).
+        let said: shared::api::PasswordChanged =
+            response.json().await.map_err(|_| Problem::unexpected())?;
+        return Ok(Some(said.warning));
     }
     // The Worker's words for a wrong current password or the policy.
     let words = Words::Refusal(|code| {

@@ -31,7 +31,31 @@ impl Passwords for WebCryptoPasswords {
     ) -> Result<PasswordHash, PasswordError> {
         hash(password, salt, iterations).await
     }
+
+    async fn pwned_range(&self, url: &str) -> Result<String, String> {
+        use shared::duo::{HttpRequest, Method, Transport as _};
+        let request = HttpRequest {
+            method: Method::Get,
+            url: url.to_owned(),
+            headers: vec![
+                ("add-padding", "true".to_owned()),
+                ("user-agent", concat!("duo-edge-login/", env!("CARGO_PKG_VERSION")).to_owned()),
+            ],
+            body: Vec::new(),
+        };
+        let transport = crate::duo_transport::FetchTransport::with_timeout(PWNED_TIMEOUT);
+        match transport.send(request).await {
+            Ok(response) if response.status == 200 => String::from_utf8(response.body)
+                .map_err(|_| "an answer that is not text".to_owned()),
+            Ok(response) => Err(format!("status {}", response.status)),
+            Err(error) => Err(format!("{:?}: {}", error.kind, error.detail)),
+        }
+    }
 }
+
+/// How long Pwned Passwords may take before a password is accepted
+/// unchecked (its answers usually take tens of milliseconds, from a cache).
+const PWNED_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The most PBKDF2 iterations workerd's `WebCrypto` accepts.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]

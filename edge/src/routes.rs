@@ -422,9 +422,10 @@ pub async fn admin_add_user(mut req: Request, env: &Env) -> Result<Response, Edg
     let (config, asked) = post_body::<NewUserRequest>(&mut req, env).await?;
     let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
     let admin = acting(&req, &store, &config, &ctx).await?;
-    let issued = accounts::add_user(&store, &WebCryptoPasswords, &admin, &asked, &ctx, &random)
-        .await
-        .map_err(|refusal| logged_as("admin", refusal))?;
+    let issued =
+        accounts::add_user(&store, &WebCryptoPasswords, &config, &admin, &asked, &ctx, &random)
+            .await
+            .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::json(&issued, 201)?)
 }
 
@@ -437,9 +438,10 @@ pub async fn admin_reset_password(mut req: Request, env: &Env) -> Result<Respons
     let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
     let admin = acting(&req, &store, &config, &ctx).await?;
     let passwords = WebCryptoPasswords;
-    let issued = accounts::reset_password(&store, &passwords, &admin, &asked, &ctx, &random)
-        .await
-        .map_err(|refusal| logged_as("admin", refusal))?;
+    let issued =
+        accounts::reset_password(&store, &passwords, &config, &admin, &asked, &ctx, &random)
+            .await
+            .map_err(|refusal| logged_as("admin", refusal))?;
     crate::gateway::forget(None, UserKey::of(&asked.username).as_ref());
     Ok(respond::json(&issued, 200)?)
 }
@@ -564,13 +566,17 @@ pub async fn change_password(mut req: Request, env: &Env) -> Result<Response, Ed
         .map(|i| i.username)
         .unwrap_or_default();
     let passwords = WebCryptoPasswords;
-    own_password::change_password(&store, &passwords, &config, caller, &asked, &ctx, &random)
-        .await
-        .map_err(|refusal| logged_as("password", refusal))?;
+    let warning =
+        own_password::change_password(&store, &passwords, &config, caller, &asked, &ctx, &random)
+            .await
+            .map_err(|refusal| logged_as("password", refusal))?;
     // Every session of the user in this isolate's cache, found by the name
     // the change was made for (the caller's session may not be cached).
     crate::gateway::forget(None, UserKey::of(&changed_for).as_ref());
-    Ok(respond::empty(204)?)
+    Ok(match warning {
+        Some(warning) => respond::json(&shared::api::PasswordChanged { warning }, 200)?,
+        None => respond::empty(204)?,
+    })
 }
 
 /// `GET /api/session`.

@@ -192,6 +192,10 @@ pub struct PasswordIssued {
     pub username: String,
     /// The password made by the Worker; `None` when the admin typed one.
     pub generated: Option<Password>,
+    /// About a typed password: found in known data breaches and accepted
+    /// (`PWNED_PASSWORDS=warn`), or not checked (the service did not answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// Body of `POST /api/admin/users/duo-check`.

@@ -551,6 +551,15 @@ pub struct PasswordChangeRequest {
     pub new: Password,
 }
 
+/// The answer to `POST /api/password` when there is something to say
+/// (200; otherwise 204): the new password was found in known data breaches
+/// and accepted (`PWNED_PASSWORDS=warn`), or could not be checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordChanged {
+    /// What to tell the user.
+    pub warning: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

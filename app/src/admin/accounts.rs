@@ -203,6 +203,7 @@ pub(super) fn IssuedBox(issued: RwSignal<Option<Issued>>) -> impl IntoView {
     move || {
         issued.get().map(|Issued { done, issued: answer }| {
             let password = answer.generated.map(|p| p.expose().to_owned());
+            let warning = answer.warning;
             view! {
                 <div class="status ok issued" id="issued" role="status">
                     <p><strong>{done}</strong></p>
@@ -214,6 +215,7 @@ pub(super) fn IssuedBox(issued: RwSignal<Option<Issued>>) -> impl IntoView {
                         }.into_any(),
                         None => view! { <p>"The password you typed is set."</p> }.into_any(),
                     }}
+                    {warning.map(|w| view! { <p class="warning" id="issued-warning">{w}</p> })}
                     <button type="button" class="secondary small" id="issued-done" on:click=move |_| issued.set(None)>"Done"</button>
                 </div>
             }

@@ -49,9 +49,9 @@ pub fn AccountPage(
     let required = RwSignal::new(session.password_change_required);
     let (own_problem, set_own_problem) = signal(None::<Problem>);
     let shown_problem = Signal::derive(move || own_problem.get().or_else(|| problem.get()));
-    let (notice, set_notice) = signal(None::<&'static str>);
+    let (notice, set_notice) = signal(None::<String>);
     let changing = RwSignal::new(false);
-    let changed = Callback::new(move |()| {
+    let changed = Callback::new(move |warning: Option<String>| {
         // A password the user had to replace kept them from the app: with
         // it replaced, on to the page they asked for.
         if required.get_untracked() && crate::url::go_back_to_app() {
@@ -59,7 +59,8 @@ pub fn AccountPage(
         }
         required.set(false);
         changing.set(false);
-        set_notice.set(Some("Your password was changed. Your other sessions were ended."));
+        let done = "Your password was changed. Your other sessions were ended.";
+        set_notice.set(Some(warning.map_or_else(|| done.to_owned(), |w| format!("{done} {w}"))));
     });
     let SessionInfo { username, authenticated_at, expires_at, duo, .. } = session;
     // One card: while an admin-set password must be replaced, only the form
@@ -117,7 +118,7 @@ pub fn AccountPage(
 /// "Forget this browser": Duo is asked at the next sign-in here.
 #[component]
 fn ForgetBrowser(
-    set_notice: WriteSignal<Option<&'static str>>,
+    set_notice: WriteSignal<Option<String>>,
     set_problem: WriteSignal<Option<Problem>>,
 ) -> impl IntoView {
     let (forgotten, set_forgotten) = signal(false);
@@ -127,7 +128,8 @@ fn ForgetBrowser(
                 Ok(()) => {
                     set_forgotten.set(true);
                     set_notice.set(Some(
-                        "This browser is forgotten: Duo is asked at your next sign-in here.",
+                        "This browser is forgotten: Duo is asked at your next sign-in here."
+                            .to_owned(),
                     ));
                 }
                 Err(p) => set_problem.set(Some(p)),
@@ -144,7 +146,7 @@ fn ForgetBrowser(
 #[component]
 fn ChangePassword(
     set_problem: WriteSignal<Option<Problem>>,
-    changed: Callback<()>,
+    changed: Callback<Option<String>>,
 ) -> impl IntoView {
     let (current, new, again) = (
         NodeRef::<html::Input>::new(),
@@ -169,7 +171,7 @@ fn ChangePassword(
             let outcome = api::change_password(now, next).await;
             set_busy.set(false);
             match outcome {
-                Ok(()) => changed.run(()),
+                Ok(warning) => changed.run(warning),
                 Err(p) => set_problem.set(Some(p)),
             }
         });

@@ -368,7 +368,7 @@ impl Duo {
 }
 
 /// Sends one request, blocking, with a total time limit; any HTTP status is an answer.
-fn send(request: &HttpRequest, timeout: Duration) -> Result<HttpResponse, String> {
+pub(crate) fn send(request: &HttpRequest, timeout: Duration) -> Result<HttpResponse, String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .max_redirects(0)

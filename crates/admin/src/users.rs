@@ -14,6 +14,7 @@
 use std::io::{self, Read as _};
 
 use clap::Subcommand;
+use credentials::breach::{self, BreachMode};
 use credentials::sql::{self, DuoPolicy, DuoUsername, Role, UserRow};
 use credentials::{DEFAULT_ITERATIONS, PasswordHash, Username, demo, password, policy};
 use zeroize::Zeroizing;
@@ -173,11 +174,137 @@ fn read_password(username: &str) -> Result<Zeroizing<Vec<u8>>, String> {
     // The login form sends JSON, always UTF-8: other bytes could never be typed there.
     let text = std::str::from_utf8(&password).map_err(|_| "the password must be UTF-8 text")?;
     policy::check(text, username).map_err(|e| e.to_string())?;
+    screen(text)?;
     Ok(password)
+}
+
+/// The breach check, as the Worker's settings say it, read from the
+/// environment: `PWNED_PASSWORDS` (`block`, the default; `warn`; `off`)
+/// and `PWNED_PASSWORDS_URL` (Pwned Passwords' range API by default; the
+/// dev emulator's `http://127.0.0.1:8788` locally). Only the first five hex
+/// digits of the password's SHA-1 are sent. Warnings go to stderr.
+fn screen(text: &str) -> Result<(), String> {
+    let mode = match std::env::var("PWNED_PASSWORDS") {
+        Ok(value) if !value.trim().is_empty() => {
+            BreachMode::parse(&value).map_err(|rule| format!("PWNED_PASSWORDS: {rule}"))?
+        }
+        _ => BreachMode::Block,
+    };
+    let url = std::env::var("PWNED_PASSWORDS_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| breach::DEFAULT_URL.to_owned());
+    if let Some(warning) = verdict(text, mode, &url, fetch_range)? {
+        eprintln!("user-admin: {warning}");
+    }
+    Ok(())
+}
+
+/// GET a range, with padding; its body.
+fn fetch_range(url: &str) -> Result<String, String> {
+    let request = shared::duo::HttpRequest {
+        method: shared::duo::Method::Get,
+        url: url.to_owned(),
+        headers: vec![("add-padding", "true".to_owned())],
+        body: Vec::new(),
+    };
+    let response = crate::duo::send(&request, std::time::Duration::from_secs(5))?;
+    if response.status != 200 {
+        return Err(format!("status {}", response.status));
+    }
+    String::from_utf8(response.body).map_err(|_| "an answer that is not text".to_owned())
+}
+
+/// What the check says of `text` under `mode`: refused (the message), a
+/// warning to print, or nothing. Unreachable: accepted, with a warning.
+fn verdict(
+    text: &str,
+    mode: BreachMode,
+    url: &str,
+    fetch: impl Fn(&str) -> Result<String, String>,
+) -> Result<Option<String>, String> {
+    if mode == BreachMode::Off {
+        return Ok(None);
+    }
+    let query = breach::RangeQuery::of(text);
+    let unchecked = |why: String| {
+        Ok(Some(format!("the password was not checked against known breaches ({why})")))
+    };
+    let body = match fetch(&breach::range_url(url, &query)) {
+        Ok(body) => body,
+        Err(why) => return unchecked(why),
+    };
+    match query.count_in(&body) {
+        Err(error) => unchecked(error.to_string()),
+        Ok(0) => Ok(None),
+        Ok(count) if mode == BreachMode::Block => Err(format!(
+            "this password is in {count} known data breaches (Have I Been Pwned): choose another \
+             (PWNED_PASSWORDS=warn lets it through)"
+        )),
+        Ok(count) => Ok(Some(format!("this password is in {count} known data breaches"))),
+    }
 }
 
 fn new_hash(password: &[u8], iterations: u32) -> Result<PasswordHash, String> {
     let mut salt = [0u8; password::SALT_LEN];
     getrandom::getrandom(&mut salt).map_err(|e| format!("no randomness for the salt: {e}"))?;
     PasswordHash::derive(password, &salt, iterations).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use sha1::Digest as _;
+
+    use super::*;
+
+    /// Pwned Passwords knowing `password` `count` times, recording what was asked.
+    fn knowing<'a>(
+        password: &'static str,
+        count: u64,
+        asked: &'a std::cell::RefCell<Vec<String>>,
+    ) -> impl Fn(&str) -> Result<String, String> + 'a {
+        move |url: &str| {
+            asked.borrow_mut().push(url.to_owned());
+            let hex =
+                sha1::Sha1::digest(password.as_bytes()).iter().fold(String::new(), |mut s, b| {
+                    let _ = write!(s, "{b:02X}");
+                    s
+                });
+            Ok(format!("00000000000000000000000000000000000:0\r\n{}:{count}\r\n", &hex[5..]))
+        }
+    }
+
+    #[test]
+    fn the_command_line_refuses_warns_or_lets_through_as_the_worker_does() {
+        let asked = std::cell::RefCell::new(Vec::new());
+        let url = "http://127.0.0.1:8788";
+        let refused =
+            verdict("Password1234", BreachMode::Block, url, knowing("Password1234", 42, &asked));
+        assert!(refused.is_err_and(|e| e.contains("42 known data breaches")));
+        assert_eq!(
+            *asked.borrow(),
+            ["http://127.0.0.1:8788/range/5B966"],
+            "only the prefix leaves"
+        );
+        let warned =
+            verdict("Password1234", BreachMode::Warn, url, knowing("Password1234", 42, &asked));
+        assert!(warned.is_ok_and(|w| w.is_some_and(|w| w.contains("42"))));
+        let clean = verdict(
+            "a rare long phrase",
+            BreachMode::Block,
+            url,
+            knowing("Password1234", 42, &asked),
+        );
+        assert_eq!(clean, Ok(None));
+        let before = asked.borrow().len();
+        assert_eq!(
+            verdict("Password1234", BreachMode::Off, url, knowing("x", 1, &asked)),
+            Ok(None)
+        );
+        assert_eq!(asked.borrow().len(), before, "off: nothing asked");
+        let down = verdict("Password1234", BreachMode::Block, url, |_| Err("refused".to_owned()));
+        assert!(down.is_ok_and(|w| w.is_some_and(|w| w.contains("not checked"))));
+    }
 }

@@ -7,6 +7,7 @@
 //!
 //! The SPA never links this crate: only `edge` and native tools depend on it.
 
+pub mod breach;
 pub mod demo;
 pub mod password;
 pub mod policy;

@@ -11,13 +11,14 @@ use std::fmt;
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use credentials::breach::{self, BreachMode};
 use shared::api::routes;
 use shared::duo::auth_api::{AuthApiClient, IntegrationKey, SecretKey};
 use shared::duo::{ApiHost, ClientId, ClientSecret, ConfigError, DuoClient, RedirectUri};
 use zeroize::Zeroizing;
 
 /// Settings in the order they are checked; the first problem is reported.
-pub const SETTINGS: [&str; 13] = [
+pub const SETTINGS: [&str; 15] = [
     "DUO_MODE",
     "DUO_CLIENT_ID",
     "DUO_CLIENT_SECRET",
@@ -31,6 +32,8 @@ pub const SETTINGS: [&str; 13] = [
     "DUO_FAILOPEN_SESSION_TTL_SECONDS",
     "DUO_START_LIMIT",
     "AUDIT_RETENTION_DAYS",
+    "PWNED_PASSWORDS",
+    "PWNED_PASSWORDS_URL",
 ];
 
 /// `SESSION_TTL_SECONDS` when unset.
@@ -110,10 +113,61 @@ pub struct Config {
     /// The Duo mode (`DUO_MODE`) and its client, built by the Duo
     /// clients' own parsers.
     pub duo: DuoSetup,
+    /// Where a password is chosen: what a breached one gets, and where
+    /// Pwned Passwords is asked.
+    pub breach: BreachCheck,
     /// Prompt mode with Auth API keys (`DUO_IKEY` and `DUO_SKEY` set too):
     /// the client remembered sign-ins ask Duo's `preauth` with. (Inline
     /// mode uses its own; see [`Config::auth_api`].)
     pub prompt_auth_api: Option<AuthApiClient>,
+}
+
+/// The breached-password check (`PWNED_PASSWORDS`, `PWNED_PASSWORDS_URL`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreachCheck {
+    /// `block` (default), `warn` or `off`.
+    pub mode: BreachMode,
+    /// The range API's base URL (no trailing `/`), `https://`, or
+    /// `http://` on a loopback host when `APP_ORIGIN` is loopback too.
+    pub url: String,
+}
+
+impl BreachCheck {
+    fn parse<F>(lookup: &F, app_origin: &AppOrigin) -> Result<Self, ConfigProblem>
+    where
+        F: Fn(&str) -> Option<Zeroizing<String>>,
+    {
+        let present = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
+        let mode = present("PWNED_PASSWORDS")
+            .map_or(Ok(BreachMode::default()), |v| BreachMode::parse(&v))
+            .map_err(|rule| ConfigProblem::Invalid { setting: "PWNED_PASSWORDS", rule })?;
+        let url = present("PWNED_PASSWORDS_URL")
+            .map_or_else(|| breach::DEFAULT_URL.to_owned(), |v| v.trim().to_owned());
+        let invalid = |rule| ConfigProblem::Invalid { setting: "PWNED_PASSWORDS_URL", rule };
+        let authority = if let Some(rest) = url.strip_prefix("https://") {
+            rest
+        } else if let Some(rest) = url.strip_prefix("http://") {
+            let host = rest.split('/').next().unwrap_or_default();
+            if !(is_loopback_authority(host) && app_origin.is_loopback()) {
+                return Err(invalid(
+                    "expected an https:// URL (http:// only for a loopback stand-in while APP_ORIGIN is loopback too)",
+                ));
+            }
+            rest
+        } else {
+            return Err(invalid("expected an https:// URL like https://api.pwnedpasswords.com"));
+        };
+        let clean = !authority.is_empty()
+            && !authority.starts_with('/')
+            && url.len() <= 200
+            && !url.chars().any(|c| c.is_whitespace() || c.is_control() || c == '?' || c == '#');
+        if !clean {
+            return Err(invalid(
+                "expected a URL with a host and no query, like https://api.pwnedpasswords.com",
+            ));
+        }
+        Ok(Self { mode, url: url.trim_end_matches('/').to_owned() })
+    }
 }
 
 /// How the second factor runs (`DUO_MODE`), with the client it needs.
@@ -240,6 +294,7 @@ impl Config {
                 rule,
             })?;
         let Maintenance { duo_start_limit, audit_retention_days } = Maintenance::parse(&lookup)?;
+        let breach = BreachCheck::parse(&lookup, &app_origin)?;
         Ok(Self {
             app_origin,
             session_secret,
@@ -248,6 +303,7 @@ impl Config {
             failopen_session_ttl_seconds,
             duo_start_limit,
             audit_retention_days,
+            breach,
             prompt_auth_api: match &keys {
                 Keys::Prompt(_, _, Some((ikey, skey))) => {
                     Some(AuthApiClient::new(ikey.clone(), skey.clone(), api_host.clone()))
@@ -552,6 +608,33 @@ mod tests {
             map.insert(name, "  ".to_owned());
             assert_eq!(parse(&map).unwrap_err(), ConfigProblem::Missing(name));
         }
+    }
+
+    #[test]
+    fn the_breach_check_is_named_and_its_url_checked() {
+        let config = parse(&settings()).unwrap();
+        assert_eq!(config.breach.mode, BreachMode::Block, "on by default");
+        assert_eq!(config.breach.url, "https://api.pwnedpasswords.com");
+        assert_eq!(with("PWNED_PASSWORDS", "warn").unwrap().breach.mode, BreachMode::Warn);
+        assert_eq!(with("PWNED_PASSWORDS", "yes").unwrap_err().setting(), "PWNED_PASSWORDS");
+        let local = with("PWNED_PASSWORDS_URL", "http://127.0.0.1:8788/").unwrap();
+        assert_eq!(local.breach.url, "http://127.0.0.1:8788", "a loopback stand-in, no trailing /");
+        for bad in ["ftp://x", "http://example.com", "https://", "https://x/?q=1", "https://a b"] {
+            assert_eq!(
+                with("PWNED_PASSWORDS_URL", bad).unwrap_err().setting(),
+                "PWNED_PASSWORDS_URL",
+                "{bad}"
+            );
+        }
+        let mut deployed = settings();
+        deployed.insert("APP_ORIGIN", "https://login.example.com".to_owned());
+        deployed.insert("DUO_API_HOST", "api-12345678.duosecurity.com".to_owned());
+        deployed.insert("PWNED_PASSWORDS_URL", "http://127.0.0.1:8788".to_owned());
+        assert_eq!(
+            parse(&deployed).unwrap_err().setting(),
+            "PWNED_PASSWORDS_URL",
+            "no loopback when deployed"
+        );
     }
 
     #[test]

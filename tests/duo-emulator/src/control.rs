@@ -106,6 +106,7 @@ pub(crate) fn handle(shared: &Shared, req: &Req) -> Resp {
             act(shared, req, route.trim_start_matches("/transactions/"))
         }
         (&Method::GET, "/sms") => sms(shared, req),
+        (&Method::POST, "/pwned") => post_pwned(shared, req),
         (&Method::GET, "/enrollments") => {
             json(200, &json!({"enrollments": shared.lock().auth_api.enrollments}))
         }
@@ -135,6 +136,7 @@ fn index() -> Value {
             "POST /__emulator/apps", "POST /__emulator/users",
             "GET /__emulator/transactions", "POST /__emulator/transactions/{txid}",
             "GET /__emulator/sms", "GET /__emulator/enrollments", "POST /__emulator/activate",
+            "POST /__emulator/pwned",
         ],
     })
 }
@@ -292,6 +294,30 @@ fn act(shared: &Shared, req: &Req, txid: &str) -> Resp {
     };
     shared.changed.notify_waiters();
     answer
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PwnedRequest {
+    password: String,
+    count: u64,
+}
+
+/// `POST /__emulator/pwned` `{"password": "...", "count": N}` (or a list):
+/// breached passwords the Pwned Passwords stand-in then reports.
+fn post_pwned(shared: &Shared, req: &Req) -> Resp {
+    let items = match parse::<OneOrMany<PwnedRequest>>(req) {
+        Ok(items) => items.into_vec(),
+        Err(msg) => return bad_request(msg),
+    };
+    if items.iter().any(|i| i.password.is_empty() || i.count == 0) {
+        return bad_request("each needs a password and a count of at least 1");
+    }
+    let mut inner = shared.lock();
+    for item in items {
+        inner.pwned.push((crate::pwned::sha1_hex(&item.password), item.count));
+    }
+    json(200, &json!({"pwned": inner.pwned.len()}))
 }
 
 /// `GET /__emulator/sms[?user=NAME]`: the SMS passcode batches sent, oldest first.

@@ -25,6 +25,7 @@ mod oauth;
 mod params;
 mod phone;
 mod prompt;
+mod pwned;
 mod pyjson;
 #[cfg(test)]
 mod robustness;

@@ -299,6 +299,9 @@ async fn dispatch(
     if let Some(resp) = phone::handle(shared, req) {
         return Ok(resp);
     }
+    if let Some(result) = crate::pwned::handle(shared, req) {
+        return result;
+    }
     let path = req.path.as_str();
     let resp = match (&req.method, path) {
         (&Method::POST, "/oauth/v1/health_check") => oauth::health_check(shared, req),

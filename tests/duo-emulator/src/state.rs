@@ -43,6 +43,9 @@ pub(crate) struct Inner {
     next_seq: u64,
     /// Auth API transactions, SMS passcodes, failures and enrollments.
     pub auth_api: crate::auth_api::ledger::Ledger,
+    /// Breached passwords added by the control API (upper-case hex SHA-1,
+    /// count), besides the Pwned Passwords stand-in's built-in ones.
+    pub pwned: Vec<(String, u64)>,
 }
 
 impl Shared {
@@ -85,6 +88,7 @@ impl Inner {
             log: VecDeque::new(),
             next_seq: 1,
             auth_api: crate::auth_api::ledger::Ledger::default(),
+            pwned: Vec::new(),
         }
     }
 

@@ -292,3 +292,63 @@ async fn unknown_routes_and_methods_get_duo_style_json() {
     assert_eq!(h.client.get("/__emulator/nope").await.status, 404);
     assert_eq!(h.client.get("/").await.status, 200);
 }
+
+#[tokio::test]
+async fn the_pwned_passwords_stand_in_answers_ranges_as_the_real_api_does() {
+    use sha1::Digest as _;
+    let h = Harness::start().await;
+    let hex = |text: &str| {
+        sha1::Sha1::digest(text.as_bytes()).iter().map(|b| format!("{b:02X}")).collect::<String>()
+    };
+    // A built-in one: its suffix and count in its prefix's range.
+    let password = hex("password");
+    let range = h.client.get(&format!("/range/{}", &password[..5])).await;
+    assert_eq!(range.status, 200);
+    assert!(range.header("content-type").unwrap().starts_with("text/plain"));
+    let line = range.body.lines().find(|l| l.starts_with(&password[5..])).expect("listed");
+    assert!(line.split_once(':').unwrap().1.parse::<u64>().unwrap() > 0, "{line}");
+    assert!(range.body.ends_with("\r\n"));
+
+    // Padding: 800 to 1000 lines, the extra ones count 0; a lower-case prefix is the same.
+    let padded = h
+        .client
+        .send(
+            "GET",
+            &format!("/range/{}", password[..5].to_ascii_lowercase()),
+            &[("add-padding", "true")],
+            Vec::new(),
+        )
+        .await;
+    let lines: Vec<&str> = padded.body.lines().collect();
+    assert!((800..=1000).contains(&lines.len()), "{}", lines.len());
+    assert!(lines.iter().all(|l| l.len() >= 37 && l.as_bytes()[35] == b':'), "SUFFIX:COUNT");
+    assert_eq!(lines.iter().filter(|l| !l.ends_with(":0")).count(), range.body.lines().count());
+
+    // One added through the control API.
+    let added = hex("a phrase added by a test");
+    let before = h.client.get(&format!("/range/{}", &added[..5])).await;
+    assert!(!before.body.contains(&added[5..]));
+    let post = h
+        .client
+        .post_json(
+            "/__emulator/pwned",
+            &json!({"password": "a phrase added by a test", "count": 3}),
+        )
+        .await;
+    assert_eq!(post.status, 200);
+    let after = h.client.get(&format!("/range/{}", &added[..5])).await;
+    assert!(after.body.contains(&format!("{}:3", &added[5..])), "{}", after.body);
+
+    for bad in ["/range/12", "/range/GGGGG", "/range/123456"] {
+        let refused = h.client.get(bad).await;
+        assert_eq!(
+            (refused.status, refused.body.as_str()),
+            (400, "The hash prefix was not in a valid format"),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        h.client.post_json("/__emulator/pwned", &json!({"password": "", "count": 1})).await.status,
+        400
+    );
+}

@@ -318,6 +318,9 @@ pub fn default_vars(origin: &str) -> Vec<(String, String)> {
         // the gateway's tests start an app and point UPSTREAM_URL at it.
         ("UPSTREAM_URL", "http://127.0.0.1:9"),
         ("GATEWAY_KEYS", TEST_GATEWAY_KEYS),
+        // Breached passwords: not asked (Pwned Passwords cannot be reached
+        // here); the tests of the check point it at their emulator.
+        ("PWNED_PASSWORDS", "off"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))

@@ -26,6 +26,7 @@ use shared::duo::{Transport, UnixTime};
 
 use super::admin::{Admin, change_refused, duo_username};
 use super::audit::{Reason, Refusal};
+use super::breach::{self, Screened};
 use super::context::{Ctx, Passwords, Random, capitalized, unix_i64};
 use super::store::{AddOutcome, AdminEvent, ConsoleStore, NewUser, SignInStore, UserUpdate};
 use crate::config::Config;
@@ -41,6 +42,7 @@ use crate::config::DuoSetup;
 pub async fn add_user<S: ConsoleStore, P: Passwords>(
     store: &S,
     passwords: &P,
+    config: &Config,
     admin: &Admin,
     request: &NewUserRequest,
     ctx: &Ctx,
@@ -52,7 +54,8 @@ pub async fn add_user<S: ConsoleStore, P: Passwords>(
             .message(&format!("That username cannot be used: {e}."))
     })?;
     let duo_name = duo_username(request.duo_username.as_deref())?;
-    let (hash, generated) = new_password(passwords, &request.password, &username, random).await?;
+    let chosen = Chosen { passwords, config, random };
+    let (hash, generated, screened) = chosen.password(&request.password, &username).await?;
     let user = NewUser {
         username: username.as_str().to_owned(),
         normalized: UserKey::of_username(&username),
@@ -62,17 +65,24 @@ pub async fn add_user<S: ConsoleStore, P: Passwords>(
         role: request.role.as_str(),
         must_change_password: true,
     };
-    let detail = serde_json::json!({
+    let mut detail = serde_json::json!({
         "role": request.role,
         "duo_policy": request.duo_policy,
         "duo_username": duo_name,
         "password": source(generated.as_ref()),
     });
+    if let Some(screened) = &screened {
+        detail["breach_check"] = screened.as_str().into();
+    }
     let event = AdminEvent::new(admin.username().to_owned(), "add_user", ctx)
         .on(&user.normalized)
         .with(&detail);
     match store.add_user(&user, &event).await.map_err(Refusal::internal)? {
-        AddOutcome::Added => Ok(PasswordIssued { username: user.username, generated }),
+        AddOutcome::Added => Ok(PasswordIssued {
+            username: user.username,
+            generated,
+            warning: screened.and_then(|s| s.warning()),
+        }),
         AddOutcome::Exists => Err(Refusal::new(Reason::AdminBadValue)
             .detail(format!("user {} exists", user.normalized))
             .message(&format!("There is already a user named {}.", user.username))),
@@ -95,6 +105,7 @@ pub async fn add_user<S: ConsoleStore, P: Passwords>(
 pub async fn reset_password<S: ConsoleStore, P: Passwords>(
     store: &S,
     passwords: &P,
+    config: &Config,
     admin: &Admin,
     request: &PasswordResetRequest,
     ctx: &Ctx,
@@ -109,8 +120,12 @@ pub async fn reset_password<S: ConsoleStore, P: Passwords>(
              another admin, or use scripts/user.sh set-password.",
         ));
     }
-    let (hash, generated) = new_password(passwords, &request.password, &username, random).await?;
-    let detail = serde_json::json!({"password": source(generated.as_ref())});
+    let chosen = Chosen { passwords, config, random };
+    let (hash, generated, screened) = chosen.password(&request.password, &username).await?;
+    let mut detail = serde_json::json!({"password": source(generated.as_ref())});
+    if let Some(screened) = &screened {
+        detail["breach_check"] = screened.as_str().into();
+    }
     let event = AdminEvent::new(admin.username().to_owned(), "reset_password", ctx)
         .on(&target)
         .with(&detail);
@@ -120,39 +135,55 @@ pub async fn reset_password<S: ConsoleStore, P: Passwords>(
         .map_err(Refusal::internal)?;
     change_refused(outcome, &target)?;
     // The name as the admin typed it (normalized names compare equal).
-    Ok(PasswordIssued { username: username.as_str().to_owned(), generated })
+    Ok(PasswordIssued {
+        username: username.as_str().to_owned(),
+        generated,
+        warning: screened.and_then(|s| s.warning()),
+    })
 }
 
-/// The hash of the new password, and the password when it was generated.
-async fn new_password<P: Passwords>(
-    passwords: &P,
-    choice: &NewPassword,
-    username: &Username,
-    random: &Random,
-) -> Result<(PasswordHash, Option<Password>), Refusal> {
-    let (salt, entropy) = random.password.split_at(SALT_LEN);
-    let (password, generated) = match choice {
-        NewPassword::Generate => {
-            let mut bytes = [0_u8; GENERATED_ENTROPY_BYTES];
-            bytes.copy_from_slice(&entropy[..GENERATED_ENTROPY_BYTES]);
-            let made = Password::new(policy::generate(&bytes).as_str());
-            (made.clone(), Some(made))
-        }
-        NewPassword::Typed(typed) => {
-            policy::check(typed.expose(), username.as_str()).map_err(|e| {
-                let said = e.to_string();
-                Refusal::new(Reason::AdminBadValue)
-                    .detail(said.clone())
-                    .message(&format!("{}.", capitalized(&said)))
-            })?;
-            (typed.clone(), None)
-        }
-    };
-    let hash = passwords
-        .hash(password.expose().as_bytes(), salt, DEFAULT_ITERATIONS)
-        .await
-        .map_err(Refusal::internal)?;
-    Ok((hash, generated))
+/// What choosing a password for someone takes.
+struct Chosen<'a, P> {
+    passwords: &'a P,
+    config: &'a Config,
+    random: &'a Random,
+}
+
+impl<P: Passwords> Chosen<'_, P> {
+    /// The hash of the new password, the password when it was generated,
+    /// and what the breach check found of a typed one (a generated one is
+    /// 100 random bits: in no breach, not asked about).
+    async fn password(
+        &self,
+        choice: &NewPassword,
+        username: &Username,
+    ) -> Result<(PasswordHash, Option<Password>, Option<Screened>), Refusal> {
+        let (salt, entropy) = self.random.password.split_at(SALT_LEN);
+        let (password, generated, screened) = match choice {
+            NewPassword::Generate => {
+                let mut bytes = [0_u8; GENERATED_ENTROPY_BYTES];
+                bytes.copy_from_slice(&entropy[..GENERATED_ENTROPY_BYTES]);
+                let made = Password::new(policy::generate(&bytes).as_str());
+                (made.clone(), Some(made), None)
+            }
+            NewPassword::Typed(typed) => {
+                policy::check(typed.expose(), username.as_str()).map_err(|e| {
+                    let said = e.to_string();
+                    Refusal::new(Reason::AdminBadValue)
+                        .detail(said.clone())
+                        .message(&format!("{}.", capitalized(&said)))
+                })?;
+                let screened = breach::screen(self.passwords, self.config, typed.expose()).await?;
+                (typed.clone(), None, Some(screened))
+            }
+        };
+        let hash = self
+            .passwords
+            .hash(password.expose().as_bytes(), salt, DEFAULT_ITERATIONS)
+            .await
+            .map_err(Refusal::internal)?;
+        Ok((hash, generated, screened))
+    }
 }
 
 /// What the audit log says of a new password.

@@ -217,6 +217,8 @@ pub enum Reason {
     WrongMode,
     /// Inline: Duo's preauth refused the user (locked out, disabled, policy).
     DuoPreauthDenied,
+    /// A password being chosen is in Pwned Passwords (`PWNED_PASSWORDS=block`).
+    BreachedPassword,
     /// The user reported this sign-in as fraud in Duo: the account is now
     /// on hold, its sessions and trusted browsers ended.
     FraudReported,
@@ -317,6 +319,7 @@ impl Reason {
             Self::DuoPreauthDenied => "duo_preauth_denied",
             Self::TrustRevokedByDuo => "trust_revoked_by_duo",
             Self::FraudReported => "fraud_reported",
+            Self::BreachedPassword => "breached_password",
             Self::AccountHeld => "account_held",
             Self::DuoAuthApiRejected => "duo_auth_api_rejected",
             Self::DuoAuthApiMalformed => "duo_auth_api_malformed",
@@ -352,9 +355,11 @@ impl Reason {
             | Self::DuoStartLimit
             | Self::PasscodeLimit
             | Self::PasscodeAccountLimit => ErrorCode::RateLimited,
-            Self::WrongMode | Self::DeviceRefused | Self::NoSuchUser | Self::AdminBadValue => {
-                ErrorCode::BadRequest
-            }
+            Self::WrongMode
+            | Self::DeviceRefused
+            | Self::NoSuchUser
+            | Self::AdminBadValue
+            | Self::BreachedPassword => ErrorCode::BadRequest,
             Self::NotAdmin
             | Self::LastAdmin
             | Self::SelfLockout

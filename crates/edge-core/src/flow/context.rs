@@ -140,6 +140,11 @@ pub trait Passwords {
         salt: &[u8],
         iterations: u32,
     ) -> Result<PasswordHash, PasswordError>;
+
+    /// Pwned Passwords' answer at `url` (a range: `{base}/range/{prefix}`,
+    /// asked with `Add-Padding: true`): its body, or why there is none
+    /// (unreachable, a status other than 200), for the log.
+    async fn pwned_range(&self, url: &str) -> Result<String, String>;
 }
 
 /// State-changing requests must come from the SPA's own origin: `Origin`

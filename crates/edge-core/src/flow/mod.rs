@@ -45,6 +45,7 @@ pub mod admin;
 pub mod admission;
 pub mod audit;
 pub mod audit_log;
+pub mod breach;
 pub mod context;
 pub mod duo_callback;
 pub mod duo_start;

@@ -18,6 +18,7 @@ use shared::api::PasswordChangeRequest;
 use super::admin::Caller;
 use super::admission;
 use super::audit::{Reason, Refusal, Step};
+use super::breach::{self, Screened};
 use super::context::{Ctx, Passwords, Random, capitalized, check_origin};
 use super::limits::Client;
 use super::session;
@@ -42,7 +43,7 @@ pub async fn change_password<S: SessionStore + SignInStore + ConsoleStore, P: Pa
     request: &PasswordChangeRequest,
     ctx: &Ctx,
     random: &Random,
-) -> Result<(), Refusal> {
+) -> Result<Option<String>, Refusal> {
     let Caller { origin, session_cookie } = caller;
     check_origin(&config.app_origin, origin)?;
     let signed_in = session::check(store, session_cookie, ctx.now).await?;
@@ -58,8 +59,8 @@ pub async fn change_password<S: SessionStore + SignInStore + ConsoleStore, P: Pa
     let mut trail = Trail::new(Step::PasswordChange, ctx);
     trail.username.clone_from(&normalized);
     let request = Change { normalized, keep, request };
-    match change(store, passwords, &request, ctx, random).await {
-        Ok(()) => Ok(()),
+    match change(store, passwords, config, &request, ctx, random).await {
+        Ok(screened) => Ok(screened.warning()),
         Err(refusal) => Err(trail.refuse(store, refusal).await),
     }
 }
@@ -77,10 +78,11 @@ struct Change<'a> {
 async fn change<S: SessionStore + SignInStore + ConsoleStore, P: Passwords>(
     store: &S,
     passwords: &P,
+    config: &Config,
     change: &Change<'_>,
     ctx: &Ctx,
     random: &Random,
-) -> Result<(), Refusal> {
+) -> Result<Screened, Refusal> {
     let Change { normalized, keep, request } = change;
     // Every limit of the login, the account-wide one included: a stolen
     // session must not become a way to guess the password from many places.
@@ -106,18 +108,21 @@ async fn change<S: SessionStore + SignInStore + ConsoleStore, P: Passwords>(
     if new == current {
         return Err(refused("Choose a password other than your current one.".to_owned()));
     }
+    let screened = breach::screen(passwords, config, new).await?;
     let (salt, _) = random.password.split_at(SALT_LEN);
     let hash = passwords
         .hash(new.as_bytes(), salt, DEFAULT_ITERATIONS)
         .await
         .map_err(Refusal::internal)?;
-    let event = AdminEvent::new(user.username.clone(), "change_own_password", ctx).on(normalized);
+    let event = AdminEvent::new(user.username.clone(), "change_own_password", ctx)
+        .on(normalized)
+        .with(&serde_json::json!({"breach_check": screened.as_str()}));
     let changed = store
         .change_own_password(normalized, &user.password_hash, &hash.to_phc(), keep, &event)
         .await
         .map_err(Refusal::internal)?;
     if changed {
-        Ok(())
+        Ok(screened)
     } else {
         Err(Refusal::new(Reason::BadPassword)
             .detail("the password changed meanwhile")

@@ -188,9 +188,9 @@ async fn admins_add_users_and_reset_passwords() {
         json!({"actor": "admin", "action": "add_user", "target": "frank",
                "detail": r#"{"duo_policy":"bypass","duo_username":null,"password":"generated","role":"user"}"#}),
         json!({"actor": "Frank", "action": "change_own_password", "target": "frank",
-               "detail": null}),
+               "detail": r#"{"breach_check":"off"}"#}),
         json!({"actor": "admin", "action": "reset_password", "target": "frank",
-               "detail": r#"{"password":"typed"}"#}),
+               "detail": r#"{"breach_check":"off","password":"typed"}"#}),
     ];
     assert_eq!(events, expected);
     an_admin_password_another_admin_set_needs_duo(&bed, &admin, typed).await;
@@ -250,8 +250,15 @@ async fn the_duo_username_check_reads_the_history_in_prompt_mode() {
 async fn the_duo_username_check_asks_preauth_in_inline_mode() {
     let emulator = e2e::local_emulator().await;
     let host = emulator.local_addr().to_string();
-    let bed = Bed::start(&inline_vars(&default_vars(APP_ORIGIN), &host)).await;
+    // The emulator also stands in for Pwned Passwords here.
+    let mut vars = inline_vars(&default_vars(APP_ORIGIN), &host);
+    vars.retain(|(name, _)| !name.starts_with("PWNED_PASSWORDS"));
+    vars.push(("PWNED_PASSWORDS".to_owned(), "block".to_owned()));
+    vars.push(("PWNED_PASSWORDS_URL".to_owned(), format!("http://{host}")));
+    let bed = Bed::start(&vars).await;
     let admin = bed.session("admin").await;
+    breached_passwords_are_refused_and_only_a_prefix_leaves(&bed, &admin, &emulator.base_url())
+        .await;
 
     let (status, check) =
         bed.post(&admin, admin::USER_DUO_CHECK, &json!({"username": "alice"}), true).await;
@@ -278,5 +285,59 @@ async fn the_duo_username_check_asks_preauth_in_inline_mode() {
         ]
     );
     drop(emulator);
-    bed.worker.assert_clean_log(&[]);
+    bed.worker.assert_clean_log(&["Password1234", "welcome123"]);
+}
+
+/// `PWNED_PASSWORDS=block` against the emulator's Pwned Passwords stand-in:
+/// an admin's typed password and a user's own new one are refused when
+/// breached, in words; a rare one is set; only `/range/<5 hex>` was asked.
+async fn breached_passwords_are_refused_and_only_a_prefix_leaves(
+    bed: &Bed,
+    admin: &str,
+    emulator: &str,
+) {
+    let breached = json!({"username": "gail", "role": "user", "duo_policy": "bypass",
+                          "duo_username": null, "password": {"typed": "Password1234"}});
+    let (status, answer) = bed.post(admin, admin::USER_ADD, &breached, true).await;
+    assert_eq!((status, answer["code"].as_str()), (400, Some("bad_request")), "{answer}");
+    assert!(answer["message"].as_str().is_some_and(|m| m.contains("known data breaches")));
+    let rare = json!({"username": "gail", "role": "user", "duo_policy": "bypass",
+                      "duo_username": null, "password": {"typed": "a rare and long phrase"}});
+    let (status, answer) = bed.post(admin, admin::USER_ADD, &rare, true).await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer.get("warning"), None, "{answer}");
+
+    let bob = bed.session("bob").await;
+    let own = json!({"current": "bob-demo-pass", "new": "welcome123"});
+    let (status, answer) = bed.post(&bob, routes::PASSWORD, &own, true).await;
+    assert_eq!((status, answer["code"].as_str()), (400, Some("bad_request")), "{answer}");
+    assert!(bed.stored_hash("bob").await.verify(b"bob-demo-pass"), "unchanged");
+
+    let log: Value = bed
+        .http
+        .get(format!("{emulator}/__emulator/requests"))
+        .send()
+        .await
+        .expect("the request log")
+        .json()
+        .await
+        .expect("JSON");
+    let ranges: Vec<&str> = log["requests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .filter_map(|r| r["path"].as_str())
+        .filter(|p| p.starts_with("/range/"))
+        .collect();
+    assert_eq!(ranges.len(), 3, "{ranges:?}");
+    assert!(
+        ranges.iter().all(|p| p.len() == 12 && p[7..].bytes().all(|b| b.is_ascii_hexdigit())),
+        "{ranges:?}"
+    );
+    let events = bed
+        .worker
+        .query("SELECT detail FROM admin_events WHERE action = 'add_user' AND target = 'gail'")
+        .await
+        .expect("events");
+    assert!(events[0]["detail"].as_str().is_some_and(|d| d.contains(r#""breach_check":"clean""#)));
 }

@@ -426,7 +426,7 @@ fn change_own(
     current: &str,
     new: &str,
     seed: u8,
-) -> Result<(), Refusal> {
+) -> Result<Option<String>, Refusal> {
     let request =
         PasswordChangeRequest { current: Password::new(current), new: Password::new(new) };
     let at = ctx(NOW, "192.0.2.50");
@@ -477,7 +477,7 @@ fn a_password_an_admin_set_must_be_replaced_before_the_console() {
     let event = store.admin_events.borrow().last().cloned().expect("recorded");
     assert_eq!(
         (event.actor.as_str(), event.action, event.detail),
-        ("hank", "change_own_password", None)
+        ("hank", "change_own_password", Some(r#"{"breach_check":"clean"}"#.to_owned()))
     );
 
     // An admin's reset asks for a new one again.
@@ -558,7 +558,7 @@ fn two_changes_at_once_one_wins() {
     let (passwords, config, at) =
         (CountingVerifier::default(), config("closed"), ctx(NOW, "192.0.2.50"));
     let (r1, r2) = (random(51), random(52));
-    let tasks: Vec<Task<'_, Result<(), Refusal>>> = vec![
+    let tasks: Vec<Task<'_, Result<Option<String>, Refusal>>> = vec![
         Box::pin(change_password(
             &store,
             &passwords,
@@ -700,4 +700,89 @@ fn a_password_another_admin_set_never_signs_an_admin_in_without_duo() {
     reset(&store, &root, "jo", typed("root-knows-this-one")).expect("reset");
     let jo = sign_in(&store, "jo", "root-knows-this-one").expect("the password passes");
     assert!(matches!(jo, LoginOutcome::Done { .. }), "{jo:?}");
+}
+
+// ---------------------------------------------------------------------------
+// Breached passwords (Pwned Passwords, by k-anonymity).
+// ---------------------------------------------------------------------------
+
+/// Pwned Passwords knowing `password` (breached 42 times), or down.
+fn pwned(up: bool) -> CountingVerifier {
+    let passwords = CountingVerifier::default();
+    *passwords.pwned.borrow_mut() = up.then(|| vec![("Password1234", 42)]);
+    passwords
+}
+
+fn add_with(
+    store: &MemoryStore,
+    cookie: &str,
+    passwords: &CountingVerifier,
+    mode: &str,
+    name: &str,
+    password: &str,
+) -> Result<PasswordIssued, Refusal> {
+    let config = crate::flow::testing::config_with("closed", &[("PWNED_PASSWORDS", mode)]);
+    let request = new_user(name, typed(password));
+    let at = ctx(NOW, "198.51.100.7");
+    block_on(add_user(store, passwords, &config, caller(cookie), &request, &at, &random(7)))
+}
+
+#[test]
+fn a_breached_password_is_refused_warned_or_let_through_as_set_and_only_a_prefix_leaves() {
+    let (store, root) = store_with_admin();
+    let passwords = pwned(true);
+    let refused = add_with(&store, &root, &passwords, "block", "carol", "Password1234");
+    let refused = refused.expect_err("breached");
+    assert_eq!(
+        (refused.reason, refused.code()),
+        (Reason::BreachedPassword, shared::ErrorCode::BadRequest)
+    );
+    assert!(refused.message.as_deref().is_some_and(|m| m.contains("42 known data breaches")));
+    assert!(!store.users.borrow().contains_key("carol"), "nothing stored");
+    // What left: the API's range URL with the SHA-1's first five hex digits
+    // (SHA-1("Password1234") = 5B966...), never the password or the rest.
+    let asked = passwords.ranges.borrow().clone();
+    assert_eq!(asked, ["https://api.pwnedpasswords.com/range/5B966"]);
+
+    let warned =
+        add_with(&store, &root, &passwords, "warn", "carol", "Password1234").expect("warn");
+    assert!(warned.warning.as_deref().is_some_and(|w| w.contains("42 known data breaches")));
+    let detail = store.admin_events.borrow().last().and_then(|e| e.detail.clone());
+    assert!(detail.is_some_and(|d| d.contains(r#""breach_check":"breached""#)));
+
+    let clean = add_with(&store, &root, &passwords, "block", "dora", "a long and rare phrase")
+        .expect("clean");
+    assert_eq!(clean.warning, None);
+    let off = pwned(true);
+    add_with(&store, &root, &off, "off", "gina", "Password1234").expect("not checked");
+    assert!(off.ranges.borrow().is_empty(), "off: nothing asked");
+
+    // Down: accepted, said, recorded.
+    let down = add_with(&store, &root, &pwned(false), "block", "hugo", "Password1234")
+        .expect("accepted unchecked");
+    assert!(down.warning.as_deref().is_some_and(|w| w.contains("could not be checked")));
+    let detail = store.admin_events.borrow().last().and_then(|e| e.detail.clone());
+    assert!(detail.is_some_and(|d| d.contains(r#""breach_check":"unchecked""#)));
+
+    // The user's own change: refused the same way.
+    let alice = session_cookie(&store, "alice", 60);
+    let request = PasswordChangeRequest {
+        current: Password::new("alice-pass"),
+        new: Password::new("Password1234"),
+    };
+    let own = block_on(change_password(
+        &store,
+        &passwords,
+        &config("closed"),
+        Caller { origin: Some(APP_ORIGIN), session_cookie: Some(&alice) },
+        &request,
+        &ctx(NOW, "192.0.2.50"),
+        &random(61),
+    ));
+    assert_eq!(own.expect_err("breached").reason, Reason::BreachedPassword);
+    assert!(stored_hash(&store, "alice").verify(b"alice-pass"), "unchanged");
+    // A generated password is not asked about.
+    let before = passwords.ranges.borrow().len();
+    reset(&store, &root, "alice", NewPassword::Generate).expect("reset");
+    assert_eq!(passwords.ranges.borrow().len(), before);
 }
