@@ -610,6 +610,7 @@ mod tests {
         let issued = PasswordIssued {
             username: "alice".into(),
             generated: Some(Password::new("abcd-efgh-jkmn-pqrs-tuvw")),
+            warning: None,
         };
         assert!(!format!("{issued:?}").contains("abcd"), "{issued:?}");
         let request =

@@ -9,6 +9,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll, Waker};
@@ -1071,7 +1072,7 @@ impl Passwords for CountingVerifier {
             let query = credentials::breach::RangeQuery::of(password);
             if query.prefix() == prefix {
                 let hex = sha1_hex(password);
-                body.push_str(&format!("{}:{count}\r\n", &hex[5..]));
+                let _ = write!(body, "{}:{count}\r\n", &hex[5..]);
             }
         }
         Ok(body)
@@ -1081,7 +1082,10 @@ impl Passwords for CountingVerifier {
 /// Upper-case hex SHA-1 of `text` (the stand-in's side of a range).
 fn sha1_hex(text: &str) -> String {
     use sha1::Digest as _;
-    sha1::Sha1::digest(text.as_bytes()).iter().map(|b| format!("{b:02X}")).collect()
+    sha1::Sha1::digest(text.as_bytes()).iter().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02X}");
+        out
+    })
 }
 
 // ---------------------------------------------------------------------------
