@@ -156,6 +156,37 @@ pub async fn forget_browser() -> Result<(), Problem> {
     if response.ok() { Ok(()) } else { Err(problem_from(&response, Words::None).await) }
 }
 
+/// `GET /api/sessions`: the user's own sessions and trusted browsers.
+///
+/// # Errors
+/// `unauthenticated`, or a network failure.
+pub async fn own_sessions() -> Result<shared::api::OwnSessions, Problem> {
+    let response = Request::get(&routes::at(routes::OWN_SESSIONS))
+        .send()
+        .await
+        .map_err(|_| Problem::network())?;
+    if response.ok() {
+        return response.json().await.map_err(|_| Problem::unexpected());
+    }
+    Err(problem_from(&response, Words::None).await)
+}
+
+/// `POST /api/sessions/end`: ends one of them.
+///
+/// # Errors
+/// The Worker's refusal in its words (no longer one of theirs), or a network failure.
+pub async fn end_own(kind: shared::api::OwnKind, id: String) -> Result<(), Problem> {
+    let body = shared::api::EndOwnRequest { kind, id };
+    let request = Request::post(&routes::at(routes::OWN_SESSIONS_END))
+        .json(&body)
+        .map_err(|_| Problem::network())?;
+    let response = request.send().await.map_err(|_| Problem::network())?;
+    if response.ok() {
+        return Ok(());
+    }
+    Err(problem_from(&response, Words::Refusal(|code| code == ErrorCode::BadRequest)).await)
+}
+
 /// `POST /api/duo/inline/start`: start a factor (inline mode).
 ///
 /// # Errors

@@ -110,6 +110,13 @@ pub fn App() -> impl IntoView {
         }
         Err(p) => set_problem.set(Some(p)),
     });
+    let on_idle_out = Callback::new(move |()| {
+        set_problem.set(None);
+        set_notice.set(Some(
+            "You were signed out because this session was not used for a while. Sign in again to continue.",
+        ));
+        set_screen.set(Screen::SignIn);
+    });
     let on_restart = Callback::new(move |()| {
         set_problem.set(None);
         set_screen.set(Screen::SignIn);
@@ -140,7 +147,7 @@ pub fn App() -> impl IntoView {
                     <pages::duo::StepUp session problem set_problem on_login on_restart />
                 }.into_any(),
                 Screen::SignedIn(session) => view! {
-                    <pages::account::AccountPage session problem on_signed_out />
+                    <pages::account::AccountPage session problem on_signed_out on_idle_out />
                 }.into_any(),
             }}
         </main>

@@ -12,9 +12,9 @@ use edge_core::flow::limits::LimitKey;
 use edge_core::flow::maintenance::{PrunePlan, Pruned};
 use edge_core::flow::store::{
     AddOutcome, AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome,
-    ConsoleStore, DuoMapping, EnforceSetting, MaintenanceStore, NewSession, NewUser,
-    RememberedBrowser, SessionRecord, SessionStore, SignInStore, SingleUse, StoreError,
-    StoredPolicies, UserPage, UserRecord, UserUpdate,
+    ConsoleStore, DuoMapping, EnforceSetting, MaintenanceStore, NewSession, NewUser, OwnItem,
+    OwnSessionRecord, RememberedBrowser, SessionRecord, SessionStore, SignInStore, SingleUse,
+    StoreError, StoredPolicies, UserPage, UserRecord, UserUpdate,
 };
 use edge_core::keys::{IdHash, UserKey};
 
@@ -82,6 +82,12 @@ struct Username {
     username: String,
 }
 
+/// A session `s` not idle past its window at `?2` (migration 0013).
+macro_rules! not_idle {
+    () => {
+        "(s.idle_seconds = 0 OR coalesce(s.last_seen_at, s.created_at) + s.idle_seconds > ?2)"
+    };
+}
 const SELECT_USER: &str = "SELECT username, password_hash, duo_policy, disabled, duo_username, \
     role, must_change_password, account_version, held_at, (SELECT document FROM policies WHERE id = 1) AS policies, coalesce((SELECT value = 'off' FROM settings WHERE name = 'enforce_duo'), 0) AS duo_off \
     FROM users WHERE username_normalized = ?1";
@@ -172,9 +178,9 @@ impl SessionStore for D1Store {
         let [created, _, _] = self
             .batch([
                 (
-                    "INSERT INTO sessions \
-                     (id_hash, username, method, duo_context, created_at, expires_at, client_ip) \
-                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM users \
+                    "INSERT INTO sessions (id_hash, username, method, duo_context, created_at, \
+                     expires_at, client_ip, last_seen_at, idle_seconds) \
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?5, ?9 WHERE EXISTS (SELECT 1 FROM users \
                      WHERE username_normalized = lower(trim(?2)) AND disabled = 0 \
                      AND account_version = ?8) RETURNING id_hash",
                     vec![
@@ -186,6 +192,7 @@ impl SessionStore for D1Store {
                         number(session.expires_at),
                         text_or_null(session.client_ip.as_deref()),
                         number(session.account_version),
+                        number(u64::from(session.idle_seconds)),
                     ],
                 ),
                 (RECORD_IF_SESSION, recorded),
@@ -209,11 +216,16 @@ impl SessionStore for D1Store {
         // Sessions hold the name as registered: the user is found by the
         // users table's own normalization, `lower(trim())`.
         self.first(
-            "SELECT s.username, s.method, s.duo_context, s.created_at, s.expires_at, \
-             coalesce(u.disabled = 0, 0) AS user_active, coalesce(u.role, 'user') AS role, \
-             coalesce(u.must_change_password, 0) AS must_change_password \
-             FROM sessions s LEFT JOIN users u ON u.username_normalized = lower(trim(s.username)) \
-             WHERE s.id_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2",
+            concat!(
+                "SELECT s.username, s.method, s.duo_context, s.created_at, s.expires_at, \
+                 coalesce(u.disabled = 0, 0) AS user_active, coalesce(u.role, 'user') AS role, \
+                 coalesce(u.must_change_password, 0) AS must_change_password, \
+                 coalesce(s.last_seen_at, s.created_at) AS last_seen_at, s.idle_seconds \
+                 FROM sessions s LEFT JOIN users u \
+                 ON u.username_normalized = lower(trim(s.username)) \
+                 WHERE s.id_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2 AND ",
+                not_idle!()
+            ),
             &[text(id_hash), number(now)],
         )
         .await
@@ -253,6 +265,44 @@ impl SessionStore for D1Store {
 
     async fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
         self.run(RECORD, &record_values(event)).await
+    }
+
+    async fn touch_session(&self, id_hash: &IdHash, now: u64) -> Result<(), StoreError> {
+        self.run(
+            "UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1 AND revoked_at IS NULL",
+            &[text(id_hash.as_str()), number(now)],
+        )
+        .await
+    }
+
+    async fn list_own(
+        &self,
+        normalized: &UserKey,
+        now: u64,
+    ) -> Result<(Vec<OwnSessionRecord>, Vec<RememberedBrowser>), StoreError> {
+        let values = vec![text(normalized.as_str()), number(now)];
+        let [sessions, browsers] =
+            self.batch([(OWN_SESSIONS, values.clone()), (OWN_BROWSERS, values)]).await?;
+        Ok((
+            sessions.results::<OwnSessionRecord>().map_err(failed)?,
+            browsers.results::<RememberedBrowser>().map_err(failed)?,
+        ))
+    }
+
+    async fn end_own(
+        &self,
+        normalized: &UserKey,
+        item: OwnItem,
+        id_hash: &IdHash,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let statement = match item {
+            OwnItem::Session => END_OWN_SESSION,
+            OwnItem::Browser => END_OWN_BROWSER,
+        };
+        let values = [text(normalized.as_str()), number(now), text(id_hash.as_str())];
+        let ended: Option<serde_json::Value> = self.first(statement, &values).await?;
+        Ok(ended.is_some())
     }
 }
 
@@ -922,14 +972,41 @@ const COUNT_ADMIN_EVENTS: &str = "SELECT count(*) AS count FROM admin_events \
     WHERE (?1 = '' OR lower(actor) = ?1 OR target = ?1) AND (?2 = '' OR ?2 = 'success') \
       AND at BETWEEN ?3 AND ?4";
 /// Live sessions for the admin console: `?1` a lower-case search, `?2` now.
-const LIST_SESSIONS: &str = "SELECT id_hash, username, method, duo_context, client_ip, \
-    created_at, expires_at FROM sessions \
-    WHERE revoked_at IS NULL AND expires_at > ?2 \
-      AND (?1 = '' OR instr(lower(trim(username)), ?1) > 0) \
-    ORDER BY created_at DESC LIMIT ?3 OFFSET ?4";
-const COUNT_SESSIONS: &str = "SELECT count(*) AS count FROM sessions \
-    WHERE revoked_at IS NULL AND expires_at > ?2 \
-      AND (?1 = '' OR instr(lower(trim(username)), ?1) > 0)";
+const LIST_SESSIONS: &str = concat!(
+    "SELECT id_hash, username, method, duo_context, client_ip, created_at, expires_at \
+     FROM sessions s WHERE revoked_at IS NULL AND expires_at > ?2 \
+     AND (?1 = '' OR instr(lower(trim(username)), ?1) > 0) AND ",
+    not_idle!(),
+    " ORDER BY created_at DESC LIMIT ?3 OFFSET ?4"
+);
+const COUNT_SESSIONS: &str = concat!(
+    "SELECT count(*) AS count FROM sessions s WHERE revoked_at IS NULL AND expires_at > ?2 \
+     AND (?1 = '' OR instr(lower(trim(username)), ?1) > 0) AND ",
+    not_idle!()
+);
+/// A user's own live sessions (`?1` normalized, `?2` now), newest first.
+const OWN_SESSIONS: &str = concat!(
+    "SELECT id_hash, method, client_ip, created_at, \
+     coalesce(last_seen_at, created_at) AS last_seen_at, expires_at FROM sessions s \
+     WHERE revoked_at IS NULL AND expires_at > ?2 AND lower(trim(username)) = ?1 AND ",
+    not_idle!(),
+    " ORDER BY created_at DESC LIMIT 100"
+);
+/// A user's own trusted browsers (`?1` normalized, `?2` now), newest first.
+const OWN_BROWSERS: &str = "SELECT id_hash, username, created_at, expires_at, last_used_at, \
+    user_agent, client_ip FROM remembered_browsers \
+    WHERE revoked_at IS NULL AND expires_at > ?2 AND username = ?1 \
+    ORDER BY created_at DESC LIMIT 100";
+/// Ends one of the user's own live sessions (`?1` normalized, `?2` now, `?3` its hash).
+const END_OWN_SESSION: &str = concat!(
+    "UPDATE sessions AS s SET revoked_at = ?2 WHERE id_hash = ?3 AND revoked_at IS NULL \
+     AND expires_at > ?2 AND lower(trim(username)) = ?1 AND ",
+    not_idle!(),
+    " RETURNING id_hash"
+);
+/// Ends one of the user's own trusted browsers.
+const END_OWN_BROWSER: &str = "UPDATE remembered_browsers SET revoked_at = ?2 \
+    WHERE id_hash = ?3 AND revoked_at IS NULL AND username = ?1 RETURNING id_hash";
 const SET_POLICY: &str = "UPDATE users SET duo_policy = ?2, updated_at = ?3 \
     WHERE username_normalized = ?1 RETURNING username";
 const SET_ROLE: &str = "UPDATE users SET role = ?2, updated_at = ?3 \

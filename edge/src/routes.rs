@@ -31,6 +31,7 @@ use edge_core::flow::login::{
     DuoLink, LoginInput, LoginOutcome, login as first_factor, parse_body,
 };
 use edge_core::flow::maintenance::PrunePlan;
+use edge_core::flow::own_sessions;
 use edge_core::flow::session::{self, IssuedSession};
 use edge_core::flow::store::MaintenanceStore as _;
 use edge_core::flow::{Ctx, Random, Reason, Refusal, Step, check_origin, trail::Trail};
@@ -520,6 +521,52 @@ pub async fn forget_browser(req: Request, env: &Env) -> Result<Response, EdgeErr
         .map_err(|refusal| logged_as("remember", refusal))?;
     let mut response = respond::empty(204)?;
     response.headers_mut().append("Set-Cookie", &cookie::clear(REMEMBER_COOKIE))?;
+    Ok(response)
+}
+
+/// `GET /api/sessions`: the signed-in user's sessions and trusted browsers.
+///
+/// # Errors
+/// `unauthenticated`, or storage failures.
+pub async fn own_sessions(req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let store = D1Store::from_env(env)?;
+    let (session, remember) =
+        (request::cookie(&req, SESSION_COOKIE), request::cookie(&req, REMEMBER_COOKIE));
+    let listed =
+        own_sessions::list(&store, session.as_deref(), remember.as_deref(), request::now()).await?;
+    Ok(respond::json(&listed, 200)?)
+}
+
+/// `POST /api/sessions/end`: 204; ending this browser's own session or
+/// trust clears its cookie too.
+///
+/// # Errors
+/// Every refusal of [`own_sessions::end`], as an [`EdgeError`].
+pub async fn end_own(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let (config, asked) = post_body::<shared::api::EndOwnRequest>(&mut req, env).await?;
+    let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
+    let (origin, session, remember) = (
+        request::header(&req, "Origin"),
+        request::cookie(&req, SESSION_COOKIE),
+        request::cookie(&req, REMEMBER_COOKIE),
+    );
+    let caller = Caller { origin: origin.as_deref(), session_cookie: session.as_deref() };
+    let ended = own_sessions::end(&store, &config, caller, remember.as_deref(), &asked, &ctx)
+        .await
+        .map_err(|refusal| logged_as("sessions", refusal))?;
+    if ended.kind == shared::api::OwnKind::Session
+        && let Some(id) = edge_core::keys::IdHash::parse(&asked.id)
+    {
+        crate::gateway::forget_session(&id);
+    }
+    let mut response = respond::empty(204)?;
+    if ended.current {
+        let cleared = match ended.kind {
+            shared::api::OwnKind::Session => SESSION_COOKIE,
+            shared::api::OwnKind::Browser => REMEMBER_COOKIE,
+        };
+        response.headers_mut().append("Set-Cookie", &cookie::clear(cleared))?;
+    }
     Ok(response)
 }
 

@@ -37,6 +37,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         }
         (Method::Post, paths::PASSWORD) => answer(routes::change_password(req, &env).await),
         (Method::Post, paths::FORGET_BROWSER) => answer(routes::forget_browser(req, &env).await),
+        (Method::Get, paths::OWN_SESSIONS) => answer(routes::own_sessions(req, &env).await),
+        (Method::Post, paths::OWN_SESSIONS_END) => answer(routes::end_own(req, &env).await),
         (Method::Get, admin::REMEMBERED) => {
             answer(routes::admin_remembered(req, &env, query).await)
         }

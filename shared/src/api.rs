@@ -94,6 +94,11 @@ pub mod routes {
     pub const PASSWORD: &str = "/api/password";
     /// `POST`: this browser is no longer remembered; 204.
     pub const FORGET_BROWSER: &str = "/api/remembered/forget";
+    /// `GET`: the signed-in user's live sessions and trusted browsers
+    /// ([`super::OwnSessions`]).
+    pub const OWN_SESSIONS: &str = "/api/sessions";
+    /// `POST` ([`super::EndOwnRequest`]): ends one of them; 204.
+    pub const OWN_SESSIONS_END: &str = "/api/sessions/end";
     /// `POST` (form, top-level navigation): start the Duo step.
     pub const DUO_START: &str = "/auth/duo/start";
     /// `GET`: where Duo sends the browser back.
@@ -539,6 +544,10 @@ pub struct SessionInfo {
     /// own (`POST /api/password`) before anything else.
     #[serde(default)]
     pub password_change_required: bool,
+    /// When it ends unless used before (`SESSION_IDLE_SECONDS` after its
+    /// last use); `None` for a session without an idle limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_expires_at: Option<i64>,
 }
 
 /// Body of `POST /api/password`.
@@ -549,6 +558,73 @@ pub struct PasswordChangeRequest {
     pub current: Password,
     /// Theirs from now on (the password policy applies).
     pub new: Password,
+}
+
+/// One of the user's own live sessions (`GET /api/sessions`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnSession {
+    /// Names it (a hash of its id; opens nothing).
+    pub id: String,
+    /// How its second factor was satisfied.
+    pub method: AuthMethod,
+    /// The address it was made from.
+    pub client_ip: Option<String>,
+    /// When it started.
+    pub created_at: i64,
+    /// When it was last used (to within a minute).
+    pub last_seen_at: i64,
+    /// When it ends at the latest.
+    pub expires_at: i64,
+    /// The session of this request.
+    pub current: bool,
+}
+
+/// One of the user's own trusted browsers (`GET /api/sessions`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnBrowser {
+    /// Names it (a hash of its token; opens nothing).
+    pub id: String,
+    /// "Firefox on Linux".
+    pub user_agent: Option<String>,
+    /// The address it was trusted from.
+    pub client_ip: Option<String>,
+    /// When it was trusted.
+    pub created_at: i64,
+    /// When it last stood in for Duo.
+    pub last_used_at: Option<i64>,
+    /// When the trust ends.
+    pub expires_at: i64,
+    /// The browser of this request.
+    pub current: bool,
+}
+
+/// Body of `GET /api/sessions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnSessions {
+    /// Newest first.
+    pub sessions: Vec<OwnSession>,
+    /// Newest first.
+    pub browsers: Vec<OwnBrowser>,
+}
+
+/// What `POST /api/sessions/end` ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnKind {
+    /// A session (signed out there).
+    Session,
+    /// A trusted browser (Duo is asked there again).
+    Browser,
+}
+
+/// Body of `POST /api/sessions/end`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndOwnRequest {
+    /// A session or a trusted browser.
+    pub kind: OwnKind,
+    /// Its `id` from the list.
+    pub id: String,
 }
 
 /// The answer to `POST /api/password` when there is something to say
@@ -620,6 +696,7 @@ mod tests {
                 duo: None,
                 role: Role::Admin,
                 password_change_required: false,
+                idle_expires_at: None,
             },
         };
         assert_eq!(
@@ -639,6 +716,7 @@ mod tests {
             duo: None,
             role: Role::User,
             password_change_required: true,
+            idle_expires_at: None,
         };
         let device = InlineDevice { id: "DP1".into(), name: "iPhone".into(), methods: vec![] };
         let logins = [

@@ -10,6 +10,7 @@ use shared::api::{AuthMethod, SessionInfo, routes};
 use crate::api;
 use crate::components::{ProblemBox, local_time};
 use crate::messages::Problem;
+use crate::pages::sessions::{IdleWatch, OwnSessionsCard};
 
 /// The signed-in screen.
 #[component]
@@ -18,6 +19,8 @@ pub fn AccountPage(
     problem: ReadSignal<Option<Problem>>,
     /// Called with the outcome of "Log out".
     on_signed_out: Callback<Result<(), Problem>>,
+    /// Called when the session ended unused (the idle timeout).
+    on_idle_out: Callback<()>,
 ) -> impl IntoView {
     // Which way out is under way, if one is.
     let (busy, set_busy) = signal(None::<Scope>);
@@ -62,7 +65,7 @@ pub fn AccountPage(
         let done = "Your password was changed. Your other sessions were ended.";
         set_notice.set(Some(warning.map_or_else(|| done.to_owned(), |w| format!("{done} {w}"))));
     });
-    let SessionInfo { username, authenticated_at, expires_at, duo, .. } = session;
+    let SessionInfo { username, authenticated_at, expires_at, duo, idle_expires_at, .. } = session;
     // One card: while an admin-set password must be replaced, only the form
     // and the way out show.
     view! {
@@ -71,6 +74,7 @@ pub fn AccountPage(
                 {move || if required.get() { "Choose your password" } else { "You are signed in" }}
             </h1>
             <ProblemBox problem=shown_problem />
+            <IdleWatch idle_expires_at on_idle=on_idle_out />
             <p class="notice" role="status">{move || notice.get()}</p>
             <p id="choose-password" class:hidden=move || !required.get()>
                 "An administrator set the password you signed in with. Choose your own to continue."
@@ -93,6 +97,7 @@ pub fn AccountPage(
                 {remembered.then(|| view! { <ForgetBrowser set_notice set_problem=set_own_problem /> })}
                 <button type="button" class="link" id="change-password-open" class:hidden=move || changing.get()
                     on:click=move |_| { set_notice.set(None); changing.set(true); }>"Change password"</button>
+                <OwnSessionsCard set_problem=set_own_problem on_signed_out />
             </div>
             {move || (changing.get() || required.get()).then(|| view! {
                 <ChangePassword set_problem=set_own_problem changed />
@@ -253,6 +258,7 @@ mod tests {
             duo,
             role: shared::api::Role::User,
             password_change_required: false,
+            idle_expires_at: None,
         }
     }
 

@@ -4,3 +4,4 @@ pub mod account;
 pub mod duo;
 pub mod inline;
 pub mod login;
+pub mod sessions;

@@ -18,7 +18,7 @@ use shared::duo::{ApiHost, ClientId, ClientSecret, ConfigError, DuoClient, Redir
 use zeroize::Zeroizing;
 
 /// Settings in the order they are checked; the first problem is reported.
-pub const SETTINGS: [&str; 15] = [
+pub const SETTINGS: [&str; 16] = [
     "DUO_MODE",
     "DUO_CLIENT_ID",
     "DUO_CLIENT_SECRET",
@@ -28,6 +28,7 @@ pub const SETTINGS: [&str; 15] = [
     "APP_ORIGIN",
     "SESSION_SECRET",
     "SESSION_TTL_SECONDS",
+    "SESSION_IDLE_SECONDS",
     "DUO_FAILMODE",
     "DUO_FAILOPEN_SESSION_TTL_SECONDS",
     "DUO_START_LIMIT",
@@ -42,7 +43,10 @@ pub const DEFAULT_SESSION_TTL_SECONDS: u32 = 28_800;
 /// when that is shorter).
 pub const DEFAULT_FAILOPEN_SESSION_TTL_SECONDS: u32 = 3_600;
 /// The longest session accepted (30 days): a larger value is taken for a typo.
-pub const MAX_SESSION_TTL_SECONDS: u32 = 2_592_000;
+pub const MAX_SESSION_TTL_SECONDS: u32 = 86_400;
+/// `SESSION_IDLE_SECONDS` when unset (or `SESSION_TTL_SECONDS` when that
+/// is shorter): NIST SP 800-63B-4's inactivity timeout at AAL2.
+pub const DEFAULT_SESSION_IDLE_SECONDS: u32 = 3_600;
 /// `DUO_START_LIMIT` when unset: Duo prompts per user per 15 minutes.
 pub const DEFAULT_DUO_START_LIMIT: u32 = 5;
 /// The largest `DUO_START_LIMIT` accepted.
@@ -98,8 +102,11 @@ pub struct Config {
     pub app_origin: AppOrigin,
     /// Key of the cookie signatures.
     pub session_secret: SessionSecret,
-    /// Lifetime of a session, in seconds.
+    /// Lifetime of a session, in seconds (at most a day).
     pub session_ttl_seconds: u32,
+    /// How long a session may go unused before it ends, in seconds (at
+    /// most `session_ttl_seconds`).
+    pub session_idle_seconds: u32,
     /// What the Duo step does when Duo is unreachable.
     pub fail_mode: FailMode,
     /// Lifetime of a `fail_open` session (signed in without Duo), in
@@ -276,6 +283,17 @@ impl Config {
         let session_ttl_seconds = present("SESSION_TTL_SECONDS")
             .map_or(Ok(DEFAULT_SESSION_TTL_SECONDS), |v| parse_ttl(&v))
             .map_err(|rule| ConfigProblem::Invalid { setting: "SESSION_TTL_SECONDS", rule })?;
+        let session_idle_seconds = present("SESSION_IDLE_SECONDS")
+            .map_or(Ok(DEFAULT_SESSION_IDLE_SECONDS.min(session_ttl_seconds)), |v| {
+                parse_ttl(&v).and_then(|idle| {
+                    if idle <= session_ttl_seconds {
+                        Ok(idle)
+                    } else {
+                        Err("must not be longer than SESSION_TTL_SECONDS")
+                    }
+                })
+            })
+            .map_err(|rule| ConfigProblem::Invalid { setting: "SESSION_IDLE_SECONDS", rule })?;
         let fail_mode = present("DUO_FAILMODE")
             .map_or(Ok(FailMode::Closed), |v| FailMode::parse(&v))
             .map_err(|rule| ConfigProblem::Invalid { setting: "DUO_FAILMODE", rule })?;
@@ -299,6 +317,7 @@ impl Config {
             app_origin,
             session_secret,
             session_ttl_seconds,
+            session_idle_seconds,
             fail_mode,
             failopen_session_ttl_seconds,
             duo_start_limit,
@@ -479,7 +498,7 @@ fn is_loopback_authority(authority: &str) -> bool {
 }
 
 fn parse_ttl(text: &str) -> Result<u32, &'static str> {
-    const RULE: &str = "expected a whole number of seconds from 1 to 2592000";
+    const RULE: &str = "expected a whole number of seconds from 1 to 86400 (24 hours, the most NIST SP 800-63B-4 allows at AAL2)";
     let text = text.trim();
     if text.is_empty() || text.len() > 10 || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(RULE);
@@ -608,6 +627,26 @@ mod tests {
             map.insert(name, "  ".to_owned());
             assert_eq!(parse(&map).unwrap_err(), ConfigProblem::Missing(name));
         }
+    }
+
+    #[test]
+    fn sessions_end_after_a_day_at_most_and_after_an_hour_unused_by_default() {
+        let config = parse(&settings()).unwrap();
+        assert_eq!((config.session_ttl_seconds, config.session_idle_seconds), (28_800, 3_600));
+        assert_eq!(
+            with("SESSION_TTL_SECONDS", "86401").unwrap_err().setting(),
+            "SESSION_TTL_SECONDS"
+        );
+        assert_eq!(with("SESSION_IDLE_SECONDS", "900").unwrap().session_idle_seconds, 900);
+        for bad in ["0", "-1", "1h", "28801"] {
+            assert_eq!(
+                with("SESSION_IDLE_SECONDS", bad).unwrap_err().setting(),
+                "SESSION_IDLE_SECONDS",
+                "{bad}"
+            );
+        }
+        let short = with("SESSION_TTL_SECONDS", "600").unwrap();
+        assert_eq!(short.session_idle_seconds, 600, "the default is capped at the lifetime");
     }
 
     #[test]

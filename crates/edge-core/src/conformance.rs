@@ -30,8 +30,8 @@ use crate::flow::audit::{Outcome, Step};
 use crate::flow::limits::{Client, LimitKey};
 use crate::flow::maintenance::PrunePlan;
 use crate::flow::store::{
-    AddOutcome, AdminEvent, AuditEvent, ChangeOutcome, NewSession, NewUser, RememberedBrowser,
-    SingleUse, Store, StoreError, UserUpdate,
+    AddOutcome, AdminEvent, AuditEvent, ChangeOutcome, NewSession, NewUser, OwnItem,
+    RememberedBrowser, SingleUse, Store, StoreError, UserUpdate,
 };
 use crate::keys::{IdHash, Txid, UserKey};
 
@@ -130,6 +130,8 @@ suite! {
         a_session_is_revoked_once,
         a_users_sessions_end_together,
         a_record_is_listed,
+        an_unused_session_ends_and_a_used_one_lives_on,
+        a_user_lists_and_ends_only_their_own,
     ],
     "sign-in" => [
         a_user_is_read_with_the_settings,
@@ -235,6 +237,7 @@ fn new_session(seed: &str, username: &str, now: u64, account_version: u64) -> Ne
         expires_at: now + 3600,
         client_ip: Some("192.0.2.2".to_owned()),
         account_version,
+        idle_seconds: 1800,
     }
 }
 
@@ -452,6 +455,56 @@ async fn a_fraud_report_holds_the_account_and_ends_everything<S: Store>(
     same("no longer held", read.held_at, None)?;
     ensure!(!store.hold_for_fraud(&key("conf-nobody-fraud"), now).await?, "held a ghost");
     Ok(())
+}
+
+/// Sessions are made with an idle window of 1,800 s ([`new_session`]).
+async fn an_unused_session_ends_and_a_used_one_lives_on<S: Store>(store: &S, now: u64) -> Checked {
+    add(store, now, "conf-idle", "user").await?;
+    let used = signed_in(store, now, "conf-idle-used", "conf-idle").await?;
+    let unused = signed_in(store, now, "conf-idle-unused", "conf-idle").await?;
+    let read = store.live_session(&used, now + 1799).await?;
+    same("read as made", read.map(|r| (r.last_seen_at, r.idle_seconds)), Some((now, 1800)))?;
+    store.touch_session(&used, now + 1000).await?;
+    ensure!(store.live_session(&unused, now + 1800).await?.is_none(), "an unused session lived on");
+    let live = store.live_session(&used, now + 2500).await?;
+    same("used at", live.map(|r| r.last_seen_at), Some(now + 1000))?;
+    ensure!(store.live_session(&used, now + 2800).await?.is_none(), "idle again, still live");
+    let listed = store.list_sessions("conf-idle", now + 1900, 0, 10).await?;
+    same("the console lists the used one only", listed.1, 1)
+}
+
+async fn a_user_lists_and_ends_only_their_own<S: Store>(store: &S, now: u64) -> Checked {
+    remember_for(store, now, 30).await?;
+    let owner = add(store, now, "Conf-Mine", "user").await?;
+    let other = add(store, now, "conf-mine-other", "user").await?;
+    let mine = signed_in(store, now, "conf-mine-1", "Conf-Mine").await?;
+    let newer = signed_in(store, now + 5, "conf-mine-2", "Conf-Mine").await?;
+    let theirs = signed_in(store, now, "conf-mine-3", "conf-mine-other").await?;
+    ensure!(store.remember_browser(&browser("conf-mine-b", &owner, now, 30)).await?, "not trusted");
+    ensure!(store.remember_browser(&browser("conf-mine-o", &other, now, 30)).await?, "not trusted");
+    let (sessions, browsers) = store.list_own(&owner, now + 10).await?;
+    let ids: Vec<&IdHash> = sessions.iter().map(|s| &s.id_hash).collect();
+    same("their sessions, newest first", ids, vec![&newer, &mine])?;
+    same("their browser", browsers.len(), 1)?;
+    let browser_id = IdHash::of(b"conf-mine-b");
+    same("named by its hash", &browsers[0].id_hash, &browser_id)?;
+    ensure!(
+        !store.end_own(&owner, OwnItem::Session, &theirs, now + 11).await?,
+        "ended another user's session"
+    );
+    ensure!(store.live_session(&theirs, now + 12).await?.is_some(), "another user's session ended");
+    let their_browser = IdHash::of(b"conf-mine-o");
+    ensure!(
+        !store.end_own(&owner, OwnItem::Browser, &their_browser, now + 11).await?,
+        "forgot another user's browser"
+    );
+    ensure!(store.end_own(&owner, OwnItem::Session, &mine, now + 11).await?, "not ended");
+    ensure!(!store.end_own(&owner, OwnItem::Session, &mine, now + 12).await?, "ended twice");
+    ensure!(store.live_session(&mine, now + 12).await?.is_none(), "still live");
+    ensure!(store.live_session(&newer, now + 12).await?.is_some(), "the other one ended too");
+    ensure!(store.end_own(&owner, OwnItem::Browser, &browser_id, now + 11).await?, "not forgotten");
+    let (sessions, browsers) = store.list_own(&owner, now + 13).await?;
+    same("what is left", (sessions.len(), browsers.len()), (1, 0))
 }
 
 async fn a_record_is_listed<S: Store>(store: &S, now: u64) -> Checked {

@@ -32,6 +32,7 @@ const CONSOLE: &[&str] = &[
     "flow::provider",
     "flow::remembered",
     "flow::own_password",
+    "flow::own_sessions",
 ];
 
 type Graph = BTreeMap<String, BTreeSet<String>>;

@@ -57,6 +57,7 @@ pub mod login;
 pub mod login_outcome;
 pub mod maintenance;
 pub mod own_password;
+pub mod own_sessions;
 pub mod policy;
 pub mod policy_admin;
 pub mod provider;

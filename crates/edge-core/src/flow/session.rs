@@ -97,6 +97,7 @@ pub fn issue(
         expires_at,
         client_ip: ctx.client.map(|ip| ip.to_string()),
         account_version: user.account_version,
+        idle_seconds: config.session_idle_seconds,
     };
     let info = SessionInfo {
         username: username.to_owned(),
@@ -106,6 +107,9 @@ pub fn issue(
         duo,
         role: Role::parse(&user.role).unwrap_or_default(),
         password_change_required: user.must_change_password != 0,
+        idle_expires_at: Some(unix_i64(
+            ctx.now.saturating_add(u64::from(config.session_idle_seconds)).min(expires_at),
+        )),
     };
     Ok(IssuedSession { id, max_age: ttl, info, row, remember: None })
 }
@@ -139,6 +143,19 @@ pub async fn check<S: SessionStore>(
     }
     let method = AuthMethod::parse(&record.method)
         .ok_or_else(|| Refusal::internal("unknown session method in storage"))?;
+    // Used now: its idle window starts again (written at most every
+    // [`touch_every`] seconds, not at every request).
+    let last_seen = if record.idle_seconds > 0
+        && now >= record.last_seen_at.saturating_add(touch_every(record.idle_seconds))
+    {
+        store.touch_session(&id_hash, now).await.map_err(Refusal::internal)?;
+        now
+    } else {
+        record.last_seen_at
+    };
+    let idle_expires_at = (record.idle_seconds > 0).then(|| {
+        unix_i64(last_seen.saturating_add(u64::from(record.idle_seconds)).min(record.expires_at))
+    });
     // An unreadable Duo context hides the details, not the session.
     let duo = record.duo_context.as_deref().and_then(|json| serde_json::from_str(json).ok());
     Ok(SessionInfo {
@@ -149,7 +166,16 @@ pub async fn check<S: SessionStore>(
         duo,
         role: Role::parse(&record.role).unwrap_or_default(),
         password_change_required: record.must_change_password != 0,
+        idle_expires_at,
     })
+}
+
+/// How often a session's last use is written: once a minute, or four
+/// times per idle window when that is shorter (so the window is off by a
+/// quarter of itself at most).
+pub const fn touch_every(idle_seconds: u32) -> u64 {
+    let quarter = idle_seconds as u64 / 4;
+    if quarter < 60 { quarter } else { 60 }
 }
 
 /// What `POST /api/logout` did.

@@ -106,6 +106,8 @@ pub struct NewSession {
     /// The account's version the step read: the session is stored only
     /// while the account is enabled and still has it.
     pub account_version: u64,
+    /// How long it may go unused (`SESSION_IDLE_SECONDS` now; 0: no limit).
+    pub idle_seconds: u32,
 }
 
 /// A live session, as the admin console lists it.
@@ -151,6 +153,39 @@ pub struct SessionRecord {
     /// `1` while the user must replace a password an admin set.
     #[serde(default)]
     pub must_change_password: u8,
+    /// When it was last used (its start until then).
+    #[serde(default)]
+    pub last_seen_at: u64,
+    /// How long it may go unused (0: no limit, a session from before).
+    #[serde(default)]
+    pub idle_seconds: u32,
+}
+
+/// One of a user's own live sessions, as their account page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct OwnSessionRecord {
+    /// SHA-256 (hex) of the session id: names it, opens nothing.
+    pub id_hash: IdHash,
+    /// `duo`, `bypass`, `remembered`, ...
+    pub method: String,
+    /// The client it was made for.
+    #[serde(default)]
+    pub client_ip: Option<String>,
+    /// Start.
+    pub created_at: u64,
+    /// Last used.
+    pub last_seen_at: u64,
+    /// End.
+    pub expires_at: u64,
+}
+
+/// What a user ends of their own from their account page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnItem {
+    /// A session.
+    Session,
+    /// A trusted browser.
+    Browser,
 }
 
 /// One audit record (`auth_events`). Never a password, code or token.
@@ -441,6 +476,28 @@ pub trait SessionStore {
 
     /// Appends to the audit log.
     async fn record(&self, event: &AuditEvent) -> Result<(), StoreError>;
+
+    /// Marks the live session `id_hash` used at `now` (its idle window
+    /// starts again).
+    async fn touch_session(&self, id_hash: &IdHash, now: u64) -> Result<(), StoreError>;
+
+    /// The live sessions (idle ones are not) and trusted browsers of the
+    /// user `normalized`, newest first, in one round trip.
+    async fn list_own(
+        &self,
+        normalized: &UserKey,
+        now: u64,
+    ) -> Result<(Vec<OwnSessionRecord>, Vec<RememberedBrowser>), StoreError>;
+
+    /// Ends the live session or trusted browser `id_hash` when it is the
+    /// user `normalized`'s own: whether one ended.
+    async fn end_own(
+        &self,
+        normalized: &UserKey,
+        item: OwnItem,
+        id_hash: &IdHash,
+        now: u64,
+    ) -> Result<bool, StoreError>;
 }
 
 /// What the sign-in reads and counts: the user (with the policies and the

@@ -30,9 +30,9 @@ use super::limits::LimitKey;
 use super::maintenance::{PrunePlan, Pruned};
 use super::store::{
     AddOutcome, AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome,
-    ConsoleStore, DuoMapping, EnforceSetting, MaintenanceStore, NewSession, NewUser,
-    RememberedBrowser, SessionRecord, SessionStore, SignInStore, SingleUse, StoreError,
-    StoredPolicies, UserPage, UserRecord, UserUpdate,
+    ConsoleStore, DuoMapping, EnforceSetting, MaintenanceStore, NewSession, NewUser, OwnItem,
+    OwnSessionRecord, RememberedBrowser, SessionRecord, SessionStore, SignInStore, SingleUse,
+    StoreError, StoredPolicies, UserPage, UserRecord, UserUpdate,
 };
 use crate::config::Config;
 use crate::keys::{IdHash, UserKey};
@@ -107,6 +107,18 @@ pub fn join_all<T>(futures: Vec<Task<'_, T>>) -> Vec<T> {
 pub struct StoredSession {
     pub session: NewSession,
     pub revoked_at: Option<u64>,
+    /// Last used (migration 0013); its start until then.
+    pub last_seen_at: u64,
+}
+
+impl StoredSession {
+    /// Live at `now`: not revoked, not expired, not idle past its window.
+    pub fn live(&self, now: u64) -> bool {
+        let idle = u64::from(self.session.idle_seconds);
+        self.revoked_at.is_none()
+            && self.session.expires_at > now
+            && (idle == 0 || self.last_seen_at.saturating_add(idle) > now)
+    }
 }
 
 /// [`Store`] in memory. Each operation is atomic (it runs between two
@@ -234,7 +246,11 @@ impl SessionStore for MemoryStore {
                 .borrow_mut()
                 .retain(|(key, _), _| *key != LimitKey::PasscodeAccount(normalized.clone()));
         }
-        let row = StoredSession { session: session.clone(), revoked_at: None };
+        let row = StoredSession {
+            session: session.clone(),
+            revoked_at: None,
+            last_seen_at: session.created_at,
+        };
         let previous = self.sessions.borrow_mut().insert(session.id_hash.clone(), row);
         assert!(previous.is_none(), "session ids are unique");
         self.events.borrow_mut().push(event.clone());
@@ -254,7 +270,7 @@ impl SessionStore for MemoryStore {
             let active = users.get(&key).is_some_and(|user| user.disabled == 0);
             let role = users.get(&key).map_or_else(|| "user".to_owned(), |user| user.role.clone());
             let must_change = users.get(&key).map_or(0, |user| user.must_change_password);
-            (row.revoked_at.is_none() && row.session.expires_at > now).then(|| SessionRecord {
+            row.live(now).then(|| SessionRecord {
                 username: row.session.username.clone(),
                 method: row.session.method.to_owned(),
                 duo_context: row.session.duo_context.clone(),
@@ -263,6 +279,8 @@ impl SessionStore for MemoryStore {
                 user_active: u8::from(active),
                 role,
                 must_change_password: must_change,
+                last_seen_at: row.last_seen_at,
+                idle_seconds: row.session.idle_seconds,
             })
         }))
     }
@@ -279,6 +297,79 @@ impl SessionStore for MemoryStore {
             row.revoked_at = Some(now);
             row.session.username.clone()
         }))
+    }
+
+    async fn touch_session(&self, id_hash: &IdHash, now: u64) -> Result<(), StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        if let Some(row) = self.sessions.borrow_mut().get_mut(id_hash) {
+            if row.revoked_at.is_none() {
+                row.last_seen_at = now;
+            }
+        }
+        Ok(())
+    }
+
+    async fn list_own(
+        &self,
+        normalized: &UserKey,
+        now: u64,
+    ) -> Result<(Vec<OwnSessionRecord>, Vec<RememberedBrowser>), StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let key = normalized.as_str();
+        let mut sessions: Vec<OwnSessionRecord> = self
+            .sessions
+            .borrow()
+            .values()
+            .filter(|row| row.live(now) && row.session.username.trim().eq_ignore_ascii_case(key))
+            .map(|row| OwnSessionRecord {
+                id_hash: row.session.id_hash.clone(),
+                method: row.session.method.to_owned(),
+                client_ip: row.session.client_ip.clone(),
+                created_at: row.session.created_at,
+                last_seen_at: row.last_seen_at,
+                expires_at: row.session.expires_at,
+            })
+            .collect();
+        sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        let mut browsers: Vec<RememberedBrowser> = self
+            .browsers
+            .borrow()
+            .iter()
+            .filter(|(b, revoked)| revoked.is_none() && b.username == key && b.expires_at > now)
+            .map(|(b, _)| b.clone())
+            .collect();
+        browsers.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        Ok((sessions, browsers))
+    }
+
+    async fn end_own(
+        &self,
+        normalized: &UserKey,
+        item: OwnItem,
+        id_hash: &IdHash,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let key = normalized.as_str();
+        Ok(match item {
+            OwnItem::Session => {
+                let mut sessions = self.sessions.borrow_mut();
+                let theirs = sessions.get_mut(id_hash).filter(|row| {
+                    row.live(now) && row.session.username.trim().eq_ignore_ascii_case(key)
+                });
+                theirs.map(|row| row.revoked_at = Some(now)).is_some()
+            }
+            OwnItem::Browser => {
+                let mut browsers = self.browsers.borrow_mut();
+                let theirs = browsers.iter_mut().find(|(b, revoked)| {
+                    b.id_hash == *id_hash && revoked.is_none() && b.username == key
+                });
+                theirs.map(|(_, revoked)| *revoked = Some(now)).is_some()
+            }
+        })
     }
 
     async fn revoke_user_sessions(&self, normalized: &UserKey, now: u64) -> Result<(), StoreError> {
@@ -526,7 +617,7 @@ impl ConsoleStore for MemoryStore {
         let sessions = self.sessions.borrow();
         let mut live: Vec<(&IdHash, &StoredSession)> = sessions
             .iter()
-            .filter(|(_, row)| row.revoked_at.is_none() && row.session.expires_at > now)
+            .filter(|(_, row)| row.live(now))
             .filter(|(_, row)| row.session.username.trim().to_ascii_lowercase().contains(search))
             .collect();
         live.sort_by(|a, b| b.1.session.created_at.cmp(&a.1.session.created_at).then(a.0.cmp(b.0)));
@@ -1326,7 +1417,11 @@ pub fn issue_stored(
         random,
     )
     .expect("a session");
-    let row = StoredSession { session: issued.row.clone(), revoked_at: None };
+    let row = StoredSession {
+        session: issued.row.clone(),
+        revoked_at: None,
+        last_seen_at: issued.row.created_at,
+    };
     let previous = store.sessions.borrow_mut().insert(issued.row.id_hash.clone(), row);
     assert!(previous.is_none(), "session ids are unique");
     issued

@@ -32,6 +32,7 @@ mod login;
 mod maintenance;
 mod policies;
 mod remember;
+mod sessions;
 mod smoke;
 mod store_conformance;
 

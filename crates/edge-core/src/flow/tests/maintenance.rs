@@ -79,6 +79,7 @@ fn sessions_states_and_old_audit_events_are_deleted_past_their_time() {
             expires_at,
             client_ip: None,
             account_version: 0,
+            idle_seconds: 0,
         };
         let event = crate::flow::store::AuditEvent {
             at: row.created_at,

@@ -153,3 +153,98 @@ fn sessions_are_stored_by_hash_with_their_method_name() {
         assert!(!sessions.keys().any(|key| key.as_str() == cookie), "never the id itself");
     }
 }
+
+#[test]
+fn a_session_unused_for_its_idle_window_ends_and_each_use_moves_the_window() {
+    let store = store();
+    let cookie = issued(&store, AuthMethod::Duo, None);
+    // The test sessions' window is 600 s: a quarter of it is written at most
+    // every 60 s, at a check that comes that much after the last write.
+    store.sessions.borrow_mut().values_mut().for_each(|row| row.session.idle_seconds = 600);
+    let first = block_on(check(&store, Some(&cookie), NOW + 30)).expect("live");
+    assert_eq!(
+        first.idle_expires_at,
+        Some(i64::try_from(NOW + 600).unwrap_or_default()),
+        "not written yet"
+    );
+    let used = block_on(check(&store, Some(&cookie), NOW + 500)).expect("live");
+    assert_eq!(
+        used.idle_expires_at,
+        Some(i64::try_from(NOW + 1100).unwrap_or_default()),
+        "used now"
+    );
+    let kept = block_on(check(&store, Some(&cookie), NOW + 1000)).expect("within the moved window");
+    assert_eq!(
+        kept.expires_at,
+        i64::try_from(NOW + 3600).unwrap_or_default(),
+        "the lifetime stays"
+    );
+    let idle = block_on(check(&store, Some(&cookie), NOW + 1601));
+    assert_eq!(idle.expect_err("idle").reason, Reason::NoSession, "600 s unused since NOW + 1000");
+    assert_eq!(crate::flow::session::touch_every(600), 60);
+    assert_eq!(crate::flow::session::touch_every(8), 2);
+}
+
+#[test]
+fn a_user_lists_and_ends_their_own_sessions_only() {
+    use crate::flow::admin::Caller;
+    use crate::flow::own_sessions::{end, list};
+    use shared::api::{EndOwnRequest, OwnKind};
+    let store = store();
+    let mine = issued(&store, AuthMethod::Duo, None);
+    let other = issue_stored(
+        &store,
+        "alice",
+        AuthMethod::Bypass,
+        None,
+        &ctx(NOW + 5, "192.0.2.41"),
+        &random(4),
+    );
+    let bob =
+        issue_stored(&store, "admin", AuthMethod::Duo, None, &ctx(NOW, "192.0.2.42"), &random(5));
+    let listed = block_on(list(&store, Some(&mine), None, NOW + 10)).expect("listed");
+    let sessions: Vec<(bool, AuthMethod)> =
+        listed.sessions.iter().map(|s| (s.current, s.method)).collect();
+    assert_eq!(
+        sessions,
+        [(false, AuthMethod::Bypass), (true, AuthMethod::Duo)],
+        "newest first, this one marked"
+    );
+    assert!(!serde_json::to_string(&listed).unwrap_or_default().contains(&mine), "never a token");
+    assert_eq!(
+        block_on(list(&store, None, None, NOW)).expect_err("no session").reason,
+        Reason::NoSession
+    );
+
+    let config = crate::flow::testing::config("closed");
+    let caller =
+        Caller { origin: Some(crate::flow::testing::APP_ORIGIN), session_cookie: Some(&mine) };
+    let at = ctx(NOW + 20, "192.0.2.40");
+    let ask = |id: String| EndOwnRequest { kind: OwnKind::Session, id };
+    let bobs = ask(bob.row.id_hash.as_str().to_owned());
+    let refused = block_on(end(&store, &config, caller, None, &bobs, &at)).expect_err("not hers");
+    assert_eq!(refused.code(), ErrorCode::BadRequest);
+    let lives = block_on(check(&store, Some(&bob.id.to_cookie_value()), NOW + 21));
+    assert!(lives.is_ok(), "the admin's lives: {lives:?}");
+    let ended = block_on(end(
+        &store,
+        &config,
+        caller,
+        None,
+        &ask(other.row.id_hash.as_str().to_owned()),
+        &at,
+    ))
+    .expect("ended");
+    assert!(!ended.current);
+    assert_eq!(store.last_event().reason, "logout", "recorded as a logout");
+    assert!(block_on(check(&store, Some(&other.id.to_cookie_value()), NOW + 21)).is_err());
+    let foreign = Caller { origin: Some("https://evil.example"), session_cookie: Some(&mine) };
+    let own = ask(crate::keys::IdHash::of(mine.as_bytes()).as_str().to_owned());
+    assert_eq!(
+        block_on(end(&store, &config, foreign, None, &own, &at)).expect_err("origin").reason,
+        Reason::ForbiddenOrigin
+    );
+    let this = crate::session::SessionId::parse(&mine).expect("an id").storage_key();
+    let this_one = ask(this.as_str().to_owned());
+    assert!(block_on(end(&store, &config, caller, None, &this_one, &at)).expect("ended").current);
+}
