@@ -276,8 +276,10 @@ mod tests {
         };
         let (problem, _) = signal(None::<Problem>);
         let on_signed_out = Callback::new(|_: Result<(), Problem>| {});
+        let on_idle_out = Callback::new(|()| {});
         let s = session(AuthMethod::Duo, Some(duo));
-        let host = render(move || view! { <AccountPage session=s problem on_signed_out /> });
+        let host =
+            render(move || view! { <AccountPage session=s problem on_signed_out on_idle_out /> });
         assert_eq!(text_of(&host, ".username").as_deref(), Some("alice"));
         assert_eq!(text_of(&host, ".factor").as_deref(), Some("Duo Push"));
         assert_eq!(text_of(&host, ".device").as_deref(), Some("iPhone (XXX-XXX-1234)"));
@@ -296,8 +298,10 @@ mod tests {
     fn a_password_an_admin_set_is_replaced_before_anything_else() {
         let (problem, _) = signal(None::<Problem>);
         let on_signed_out = Callback::new(|_: Result<(), Problem>| {});
+        let on_idle_out = Callback::new(|()| {});
         let s = SessionInfo { password_change_required: true, ..session(AuthMethod::Duo, None) };
-        let host = render(move || view! { <AccountPage session=s problem on_signed_out /> });
+        let host =
+            render(move || view! { <AccountPage session=s problem on_signed_out on_idle_out /> });
         assert_eq!(text_of(&host, "#account-title").as_deref(), Some("Choose your password"));
         let hidden =
             |css: &str| host.query_selector(css).unwrap().unwrap().class_list().contains("hidden");
@@ -307,8 +311,10 @@ mod tests {
 
         let (problem, _) = signal(None::<Problem>);
         let on_signed_out = Callback::new(|_: Result<(), Problem>| {});
+        let on_idle_out = Callback::new(|()| {});
         let s = session(AuthMethod::Duo, None);
-        let host = render(move || view! { <AccountPage session=s problem on_signed_out /> });
+        let host =
+            render(move || view! { <AccountPage session=s problem on_signed_out on_idle_out /> });
         assert_eq!(text_of(&host, "#account-title").as_deref(), Some("You are signed in"));
         let hidden =
             |css: &str| host.query_selector(css).unwrap().unwrap().class_list().contains("hidden");
@@ -324,8 +330,10 @@ mod tests {
     fn bypass_session_says_so_and_has_no_duo_rows() {
         let (problem, _) = signal(None::<Problem>);
         let on_signed_out = Callback::new(|_: Result<(), Problem>| {});
+        let on_idle_out = Callback::new(|()| {});
         let s = session(AuthMethod::Bypass, None);
-        let host = render(move || view! { <AccountPage session=s problem on_signed_out /> });
+        let host =
+            render(move || view! { <AccountPage session=s problem on_signed_out on_idle_out /> });
         assert!(text_of(&host, ".method").unwrap().contains("exempt from Duo"));
         assert_eq!(text_of(&host, ".factor"), None);
         assert_eq!(text_of(&host, ".txid"), None);

@@ -283,34 +283,20 @@ impl Config {
         let session_ttl_seconds = present("SESSION_TTL_SECONDS")
             .map_or(Ok(DEFAULT_SESSION_TTL_SECONDS), |v| parse_ttl(&v))
             .map_err(|rule| ConfigProblem::Invalid { setting: "SESSION_TTL_SECONDS", rule })?;
-        let session_idle_seconds = present("SESSION_IDLE_SECONDS")
-            .map_or(Ok(DEFAULT_SESSION_IDLE_SECONDS.min(session_ttl_seconds)), |v| {
-                parse_ttl(&v).and_then(|idle| {
-                    if idle <= session_ttl_seconds {
-                        Ok(idle)
-                    } else {
-                        Err("must not be longer than SESSION_TTL_SECONDS")
-                    }
-                })
-            })
-            .map_err(|rule| ConfigProblem::Invalid { setting: "SESSION_IDLE_SECONDS", rule })?;
+        let within = |name, default: u32| {
+            within_lifetime(
+                present(name).as_deref().map(String::as_str),
+                default,
+                session_ttl_seconds,
+            )
+            .map_err(|rule| ConfigProblem::Invalid { setting: name, rule })
+        };
+        let session_idle_seconds = within("SESSION_IDLE_SECONDS", DEFAULT_SESSION_IDLE_SECONDS)?;
         let fail_mode = present("DUO_FAILMODE")
             .map_or(Ok(FailMode::Closed), |v| FailMode::parse(&v))
             .map_err(|rule| ConfigProblem::Invalid { setting: "DUO_FAILMODE", rule })?;
-        let failopen_session_ttl_seconds = present("DUO_FAILOPEN_SESSION_TTL_SECONDS")
-            .map_or(Ok(DEFAULT_FAILOPEN_SESSION_TTL_SECONDS.min(session_ttl_seconds)), |v| {
-                parse_ttl(&v).and_then(|ttl| {
-                    if ttl <= session_ttl_seconds {
-                        Ok(ttl)
-                    } else {
-                        Err("must not be longer than SESSION_TTL_SECONDS")
-                    }
-                })
-            })
-            .map_err(|rule| ConfigProblem::Invalid {
-                setting: "DUO_FAILOPEN_SESSION_TTL_SECONDS",
-                rule,
-            })?;
+        let failopen_session_ttl_seconds =
+            within("DUO_FAILOPEN_SESSION_TTL_SECONDS", DEFAULT_FAILOPEN_SESSION_TTL_SECONDS)?;
         let Maintenance { duo_start_limit, audit_retention_days } = Maintenance::parse(&lookup)?;
         let breach = BreachCheck::parse(&lookup, &app_origin)?;
         Ok(Self {
@@ -495,6 +481,14 @@ fn is_loopback_authority(authority: &str) -> bool {
     };
     host.eq_ignore_ascii_case("localhost")
         || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A duration within the session's lifetime `ttl`: `value` when set, else
+/// `default` capped at `ttl`.
+fn within_lifetime(value: Option<&str>, default: u32, ttl: u32) -> Result<u32, &'static str> {
+    let Some(value) = value else { return Ok(default.min(ttl)) };
+    let seconds = parse_ttl(value)?;
+    if seconds <= ttl { Ok(seconds) } else { Err("must not be longer than SESSION_TTL_SECONDS") }
 }
 
 fn parse_ttl(text: &str) -> Result<u32, &'static str> {

@@ -302,10 +302,10 @@ impl SessionStore for MemoryStore {
     async fn touch_session(&self, id_hash: &IdHash, now: u64) -> Result<(), StoreError> {
         YieldOnce::default().await;
         self.check()?;
-        if let Some(row) = self.sessions.borrow_mut().get_mut(id_hash) {
-            if row.revoked_at.is_none() {
-                row.last_seen_at = now;
-            }
+        if let Some(row) = self.sessions.borrow_mut().get_mut(id_hash)
+            && row.revoked_at.is_none()
+        {
+            row.last_seen_at = now;
         }
         Ok(())
     }
@@ -332,7 +332,7 @@ impl SessionStore for MemoryStore {
                 expires_at: row.session.expires_at,
             })
             .collect();
-        sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        sessions.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         let mut browsers: Vec<RememberedBrowser> = self
             .browsers
             .borrow()
@@ -340,7 +340,7 @@ impl SessionStore for MemoryStore {
             .filter(|(b, revoked)| revoked.is_none() && b.username == key && b.expires_at > now)
             .map(|(b, _)| b.clone())
             .collect();
-        browsers.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        browsers.sort_by_key(|b| std::cmp::Reverse(b.created_at));
         Ok((sessions, browsers))
     }
 
