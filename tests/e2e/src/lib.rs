@@ -48,16 +48,26 @@ pub fn output_dir() -> PathBuf {
 /// names its database directory, so two tests given the same port would
 /// share (and wipe) one database.
 pub fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    loop {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind an ephemeral port");
-        let port = listener.local_addr().expect("local address").port();
-        if !given.contains(&port) {
-            given.push(port);
+    // Below Linux's ephemeral range (32768 and up): what binds port 0 (the
+    // emulator, the echo app, outgoing connections) is never handed a port
+    // given here while its process has yet to bind it.
+    const FIRST: u16 = 20_000;
+    const SPAN: u16 = 12_000;
+    static NEXT: std::sync::Mutex<Option<u16>> = std::sync::Mutex::new(None);
+    let mut next = NEXT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let start = next.unwrap_or_else(|| {
+        let pid = std::process::id();
+        u16::try_from(pid % u32::from(SPAN)).unwrap_or(0)
+    });
+    for step in 0..SPAN {
+        let offset = (start + step) % SPAN;
+        let port = FIRST + offset;
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            *next = Some((offset + 1) % SPAN);
             return port;
         }
     }
+    panic!("no free port from {FIRST} to {}", FIRST + SPAN);
 }
 
 /// A child process whose whole process group is stopped on drop.
