@@ -128,7 +128,13 @@ pub async fn change_password(current: String, new: String) -> Result<Option<Stri
     let body = PasswordChangeRequest { current: Password::new(current), new: Password::new(new) };
     let request =
         Request::post(&routes::at(routes::PASSWORD)).json(&body).map_err(|_| Problem::network())?;
-    let response = request.send().await.map_err(|_| Problem::network())?;
+    let mut response = request.send().await.map_err(|_| Problem::network())?;
+    if crate::reauth::asked(&response) && crate::reauth::confirm().await {
+        let again = Request::post(&routes::at(routes::PASSWORD))
+            .json(&body)
+            .map_err(|_| Problem::network())?;
+        response = again.send().await.map_err(|_| Problem::network())?;
+    }
     if response.status() == 204 {
         return Ok(None);
     }

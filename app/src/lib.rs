@@ -9,6 +9,7 @@ pub mod api;
 pub mod components;
 pub mod messages;
 pub mod pages;
+pub mod reauth;
 mod url;
 
 use leptos::prelude::*;
@@ -66,6 +67,11 @@ pub fn App() -> impl IntoView {
             // A step-up: Duo again for this user (or another sign-in).
             Ok(Some(session)) if url::fresh() && !session.password_change_required => {
                 set_screen.set(Screen::StepUp(session));
+            }
+            // The window a page opened to confirm with Duo: tell it, close.
+            Ok(Some(session)) if url::reauthenticated() => {
+                reauth::tell_opener();
+                set_screen.set(Screen::SignedIn(session));
             }
             // Already signed in (say, the app sent a browser whose session
             // it had not seen yet).

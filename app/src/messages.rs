@@ -92,6 +92,7 @@ impl Problem {
                 ErrorCode::AccountHeld => {
                     "Your account is on hold because a sign-in was reported as fraud."
                 }
+                ErrorCode::ReauthenticationRequired => "Confirm it is you to do this.",
                 ErrorCode::Internal => "Something went wrong on our side.",
             },
         }
@@ -145,6 +146,10 @@ impl Problem {
             }
             ErrorCode::ConfigError => {
                 "An administrator needs to fix the service's configuration.".to_owned()
+            }
+            ErrorCode::ReauthenticationRequired => {
+                "Approve with Duo again (or enter your password, for an account without Duo), then try again."
+                    .to_owned()
             }
             ErrorCode::AccountHeld => {
                 "To protect it, its sessions and trusted browsers were ended. Tell your administrator whether the sign-in was yours: they must release the account before you can sign in. If it was not yours, someone may know your password: change it once you are back in."

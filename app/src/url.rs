@@ -45,6 +45,12 @@ pub fn fresh() -> bool {
     params().and_then(|p| p.get("fresh")).is_some_and(|v| v == "1")
 }
 
+/// Whether this is the login window a page opened to confirm with Duo,
+/// back from the step-up (`?reauthenticated=1`).
+pub fn reauthenticated() -> bool {
+    params().and_then(|p| p.get("reauthenticated")).is_some_and(|v| v == "1")
+}
+
 /// Signed in: back to the app's page the browser came from, if there is
 /// one (`location.replace`, so Back does not return to the login).
 /// `false` when there is none and the login's own page stays.

@@ -90,6 +90,7 @@ impl From<Refusal> for EdgeError {
             | ErrorCode::DuoDenied
             | ErrorCode::DuoError
             | ErrorCode::AccountHeld
+            | ErrorCode::ReauthenticationRequired
             | ErrorCode::ConfigError) => Self::Refused {
                 code,
                 message: refusal.message.clone(),
@@ -147,7 +148,10 @@ impl EdgeError {
                 ErrorCode::BadRequest => 400,
                 ErrorCode::LoginExpired | ErrorCode::InvalidCredentials => 401,
                 ErrorCode::StateMismatch => 409,
-                ErrorCode::DuoDenied | ErrorCode::Forbidden | ErrorCode::AccountHeld => 403,
+                ErrorCode::DuoDenied
+                | ErrorCode::Forbidden
+                | ErrorCode::AccountHeld
+                | ErrorCode::ReauthenticationRequired => 403,
                 ErrorCode::DuoError => 502,
                 _ => 503,
             },
@@ -183,6 +187,9 @@ impl EdgeError {
                 }
                 ErrorCode::DuoDenied => "Duo did not approve this sign-in.",
                 ErrorCode::Forbidden => "You are not allowed to do this.",
+                ErrorCode::ReauthenticationRequired => {
+                    "Confirm it is you first: approve with Duo again (or enter your password, for an account without Duo)."
+                }
                 ErrorCode::AccountHeld => {
                     "This account is on hold: a sign-in to it was reported as fraud. Ask your administrator to release it."
                 }
@@ -226,6 +233,10 @@ impl EdgeError {
         let mut response = respond::json(&body, self.status())?;
         if let Self::RateLimited { retry_after, .. } = self {
             response.headers_mut().set("Retry-After", &retry_after.to_string())?;
+        }
+        if self.code() == shared::ErrorCode::ReauthenticationRequired {
+            // The pages confirm and send the same request again on this.
+            response.headers_mut().set("X-Reauthenticate", "required")?;
         }
         Ok(response)
     }

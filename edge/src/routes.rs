@@ -262,7 +262,7 @@ pub async fn admin_audit_csv(mut req: Request, env: &Env) -> Result<Response, Ed
     let config = config::from_env(env).map_err(EdgeError::Config)?;
     let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
     // Before the body is read: a request from elsewhere learns nothing.
-    let admin = acting(&req, &store, &config, &ctx).await?;
+    let admin = asking(&req, &store, &config, &ctx).await?;
     let body = request::body(&mut req, MAX_BODY_LEN).await?;
     let form = std::str::from_utf8(&body).map_err(|_| EdgeError::BadRequest("not a form"))?;
     let search = audit_query(form)?;
@@ -310,7 +310,7 @@ pub async fn admin_duo(req: Request, env: &Env) -> Result<Response, EdgeError> {
 pub async fn admin_duo_test(req: Request, env: &Env) -> Result<Response, EdgeError> {
     let config = config::from_env(env).map_err(EdgeError::Config)?;
     let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
-    let admin = acting(&req, &store, &config, &ctx).await?;
+    let admin = asking(&req, &store, &config, &ctx).await?;
     // workerd's clock moves during I/O: exactly the wait for Duo.
     let clock = js_sys::Date::now;
     let transport = FetchTransport::default();
@@ -356,6 +356,20 @@ async fn acting(
     let (origin, cookie) = (request::header(req, "Origin"), request::cookie(req, SESSION_COOKIE));
     let caller = Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
     Ok(Admin::acting(store, config, caller, ctx.now)
+        .await
+        .map_err(|refusal| logged_as("admin", refusal))?)
+}
+
+/// The guard of a console `POST` that changes nothing ([`Admin::asking`]).
+async fn asking(
+    req: &Request,
+    store: &D1Store,
+    config: &Config,
+    ctx: &Ctx,
+) -> Result<Admin, EdgeError> {
+    let (origin, cookie) = (request::header(req, "Origin"), request::cookie(req, SESSION_COOKIE));
+    let caller = Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
+    Ok(Admin::asking(store, config, caller, ctx.now)
         .await
         .map_err(|refusal| logged_as("admin", refusal))?)
 }
@@ -454,7 +468,7 @@ pub async fn admin_reset_password(mut req: Request, env: &Env) -> Result<Respons
 pub async fn admin_duo_check(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
     let (config, asked) = post_body::<DuoUserCheckRequest>(&mut req, env).await?;
     let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
-    let admin = acting(&req, &store, &config, &ctx).await?;
+    let admin = asking(&req, &store, &config, &ctx).await?;
     let transport = FetchTransport::default();
     let check = accounts::check_duo_user(&store, &transport, &config, &admin, &asked, &ctx)
         .await
@@ -500,7 +514,7 @@ pub async fn admin_policies_dry_run(mut req: Request, env: &Env) -> Result<Respo
     let (config, asked) =
         post_body_up_to::<DryRunRequest>(&mut req, env, MAX_POLICY_BODY_LEN).await?;
     let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
-    let admin = acting(&req, &store, &config, &ctx).await?;
+    let admin = asking(&req, &store, &config, &ctx).await?;
     let result = policy_admin::dry_run(&store, &admin, &asked)
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;

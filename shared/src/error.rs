@@ -35,6 +35,10 @@ pub enum ErrorCode {
     Forbidden,
     /// The service is misconfigured.
     ConfigError,
+    /// A sensitive action (a console change, one's own password) needs a
+    /// recent confirmation: Duo again, or the password for an account
+    /// without Duo. The answer carries `X-Reauthenticate: required`.
+    ReauthenticationRequired,
     /// The account is on hold: a sign-in to it was reported as fraud in Duo
     /// (its sessions and trusted browsers were ended); an admin must
     /// release it.
@@ -45,7 +49,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// All codes, in contract order.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::BadRequest,
         Self::InvalidCredentials,
         Self::RateLimited,
@@ -58,6 +62,7 @@ impl ErrorCode {
         Self::ForbiddenOrigin,
         Self::Forbidden,
         Self::ConfigError,
+        Self::ReauthenticationRequired,
         Self::AccountHeld,
         Self::Internal,
     ];
@@ -77,6 +82,7 @@ impl ErrorCode {
             Self::ForbiddenOrigin => "forbidden_origin",
             Self::Forbidden => "forbidden",
             Self::ConfigError => "config_error",
+            Self::ReauthenticationRequired => "reauthentication_required",
             Self::AccountHeld => "account_held",
             Self::Internal => "internal",
         }

@@ -38,11 +38,17 @@ async fn answered(sent: Result<Response, gloo_net::Error>) -> Result<Response, P
 }
 
 /// `POST path` with `body` as JSON.
+/// A change the Worker first wants confirmed (`reauthentication_required`)
+/// is confirmed in the dialog and sent again, as it was.
 pub(super) async fn post_json<B: Serialize>(
     path: &str,
     body: &B,
 ) -> Result<Response, gloo_net::Error> {
-    Request::post(path).json(body)?.send().await
+    let response = Request::post(path).json(body)?.send().await?;
+    if crate::reauth::asked(&response) && crate::reauth::confirm().await {
+        return Request::post(path).json(body)?.send().await;
+    }
+    Ok(response)
 }
 
 /// `POST path` with `body` as JSON: its JSON answer, or the Worker's refusal.

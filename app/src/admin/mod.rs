@@ -80,7 +80,16 @@ pub fn AdminApp() -> impl IntoView {
                         <a class="button secondary" href=shared::api::routes::at(shared::api::routes::PAGE)>"Back"</a>
                     </section>
                 }.into_any(),
-                Access::Admin(session) => view! { <Console admin=session problem set_problem /> }.into_any(),
+                Access::Admin(session) => {
+                    let who = crate::reauth::Who {
+                        username: session.username.clone(),
+                        by_password: session.method == shared::api::AuthMethod::Bypass,
+                    };
+                    view! {
+                        <crate::reauth::ReauthDialog who />
+                        <Console admin=session problem set_problem />
+                    }.into_any()
+                }
             }}
         </main>
     }

@@ -65,6 +65,10 @@ pub fn AccountPage(
         let done = "Your password was changed. Your other sessions were ended.";
         set_notice.set(Some(warning.map_or_else(|| done.to_owned(), |w| format!("{done} {w}"))));
     });
+    let who = crate::reauth::Who {
+        username: session.username.clone(),
+        by_password: session.method == AuthMethod::Bypass,
+    };
     let SessionInfo { username, authenticated_at, expires_at, duo, idle_expires_at, .. } = session;
     // One card: while an admin-set password must be replaced, only the form
     // and the way out show.
@@ -74,6 +78,7 @@ pub fn AccountPage(
                 {move || if required.get() { "Choose your password" } else { "You are signed in" }}
             </h1>
             <ProblemBox problem=shown_problem />
+            <crate::reauth::ReauthDialog who />
             <IdleWatch idle_expires_at on_idle=on_idle_out />
             <p class="notice" role="status">{move || notice.get()}</p>
             <p id="choose-password" class:hidden=move || !required.get()>

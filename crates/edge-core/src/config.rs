@@ -18,7 +18,7 @@ use shared::duo::{ApiHost, ClientId, ClientSecret, ConfigError, DuoClient, Redir
 use zeroize::Zeroizing;
 
 /// Settings in the order they are checked; the first problem is reported.
-pub const SETTINGS: [&str; 16] = [
+pub const SETTINGS: [&str; 17] = [
     "DUO_MODE",
     "DUO_CLIENT_ID",
     "DUO_CLIENT_SECRET",
@@ -29,6 +29,7 @@ pub const SETTINGS: [&str; 16] = [
     "SESSION_SECRET",
     "SESSION_TTL_SECONDS",
     "SESSION_IDLE_SECONDS",
+    "FRESH_AUTH_SECONDS",
     "DUO_FAILMODE",
     "DUO_FAILOPEN_SESSION_TTL_SECONDS",
     "DUO_START_LIMIT",
@@ -44,6 +45,9 @@ pub const DEFAULT_SESSION_TTL_SECONDS: u32 = 28_800;
 pub const DEFAULT_FAILOPEN_SESSION_TTL_SECONDS: u32 = 3_600;
 /// The longest session accepted (30 days): a larger value is taken for a typo.
 pub const MAX_SESSION_TTL_SECONDS: u32 = 86_400;
+/// `FRESH_AUTH_SECONDS` when unset: console changes and one's own password
+/// need a confirmation (Duo, or the password without Duo) this recent.
+pub const DEFAULT_FRESH_AUTH_SECONDS: u32 = 900;
 /// `SESSION_IDLE_SECONDS` when unset (or `SESSION_TTL_SECONDS` when that
 /// is shorter): NIST SP 800-63B-4's inactivity timeout at AAL2.
 pub const DEFAULT_SESSION_IDLE_SECONDS: u32 = 3_600;
@@ -107,6 +111,9 @@ pub struct Config {
     /// How long a session may go unused before it ends, in seconds (at
     /// most `session_ttl_seconds`).
     pub session_idle_seconds: u32,
+    /// How recent the session's confirmation must be for a console change
+    /// or one's own password change, in seconds.
+    pub fresh_auth_seconds: u32,
     /// What the Duo step does when Duo is unreachable.
     pub fail_mode: FailMode,
     /// Lifetime of a `fail_open` session (signed in without Duo), in
@@ -292,6 +299,9 @@ impl Config {
             .map_err(|rule| ConfigProblem::Invalid { setting: name, rule })
         };
         let session_idle_seconds = within("SESSION_IDLE_SECONDS", DEFAULT_SESSION_IDLE_SECONDS)?;
+        let fresh_auth_seconds = present("FRESH_AUTH_SECONDS")
+            .map_or(Ok(DEFAULT_FRESH_AUTH_SECONDS), |v| parse_ttl(&v))
+            .map_err(|rule| ConfigProblem::Invalid { setting: "FRESH_AUTH_SECONDS", rule })?;
         let fail_mode = present("DUO_FAILMODE")
             .map_or(Ok(FailMode::Closed), |v| FailMode::parse(&v))
             .map_err(|rule| ConfigProblem::Invalid { setting: "DUO_FAILMODE", rule })?;
@@ -304,6 +314,7 @@ impl Config {
             session_secret,
             session_ttl_seconds,
             session_idle_seconds,
+            fresh_auth_seconds,
             fail_mode,
             failopen_session_ttl_seconds,
             duo_start_limit,

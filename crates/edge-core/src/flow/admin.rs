@@ -71,12 +71,13 @@ impl Admin {
         require_admin(store, session_cookie, now).await.map(|session| Self { session })
     }
 
-    /// The guard of a console action (a `POST`): `Origin` first, then the
-    /// admin as [`Admin::reading`] finds them.
+    /// The guard of a `POST` that changes nothing (an export, a test of
+    /// Duo, a dry run, a check): `Origin` first, then the admin as
+    /// [`Admin::reading`] finds them.
     ///
     /// # Errors
     /// `forbidden_origin`; as [`require_admin`].
-    pub async fn acting<S: SessionStore>(
+    pub async fn asking<S: SessionStore>(
         store: &S,
         config: &Config,
         caller: Caller<'_>,
@@ -84,6 +85,22 @@ impl Admin {
     ) -> Result<Self, Refusal> {
         check_origin(&config.app_origin, caller.origin)?;
         Self::reading(store, caller.session_cookie, now).await
+    }
+
+    /// The guard of a console change: as [`Admin::asking`], and the
+    /// session's confirmation recent ([`session::require_recent`]).
+    ///
+    /// # Errors
+    /// `forbidden_origin`; as [`require_admin`]; `reauthentication_required`.
+    pub async fn acting<S: SessionStore>(
+        store: &S,
+        config: &Config,
+        caller: Caller<'_>,
+        now: u64,
+    ) -> Result<Self, Refusal> {
+        let admin = Self::asking(store, config, caller, now).await?;
+        session::require_recent(&admin.session, config, now)?;
+        Ok(admin)
     }
 
     /// The admin's username, as registered.

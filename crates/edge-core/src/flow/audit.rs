@@ -217,6 +217,9 @@ pub enum Reason {
     WrongMode,
     /// Inline: Duo's preauth refused the user (locked out, disabled, policy).
     DuoPreauthDenied,
+    /// A sensitive action on a session whose last confirmation (Duo, or
+    /// the password without Duo) is older than `FRESH_AUTH_SECONDS`.
+    ReauthRequired,
     /// A password being chosen is in Pwned Passwords (`PWNED_PASSWORDS=block`).
     BreachedPassword,
     /// The user reported this sign-in as fraud in Duo: the account is now
@@ -320,6 +323,7 @@ impl Reason {
             Self::TrustRevokedByDuo => "trust_revoked_by_duo",
             Self::FraudReported => "fraud_reported",
             Self::BreachedPassword => "breached_password",
+            Self::ReauthRequired => "reauth_required",
             Self::AccountHeld => "account_held",
             Self::DuoAuthApiRejected => "duo_auth_api_rejected",
             Self::DuoAuthApiMalformed => "duo_auth_api_malformed",
@@ -367,6 +371,7 @@ impl Reason {
             | Self::FailOpenConsole => ErrorCode::Forbidden,
             Self::ForbiddenOrigin => ErrorCode::ForbiddenOrigin,
             Self::FraudReported | Self::AccountHeld => ErrorCode::AccountHeld,
+            Self::ReauthRequired => ErrorCode::ReauthenticationRequired,
             Self::ConfigError | Self::DuoHealthRejected | Self::DuoHealthMalformed => {
                 ErrorCode::ConfigError
             }

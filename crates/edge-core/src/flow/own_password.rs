@@ -47,6 +47,11 @@ pub async fn change_password<S: SessionStore + SignInStore + ConsoleStore, P: Pa
     let Caller { origin, session_cookie } = caller;
     check_origin(&config.app_origin, origin)?;
     let signed_in = session::check(store, session_cookie, ctx.now).await?;
+    // A recent Duo approval (the current password below is the
+    // confirmation of an account without Duo).
+    if signed_in.method != shared::api::AuthMethod::Bypass {
+        session::require_recent(&signed_in, config, ctx.now)?;
+    }
     let keep = session_cookie
         .and_then(SessionId::parse)
         .map(|id| id.storage_key())

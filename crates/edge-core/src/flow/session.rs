@@ -170,6 +170,25 @@ pub async fn check<S: SessionStore>(
     })
 }
 
+/// A sensitive action (a console change, one's own password) on this
+/// session: its confirmation must be recent (`FRESH_AUTH_SECONDS`): Duo for
+/// a Duo session, the password for one without Duo (break-glass); a
+/// trusted browser's or a fail-open session never counts.
+///
+/// # Errors
+/// [`Reason::ReauthRequired`] (`reauthentication_required`).
+pub fn require_recent(info: &SessionInfo, config: &Config, now: u64) -> Result<(), Refusal> {
+    let confirmed = matches!(info.method, AuthMethod::Duo | AuthMethod::Bypass);
+    let age = now.saturating_sub(u64::try_from(info.authenticated_at).unwrap_or(0));
+    if confirmed && age <= u64::from(config.fresh_auth_seconds) {
+        return Ok(());
+    }
+    let how = if info.method == AuthMethod::Bypass { "password" } else { "Duo" };
+    Err(Refusal::new(Reason::ReauthRequired)
+        .detail(format!("{} confirmed {age} s ago ({:?}); {how} again", info.username, info.method))
+        .message(&format!("Confirm it is you with {how} to do this.")))
+}
+
 /// How often a session's last use is written: once a minute, or four
 /// times per idle window when that is shorter (so the window is off by a
 /// quarter of itself at most).

@@ -21,6 +21,7 @@ mod auth_api;
 mod browser_admin;
 mod browser_flow;
 mod browser_inline;
+mod browser_reauth;
 mod duo_flow;
 mod example_app;
 mod forward_auth;

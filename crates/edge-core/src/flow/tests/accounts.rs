@@ -786,3 +786,20 @@ fn a_breached_password_is_refused_warned_or_let_through_as_set_and_only_a_prefix
     reset(&store, &root, "alice", NewPassword::Generate).expect("reset");
     assert_eq!(passwords.ranges.borrow().len(), before);
 }
+
+#[test]
+fn ones_own_password_change_needs_a_recent_duo_approval_or_is_confirmed_by_the_password() {
+    use crate::flow::testing::issue_stored;
+    use shared::api::AuthMethod;
+    let (store, _) = store_with_admin();
+    let old = ctx(NOW - 1800, "192.0.2.50");
+    let duo = issue_stored(&store, "alice", AuthMethod::Duo, None, &old, &random(90));
+    let refused = change_own(&store, &duo.id.to_cookie_value(), "alice-pass", "a new long one", 91);
+    assert_eq!(refused.expect_err("stale").reason, Reason::ReauthRequired);
+    assert!(stored_hash(&store, "alice").verify(b"alice-pass"), "unchanged");
+    // Without Duo (break-glass), the current password is the confirmation.
+    let bypass = issue_stored(&store, "alice", AuthMethod::Bypass, None, &old, &random(92));
+    let changed =
+        change_own(&store, &bypass.id.to_cookie_value(), "alice-pass", "a new long one", 93);
+    assert_eq!(changed, Ok(None));
+}

@@ -249,3 +249,53 @@ fn a_console_search_is_trimmed_lower_case_and_short() {
     assert_eq!(search_text(&"x".repeat(100)).len(), 64);
     assert_eq!(search_text(""), "");
 }
+
+#[test]
+fn a_console_change_needs_a_recent_confirmation_and_names_how() {
+    use crate::flow::testing::{config_with, issue_stored};
+    use shared::api::AuthMethod;
+    let store = admins();
+    // Sessions made 30 min ago, against a 15-minute freshness.
+    let old = ctx(NOW - 1800, "198.51.100.7");
+    let cookie = |method, seed| {
+        issue_stored(&store, "root", method, None, &old, &random(seed)).id.to_cookie_value()
+    };
+    let config = config_with("closed", &[("FRESH_AUTH_SECONDS", "900")]);
+    let change = |cookie: &str| {
+        let request = ChangeRequest {
+            origin: Some(APP_ORIGIN),
+            session_cookie: Some(cookie),
+            username: "alice",
+            change: &UserChange::RevokeSessions,
+        };
+        block_on(change_user(&store, &config, request, &ctx(NOW, "198.51.100.7")))
+    };
+    for (method, how) in [
+        (AuthMethod::Duo, "Duo"),
+        (AuthMethod::Remembered, "Duo"),
+        (AuthMethod::Bypass, "password"),
+    ] {
+        let refused = change(&cookie(method, 70 + method as u8)).expect_err("stale");
+        assert_eq!(
+            (refused.reason, refused.code()),
+            (Reason::ReauthRequired, ErrorCode::ReauthenticationRequired),
+            "{method:?}"
+        );
+        assert!(
+            refused.message.as_deref().is_some_and(|m| m.contains(how)),
+            "{method:?}: {refused:?}"
+        );
+    }
+    // Reading is not a change: the console still opens.
+    let reader = cookie(AuthMethod::Duo, 80);
+    assert!(block_on(users(&store, Some(&reader), "", 1, NOW)).is_ok());
+    // Just confirmed: allowed; a trusted browser's fresh session never is.
+    let fresh = |method, seed| {
+        issue_stored(&store, "root", method, None, &ctx(NOW - 60, "198.51.100.7"), &random(seed))
+            .id
+            .to_cookie_value()
+    };
+    assert!(change(&fresh(AuthMethod::Duo, 81)).is_ok());
+    assert!(change(&fresh(AuthMethod::Bypass, 82)).is_ok());
+    assert_eq!(reason(change(&fresh(AuthMethod::Remembered, 83))), Reason::ReauthRequired);
+}
