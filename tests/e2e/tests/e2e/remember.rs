@@ -263,21 +263,25 @@ async fn what_ends_it(bed: &Bed, admin: &str) {
     // And her own new password forgets it (the session she changes it from stays).
     let (_, _, headers) = bed.login("alice", "a new password for alice", None).await;
     let login = cookie_value(&cookie_of(&headers, LOGIN_COOKIE).expect("login cookie"));
-    let token = cookie_value(
-        &cookie_of(bed.through_duo(&login, true).await.headers(), REMEMBER_COOKIE).expect("again"),
-    );
+    let back = bed.through_duo(&login, true).await;
+    let token = cookie_value(&cookie_of(back.headers(), REMEMBER_COOKIE).expect("again"));
+    let with_duo = cookie_value(&cookie_of(back.headers(), SESSION_COOKIE).expect("a session"));
     let (_, body, headers) = bed.login("alice", "a new password for alice", Some(&token)).await;
     assert_eq!(body["session"]["method"], json!("remembered"), "{body}");
-    let session = cookie_value(&cookie_of(&headers, SESSION_COOKIE).expect("a session"));
-    let changed = bed
-        .http
-        .post(bed.worker.url(routes::PASSWORD))
-        .header("Origin", APP_ORIGIN)
-        .header("Cookie", format!("{SESSION_COOKIE}={session}"))
-        .json(&json!({"current": "a new password for alice", "new": "alice chose this one"}))
-        .send()
-        .await
-        .expect("POST /api/password");
+    let remembered = cookie_value(&cookie_of(&headers, SESSION_COOKIE).expect("a session"));
+    let change = |session: String| {
+        bed.http
+            .post(bed.worker.url(routes::PASSWORD))
+            .header("Origin", APP_ORIGIN)
+            .header("Cookie", format!("{SESSION_COOKIE}={session}"))
+            .json(&json!({"current": "a new password for alice", "new": "alice chose this one"}))
+            .send()
+    };
+    // A trusted browser's session is no recent Duo approval: confirm first.
+    let refused = change(remembered).await.expect("POST /api/password");
+    assert_eq!(refused.status().as_u16(), 403);
+    assert_eq!(refused.headers()["x-reauthenticate"], "required");
+    let changed = change(with_duo).await.expect("POST /api/password");
     assert_eq!(changed.status().as_u16(), 204);
     let (_, body, _) = bed.login("alice", "alice chose this one", Some(&token)).await;
     assert_eq!(body["next"], json!("duo"), "forgotten by her own new password: {body}");
