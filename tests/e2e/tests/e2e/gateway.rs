@@ -472,7 +472,7 @@ async fn the_app_can_be_a_worker_bound_as_a_service() {
     .unwrap_or_else(|e| panic!("{e}"));
     let session = signed_in_as(&worker, "admin").await;
     // The binding resolves once the app has registered: a moment at most.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_mins(1);
     let whoami = loop {
         let response = client()
             .get(worker.app_url("/api/whoami"))
