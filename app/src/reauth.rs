@@ -16,8 +16,6 @@ use shared::api::{LoginResponse, routes};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::messages::Problem;
-
 /// What the login window says to the page that opened it.
 const REAUTHENTICATED: &str = "reauthenticated";
 /// The same-origin channel it says it on.
@@ -103,6 +101,30 @@ fn open_duo_window() -> bool {
         .is_some()
 }
 
+/// A password-only sign-in again (a new session, confirmed now), or what to say.
+async fn sign_in_again(username: String, password: String) -> Result<(), &'static str> {
+    let body = shared::api::LoginRequest {
+        username,
+        password: shared::api::Password::new(password),
+        return_to: None,
+        fresh: false,
+    };
+    let unreachable = "The sign-in service cannot be reached. Try again.";
+    let request = gloo_net::http::Request::post(&routes::at(routes::LOGIN))
+        .json(&body)
+        .map_err(|_| unreachable)?;
+    let response = request.send().await.map_err(|_| unreachable)?;
+    match response.status() {
+        200 => match response.json::<LoginResponse>().await {
+            Ok(LoginResponse::Done { .. }) => Ok(()),
+            _ => Err("This account signs in with Duo: use Duo instead."),
+        },
+        401 => Err("The password is incorrect."),
+        429 => Err("Too many attempts: wait a few minutes and try again."),
+        _ => Err("That did not work. Try again."),
+    }
+}
+
 /// The dialog, once per page; `who` is the signed-in user.
 #[component]
 pub fn ReauthDialog(who: Who) -> impl IntoView {
@@ -135,16 +157,14 @@ pub fn ReauthDialog(who: Who) -> impl IntoView {
         set_busy.set(true);
         set_problem.set(None);
         spawn_local(async move {
-            let answer = crate::api::login(who.username, typed, None, false).await;
+            let answer = sign_in_again(who.username, typed).await;
             set_busy.set(false);
             match answer {
-                Ok(LoginResponse::Done { .. }) => {
+                Ok(()) => {
                     input.set_value("");
                     settle(true);
                 }
-                Ok(_) => set_problem
-                    .set(Some("This account signs in with Duo: use Duo instead.".to_owned())),
-                Err(p) => set_problem.set(Some(Problem::title(&p).to_owned())),
+                Err(said) => set_problem.set(Some(said.to_owned())),
             }
         });
     };
