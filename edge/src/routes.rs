@@ -353,11 +353,7 @@ async fn acting(
     config: &Config,
     ctx: &Ctx,
 ) -> Result<Admin, EdgeError> {
-    let (origin, cookie) = (request::header(req, "Origin"), request::cookie(req, SESSION_COOKIE));
-    let caller = Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
-    Ok(Admin::acting(store, config, caller, ctx.now)
-        .await
-        .map_err(|refusal| logged_as("admin", refusal))?)
+    guarded(req, store, config, ctx, true).await
 }
 
 /// The guard of a console `POST` that changes nothing ([`Admin::asking`]).
@@ -367,11 +363,25 @@ async fn asking(
     config: &Config,
     ctx: &Ctx,
 ) -> Result<Admin, EdgeError> {
+    guarded(req, store, config, ctx, false).await
+}
+
+/// [`Admin::acting`] for a change, else [`Admin::asking`].
+async fn guarded(
+    req: &Request,
+    store: &D1Store,
+    config: &Config,
+    ctx: &Ctx,
+    change: bool,
+) -> Result<Admin, EdgeError> {
     let (origin, cookie) = (request::header(req, "Origin"), request::cookie(req, SESSION_COOKIE));
     let caller = Caller { origin: origin.as_deref(), session_cookie: cookie.as_deref() };
-    Ok(Admin::asking(store, config, caller, ctx.now)
-        .await
-        .map_err(|refusal| logged_as("admin", refusal))?)
+    let admin = if change {
+        Admin::acting(store, config, caller, ctx.now).await
+    } else {
+        Admin::asking(store, config, caller, ctx.now).await
+    };
+    Ok(admin.map_err(|refusal| logged_as("admin", refusal))?)
 }
 
 /// The settings and the JSON body of a `POST` (the admin API's, a password
