@@ -45,6 +45,26 @@ pub enum Screen {
     SignedIn(SessionInfo),
 }
 
+/// The tab's title for a screen: what the page is now.
+pub fn screen_title(screen: &Screen) -> &'static str {
+    match screen {
+        Screen::Loading | Screen::SignIn => "Sign in",
+        Screen::Duo { .. } | Screen::Inline { .. } | Screen::Enroll { .. } => "Two-factor sign-in",
+        Screen::StepUp(_) => "Confirm it is you",
+        Screen::SignedIn(_) => "Signed in",
+    }
+}
+
+/// The tab says where the person is (it said "Sign in" when signed in).
+fn keep_title(screen: ReadSignal<Screen>) {
+    Effect::new(move |_| {
+        let title = screen.with(screen_title);
+        if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+            document.set_title(title);
+        }
+    });
+}
+
 /// The root component: picks the screen, carries a problem between screens
 /// (e.g. `/?error=duo_denied` after Duo's redirect back).
 #[component]
@@ -128,6 +148,8 @@ pub fn App() -> impl IntoView {
         set_screen.set(Screen::SignIn);
     });
 
+    keep_title(screen);
+
     view! {
         <main class="shell">
             {move || match screen.get() {
@@ -177,5 +199,30 @@ mod tests_support {
         let handle = leptos::mount::mount_to(host.clone(), view);
         std::mem::forget(handle);
         host
+    }
+}
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod title_tests {
+    use super::{Screen, screen_title};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn the_tab_says_signed_in_once_signed_in() {
+        assert_eq!(screen_title(&Screen::SignIn), "Sign in");
+        let duo = Screen::Duo { username: "alice".into(), remember_days: 0 };
+        assert_eq!(screen_title(&duo), "Two-factor sign-in");
+        let session = shared::api::SessionInfo {
+            username: "alice".into(),
+            method: shared::api::AuthMethod::Duo,
+            authenticated_at: 1,
+            expires_at: 2,
+            duo: None,
+            role: shared::api::Role::User,
+            password_change_required: false,
+            idle_expires_at: None,
+        };
+        assert_eq!(screen_title(&Screen::SignedIn(session.clone())), "Signed in");
+        assert_eq!(screen_title(&Screen::StepUp(session)), "Confirm it is you");
     }
 }

@@ -152,6 +152,7 @@ async fn the_page_warns_then_ends(bed: &Bed) {
     find("#password").await.send_keys("admin-demo-pass").await.expect("type");
     find("#login-form button[type=submit]").await.click().await.expect("sign in");
     find("#account-title").await;
+    assert_eq!(c.title().await.unwrap_or_default(), "Signed in", "the tab says so");
     let listed = find("#own-sessions li.current").await.text().await.unwrap_or_default();
     assert!(listed.starts_with("This browser"), "{listed}");
     find("#idle-warning").await;
@@ -167,5 +168,6 @@ async fn the_page_warns_then_ends(bed: &Bed) {
     drop(form);
     let page = c.source().await.unwrap_or_default();
     assert!(page.contains("not used for a while"), "the sign-in page says why");
+    assert_eq!(c.title().await.unwrap_or_default(), "Sign in");
     browser.close().await;
 }
