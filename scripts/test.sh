@@ -76,10 +76,10 @@ step "test builds" "build tests (native)" cargo test "${native_tests[@]}" --no-r
 step "test builds" "build tests (wasm32: shared)" cargo test "${wasm_tests_shared[@]}" --no-run
 step "test builds" "build tests (wasm32: app)" cargo test "${wasm_tests_app[@]}" --no-run
 
-# Six tests at a time on two cores: the end-to-end tests spend most of their
+# Four tests at a time on two cores: the end-to-end tests spend most of their
 # time waiting (on wrangler dev, the browser, Duo's timeouts), not computing.
 step "native + e2e tests" "tests (native, and end-to-end: wrangler dev, emulator, headless Chromium)" \
-  cargo test "${native_tests[@]}" -- --test-threads=6 --skip load::
+  cargo test "${native_tests[@]}" -- --test-threads=4 --skip load::
 # Fifty sign-ins at once load the machine by themselves: alone, so that they
 # measure the Worker, not the other tests' browsers.
 step "native + e2e tests" "end-to-end: fifty users signing in at once" \
