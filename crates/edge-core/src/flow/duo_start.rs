@@ -206,10 +206,15 @@ pub(super) fn ticket_user(
 pub(super) fn duo_user(user: Option<UserRecord>) -> Result<(UserRecord, DuoUsername), Refusal> {
     let user =
         user.filter(|user| user.disabled == 0).ok_or(Refusal::new(Reason::UserUnavailable))?;
-    let name = user.duo_username.as_deref().filter(|n| !n.is_empty()).unwrap_or(&user.username);
-    let duo_name = DuoUsername::parse(name)
-        .map_err(|error| Refusal::new(Reason::DuoUsernameInvalid).detail(error.to_string()))?;
+    let duo_name = duo_name_of(&user)?;
     Ok((user, duo_name))
+}
+
+/// The name Duo knows `user` by: its Duo username, else its username.
+pub(super) fn duo_name_of(user: &UserRecord) -> Result<DuoUsername, Refusal> {
+    let name = user.duo_username.as_deref().filter(|n| !n.is_empty()).unwrap_or(&user.username);
+    DuoUsername::parse(name)
+        .map_err(|error| Refusal::new(Reason::DuoUsernameInvalid).detail(error.to_string()))
 }
 
 /// A Duo error as one line for the log: no secret, code or token is in

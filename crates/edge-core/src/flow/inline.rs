@@ -29,7 +29,7 @@ use shared::duo::{HttpResponse, Transport, TransportError, TransportErrorKind, U
 use super::audit::excerpt;
 use super::audit::{Reason, Refusal, Step, Success};
 use super::context::{Ctx, Random, Run, check_origin, inline_client, unix_i64};
-use super::duo_start::{duo_user, open_ticket, ticket_user};
+use super::duo_start::{duo_name_of, duo_user, open_ticket, ticket_user};
 use super::health::{HealthFailure, HealthMemo};
 use super::limits::{
     ACCOUNT_WINDOW, LimitKey, check_account_passcodes, check_duo_start, check_passcodes,
@@ -162,24 +162,33 @@ pub(super) async fn after_password<T: Transport>(
             LoginOutcome::signed_in(config, &user, sign_in, known_browser.clone(), ctx, random)
         }
     };
-    match checked(duo, client, health, ctx.now).await {
-        Ok(()) => {}
-        Err(Failed::Unreachable(detail)) => return fail(detail),
-        Err(Failed::Refused(refusal)) => return Err(refusal),
-    }
     let ip = ctx.client.map(|ip| ip.to_string());
     let request =
         client.preauth_for_verified_push(User::Username(duo_name.as_str()), ip.as_deref(), now);
-    let preauth = match call(duo, request, parse_preauth, false).await {
+    let preauth = match check_then_preauth(duo, client, health, request, ctx.now).await {
         Ok(preauth) => preauth,
-        Err(Failed::Unreachable(detail)) => {
-            health.remember(ctx.now, Err(HealthFailure::Unreachable));
-            return fail(detail);
-        }
+        Err(Failed::Unreachable(detail)) => return fail(detail),
         Err(Failed::Refused(refusal)) => return Err(refusal),
     };
     let after = AfterPassword { known_browser, remember_days };
     decide(config, &user, preauth, after, ctx, random)
+}
+
+/// Duo's `check` ([`checked`]), then the preauth `request`; Duo found
+/// unreachable by the preauth is remembered in the memo too.
+async fn check_then_preauth<T: Transport>(
+    duo: &T,
+    client: &AuthApiClient,
+    health: &HealthMemo,
+    request: shared::duo::HttpRequest,
+    now: u64,
+) -> Result<PreauthResponse, Failed> {
+    checked(duo, client, health, now).await?;
+    let preauth = call(duo, request, parse_preauth, false).await;
+    if let Err(Failed::Unreachable(_)) = &preauth {
+        health.remember(now, Err(HealthFailure::Unreachable));
+    }
+    preauth
 }
 
 /// Duo's `check`, from the memo when its last result is fresh.
@@ -237,24 +246,16 @@ pub(super) async fn vouch_for_remembered<T: Transport>(
         FailMode::Open => Vouched::Yes,
         FailMode::Closed => Vouched::Refused(Refusal::new(Reason::DuoUnreachable).detail(detail)),
     };
-    let duo_name = match duo_user(Some(user.clone())) {
-        Ok((_, name)) => name,
+    let duo_name = match duo_name_of(user) {
+        Ok(name) => name,
         Err(refusal) => return Vouched::Refused(refusal),
     };
-    match checked(duo, client, health, ctx.now).await {
-        Ok(()) => {}
-        Err(Failed::Unreachable(detail)) => return unreachable(detail),
-        Err(Failed::Refused(refusal)) => return Vouched::Refused(refusal),
-    }
     let ip = ctx.client.map(|ip| ip.to_string());
     let now = UnixTime(unix_i64(ctx.now));
     let request = client.preauth(User::Username(duo_name.as_str()), ip.as_deref(), now);
-    let preauth = match call(duo, request, parse_preauth, false).await {
+    let preauth = match check_then_preauth(duo, client, health, request, ctx.now).await {
         Ok(preauth) => preauth,
-        Err(Failed::Unreachable(detail)) => {
-            health.remember(ctx.now, Err(HealthFailure::Unreachable));
-            return unreachable(detail);
-        }
+        Err(Failed::Unreachable(detail)) => return unreachable(detail),
         Err(Failed::Refused(refusal)) => return Vouched::Refused(refusal),
     };
     let revoked = |what: &str| {
