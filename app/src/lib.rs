@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod api;
+mod asking;
 pub mod components;
 pub mod messages;
 pub mod pages;

@@ -16,6 +16,8 @@ use shared::api::{LoginResponse, routes};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::asking::Pending;
+
 /// What the login window says to the page that opened it.
 const REAUTHENTICATED: &str = "reauthenticated";
 /// The same-origin channel it says it on.
@@ -31,11 +33,11 @@ pub struct Who {
 }
 
 thread_local! {
+    /// The confirmation under way.
+    static ANSWER: &'static Pending = Box::leak(Box::default());
     /// The dialog's state, once it is on the page.
     static ASK: RefCell<Option<RwSignal<Option<Who>>>> = const { RefCell::new(None) };
     static WHO: RefCell<Option<Who>> = const { RefCell::new(None) };
-    /// Settles the confirmation under way.
-    static SETTLE: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
     /// The channel the login window answers on, kept for the page's life.
     static HEARD_ON: RefCell<Option<web_sys::BroadcastChannel>> = const { RefCell::new(None) };
 }
@@ -52,20 +54,14 @@ pub async fn confirm() -> bool {
     else {
         return false;
     };
-    let mut slot = None;
-    let promise = js_sys::Promise::new(&mut |resolve, _reject| slot = Some(resolve));
-    let Some(resolve) = slot else { return false };
-    SETTLE.with(|s| *s.borrow_mut() = Some(resolve));
     ask.set(Some(who));
-    let answer = wasm_bindgen_futures::JsFuture::from(promise).await;
+    let answer = ANSWER.with(|pending| *pending).wait().await;
     ask.set(None);
-    answer.is_ok_and(|value| value.is_truthy())
+    answer
 }
 
 fn settle(confirmed: bool) {
-    if let Some(resolve) = SETTLE.with(|s| s.borrow_mut().take()) {
-        let _ = resolve.call1(&JsValue::NULL, &JsValue::from_bool(confirmed));
-    }
+    ANSWER.with(|pending| pending.settle(confirmed));
 }
 
 /// In the login window after Duo (`?reauthenticated=1`): tells the page

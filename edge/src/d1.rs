@@ -14,7 +14,7 @@ use edge_core::flow::store::{
     AddOutcome, AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome,
     ConsoleStore, DuoMapping, EnforceSetting, MaintenanceStore, NewSession, NewUser, OwnItem,
     OwnSessionRecord, RememberedBrowser, SessionRecord, SessionStore, SignInStore, SingleUse,
-    StoreError, StoredPolicies, UserPage, UserRecord, UserUpdate,
+    StoreError, StoredPolicies, UserPage, UserQuery, UserRecord, UserUpdate, Whose,
 };
 use edge_core::keys::{IdHash, UserKey};
 
@@ -82,6 +82,14 @@ struct Username {
     username: String,
 }
 
+/// The users a console list is about (`?1` the text, `?3` 1 for exactly
+/// that name, 0 for names containing it; see [`Whose`]).
+macro_rules! whose {
+    () => {
+        "(?1 = '' OR (?3 = 1 AND lower(trim(username)) = ?1) \
+         OR (?3 = 0 AND instr(lower(trim(username)), ?1) > 0))"
+    };
+}
 /// A session `s` not idle past its window at `?2` (migration 0013).
 macro_rules! not_idle {
     () => {
@@ -179,8 +187,8 @@ impl SessionStore for D1Store {
             .batch([
                 (
                     "INSERT INTO sessions (id_hash, username, method, duo_context, created_at, \
-                     expires_at, client_ip, last_seen_at, idle_seconds) \
-                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?5, ?9 WHERE EXISTS (SELECT 1 FROM users \
+                     expires_at, client_ip, last_seen_at, idle_seconds, user_agent, country) \
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?5, ?9, ?10, ?11 WHERE EXISTS (SELECT 1 FROM users \
                      WHERE username_normalized = lower(trim(?2)) AND disabled = 0 \
                      AND account_version = ?8) RETURNING id_hash",
                     vec![
@@ -193,6 +201,8 @@ impl SessionStore for D1Store {
                         text_or_null(session.client_ip.as_deref()),
                         number(session.account_version),
                         number(u64::from(session.idle_seconds)),
+                        text_or_null(session.user_agent.as_deref()),
+                        text_or_null(session.country.as_deref()),
                     ],
                 ),
                 (RECORD_IF_SESSION, recorded),
@@ -462,19 +472,22 @@ impl SignInStore for D1Store {
 impl ConsoleStore for D1Store {
     async fn list_users(
         &self,
-        search: &str,
+        query: &UserQuery,
         offset: u32,
         limit: u32,
     ) -> Result<UserPage, StoreError> {
-        let [rows, count] = self
-            .batch([
-                (
-                    LIST_USERS,
-                    vec![text(search), number(u64::from(limit)), number(u64::from(offset))],
-                ),
-                (COUNT_USERS, vec![text(search)]),
-            ])
-            .await?;
+        // One set of values for both statements (the count reads no page).
+        let values = vec![
+            text(&query.whose.text),
+            number(u64::from(limit)),
+            number(u64::from(offset)),
+            text(query.role),
+            text(query.state),
+            number(u64::from(query.by_last_sign_in)),
+            number(query.whose.exact_flag()),
+        ];
+        let [rows, count] =
+            self.batch([(LIST_USERS, values.clone()), (COUNT_USERS, values)]).await?;
         let counts = first_row::<UserCounts>(&count)?.ok_or_else(no_count)?;
         let rows = rows.results::<AdminUserRecord>().map_err(failed)?;
         Ok(UserPage { rows, total: counts.count, held: counts.held })
@@ -482,25 +495,15 @@ impl ConsoleStore for D1Store {
 
     async fn list_sessions(
         &self,
-        search: &str,
+        whose: &Whose,
         now: u64,
         offset: u32,
         limit: u32,
     ) -> Result<(Vec<AdminSessionRecord>, u32), StoreError> {
-        let [rows, count] = self
-            .batch([
-                (
-                    LIST_SESSIONS,
-                    vec![
-                        text(search),
-                        number(now),
-                        number(u64::from(limit)),
-                        number(u64::from(offset)),
-                    ],
-                ),
-                (COUNT_SESSIONS, vec![text(search), number(now)]),
-            ])
-            .await?;
+        let filter = vec![text(&whose.text), number(now), number(whose.exact_flag())];
+        let mut paged = filter.clone();
+        paged.extend([number(u64::from(limit)), number(u64::from(offset))]);
+        let [rows, count] = self.batch([(LIST_SESSIONS, paged), (COUNT_SESSIONS, filter)]).await?;
         let total = first_row::<Count>(&count)?.ok_or_else(no_count)?.count;
         Ok((rows.results::<AdminSessionRecord>().map_err(failed)?, total))
     }
@@ -678,26 +681,33 @@ impl ConsoleStore for D1Store {
 
     async fn list_remembered(
         &self,
-        search: &str,
+        whose: &Whose,
         now: u64,
         offset: u32,
         limit: u32,
     ) -> Result<(Vec<RememberedBrowser>, u32), StoreError> {
-        let values =
-            vec![text(search), number(now), number(u64::from(limit)), number(u64::from(offset))];
+        let filter = vec![text(&whose.text), number(now), number(whose.exact_flag())];
+        let mut paged = filter.clone();
+        paged.extend([number(u64::from(limit)), number(u64::from(offset))]);
         let [rows, count] = self
             .batch([
                 (
-                    "SELECT id_hash, username, created_at, expires_at, last_used_at, user_agent, \
-                     client_ip FROM remembered_browsers WHERE revoked_at IS NULL \
-                     AND expires_at > ?2 AND (?1 = '' OR instr(username, ?1) > 0) \
-                     ORDER BY created_at DESC LIMIT ?3 OFFSET ?4",
-                    values.clone(),
+                    concat!(
+                        "SELECT id_hash, username, created_at, expires_at, last_used_at, \
+                         user_agent, client_ip FROM remembered_browsers WHERE revoked_at IS NULL \
+                         AND expires_at > ?2 AND ",
+                        whose!(),
+                        " ORDER BY created_at DESC LIMIT ?4 OFFSET ?5"
+                    ),
+                    paged,
                 ),
                 (
-                    "SELECT count(*) AS count FROM remembered_browsers WHERE revoked_at IS NULL \
-                     AND expires_at > ?2 AND (?1 = '' OR instr(username, ?1) > 0)",
-                    values[..2].to_vec(),
+                    concat!(
+                        "SELECT count(*) AS count FROM remembered_browsers \
+                         WHERE revoked_at IS NULL AND expires_at > ?2 AND ",
+                        whose!()
+                    ),
+                    filter,
                 ),
             ])
             .await?;
@@ -933,17 +943,36 @@ impl MaintenanceStore for D1Store {
 /// Users for the admin console: `?1` a lower-case search ('' for all),
 /// `?2` the page size, `?3` the offset. The last login is the newest
 /// session (sessions hold the name as registered: indexed equality).
-const LIST_USERS: &str = "SELECT u.username, u.role, u.duo_policy, u.duo_username, u.disabled, \
-    u.created_at, u.held_at, \
-    (SELECT max(s.created_at) FROM sessions s WHERE s.username = u.username) AS last_login_at, \
-    (SELECT s.method FROM sessions s WHERE s.username = u.username \
-       ORDER BY s.created_at DESC LIMIT 1) AS last_login_method \
-    FROM users u WHERE ?1 = '' OR instr(u.username_normalized, ?1) > 0 \
-       OR instr(lower(coalesce(u.duo_username, '')), ?1) > 0 \
-    ORDER BY u.username_normalized LIMIT ?2 OFFSET ?3";
-const COUNT_USERS: &str = "SELECT count(*) AS count, \
-    (SELECT count(*) FROM users WHERE held_at IS NOT NULL) AS held FROM users u WHERE ?1 = '' \
-    OR instr(u.username_normalized, ?1) > 0 OR instr(lower(coalesce(u.duo_username, '')), ?1) > 0";
+/// The users a [`UserQuery`] asks for: `?1` the text, `?7` 1 for exactly
+/// that name, `?4` a role, `?5` a state ('' for any).
+macro_rules! users_asked {
+    () => {
+        "(?1 = '' OR (?7 = 1 AND u.username_normalized = ?1) OR (?7 = 0 AND \
+         (instr(u.username_normalized, ?1) > 0 \
+          OR instr(lower(coalesce(u.duo_username, '')), ?1) > 0))) \
+         AND (?4 = '' OR u.role = ?4) \
+         AND (?5 = '' OR (?5 = 'enabled' AND u.disabled = 0) \
+          OR (?5 = 'disabled' AND u.disabled = 1) OR (?5 = 'held' AND u.held_at IS NOT NULL))"
+    };
+}
+/// `?6` 1: the most recent sign-in first (never signed in last).
+const LIST_USERS: &str = concat!(
+    "SELECT u.username, u.role, u.duo_policy, u.duo_username, u.disabled, \
+     u.created_at, u.held_at, \
+     (SELECT max(s.created_at) FROM sessions s WHERE s.username = u.username) AS last_login_at, \
+     (SELECT s.method FROM sessions s WHERE s.username = u.username \
+        ORDER BY s.created_at DESC LIMIT 1) AS last_login_method \
+     FROM users u WHERE ",
+    users_asked!(),
+    " ORDER BY CASE WHEN ?6 = 1 THEN last_login_at END DESC, u.username_normalized \
+     LIMIT ?2 OFFSET ?3"
+);
+const COUNT_USERS: &str = concat!(
+    "SELECT count(*) AS count, \
+     (SELECT count(*) FROM users WHERE held_at IS NOT NULL) AS held FROM users u \
+     WHERE ?2 >= 0 AND ?3 >= 0 AND ?6 >= 0 AND ",
+    users_asked!()
+);
 /// A sign-in reported as fraud: the account on hold (when it was not) and
 /// its version bumped.
 const HOLD_FOR_FRAUD: &str = "UPDATE users SET held_at = ?2, \
@@ -973,15 +1002,18 @@ const COUNT_ADMIN_EVENTS: &str = "SELECT count(*) AS count FROM admin_events \
       AND at BETWEEN ?3 AND ?4";
 /// Live sessions for the admin console: `?1` a lower-case search, `?2` now.
 const LIST_SESSIONS: &str = concat!(
-    "SELECT id_hash, username, method, duo_context, client_ip, created_at, expires_at \
-     FROM sessions s WHERE revoked_at IS NULL AND expires_at > ?2 \
-     AND (?1 = '' OR instr(lower(trim(username)), ?1) > 0) AND ",
+    "SELECT id_hash, username, method, duo_context, client_ip, user_agent, country, created_at, \
+     expires_at, coalesce(last_seen_at, created_at) AS last_seen_at \
+     FROM sessions s WHERE revoked_at IS NULL AND expires_at > ?2 AND ",
+    whose!(),
+    " AND ",
     not_idle!(),
-    " ORDER BY created_at DESC LIMIT ?3 OFFSET ?4"
+    " ORDER BY created_at DESC LIMIT ?4 OFFSET ?5"
 );
 const COUNT_SESSIONS: &str = concat!(
-    "SELECT count(*) AS count FROM sessions s WHERE revoked_at IS NULL AND expires_at > ?2 \
-     AND (?1 = '' OR instr(lower(trim(username)), ?1) > 0) AND ",
+    "SELECT count(*) AS count FROM sessions s WHERE revoked_at IS NULL AND expires_at > ?2 AND ",
+    whose!(),
+    " AND ",
     not_idle!()
 );
 /// A user's own live sessions (`?1` normalized, `?2` now), newest first.

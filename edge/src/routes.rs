@@ -191,29 +191,41 @@ fn inline_progress(progress: inline::Progress) -> Result<Response, EdgeError> {
     })
 }
 
-/// `GET /api/admin/users?q=&page=` (the URL's `query`, read by the router).
+/// `GET /api/admin/users?q=&user=&role=&state=&sort=&page=` (the URL's
+/// `query`, read by the router).
 ///
 /// # Errors
 /// `unauthenticated`, `forbidden`, or storage failures.
 pub async fn admin_users(req: Request, env: &Env, query: &str) -> Result<Response, EdgeError> {
     let store = D1Store::from_env(env)?;
     let admin = reading(&req, &store).await?;
-    let (search, page) = search_and_page(query);
-    let list = admin::users(&store, &admin, &search, page)
+    let [mut role, mut state, mut sort] = [String::new(), String::new(), String::new()];
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        match name.as_ref() {
+            "role" => role = value.into_owned(),
+            "state" => state = value.into_owned(),
+            "sort" => sort = value.into_owned(),
+            _ => {}
+        }
+    }
+    let (search, user, page) = whose_and_page(query);
+    let asked = admin::user_query(&search, user.as_deref(), &role, &state, &sort);
+    let list = admin::users(&store, &admin, &asked, page)
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::json(&list, 200)?)
 }
 
-/// `GET /api/admin/sessions?q=&page=`.
+/// `GET /api/admin/sessions?q=&user=&page=`.
 ///
 /// # Errors
 /// `unauthenticated`, `forbidden`, or storage failures.
 pub async fn admin_sessions(req: Request, env: &Env, query: &str) -> Result<Response, EdgeError> {
     let store = D1Store::from_env(env)?;
     let admin = reading(&req, &store).await?;
-    let (search, page) = search_and_page(query);
-    let list = admin::sessions(&store, &admin, &search, page, request::now())
+    let (search, user, page) = whose_and_page(query);
+    let whose = admin::whose(&search, user.as_deref());
+    let list = admin::sessions(&store, &admin, &whose, page, request::now())
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::json(&list, 200)?)
@@ -410,16 +422,18 @@ async fn post_body_up_to<T: serde::de::DeserializeOwned>(
 }
 
 /// `q` and `page` of an admin list's query string.
-fn search_and_page(query: &str) -> (String, u32) {
-    let (mut search, mut page) = (String::new(), 1);
+/// `?q=` (names containing it), `?user=` (exactly that user) and `?page=`.
+fn whose_and_page(query: &str) -> (String, Option<String>, u32) {
+    let (mut search, mut user, mut page) = (String::new(), None, 1);
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         match name.as_ref() {
             "q" => search = value.into_owned(),
+            "user" => user = Some(value.into_owned()),
             "page" => page = value.parse().unwrap_or(1),
             _ => {}
         }
     }
-    (search, page)
+    (search, user, page)
 }
 
 /// `POST /api/admin/users/change`.
@@ -594,15 +608,16 @@ pub async fn end_own(mut req: Request, env: &Env) -> Result<Response, EdgeError>
     Ok(response)
 }
 
-/// `GET /api/admin/remembered?q=&page=`.
+/// `GET /api/admin/remembered?q=&user=&page=`.
 ///
 /// # Errors
 /// `unauthenticated`, `forbidden`, or storage failures.
 pub async fn admin_remembered(req: Request, env: &Env, query: &str) -> Result<Response, EdgeError> {
     let store = D1Store::from_env(env)?;
     let admin = reading(&req, &store).await?;
-    let (search, page) = search_and_page(query);
-    let list = remembered::list(&store, &admin, &search, page, request::now())
+    let (search, user, page) = whose_and_page(query);
+    let whose = admin::whose(&search, user.as_deref());
+    let list = remembered::list(&store, &admin, &whose, page, request::now())
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::json(&list, 200)?)

@@ -70,6 +70,14 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Get, paths::DUO_CALLBACK) => routes::callback(req, &env, query).await,
         // Any other method or path under the API prefixes: a JSON 404.
         (_, other) if other.starts_with("/api/") || other.starts_with("/auth/") => not_found(),
+        // The console's pages (`/admin/users/alice`): the console, which
+        // shows the page its address names.
+        (Method::Get | Method::Head, other) if paths::is_console_page(other) => {
+            let mut console = worker::Url::parse(&url)?;
+            console.set_path(&paths::at(paths::ADMIN_PAGE));
+            console.set_query(None);
+            env.assets(ASSETS_BINDING)?.fetch(console.to_string(), None).await
+        }
         // Everything else under the prefix is the SPA's: its pages and
         // files, in `dist/` under the same prefix.
         _ => env.assets(ASSETS_BINDING)?.fetch_request(req).await,

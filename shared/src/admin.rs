@@ -279,10 +279,20 @@ pub struct SessionSummary {
     pub device: Option<String>,
     /// The client it was made for (Cloudflare's address).
     pub client_ip: Option<String>,
+    /// The browser and system it was made in ("Firefox on Linux"), for
+    /// sessions made since migration 0014.
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    /// Cloudflare's country of its client (ISO 3166-1 alpha-2).
+    #[serde(default)]
+    pub country: Option<String>,
     /// Started (Unix seconds).
     pub created_at: i64,
     /// Ends.
     pub expires_at: i64,
+    /// Last used (at most about a minute behind).
+    #[serde(default)]
+    pub last_seen_at: i64,
 }
 
 /// Body of `GET /api/admin/sessions`.

@@ -64,6 +64,16 @@ pub mod routes {
     pub const PAGE: &str = "/";
     /// The admin console's page.
     pub const ADMIN_PAGE: &str = "/admin/";
+
+    /// Whether `path` (the login's own) is one of the console's pages
+    /// below [`ADMIN_PAGE`] (`/admin/users/alice`): the console routes
+    /// them itself, so the Worker answers each with the console. A file
+    /// (a last segment with a dot) is not a page.
+    pub fn is_console_page(path: &str) -> bool {
+        path.strip_prefix(ADMIN_PAGE).is_some_and(|rest| {
+            !rest.is_empty() && !rest.rsplit('/').next().unwrap_or_default().contains('.')
+        })
+    }
     /// `GET`: the gateway's public signing keys, a JSON Web Key Set.
     pub const JWKS: &str = "/jwks.json";
     /// Any method: forward-auth for another proxy (nginx `auth_request`,
@@ -639,6 +649,18 @@ pub struct PasswordChanged {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_consoles_pages_are_the_paths_below_it_that_name_no_file() {
+        for page in ["/admin/users", "/admin/users/alice", "/admin/audit/", "/admin/users/a%40b"] {
+            assert!(routes::is_console_page(page), "{page:?}");
+        }
+        for other in
+            ["/admin/", "/admin", "/admin/index.html", "/administrator", "/api/admin/users", "/"]
+        {
+            assert!(!routes::is_console_page(other), "{other:?}");
+        }
+    }
 
     #[test]
     fn the_prefix_is_one_segment_and_owns_only_its_paths() {

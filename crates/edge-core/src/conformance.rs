@@ -31,7 +31,7 @@ use crate::flow::limits::{Client, LimitKey};
 use crate::flow::maintenance::PrunePlan;
 use crate::flow::store::{
     AddOutcome, AdminEvent, AuditEvent, ChangeOutcome, NewSession, NewUser, OwnItem,
-    RememberedBrowser, SingleUse, Store, StoreError, UserUpdate,
+    RememberedBrowser, SingleUse, Store, StoreError, UserPage, UserQuery, UserUpdate, Whose,
 };
 use crate::keys::{IdHash, Txid, UserKey};
 
@@ -238,7 +238,14 @@ fn new_session(seed: &str, username: &str, now: u64, account_version: u64) -> Ne
         client_ip: Some("192.0.2.2".to_owned()),
         account_version,
         idle_seconds: 1800,
+        user_agent: Some("Firefox on Linux".to_owned()),
+        country: Some("CH".to_owned()),
     }
+}
+
+/// The users whose names contain `text` (a console search).
+fn containing(text: &str) -> Whose {
+    Whose { text: text.to_owned(), exact: false }
 }
 
 /// The sign-in log's record of `username`'s `step` at `at`.
@@ -442,7 +449,7 @@ async fn a_fraud_report_holds_the_account_and_ends_everything<S: Store>(
         !store.use_remembered(&IdHash::of(b"conf-fraud-b"), &dora, now + 7, 86_400).await?,
         "the browser is still trusted"
     );
-    let listed = store.list_users("conf-fraud", 0, 10).await?;
+    let listed = store.list_users(&UserQuery::containing("conf-fraud"), 0, 10).await?;
     same("listed on hold", listed.rows.first().and_then(|u| u.held_at), Some(now + 5))?;
     ensure!(listed.held >= 1, "no held account counted");
     let release = admin_event(now + 8, "release_hold").on(&dora);
@@ -469,7 +476,7 @@ async fn an_unused_session_ends_and_a_used_one_lives_on<S: Store>(store: &S, now
     let live = store.live_session(&used, now + 2500).await?;
     same("used at", live.map(|r| r.last_seen_at), Some(now + 1000))?;
     ensure!(store.live_session(&used, now + 2800).await?.is_none(), "idle again, still live");
-    let listed = store.list_sessions("conf-idle", now + 1900, 0, 10).await?;
+    let listed = store.list_sessions(&containing("conf-idle"), now + 1900, 0, 10).await?;
     same("the console lists the used one only", listed.1, 1)
 }
 
@@ -701,7 +708,7 @@ async fn a_remembered_browser_follows_the_policies<S: Store>(store: &S, now: u64
         "trusted after it expired"
     );
     ensure!(store.use_remembered(&id_hash, &grace, now + 50, month).await?, "not trusted");
-    let (listed, total) = store.list_remembered("conf-trust", now + 60, 0, 10).await?;
+    let (listed, total) = store.list_remembered(&containing("conf-trust"), now + 60, 0, 10).await?;
     same("listed", total, 1)?;
     same("its last use", listed.first().and_then(|b| b.last_used_at), Some(now + 50))?;
     same(
@@ -732,7 +739,7 @@ async fn turning_trust_off_forgets_browsers<S: Store>(store: &S, now: u64) -> Ch
         !store.use_remembered(&id_hash, &henry, now + 3, 30 * 86_400).await?,
         "trust came back"
     );
-    same("listed", store.list_remembered("conf-trust-off", now + 3, 0, 10).await?.1, 0)
+    same("listed", store.list_remembered(&containing("conf-trust-off"), now + 3, 0, 10).await?.1, 0)
 }
 
 // ---------------------------------------------------------------------------
@@ -776,7 +783,7 @@ async fn a_user_is_added_once<S: Store>(store: &S, now: u64) -> Checked {
         store.add_user(&twin, &event).await?,
         AddOutcome::DuoIdentityTaken,
     )?;
-    let listed = store.list_users("conf-added", 0, 10).await?;
+    let listed = store.list_users(&UserQuery::containing("conf-added"), 0, 10).await?;
     let (rows, total) = (listed.rows, listed.total);
     same("users", total, 1)?;
     let Some(row) = rows.first() else { return Err(Failure("no row".to_owned())) };
@@ -799,7 +806,7 @@ async fn users_are_searched_and_paged<S: Store>(store: &S, now: u64) -> Checked 
     )?;
     signed_in(store, now + 7, "conf-list-s1", "Conf-List-B").await?;
     signed_in(store, now + 9, "conf-list-s2", "Conf-List-B").await?;
-    let listed = store.list_users("conf-list", 0, 2).await?;
+    let listed = store.list_users(&UserQuery::containing("conf-list"), 0, 2).await?;
     let (page, total) = (listed.rows, listed.total);
     same("matches", total, 3)?;
     let names: Vec<&str> = page.iter().map(|u| u.username.as_str()).collect();
@@ -809,19 +816,65 @@ async fn users_are_searched_and_paged<S: Store>(store: &S, now: u64) -> Checked 
         page.get(1).map(|u| (u.last_login_at, u.last_login_method.clone())),
         Some((Some(now + 9), Some("duo".to_owned()))),
     )?;
-    let listed = store.list_users("conf-list", 2, 2).await?;
+    let listed = store.list_users(&UserQuery::containing("conf-list"), 2, 2).await?;
     let (page, _) = (listed.rows, listed.total);
     same(
         "the second page",
         page.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(),
         vec!["conf-list-c"],
     )?;
-    let listed = store.list_users("conf-zz", 0, 10).await?;
+    let listed = store.list_users(&UserQuery::containing("conf-zz"), 0, 10).await?;
     let (page, total) = (listed.rows, listed.total);
     same(
         "by Duo name",
         (page.first().map(|u| u.username.as_str()), total),
         (Some("conf-list-a"), 1),
+    )?;
+    // The console's filters and order, in the store.
+    let names =
+        |listed: UserPage| -> Vec<String> { listed.rows.into_iter().map(|u| u.username).collect() };
+    let asked = |change: &dyn Fn(&mut UserQuery)| {
+        let mut query = UserQuery::containing("conf-list");
+        change(&mut query);
+        query
+    };
+    let exactly = asked(&|q| q.whose = Whose { text: "conf-list-b".to_owned(), exact: true });
+    same(
+        "exactly one",
+        names(store.list_users(&exactly, 0, 10).await?),
+        vec!["Conf-List-B".to_owned()],
+    )?;
+    let duo_name = asked(&|q| q.whose = Whose { text: "conf-zz-phone".to_owned(), exact: true });
+    same(
+        "exactly is the name, not the Duo name",
+        store.list_users(&duo_name, 0, 10).await?.total,
+        0,
+    )?;
+    let event = admin_event(now, "role").on(&key("conf-list-c"));
+    store.change_user(&key("conf-list-c"), &UserUpdate::Role("admin"), &event).await?;
+    let event = admin_event(now, "disable").on(&key("conf-list-a"));
+    store.change_user(&key("conf-list-a"), &UserUpdate::Disabled(true), &event).await?;
+    let admins = asked(&|q| q.role = "admin");
+    same("admins", names(store.list_users(&admins, 0, 10).await?), vec!["conf-list-c".to_owned()])?;
+    let disabled = asked(&|q| q.state = "disabled");
+    let listed = store.list_users(&disabled, 0, 10).await?;
+    same("disabled", (names(listed.clone()), listed.total), (vec!["conf-list-a".to_owned()], 1))?;
+    let enabled_users = asked(&|q| {
+        q.state = "enabled";
+        q.role = "user";
+    });
+    same(
+        "enabled users",
+        names(store.list_users(&enabled_users, 0, 10).await?),
+        vec!["Conf-List-B".to_owned()],
+    )?;
+    same("none on hold", store.list_users(&asked(&|q| q.state = "held"), 0, 10).await?.total, 0)?;
+    signed_in(store, now + 8, "conf-list-s3", "conf-list-c").await?;
+    let recent = asked(&|q| q.by_last_sign_in = true);
+    same(
+        "the most recent sign-in first, never signed in last",
+        names(store.list_users(&recent, 0, 10).await?),
+        vec!["Conf-List-B".to_owned(), "conf-list-c".to_owned(), "conf-list-a".to_owned()],
     )
 }
 
@@ -1004,7 +1057,7 @@ async fn an_admin_ends_a_session<S: Store>(store: &S, now: u64) -> Checked {
     add(store, now, "Conf-End", "user").await?;
     let older = signed_in(store, now, "conf-end-1", "Conf-End").await?;
     let newer = signed_in(store, now + 1, "conf-end-2", "Conf-End").await?;
-    let (rows, total) = store.list_sessions("conf-end", now + 2, 0, 10).await?;
+    let (rows, total) = store.list_sessions(&containing("conf-end"), now + 2, 0, 10).await?;
     same("listed", total, 2)?;
     same(
         "newest first",
@@ -1013,14 +1066,37 @@ async fn an_admin_ends_a_session<S: Store>(store: &S, now: u64) -> Checked {
     )?;
     same(
         "its details",
-        rows.first().map(|r| (r.username.as_str(), r.method.as_str(), r.client_ip.as_deref())),
-        Some(("Conf-End", "duo", Some("192.0.2.2"))),
+        rows.first().map(|r| {
+            (
+                r.username.as_str(),
+                r.method.as_str(),
+                r.client_ip.as_deref(),
+                r.user_agent.as_deref(),
+                r.country.as_deref(),
+                r.last_seen_at,
+            )
+        }),
+        Some((
+            "Conf-End",
+            "duo",
+            Some("192.0.2.2"),
+            Some("Firefox on Linux"),
+            Some("CH"),
+            Some(now + 1),
+        )),
     )?;
+    // A user's page lists that user's sessions only: not those of a name
+    // that contains it.
+    add(store, now, "Conf-End-Two", "user").await?;
+    signed_in(store, now, "conf-end-3", "Conf-End-Two").await?;
+    same("containing", store.list_sessions(&containing("conf-end"), now + 2, 0, 10).await?.1, 3)?;
+    let exactly = Whose { text: "conf-end".to_owned(), exact: true };
+    same("exactly", store.list_sessions(&exactly, now + 2, 0, 10).await?.1, 2)?;
     let event = admin_event(now + 3, "revoke_session");
     ensure!(store.revoke_session_as_admin(&older, &event).await?, "not ended");
     ensure!(!store.revoke_session_as_admin(&older, &event).await?, "ended twice");
-    same("listed after", store.list_sessions("conf-end", now + 4, 0, 10).await?.1, 1)?;
-    same("past its end", store.list_sessions("conf-end", now + 3601, 0, 10).await?.1, 0)?;
+    same("listed after", store.list_sessions(&exactly, now + 4, 0, 10).await?.1, 1)?;
+    same("past its end", store.list_sessions(&exactly, now + 3601, 0, 10).await?.1, 0)?;
     let late = admin_event(now + 3601, "revoke_session");
     ensure!(!store.revoke_session_as_admin(&newer, &late).await?, "an expired session was ended");
     let rows = log_of(store, AuditLog::Admin, "conf-end").await?;

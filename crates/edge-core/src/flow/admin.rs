@@ -19,7 +19,7 @@ use super::context::{Ctx, check_origin, unix_i64};
 use super::session;
 use super::store::{
     AdminEvent, AdminSessionRecord, AdminUserRecord, ChangeOutcome, ConsoleStore, SessionStore,
-    UserUpdate,
+    UserQuery, UserUpdate, Whose,
 };
 use crate::config::Config;
 use crate::keys::IdHash;
@@ -144,21 +144,20 @@ async fn require_admin<S: SessionStore>(
     Ok(session)
 }
 
-/// `GET /api/admin/users?q=&page=`: users whose name or Duo name contains
-/// `search` (case-insensitively), [`PAGE_SIZE`] per page.
+/// `GET /api/admin/users?q=&user=&role=&state=&sort=&page=`: the users
+/// `query` asks for, [`PAGE_SIZE`] per page.
 ///
 /// # Errors
 /// `internal` for storage.
 pub async fn users<S: ConsoleStore>(
     store: &S,
     _admin: &Admin,
-    search: &str,
+    query: &UserQuery,
     page: u32,
 ) -> Result<UserList, Refusal> {
-    let search = search_text(search);
     let page = page.max(1);
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
-    let listed = store.list_users(&search, offset, PAGE_SIZE).await.map_err(Refusal::internal)?;
+    let listed = store.list_users(query, offset, PAGE_SIZE).await.map_err(Refusal::internal)?;
     Ok(UserList {
         users: listed.rows.into_iter().map(summary).collect(),
         total: listed.total,
@@ -186,23 +185,50 @@ fn summary(row: AdminUserRecord) -> UserSummary {
     }
 }
 
-/// `GET /api/admin/sessions?q=&page=`: live sessions of users whose name
-/// contains `search`, newest first, [`PAGE_SIZE`] per page.
+/// The users list's query from its parameters: `q` or `user` (see
+/// [`whose`]), `role` (`admin`, `user`), `state` (`enabled`, `disabled`,
+/// `held`), `sort` (`last_sign_in`, else by name). Anything else in
+/// `role`, `state` or `sort` is ignored (the list shows more, not less).
+pub fn user_query(
+    search: &str,
+    user: Option<&str>,
+    role: &str,
+    state: &str,
+    sort: &str,
+) -> UserQuery {
+    UserQuery {
+        whose: whose(search, user),
+        role: ["admin", "user"].into_iter().find(|r| *r == role).unwrap_or(""),
+        state: ["enabled", "disabled", "held"].into_iter().find(|s| *s == state).unwrap_or(""),
+        by_last_sign_in: sort == "last_sign_in",
+    }
+}
+
+/// The users a console list is about: `?user=` (exactly one, a user's
+/// page) or else `?q=` (names containing it).
+pub fn whose(search: &str, user: Option<&str>) -> Whose {
+    match user {
+        Some(user) => Whose { text: search_text(user), exact: true },
+        None => Whose { text: search_text(search), exact: false },
+    }
+}
+
+/// `GET /api/admin/sessions?q=&user=&page=`: live sessions of the users
+/// `whose`, newest first, [`PAGE_SIZE`] per page.
 ///
 /// # Errors
 /// `internal` for storage.
 pub async fn sessions<S: ConsoleStore>(
     store: &S,
     _admin: &Admin,
-    search: &str,
+    whose: &Whose,
     page: u32,
     now: u64,
 ) -> Result<SessionList, Refusal> {
-    let search = search_text(search);
     let page = page.max(1);
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
     let (rows, total) =
-        store.list_sessions(&search, now, offset, PAGE_SIZE).await.map_err(Refusal::internal)?;
+        store.list_sessions(whose, now, offset, PAGE_SIZE).await.map_err(Refusal::internal)?;
     let sessions = rows.into_iter().map(session_summary).collect();
     Ok(SessionList { sessions, total, page, page_size: PAGE_SIZE })
 }
@@ -219,8 +245,11 @@ fn session_summary(row: AdminSessionRecord) -> SessionSummary {
         factor,
         device,
         client_ip: row.client_ip,
+        user_agent: row.user_agent,
+        country: row.country,
         created_at: unix_i64(row.created_at),
         expires_at: unix_i64(row.expires_at),
+        last_seen_at: unix_i64(row.last_seen_at.unwrap_or(row.created_at)),
     }
 }
 

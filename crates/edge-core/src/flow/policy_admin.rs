@@ -17,7 +17,7 @@ use super::admin::{Admin, search_text};
 use super::audit::{Reason, Refusal};
 use super::context::{Ctx, unix_i64};
 use super::policy::{Place, Policies, canonical};
-use super::store::{AdminEvent, ConsoleStore, StoredPolicies};
+use super::store::{AdminEvent, ConsoleStore, StoredPolicies, UserQuery};
 use crate::gateway::access::AccessRules;
 
 /// The users a dry run shows, at most.
@@ -170,7 +170,10 @@ pub async fn dry_run<S: ConsoleStore>(
             asn: request.asn,
         };
     let search = search_text(&request.q);
-    let listed = store.list_users(&search, 0, DRY_RUN_USERS).await.map_err(Refusal::internal)?;
+    let listed = store
+        .list_users(&UserQuery::containing(&search), 0, DRY_RUN_USERS)
+        .await
+        .map_err(Refusal::internal)?;
     let total = listed.total;
     let rows = listed
         .rows

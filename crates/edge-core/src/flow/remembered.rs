@@ -5,29 +5,28 @@
 
 use shared::admin::{PAGE_SIZE, RememberedList, RememberedSummary};
 
-use super::admin::{Admin, search_text};
+use super::admin::Admin;
 use super::audit::{Reason, Refusal};
 use super::context::{Ctx, unix_i64};
-use super::store::{AdminEvent, ConsoleStore};
+use super::store::{AdminEvent, ConsoleStore, Whose};
 use crate::keys::IdHash;
 
-/// `GET /api/admin/remembered?q=&page=`: live remembered browsers of
-/// users whose name contains `search`, newest first.
+/// `GET /api/admin/remembered?q=&user=&page=`: live remembered browsers
+/// of the users `whose`, newest first.
 ///
 /// # Errors
 /// `internal` for storage.
 pub async fn list<S: ConsoleStore>(
     store: &S,
     _admin: &Admin,
-    search: &str,
+    whose: &Whose,
     page: u32,
     now: u64,
 ) -> Result<RememberedList, Refusal> {
-    let search = search_text(search);
     let page = page.max(1);
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
     let (rows, total) =
-        store.list_remembered(&search, now, offset, PAGE_SIZE).await.map_err(Refusal::internal)?;
+        store.list_remembered(whose, now, offset, PAGE_SIZE).await.map_err(Refusal::internal)?;
     let browsers = rows
         .into_iter()
         .map(|b| RememberedSummary {

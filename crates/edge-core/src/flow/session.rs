@@ -98,6 +98,8 @@ pub fn issue(
         client_ip: ctx.client.map(|ip| ip.to_string()),
         account_version: user.account_version,
         idle_seconds: config.session_idle_seconds,
+        user_agent: ctx.agent.map(|agent| agent.to_string()),
+        country: ctx.country.and_then(|c| std::str::from_utf8(&c).ok().map(str::to_owned)),
     };
     let info = SessionInfo {
         username: username.to_owned(),

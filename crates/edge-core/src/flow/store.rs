@@ -108,6 +108,66 @@ pub struct NewSession {
     pub account_version: u64,
     /// How long it may go unused (`SESSION_IDLE_SECONDS` now; 0: no limit).
     pub idle_seconds: u32,
+    /// The browser and system it was made in ("Firefox on Linux").
+    pub user_agent: Option<String>,
+    /// Cloudflare's country of its client (ISO 3166-1 alpha-2).
+    pub country: Option<String>,
+}
+
+/// Which users the console's users list holds, in which order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserQuery {
+    /// By name: containing the text (in the name or the Duo name), or
+    /// exactly one.
+    pub whose: Whose,
+    /// `admin`, `user`, or empty for both.
+    pub role: &'static str,
+    /// `enabled`, `disabled`, `held` (on hold after a fraud report), or
+    /// empty for any.
+    pub state: &'static str,
+    /// Most recent sign-in first (never signed in last), else by name.
+    pub by_last_sign_in: bool,
+}
+
+impl UserQuery {
+    /// Users whose name or Duo name contains `text`, by name.
+    pub fn containing(text: &str) -> Self {
+        Self {
+            whose: Whose { text: text.to_owned(), exact: false },
+            role: "",
+            state: "",
+            by_last_sign_in: false,
+        }
+    }
+}
+
+/// Whose rows a console list holds: users whose normalized name contains
+/// the text (the search box), or exactly one user (a user's page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Whose {
+    /// Lower case; empty matches everyone.
+    pub text: String,
+    /// The normalized name equals `text` instead of containing it.
+    pub exact: bool,
+}
+
+impl Whose {
+    /// Whether `username` (as registered) is one of them.
+    pub fn matches(&self, username: &str) -> bool {
+        let name = username.trim().to_ascii_lowercase();
+        self.text.is_empty()
+            || if self.exact { name == self.text } else { name.contains(&self.text) }
+    }
+
+    /// Everyone.
+    pub fn everyone() -> Self {
+        Self { text: String::new(), exact: false }
+    }
+
+    /// The bind value of `exact` (`SQLite` has no booleans).
+    pub const fn exact_flag(&self) -> u64 {
+        if self.exact { 1 } else { 0 }
+    }
 }
 
 /// A live session, as the admin console lists it.
@@ -125,10 +185,19 @@ pub struct AdminSessionRecord {
     /// The client it was made for.
     #[serde(default)]
     pub client_ip: Option<String>,
+    /// The browser and system it was made in.
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    /// Its client's country.
+    #[serde(default)]
+    pub country: Option<String>,
     /// Start.
     pub created_at: u64,
     /// End.
     pub expires_at: u64,
+    /// Last used (its start for a session from before migration 0013).
+    #[serde(default)]
+    pub last_seen_at: Option<u64>,
 }
 
 /// A live session, as `GET /api/session` reports it.
@@ -588,22 +657,23 @@ pub trait SignInStore {
 /// its `admin_events` row, atomically.
 #[allow(async_fn_in_trait)]
 pub trait ConsoleStore {
-    /// Users whose normalized name or Duo name contains `search` (lower
-    /// case), by normalized name, `limit` from `offset`, how many match in
+    /// The users `query` asks for (a name containing its text, or its
+    /// Duo name, or exactly that name; a role; a state), by normalized name
+    /// or by the last sign-in, `limit` from `offset`, how many match in
     /// all and how many accounts are on hold, in one round trip.
     async fn list_users(
         &self,
-        search: &str,
+        query: &UserQuery,
         offset: u32,
         limit: u32,
     ) -> Result<UserPage, StoreError>;
 
-    /// Live sessions at `now` (not revoked, not expired) of users whose
-    /// normalized name contains `search`, newest first, `limit` from
-    /// `offset`, and how many match in all, in one round trip.
+    /// Live sessions at `now` (not revoked, not expired, not idle) of the
+    /// users `whose`, newest first, `limit` from `offset`, and how many
+    /// match in all, in one round trip.
     async fn list_sessions(
         &self,
-        search: &str,
+        whose: &Whose,
         now: u64,
         offset: u32,
         limit: u32,
@@ -665,11 +735,11 @@ pub trait ConsoleStore {
     /// The sign-in policies.
     async fn policies(&self) -> Result<StoredPolicies, StoreError>;
 
-    /// Live remembered browsers at `now` of users whose name contains
-    /// `search`, newest first, `limit` from `offset`, and how many in all.
+    /// Live remembered browsers at `now` of the users `whose`, newest
+    /// first, `limit` from `offset`, and how many in all.
     async fn list_remembered(
         &self,
-        search: &str,
+        whose: &Whose,
         now: u64,
         offset: u32,
         limit: u32,

@@ -556,7 +556,7 @@ impl SignInStore for MemoryStore {
 impl ConsoleStore for MemoryStore {
     async fn list_users(
         &self,
-        search: &str,
+        query: &crate::flow::store::UserQuery,
         offset: u32,
         limit: u32,
     ) -> Result<UserPage, StoreError> {
@@ -564,19 +564,38 @@ impl ConsoleStore for MemoryStore {
         self.check()?;
         let users = self.users.borrow();
         let sessions = self.sessions.borrow();
+        let whose = &query.whose;
+        let last_sign_in = |user: &UserRecord| {
+            sessions
+                .values()
+                .filter(|row| row.session.username == user.username)
+                .map(|row| row.session.created_at)
+                .max()
+        };
         let mut keys: Vec<&String> = users
             .iter()
             .filter(|(key, user)| {
-                search.is_empty()
-                    || key.contains(search)
-                    || user
-                        .duo_username
-                        .as_deref()
-                        .is_some_and(|d| d.to_ascii_lowercase().contains(search))
+                whose.matches(key)
+                    || !whose.exact
+                        && user
+                            .duo_username
+                            .as_deref()
+                            .is_some_and(|d| d.to_ascii_lowercase().contains(&whose.text))
+            })
+            .filter(|(_, user)| query.role.is_empty() || user.role == query.role)
+            .filter(|(_, user)| match query.state {
+                "enabled" => user.disabled == 0,
+                "disabled" => user.disabled != 0,
+                "held" => user.held_at.is_some(),
+                _ => true,
             })
             .map(|(key, _)| key)
             .collect();
         keys.sort();
+        if query.by_last_sign_in {
+            // Stable: by name among equals; never signed in last.
+            keys.sort_by_key(|key| std::cmp::Reverse(last_sign_in(&users[key.as_str()])));
+        }
         let total = u32::try_from(keys.len()).unwrap_or(u32::MAX);
         let rows = keys
             .into_iter()
@@ -607,7 +626,7 @@ impl ConsoleStore for MemoryStore {
 
     async fn list_sessions(
         &self,
-        search: &str,
+        whose: &crate::flow::store::Whose,
         now: u64,
         offset: u32,
         limit: u32,
@@ -618,7 +637,7 @@ impl ConsoleStore for MemoryStore {
         let mut live: Vec<(&IdHash, &StoredSession)> = sessions
             .iter()
             .filter(|(_, row)| row.live(now))
-            .filter(|(_, row)| row.session.username.trim().to_ascii_lowercase().contains(search))
+            .filter(|(_, row)| whose.matches(&row.session.username))
             .collect();
         live.sort_by(|a, b| b.1.session.created_at.cmp(&a.1.session.created_at).then(a.0.cmp(b.0)));
         let total = u32::try_from(live.len()).unwrap_or(u32::MAX);
@@ -632,8 +651,11 @@ impl ConsoleStore for MemoryStore {
                 method: row.session.method.to_owned(),
                 duo_context: row.session.duo_context.clone(),
                 client_ip: row.session.client_ip.clone(),
+                user_agent: row.session.user_agent.clone(),
+                country: row.session.country.clone(),
                 created_at: row.session.created_at,
                 expires_at: row.session.expires_at,
+                last_seen_at: Some(row.last_seen_at),
             })
             .collect();
         Ok((rows, total))
@@ -837,7 +859,7 @@ impl ConsoleStore for MemoryStore {
 
     async fn list_remembered(
         &self,
-        search: &str,
+        whose: &crate::flow::store::Whose,
         now: u64,
         offset: u32,
         limit: u32,
@@ -849,7 +871,7 @@ impl ConsoleStore for MemoryStore {
             .borrow()
             .iter()
             .filter(|(b, revoked)| revoked.is_none() && b.expires_at > now)
-            .filter(|(b, _)| search.is_empty() || b.username.contains(search))
+            .filter(|(b, _)| whose.matches(&b.username))
             .map(|(b, _)| b.clone())
             .collect();
         live.sort_by_key(|b| std::cmp::Reverse(b.created_at));
@@ -1516,7 +1538,7 @@ pub mod console {
         now: u64,
     ) -> Result<UserList, Refusal> {
         let admin = Admin::reading(store, cookie, now).await?;
-        admin::users(store, &admin, search, page).await
+        admin::users(store, &admin, &admin::user_query(search, None, "", "", ""), page).await
     }
 
     pub async fn sessions<S: Store>(
@@ -1527,7 +1549,7 @@ pub mod console {
         now: u64,
     ) -> Result<SessionList, Refusal> {
         let admin = Admin::reading(store, cookie, now).await?;
-        admin::sessions(store, &admin, search, page, now).await
+        admin::sessions(store, &admin, &admin::whose(search, None), page, now).await
     }
 
     pub async fn revoke_session<S: Store>(
@@ -1600,7 +1622,7 @@ pub mod console {
         now: u64,
     ) -> Result<RememberedList, Refusal> {
         let admin = Admin::reading(store, cookie, now).await?;
-        remembered::list(store, &admin, search, page, now).await
+        remembered::list(store, &admin, &admin::whose(search, None), page, now).await
     }
 
     pub async fn revoke<S: Store>(

@@ -80,6 +80,8 @@ fn sessions_states_and_old_audit_events_are_deleted_past_their_time() {
             client_ip: None,
             account_version: 0,
             idle_seconds: 0,
+            user_agent: None,
+            country: None,
         };
         let event = crate::flow::store::AuditEvent {
             at: row.created_at,

@@ -1,0 +1,7 @@
+-- Issue "An admin console a security team would trust": the console lists a
+-- session with the browser and system it was made in (a short label from
+-- `User-Agent`, "Firefox on Linux", never the raw header) and Cloudflare's
+-- country of its client, beside the address and the last use. Sessions from
+-- before have neither.
+ALTER TABLE sessions ADD COLUMN user_agent TEXT CHECK (user_agent IS NULL OR length(user_agent) <= 64);
+ALTER TABLE sessions ADD COLUMN country TEXT CHECK (country IS NULL OR length(country) = 2);
