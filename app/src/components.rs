@@ -47,3 +47,17 @@ pub fn local_time(unix_seconds: i64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(millis));
     String::from(date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
 }
+
+/// [`local_time`] with the time zone's short name ("12/7/2026, 1:05:09 AM UTC").
+pub fn zoned_time(unix_seconds: i64) -> String {
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "Unix milliseconds fit an f64 exactly until year 285616"
+    )]
+    let millis = (unix_seconds as f64) * 1000.0;
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(millis));
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"dateStyle".into(), &"medium".into());
+    let _ = js_sys::Reflect::set(&options, &"timeStyle".into(), &"long".into());
+    String::from(date.to_locale_string("default", &options))
+}

@@ -203,3 +203,20 @@ mod tests {
         assert_eq!(unknown, "Wait a few minutes and try again.");
     }
 }
+
+/// Duo's `auth_context.factor` as people say it: Duo sends some factors as
+/// identifiers (`duo_push`) and others as text (`WebAuthn Chrome Touch ID`),
+/// which is shown as sent.
+pub fn factor_label(factor: &str) -> String {
+    match factor {
+        "duo_push" => "Duo Push",
+        "verified_duo_push" => "Verified Duo Push",
+        "phone_call" => "Phone call",
+        "passcode" => "Passcode",
+        "sms_passcode" => "SMS passcode",
+        "hardware_token" => "Hardware token",
+        "bypass_code" => "Bypass code",
+        other => other,
+    }
+    .to_owned()
+}

@@ -228,7 +228,7 @@ pub(super) fn IssuedBox(issued: RwSignal<Option<Issued>>) -> impl IntoView {
 pub(super) fn DuoName(
     user: UserSummary,
     close: Callback<()>,
-    save: Callback<(String, UserChange, String)>,
+    save: Callback<(String, UserChange)>,
     set_problem: WriteSignal<Option<Problem>>,
 ) -> impl IntoView {
     let input = NodeRef::<html::Input>::new();
@@ -260,11 +260,7 @@ pub(super) fn DuoName(
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let name = Some(typed()).filter(|d| !d.trim().is_empty());
-        let done = match &name {
-            Some(name) => format!("{who}: Duo username set to {name}."),
-            None => format!("{who}: Duo knows them by their username."),
-        };
-        save.run((who.clone(), UserChange::DuoUsername(name), done));
+        save.run((who.clone(), UserChange::DuoUsername(name)));
     };
     view! {
         <form class="panel form" id="duo-username" aria-labelledby="duo-name-title" on:submit=submit>
@@ -287,7 +283,7 @@ pub(super) fn DuoName(
 
 /// What the check found.
 #[component]
-fn CheckResult(check: DuoUserCheck) -> impl IntoView {
+pub(super) fn CheckResult(check: DuoUserCheck) -> impl IntoView {
     let healthy = check.taken_by.is_none()
         && check.last_duo_failure.is_none()
         && matches!(check.preauth, None | Some(DuoPreauth::Enrolled { .. } | DuoPreauth::Allowed));

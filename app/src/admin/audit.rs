@@ -13,7 +13,7 @@ use crate::components::local_time;
 use crate::messages::Problem;
 
 /// `GET /api/admin/audit`.
-async fn fetch_audit(query: &AuditQuery) -> Result<AuditList, Problem> {
+pub(super) async fn fetch_audit(query: &AuditQuery) -> Result<AuditList, Problem> {
     let pairs = query.to_pairs(true);
     let request = Request::get(&shared::api::routes::at(routes::AUDIT))
         .query(pairs.iter().map(|(k, v)| (*k, v.as_str())));
@@ -167,8 +167,9 @@ pub(super) fn AuditPage(set_problem: WriteSignal<Option<Problem>>) -> impl IntoV
     }
 }
 
+#[allow(clippy::needless_pass_by_value, reason = "a Leptos component's props are taken by value")]
 #[component]
-fn AuditLine(row: AuditRow, admin: bool) -> impl IntoView {
+pub(super) fn AuditLine(row: AuditRow, admin: bool) -> impl IntoView {
     let third = if admin {
         row.target.clone().unwrap_or_else(|| "—".into())
     } else {

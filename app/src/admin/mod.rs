@@ -1,7 +1,8 @@
 //! The admin console (`/admin/`, its own wasm): for sessions whose account
 //! has the `admin` role. The Worker checks the role on every request; this
-//! page only decides what to show. Here the root and the tabs; each page in
-//! its own file: users (`users`, its forms in `accounts`), sessions and
+//! page only decides what to show. Here the root and the navigation (each
+//! page at its own address, `route`); each page in its own file: users
+//! (`users`, one user's page in `user`, the forms in `accounts`), sessions and
 //! trusted browsers (`sessions`), the audit log (`audit`), the sign-in
 //! policies (`policies`), the Duo provider and the banners saying Duo is off
 //! (`provider`); every request through `api`.
@@ -12,15 +13,19 @@ use shared::api::{Role, SessionInfo};
 
 use crate::components::ProblemBox;
 use crate::messages::Problem;
+use route::{Page, PageLink};
 use sessions::{SessionsPage, TrustedBrowsers};
 use users::UsersPage;
 
 mod accounts;
 mod api;
 mod audit;
+mod confirm;
 mod policies;
 mod provider;
+mod route;
 mod sessions;
+mod user;
 mod users;
 
 /// Mounts the console on `<body>`. Called once by the `admin` binary.
@@ -95,24 +100,15 @@ pub fn AdminApp() -> impl IntoView {
     }
 }
 
-/// The console's pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tab {
-    Users,
-    Sessions,
-    Audit,
-    Policies,
-    Duo,
-}
-
-/// The tabs and the page under them.
+/// The navigation, the banners and the page the address names.
 #[component]
 fn Console(
     admin: SessionInfo,
     problem: ReadSignal<Option<Problem>>,
     set_problem: WriteSignal<Option<Problem>>,
 ) -> impl IntoView {
-    let (tab, set_tab) = signal(Tab::Users);
+    let router = route::Router::new();
+    provide_context(router);
     let (duo, set_duo) = signal(None::<shared::admin::DuoProvider>);
     let reload = Callback::new(move |()| {
         spawn_local(async move {
@@ -123,38 +119,68 @@ fn Console(
         });
     });
     reload.run(());
-    let name = admin.username.clone();
-    let switch = move |to: Tab| {
+    // A new page starts without the last page's problem.
+    Effect::new(move |_| {
+        router.page();
         set_problem.set(None);
-        set_tab.set(to);
-    };
+    });
+    let name = admin.username.clone();
     view! {
+        <confirm::ConfirmDialog />
         <section class="card" aria-labelledby="admin-title">
             <h1 id="admin-title">"Admin console"</h1>
             <p class="who">"Signed in as " <strong class="username">{name}</strong>
                 " · " <a href=shared::api::routes::at(shared::api::routes::PAGE)>"Back to your account"</a></p>
             <nav class="tabs" aria-label="Console pages">
-                <button type="button" id="tab-users" aria-current=move || (tab.get() == Tab::Users).then_some("page")
-                    on:click=move |_| switch(Tab::Users)>"Users"</button>
-                <button type="button" id="tab-sessions" aria-current=move || (tab.get() == Tab::Sessions).then_some("page")
-                    on:click=move |_| switch(Tab::Sessions)>"Sessions"</button>
-                <button type="button" id="tab-audit" aria-current=move || (tab.get() == Tab::Audit).then_some("page")
-                    on:click=move |_| switch(Tab::Audit)>"Audit log"</button>
-                <button type="button" id="tab-policies" aria-current=move || (tab.get() == Tab::Policies).then_some("page")
-                    on:click=move |_| switch(Tab::Policies)>"Policies"</button>
-                <button type="button" id="tab-duo" aria-current=move || (tab.get() == Tab::Duo).then_some("page")
-                    on:click=move |_| switch(Tab::Duo)>"Duo"</button>
+                <PageLink to=Page::Users id="tab-users">"Users"</PageLink>
+                <PageLink to=Page::Sessions id="tab-sessions">"Sessions"</PageLink>
+                <PageLink to=Page::Audit id="tab-audit">"Audit log"</PageLink>
+                <PageLink to=Page::Policies id="tab-policies">"Policies"</PageLink>
+                <PageLink to=Page::Duo id="tab-duo">"Duo"</PageLink>
             </nav>
             <provider::EnforceBanner provider=duo />
             <provider::PolicyBypassBanner provider=duo />
             <ProblemBox problem />
-            {move || match tab.get() {
-                Tab::Users => view! { <UsersPage admin=admin.clone() set_problem /> }.into_any(),
-                Tab::Sessions => view! { <SessionsPage set_problem /> <TrustedBrowsers set_problem /> }.into_any(),
-                Tab::Audit => view! { <audit::AuditPage set_problem /> }.into_any(),
-                Tab::Policies => view! { <policies::PoliciesPage reload set_problem /> }.into_any(),
-                Tab::Duo => view! { <provider::ProviderPage provider=duo reload set_problem /> }.into_any(),
+            {move || match router.page() {
+                Page::Users => view! { <UsersPage admin=admin.clone() set_problem /> }.into_any(),
+                Page::User(username) => {
+                    view! { <user::UserPage username admin=admin.clone() set_problem /> }.into_any()
+                }
+                Page::Sessions => view! {
+                    <SessionsPage user=None set_problem />
+                    <TrustedBrowsers user=None set_problem />
+                }.into_any(),
+                Page::Audit => view! { <audit::AuditPage set_problem /> }.into_any(),
+                Page::Policies => view! { <policies::PoliciesPage reload set_problem /> }.into_any(),
+                Page::Duo => view! { <provider::ProviderPage provider=duo reload set_problem /> }.into_any(),
+                Page::Unknown => view! {
+                    <div id="no-such-page">
+                        <h2>"No such page"</h2>
+                        <p>"The console has no page at this address."</p>
+                        <PageLink to=Page::Users class="button secondary">"Go to the users"</PageLink>
+                    </div>
+                }.into_any(),
             }}
         </section>
     }
+}
+
+/// A time as the console shows it: the browser's date and time with its
+/// zone, and how long ago or ahead ("3 min ago", "in 7 h").
+fn when(unix_seconds: i64) -> String {
+    #[allow(clippy::cast_possible_truncation, reason = "now in Unix seconds fits an i64")]
+    let now = (js_sys::Date::now() / 1000.0) as i64;
+    format!("{} ({})", crate::components::zoned_time(unix_seconds), relative(unix_seconds - now))
+}
+
+/// `seconds` from now, in the largest whole unit.
+fn relative(seconds: i64) -> String {
+    let size = seconds.unsigned_abs();
+    let amount = match size {
+        0..60 => return "now".to_owned(),
+        60..3600 => format!("{} min", size / 60),
+        3600..86_400 => format!("{} h", size / 3600),
+        _ => format!("{} d", size / 86_400),
+    };
+    if seconds < 0 { format!("{amount} ago") } else { format!("in {amount}") }
 }

@@ -11,8 +11,7 @@ use wasm_bindgen::closure::Closure;
 /// A console page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Page {
-    /// Sign-ins, refusals and methods at a glance (the console's home).
-    Overview,
+    /// The users (the console's home).
     Users,
     /// One user's page.
     User(String),
@@ -28,15 +27,15 @@ impl Page {
     /// The page a path names (the browser's `location.pathname`).
     pub(super) fn of_path(path: &str) -> Self {
         let base = routes::at(routes::ADMIN_PAGE);
-        let Some(rest) = path.strip_prefix(&base).or_else(|| path.strip_prefix(base.trim_end_matches('/')))
+        let Some(rest) =
+            path.strip_prefix(&base).or_else(|| path.strip_prefix(base.trim_end_matches('/')))
         else {
             return Self::Unknown;
         };
         let rest = rest.trim_end_matches('/');
         match rest.split_once('/') {
             None => match rest {
-                "" | "index.html" => Self::Overview,
-                "users" => Self::Users,
+                "" | "index.html" | "users" => Self::Users,
                 "sessions" => Self::Sessions,
                 "audit" => Self::Audit,
                 "policies" => Self::Policies,
@@ -57,7 +56,7 @@ impl Page {
     pub(super) fn href(&self) -> String {
         let base = routes::at(routes::ADMIN_PAGE);
         match self {
-            Self::Overview | Self::Unknown => base,
+            Self::Unknown => base,
             Self::Users => format!("{base}users"),
             Self::User(name) => {
                 format!("{base}users/{}", String::from(js_sys::encode_uri_component(name)))
@@ -80,7 +79,6 @@ impl Page {
     /// The browser tab's title.
     pub(super) fn title(&self) -> String {
         let what = match self {
-            Self::Overview => "Overview",
             Self::Users => "Users",
             Self::User(name) => return format!("{name} · Users · Admin console"),
             Self::Sessions => "Sessions",
@@ -104,8 +102,10 @@ impl Router {
     pub(super) fn new() -> Self {
         let page = RwSignal::new(Page::of_path(&current_path()));
         if let Some(window) = web_sys::window() {
-            let moved = Closure::<dyn FnMut()>::new(move || page.set(Page::of_path(&current_path())));
-            let _ = window.add_event_listener_with_callback("popstate", moved.as_ref().unchecked_ref());
+            let moved =
+                Closure::<dyn FnMut()>::new(move || page.set(Page::of_path(&current_path())));
+            let _ =
+                window.add_event_listener_with_callback("popstate", moved.as_ref().unchecked_ref());
             // One listener for the page's life.
             moved.forget();
         }

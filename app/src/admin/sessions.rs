@@ -1,5 +1,8 @@
-//! The sessions page: the live sessions (whose, how, from where, until
-//! when; end one) and, below them, the trusted browsers (forget one).
+//! The sessions page: the live sessions (whose, how, in which browser,
+//! from where, started, last active, until when; end one) and, below them,
+//! the trusted browsers (forget one). A user's page shows the same lists
+//! for that user alone. Both are paged on the server; ending and
+//! forgetting are confirmed first.
 
 use gloo_net::http::Request;
 use leptos::html;
@@ -8,50 +11,98 @@ use leptos::task::spawn_local;
 use shared::admin::{RememberedList, SessionList, SessionRevokeRequest, SessionSummary, routes};
 
 use super::api::{done, post_json, reply};
-use crate::components::local_time;
+use super::confirm::{Ask, confirm};
+use super::route::{Page, PageLink};
+use super::when;
 use crate::messages::Problem;
 
-/// `GET /api/admin/sessions`.
-async fn fetch_sessions(search: &str, page: u32) -> Result<SessionList, Problem> {
+/// `GET` a console list: `q` (names containing it) or `user` (exactly).
+async fn fetch_list<T: serde::de::DeserializeOwned>(
+    path: &str,
+    search: &str,
+    user: Option<&str>,
+    page: u32,
+) -> Result<T, Problem> {
     let page = page.to_string();
-    let request = Request::get(&shared::api::routes::at(routes::SESSIONS))
-        .query([("q", search), ("page", page.as_str())]);
-    reply(request.send().await).await
+    let mut pairs = vec![("q", search), ("page", page.as_str())];
+    if let Some(user) = user {
+        pairs.push(("user", user));
+    }
+    reply(Request::get(&shared::api::routes::at(path)).query(pairs).send().await).await
 }
 
-/// `POST /api/admin/sessions/revoke`.
-async fn end_session(id: String) -> Result<(), Problem> {
-    done(
-        post_json(&shared::api::routes::at(routes::SESSION_REVOKE), &SessionRevokeRequest { id })
-            .await,
-    )
-    .await
+/// `POST` an id (`/sessions/revoke`, `/remembered/forget`).
+async fn post_id(path: &str, id: String) -> Result<(), Problem> {
+    done(post_json(&shared::api::routes::at(path), &SessionRevokeRequest { id }).await).await
 }
 
-/// The live sessions: whose, how, from where, until when; end one.
+/// The pager under a list.
 #[component]
-pub(super) fn SessionsPage(set_problem: WriteSignal<Option<Problem>>) -> impl IntoView {
+fn Pager(
+    page: RwSignal<u32>,
+    #[prop(into)] pages: Signal<u32>,
+    turned: Callback<()>,
+    id: &'static str,
+) -> impl IntoView {
+    // (Comparisons stay out of `view!`, whose parser reads `<` and `>` as tags.)
+    let first = move || page.get() <= 1;
+    let last = move || page.get() >= pages.get();
+    let turn = move |by: i32| {
+        page.update(|p| *p = p.saturating_add_signed(by).max(1));
+        turned.run(());
+    };
+    view! {
+        <nav class="pager" aria-label="Pages" id=id>
+            <button type="button" class="secondary" data-page="previous" disabled=first on:click=move |_| turn(-1)>"Previous"</button>
+            <span>{move || format!("Page {} of {}", page.get(), pages.get())}</span>
+            <button type="button" class="secondary" data-page="next" disabled=last on:click=move |_| turn(1)>"Next"</button>
+        </nav>
+    }
+}
+
+/// The live sessions (of `user` alone, on a user's page).
+#[allow(clippy::needless_pass_by_value, reason = "a Leptos component's props are taken by value")]
+#[component]
+pub(super) fn SessionsPage(
+    user: Option<String>,
+    set_problem: WriteSignal<Option<Problem>>,
+) -> impl IntoView {
     let (list, set_list) = signal(None::<SessionList>);
     let (search, set_search) = signal(String::new());
+    let page = RwSignal::new(1_u32);
     let (notice, set_notice) = signal(None::<String>);
     let input = NodeRef::<html::Input>::new();
-    let load = move || {
-        let query = search.get_untracked();
+    let whose = user.clone();
+    let load = Callback::new(move |()| {
+        let (query, at, whose) = (search.get_untracked(), page.get_untracked(), whose.clone());
         spawn_local(async move {
-            match fetch_sessions(&query, 1).await {
+            match fetch_list(routes::SESSIONS, &query, whose.as_deref(), at).await {
                 Ok(sessions) => set_list.set(Some(sessions)),
                 Err(p) => set_problem.set(Some(p)),
             }
         });
-    };
-    load();
-    let end = Callback::new(move |(id, who): (String, String)| {
+    });
+    load.run(());
+    let end = Callback::new(move |session: SessionSummary| {
         set_notice.set(None);
         spawn_local(async move {
-            match end_session(id).await {
+            let who = session.username.clone();
+            let ask = Ask::new(
+                format!("End this session of {who}?"),
+                format!(
+                    "{who} is signed out in {} at once (and in the apps behind the login within \
+                     a minute); they can sign in again.",
+                    session.user_agent.as_deref().unwrap_or("that browser")
+                ),
+                "End session",
+            );
+            if !confirm(ask).await {
+                return;
+            }
+            match post_id(routes::SESSION_REVOKE, session.id).await {
                 Ok(()) => {
-                    set_notice.set(Some(format!("A session of {who} was ended.")));
-                    load();
+                    set_notice.set(Some(format!("The session of {who} was ended.")));
+                    load.run(());
                 }
                 Err(p) => set_problem.set(Some(p)),
             }
@@ -62,120 +113,175 @@ pub(super) fn SessionsPage(set_problem: WriteSignal<Option<Problem>>) -> impl In
         if let Some(el) = input.get() {
             set_search.set(el.value());
         }
-        load();
+        page.set(1);
+        load.run(());
     };
+    let pages =
+        Signal::derive(move || list.get().map_or(1, |l| l.total.div_ceil(l.page_size).max(1)));
+    let all = user.is_none();
     view! {
-        <p class="notice" role="status">{move || notice.get()}</p>
-        <form id="session-search" class="search" role="search" on:submit=on_search>
-            <label for="session-q">"Search sessions by user"</label>
-            <input id="session-q" type="search" node_ref=input />
-            <button type="submit" class="secondary">"Search"</button>
-        </form>
+        <h2 class:visually-hidden=all>"Sessions"</h2>
+        <p class="notice" role="status" id="sessions-notice">{move || notice.get()}</p>
+        {all.then(|| view! {
+            <form id="session-search" class="search" role="search" on:submit=on_search>
+                <label for="session-q">"Search sessions by user"</label>
+                <input id="session-q" type="search" node_ref=input />
+                <button type="submit" class="secondary">"Search"</button>
+            </form>
+        })}
         <div class="table-wrap">
-            <table class="users sessions">
-                <caption class="muted">{move || list.get().map(|l| format!("{} live sessions", l.total))}</caption>
+            <table class="users sessions" aria-busy=move || list.get().is_none().to_string()>
+                <caption class="muted">{move || match list.get() {
+                    None => "Loading sessions…".to_owned(),
+                    Some(l) if l.total == 1 => "1 live session".to_owned(),
+                    Some(l) => format!("{} live sessions", l.total),
+                }}</caption>
                 <thead><tr>
-                    <th scope="col">"User"</th><th scope="col">"How"</th><th scope="col">"Device"</th>
-                    <th scope="col">"Client"</th><th scope="col">"Started"</th><th scope="col">"Ends"</th><th scope="col"></th>
+                    <th scope="col">"User"</th><th scope="col">"How"</th><th scope="col">"Browser"</th>
+                    <th scope="col">"From"</th><th scope="col">"Started"</th><th scope="col">"Last active"</th>
+                    <th scope="col">"Ends"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
                 </tr></thead>
                 <tbody>
-                    {move || list.get().map(|l| l.sessions.into_iter().map(|s| view! { <SessionRow session=s end /> }).collect_view())}
-                </tbody>
-            </table>
-        </div>
-    }
-}
-
-/// `GET /api/admin/remembered`.
-async fn fetch_remembered() -> Result<RememberedList, Problem> {
-    reply(Request::get(&shared::api::routes::at(routes::REMEMBERED)).send().await).await
-}
-
-/// `POST /api/admin/remembered/forget`.
-async fn forget_browser(id: String) -> Result<(), Problem> {
-    done(
-        post_json(
-            &shared::api::routes::at(routes::REMEMBERED_FORGET),
-            &SessionRevokeRequest { id },
-        )
-        .await,
-    )
-    .await
-}
-
-/// The browsers users trusted after a Duo sign-in: whose, which, from
-/// where, until when; forget one.
-#[component]
-pub(super) fn TrustedBrowsers(set_problem: WriteSignal<Option<Problem>>) -> impl IntoView {
-    let (list, set_list) = signal(None::<RememberedList>);
-    let load = move || {
-        spawn_local(async move {
-            match fetch_remembered().await {
-                Ok(found) => set_list.set(Some(found)),
-                Err(p) => set_problem.set(Some(p)),
-            }
-        });
-    };
-    load();
-    let forget = move |id: String| {
-        spawn_local(async move {
-            match forget_browser(id).await {
-                Ok(()) => load(),
-                Err(p) => set_problem.set(Some(p)),
-            }
-        });
-    };
-    view! {
-        <h2>"Trusted browsers"</h2>
-        <div class="table-wrap">
-            <table class="users" id="trusted-browsers">
-                <caption class="muted">{move || list.get().map(|l| format!("{} browsers skip Duo until their date", l.total))}</caption>
-                <thead><tr>
-                    <th scope="col">"User"</th><th scope="col">"Browser"</th><th scope="col">"From"</th>
-                    <th scope="col">"Trusted"</th><th scope="col">"Until"</th><th scope="col">"Last used"</th><th scope="col"></th>
-                </tr></thead>
-                <tbody>
-                    {move || list.get().map(|l| l.browsers.into_iter().map(|b| {
-                        let id = b.id.clone();
-                        view! {
-                            <tr data-browser-of=b.username.clone()>
-                                <th scope="row">{b.username.clone()}</th>
-                                <td>{b.user_agent.clone().unwrap_or_else(|| "—".into())}</td>
-                                <td>{b.client_ip.clone().unwrap_or_else(|| "—".into())}</td>
-                                <td>{local_time(b.created_at)}</td>
-                                <td>{local_time(b.expires_at)}</td>
-                                <td>{b.last_used_at.map_or_else(|| "never".to_owned(), local_time)}</td>
-                                <td><button type="button" class="secondary small" data-action="forget"
-                                    on:click=move |_| forget(id.clone())>"Forget"</button></td>
-                            </tr>
+                    {move || list.get().map(|l| {
+                        if l.sessions.is_empty() {
+                            return view! { <tr class="empty"><td colspan="8">"No live session."</td></tr> }.into_any();
                         }
-                    }).collect_view())}
+                        l.sessions.into_iter().map(|s| view! { <SessionRow session=s end /> }).collect_view().into_any()
+                    })}
                 </tbody>
             </table>
         </div>
+        <Pager page pages turned=load id="sessions-pager" />
     }
 }
 
-#[component]
-fn SessionRow(session: SessionSummary, end: Callback<(String, String)>) -> impl IntoView {
-    let how = match (session.method.as_str(), session.factor.clone()) {
-        ("duo", Some(factor)) => format!("Duo: {factor}"),
+/// How a session was made, in words.
+fn how(session: &SessionSummary) -> String {
+    match (session.method.as_str(), session.factor.as_deref()) {
+        ("duo", Some(factor)) => format!("Duo: {}", crate::messages::factor_label(factor)),
+        ("duo", None) => "Duo".to_owned(),
         ("bypass", _) => "password only (bypass)".to_owned(),
         ("fail_open", _) => "password only (Duo was unreachable)".to_owned(),
         ("remembered", _) => "password, from a trusted browser".to_owned(),
         (other, _) => other.to_owned(),
-    };
-    let (id, who) = (session.id.clone(), session.username.clone());
+    }
+}
+
+/// An address and its country.
+fn from(ip: Option<&str>, country: Option<&str>) -> String {
+    match (ip, country) {
+        (Some(ip), Some(country)) => format!("{ip} ({country})"),
+        (Some(ip), None) => ip.to_owned(),
+        (None, Some(country)) => country.to_owned(),
+        (None, None) => "—".to_owned(),
+    }
+}
+
+#[component]
+fn SessionRow(session: SessionSummary, end: Callback<SessionSummary>) -> impl IntoView {
+    let device = session.device.clone().map(|d| view! { <span class="muted">{d}</span> });
+    let ended = session.clone();
+    let name = session.username.clone();
     view! {
         <tr data-session-of=session.username.clone()>
-            <th scope="row">{session.username.clone()}</th>
-            <td>{how}</td>
-            <td>{session.device.clone().unwrap_or_else(|| "—".into())}</td>
-            <td>{session.client_ip.clone().unwrap_or_else(|| "—".into())}</td>
-            <td>{local_time(session.created_at)}</td>
-            <td>{local_time(session.expires_at)}</td>
+            <th scope="row"><PageLink to=Page::User(session.username.clone())>{name}</PageLink></th>
+            <td>{how(&session)}{device}</td>
+            <td class="browser">{session.user_agent.clone().unwrap_or_else(|| "—".into())}</td>
+            <td>{from(session.client_ip.as_deref(), session.country.as_deref())}</td>
+            <td>{when(session.created_at)}</td>
+            <td class="last-active">{when(session.last_seen_at)}</td>
+            <td>{when(session.expires_at)}</td>
             <td><button type="button" class="secondary small" data-action="end"
-                on:click=move |_| end.run((id.clone(), who.clone()))>"End"</button></td>
+                on:click=move |_| end.run(ended.clone())>"End"</button></td>
         </tr>
+    }
+}
+
+/// The browsers users trusted after a Duo sign-in (of `user` alone, on a
+/// user's page): whose, which, from where, until when; forget one.
+#[allow(clippy::needless_pass_by_value, reason = "a Leptos component's props are taken by value")]
+#[component]
+pub(super) fn TrustedBrowsers(
+    user: Option<String>,
+    set_problem: WriteSignal<Option<Problem>>,
+) -> impl IntoView {
+    let (list, set_list) = signal(None::<RememberedList>);
+    let page = RwSignal::new(1_u32);
+    let (notice, set_notice) = signal(None::<String>);
+    let whose = user.clone();
+    let load = Callback::new(move |()| {
+        let (at, whose) = (page.get_untracked(), whose.clone());
+        spawn_local(async move {
+            match fetch_list(routes::REMEMBERED, "", whose.as_deref(), at).await {
+                Ok(found) => set_list.set(Some(found)),
+                Err(p) => set_problem.set(Some(p)),
+            }
+        });
+    });
+    load.run(());
+    let forget = move |id: String, who: String, browser: String| {
+        set_notice.set(None);
+        spawn_local(async move {
+            let ask = Ask::new(
+                format!("Forget this browser of {who}?"),
+                format!("{who}'s {browser} will ask for Duo again at the next sign-in."),
+                "Forget browser",
+            );
+            if !confirm(ask).await {
+                return;
+            }
+            match post_id(routes::REMEMBERED_FORGET, id).await {
+                Ok(()) => {
+                    set_notice.set(Some(format!("{who}'s {browser} is no longer trusted.")));
+                    load.run(());
+                }
+                Err(p) => set_problem.set(Some(p)),
+            }
+        });
+    };
+    let pages =
+        Signal::derive(move || list.get().map_or(1, |l| l.total.div_ceil(l.page_size).max(1)));
+    view! {
+        <h2>"Trusted browsers"</h2>
+        <p class="notice" role="status" id="browsers-notice">{move || notice.get()}</p>
+        <div class="table-wrap">
+            <table class="users" id="trusted-browsers" aria-busy=move || list.get().is_none().to_string()>
+                <caption class="muted">{move || match list.get() {
+                    None => "Loading trusted browsers…".to_owned(),
+                    Some(l) if l.total == 1 => "1 browser skips Duo until its date".to_owned(),
+                    Some(l) => format!("{} browsers skip Duo until their date", l.total),
+                }}</caption>
+                <thead><tr>
+                    <th scope="col">"User"</th><th scope="col">"Browser"</th><th scope="col">"From"</th>
+                    <th scope="col">"Trusted"</th><th scope="col">"Until"</th><th scope="col">"Last used"</th>
+                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                </tr></thead>
+                <tbody>
+                    {move || list.get().map(|l| {
+                        if l.browsers.is_empty() {
+                            return view! { <tr class="empty"><td colspan="7">"No trusted browser."</td></tr> }.into_any();
+                        }
+                        l.browsers.into_iter().map(|b| {
+                            let (id, who) = (b.id.clone(), b.username.clone());
+                            let browser = b.user_agent.clone().unwrap_or_else(|| "browser".into());
+                            let name = b.username.clone();
+                            view! {
+                                <tr data-browser-of=b.username.clone()>
+                                    <th scope="row"><PageLink to=Page::User(b.username.clone())>{name}</PageLink></th>
+                                    <td>{b.user_agent.clone().unwrap_or_else(|| "—".into())}</td>
+                                    <td>{b.client_ip.clone().unwrap_or_else(|| "—".into())}</td>
+                                    <td>{when(b.created_at)}</td>
+                                    <td>{when(b.expires_at)}</td>
+                                    <td>{b.last_used_at.map_or_else(|| "never".to_owned(), when)}</td>
+                                    <td><button type="button" class="secondary small" data-action="forget"
+                                        on:click=move |_| forget(id.clone(), who.clone(), browser.clone())>"Forget"</button></td>
+                                </tr>
+                            }
+                        }).collect_view().into_any()
+                    })}
+                </tbody>
+            </table>
+        </div>
+        <Pager page pages turned=load id="browsers-pager" />
     }
 }

@@ -9,7 +9,7 @@ use shared::api::{AuthMethod, SessionInfo, routes};
 
 use crate::api;
 use crate::components::{ProblemBox, local_time};
-use crate::messages::Problem;
+use crate::messages::{Problem, factor_label};
 use crate::pages::sessions::{IdleWatch, OwnSessionsCard};
 
 /// The signed-in screen.
@@ -214,23 +214,6 @@ enum Scope {
     ThisBrowser,
     /// Every session of this user.
     Everywhere,
-}
-
-/// Duo's `auth_context.factor` as people say it: Duo sends some factors as
-/// identifiers (`duo_push`) and others as text (`WebAuthn Chrome Touch ID`),
-/// which is shown as sent.
-fn factor_label(factor: &str) -> String {
-    match factor {
-        "duo_push" => "Duo Push",
-        "verified_duo_push" => "Verified Duo Push",
-        "phone_call" => "Phone call",
-        "passcode" => "Passcode",
-        "sms_passcode" => "SMS passcode",
-        "hardware_token" => "Hardware token",
-        "bypass_code" => "Bypass code",
-        other => other,
-    }
-    .to_owned()
 }
 
 #[cfg(all(test, target_arch = "wasm32"))]

@@ -101,6 +101,11 @@ impl Bed {
         }
     }
 
+    /// The address bar's path.
+    async fn path(&self) -> String {
+        self.browser.client.current_url().await.map(|u| u.path().to_owned()).unwrap_or_default()
+    }
+
     async fn keep_screen(&self, name: &str) {
         let png = self.browser.client.screenshot().await.expect("screenshot");
         let dir = if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
@@ -156,35 +161,20 @@ async fn the_admin_console_is_for_admins() {
     assert!(own.find(Locator::Css("[data-action=role]")).await.is_err(), "no self-demotion");
     bed.keep_screen("admin-users").await;
 
-    // Sessions: bob's, ended from the console.
-    bed.click("#tab-sessions").await;
-    bed.wait_for("tr[data-session-of=admin]").await;
-    bed.click("tr[data-session-of=bob] [data-action=end]").await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while c.find(Locator::Css("tr[data-session-of=bob]")).await.is_ok() {
-        assert!(tokio::time::Instant::now() < deadline, "bob's session still listed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(bed.text(".notice").await.contains("A session of bob was ended."));
-    bed.wait_text("#trusted-browsers caption", "0 browsers").await;
-    bed.keep_screen("admin-sessions").await;
-    let bob_now = reqwest::Client::new()
-        .get(bed.worker.url(routes::SESSION))
-        .header("Cookie", format!("__Host-session={bob_cookie}"))
-        .send()
-        .await
-        .expect("bob's session");
-    assert_eq!(bob_now.status().as_u16(), 401, "the console ended bob's session");
+    sessions(&bed, &bob_cookie).await;
     bed.click("#tab-users").await;
 
     bed.click("tr[data-user=bob] [data-action=disable]").await;
+    let asked = bed.text("#confirm").await;
+    assert!(asked.contains("Disable bob?") && asked.contains("signed out everywhere"), "{asked}");
+    bed.click("#confirm-yes").await;
     bed.wait_for("tr[data-user=bob] [data-action=disable]").await;
     let deadline = tokio::time::Instant::now() + WAIT;
     while bed.text("tr[data-user=bob] .state").await != "disabled" {
         assert!(tokio::time::Instant::now() < deadline, "bob never shown disabled");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(bed.text(".notice").await.contains("bob disabled"));
+    bed.wait_text("#users-notice", "bob is disabled and was signed out everywhere.").await;
     let grace = accounts(&bed).await;
 
     bed.wait_for("#search").await.send_keys("car").await.expect("type");
@@ -199,9 +189,58 @@ async fn the_admin_console_is_for_admins() {
     duo_provider(&bed).await;
     policies(&bed).await;
     path_rules(&bed).await;
+    pages(&bed).await;
     grace_chooses_her_password(&bed, &grace).await;
     bed.worker.assert_clean_log(&[&grace]);
     bed.browser.close().await;
+}
+
+/// Sessions: a page of its own (back and forward move between pages);
+/// bob's, in which browser, ended from the console once confirmed.
+async fn sessions(bed: &Bed, bob_cookie: &str) {
+    let c = &bed.browser.client;
+    bed.click("#tab-sessions").await;
+    bed.wait_for("tr[data-session-of=admin]").await;
+    assert!(bed.path().await.ends_with("/admin/sessions"), "the page's own address");
+    assert_eq!(bed.text("#tab-sessions[aria-current=page]").await, "Sessions");
+    c.back().await.expect("back");
+    bed.wait_for("table.users tr[data-user=dana]").await;
+    assert!(bed.path().await.ends_with("/admin/"), "back on the users page");
+    c.forward().await.expect("forward");
+    bed.wait_for("tr[data-session-of=admin]").await;
+    let bob_session = |status: u16, why: &'static str| {
+        let bob_cookie = bob_cookie.to_owned();
+        let url = bed.worker.url(routes::SESSION);
+        async move {
+            let bob_now = reqwest::Client::new()
+                .get(url)
+                .header("Cookie", format!("__Host-session={bob_cookie}"))
+                .send()
+                .await
+                .expect("bob's session");
+            assert_eq!(bob_now.status().as_u16(), status, "{why}");
+        }
+    };
+    let browser_of_bob = bed.text("tr[data-session-of=bob] .browser").await;
+    assert_eq!(browser_of_bob, "Chrome on Linux", "the browser it was made in");
+    assert!(bed.text("tr[data-session-of=bob] .last-active").await.contains("now"));
+    bed.click("tr[data-session-of=bob] [data-action=end]").await;
+    let asked = bed.text("#confirm").await;
+    assert!(
+        asked.contains("End this session of bob?") && asked.contains("Chrome on Linux"),
+        "{asked}"
+    );
+    bed.click("#confirm-no").await;
+    bed.wait_gone("#confirm").await;
+    bob_session(200, "cancelled: nothing ended").await;
+    bed.click("tr[data-session-of=bob] [data-action=end]").await;
+    bed.click("#confirm-yes").await;
+    bed.wait_gone("tr[data-session-of=bob]").await;
+    bed.wait_text("#sessions-notice", "The session of bob was ended.").await;
+    bed.wait_text("#trusted-browsers caption", "0 browsers").await;
+    bed.wait_text("#trusted-browsers tr.empty", "No trusted browser.").await;
+    bed.keep_screen("admin-sessions").await;
+    bob_session(401, "the console ended bob's session").await;
 }
 
 /// Empties an input and types `text` into it, as a person would.
@@ -267,7 +306,7 @@ async fn accounts(bed: &Bed) -> String {
         assert!(tokio::time::Instant::now() < deadline, "alice's Duo username not shown");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(bed.text(".notice").await.contains("alice: Duo username set"));
+    bed.wait_text("#users-notice", "Duo now knows alice as alice.smith@example.com.").await;
     password
 }
 
@@ -510,4 +549,80 @@ async fn duo_provider(bed: &Bed) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     bed.wait_for("#enforce-off").await;
+}
+
+/// The console's pages by address: a user's page (who, what can be done,
+/// their sessions, browsers and sign-ins, Duo asked for their devices),
+/// the filters, an address that names no page; then every page at 360 px
+/// wide with nothing wider than the screen.
+async fn pages(bed: &Bed) {
+    let c = &bed.browser.client;
+    let console = routes::at(routes::ADMIN_PAGE);
+    c.goto(&bed.worker.app_url(&format!("{console}users/alice"))).await.expect("alice's page");
+    assert_eq!(bed.text("#user-title").await, "alice");
+    assert_eq!(bed.text("#user-facts .role").await, "user");
+    bed.wait_text("#user-facts", "alice.smith@example.com").await;
+    bed.wait_for("#user-events tbody tr").await;
+    let sessions = c.find_all(Locator::Css("table.sessions tbody tr[data-session-of]")).await;
+    for row in sessions.expect("rows") {
+        let whose = row.attr("data-session-of").await.expect("attr");
+        assert_eq!(whose.as_deref(), Some("alice"), "only alice's sessions");
+    }
+    assert_eq!(bed.text("#tab-users[aria-current=page]").await, "Users", "under Users");
+    bed.click("#duo-devices-ask").await;
+    bed.wait_for("#duo-devices-result [data-healthy]").await;
+    bed.keep_screen("admin-user").await;
+    bed.click(".row-actions [data-action=revoke]").await;
+    bed.click("#confirm-yes").await;
+    bed.wait_text("#user-notice", "alice was signed out everywhere.").await;
+    bed.click(".crumbs a").await;
+    bed.wait_for("#user-search").await;
+    bed.wait_for("#user-role").await.select_by_value("admin").await.expect("admins");
+    bed.click("#user-search button[type=submit]").await;
+    bed.wait_gone("tr[data-user=alice]").await;
+    let roles = c.find_all(Locator::Css("table.users tbody td.role")).await.expect("rows");
+    assert!(roles.len() >= 2, "the admins: {}", roles.len());
+    for role in roles {
+        assert_eq!(role.text().await.expect("text"), "admin");
+    }
+    bed.wait_for("#user-state").await.select_by_value("held").await.expect("on hold");
+    bed.click("#user-search button[type=submit]").await;
+    bed.wait_text("table.users tr.empty", "No user matches").await;
+    c.goto(&bed.worker.app_url(&format!("{console}nothing-here"))).await.expect("no page");
+    bed.wait_text("#no-such-page", "No such page").await;
+
+    c.set_window_size(360, 800).await.expect("a phone's width");
+    for (page, shown) in [
+        ("", "table.users tbody tr"),
+        ("users/alice", "#user-facts"),
+        ("sessions", "tr[data-session-of=admin]"),
+        ("audit", "table.audit tbody tr"),
+        ("policies", "#policies-notice"),
+        ("duo", "#duo-mode"),
+    ] {
+        c.goto(&bed.worker.app_url(&format!("{console}{page}"))).await.expect("open the page");
+        bed.wait_for(shown).await;
+        let widths = c
+            .execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![])
+            .await
+            .expect("widths");
+        let (page_width, screen) = (widths[0].as_u64(), widths[1].as_u64());
+        if page_width > screen {
+            // What sticks out, to say where to look.
+            let wider = c
+                .execute(
+                    "return [...document.querySelectorAll('body *')]\
+                     .filter(e => e.getBoundingClientRect().right > window.innerWidth)\
+                     .filter(e => e.parentElement.getBoundingClientRect().right <= window.innerWidth)\
+                     .slice(0, 5).map(e => e.outerHTML.slice(0, 160));",
+                    vec![],
+                )
+                .await
+                .expect("what sticks out");
+            panic!("/admin/{page} is {page_width:?} px wide on a {screen:?} px screen: {wider}");
+        }
+        let name = if page.is_empty() { "users" } else { page }.replace('/', "-");
+        bed.keep_screen(&format!("admin-360-{name}")).await;
+    }
+    c.set_window_size(1100, 900).await.expect("back to a desktop");
 }

@@ -129,6 +129,7 @@ async fn a_stale_console_change_is_confirmed_and_then_made() {
     tokio::time::sleep(Duration::from_secs(5)).await;
     let console = c.window().await.expect("this window");
     bed.click("tr[data-user=alice] button[data-action=revoke]").await;
+    bed.click("#confirm-yes").await;
     bed.wait_for("#reauth #reauth-duo").await;
     assert!(bed.alive(&alice).await, "nothing done before the confirmation");
     bed.approve_next("dana").await;
@@ -166,7 +167,7 @@ async fn a_stale_console_change_is_confirmed_and_then_made() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     c.switch_to_window(console).await.expect("back to the console");
-    bed.wait_text(".notice", "alice signed out everywhere").await;
+    bed.wait_text(".notice", "alice was signed out everywhere").await;
     assert!(!bed.alive(&alice).await, "the change was made");
     let shown = c.find(Locator::Css("#reauth")).await;
     assert!(shown.is_err(), "the dialog is gone");
@@ -176,6 +177,7 @@ async fn a_stale_console_change_is_confirmed_and_then_made() {
     let alice = bed.alice_session().await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     bed.click("tr[data-user=alice] button[data-action=revoke]").await;
+    bed.click("#confirm-yes").await;
     bed.wait_for("#reauth-password").await.send_keys("not it").await.expect("type");
     bed.click("#reauth-form button[type=submit]").await;
     bed.wait_text("#reauth-problem", "incorrect").await;
@@ -184,13 +186,14 @@ async fn a_stale_console_change_is_confirmed_and_then_made() {
     field.clear().await.expect("clear");
     field.send_keys("admin-demo-pass").await.expect("type");
     bed.click("#reauth-form button[type=submit]").await;
-    bed.wait_text(".notice", "alice signed out everywhere").await;
+    bed.wait_text(".notice", "alice was signed out everywhere").await;
     assert!(!bed.alive(&alice).await, "the change was made");
 
     // Cancelled: not made, and the page says why.
     let alice = bed.alice_session().await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     bed.click("tr[data-user=alice] button[data-action=revoke]").await;
+    bed.click("#confirm-yes").await;
     bed.click("#reauth-cancel").await;
     bed.wait_text(".problem", "Confirm it is you").await;
     assert!(bed.alive(&alice).await, "not made when cancelled");
