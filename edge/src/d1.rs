@@ -6,15 +6,16 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, Env};
 
-use shared::admin::{AuditLog, AuditQuery, AuditRow};
+use shared::admin::{AuditLog, AuditQuery, AuditRow, HourCounts};
 
 use edge_core::flow::limits::LimitKey;
 use edge_core::flow::maintenance::{PrunePlan, Pruned};
 use edge_core::flow::store::{
     AddOutcome, AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome,
-    ConsoleStore, DuoMapping, EnforceSetting, MaintenanceStore, NewSession, NewUser, OwnItem,
-    OwnSessionRecord, RememberedBrowser, SessionRecord, SessionStore, SignInStore, SingleUse,
-    StoreError, StoredPolicies, UserPage, UserQuery, UserRecord, UserUpdate, Whose,
+    ConsoleStore, DuoMapping, EnforceSetting, MaintenanceStore, NewSession, NewUser,
+    OverviewRecord, OwnItem, OwnSessionRecord, RememberedBrowser, SessionRecord, SessionStore,
+    SignInStore, SingleUse, StoreError, StoredPolicies, UserPage, UserQuery, UserRecord,
+    UserUpdate, Whose,
 };
 use edge_core::keys::{IdHash, UserKey};
 
@@ -105,8 +106,8 @@ const HIT: &str = "INSERT INTO login_attempts (limit_key, window_start, count, u
     DO UPDATE SET count = count + 1, updated_at = excluded.updated_at RETURNING count";
 
 const RECORD: &str = "INSERT INTO auth_events \
-    (at, username, step, outcome, reason, duo_txid, client_ip, repeats, policy) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    (at, username, step, outcome, reason, duo_txid, client_ip, repeats, policy, country, factor) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
 fn record_values(event: &AuditEvent) -> Vec<JsValue> {
     vec![
@@ -119,6 +120,8 @@ fn record_values(event: &AuditEvent) -> Vec<JsValue> {
         text_or_null(event.client_ip.as_deref()),
         number(u64::from(event.repeats)),
         text_or_null(event.policy.as_deref()),
+        text_or_null(event.country.as_deref()),
+        text_or_null(event.factor.as_deref()),
     ]
 }
 
@@ -506,6 +509,46 @@ impl ConsoleStore for D1Store {
         let [rows, count] = self.batch([(LIST_SESSIONS, paged), (COUNT_SESSIONS, filter)]).await?;
         let total = first_row::<Count>(&count)?.ok_or_else(no_count)?.count;
         Ok((rows.results::<AdminSessionRecord>().map_err(failed)?, total))
+    }
+
+    async fn overview(&self, from: u64, now: u64) -> Result<OverviewRecord, StoreError> {
+        let range = || vec![number(from), number(now)];
+        let [hours, methods, factors, refusals, addresses, countries, live] = self
+            .batch([
+                (OVERVIEW_HOURS_SQL, range()),
+                (OVERVIEW_METHODS, range()),
+                (OVERVIEW_FACTORS, range()),
+                (OVERVIEW_REFUSALS, range()),
+                (OVERVIEW_ADDRESSES, range()),
+                (OVERVIEW_COUNTRIES, range()),
+                (OVERVIEW_LIVE, range()),
+            ])
+            .await?;
+        let hours = hours
+            .results::<HourRow>()
+            .map_err(failed)?
+            .into_iter()
+            .map(|row| {
+                let counts = HourCounts {
+                    signed_in: row.signed_in,
+                    refused: row.refused,
+                    rate_limited: row.rate_limited,
+                    errors: row.errors,
+                };
+                (row.hour, counts)
+            })
+            .collect();
+        let live = first_row::<LiveCounts>(&live)?.ok_or_else(no_count)?;
+        Ok(OverviewRecord {
+            hours,
+            methods: methods.results().map_err(failed)?,
+            factors: factors.results().map_err(failed)?,
+            refusals: refusals.results().map_err(failed)?,
+            refused_addresses: addresses.results().map_err(failed)?,
+            refused_countries: countries.results().map_err(failed)?,
+            live_sessions: live.count,
+            live_fail_open: live.fail_open,
+        })
     }
 
     async fn list_audit(
@@ -983,8 +1026,72 @@ const RELEASE_HOLD: &str = "UPDATE users SET held_at = NULL, updated_at = ?2 \
 /// A page of `auth_events`: `?1` a normalized username ('' for any), `?2`
 /// an outcome ('' for any), `?3`..`?4` the times (both included), `?5` the
 /// page size, `?6` the offset.
+/// The overview's statements (`?1` the first hour's start, `?2` now): the
+/// sign-in log by hour and outcome, sessions made by method and factor,
+/// refusals (with their repeats) by reason, address and country, and the
+/// live sessions. Each reads the range through `auth_events_by_time`.
+macro_rules! signed_in_reasons {
+    () => {
+        "('bypass', 'fail_open', 'duo_allow', 'duo_bypass', 'duo_not_enforced', \
+         'policy_bypass', 'remembered_browser')"
+    };
+}
+const OVERVIEW_HOURS_SQL: &str = concat!(
+    "SELECT (at - CAST(?1 AS INTEGER)) / 3600 AS hour, \
+     sum(outcome = 'success' AND reason IN ",
+    signed_in_reasons!(),
+    ") AS signed_in, sum(outcome = 'failure') AS refused, \
+     sum(CASE WHEN outcome = 'rate_limited' THEN 1 + repeats ELSE 0 END) AS rate_limited, \
+     sum(outcome = 'error') AS errors \
+     FROM auth_events WHERE at BETWEEN ?1 AND ?2 GROUP BY hour"
+);
+const OVERVIEW_METHODS: &str = concat!(
+    "SELECT reason AS key, count(*) AS count FROM auth_events \
+     WHERE at BETWEEN ?1 AND ?2 AND outcome = 'success' AND reason IN ",
+    signed_in_reasons!(),
+    " GROUP BY reason ORDER BY count DESC, key"
+);
+const OVERVIEW_FACTORS: &str = concat!(
+    "SELECT factor AS key, count(*) AS count FROM auth_events \
+     WHERE at BETWEEN ?1 AND ?2 AND outcome = 'success' AND factor IS NOT NULL AND reason IN ",
+    signed_in_reasons!(),
+    " GROUP BY factor ORDER BY count DESC, key"
+);
+const OVERVIEW_REFUSALS: &str = "SELECT reason AS key, sum(1 + repeats) AS count \
+    FROM auth_events WHERE at BETWEEN ?1 AND ?2 AND outcome IN ('failure', 'rate_limited') \
+    GROUP BY reason ORDER BY count DESC, key";
+const OVERVIEW_ADDRESSES: &str = "SELECT client_ip AS key, sum(1 + repeats) AS count \
+    FROM auth_events WHERE at BETWEEN ?1 AND ?2 AND outcome IN ('failure', 'rate_limited') \
+    AND client_ip IS NOT NULL AND client_ip != '' \
+    GROUP BY client_ip ORDER BY count DESC, key LIMIT 5";
+const OVERVIEW_COUNTRIES: &str = "SELECT country AS key, sum(1 + repeats) AS count \
+    FROM auth_events WHERE at BETWEEN ?1 AND ?2 AND outcome IN ('failure', 'rate_limited') \
+    AND country IS NOT NULL GROUP BY country ORDER BY count DESC, key LIMIT 5";
+const OVERVIEW_LIVE: &str = concat!(
+    "SELECT count(*) AS count, coalesce(sum(method = 'fail_open'), 0) AS fail_open \
+     FROM sessions s WHERE ?1 >= 0 AND revoked_at IS NULL AND expires_at > ?2 AND ",
+    not_idle!()
+);
+
+/// A row of [`OVERVIEW_HOURS_SQL`].
+#[derive(serde::Deserialize)]
+struct HourRow {
+    hour: u32,
+    signed_in: u32,
+    refused: u32,
+    rate_limited: u32,
+    errors: u32,
+}
+
+/// The row of [`OVERVIEW_LIVE`].
+#[derive(serde::Deserialize)]
+struct LiveCounts {
+    count: u32,
+    fail_open: u32,
+}
+
 const LIST_SIGN_INS: &str = "SELECT at, username AS \"user\", step AS event, outcome, reason, \
-    NULL AS target, duo_txid, client_ip, repeats, policy FROM auth_events \
+    NULL AS target, duo_txid, client_ip, repeats, policy, country, factor FROM auth_events \
     WHERE (?1 = '' OR username = ?1) AND (?2 = '' OR outcome = ?2) AND at BETWEEN ?3 AND ?4 \
     ORDER BY at DESC, id DESC LIMIT ?5 OFFSET ?6";
 const COUNT_SIGN_INS: &str = "SELECT count(*) AS count FROM auth_events \
@@ -1068,12 +1175,12 @@ const RECORD_IF_NEW_HASH: &str = "INSERT INTO admin_events \
 /// column bump it by migration 0011's trigger.)
 const BUMP_ACCOUNT_VERSION: &str = "UPDATE users SET account_version = account_version + 1 \
     WHERE username_normalized = ?1 RETURNING username";
-/// The audit record ([`record_values`]) of a step whose session `?10` was
+/// The audit record ([`record_values`]) of a step whose session `?12` was
 /// stored.
 const RECORD_IF_SESSION: &str = "INSERT INTO auth_events \
-    (at, username, step, outcome, reason, duo_txid, client_ip, repeats, policy) \
-    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 \
-    WHERE EXISTS (SELECT 1 FROM sessions WHERE id_hash = ?10)";
+    (at, username, step, outcome, reason, duo_txid, client_ip, repeats, policy, country, factor) \
+    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 \
+    WHERE EXISTS (SELECT 1 FROM sessions WHERE id_hash = ?12)";
 /// Forgets the user's live remembered browsers when `?2` is a time (0:
 /// nothing).
 const FORGET_USER_BROWSERS_IF: &str = "UPDATE remembered_browsers SET revoked_at = ?2 \

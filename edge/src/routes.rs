@@ -216,6 +216,19 @@ pub async fn admin_users(req: Request, env: &Env, query: &str) -> Result<Respons
     Ok(respond::json(&list, 200)?)
 }
 
+/// `GET /api/admin/overview`.
+///
+/// # Errors
+/// `unauthenticated`, `forbidden`, or storage failures.
+pub async fn admin_overview(req: Request, env: &Env) -> Result<Response, EdgeError> {
+    let store = D1Store::from_env(env)?;
+    let admin = reading(&req, &store).await?;
+    let figures = edge_core::flow::overview::overview(&store, &admin, request::now())
+        .await
+        .map_err(|refusal| logged_as("admin", refusal))?;
+    Ok(respond::json(&figures, 200)?)
+}
+
 /// `GET /api/admin/sessions?q=&user=&page=`.
 ///
 /// # Errors

@@ -57,6 +57,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Post, policy::DRY_RUN) => answer(routes::admin_policies_dry_run(req, &env).await),
         (Method::Get, admin::AUDIT) => answer(routes::admin_audit(req, &env, query).await),
         (Method::Post, admin::AUDIT_CSV) => answer(routes::admin_audit_csv(req, &env).await),
+        (Method::Get, admin::OVERVIEW) => answer(routes::admin_overview(req, &env).await),
         (Method::Get, admin::DUO) => answer(routes::admin_duo(req, &env).await),
         (Method::Post, admin::DUO_TEST) => answer(routes::admin_duo_test(req, &env).await),
         (Method::Post, admin::DUO_ENFORCE) => answer(routes::admin_duo_enforce(req, &env).await),

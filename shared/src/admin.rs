@@ -35,6 +35,8 @@ pub mod routes {
     /// up to [`super::CSV_MAX_ROWS`], as a CSV download. A POST, so that
     /// it checks `Origin` like every action the audit log records.
     pub const AUDIT_CSV: &str = "/api/admin/audit.csv";
+    /// `GET`: sign-ins and refusals at a glance ([`super::Overview`]).
+    pub const OVERVIEW: &str = "/api/admin/overview";
     /// `GET`: the Duo provider's settings ([`super::DuoProvider`]).
     pub const DUO: &str = "/api/admin/duo";
     /// `POST` (no body): run Duo's health check now ([`super::DuoTest`]).
@@ -483,6 +485,12 @@ pub struct AuditRow {
     /// The sign-in policy that decided ("#2 Office"), if one did.
     #[serde(default)]
     pub policy: Option<String>,
+    /// Cloudflare's country of the client, when known (sign-ins).
+    #[serde(default)]
+    pub country: Option<String>,
+    /// The Duo factor of the session a step made (sign-ins).
+    #[serde(default)]
+    pub factor: Option<String>,
 }
 
 /// Body of `GET /api/admin/audit`.
@@ -690,4 +698,62 @@ mod tests {
             assert!(AuditQuery::from_pairs(pairs).is_err(), "{pairs:?}");
         }
     }
+}
+
+/// Hours of sign-ins [`Overview`] covers: the last 7 days, hour by hour
+/// (the current hour last).
+pub const OVERVIEW_HOURS: usize = 7 * 24;
+
+/// How many addresses and countries [`Overview`] names.
+pub const OVERVIEW_TOP: u32 = 5;
+
+/// One hour of the sign-in log, by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HourCounts {
+    /// Sign-ins that made a session (with Duo, or without it: bypass,
+    /// fail-open, trusted browser, policy).
+    pub signed_in: u32,
+    /// Steps refused (a wrong password, Duo denied, a policy, ...).
+    pub refused: u32,
+    /// Requests refused by a rate limit (each summarized one counted).
+    pub rate_limited: u32,
+    /// Steps that failed on our side or Duo's.
+    pub errors: u32,
+}
+
+/// A count under a name (a method, a factor, a reason, an address).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    /// The stored code or value (`duo_allow`, `bad_password`, `192.0.2.1`).
+    pub key: String,
+    /// How many.
+    pub count: u32,
+}
+
+/// Body of `GET /api/admin/overview`: the console's home, from the audit
+/// log and the sessions (aggregated in the database).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overview {
+    /// When these figures were read (Unix seconds).
+    pub at: i64,
+    /// The start of the first hour of [`Self::hours`] (Unix seconds, a
+    /// whole hour).
+    pub hours_from: i64,
+    /// [`OVERVIEW_HOURS`] hours, oldest first; the last is the hour now.
+    pub hours: Vec<HourCounts>,
+    /// How the sessions of the 7 days were made (`duo_allow`, `bypass`,
+    /// `fail_open`, `remembered_browser`, ...), most first.
+    pub methods: Vec<Tally>,
+    /// The Duo factors of those made with Duo, most first.
+    pub factors: Vec<Tally>,
+    /// Refusals of the 7 days by reason, most first.
+    pub refusals: Vec<Tally>,
+    /// The addresses refused most in the 7 days.
+    pub refused_addresses: Vec<Tally>,
+    /// The countries refused most in the 7 days.
+    pub refused_countries: Vec<Tally>,
+    /// Live sessions now.
+    pub live_sessions: u32,
+    /// Of which made without Duo because Duo was unreachable.
+    pub live_fail_open: u32,
 }

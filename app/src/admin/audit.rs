@@ -9,7 +9,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::admin::{AuditList, AuditLog, AuditQuery, AuditRow, CSV_MAX_ROWS, OUTCOMES, routes};
 
-use crate::components::local_time;
+use super::route::{Page, PageLink};
+use super::time::when;
+use super::words;
+use crate::components::zoned_time;
 use crate::messages::Problem;
 
 /// `GET /api/admin/audit`.
@@ -76,7 +79,7 @@ fn AuditFilters(
             <label>"Outcome"
                 <select id="audit-outcome" node_ref=outcome>
                     <option value="">"any"</option>
-                    {OUTCOMES.iter().map(|o| view! { <option value=*o>{o.replace('_', " ")}</option> }).collect_view()}
+                    {OUTCOMES.iter().map(|o| view! { <option value=*o>{words::outcome(o)}</option> }).collect_view()}
                 </select></label>
             <label>"From" <input id="audit-from" type="date" node_ref=from /></label>
             <label>"To" <input id="audit-to" type="date" node_ref=to /></label>
@@ -167,27 +170,106 @@ pub(super) fn AuditPage(set_problem: WriteSignal<Option<Problem>>) -> impl IntoV
     }
 }
 
+/// One event: in words, with its user linked and a detail view (every
+/// field, codes included, and an admin change as before → after).
 #[allow(clippy::needless_pass_by_value, reason = "a Leptos component's props are taken by value")]
 #[component]
 pub(super) fn AuditLine(row: AuditRow, admin: bool) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let changes = if admin { words::change(&row.reason) } else { Vec::new() };
+    let what = if admin { words::action(&row.event) } else { words::step(&row.event) };
     let third = if admin {
-        row.target.clone().unwrap_or_else(|| "—".into())
+        row.target.clone().map_or_else(
+            || view! { "—" }.into_any(),
+            |target| {
+                view! { <PageLink to=Page::User(target.clone())>{target}</PageLink> }.into_any()
+            },
+        )
     } else {
-        row.outcome.replace('_', " ")
+        words::outcome(&row.outcome).into_any()
     };
-    let mut fourth = if row.reason == "{}" { "—".to_owned() } else { row.reason.clone() };
+    let mut fourth = if admin {
+        changes
+            .iter()
+            .map(|(field, value)| format!("{field}: {value}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    } else {
+        words::reason(&row.reason)
+    };
+    if fourth.is_empty() {
+        "—".clone_into(&mut fourth);
+    }
     if row.repeats > 0 {
         fourth = format!("{fourth} (and {} more refused)", row.repeats);
     }
+    let user = if row.user.is_empty() {
+        view! { <span class="muted">"(no name)"</span> }.into_any()
+    } else {
+        let name = row.user.clone();
+        view! { <PageLink to=Page::User(row.user.clone())>{name}</PageLink> }.into_any()
+    };
+    let client = match (row.client_ip.clone(), row.country.clone()) {
+        (Some(ip), Some(country)) => format!("{ip} ({country})"),
+        (Some(ip), None) => ip,
+        (None, Some(country)) => country,
+        (None, None) => "—".to_owned(),
+    };
+    let columns = if admin { 6 } else { 7 };
+    let detail = row.clone();
     view! {
-        <tr data-outcome=row.outcome.clone()>
-            <td>{local_time(row.at)}</td>
-            <th scope="row">{row.user.clone()}</th>
-            <td>{row.event.replace('_', " ")}</td>
-            <td>{third}</td>
+        <tr data-outcome=row.outcome.clone() data-event=row.event.clone()>
+            <td>{when(row.at)}</td>
+            <th scope="row">{user}</th>
+            <td class="step">{what}</td>
+            <td class="outcome">{third}</td>
             <td class="reason">{fourth}</td>
             {(!admin).then(|| view! { <td class="policy">{row.policy.clone()}</td> })}
-            <td>{row.client_ip.clone().unwrap_or_else(|| "—".into())}</td>
+            <td>{client}<button type="button" class="link small details" data-action="details"
+                aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>
+                {move || if open.get() { "Hide" } else { "Details" }}
+            </button></td>
         </tr>
+        <Show when=move || open.get()>
+            <tr class="event-detail"><td colspan=columns>
+                <EventDetail row=detail.clone() admin />
+            </td></tr>
+        </Show>
+    }
+}
+
+/// Every field of one event.
+#[allow(clippy::needless_pass_by_value, reason = "a Leptos component's props are taken by value")]
+#[component]
+fn EventDetail(row: AuditRow, admin: bool) -> impl IntoView {
+    let field = |name: &'static str, value: Option<String>| {
+        value.map(|value| view! { <dt>{name}</dt><dd>{value}</dd> })
+    };
+    let code = |words: String, code: &str| format!("{words} ({code})");
+    view! {
+        <dl class="facts event-facts">
+            {field("When", Some(format!("{} · Unix {}", zoned_time(row.at), row.at)))}
+            {field(if admin { "Admin" } else { "User" }, Some(row.user.clone()).filter(|u| !u.is_empty()))}
+            {if admin {
+                field("Action", Some(code(words::action(&row.event), &row.event)))
+            } else {
+                field("Step", Some(code(words::step(&row.event), &row.event)))
+            }}
+            {(!admin).then(|| field("Outcome", Some(code(words::outcome(&row.outcome), &row.outcome))))}
+            {if admin {
+                field("User changed", row.target.clone())
+            } else {
+                field("Reason", Some(code(words::reason(&row.reason), &row.reason)))
+            }}
+            {admin.then(|| words::change(&row.reason).into_iter().map(|(name, value)| view! {
+                <dt>{name}</dt><dd class="change">{value}</dd>
+            }).collect_view())}
+            {field("Duo factor", row.factor.clone())}
+            {field("Policy", row.policy.clone())}
+            {field("Duo transaction", row.duo_txid.clone())}
+            {field("Client address", row.client_ip.clone())}
+            {field("Country", row.country.clone())}
+            {(row.repeats > 0).then(|| field("Refused again", Some(format!("{} more times in the window", row.repeats))))}
+        </dl>
     }
 }

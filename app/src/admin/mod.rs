@@ -21,12 +21,15 @@ mod accounts;
 mod api;
 mod audit;
 mod confirm;
+mod overview;
 mod policies;
 mod provider;
 mod route;
 mod sessions;
+mod time;
 mod user;
 mod users;
+mod words;
 
 /// Mounts the console on `<body>`. Called once by the `admin` binary.
 pub fn mount() {
@@ -132,6 +135,7 @@ fn Console(
             <p class="who">"Signed in as " <strong class="username">{name}</strong>
                 " · " <a href=shared::api::routes::at(shared::api::routes::PAGE)>"Back to your account"</a></p>
             <nav class="tabs" aria-label="Console pages">
+                <PageLink to=Page::Overview id="tab-overview">"Overview"</PageLink>
                 <PageLink to=Page::Users id="tab-users">"Users"</PageLink>
                 <PageLink to=Page::Sessions id="tab-sessions">"Sessions"</PageLink>
                 <PageLink to=Page::Audit id="tab-audit">"Audit log"</PageLink>
@@ -142,6 +146,7 @@ fn Console(
             <provider::PolicyBypassBanner provider=duo />
             <ProblemBox problem />
             {move || match router.page() {
+                Page::Overview => view! { <overview::OverviewPage set_problem /> }.into_any(),
                 Page::Users => view! { <UsersPage admin=admin.clone() set_problem /> }.into_any(),
                 Page::User(username) => {
                     view! { <user::UserPage username admin=admin.clone() set_problem /> }.into_any()
@@ -163,24 +168,4 @@ fn Console(
             }}
         </section>
     }
-}
-
-/// A time as the console shows it: the browser's date and time with its
-/// zone, and how long ago or ahead ("3 min ago", "in 7 h").
-fn when(unix_seconds: i64) -> String {
-    #[allow(clippy::cast_possible_truncation, reason = "now in Unix seconds fits an i64")]
-    let now = (js_sys::Date::now() / 1000.0) as i64;
-    format!("{} ({})", crate::components::zoned_time(unix_seconds), relative(unix_seconds - now))
-}
-
-/// `seconds` from now, in the largest whole unit.
-fn relative(seconds: i64) -> String {
-    let size = seconds.unsigned_abs();
-    let amount = match size {
-        0..60 => return "now".to_owned(),
-        60..3600 => format!("{} min", size / 60),
-        3600..86_400 => format!("{} h", size / 3600),
-        _ => format!("{} d", size / 86_400),
-    };
-    if seconds < 0 { format!("{amount} ago") } else { format!("in {amount}") }
 }

@@ -11,7 +11,8 @@ use wasm_bindgen::closure::Closure;
 /// A console page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Page {
-    /// The users (the console's home).
+    /// Sign-ins, refusals and methods at a glance (the console's home).
+    Overview,
     Users,
     /// One user's page.
     User(String),
@@ -35,7 +36,8 @@ impl Page {
         let rest = rest.trim_end_matches('/');
         match rest.split_once('/') {
             None => match rest {
-                "" | "index.html" | "users" => Self::Users,
+                "" | "index.html" => Self::Overview,
+                "users" => Self::Users,
                 "sessions" => Self::Sessions,
                 "audit" => Self::Audit,
                 "policies" => Self::Policies,
@@ -56,7 +58,7 @@ impl Page {
     pub(super) fn href(&self) -> String {
         let base = routes::at(routes::ADMIN_PAGE);
         match self {
-            Self::Unknown => base,
+            Self::Overview | Self::Unknown => base,
             Self::Users => format!("{base}users"),
             Self::User(name) => {
                 format!("{base}users/{}", String::from(js_sys::encode_uri_component(name)))
@@ -79,6 +81,7 @@ impl Page {
     /// The browser tab's title.
     pub(super) fn title(&self) -> String {
         let what = match self {
+            Self::Overview => "Overview",
             Self::Users => "Users",
             Self::User(name) => return format!("{name} · Users · Admin console"),
             Self::Sessions => "Sessions",

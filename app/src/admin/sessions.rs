@@ -13,7 +13,7 @@ use shared::admin::{RememberedList, SessionList, SessionRevokeRequest, SessionSu
 use super::api::{done, post_json, reply};
 use super::confirm::{Ask, confirm};
 use super::route::{Page, PageLink};
-use super::when;
+use super::time::when;
 use crate::messages::Problem;
 
 /// `GET` a console list: `q` (names containing it) or `user` (exactly).

@@ -15,8 +15,8 @@ use super::api::post;
 use super::audit::{AuditLine, fetch_audit};
 use super::route::{Page, PageLink};
 use super::sessions::{SessionsPage, TrustedBrowsers};
+use super::time::when;
 use super::users::{Acting, UserActions, UserState, UsersQuery, acting, factor_of, fetch_users};
-use super::when;
 use crate::messages::Problem;
 
 /// What the page knows of the user.

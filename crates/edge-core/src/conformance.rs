@@ -157,6 +157,7 @@ suite! {
         an_admin_forgets_a_browser,
         the_duo_mapping_names_the_other_account,
         an_admin_action_is_listed,
+        the_overview_counts_what_the_log_says,
     ],
     "maintenance" => [
         pruning_deletes_only_what_ended,
@@ -266,6 +267,8 @@ fn audit_event(
         client_ip: Some("192.0.2.3".to_owned()),
         repeats: 0,
         policy: None,
+        country: None,
+        factor: None,
     }
 }
 
@@ -1051,6 +1054,122 @@ async fn two_policy_saves_at_once_one_wins<S: Store>(store: &S, now: u64) -> Che
         (after.updated_at, after.updated_by.as_deref()),
         (now, Some("conformance")),
     )
+}
+
+/// The sign-in log [`the_overview_counts_what_the_log_says`] aggregates:
+/// its window starts at `from` and ends at `at`.
+fn overview_log(from: u64, at: u64) -> Vec<AuditEvent> {
+    use crate::flow::store::SIGNED_IN;
+    let hour = |h: u64| from + h * 3600 + 5;
+    let from_client = |mut event: AuditEvent, ip: &str, country: Option<&str>, repeats: u32| {
+        event.client_ip = Some(ip.to_owned());
+        event.country = country.map(str::to_owned);
+        event.repeats = repeats;
+        event
+    };
+    let mut log = Vec::new();
+    // Every kind of sign-in once in the first hour; a step that is none.
+    for reason in SIGNED_IN {
+        log.push(audit_event(from + 1, "conf-ov", Step::Login, Outcome::Success, reason));
+    }
+    log.push(audit_event(at - 5, "conf-ov", Step::Login, Outcome::Success, "duo_required"));
+    for (factor, seconds) in [("Duo Push", 10), ("Passcode", 20)] {
+        let mut event =
+            audit_event(at - seconds, "conf-ov", Step::DuoCallback, Outcome::Success, "duo_allow");
+        event.factor = Some(factor.to_owned());
+        log.push(event);
+    }
+    // Refusals: one address many times (and a rate-limit summary), others once.
+    let bad = |at| audit_event(at, "conf-ov", Step::Login, Outcome::Failure, "bad_password");
+    for _ in 0..3 {
+        log.push(from_client(bad(hour(100)), "198.51.100.1", Some("CH"), 0));
+    }
+    let denied =
+        audit_event(hour(100), "conf-ov", Step::DuoCallback, Outcome::Failure, "duo_denied");
+    log.push(from_client(denied, "198.51.100.2", None, 0));
+    let limited = audit_event(hour(100), "", Step::Login, Outcome::RateLimited, "client_limit");
+    log.push(from_client(limited, "198.51.100.1", Some("CH"), 4));
+    for n in 10..15 {
+        log.push(from_client(bad(hour(101)), &format!("198.51.100.{n}"), Some("US"), 0));
+    }
+    log.push(audit_event(hour(101), "conf-ov", Step::DuoStart, Outcome::Error, "duo_unreachable"));
+    // Outside the window.
+    log.push(from_client(bad(from - 1), "198.51.100.1", Some("CH"), 0));
+    log.push(from_client(bad(at + 1), "198.51.100.1", Some("CH"), 0));
+    log
+}
+
+/// The overview's aggregates against a log written here, a year ahead of
+/// the other cases (their events and sessions are outside its window).
+async fn the_overview_counts_what_the_log_says<S: Store>(store: &S, now: u64) -> Checked {
+    use shared::admin::{HourCounts, Tally};
+    // Half past an hour, so that the last minute's events share its hour.
+    let at = (now / 3600 + 400 * 24) * 3600 + 1800;
+    let from = crate::flow::overview::first_hour(at);
+    for event in &overview_log(from, at) {
+        store.record(event).await?;
+    }
+    // Two live sessions, one made without Duo because Duo was unreachable.
+    let user = add(store, now, "Conf-Ov", "user").await?;
+    signed_in(store, at - 60, "conf-ov-1", "Conf-Ov").await?;
+    let mut fail_open = new_session("conf-ov-2", "Conf-Ov", at - 30, version(store, &user).await?);
+    (fail_open.method, fail_open.duo_context) = ("fail_open", None);
+    let made = audit_event(at - 30, "conf-ov", Step::Login, Outcome::Success, "fail_open");
+    ensure!(store.create_session(&fail_open, &made).await?, "the fail-open session");
+
+    let mut figures = store.overview(from, at).await?;
+    figures.hours.sort_by_key(|(h, _)| *h);
+    let counts = |signed_in, refused, rate_limited, errors| HourCounts {
+        signed_in,
+        refused,
+        rate_limited,
+        errors,
+    };
+    same(
+        "by hour",
+        figures.hours,
+        vec![
+            (0, counts(7, 0, 0, 0)),
+            (100, counts(0, 4, 5, 0)),
+            (101, counts(0, 5, 0, 1)),
+            (167, counts(4, 0, 0, 0)),
+        ],
+    )?;
+    let tally = |pairs: &[(&str, u32)]| -> Vec<Tally> {
+        pairs.iter().map(|(key, count)| Tally { key: (*key).to_owned(), count: *count }).collect()
+    };
+    same(
+        "methods",
+        figures.methods,
+        tally(&[
+            ("duo_allow", 4),
+            ("fail_open", 2),
+            ("bypass", 1),
+            ("duo_bypass", 1),
+            ("duo_not_enforced", 1),
+            ("policy_bypass", 1),
+            ("remembered_browser", 1),
+        ]),
+    )?;
+    same("factors", figures.factors, tally(&[("Duo Push", 1), ("Passcode", 1)]))?;
+    same(
+        "refusals",
+        figures.refusals,
+        tally(&[("bad_password", 8), ("client_limit", 5), ("duo_denied", 1)]),
+    )?;
+    same(
+        "the addresses refused most",
+        figures.refused_addresses,
+        tally(&[
+            ("198.51.100.1", 8),
+            ("198.51.100.10", 1),
+            ("198.51.100.11", 1),
+            ("198.51.100.12", 1),
+            ("198.51.100.13", 1),
+        ]),
+    )?;
+    same("the countries refused most", figures.refused_countries, tally(&[("CH", 8), ("US", 5)]))?;
+    same("live", (figures.live_sessions, figures.live_fail_open), (2, 1))
 }
 
 async fn an_admin_ends_a_session<S: Store>(store: &S, now: u64) -> Checked {

@@ -28,6 +28,7 @@ const CONSOLE: &[&str] = &[
     "flow::admin",
     "flow::accounts",
     "flow::audit_log",
+    "flow::overview",
     "flow::policy_admin",
     "flow::provider",
     "flow::remembered",

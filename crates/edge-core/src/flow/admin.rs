@@ -322,9 +322,41 @@ pub async fn change_user<S: ConsoleStore>(
             (UserUpdate::RevokeSessions, "revoke_sessions", serde_json::json!({}))
         }
     };
+    let detail = with_before(store, &target, detail).await?;
     let event = AdminEvent::new(admin.username().to_owned(), action, ctx).on(&target).with(&detail);
     let outcome = store.change_user(&target, &update, &event).await.map_err(Refusal::internal)?;
     change_refused(outcome, &target)
+}
+
+/// `detail` (the new values) with the user's values before the change under
+/// `before` (the console shows "user → admin"), read just before it.
+async fn with_before<S: ConsoleStore>(
+    store: &S,
+    target: &UserKey,
+    mut detail: serde_json::Value,
+) -> Result<serde_json::Value, Refusal> {
+    let exactly = UserQuery {
+        whose: Whose { text: target.as_str().to_owned(), exact: true },
+        ..UserQuery::containing("")
+    };
+    let listed = store.list_users(&exactly, 0, 1).await.map_err(Refusal::internal)?;
+    let (Some(user), Some(fields)) = (listed.rows.first(), detail.as_object_mut()) else {
+        return Ok(detail);
+    };
+    let mut before = serde_json::Map::new();
+    for name in fields.keys() {
+        let old = match name.as_str() {
+            "role" => serde_json::json!(user.role),
+            "duo_policy" => serde_json::json!(user.duo_policy),
+            "duo_username" => serde_json::json!(user.duo_username),
+            _ => continue,
+        };
+        before.insert(name.clone(), old);
+    }
+    if !before.is_empty() {
+        fields.insert("before".to_owned(), serde_json::Value::Object(before));
+    }
+    Ok(detail)
 }
 
 /// A Duo username to store: trimmed, `None` when empty (the username).

@@ -56,6 +56,7 @@ pub mod limits;
 pub mod login;
 pub mod login_outcome;
 pub mod maintenance;
+pub mod overview;
 pub mod own_password;
 pub mod own_sessions;
 pub mod policy;

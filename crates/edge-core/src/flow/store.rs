@@ -114,6 +114,38 @@ pub struct NewSession {
     pub country: Option<String>,
 }
 
+/// The sign-in log and the sessions, aggregated for the overview.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OverviewRecord {
+    /// Hours with events (hour index from `from`, counts); the others had
+    /// none.
+    pub hours: Vec<(u32, shared::admin::HourCounts)>,
+    /// Sessions made, by the success reason that made them ([`SIGNED_IN`]).
+    pub methods: Vec<shared::admin::Tally>,
+    /// Sessions made with Duo, by factor.
+    pub factors: Vec<shared::admin::Tally>,
+    /// Refusals (failures and rate limits, with their repeats) by reason.
+    pub refusals: Vec<shared::admin::Tally>,
+    /// The [`shared::admin::OVERVIEW_TOP`] addresses refused most.
+    pub refused_addresses: Vec<shared::admin::Tally>,
+    /// The [`shared::admin::OVERVIEW_TOP`] countries refused most.
+    pub refused_countries: Vec<shared::admin::Tally>,
+    /// Live sessions, and of them `fail_open`.
+    pub live_sessions: u32,
+    pub live_fail_open: u32,
+}
+
+/// The success reasons of a step that made a session: a sign-in.
+pub const SIGNED_IN: [&str; 7] = [
+    "bypass",
+    "fail_open",
+    "duo_allow",
+    "duo_bypass",
+    "duo_not_enforced",
+    "policy_bypass",
+    "remembered_browser",
+];
+
 /// Which users the console's users list holds, in which order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserQuery {
@@ -138,6 +170,15 @@ impl UserQuery {
             state: "",
             by_last_sign_in: false,
         }
+    }
+}
+
+impl NewSession {
+    /// The Duo factor it was made with (`duo_context`'s `factor`), if any.
+    pub fn factor(&self) -> Option<String> {
+        let context: serde_json::Value = serde_json::from_str(self.duo_context.as_deref()?).ok()?;
+        let factor = context.get("factor")?.as_str()?;
+        (!factor.is_empty() && factor.len() <= 64).then(|| factor.to_owned())
     }
 }
 
@@ -279,6 +320,10 @@ pub struct AuditEvent {
     pub repeats: u32,
     /// The sign-in policy that decided the step ("#2 Office"), if one did.
     pub policy: Option<String>,
+    /// Cloudflare's country of the client (ISO 3166-1 alpha-2), when known.
+    pub country: Option<String>,
+    /// The Duo factor of the session the step made, if it made one with Duo.
+    pub factor: Option<String>,
 }
 
 /// A user as the admin console lists them (never the password hash).
@@ -688,6 +733,10 @@ pub trait ConsoleStore {
         id_hash: &IdHash,
         event: &AdminEvent,
     ) -> Result<bool, StoreError>;
+
+    /// The overview's aggregates of the sign-in log from `from` (a whole
+    /// hour) to `now`, and the live sessions at `now`, in one round trip.
+    async fn overview(&self, from: u64, now: u64) -> Result<OverviewRecord, StoreError>;
 
     /// A page of an audit log (`query.log`), newest first, `limit` from
     /// `offset`, and how many events match in all, in one round trip.

@@ -661,6 +661,76 @@ impl ConsoleStore for MemoryStore {
         Ok((rows, total))
     }
 
+    async fn overview(
+        &self,
+        from: u64,
+        now: u64,
+    ) -> Result<crate::flow::store::OverviewRecord, StoreError> {
+        use crate::flow::store::SIGNED_IN;
+        use shared::admin::{HourCounts, OVERVIEW_TOP, Tally};
+        YieldOnce::default().await;
+        self.check()?;
+        let mut hours: HashMap<u32, HourCounts> = HashMap::new();
+        let mut tallies: [HashMap<String, u32>; 5] = Default::default();
+        let [methods, factors, refusals, addresses, countries] = &mut tallies;
+        for e in self.events.borrow().iter().filter(|e| e.at >= from && e.at <= now) {
+            let hour = u32::try_from((e.at - from) / 3600).unwrap_or(u32::MAX);
+            let slot = hours.entry(hour).or_default();
+            let weight = 1 + e.repeats;
+            match e.outcome {
+                Outcome::Success if SIGNED_IN.contains(&e.reason) => {
+                    slot.signed_in += 1;
+                    *methods.entry(e.reason.to_owned()).or_default() += 1;
+                    if let Some(factor) = &e.factor {
+                        *factors.entry(factor.clone()).or_default() += 1;
+                    }
+                }
+                Outcome::Failure | Outcome::RateLimited => {
+                    if e.outcome == Outcome::Failure {
+                        slot.refused += 1;
+                    } else {
+                        slot.rate_limited += weight;
+                    }
+                    *refusals.entry(e.reason.to_owned()).or_default() += weight;
+                    if let Some(ip) = e.client_ip.clone().filter(|ip| !ip.is_empty()) {
+                        *addresses.entry(ip).or_default() += weight;
+                    }
+                    if let Some(country) = e.country.clone() {
+                        *countries.entry(country).or_default() += weight;
+                    }
+                }
+                Outcome::Error => slot.errors += 1,
+                Outcome::Success => {}
+            }
+        }
+        let ranked = |tally: &HashMap<String, u32>, top: Option<u32>| {
+            let mut ranked: Vec<Tally> = tally
+                .iter()
+                .map(|(key, count)| Tally { key: key.clone(), count: *count })
+                .collect();
+            ranked.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+            ranked.truncate(top.map_or(usize::MAX, |n| n as usize));
+            ranked
+        };
+        let mut hours: Vec<(u32, HourCounts)> = hours.into_iter().collect();
+        hours.sort_by_key(|(hour, _)| *hour);
+        let sessions = self.sessions.borrow();
+        let live: Vec<&StoredSession> = sessions.values().filter(|row| row.live(now)).collect();
+        Ok(crate::flow::store::OverviewRecord {
+            hours,
+            methods: ranked(methods, None),
+            factors: ranked(factors, None),
+            refusals: ranked(refusals, None),
+            refused_addresses: ranked(addresses, Some(OVERVIEW_TOP)),
+            refused_countries: ranked(countries, Some(OVERVIEW_TOP)),
+            live_sessions: u32::try_from(live.len()).unwrap_or(u32::MAX),
+            live_fail_open: u32::try_from(
+                live.iter().filter(|row| row.session.method == "fail_open").count(),
+            )
+            .unwrap_or(u32::MAX),
+        })
+    }
+
     async fn list_audit(
         &self,
         query: &AuditQuery,
@@ -692,6 +762,8 @@ impl ConsoleStore for MemoryStore {
                     client_ip: e.client_ip.clone(),
                     repeats: e.repeats,
                     policy: e.policy.clone(),
+                    country: e.country.clone(),
+                    factor: e.factor.clone(),
                 })
                 .collect(),
             AuditLog::Admin => self
@@ -716,6 +788,8 @@ impl ConsoleStore for MemoryStore {
                     client_ip: e.client_ip.clone(),
                     repeats: 0,
                     policy: None,
+                    country: None,
+                    factor: None,
                 })
                 .collect(),
         };
@@ -1100,6 +1174,8 @@ fn summary(key: &LimitKey, count: u32, plan: &PrunePlan) -> Option<AuditEvent> {
         client_ip: client.map(ToString::to_string),
         repeats: count - max - 1,
         policy: None,
+        country: None,
+        factor: None,
     })
 }
 

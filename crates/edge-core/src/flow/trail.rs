@@ -26,6 +26,7 @@ pub struct Trail {
     step: Step,
     at: u64,
     client: Option<IpAddr>,
+    country: Option<[u8; 2]>,
     /// The normalized username as submitted (nobody's until known).
     pub username: UserKey,
     /// Duo's transaction id, once Duo answered with one.
@@ -41,6 +42,7 @@ impl Trail {
             step,
             at: ctx.now,
             client: ctx.client,
+            country: ctx.country,
             username: UserKey::default(),
             txid: None,
             policy: None,
@@ -60,6 +62,8 @@ impl Trail {
             client_ip: self.client.map(|ip| ip.to_string()),
             repeats: 0,
             policy: self.policy.clone(),
+            country: self.country.and_then(|c| std::str::from_utf8(&c).ok().map(str::to_owned)),
+            factor: None,
         }
     }
 
@@ -79,7 +83,8 @@ impl Trail {
         match result {
             Ok(outcome) => {
                 if let Some(success) = outcome.success() {
-                    let event = self.event(Outcome::Success, success.as_str());
+                    let mut event = self.event(Outcome::Success, success.as_str());
+                    event.factor = outcome.new_session().and_then(NewSession::factor);
                     let written = match outcome.new_session() {
                         Some(session) => store.create_session(session, &event).await,
                         None => store.record(&event).await.map(|()| true),

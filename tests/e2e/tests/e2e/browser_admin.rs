@@ -149,10 +149,21 @@ async fn the_admin_console_is_for_admins() {
     let refused = bed.text("#admin-not-allowed [role=alert]").await;
     assert!(refused.contains("for administrators") && refused.contains("bob"), "{refused}");
 
-    // An admin.
+    // A wrong password (for the overview's refusals), then an admin.
+    let refused = reqwest::Client::new()
+        .post(bed.worker.url(routes::LOGIN))
+        .header("Origin", bed.worker.origin.as_str())
+        .json(&serde_json::json!({"username": "alice", "password": "not alice's password"}))
+        .send()
+        .await
+        .expect("a wrong password");
+    assert_eq!(refused.status().as_u16(), 401);
     bed.sign_in("admin").await;
     bed.click("#admin-console").await;
+    overview(&bed).await;
+    bed.click("#tab-users").await;
     bed.wait_for("table.users tr[data-user=dana]").await;
+    assert!(bed.path().await.ends_with("/admin/users"), "the users page's own address");
     assert_eq!(bed.text("tr[data-user=dana] .role").await, "admin");
     assert_eq!(bed.text("tr[data-user=alice] .role").await, "user");
     assert_eq!(bed.text("tr[data-user=erin] .state").await, "disabled");
@@ -205,7 +216,7 @@ async fn sessions(bed: &Bed, bob_cookie: &str) {
     assert_eq!(bed.text("#tab-sessions[aria-current=page]").await, "Sessions");
     c.back().await.expect("back");
     bed.wait_for("table.users tr[data-user=dana]").await;
-    assert!(bed.path().await.ends_with("/admin/"), "back on the users page");
+    assert!(bed.path().await.ends_with("/admin/users"), "back on the users page");
     c.forward().await.expect("forward");
     bed.wait_for("tr[data-session-of=admin]").await;
     let bob_session = |status: u16, why: &'static str| {
@@ -487,14 +498,21 @@ async fn audit_log(bed: &Bed) {
     let caption = bed.text("table.audit caption").await;
     assert!(caption.ends_with(" events"), "{caption}");
     bed.wait_text("table.audit thead", "Policy").await;
+    // In words: alice's wrong password, and its codes in the detail view.
+    let wrong = "table.audit tr[data-outcome=failure][data-event=login]";
+    let said = bed.text(wrong).await;
+    assert!(said.contains("Password") && said.contains("Wrong password"), "{said}");
+    bed.click(&format!("{wrong} [data-action=details]")).await;
+    let detail = bed.text("tr.event-detail").await;
+    assert!(detail.contains("(bad_password)") && detail.contains("(login)"), "{detail}");
     bed.wait_for("#audit-log").await.select_by_value("admin").await.expect("the admin log");
     bed.wait_for("#audit-user").await.send_keys("bob").await.expect("type");
     bed.click("#audit-search button[type=submit]").await;
     bed.wait_count("table.audit tbody tr", 2).await; // revoke_session, disable
     let first = bed.text("table.audit tbody tr:first-child").await;
-    assert!(first.contains("disable") && first.contains("admin"), "{first}");
+    assert!(first.contains("Disabled a user") && first.contains("admin"), "{first}");
     let second = bed.text("table.audit tbody tr:nth-child(2)").await;
-    assert!(second.contains("revoke session"), "{second}");
+    assert!(second.contains("Ended a session"), "{second}");
     let header = bed.text("table.audit thead").await;
     assert!(!header.contains("Policy"), "the admin log has no policy: {header}");
     let form = bed.wait_for("#audit-csv-form").await;
@@ -511,6 +529,14 @@ async fn audit_log(bed: &Bed) {
     let fields = bed.browser.client.find_all(Locator::Css("#audit-csv-form input")).await;
     assert_eq!(fields.map_or(0, |f| f.len()), 2, "only the search's fields");
     bed.wait_for("#audit-csv-form button#audit-csv[type=submit]").await;
+    // An admin change as before → after.
+    retype(bed, "#audit-user", "alice").await;
+    bed.click("#audit-search button[type=submit]").await;
+    let named = bed.text("table.audit tr[data-event=set_duo_username]").await;
+    assert!(named.contains("Changed a Duo username"), "{named}");
+    assert!(named.contains("duo username: none → alice.smith@example.com"), "{named}");
+    bed.click("table.audit tr[data-event=set_duo_username] [data-action=details]").await;
+    bed.wait_text("tr.event-detail", "(set_duo_username)").await;
     bed.keep_screen("admin-audit").await;
 }
 
@@ -580,6 +606,7 @@ async fn pages(bed: &Bed) {
     bed.wait_for("#user-role").await.select_by_value("admin").await.expect("admins");
     bed.click("#user-search button[type=submit]").await;
     bed.wait_gone("tr[data-user=alice]").await;
+    bed.wait_for("table.users[aria-busy=false] tr[data-user=dana]").await;
     let roles = c.find_all(Locator::Css("table.users tbody td.role")).await.expect("rows");
     assert!(roles.len() >= 2, "the admins: {}", roles.len());
     for role in roles {
@@ -593,7 +620,8 @@ async fn pages(bed: &Bed) {
 
     c.set_window_size(360, 800).await.expect("a phone's width");
     for (page, shown) in [
-        ("", "table.users tbody tr"),
+        ("", "#hours-chart"),
+        ("users", "table.users tbody tr"),
         ("users/alice", "#user-facts"),
         ("sessions", "tr[data-session-of=admin]"),
         ("audit", "table.audit tbody tr"),
@@ -625,4 +653,59 @@ async fn pages(bed: &Bed) {
         bed.keep_screen(&format!("admin-360-{name}")).await;
     }
     c.set_window_size(1100, 900).await.expect("back to a desktop");
+}
+
+/// The overview: its figures are those of the audit log (every sign-in
+/// and refusal of this test so far is in the last 24 hours), the chart
+/// says the same for 24 hours and 7 days, and its lists name what was
+/// refused.
+async fn overview(bed: &Bed) {
+    let c = &bed.browser.client;
+    bed.wait_for("#hours-chart").await;
+    assert_eq!(bed.text("#tab-overview[aria-current=page]").await, "Overview");
+    let cookie = c.get_named_cookie("__Host-session").await.expect("the admin's session");
+    let mut rows = Vec::new();
+    for page in 1.. {
+        let url =
+            format!("{}?log=sign_ins&page={page}", bed.worker.url(shared::admin::routes::AUDIT));
+        let list: shared::admin::AuditList = reqwest::Client::new()
+            .get(url)
+            .header("Cookie", format!("__Host-session={}", cookie.value()))
+            .send()
+            .await
+            .expect("the audit log")
+            .json()
+            .await
+            .expect("a page of it");
+        let done = list.rows.is_empty() || page * list.page_size >= list.total;
+        rows.extend(list.rows);
+        if done {
+            break;
+        }
+    }
+    let signed_in = rows
+        .iter()
+        .filter(|r| {
+            r.outcome == "success" && edge_core::flow::store::SIGNED_IN.contains(&r.reason.as_str())
+        })
+        .count();
+    let refused = rows.iter().filter(|r| r.outcome == "failure").count();
+    assert!(signed_in >= 2 && refused >= 1, "this test signed in and was refused: {rows:?}");
+    assert_eq!(bed.text("#stat-signed-in .stat-value").await, signed_in.to_string());
+    assert_eq!(bed.text("#stat-refused .stat-value").await, refused.to_string());
+    let chart = bed.wait_for("#hours-chart").await;
+    let said = |name: &'static str| {
+        let chart = chart.clone();
+        async move { chart.attr(name).await.expect("attr").unwrap_or_default() }
+    };
+    assert_eq!(said("data-signed-in").await, signed_in.to_string());
+    assert_eq!(said("data-hours").await, "24");
+    bed.click("#span-week").await;
+    bed.wait_for("#hours-chart[data-hours='168']").await;
+    let week = bed.wait_for("#hours-chart").await;
+    assert_eq!(week.attr("data-refused").await.expect("attr"), Some(refused.to_string()));
+    let wrong = bed.text("#refusals li[data-key=bad_password]").await;
+    assert!(wrong.contains("Wrong password"), "{wrong}");
+    bed.wait_for("#methods li[data-key=bypass]").await;
+    bed.keep_screen("admin-overview").await;
 }

@@ -79,7 +79,9 @@ impl Bed {
             self.click("#duo-form button[type=submit]").await;
         }
         self.wait_for("#account-title").await;
-        c.goto(&self.worker.url(routes::ADMIN_PAGE)).await.expect("the console");
+        c.goto(&self.worker.url(&format!("{}users", routes::ADMIN_PAGE)))
+            .await
+            .expect("the console");
         self.wait_for("tr[data-user=alice] button[data-action=revoke]").await;
     }
 

@@ -308,6 +308,8 @@ fn duo_step(store: &MemoryStore, username: &str, at: u64, outcome: Outcome, reas
         client_ip: None,
         repeats: 0,
         policy: None,
+        country: None,
+        factor: None,
     });
 }
 

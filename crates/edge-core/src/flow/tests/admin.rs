@@ -108,7 +108,19 @@ fn changes_are_applied_and_audited_with_who_did_them() {
         ]
     );
     assert_eq!(events[0].client_ip.as_deref(), Some("198.51.100.7"));
-    assert!(events[1].detail.as_deref().is_some_and(|d| d.contains("bypass")));
+    // Each change says what it was before (the console shows "required → bypass").
+    let detail = |n: usize| -> serde_json::Value {
+        serde_json::from_str(events[n].detail.as_deref().unwrap_or("null")).expect("JSON")
+    };
+    assert_eq!(
+        detail(1),
+        serde_json::json!({"duo_policy": "bypass", "before": {"duo_policy": "required"}})
+    );
+    assert_eq!(
+        detail(2),
+        serde_json::json!({"duo_username": "alice@example.com", "before": {"duo_username": null}})
+    );
+    assert_eq!(detail(0), serde_json::json!({}), "disabling says nothing more");
 }
 
 #[test]

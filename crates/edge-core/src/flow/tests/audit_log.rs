@@ -24,6 +24,8 @@ fn event(at: u64, username: &str, outcome: Outcome, reason: &'static str) -> Aud
         client_ip: Some("203.0.113.5".to_owned()),
         repeats: 0,
         policy: None,
+        country: None,
+        factor: None,
     }
 }
 
@@ -169,6 +171,8 @@ fn csv_fields_are_quoted_only_when_they_must_be() {
         client_ip: Some("2001:db8::1".into()),
         repeats: 0,
         policy: None,
+        country: None,
+        factor: None,
     };
     let csv = to_csv(AuditLog::Admin, &[row]);
     assert_eq!(

@@ -93,6 +93,8 @@ fn sessions_states_and_old_audit_events_are_deleted_past_their_time() {
             client_ip: None,
             repeats: 0,
             policy: None,
+            country: None,
+            factor: None,
         };
         block_on(store.create_session(&row, &event)).unwrap();
         store.events.borrow_mut().pop();
