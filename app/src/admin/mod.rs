@@ -112,6 +112,8 @@ fn Console(
 ) -> impl IntoView {
     let router = route::Router::new();
     provide_context(router);
+    // Kept across the pages: leaving the policies unsaved loses nothing.
+    let policy = policies::PolicyDraft::new();
     let (duo, set_duo) = signal(None::<shared::admin::DuoProvider>);
     let reload = Callback::new(move |()| {
         spawn_local(async move {
@@ -139,7 +141,12 @@ fn Console(
                 <PageLink to=Page::Users id="tab-users">"Users"</PageLink>
                 <PageLink to=Page::Sessions id="tab-sessions">"Sessions"</PageLink>
                 <PageLink to=Page::Audit id="tab-audit">"Audit log"</PageLink>
-                <PageLink to=Page::Policies id="tab-policies">"Policies"</PageLink>
+                <PageLink to=Page::Policies id="tab-policies">"Policies"
+                    {move || policy.unsaved().then(|| view! {
+                        <span class="unsaved-mark" aria-hidden="true">" •"</span>
+                        <span class="visually-hidden">" (unsaved changes)"</span>
+                    })}
+                </PageLink>
                 <PageLink to=Page::Duo id="tab-duo">"Duo"</PageLink>
             </nav>
             <provider::EnforceBanner provider=duo />
@@ -156,7 +163,7 @@ fn Console(
                     <TrustedBrowsers user=None set_problem />
                 }.into_any(),
                 Page::Audit => view! { <audit::AuditPage set_problem /> }.into_any(),
-                Page::Policies => view! { <policies::PoliciesPage reload set_problem /> }.into_any(),
+                Page::Policies => view! { <policies::PoliciesPage policy reload set_problem /> }.into_any(),
                 Page::Duo => view! { <provider::ProviderPage provider=duo reload set_problem /> }.into_any(),
                 Page::Unknown => view! {
                     <div id="no-such-page">

@@ -5,6 +5,12 @@
 //! whole role takes the phrase that turns Duo off. Below the sign-in rules,
 //! the app's paths: who may reach which (public, signed in, a role, a
 //! fresh Duo approval), also tried in the dry run.
+//!
+//! The draft never gets lost: it lives with the console (leaving the page
+//! and coming back finds it as it was; the tab says it is unsaved; closing
+//! or reloading the page asks first), nothing can be edited before the
+//! saved rules are there, and names are checked as they are typed (one
+//! rule per name, as the Worker requires).
 
 use leptos::html;
 use leptos::prelude::*;
@@ -20,6 +26,105 @@ use shared::policy::{
 use super::api::post;
 use crate::components::local_time;
 use crate::messages::Problem;
+
+/// The policies being edited, kept by the console across its pages.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PolicyDraft {
+    rules: RwSignal<Vec<PolicyRule>>,
+    paths: RwSignal<Vec<AccessRule>>,
+    remember_days: RwSignal<u32>,
+    /// The saved set, once read.
+    saved: RwSignal<Option<PoliciesView>>,
+    /// Bumped by every edit made in place (the fields write the draft
+    /// without redrawing it).
+    touched: RwSignal<u32>,
+}
+
+impl PolicyDraft {
+    pub(super) fn new() -> Self {
+        let draft = Self {
+            rules: RwSignal::new(Vec::new()),
+            paths: RwSignal::new(Vec::new()),
+            remember_days: RwSignal::new(0),
+            saved: RwSignal::new(None),
+            touched: RwSignal::new(0),
+        };
+        // Closing or reloading the page with unsaved rules asks first.
+        Effect::new(move |_| UNSAVED.with(|u| u.set(draft.unsaved())));
+        if let Some(window) = web_sys::window() {
+            let leaving = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::Event)>::new(
+                |event: web_sys::Event| {
+                    if UNSAVED.with(std::cell::Cell::get) {
+                        event.prevent_default();
+                        let _ = js_sys::Reflect::set(&event, &"returnValue".into(), &"".into());
+                    }
+                },
+            );
+            let _ = window.add_event_listener_with_callback(
+                "beforeunload",
+                wasm_bindgen::JsCast::unchecked_ref(leaving.as_ref()),
+            );
+            // One listener for the page's life.
+            leaving.forget();
+        }
+        draft
+    }
+
+    /// The draft as a set.
+    fn set(self) -> PolicySet {
+        self.touched.track();
+        PolicySet {
+            rules: self.rules.get(),
+            remember_days: self.remember_days.get(),
+            access: self.paths.get(),
+        }
+    }
+
+    /// Whether the draft differs from the saved set.
+    pub(super) fn unsaved(self) -> bool {
+        let draft = self.set();
+        self.saved.with(|saved| saved.as_ref().is_some_and(|v| v.set != draft))
+    }
+
+    /// The saved set becomes the draft.
+    fn reset(self, view: &PoliciesView) {
+        self.rules.set(view.set.rules.clone());
+        self.paths.set(view.set.access.clone());
+        self.remember_days.set(view.set.remember_days);
+        self.saved.set(Some(view.clone()));
+    }
+
+    /// What the Worker would refuse in the draft's names, in words.
+    fn name_problems(self) -> Vec<String> {
+        let set = self.set();
+        let mut problems = Vec::new();
+        let mut check = |kind: &str, names: Vec<String>| {
+            for (i, name) in names.iter().enumerate() {
+                let name = name.trim();
+                if name.is_empty() {
+                    problems.push(format!("{kind} {} needs a name.", i + 1));
+                } else if let Some(first) =
+                    names[..i].iter().position(|n| n.trim().to_lowercase() == name.to_lowercase())
+                {
+                    problems.push(format!(
+                        "{kind} {} is named \"{name}\" like {} {}: give each its own name.",
+                        i + 1,
+                        kind.to_lowercase(),
+                        first + 1
+                    ));
+                }
+            }
+        };
+        check("Rule", set.rules.iter().map(|r| r.name.clone()).collect());
+        check("Path rule", set.access.iter().map(|r| r.name.clone()).collect());
+        problems
+    }
+}
+
+thread_local! {
+    /// Whether the console holds unsaved rules (read when the page closes).
+    static UNSAVED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 
 async fn fetch_policies() -> Result<PoliciesView, Problem> {
     super::api::reply(
@@ -86,13 +191,19 @@ fn access_label(access: Access) -> String {
 
 /// One app path rule's fields (edits as [`RuleCard`]'s).
 #[component]
-fn PathCard(index: usize, rule: AccessRule, draft: RwSignal<Vec<AccessRule>>) -> impl IntoView {
+fn PathCard(
+    index: usize,
+    rule: AccessRule,
+    draft: RwSignal<Vec<AccessRule>>,
+    touched: RwSignal<u32>,
+) -> impl IntoView {
     let edit = move |change: &dyn Fn(&mut AccessRule)| {
         draft.update_untracked(|rules| {
             if let Some(rule) = rules.get_mut(index) {
                 change(rule);
             }
         });
+        touched.update(|n| *n += 1);
     };
     let field = move |ev: &leptos::ev::Event| event_target_value(ev);
     let count = draft.with_untracked(Vec::len);
@@ -129,7 +240,7 @@ fn PathCard(index: usize, rule: AccessRule, draft: RwSignal<Vec<AccessRule>>) ->
             <div class="rule-grid">
                 <label for=id("name")>"Name"</label>
                 <input id=id("name") prop:value=rule.name.clone() maxlength="64"
-                    on:change=move |ev| { let v = field(&ev); edit(&|r| r.name.clone_from(&v)); } />
+                    on:input=move |ev| { let v = field(&ev); edit(&|r| r.name.clone_from(&v)); } />
                 <label for=id("path")>"Path"</label>
                 <input id=id("path") prop:value=rule.path.clone() placeholder="/reports, /reports/* or *"
                     on:change=move |ev| { let v = field(&ev); edit(&|r| r.path.clone_from(&v)); } />
@@ -171,6 +282,7 @@ fn RuleCard(
     index: usize,
     rule: PolicyRule,
     draft: RwSignal<Vec<PolicyRule>>,
+    touched: RwSignal<u32>,
     set_problem: WriteSignal<Option<Problem>>,
 ) -> impl IntoView {
     let edit = move |change: &dyn Fn(&mut PolicyRule)| {
@@ -179,11 +291,14 @@ fn RuleCard(
                 change(rule);
             }
         });
+        touched.update(|n| *n += 1);
     };
+    // Trusted browsers skip Duo only on a rule that asks for Duo.
+    let asks_duo = RwSignal::new(rule.action == PolicyAction::RequireDuo);
     let field = move |ev: &leptos::ev::Event| event_target_value(ev);
     let checked = move |ev: &leptos::ev::Event| event_target_checked(ev);
     let count = draft.with_untracked(Vec::len);
-    let id = |what: &str| format!("rule-{index}-{what}");
+    let id = move |what: &str| format!("rule-{index}-{what}");
     let has_role = |role: Role| rule.roles.contains(&role);
     let (user_role, admin_role) = (has_role(Role::User), has_role(Role::Admin));
     let action = rule.action.as_str();
@@ -194,7 +309,7 @@ fn RuleCard(
             <div class="rule-grid">
                 <label for=id("name")>"Name"</label>
                 <input id=id("name") prop:value=rule.name.clone() maxlength="64"
-                    on:change=move |ev| { let v = field(&ev); edit(&|r| r.name.clone_from(&v)); } />
+                    on:input=move |ev| { let v = field(&ev); edit(&|r| r.name.clone_from(&v)); } />
                 <label for=id("action")>"Then"</label>
                 <select id=id("action") prop:value=action on:change=move |ev| {
                     let chosen = match field(&ev).as_str() {
@@ -202,7 +317,12 @@ fn RuleCard(
                         "deny" => PolicyAction::Deny,
                         _ => PolicyAction::RequireDuo,
                     };
-                    edit(&|r| r.action = chosen);
+                    let asks = chosen == PolicyAction::RequireDuo;
+                    asks_duo.set(asks);
+                    edit(&|r| {
+                        r.action = chosen;
+                        r.allow_remembered &= asks;
+                    });
                 }>
                     {[PolicyAction::RequireDuo, PolicyAction::BypassDuo, PolicyAction::Deny].map(|a| view! {
                         <option value=a.as_str() selected=a.as_str() == action>{action_label(a)}</option>
@@ -236,8 +356,11 @@ fn RuleCard(
                     } />
             </div>
             <div class="row-actions">
-                <label><input type="checkbox" id=id("remembered") prop:checked=rule.allow_remembered
-                    on:change=move |ev| { let on = checked(&ev); edit(&|r| r.allow_remembered = on); } />" trusted browsers skip Duo"</label>
+                <Show when=move || asks_duo.get()>
+                    <label><input type="checkbox" id=id("remembered") prop:checked=move || {
+                        draft.with_untracked(|r| r.get(index).is_some_and(|r| r.allow_remembered))
+                    } on:change=move |ev| { let on = checked(&ev); edit(&|r| r.allow_remembered = on); } />" trusted browsers skip Duo"</label>
+                </Show>
                 <label><input type="checkbox" id=id("enabled") prop:checked=rule.enabled
                     on:change=move |ev| { let on = checked(&ev); edit(&|r| r.enabled = on); } />" in force"</label>
                 <OrderButtons index count draft />
@@ -365,16 +488,15 @@ fn ConfirmBypass(
 }
 
 /// The page. `reload` refreshes the provider, whose banners say when the
-/// saved rules skip Duo.
+/// saved rules skip Duo; `policy` is the console's draft.
+#[allow(clippy::too_many_lines, reason = "a Leptos component: one view")]
 #[component]
 pub(super) fn PoliciesPage(
+    policy: PolicyDraft,
     reload: Callback<()>,
     set_problem: WriteSignal<Option<Problem>>,
 ) -> impl IntoView {
-    let draft = RwSignal::new(Vec::<PolicyRule>::new());
-    let paths = RwSignal::new(Vec::<AccessRule>::new());
-    let remember_days = RwSignal::new(0_u32);
-    let (saved, set_saved) = signal(None::<PoliciesView>);
+    let PolicyDraft { rules: draft, paths, remember_days, saved, touched } = policy;
     let (notice, set_notice) = signal(None::<String>);
     // The draft skips Duo for a whole role: saving waits for the phrase.
     let (asking, set_asking) = signal(None::<DuoBypass>);
@@ -383,28 +505,58 @@ pub(super) fn PoliciesPage(
         remember_days: remember_days.get_untracked(),
         access: paths.get_untracked(),
     };
-    let load = move || {
+    // Read the saved set; the draft follows it unless it holds unsaved
+    // changes (made before leaving this page), which are kept.
+    let load = move |keep: bool| {
         set_asking.set(None);
         spawn_local(async move {
             match fetch_policies().await {
-                Ok(view) => {
-                    draft.set(view.set.rules.clone());
-                    paths.set(view.set.access.clone());
-                    remember_days.set(view.set.remember_days);
-                    set_saved.set(Some(view));
+                Ok(view) if keep && policy.unsaved() => {
+                    let newer = saved.get_untracked().is_some_and(|s| s.version != view.version);
+                    set_notice.set(Some(if newer {
+                        format!("Your unsaved changes are kept, but another admin saved version {} since: \
+                                 discard yours to see it, or save to try over it.", view.version)
+                    } else {
+                        "Your unsaved changes are kept: save them or discard them.".to_owned()
+                    }));
+                    if !newer {
+                        saved.set(Some(view));
+                    }
                 }
+                Ok(view) => policy.reset(&view),
                 Err(p) => set_problem.set(Some(p)),
             }
         });
     };
-    load();
+    load(true);
+    let loaded = move || saved.get().is_some();
     let add = move |_| {
         set_notice.set(None);
         draft.update(|rules| {
+            let mut n = rules.len() + 1;
+            while rules.iter().any(|r| r.name.eq_ignore_ascii_case(&format!("Rule {n}"))) {
+                n += 1;
+            }
             rules.push(PolicyRule {
-                name: format!("Rule {}", rules.len() + 1),
+                name: format!("Rule {n}"),
                 enabled: true,
                 ..PolicyRule::default()
+            });
+        });
+    };
+    let add_path = move |_| {
+        set_notice.set(None);
+        paths.update(|rules| {
+            let mut n = rules.len() + 1;
+            while rules.iter().any(|r| r.name.eq_ignore_ascii_case(&format!("Path rule {n}"))) {
+                n += 1;
+            }
+            rules.push(AccessRule {
+                name: format!("Path rule {n}"),
+                enabled: true,
+                methods: Vec::new(),
+                path: "/".to_owned(),
+                access: Access::SignedIn,
             });
         });
     };
@@ -423,42 +575,60 @@ pub(super) fn PoliciesPage(
                         view.version
                     )));
                     set_asking.set(None);
-                    draft.set(view.set.rules.clone());
-                    paths.set(view.set.access.clone());
-                    set_saved.set(Some(view));
+                    policy.reset(&view);
                     reload.run(());
                 }
                 Err(p) => set_problem.set(Some(p)),
             }
         });
     });
-    let save = move |_| match draft_set().duo_bypass() {
-        Some(bypass) => set_asking.set(Some(bypass)),
-        None => send.run(None),
+    let problems = move || policy.name_problems();
+    let save = move |_| {
+        if !problems().is_empty() {
+            return;
+        }
+        match draft_set().duo_bypass() {
+            Some(bypass) => set_asking.set(Some(bypass)),
+            None => send.run(None),
+        }
+    };
+    let discard = move |_| {
+        set_notice.set(None);
+        if let Some(view) = saved.get_untracked() {
+            policy.reset(&view);
+        }
+        load(false);
     };
     let about = move || saved.get().map(|v| version_in_words(&v));
+    let unsaved = move || policy.unsaved();
     view! {
         <p class="muted">"Each sign-in, after the password is checked, is matched against the rules in order; the first match decides. A rule matches when all of its conditions hold (an empty condition holds always). With no match, the account's own setting applies: Duo, unless the account is a break-glass bypass. Addresses, countries and ASNs are Cloudflare's."</p>
-        <p class="muted" id="policies-version">{about}</p>
+        <p class="muted" id="policies-version">{move || about().unwrap_or_else(|| "Loading the saved rules…".to_owned())}</p>
         <p class="notice" role="status" id="policies-notice">{move || notice.get()}</p>
-        <div id="rules">
+        {move || unsaved().then(|| view! {
+            <p class="status warn" id="policies-unsaved">"Unsaved changes: they stay here while you use the other pages, until you save or discard them."</p>
+        })}
+        <div id="rules" aria-busy=move || (!loaded()).to_string()>
             {move || {
                 let rules = draft.get();
-                if rules.is_empty() {
+                if !loaded() {
+                    ().into_any()
+                } else if rules.is_empty() {
                     view! { <p class="muted" id="no-rules">"No rules: every account's own setting applies."</p> }.into_any()
                 } else {
                     rules.into_iter().enumerate().map(|(index, rule)| view! {
-                        <RuleCard index rule draft set_problem />
+                        <RuleCard index rule draft touched set_problem />
                     }).collect_view().into_any()
                 }
             }}
         </div>
         <div class="panel-actions">
-            <button type="button" class="secondary" id="rule-add" on:click=add>"Add rule"</button>
+            <button type="button" class="secondary" id="rule-add" disabled=move || !loaded() on:click=add>"Add rule"</button>
         </div>
         <p class="trust-days">
             <label for="remember-days">"Trust this browser: days a browser may skip Duo after a Duo sign-in (0: not offered)"</label>
             <input id="remember-days" type="number" min="0" max="365" prop:value=move || remember_days.get().to_string()
+                disabled=move || !loaded()
                 on:change=move |ev| {
                     match event_target_value(&ev).trim().parse::<u32>() {
                         Ok(days) => remember_days.set(days),
@@ -470,22 +640,26 @@ pub(super) fn PoliciesPage(
         <h2>"The app's paths"</h2>
         <p class="muted">"Who may reach which of the app's paths, by method and path, first match wins; a path no rule matches needs a signed-in user. A path like /reports/* holds for /reports and everything under it; * for every path. A fresh Duo approval sends an older sign-in back through Duo."</p>
         <div id="path-rules">
-            {move || paths.get().into_iter().enumerate().map(|(index, rule)| view! {
-                <PathCard index rule draft=paths />
-            }).collect_view()}
+            {move || loaded().then(|| paths.get().into_iter().enumerate().map(|(index, rule)| view! {
+                <PathCard index rule draft=paths touched />
+            }).collect_view())}
         </div>
         <div class="panel-actions">
-            <button type="button" class="secondary" id="path-rule-add" on:click=move |_| paths.update(|rules| rules.push(AccessRule {
-                name: format!("Path rule {}", rules.len() + 1),
-                enabled: true,
-                methods: Vec::new(),
-                path: "/".to_owned(),
-                access: Access::SignedIn,
-            }))>"Add path rule"</button>
+            <button type="button" class="secondary" id="path-rule-add" disabled=move || !loaded() on:click=add_path>"Add path rule"</button>
         </div>
+        {move || {
+            let found = problems();
+            (!found.is_empty()).then(|| view! {
+                <div class="status error" id="policies-invalid" role="alert">
+                    <p><strong>"Fix these before saving:"</strong></p>
+                    <ul>{found.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+                </div>
+            })
+        }}
         <div class="panel-actions">
-            <button type="button" class="primary" id="policies-save" on:click=save>"Save rules"</button>
-            <button type="button" class="secondary" id="policies-reload" on:click=move |_| { set_notice.set(None); load(); }>"Discard changes"</button>
+            <button type="button" class="primary" id="policies-save" on:click=save
+                disabled=move || !loaded() || !problems().is_empty()>"Save rules"</button>
+            <button type="button" class="secondary" id="policies-reload" disabled=move || !loaded() on:click=discard>"Discard changes"</button>
         </div>
         {move || asking.get().map(|bypass| view! { <ConfirmBypass bypass send set_asking /> })}
         <DryRun draft_set=Callback::new(move |()| draft_set()) set_problem />

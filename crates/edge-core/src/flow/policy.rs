@@ -166,7 +166,7 @@ pub fn canonical(set: &PolicySet) -> Result<PolicySet, PolicyError> {
     if set.rules.len() > MAX_RULES {
         return Err(PolicyError { rule: None, message: format!("at most {MAX_RULES} rules") });
     }
-    let rules = set
+    let rules: Vec<PolicyRule> = set
         .rules
         .iter()
         .zip(1_u32..)
@@ -174,6 +174,23 @@ pub fn canonical(set: &PolicySet) -> Result<PolicySet, PolicyError> {
             canonical_rule(rule).map_err(|message| PolicyError { rule: Some(n), message })
         })
         .collect::<Result<_, _>>()?;
+    // A name says which rule decided (in the audit log, the dry run): one
+    // rule per name.
+    if let Some((n, first, name)) = repeated(rules.iter().map(|r| r.name.as_str())) {
+        return Err(PolicyError {
+            rule: Some(n),
+            message: format!("({name}) rule {first} has this name already: give each rule its own"),
+        });
+    }
+    if let Some((n, first, name)) = repeated(set.access.iter().map(|r| r.name.trim())) {
+        return Err(PolicyError {
+            rule: None,
+            message: format!(
+                "access rule {n}: ({name}) path rule {first} has this name already: give each \
+                 rule its own"
+            ),
+        });
+    }
     if set.remember_days > MAX_REMEMBER_DAYS {
         return Err(PolicyError {
             rule: None,
@@ -184,6 +201,20 @@ pub fn canonical(set: &PolicySet) -> Result<PolicySet, PolicyError> {
         PolicyError { rule: None, message: format!("access rule {n}: {message}") }
     })?;
     Ok(PolicySet { rules, remember_days: set.remember_days, access })
+}
+
+/// The first name that appears twice (any case): its second place, its
+/// first place (both from 1), and the name.
+fn repeated<'a>(names: impl Iterator<Item = &'a str>) -> Option<(u32, u32, &'a str)> {
+    let mut seen: Vec<(String, u32)> = Vec::new();
+    for (name, n) in names.zip(1_u32..) {
+        let key = name.to_lowercase();
+        if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+            return Some((n, *first, name));
+        }
+        seen.push((key, n));
+    }
+    None
 }
 
 fn canonical_rule(rule: &PolicyRule) -> Result<PolicyRule, String> {
@@ -228,7 +259,17 @@ fn canonical_rule(rule: &PolicyRule) -> Result<PolicyRule, String> {
     if rule.asns.contains(&0) {
         return Err(format!("({name}) ASN 0 is no autonomous system"));
     }
-    Ok(PolicyRule { name: name.to_owned(), users, networks, countries, ..rule.clone() })
+    // Trusted browsers skip Duo only where a rule asks for Duo: on a rule
+    // that refuses or lets the password alone in, the box means nothing.
+    let allow_remembered = rule.allow_remembered && rule.action == PolicyAction::RequireDuo;
+    Ok(PolicyRule {
+        name: name.to_owned(),
+        users,
+        networks,
+        countries,
+        allow_remembered,
+        ..rule.clone()
+    })
 }
 
 /// One rule, ready to match.

@@ -326,6 +326,7 @@ async fn accounts(bed: &Bed) -> String {
 /// in without Duo saved only with the phrase, its banner, then removed; a
 /// network with host bits refused in words, then the change discarded.
 async fn policies(bed: &Bed) {
+    let c = &bed.browser.client;
     bed.click("#tab-policies").await;
     // The saved set first: a rule added before it arrives would be replaced
     // by it (the draft starts empty, as the saved set does).
@@ -344,6 +345,31 @@ async fn policies(bed: &Bed) {
         bed.wait_for("#rule-0-name").await.prop("value").await.expect("value").as_deref(),
         Some("Tor")
     );
+    // Trusted browsers skip Duo only on a rule asking for Duo: neither here.
+    bed.wait_for("#rule-0-users").await;
+    for rule in ["#rule-0-remembered", "#rule-1-remembered"] {
+        assert!(c.find(Locator::Css(rule)).await.is_err(), "{rule} offered");
+    }
+    // Names are checked as they are typed: one rule per name.
+    retype(bed, "#rule-0-name", "office").await;
+    let said = bed.text("#policies-invalid").await;
+    assert!(said.contains("Rule 2 is named \"Office\" like rule 1"), "{said}");
+    let save = bed.wait_for("#policies-save").await;
+    assert!(!save.is_enabled().await.expect("state"), "not saved with two rules of one name");
+    retype(bed, "#rule-0-name", "Tor").await;
+    bed.wait_gone("#policies-invalid").await;
+    // Another page and back: the draft is still there, and said to be.
+    bed.wait_for("#tab-policies .unsaved-mark").await;
+    bed.click("#tab-users").await;
+    bed.wait_for("table.users tbody tr").await;
+    bed.wait_for("#tab-policies .unsaved-mark").await;
+    bed.click("#tab-policies").await;
+    bed.wait_text("#policies-notice", "Your unsaved changes are kept").await;
+    bed.wait_for("#policies-unsaved").await;
+    assert_eq!(
+        bed.wait_for("#rule-1-name").await.prop("value").await.expect("value").as_deref(),
+        Some("Office")
+    );
 
     retype(bed, "#dry-ip", "10.1.2.3").await;
     retype(bed, "#dry-country", "T1").await;
@@ -354,14 +380,12 @@ async fn policies(bed: &Bed) {
     let alice = bed.text("#dry-run-result tr[data-user=alice][data-action=bypass_duo]").await;
     assert!(alice.contains("#2 Office"), "{alice}");
     retype(bed, "#remember-days", "30").await;
-    bed.click("#rule-0-remembered").await; // not from Tor
     bed.click("#policies-save").await;
     bed.wait_text("#policies-notice", "Saved as version 2").await;
     let days = bed.wait_for("#remember-days").await.prop("value").await.expect("value");
     assert_eq!(days.as_deref(), Some("30"), "the days are saved with the rules");
-    let tor_trust =
-        bed.wait_for("#rule-0-remembered").await.prop("checked").await.expect("checked");
-    assert_eq!(tor_trust.as_deref(), Some("false"));
+    bed.wait_gone("#tab-policies .unsaved-mark").await;
+    bed.wait_gone("#policies-unsaved").await;
     bed.keep_screen("admin-policies").await;
     policy_turning_duo_off(bed).await;
 

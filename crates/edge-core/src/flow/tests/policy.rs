@@ -139,6 +139,35 @@ fn a_set_is_saved_in_canonical_form_or_refused_naming_the_rule() {
     assert!(
         refused(PolicyRule { asns: vec![0], ..rule("AS", PolicyAction::Deny) }).contains("ASN 0")
     );
+    let said = refused(rule(" OK ", PolicyAction::BypassDuo));
+    assert_eq!(said, "Rule 2: (OK) rule 1 has this name already: give each rule its own");
+    // Trusted browsers skip Duo on a rule that asks for Duo, nowhere else.
+    let boxes = |action| {
+        let set = PolicySet {
+            rules: vec![PolicyRule { allow_remembered: true, ..rule("r", action) }],
+            remember_days: 30,
+            access: Vec::new(),
+        };
+        canonical(&set).expect("valid").rules[0].allow_remembered
+    };
+    assert_eq!(
+        [PolicyAction::RequireDuo, PolicyAction::BypassDuo, PolicyAction::Deny].map(boxes),
+        [true, false, false]
+    );
+    let path = |name: &str| shared::policy::AccessRule {
+        name: name.to_owned(),
+        enabled: true,
+        methods: Vec::new(),
+        path: "/".to_owned(),
+        access: shared::policy::Access::SignedIn,
+    };
+    let twice = PolicySet {
+        rules: Vec::new(),
+        remember_days: 0,
+        access: vec![path("Reports"), path("reports")],
+    };
+    let said = canonical(&twice).expect_err("refused").to_string();
+    assert!(said.starts_with("access rule 2: (reports) path rule 1 has this name"), "{said}");
     let too_many = PolicySet {
         rules: vec![rule("r", PolicyAction::Deny); MAX_RULES + 1],
         remember_days: 0,
