@@ -142,7 +142,7 @@ pub(super) fn AuditPage(set_problem: WriteSignal<Option<Problem>>) -> impl IntoV
     view! {
         <AuditFilters search set_problem />
         <CsvDownload query />
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex="0">
             <table class="users audit">
                 <caption class="muted">{caption}</caption>
                 <thead><tr>
@@ -162,7 +162,7 @@ pub(super) fn AuditPage(set_problem: WriteSignal<Option<Problem>>) -> impl IntoV
                 </tbody>
             </table>
         </div>
-        <nav class="pager" aria-label="Pages">
+        <nav class="pager" aria-label="Pages of events">
             <button type="button" class="secondary" id="audit-previous" disabled=first_page on:click=move |_| turn(-1)>"Previous"</button>
             <span>{move || format!("Page {} of {}", query.get().page, pages())}</span>
             <button type="button" class="secondary" id="audit-next" disabled=last_page on:click=move |_| turn(1)>"Next"</button>

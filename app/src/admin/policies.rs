@@ -434,7 +434,7 @@ fn DryRun(
             </p>
         })}
         {move || result.get().map(|found| view! {
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0">
                 <table class="users" id="dry-run-result">
                     <caption class="muted">{format!("{} users from there, with the rules above", found.total)}</caption>
                     <thead><tr><th scope="col">"User"</th><th scope="col">"Role"</th><th scope="col">"Rule"</th><th scope="col">"Then"</th></tr></thead>

@@ -43,6 +43,7 @@ fn Pager(
     #[prop(into)] pages: Signal<u32>,
     turned: Callback<()>,
     id: &'static str,
+    label: &'static str,
 ) -> impl IntoView {
     // (Comparisons stay out of `view!`, whose parser reads `<` and `>` as tags.)
     let first = move || page.get() <= 1;
@@ -52,7 +53,7 @@ fn Pager(
         turned.run(());
     };
     view! {
-        <nav class="pager" aria-label="Pages" id=id>
+        <nav class="pager" aria-label=label id=id>
             <button type="button" class="secondary" data-page="previous" disabled=first on:click=move |_| turn(-1)>"Previous"</button>
             <span>{move || format!("Page {} of {}", page.get(), pages.get())}</span>
             <button type="button" class="secondary" data-page="next" disabled=last on:click=move |_| turn(1)>"Next"</button>
@@ -129,7 +130,7 @@ pub(super) fn SessionsPage(
                 <button type="submit" class="secondary">"Search"</button>
             </form>
         })}
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex="0">
             <table class="users sessions" aria-busy=move || list.get().is_none().to_string()>
                 <caption class="muted">{move || match list.get() {
                     None => "Loading sessions…".to_owned(),
@@ -151,7 +152,7 @@ pub(super) fn SessionsPage(
                 </tbody>
             </table>
         </div>
-        <Pager page pages turned=load id="sessions-pager" />
+        <Pager page pages turned=load id="sessions-pager" label="Pages of sessions" />
     }
 }
 
@@ -244,7 +245,7 @@ pub(super) fn TrustedBrowsers(
     view! {
         <h2>"Trusted browsers"</h2>
         <p class="notice" role="status" id="browsers-notice">{move || notice.get()}</p>
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex="0">
             <table class="users" id="trusted-browsers" aria-busy=move || list.get().is_none().to_string()>
                 <caption class="muted">{move || match list.get() {
                     None => "Loading trusted browsers…".to_owned(),
@@ -282,6 +283,6 @@ pub(super) fn TrustedBrowsers(
                 </tbody>
             </table>
         </div>
-        <Pager page pages turned=load id="browsers-pager" />
+        <Pager page pages turned=load id="browsers-pager" label="Pages of trusted browsers" />
     }
 }

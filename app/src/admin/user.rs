@@ -175,7 +175,7 @@ fn RecentSignIns(username: String, set_problem: WriteSignal<Option<Problem>>) ->
     });
     view! {
         <h2>"Recent sign-ins"</h2>
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex="0">
             <table class="users audit" id="user-events" aria-busy=move || list.get().is_none().to_string()>
                 <caption class="muted">{move || match list.get() {
                     None => "Loading events…".to_owned(),

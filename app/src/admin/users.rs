@@ -289,7 +289,7 @@ pub(super) fn UsersPage(
                 }
                 accounts::Panel::Duo(user) => view! { <accounts::DuoName user close save=act set_problem /> }.into_any(),
             })}
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0">
                 <table class="users" aria-busy=move || list.get().is_none().to_string()>
                     <caption class="muted">{move || match list.get() {
                         None => "Loading users…".to_owned(),
@@ -313,7 +313,7 @@ pub(super) fn UsersPage(
                     </tbody>
                 </table>
             </div>
-            <nav class="pager" aria-label="Pages">
+            <nav class="pager" aria-label="Pages of users">
                 <button type="button" class="secondary" id="previous" disabled=first_page on:click=move |_| turn(-1)>
                     "Previous"
                 </button>

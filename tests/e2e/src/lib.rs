@@ -602,6 +602,41 @@ impl Browser {
         Ok(path)
     }
 
+    /// What axe-core (`node_modules/axe-core`, from the lockfile) finds wrong
+    /// with the page as it is now, against WCAG 2.2 A and AA and best
+    /// practice: one line per rule broken, with the elements. Empty when
+    /// nothing is. (axe runs as `WebDriver` script, which the page's CSP
+    /// does not restrict.)
+    ///
+    /// # Errors
+    /// When axe cannot be read or run.
+    pub async fn accessibility_violations(&self) -> Result<Vec<String>, String> {
+        let axe = workspace_root().join("node_modules/axe-core/axe.min.js");
+        let source = std::fs::read_to_string(&axe)
+            .map_err(|e| format!("{}: {e} (run npm ci)", axe.display()))?;
+        self.client
+            .execute(&format!("{source}\nreturn typeof window.axe;"), vec![])
+            .await
+            .map_err(|e| format!("loading axe: {e}"))?;
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];\
+                 axe.run(document, { resultTypes: ['violations'], runOnly: { type: 'tag', \
+                   values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } })\
+                   .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ': ' \
+                     + v.nodes.map(n => n.target.join(' ')).join(', '))))\
+                   .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .map_err(|e| format!("running axe: {e}"))?;
+        Ok(found
+            .as_array()
+            .map(|lines| lines.iter().filter_map(|l| l.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default())
+    }
+
     /// Ends the `WebDriver` session (Chromium quits); the driver stops on drop.
     pub async fn close(self) {
         let _ = self.client.close().await;

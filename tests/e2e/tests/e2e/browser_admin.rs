@@ -642,39 +642,11 @@ async fn pages(bed: &Bed) {
     c.goto(&bed.worker.app_url(&format!("{console}nothing-here"))).await.expect("no page");
     bed.wait_text("#no-such-page", "No such page").await;
 
-    c.set_window_size(360, 800).await.expect("a phone's width");
-    for (page, shown) in [
-        ("", "#hours-chart"),
-        ("users", "table.users tbody tr"),
-        ("users/alice", "#user-facts"),
-        ("sessions", "tr[data-session-of=admin]"),
-        ("audit", "table.audit tbody tr"),
-        ("policies", "#policies-notice"),
-        ("duo", "#duo-mode"),
-    ] {
-        c.goto(&bed.worker.app_url(&format!("{console}{page}"))).await.expect("open the page");
-        bed.wait_for(shown).await;
-        let widths = c
-            .execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![])
-            .await
-            .expect("widths");
-        let (page_width, screen) = (widths[0].as_u64(), widths[1].as_u64());
-        if page_width > screen {
-            // What sticks out, to say where to look.
-            let wider = c
-                .execute(
-                    "return [...document.querySelectorAll('body *')]\
-                     .filter(e => e.getBoundingClientRect().right > window.innerWidth)\
-                     .filter(e => e.parentElement.getBoundingClientRect().right <= window.innerWidth)\
-                     .slice(0, 5).map(e => e.outerHTML.slice(0, 160));",
-                    vec![],
-                )
-                .await
-                .expect("what sticks out");
-            panic!("/admin/{page} is {page_width:?} px wide on a {screen:?} px screen: {wider}");
-        }
-        let name = if page.is_empty() { "users" } else { page }.replace('/', "-");
-        bed.keep_screen(&format!("admin-360-{name}")).await;
+    // Every page at a desktop's width and a phone's: nothing wider than the
+    // screen, and nothing axe-core finds wrong.
+    for (width, screen_name) in [(1100, "desktop"), (360, "360")] {
+        c.set_window_size(width, 800).await.expect("a window size");
+        every_page(bed, screen_name).await;
     }
     c.set_window_size(1100, 900).await.expect("back to a desktop");
 }
@@ -732,4 +704,46 @@ async fn overview(bed: &Bed) {
     assert!(wrong.contains("Wrong password"), "{wrong}");
     bed.wait_for("#methods li[data-key=bypass]").await;
     bed.keep_screen("admin-overview").await;
+}
+
+/// Each console page at the window's size: no wider than the screen, no
+/// accessibility violation, a screenshot `admin-<size>-<page>`.
+async fn every_page(bed: &Bed, size: &str) {
+    let c = &bed.browser.client;
+    let console = routes::at(routes::ADMIN_PAGE);
+    for (page, shown) in [
+        ("", "#hours-chart"),
+        ("users", "table.users tbody tr"),
+        ("users/alice", "#user-facts"),
+        ("sessions", "tr[data-session-of=admin]"),
+        ("audit", "table.audit tbody tr"),
+        ("policies", "#rules[aria-busy=false] fieldset"),
+        ("duo", "#duo-mode"),
+    ] {
+        c.goto(&bed.worker.app_url(&format!("{console}{page}"))).await.expect("open the page");
+        bed.wait_for(shown).await;
+        let widths = c
+            .execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![])
+            .await
+            .expect("widths");
+        let (page_width, screen) = (widths[0].as_u64(), widths[1].as_u64());
+        if page_width > screen {
+            // What sticks out, to say where to look.
+            let wider = c
+                .execute(
+                    "return [...document.querySelectorAll('body *')]\
+                     .filter(e => e.getBoundingClientRect().right > window.innerWidth)\
+                     .filter(e => e.parentElement.getBoundingClientRect().right <= window.innerWidth)\
+                     .slice(0, 5).map(e => e.outerHTML.slice(0, 160));",
+                    vec![],
+                )
+                .await
+                .expect("what sticks out");
+            panic!("/admin/{page} is {page_width:?} px wide on a {screen:?} px screen: {wider}");
+        }
+        let name = if page.is_empty() { "overview" } else { page }.replace('/', "-");
+        let violations = bed.browser.accessibility_violations().await.expect("axe");
+        assert!(violations.is_empty(), "/admin/{page} at {size}: {violations:#?}");
+        bed.keep_screen(&format!("admin-{size}-{name}")).await;
+    }
 }
