@@ -20,9 +20,10 @@ built="$ROOT/target/wasm32-unknown-unknown/release"
 opt_args=(-Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
   --enable-mutable-globals --enable-reference-types --enable-multivalue)
 # wasm-bindgen and wasm-opt (about 10 s of CPU each) run again only when the
-# compiled wasm, their versions or the options changed.
-key=$( { sha256sum "$built/app.wasm" "$built/admin.wasm"; wasm-bindgen --version; wasm-opt --version;
-  echo "${opt_args[*]}"; } | sha256sum | cut -d' ' -f1)
+# compiled wasm, their versions or the options changed. Contents only (from
+# stdin, no file names), so a checkout moved to another folder skips them too.
+key=$( { sha256sum < "$built/app.wasm"; sha256sum < "$built/admin.wasm"; wasm-bindgen --version;
+  wasm-opt --version; echo "${opt_args[*]}"; } | sha256sum | cut -d' ' -f1)
 if [[ "$(cat "$out/.key" 2>/dev/null)" != "$key" ]]; then
   rm -rf "$out"
   mkdir -p "$out"

@@ -30,13 +30,18 @@ if [[ "${SKIP_WORKER_BUILD:-}" == 1 && -f "$crate_dir/build/index.js" ]]; then
 fi
 # worker-build runs wasm-bindgen, wasm-opt and esbuild again (about 20 s)
 # even when nothing changed: it runs only when the compiled wasm, the tools
-# or these build settings differ from the last build's.
+# or these build settings differ from the last build's. The key hashes the
+# files' contents only (read from stdin, so sha256sum prints no file name):
+# a checkout moved or cloned to another folder, with the same target
+# directory contents, skips the rebuild too.
 compile
 keyfile="$ROOT/target/worker-build.key"
 [[ "$name" == edge ]] || keyfile="$ROOT/target/worker-build-$name.key"
 key=$( {
-  sha256sum "${CARGO_TARGET_DIR:-$ROOT/target}/wasm32-unknown-unknown/release/${name//-/_}.wasm" \
-    "$crate_dir/Cargo.toml" "$ROOT/scripts/build-worker.sh"
+  for file in "${CARGO_TARGET_DIR:-$ROOT/target}/wasm32-unknown-unknown/release/${name//-/_}.wasm" \
+    "$crate_dir/Cargo.toml" "$ROOT/scripts/build-worker.sh"; do
+    sha256sum < "$file"
+  done
   worker-build --version; wasm-bindgen --version; wasm-opt --version
 } | sha256sum | cut -d' ' -f1)
 if [[ -f "$crate_dir/build/index.js" && "$(cat "$keyfile" 2>/dev/null)" == "$key" ]]; then

@@ -6,6 +6,8 @@
 #
 #   scripts/dev.sh                 everything on loopback, no Duo account needed
 #   PORT=9000 scripts/dev.sh       another port (APP_ORIGIN follows it)
+#   scripts/dev.sh --var DUO_MODE:inline
+#                                  the inline mode (any wrangler dev option passes)
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -32,15 +34,40 @@ VARS
   )
 fi
 
-# A setting as wrangler dev sees it: .dev.vars overrides wrangler.toml [vars].
+# This script's arguments go on to wrangler dev, after the --var options the
+# dev command adds (dev_vars, below).
+args=("$@")
+dev_vars=()
+# The value --var NAME:VALUE (or --var=NAME:VALUE) options among ARGS give
+# NAME, the last one counting as in wrangler.
+cli_var() { # name args...
+  local name=$1 arg value="" in_var=0
+  shift
+  for arg in "$@"; do
+    case "$arg" in
+      --var=*) in_var=1; arg=${arg#--var=} ;;
+      --var) in_var=1; continue ;;
+      -*) in_var=0; continue ;;
+    esac
+    if (( in_var )) && [[ "$arg" == "$name:"* ]]; then
+      value=${arg#"$name:"}
+    fi
+  done
+  printf '%s' "$value"
+}
+in_dev_vars() { grep -q "^[[:space:]]*$1[[:space:]]*=" .dev.vars; }
+# A setting as wrangler dev sees it: a --var (the dev command's, then the
+# command line's) overrides .dev.vars, which overrides wrangler.toml [vars].
 setting() { # name
   local value
-  value=$(sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" .dev.vars | tail -n1)
+  value=$(cli_var "$1" "${dev_vars[@]}" "${args[@]}")
   if [[ -z "$value" ]]; then
-    value=$(sed -n "s/^$1 = //p" wrangler.toml | head -n1)
+    value=$(sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" .dev.vars | tail -n1)
+    [[ -n "$value" ]] || value=$(sed -n "s/^$1 = //p" wrangler.toml | head -n1)
+    value=${value%\"}
+    value=${value#\"}
   fi
-  value=${value%\"}
-  printf '%s' "${value#\"}"
+  printf '%s' "$value"
 }
 
 api_host=$(setting DUO_API_HOST)
@@ -114,17 +141,22 @@ else
   log "DUO_API_HOST=$api_host: using that Duo service, not the emulator"
 fi
 
-# APP_ORIGIN follows PORT unless .dev.vars sets it.
-login_origin="http://localhost:$PORT"
-origin=(--var "APP_ORIGIN:$login_origin")
-if grep -q '^[[:space:]]*APP_ORIGIN[[:space:]]*=' .dev.vars; then
-  login_origin=$(setting APP_ORIGIN)
-  origin=()
+# The vars the dev command gives wrangler dev, each only when .dev.vars does
+# not set it (a --var would override .dev.vars). APP_ORIGIN follows PORT.
+if ! in_dev_vars APP_ORIGIN; then
+  dev_vars+=(--var "APP_ORIGIN:http://localhost:$PORT")
 fi
+login_origin=$(setting APP_ORIGIN)
 # Breached passwords: the emulator also stands in for Pwned Passwords' range
 # API, so choosing a password needs no network (unless .dev.vars says otherwise).
-if (( use_emulator )) && ! grep -q '^[[:space:]]*PWNED_PASSWORDS_URL[[:space:]]*=' .dev.vars; then
-  origin+=(--var "PWNED_PASSWORDS_URL:http://$api_host")
+if (( use_emulator )) && ! in_dev_vars PWNED_PASSWORDS_URL; then
+  dev_vars+=(--var "PWNED_PASSWORDS_URL:http://$api_host")
+fi
+# Duo steps per user per 15 minutes: wrangler.toml's 5 (against push fatigue)
+# is used up within a minute of trying the demo accounts, so the dev command
+# allows 100 (production keeps wrangler.toml's, the tests set their own).
+if ! in_dev_vars DUO_START_LIMIT; then
+  dev_vars+=(--var "DUO_START_LIMIT:100")
 fi
 
 # The example app (examples/app), when UPSTREAM_URL is its address: it
@@ -144,19 +176,76 @@ else
   app="your app (UPSTREAM_URL=${upstream:-the service binding UPSTREAM})"
 fi
 
+# The banner: where to go, and what each demo account
+# (crates/credentials/seed/demo-users.sql) meets in the mode this run uses,
+# from the emulator's users (tests/duo-emulator/src/config.rs, dev_users).
+duo_mode=$(setting DUO_MODE)
+duo_mode=${duo_mode:-prompt}
+if (( use_emulator )); then
+  carol="Duo, locked out: Duo denies"
+  case "$duo_mode" in
+    inline)
+      alice="Duo, enrolled: push, phone call, SMS, passcode 123456"
+      dana="Duo, enrolled: push, phone call, SMS, passcode 246810"
+      how="The inline mode (DUO_MODE=inline), with the Duo emulator at http://$api_host:
+  no Duo page; after the password the login's own page lists the user's devices and
+  methods. The emulator's phone, http://$api_host/phone/NAME, approves or denies a push
+  or a call and shows the SMS passcodes."
+      bob="Duo, not enrolled: the page links to the emulator's enrollment
+                                    (it adds Duo Mobile: push, passcodes); then sign in again" ;;
+    *)
+      # The emulator's prompt page offers no SMS passcodes.
+      alice="Duo, enrolled: push, phone call, passcode 123456"
+      dana="Duo, enrolled: push, phone call, passcode 246810"
+      how="Duo's prompt (DUO_MODE=prompt), played by the Duo emulator at http://$api_host:
+  after the password, \"Log in with Duo\" opens its prompt page, which also plays the
+  phone (approve or deny)."
+      bob="Duo, not enrolled: the prompt enrolls him" ;;
+  esac
+else
+  how="DUO_MODE=$duo_mode, with Duo at $api_host: the demo users meet whatever your Duo
+  account says of them."
+  alice="Duo" bob="Duo" carol="Duo" dana="Duo"
+fi
+case "$duo_mode" in
+  prompt | inline) ;;
+  *) how="DUO_MODE=$duo_mode is neither prompt nor inline: the login answers config_error." ;;
+esac
+
 cat >&2 <<EOF
 
   Open http://localhost:$PORT: $app behind the Duo login
-  (the login's own pages: http://localhost:$PORT/_login/)
+  (the login's own pages: http://localhost:$PORT/_login/; the admin console, for admin
+  and dana: http://localhost:$PORT/_login/admin/)
+
+  $how
+  Duo steps per user per 15 minutes: $(setting DUO_START_LIMIT) here (DUO_START_LIMIT; 5 in production)
 
   Demo accounts (local database only; README, "Demo accounts"):
-    alice / alice-demo-pass   Duo: enrolled (push, passcode 123456, phone call)
-    bob   / bob-demo-pass     Duo: not enrolled (the prompt enrolls him)
-    carol / carol-demo-pass   Duo: locked out (Duo denies)
-    admin / admin-demo-pass   break-glass: password only, no Duo
-    erin  / erin-demo-pass    disabled (refused)
+    alice / alice-demo-pass   user, $alice
+    bob   / bob-demo-pass     user, $bob
+    carol / carol-demo-pass   user, $carol
+    dana  / dana-demo-pass    admin, $dana
+    admin / admin-demo-pass   admin, break-glass: password only, no Duo
+    erin  / erin-demo-pass    disabled: refused like a wrong password
+
+  Scheduled maintenance (the Cron Trigger): curl http://localhost:$PORT/__scheduled
 
 EOF
 
 log "starting wrangler dev on http://localhost:$PORT"
-wrangler dev --port "$PORT" "${origin[@]}" --show-interactive-dev-session=false "$@"
+# --test-scheduled: GET /__scheduled runs the Cron Trigger, and wrangler
+# leaves out its hint naming /cdn-cgi/handler/scheduled, which fails for this
+# Worker (wrangler.toml, [assets]).
+#
+# wrangler 4.86 runs the [build] command a second time when its watcher of
+# build.watch_dir is ready (that run makes the first bundle: with a custom
+# build nothing else does) and announces it as "The file
+# edge/src,shared/src changed, restarting build...": the watched directories
+# joined with a comma, not a changed file. The watcher reports no change
+# before it is ready, so the first such line is always that one; it is
+# dropped, and the lines of a real change (naming the file) pass. sed ignores
+# Ctrl-C so that wrangler's last lines still come through while it stops.
+wrangler dev --port "$PORT" "${dev_vars[@]}" --test-scheduled \
+  --show-interactive-dev-session=false "$@" \
+  | ( trap '' INT; exec sed -u '0,/^The file .* changed, restarting build\.\.\.$/{//d}' )
