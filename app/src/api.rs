@@ -45,6 +45,18 @@ pub async fn health() -> Health {
     }
 }
 
+/// A refusal of the password step: a `duo_denied` there is Duo refusing
+/// the account before any request (inline preauth, a trusted browser Duo no
+/// longer vouches for), shown with Duo's words.
+async fn refused_at_sign_in(response: &gloo_net::http::Response) -> Problem {
+    let problem = problem_from(response, Words::Duo(|code| code == ErrorCode::DuoDenied)).await;
+    if problem.code == Some(ErrorCode::DuoDenied) {
+        problem.with_denial(Some(shared::api::DuoDenial::Account))
+    } else {
+        problem
+    }
+}
+
 /// `POST /api/login`: the first factor.
 ///
 /// # Errors
@@ -62,7 +74,7 @@ pub async fn login(
     if response.ok() {
         response.json().await.map_err(|_| Problem::unexpected())
     } else {
-        Err(problem_from(&response, Words::None).await)
+        Err(refused_at_sign_in(&response).await)
     }
 }
 
@@ -80,7 +92,7 @@ pub async fn step_up(return_to: Option<String>) -> Result<LoginResponse, Problem
     if response.ok() {
         response.json().await.map_err(|_| Problem::unexpected())
     } else {
-        Err(problem_from(&response, Words::None).await)
+        Err(refused_at_sign_in(&response).await)
     }
 }
 

@@ -11,6 +11,7 @@ pub mod components;
 pub mod messages;
 pub mod pages;
 pub mod reauth;
+mod signed_out;
 mod url;
 
 use leptos::prelude::*;
@@ -73,7 +74,7 @@ pub fn App() -> impl IntoView {
     let (screen, set_screen) = signal(Screen::Loading);
     // An error handed over by the Worker's redirect, read once and removed
     // from the address bar so a reload or a bookmark does not repeat it.
-    let (problem, set_problem) = signal(url::take_error_param().map(Problem::new));
+    let (problem, set_problem) = signal(url::take_error());
     let (notice, set_notice) = signal(None::<&'static str>);
     // Signed in: back to the app's page the browser came from, unless a
     // password an admin set must be replaced first; else the account page.
@@ -131,23 +132,25 @@ pub fn App() -> impl IntoView {
     });
     let on_signed_out = Callback::new(move |outcome: Result<(), Problem>| match outcome {
         Ok(()) => {
+            signed_out::tell_other_tabs();
             set_problem.set(None);
             set_notice.set(Some("You have been signed out."));
             set_screen.set(Screen::SignIn);
         }
         Err(p) => set_problem.set(Some(p)),
     });
+    // Signed out in another tab (this browser) or elsewhere (another
+    // browser, an administrator): the account page does not stay up.
+    let ended = Callback::new(move |why: &'static str| {
+        set_problem.set(None);
+        set_notice.set(Some(why));
+        set_screen.set(Screen::SignIn);
+    });
+    signed_out::watch(move || matches!(screen.get_untracked(), Screen::SignedIn(_)), ended);
     let on_idle_out = Callback::new(move |()| {
-        set_problem.set(None);
-        set_notice.set(Some(
-            "You were signed out because this session was not used for a while. Sign in again to continue.",
-        ));
-        set_screen.set(Screen::SignIn);
+        ended.run("You were signed out because this session was not used for a while. Sign in again to continue.");
     });
-    let on_restart = Callback::new(move |()| {
-        set_problem.set(None);
-        set_screen.set(Screen::SignIn);
-    });
+    let on_restart = Callback::new(move |()| on_inline_restart.run(None));
 
     keep_title(screen);
 

@@ -3,6 +3,7 @@
 //! contract. Never the wire's `message`, never a debug print.
 
 use shared::ErrorCode;
+use shared::api::DuoDenial;
 
 /// A failure the SPA reports to the person signing in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,28 +21,70 @@ pub struct Problem {
     /// is already a user named bob.", "Your current password is not
     /// right."), shown as is.
     pub console: bool,
+    /// Why Duo denied, where it says more than "denied".
+    pub denial: Option<DuoDenial>,
+    /// The denial was of a passcode the person typed.
+    pub passcode: bool,
 }
 
 impl Problem {
     /// A failure the Worker reported with `code`.
     pub const fn new(code: ErrorCode) -> Self {
-        Self { code: Some(code), retry_after: None, unexpected: false, said: None, console: false }
+        Self {
+            code: Some(code),
+            retry_after: None,
+            unexpected: false,
+            said: None,
+            console: false,
+            denial: None,
+            passcode: false,
+        }
     }
 
     /// The Worker could not be reached.
     pub const fn network() -> Self {
-        Self { code: None, retry_after: None, unexpected: false, said: None, console: false }
+        Self {
+            code: None,
+            retry_after: None,
+            unexpected: false,
+            said: None,
+            console: false,
+            denial: None,
+            passcode: false,
+        }
     }
 
     /// The Worker answered something the contract does not allow.
     pub const fn unexpected() -> Self {
-        Self { code: None, retry_after: None, unexpected: true, said: None, console: false }
+        Self {
+            code: None,
+            retry_after: None,
+            unexpected: true,
+            said: None,
+            console: false,
+            denial: None,
+            passcode: false,
+        }
     }
 
     /// Adds the wait time of a `429`.
     #[must_use]
     pub const fn with_retry_after(mut self, seconds: Option<u64>) -> Self {
         self.retry_after = seconds;
+        self
+    }
+
+    /// Says why Duo denied.
+    #[must_use]
+    pub const fn with_denial(mut self, denial: Option<DuoDenial>) -> Self {
+        self.denial = denial;
+        self
+    }
+
+    /// Marks a denial of a typed passcode.
+    #[must_use]
+    pub const fn of_passcode(mut self) -> Self {
+        self.passcode = true;
         self
     }
 
@@ -79,7 +122,12 @@ impl Problem {
                 ErrorCode::DuoUnavailable => {
                     "Duo cannot be reached, so two-factor sign-in is not possible right now."
                 }
-                ErrorCode::DuoDenied => "Duo denied the sign-in.",
+                ErrorCode::DuoDenied => match self.denial {
+                    Some(DuoDenial::Account) => "Duo refused your account.",
+                    Some(DuoDenial::Cancelled) => "The Duo sign-in was cancelled.",
+                    None if self.passcode => "Duo did not accept that passcode.",
+                    None => "Duo denied the sign-in.",
+                },
                 ErrorCode::DuoError => "Duo could not complete the sign-in.",
                 ErrorCode::Unauthenticated => "You are not signed in, or your session has ended.",
                 ErrorCode::ForbiddenOrigin => {
@@ -124,6 +172,17 @@ impl Problem {
             }
             ErrorCode::DuoUnavailable => {
                 "Try again in a few minutes. If it persists, contact your administrator.".to_owned()
+            }
+            ErrorCode::DuoDenied if self.denial == Some(DuoDenial::Account) => {
+                "It may be locked out or disabled in Duo, so signing in again will not help. Ask your administrator to check your account in Duo."
+                    .to_owned()
+            }
+            ErrorCode::DuoDenied if self.denial == Some(DuoDenial::Cancelled) => {
+                "Sign in again when you are ready.".to_owned()
+            }
+            ErrorCode::DuoDenied if self.passcode => {
+                "Check the passcode and type it again (each passcode works once), or choose another method."
+                    .to_owned()
             }
             ErrorCode::DuoDenied if self.said.is_some() => {
                 "Choose a method to try again, or sign in again. If you did not start this sign-in, tell your administrator."
@@ -190,6 +249,21 @@ mod tests {
         }
         assert!(!titles.contains(Problem::network().title()));
         assert!(!titles.contains(Problem::unexpected().title()));
+    }
+
+    #[wasm_bindgen_test]
+    fn a_denial_says_why_and_what_helps() {
+        let denied = Problem::new(ErrorCode::DuoDenied);
+        let account = denied.clone().with_denial(Some(DuoDenial::Account));
+        assert_eq!(account.title(), "Duo refused your account.");
+        assert!(account.next_step().contains("signing in again will not help"));
+        assert!(!account.next_step().contains("denied the request by mistake"));
+        let typed = denied.clone().with_said(Some("Incorrect passcode.".into())).of_passcode();
+        assert!(typed.next_step().starts_with("Check the passcode"));
+        assert!(!typed.next_step().contains("did not start this sign-in"));
+        let cancelled = denied.clone().with_denial(Some(DuoDenial::Cancelled));
+        assert_eq!(cancelled.title(), "The Duo sign-in was cancelled.");
+        assert!(denied.next_step().contains("denied the request by mistake"));
     }
 
     #[wasm_bindgen_test]

@@ -2,7 +2,10 @@
 //! the `?return_to=<path>` the gateway sends a browser here with.
 
 use shared::ErrorCode;
+use shared::api::DuoDenial;
 use shared::return_to::ReturnTo;
+
+use crate::messages::Problem;
 use wasm_bindgen::JsValue;
 
 /// The query string's parameters.
@@ -17,18 +20,60 @@ fn params() -> Option<web_sys::UrlSearchParams> {
 ///
 /// An unknown code is dropped rather than shown: only the contract's codes
 /// have sentences.
-pub fn take_error_param() -> Option<ErrorCode> {
+/// With it, `wait` (the seconds a rate limit lasts, at most a day) and
+/// `duo` (why Duo denied: [`DuoDenial`]), both read as a fixed vocabulary:
+/// the address bar is anyone's to write, so nothing from it is shown as text.
+pub fn take_error() -> Option<Problem> {
+    // The name a Duo step started with is typed in again only when that
+    // step comes back refused; any other visit forgets it.
+    let started_as = take_username();
     let window = web_sys::window()?;
     let location = window.location();
     let params = params()?;
     let raw = params.get("error")?;
-    params.delete("error");
+    let wait = params.get("wait").and_then(|w| w.parse::<u64>().ok()).filter(|w| *w <= 86_400);
+    let denial = params.get("duo").as_deref().and_then(DuoDenial::parse);
+    for name in ["error", "wait", "duo"] {
+        params.delete(name);
+    }
     if let (Ok(history), Ok(path)) = (window.history(), location.pathname()) {
         let rest = String::from(params.to_string());
         let url = if rest.is_empty() { path } else { format!("{path}?{rest}") };
         let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url));
     }
-    ErrorCode::parse(&raw)
+    let code = ErrorCode::parse(&raw)?;
+    PREFILL.with(|p| *p.borrow_mut() = started_as);
+    Some(Problem::new(code).with_retry_after(wait).with_denial(denial))
+}
+
+thread_local! {
+    /// The name to type in again, from [`take_error`].
+    static PREFILL: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The username to show in the sign-in form after a refused Duo step, once.
+pub fn prefill() -> Option<String> {
+    PREFILL.with(|p| p.borrow_mut().take())
+}
+
+/// The per-tab storage key of the username a Duo step started with.
+const STARTED_AS: &str = "duo-login-started-as";
+
+/// Keeps the username a Duo step starts with (this tab only), so that a
+/// refusal coming back from the Worker (a rate limit, Duo's denial) finds it
+/// typed in again. Never the password.
+pub fn remember_username(username: &str) {
+    if let Some(storage) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
+        let _ = storage.set_item(STARTED_AS, username);
+    }
+}
+
+/// The username [`remember_username`] kept, once.
+fn take_username() -> Option<String> {
+    let storage = web_sys::window()?.session_storage().ok()??;
+    let name = storage.get_item(STARTED_AS).ok()??;
+    let _ = storage.remove_item(STARTED_AS);
+    Some(name)
 }
 
 /// Where the app wants the browser back after the sign-in: `return_to`

@@ -2,6 +2,8 @@
 //! ([`edge_core::flow`]), render its outcome or refusal. No decision of the
 //! contract is made here.
 
+use std::fmt::Write as _;
+
 use std::rc::Rc;
 
 use shared::admin::{
@@ -859,7 +861,16 @@ fn logged_as(label: &str, refusal: Refusal) -> Refusal {
 fn refused(step: Step, refusal: &Refusal) -> worker::Result<Response> {
     let refusal = logged(step, refusal.clone());
     let page = paths::at(paths::PAGE);
-    let mut response = respond::redirect(&format!("{page}?error={}", refusal.code().as_str()))?;
+    // What the page needs beyond the code, from a fixed vocabulary: how long
+    // a rate limit lasts, and why Duo denied.
+    let mut target = format!("{page}?error={}", refusal.code().as_str());
+    if let Some(seconds) = refusal.retry_after {
+        let _ = write!(target, "&wait={seconds}");
+    }
+    if let Some(denial) = refusal.reason.denial() {
+        let _ = write!(target, "&duo={}", denial.as_str());
+    }
+    let mut response = respond::redirect(&target)?;
     response.headers_mut().append("Set-Cookie", &cookie::clear(LOGIN_COOKIE))?;
     Ok(response)
 }

@@ -119,6 +119,58 @@ pub mod routes {
     pub const DUO_INLINE_STATUS: &str = "/api/duo/inline/status";
 }
 
+/// Why Duo denied a sign-in, where the person needs more than "denied"
+/// (the sign-in page's `?duo=` next to `?error=duo_denied`, and implied by a
+/// `duo_denied` answer to the password).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DuoDenial {
+    /// Duo refused the account itself (locked out, disabled, unknown):
+    /// signing in again cannot help.
+    Account,
+    /// The person cancelled in Duo's prompt.
+    Cancelled,
+}
+
+impl DuoDenial {
+    /// The query string's form.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Account => "account",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses the query string's form; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Account, Self::Cancelled].into_iter().find(|d| d.as_str() == text)
+    }
+}
+
+/// A device name as pages show it: a phone number (digits with `+`, spaces,
+/// dashes, dots, brackets; at least seven digits) with all but its last four
+/// digits hidden, as Duo's own device lists show them ("XXX-XXX-0199");
+/// any other name as it is.
+pub fn masked_phone(name: &str) -> String {
+    let digits = name.chars().filter(char::is_ascii_digit).count();
+    let phone_like =
+        name.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) && digits >= 7;
+    if !phone_like {
+        return name.to_owned();
+    }
+    let mut left = digits;
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                left -= 1;
+                if left >= 4 { 'X' } else { c }
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// Overall state reported by `GET /api/health`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -649,6 +701,16 @@ pub struct PasswordChanged {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phone_numbers_show_their_last_four_digits_only() {
+        assert_eq!(masked_phone("+1 555-0199"), "+X XXX-0199");
+        assert_eq!(masked_phone("555-123-0199"), "XXX-XXX-0199");
+        assert_eq!(masked_phone("iPhone 15"), "iPhone 15", "a name stays");
+        assert_eq!(masked_phone("123"), "123", "too short for a number");
+        assert_eq!(DuoDenial::parse("account"), Some(DuoDenial::Account));
+        assert_eq!(DuoDenial::parse("other"), None);
+    }
 
     #[test]
     fn the_consoles_pages_are_the_paths_below_it_that_name_no_file() {

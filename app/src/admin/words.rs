@@ -99,6 +99,8 @@ pub(super) fn reason(code: &str) -> String {
         "id_token_username" => "Duo's token names another user",
         "id_token_invalid" => "Duo's token invalid",
         "duo_denied" => "Denied by Duo",
+        "duo_account_denied" => "Duo refused the account (locked out, disabled or not enrolled)",
+        "duo_cancelled" => "Cancelled in Duo's prompt",
         "no_session" => "No session",
         "session_user_unavailable" => "Session of a user gone or disabled",
         "wrong_mode" => "A step of the other Duo mode",

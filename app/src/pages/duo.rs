@@ -35,13 +35,17 @@ pub fn DuoStep(
         <section class="card" aria-labelledby="duo-title">
             <h1 id="duo-title">"Two-factor sign-in"</h1>
             <ProblemBox problem />
-            <p class="who">"Signing in as " <strong class="username">{username}</strong></p>
+            <p class="who">"Signing in as " <strong class="username">{username.clone()}</strong></p>
             <p class="muted">
                 "Your password was accepted. Next, Duo asks you to confirm it is you: approve the push on your phone, "
                 "enter a passcode, or take a call. You come back here when it is done."
             </p>
             <form id="duo-form" method="post" action=routes::at(routes::DUO_START)
-                on:submit=move |_| set_leaving.set(true)>
+                on:submit=move |_| {
+                    // A refusal coming back (a rate limit, Duo's denial) finds the name typed.
+                    crate::url::remember_username(&username);
+                    set_leaving.set(true);
+                }>
                 {(remember_days > 0).then(|| view! { <TrustThisBrowser days=remember_days /> })}
                 <button type="submit" class="primary duo" node_ref=button
                     disabled=move || leaving.get()>

@@ -27,6 +27,9 @@ enum Phase {
     Waiting { status: String, message: String, code: Option<String> },
     /// Typing a passcode (after "Enter a passcode", or after SMS: Duo's message).
     Passcode { sent: Option<String> },
+    /// The person stopped waiting for a push or call, which Duo cannot take
+    /// back: it stays on the device until it expires.
+    Stopped,
 }
 
 /// Each method's name on the wire (and the buttons' `data-method`).
@@ -132,7 +135,7 @@ pub fn InlineStep(
 
     let cancel = move |()| {
         set_round.update(|r| *r += 1);
-        set_phase.set(Phase::Choose);
+        set_phase.set(Phase::Stopped);
     };
 
     let busy = move || phase.get() == Phase::Busy;
@@ -238,7 +241,7 @@ impl Factor {
                     if request.method == InlineMethod::Passcode
                         && p.code == Some(ErrorCode::DuoDenied) =>
                 {
-                    self.set_problem.set(Some(p));
+                    self.set_problem.set(Some(p.of_passcode()));
                     self.set_phase.set(Phase::Passcode { sent: None });
                     if let Some(el) = self.passcode_input.get_untracked() {
                         el.set_value("");
@@ -268,11 +271,18 @@ fn LiveStatus(phase: ReadSignal<Phase>, on_cancel: Callback<()>) -> impl IntoVie
                     })}
                     <p class="muted">"Waiting for your answer on the device."</p>
                     <button type="button" class="link" id="cancel" on:click=move |_| on_cancel.run(())>
-                        "Cancel"
+                        "Stop waiting"
                     </button>
                 }.into_any(),
                 Phase::Passcode { sent } => view! {
                     {sent.map(|m| view! { <p class="progress sent">{m}</p> })}
+                }.into_any(),
+                Phase::Stopped => view! {
+                    <p class="progress stopped" id="stopped">
+                        "Stopped waiting here. The request is still on your device until it expires (about a minute): \
+                         deny it there or ignore it; approving it now does not sign this page in. \
+                         To sign in, choose a method again."
+                    </p>
                 }.into_any(),
                 Phase::Choose => ().into_any(),
             }}

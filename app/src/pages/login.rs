@@ -118,6 +118,7 @@ pub fn LoginForm(
             <label for="username">"Username"</label>
             <input id="username" name="username" type="text" autocomplete="username"
                 autocapitalize="none" spellcheck="false" required node_ref=username
+                prop:value=url::prefill().unwrap_or_default()
                 disabled=move || busy.get() />
             <label for="password">"Password"</label>
             <input id="password" name="password" type="password"

@@ -208,6 +208,11 @@ pub enum Reason {
     IdTokenInvalid,
     /// Duo's verified answer is not `allow`.
     DuoDenied,
+    /// Duo's prompt refused the account itself (locked out, disabled, or
+    /// not enrolled where Duo enrolls no one): signing in again cannot help.
+    DuoAccountDenied,
+    /// The user cancelled in Duo's prompt.
+    DuoCancelled,
     /// No live session.
     NoSession,
     /// The session's user is now disabled or deleted (the session is
@@ -274,6 +279,18 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// What a `duo_denied` refusal tells the person beyond its code: that
+    /// Duo refused the account itself, or that they cancelled.
+    pub const fn denial(self) -> Option<shared::api::DuoDenial> {
+        match self {
+            Self::DuoAccountDenied | Self::DuoPreauthDenied | Self::TrustRevokedByDuo => {
+                Some(shared::api::DuoDenial::Account)
+            }
+            Self::DuoCancelled => Some(shared::api::DuoDenial::Cancelled),
+            _ => None,
+        }
+    }
+
     /// The stored name (and the log's `reason <name>`).
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -316,6 +333,8 @@ impl Reason {
             Self::IdTokenUsername => "id_token_username",
             Self::IdTokenInvalid => "id_token_invalid",
             Self::DuoDenied => "duo_denied",
+            Self::DuoAccountDenied => "duo_account_denied",
+            Self::DuoCancelled => "duo_cancelled",
             Self::NoSession => "no_session",
             Self::SessionUserUnavailable => "session_user_unavailable",
             Self::WrongMode => "wrong_mode",
@@ -390,6 +409,8 @@ impl Reason {
             }
             Self::DuoAccessDenied
             | Self::DuoDenied
+            | Self::DuoAccountDenied
+            | Self::DuoCancelled
             | Self::DuoPreauthDenied
             | Self::TrustRevokedByDuo
             | Self::DuoFactorDenied => ErrorCode::DuoDenied,

@@ -139,7 +139,7 @@ async fn finish<S: SessionStore + SignInStore, T: Transport>(
         if matches!(&error, IdTokenError::NotAllowed { status } if status == "fraud") {
             return Err(super::fraud::reported(store, &trail.username, ctx.now).await);
         }
-        return Err(id_token_refusal(&error));
+        return Err(denied(id_token_refusal(&error), token.reason().as_deref()));
     }
     let details = duo_details(&token);
     let session = remember::after_duo(store, config, &user, details, &ticket, ctx, random).await?;
@@ -181,7 +181,7 @@ fn error_redirect(error: &str, description: Option<&str>) -> Refusal {
 fn duo_details(token: &VerifiedIdToken) -> DuoDetails {
     DuoDetails {
         factor: token.factor(),
-        device: token.auth_device().name,
+        device: token.auth_device().name.map(|name| shared::api::masked_phone(&name)),
         txid: token.txid(),
         // `auth_result.status` as Duo spelled it (`allow` for every session).
         result: token.status().map(|status| match status {
@@ -209,6 +209,24 @@ pub(super) fn exchange_refusal(error: &DuoError) -> Refusal {
 
 /// One reason per kind of failed `id_token` check; a verified token that
 /// does not say `allow` is Duo's denial.
+/// A denial in Duo's verified answer, named by its `auth_context.reason`
+/// where that says the account itself was refused (locked out, disabled,
+/// not enrolled where Duo enrolls no one; the reasons of Duo's
+/// authentication log) or that the person cancelled.
+fn denied(refusal: Refusal, reason: Option<&str>) -> Refusal {
+    if refusal.reason != Reason::DuoDenied {
+        return refusal;
+    }
+    let reason = match reason {
+        Some("locked_out" | "user_disabled" | "deny_unenrolled_user" | "user_not_active") => {
+            Reason::DuoAccountDenied
+        }
+        Some("user_cancelled") => Reason::DuoCancelled,
+        _ => return refusal,
+    };
+    Refusal { reason, ..refusal }
+}
+
 pub(super) fn id_token_refusal(error: &IdTokenError) -> Refusal {
     let reason = match error {
         IdTokenError::NotAllowed { .. } | IdTokenError::ResultNotAllowed { .. } => {

@@ -13,12 +13,12 @@
 //! | step | what it checks (issue 6, `DESIGN.md` "The flow") |
 //! |---|---|
 //! | `duo_down_fail_closed` | emulator health check 503 `FAIL` 50301, `DUO_FAILMODE=closed`: "Log in with Duo" lands back on the login page with the Duo-unavailable message (role=alert, focused) and no `?error=` left in the address bar |
-//! | `alice_push_then_logout` | password, the Duo step names alice (its button focused), the prompt, Duo Push approved: the signed-in page shows username, method, factor, device, Duo transaction id (the one `/api/session` has) and session end; log out: login form, "signed out", `/api/session` 401 in the page and for the old session cookie |
+//! | `alice_push_then_logout` | password, the Duo step names alice (its button focused), the prompt, Duo Push approved: the signed-in page shows username, method, factor, device, Duo transaction id (the one `/api/session` has) and session end; log out: login form, "signed out", and a second tab on the account page goes to the login saying it was signed out in another tab; `/api/session` 401 in the page and for the old session cookie |
 //! | `alice_trusts_this_browser` | (`remember_days` 30) the Duo step offers "Trust this browser for 30 days"; ticked, Duo Push approved: a Duo session; logged out, a deep link into the app, the password alone signs alice in and returns there; the account page says `remembered`; "Forget this browser", logged out: the Duo step again |
 //! | `step_up_asks_duo_again` | (gateway, a path rule needing a Duo approval at most 5 minutes old) alice signs in from a browser she trusts (no Duo this time), opens the app's `/pay/42?amount=10`: the login asks her, by name, for a fresh approval, "Continue with Duo" goes to Duo's prompt without a password (the trusted browser not standing in), Duo Push approved, and she is back at exactly that page, which the app received |
 //! | `alice_passcode` | passcode 123456 on the prompt: signed in with the passcode factor |
 //! | `alice_push_denied` | push denied on the prompt: the login page says Duo denied it (role=alert), `?error=` gone from the address bar |
-//! | `carol_locked_out` | carol's Duo account is locked out: returning from the prompt gives the denied message |
+//! | `carol_locked_out` | carol's Duo account is locked out: returning from the prompt says Duo refused the account and that signing in again will not help (not "if you denied by mistake"), with her name typed in again |
 //! | `bob_enrolls_then_approves` | unenrolled bob enrolls a phone on the prompt, approves a push: signed in, the device is the enrolled phone |
 //! | `admin_bypass` | the break-glass admin: password only, straight to the signed-in page saying Duo was bypassed, no Duo rows |
 //! | `deep_link_returns_after_duo` | (gateway) a deep link into the app with a query, no session: the login, then password and Duo Push; the browser is back at exactly that path and query, which the app received with alice's identity |
@@ -249,6 +249,8 @@ impl Bed {
         self.login_form().await?;
         let c = &self.browser.client;
         let field = c.find(Locator::Css("#username")).await.context("username field")?;
+        // (After a refused Duo step the page types the name in again.)
+        field.clear().await.context("clear username")?;
         field.send_keys(user).await.context("type username")?;
         let field = c.find(Locator::Css("#password")).await.context("password field")?;
         field.send_keys(&format!("{user}-demo-pass")).await.context("type password")?;
@@ -449,10 +451,23 @@ async fn alice_push_then_logout(bed: &Bed) -> Step {
     let c = &bed.browser.client;
     let cookie = c.get_named_cookie(SESSION_COOKIE).await.context("session cookie")?;
     let old_session = cookie.value().to_owned();
+    // A second tab on the account page, to see it follow the sign-out.
+    let first = c.window().await.context("this tab")?;
+    let second = c.new_window(true).await.context("a second tab")?;
+    c.switch_to_window(second.handle.clone()).await.context("to the second tab")?;
+    c.goto(&bed.worker.url("/")).await.context("open the account page")?;
+    bed.wait_for("#account-title").await?;
+    c.switch_to_window(first.clone()).await.context("back to the first tab")?;
     bed.click("#logout").await?;
     bed.login_form().await?;
     let notice = bed.text("#login-title ~ .notice").await?;
     check!(notice == "You have been signed out.", "notice {notice:?}");
+    c.switch_to_window(second.handle).await.context("to the second tab")?;
+    bed.login_form().await?;
+    let notice = bed.text("#login-title ~ .notice").await?;
+    check!(notice == "You were signed out in another tab.", "the other tab: {notice:?}");
+    c.close_window().await.context("close the second tab")?;
+    c.switch_to_window(first).await.context("back to the first tab")?;
     let (status, body) = bed.session_in_page().await?;
     check!(status == 401, "/api/session after logout: {status} {body}");
     // Revoked on the server, not only forgotten by the browser.
@@ -589,10 +604,16 @@ async fn alice_push_denied(bed: &Bed) -> Step {
 async fn carol_locked_out(bed: &Bed) -> Step {
     bed.fresh_visit().await?;
     bed.at_prompt("carol", "button[name=action][value=return]").await?;
-    let before = bed.log_count("duo_denied");
+    let before = bed.log_count("duo_account_denied");
     bed.click("button[name=action][value=return]").await?;
-    bed.refused_with("Duo denied the sign-in.").await?;
-    bed.logged_after("duo_denied", before).await
+    // Not "if you denied the request by mistake": Duo refused the account.
+    bed.refused_with("Duo refused your account.").await?;
+    let said = bed.text(".problem").await?;
+    check!(said.contains("will not help") && !said.contains("by mistake"), "{said}");
+    // The name is typed in again for the next try.
+    let typed = bed.wait_for("#username").await?.prop("value").await.context("value")?;
+    check!(typed.as_deref() == Some("carol"), "username field: {typed:?}");
+    bed.logged_after("duo_account_denied", before).await
 }
 
 async fn bob_enrolls_then_approves(bed: &Bed) -> Step {
@@ -608,7 +629,10 @@ async fn bob_enrolls_then_approves(bed: &Bed) -> Step {
     bed.click("button[name=action][value=approve]").await?;
     let session = bed.signed_in_as("bob").await?;
     let device = bed.shows_duo_details(&session, "Duo Push").await?;
-    check!(device.contains("555-0142"), "device {device:?} is not the enrolled phone");
+    check!(
+        device.contains("XXX-0142") && !device.contains("555"),
+        "device {device:?} is not the enrolled phone, masked"
+    );
     Ok(())
 }
 
@@ -663,6 +687,8 @@ async fn login_step_expired(bed: &Bed) -> Step {
     bed.log_in_with_duo().await?;
     bed.refused_with("This sign-in took too long and has expired.").await?;
     bed.logged_after("login_cookie_missing", before).await?;
+    let typed = bed.wait_for("#username").await?.prop("value").await.context("value")?;
+    check!(typed.as_deref() == Some("alice"), "the name is typed in again: {typed:?}");
 
     // The login cookie is genuine but past its expiry (the person waited
     // too long on the Duo step).

@@ -6,9 +6,10 @@
 //! | step | what it checks |
 //! |---|---|
 //! | push approved on the phone page | the chooser lists alice's devices by Duo's names and only each device's methods; "Send me a Duo Push" shows the live status with Cancel; the tester presses Approve on `/phone/alice` in another tab; the signed-in page shows the Duo Push, the device and the transaction |
-//! | cancel, 360 px | "Cancel" while a push waits returns to the chooser; at 360 px nothing is wider than the screen |
+//! | stop waiting, 360 px | "Stop waiting" while a push waits returns to the chooser and says the push is still on the device; at 360 px nothing is wider than the screen |
 //! | passcode, from a deep link, then a step-up | (gateway) a deep link into the app with a query, no session: the login; "Enter a passcode", 123456, Verify: back at exactly that path and query, which the app received with alice's identity; then the login asked for a fresh approval: "Continue with Duo", the chooser, a passcode, back at the page |
-//! | SMS then passcode | "Text me passcodes": Duo's "New SMS passcodes sent." and the passcode field; a passcode from the phone's inbox signs in |
+//! | SMS then passcode | "Text me passcodes": Duo's "New SMS passcodes sent." and the passcode field; a mistyped passcode is said as such (no "if you did not start this sign-in"); a passcode from the phone's inbox signs in |
+//! | locked out | carol, locked out in Duo: "Duo refused your account." with Duo's words, and that signing in again will not help |
 //! | push denied | a push the tester denies: "Duo denied the sign-in." with Duo's words, back at the chooser |
 //! | Verified Duo Push | with alice's policy requiring it: the code shown large while the push waits; a wrong code typed on the phone fails the push with Duo's words; the right one signs in as "Verified Duo Push" |
 //! | enrollment | unenrolled bob gets Duo's enrollment link |
@@ -187,22 +188,55 @@ async fn inline_sign_in_in_the_browser() {
     assert_eq!(bed.text("dd.device").await, "iPhone (XXX-XXX-0100)");
     bed.keep_screen("inline-signed-in").await;
 
-    // Cancel: back to the chooser, the methods usable again.
+    // Stop waiting: back to the chooser, the methods usable again, and the
+    // page says the push is still on the phone.
     bed.password("alice").await;
     bed.click("button[data-method=push]").await;
+    assert_eq!(bed.text("#cancel").await, "Stop waiting");
     bed.click("#cancel").await;
     bed.wait_for("button[data-method=push]:not([disabled])").await;
+    let stopped = bed.text("#stopped").await;
+    assert!(stopped.contains("still on your device"), "{stopped}");
 
     bed.fits_360_px().await;
 
     passcode_from_a_deep_link(&bed, &app).await;
 
+    sms_then_passcode_and_a_denied_push(&bed).await;
+    verified_push(&bed).await;
+
+    locked_out(&bed).await;
+
+    // Enrollment.
+    bed.password("bob").await;
+    let link = bed.wait_for("#enroll-link").await;
+    let href = link.attr("href").await.expect("href").unwrap_or_default();
+    assert!(href.starts_with(&format!("{}/portal?", bed.emulator.base_url())), "{href}");
+    bed.keep_screen("inline-enroll").await;
+
+    bed.worker.assert_clean_log(&[duo_emulator::auth_api::DEV_SKEY]);
+    bed.browser.close().await;
+}
+
+/// SMS passcodes (a mistyped one said as such, then one from the phone's
+/// inbox), then a push the tester denies.
+async fn sms_then_passcode_and_a_denied_push(bed: &Bed) {
     // SMS, then a passcode from the phone's inbox.
     bed.password("alice").await;
     bed.click("button[data-method=sms]").await;
     assert_eq!(bed.text(".live .progress.sent").await, "New SMS passcodes sent.");
     let inbox = bed.control(reqwest::Method::GET, "/sms?user=alice", None).await;
     let code = inbox["sms"][0]["passcodes"][0].as_str().expect("a passcode").to_owned();
+    // A mistyped one first: said as such, and the field is there again.
+    bed.type_into("#passcode", "000000").await;
+    bed.click("#passcode-form button[type=submit]").await;
+    let mistyped = bed.text(".problem.shown").await;
+    assert!(
+        mistyped.contains("Duo did not accept that passcode.")
+            && mistyped.contains("Check the passcode")
+            && !mistyped.contains("did not start this sign-in"),
+        "{mistyped}"
+    );
     bed.type_into("#passcode", &code).await;
     bed.click("#passcode-form button[type=submit]").await;
     assert_eq!(bed.signed_in_factor().await, "Passcode");
@@ -224,18 +258,20 @@ async fn inline_sign_in_in_the_browser() {
     );
     bed.wait_for("button[data-method=push]:not([disabled])").await;
     bed.keep_screen("inline-denied").await;
+}
 
-    verified_push(&bed).await;
-
-    // Enrollment.
-    bed.password("bob").await;
-    let link = bed.wait_for("#enroll-link").await;
-    let href = link.attr("href").await.expect("href").unwrap_or_default();
-    assert!(href.starts_with(&format!("{}/portal?", bed.emulator.base_url())), "{href}");
-    bed.keep_screen("inline-enroll").await;
-
-    bed.worker.assert_clean_log(&[duo_emulator::auth_api::DEV_SKEY]);
-    bed.browser.close().await;
+/// carol, locked out in Duo.
+async fn locked_out(bed: &Bed) {
+    // Locked out in Duo: Duo's refusal of the account, in its words and ours.
+    bed.password("carol").await;
+    let refused = bed.text(".problem.shown").await;
+    assert!(
+        refused.contains("Duo refused your account.")
+            && refused.to_lowercase().contains("locked out")
+            && refused.contains("will not help")
+            && !refused.contains("by mistake"),
+        "{refused}"
+    );
 }
 
 /// Verified Duo Push (alice's policy now requires it): the page shows the

@@ -18,7 +18,7 @@
 //! | `duo_down_fail_open_issues_a_fail_open_session` | Duo unreachable (nothing listening), `DUO_FAILMODE=open`: 303 `/` + session with method `fail_open`, `duo: null`, 3600 s long; `/api/health` says `duo: unknown`; an admin's fail-open session 403 at the console |
 //! | `a_body_slower_than_the_limit_is_given_up_on` | a server at `DUO_API_HOST` that sends headers at once and the body a byte a second: given up on after 10 s (the limit covers the body), Duo unreachable, `DUO_FAILMODE=open`: `fail_open` session |
 //! | `a_body_over_the_cap_is_refused_without_reading_it_all` | a chunked answer that never ends: reading stops at 64 KB, `config_error` (`duo_health_malformed`) even with `DUO_FAILMODE=open` |
-//! | `duo_starts_are_limited_per_user` | `DUO_START_LIMIT=2`: alice's third Duo step (another client) 303 `/?error=rate_limited`, audited `duo_start_limit`; bob unaffected |
+//! | `duo_starts_are_limited_per_user` | `DUO_START_LIMIT=2`: alice's third Duo step (another client) 303 `/?error=rate_limited&wait=<seconds>`, audited `duo_start_limit`; bob unaffected |
 //! | `a_loopback_duo_api_host_needs_a_loopback_app_origin` | `DUO_API_HOST` loopback with an https `APP_ORIGIN`: `/api/health` 503 naming `DUO_API_HOST` |
 
 use std::time::Duration;
@@ -247,7 +247,19 @@ fn assert_auth_headers(headers: &HeaderMap) {
 fn assert_refused(response: &reqwest::Response, code: &str) {
     assert_eq!(response.status().as_u16(), 303, "expected a refusal with {code}");
     assert_auth_headers(response.headers());
-    assert_eq!(location(response.headers()), format!("{}?error={code}", routes::at(routes::PAGE)));
+    let target = location(response.headers());
+    let page = format!("{}?error={code}", routes::at(routes::PAGE));
+    // Only the fixed hints may follow the code: how long to wait, why Duo denied.
+    let hints = target.strip_prefix(&page).unwrap_or_else(|| panic!("refused at {target}"));
+    for hint in hints.split('&').filter(|h| !h.is_empty()) {
+        let (name, value) = hint.split_once('=').unwrap_or((hint, ""));
+        let known = match name {
+            "wait" => value.parse::<u64>().is_ok(),
+            "duo" => ["account", "cancelled"].contains(&value),
+            _ => false,
+        };
+        assert!(known, "an unknown hint {hint:?} in {target}");
+    }
     let cleared = set_cookie(response.headers(), LOGIN_COOKIE).expect("login cookie cleared");
     assert!(cleared.starts_with(&format!("{LOGIN_COOKIE}=;")), "{cleared}");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
@@ -422,7 +434,7 @@ async fn prompt_page_decides_for_each_user(bed: &Bed) {
     assert_eq!(session.username, "bob");
     assert_eq!(
         session.duo.and_then(|d| d.device).as_deref(),
-        Some("+1 555-0177"),
+        Some("+X XXX-0177"),
         "Duo reports the enrolled phone"
     );
 
@@ -816,6 +828,13 @@ async fn duo_starts_are_limited_per_user() {
     let login = bed.login("alice", "192.0.2.52").await;
     let response = bed.start_duo(Some(&login), Some(APP_ORIGIN)).await;
     assert_refused(&response, "rate_limited");
+    // The page is told how long to wait (within the 15-minute window).
+    let target = location(response.headers());
+    let wait: u64 = target
+        .split_once("&wait=")
+        .and_then(|(_, w)| w.split('&').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no wait in {target}"));
+    assert!((1..=900).contains(&wait), "{target}");
     bed.assert_logged("reason duo_start_limit").await;
     // Another user is not limited.
     bed.started("bob", "192.0.2.52").await;

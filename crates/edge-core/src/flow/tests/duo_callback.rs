@@ -359,6 +359,26 @@ fn duos_deny_is_duo_denied_and_audited_with_its_txid() {
 }
 
 #[test]
+fn a_prompt_that_refused_the_account_or_was_cancelled_says_so() {
+    for (why, reason, denial) in [
+        ("locked_out", Reason::DuoAccountDenied, Some(shared::api::DuoDenial::Account)),
+        ("user_disabled", Reason::DuoAccountDenied, Some(shared::api::DuoDenial::Account)),
+        ("deny_unenrolled_user", Reason::DuoAccountDenied, Some(shared::api::DuoDenial::Account)),
+        ("user_cancelled", Reason::DuoCancelled, Some(shared::api::DuoDenial::Cancelled)),
+        ("user_mistake", Reason::DuoDenied, None),
+    ] {
+        let (_, _, nonce) = started("alice");
+        let mut claims = allow_claims("alice", &nonce, NOW);
+        claims["auth_result"] = json!({"status": "deny", "result": "deny"});
+        claims["auth_context"]["reason"] = json!(why);
+        let (store, refusal) = exchange(Ok(signed_reply(&claims)));
+        assert_eq!((refusal.reason, refusal.code()), (reason, ErrorCode::DuoDenied), "{why}");
+        assert_eq!(refusal.reason.denial(), denial, "{why}");
+        assert_eq!(store.audit(), [("duo_callback", "failure", reason.as_str())]);
+    }
+}
+
+#[test]
 fn an_allow_status_with_a_deny_result_is_duo_denied_without_a_session() {
     // Issue #11: a correctly signed token whose `auth_result` contradicts
     // itself is a denial, never a session.
