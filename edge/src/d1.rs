@@ -617,8 +617,9 @@ impl ConsoleStore for D1Store {
             .batch([
                 (
                     "INSERT INTO admin_events (at, actor, action, target, detail, client_ip) \
-                     SELECT ?1, ?2, ?3, lower(trim(username)), ?5, ?6 FROM sessions \
-                     WHERE id_hash = ?7 AND revoked_at IS NULL AND expires_at > ?1",
+                     SELECT ?1, ?2, ?3, lower(trim(username)), json_set(coalesce(?5, '{}'), \
+                       '$.method', method, '$.browser', user_agent, '$.started', created_at), ?6 \
+                     FROM sessions WHERE id_hash = ?7 AND revoked_at IS NULL AND expires_at > ?1",
                     admin_event_values(event).into_iter().chain([text(id_hash)]).collect(),
                 ),
                 (

@@ -157,6 +157,18 @@ pub(super) fn action(code: &str) -> String {
     .to_owned()
 }
 
+/// How a session was made (`sessions.method`).
+fn method_of_session(code: &str) -> String {
+    match code {
+        "duo" => "Duo",
+        "bypass" => "password only (bypass)",
+        "fail_open" => "password only (Duo was unreachable)",
+        "remembered" => "trusted browser",
+        other => return other.to_owned(),
+    }
+    .to_owned()
+}
+
 /// An admin change's detail (JSON) in words: each field, with its value
 /// before where it was recorded ("role: user → admin").
 pub(super) fn change(detail: &str) -> Vec<(String, String)> {
@@ -178,9 +190,21 @@ pub(super) fn change(detail: &str) -> Vec<(String, String)> {
         .filter(|(name, _)| name.as_str() != "before")
         .map(|(name, value)| {
             let label = name.replace('_', " ");
-            match before.and_then(|b| b.get(name)) {
-                Some(old) => (label, format!("{} → {}", shown(old), shown(value))),
-                None => (label, shown(value)),
+            match (name.as_str(), before.and_then(|b| b.get(name))) {
+                (_, Some(old)) => (label, format!("{} → {}", shown(old), shown(value))),
+                // A session is named by its hash: its last characters say
+                // enough beside how, in which browser and when it started.
+                ("session", None) => {
+                    let id: Vec<char> = shown(value).chars().collect();
+                    let tail: String = id[id.len().saturating_sub(8)..].iter().collect();
+                    (label, format!("…{tail}"))
+                }
+                ("started", None) => (
+                    label,
+                    value.as_i64().map_or_else(|| shown(value), crate::components::zoned_time),
+                ),
+                ("method", None) => (label, method_of_session(&shown(value))),
+                (_, None) => (label, shown(value)),
             }
         })
         .collect()

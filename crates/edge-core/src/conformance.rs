@@ -1219,6 +1219,20 @@ async fn an_admin_ends_a_session<S: Store>(store: &S, now: u64) -> Checked {
     let late = admin_event(now + 3601, "revoke_session");
     ensure!(!store.revoke_session_as_admin(&newer, &late).await?, "an expired session was ended");
     let rows = log_of(store, AuditLog::Admin, "conf-end").await?;
+    // The session in words beside its hash: how, where and when it started.
+    let detail = rows
+        .iter()
+        .find(|r| r.event == "revoke_session")
+        .map(|r| serde_json::from_str::<serde_json::Value>(&r.reason).unwrap_or_default());
+    same(
+        "the session described",
+        detail.map(|d| (d["method"].clone(), d["browser"].clone(), d["started"].clone())),
+        Some((
+            serde_json::json!("duo"),
+            serde_json::json!("Firefox on Linux"),
+            serde_json::json!(now),
+        )),
+    )?;
     same(
         "the record names its user",
         rows.iter().filter(|r| r.event == "revoke_session").count(),

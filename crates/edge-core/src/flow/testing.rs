@@ -839,7 +839,18 @@ impl ConsoleStore for MemoryStore {
         }
         row.revoked_at = Some(event.at);
         let target = row.session.username.trim().to_ascii_lowercase();
-        self.admin_events.borrow_mut().push(AdminEvent { target: Some(target), ..event.clone() });
+        // The session in words, read with it (as the database's statement does).
+        let mut detail: Value =
+            serde_json::from_str(event.detail.as_deref().unwrap_or("{}")).unwrap_or(json!({}));
+        detail["method"] = json!(row.session.method);
+        detail["browser"] = json!(row.session.user_agent);
+        detail["started"] = json!(row.session.created_at);
+        let detail = Some(detail.to_string());
+        self.admin_events.borrow_mut().push(AdminEvent {
+            target: Some(target),
+            detail,
+            ..event.clone()
+        });
         Ok(true)
     }
 

@@ -537,6 +537,12 @@ async fn audit_log(bed: &Bed) {
     assert!(first.contains("Disabled a user") && first.contains("admin"), "{first}");
     let second = bed.text("table.audit tbody tr:nth-child(2)").await;
     assert!(second.contains("Ended a session"), "{second}");
+    // The session in words (how, in which browser), not only its hash.
+    assert!(
+        second.contains("method: password only (bypass)")
+            && second.contains("browser: Chrome on Linux"),
+        "{second}"
+    );
     let header = bed.text("table.audit thead").await;
     assert!(!header.contains("Policy"), "the admin log has no policy: {header}");
     let form = bed.wait_for("#audit-csv-form").await;
@@ -625,6 +631,15 @@ async fn pages(bed: &Bed) {
     bed.click(".row-actions [data-action=revoke]").await;
     bed.click("#confirm-yes").await;
     bed.wait_text("#user-notice", "alice was signed out everywhere.").await;
+    // A role given and taken back: what happened, in words (not the button's label).
+    bed.click(".row-actions [data-action=role]").await;
+    bed.wait_text("#user-notice", "alice is now an admin.").await;
+    bed.wait_text("#user-facts .role", "admin").await;
+    bed.click(".row-actions [data-action=role]").await;
+    let asked = bed.text("#confirm").await;
+    assert!(asked.contains("Remove alice's admin role?"), "{asked}");
+    bed.click("#confirm-yes").await;
+    bed.wait_text("#user-notice", "alice is no longer an admin.").await;
     bed.click(".crumbs a").await;
     bed.wait_for("#user-search").await;
     bed.wait_for("#user-role").await.select_by_value("admin").await.expect("admins");
