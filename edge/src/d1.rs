@@ -13,9 +13,9 @@ use edge_core::flow::maintenance::{PrunePlan, Pruned};
 use edge_core::flow::store::{
     AddOutcome, AdminEvent, AdminSessionRecord, AdminUserRecord, AuditEvent, ChangeOutcome,
     ConsoleStore, DuoMapping, EnforceSetting, MaintenanceStore, NewSession, NewUser,
-    OverviewRecord, OwnItem, OwnSessionRecord, RememberedBrowser, SessionRecord, SessionStore,
-    SignInStore, SingleUse, StoreError, StoredPolicies, UserPage, UserQuery, UserRecord,
-    UserUpdate, Whose,
+    OverviewRecord, OwnItem, OwnSessionRecord, RememberedBrowser, SessionQuery, SessionRecord,
+    SessionStore, SignInStore, SingleUse, StoreError, StoredPolicies, UserPage, UserQuery,
+    UserRecord, UserUpdate, Whose,
 };
 use edge_core::keys::{IdHash, UserKey};
 
@@ -498,15 +498,23 @@ impl ConsoleStore for D1Store {
 
     async fn list_sessions(
         &self,
-        whose: &Whose,
+        query: &SessionQuery,
         now: u64,
         offset: u32,
         limit: u32,
     ) -> Result<(Vec<AdminSessionRecord>, u32), StoreError> {
-        let filter = vec![text(&whose.text), number(now), number(whose.exact_flag())];
-        let mut paged = filter.clone();
-        paged.extend([number(u64::from(limit)), number(u64::from(offset))]);
-        let [rows, count] = self.batch([(LIST_SESSIONS, paged), (COUNT_SESSIONS, filter)]).await?;
+        // One set of values for both statements (the count reads no page).
+        let values = vec![
+            text(&query.whose.text),
+            number(now),
+            number(query.whose.exact_flag()),
+            number(u64::from(limit)),
+            number(u64::from(offset)),
+            text(query.method),
+            number(u64::from(query.by_last_active)),
+        ];
+        let [rows, count] =
+            self.batch([(LIST_SESSIONS, values.clone()), (COUNT_SESSIONS, values)]).await?;
         let total = first_row::<Count>(&count)?.ok_or_else(no_count)?.count;
         Ok((rows.results::<AdminSessionRecord>().map_err(failed)?, total))
     }
@@ -1112,14 +1120,16 @@ const COUNT_ADMIN_EVENTS: &str = "SELECT count(*) AS count FROM admin_events \
 const LIST_SESSIONS: &str = concat!(
     "SELECT id_hash, username, method, duo_context, client_ip, user_agent, country, created_at, \
      expires_at, coalesce(last_seen_at, created_at) AS last_seen_at \
-     FROM sessions s WHERE revoked_at IS NULL AND expires_at > ?2 AND ",
+     FROM sessions s WHERE revoked_at IS NULL AND expires_at > ?2 AND (?6 = '' OR method = ?6) AND ",
     whose!(),
     " AND ",
     not_idle!(),
-    " ORDER BY created_at DESC LIMIT ?4 OFFSET ?5"
+    " ORDER BY CASE WHEN ?7 = 1 THEN coalesce(last_seen_at, created_at) END DESC, created_at DESC, \
+     id_hash LIMIT ?4 OFFSET ?5"
 );
 const COUNT_SESSIONS: &str = concat!(
-    "SELECT count(*) AS count FROM sessions s WHERE revoked_at IS NULL AND expires_at > ?2 AND ",
+    "SELECT count(*) AS count FROM sessions s WHERE revoked_at IS NULL AND expires_at > ?2 \
+     AND ?4 >= 0 AND ?5 >= 0 AND ?7 >= 0 AND (?6 = '' OR method = ?6) AND ",
     whose!(),
     " AND ",
     not_idle!()

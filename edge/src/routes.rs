@@ -231,16 +231,24 @@ pub async fn admin_overview(req: Request, env: &Env) -> Result<Response, EdgeErr
     Ok(respond::json(&figures, 200)?)
 }
 
-/// `GET /api/admin/sessions?q=&user=&page=`.
+/// `GET /api/admin/sessions?q=&user=&method=&sort=&page=`.
 ///
 /// # Errors
 /// `unauthenticated`, `forbidden`, or storage failures.
 pub async fn admin_sessions(req: Request, env: &Env, query: &str) -> Result<Response, EdgeError> {
     let store = D1Store::from_env(env)?;
     let admin = reading(&req, &store).await?;
+    let [mut method, mut sort] = [String::new(), String::new()];
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        match name.as_ref() {
+            "method" => method = value.into_owned(),
+            "sort" => sort = value.into_owned(),
+            _ => {}
+        }
+    }
     let (search, user, page) = whose_and_page(query);
-    let whose = admin::whose(&search, user.as_deref());
-    let list = admin::sessions(&store, &admin, &whose, page, request::now())
+    let asked = admin::session_query(&search, user.as_deref(), &method, &sort);
+    let list = admin::sessions(&store, &admin, &asked, page, request::now())
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::json(&list, 200)?)

@@ -178,7 +178,9 @@ fn HourChart(figures: Overview, hours: usize) -> impl IntoView {
             let mark = if hours > 24 { hour == 0 } else { hour.is_multiple_of(6) };
             let label = mark.then(|| {
                 let text = if hours > 24 { day_label(at) } else { hour_label(at) };
-                view! { <text class="tick" x=x y=HEIGHT + 12.0>{text}</text> }
+                // Centred under its hour, and never cut at either end.
+                let at_x = (x + step / 2.0).clamp(12.0, (width - 12.0).max(12.0));
+                view! { <text class="tick" x=at_x y=HEIGHT + 12.0 text-anchor="middle">{text}</text> }
             });
             view! {
                 <g class="hour" data-at=at.to_string()><title>{said}</title>
@@ -197,7 +199,7 @@ fn HourChart(figures: Overview, hours: usize) -> impl IntoView {
                 <line class="axis" x1="0" y1=HEIGHT x2=width y2=HEIGHT />
                 {bars}
             </svg>
-            <figcaption class="muted">{summary} " Busiest hour: " {peak} "."</figcaption>
+            <figcaption class="muted">{summary} " The busiest hour had " {peak} " events."</figcaption>
         </figure>
     }
 }

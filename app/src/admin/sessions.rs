@@ -22,9 +22,11 @@ async fn fetch_list<T: serde::de::DeserializeOwned>(
     search: &str,
     user: Option<&str>,
     page: u32,
+    more: &[(&str, String)],
 ) -> Result<T, Problem> {
     let page = page.to_string();
     let mut pairs = vec![("q", search), ("page", page.as_str())];
+    pairs.extend(more.iter().map(|(name, value)| (*name, value.as_str())));
     if let Some(user) = user {
         pairs.push(("user", user));
     }
@@ -62,7 +64,11 @@ fn Pager(
 }
 
 /// The live sessions (of `user` alone, on a user's page).
-#[allow(clippy::needless_pass_by_value, reason = "a Leptos component's props are taken by value")]
+#[allow(
+    clippy::needless_pass_by_value,
+    clippy::too_many_lines,
+    reason = "a Leptos component: one view, and its props are taken by value"
+)]
 #[component]
 pub(super) fn SessionsPage(
     user: Option<String>,
@@ -70,14 +76,18 @@ pub(super) fn SessionsPage(
 ) -> impl IntoView {
     let (list, set_list) = signal(None::<SessionList>);
     let (search, set_search) = signal(String::new());
+    let (filters, set_filters) = signal(Vec::<(&'static str, String)>::new());
     let page = RwSignal::new(1_u32);
     let (notice, set_notice) = signal(None::<String>);
     let input = NodeRef::<html::Input>::new();
+    let (method, order) = (NodeRef::<html::Select>::new(), NodeRef::<html::Select>::new());
     let whose = user.clone();
     let load = Callback::new(move |()| {
         let (query, at, whose) = (search.get_untracked(), page.get_untracked(), whose.clone());
+        let more = filters.get_untracked();
+        set_list.set(None);
         spawn_local(async move {
-            match fetch_list(routes::SESSIONS, &query, whose.as_deref(), at).await {
+            match fetch_list(routes::SESSIONS, &query, whose.as_deref(), at, &more).await {
                 Ok(sessions) => set_list.set(Some(sessions)),
                 Err(p) => set_problem.set(Some(p)),
             }
@@ -114,6 +124,9 @@ pub(super) fn SessionsPage(
         if let Some(el) = input.get() {
             set_search.set(el.value());
         }
+        let pick =
+            |node: NodeRef<html::Select>| node.get().map(|el| el.value()).unwrap_or_default();
+        set_filters.set(vec![("method", pick(method)), ("sort", pick(order))]);
         page.set(1);
         load.run(());
     };
@@ -124,9 +137,21 @@ pub(super) fn SessionsPage(
         <h2 class:visually-hidden=all>"Sessions"</h2>
         <p class="notice" role="status" id="sessions-notice">{move || notice.get()}</p>
         {all.then(|| view! {
-            <form id="session-search" class="search" role="search" on:submit=on_search>
-                <label for="session-q">"Search sessions by user"</label>
-                <input id="session-q" type="search" node_ref=input />
+            <form id="session-search" class="search filters" role="search" on:submit=on_search>
+                <label>"User" <input id="session-q" type="search" node_ref=input placeholder="name" /></label>
+                <label>"How"
+                    <select id="session-method" node_ref=method>
+                        <option value="">"any"</option>
+                        <option value="duo">"Duo"</option>
+                        <option value="bypass">"password only (bypass)"</option>
+                        <option value="fail_open">"fail-open (Duo unreachable)"</option>
+                        <option value="remembered">"trusted browser"</option>
+                    </select></label>
+                <label>"Order"
+                    <select id="session-sort" node_ref=order>
+                        <option value="">"newest first"</option>
+                        <option value="last_active">"last active first"</option>
+                    </select></label>
                 <button type="submit" class="secondary">"Search"</button>
             </form>
         })}
@@ -213,7 +238,7 @@ pub(super) fn TrustedBrowsers(
     let load = Callback::new(move |()| {
         let (at, whose) = (page.get_untracked(), whose.clone());
         spawn_local(async move {
-            match fetch_list(routes::REMEMBERED, "", whose.as_deref(), at).await {
+            match fetch_list(routes::REMEMBERED, "", whose.as_deref(), at, &[]).await {
                 Ok(found) => set_list.set(Some(found)),
                 Err(p) => set_problem.set(Some(p)),
             }

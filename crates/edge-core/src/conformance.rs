@@ -31,7 +31,8 @@ use crate::flow::limits::{Client, LimitKey};
 use crate::flow::maintenance::PrunePlan;
 use crate::flow::store::{
     AddOutcome, AdminEvent, AuditEvent, ChangeOutcome, NewSession, NewUser, OwnItem,
-    RememberedBrowser, SingleUse, Store, StoreError, UserPage, UserQuery, UserUpdate, Whose,
+    RememberedBrowser, SessionQuery, SingleUse, Store, StoreError, UserPage, UserQuery, UserUpdate,
+    Whose,
 };
 use crate::keys::{IdHash, Txid, UserKey};
 
@@ -479,7 +480,7 @@ async fn an_unused_session_ends_and_a_used_one_lives_on<S: Store>(store: &S, now
     let live = store.live_session(&used, now + 2500).await?;
     same("used at", live.map(|r| r.last_seen_at), Some(now + 1000))?;
     ensure!(store.live_session(&used, now + 2800).await?.is_none(), "idle again, still live");
-    let listed = store.list_sessions(&containing("conf-idle"), now + 1900, 0, 10).await?;
+    let listed = store.list_sessions(&containing("conf-idle").into(), now + 1900, 0, 10).await?;
     same("the console lists the used one only", listed.1, 1)
 }
 
@@ -1176,7 +1177,7 @@ async fn an_admin_ends_a_session<S: Store>(store: &S, now: u64) -> Checked {
     add(store, now, "Conf-End", "user").await?;
     let older = signed_in(store, now, "conf-end-1", "Conf-End").await?;
     let newer = signed_in(store, now + 1, "conf-end-2", "Conf-End").await?;
-    let (rows, total) = store.list_sessions(&containing("conf-end"), now + 2, 0, 10).await?;
+    let (rows, total) = store.list_sessions(&containing("conf-end").into(), now + 2, 0, 10).await?;
     same("listed", total, 2)?;
     same(
         "newest first",
@@ -1208,14 +1209,35 @@ async fn an_admin_ends_a_session<S: Store>(store: &S, now: u64) -> Checked {
     // that contains it.
     add(store, now, "Conf-End-Two", "user").await?;
     signed_in(store, now, "conf-end-3", "Conf-End-Two").await?;
-    same("containing", store.list_sessions(&containing("conf-end"), now + 2, 0, 10).await?.1, 3)?;
+    same(
+        "containing",
+        store.list_sessions(&containing("conf-end").into(), now + 2, 0, 10).await?.1,
+        3,
+    )?;
     let exactly = Whose { text: "conf-end".to_owned(), exact: true };
-    same("exactly", store.list_sessions(&exactly, now + 2, 0, 10).await?.1, 2)?;
+    same("exactly", store.list_sessions(&exactly.clone().into(), now + 2, 0, 10).await?.1, 2)?;
+    // By how they were made, and most recently used first.
+    let bypass = SessionQuery { method: "bypass", ..exactly.clone().into() };
+    same("none made without Duo", store.list_sessions(&bypass, now + 2, 0, 10).await?.1, 0)?;
+    let duo = SessionQuery { method: "duo", ..exactly.clone().into() };
+    same("made with Duo", store.list_sessions(&duo, now + 2, 0, 10).await?.1, 2)?;
+    store.touch_session(&older, now + 1000).await?;
+    let used = SessionQuery { by_last_active: true, ..exactly.clone().into() };
+    let (rows, _) = store.list_sessions(&used, now + 1000, 0, 10).await?;
+    same(
+        "the one used last first",
+        rows.iter().map(|r| r.id_hash.clone()).collect::<Vec<_>>(),
+        vec![older.clone(), newer.clone()],
+    )?;
     let event = admin_event(now + 3, "revoke_session");
     ensure!(store.revoke_session_as_admin(&older, &event).await?, "not ended");
     ensure!(!store.revoke_session_as_admin(&older, &event).await?, "ended twice");
-    same("listed after", store.list_sessions(&exactly, now + 4, 0, 10).await?.1, 1)?;
-    same("past its end", store.list_sessions(&exactly, now + 3601, 0, 10).await?.1, 0)?;
+    same("listed after", store.list_sessions(&exactly.clone().into(), now + 4, 0, 10).await?.1, 1)?;
+    same(
+        "past its end",
+        store.list_sessions(&exactly.clone().into(), now + 3601, 0, 10).await?.1,
+        0,
+    )?;
     let late = admin_event(now + 3601, "revoke_session");
     ensure!(!store.revoke_session_as_admin(&newer, &late).await?, "an expired session was ended");
     let rows = log_of(store, AuditLog::Admin, "conf-end").await?;

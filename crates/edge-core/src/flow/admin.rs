@@ -18,8 +18,8 @@ use super::audit::{Reason, Refusal};
 use super::context::{Ctx, check_origin, unix_i64};
 use super::session;
 use super::store::{
-    AdminEvent, AdminSessionRecord, AdminUserRecord, ChangeOutcome, ConsoleStore, SessionStore,
-    UserQuery, UserUpdate, Whose,
+    AdminEvent, AdminSessionRecord, AdminUserRecord, ChangeOutcome, ConsoleStore, SessionQuery,
+    SessionStore, UserQuery, UserUpdate, Whose,
 };
 use crate::config::Config;
 use crate::keys::IdHash;
@@ -213,22 +213,37 @@ pub fn whose(search: &str, user: Option<&str>) -> Whose {
     }
 }
 
-/// `GET /api/admin/sessions?q=&user=&page=`: live sessions of the users
-/// `whose`, newest first, [`PAGE_SIZE`] per page.
+/// The sessions list's query from its parameters: `q` or `user` (see
+/// [`whose`]), `method` (`duo`, `bypass`, `fail_open`, `remembered`) and
+/// `sort` (`last_active`, else by start). Anything else in `method` or
+/// `sort` is ignored (the list shows more, not less).
+pub fn session_query(search: &str, user: Option<&str>, method: &str, sort: &str) -> SessionQuery {
+    SessionQuery {
+        whose: whose(search, user),
+        method: ["duo", "bypass", "fail_open", "remembered"]
+            .into_iter()
+            .find(|m| *m == method)
+            .unwrap_or(""),
+        by_last_active: sort == "last_active",
+    }
+}
+
+/// `GET /api/admin/sessions?q=&user=&method=&sort=&page=`: the live
+/// sessions `query` asks for, [`PAGE_SIZE`] per page.
 ///
 /// # Errors
 /// `internal` for storage.
 pub async fn sessions<S: ConsoleStore>(
     store: &S,
     _admin: &Admin,
-    whose: &Whose,
+    query: &SessionQuery,
     page: u32,
     now: u64,
 ) -> Result<SessionList, Refusal> {
     let page = page.max(1);
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
     let (rows, total) =
-        store.list_sessions(whose, now, offset, PAGE_SIZE).await.map_err(Refusal::internal)?;
+        store.list_sessions(query, now, offset, PAGE_SIZE).await.map_err(Refusal::internal)?;
     let sessions = rows.into_iter().map(session_summary).collect();
     Ok(SessionList { sessions, total, page, page_size: PAGE_SIZE })
 }

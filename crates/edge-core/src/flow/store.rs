@@ -182,6 +182,24 @@ impl NewSession {
     }
 }
 
+/// Which live sessions the console's sessions list holds, in which order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionQuery {
+    /// Whose.
+    pub whose: Whose,
+    /// How they were made (`duo`, `bypass`, `fail_open`, `remembered`), or
+    /// empty for any.
+    pub method: &'static str,
+    /// Most recently used first, else most recently started first.
+    pub by_last_active: bool,
+}
+
+impl From<Whose> for SessionQuery {
+    fn from(whose: Whose) -> Self {
+        Self { whose, method: "", by_last_active: false }
+    }
+}
+
 /// Whose rows a console list holds: users whose normalized name contains
 /// the text (the search box), or exactly one user (a user's page).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -713,12 +731,12 @@ pub trait ConsoleStore {
         limit: u32,
     ) -> Result<UserPage, StoreError>;
 
-    /// Live sessions at `now` (not revoked, not expired, not idle) of the
-    /// users `whose`, newest first, `limit` from `offset`, and how many
-    /// match in all, in one round trip.
+    /// Live sessions at `now` (not revoked, not expired, not idle) that
+    /// `query` asks for, newest first (or most recently used first),
+    /// `limit` from `offset`, and how many match in all, in one round trip.
     async fn list_sessions(
         &self,
-        whose: &Whose,
+        query: &SessionQuery,
         now: u64,
         offset: u32,
         limit: u32,

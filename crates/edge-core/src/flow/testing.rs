@@ -626,7 +626,7 @@ impl ConsoleStore for MemoryStore {
 
     async fn list_sessions(
         &self,
-        whose: &crate::flow::store::Whose,
+        query: &crate::flow::store::SessionQuery,
         now: u64,
         offset: u32,
         limit: u32,
@@ -637,9 +637,14 @@ impl ConsoleStore for MemoryStore {
         let mut live: Vec<(&IdHash, &StoredSession)> = sessions
             .iter()
             .filter(|(_, row)| row.live(now))
-            .filter(|(_, row)| whose.matches(&row.session.username))
+            .filter(|(_, row)| query.whose.matches(&row.session.username))
+            .filter(|(_, row)| query.method.is_empty() || row.session.method == query.method)
             .collect();
         live.sort_by(|a, b| b.1.session.created_at.cmp(&a.1.session.created_at).then(a.0.cmp(b.0)));
+        if query.by_last_active {
+            // Stable: the newest first among equals.
+            live.sort_by_key(|(_, row)| std::cmp::Reverse(row.last_seen_at));
+        }
         let total = u32::try_from(live.len()).unwrap_or(u32::MAX);
         let rows = live
             .into_iter()
@@ -1636,7 +1641,7 @@ pub mod console {
         now: u64,
     ) -> Result<SessionList, Refusal> {
         let admin = Admin::reading(store, cookie, now).await?;
-        admin::sessions(store, &admin, &admin::whose(search, None), page, now).await
+        admin::sessions(store, &admin, &admin::session_query(search, None, "", ""), page, now).await
     }
 
     pub async fn revoke_session<S: Store>(
