@@ -87,8 +87,8 @@ step "native + e2e tests" "end-to-end: fifty users signing in at once" \
 step "wasm tests" "tests (wasm32 in headless Chromium: shared)" cargo test "${wasm_tests_shared[@]}"
 step "wasm tests" "tests (wasm32 in headless Chromium: app)" cargo test "${wasm_tests_app[@]}"
 
-step "deploy dry run" "wrangler deploy --dry-run" env SKIP_WORKER_BUILD=1 \
-  wrangler deploy --dry-run --outdir "$ROOT/target/deploy-dry-run"
+step "deploy dry run" "scripts/deploy.sh --dry-run" env SKIP_WORKER_BUILD=1 \
+  "$ROOT/scripts/deploy.sh" --dry-run
 
 step "size report" "size report" "$ROOT/scripts/size-report.sh"
 log "all checks passed in $((SECONDS - started))s"

@@ -27,6 +27,9 @@ args=()
 for arg in "$@"; do
   if [[ "$arg" == --remote ]]; then where=--remote; else args+=("$arg"); fi
 done
+# The deployed database's id is in wrangler.deploy.toml (scripts/deploy.sh).
+config=()
+if [[ "$where" == --remote && -f wrangler.deploy.toml ]]; then config=(--config wrangler.deploy.toml); fi
 if (( ${#args[@]} == 0 )); then
   sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
@@ -67,7 +70,7 @@ case "${args[0]}" in
     ;;
   list)
     "$admin" list > "$sql_file"
-    wrangler d1 execute DB "$where" --command "$(cat "$sql_file")"
+    wrangler d1 execute DB "$where" "${config[@]}" --command "$(cat "$sql_file")"
     exit 0
     ;;
   *)
@@ -75,6 +78,6 @@ case "${args[0]}" in
     ;;
 esac
 
-CI=1 wrangler d1 migrations apply DB "$where" >/dev/null
-wrangler d1 execute DB "$where" --file "$sql_file"
+CI=1 wrangler d1 migrations apply DB "$where" "${config[@]}" >/dev/null
+wrangler d1 execute DB "$where" "${config[@]}" --file "$sql_file"
 log "done (${args[0]} ${args[1]:-}, $where database)"

@@ -22,6 +22,7 @@ mod browser_admin;
 mod browser_flow;
 mod browser_inline;
 mod browser_reauth;
+mod deploy;
 mod duo_flow;
 mod example_app;
 mod forward_auth;
