@@ -18,7 +18,7 @@ use shared::duo::{ApiHost, ClientId, ClientSecret, ConfigError, DuoClient, Redir
 use zeroize::Zeroizing;
 
 /// Settings in the order they are checked; the first problem is reported.
-pub const SETTINGS: [&str; 17] = [
+pub const SETTINGS: [&str; 18] = [
     "DUO_MODE",
     "DUO_CLIENT_ID",
     "DUO_CLIENT_SECRET",
@@ -27,6 +27,7 @@ pub const SETTINGS: [&str; 17] = [
     "DUO_API_HOST",
     "APP_ORIGIN",
     "SESSION_SECRET",
+    "SESSION_SECRET_NEXT",
     "SESSION_TTL_SECONDS",
     "SESSION_IDLE_SECONDS",
     "FRESH_AUTH_SECONDS",
@@ -285,8 +286,10 @@ impl Config {
             });
         }
         let redirect_uri = app_origin.duo_redirect_uri().clone();
-        let session_secret = SessionSecret::parse(&required("SESSION_SECRET")?)
-            .map_err(|rule| ConfigProblem::Invalid { setting: "SESSION_SECRET", rule })?;
+        let session_secret = SessionSecret::from_settings(
+            &required("SESSION_SECRET")?,
+            present("SESSION_SECRET_NEXT"),
+        )?;
         let session_ttl_seconds = present("SESSION_TTL_SECONDS")
             .map_or(Ok(DEFAULT_SESSION_TTL_SECONDS), |v| parse_ttl(&v))
             .map_err(|rule| ConfigProblem::Invalid { setting: "SESSION_TTL_SECONDS", rule })?;
@@ -547,8 +550,11 @@ impl FailMode {
 }
 
 /// `SESSION_SECRET`, decoded: the HMAC key of the cookie signatures.
-/// Zeroized on drop; `Debug` prints `SessionSecret([redacted])`.
-pub struct SessionSecret(Zeroizing<Vec<u8>>);
+/// During a rotation (`SESSION_SECRET_NEXT` set) it holds both: the next
+/// one signs every new cookie, and a cookie signed with either is accepted,
+/// so nobody's sign-in under way or known browser is lost. Zeroized on
+/// drop; `Debug` prints `SessionSecret([redacted])`.
+pub struct SessionSecret(Vec<Zeroizing<Vec<u8>>>);
 
 impl SessionSecret {
     /// Decodes standard base64 (padding optional) of at least
@@ -569,12 +575,43 @@ impl SessionSecret {
         if bytes.len() < MIN_SESSION_SECRET_LEN {
             return Err("expected at least 32 bytes (base64-encoded)");
         }
-        Ok(Self(bytes))
+        Ok(Self(vec![bytes]))
     }
 
-    /// The key bytes, for HMAC only.
+    /// `SESSION_SECRET`, and during a rotation `SESSION_SECRET_NEXT` (which
+    /// then signs; both verify).
+    ///
+    /// # Errors
+    /// The setting that is not a secret, and why.
+    pub fn from_settings(
+        current: &str,
+        next: Option<impl AsRef<str>>,
+    ) -> Result<Self, ConfigProblem> {
+        let current = Self::parse(current)
+            .map_err(|rule| ConfigProblem::Invalid { setting: "SESSION_SECRET", rule })?;
+        let Some(next) = next else { return Ok(current) };
+        let next = Self::parse(next.as_ref())
+            .map_err(|rule| ConfigProblem::Invalid { setting: "SESSION_SECRET_NEXT", rule })?;
+        Ok(current.rotating_to(next))
+    }
+
+    /// This secret during its rotation to `next`: `next` signs from now on,
+    /// this one still verifies.
+    #[must_use]
+    pub fn rotating_to(self, next: Self) -> Self {
+        let mut keys = next.0;
+        keys.extend(self.0);
+        Self(keys)
+    }
+
+    /// The signing key's bytes, for HMAC only.
     pub fn expose_secret(&self) -> &[u8] {
-        &self.0
+        self.0.first().map_or(&[], |key| key.as_slice())
+    }
+
+    /// Every key a signature may verify with, the signing one first.
+    pub fn verifying_keys(&self) -> impl Iterator<Item = &[u8]> {
+        self.0.iter().map(|key| key.as_slice())
     }
 }
 
@@ -621,6 +658,27 @@ mod tests {
         assert_eq!(config.fail_mode, FailMode::Closed);
         assert_eq!(config.app_origin.as_str(), "http://localhost:8787");
         assert_eq!(config.session_secret.expose_secret(), b"e2e-test-session-secret-32-bytes!!");
+    }
+
+    #[test]
+    fn a_rotation_signs_with_the_next_secret_and_verifies_both() {
+        let next = "b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktISE=";
+        let config = with("SESSION_SECRET_NEXT", next).unwrap();
+        assert_eq!(config.session_secret.expose_secret(), b"other-key-other-key-other-key-!!");
+        let keys: Vec<&[u8]> = config.session_secret.verifying_keys().collect();
+        assert_eq!(
+            keys,
+            [&b"other-key-other-key-other-key-!!"[..], b"e2e-test-session-secret-32-bytes!!"]
+        );
+        assert_eq!(
+            with("SESSION_SECRET_NEXT", "c2hvcnQ=").unwrap_err(),
+            ConfigProblem::Invalid {
+                setting: "SESSION_SECRET_NEXT",
+                rule: "expected at least 32 bytes (base64-encoded)"
+            }
+        );
+        let plain = parse(&settings()).unwrap();
+        assert_eq!(plain.session_secret.verifying_keys().count(), 1, "no rotation, one key");
     }
 
     #[test]

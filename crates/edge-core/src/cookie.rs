@@ -455,7 +455,8 @@ fn seal<T: Serialize>(context: &[u8], value: &T, key: &SessionSecret) -> String 
     // Serializing a struct of strings and integers cannot fail.
     let json = serde_json::to_vec(value).unwrap_or_default();
     let payload = URL_SAFE_NO_PAD.encode(json);
-    let tag = URL_SAFE_NO_PAD.encode(mac(key, context, &payload).finalize().into_bytes());
+    let tag =
+        URL_SAFE_NO_PAD.encode(mac(key.expose_secret(), context, &payload).finalize().into_bytes());
     format!("{payload}.{tag}")
 }
 
@@ -471,7 +472,10 @@ fn open<T: for<'de> Deserialize<'de>>(
     }
     let (payload, tag) = value.split_once('.').ok_or(TicketError::Malformed)?;
     let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| TicketError::Malformed)?;
-    mac(key, context, payload).verify_slice(&tag).map_err(|_| TicketError::BadSignature)?;
+    // Any of the keys (two during a rotation), each checked in constant time.
+    if !key.verifying_keys().any(|k| mac(k, context, payload).verify_slice(&tag).is_ok()) {
+        return Err(TicketError::BadSignature);
+    }
     let json = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TicketError::Malformed)?;
     serde_json::from_slice(&json).map_err(|_| TicketError::Malformed)
 }
@@ -488,9 +492,9 @@ fn check_times(issued_at: u64, expires_at: u64, now: u64) -> Result<(), TicketEr
     Ok(())
 }
 
-fn mac(key: &SessionSecret, context: &[u8], payload: &str) -> Hmac<Sha256> {
+fn mac(key: &[u8], context: &[u8], payload: &str) -> Hmac<Sha256> {
     // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose_secret())
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
         .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
     mac.update(context);
     mac.update(&[0]);
@@ -510,6 +514,25 @@ mod tests {
 
     fn other_key() -> SessionSecret {
         SessionSecret::parse("b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktISE=").unwrap()
+    }
+
+    #[test]
+    fn a_rotation_keeps_the_cookies_signed_before_it_and_after_it_only_the_new_ones_hold() {
+        let now = 1_800_000_000;
+        let ticket = LoginTicket::new("alice", now);
+        let before = ticket.seal(&key());
+        // Rotating: the next secret signs, both verify.
+        let rotating = key().rotating_to(other_key());
+        let during = ticket.seal(&rotating);
+        assert_eq!(during, ticket.seal(&other_key()), "signed with the next secret");
+        assert_eq!(LoginTicket::open(&before, &rotating, now), Ok(ticket.clone()));
+        assert_eq!(LoginTicket::open(&during, &rotating, now), Ok(ticket.clone()));
+        let known = KnownBrowser::new("alice", now).seal(&key());
+        assert!(KnownBrowser::vouches_for(Some(&known), &rotating, "alice", now));
+        // Finished: only the new secret.
+        assert_eq!(LoginTicket::open(&during, &other_key(), now), Ok(ticket));
+        assert_eq!(LoginTicket::open(&before, &other_key(), now), Err(TicketError::BadSignature));
+        assert!(!KnownBrowser::vouches_for(Some(&known), &other_key(), "alice", now));
     }
 
     #[test]
@@ -562,8 +585,8 @@ mod tests {
         // refused on the way in too.
         let json = br#"{"u":"alice","iat":1800000000,"exp":1800000300,"state":"short"}"#;
         let payload = URL_SAFE_NO_PAD.encode(json);
-        let tag =
-            URL_SAFE_NO_PAD.encode(mac(&key(), LOGIN_CONTEXT, &payload).finalize().into_bytes());
+        let tag = URL_SAFE_NO_PAD
+            .encode(mac(key().expose_secret(), LOGIN_CONTEXT, &payload).finalize().into_bytes());
         assert_eq!(
             LoginTicket::open(&format!("{payload}.{tag}"), &key(), NOW),
             Err(TicketError::Malformed)
@@ -649,8 +672,8 @@ mod tests {
     #[test]
     fn validly_signed_non_ticket_is_malformed() {
         let payload = URL_SAFE_NO_PAD.encode(b"[1,2,3]");
-        let tag =
-            URL_SAFE_NO_PAD.encode(mac(&key(), LOGIN_CONTEXT, &payload).finalize().into_bytes());
+        let tag = URL_SAFE_NO_PAD
+            .encode(mac(key().expose_secret(), LOGIN_CONTEXT, &payload).finalize().into_bytes());
         assert_eq!(
             LoginTicket::open(&format!("{payload}.{tag}"), &key(), NOW),
             Err(TicketError::Malformed)

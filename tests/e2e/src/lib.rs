@@ -417,19 +417,59 @@ impl Wrangler {
         extra_sql: &[&str],
     ) -> Result<Self, String> {
         let root = workspace_root();
-        let inspector = free_port();
-        let origin = format!("http://localhost:{port}");
         let persist = root.join("target/e2e-state").join(port.to_string());
         let log_path = output_dir().join(format!("wrangler-{port}.log"));
         let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
-        let log_err = log.try_clone().map_err(|e| e.to_string())?;
         // A fresh database for every run (ports are reused across runs).
         let _ = std::fs::remove_dir_all(&persist);
         let config = config.map(|c| root.join(c));
         prepare_database_of(config.as_deref(), &persist, extra_sql, &log)
             .await
             .map_err(|e| format!("{e}; see {}", log_path.display()))?;
+        Self::serve(config, port, persist, log_path, log, vars).await
+    }
 
+    /// Stops this Worker and starts it again on the same port and database
+    /// with `vars` (a deployment of new settings or secrets: sessions,
+    /// users and the audit log stay).
+    ///
+    /// # Errors
+    /// When it does not serve again.
+    pub async fn restart_with(self, vars: &[(String, String)]) -> Result<Self, String> {
+        let Self { origin, log_path, persist, config, _process: running } = self;
+        drop(running);
+        let port: u16 = origin
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(|| format!("no port in {origin}"))?;
+        let log =
+            std::fs::OpenOptions::new().append(true).open(&log_path).map_err(|e| e.to_string())?;
+        // workerd lets go of the port a moment after it exits.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+            if tokio::time::Instant::now() > deadline {
+                return Err(format!("port {port} still taken after the stop"));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Self::serve(config, port, persist, log_path, log, vars).await
+    }
+
+    /// Runs `wrangler dev` on `port` over the database under `persist` and
+    /// waits until it answers.
+    async fn serve(
+        config: Option<PathBuf>,
+        port: u16,
+        persist: PathBuf,
+        log_path: PathBuf,
+        log: std::fs::File,
+        vars: &[(String, String)],
+    ) -> Result<Self, String> {
+        let root = workspace_root();
+        let inspector = free_port();
+        let origin = format!("http://localhost:{port}");
+        let log_err = log.try_clone().map_err(|e| e.to_string())?;
         let mut command = Command::new(root.join("node_modules/.bin/wrangler"));
         command
             .current_dir(&root)

@@ -8,6 +8,7 @@
 //! | signed out | refused, naming `CLOUDFLARE_API_TOKEN` and `wrangler login`, before anything is created |
 //! | a fresh account | the database created and its id in the deploy config (the migrations read it there), the three secrets uploaded with the deployment (the Duo secret from the environment, never on a command line or in the output), the key set written mode 600, the settings as vars, the health check on the URL wrangler names, the redirect URI and the first admin command printed |
 //! | a second run | nothing created or uploaded: the database found, every secret present, the same deployment again |
+//! | rotations | `rotate-secret.sh session-secret begin` puts a new `SESSION_SECRET_NEXT` (kept mode 600 until `finish`), refuses a second begin, `finish` puts the same value as `SESSION_SECRET`; `gateway-keys` rotates the set in force (the old current key published as previous) |
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -120,5 +121,53 @@ async fn one_command_deploys_from_a_fresh_account_and_a_second_run_changes_nothi
     for name in ["SESSION_SECRET", "GATEWAY_KEYS", "DUO_CLIENT_SECRET"] {
         assert!(said.contains(&format!("{name}: set")), "{name}: {said}");
     }
+    rotations(state);
     worker.assert_clean_log(&[DUO_SECRET]);
+}
+
+/// `scripts/rotate-secret.sh`, with the same stand-in and files.
+fn rotations(state: &Path) {
+    let rotate = |args: &[&str]| {
+        let root = workspace_root();
+        let output = Command::new("bash")
+            .arg(root.join("scripts/rotate-secret.sh"))
+            .args(args)
+            .current_dir(&root)
+            .env("WRANGLER", root.join("tests/fixtures/wrangler-stand-in.sh"))
+            .env("STAND_IN_STATE", state)
+            .env("DEPLOY_CONFIG", state.join("wrangler.deploy.toml"))
+            .env("DEPLOY_KEYS", state.join("gateway-keys.json"))
+            .env("ROTATION_FILE", state.join("session-secret.next"))
+            .stdin(Stdio::null())
+            .output()
+            .expect("run scripts/rotate-secret.sh");
+        let said = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.success(), said)
+    };
+    let value = |name: &str| std::fs::read_to_string(state.join("values").join(name)).ok();
+    let (ok, said) = rotate(&["session-secret", "begin"]);
+    assert!(ok, "{said}");
+    assert!(calls(state).iter().any(|c| c.starts_with("secret put SESSION_SECRET_NEXT --config")));
+    let kept = std::fs::metadata(state.join("session-secret.next")).expect("the new value, kept");
+    assert_eq!(kept.permissions().mode() & 0o777, 0o600);
+    let (ok, said) = rotate(&["session-secret", "begin"]);
+    assert!(!ok && said.contains("a rotation is under way"), "{said}");
+    let (ok, said) = rotate(&["session-secret", "finish"]);
+    assert!(ok, "{said}");
+    assert!(value("SESSION_SECRET").is_some(), "put");
+    assert_eq!(value("SESSION_SECRET"), value("SESSION_SECRET_NEXT"), "the value begun with");
+    assert!(!state.join("session-secret.next").exists(), "not kept after the rotation");
+
+    let keys = |file: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(state.join(file)).expect("a key set"))
+            .expect("JSON")
+    };
+    let before = keys("gateway-keys.json");
+    let (ok, said) = rotate(&["gateway-keys"]);
+    assert!(ok, "{said}");
+    let after = keys("gateway-keys.json");
+    assert_eq!(after["previous"]["kid"], before["current"]["kid"], "the old key stays published");
+    assert_eq!(after["current"]["kid"], before["next"]["kid"], "the next key signs");
+    assert!(after["previous"].get("d").is_none(), "no private part kept for previous");
+    assert!(calls(state).iter().any(|c| c.starts_with("secret put GATEWAY_KEYS --config")));
 }

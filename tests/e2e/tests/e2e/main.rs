@@ -34,6 +34,7 @@ mod login;
 mod maintenance;
 mod policies;
 mod remember;
+mod rotation;
 mod sessions;
 mod smoke;
 mod store_conformance;
