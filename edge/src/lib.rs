@@ -23,6 +23,8 @@ pub mod d1;
 pub mod duo_transport;
 pub mod error;
 #[cfg(target_arch = "wasm32")]
+pub mod flood;
+#[cfg(target_arch = "wasm32")]
 pub mod gateway;
 #[cfg(target_arch = "wasm32")]
 pub mod password;

@@ -8,7 +8,7 @@ use worker::{
     Context, Env, Method, Request, Response, Result, ScheduleContext, ScheduledEvent, event,
 };
 
-use crate::{config, error, gateway, request, respond, routes};
+use crate::{config, error, flood, gateway, request, respond, routes};
 use edge_core::gateway::forward_auth::Proxy;
 use edge_core::headers;
 
@@ -23,6 +23,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let (path, query) = headers::path_and_query(&url);
     // Everything outside the login's prefix is the app's.
     let Some(path) = paths::own(path) else { return gateway::app(req, &env).await };
+    // A flood is refused here, before any password hash, D1 or Duo.
+    if let Some(group) = edge_core::flood::group_of(req.method().as_ref(), path)
+        && !flood::allowed(&env, group, &req).await
+    {
+        return flood::refused(group, path, &req);
+    }
     match (req.method(), path) {
         (Method::Get, paths::HEALTH) => health(&env),
         (Method::Get, paths::JWKS) => gateway::jwks(&env),

@@ -25,6 +25,7 @@ pub mod config;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod cookie;
+pub mod flood;
 pub mod flow;
 pub mod gateway;
 pub mod headers;

@@ -25,6 +25,7 @@ mod browser_reauth;
 mod deploy;
 mod duo_flow;
 mod example_app;
+mod flood;
 mod forward_auth;
 mod gateway;
 mod gateway_keys;

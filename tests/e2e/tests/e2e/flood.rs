@@ -1,0 +1,83 @@
+//! The flood filter (issue #27): Cloudflare's Rate Limiting binding, as
+//! `wrangler dev` runs it, in front of the password step and the Duo steps.
+//!
+//! | step | what it checks |
+//! |---|---|
+//! | a flood of guesses from one address | past the binding's 60 a minute, answered `429 rate_limited` with `Retry-After: 60` before D1: the exact limit's counter in D1 holds only the requests that got through, so the refused ones cost neither a password hash nor a write |
+//! | another address | signs in |
+//! | the prompt's form from the flooded address | sent to the sign-in page with `?error=rate_limited&wait=60` |
+
+use e2e::{Wrangler, default_vars};
+use shared::api::routes;
+
+const APP_ORIGIN: &str = "http://localhost:8787";
+const FLOODER: &str = "198.51.100.90";
+/// More than two minutes' worth of the limit (60 a minute): a window that
+/// turns during the flood still leaves some refused.
+const GUESSES: usize = 130;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flood_is_refused_before_the_password_and_the_database() {
+    let worker = Wrangler::start(&default_vars(APP_ORIGIN)).await.unwrap_or_else(|e| panic!("{e}"));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("HTTP client");
+    let login = |username: String, password: &str, ip: &str| {
+        http.post(worker.url(routes::LOGIN))
+            .header("Origin", APP_ORIGIN)
+            .header("CF-Connecting-IP", ip)
+            .json(&serde_json::json!({ "username": username, "password": password }))
+            .send()
+    };
+    let mut flooded = 0;
+    for n in 0..GUESSES {
+        let response = login(format!("flood-{n}"), "guess", FLOODER).await.expect("a guess");
+        let status = response.status().as_u16();
+        let wait =
+            response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        let by_filter = body["message"].as_str().is_some_and(|m| m.contains("from this address"));
+        if by_filter {
+            assert_eq!((status, wait.as_deref()), (429, Some("60")), "{body}");
+            assert_eq!(body["code"], "rate_limited");
+            flooded += 1;
+        } else {
+            assert!(status == 401 || status == 429, "guess {n}: {status} {body}");
+        }
+    }
+    assert!(flooded >= 10, "{flooded} of {GUESSES} refused by the filter");
+    // Only the requests that got through were counted in D1.
+    let counted = worker
+        .query(&format!("SELECT count FROM login_attempts WHERE limit_key = 'c:{FLOODER}'"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let counted: usize = counted
+        .iter()
+        .filter_map(|row| row["count"].as_u64())
+        .sum::<u64>()
+        .try_into()
+        .expect("a count");
+    assert_eq!(counted + flooded, GUESSES, "the refused ones never reached D1");
+
+    // Another address is not affected.
+    let response =
+        login("admin".to_owned(), "admin-demo-pass", "198.51.100.91").await.expect("admin");
+    assert_eq!(response.status().as_u16(), 200);
+
+    // The prompt's form (a navigation) from the flooded address.
+    let response = http
+        .post(worker.url(routes::DUO_START))
+        .header("Origin", APP_ORIGIN)
+        .header("CF-Connecting-IP", FLOODER)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .expect("POST /auth/duo/start");
+    assert_eq!(response.status().as_u16(), 303);
+    let to = response.headers()["location"].to_str().unwrap_or_default().to_owned();
+    assert_eq!(to, format!("{}?error=rate_limited&wait=60", routes::at(routes::PAGE)));
+    assert!(worker.log().contains("flood: refused"), "said in the log");
+    worker.assert_clean_log(&[]);
+}
