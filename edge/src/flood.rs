@@ -15,11 +15,12 @@ use crate::{request, respond};
 
 /// Whether the client may go on: counted by the group's binding.
 pub async fn allowed(env: &Env, group: FloodGroup, req: &Request) -> bool {
+    let Some(key) = group.key(request::client_ip(req)) else { return true };
     let Ok(limiter) = env.rate_limiter(group.binding()) else {
         missing_once(group);
         return true;
     };
-    match limiter.limit(group.key(request::client_ip(req))).await {
+    match limiter.limit(key).await {
         Ok(outcome) => outcome.success,
         // The limiter failing is no reason to refuse everyone: the exact
         // limits in D1 still hold.
@@ -44,8 +45,9 @@ pub fn refused(group: FloodGroup, path: &str, req: &Request) -> Result<Response>
     } else {
         let body = ErrorBody {
             code: ErrorCode::RateLimited,
-            message: "Too many requests from this address. Wait a minute, then try again."
-                .to_owned(),
+            message: format!(
+                "Too many requests from this address. Wait {wait} seconds, then try again."
+            ),
         };
         respond::json(&body, 429)?
     };

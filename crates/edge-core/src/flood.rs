@@ -26,21 +26,26 @@ impl FloodGroup {
         }
     }
 
-    /// The seconds its limit counts over (the bindings' `period`): how long
-    /// a refused client waits.
+    /// The seconds its limit counts over (the bindings' `period` in
+    /// `wrangler.toml`): how long a refused client waits.
     pub const fn period_seconds(self) -> u64 {
-        60
+        match self {
+            Self::SignIn => 10,
+            Self::Console => 60,
+        }
     }
 
     /// The key a client is counted under: the group and its address
-    /// (`CF-Connecting-IP`, which Cloudflare sets), or `unknown` for every
-    /// request without one.
-    pub fn key(self, client: Option<std::net::IpAddr>) -> String {
+    /// (`CF-Connecting-IP`, which Cloudflare sets on every request it
+    /// passes on). A request without one did not come through Cloudflare's
+    /// edge (a local `wrangler dev`): it is not counted, as it could only be
+    /// counted together with every other such request.
+    pub fn key(self, client: Option<std::net::IpAddr>) -> Option<String> {
         let group = match self {
             Self::SignIn => "sign-in",
             Self::Console => "console",
         };
-        client.map_or_else(|| format!("{group}:unknown"), |ip| format!("{group}:{ip}"))
+        client.map(|ip| format!("{group}:{ip}"))
     }
 
     /// Whether a refusal goes back as a redirect to the sign-in page (the
@@ -94,8 +99,8 @@ mod tests {
             assert_eq!(group_of(method, path), None, "{method} {path}");
         }
         let ip = "198.51.100.7".parse().ok();
-        assert_eq!(FloodGroup::SignIn.key(ip), "sign-in:198.51.100.7");
-        assert_eq!(FloodGroup::Console.key(None), "console:unknown");
+        assert_eq!(FloodGroup::SignIn.key(ip).as_deref(), Some("sign-in:198.51.100.7"));
+        assert_eq!(FloodGroup::Console.key(None), None, "no address, not counted");
         assert!(FloodGroup::redirects(routes::DUO_START) && !FloodGroup::redirects(routes::LOGIN));
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod example_app;
 pub mod load;
+pub mod procs;
 pub mod signin;
 pub mod upstream;
 
