@@ -577,7 +577,11 @@ impl ConsoleStore for D1Store {
         );
         let filter = vec![text(&query.user), text(&query.outcome), from, to];
         let mut paged = filter.clone();
-        paged.extend([number(u64::from(limit)), number(u64::from(offset))]);
+        paged.extend([
+            number(u64::from(limit)),
+            number(u64::from(offset)),
+            number(u64::from(query.oldest_first)),
+        ]);
         let [rows, count] = self.batch([(list, paged), (count, filter)]).await?;
         let total = first_row::<Count>(&count)?.ok_or_else(no_count)?.count;
         Ok((rows.results::<AuditRow>().map_err(failed)?, total))
@@ -1102,7 +1106,8 @@ struct LiveCounts {
 const LIST_SIGN_INS: &str = "SELECT at, username AS \"user\", step AS event, outcome, reason, \
     NULL AS target, duo_txid, client_ip, repeats, policy, country, factor FROM auth_events \
     WHERE (?1 = '' OR username = ?1) AND (?2 = '' OR outcome = ?2) AND at BETWEEN ?3 AND ?4 \
-    ORDER BY at DESC, id DESC LIMIT ?5 OFFSET ?6";
+    ORDER BY CASE WHEN ?7 = 1 THEN at END, CASE WHEN ?7 = 1 THEN id END, at DESC, id DESC \
+    LIMIT ?5 OFFSET ?6";
 const COUNT_SIGN_INS: &str = "SELECT count(*) AS count FROM auth_events \
     WHERE (?1 = '' OR username = ?1) AND (?2 = '' OR outcome = ?2) AND at BETWEEN ?3 AND ?4";
 /// A page of `admin_events`, as [`LIST_SIGN_INS`]: the user is the admin
@@ -1112,7 +1117,8 @@ const LIST_ADMIN_EVENTS: &str = "SELECT at, actor AS \"user\", action AS event, 
     0 AS repeats FROM admin_events \
     WHERE (?1 = '' OR lower(actor) = ?1 OR target = ?1) AND (?2 = '' OR ?2 = 'success') \
       AND at BETWEEN ?3 AND ?4 \
-    ORDER BY at DESC, id DESC LIMIT ?5 OFFSET ?6";
+    ORDER BY CASE WHEN ?7 = 1 THEN at END, CASE WHEN ?7 = 1 THEN id END, at DESC, id DESC \
+    LIMIT ?5 OFFSET ?6";
 const COUNT_ADMIN_EVENTS: &str = "SELECT count(*) AS count FROM admin_events \
     WHERE (?1 = '' OR lower(actor) = ?1 OR target = ?1) AND (?2 = '' OR ?2 = 'success') \
       AND at BETWEEN ?3 AND ?4";

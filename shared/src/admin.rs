@@ -376,7 +376,9 @@ impl AuditLog {
 /// A search of an audit log, as a query string: `log`, `user` (a username,
 /// exactly; for the admin log the admin or the user acted on), `outcome`
 /// (`success`, `failure`, `rate_limited`, `error`), `from` and `to` (Unix
-/// seconds, both included) and `page` (from 1). Empty means any.
+/// seconds, both included), `order` (`oldest` for the oldest first, to read
+/// an incident in order; newest first otherwise) and `page` (from 1). Empty
+/// means any.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditQuery {
     /// Which log.
@@ -391,6 +393,8 @@ pub struct AuditQuery {
     pub to: Option<i64>,
     /// The page, from 1.
     pub page: u32,
+    /// The oldest first (a page's order; a CSV export is always newest first).
+    pub oldest_first: bool,
 }
 
 /// The outcomes an audit search may ask for.
@@ -428,6 +432,13 @@ impl AuditQuery {
                     if name == "from" { query.from = Some(at) } else { query.to = Some(at) }
                 }
                 "page" => query.page = value.parse().map_err(|_| "page is a number")?,
+                "order" => {
+                    query.oldest_first = match value {
+                        "" | "newest" => false,
+                        "oldest" => true,
+                        _ => return Err("order must be newest or oldest"),
+                    };
+                }
                 _ => {}
             }
         }
@@ -453,6 +464,9 @@ impl AuditQuery {
         }
         if with_page {
             pairs.push(("page", self.page.to_string()));
+            if self.oldest_first {
+                pairs.push(("order", "oldest".to_owned()));
+            }
         }
         pairs
     }
@@ -663,12 +677,14 @@ mod tests {
             from: Some(1_700_000_000),
             to: Some(1_700_086_399),
             page: 3,
+            oldest_first: true,
         };
         let pairs = query.to_pairs(true);
         let read = AuditQuery::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())));
         assert_eq!(read, Ok(query.clone()));
         let without_page = query.to_pairs(false);
-        assert!(without_page.iter().all(|(k, _)| *k != "page"));
+        assert!(without_page.iter().all(|(k, _)| *k != "page" && *k != "order"), "not in a CSV");
+        assert!(AuditQuery::from_pairs([("order", "sideways")]).is_err());
         let defaults = AuditQuery::from_pairs([("page", "0"), ("user", "  Bob ")]).unwrap();
         assert_eq!(
             (defaults.log, defaults.page, defaults.user.as_str()),

@@ -46,6 +46,7 @@ fn AuditFilters(
         NodeRef::<html::Input>::new(),
         NodeRef::<html::Input>::new(),
     );
+    let order = NodeRef::<html::Select>::new();
     let on_search = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         set_problem.set(None);
@@ -62,6 +63,7 @@ fn AuditFilters(
             ("outcome", chosen(outcome)),
             ("from", day(from, "00:00:00")),
             ("to", day(to, "23:59:59")),
+            ("order", chosen(order)),
         ];
         match AuditQuery::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str()))) {
             Ok(asked) => search.run(asked),
@@ -83,6 +85,11 @@ fn AuditFilters(
                 </select></label>
             <label>"From" <input id="audit-from" type="date" node_ref=from /></label>
             <label>"To" <input id="audit-to" type="date" node_ref=to /></label>
+            <label>"Order"
+                <select id="audit-order" node_ref=order>
+                    <option value="newest">"newest first"</option>
+                    <option value="oldest">"oldest first"</option>
+                </select></label>
             <button type="submit" class="secondary">"Search"</button>
         </form>
     }

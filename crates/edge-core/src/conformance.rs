@@ -335,6 +335,7 @@ async fn log_of<S: Store>(
         from: None,
         to: None,
         page: 1,
+        oldest_first: false,
     };
     Ok(store.list_audit(&query, 0, 50).await?.0)
 }
@@ -549,6 +550,7 @@ async fn a_record_is_listed<S: Store>(store: &S, now: u64) -> Checked {
         from: None,
         to: None,
         page: 1,
+        oldest_first: false,
     };
     same("failures only", store.list_audit(&failures, 0, 50).await?.1, 1)
 }
@@ -1318,7 +1320,31 @@ async fn an_admin_action_is_listed<S: Store>(store: &S, now: u64) -> Checked {
     )?;
     same("on whom", row.target.as_deref(), Some("conf-export"))?;
     same("the detail", serde_json::from_str::<serde_json::Value>(&row.reason).ok(), Some(detail))?;
-    same("the client", row.client_ip.as_deref(), Some("192.0.2.1"))
+    same("the client", row.client_ip.as_deref(), Some("192.0.2.1"))?;
+    // Newest first, or the oldest first (an incident read in order); among
+    // equal times, in the order written.
+    for (at, action) in [(now - 2, "first"), (now - 1, "second"), (now - 1, "third")] {
+        store.record_admin(&admin_event(at, action).on(&key("conf-order"))).await?;
+    }
+    let order = |oldest_first| {
+        let query = AuditQuery {
+            log: AuditLog::Admin,
+            user: "conf-order".to_owned(),
+            page: 1,
+            oldest_first,
+            ..AuditQuery::default()
+        };
+        async move {
+            let (rows, _) = store.list_audit(&query, 0, 10).await?;
+            Ok::<Vec<String>, Failure>(rows.into_iter().map(|r| r.event).collect())
+        }
+    };
+    same(
+        "newest first",
+        order(false).await?,
+        vec!["third".into(), "second".into(), "first".into()],
+    )?;
+    same("oldest first", order(true).await?, vec!["first".into(), "second".into(), "third".into()])
 }
 
 // ---------------------------------------------------------------------------

@@ -56,6 +56,8 @@ pub async fn export<S: ConsoleStore>(
     query: &AuditQuery,
     ctx: &Ctx,
 ) -> Result<Export, Refusal> {
+    // Always the newest first: a download holds the newest rows.
+    let query = &AuditQuery { oldest_first: false, ..query.clone() };
     let (rows, total) =
         store.list_audit(query, 0, CSV_MAX_ROWS).await.map_err(Refusal::internal)?;
     let detail: serde_json::Map<String, serde_json::Value> = query

@@ -798,9 +798,15 @@ impl ConsoleStore for MemoryStore {
                 })
                 .collect(),
         };
-        // Newest first; among equal times, the later insert first (as `id DESC`).
-        rows.reverse();
-        rows.sort_by_key(|row| std::cmp::Reverse(row.at));
+        // Newest first; among equal times, the later insert first (as `id DESC`);
+        // or the oldest first, in insert order.
+        // (Stable sorts: insert order kept among equal times.)
+        if query.oldest_first {
+            rows.sort_by_key(|row| row.at);
+        } else {
+            rows.reverse();
+            rows.sort_by_key(|row| std::cmp::Reverse(row.at));
+        }
         let total = u32::try_from(rows.len()).unwrap_or(u32::MAX);
         Ok((rows.into_iter().skip(offset as usize).take(limit as usize).collect(), total))
     }

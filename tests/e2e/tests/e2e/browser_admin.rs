@@ -564,6 +564,11 @@ async fn audit_log(bed: &Bed) {
     );
     let header = bed.text("table.audit thead").await;
     assert!(!header.contains("Policy"), "the admin log has no policy: {header}");
+    // The oldest first, to read what happened in order.
+    bed.wait_for("#audit-order").await.select_by_value("oldest").await.expect("oldest first");
+    bed.click("#audit-search button[type=submit]").await;
+    bed.wait_text("table.audit tbody tr:first-child", "Ended a session").await;
+    bed.wait_text("table.audit tbody tr:nth-child(2)", "Disabled a user").await;
     let form = bed.wait_for("#audit-csv-form").await;
     let method = form.attr("method").await.expect("method");
     let action = form.attr("action").await.expect("action");

@@ -36,7 +36,15 @@ fn search(
     from: Option<i64>,
     to: Option<i64>,
 ) -> AuditQuery {
-    AuditQuery { log, user: user.into(), outcome: outcome.into(), from, to, page: 1 }
+    AuditQuery {
+        log,
+        user: user.into(),
+        outcome: outcome.into(),
+        from,
+        to,
+        page: 1,
+        oldest_first: false,
+    }
 }
 
 #[test]
