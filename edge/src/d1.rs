@@ -738,13 +738,18 @@ impl ConsoleStore for D1Store {
     async fn list_remembered(
         &self,
         whose: &Whose,
+        by_last_used: bool,
         now: u64,
         offset: u32,
         limit: u32,
     ) -> Result<(Vec<RememberedBrowser>, u32), StoreError> {
         let filter = vec![text(&whose.text), number(now), number(whose.exact_flag())];
         let mut paged = filter.clone();
-        paged.extend([number(u64::from(limit)), number(u64::from(offset))]);
+        paged.extend([
+            number(u64::from(limit)),
+            number(u64::from(offset)),
+            number(u64::from(by_last_used)),
+        ]);
         let [rows, count] = self
             .batch([
                 (
@@ -753,7 +758,8 @@ impl ConsoleStore for D1Store {
                          user_agent, client_ip FROM remembered_browsers WHERE revoked_at IS NULL \
                          AND expires_at > ?2 AND ",
                         whose!(),
-                        " ORDER BY created_at DESC LIMIT ?4 OFFSET ?5"
+                        " ORDER BY CASE WHEN ?6 = 1 THEN last_used_at END DESC, created_at DESC \
+                         LIMIT ?4 OFFSET ?5"
                     ),
                     paged,
                 ),

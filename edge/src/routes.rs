@@ -631,7 +631,7 @@ pub async fn end_own(mut req: Request, env: &Env) -> Result<Response, EdgeError>
     Ok(response)
 }
 
-/// `GET /api/admin/remembered?q=&user=&page=`.
+/// `GET /api/admin/remembered?q=&user=&sort=&page=`.
 ///
 /// # Errors
 /// `unauthenticated`, `forbidden`, or storage failures.
@@ -640,7 +640,9 @@ pub async fn admin_remembered(req: Request, env: &Env, query: &str) -> Result<Re
     let admin = reading(&req, &store).await?;
     let (search, user, page) = whose_and_page(query);
     let whose = admin::whose(&search, user.as_deref());
-    let list = remembered::list(&store, &admin, &whose, page, request::now())
+    let by_last_used = form_urlencoded::parse(query.as_bytes())
+        .any(|(name, value)| name == "sort" && value == "last_used");
+    let list = remembered::list(&store, &admin, &whose, by_last_used, page, request::now())
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
     Ok(respond::json(&list, 200)?)

@@ -233,12 +233,15 @@ pub(super) fn TrustedBrowsers(
 ) -> impl IntoView {
     let (list, set_list) = signal(None::<RememberedList>);
     let page = RwSignal::new(1_u32);
+    let by_use = RwSignal::new(false);
     let (notice, set_notice) = signal(None::<String>);
     let whose = user.clone();
     let load = Callback::new(move |()| {
         let (at, whose) = (page.get_untracked(), whose.clone());
+        let order =
+            if by_use.get_untracked() { vec![("sort", "last_used".to_owned())] } else { vec![] };
         spawn_local(async move {
-            match fetch_list(routes::REMEMBERED, "", whose.as_deref(), at, &[]).await {
+            match fetch_list(routes::REMEMBERED, "", whose.as_deref(), at, &order).await {
                 Ok(found) => set_list.set(Some(found)),
                 Err(p) => set_problem.set(Some(p)),
             }
@@ -270,6 +273,15 @@ pub(super) fn TrustedBrowsers(
     view! {
         <h2>"Trusted browsers"</h2>
         <p class="notice" role="status" id="browsers-notice">{move || notice.get()}</p>
+        <label class="order">"Order "
+            <select id="browsers-sort" on:change=move |ev| {
+                by_use.set(event_target_value(&ev) == "last_used");
+                page.set(1);
+                load.run(());
+            }>
+                <option value="">"newest first"</option>
+                <option value="last_used">"last used first"</option>
+            </select></label>
         <div class="table-wrap" tabindex="0">
             <table class="users" id="trusted-browsers" aria-busy=move || list.get().is_none().to_string()>
                 <caption class="muted">{move || match list.get() {

@@ -714,13 +714,32 @@ async fn a_remembered_browser_follows_the_policies<S: Store>(store: &S, now: u64
         "trusted after it expired"
     );
     ensure!(store.use_remembered(&id_hash, &grace, now + 50, month).await?, "not trusted");
-    let (listed, total) = store.list_remembered(&containing("conf-trust"), now + 60, 0, 10).await?;
+    let (listed, total) =
+        store.list_remembered(&containing("conf-trust"), false, now + 60, 0, 10).await?;
     same("listed", total, 1)?;
     same("its last use", listed.first().and_then(|b| b.last_used_at), Some(now + 50))?;
     same(
         "its browser",
         listed.first().and_then(|b| b.user_agent.clone()),
         Some("Firefox on Linux".to_owned()),
+    )?;
+    // A second one, newer and never used: first by date, last by use.
+    ensure!(
+        store.remember_browser(&browser("conf-trust-2", &grace, now + 1, 30)).await?,
+        "not remembered"
+    );
+    let second = IdHash::of(b"conf-trust-2");
+    let order = |by_last_used| async move {
+        let (rows, _) =
+            store.list_remembered(&containing("conf-trust"), by_last_used, now + 60, 0, 10).await?;
+        Ok::<Vec<IdHash>, Failure>(rows.into_iter().map(|b| b.id_hash).collect())
+    };
+    same("newest first", order(false).await?, vec![second.clone(), id_hash.clone()])?;
+    same("last used first", order(true).await?, vec![id_hash.clone(), second.clone()])?;
+    same(
+        "the second forgotten",
+        store.forget_browser(&second, now + 61).await?,
+        Some(grace.to_string()),
     )?;
     same("forgotten", store.forget_browser(&id_hash, now + 70).await?, Some(grace.to_string()))?;
     same("forgotten again", store.forget_browser(&id_hash, now + 71).await?, None)?;
@@ -745,7 +764,11 @@ async fn turning_trust_off_forgets_browsers<S: Store>(store: &S, now: u64) -> Ch
         !store.use_remembered(&id_hash, &henry, now + 3, 30 * 86_400).await?,
         "trust came back"
     );
-    same("listed", store.list_remembered(&containing("conf-trust-off"), now + 3, 0, 10).await?.1, 0)
+    same(
+        "listed",
+        store.list_remembered(&containing("conf-trust-off"), false, now + 3, 0, 10).await?.1,
+        0,
+    )
 }
 
 // ---------------------------------------------------------------------------

@@ -11,8 +11,9 @@ use super::context::{Ctx, unix_i64};
 use super::store::{AdminEvent, ConsoleStore, Whose};
 use crate::keys::IdHash;
 
-/// `GET /api/admin/remembered?q=&user=&page=`: live remembered browsers
-/// of the users `whose`, newest first.
+/// `GET /api/admin/remembered?q=&user=&sort=&page=`: live remembered
+/// browsers of the users `whose`, newest first (`sort=last_used`: the most
+/// recently used first).
 ///
 /// # Errors
 /// `internal` for storage.
@@ -20,13 +21,16 @@ pub async fn list<S: ConsoleStore>(
     store: &S,
     _admin: &Admin,
     whose: &Whose,
+    by_last_used: bool,
     page: u32,
     now: u64,
 ) -> Result<RememberedList, Refusal> {
     let page = page.max(1);
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
-    let (rows, total) =
-        store.list_remembered(whose, now, offset, PAGE_SIZE).await.map_err(Refusal::internal)?;
+    let (rows, total) = store
+        .list_remembered(whose, by_last_used, now, offset, PAGE_SIZE)
+        .await
+        .map_err(Refusal::internal)?;
     let browsers = rows
         .into_iter()
         .map(|b| RememberedSummary {

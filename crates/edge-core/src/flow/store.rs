@@ -803,10 +803,12 @@ pub trait ConsoleStore {
     async fn policies(&self) -> Result<StoredPolicies, StoreError>;
 
     /// Live remembered browsers at `now` of the users `whose`, newest
-    /// first, `limit` from `offset`, and how many in all.
+    /// first (or the most recently used first, never used last), `limit`
+    /// from `offset`, and how many in all.
     async fn list_remembered(
         &self,
         whose: &Whose,
+        by_last_used: bool,
         now: u64,
         offset: u32,
         limit: u32,

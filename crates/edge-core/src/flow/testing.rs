@@ -956,6 +956,7 @@ impl ConsoleStore for MemoryStore {
     async fn list_remembered(
         &self,
         whose: &crate::flow::store::Whose,
+        by_last_used: bool,
         now: u64,
         offset: u32,
         limit: u32,
@@ -971,6 +972,9 @@ impl ConsoleStore for MemoryStore {
             .map(|(b, _)| b.clone())
             .collect();
         live.sort_by_key(|b| std::cmp::Reverse(b.created_at));
+        if by_last_used {
+            live.sort_by_key(|b| std::cmp::Reverse(b.last_used_at));
+        }
         let total = u32::try_from(live.len()).unwrap_or(u32::MAX);
         let page = live.into_iter().skip(offset as usize).take(limit as usize).collect();
         Ok((page, total))
@@ -1720,7 +1724,7 @@ pub mod console {
         now: u64,
     ) -> Result<RememberedList, Refusal> {
         let admin = Admin::reading(store, cookie, now).await?;
-        remembered::list(store, &admin, &admin::whose(search, None), page, now).await
+        remembered::list(store, &admin, &admin::whose(search, None), false, page, now).await
     }
 
     pub async fn revoke<S: Store>(

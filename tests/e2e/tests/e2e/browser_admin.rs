@@ -269,6 +269,8 @@ async fn sessions(bed: &Bed, bob_cookie: &str) {
     bed.wait_text("#sessions-notice", "The session of bob was ended.").await;
     bed.wait_text("#trusted-browsers caption", "0 browsers").await;
     bed.wait_text("#trusted-browsers tr.empty", "No trusted browser.").await;
+    bed.wait_for("#browsers-sort").await.select_by_value("last_used").await.expect("by use");
+    bed.wait_text("#trusted-browsers tr.empty", "No trusted browser.").await;
     bed.keep_screen("admin-sessions").await;
     bob_session(401, "the console ended bob's session").await;
 }
