@@ -53,7 +53,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use e2e::load::{Report, ms, quantile, rate, run};
-use e2e::procs::{clock_ticks, cpu_of, cpu_ticks, group_members, listener_of, process_group};
+use e2e::procs::{clock_ticks, cpu_of, cpu_ticks, processes_on};
 use e2e::workspace_root;
 use e2e::{ProcessGroup, STARTUP_TIMEOUT, Wrangler, default_vars, free_port, output_dir};
 use http_body_util::Full;
@@ -173,15 +173,7 @@ impl Target {
         cookie: Option<String>,
         http: &reqwest::Client,
     ) -> Result<Self, String> {
-        let group = process_group(listener_of(port)?)?;
-        let (workerd, others): (Vec<u32>, Vec<u32>) =
-            group_members(group)?.into_iter().partition(|&pid| {
-                std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                    .is_ok_and(|comm| comm.trim() == "workerd")
-            });
-        if workerd.is_empty() {
-            return Err(format!("{name}: no workerd in process group {group}"));
-        }
+        let (workerd, others) = processes_on(port).map_err(|e| format!("{name}: {e}"))?;
         let url = format!("http://127.0.0.1:{port}{PATH}");
         Ok(Self { name, port, url, cookie, http: http.clone(), workerd, others })
     }

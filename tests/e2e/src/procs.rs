@@ -95,18 +95,12 @@ pub fn listener_of(port: u16) -> Result<u32, String> {
     Err(format!("no process holds the socket of 127.0.0.1:{port}"))
 }
 
-/// The workerd processes of `worker`'s `wrangler dev` (its process group,
-/// the group of the process listening on its port), and its other ones.
+/// The workerd processes of the `wrangler dev` serving 127.0.0.1:`port`
+/// (the process group of the process listening there), and its other ones.
 ///
 /// # Errors
 /// When `/proc` cannot be read or no workerd is found.
-pub fn wrangler_processes(worker: &Wrangler) -> Result<(Vec<u32>, Vec<u32>), String> {
-    let port: u16 = worker
-        .origin
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .ok_or(format!("no port in {}", worker.origin))?;
+pub fn processes_on(port: u16) -> Result<(Vec<u32>, Vec<u32>), String> {
     let group = process_group(listener_of(port)?)?;
     let (workerd, others): (Vec<u32>, Vec<u32>) =
         group_members(group)?.into_iter().partition(|&pid| {
@@ -117,4 +111,18 @@ pub fn wrangler_processes(worker: &Wrangler) -> Result<(Vec<u32>, Vec<u32>), Str
         return Err(format!("no workerd in process group {group}"));
     }
     Ok((workerd, others))
+}
+
+/// [`processes_on`] the port of `worker`.
+///
+/// # Errors
+/// As [`processes_on`].
+pub fn wrangler_processes(worker: &Wrangler) -> Result<(Vec<u32>, Vec<u32>), String> {
+    let port: u16 = worker
+        .origin
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .ok_or(format!("no port in {}", worker.origin))?;
+    processes_on(port)
 }
