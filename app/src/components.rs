@@ -37,25 +37,26 @@ pub fn ProblemBox(#[prop(into)] problem: Signal<Option<Problem>>) -> impl IntoVi
     }
 }
 
-/// Formats Unix seconds in the browser's locale and time zone.
-pub fn local_time(unix_seconds: i64) -> String {
+/// Unix seconds as a JavaScript `Date`.
+pub fn js_date(unix_seconds: i64) -> js_sys::Date {
     #[allow(
         clippy::cast_precision_loss,
         reason = "Unix milliseconds fit an f64 exactly until year 285616"
     )]
     let millis = (unix_seconds as f64) * 1000.0;
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(millis));
-    String::from(date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+    js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(millis))
+}
+
+/// Formats Unix seconds in the browser's locale and time zone.
+pub fn local_time(unix_seconds: i64) -> String {
+    String::from(
+        js_date(unix_seconds).to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED),
+    )
 }
 
 /// [`local_time`] with the time zone's short name ("12/7/2026, 1:05:09 AM UTC").
 pub fn zoned_time(unix_seconds: i64) -> String {
-    #[allow(
-        clippy::cast_precision_loss,
-        reason = "Unix milliseconds fit an f64 exactly until year 285616"
-    )]
-    let millis = (unix_seconds as f64) * 1000.0;
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(millis));
+    let date = js_date(unix_seconds);
     let options = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&options, &"dateStyle".into(), &"medium".into());
     let _ = js_sys::Reflect::set(&options, &"timeStyle".into(), &"long".into());

@@ -28,43 +28,32 @@ pub struct Problem {
 }
 
 impl Problem {
-    /// A failure the Worker reported with `code`.
-    pub const fn new(code: ErrorCode) -> Self {
+    /// A failure with `code` (none: no usable answer), and nothing more said.
+    const fn plain(code: Option<ErrorCode>, unexpected: bool) -> Self {
         Self {
-            code: Some(code),
+            code,
             retry_after: None,
-            unexpected: false,
+            unexpected,
             said: None,
             console: false,
             denial: None,
             passcode: false,
         }
+    }
+
+    /// A failure the Worker reported with `code`.
+    pub const fn new(code: ErrorCode) -> Self {
+        Self::plain(Some(code), false)
     }
 
     /// The Worker could not be reached.
     pub const fn network() -> Self {
-        Self {
-            code: None,
-            retry_after: None,
-            unexpected: false,
-            said: None,
-            console: false,
-            denial: None,
-            passcode: false,
-        }
+        Self::plain(None, false)
     }
 
     /// The Worker answered something the contract does not allow.
     pub const fn unexpected() -> Self {
-        Self {
-            code: None,
-            retry_after: None,
-            unexpected: true,
-            said: None,
-            console: false,
-            denial: None,
-            passcode: false,
-        }
+        Self::plain(None, true)
     }
 
     /// Adds the wait time of a `429`.

@@ -201,15 +201,8 @@ fn inline_progress(progress: inline::Progress) -> Result<Response, EdgeError> {
 pub async fn admin_users(req: Request, env: &Env, query: &str) -> Result<Response, EdgeError> {
     let store = D1Store::from_env(env)?;
     let admin = reading(&req, &store).await?;
-    let [mut role, mut state, mut sort] = [String::new(), String::new(), String::new()];
-    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-        match name.as_ref() {
-            "role" => role = value.into_owned(),
-            "state" => state = value.into_owned(),
-            "sort" => sort = value.into_owned(),
-            _ => {}
-        }
-    }
+    let [role, state, sort] =
+        ["role", "state", "sort"].map(|n| param(query, n).unwrap_or_default());
     let (search, user, page) = whose_and_page(query);
     let asked = admin::user_query(&search, user.as_deref(), &role, &state, &sort);
     let list = admin::users(&store, &admin, &asked, page)
@@ -238,14 +231,7 @@ pub async fn admin_overview(req: Request, env: &Env) -> Result<Response, EdgeErr
 pub async fn admin_sessions(req: Request, env: &Env, query: &str) -> Result<Response, EdgeError> {
     let store = D1Store::from_env(env)?;
     let admin = reading(&req, &store).await?;
-    let [mut method, mut sort] = [String::new(), String::new()];
-    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-        match name.as_ref() {
-            "method" => method = value.into_owned(),
-            "sort" => sort = value.into_owned(),
-            _ => {}
-        }
-    }
+    let [method, sort] = ["method", "sort"].map(|n| param(query, n).unwrap_or_default());
     let (search, user, page) = whose_and_page(query);
     let asked = admin::session_query(&search, user.as_deref(), &method, &sort);
     let list = admin::sessions(&store, &admin, &asked, page, request::now())
@@ -445,18 +431,18 @@ async fn post_body_up_to<T: serde::de::DeserializeOwned>(
 }
 
 /// `q` and `page` of an admin list's query string.
+/// The last value of parameter `name` in the URL's `query`, if any.
+fn param(query: &str, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .filter(|(n, _)| n == name)
+        .last()
+        .map(|(_, value)| value.into_owned())
+}
+
 /// `?q=` (names containing it), `?user=` (exactly that user) and `?page=`.
 fn whose_and_page(query: &str) -> (String, Option<String>, u32) {
-    let (mut search, mut user, mut page) = (String::new(), None, 1);
-    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-        match name.as_ref() {
-            "q" => search = value.into_owned(),
-            "user" => user = Some(value.into_owned()),
-            "page" => page = value.parse().unwrap_or(1),
-            _ => {}
-        }
-    }
-    (search, user, page)
+    let page = param(query, "page").and_then(|p| p.parse().ok()).unwrap_or(1);
+    (param(query, "q").unwrap_or_default(), param(query, "user"), page)
 }
 
 /// `POST /api/admin/users/change`.
@@ -640,8 +626,7 @@ pub async fn admin_remembered(req: Request, env: &Env, query: &str) -> Result<Re
     let admin = reading(&req, &store).await?;
     let (search, user, page) = whose_and_page(query);
     let whose = admin::whose(&search, user.as_deref());
-    let by_last_used = form_urlencoded::parse(query.as_bytes())
-        .any(|(name, value)| name == "sort" && value == "last_used");
+    let by_last_used = param(query, "sort").as_deref() == Some("last_used");
     let list = remembered::list(&store, &admin, &whose, by_last_used, page, request::now())
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;

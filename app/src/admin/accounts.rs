@@ -223,6 +223,27 @@ pub(super) fn IssuedBox(issued: RwSignal<Option<Issued>>) -> impl IntoView {
     }
 }
 
+/// `POST /api/admin/users/duo-check`: what Duo and the audit log say, into
+/// `set_result` (busy meanwhile), or the Worker's refusal.
+pub(super) fn check_with_duo(
+    request: DuoUserCheckRequest,
+    set_busy: WriteSignal<bool>,
+    set_result: WriteSignal<Option<DuoUserCheck>>,
+    set_problem: WriteSignal<Option<Problem>>,
+) {
+    set_busy.set(true);
+    spawn_local(async move {
+        let outcome =
+            post::<_, DuoUserCheck>(&shared::api::routes::at(routes::USER_DUO_CHECK), &request)
+                .await;
+        set_busy.set(false);
+        match outcome {
+            Ok(check) => set_result.set(Some(check)),
+            Err(p) => set_problem.set(Some(p)),
+        }
+    });
+}
+
 /// A user's Duo username: edit, check with Duo, save.
 #[component]
 pub(super) fn DuoName(
@@ -243,18 +264,8 @@ pub(super) fn DuoName(
             username: who.clone(),
             duo_username: Some(typed()).filter(|d| !d.trim().is_empty()),
         };
-        set_busy.set(true);
         set_problem.set(None);
-        spawn_local(async move {
-            let outcome =
-                post::<_, DuoUserCheck>(&shared::api::routes::at(routes::USER_DUO_CHECK), &request)
-                    .await;
-            set_busy.set(false);
-            match outcome {
-                Ok(check) => set_result.set(Some(check)),
-                Err(p) => set_problem.set(Some(p)),
-            }
-        });
+        check_with_duo(request, set_busy, set_result, set_problem);
     };
     let who = username.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {

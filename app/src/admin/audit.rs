@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::admin::{AuditList, AuditLog, AuditQuery, AuditRow, CSV_MAX_ROWS, OUTCOMES, routes};
 
+use super::pager::{Pager, page_count};
 use super::route::{Page, PageLink};
 use super::time::when;
 use super::words;
@@ -128,14 +129,11 @@ pub(super) fn AuditPage(set_problem: WriteSignal<Option<Problem>>) -> impl IntoV
         set_query.set(asked);
         load();
     });
-    let turn = move |by: i32| {
+    let turn = Callback::new(move |by: i32| {
         set_query.update(|q| q.page = q.page.saturating_add_signed(by).max(1));
         load();
-    };
-    let pages = move || list.get().map_or(1, |l| l.total.div_ceil(l.page_size).max(1));
-    // (Comparisons stay out of `view!`, whose parser reads `<` and `>` as tags.)
-    let first_page = move || query.get().page <= 1;
-    let last_page = move || query.get().page >= pages();
+    });
+    let pages = Signal::derive(move || list.get().map_or(1, |l| page_count(l.total, l.page_size)));
     let admin_log = move || query.get().log == AuditLog::Admin;
     let caption = move || {
         list.get().map(|l| {
@@ -169,11 +167,7 @@ pub(super) fn AuditPage(set_problem: WriteSignal<Option<Problem>>) -> impl IntoV
                 </tbody>
             </table>
         </div>
-        <nav class="pager" aria-label="Pages of events">
-            <button type="button" class="secondary" id="audit-previous" disabled=first_page on:click=move |_| turn(-1)>"Previous"</button>
-            <span>{move || format!("Page {} of {}", query.get().page, pages())}</span>
-            <button type="button" class="secondary" id="audit-next" disabled=last_page on:click=move |_| turn(1)>"Next"</button>
-        </nav>
+        <Pager page=Signal::derive(move || query.get().page) pages turn id="audit-pager" label="Pages of events" />
     }
 }
 

@@ -22,6 +22,7 @@ mod api;
 mod audit;
 mod confirm;
 mod overview;
+mod pager;
 mod policies;
 mod provider;
 mod route;

@@ -206,9 +206,7 @@ fn HourChart(figures: Overview, hours: usize) -> impl IntoView {
 
 /// The browser's hour of `unix` (0..23).
 fn local_hour(unix: i64) -> u32 {
-    #[allow(clippy::cast_precision_loss, reason = "Unix milliseconds fit an f64 exactly")]
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix as f64 * 1000.0));
-    date.get_hours()
+    crate::components::js_date(unix).get_hours()
 }
 
 fn hour_label(unix: i64) -> String {
@@ -216,8 +214,7 @@ fn hour_label(unix: i64) -> String {
 }
 
 fn day_label(unix: i64) -> String {
-    #[allow(clippy::cast_precision_loss, reason = "Unix milliseconds fit an f64 exactly")]
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix as f64 * 1000.0));
+    let date = crate::components::js_date(unix);
     let options = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&options, &"weekday".into(), &"short".into());
     String::from(date.to_locale_date_string("default", &options))

@@ -142,6 +142,16 @@ fn entries(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// "`prefix` N" for the first N from the count of `taken` up that no name
+/// in `taken` has (any case): a new rule's name of its own.
+fn free_name(prefix: &str, taken: &[&str]) -> String {
+    let mut n = taken.len() + 1;
+    while taken.iter().any(|name| name.eq_ignore_ascii_case(&format!("{prefix} {n}"))) {
+        n += 1;
+    }
+    format!("{prefix} {n}")
+}
+
 /// ASNs typed as `3320` or `AS3320`.
 fn asns(text: &str) -> Result<Vec<u32>, String> {
     entries(text)
@@ -533,26 +543,18 @@ pub(super) fn PoliciesPage(
     let add = move |_| {
         set_notice.set(None);
         draft.update(|rules| {
-            let mut n = rules.len() + 1;
-            while rules.iter().any(|r| r.name.eq_ignore_ascii_case(&format!("Rule {n}"))) {
-                n += 1;
-            }
-            rules.push(PolicyRule {
-                name: format!("Rule {n}"),
-                enabled: true,
-                ..PolicyRule::default()
-            });
+            let name =
+                free_name("Rule", &rules.iter().map(|r| r.name.as_str()).collect::<Vec<_>>());
+            rules.push(PolicyRule { name, enabled: true, ..PolicyRule::default() });
         });
     };
     let add_path = move |_| {
         set_notice.set(None);
         paths.update(|rules| {
-            let mut n = rules.len() + 1;
-            while rules.iter().any(|r| r.name.eq_ignore_ascii_case(&format!("Path rule {n}"))) {
-                n += 1;
-            }
+            let name =
+                free_name("Path rule", &rules.iter().map(|r| r.name.as_str()).collect::<Vec<_>>());
             rules.push(AccessRule {
-                name: format!("Path rule {n}"),
+                name,
                 enabled: true,
                 methods: Vec::new(),
                 path: "/".to_owned(),

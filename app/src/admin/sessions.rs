@@ -12,6 +12,7 @@ use shared::admin::{RememberedList, SessionList, SessionRevokeRequest, SessionSu
 
 use super::api::{done, post_json, reply};
 use super::confirm::{Ask, confirm};
+use super::pager::{Pager, page_count};
 use super::route::{Page, PageLink};
 use super::time::when;
 use crate::messages::Problem;
@@ -36,31 +37,6 @@ async fn fetch_list<T: serde::de::DeserializeOwned>(
 /// `POST` an id (`/sessions/revoke`, `/remembered/forget`).
 async fn post_id(path: &str, id: String) -> Result<(), Problem> {
     done(post_json(&shared::api::routes::at(path), &SessionRevokeRequest { id }).await).await
-}
-
-/// The pager under a list.
-#[component]
-fn Pager(
-    page: RwSignal<u32>,
-    #[prop(into)] pages: Signal<u32>,
-    turned: Callback<()>,
-    id: &'static str,
-    label: &'static str,
-) -> impl IntoView {
-    // (Comparisons stay out of `view!`, whose parser reads `<` and `>` as tags.)
-    let first = move || page.get() <= 1;
-    let last = move || page.get() >= pages.get();
-    let turn = move |by: i32| {
-        page.update(|p| *p = p.saturating_add_signed(by).max(1));
-        turned.run(());
-    };
-    view! {
-        <nav class="pager" aria-label=label id=id>
-            <button type="button" class="secondary" data-page="previous" disabled=first on:click=move |_| turn(-1)>"Previous"</button>
-            <span>{move || format!("Page {} of {}", page.get(), pages.get())}</span>
-            <button type="button" class="secondary" data-page="next" disabled=last on:click=move |_| turn(1)>"Next"</button>
-        </nav>
-    }
 }
 
 /// The live sessions (of `user` alone, on a user's page).
@@ -130,8 +106,11 @@ pub(super) fn SessionsPage(
         page.set(1);
         load.run(());
     };
-    let pages =
-        Signal::derive(move || list.get().map_or(1, |l| l.total.div_ceil(l.page_size).max(1)));
+    let pages = Signal::derive(move || list.get().map_or(1, |l| page_count(l.total, l.page_size)));
+    let turn = Callback::new(move |by: i32| {
+        page.update(|p| *p = p.saturating_add_signed(by).max(1));
+        load.run(());
+    });
     let all = user.is_none();
     view! {
         <h2 class:visually-hidden=all>"Sessions"</h2>
@@ -177,7 +156,7 @@ pub(super) fn SessionsPage(
                 </tbody>
             </table>
         </div>
-        <Pager page pages turned=load id="sessions-pager" label="Pages of sessions" />
+        <Pager page pages turn id="sessions-pager" label="Pages of sessions" />
     }
 }
 
@@ -185,11 +164,7 @@ pub(super) fn SessionsPage(
 fn how(session: &SessionSummary) -> String {
     match (session.method.as_str(), session.factor.as_deref()) {
         ("duo", Some(factor)) => format!("Duo: {}", crate::messages::factor_label(factor)),
-        ("duo", None) => "Duo".to_owned(),
-        ("bypass", _) => "password only (bypass)".to_owned(),
-        ("fail_open", _) => "password only (Duo was unreachable)".to_owned(),
-        ("remembered", _) => "password, from a trusted browser".to_owned(),
-        (other, _) => other.to_owned(),
+        (method, _) => super::words::method_of_session(method),
     }
 }
 
@@ -268,8 +243,11 @@ pub(super) fn TrustedBrowsers(
             }
         });
     };
-    let pages =
-        Signal::derive(move || list.get().map_or(1, |l| l.total.div_ceil(l.page_size).max(1)));
+    let pages = Signal::derive(move || list.get().map_or(1, |l| page_count(l.total, l.page_size)));
+    let turn = Callback::new(move |by: i32| {
+        page.update(|p| *p = p.saturating_add_signed(by).max(1));
+        load.run(());
+    });
     view! {
         <h2>"Trusted browsers"</h2>
         <p class="notice" role="status" id="browsers-notice">{move || notice.get()}</p>
@@ -320,6 +298,6 @@ pub(super) fn TrustedBrowsers(
                 </tbody>
             </table>
         </div>
-        <Pager page pages turned=load id="browsers-pager" label="Pages of trusted browsers" />
+        <Pager page pages turn id="browsers-pager" label="Pages of trusted browsers" />
     }
 }

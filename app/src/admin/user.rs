@@ -6,12 +6,11 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::admin::{
-    AuditList, AuditLog, AuditQuery, DuoUserCheck, DuoUserCheckRequest, UserSummary, routes,
+    AuditList, AuditLog, AuditQuery, DuoUserCheck, DuoUserCheckRequest, UserSummary,
 };
 use shared::api::{Role, SessionInfo};
 
 use super::accounts;
-use super::api::post;
 use super::audit::{AuditLine, fetch_audit};
 use super::route::{Page, PageLink};
 use super::sessions::{SessionsPage, TrustedBrowsers};
@@ -132,17 +131,7 @@ fn DuoDevices(username: String, set_problem: WriteSignal<Option<Problem>>) -> im
     let (busy, set_busy) = signal(false);
     let ask = move |_| {
         let request = DuoUserCheckRequest { username: username.clone(), duo_username: None };
-        set_busy.set(true);
-        spawn_local(async move {
-            let outcome =
-                post::<_, DuoUserCheck>(&shared::api::routes::at(routes::USER_DUO_CHECK), &request)
-                    .await;
-            set_busy.set(false);
-            match outcome {
-                Ok(check) => set_result.set(Some(check)),
-                Err(p) => set_problem.set(Some(p)),
-            }
-        });
+        accounts::check_with_duo(request, set_busy, set_result, set_problem);
     };
     view! {
         <section class="duo-devices" aria-labelledby="duo-devices-title">

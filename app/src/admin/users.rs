@@ -14,6 +14,7 @@ use shared::api::{Role, SessionInfo};
 use super::accounts;
 use super::api::{done, post_json, reply};
 use super::confirm::{Ask, confirm};
+use super::pager::{Pager, page_count};
 use super::route::{Page, PageLink};
 use crate::components::local_time;
 use crate::messages::Problem;
@@ -235,14 +236,11 @@ pub(super) fn UsersPage(
         });
         load();
     };
-    let pages = move || list.get().map_or(1, |l| l.total.div_ceil(l.page_size).max(1));
-    // (Comparisons stay out of `view!`, whose parser reads `<` and `>` as tags.)
-    let first_page = move || query.get().page <= 1;
-    let last_page = move || query.get().page >= pages();
-    let turn = move |by: i32| {
+    let pages = Signal::derive(move || list.get().map_or(1, |l| page_count(l.total, l.page_size)));
+    let turn = Callback::new(move |by: i32| {
         query.update(|q| q.page = q.page.saturating_add_signed(by).max(1));
         load();
-    };
+    });
     let me = admin.username.clone();
 
     view! {
@@ -313,15 +311,7 @@ pub(super) fn UsersPage(
                     </tbody>
                 </table>
             </div>
-            <nav class="pager" aria-label="Pages of users">
-                <button type="button" class="secondary" id="previous" disabled=first_page on:click=move |_| turn(-1)>
-                    "Previous"
-                </button>
-                <span>{move || format!("Page {} of {}", query.get().page, pages())}</span>
-                <button type="button" class="secondary" id="next" disabled=last_page on:click=move |_| turn(1)>
-                    "Next"
-                </button>
-            </nav>
+            <Pager page=Signal::derive(move || query.get().page) pages turn id="users-pager" label="Pages of users" />
     }
 }
 

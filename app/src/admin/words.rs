@@ -157,13 +157,14 @@ pub(super) fn action(code: &str) -> String {
     .to_owned()
 }
 
-/// How a session was made (`sessions.method`).
-fn method_of_session(code: &str) -> String {
+/// How a session was made (`sessions.method`), as the sessions list and an
+/// ended session's admin event say it.
+pub(super) fn method_of_session(code: &str) -> String {
     match code {
         "duo" => "Duo",
         "bypass" => "password only (bypass)",
         "fail_open" => "password only (Duo was unreachable)",
-        "remembered" => "trusted browser",
+        "remembered" => "password, from a trusted browser",
         other => return other.to_owned(),
     }
     .to_owned()

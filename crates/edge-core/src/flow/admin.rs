@@ -198,10 +198,15 @@ pub fn user_query(
 ) -> UserQuery {
     UserQuery {
         whose: whose(search, user),
-        role: ["admin", "user"].into_iter().find(|r| *r == role).unwrap_or(""),
-        state: ["enabled", "disabled", "held"].into_iter().find(|s| *s == state).unwrap_or(""),
+        role: one_of(role, &["admin", "user"]),
+        state: one_of(state, &["enabled", "disabled", "held"]),
         by_last_sign_in: sort == "last_sign_in",
     }
+}
+
+/// `value` if it is one of `words`, else empty (any).
+fn one_of(value: &str, words: &[&'static str]) -> &'static str {
+    words.iter().copied().find(|word| *word == value).unwrap_or("")
 }
 
 /// The users a console list is about: `?user=` (exactly one, a user's
@@ -220,10 +225,7 @@ pub fn whose(search: &str, user: Option<&str>) -> Whose {
 pub fn session_query(search: &str, user: Option<&str>, method: &str, sort: &str) -> SessionQuery {
     SessionQuery {
         whose: whose(search, user),
-        method: ["duo", "bypass", "fail_open", "remembered"]
-            .into_iter()
-            .find(|m| *m == method)
-            .unwrap_or(""),
+        method: one_of(method, &["duo", "bypass", "fail_open", "remembered"]),
         by_last_active: sort == "last_active",
     }
 }

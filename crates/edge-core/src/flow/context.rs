@@ -40,13 +40,18 @@ impl Ctx {
     /// Where the sign-in comes from, in words for a Duo push: "Austin, US",
     /// "US", or `None` when Cloudflare said nothing.
     pub fn location(&self) -> Option<String> {
-        let country = self.country.and_then(|c| std::str::from_utf8(&c).ok().map(str::to_owned));
+        let country = country_text(self.country);
         match (self.city.as_ref().map(City::as_str), country) {
             (Some(city), Some(country)) => Some(format!("{city}, {country}")),
             (Some(city), None) => Some(city.to_owned()),
             (None, country) => country,
         }
     }
+}
+
+/// A country code as text ("CH"), as the store keeps it.
+pub fn country_text(country: Option<[u8; 2]>) -> Option<String> {
+    country.and_then(|c| std::str::from_utf8(&c).ok().map(str::to_owned))
 }
 
 /// A city's name as `request.cf` gives it (at most 64 bytes of UTF-8, no

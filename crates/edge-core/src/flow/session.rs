@@ -99,7 +99,7 @@ pub fn issue(
         account_version: user.account_version,
         idle_seconds: config.session_idle_seconds,
         user_agent: ctx.agent.map(|agent| agent.to_string()),
-        country: ctx.country.and_then(|c| std::str::from_utf8(&c).ok().map(str::to_owned)),
+        country: super::context::country_text(ctx.country),
     };
     let info = SessionInfo {
         username: username.to_owned(),

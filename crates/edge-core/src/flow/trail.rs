@@ -62,7 +62,7 @@ impl Trail {
             client_ip: self.client.map(|ip| ip.to_string()),
             repeats: 0,
             policy: self.policy.clone(),
-            country: self.country.and_then(|c| std::str::from_utf8(&c).ok().map(str::to_owned)),
+            country: super::context::country_text(self.country),
             factor: None,
         }
     }
