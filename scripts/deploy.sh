@@ -73,11 +73,12 @@ if (( dry_run )); then
   step "plan (dry run: nothing is created, uploaded or deployed)"
   say "1. check the Cloudflare account (wrangler whoami)"
   say "2. D1 database \"$database\": created if missing; its id goes into $config"
-  say "3. remote migrations: $(ls migrations/*.sql | wc -l) files in migrations/"
-  say "4. secrets, only those missing: SESSION_SECRET and GATEWAY_KEYS (generated),"
+  say "3. queues duo-edge-alerts and duo-edge-alerts-dlq (alerts): created if missing"
+  say "4. remote migrations: $(ls migrations/*.sql | wc -l) files in migrations/"
+  say "5. secrets, only those missing: SESSION_SECRET and GATEWAY_KEYS (generated),"
   say "   DUO_CLIENT_SECRET (prompt mode) or DUO_SKEY (inline mode) from the environment or asked"
-  say "5. wrangler deploy with DUO_MODE, DUO_API_HOST, APP_ORIGIN, UPSTREAM_URL and the Duo key as vars"
-  say "6. GET /_login/api/health on the deployed URL until it answers 200 \"ok\""
+  say "6. wrangler deploy with DUO_MODE, DUO_API_HOST, APP_ORIGIN, UPSTREAM_URL and the Duo key as vars"
+  say "7. GET /_login/api/health on the deployed URL until it answers 200 \"ok\""
   mode=${DUO_MODE:-prompt}
   for name in DUO_API_HOST APP_ORIGIN UPSTREAM_URL; do
     [[ -n "${!name:-}" ]] || say "   (to be asked: $name)"
@@ -131,6 +132,18 @@ else
   say "found: $database_id"
 fi
 write_config "$database_id"
+
+step "queues (alerts and their dead letters)"
+# The Worker sends alerts to duo-edge-alerts and consumes it; deliveries
+# given up on land in duo-edge-alerts-dlq (wrangler.toml's [[queues]]).
+for queue in duo-edge-alerts duo-edge-alerts-dlq; do
+  if "${wrangler[@]}" queues info "$queue" > /dev/null 2>&1; then
+    say "found: $queue"
+  else
+    "${wrangler[@]}" queues create "$queue" > /dev/null
+    say "created: $queue"
+  fi
+done
 
 step "remote migrations"
 CI=1 "${wrangler[@]}" d1 migrations apply DB --remote --config "$config" >&2

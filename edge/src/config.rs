@@ -37,6 +37,11 @@ pub fn gateway_from_env(env: &Env, origin: &AppOrigin) -> Result<GatewayConfig, 
     GatewayConfig::parse(&|name: &str| env_value(env, name), has_binding, origin)
 }
 
+/// Setting `name`, read without formatting it.
+pub fn value(env: &Env, name: &str) -> Option<Zeroizing<String>> {
+    env_value(env, name)
+}
+
 fn env_value(env: &Env, name: &str) -> Option<Zeroizing<String>> {
     let binding = env.var(name).ok()?;
     wasm_bindgen::JsValue::from(binding).as_string().map(Zeroizing::new)

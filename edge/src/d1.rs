@@ -1,6 +1,10 @@
 //! The store's ports ([`SessionStore`], [`SignInStore`], [`ConsoleStore`],
-//! [`MaintenanceStore`]) over D1 (`migrations/`): one statement per operation, every
-//! value a bound parameter; no SQL is built from input.
+//! [`MaintenanceStore`], and `AlertStore` in [`alerts`]) over D1
+//! (`migrations/`): one statement per operation, every value a bound
+//! parameter; no SQL is built from input. A record that raises an alert
+//! (`edge_core::flow::alerts`) queues it once the write succeeded.
+
+mod alerts;
 
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -22,17 +26,58 @@ use edge_core::keys::{IdHash, UserKey};
 /// Binding name of the D1 database (`[[d1_databases]]` in `wrangler.toml`).
 pub const DB_BINDING: &str = "DB";
 
-/// The flow's storage in the Worker's D1 database.
-pub struct D1Store(D1Database);
+/// The flow's storage in the Worker's D1 database, and the alerts' queue
+/// its records raise alerts on (none when the Worker has no `ALERTS`).
+pub struct D1Store(D1Database, Option<worker::Queue>);
 
 impl D1Store {
-    /// The database of this Worker.
+    /// The database of this Worker, with its alerts' queue.
     ///
     /// # Errors
-    /// When the binding is missing.
+    /// When the database's binding is missing.
     pub fn from_env(env: &Env) -> worker::Result<Self> {
-        env.d1(DB_BINDING).map(Self)
+        Ok(Self(env.d1(DB_BINDING)?, env.queue(ALERTS_QUEUE).ok()))
     }
+
+    /// Queues the alert `event` raises, if any (it is written).
+    async fn raise_auth(&self, event: &AuditEvent) {
+        if self.1.is_some() {
+            self.raise(edge_core::flow::alerts::of_auth_event(event, alert_id())).await;
+        }
+    }
+
+    /// Queues the alert an admin's `event` raises, if any (it is written).
+    async fn raise_admin(&self, event: &AdminEvent) {
+        if self.1.is_some() {
+            self.raise(edge_core::flow::alerts::of_admin_event(event, alert_id())).await;
+        }
+    }
+
+    /// Sends `alert` to the queue; a failure is logged (the record it came
+    /// from is written: the console shows it either way).
+    async fn raise(&self, alert: Option<edge_core::flow::alerts::Alert>) {
+        let (Some(queue), Some(alert)) = (&self.1, alert) else { return };
+        let kind = alert.kind.as_str();
+        let message = edge_core::flow::alerts::QueueMessage::Raised { alert };
+        if let Err(error) = queue.send(message.to_text()).await {
+            worker::console_error!("alerts: could not queue a {kind} alert: {error}");
+        }
+    }
+}
+
+/// The queue binding alerts are sent to (`[[queues.producers]]` in
+/// `wrangler.toml`); the Worker consumes it (`crate::alerts`).
+pub const ALERTS_QUEUE: &str = "ALERTS";
+
+/// A fresh alert id: `al_` and 24 random hex digits.
+pub fn alert_id() -> String {
+    let mut bytes = [0_u8; 12];
+    // Without randomness the clock's milliseconds still tell alerts apart
+    // for a receiver's de-duplication.
+    if getrandom::getrandom(&mut bytes).is_err() {
+        bytes[..8].copy_from_slice(&worker::Date::now().as_millis().to_be_bytes());
+    }
+    format!("al_{}", edge_core::keys::hex(&bytes))
 }
 
 /// A JS number for a time or count (all far below 2^53, where f64 is exact).
@@ -217,7 +262,11 @@ impl SessionStore for D1Store {
                 ),
             ])
             .await?;
-        Ok(first_row::<serde_json::Value>(&created)?.is_some())
+        let created = first_row::<serde_json::Value>(&created)?.is_some();
+        if created {
+            self.raise_auth(event).await;
+        }
+        Ok(created)
     }
 
     async fn live_session(
@@ -277,7 +326,9 @@ impl SessionStore for D1Store {
     }
 
     async fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        self.run(RECORD, &record_values(event)).await
+        self.run(RECORD, &record_values(event)).await?;
+        self.raise_auth(event).await;
+        Ok(())
     }
 
     async fn touch_session(&self, id_hash: &IdHash, now: u64) -> Result<(), StoreError> {
@@ -588,7 +639,9 @@ impl ConsoleStore for D1Store {
     }
 
     async fn record_admin(&self, event: &AdminEvent) -> Result<(), StoreError> {
-        self.run(INSERT_ADMIN_EVENT, &admin_event_values(event)).await
+        self.run(INSERT_ADMIN_EVENT, &admin_event_values(event)).await?;
+        self.raise_admin(event).await;
+        Ok(())
     }
 
     async fn enforce_setting(&self) -> Result<Option<EnforceSetting>, StoreError> {
@@ -612,6 +665,7 @@ impl ConsoleStore for D1Store {
             (INSERT_ADMIN_EVENT, admin_event_values(event)),
         ])
         .await?;
+        self.raise_admin(event).await;
         Ok(())
     }
 
@@ -680,6 +734,7 @@ impl ConsoleStore for D1Store {
             .await;
         match result {
             Ok([changed, _, _, _]) => Ok(if first_row::<Username>(&changed)?.is_some() {
+                self.raise_admin(event).await;
                 ChangeOutcome::Changed
             } else {
                 ChangeOutcome::NoSuchUser
@@ -854,7 +909,11 @@ impl ConsoleStore for D1Store {
                 ),
             ])
             .await?;
-        Ok(first_row::<Count>(&saved)?.is_some())
+        let saved = first_row::<Count>(&saved)?.is_some();
+        if saved {
+            self.raise_admin(event).await;
+        }
+        Ok(saved)
     }
 
     async fn enabled_admins(&self) -> Result<Vec<String>, StoreError> {
@@ -886,6 +945,7 @@ impl ConsoleStore for D1Store {
         let result = self.batch([(INSERT_USER, values), (RECORD_IF_NEW_HASH, recorded)]).await;
         match result {
             Ok([inserted, _]) => Ok(if first_row::<Username>(&inserted)?.is_some() {
+                self.raise_admin(event).await;
                 AddOutcome::Added
             } else {
                 AddOutcome::Exists

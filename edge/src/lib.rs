@@ -16,6 +16,8 @@
 //! HTTP is tested there): the rest needs the Workers runtime.
 
 #[cfg(target_arch = "wasm32")]
+pub mod alerts;
+#[cfg(target_arch = "wasm32")]
 pub mod config;
 #[cfg(target_arch = "wasm32")]
 pub mod d1;

@@ -360,7 +360,7 @@ pub async fn admin_duo_enforce(mut req: Request, env: &Env) -> Result<Response, 
 }
 
 /// The console's guard for a page: the admin behind the session cookie.
-async fn reading(req: &Request, store: &D1Store) -> Result<Admin, EdgeError> {
+pub(crate) async fn reading(req: &Request, store: &D1Store) -> Result<Admin, EdgeError> {
     let cookie = request::cookie(req, SESSION_COOKIE);
     Ok(Admin::reading(store, cookie.as_deref(), request::now())
         .await
@@ -368,7 +368,7 @@ async fn reading(req: &Request, store: &D1Store) -> Result<Admin, EdgeError> {
 }
 
 /// The console's guard for an action: `Origin`, then the admin.
-async fn acting(
+pub(crate) async fn acting(
     req: &Request,
     store: &D1Store,
     config: &Config,
@@ -378,7 +378,7 @@ async fn acting(
 }
 
 /// The guard of a console `POST` that changes nothing ([`Admin::asking`]).
-async fn asking(
+pub(crate) async fn asking(
     req: &Request,
     store: &D1Store,
     config: &Config,
@@ -408,7 +408,7 @@ async fn guarded(
 /// The settings and the JSON body of a `POST` (the admin API's, a password
 /// change): `Origin` checked before the body is read (the flow checks it
 /// again), JSON required.
-async fn post_body<T: serde::de::DeserializeOwned>(
+pub(crate) async fn post_body<T: serde::de::DeserializeOwned>(
     req: &mut Request,
     env: &Env,
 ) -> Result<(Config, T), EdgeError> {
@@ -432,7 +432,7 @@ async fn post_body_up_to<T: serde::de::DeserializeOwned>(
 
 /// `q` and `page` of an admin list's query string.
 /// The last value of parameter `name` in the URL's `query`, if any.
-fn param(query: &str, name: &str) -> Option<String> {
+pub(crate) fn param(query: &str, name: &str) -> Option<String> {
     form_urlencoded::parse(query.as_bytes())
         .filter(|(n, _)| n == name)
         .last()
@@ -844,7 +844,7 @@ fn logged(step: Step, refusal: Refusal) -> Refusal {
 }
 
 /// [`logged`], for a request that is not a login step (`admin`).
-fn logged_as(label: &str, refusal: Refusal) -> Refusal {
+pub(crate) fn logged_as(label: &str, refusal: Refusal) -> Refusal {
     let (code, reason) = (refusal.code(), refusal.reason.as_str());
     let detail = refusal.detail.as_deref().unwrap_or("-");
     worker::console_warn!("{label}: refused with {code} (reason {reason}): {detail}");

@@ -1,14 +1,16 @@
 //! The Worker's entry point: the router over [`crate::routes`].
 
 use shared::admin::routes as admin;
+use shared::alerts::routes as alert;
 use shared::api::{HealthResponse, routes as paths};
 use shared::policy::routes as policy;
 use shared::{ErrorBody, ErrorCode};
 use worker::{
-    Context, Env, Method, Request, Response, Result, ScheduleContext, ScheduledEvent, event,
+    Context, Env, MessageBatch, Method, Request, Response, Result, ScheduleContext, ScheduledEvent,
+    event,
 };
 
-use crate::{config, error, flood, gateway, request, respond, routes};
+use crate::{alerts, config, error, flood, gateway, request, respond, routes};
 use edge_core::gateway::forward_auth::Proxy;
 use edge_core::headers;
 
@@ -71,6 +73,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Post, admin::SESSION_REVOKE) => {
             answer(routes::admin_revoke_session(req, &env).await)
         }
+        (Method::Get, alert::ALERTS) => answer(alerts::view(req, &env).await),
+        (Method::Get, alert::DELIVERIES) => answer(alerts::deliveries(req, &env, query).await),
+        (Method::Post, alert::WEBHOOK_ADD) => answer(alerts::add(req, &env).await),
+        (Method::Post, alert::WEBHOOK_CHANGE) => answer(alerts::change(req, &env).await),
+        (Method::Post, alert::WEBHOOK_REMOVE) => answer(alerts::remove(req, &env).await),
+        (Method::Post, alert::WEBHOOK_TEST) => answer(alerts::test(req, &env).await),
         (Method::Post, paths::DUO_START) => routes::start(req, &env).await,
         (Method::Post, paths::DUO_INLINE_START) => answer(routes::inline_start(req, &env).await),
         (Method::Post, paths::DUO_INLINE_STATUS) => answer(routes::inline_status(req, &env).await),
@@ -98,6 +106,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     routes::maintain(&env).await;
+}
+
+/// The alerts' queue and its dead-letter queue ([`alerts::consume`]).
+#[event(queue)]
+async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<()> {
+    alerts::consume(batch, &env).await;
+    Ok(())
 }
 
 /// `GET /api/health`: `200 {"status":"ok","duo":...}` (`unknown` when

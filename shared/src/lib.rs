@@ -7,6 +7,7 @@
 //! Duo Universal Prompt client.
 
 pub mod admin;
+pub mod alerts;
 pub mod api;
 pub mod error;
 pub mod policy;

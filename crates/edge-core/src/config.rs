@@ -312,6 +312,9 @@ impl Config {
             within("DUO_FAILOPEN_SESSION_TTL_SECONDS", DEFAULT_FAILOPEN_SESSION_TTL_SECONDS)?;
         let Maintenance { duo_start_limit, audit_retention_days } = Maintenance::parse(&lookup)?;
         let breach = BreachCheck::parse(&lookup, &app_origin)?;
+        // Checked here so that `/api/health` names it; the queue's consumer
+        // reads it alone ([`AlertSettings`]).
+        AlertSettings::parse(&lookup)?;
         Ok(Self {
             app_origin,
             session_secret,
@@ -371,6 +374,46 @@ impl Maintenance {
             .map_or(Ok(DEFAULT_AUDIT_RETENTION_DAYS), |v| parse_retention_days(&v))
             .map_err(|rule| ConfigProblem::Invalid { setting: "AUDIT_RETENTION_DAYS", rule })?;
         Ok(Self { duo_start_limit, audit_retention_days })
+    }
+}
+
+/// What the alerts' queue consumer needs, parsed alone: alerts go out
+/// while a Duo setting is broken (Duo refusing our keys is one of them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertSettings {
+    /// Which login raised an alert: `APP_ORIGIN` as set (the Worker's
+    /// name when it is not).
+    pub service: String,
+    /// `ALERT_RETRY_SECONDS`: the first retry's delay after a failed
+    /// delivery, doubled on each retry (1 to 3600; default 60).
+    pub retry_seconds: u32,
+}
+
+/// [`AlertSettings::retry_seconds`] when `ALERT_RETRY_SECONDS` is not set.
+pub const DEFAULT_ALERT_RETRY_SECONDS: u32 = 60;
+
+impl AlertSettings {
+    /// Parses them from `lookup`.
+    ///
+    /// # Errors
+    /// `ALERT_RETRY_SECONDS` when it is not a whole number from 1 to 3600.
+    pub fn parse<F>(lookup: &F) -> Result<Self, ConfigProblem>
+    where
+        F: Fn(&str) -> Option<Zeroizing<String>>,
+    {
+        let present = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
+        let service = present("APP_ORIGIN")
+            .map_or_else(|| "duo-edge-login".to_owned(), |v| v.trim().to_owned());
+        let retry_seconds = present("ALERT_RETRY_SECONDS")
+            .map_or(Ok(DEFAULT_ALERT_RETRY_SECONDS), |v| {
+                let v = v.trim();
+                match v.parse::<u32>() {
+                    Ok(n) if v.len() <= 4 && (1..=3600).contains(&n) => Ok(n),
+                    _ => Err("expected a whole number of seconds from 1 to 3600"),
+                }
+            })
+            .map_err(|rule| ConfigProblem::Invalid { setting: "ALERT_RETRY_SECONDS", rule })?;
+        Ok(Self { service, retry_seconds })
     }
 }
 
@@ -925,6 +968,27 @@ mod tests {
         let maintenance = Maintenance::parse(&lookup).unwrap();
         assert_eq!(maintenance.audit_retention_days, 45);
         assert_eq!(maintenance.duo_start_limit, DEFAULT_DUO_START_LIMIT);
+    }
+
+    #[test]
+    fn alert_retries_start_after_1_to_3600_seconds_and_are_read_alone() {
+        parse(&settings()).unwrap();
+        with("ALERT_RETRY_SECONDS", "1").unwrap();
+        for bad in ["0", "3601", "-1", "1.5", "soon", "99999999999"] {
+            let problem = with("ALERT_RETRY_SECONDS", bad).unwrap_err();
+            assert_eq!(problem.setting(), "ALERT_RETRY_SECONDS", "{bad}");
+            assert!(!problem.to_string().contains(bad), "the value is not repeated: {problem}");
+        }
+        // The consumer reads it without the rest, and names the service.
+        let map: HashMap<&str, String> = [("ALERT_RETRY_SECONDS", " 5 ".to_owned())].into();
+        let lookup = |name: &str| map.get(name).cloned().map(Zeroizing::new);
+        let alone = AlertSettings::parse(&lookup).unwrap();
+        assert_eq!(alone, AlertSettings { service: "duo-edge-login".to_owned(), retry_seconds: 5 });
+        let full: HashMap<&str, String> = settings();
+        let lookup = |name: &str| full.get(name).cloned().map(Zeroizing::new);
+        let settings = AlertSettings::parse(&lookup).unwrap();
+        assert_eq!(settings.retry_seconds, DEFAULT_ALERT_RETRY_SECONDS);
+        assert!(settings.service.starts_with("http"), "{settings:?}");
     }
 
     #[test]

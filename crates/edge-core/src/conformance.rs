@@ -34,7 +34,10 @@ use crate::flow::store::{
     RememberedBrowser, SessionQuery, SingleUse, Store, StoreError, UserPage, UserQuery, UserUpdate,
     Whose,
 };
+use crate::flow::store::{DeliveryQuery, StoredWebhook};
+use crate::keys::SigningSecret;
 use crate::keys::{IdHash, Txid, UserKey};
+use shared::alerts::{AlertKind, Delivery, DeliveryOutcome, WebhookFormat};
 
 /// One case's result.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -159,6 +162,11 @@ suite! {
         the_duo_mapping_names_the_other_account,
         an_admin_action_is_listed,
         the_overview_counts_what_the_log_says,
+    ],
+    "alerts" => [
+        a_webhook_is_added_changed_and_removed,
+        an_alert_key_is_claimed_once_per_window,
+        deliveries_are_listed_newest_first,
     ],
     "maintenance" => [
         pruning_deletes_only_what_ended,
@@ -1373,6 +1381,121 @@ async fn an_admin_action_is_listed<S: Store>(store: &S, now: u64) -> Checked {
 // ---------------------------------------------------------------------------
 // Maintenance.
 // ---------------------------------------------------------------------------
+
+// ---------------------------------------------------------------------------
+// Alerts.
+// ---------------------------------------------------------------------------
+
+fn webhook(id: &str, name: &str, now: u64) -> StoredWebhook {
+    StoredWebhook {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        url: format!("https://hooks.example.com/{id}"),
+        format: WebhookFormat::Json,
+        events: vec![AlertKind::FraudReported, AlertKind::RoleChanged],
+        enabled: true,
+        secret: SigningSecret::stored(format!("whsec_{id}")),
+        created_at: now,
+        created_by: "conformance".to_owned(),
+    }
+}
+
+/// A webhook is stored as given (its secret too), with its admin event;
+/// a second of the same name (in any case) is refused; a change and a
+/// removal apply to the webhook named, and to none that is gone.
+async fn a_webhook_is_added_changed_and_removed<S: Store>(store: &S, now: u64) -> Checked {
+    let first = webhook("wh_conf_a", "Conf Ops", now);
+    ensure!(store.add_webhook(&first, &admin_event(now, "add_webhook")).await?, "not added");
+    let twin = webhook("wh_conf_b", "conf ops", now);
+    ensure!(!store.add_webhook(&twin, &admin_event(now, "add_webhook")).await?, "a twin added");
+    let stored = store.webhooks().await?;
+    let ours: Vec<&StoredWebhook> = stored.iter().filter(|w| w.id.starts_with("wh_conf")).collect();
+    same("stored", ours, vec![&first])?;
+    let events = [AlertKind::PolicyChanged];
+    let changed = store
+        .change_webhook(&first.id, false, &events, &admin_event(now, "change_webhook"))
+        .await?;
+    ensure!(changed, "not changed");
+    let after = store.webhooks().await?.into_iter().find(|w| w.id == first.id);
+    same(
+        "changed",
+        after.map(|w| (w.enabled, w.events)),
+        Some((false, vec![AlertKind::PolicyChanged])),
+    )?;
+    let removed = store.remove_webhook(&first.id, &admin_event(now, "remove_webhook")).await?;
+    ensure!(removed, "not removed");
+    ensure!(
+        !store.remove_webhook(&first.id, &admin_event(now, "remove_webhook")).await?,
+        "removed twice"
+    );
+    ensure!(
+        !store
+            .change_webhook(&first.id, true, &events, &admin_event(now, "change_webhook"))
+            .await?,
+        "a removed webhook changed"
+    );
+    let rows = log_of(store, AuditLog::Admin, "conformance").await?;
+    let recorded = rows.iter().filter(|r| r.event.ends_with("_webhook")).count();
+    same("admin events", recorded, 3)
+}
+
+/// Of two claims of one key at once, one wins; the key is free again
+/// when its window ends.
+async fn an_alert_key_is_claimed_once_per_window<S: Store>(store: &S, now: u64) -> Checked {
+    let key = "conf_burst";
+    let (a, b) =
+        both(store.claim_alert(key, now, now + 900), store.claim_alert(key, now, now + 900)).await;
+    same("claims won", u8::from(a?) + u8::from(b?), 1)?;
+    ensure!(!store.claim_alert(key, now + 899, now + 1799).await?, "claimed inside the window");
+    ensure!(store.claim_alert(key, now + 900, now + 1800).await?, "not free after the window");
+    ensure!(store.claim_alert("conf_other", now, now + 900).await?, "keys are separate");
+    Ok(())
+}
+
+/// Deliveries are listed newest first, filtered by failure and webhook,
+/// and counted; failures since a time are counted.
+async fn deliveries_are_listed_newest_first<S: Store>(store: &S, now: u64) -> Checked {
+    let delivery = |at: u64, hook: &str, attempt: u32, outcome: DeliveryOutcome| Delivery {
+        at,
+        alert_id: format!("al_conf_{attempt}"),
+        kind: AlertKind::FraudReported,
+        webhook_id: hook.to_owned(),
+        webhook_name: "Conf".to_owned(),
+        attempt,
+        outcome,
+        status: (outcome != DeliveryOutcome::GaveUp).then_some(503),
+        error: (outcome != DeliveryOutcome::Delivered).then(|| "503".to_owned()),
+        retry_at: (outcome == DeliveryOutcome::Failed).then_some(at + 60),
+    };
+    let before = store.failures_since(now).await?;
+    for d in [
+        delivery(now, "wh_conf_x", 1, DeliveryOutcome::Failed),
+        delivery(now + 1, "wh_conf_x", 2, DeliveryOutcome::GaveUp),
+        delivery(now + 2, "wh_conf_y", 1, DeliveryOutcome::Delivered),
+    ] {
+        store.record_delivery(&d).await?;
+    }
+    let of_x = DeliveryQuery { failed_only: false, webhook: Some("wh_conf_x".to_owned()) };
+    let (rows, total) = store.deliveries(&of_x, 0, 10).await?;
+    same(
+        "x's",
+        rows,
+        vec![
+            delivery(now + 1, "wh_conf_x", 2, DeliveryOutcome::GaveUp),
+            delivery(now, "wh_conf_x", 1, DeliveryOutcome::Failed),
+        ],
+    )?;
+    same("x's count", total, 2)?;
+    let failed = DeliveryQuery { failed_only: true, webhook: None };
+    let (rows, _) = store.deliveries(&failed, 0, 50).await?;
+    ensure!(
+        rows.iter().all(|d| d.outcome != DeliveryOutcome::Delivered),
+        "a success listed as failed"
+    );
+    let (page, _) = store.deliveries(&DeliveryQuery::default(), 1, 1).await?;
+    same("the second newest", page.first().map(|d| d.at), Some(now + 1))?;
+    same("failures counted", store.failures_since(now).await? - before, 2)
+}
 
 async fn pruning_deletes_only_what_ended<S: Store>(store: &S, now: u64) -> Checked {
     let plan = PrunePlan::at(now, 30, 5);

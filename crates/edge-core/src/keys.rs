@@ -125,6 +125,35 @@ impl Txid {
     }
 }
 
+/// The key a webhook's bodies are signed with (HMAC-SHA256): `whsec_`
+/// and 64 hex digits. Kept in D1 (`alert_webhooks.secret`), shown to the
+/// admin once when the webhook is added, never listed or logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningSecret(zeroize::Zeroizing<String>);
+
+impl SigningSecret {
+    /// The secret of 32 random bytes.
+    pub fn generate(bytes: &[u8; 32]) -> Self {
+        Self(zeroize::Zeroizing::new(format!("whsec_{}", hex(bytes))))
+    }
+
+    /// A stored secret, as it was generated.
+    pub fn stored(text: String) -> Self {
+        Self(zeroize::Zeroizing::new(text))
+    }
+
+    /// The text (to store it, show it once, or sign with it).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SigningSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SigningSecret([redacted])")
+    }
+}
+
 /// Lower-case hex SHA-256.
 pub fn hex_sha256(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))

@@ -34,6 +34,7 @@ const CONSOLE: &[&str] = &[
     "flow::remembered",
     "flow::own_password",
     "flow::own_sessions",
+    "flow::webhooks",
 ];
 
 type Graph = BTreeMap<String, BTreeSet<String>>;

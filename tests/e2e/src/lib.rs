@@ -11,6 +11,7 @@
 pub mod example_app;
 pub mod load;
 pub mod procs;
+pub mod receiver;
 pub mod signin;
 pub mod upstream;
 

@@ -43,6 +43,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod admission;
+pub mod alerts;
 pub mod audit;
 pub mod audit_log;
 pub mod breach;
@@ -67,6 +68,7 @@ pub mod remembered;
 pub mod session;
 pub mod store;
 pub mod trail;
+pub mod webhooks;
 
 #[cfg(test)]
 mod testing;

@@ -9,7 +9,9 @@ use super::audit::{Outcome, Step};
 use super::context::Ctx;
 use super::limits::LimitKey;
 use super::maintenance::{PrunePlan, Pruned};
-use crate::keys::{IdHash, Txid, UserKey, hex_sha256};
+use shared::alerts::{AlertKind, Delivery, WebhookFormat};
+
+use crate::keys::{IdHash, SigningSecret, Txid, UserKey, hex_sha256};
 
 /// A value a sign-in may use once: a second use is a replay. Only its
 /// SHA-256 is stored (`spent_states`), one table for both kinds, each kind
@@ -562,9 +564,9 @@ pub enum ChangeOutcome {
 /// What the flow stores, as one bound: every port. Every method is one atomic operation of the
 /// backing store and one round trip to it (one D1 statement, or one D1
 /// batch, which D1 runs as a transaction).
-pub trait Store: SessionStore + SignInStore + ConsoleStore + MaintenanceStore {}
+pub trait Store: SessionStore + SignInStore + ConsoleStore + MaintenanceStore + AlertStore {}
 
-impl<T: SessionStore + SignInStore + ConsoleStore + MaintenanceStore> Store for T {}
+impl<T: SessionStore + SignInStore + ConsoleStore + MaintenanceStore + AlertStore> Store for T {}
 
 /// Sessions and the sign-in log: made (with their step's record), read,
 /// ended; and a step's record alone. The port of `flow::session` and of
@@ -867,4 +869,86 @@ pub trait MaintenanceStore {
     /// key, at `plan.now`, `repeats` = count - limit - 1; then every row
     /// before its cutoff is deleted.
     async fn prune(&self, plan: &PrunePlan) -> Result<Pruned, StoreError>;
+}
+
+/// A webhook as stored (`alert_webhooks`), its address and signing secret
+/// included: only the queue's consumer reads those.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredWebhook {
+    /// Random, names it in the API.
+    pub id: String,
+    /// The admin's name for it (unique, case-insensitively).
+    pub name: String,
+    /// Where alerts are posted.
+    pub url: String,
+    /// How the body is written.
+    pub format: WebhookFormat,
+    /// What it is sent.
+    pub events: Vec<AlertKind>,
+    /// Off: nothing is sent to it.
+    pub enabled: bool,
+    /// The HMAC key of its signatures.
+    pub secret: SigningSecret,
+    /// When it was added.
+    pub created_at: u64,
+    /// Who added it.
+    pub created_by: String,
+}
+
+/// Which deliveries a page lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryQuery {
+    /// Only failed attempts and give-ups.
+    pub failed_only: bool,
+    /// Only this webhook's.
+    pub webhook: Option<String>,
+}
+
+/// How long delivery records are kept (90 days): each record written
+/// deletes those older.
+pub const DELIVERIES_KEPT_SECONDS: u64 = 90 * 86_400;
+
+/// Alerts: the webhooks, the queue's once-per-window claims and the
+/// delivery log. The port of `flow::webhooks` (the console) and
+/// `flow::alerts` (the queue's consumer).
+#[allow(async_fn_in_trait)]
+pub trait AlertStore {
+    /// Every webhook, by name.
+    async fn webhooks(&self) -> Result<Vec<StoredWebhook>, StoreError>;
+    /// Adds `webhook` and `event` atomically; `false` (nothing written)
+    /// when another webhook has its name (case-insensitively).
+    async fn add_webhook(
+        &self,
+        webhook: &StoredWebhook,
+        event: &AdminEvent,
+    ) -> Result<bool, StoreError>;
+    /// Sets webhook `id`'s state and events, with `event`, atomically;
+    /// `false` (nothing written) when there is no such webhook.
+    async fn change_webhook(
+        &self,
+        id: &str,
+        enabled: bool,
+        events: &[AlertKind],
+        event: &AdminEvent,
+    ) -> Result<bool, StoreError>;
+    /// Removes webhook `id`, with `event`, atomically; `false` (nothing
+    /// written) when there is no such webhook. Its deliveries stay.
+    async fn remove_webhook(&self, id: &str, event: &AdminEvent) -> Result<bool, StoreError>;
+    /// Claims `key` until `until` when it is free at `now` (never claimed,
+    /// or its last claim ended): `true` for exactly one of any claims
+    /// racing for it.
+    async fn claim_alert(&self, key: &str, now: u64, until: u64) -> Result<bool, StoreError>;
+    /// Records one attempt (and deletes records older than
+    /// [`DELIVERIES_KEPT_SECONDS`]).
+    async fn record_delivery(&self, delivery: &Delivery) -> Result<(), StoreError>;
+    /// A page of deliveries matching `query`, newest first, and how many
+    /// match.
+    async fn deliveries(
+        &self,
+        query: &DeliveryQuery,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(Vec<Delivery>, u32), StoreError>;
+    /// Failed attempts and give-ups at or after `since`.
+    async fn failures_since(&self, since: u64) -> Result<u32, StoreError>;
 }

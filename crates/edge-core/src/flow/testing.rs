@@ -34,8 +34,10 @@ use super::store::{
     OwnSessionRecord, RememberedBrowser, SessionRecord, SessionStore, SignInStore, SingleUse,
     StoreError, StoredPolicies, UserPage, UserRecord, UserUpdate,
 };
+use super::store::{AlertStore, DELIVERIES_KEPT_SECONDS, DeliveryQuery, StoredWebhook};
 use crate::config::Config;
 use crate::keys::{IdHash, UserKey};
+use shared::alerts::{AlertKind, Delivery, DeliveryOutcome};
 
 // ---------------------------------------------------------------------------
 // Executor.
@@ -143,6 +145,12 @@ pub struct MemoryStore {
     pub browsers: RefCell<Vec<(RememberedBrowser, Option<u64>)>>,
     /// When set, every operation fails.
     pub broken: Cell<bool>,
+    /// The alerts' webhooks.
+    pub webhooks: RefCell<Vec<StoredWebhook>>,
+    /// Claimed alert keys and until when.
+    pub claims: RefCell<HashMap<String, u64>>,
+    /// The delivery log, oldest first.
+    pub deliveries: RefCell<Vec<Delivery>>,
 }
 
 impl MemoryStore {
@@ -1114,6 +1122,111 @@ impl ConsoleStore for MemoryStore {
             })
             .map(|e| (e.at, e.reason.to_owned()));
         Ok(DuoMapping { taken_by, last_success, last_failure })
+    }
+}
+
+impl AlertStore for MemoryStore {
+    async fn webhooks(&self) -> Result<Vec<StoredWebhook>, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let mut hooks = self.webhooks.borrow().clone();
+        hooks.sort_by_key(|w| w.name.to_lowercase());
+        Ok(hooks)
+    }
+
+    async fn add_webhook(
+        &self,
+        webhook: &StoredWebhook,
+        event: &AdminEvent,
+    ) -> Result<bool, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let mut hooks = self.webhooks.borrow_mut();
+        if hooks.iter().any(|w| w.name.eq_ignore_ascii_case(&webhook.name)) {
+            return Ok(false);
+        }
+        hooks.push(webhook.clone());
+        self.admin_events.borrow_mut().push(event.clone());
+        Ok(true)
+    }
+
+    async fn change_webhook(
+        &self,
+        id: &str,
+        enabled: bool,
+        events: &[AlertKind],
+        event: &AdminEvent,
+    ) -> Result<bool, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let mut hooks = self.webhooks.borrow_mut();
+        let Some(hook) = hooks.iter_mut().find(|w| w.id == id) else { return Ok(false) };
+        hook.enabled = enabled;
+        hook.events = events.to_vec();
+        self.admin_events.borrow_mut().push(event.clone());
+        Ok(true)
+    }
+
+    async fn remove_webhook(&self, id: &str, event: &AdminEvent) -> Result<bool, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let mut hooks = self.webhooks.borrow_mut();
+        let before = hooks.len();
+        hooks.retain(|w| w.id != id);
+        if hooks.len() == before {
+            return Ok(false);
+        }
+        self.admin_events.borrow_mut().push(event.clone());
+        Ok(true)
+    }
+
+    async fn claim_alert(&self, key: &str, now: u64, until: u64) -> Result<bool, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let mut claims = self.claims.borrow_mut();
+        if claims.get(key).is_some_and(|&claimed| claimed > now) {
+            return Ok(false);
+        }
+        claims.insert(key.to_owned(), until);
+        Ok(true)
+    }
+
+    async fn record_delivery(&self, delivery: &Delivery) -> Result<(), StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let mut log = self.deliveries.borrow_mut();
+        log.retain(|d| d.at >= delivery.at.saturating_sub(DELIVERIES_KEPT_SECONDS));
+        log.push(delivery.clone());
+        Ok(())
+    }
+
+    async fn deliveries(
+        &self,
+        query: &DeliveryQuery,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(Vec<Delivery>, u32), StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let log = self.deliveries.borrow();
+        let matching: Vec<&Delivery> = log
+            .iter()
+            .rev()
+            .filter(|d| !query.failed_only || d.outcome != DeliveryOutcome::Delivered)
+            .filter(|d| query.webhook.as_ref().is_none_or(|id| d.webhook_id == *id))
+            .collect();
+        let total = u32::try_from(matching.len()).unwrap_or(u32::MAX);
+        let page = matching.into_iter().skip(offset as usize).take(limit as usize).cloned();
+        Ok((page.collect(), total))
+    }
+
+    async fn failures_since(&self, since: u64) -> Result<u32, StoreError> {
+        YieldOnce::default().await;
+        self.check()?;
+        let log = self.deliveries.borrow();
+        let failed =
+            log.iter().filter(|d| d.at >= since && d.outcome != DeliveryOutcome::Delivered);
+        Ok(u32::try_from(failed.count()).unwrap_or(u32::MAX))
     }
 }
 

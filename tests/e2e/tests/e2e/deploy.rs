@@ -6,7 +6,7 @@
 //! | step | what it checks |
 //! |---|---|
 //! | signed out | refused, naming `CLOUDFLARE_API_TOKEN` and `wrangler login`, before anything is created |
-//! | a fresh account | the database created and its id in the deploy config (the migrations read it there), the three secrets uploaded with the deployment (the Duo secret from the environment, never on a command line or in the output), the key set written mode 600, the settings as vars, the health check on the URL wrangler names, the redirect URI and the first admin command printed |
+//! | a fresh account | the database and the two alert queues created and the id in the deploy config (the migrations read it there), the three secrets uploaded with the deployment (the Duo secret from the environment, never on a command line or in the output), the key set written mode 600, the settings as vars, the health check on the URL wrangler names, the redirect URI and the first admin command printed |
 //! | a second run | nothing created or uploaded: the database found, every secret present, the same deployment again |
 //! | rotations | `rotate-secret.sh session-secret begin` puts a new `SESSION_SECRET_NEXT` (kept mode 600 until `finish`), refuses a second begin, `finish` puts the same value as `SESSION_SECRET`; `gateway-keys` rotates the set in force (the old current key published as previous) |
 
@@ -75,6 +75,10 @@ async fn one_command_deploys_from_a_fresh_account_and_a_second_run_changes_nothi
     assert!(ok, "{said}");
     let made = calls(state);
     assert!(made.iter().any(|c| c.starts_with("d1 create duo-edge-login")), "{made:?}");
+    for queue in ["duo-edge-alerts", "duo-edge-alerts-dlq"] {
+        let created = made.iter().filter(|c| **c == format!("queues create {queue}")).count();
+        assert_eq!(created, 1, "{queue} created once: {made:?}");
+    }
     let config = std::fs::read_to_string(state.join("wrangler.deploy.toml")).expect("the config");
     assert!(config.contains("database_id = \"7f0c5c2e-3f4b-4d8e-9a51-0c2d3e4f5a6b\""), "{config}");
     assert!(
@@ -114,6 +118,7 @@ async fn one_command_deploys_from_a_fresh_account_and_a_second_run_changes_nothi
     assert!(ok, "{said}");
     let again = &calls(state)[before..];
     assert!(!again.iter().any(|c| c.starts_with("d1 create")), "{again:?}");
+    assert!(!again.iter().any(|c| c.starts_with("queues create")), "{again:?}");
     let redeployed: Vec<&String> = again.iter().filter(|c| c.starts_with("deploy ")).collect();
     assert_eq!(redeployed.len(), 1, "{again:?}");
     assert!(!redeployed[0].contains("--secrets-file"), "nothing uploaded: {}", redeployed[0]);

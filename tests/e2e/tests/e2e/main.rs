@@ -17,6 +17,7 @@
 mod admin;
 mod admin_accounts;
 mod admin_duo;
+mod alerts;
 mod auth_api;
 mod browser_admin;
 mod browser_flow;

@@ -5,6 +5,7 @@
 mod account_change;
 mod accounts;
 mod admin;
+mod alerts;
 mod audit;
 mod audit_log;
 mod duo_callback;
