@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use crate::trace::Trace;
 use futures_util::future::{Either, select};
 use js_sys::{Reflect, Uint8Array};
 use shared::duo::{
@@ -28,15 +29,17 @@ use worker::{
 /// byte.
 pub const DUO_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Sends Duo's requests with `fetch`.
+/// Sends Duo's requests with `fetch` (and, when traced, adds each call's
+/// time to the request's log line).
 #[derive(Debug, Clone, Copy)]
-pub struct FetchTransport {
+pub struct FetchTransport<'a> {
     timeout: Duration,
+    trace: Option<&'a Trace>,
 }
 
-impl Default for FetchTransport {
+impl Default for FetchTransport<'_> {
     fn default() -> Self {
-        Self { timeout: DUO_TIMEOUT }
+        Self { timeout: DUO_TIMEOUT, trace: None }
     }
 }
 
@@ -44,11 +47,18 @@ impl Default for FetchTransport {
 /// before answering the page "still waiting" (the page asks again).
 pub const LONG_POLL_TIMEOUT: Duration = Duration::from_secs(25);
 
-impl FetchTransport {
+impl<'a> FetchTransport<'a> {
     /// A transport whose calls may take `timeout` (the inline status's
     /// long poll: [`LONG_POLL_TIMEOUT`]).
     pub const fn with_timeout(timeout: Duration) -> Self {
-        Self { timeout }
+        Self { timeout, trace: None }
+    }
+
+    /// This transport, its calls timed into `trace` (Duo's latency in the
+    /// request's log line).
+    #[must_use]
+    pub const fn traced(self, trace: &'a Trace) -> Self {
+        Self { trace: Some(trace), ..self }
     }
 }
 
@@ -57,8 +67,19 @@ fn other(e: worker::Error) -> TransportError {
     TransportError::new(TransportErrorKind::Other, e.to_string())
 }
 
-impl Transport for FetchTransport {
+impl Transport for FetchTransport<'_> {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let started = js_sys::Date::now();
+        let answer = self.call(request).await;
+        if let Some(trace) = self.trace {
+            trace.duo(js_sys::Date::now() - started);
+        }
+        answer
+    }
+}
+
+impl FetchTransport<'_> {
+    async fn call(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         let headers = Headers::new();
         for (name, value) in &request.headers {
             headers.set(name, value).map_err(other)?;

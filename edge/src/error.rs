@@ -63,11 +63,29 @@ pub enum EdgeError {
         /// For the log.
         detail: String,
     },
+    /// A refusal of the flow core, as the error it became, with the core's
+    /// reason (for the request's log line, never for the answer: a wrong
+    /// password and an unknown user answer the same).
+    #[error("{error} (reason {})", reason.as_str())]
+    Because {
+        /// The error it became.
+        error: Box<EdgeError>,
+        /// Why, in the audit log's words.
+        reason: edge_core::flow::Reason,
+    },
 }
 
 impl From<Refusal> for EdgeError {
-    /// The API's answer to a refusal of the flow core.
+    /// The API's answer to a refusal of the flow core, with its reason.
     fn from(refusal: Refusal) -> Self {
+        let reason = refusal.reason;
+        Self::Because { error: Box::new(Self::answering(refusal)), reason }
+    }
+}
+
+impl EdgeError {
+    /// The error a refusal of the flow core becomes.
+    fn answering(refusal: Refusal) -> Self {
         match refusal.code() {
             // The login's refusals carry no message: a wrong password, an
             // unknown user and a disabled one read the same.
@@ -117,9 +135,25 @@ impl From<worker::Error> for EdgeError {
 }
 
 impl EdgeError {
-    /// The code of the contract.
-    pub const fn code(&self) -> ErrorCode {
+    /// The error itself, without the reason a refusal carries.
+    pub fn unwrapped(&self) -> &Self {
         match self {
+            Self::Because { error, .. } => error.unwrapped(),
+            other => other,
+        }
+    }
+
+    /// The flow core's reason, for a refusal of the core.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            Self::Because { reason, .. } => Some(reason.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The code of the contract.
+    pub fn code(&self) -> ErrorCode {
+        match self.unwrapped() {
             Self::Config(_) => ErrorCode::ConfigError,
             Self::ForbiddenOrigin => ErrorCode::ForbiddenOrigin,
             Self::UnsupportedMediaType | Self::PayloadTooLarge { .. } | Self::BadRequest(_) => {
@@ -128,14 +162,15 @@ impl EdgeError {
             Self::InvalidCredentials => ErrorCode::InvalidCredentials,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Unauthenticated => ErrorCode::Unauthenticated,
-            Self::Internal(_) => ErrorCode::Internal,
+            // (`unwrapped` is never a `Because`.)
+            Self::Internal(_) | Self::Because { .. } => ErrorCode::Internal,
             Self::Refused { code, .. } => *code,
         }
     }
 
     /// The HTTP status.
-    pub const fn status(&self) -> u16 {
-        match self {
+    pub fn status(&self) -> u16 {
+        match self.unwrapped() {
             Self::Config(_) => 503,
             Self::ForbiddenOrigin => 403,
             Self::UnsupportedMediaType => 415,
@@ -143,7 +178,7 @@ impl EdgeError {
             Self::BadRequest(_) => 400,
             Self::InvalidCredentials | Self::Unauthenticated => 401,
             Self::RateLimited { .. } => 429,
-            Self::Internal(_) => 500,
+            Self::Internal(_) | Self::Because { .. } => 500,
             Self::Refused { code, .. } => match code {
                 ErrorCode::BadRequest => 400,
                 ErrorCode::LoginExpired | ErrorCode::InvalidCredentials => 401,
@@ -159,8 +194,8 @@ impl EdgeError {
     }
 
     /// The sentence people see.
-    pub const fn message(&self) -> &'static str {
-        match self {
+    pub fn message(&self) -> &'static str {
+        match self.unwrapped() {
             Self::Config(_) => {
                 "The sign-in service is not configured correctly. Please tell your administrator."
             }
@@ -177,7 +212,9 @@ impl EdgeError {
                 "Too many failed sign-in attempts. Please wait a while and try again."
             }
             Self::Unauthenticated => "You are not signed in.",
-            Self::Internal(_) => "Something went wrong on our side. Please try again.",
+            Self::Internal(_) | Self::Because { .. } => {
+                "Something went wrong on our side. Please try again."
+            }
             Self::Refused { code, .. } => match code {
                 ErrorCode::LoginExpired => {
                     "Your sign-in took too long and expired. Enter your password again."
@@ -204,7 +241,7 @@ impl EdgeError {
 
     /// The sentence people see: Duo's own message when it gave one.
     pub fn text(&self) -> String {
-        match self {
+        match self.unwrapped() {
             Self::Refused { message: Some(message), .. }
             | Self::RateLimited { message: Some(message), .. } => message.clone(),
             Self::PayloadTooLarge { limit } => {
@@ -223,7 +260,7 @@ impl EdgeError {
         use crate::{config, respond};
         use shared::ErrorBody;
 
-        match &self {
+        match self.unwrapped() {
             Self::Config(problem) => config::log_once(problem),
             Self::Internal(detail) => worker::console_error!("internal error: {detail}"),
             Self::Refused { detail, .. } => worker::console_warn!("refused: {detail}"),
@@ -231,7 +268,7 @@ impl EdgeError {
         }
         let body = ErrorBody { code: self.code(), message: self.text() };
         let mut response = respond::json(&body, self.status())?;
-        if let Self::RateLimited { retry_after, .. } = self {
+        if let Self::RateLimited { retry_after, .. } = self.unwrapped() {
             response.headers_mut().set("Retry-After", &retry_after.to_string())?;
         }
         if self.code() == shared::ErrorCode::ReauthenticationRequired {
@@ -289,7 +326,11 @@ mod tests {
         assert_eq!((change.status(), change.code()), (401, ErrorCode::InvalidCredentials));
         assert_eq!(change.text(), "Your current password is not right.");
         let limited = EdgeError::from(Refusal::rate_limited(Reason::UserClientLimit, 42, 6, 5));
-        assert!(matches!(limited, EdgeError::RateLimited { retry_after: 42, message: None }));
+        assert!(matches!(
+            limited.unwrapped(),
+            EdgeError::RateLimited { retry_after: 42, message: None }
+        ));
+        assert_eq!(limited.reason(), Some("user_client_limit"), "the reason, for the log line");
         assert_eq!(
             limited.text(),
             "Too many failed sign-in attempts. Please wait a while and try again."

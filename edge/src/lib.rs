@@ -37,6 +37,8 @@ pub mod respond;
 #[cfg(target_arch = "wasm32")]
 pub mod routes;
 #[cfg(target_arch = "wasm32")]
+pub mod trace;
+#[cfg(target_arch = "wasm32")]
 pub mod webcrypto;
 #[cfg(all(target_arch = "wasm32", feature = "entry"))]
 mod worker_entry;

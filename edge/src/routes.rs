@@ -19,6 +19,7 @@ use crate::d1::D1Store;
 use crate::duo_transport::{FetchTransport, LONG_POLL_TIMEOUT};
 use crate::error::{EdgeError, MAX_BODY_LEN, MAX_POLICY_BODY_LEN};
 use crate::password::WebCryptoPasswords;
+use crate::trace::Trace;
 use crate::{request, respond};
 use edge_core::config::Config;
 use edge_core::cookie::{
@@ -58,7 +59,7 @@ pub fn reachability(fail_mode: config::FailMode) -> shared::api::DuoReachability
 ///
 /// # Errors
 /// Every refusal of the contract, as an [`EdgeError`].
-pub async fn login(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
+pub async fn login(mut req: Request, env: &Env, trace: &Trace) -> Result<Response, EdgeError> {
     let config = config::from_env(env).map_err(EdgeError::Config)?;
     check_origin(&config.app_origin, request::header(&req, "Origin").as_deref())?;
     request::require_json(&req)?;
@@ -72,7 +73,7 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
         known_browser: known.as_deref(),
         remembered: remembered.as_deref(),
     };
-    let (transport, memo) = (FetchTransport::default(), HEALTH.with(Rc::clone));
+    let (transport, memo) = (FetchTransport::default().traced(trace), HEALTH.with(Rc::clone));
     let duo = DuoLink { transport: &transport, health: &memo };
     let outcome = first_factor(&store, &WebCryptoPasswords, duo, &config, input, &ctx, &random)
         .await
@@ -80,6 +81,7 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
     if let LoginOutcome::Done { session, success: edge_core::flow::Success::FailOpen, .. } =
         &outcome
     {
+        trace.noted(edge_core::flow::Success::FailOpen.as_str());
         let who = &session.info.username;
         worker::console_warn!("login: Duo unreachable, DUO_FAILMODE=open lets {who} in");
     }
@@ -92,7 +94,7 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
 ///
 /// # Errors
 /// Every refusal of [`edge_core::flow::login::step_up`], as an [`EdgeError`].
-pub async fn step_up(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
+pub async fn step_up(mut req: Request, env: &Env, trace: &Trace) -> Result<Response, EdgeError> {
     let config = config::from_env(env).map_err(EdgeError::Config)?;
     check_origin(&config.app_origin, request::header(&req, "Origin").as_deref())?;
     request::require_json(&req)?;
@@ -101,7 +103,7 @@ pub async fn step_up(mut req: Request, env: &Env) -> Result<Response, EdgeError>
         .map_err(|_| EdgeError::BadRequest("expected {\"return_to\": \"/path\"}"))?;
     let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
     let cookie = request::cookie(&req, SESSION_COOKIE);
-    let (transport, memo) = (FetchTransport::default(), HEALTH.with(Rc::clone));
+    let (transport, memo) = (FetchTransport::default().traced(trace), HEALTH.with(Rc::clone));
     let duo = DuoLink { transport: &transport, health: &memo };
     let return_to = asked.return_to.as_deref();
     let outcome = edge_core::flow::login::step_up(
@@ -123,7 +125,11 @@ pub async fn step_up(mut req: Request, env: &Env) -> Result<Response, EdgeError>
 ///
 /// # Errors
 /// Every refusal of [`inline::start`], as an [`EdgeError`].
-pub async fn inline_start(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
+pub async fn inline_start(
+    mut req: Request,
+    env: &Env,
+    trace: &Trace,
+) -> Result<Response, EdgeError> {
     let config = config::from_env(env).map_err(EdgeError::Config)?;
     check_origin(&config.app_origin, request::header(&req, "Origin").as_deref())?;
     request::require_json(&req)?;
@@ -132,7 +138,7 @@ pub async fn inline_start(mut req: Request, env: &Env) -> Result<Response, EdgeE
     let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
     let (origin, login) = (request::header(&req, "Origin"), request::cookie(&req, LOGIN_COOKIE));
     let input = InlineRequest { origin: origin.as_deref(), login_cookie: login.as_deref() };
-    let transport = FetchTransport::default();
+    let transport = FetchTransport::default().traced(trace);
     let progress = inline::start(&store, &transport, &config, input, &start, &ctx, &random)
         .await
         .map_err(|refusal| logged(Step::DuoStart, refusal))?;
@@ -143,12 +149,12 @@ pub async fn inline_start(mut req: Request, env: &Env) -> Result<Response, EdgeE
 ///
 /// # Errors
 /// Every refusal of [`inline::status`], as an [`EdgeError`].
-pub async fn inline_status(req: Request, env: &Env) -> Result<Response, EdgeError> {
+pub async fn inline_status(req: Request, env: &Env, trace: &Trace) -> Result<Response, EdgeError> {
     let config = config::from_env(env).map_err(EdgeError::Config)?;
     let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
     let (origin, login) = (request::header(&req, "Origin"), request::cookie(&req, LOGIN_COOKIE));
     let input = InlineRequest { origin: origin.as_deref(), login_cookie: login.as_deref() };
-    let transport = FetchTransport::with_timeout(LONG_POLL_TIMEOUT);
+    let transport = FetchTransport::with_timeout(LONG_POLL_TIMEOUT).traced(trace);
     let progress =
         inline::status(&store, &transport, &config, input, &ctx, &random).await.map_err(
             |refusal| logged(Step::DuoCallback, after_fraud(refusal, &input, &config, &ctx)),
@@ -328,13 +334,13 @@ pub async fn admin_duo(req: Request, env: &Env) -> Result<Response, EdgeError> {
 ///
 /// # Errors
 /// As [`admin_duo`], and `forbidden_origin`.
-pub async fn admin_duo_test(req: Request, env: &Env) -> Result<Response, EdgeError> {
+pub async fn admin_duo_test(req: Request, env: &Env, trace: &Trace) -> Result<Response, EdgeError> {
     let config = config::from_env(env).map_err(EdgeError::Config)?;
     let (store, ctx, random) = (D1Store::from_env(env)?, request::ctx(&req), request::random()?);
     let admin = asking(&req, &store, &config, &ctx).await?;
     // workerd's clock moves during I/O: exactly the wait for Duo.
     let clock = js_sys::Date::now;
-    let transport = FetchTransport::default();
+    let transport = FetchTransport::default().traced(trace);
     let test =
         provider::test_connection(&store, &transport, &config, &admin, &clock, &ctx, &random)
             .await
@@ -498,11 +504,15 @@ pub async fn admin_reset_password(mut req: Request, env: &Env) -> Result<Respons
 ///
 /// # Errors
 /// Every refusal of [`accounts::check_duo_user`], as an [`EdgeError`].
-pub async fn admin_duo_check(mut req: Request, env: &Env) -> Result<Response, EdgeError> {
+pub async fn admin_duo_check(
+    mut req: Request,
+    env: &Env,
+    trace: &Trace,
+) -> Result<Response, EdgeError> {
     let (config, asked) = post_body::<DuoUserCheckRequest>(&mut req, env).await?;
     let (store, ctx) = (D1Store::from_env(env)?, request::ctx(&req));
     let admin = asking(&req, &store, &config, &ctx).await?;
-    let transport = FetchTransport::default();
+    let transport = FetchTransport::default().traced(trace);
     let check = accounts::check_duo_user(&store, &transport, &config, &admin, &asked, &ctx)
         .await
         .map_err(|refusal| logged_as("admin", refusal))?;
@@ -733,11 +743,11 @@ async fn end_sessions(req: Request, env: &Env, everywhere: bool) -> Result<Respo
 ///
 /// # Errors
 /// Only if the runtime cannot build a response.
-pub async fn start(mut req: Request, env: &Env) -> worker::Result<Response> {
+pub async fn start(mut req: Request, env: &Env, trace: &Trace) -> worker::Result<Response> {
     let ctx = request::ctx(&req);
     let (store, config, random) = match ready(env, Step::DuoStart, &ctx).await {
         Ok(ready) => ready,
-        Err(refusal) => return refused(Step::DuoStart, &refusal),
+        Err(refusal) => return refused(trace, Step::DuoStart, &refusal),
     };
     // The form's one field, `remember=1` ("trust this browser"); an
     // unreadable or oversized body is a form without it.
@@ -747,7 +757,7 @@ pub async fn start(mut req: Request, env: &Env) -> worker::Result<Response> {
     let input =
         StartRequest { origin: origin.as_deref(), login_cookie: login.as_deref(), remember };
     let memo = HEALTH.with(Rc::clone);
-    let transport = FetchTransport::default();
+    let transport = FetchTransport::default().traced(trace);
     match duo_start(&store, &transport, &config, &memo, input, &ctx, &random).await {
         Ok(StartOutcome::Duo { url, login_cookie, max_age }) => {
             let mut response = respond::redirect(&url)?;
@@ -756,13 +766,14 @@ pub async fn start(mut req: Request, env: &Env) -> worker::Result<Response> {
             Ok(response)
         }
         Ok(StartOutcome::FailOpen { session, duo_error }) => {
+            trace.noted(edge_core::flow::Success::FailOpen.as_str());
             let who = &session.info.username;
             worker::console_warn!(
                 "duo_start: Duo unreachable, DUO_FAILMODE=open lets {who} in: {duo_error}"
             );
             signed_in(&session)
         }
-        Err(refusal) => refused(Step::DuoStart, &refusal),
+        Err(refusal) => refused(trace, Step::DuoStart, &refusal),
     }
 }
 
@@ -771,15 +782,20 @@ pub async fn start(mut req: Request, env: &Env) -> worker::Result<Response> {
 ///
 /// # Errors
 /// Only if the runtime cannot build a response.
-pub async fn callback(req: Request, env: &Env, query: &str) -> worker::Result<Response> {
+pub async fn callback(
+    req: Request,
+    env: &Env,
+    query: &str,
+    trace: &Trace,
+) -> worker::Result<Response> {
     let ctx = request::ctx(&req);
     let (store, config, random) = match ready(env, Step::DuoCallback, &ctx).await {
         Ok(ready) => ready,
-        Err(refusal) => return refused(Step::DuoCallback, &refusal),
+        Err(refusal) => return refused(trace, Step::DuoCallback, &refusal),
     };
     let query = CallbackQuery::parse(query);
     let login = request::cookie(&req, LOGIN_COOKIE);
-    let transport = FetchTransport::default();
+    let transport = FetchTransport::default().traced(trace);
     match duo_callback(&store, &transport, &config, &query, login.as_deref(), &ctx, &random).await {
         Ok(SignedIn(session, return_to)) => {
             let target =
@@ -788,7 +804,7 @@ pub async fn callback(req: Request, env: &Env, query: &str) -> worker::Result<Re
         }
         Err(refusal) => {
             let input = InlineRequest { origin: None, login_cookie: login.as_deref() };
-            refused(Step::DuoCallback, &after_fraud(refusal, &input, &config, &ctx))
+            refused(trace, Step::DuoCallback, &after_fraud(refusal, &input, &config, &ctx))
         }
     }
 }
@@ -853,7 +869,8 @@ pub(crate) fn logged_as(label: &str, refusal: Refusal) -> Refusal {
 
 /// A Duo step's refusal: logged, then 303 to `/?error=<code>` with the
 /// login cookie cleared.
-fn refused(step: Step, refusal: &Refusal) -> worker::Result<Response> {
+fn refused(trace: &Trace, step: Step, refusal: &Refusal) -> worker::Result<Response> {
+    trace.because(refusal.reason.as_str());
     let refusal = logged(step, refusal.clone());
     let page = paths::at(paths::PAGE);
     // What the page needs beyond the code, from a fixed vocabulary: how long

@@ -30,4 +30,5 @@ pub mod flow;
 pub mod gateway;
 pub mod headers;
 pub mod keys;
+pub mod request_log;
 pub mod session;

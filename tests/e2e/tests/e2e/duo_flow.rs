@@ -298,7 +298,71 @@ async fn duo_flow_against_a_healthy_duo() {
     a_fraud_report_in_the_prompt_holds_the_account(&bed).await;
 
     assert_eq!(bed.health().await.duo, Some(DuoReachability::Reachable));
+    each_request_is_one_json_line(&bed).await;
     bed.assert_clean_log();
+}
+
+/// The Worker's request lines (`{"event":"request",…}`), parsed.
+fn request_lines(log: &str) -> Vec<serde_json::Value> {
+    log.lines()
+        .filter(|line| line.starts_with(r#"{"event":"request""#))
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+/// One JSON line per request wrangler served (its own `[wrangler:info]
+/// METHOD path status` lines), with the route, step, outcome and reason,
+/// Duo's latency where Duo was asked, and never a user, an address, a
+/// cookie or a token.
+async fn each_request_is_one_json_line(bed: &Bed) {
+    let served = |log: &str| {
+        log.lines()
+            .filter(|l| {
+                l.starts_with("[wrangler:info] ") && l.contains(" /") && !l.contains("QUEUE")
+            })
+            .count()
+    };
+    let mut log = bed.worker.log();
+    for _ in 0..50 {
+        if request_lines(&log).len() == served(&log) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        log = bed.worker.log();
+    }
+    let lines = request_lines(&log);
+    assert_eq!(
+        lines.len(),
+        served(&log),
+        "one line per request; see {}",
+        bed.worker.log_path().display()
+    );
+    let find = |route: &str, check: &dyn Fn(&serde_json::Value) -> bool| {
+        lines.iter().any(|l| l["route"] == route && check(l))
+    };
+    // Duo's part of a step that asked it: the start's health check, the
+    // callback's code exchange.
+    let asked_duo = |l: &serde_json::Value| {
+        l["duo_calls"].as_u64().is_some_and(|n| n >= 1) && l["duo_ms"].as_u64().is_some()
+    };
+    assert!(find("/auth/duo/start", &|l| l["step"] == "duo_start"
+        && l["status"] == 303
+        && asked_duo(l)));
+    assert!(find("/auth/duo/callback", &|l| l["outcome"] == "ok" && asked_duo(l)));
+    // A replayed callback: a redirect, refused, with the audit log's reason.
+    assert!(find("/auth/duo/callback", &|l| l["status"] == 303
+        && l["outcome"] == "refused"
+        && l["reason"] == "state_replayed"));
+    assert!(find("/api/login", &|l| l["step"] == "login"
+        && l["method"] == "POST"
+        && l["outcome"] == "ok"));
+    assert!(find("/api/health", &|l| l["outcome"] == "ok" && l["duration_ms"].is_u64()));
+    for line in &lines {
+        let text = line.to_string();
+        for secret in ["alice", "192.0.2.", "__Host", "code=", "state=", "EmulatorDevSecret"] {
+            assert!(!text.contains(secret), "{secret:?} in {text}");
+        }
+    }
 }
 
 /// alice approves: session with Duo's details; the same callback replayed
@@ -700,6 +764,7 @@ async fn duo_down_fail_open_issues_a_fail_open_session() {
     // A fail-open session is short (DUO_FAILOPEN_SESSION_TTL_SECONDS, 3600).
     assert_eq!(session.expires_at - session.authenticated_at, 3_600);
     bed.assert_logged("DUO_FAILMODE=open").await;
+    bed.assert_logged(r#""route":"/auth/duo/start","step":"duo_start","method":"POST","status":303,"outcome":"ok","reason":"fail_open""#).await;
     // With fail-open, health does not tell whether Duo is reachable.
     assert_eq!(bed.health().await.duo, Some(DuoReachability::Unknown));
 
