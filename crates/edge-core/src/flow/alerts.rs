@@ -52,9 +52,8 @@ pub struct Alert {
     pub once_per: Option<String>,
 }
 
-/// A message of the alerts' queue (JSON text).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// A message of the alerts' queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QueueMessage {
     /// Raised: to be sent to every webhook that takes its kind.
     Raised {
@@ -70,15 +69,35 @@ pub enum QueueMessage {
     },
 }
 
+/// A message as the queue carries it: `{"alert": …}` raised,
+/// `{"alert": …, "webhook_id": …}` to deliver. (A plain struct: serde's
+/// tagged enums cost the Worker kilobytes.)
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    alert: Alert,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    webhook_id: Option<String>,
+}
+
 impl QueueMessage {
-    /// The message as the queue carries it.
+    /// The message as the queue carries it (JSON text).
     pub fn to_text(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        let wire = match self {
+            Self::Raised { alert } => Wire { alert: alert.clone(), webhook_id: None },
+            Self::Deliver { alert, webhook_id } => {
+                Wire { alert: alert.clone(), webhook_id: Some(webhook_id.clone()) }
+            }
+        };
+        serde_json::to_string(&wire).unwrap_or_default()
     }
 
     /// A message the queue carried; `None` when it is not one of ours.
     pub fn parse(text: &str) -> Option<Self> {
-        serde_json::from_str(text).ok()
+        let Wire { alert, webhook_id } = serde_json::from_str(text).ok()?;
+        Some(match webhook_id {
+            Some(webhook_id) => Self::Deliver { alert, webhook_id },
+            None => Self::Raised { alert },
+        })
     }
 }
 

@@ -212,6 +212,20 @@ fn a_delivery_is_signed_names_its_alert_and_holds_no_secret() {
 }
 
 #[test]
+fn a_queue_message_reads_back_as_sent() {
+    let raised =
+        QueueMessage::Raised { alert: alert(AlertKind::RefusalBurst, Some("refusal_burst")) };
+    let deliver = QueueMessage::Deliver {
+        alert: alert(AlertKind::Test, None),
+        webhook_id: "wh_1".to_owned(),
+    };
+    for message in [raised, deliver] {
+        assert_eq!(QueueMessage::parse(&message.to_text()), Some(message));
+    }
+    assert_eq!(QueueMessage::parse(r#"{"webhook_id":"wh_1"}"#), None);
+}
+
+#[test]
 fn retries_double_from_the_base_up_to_12_hours() {
     let delays: Vec<u32> = (1..=6).map(|attempt| retry_delay(attempt, 60)).collect();
     assert_eq!(delays, [60, 120, 240, 480, 960, 1920]);
