@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `a_push_approved_on_the_phone_signs_in_once` | login `next: duo_inline` with the devices and their methods, never a key; push started on a chosen device, bound to the re-sealed login cookie; status `waiting/pushed`, then `done` with a session (factor, device, txid); the same approval cannot make a second session (`state_mismatch`); Duo saw the push's kind (`type`), `display_username`, our `pushinfo` (app, address, location when known) and the client's `ipaddr`; `/api/health` reachable |
 //! | `denials_timeouts_passcodes_and_sms` | a denied push `duo_denied` with Duo's message; a push nobody answers `duo_denied` "Login timed out."; wrong passcode `duo_denied` with Duo's message; SMS `sent`, then its passcode `done`; a device the login was not offered `bad_request`; a landline asked to push `bad_request`; status without a started factor `state_mismatch`; tampered cookie `login_expired`; no `Origin` `forbidden_origin`; five wrong passcodes, then `rate_limited`; three more in another login, then the account's cap (`rate_limited`, audited `passcode_account_limit`) before Duo's lockout: a push still signs in and clears the count |
-//! | `a_push_reported_as_fraud_holds_the_account` | a push alice reports as fraud on the phone: `account_held` (403) with what happened, her earlier session ended, her password answered `account_held`, `users.held_at` set, audited `fraud_reported`; an admin's `release_hold` lets her sign in again and the console's count goes back to 0 |
+//! | `a_push_reported_as_fraud_holds_the_account` | a push alice reports as fraud on the phone: `account_held` (403) with what happened, her earlier session ended, her password answered `account_held`, `users.held_at` set, audited `fraud_reported`, the security webhook sent a `fraud_reported` alert naming her; an admin's `release_hold` lets her sign in again and the console's count goes back to 0 |
 //! | `a_phone_call_is_answered_then_confirmed` | a call to the landline: `calling`, `answered` once the tester answers, then a session naming the call and the landline |
 //! | `preauth_decides_allow_deny_and_enroll` | locked-out carol `duo_denied` with Duo's message; unenrolled bob `next: duo_enroll` with Duo's link and no login cookie; a Duo bypass user signed in at once (factor "Duo bypass"); the prompt mode's start refused in inline mode |
 //! | `duo_down_in_inline_mode_fails_closed_or_open` | nothing at `DUO_API_HOST`: `duo_unavailable` (closed), a `fail_open` session (open); wrong `DUO_SKEY`: `config_error` even with `open` |
@@ -165,6 +165,21 @@ async fn inline_flows_against_the_emulator() {
 /// alice reports a push as fraud on the phone: her account is held, her
 /// sessions end, her password says why, and an admin's release lets her in.
 async fn a_push_reported_as_fraud_holds_the_account(bed: &Bed) {
+    // The security team's webhook, sent fraud reports.
+    let receiver = e2e::receiver::Receiver::start().await.expect("a receiver");
+    let admin = bed.login("admin").await.session.expect("the admin's session");
+    let webhook = json!({"name": "security", "url": format!("{}/fraud", receiver.origin),
+                         "format": "json", "events": ["fraud_reported"]});
+    let added = bed
+        .http
+        .post(bed.worker.url(shared::alerts::routes::WEBHOOK_ADD))
+        .header("Origin", APP_ORIGIN)
+        .header("Cookie", format!("{SESSION_COOKIE}={admin}"))
+        .json(&webhook)
+        .send()
+        .await
+        .expect("add a webhook");
+    assert_eq!(added.status().as_u16(), 201);
     let (login, _) = bed.chooser("alice").await;
     let passcode = json!({"method": "passcode", "passcode": "123456"});
     let earlier = bed.inline_start(&login, passcode).await.session.expect("a session");
@@ -212,9 +227,21 @@ async fn a_push_reported_as_fraud_holds_the_account(bed: &Bed) {
         .await
         .expect("audit");
     assert_eq!(audit, [json!({"n": 1})]);
+    // The webhook is told, through the queue.
+    let mut told = receiver.to("/fraud");
+    for _ in 0..100 {
+        if !told.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        told = receiver.to("/fraud");
+    }
+    let alert: shared::alerts::AlertPayload =
+        serde_json::from_slice(&told.first().expect("a fraud alert").body).expect("its payload");
+    assert_eq!(alert.kind, shared::alerts::AlertKind::FraudReported);
+    assert_eq!(alert.details.get("username").map(String::as_str), Some("alice"));
 
     // An admin releases the hold; she signs in again.
-    let admin = bed.login("admin").await.session.expect("the admin's session");
     let release = bed
         .http
         .post(bed.worker.url(shared::admin::routes::USER_CHANGE))
