@@ -183,7 +183,12 @@ pub(super) fn AuditLine(row: AuditRow, admin: bool) -> impl IntoView {
         row.target.clone().map_or_else(
             || view! { "—" }.into_any(),
             |target| {
-                view! { <PageLink to=Page::User(target.clone())>{target}</PageLink> }.into_any()
+                let to = if words::targets_webhook(&row.event) {
+                    Page::Alerts
+                } else {
+                    Page::User(target.clone())
+                };
+                view! { <PageLink to>{target}</PageLink> }.into_any()
             },
         )
     } else {
@@ -258,7 +263,9 @@ fn EventDetail(row: AuditRow, admin: bool) -> impl IntoView {
             }}
             {(!admin).then(|| field("Outcome", Some(code(words::outcome(&row.outcome), &row.outcome))))}
             {if admin {
-                field("User changed", row.target.clone())
+                let changed =
+                    if words::targets_webhook(&row.event) { "Webhook" } else { "User changed" };
+                field(changed, row.target.clone())
             } else {
                 field("Reason", Some(code(words::reason(&row.reason), &row.reason)))
             }}

@@ -5,7 +5,8 @@
 //! (`users`, one user's page in `user`, the forms in `accounts`), sessions and
 //! trusted browsers (`sessions`), the audit log (`audit`), the sign-in
 //! policies (`policies`), the Duo provider and the banners saying Duo is off
-//! (`provider`); every request through `api`.
+//! (`provider`), the alerts' webhooks and deliveries (`alerts`); every request
+//! through `api`.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -18,6 +19,7 @@ use sessions::{SessionsPage, TrustedBrowsers};
 use users::UsersPage;
 
 mod accounts;
+mod alerts;
 mod api;
 mod audit;
 mod confirm;
@@ -149,6 +151,7 @@ fn Console(
                     })}
                 </PageLink>
                 <PageLink to=Page::Duo id="tab-duo">"Duo"</PageLink>
+                <PageLink to=Page::Alerts id="tab-alerts">"Alerts"</PageLink>
             </nav>
             <provider::EnforceBanner provider=duo />
             <provider::PolicyBypassBanner provider=duo />
@@ -166,6 +169,7 @@ fn Console(
                 Page::Audit => view! { <audit::AuditPage set_problem /> }.into_any(),
                 Page::Policies => view! { <policies::PoliciesPage policy reload set_problem /> }.into_any(),
                 Page::Duo => view! { <provider::ProviderPage provider=duo reload set_problem /> }.into_any(),
+                Page::Alerts => view! { <alerts::AlertsPage set_problem /> }.into_any(),
                 Page::Unknown => view! {
                     <div id="no-such-page">
                         <h2>"No such page"</h2>

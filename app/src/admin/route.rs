@@ -20,6 +20,8 @@ pub(super) enum Page {
     Audit,
     Policies,
     Duo,
+    /// The webhooks sent alerts, and their deliveries.
+    Alerts,
     /// A path under the console that names no page.
     Unknown,
 }
@@ -42,6 +44,7 @@ impl Page {
                 "audit" => Self::Audit,
                 "policies" => Self::Policies,
                 "duo" => Self::Duo,
+                "alerts" => Self::Alerts,
                 _ => Self::Unknown,
             },
             Some(("users", name)) if !name.is_empty() && !name.contains('/') => {
@@ -67,6 +70,7 @@ impl Page {
             Self::Audit => format!("{base}audit"),
             Self::Policies => format!("{base}policies"),
             Self::Duo => format!("{base}duo"),
+            Self::Alerts => format!("{base}alerts"),
         }
     }
 
@@ -88,6 +92,7 @@ impl Page {
             Self::Audit => "Audit log",
             Self::Policies => "Policies",
             Self::Duo => "Duo",
+            Self::Alerts => "Alerts",
             Self::Unknown => "No such page",
         };
         format!("{what} · Admin console")

@@ -2,6 +2,8 @@
 //! steps, reasons and admin actions. An unknown code is shown as it is
 //! stored, so nothing new is ever hidden.
 
+use shared::alerts::AlertKind;
+
 /// A sign-in step, as both Duo modes record it (the prompt's redirect and
 /// the inline mode's chooser share `duo_start`; Duo's answer, by redirect
 /// or on the page, is `duo_callback`).
@@ -152,9 +154,18 @@ pub(super) fn action(code: &str) -> String {
         "test_duo" => "Tested the Duo connection",
         "check_duo_username" => "Checked a Duo username",
         "change_own_password" => "Changed their own password",
+        "add_webhook" => "Added a webhook",
+        "change_webhook" => "Changed a webhook",
+        "remove_webhook" => "Removed a webhook",
+        "test_webhook" => "Sent a test alert",
         other => return other.replace('_', " "),
     }
     .to_owned()
+}
+
+/// Whether an admin action's target is a webhook (by its name), not a user.
+pub(super) fn targets_webhook(code: &str) -> bool {
+    matches!(code, "add_webhook" | "change_webhook" | "remove_webhook" | "test_webhook")
 }
 
 /// How a session was made (`sessions.method`), as the sessions list and an
@@ -170,6 +181,30 @@ pub(super) fn method_of_session(code: &str) -> String {
     .to_owned()
 }
 
+/// A value of an admin change's detail in words: a webhook's alert kinds
+/// by their labels ("events"), its format, on or off ("enabled").
+fn shown(name: &str, value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match (name, value) {
+        ("events", Value::Array(kinds)) if kinds.is_empty() => "none".to_owned(),
+        ("events", Value::Array(kinds)) => kinds
+            .iter()
+            .map(|kind| {
+                let code = kind.as_str().unwrap_or_default();
+                AlertKind::parse(code)
+                    .map_or_else(|| code.replace('_', " "), |k| k.label().to_owned())
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        ("format", Value::String(code)) if code == "slack" => "Slack-compatible".to_owned(),
+        ("format", Value::String(code)) if code == "json" => "JSON".to_owned(),
+        ("enabled", Value::Bool(on)) => if *on { "on" } else { "off" }.to_owned(),
+        (_, Value::String(text)) => text.clone(),
+        (_, Value::Null) => "none".to_owned(),
+        (_, other) => other.to_string(),
+    }
+}
+
 /// An admin change's detail (JSON) in words: each field, with its value
 /// before where it was recorded ("role: user → admin").
 pub(super) fn change(detail: &str) -> Vec<(String, String)> {
@@ -180,17 +215,13 @@ pub(super) fn change(detail: &str) -> Vec<(String, String)> {
             vec![("detail".to_owned(), detail.to_owned())]
         };
     };
-    let shown = |value: &serde_json::Value| match value {
-        serde_json::Value::String(text) => text.clone(),
-        serde_json::Value::Null => "none".to_owned(),
-        other => other.to_string(),
-    };
     let before = fields.get("before").and_then(serde_json::Value::as_object);
     fields
         .iter()
         .filter(|(name, _)| name.as_str() != "before")
         .map(|(name, value)| {
             let label = name.replace('_', " ");
+            let shown = |value| shown(name, value);
             match (name.as_str(), before.and_then(|b| b.get(name))) {
                 (_, Some(old)) => (label, format!("{} → {}", shown(old), shown(value))),
                 // A session is named by its hash: its last characters say
@@ -209,4 +240,58 @@ pub(super) fn change(detail: &str) -> Vec<(String, String)> {
             }
         })
         .collect()
+}
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use super::{action, change, targets_webhook};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn field<'a>(said: &'a [(String, String)], name: &str) -> Option<&'a str> {
+        said.iter().find(|(field, _)| field == name).map(|(_, value)| value.as_str())
+    }
+
+    #[wasm_bindgen_test]
+    fn a_webhook_added_says_its_format_and_alerts_in_words() {
+        let detail = r#"{"name":"ops-slack","destination":"https://hooks.slack.com/…",
+            "format":"slack","events":["fraud_reported","role_changed"]}"#;
+        let said = change(detail);
+        assert_eq!(field(&said, "name"), Some("ops-slack"));
+        assert_eq!(field(&said, "destination"), Some("https://hooks.slack.com/…"));
+        assert_eq!(field(&said, "format"), Some("Slack-compatible"));
+        assert_eq!(
+            field(&said, "events"),
+            Some("Push reported as fraud, Admin role given or taken")
+        );
+        assert_eq!(action("add_webhook"), "Added a webhook");
+        assert!(targets_webhook("add_webhook") && !targets_webhook("add_user"));
+    }
+
+    #[wasm_bindgen_test]
+    fn a_webhook_change_says_what_changed_before_and_after() {
+        let turned_off = r#"{"name":"ops","enabled":false,
+            "before":{"enabled":true,"events":["fraud_reported"]}}"#;
+        let said = change(turned_off);
+        assert_eq!(field(&said, "enabled"), Some("on → off"));
+        assert_eq!(field(&said, "events"), None, "the events did not change");
+        let events = r#"{"name":"ops","events":["policy_changed","refusal_burst"],
+            "before":{"enabled":true,"events":["policy_changed"]}}"#;
+        let said = change(events);
+        assert_eq!(
+            field(&said, "events"),
+            Some("Sign-in policies changed → Sign-in policies changed, Burst of refused sign-ins")
+        );
+        assert_eq!(field(&said, "enabled"), None);
+        let unknown = change(r#"{"events":["new_kind"]}"#);
+        assert_eq!(field(&unknown, "events"), Some("new kind"), "an unknown kind shows as stored");
+    }
+
+    #[wasm_bindgen_test]
+    fn a_test_alert_names_its_webhook_and_alert() {
+        let said = change(r#"{"name":"ops","alert_id":"al_1"}"#);
+        assert_eq!(field(&said, "alert id"), Some("al_1"));
+        assert_eq!(action("test_webhook"), "Sent a test alert");
+        assert_eq!(action("remove_webhook"), "Removed a webhook");
+        assert_eq!(action("change_webhook"), "Changed a webhook");
+    }
 }

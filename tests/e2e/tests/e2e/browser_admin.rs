@@ -4,7 +4,7 @@
 //! | step | what it checks |
 //! |---|---|
 //! | a visitor | `/admin/` without a session says to sign in with an admin account |
-//! | an admin | `admin` signs in; the account page links to the console; the users table lists the demo users with their roles; the admin's own row offers no way to disable or demote themselves; the sessions tab lists the live sessions and "End" on bob's ends it; "Disable" on bob: the row says disabled and the notice says so; "Add user" with a generated password shows it once and it passes the first factor; "Reset password" with the username typed as the password shows the rule, then sets one; "Duo username" checked against a name carol has says so, then saved shows in the row; search finds carol; the audit tab's sign-in log has a "Policy" column (the admin log none); its admin log searched for bob shows his disabling and his ended session, newest first, and the "Download CSV" form posts the search (its hidden fields); the Duo tab shows the settings (masked client id, how to rotate the secret), "Test connection" against the emulator succeeds with its latency, turning Duo off is possible only once the phrase is typed and shows the banner on every tab, turning it on removes it; the policies tab: two rules added, one moved up, a dry run of the draft (everyone refused from Tor, alice let in by "#2 Office" from the office), saved as version 2; a third rule letting everyone in without Duo asks for the phrase on saving (the button disabled until it is typed), then the policy banner shows on every tab and the Duo tab says a policy skips Duo; the rule removed and saved without asking, the banner goes (versions 3 and 4, the same rules as 2); a network with host bits refused naming the rule and the range meant, the change discarded; two app path rules added (admins for `/admin/*`, a fresh Duo approval for `POST /pay`), the dry run says which decides `/Admin/%75sers` and `POST /pay`, saved as version 5 and read back; screenshots |
+//! | an admin | `admin` signs in; the account page links to the console; the users table lists the demo users with their roles; the admin's own row offers no way to disable or demote themselves; the sessions tab lists the live sessions and "End" on bob's ends it; "Disable" on bob: the row says disabled and the notice says so; "Add user" with a generated password shows it once and it passes the first factor; "Reset password" with the username typed as the password shows the rule, then sets one; "Duo username" checked against a name carol has says so, then saved shows in the row; search finds carol; the audit tab's sign-in log has a "Policy" column (the admin log none); its admin log searched for bob shows his disabling and his ended session, newest first, and the "Download CSV" form posts the search (its hidden fields); the Duo tab shows the settings (masked client id, how to rotate the secret), "Test connection" against the emulator succeeds with its latency, turning Duo off is possible only once the phrase is typed and shows the banner on every tab, turning it on removes it; the policies tab: two rules added, one moved up, a dry run of the draft (everyone refused from Tor, alice let in by "#2 Office" from the office), saved as version 2; a third rule letting everyone in without Duo asks for the phrase on saving (the button disabled until it is typed), then the policy banner shows on every tab and the Duo tab says a policy skips Duo; the rule removed and saved without asking, the banner goes (versions 3 and 4, the same rules as 2); a network with host bits refused naming the rule and the range meant, the change discarded; two app path rules added (admins for `/admin/*`, a fresh Duo approval for `POST /pay`), the dry run says which decides `/Admin/%75sers` and `POST /pay`, saved as version 5 and read back; the alerts page: a webhook added from its form (the signing secret shown once, then gone from the page), listed with its address up to the host and the alerts it is sent, sent a test alert the receiver gets signed with that secret, the delivery listed; screenshots |
 //! | a user | bob (password only here) opens `/admin/`: told it is for administrators |
 //! | a new user | grace, added by the admin, signs in with the password the console showed: asked to choose her own first (two different new ones are caught), then her account page |
 
@@ -211,10 +211,86 @@ async fn the_admin_console_is_for_admins() {
     duo_provider(&bed).await;
     policies(&bed).await;
     path_rules(&bed).await;
+    alerts(&bed).await;
     pages(&bed).await;
     grace_chooses_her_password(&bed, &grace).await;
     bed.worker.assert_clean_log(&[&grace]);
     bed.browser.close().await;
+}
+
+/// Alerts: a webhook added from the page (its signing secret shown once,
+/// then gone from the page), listed with its address up to the host, sent
+/// a test alert that the receiver gets signed with that secret, and the
+/// delivery listed.
+async fn alerts(bed: &Bed) {
+    let receiver = e2e::receiver::Receiver::start().await.expect("a receiver");
+    bed.click("#tab-alerts").await;
+    bed.wait_for("#webhooks[aria-busy=false]").await;
+    bed.wait_for("#webhooks tr.empty").await;
+    assert!(bed.path().await.ends_with("/admin/alerts"));
+    bed.wait_for("#webhook-name").await.send_keys("ops").await.expect("type");
+    let url = format!("{}/ok/T000/hook", receiver.origin);
+    bed.wait_for("#webhook-url").await.send_keys(&url).await.expect("type");
+    bed.wait_for("#webhook-format option[value=json]").await.click().await.expect("JSON");
+    bed.click("#new-event-alerts_changed").await;
+    bed.click("#add-webhook-submit").await;
+    let secret = bed.text("#webhook-secret-value").await;
+    assert!(secret.starts_with("whsec_") && secret.len() == 70, "{secret}");
+    let into_view = "document.querySelector('#webhook-secret').scrollIntoView({block: 'center'});";
+    bed.browser.client.execute(into_view, vec![]).await.expect("scroll");
+    bed.keep_screen("admin-alerts-secret").await;
+    bed.click("#webhook-secret-done").await;
+    bed.wait_gone("#webhook-secret").await;
+    let page = bed.browser.client.source().await.expect("the page");
+    assert!(!page.contains(&secret), "the secret left the page");
+    assert_eq!(
+        bed.text("tr[data-webhook=ops] td.destination code").await,
+        format!("{}/…", receiver.origin)
+    );
+    assert_eq!(bed.text("tr[data-webhook=ops] td.state").await, "on");
+    let events = bed.text("tr[data-webhook=ops] td.events").await;
+    assert!(
+        events.contains("Push reported as fraud") && !events.contains("Webhooks changed"),
+        "{events}"
+    );
+
+    bed.click("tr[data-webhook=ops] [data-action=test]").await;
+    bed.wait_text("#alerts-notice", "Test alert queued").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while bed
+        .browser
+        .client
+        .find(Locator::Css("#deliveries tbody tr[data-kind=test][data-outcome=delivered]"))
+        .await
+        .is_err()
+    {
+        assert!(tokio::time::Instant::now() < deadline, "the test alert's delivery never listed");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if let Ok(refresh) = bed.browser.client.find(Locator::Css("#deliveries-refresh")).await {
+            let _ = refresh.click().await;
+        }
+    }
+    // (A policy change saved just before may reach it too: the queue fans
+    // an alert out to the webhooks there are when it is consumed.)
+    let got: Vec<_> = receiver
+        .to("/ok/T000/hook")
+        .into_iter()
+        .filter(|d| d.headers.get("x-duo-edge-alert").is_some_and(|k| k == "test"))
+        .collect();
+    assert_eq!(got.len(), 1, "one test delivery");
+    let signature = got[0].headers.get("x-duo-edge-signature").cloned().unwrap_or_default();
+    let (t, v1) = signature.trim_start_matches("t=").split_once(",v1=").expect("t=…,v1=…");
+    let mut mac =
+        <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(secret.as_bytes()).expect("a key");
+    hmac::Mac::update(&mut mac, format!("{t}.").as_bytes());
+    hmac::Mac::update(&mut mac, &got[0].body);
+    let want = edge_core::keys::hex(&hmac::Mac::finalize(mac).into_bytes());
+    assert_eq!(v1, want, "signed with the secret shown");
+    bed.browser.client.execute("window.scrollTo(0, 0);", vec![]).await.expect("scroll");
+    bed.keep_screen("admin-alerts").await;
+    let into_view = "document.querySelector('#deliveries').scrollIntoView({block: 'center'});";
+    bed.browser.client.execute(into_view, vec![]).await.expect("scroll");
+    bed.keep_screen("admin-alerts-deliveries").await;
 }
 
 /// Sessions: a page of its own (back and forward move between pages);
@@ -760,6 +836,7 @@ async fn every_page(bed: &Bed, size: &str) {
         ("audit", "table.audit tbody tr"),
         ("policies", "#rules[aria-busy=false] fieldset"),
         ("duo", "#duo-mode"),
+        ("alerts", "#webhooks[aria-busy=false]"),
     ] {
         c.goto(&bed.worker.app_url(&format!("{console}{page}"))).await.expect("open the page");
         bed.wait_for(shown).await;
