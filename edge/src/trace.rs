@@ -8,6 +8,15 @@ use std::cell::Cell;
 use edge_core::request_log::{RequestLine, outcome_of, route_of};
 use worker::{Request, Response};
 
+/// `request.cf.colo`, read without worker's `Cf::colo`, which panics when
+/// it is absent (`wrangler dev` with a test's `MF-CF-Blob` that names only
+/// a country).
+fn colo(req: &Request) -> Option<String> {
+    let key = |name: &str| wasm_bindgen::JsValue::from_str(name);
+    let cf = js_sys::Reflect::get(req.inner(), &key("cf")).ok()?;
+    js_sys::Reflect::get(&cf, &key("colo")).ok()?.as_string()
+}
+
 /// What one request's line collects while it runs.
 #[derive(Debug)]
 pub struct Trace {
@@ -29,7 +38,7 @@ impl Trace {
             started: js_sys::Date::now(),
             method: req.method().to_string(),
             country: cf.and_then(worker::Cf::country),
-            colo: cf.map(worker::Cf::colo),
+            colo: colo(req),
             duo_ms: Cell::new(0.0),
             duo_calls: Cell::new(0),
             reason: Cell::new(None),
