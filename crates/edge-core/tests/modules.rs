@@ -70,7 +70,7 @@ fn code_of(text: &str) -> String {
     let mut lines = text.lines().peekable();
     while let Some(line) = lines.next() {
         let trimmed = line.trim_start();
-        if trimmed.starts_with("#[cfg(test)]") {
+        if trimmed.starts_with("#[cfg(test)]") || trimmed.starts_with("#[cfg(all(test,") {
             match lines.peek().map(|l| l.trim_start()) {
                 // A test module in its own file: only its declaration.
                 Some(next) if next.starts_with("mod ") && next.ends_with(';') => {
