@@ -169,13 +169,53 @@ async fn prepare_database_of(
 ) -> Result<(), String> {
     let template = database_template(config, log).await?;
     copy_dir(&template, persist).map_err(|e| format!("copy {}: {e}", template.display()))?;
-    for (n, sql) in extra_sql.iter().enumerate() {
-        let file = persist.join(format!("extra-{n}.sql"));
-        std::fs::write(&file, sql).map_err(|e| format!("{}: {e}", file.display()))?;
-        wrangler_d1(config, persist, &["execute", "DB", "--local", "--file"], Some(&file), log)
-            .await?;
+    // Run on the copy's SQLite file before any workerd opens it (a
+    // `wrangler d1 execute` each would start node and workerd).
+    if !extra_sql.is_empty() {
+        let database = database_file_in(persist)?;
+        for sql in extra_sql {
+            run_sql(&database, sql).await?;
+        }
     }
     Ok(())
+}
+
+/// The `SQLite` file of the D1 database kept under `persist` (the one that
+/// is not miniflare's metadata).
+fn database_file_in(persist: &Path) -> Result<PathBuf, String> {
+    let folder = persist.join("v3/d1/miniflare-D1DatabaseObject");
+    let files: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .map_err(|e| format!("{}: {e}", folder.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            path.extension().is_some_and(|e| e == "sqlite")
+                && path.file_name().is_some_and(|n| n != "metadata.sqlite")
+        })
+        .collect();
+    match files.as_slice() {
+        [one] => Ok(one.clone()),
+        other => Err(format!("{} databases in {}", other.len(), folder.display())),
+    }
+}
+
+/// Runs `sql`'s statements in order on `database` with Python's `sqlite3`
+/// ([`QUERY_PY`]): the rows of the first, as JSON objects.
+async fn run_sql(database: &Path, sql: &str) -> Result<Vec<serde_json::Value>, String> {
+    let output = tokio::process::Command::new("python3")
+        .arg("-c")
+        .arg(QUERY_PY)
+        .arg(database)
+        .arg(sql)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .map_err(|e| format!("python3: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(format!("{sql:?}: {stderr}"));
+    }
+    serde_json::from_str(&stdout).map_err(|e| format!("{e}: {stdout}"))
 }
 
 /// The migrated and seeded database of `config`'s Worker, made on first use
@@ -532,40 +572,7 @@ impl Wrangler {
     /// workerd holds the database and a write from outside times out (seed
     /// such rows with [`Wrangler::start_seeded`] instead).
     pub async fn query(&self, sql: &str) -> Result<Vec<serde_json::Value>, String> {
-        let database = self.database_file()?;
-        let output = tokio::process::Command::new("python3")
-            .arg("-c")
-            .arg(QUERY_PY)
-            .arg(&database)
-            .arg(sql)
-            .stdin(Stdio::null())
-            .output()
-            .await
-            .map_err(|e| format!("python3: {e}"))?;
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        if !output.status.success() {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            return Err(format!("{sql:?}: {stderr}"));
-        }
-        serde_json::from_str(&stdout).map_err(|e| format!("{e}: {stdout}"))
-    }
-
-    /// The `SQLite` file of this Worker's D1 database under its
-    /// `--persist-to` folder (the one that is not miniflare's metadata).
-    fn database_file(&self) -> Result<PathBuf, String> {
-        let folder = self.persist.join("v3/d1/miniflare-D1DatabaseObject");
-        let files: Vec<PathBuf> = std::fs::read_dir(&folder)
-            .map_err(|e| format!("{}: {e}", folder.display()))?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|path| {
-                path.extension().is_some_and(|e| e == "sqlite")
-                    && path.file_name().is_some_and(|n| n != "metadata.sqlite")
-            })
-            .collect();
-        match files.as_slice() {
-            [one] => Ok(one.clone()),
-            other => Err(format!("{} databases in {}", other.len(), folder.display())),
-        }
+        run_sql(&database_file_in(&self.persist)?, sql).await
     }
 
     /// What wrangler and the Worker logged so far.
