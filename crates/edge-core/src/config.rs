@@ -159,19 +159,14 @@ impl BreachCheck {
         let url = present("PWNED_PASSWORDS_URL")
             .map_or_else(|| breach::DEFAULT_URL.to_owned(), |v| v.trim().to_owned());
         let invalid = |rule| ConfigProblem::Invalid { setting: "PWNED_PASSWORDS_URL", rule };
-        let authority = if let Some(rest) = url.strip_prefix("https://") {
-            rest
-        } else if let Some(rest) = url.strip_prefix("http://") {
-            let host = rest.split('/').next().unwrap_or_default();
-            if !(is_loopback_authority(host) && app_origin.is_loopback()) {
-                return Err(invalid(
-                    "expected an https:// URL (http:// only for a loopback stand-in while APP_ORIGIN is loopback too)",
-                ));
+        let authority = https_or_local(&url, app_origin).map_err(|refused| match refused {
+            NotHttps::PlainHttp => invalid(
+                "expected an https:// URL (http:// only for a loopback stand-in while APP_ORIGIN is loopback too)",
+            ),
+            NotHttps::OtherScheme => {
+                invalid("expected an https:// URL like https://api.pwnedpasswords.com")
             }
-            rest
-        } else {
-            return Err(invalid("expected an https:// URL like https://api.pwnedpasswords.com"));
-        };
+        })?;
         let clean = !authority.is_empty()
             && !authority.starts_with('/')
             && url.len() <= 200
@@ -520,6 +515,35 @@ impl AppOrigin {
     /// Whether a request's `Origin` header is this origin.
     pub fn matches(&self, origin_header: &str) -> bool {
         self.origin == origin_header
+    }
+}
+
+/// Why [`https_or_local`] refused a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotHttps {
+    /// `http://` to a host that is not loopback, or while `APP_ORIGIN` is
+    /// not loopback.
+    PlainHttp,
+    /// Neither `https://` nor `http://`.
+    OtherScheme,
+}
+
+/// The part of `url` after its scheme, when the login may call it:
+/// `https://`, or `http://` to a loopback host while `APP_ORIGIN` is
+/// loopback too (a local stand-in: Pwned Passwords', a webhook receiver).
+///
+/// # Errors
+/// Which rule the scheme breaks.
+pub fn https_or_local<'u>(url: &'u str, app_origin: &AppOrigin) -> Result<&'u str, NotHttps> {
+    if let Some(rest) = url.strip_prefix("https://") {
+        return Ok(rest);
+    }
+    let rest = url.strip_prefix("http://").ok_or(NotHttps::OtherScheme)?;
+    let host = rest.split(['/', '?']).next().unwrap_or_default();
+    if is_loopback_authority(host) && app_origin.is_loopback() {
+        Ok(rest)
+    } else {
+        Err(NotHttps::PlainHttp)
     }
 }
 

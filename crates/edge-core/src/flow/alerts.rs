@@ -348,9 +348,9 @@ pub async fn handle<S: AlertStore, T: Transport>(
     message: &QueueMessage,
     consumer: &Consumer<'_>,
 ) -> Disposition {
-    let retry = Disposition::Retry(retry_delay(1, consumer.retry_seconds));
     match message {
         QueueMessage::Raised { alert } => {
+            let retry = Disposition::Retry(retry_delay(1, consumer.retry_seconds));
             if let Some(key) = &alert.once_per {
                 let until = consumer.now + QUIET_SECONDS;
                 match store.claim_alert(key, consumer.now, until).await {
@@ -369,8 +369,8 @@ pub async fn handle<S: AlertStore, T: Transport>(
         }
         QueueMessage::Deliver { alert, webhook_id } => {
             let attempt = failures(store, &alert.id, webhook_id).await + 1;
-            let retry = Disposition::Retry(retry_delay(attempt, consumer.retry_seconds));
-            let Ok(webhooks) = store.webhooks().await else { return retry };
+            let delay = retry_delay(attempt, consumer.retry_seconds);
+            let Ok(webhooks) = store.webhooks().await else { return Disposition::Retry(delay) };
             // Removed or turned off since: nothing to send.
             let Some(webhook) = webhooks.into_iter().find(|w| w.id == *webhook_id && w.enabled)
             else {
@@ -391,10 +391,6 @@ pub async fn handle<S: AlertStore, T: Transport>(
                     (DeliveryOutcome::Failed, None, Some(unreached(error.kind).to_owned()))
                 }
             };
-            let delay = match &retry {
-                Disposition::Retry(delay) => *delay,
-                _ => 0,
-            };
             let delivery = Delivery {
                 at: consumer.now,
                 alert_id: alert.id.clone(),
@@ -411,7 +407,11 @@ pub async fn handle<S: AlertStore, T: Transport>(
             // A record that fails to be written does not resend an alert
             // that arrived.
             let _ = store.record_delivery(&delivery).await;
-            if outcome == DeliveryOutcome::Delivered { Disposition::Ack } else { retry }
+            if outcome == DeliveryOutcome::Delivered {
+                Disposition::Ack
+            } else {
+                Disposition::Retry(delay)
+            }
         }
     }
 }

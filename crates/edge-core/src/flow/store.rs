@@ -486,10 +486,16 @@ impl AdminEvent {
         }
     }
 
-    /// This event on `target`.
+    /// This event on user `target`.
     #[must_use]
     pub fn on(self, target: &UserKey) -> Self {
-        Self { target: Some(target.as_str().to_owned()), ..self }
+        self.about(target.as_str())
+    }
+
+    /// This event on the thing named `target` (a webhook).
+    #[must_use]
+    pub fn about(self, target: &str) -> Self {
+        Self { target: Some(target.to_owned()), ..self }
     }
 
     /// This event with `detail` (never a password).

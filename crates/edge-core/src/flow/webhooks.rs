@@ -16,7 +16,7 @@ use super::alerts::{QueueMessage, test_alert};
 use super::audit::{Reason, Refusal};
 use super::context::Ctx;
 use super::store::{AdminEvent, AlertStore, DeliveryQuery, StoredWebhook};
-use crate::config::AppOrigin;
+use crate::config::{AppOrigin, NotHttps, https_or_local};
 use crate::keys::{SigningSecret, hex};
 
 /// The longest webhook address taken.
@@ -38,20 +38,12 @@ pub fn destination(url: &str) -> String {
 /// # Errors
 /// The rule it breaks, in words.
 pub fn check_url(url: &str, app_origin: &AppOrigin) -> Result<(), &'static str> {
-    let rest = if let Some(rest) = url.strip_prefix("https://") {
-        rest
-    } else if let Some(rest) = url.strip_prefix("http://") {
-        let host = rest.split(['/', '?']).next().unwrap_or_default();
-        let local = loopback(host) && app_origin.is_loopback();
-        if !local {
-            return Err(
-                "The address must start with https:// (http:// only for a receiver on this machine while the login runs on it).",
-            );
+    let rest = https_or_local(url, app_origin).map_err(|refused| match refused {
+        NotHttps::PlainHttp => {
+            "The address must start with https:// (http:// only for a receiver on this machine while the login runs on it)."
         }
-        rest
-    } else {
-        return Err("The address must start with https://.");
-    };
+        NotHttps::OtherScheme => "The address must start with https://.",
+    })?;
     let host = rest.split(['/', '?']).next().unwrap_or_default();
     if host.is_empty() || host.contains('@') {
         return Err("The address needs a host, and no user name or password in it.");
@@ -62,16 +54,6 @@ pub fn check_url(url: &str, app_origin: &AppOrigin) -> Result<(), &'static str> 
         return Err("The address must be at most 2048 characters, without spaces or a #fragment.");
     }
     Ok(())
-}
-
-/// Whether `host` (`name[:port]`) is `localhost`, `127.x.x.x` or `[::1]`.
-fn loopback(host: &str) -> bool {
-    if host.starts_with("[::1]") {
-        return true;
-    }
-    let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
-    name.eq_ignore_ascii_case("localhost")
-        || name.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A webhook's name: 1 to 64 characters after trimming, none a control.
@@ -194,14 +176,14 @@ pub async fn add<S: AlertStore>(
         created_by: admin.username().to_owned(),
     };
     let shown = listed(&webhook);
-    let event =
-        AdminEvent::new(admin.username().to_owned(), "add_webhook", ctx).with(&serde_json::json!({
+    let event = AdminEvent::new(admin.username().to_owned(), "add_webhook", ctx)
+        .about(&shown.name)
+        .with(&serde_json::json!({
             "name": shown.name,
             "destination": shown.destination,
             "format": shown.format.as_str(),
             "events": kinds(&shown.events),
         }));
-    let event = AdminEvent { target: Some(shown.name.clone()), ..event };
     if !store.add_webhook(&webhook, &event).await.map_err(Refusal::internal)? {
         return Err(bad("Another webhook has that name. Choose another."));
     }
@@ -235,8 +217,9 @@ pub async fn change<S: AlertStore>(
     if change.events.is_some() {
         detail["events"] = kinds(&events).into();
     }
-    let event = AdminEvent::new(admin.username().to_owned(), "change_webhook", ctx).with(&detail);
-    let event = AdminEvent { target: Some(current.name.clone()), ..event };
+    let event = AdminEvent::new(admin.username().to_owned(), "change_webhook", ctx)
+        .about(&current.name)
+        .with(&detail);
     if !store
         .change_webhook(&current.id, enabled, &events, &event)
         .await
@@ -260,8 +243,9 @@ pub async fn remove<S: AlertStore>(
     let current = find(store, &which.id).await?;
     let detail =
         serde_json::json!({"name": current.name, "destination": destination(&current.url)});
-    let event = AdminEvent::new(admin.username().to_owned(), "remove_webhook", ctx).with(&detail);
-    let event = AdminEvent { target: Some(current.name.clone()), ..event };
+    let event = AdminEvent::new(admin.username().to_owned(), "remove_webhook", ctx)
+        .about(&current.name)
+        .with(&detail);
     if store.remove_webhook(&current.id, &event).await.map_err(Refusal::internal)? {
         Ok(())
     } else {
@@ -287,8 +271,9 @@ pub async fn test<S: AlertStore + super::store::ConsoleStore>(
         return Err(bad("That webhook is turned off: turn it on to send it a test alert."));
     }
     let detail = serde_json::json!({"name": current.name, "alert_id": alert_id});
-    let event = AdminEvent::new(admin.username().to_owned(), "test_webhook", ctx).with(&detail);
-    let event = AdminEvent { target: Some(current.name.clone()), ..event };
+    let event = AdminEvent::new(admin.username().to_owned(), "test_webhook", ctx)
+        .about(&current.name)
+        .with(&detail);
     store.record_admin(&event).await.map_err(Refusal::internal)?;
     let alert = test_alert(admin.username(), &current.name, ctx.now, alert_id.clone());
     Ok((TestQueued { alert_id }, QueueMessage::Deliver { alert, webhook_id: current.id }))
