@@ -29,11 +29,10 @@ pub async fn consume(batch: MessageBatch<String>, env: &Env) {
             return;
         }
     };
-    let settings = AlertSettings::parse(&|name: &str| crate::config::value(env, name))
-        .unwrap_or_else(|problem| {
-            worker::console_error!("alerts: {problem}; retrying after 60 s");
-            AlertSettings { service: "duo-edge-login".to_owned(), retry_seconds: 60 }
-        });
+    let settings = crate::config::alerts_from_env(env).unwrap_or_else(|problem| {
+        worker::console_error!("alerts: {problem}; retrying after 60 s");
+        AlertSettings { service: "duo-edge-login".to_owned(), retry_seconds: 60 }
+    });
     let dead_letters = batch.queue().ends_with("-dlq");
     let messages = match batch.messages() {
         Ok(messages) => messages,

@@ -3,7 +3,7 @@
 //! bindings print their plaintext when formatted), then parsed by the core
 //! ([`edge_core::config`]), which names a problem by its setting only.
 
-use edge_core::config::{AppOrigin, Config, ConfigProblem, Maintenance};
+use edge_core::config::{AlertSettings, AppOrigin, Config, ConfigProblem, Maintenance};
 use edge_core::gateway::config::{GatewayConfig, UPSTREAM_BINDING};
 use worker::Env;
 use zeroize::Zeroizing;
@@ -27,6 +27,15 @@ pub fn maintenance_from_env(env: &Env) -> Result<Maintenance, ConfigProblem> {
     Maintenance::parse(&|name: &str| env_value(env, name))
 }
 
+/// The alerts' consumer's settings alone, from the Worker's environment:
+/// alerts go out while a Duo setting is broken.
+///
+/// # Errors
+/// When `ALERT_RETRY_SECONDS` is invalid.
+pub fn alerts_from_env(env: &Env) -> Result<AlertSettings, ConfigProblem> {
+    AlertSettings::parse(&|name: &str| env_value(env, name))
+}
+
 /// The gateway's settings, from the Worker's environment (the service
 /// binding `UPSTREAM` counts as one).
 ///
@@ -35,11 +44,6 @@ pub fn maintenance_from_env(env: &Env) -> Result<Maintenance, ConfigProblem> {
 pub fn gateway_from_env(env: &Env, origin: &AppOrigin) -> Result<GatewayConfig, ConfigProblem> {
     let has_binding = env.service(UPSTREAM_BINDING).is_ok();
     GatewayConfig::parse(&|name: &str| env_value(env, name), has_binding, origin)
-}
-
-/// Setting `name`, read without formatting it.
-pub fn value(env: &Env, name: &str) -> Option<Zeroizing<String>> {
-    env_value(env, name)
 }
 
 fn env_value(env: &Env, name: &str) -> Option<Zeroizing<String>> {
