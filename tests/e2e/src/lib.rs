@@ -642,6 +642,26 @@ except sqlite3.Error as error:
 print(json.dumps(first or []))
 "#;
 
+/// Waits (up to `seconds`) until `check` finds something, asking every
+/// 250 ms; what it found.
+///
+/// # Panics
+/// When nothing is found in time, naming `what`.
+pub async fn eventually<T>(
+    seconds: u64,
+    what: &str,
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "waited {seconds} s for {what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// Now, in Unix seconds (the native test process's clock, not the Worker's).
 #[allow(clippy::disallowed_methods, reason = "native test code; the Worker takes its own time")]
 pub fn unix_now() -> u64 {

@@ -5,15 +5,18 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
+use hmac::{Hmac, Mac};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use sha2::Sha256;
 
 /// One request as the receiver saw it.
 #[derive(Debug, Clone)]
@@ -26,6 +29,33 @@ pub struct Delivered {
     pub body: Vec<u8>,
     /// What it was answered.
     pub status: u16,
+}
+
+impl Delivered {
+    /// The value of header `name` (any case), or "" without it.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(&name.to_ascii_lowercase()).map_or("", String::as_str)
+    }
+
+    /// Whether its signature holds for `secret`, checked as a receiver
+    /// checks it (`shared::alerts::SIGNATURE_HEADER`): the hex HMAC-SHA256
+    /// of `"<t>.<body>"`, and `t` within 5 minutes of this machine's clock.
+    pub fn signed_with(&self, secret: &str) -> bool {
+        let signature = self.header(shared::alerts::SIGNATURE_HEADER);
+        let Some((t, v1)) = signature.strip_prefix("t=").and_then(|s| s.split_once(",v1=")) else {
+            return false;
+        };
+        let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()) else {
+            return false;
+        };
+        mac.update(format!("{t}.").as_bytes());
+        mac.update(&self.body);
+        let hex = mac.finalize().into_bytes().iter().fold(String::new(), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        });
+        hex == v1 && t.parse::<u64>().is_ok_and(|t| t.abs_diff(crate::unix_now()) < 300)
+    }
 }
 
 #[derive(Default)]

@@ -10,18 +10,12 @@
 //! |---|---|
 //! | `alerts_reach_webhooks_through_the_queue_and_retries` | add (201, the signing secret once, the address shown up to its host); a role change reaches the JSON webhook after it failed twice (503, 503, 204: three attempts of one alert id, each signed with HMAC-SHA256 of `t.body` under the secret), and the Slack webhook that always fails 6 times, then `gave_up` from the dead-letter queue; seven wrong passwords raise one `refusal_burst`; a test alert (202) reaches the webhook named; deliveries listed newest first with attempts, statuses and retry times, filtered by failure; no secret or webhook path in the Worker's log or the console's lists |
 
-use std::time::Duration;
-
-use e2e::receiver::{Delivered, Receiver};
-use e2e::{Wrangler, cookie_value, default_vars, set_cookie};
-use hmac::{Hmac, Mac};
+use e2e::receiver::Receiver;
+use e2e::{Wrangler, cookie_value, default_vars, eventually, set_cookie};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sha2::Sha256;
 use shared::admin::routes as admin;
-use shared::alerts::{
-    AlertKind, AlertPayload, ID_HEADER, KIND_HEADER, SIGNATURE_HEADER, routes as alerts,
-};
+use shared::alerts::{AlertKind, AlertPayload, ID_HEADER, KIND_HEADER, routes as alerts};
 use shared::api::routes;
 
 const APP_ORIGIN: &str = "http://localhost:8787";
@@ -77,39 +71,6 @@ impl Bed {
     }
 }
 
-/// Waits (up to `seconds`) until `check` holds, polling every 250 ms.
-async fn until<T>(seconds: u64, what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "waited {seconds} s for {what}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-/// Checks `delivered`'s signature as a receiver would, with `secret`.
-fn signed_by(delivered: &Delivered, secret: &str) -> bool {
-    let Some(signature) = delivered.headers.get(&SIGNATURE_HEADER.to_ascii_lowercase()) else {
-        return false;
-    };
-    let Some((t, v1)) = signature.strip_prefix("t=").and_then(|s| s.split_once(",v1=")) else {
-        return false;
-    };
-    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()) else {
-        return false;
-    };
-    mac.update(format!("{t}.").as_bytes());
-    mac.update(&delivered.body);
-    let hex = edge_core::keys::hex(&mac.finalize().into_bytes());
-    hex == v1 && t.parse::<u64>().is_ok_and(|t| t.abs_diff(e2e::unix_now()) < 300)
-}
-
-fn header<'a>(delivered: &'a Delivered, name: &str) -> &'a str {
-    delivered.headers.get(&name.to_ascii_lowercase()).map_or("", String::as_str)
-}
-
 #[tokio::test]
 async fn alerts_reach_webhooks_through_the_queue_and_retries() {
     let receiver = Receiver::start().await.expect("a receiver");
@@ -131,7 +92,7 @@ async fn alerts_reach_webhooks_through_the_queue_and_retries() {
         .post(admin::USER_CHANGE, &json!({"username": "bob", "change": {"role": "admin"}}))
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let json_deliveries = until(30, "the JSON webhook's third attempt", async || {
+    let json_deliveries = eventually(30, "the JSON webhook's third attempt", async || {
         let seen = receiver.to(JSON_PATH);
         (seen.len() >= 3).then_some(seen)
     })
@@ -139,15 +100,11 @@ async fn alerts_reach_webhooks_through_the_queue_and_retries() {
     let statuses: Vec<u16> = json_deliveries.iter().map(|d| d.status).collect();
     assert_eq!(statuses, [503, 503, 204], "down twice, then back");
     for delivered in &json_deliveries {
-        assert!(signed_by(delivered, &secret), "signed with the webhook's secret: {delivered:?}");
-        assert_eq!(header(delivered, KIND_HEADER), "role_changed");
-        assert_eq!(
-            header(delivered, ID_HEADER),
-            header(&json_deliveries[0], ID_HEADER),
-            "one alert"
-        );
+        assert!(delivered.signed_with(&secret), "signed with the webhook's secret: {delivered:?}");
+        assert_eq!(delivered.header(KIND_HEADER), "role_changed");
+        assert_eq!(delivered.header(ID_HEADER), json_deliveries[0].header(ID_HEADER), "one alert");
     }
-    assert!(!signed_by(&json_deliveries[0], "whsec_not-the-secret"));
+    assert!(!json_deliveries[0].signed_with("whsec_not-the-secret"));
     let payload: AlertPayload =
         serde_json::from_slice(&json_deliveries[2].body).expect("the payload");
     assert_eq!(
@@ -161,8 +118,8 @@ async fn alerts_reach_webhooks_through_the_queue_and_retries() {
         let response = bed.login("alice", "not-her-password").await;
         assert!(matches!(response.status().as_u16(), 401 | 429));
     }
-    let burst = until(20, "the refusal burst", async || {
-        receiver.to(JSON_PATH).into_iter().find(|d| header(d, KIND_HEADER) == "refusal_burst")
+    let burst = eventually(20, "the refusal burst", async || {
+        receiver.to(JSON_PATH).into_iter().find(|d| d.header(KIND_HEADER) == "refusal_burst")
     })
     .await;
     let burst: AlertPayload = serde_json::from_slice(&burst.body).expect("the payload");
@@ -172,11 +129,11 @@ async fn alerts_reach_webhooks_through_the_queue_and_retries() {
     let (status, queued) = bed.post(alerts::WEBHOOK_TEST, &json!({"id": json_id})).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
     let test_id = queued["alert_id"].as_str().expect("its id").to_owned();
-    until(20, "the test alert", async || {
+    eventually(20, "the test alert", async || {
         receiver
             .to(JSON_PATH)
             .into_iter()
-            .find(|d| header(d, ID_HEADER) == test_id && d.status == 204)
+            .find(|d| d.header(ID_HEADER) == test_id && d.status == 204)
     })
     .await;
 
@@ -222,7 +179,7 @@ async fn alerts_reach_webhooks_through_the_queue_and_retries() {
 /// The Slack webhook never answers well: 6 attempts, then the dead-letter
 /// queue, each recorded.
 async fn dead_letters(bed: &Bed, receiver: &Receiver, slack_id: &str) {
-    let gave_up = until(90, "the give-up", async || {
+    let gave_up = eventually(90, "the give-up", async || {
         let list = bed.get(&format!("{}?webhook={slack_id}", alerts::DELIVERIES)).await;
         let rows = list["deliveries"].as_array().cloned().unwrap_or_default();
         rows.first().filter(|d| d["outcome"] == "gave_up").cloned().map(|_| rows)

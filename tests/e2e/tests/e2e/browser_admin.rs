@@ -275,17 +275,10 @@ async fn alerts(bed: &Bed) {
     let got: Vec<_> = receiver
         .to("/ok/T000/hook")
         .into_iter()
-        .filter(|d| d.headers.get("x-duo-edge-alert").is_some_and(|k| k == "test"))
+        .filter(|d| d.header(shared::alerts::KIND_HEADER) == "test")
         .collect();
     assert_eq!(got.len(), 1, "one test delivery");
-    let signature = got[0].headers.get("x-duo-edge-signature").cloned().unwrap_or_default();
-    let (t, v1) = signature.trim_start_matches("t=").split_once(",v1=").expect("t=…,v1=…");
-    let mut mac =
-        <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(secret.as_bytes()).expect("a key");
-    hmac::Mac::update(&mut mac, format!("{t}.").as_bytes());
-    hmac::Mac::update(&mut mac, &got[0].body);
-    let want = edge_core::keys::hex(&hmac::Mac::finalize(mac).into_bytes());
-    assert_eq!(v1, want, "signed with the secret shown");
+    assert!(got[0].signed_with(&secret), "signed with the secret shown: {:?}", got[0]);
     bed.browser.client.execute("window.scrollTo(0, 0);", vec![]).await.expect("scroll");
     bed.keep_screen("admin-alerts").await;
     let into_view = "document.querySelector('#deliveries').scrollIntoView({block: 'center'});";

@@ -228,16 +228,9 @@ async fn a_push_reported_as_fraud_holds_the_account(bed: &Bed) {
         .expect("audit");
     assert_eq!(audit, [json!({"n": 1})]);
     // The webhook is told, through the queue.
-    let mut told = receiver.to("/fraud");
-    for _ in 0..100 {
-        if !told.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        told = receiver.to("/fraud");
-    }
+    let told = e2e::eventually(20, "a fraud alert", async || receiver.to("/fraud").pop()).await;
     let alert: shared::alerts::AlertPayload =
-        serde_json::from_slice(&told.first().expect("a fraud alert").body).expect("its payload");
+        serde_json::from_slice(&told.body).expect("its payload");
     assert_eq!(alert.kind, shared::alerts::AlertKind::FraudReported);
     assert_eq!(alert.details.get("username").map(String::as_str), Some("alice"));
 
